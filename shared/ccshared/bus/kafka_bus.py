@@ -1,0 +1,157 @@
+"""Apache Kafka adapter (kafka-python): keyed messages, consumer groups, manual commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from .base import BusUnavailable, Message
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 30
+DEFAULT_PARTITIONS = 6
+
+
+class KafkaBus:
+    def __init__(self, bootstrap: list[str], partitions: int = DEFAULT_PARTITIONS):
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+
+    def producer(self) -> KafkaBusProducer:
+        return KafkaBusProducer(self.bootstrap)
+
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaBusConsumer:
+        return KafkaBusConsumer(self.bootstrap, group, topics)
+
+    def ensure_topics(self, topics: Sequence[str]) -> None:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka admin: {exc}") from exc
+        try:
+            existing = set(admin.list_topics())
+            wanted = [
+                NewTopic(name, num_partitions=self.partitions, replication_factor=1)
+                for name in topics
+                if name not in existing
+            ]
+            if wanted:
+                admin.create_topics(wanted, timeout_ms=15000)
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka create topics: {exc}") from exc
+        finally:
+            admin.close()
+
+    def ping(self) -> None:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka: {exc}") from exc
+        admin.close()
+
+
+class KafkaBusProducer:
+    def __init__(self, bootstrap: list[str]):
+        self.bootstrap = bootstrap
+        self._producer: KafkaProducer | None = None
+
+    def _client(self) -> KafkaProducer:
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap,
+                    acks="all",
+                    linger_ms=5,
+                    max_block_ms=10000,
+                    request_timeout_ms=10000,
+                    delivery_timeout_ms=25000,
+                    key_serializer=lambda key: key.encode() if key is not None else None,
+                )
+            except KafkaError as exc:
+                raise BusUnavailable(f"kafka producer: {exc}") from exc
+        return self._producer
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.publish_all([(topic, key, value)])
+
+    def publish_all(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        if not items:
+            return
+        client = self._client()
+        try:
+            futures = [client.send(topic, key=key, value=value) for topic, key, value in items]
+            client.flush(timeout=SEND_TIMEOUT_SECONDS)
+            for future in futures:
+                future.get(timeout=SEND_TIMEOUT_SECONDS)
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka publish failed: {exc!r}") from exc
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+
+class KafkaBusConsumer:
+    def __init__(self, bootstrap: list[str], group: str, topics: Sequence[str]):
+        self.group = group
+        try:
+            self._consumer = KafkaConsumer(
+                *topics,
+                bootstrap_servers=bootstrap,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=10000,
+                heartbeat_interval_ms=3000,
+                max_poll_interval_ms=300000,
+            )
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka consumer: {exc}") from exc
+
+    def poll(self, timeout: float, max_messages: int = 100) -> list[Message]:
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_messages)
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka poll: {exc!r}") from exc
+        messages = [
+            Message(record.topic, record.partition, record.offset, _key(record.key), record.value)
+            for records in batches.values()
+            for record in records
+        ]
+        return messages
+
+    def commit(self, messages: Iterable[Message]) -> None:
+        latest: dict[TopicPartition, int] = {}
+        for message in messages:
+            tp = TopicPartition(message.topic, message.partition)
+            latest[tp] = max(latest.get(tp, -1), message.offset)
+        if not latest:
+            return
+        offsets = {tp: OffsetAndMetadata(offset + 1, "", -1) for tp, offset in latest.items()}
+        try:
+            self._consumer.commit(offsets=offsets)
+        except KafkaError as exc:
+            raise BusUnavailable(f"kafka commit: {exc!r}") from exc
+
+    def rewind(self, message: Message) -> None:
+        tp = TopicPartition(message.topic, message.partition)
+        try:
+            self._consumer.seek(tp, message.offset)
+        except (KafkaError, AssertionError, ValueError) as exc:
+            log.warning("rewind skipped: partition no longer assigned", extra={"error": repr(exc)})
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _key(raw: bytes | None) -> str | None:
+    return raw.decode() if raw is not None else None

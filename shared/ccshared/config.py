@@ -1,0 +1,100 @@
+"""Configuration from environment variables, validated once at start.
+
+Each component declares the variables it reads as `Var`s; `load` parses them all
+and raises one `ConfigError` naming every missing or malformed variable, so an
+operator fixes them in one go instead of one restart per mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REQUIRED = object()
+
+
+class ConfigError(Exception):
+    """One or more environment variables are missing or malformed."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("configuration error: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    default: Any = REQUIRED
+    parse: Callable[[str], Any] = str
+    help: str = ""
+
+
+def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return {name: parsed value}, or raise ConfigError naming every bad variable."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for var in variables:
+        raw = env.get(var.name)
+        if raw is None or raw == "":
+            if var.default is REQUIRED:
+                problems.append(f"{var.name} is required ({var.help or 'no default'})")
+            else:
+                values[var.name] = var.default
+            continue
+        try:
+            values[var.name] = var.parse(raw)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{var.name}={raw!r} is invalid: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def boolean(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def url_with_scheme(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        scheme = raw.split(":", 1)[0]
+        if scheme not in schemes:
+            raise ValueError(f"scheme must be one of {', '.join(schemes)}")
+        return raw
+
+    return parse
+
+
+BUS_URL = Var(
+    "EVENT_BUS_URL",
+    "sqlite:///var/events.db",
+    url_with_scheme("sqlite", "kafka"),
+    "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
+)
+LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
+STAFF_TOKEN_SECRET = Var(
+    "STAFF_TOKEN_SECRET", REQUIRED, str, "shared secret that signs staff tokens from the front end"
+)
+
+
+def store_url(service: str) -> Var:
+    return Var(
+        "STORE_URL",
+        f"sqlite:///var/{service}.db",
+        url_with_scheme("sqlite", "mongodb", "mongodb+srv"),
+        "sqlite:///path/to/file.db or mongodb://host:27017/dbname",
+    )

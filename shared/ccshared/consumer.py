@@ -1,0 +1,192 @@
+"""The idempotent consumer loop shared by every service.
+
+- A message that is not a valid event of a known type goes to the dead-letter
+  topic with the reason, and the loop goes on.
+- Events already handled (by event id, per consumer) are skipped.
+- Offsets are committed only after the handler has written its state.
+- A store or bus outage rewinds and backs off: work is delayed, never dropped.
+- Any other handler error is retried a bounded number of times, then the event
+  goes to the dead-letter topic: an explicit terminal status, never silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+
+from prometheus_client import Counter
+
+from . import events
+from .bus import BusUnavailable, Consumer, Message, Producer
+from .contracts import DEAD_LETTER_TOPIC
+from .store import Collection, DuplicateKey, StoreUnavailable
+from .timeutil import Clock, SystemClock, to_str
+
+log = logging.getLogger(__name__)
+
+CONSUMED = Counter(
+    "cc_events_consumed_total", "Events taken off the bus", ["consumer", "type", "outcome"]
+)
+
+Handler = Callable[[events.Event], None]
+TRANSIENT = (StoreUnavailable, BusUnavailable)
+
+
+class Rejected(Exception):
+    """A handler's verdict that an event can never be handled; it goes to dead letters."""
+
+
+def backoff_seconds(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
+    return min(cap, base * 2 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        name: str,
+        consumer: Consumer,
+        handlers: Mapping[str, Handler],
+        dead_letters: Producer,
+        processed: Collection,
+        max_attempts: int = 5,
+        clock: Clock | None = None,
+    ):
+        self.name = name
+        self.consumer = consumer
+        self.handlers = handlers
+        self.dead_letters = dead_letters
+        self.processed = processed
+        self.max_attempts = max_attempts
+        self.clock = clock or SystemClock()
+        self._attempts: dict[tuple[str, int, int], int] = {}
+        self._outages = 0
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        try:
+            while not stop.is_set():
+                delay = self.run_once(poll_seconds)
+                if delay:
+                    stop.wait(delay)
+        finally:
+            self.consumer.close()
+
+    def run_once(self, poll_seconds: float = 0.5) -> float:
+        """Handle one batch; return how long to wait before the next (0 when healthy)."""
+        try:
+            messages = self.consumer.poll(poll_seconds)
+        except BusUnavailable as exc:
+            return self._outage("poll", exc)
+        done: list[Message] = []
+        for index, message in enumerate(messages):
+            try:
+                retry = self._handle(message)
+            except TRANSIENT as exc:
+                self._rewind(messages[index:])
+                self._commit(done)
+                return self._outage("handle", exc)
+            if retry:
+                self._rewind(messages[index:])
+                self._commit(done)
+                key = (message.topic, message.partition, message.offset)
+                return backoff_seconds(self._attempts.get(key, 1))
+            done.append(message)
+        self._outages = 0
+        return 0.0 if self._commit(done) else backoff_seconds(1)
+
+    def _handle(self, message: Message) -> bool:
+        """Handle one message; True when it should be tried again later."""
+        try:
+            event = events.decode(message.value)
+        except events.InvalidEvent as exc:
+            self._dead_letter(message, str(exc))
+            CONSUMED.labels(self.name, "invalid", "dead_letter").inc()
+            return False
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            CONSUMED.labels(self.name, event.type, "ignored").inc()
+            return False
+        marker = f"{self.name}:{event.id}"
+        if self.processed.get(marker) is not None:
+            CONSUMED.labels(self.name, event.type, "duplicate").inc()
+            return False
+        try:
+            handler(event)
+        except TRANSIENT:
+            raise
+        except Rejected as exc:
+            self._dead_letter(message, f"rejected by {self.name}: {exc}")
+            CONSUMED.labels(self.name, event.type, "dead_letter").inc()
+            return False
+        except Exception as exc:  # noqa: BLE001 - bounded retries, then dead letter
+            return self._failed(message, event, exc)
+        self._mark(marker, event)
+        CONSUMED.labels(self.name, event.type, "handled").inc()
+        return False
+
+    def _failed(self, message: Message, event: events.Event, exc: Exception) -> bool:
+        key = (message.topic, message.partition, message.offset)
+        attempts = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempts
+        log.error(
+            "handler failed",
+            extra={"consumer": self.name, "event_id": event.id, "type": event.type,
+                   "attempt": attempts, "error": repr(exc)},
+        )
+        if attempts < self.max_attempts:
+            return True
+        self._attempts.pop(key, None)
+        self._dead_letter(message, f"{self.name} failed {attempts} times: {exc!r}")
+        CONSUMED.labels(self.name, event.type, "dead_letter").inc()
+        return False
+
+    def _mark(self, marker: str, event: events.Event) -> None:
+        try:
+            self.processed.insert({"_id": marker, "type": event.type, "at": to_str(self.clock.now())})
+        except DuplicateKey:
+            pass
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        record = {
+            "reason": reason,
+            "consumer": self.name,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "key": message.key,
+            "value": message.value.decode("utf-8", errors="replace"),
+            "failed_at": to_str(self.clock.now()),
+        }
+        self.dead_letters.publish(DEAD_LETTER_TOPIC, message.key or "", json.dumps(record).encode())
+        log.warning(
+            "message sent to dead letters",
+            extra={"consumer": self.name, "topic": message.topic, "offset": message.offset,
+                   "reason": reason[:500]},
+        )
+
+    def _rewind(self, remaining: list[Message]) -> None:
+        seen: set[tuple[str, int]] = set()
+        for message in remaining:
+            partition = (message.topic, message.partition)
+            if partition not in seen:
+                seen.add(partition)
+                self.consumer.rewind(message)
+
+    def _commit(self, done: list[Message]) -> bool:
+        try:
+            self.consumer.commit(done)
+            return True
+        except BusUnavailable as exc:
+            log.warning("commit failed; events will be redelivered", extra={"error": str(exc)})
+            return False
+
+    def _outage(self, stage: str, exc: Exception) -> float:
+        self._outages += 1
+        log.warning(
+            "consumer waiting for an outage to end",
+            extra={"consumer": self.name, "stage": stage, "error": str(exc), "attempt": self._outages},
+        )
+        return backoff_seconds(self._outages)

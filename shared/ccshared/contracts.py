@@ -1,0 +1,73 @@
+"""The names every service agrees on: topics, event types, channels, areas.
+
+One place for each vocabulary, so a producer and its consumers cannot drift.
+The data schema of each event type lives in `events.py`'s registry.
+"""
+
+from __future__ import annotations
+
+# Topics. Keys are aggregate ids (centre id, contact id), so one aggregate's
+# events stay in order within a partition.
+CENTRES_TOPIC = "centres"
+CONTACTS_TOPIC = "contacts"
+SLA_TOPIC = "sla"
+DEAD_LETTER_TOPIC = "dead-letter"
+ALL_TOPICS = (CENTRES_TOPIC, CONTACTS_TOPIC, SLA_TOPIC, DEAD_LETTER_TOPIC)
+
+# Event types, versioned.
+CENTRE_CREATED = "centre.created.v1"
+CENTRE_UPDATED = "centre.updated.v1"
+CENTRE_VERIFIED = "centre.verified.v1"
+CENTRE_CLOSED = "centre.closed.v1"
+CENTRE_STALE = "directory.centre_stale.v1"
+
+CONTACT_RECEIVED = "contact.received.v1"
+CONTACT_ASSIGNED = "contact.assigned.v1"
+CONTACT_RESPONDED = "contact.responded.v1"
+CONTACT_CLOSED = "contact.closed.v1"
+CONTACT_WITHDRAWN = "contact.withdrawn.v1"
+REFERRAL_ACCEPTED = "referral.accepted.v1"
+REFERRAL_DECLINED = "referral.declined.v1"
+
+SLA_AT_RISK = "sla.at_risk.v1"
+SLA_BREACHED = "sla.breached.v1"
+SLA_MET = "sla.met.v1"
+SLA_RESPONDED_LATE = "sla.responded_late.v1"
+
+CENTRE_EVENTS = (CENTRE_CREATED, CENTRE_UPDATED, CENTRE_VERIFIED, CENTRE_CLOSED)
+CONTACT_EVENTS = (
+    CONTACT_RECEIVED,
+    CONTACT_ASSIGNED,
+    CONTACT_RESPONDED,
+    CONTACT_CLOSED,
+    CONTACT_WITHDRAWN,
+    REFERRAL_ACCEPTED,
+    REFERRAL_DECLINED,
+)
+SLA_EVENTS = (SLA_AT_RISK, SLA_BREACHED, SLA_MET, SLA_RESPONDED_LATE, CENTRE_STALE)
+
+# Contact channels, as the service standards name them.
+LETTER = "letter"
+TELEPHONE = "telephone"
+EMAIL = "email"
+REFERRAL = "referral"
+CHANNELS = (LETTER, TELEPHONE, EMAIL, REFERRAL)
+
+# The three area coordinators' areas of the city.
+NORTH = "north"
+CENTRAL = "central"
+SOUTH = "south"
+AREAS = (NORTH, CENTRAL, SOUTH)
+
+# Centre statuses.
+CENTRE_OPEN = "open"
+CENTRE_TEMPORARILY_CLOSED = "temporarily_closed"
+CENTRE_CLOSED_STATUS = "closed"
+CENTRE_STATUSES = (CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED, CENTRE_CLOSED_STATUS)
+
+# Staff roles, carried in the signed staff token.
+ROLE_STAFF = "staff"
+ROLE_COORDINATOR = "coordinator"
+ROLE_PRINCIPAL = "principal_officer"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)

@@ -1,0 +1,186 @@
+"""The event envelope (CloudEvents field names) and the registry of event types.
+
+Every event is validated with marshmallow when it is made and again when it is
+read, against the envelope and its type's data schema. Events carry ids,
+channels, times and centre ids, never a member of the public's personal data:
+the data schemas below have no field that could hold it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from . import contracts as c
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class InvalidEvent(Exception):
+    """A message that is not a valid event of a known type; carries the reason."""
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    source = fields.String(required=True, validate=validate.Length(1, 200))
+    type = fields.String(required=True, validate=validate.Length(1, 100))
+    time = fields.AwareDateTime(required=True)
+    subject = fields.String(required=True, validate=validate.Length(1, 128))
+    specversion = fields.String(required=True, validate=validate.Equal(SPEC_VERSION))
+    datacontenttype = fields.String(
+        load_default=CONTENT_TYPE, validate=validate.Equal(CONTENT_TYPE)
+    )
+    data = fields.Dict(required=True)
+
+
+class _Data(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _area() -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf(c.AREAS))
+
+
+class CentreData(_Data):
+    """The public face of a centre, as the directory publishes it."""
+
+    centre_id = fields.String(required=True)
+    name = fields.String(required=True)
+    area = _area()
+    ward = fields.String(required=True)
+    postcode = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(c.CENTRE_STATUSES))
+    email = fields.String(load_default=None, allow_none=True)
+    last_verified_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    version = fields.Integer(required=True)
+    changed_fields = fields.List(fields.String(), load_default=list)
+
+
+class CentreStaleData(_Data):
+    centre_id = fields.String(required=True)
+    name = fields.String(required=True)
+    area = _area()
+    last_verified_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    stale_since = fields.AwareDateTime(required=True)
+
+
+class ContactData(_Data):
+    """A contact's lifecycle step: ids, channel, centre, area and times only."""
+
+    contact_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(c.CHANNELS))
+    centre_id = fields.String(required=True)
+    area = _area()
+    received_at = fields.AwareDateTime(required=True)
+    status = fields.String(required=True)
+    assignee = fields.String(load_default=None, allow_none=True)
+    responded_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    response_method = fields.String(load_default=None, allow_none=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    reason_code = fields.String(load_default=None, allow_none=True)
+
+
+class SlaData(_Data):
+    contact_id = fields.String(required=True)
+    reference = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(c.CHANNELS))
+    centre_id = fields.String(required=True)
+    area = _area()
+    assignee = fields.String(load_default=None, allow_none=True)
+    received_at = fields.AwareDateTime(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    target_working_days = fields.Integer(required=True)
+    responded_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    late_seconds = fields.Integer(load_default=None, allow_none=True)
+
+
+REGISTRY: dict[str, type[Schema]] = {
+    **{name: CentreData for name in c.CENTRE_EVENTS},
+    c.CENTRE_STALE: CentreStaleData,
+    **{name: ContactData for name in c.CONTACT_EVENTS},
+    **{name: SlaData for name in (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_MET, c.SLA_RESPONDED_LATE)},
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str
+    data: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.subject
+
+
+def make(type_: str, subject: str, data: dict[str, Any], *, source: str, time: datetime) -> dict:
+    """Build a validated envelope as a JSON-ready dict (for an outbox or the bus)."""
+    schema = _schema_for(type_)
+    try:
+        payload = schema.dump(schema.load(schema.dump(data)))
+    except ValidationError as exc:
+        raise InvalidEvent(f"{type_}: {exc.messages}") from exc
+    envelope = {
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": type_,
+        "time": time.isoformat(),
+        "subject": subject,
+        "specversion": SPEC_VERSION,
+        "datacontenttype": CONTENT_TYPE,
+        "data": payload,
+    }
+    EnvelopeSchema().load(envelope)
+    return envelope
+
+
+def encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode(raw: bytes) -> Event:
+    """Parse and validate a message; raise InvalidEvent saying why it is not an event."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidEvent("not a JSON object")
+    try:
+        envelope = EnvelopeSchema().load(document)
+    except ValidationError as exc:
+        raise InvalidEvent(f"bad envelope: {exc.messages}") from exc
+    schema = _schema_for(envelope["type"])
+    try:
+        data = schema.load(envelope["data"])
+    except ValidationError as exc:
+        raise InvalidEvent(f"bad data for {envelope['type']}: {exc.messages}") from exc
+    return Event(
+        id=envelope["id"],
+        source=envelope["source"],
+        type=envelope["type"],
+        time=envelope["time"],
+        subject=envelope["subject"],
+        data=data,
+    )
+
+
+def _schema_for(type_: str) -> Schema:
+    try:
+        return REGISTRY[type_]()
+    except KeyError:
+        raise InvalidEvent(f"unknown event type {type_!r}") from None

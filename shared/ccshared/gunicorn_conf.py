@@ -1,0 +1,15 @@
+"""Gunicorn settings shared by every service (passed as python:ccshared.gunicorn_conf)."""
+
+from __future__ import annotations
+
+import os
+
+accesslog = None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,110 @@
+"""Process wiring: one service = gunicorn for HTTP + a background worker.
+
+`run` starts both (what a container and the embedded run use); `serve` and
+`worker` start one each. Prometheus runs in multiprocess mode so /metrics, served
+by any gunicorn worker, reports the background worker's counters too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[threading.Event], None]
+
+
+def _prepare_metrics_dir() -> None:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cc-metrics-")
+
+
+def _load(spec: str) -> Callable:
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def gunicorn_command(app_spec: str, port: int, workers: int, threads: int = 4) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--graceful-timeout", "10",
+        "--config", "python:ccshared.gunicorn_conf",
+        app_spec,
+    ]
+
+
+def run_tasks(tasks: Sequence[Task], stop: threading.Event) -> int:
+    """Run each task in a thread until stop is set; if any task dies, stop all and fail."""
+    failed = threading.Event()
+
+    def guard(task: Task) -> None:
+        try:
+            task(stop)
+        except Exception:  # noqa: BLE001 - a dead worker thread must bring the process down
+            log.exception("worker task died", extra={"task": getattr(task, "__name__", str(task))})
+            failed.set()
+            stop.set()
+
+    threads = [threading.Thread(target=guard, args=(task,), daemon=True) for task in tasks]
+    for thread in threads:
+        thread.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+    for thread in threads:
+        thread.join(timeout=15)
+    return 1 if failed.is_set() else 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def main(argv: Sequence[str], *, app_spec: str, worker_spec: str, port_var: str, default_port: int) -> int:
+    """Entry for `python -m <service> run|serve|worker`."""
+    mode = argv[0] if argv else "run"
+    _prepare_metrics_dir()
+    port = int(os.environ.get(port_var, default_port))
+    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+    if mode == "serve":
+        os.execv(sys.executable, gunicorn_command(app_spec, port, workers))
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    gunicorn = None
+    if mode == "run":
+        gunicorn = subprocess.Popen(gunicorn_command(app_spec, port, workers))
+        threading.Thread(target=_watch, args=(gunicorn, stop), daemon=True).start()
+    elif mode != "worker":
+        print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
+        return 2
+    build_tasks = _load(worker_spec)
+    try:
+        status = run_tasks(build_tasks(), stop)
+    finally:
+        if gunicorn is not None and gunicorn.poll() is None:
+            gunicorn.terminate()
+            try:
+                gunicorn.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                gunicorn.kill()
+    if gunicorn is not None and gunicorn.returncode not in (0, -signal.SIGTERM, None):
+        return 1
+    return status
+
+
+def _watch(process: subprocess.Popen, stop: threading.Event) -> None:
+    process.wait()
+    if not stop.is_set():
+        log.error("gunicorn exited; stopping the service", extra={"returncode": process.returncode})
+        stop.set()

@@ -1,0 +1,39 @@
+"""Document store adapters, chosen by URL: sqlite:///path or mongodb://host/db."""
+
+from __future__ import annotations
+
+from .base import (
+    BadFilter,
+    Collection,
+    Document,
+    DuplicateKey,
+    Filter,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "BadFilter",
+    "Collection",
+    "Document",
+    "DuplicateKey",
+    "Filter",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "connect",
+]
+
+
+def connect(url: str) -> Store:
+    scheme = url.split("://", 1)[0]
+    if scheme == "sqlite":
+        from .sqlite_store import SqliteStore
+
+        return SqliteStore(url.split("://", 1)[1].removeprefix("/"))
+    if scheme in ("mongodb", "mongodb+srv"):
+        from .mongo_store import MongoStore
+
+        return MongoStore(url)
+    raise ValueError(f"STORE_URL scheme {scheme!r} is not sqlite or mongodb")

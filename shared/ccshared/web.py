@@ -1,0 +1,211 @@
+"""What every service's Flask app has: the error envelope, JSON-only bodies,
+security headers, request logs, /healthz, /readyz and Prometheus /metrics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import flask_smorest
+from flask import Flask, Response, g, jsonify, request
+from marshmallow import ValidationError
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from werkzeug.exceptions import HTTPException
+
+from .bus import BusUnavailable
+from .errors import ApiError, envelope
+from .outbox import VersionConflict
+from .store import BadFilter, StoreUnavailable
+
+log = logging.getLogger("http")
+
+MAX_BODY_BYTES = 256 * 1024
+REQUESTS = Counter("cc_http_requests_total", "HTTP requests", ["service", "method", "status"])
+LATENCY = Histogram("cc_http_request_seconds", "HTTP request latency", ["service"])
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-site",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+def _code(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def _flatten(messages: Any) -> dict:
+    """Smorest/webargs give {location: {field: [msg]}}; callers care about the field."""
+    if not isinstance(messages, dict):
+        return {"_": messages}
+    fields: dict[str, Any] = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            fields.update(errors)
+        else:
+            fields[location] = errors
+    return fields
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, **extra: Any) -> Response:
+    response = jsonify(envelope(status, code, message, fields, **extra))
+    response.status_code = status
+    return response
+
+
+def _http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    fields = _flatten(messages) if messages else None
+    message = data.get("message") or error.description or HTTPStatus(status).phrase
+    if fields:
+        named = ", ".join(sorted(fields))
+        message = f"invalid input: {named}"
+        return error_response(422 if status in (400, 422) else status, "invalid_input", message, fields)
+    response = error_response(status, _code(status), str(message))
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest, answering errors in the project's one envelope."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return _http_exception(error)
+
+
+def register_errors(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_exception)
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.message, error.fields, **error.extra)
+
+    @app.errorhandler(ValidationError)
+    def _validation(error: ValidationError) -> Response:
+        fields = error.messages if isinstance(error.messages, dict) else {"_": error.messages}
+        return error_response(422, "invalid_input", f"invalid input: {', '.join(sorted(fields))}", fields)
+
+    @app.errorhandler(VersionConflict)
+    def _conflict(error: VersionConflict) -> Response:
+        return error_response(409, "conflict", "changed by someone else since you read it; reload and retry")
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(error: StoreUnavailable) -> Response:
+        log.warning("database unavailable", extra={"error": str(error)})
+        response = error_response(503, "database_unavailable", "the database is unavailable; nothing was saved, retry shortly")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(BusUnavailable)
+    def _bus_down(error: BusUnavailable) -> Response:
+        response = error_response(503, "event_bus_unavailable", "the event bus is unavailable; retry shortly")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(BadFilter)
+    def _bad_filter(error: BadFilter) -> Response:
+        return error_response(400, "bad_request", str(error))
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        return error_response(400, "bad_request", "JSON body is nested too deeply")
+
+
+def _require_json_bodies() -> Response | None:
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        if not request.is_json:
+            return error_response(415, "unsupported_media_type", "send the body as application/json")
+    return None
+
+
+def add_ops_endpoints(app: Flask, service: str, ready_checks: Mapping[str, Callable[[], None]]) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok", "service": service})
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        problems = {}
+        for name, check in ready_checks.items():
+            try:
+                check()
+            except Exception as exc:  # noqa: BLE001 - report, don't crash the probe
+                problems[name] = str(exc)[:300]
+        if problems:
+            return jsonify({"status": "unavailable", "service": service, "problems": problems}), 503
+        return jsonify({"status": "ready", "service": service}), 200
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        registry = REGISTRY
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def create_app_base(
+    service: str,
+    *,
+    ready_checks: Mapping[str, Callable[[], None]],
+    title: str,
+    json_only: bool = True,
+) -> tuple[Flask, Api]:
+    """A Flask app with the shared behaviour; the caller registers its blueprints on the Api."""
+    app = Flask(service)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    register_errors(app)
+    api = Api(app)
+    add_ops_endpoints(app, service, ready_checks)
+
+    if json_only:
+        app.before_request(_require_json_bodies)
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        REQUESTS.labels(service, request.method, str(response.status_code)).inc()
+        LATENCY.labels(service).observe(elapsed)
+        if request.path not in ("/healthz", "/readyz", "/metrics"):
+            log.info(
+                "request",
+                extra={"method": request.method, "path": request.path,
+                       "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+            )
+        return response
+
+    return app, api
