@@ -27,9 +27,7 @@ from .timeutil import Clock, SystemClock, to_str
 
 log = logging.getLogger(__name__)
 
-CONSUMED = Counter(
-    "cc_events_consumed_total", "Events taken off the bus", ["consumer", "type", "outcome"]
-)
+CONSUMED = Counter("cc_events_consumed_total", "Events taken off the bus", ["consumer", "type", "outcome"])
 
 Handler = Callable[[events.Event], None]
 TRANSIENT = (StoreUnavailable, BusUnavailable)
@@ -133,8 +131,13 @@ class ConsumerLoop:
         self._attempts[key] = attempts
         log.error(
             "handler failed",
-            extra={"consumer": self.name, "event_id": event.id, "type": event.type,
-                   "attempt": attempts, "error": repr(exc)},
+            extra={
+                "consumer": self.name,
+                "event_id": event.id,
+                "type": event.type,
+                "attempt": attempts,
+                "error": repr(exc),
+            },
         )
         if attempts < self.max_attempts:
             return True
@@ -163,8 +166,12 @@ class ConsumerLoop:
         self.dead_letters.publish(DEAD_LETTER_TOPIC, message.key or "", json.dumps(record).encode())
         log.warning(
             "message sent to dead letters",
-            extra={"consumer": self.name, "topic": message.topic, "offset": message.offset,
-                   "reason": reason[:500]},
+            extra={
+                "consumer": self.name,
+                "topic": message.topic,
+                "offset": message.offset,
+                "reason": reason[:500],
+            },
         )
 
     def _rewind(self, remaining: list[Message]) -> None:

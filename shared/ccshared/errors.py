@@ -1,7 +1,7 @@
 """One error envelope for every HTTP error, built from an exception hierarchy.
 
-    {"error": {"status": 422, "code": "invalid_input",
-               "message": "...", "fields": {"postcode": ["Not a valid UK postcode."]}}}
+{"error": {"status": 422, "code": "invalid_input",
+           "message": "...", "fields": {"postcode": ["Not a valid UK postcode."]}}}
 """
 
 from __future__ import annotations

@@ -36,9 +36,7 @@ class EnvelopeSchema(Schema):
     time = fields.AwareDateTime(required=True)
     subject = fields.String(required=True, validate=validate.Length(1, 128))
     specversion = fields.String(required=True, validate=validate.Equal(SPEC_VERSION))
-    datacontenttype = fields.String(
-        load_default=CONTENT_TYPE, validate=validate.Equal(CONTENT_TYPE)
-    )
+    datacontenttype = fields.String(load_default=CONTENT_TYPE, validate=validate.Equal(CONTENT_TYPE))
     data = fields.Dict(required=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 accesslog = None
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn heartbeat on tmpfs
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signature

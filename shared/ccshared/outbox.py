@@ -96,9 +96,7 @@ class Relay:
             ]
             self.producer.publish_all(items)
             for doc in docs:
-                collection.update(
-                    {"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}
-                )
+                collection.update({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False})
             published += len(items)
         return published
 

@@ -34,12 +34,19 @@ def _load(spec: str) -> Callable:
 
 def gunicorn_command(app_spec: str, port: int, workers: int, threads: int = 4) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--graceful-timeout", "10",
-        "--config", "python:ccshared.gunicorn_conf",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--graceful-timeout",
+        "10",
+        "--config",
+        "python:ccshared.gunicorn_conf",
         app_spec,
     ]
 

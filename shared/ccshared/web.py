@@ -64,7 +64,9 @@ def _flatten(messages: Any) -> dict:
     return fields
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, **extra: Any) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict | None = None, **extra: Any
+) -> Response:
     response = jsonify(envelope(status, code, message, fields, **extra))
     response.status_code = status
     return response
@@ -112,7 +114,9 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     def _store_down(error: StoreUnavailable) -> Response:
         log.warning("database unavailable", extra={"error": str(error)})
-        response = error_response(503, "database_unavailable", "the database is unavailable; nothing was saved, retry shortly")
+        response = error_response(
+            503, "database_unavailable", "the database is unavailable; nothing was saved, retry shortly"
+        )
         response.headers["Retry-After"] = "5"
         return response
 
@@ -203,8 +207,12 @@ def create_app_base(
         if request.path not in ("/healthz", "/readyz", "/metrics"):
             log.info(
                 "request",
-                extra={"method": request.method, "path": request.path,
-                       "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round(elapsed * 1000, 1),
+                },
             )
         return response
 

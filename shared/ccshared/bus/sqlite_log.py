@@ -209,9 +209,7 @@ class SqliteConsumer:
     def close(self) -> None:
         conn = self._connections.get()
         try:
-            conn.execute(
-                "DELETE FROM leases WHERE grp = ? AND owner = ?", (self.group, self.owner)
-            )
+            conn.execute("DELETE FROM leases WHERE grp = ? AND owner = ?", (self.group, self.owner))
         except sqlite3.Error:
             pass
 

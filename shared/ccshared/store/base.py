@@ -22,7 +22,20 @@ Document = dict[str, Any]
 Filter = dict[str, Any]
 Sort = Sequence[tuple[str, int]]
 
-OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$all", "$regex", "$options"}
+OPERATORS = {
+    "$eq",
+    "$ne",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$exists",
+    "$all",
+    "$regex",
+    "$options",
+}
 
 
 class StoreError(Exception):

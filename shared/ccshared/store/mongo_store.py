@@ -72,9 +72,7 @@ class MongoCollection:
         query = _checked(filter)
         order = [*((field, pymongo.DESCENDING if d < 0 else pymongo.ASCENDING) for field, d in sort)]
         order.append(("_id", pymongo.ASCENDING))
-        return _call(
-            self.name, lambda: list(self._c.find(query, sort=order, skip=skip, limit=max(limit, 0)))
-        )
+        return _call(self.name, lambda: list(self._c.find(query, sort=order, skip=skip, limit=max(limit, 0))))
 
     def count(self, filter: Filter | None = None) -> int:
         return _call(self.name, lambda: self._c.count_documents(_checked(filter)))

@@ -86,7 +86,9 @@ class SqliteCollection:
         self, filter: Filter | None = None, sort: Sort = (), skip: int = 0, limit: int = 0
     ) -> list[Document]:
         where, params = _where(filter or {})
-        order = ", ".join(f"{_extract(field)} {'DESC' if direction < 0 else 'ASC'}" for field, direction in sort)
+        order = ", ".join(
+            f"{_extract(field)} {'DESC' if direction < 0 else 'ASC'}" for field, direction in sort
+        )
         order = f"{order}, id ASC" if order else "id ASC"
         sql = f"SELECT doc FROM {self.table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
         rows = self._run(sql, [*params, limit if limit > 0 else -1, skip]).fetchall()

@@ -1,0 +1,27 @@
+"""Waiting on the bus with a deadline, never a fixed sleep."""
+
+from __future__ import annotations
+
+import time
+
+from ccshared.bus import Consumer, Message
+
+
+def drain(consumer: Consumer, want: int, deadline_s: float = 60.0) -> list[Message]:
+    """Poll until `want` messages arrived or the deadline passed."""
+    got: list[Message] = []
+    deadline = time.monotonic() + deadline_s
+    while len(got) < want and time.monotonic() < deadline:
+        got.extend(consumer.poll(0.5))
+    return got
+
+
+def drain_quiet(
+    consumer: Consumer, want: int, deadline_s: float = 60.0, quiet_s: float = 2.0
+) -> list[Message]:
+    """Like drain, then keep polling for `quiet_s` to catch any unexpected extra message."""
+    got = drain(consumer, want, deadline_s)
+    end = time.monotonic() + quiet_s
+    while time.monotonic() < end:
+        got.extend(consumer.poll(0.3))
+    return got

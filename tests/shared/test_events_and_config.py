@@ -1,0 +1,91 @@
+"""The envelope, the registry of event types, and configuration checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from ccshared import config, events
+from ccshared import contracts as c
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+# Field names that could only hold a member of the public's personal data.
+PERSONAL = {
+    "name_of_public",
+    "first_name",
+    "last_name",
+    "full_name",
+    "address",
+    "phone",
+    "telephone_number",
+    "date_of_birth",
+    "child",
+    "children",
+    "child_name",
+    "summary",
+    "notes",
+    "reply_to",
+    "family",
+}
+
+
+def test_every_event_type_has_a_schema_and_no_personal_field():
+    for type_ in (*c.CENTRE_EVENTS, *c.CONTACT_EVENTS, *c.SLA_EVENTS):
+        fields = set(events.REGISTRY[type_]().fields)
+        assert not fields & PERSONAL, (type_, fields & PERSONAL)
+
+
+def test_an_event_round_trips_through_encode_and_decode():
+    data = {
+        "contact_id": "k1",
+        "reference": "T-2611-AAAAA",
+        "channel": "letter",
+        "centre_id": "c1",
+        "area": "north",
+        "received_at": NOW,
+        "status": "received",
+        "occurred_at": NOW,
+    }
+    envelope = events.make(c.CONTACT_RECEIVED, "k1", data, source="contacts", time=NOW)
+
+    event = events.decode(events.encode(envelope))
+
+    assert event.type == c.CONTACT_RECEIVED
+    assert event.key == "k1"
+    assert event.data["received_at"] == NOW
+    assert set(envelope) == {
+        "id",
+        "source",
+        "type",
+        "time",
+        "subject",
+        "specversion",
+        "datacontenttype",
+        "data",
+    }
+
+
+def test_making_an_event_with_bad_data_names_the_field():
+    with pytest.raises(events.InvalidEvent, match="channel"):
+        events.make(c.CONTACT_RECEIVED, "k1", {"channel": "pigeon"}, source="contacts", time=NOW)
+
+
+def test_config_names_every_missing_and_malformed_variable():
+    variables = [config.Var("A_REQUIRED"), config.Var("A_NUMBER", 3, config.positive_int), config.BUS_URL]
+
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(variables, {"A_NUMBER": "-1", "EVENT_BUS_URL": "rabbit://x"})
+
+    message = str(caught.value)
+    assert "A_REQUIRED is required" in message
+    assert "A_NUMBER='-1' is invalid" in message
+    assert "EVENT_BUS_URL='rabbit://x' is invalid" in message
+
+
+def test_config_applies_defaults_and_parses_values():
+    values = config.load(
+        [config.Var("A_NUMBER", 3, config.positive_int), config.Var("FLAG", False, config.boolean)],
+        {"FLAG": "yes"},
+    )
+    assert values == {"A_NUMBER": 3, "FLAG": True}

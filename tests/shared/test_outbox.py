@@ -1,0 +1,109 @@
+"""The outbox: state and events written together, and a relay that loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+
+import pytest
+from ccshared import contracts as c
+from ccshared import events
+from ccshared.outbox import PENDING, AggregateStore, Relay, VersionConflict
+from ccshared.timeutil import FixedClock
+
+from .helpers import drain
+
+CLOCK = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+def centre_data(centre_id: str, version: int = 1) -> dict:
+    return {
+        "centre_id": centre_id,
+        "name": f"Centre {centre_id}",
+        "area": "north",
+        "ward": "Anfield",
+        "postcode": "L4 0AA",
+        "status": "open",
+        "version": version,
+    }
+
+
+def test_a_saved_change_carries_its_events_until_the_relay_publishes_them(doc_store, event_bus, topic):
+    collection = doc_store.collection("centres")
+    aggregates = AggregateStore(collection, "test", CLOCK)
+    doc = aggregates.add(
+        {"_id": "c1", "name": "One"}, [aggregates.event(c.CENTRE_CREATED, "c1", centre_data("c1"))]
+    )
+    aggregates.save(doc | {"name": "Uno"}, [aggregates.event(c.CENTRE_UPDATED, "c1", centre_data("c1", 2))])
+    stored = collection.get("c1")
+    assert [e["type"] for e in stored["_outbox"]] == [c.CENTRE_CREATED, c.CENTRE_UPDATED]
+
+    event_bus.ensure_topics([topic])
+    Relay([(collection, topic)], event_bus.producer()).run_once()
+
+    got = [events.decode(m.value) for m in drain(event_bus.consumer("g", [topic]), 2)]
+    assert [e.type for e in got] == [c.CENTRE_CREATED, c.CENTRE_UPDATED]
+    assert collection.get("c1")["_outbox"] == []
+    assert collection.count({PENDING: True}) == 0
+
+
+def test_a_stale_save_is_refused_and_stages_nothing(doc_store):
+    collection = doc_store.collection("centres")
+    aggregates = AggregateStore(collection, "test", CLOCK)
+    first = aggregates.add({"_id": "c1", "name": "One"})
+    stale = dict(first)
+    aggregates.save(first | {"name": "Two"})
+
+    with pytest.raises(VersionConflict):
+        aggregates.save(
+            stale | {"name": "Three"}, [aggregates.event(c.CENTRE_UPDATED, "c1", centre_data("c1", 2))]
+        )
+
+    assert collection.get("c1")["name"] == "Two"
+    assert collection.get("c1")["_outbox"] == []
+
+
+RELAY_SCRIPT = """
+import sys
+from ccshared import bus, store
+from ccshared.outbox import Relay
+collection = store.connect(sys.argv[1]).collection("centres")
+relay = Relay([(collection, sys.argv[3])], bus.connect(sys.argv[2]).producer(), batch=25)
+while relay.run_once():
+    pass
+"""
+
+
+def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(doc_store, store_url, event_bus, bus_url, topic):
+    collection = doc_store.collection("centres")
+    aggregates = AggregateStore(collection, "test", CLOCK)
+    total = 1500
+    for n in range(total):
+        cid = f"c{n:05d}"
+        aggregates.add({"_id": cid}, [aggregates.event(c.CENTRE_CREATED, cid, centre_data(cid))])
+    event_bus.ensure_topics([topic])
+    consumer = event_bus.consumer("audit", [topic])
+
+    relay = subprocess.Popen([sys.executable, "-c", textwrap.dedent(RELAY_SCRIPT), store_url, bus_url, topic])
+    first = drain(consumer, 1, deadline_s=60)
+    os.kill(relay.pid, signal.SIGKILL)
+    relay.wait(timeout=30)
+    still_pending = collection.count({PENDING: True})
+    assert first and still_pending > 0, "the relay finished before it could be killed mid-run"
+
+    deadline = time.monotonic() + 120
+    restarted = Relay([(collection, topic)], event_bus.producer(), batch=200)
+    while restarted.run_once() and time.monotonic() < deadline:
+        pass
+
+    seen = {events.decode(m.value).subject for m in first}
+    deadline = time.monotonic() + 120
+    while len(seen) < total and time.monotonic() < deadline:
+        seen.update(events.decode(m.value).subject for m in consumer.poll(0.5))
+    assert len(seen) == total
+    assert collection.count({PENDING: True}) == 0

@@ -1,0 +1,154 @@
+"""One contract, every store adapter: embedded SQLite and a real MongoDB-wire database."""
+
+from __future__ import annotations
+
+import pytest
+from ccshared.store import BadFilter, DuplicateKey
+
+
+@pytest.fixture
+def centres(doc_store):
+    collection = doc_store.collection("centres")
+    docs = [
+        {
+            "_id": "a",
+            "name": "Alder",
+            "area": "north",
+            "n": 1,
+            "tags": ["play", "health"],
+            "at": "2026-01-01T00:00:00.000000Z",
+        },
+        {
+            "_id": "b",
+            "name": "beech",
+            "area": "south",
+            "n": 2,
+            "tags": ["play"],
+            "at": "2026-02-01T00:00:00.000000Z",
+            "gone": None,
+        },
+        {
+            "_id": "c",
+            "name": "Cedar",
+            "area": "north",
+            "n": 3,
+            "tags": [],
+            "at": "2026-03-01T00:00:00.000000Z",
+            "meta": {"ward": "Anfield"},
+        },
+    ]
+    for doc in docs:
+        collection.insert(doc)
+    return collection
+
+
+def ids(docs):
+    return [doc["_id"] for doc in docs]
+
+
+def test_insert_and_get_round_trip(centres):
+    assert centres.get("c") == {
+        "_id": "c",
+        "name": "Cedar",
+        "area": "north",
+        "n": 3,
+        "tags": [],
+        "at": "2026-03-01T00:00:00.000000Z",
+        "meta": {"ward": "Anfield"},
+    }
+    assert centres.get("missing") is None
+
+
+def test_inserting_an_existing_id_is_a_duplicate(centres):
+    with pytest.raises(DuplicateKey):
+        centres.insert({"_id": "a", "name": "again"})
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"area": "north"}, ["a", "c"]),
+        ({"n": {"$gte": 2}}, ["b", "c"]),
+        ({"n": {"$gt": 1, "$lt": 3}}, ["b"]),
+        ({"area": {"$in": ["south", "east"]}}, ["b"]),
+        ({"area": {"$nin": ["north"]}}, ["b"]),
+        ({"area": {"$ne": "north"}}, ["b"]),
+        ({"at": {"$lt": "2026-02-15T00:00:00.000000Z"}}, ["a", "b"]),
+        ({"tags": {"$all": ["play"]}}, ["a", "b"]),
+        ({"tags": {"$all": ["play", "health"]}}, ["a"]),
+        ({"name": {"$regex": "^b", "$options": "i"}}, ["b"]),
+        ({"name": {"$regex": "EDA", "$options": "i"}}, ["c"]),
+        ({"meta.ward": "Anfield"}, ["c"]),
+        ({"meta": {"$exists": True}}, ["c"]),
+        ({"gone": None}, ["a", "b", "c"]),
+        ({"$or": [{"n": 1}, {"area": "south"}]}, ["a", "b"]),
+        ({"$and": [{"area": "north"}, {"n": {"$gt": 1}}]}, ["c"]),
+    ],
+)
+def test_find_filters_the_same_on_every_adapter(centres, query, expected):
+    assert ids(centres.find(query)) == expected
+    assert centres.count(query) == len(expected)
+
+
+def test_sort_skip_and_limit_page_in_a_stable_order(centres):
+    assert ids(centres.find({}, sort=[("area", 1), ("n", -1)])) == ["c", "a", "b"]
+    assert ids(centres.find({}, sort=[("n", 1)], skip=1, limit=1)) == ["b"]
+
+
+def test_replace_with_the_read_version_wins_and_a_stale_one_loses(centres):
+    doc = centres.get("a") | {"_version": 1}
+    centres.replace(doc)
+
+    assert centres.replace(doc | {"name": "Alder 2", "_version": 2}, expected_version=1) is True
+    assert centres.replace(doc | {"name": "Stale", "_version": 2}, expected_version=1) is False
+    assert centres.get("a")["name"] == "Alder 2"
+
+
+def test_a_conditional_update_is_claimed_exactly_once(centres):
+    claim = {"_id": "a", "n": 1}
+
+    first = centres.update(claim, {"n": 2, "claimed_by": "one"})
+    second = centres.update(claim, {"n": 2, "claimed_by": "two"})
+
+    assert (first, second) == (1, 0)
+    assert centres.get("a")["claimed_by"] == "one"
+
+
+def test_update_sets_nested_fields(centres):
+    centres.update({"_id": "c"}, {"meta.ward": "Everton"})
+    assert centres.get("c")["meta"] == {"ward": "Everton"}
+
+
+def test_upsert_inserts_then_replaces(doc_store):
+    collection = doc_store.collection("read_model")
+    collection.upsert({"_id": "x", "v": 1})
+    collection.upsert({"_id": "x", "v": 2})
+    assert collection.find({}) == [{"_id": "x", "v": 2}]
+
+
+def test_unique_index_rejects_a_second_document_with_the_same_value(doc_store):
+    collection = doc_store.collection("contacts")
+    collection.ensure_index(["reference"], unique=True)
+    collection.insert({"_id": "1", "reference": "L-1"})
+    with pytest.raises(DuplicateKey):
+        collection.insert({"_id": "2", "reference": "L-1"})
+
+
+def test_index_creation_is_idempotent(doc_store):
+    collection = doc_store.collection("clocks")
+    collection.ensure_index(["next_check_at"])
+    collection.ensure_index(["next_check_at"])
+    collection.insert({"_id": "1", "next_check_at": "2026-01-01T00:00:00.000000Z"})
+    assert collection.count({"next_check_at": {"$lte": "2026-01-02T00:00:00.000000Z"}}) == 1
+
+
+def test_delete_removes_only_matches(centres):
+    assert centres.delete({"area": "north"}) == 2
+    assert ids(centres.find({})) == ["b"]
+
+
+def test_operator_injection_is_refused(centres):
+    with pytest.raises(BadFilter):
+        centres.find({"$where": "sleep(1000)"})
+    with pytest.raises(BadFilter):
+        centres.find({"name": {"$function": "x"}})
