@@ -1,0 +1,18 @@
+"""`python -m notifier run|serve|worker`."""
+
+from __future__ import annotations
+
+import sys
+
+from ccshared.runner import main
+
+if __name__ == "__main__":
+    sys.exit(
+        main(
+            sys.argv[1:],
+            app_spec="notifier.app:create_app()",
+            worker_spec="notifier.worker:tasks",
+            port_var="NOTIFIER_PORT",
+            default_port=8004,
+        )
+    )

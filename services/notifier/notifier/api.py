@@ -1,0 +1,60 @@
+"""HTTP API: the delivery log, and the messages the file transport wrote."""
+
+from __future__ import annotations
+
+from ccshared.auth import current_staff
+from ccshared.errors import NotFound
+from flask import current_app
+from flask_smorest import Blueprint
+
+from . import schemas
+from .access import log_area, may_read
+
+notifications = Blueprint(
+    "notifications", __name__, url_prefix="/api/v1/notifications", description="The delivery log"
+)
+messages = Blueprint(
+    "messages", __name__, url_prefix="/api/v1/messages", description="E-mails written by the file transport"
+)
+
+
+def _ctx():
+    return current_app.extensions["notifier"]
+
+
+@notifications.route("")
+@notifications.arguments(schemas.NotificationQuery, location="query")
+@notifications.response(200, schemas.NotificationList)
+def list_notifications(query: dict):
+    """Notifications, newest first: pending, sending, retrying, sent, failed, held or digested."""
+    ctx = _ctx()
+    area = log_area(current_staff(ctx.signer))
+    found = ctx.notifications.search(
+        status=query.get("status"),
+        event_type=query.get("event_type"),
+        since=query.get("since"),
+        area=area,
+        limit=query["limit"],
+    )
+    return {"items": found}
+
+
+@messages.route("")
+@messages.response(200, schemas.MessageList)
+def list_messages():
+    """Messages the signed-in user may read, newest first (id, to, subject, date)."""
+    ctx = _ctx()
+    user = current_staff(ctx.signer)
+    return {"items": [m for m in ctx.mailbox.list() if may_read(user, m, ctx.routing)]}
+
+
+@messages.route("/<string:message_id>")
+@messages.response(200, schemas.MessageDetail)
+def show_message(message_id: str):
+    """One message with its plain-text and HTML parts."""
+    ctx = _ctx()
+    user = current_staff(ctx.signer)
+    message = ctx.mailbox.get(message_id)
+    if message is None or not may_read(user, message, ctx.routing):
+        raise NotFound(f"no message {message_id} for you")
+    return message

@@ -1,0 +1,45 @@
+"""Composition root of the HTTP process: `gunicorn 'notifier.app:create_app()'`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ccshared import logs
+from ccshared import store as stores
+from ccshared.auth import TokenSigner
+from ccshared.store import Store
+from ccshared.web import create_app_base
+from flask import Flask
+
+from . import api, bootstrap
+from .config import Settings
+from .domain import Routing
+from .file_transport import Mailbox
+from .repository import NotificationRepository, repositories
+
+
+@dataclass(frozen=True)
+class AppContext:
+    notifications: NotificationRepository
+    mailbox: Mailbox
+    routing: Routing
+    signer: TokenSigner
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure("notifier", settings.log_level)
+    store = store or stores.connect(settings.store_url)
+    app, smorest = create_app_base(
+        "notifier", ready_checks={"store": store.ping}, title="Children's Centres notifier"
+    )
+    notifications, _ = repositories(store)
+    app.extensions["notifier"] = AppContext(
+        notifications=notifications,
+        mailbox=Mailbox(settings.delivery.mail_dir),
+        routing=bootstrap.routing(settings),
+        signer=TokenSigner(settings.token_secret),
+    )
+    smorest.register_blueprint(api.notifications)
+    smorest.register_blueprint(api.messages)
+    return app

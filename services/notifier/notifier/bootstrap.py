@@ -1,0 +1,58 @@
+"""Builds the notifier's parts from settings; the app and the worker both use it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ccshared.bus import Producer
+from ccshared.store import Store
+from ccshared.timeutil import Clock
+
+from .config import Settings
+from .delivery import Delivery
+from .digest import DigestScheduler
+from .domain import RetryPolicy, Routing
+from .file_transport import FileTransport
+from .intake import Intake
+from .mail import Transport
+from .rendering import Renderer
+from .repository import repositories
+from .smtp_transport import SmtpTransport
+
+
+def routing(settings: Settings) -> Routing:
+    r = settings.routing
+    return Routing(r.coordinators, r.principal, r.staff_emails, r.staff_domain)
+
+
+def transport(settings: Settings) -> Transport:
+    if settings.delivery.transport == "smtp":
+        return SmtpTransport(settings.smtp)
+    return FileTransport(settings.delivery.mail_dir)
+
+
+def intake(settings: Settings, store: Store, clock: Clock) -> Intake:
+    notifications, centres = repositories(store)
+    return Intake(notifications, centres, routing(settings), settings.digest.recipients, clock)
+
+
+def delivery(
+    settings: Settings, store: Store, dead_letters: Producer, clock: Clock, mail: Transport | None = None
+) -> Delivery:
+    notifications, centres = repositories(store)
+    d = settings.delivery
+    return Delivery(
+        notifications=notifications,
+        renderer=Renderer(d.web_base_url, centres.name_of),
+        transport=mail or transport(settings),
+        sender=d.sender,
+        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_cap_seconds),
+        dead_letters=dead_letters,
+        clock=clock,
+        sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
+    )
+
+
+def digest(settings: Settings, store: Store, clock: Clock) -> DigestScheduler:
+    notifications, _ = repositories(store)
+    return DigestScheduler(notifications, settings.digest.recipients, settings.digest.at, clock)

@@ -1,0 +1,230 @@
+"""The notifier's settings: one small settings class per component, loaded once.
+
+Every variable is parsed up front, so one `ConfigError` names every mistake.
+Secrets (the SMTP password, the staff token secret) come from the environment only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+from ccshared import config
+from ccshared.config import Var, positive_int
+from ccshared.contracts import AREAS
+
+TRANSPORTS = ("file", "smtp")
+SECURITY_MODES = ("none", "starttls", "tls")
+_ADDRESS = re.compile(r"^[^@\s,=<>]+@[^@\s,=<>]+\.[^@\s,=<>]+$")
+
+
+def address(raw: str) -> str:
+    value = raw.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def address_list(raw: str) -> frozenset[str]:
+    return frozenset(address(part) for part in raw.split(",") if part.strip())
+
+
+def address_map(raw: str) -> dict[str, str]:
+    """'key=addr,key2=addr2' -> {key: addr}."""
+    pairs: dict[str, str] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected name=address, got {part.strip()!r}")
+        pairs[key.strip()] = address(value)
+    return pairs
+
+
+def coordinator_map(raw: str) -> dict[str, str]:
+    pairs = address_map(raw)
+    unknown = set(pairs) - set(AREAS)
+    if unknown:
+        raise ValueError(f"unknown area(s) {sorted(unknown)}; areas are {', '.join(AREAS)}")
+    return {**DEFAULT_COORDINATORS, **pairs}
+
+
+def one_of(*choices: str):
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def clock_time(raw: str) -> time:
+    hours, sep, minutes = raw.strip().partition(":")
+    if not sep:
+        raise ValueError("expected HH:MM")
+    return time(int(hours), int(minutes))
+
+
+def positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+DEFAULT_COORDINATORS = {area: f"coordinator.{area}@example.org" for area in AREAS}
+
+TRANSPORT = Var("NOTIFIER_TRANSPORT", "file", one_of(*TRANSPORTS), "file (writes .eml files) or smtp")
+MAIL_DIR = Var("NOTIFIER_MAIL_DIR", Path("var/mail"), Path, "where the file transport writes .eml files")
+SMTP_HOST = Var("NOTIFIER_SMTP_HOST", "localhost")
+SMTP_PORT = Var("NOTIFIER_SMTP_PORT", 25, positive_int)
+SMTP_SECURITY = Var("NOTIFIER_SMTP_SECURITY", "none", one_of(*SECURITY_MODES), "none, starttls or tls")
+SMTP_USERNAME = Var("NOTIFIER_SMTP_USERNAME", None)
+SMTP_PASSWORD = Var("NOTIFIER_SMTP_PASSWORD", None)
+SMTP_TIMEOUT = Var("NOTIFIER_SMTP_TIMEOUT", 10.0, positive_float, "seconds per SMTP operation")
+SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@example.org>")
+WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
+COORDINATORS = Var(
+    "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
+)
+PRINCIPAL = Var("NOTIFIER_PRINCIPAL_EMAIL", "principal.officer@example.org", address)
+STAFF_EMAILS = Var("NOTIFIER_STAFF_EMAILS", {}, address_map, "username=addr,... for staff not at the domain")
+STAFF_DOMAIN = Var("NOTIFIER_STAFF_EMAIL_DOMAIN", "example.org", lambda raw: raw.strip().lstrip("@"))
+DIGEST_RECIPIENTS = Var(
+    "NOTIFIER_DIGEST_RECIPIENTS", frozenset(), address_list, "addresses that get one daily digest instead"
+)
+DIGEST_TIME = Var("NOTIFIER_DIGEST_TIME", time(8, 0), clock_time, "local time (Europe/London) HH:MM")
+MAX_ATTEMPTS = Var("NOTIFIER_MAX_ATTEMPTS", 6, positive_int, "delivery attempts before a notification fails")
+RETRY_BASE = Var("NOTIFIER_RETRY_BASE_SECONDS", 30.0, positive_float, "first retry delay, doubled each time")
+RETRY_CAP = Var("NOTIFIER_RETRY_MAX_SECONDS", 3600.0, positive_float, "longest retry delay")
+SENDING_TIMEOUT = Var(
+    "NOTIFIER_SENDING_TIMEOUT_SECONDS",
+    300.0,
+    positive_float,
+    "after this, a send in progress counts as interrupted",
+)
+CONSUMER_GROUP = Var("NOTIFIER_CONSUMER_GROUP", "notifier")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None
+    timeout: float
+
+    def __repr__(self) -> str:
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    coordinators: Mapping[str, str]
+    principal: str
+    staff_emails: Mapping[str, str]
+    staff_domain: str
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    recipients: frozenset[str]
+    at: time
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    transport: str
+    mail_dir: Path
+    sender: str
+    web_base_url: str
+    max_attempts: int
+    retry_base_seconds: float
+    retry_cap_seconds: float
+    sending_timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    bus_url: str
+    store_url: str
+    token_secret: str
+    log_level: str
+    consumer_group: str
+    smtp: SmtpSettings
+    routing: RoutingSettings
+    digest: DigestSettings
+    delivery: DeliverySettings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        store = config.store_url("notifier")
+        v: dict[str, Any] = config.load(
+            [
+                config.BUS_URL,
+                store,
+                config.STAFF_TOKEN_SECRET,
+                config.LOG_LEVEL,
+                CONSUMER_GROUP,
+                TRANSPORT,
+                MAIL_DIR,
+                SMTP_HOST,
+                SMTP_PORT,
+                SMTP_SECURITY,
+                SMTP_USERNAME,
+                SMTP_PASSWORD,
+                SMTP_TIMEOUT,
+                SENDER,
+                WEB_BASE_URL,
+                COORDINATORS,
+                PRINCIPAL,
+                STAFF_EMAILS,
+                STAFF_DOMAIN,
+                DIGEST_RECIPIENTS,
+                DIGEST_TIME,
+                MAX_ATTEMPTS,
+                RETRY_BASE,
+                RETRY_CAP,
+                SENDING_TIMEOUT,
+            ],
+            environ,
+        )
+        return cls(
+            bus_url=v[config.BUS_URL.name],
+            store_url=v[store.name],
+            token_secret=v[config.STAFF_TOKEN_SECRET.name],
+            log_level=v[config.LOG_LEVEL.name],
+            consumer_group=v[CONSUMER_GROUP.name],
+            smtp=SmtpSettings(
+                host=v[SMTP_HOST.name],
+                port=v[SMTP_PORT.name],
+                security=v[SMTP_SECURITY.name],
+                username=v[SMTP_USERNAME.name],
+                password=v[SMTP_PASSWORD.name],
+                timeout=v[SMTP_TIMEOUT.name],
+            ),
+            routing=RoutingSettings(
+                coordinators=v[COORDINATORS.name],
+                principal=v[PRINCIPAL.name],
+                staff_emails=v[STAFF_EMAILS.name],
+                staff_domain=v[STAFF_DOMAIN.name],
+            ),
+            digest=DigestSettings(recipients=v[DIGEST_RECIPIENTS.name], at=v[DIGEST_TIME.name]),
+            delivery=DeliverySettings(
+                transport=v[TRANSPORT.name],
+                mail_dir=v[MAIL_DIR.name],
+                sender=v[SENDER.name],
+                web_base_url=v[WEB_BASE_URL.name],
+                max_attempts=v[MAX_ATTEMPTS.name],
+                retry_base_seconds=v[RETRY_BASE.name],
+                retry_cap_seconds=v[RETRY_CAP.name],
+                sending_timeout_seconds=v[SENDING_TIMEOUT.name],
+            ),
+        )

@@ -1,0 +1,183 @@
+"""The delivery loop: sends due notifications, one at a time, each on its own.
+
+Each send is claimed (pending/retrying -> sending, a compare-and-set) before
+the transport is called and settled after, with the server's reply. A failure
+of one notification only reschedules that one.
+
+After a crash, a notification can be left "sending". The loop treats one that
+has been sending for longer than the sending timeout as interrupted:
+
+- file transport: the file's existence answers whether it was delivered;
+- SMTP: nobody can ask the server afterwards, so the message is sent again with
+  the same Message-ID. We prefer a recognisable duplicate (mail clients and
+  Mailpit collapse equal Message-IDs) to a breach notice that silently never
+  arrives. The window is small: the record is marked sent as soon as the
+  server's reply to DATA is read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from datetime import datetime, timedelta
+
+from ccshared.bus import BusUnavailable, Producer
+from ccshared.contracts import DEAD_LETTER_TOPIC
+from ccshared.store import StoreUnavailable
+from ccshared.timeutil import Clock, to_str
+
+from . import metrics
+from .domain import DIGEST, FAILED, RETRYING, SENT, Notification, RetryPolicy
+from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .rendering import Renderer
+from .repository import NotificationRepository
+
+log = logging.getLogger(__name__)
+CONSUMER_NAME = "notifier.delivery"
+
+
+class Delivery:
+    def __init__(
+        self,
+        *,
+        notifications: NotificationRepository,
+        renderer: Renderer,
+        transport: Transport,
+        sender: str,
+        policy: RetryPolicy,
+        dead_letters: Producer,
+        clock: Clock,
+        sending_timeout: timedelta = timedelta(minutes=2),
+        rng: random.Random | None = None,
+    ):
+        self.notifications = notifications
+        self.renderer = renderer
+        self.transport = transport
+        self.sender = sender
+        self.policy = policy
+        self.dead_letters = dead_letters
+        self.clock = clock
+        self.sending_timeout = sending_timeout
+        self.rng = rng or random.Random()
+
+    def run_once(self, batch: int = 50) -> int:
+        """Recover interrupted sends, send what is due, dead-letter failures; return sends tried."""
+        self.recover_interrupted()
+        tried = 0
+        for notification in self.notifications.due(self.clock.now(), limit=batch):
+            tried += self.send(notification) is not None
+        self.publish_dead_letters()
+        return tried
+
+    def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+        outages = 0
+        while not stop.is_set():
+            try:
+                tried = self.run_once()
+                outages = 0
+            except (StoreUnavailable, BusUnavailable) as exc:
+                outages += 1
+                log.warning(
+                    "delivery waiting for an outage to end", extra={"error": str(exc), "attempt": outages}
+                )
+                stop.wait(min(30.0, 0.5 * 2 ** min(outages, 6)))
+                continue
+            if not tried:
+                stop.wait(idle_seconds)
+
+    def send(self, notification: Notification) -> Notification | None:
+        """Try one due notification; None when another worker claimed it first."""
+        claimed = notification.claim(self.clock.now())
+        if not self.notifications.transition(notification, claimed):
+            return None
+        settled = self._attempt(claimed)
+        if not self.notifications.transition(claimed, settled):
+            log.warning("send settled elsewhere after a slow attempt", extra={"notification": claimed.id})
+            return settled
+        self._count(settled)
+        if settled.status == FAILED:
+            self._dead_letter(settled)
+        return settled
+
+    def _attempt(self, claimed: Notification) -> Notification:
+        try:
+            items = self.notifications.many(list(claimed.item_ids)) if claimed.kind == DIGEST else []
+            started = self.clock.now()
+            rendered = self.renderer.render(claimed, started, items)
+            message = compose(claimed, rendered, self.sender, started)
+            reply = self.transport.deliver(message, claimed.recipient, claimed.message_key)
+        except TemporaryFailure as exc:
+            return claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+        except PermanentFailure as exc:
+            return claimed.failed_permanently(self.clock.now(), str(exc))
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - bounded retries end in failed + dead letter
+            log.exception("unexpected delivery error", extra={"notification": claimed.id})
+            return claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
+        return claimed.delivered(self.clock.now(), reply)
+
+    def recover_interrupted(self) -> int:
+        now = self.clock.now()
+        recovered = 0
+        for stuck in self.notifications.sending_since(now - self.sending_timeout):
+            reply = self.transport.delivered_reply(stuck.message_key)
+            settled = stuck.delivered(now, reply) if reply else stuck.interrupted(now, self.policy)
+            if self.notifications.transition(stuck, settled):
+                recovered += 1
+                self._count(settled)
+                log.warning(
+                    "interrupted send recovered",
+                    extra={"notification": stuck.id, "outcome": settled.status},
+                )
+                if settled.status == FAILED:
+                    self._dead_letter(settled)
+        return recovered
+
+    def publish_dead_letters(self) -> int:
+        published = 0
+        for failed in self.notifications.failed_not_dead_lettered():
+            if self._dead_letter(failed):
+                published += 1
+        return published
+
+    def _dead_letter(self, failed: Notification) -> bool:
+        record = dead_letter_record(failed, self.clock.now())
+        key = (failed.envelope or {}).get("subject") or failed.event_id
+        try:
+            self.dead_letters.publish(DEAD_LETTER_TOPIC, key, json.dumps(record).encode())
+        except BusUnavailable as exc:
+            log.warning("dead letter postponed", extra={"notification": failed.id, "error": str(exc)})
+            return False
+        self.notifications.mark_dead_lettered(failed.id)
+        log.warning(
+            "notification failed; event sent to dead letters",
+            extra={
+                "notification": failed.id,
+                "type": failed.event_type,
+                "reason": (failed.last_error or "")[:300],
+            },
+        )
+        return True
+
+    @staticmethod
+    def _count(settled: Notification) -> None:
+        counter = {SENT: metrics.SENT, RETRYING: metrics.RETRIED, FAILED: metrics.FAILED}.get(settled.status)
+        if counter is not None:
+            counter.labels(settled.event_type).inc()
+
+
+def dead_letter_record(failed: Notification, now: datetime) -> dict:
+    value = failed.envelope or {"digest": failed.event_id, "items": list(failed.item_ids)}
+    return {
+        "reason": f"notification to {failed.recipient} failed: {failed.last_error}",
+        "consumer": CONSUMER_NAME,
+        "notification_id": failed.id,
+        "event_type": failed.event_type,
+        "attempts": failed.attempts,
+        "key": (failed.envelope or {}).get("subject"),
+        "value": json.dumps(value, separators=(",", ":"), sort_keys=True),
+        "failed_at": to_str(now),
+    }

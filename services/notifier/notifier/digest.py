@@ -1,0 +1,95 @@
+"""The daily digest: notifications held for readers who want one e-mail a day.
+
+At the configured local time on each working day, every digest reader's held
+notifications become one digest notification (id "digest-YYYY-MM-DD:address"),
+which the delivery loop then sends like any other. Creating the digest and
+marking its items digested are two writes; the digest lists its items, so a
+crash between them is repaired on the next run instead of repeating items.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, datetime, time
+
+from ccshared.store import StoreUnavailable
+from ccshared.timeutil import Clock
+
+from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, notification_id
+from .repository import NotificationRepository
+from .workdays import digest_day_due
+
+log = logging.getLogger(__name__)
+
+
+class DigestScheduler:
+    def __init__(
+        self,
+        notifications: NotificationRepository,
+        recipients: frozenset[str],
+        at: time,
+        clock: Clock,
+    ):
+        self.notifications = notifications
+        self.recipients = recipients
+        self.at = at
+        self.clock = clock
+
+    def run_once(self) -> int:
+        """Release held items of former digest readers; create today's digests once due."""
+        now = self.clock.now()
+        self._release_former_readers(now)
+        day = digest_day_due(now, self.at)
+        if day is None:
+            return 0
+        return sum(self._digest_for(recipient, day, now) for recipient in sorted(self.recipients))
+
+    def run(self, stop: threading.Event, every_seconds: float = 30.0) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("digest scheduler waiting for the store", extra={"error": str(exc)})
+            stop.wait(every_seconds)
+
+    def _digest_for(self, recipient: str, day: date, now: datetime) -> bool:
+        event_id = f"digest-{day.isoformat()}"
+        existing = self.notifications.get(notification_id(event_id, recipient))
+        if existing is not None:
+            self._settle_items(existing, now)
+            return False
+        items = [item for item in self.notifications.held_for(recipient) if item.created_at <= now]
+        if not items:
+            return False
+        areas = {item.area for item in items}
+        digest = Notification(
+            id=notification_id(event_id, recipient),
+            kind=DIGEST,
+            event_id=event_id,
+            event_type=DIGEST_TYPE,
+            recipient=recipient,
+            to=(recipient,),
+            cc=(),
+            area=areas.pop() if len(areas) == 1 else None,
+            data={"day": day.isoformat()},
+            item_ids=tuple(item.id for item in items),
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        created = self.notifications.add(digest)
+        self._settle_items(self.notifications.get(digest.id) or digest, now)
+        if created:
+            log.info("digest created", extra={"notification": digest.id, "items": len(items)})
+        return created
+
+    def _settle_items(self, digest: Notification, now: datetime) -> None:
+        for item in self.notifications.many(list(digest.item_ids)):
+            if item.status == HELD:
+                self.notifications.transition(item, item.digested(digest.id, now))
+
+    def _release_former_readers(self, now: datetime) -> None:
+        for recipient in self.notifications.held_recipients() - self.recipients:
+            for item in self.notifications.held_for(recipient):
+                self.notifications.transition(item, item.released(now))

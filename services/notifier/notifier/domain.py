@@ -1,0 +1,249 @@
+"""The notifier's model: who is told about what, and the life of one notification.
+
+A notification is one e-mail to one recipient about one event. It is recorded
+before anything is sent (status pending) and moves on by explicit transitions:
+
+    pending/retrying --claim--> sending --delivered--> sent
+                                        --temporary--> retrying (or failed at the limit)
+                                        --permanent--> failed
+    held (waits for the recipient's daily digest) --> digested
+
+No flask, pymongo or kafka here; the clock and the random source are passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ccshared import contracts as c
+
+PENDING = "pending"
+SENDING = "sending"
+RETRYING = "retrying"
+SENT = "sent"
+FAILED = "failed"
+HELD = "held"
+DIGESTED = "digested"
+STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED)
+DUE_STATUSES = (PENDING, RETRYING)
+
+EVENT = "event"
+DIGEST = "digest"
+DIGEST_TYPE = "notifier.digest"
+
+NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.CENTRE_STALE)
+MESSAGE_ID_DOMAIN = "childrens-centres.notifier"
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class UnknownArea(Exception):
+    """An event names an area that has no coordinator configured."""
+
+
+@dataclass(frozen=True)
+class Addressing:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """Each address once: the people who each get their own copy."""
+        return tuple(dict.fromkeys((*self.to, *self.cc)))
+
+
+class Routing:
+    """Who gets what, from configuration (areas, addresses) and the event's own data."""
+
+    def __init__(
+        self,
+        coordinators: Mapping[str, str],
+        principal: str,
+        staff_emails: Mapping[str, str],
+        staff_domain: str,
+    ):
+        self.coordinators = dict(coordinators)
+        self.principal = principal
+        self.staff_emails = dict(staff_emails)
+        self.staff_domain = staff_domain
+
+    def staff_address(self, username: str) -> str | None:
+        if username in self.staff_emails:
+            return self.staff_emails[username]
+        if not _USERNAME.match(username):
+            return None
+        return f"{username}@{self.staff_domain}"
+
+    def coordinator(self, area: str) -> str:
+        try:
+            return self.coordinators[area]
+        except KeyError:
+            raise UnknownArea(f"no coordinator address for area {area!r}") from None
+
+    def addressing(self, event_type: str, data: Mapping[str, Any]) -> Addressing:
+        coordinator = self.coordinator(data["area"])
+        if event_type == c.SLA_AT_RISK:
+            assignee = data.get("assignee")
+            staff = self.staff_address(assignee) if assignee else None
+            return Addressing(to=(staff or coordinator,))
+        if event_type == c.SLA_BREACHED:
+            return Addressing(to=(coordinator,), cc=(self.principal,))
+        if event_type == c.CENTRE_STALE:
+            return Addressing(to=(coordinator,))
+        raise ValueError(f"{event_type} is not an event the notifier tells anyone about")
+
+
+def notification_id(event_id: str, recipient: str) -> str:
+    return f"{event_id}:{recipient}"
+
+
+def message_key(event_id: str, recipient: str) -> str:
+    """A file- and header-safe key for one (event, recipient): the Message-ID's left part."""
+    digest = hashlib.sha1(recipient.lower().encode(), usedforsecurity=False).hexdigest()[:12]
+    safe_event = re.sub(r"[^A-Za-z0-9._-]", "-", event_id)
+    return f"{safe_event}.{digest}"
+
+
+def message_id(event_id: str, recipient: str) -> str:
+    """Stable across retries, so a resent copy is recognisable downstream."""
+    return f"<{message_key(event_id, recipient)}@{MESSAGE_ID_DOMAIN}>"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Exponential backoff with jitter: between half and all of base * 2^(attempts-1), capped."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** min(max(attempts - 1, 0), 20))
+        return timedelta(seconds=ceiling * rng.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: str
+    kind: str
+    event_id: str
+    event_type: str
+    recipient: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    area: str | None
+    data: Mapping[str, Any]
+    created_at: datetime
+    status: str = PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    attempt_started_at: datetime | None = None
+    sent_at: datetime | None = None
+    server_reply: str | None = None
+    last_error: str | None = None
+    dead_lettered: bool | None = None
+    digest_id: str | None = None
+    item_ids: tuple[str, ...] = ()
+    envelope: Mapping[str, Any] | None = field(default=None, repr=False)
+    updated_at: datetime | None = None
+
+    @property
+    def message_id(self) -> str:
+        return message_id(self.event_id, self.recipient)
+
+    @property
+    def message_key(self) -> str:
+        return message_key(self.event_id, self.recipient)
+
+    def claim(self, now: datetime) -> Notification:
+        if self.status not in DUE_STATUSES:
+            raise ValueError(f"{self.id} is {self.status}, not due for sending")
+        return replace(
+            self, status=SENDING, attempts=self.attempts + 1, attempt_started_at=now, updated_at=now
+        )
+
+    def delivered(self, now: datetime, reply: str) -> Notification:
+        return replace(
+            self,
+            status=SENT,
+            sent_at=now,
+            server_reply=reply,
+            next_attempt_at=None,
+            last_error=None,
+            updated_at=now,
+        )
+
+    def failed_temporarily(
+        self, now: datetime, reason: str, policy: RetryPolicy, rng: random.Random
+    ) -> Notification:
+        if self.attempts >= policy.max_attempts:
+            return self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
+        return replace(
+            self,
+            status=RETRYING,
+            last_error=reason,
+            next_attempt_at=now + policy.delay(self.attempts, rng),
+            updated_at=now,
+        )
+
+    def failed_permanently(self, now: datetime, reason: str) -> Notification:
+        return replace(
+            self,
+            status=FAILED,
+            last_error=reason,
+            next_attempt_at=None,
+            dead_lettered=False,
+            updated_at=now,
+        )
+
+    def interrupted(self, now: datetime, policy: RetryPolicy) -> Notification:
+        """A send that never reported back (the process died): due again at once, within the limit."""
+        reason = "interrupted during an attempt; sending again with the same Message-ID"
+        if self.attempts >= policy.max_attempts:
+            return self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
+        return replace(self, status=RETRYING, last_error=reason, next_attempt_at=now, updated_at=now)
+
+    def released(self, now: datetime) -> Notification:
+        """Out of the digest (the recipient no longer reads one): send it on its own."""
+        return replace(self, status=PENDING, next_attempt_at=now, updated_at=now)
+
+    def digested(self, digest_id: str, now: datetime) -> Notification:
+        return replace(self, status=DIGESTED, digest_id=digest_id, updated_at=now)
+
+
+def new_notifications(
+    *,
+    kind: str,
+    event_id: str,
+    event_type: str,
+    addressing: Addressing,
+    area: str | None,
+    data: Mapping[str, Any],
+    envelope: Mapping[str, Any] | None,
+    digest_recipients: frozenset[str],
+    now: datetime,
+) -> list[Notification]:
+    """One pending (or held, for digest readers) notification per recipient of an event."""
+    return [
+        Notification(
+            id=notification_id(event_id, recipient),
+            kind=kind,
+            event_id=event_id,
+            event_type=event_type,
+            recipient=recipient,
+            to=addressing.to,
+            cc=addressing.cc,
+            area=area,
+            data=data,
+            envelope=envelope,
+            created_at=now,
+            updated_at=now,
+            status=HELD if recipient in digest_recipients else PENDING,
+            next_attempt_at=None if recipient in digest_recipients else now,
+        )
+        for recipient in addressing.recipients
+    ]

@@ -1,0 +1,116 @@
+"""File transport for the embedded run: each message is an .eml file staff can read.
+
+Files are named by the notification's key and written atomically (a temporary
+file, then a rename), so a resend replaces the file instead of adding a second
+copy, and a reader never sees half a message. The file's existence is the
+answer to "was it delivered?" after a crash.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
+from pathlib import Path
+
+from .mail import TemporaryFailure
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+SUFFIX = ".eml"
+
+
+def valid_key(key: str) -> bool:
+    return bool(_KEY.match(key)) and ".." not in key
+
+
+class FileTransport:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def deliver(self, message: EmailMessage, recipient: str, key: str) -> str:
+        if not valid_key(key):
+            raise ValueError(f"unsafe message key {key!r}")
+        del message["Delivered-To"]
+        message["Delivered-To"] = recipient
+        target = self.directory / f"{key}{SUFFIX}"
+        temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as handle:
+                handle.write(message.as_bytes(policy=email.policy.SMTP))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise TemporaryFailure(f"writing {target.name}: {exc}") from exc
+        return f"250 written {target.name}"
+
+    def delivered_reply(self, key: str) -> str | None:
+        target = self.directory / f"{key}{SUFFIX}"
+        return f"250 found {target.name}" if valid_key(key) and target.is_file() else None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: str
+    to: str
+    cc: str | None
+    delivered_to: str | None
+    subject: str
+    date: str
+    area: str | None
+    event_type: str | None
+    text: str | None = None
+    html: str | None = None
+
+
+class Mailbox:
+    """Reads the file transport's messages back for the staff front end."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def list(self) -> list[StoredMessage]:
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            with open(path, "rb") as handle:
+                headers = BytesHeaderParser(policy=email.policy.default).parse(handle)
+            found.append((path.stat().st_mtime, _summary(path.stem, headers)))
+        return [message for _, message in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+    def get(self, key: str) -> StoredMessage | None:
+        path = self.directory / f"{key}{SUFFIX}"
+        if not valid_key(key) or not path.is_file():
+            return None
+        with open(path, "rb") as handle:
+            message = BytesParser(policy=email.policy.default).parse(handle)
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        return _summary(
+            key,
+            message,
+            text=text.get_content() if text else None,
+            html=html.get_content() if html else None,
+        )
+
+
+def _summary(key: str, headers, text: str | None = None, html: str | None = None) -> StoredMessage:
+    return StoredMessage(
+        id=key,
+        to=str(headers.get("To", "")),
+        cc=str(headers["Cc"]) if headers.get("Cc") else None,
+        delivered_to=str(headers["Delivered-To"]) if headers.get("Delivered-To") else None,
+        subject=str(headers.get("Subject", "")),
+        date=str(headers.get("Date", "")),
+        area=str(headers["X-CC-Area"]) if headers.get("X-CC-Area") else None,
+        event_type=str(headers["X-CC-Event-Type"]) if headers.get("X-CC-Event-Type") else None,
+        text=text,
+        html=html,
+    )

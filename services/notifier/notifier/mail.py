@@ -1,0 +1,58 @@
+"""The mail port: how a rendered notification becomes a MIME message and leaves.
+
+A transport either returns the receiving side's reply (the message is accepted),
+or raises `TemporaryFailure` (try again later) or `PermanentFailure` (never).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Protocol
+
+from ccshared.timeutil import LONDON
+
+from .domain import Notification
+from .rendering import RenderedMessage
+
+
+class DeliveryFailure(Exception):
+    """The message was not accepted; the reason is for the delivery log, not for the public."""
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Connection refused, a timeout or a 4xx reply: worth trying again later."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """A 5xx reply or a message that can never be sent: retrying would not help."""
+
+
+class Transport(Protocol):
+    def deliver(self, message: EmailMessage, recipient: str, key: str) -> str:
+        """Hand the message to `recipient`; return the receiving side's reply."""
+
+    def delivered_reply(self, key: str) -> str | None:
+        """The reply recorded for an earlier delivery of `key`, if the transport can tell; else None."""
+
+
+def compose(
+    notification: Notification, rendered: RenderedMessage, sender: str, now: datetime
+) -> EmailMessage:
+    message = EmailMessage()
+    message["Message-ID"] = notification.message_id
+    message["Date"] = format_datetime(now.astimezone(LONDON))
+    message["From"] = sender
+    message["To"] = ", ".join(notification.to)
+    if notification.cc:
+        message["Cc"] = ", ".join(notification.cc)
+    message["Subject"] = rendered.subject
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-CC-Event-Type"] = notification.event_type
+    message["X-CC-Event-Id"] = notification.event_id
+    if notification.area:
+        message["X-CC-Area"] = notification.area
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return message

@@ -1,0 +1,134 @@
+"""Turns a notification into a subject, a plain-text part and an HTML part (Jinja2).
+
+Messages carry the contact's reference, channel, centre, dates in Europe/London
+and a link to the staff front end; never a member of the public's details,
+which the event data does not hold in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.timeutil import LONDON
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from .domain import DIGEST, Notification
+
+CHANNEL_LABELS = {
+    c.LETTER: "letter",
+    c.TELEPHONE: "telephone message",
+    c.EMAIL: "e-mail",
+    c.REFERRAL: "partner referral",
+}
+HEADLINES = {
+    c.SLA_AT_RISK: "Due today",
+    c.SLA_BREACHED: "Overdue",
+    c.CENTRE_STALE: "Centre details need checking",
+}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+
+
+def london(instant: datetime | str | None) -> str:
+    """'Monday 6 July 2026, 09:15' in Europe/London."""
+    if instant is None:
+        return "not recorded"
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
+    local = instant.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+
+
+def london_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def duration(seconds: float) -> str:
+    """'2 days 3 hours', '45 minutes': how late, to the minute."""
+    minutes = max(0, int(seconds // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    return " ".join(words) or "less than a minute"
+
+
+class Renderer:
+    def __init__(self, web_base_url: str, centre_name: Callable[[str], str]):
+        self.web_base_url = web_base_url.rstrip("/")
+        self.centre_name = centre_name
+        self.env = Environment(
+            loader=PackageLoader("notifier", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+
+    def render(
+        self, notification: Notification, now: datetime, items: Sequence[Notification] = ()
+    ) -> RenderedMessage:
+        if notification.kind == DIGEST:
+            return self._digest(notification, items, now)
+        item = self.item(notification.event_type, notification.data, now)
+        return self._render(item["template"], f"{item['headline']}: {item['title']}", item=item)
+
+    def item(self, event_type: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """The facts of one event, ready for a template."""
+        centre = self.centre_name(data["centre_id"])
+        if event_type == c.CENTRE_STALE:
+            return {
+                "template": "centre_stale",
+                "headline": HEADLINES[event_type],
+                "title": centre,
+                "centre": centre,
+                "area": data["area"],
+                "last_verified": london(data.get("last_verified_at")),
+                "stale_since": london(data["stale_since"]),
+                "link": f"{self.web_base_url}/staff/centres/{data['centre_id']}",
+            }
+        channel = CHANNEL_LABELS.get(data["channel"], data["channel"])
+        due = datetime.fromisoformat(data["due_at"])
+        late = data.get("late_seconds")
+        late_seconds = late if late is not None else (now - due).total_seconds()
+        return {
+            "template": "contact",
+            "headline": HEADLINES[event_type],
+            "title": f"{channel} {data['reference']} at {centre}",
+            "breached": event_type == c.SLA_BREACHED,
+            "reference": data["reference"],
+            "channel": channel,
+            "centre": centre,
+            "area": data["area"],
+            "assignee": data.get("assignee"),
+            "target_working_days": data["target_working_days"],
+            "received": london(data["received_at"]),
+            "due": london(due),
+            "late": duration(late_seconds) if late_seconds > 0 else None,
+            "link": f"{self.web_base_url}/staff/contacts/{data['contact_id']}",
+        }
+
+    def _digest(
+        self, notification: Notification, items: Sequence[Notification], now: datetime
+    ) -> RenderedMessage:
+        facts = [self.item(n.event_type, n.data, now) for n in items]
+        day = london_day(date.fromisoformat(notification.data["day"]))
+        count = len(facts)
+        subject = f"Daily digest for {day}: {count} notification{'' if count == 1 else 's'}"
+        return self._render("digest", subject, items=facts, day=day)
+
+    def _render(self, template: str, subject: str, **context: Any) -> RenderedMessage:
+        context["subject"] = subject
+        text = self.env.get_template(f"{template}.txt").render(**context)
+        html = self.env.get_template(f"{template}.html").render(**context)
+        return RenderedMessage(subject=subject, text=text, html=html)

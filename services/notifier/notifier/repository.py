@@ -1,0 +1,165 @@
+"""Repositories over the shared store: the delivery log and the centre read model."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ccshared.store import Collection, Document, DuplicateKey, Store
+from ccshared.timeutil import from_str, to_str
+
+from .domain import DUE_STATUSES, FAILED, HELD, SENDING, Notification
+
+_INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
+_TUPLES = ("to", "cc", "item_ids")
+
+
+def to_doc(notification: Notification) -> Document:
+    doc = dataclasses.asdict(notification)
+    doc["_id"] = doc.pop("id")
+    for name in _INSTANTS:
+        doc[name] = to_str(doc[name]) if doc[name] is not None else None
+    for name in _TUPLES:
+        doc[name] = list(doc[name])
+    return doc
+
+
+def from_doc(doc: Mapping[str, Any]) -> Notification:
+    values = {f.name: doc.get(f.name) for f in dataclasses.fields(Notification) if f.name != "id"}
+    for name in _INSTANTS:
+        values[name] = from_str(values[name]) if values[name] else None
+    for name in _TUPLES:
+        values[name] = tuple(values[name] or ())
+    values["attempts"] = values["attempts"] or 0
+    return Notification(id=doc["_id"], **values)
+
+
+class NotificationRepository:
+    """The delivery log: one document per (event, recipient), `_id` = "event_id:recipient".
+
+    Every transition is a compare-and-set on (status, attempts), so two delivery
+    workers can never both claim, or both settle, the same notification.
+    """
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+        collection.ensure_index(["status", "next_attempt_at"])
+        collection.ensure_index(["status", "attempt_started_at"])
+        collection.ensure_index(["recipient", "status"])
+        collection.ensure_index(["created_at"])
+
+    def add(self, notification: Notification) -> bool:
+        """Record a new notification; False if it was already recorded (a duplicate event)."""
+        try:
+            self.collection.insert(to_doc(notification))
+        except DuplicateKey:
+            return False
+        return True
+
+    def get(self, notification_id: str) -> Notification | None:
+        doc = self.collection.get(notification_id)
+        return from_doc(doc) if doc else None
+
+    def transition(self, before: Notification, after: Notification) -> bool:
+        """Write `after` only if the stored record is still `before`; True when it was."""
+        old = to_doc(before)
+        changed = {name: value for name, value in to_doc(after).items() if value != old.get(name)}
+        guard = {"_id": before.id, "status": before.status, "attempts": before.attempts}
+        return self.collection.update(guard, changed or {"status": after.status}) == 1
+
+    def due(self, now: datetime, limit: int = 50) -> list[Notification]:
+        docs = self.collection.find(
+            {"status": {"$in": list(DUE_STATUSES)}, "next_attempt_at": {"$lte": to_str(now)}},
+            sort=[("next_attempt_at", 1)],
+            limit=limit,
+        )
+        return [from_doc(doc) for doc in docs]
+
+    def sending_since(self, started_before: datetime, limit: int = 50) -> list[Notification]:
+        docs = self.collection.find(
+            {"status": SENDING, "attempt_started_at": {"$lte": to_str(started_before)}}, limit=limit
+        )
+        return [from_doc(doc) for doc in docs]
+
+    def failed_not_dead_lettered(self, limit: int = 50) -> list[Notification]:
+        docs = self.collection.find({"status": FAILED, "dead_lettered": False}, limit=limit)
+        return [from_doc(doc) for doc in docs]
+
+    def mark_dead_lettered(self, notification_id: str) -> None:
+        self.collection.update({"_id": notification_id, "status": FAILED}, {"dead_lettered": True})
+
+    def held_for(self, recipient: str, limit: int = 500) -> list[Notification]:
+        docs = self.collection.find(
+            {"recipient": recipient, "status": HELD}, sort=[("created_at", 1)], limit=limit
+        )
+        return [from_doc(doc) for doc in docs]
+
+    def held_recipients(self) -> set[str]:
+        return {doc["recipient"] for doc in self.collection.find({"status": HELD})}
+
+    def many(self, ids: list[str]) -> list[Notification]:
+        if not ids:
+            return []
+        docs = self.collection.find({"_id": {"$in": ids}}, sort=[("created_at", 1)])
+        return [from_doc(doc) for doc in docs]
+
+    def search(
+        self,
+        *,
+        status: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        area: str | None = None,
+        limit: int = 100,
+    ) -> list[Notification]:
+        query: dict[str, Any] = {}
+        if status:
+            query["status"] = status
+        if event_type:
+            query["event_type"] = event_type
+        if since:
+            query["created_at"] = {"$gte": to_str(since)}
+        if area:
+            query["area"] = area
+        docs = self.collection.find(query, sort=[("created_at", -1)], limit=limit)
+        return [from_doc(doc) for doc in docs]
+
+
+@dataclasses.dataclass(frozen=True)
+class Centre:
+    centre_id: str
+    name: str
+    area: str
+
+
+class CentreDirectory:
+    """What the notifier knows about centres, from the directory's centre events."""
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+
+    def record(self, centre_id: str, name: str, area: str, version: int | None = None) -> None:
+        """Keep the newest version seen; events may arrive twice or late."""
+        current = self.collection.get(centre_id)
+        if current and version is not None and (current.get("version") or 0) > version:
+            return
+        doc = {"_id": centre_id, "name": name, "area": area}
+        doc["version"] = version if version is not None else (current or {}).get("version")
+        self.collection.upsert(doc)
+
+    def get(self, centre_id: str) -> Centre | None:
+        doc = self.collection.get(centre_id)
+        return Centre(centre_id, doc["name"], doc["area"]) if doc else None
+
+    def name_of(self, centre_id: str) -> str:
+        centre = self.get(centre_id)
+        return centre.name if centre else centre_id
+
+
+def repositories(store: Store) -> tuple[NotificationRepository, CentreDirectory]:
+    return (
+        NotificationRepository(store.collection("notifications")),
+        CentreDirectory(store.collection("centres")),
+    )

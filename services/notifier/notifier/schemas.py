@@ -1,0 +1,62 @@
+"""Request and response schemas of the notifier's HTTP API (OpenAPI comes from these)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from .domain import DIGEST_TYPE, NOTIFYING_EVENTS, STATUSES
+
+
+class NotificationQuery(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    event_type = fields.String(validate=validate.OneOf((*NOTIFYING_EVENTS, DIGEST_TYPE)))
+    since = fields.AwareDateTime()
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class NotificationSchema(Schema):
+    id = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    recipient = fields.String()
+    to = fields.List(fields.String())
+    cc = fields.List(fields.String())
+    area = fields.String(allow_none=True)
+    status = fields.String()
+    attempts = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    attempt_started_at = fields.AwareDateTime(allow_none=True)
+    sent_at = fields.AwareDateTime(allow_none=True)
+    server_reply = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    message_id = fields.String()
+    digest_id = fields.String(allow_none=True)
+    contact_id = fields.Function(lambda n: n.data.get("contact_id"))
+    reference = fields.Function(lambda n: n.data.get("reference"))
+    centre_id = fields.Function(lambda n: n.data.get("centre_id"))
+
+
+class NotificationList(Schema):
+    items = fields.List(fields.Nested(NotificationSchema))
+
+
+class MessageSummary(Schema):
+    id = fields.String()
+    to = fields.String()
+    cc = fields.String(allow_none=True)
+    delivered_to = fields.String(allow_none=True)
+    subject = fields.String()
+    date = fields.String()
+    area = fields.String(allow_none=True)
+    event_type = fields.String(allow_none=True)
+
+
+class MessageDetail(MessageSummary):
+    text = fields.String(allow_none=True)
+    html = fields.String(allow_none=True)
+
+
+class MessageList(Schema):
+    items = fields.List(fields.Nested(MessageSummary))
