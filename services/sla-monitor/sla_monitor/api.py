@@ -1,0 +1,146 @@
+"""HTTP routes: the public due-date check and compliance report, the staff clock list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from ccshared.auth import StaffUser, TokenSigner, current_staff
+from ccshared.errors import Forbidden
+from ccshared.timeutil import LONDON, Clock, to_str
+from flask_smorest import Blueprint
+
+from .domain import AT_RISK, BREACHED, OPEN, ContactClock
+from .reports import COUNTED_STATES, compliance
+from .repository import CentreRepository, ClockRepository
+from .schemas import (
+    ClocksQuery,
+    ClocksSchema,
+    ComplianceQuery,
+    ComplianceSchema,
+    DueQuery,
+    DueSchema,
+)
+from .working_days import WorkingCalendar
+
+
+@dataclass(frozen=True)
+class Context:
+    clocks: ClockRepository
+    centres: CentreRepository
+    calendar: WorkingCalendar
+    clock: Clock
+    signer: TokenSigner
+
+
+def local_iso(instant: datetime) -> str:
+    """An instant as people read it: Europe/London offset, whole seconds."""
+    return instant.astimezone(LONDON).isoformat(timespec="seconds")
+
+
+def due_answer(calendar: WorkingCalendar, channel: str, received_at: datetime) -> dict:
+    deadline = calendar.deadline(channel, received_at)
+    return {
+        "channel": channel,
+        "received_at": local_iso(received_at),
+        "target_working_days": deadline.target_working_days,
+        "at_risk_at": local_iso(deadline.at_risk_at),
+        "due_at": local_iso(deadline.due_at),
+    }
+
+
+def blueprint(ctx: Context) -> Blueprint:
+    blp = Blueprint("sla", __name__, url_prefix="/api/v1", description="SLA clocks and compliance")
+
+    @blp.get("/due")
+    @blp.arguments(DueQuery, location="query")
+    @blp.response(200, DueSchema)
+    def due(query: dict) -> dict:
+        """When a contact received at a given time is at risk and due (public)."""
+        return due_answer(ctx.calendar, query["channel"], query["received_at"])
+
+    @blp.get("/clocks")
+    @blp.arguments(ClocksQuery, location="query")
+    @blp.response(200, ClocksSchema)
+    def clocks(query: dict) -> dict:
+        """Running clocks, soonest due first (staff; staff and coordinators see their own area)."""
+        user = current_staff(ctx.signer)
+        filter = _clock_filter(query, user)
+        found = list(
+            ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"])
+        )
+        today = ctx.clock.now().astimezone(LONDON).date()
+        rows = [_clock_row(clock, ctx.calendar, today) for clock in found]
+        return {"clocks": rows, "count": len(rows)}
+
+    @blp.get("/reports/compliance")
+    @blp.arguments(ComplianceQuery, location="query")
+    @blp.response(200, ComplianceSchema)
+    def compliance_report(query: dict) -> dict:
+        """Met, breached and open counts by channel, centre, area or month of receipt (public)."""
+        filter: dict = {
+            "received_at": {
+                "$gte": _start_of(query["from_"]),
+                "$lt": _start_of(query["to"] + timedelta(days=1)),
+            },
+            "state": {"$in": list(COUNTED_STATES)},
+        }
+        if query.get("area"):
+            filter["area"] = query["area"]
+        groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
+        rows = [group.as_dict() for group in groups]
+        if query["group_by"] == "centre":
+            for row in rows:
+                centre = ctx.centres.get(row["key"])
+                row["name"] = centre.name if centre else ""
+        return {
+            "from_": query["from_"],
+            "to": query["to"],
+            "group_by": query["group_by"],
+            "area": query.get("area"),
+            "groups": rows,
+            "totals": totals.as_dict(),
+        }
+
+    return blp
+
+
+def _start_of(day: date) -> str:
+    return to_str(datetime.combine(day, time(0), LONDON))
+
+
+def _clock_filter(query: dict, user: StaffUser) -> dict:
+    filter: dict = (
+        {"state": query["state"]} if query.get("state") else {"state": {"$in": [OPEN, AT_RISK, BREACHED]}}
+    )
+    for name in ("centre_id", "channel"):
+        if query.get(name):
+            filter[name] = query[name]
+    area = query.get("area")
+    if not user.sees_all_areas:
+        if user.area is None:
+            raise Forbidden("your staff token names no area, and your role sees one area only")
+        if area and area != user.area:
+            raise Forbidden(f"you may see clocks in your own area ({user.area}) only")
+        area = user.area
+    if area:
+        filter["area"] = area
+    return filter
+
+
+def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> dict:
+    due_day = clock.due_at.astimezone(LONDON).date()
+    return {
+        "contact_id": clock.contact_id,
+        "reference": clock.reference,
+        "channel": clock.channel,
+        "centre_id": clock.centre_id,
+        "area": clock.area,
+        "assignee": clock.assignee,
+        "state": clock.state,
+        "received_at": local_iso(clock.received_at),
+        "at_risk_at": local_iso(clock.at_risk_at),
+        "due_at": local_iso(clock.due_at),
+        "target_working_days": clock.target_working_days,
+        "working_days_remaining": calendar.working_days_between(today, due_day),
+    }

@@ -1,0 +1,39 @@
+"""Composition root of the HTTP process: `gunicorn 'sla_monitor.app:create_app()'`."""
+
+from __future__ import annotations
+
+from ccshared import logs
+from ccshared import store as ccstore
+from ccshared.auth import TokenSigner
+from ccshared.store import Store
+from ccshared.timeutil import Clock, SystemClock
+from ccshared.web import create_app_base
+from flask import Flask
+
+from . import config
+from .api import Context, blueprint
+from .repository import repositories
+
+
+def create_app(
+    settings: config.Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    if settings is None:
+        settings = config.load()
+        logs.configure(config.SERVICE, settings.worker.log_level)
+    store = store or ccstore.connect(settings.worker.store_url)
+    clock = clock or SystemClock()
+    clocks, centres = repositories(store, clock)
+    context = Context(
+        clocks=clocks,
+        centres=centres,
+        calendar=settings.worker.calendar.calendar(),
+        clock=clock,
+        signer=TokenSigner(settings.staff_token_secret),
+    )
+    app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
+    api.register_blueprint(blueprint(context))
+    return app

@@ -1,0 +1,159 @@
+"""Settings from the environment, one small group per component.
+
+The calendar settings load on their own so that the `due` command works on a
+machine with no other configuration (no staff token secret, no database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from ccshared import config, contracts
+from ccshared.config import Var
+
+from .working_days import WorkingCalendar, parse_closure_days
+
+SERVICE = "sla-monitor"
+DEFAULT_TARGETS = {
+    contracts.LETTER: 5,
+    contracts.TELEPHONE: 2,
+    contracts.EMAIL: 5,
+    contracts.REFERRAL: 2,
+}
+
+
+def _target_var(channel: str) -> Var:
+    return Var(
+        f"SLA_TARGET_{channel.upper()}",
+        DEFAULT_TARGETS[channel],
+        config.positive_int,
+        f"working days to respond to a {channel} contact",
+    )
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+CLOSURE_DAYS = Var(
+    "SLA_CLOSURE_DAYS",
+    frozenset(),
+    parse_closure_days,
+    "closure days that are not working days: ISO dates and ranges, e.g. 2026-12-24..2026-12-31,2027-04-01",
+)
+TARGETS = tuple(_target_var(channel) for channel in contracts.CHANNELS)
+STALE_DAYS = Var(
+    "SLA_STALE_DAYS", 90, config.positive_int, "days after which unverified centre information is stale"
+)
+SCAN_SECONDS = Var("SLA_SCAN_SECONDS", 0.5, _positive_float, "how often to look for clocks that fall due")
+FRESHNESS_SECONDS = Var("SLA_FRESHNESS_SECONDS", 60.0, _positive_float, "how often to look for stale centres")
+LATE_RECEIPT_GRACE = Var(
+    "SLA_LATE_RECEIPT_GRACE_SECONDS",
+    5.0,
+    _non_negative_float,
+    "a receipt processed after its own due instant waits this long, so a response queued behind it counts first",
+)
+STARTUP_WAIT = Var(
+    "SLA_STARTUP_WAIT_SECONDS",
+    30.0,
+    _non_negative_float,
+    "longest the first scan waits for the consumer to drain its backlog after a start",
+)
+CONSUMER_GROUP = Var("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group of the monitor's instances")
+TOPIC_PREFIX = Var(
+    "EVENT_TOPIC_PREFIX", "", str, "prefix on every topic name (isolates test runs on one broker)"
+)
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    closure_days: frozenset[date]
+    targets: Mapping[str, int]
+
+    def calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.closure_days, self.targets)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    calendar: CalendarSettings
+    bus_url: str
+    store_url: str
+    stale_days: int
+    scan_seconds: float
+    freshness_seconds: float
+    late_receipt_grace_seconds: float
+    startup_wait_seconds: float
+    consumer_group: str
+    topic_prefix: str
+    log_level: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    worker: WorkerSettings
+    staff_token_secret: str
+
+
+def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
+    values = config.load([CLOSURE_DAYS, *TARGETS], environ)
+    return _calendar(values)
+
+
+def _calendar(values: Mapping[str, object]) -> CalendarSettings:
+    targets = {channel: values[f"SLA_TARGET_{channel.upper()}"] for channel in contracts.CHANNELS}
+    return CalendarSettings(closure_days=values[CLOSURE_DAYS.name], targets=targets)  # type: ignore[arg-type]
+
+
+_WORKER_VARS = [
+    CLOSURE_DAYS,
+    *TARGETS,
+    config.BUS_URL,
+    config.store_url(SERVICE),
+    STALE_DAYS,
+    SCAN_SECONDS,
+    FRESHNESS_SECONDS,
+    LATE_RECEIPT_GRACE,
+    STARTUP_WAIT,
+    CONSUMER_GROUP,
+    TOPIC_PREFIX,
+    config.LOG_LEVEL,
+]
+
+
+def load_worker(environ: Mapping[str, str] | None = None) -> WorkerSettings:
+    return _worker(config.load(_WORKER_VARS, environ))
+
+
+def _worker(values: Mapping[str, object]) -> WorkerSettings:
+    return WorkerSettings(
+        calendar=_calendar(values),
+        bus_url=values["EVENT_BUS_URL"],  # type: ignore[arg-type]
+        store_url=values["STORE_URL"],  # type: ignore[arg-type]
+        stale_days=values[STALE_DAYS.name],  # type: ignore[arg-type]
+        scan_seconds=values[SCAN_SECONDS.name],  # type: ignore[arg-type]
+        freshness_seconds=values[FRESHNESS_SECONDS.name],  # type: ignore[arg-type]
+        late_receipt_grace_seconds=values[LATE_RECEIPT_GRACE.name],  # type: ignore[arg-type]
+        startup_wait_seconds=values[STARTUP_WAIT.name],  # type: ignore[arg-type]
+        consumer_group=values[CONSUMER_GROUP.name],  # type: ignore[arg-type]
+        topic_prefix=values[TOPIC_PREFIX.name],  # type: ignore[arg-type]
+        log_level=values["LOG_LEVEL"],  # type: ignore[arg-type]
+    )
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Everything the HTTP app needs; one ConfigError names every bad variable."""
+    values = config.load([*_WORKER_VARS, config.STAFF_TOKEN_SECRET], environ)
+    return Settings(worker=_worker(values), staff_token_secret=values["STAFF_TOKEN_SECRET"])  # type: ignore[arg-type]

@@ -1,0 +1,230 @@
+"""One clock per contact: the pure state machine behind the SLA events.
+
+    awaiting_receipt --receive--> open --> at_risk --> breached
+    open | at_risk | breached --response--> met | responded_late
+    any unanswered state --withdrawal--> withdrawn
+
+Decisions the rules leave open, made here once:
+
+- Event time decides. A response stamped before the breach instant is met
+  however late its event arrives. If a breach was already emitted (the
+  response event came after the due instant had passed) the clock still
+  becomes met and `sla.met.v1` is emitted: the breach event stands (it was
+  true on what was known), but the compliance report counts the contact met.
+- A response event that arrives before its receipt is held on a placeholder
+  clock (state awaiting_receipt) and applied when the receipt arrives; then the
+  outcome is emitted straight away with no at-risk or breach event.
+- The earliest response wins; a later or repeated one changes nothing.
+- A partner referral's acceptance or decline is its response.
+- Closing a contact without a response stops the clock at the closing time,
+  judged like a response: closing is the deliberate end of the case.
+- A withdrawn contact stops without an outcome and is left out of compliance
+  figures. A withdrawal after a response changes nothing.
+- A catch-up (now already past the due instant when first checked) emits the
+  breach alone, without a stale at-risk event before it.
+- A new calendar or target moves open and at-risk clocks only; a breached or
+  answered clock keeps the result it had. An at-risk event is never repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ccshared import contracts
+
+from .working_days import Deadline
+
+AWAITING_RECEIPT = "awaiting_receipt"
+OPEN = "open"
+AT_RISK = "at_risk"
+BREACHED = "breached"
+MET = "met"
+RESPONDED_LATE = "responded_late"
+WITHDRAWN = "withdrawn"
+
+STATES = (AWAITING_RECEIPT, OPEN, AT_RISK, BREACHED, MET, RESPONDED_LATE, WITHDRAWN)
+RUNNING = (OPEN, AT_RISK, BREACHED)
+MOVABLE = (OPEN, AT_RISK)
+OUTCOMES = (MET, RESPONDED_LATE)
+
+BY_RESPONSE = "response"
+BY_REFERRAL_DECISION = "referral_decision"
+BY_CLOSURE = "closure"
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """An event the clock raises: its type (contracts.SLA_*) and SlaData fields."""
+
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    contact_id: str
+    reference: str
+    channel: str
+    centre_id: str
+    area: str
+    received_at: datetime
+
+
+@dataclass
+class ContactClock:
+    contact_id: str
+    state: str = AWAITING_RECEIPT
+    reference: str | None = None
+    channel: str | None = None
+    centre_id: str | None = None
+    area: str | None = None
+    received_at: datetime | None = None
+    target_working_days: int | None = None
+    at_risk_at: datetime | None = None
+    due_at: datetime | None = None
+    calendar_fingerprint: str | None = None
+    assignee: str | None = None
+    assigned_at: datetime | None = None
+    responded_at: datetime | None = None
+    stopped_by: str | None = None
+    withdrawn_at: datetime | None = None
+    at_risk_emitted: bool = False
+    breach_emitted: bool = False
+    not_before: datetime | None = None
+
+    @property
+    def breach_at(self) -> datetime | None:
+        return self._deadline().breach_at if self.due_at else None
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        """When the scanner must look at this clock next; None when nothing can fall due."""
+        if self.state == OPEN:
+            target = self.at_risk_at
+        elif self.state == AT_RISK:
+            target = self.breach_at
+        else:
+            return None
+        if self.not_before is not None and target is not None and target < self.not_before:
+            return self.not_before
+        return target
+
+    def receive(
+        self, receipt: Receipt, deadline: Deadline, fingerprint: str, now: datetime, grace: timedelta
+    ) -> list[SlaEvent]:
+        """Start the clock; apply anything held while the receipt was awaited."""
+        if self.state != AWAITING_RECEIPT:
+            return []
+        self.reference = receipt.reference
+        self.channel = receipt.channel
+        self.centre_id = receipt.centre_id
+        self.area = receipt.area
+        self.received_at = receipt.received_at
+        self._set_deadline(deadline, fingerprint)
+        if self.withdrawn_at is not None and (
+            self.responded_at is None or self.withdrawn_at < self.responded_at
+        ):
+            return self._enter(WITHDRAWN)
+        if self.responded_at is not None:
+            return self._decide(self.responded_at)
+        if now >= deadline.at_risk_at:
+            self.not_before = now + grace
+        self._enter(OPEN)
+        return self.advance(now)
+
+    def advance(self, now: datetime) -> list[SlaEvent]:
+        """Move an unanswered clock on to at risk or breached as time passes."""
+        if self.state not in MOVABLE:
+            return []
+        if self.not_before is not None and now < self.not_before:
+            return []
+        if now >= self.breach_at:
+            self.breach_emitted = True
+            late = int((now - self.due_at).total_seconds())
+            return self._enter(BREACHED, contracts.SLA_BREACHED, late_seconds=late)
+        if now >= self.at_risk_at:
+            if self.at_risk_emitted:
+                return self._enter(AT_RISK)
+            self.at_risk_emitted = True
+            return self._enter(AT_RISK, contracts.SLA_AT_RISK)
+        return self._enter(OPEN)
+
+    def respond(self, at: datetime, by: str = BY_RESPONSE) -> list[SlaEvent]:
+        """Stop the clock at `at` (the response's own time); the earliest response wins."""
+        if self.state == WITHDRAWN:
+            return []
+        if self.responded_at is not None and self.responded_at <= at:
+            return []
+        self.responded_at = at
+        self.stopped_by = by
+        if self.state == AWAITING_RECEIPT:
+            return []
+        return self._decide(at)
+
+    def withdraw(self, at: datetime) -> list[SlaEvent]:
+        if self.state == AWAITING_RECEIPT:
+            self.withdrawn_at = self.withdrawn_at or at
+            return []
+        if self.state not in RUNNING:
+            return []
+        self.withdrawn_at = at
+        return self._enter(WITHDRAWN)
+
+    def assign(self, assignee: str | None, at: datetime) -> list[SlaEvent]:
+        if self.assigned_at is not None and at < self.assigned_at:
+            return []
+        self.assignee = assignee
+        self.assigned_at = at
+        return []
+
+    def recompute(self, deadline: Deadline, fingerprint: str, now: datetime) -> list[SlaEvent]:
+        """Apply a changed calendar or target to a clock still running on time."""
+        if self.state not in MOVABLE:
+            self.calendar_fingerprint = fingerprint
+            return []
+        self._set_deadline(deadline, fingerprint)
+        self.state = OPEN
+        return self.advance(now)
+
+    def _decide(self, at: datetime) -> list[SlaEvent]:
+        outcome = MET if at < self.breach_at else RESPONDED_LATE
+        if outcome == self.state:
+            return []
+        if outcome == MET:
+            return self._enter(MET, contracts.SLA_MET)
+        late = int((at - self.due_at).total_seconds())
+        return self._enter(RESPONDED_LATE, contracts.SLA_RESPONDED_LATE, late_seconds=late)
+
+    def _set_deadline(self, deadline: Deadline, fingerprint: str) -> None:
+        self.target_working_days = deadline.target_working_days
+        self.at_risk_at = deadline.at_risk_at
+        self.due_at = deadline.due_at
+        self.calendar_fingerprint = fingerprint
+
+    def _deadline(self) -> Deadline:
+        return Deadline(self.target_working_days or 0, self.at_risk_at, self.due_at)
+
+    def _enter(
+        self, state: str, event_type: str | None = None, late_seconds: int | None = None
+    ) -> list[SlaEvent]:
+        self.state = state
+        if event_type is None:
+            return []
+        return [SlaEvent(event_type, self._event_data(late_seconds))]
+
+    def _event_data(self, late_seconds: int | None) -> dict[str, Any]:
+        return {
+            "contact_id": self.contact_id,
+            "reference": self.reference,
+            "channel": self.channel,
+            "centre_id": self.centre_id,
+            "area": self.area,
+            "assignee": self.assignee,
+            "received_at": self.received_at,
+            "due_at": self.due_at,
+            "target_working_days": self.target_working_days,
+            "responded_at": self.responded_at,
+            "late_seconds": late_seconds,
+        }

@@ -1,0 +1,149 @@
+"""Clocks and centres as documents; each change and its events are one write.
+
+`change()` reads a document, lets the domain change it, and writes it back
+with a compare-and-set on `_version`, the new events staged in the same write
+(the outbox). Two instances that race for one transition both compute it, one
+write wins, the other gets VersionConflict, re-reads and finds nothing left to
+do. That is how each breach is claimed exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
+from ccshared.store import Collection, Document, DuplicateKey, Store
+from ccshared.timeutil import Clock, from_str, to_str
+
+from .domain import ContactClock, SlaEvent
+from .freshness import CentreRecord
+
+log = logging.getLogger(__name__)
+
+SOURCE = "sla-monitor"
+CLOCKS = "clocks"
+CENTRES = "centres"
+PROCESSED = "processed"
+BOOKKEEPING = (VERSION, OUTBOX, PENDING)
+
+T = TypeVar("T")
+Change = Callable[[T], list[SlaEvent]]
+
+
+def _instant_fields(kind: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(kind) if "datetime" in str(f.type))
+
+
+class Repository(Generic[T]):
+    """Documents of one aggregate kind, written with their staged events."""
+
+    kind: type
+    index_fields: tuple[str, ...] = ()
+
+    def __init__(self, collection: Collection, clock: Clock):
+        self.collection = collection
+        self.outbox = AggregateStore(collection, SOURCE, clock)
+        self._instants = _instant_fields(self.kind)
+        for name in self.index_fields:
+            collection.ensure_index([name])
+
+    def id_field(self) -> str:
+        return dataclasses.fields(self.kind)[0].name
+
+    def to_doc(self, item: T) -> Document:
+        doc: Document = {"_id": getattr(item, self.id_field())}
+        for name, value in dataclasses.asdict(item).items():
+            doc[name] = to_str(value) if isinstance(value, datetime) else value
+        doc.update(self.derived(item))
+        return doc
+
+    def derived(self, item: T) -> Document:
+        return {}
+
+    def from_doc(self, doc: Document) -> T:
+        names = {f.name for f in dataclasses.fields(self.kind)}
+        values = {
+            name: (from_str(value) if name in self._instants and value is not None else value)
+            for name, value in doc.items()
+            if name in names
+        }
+        return self.kind(**values)
+
+    def get(self, item_id: str) -> T | None:
+        doc = self.collection.get(item_id)
+        return self.from_doc(doc) if doc else None
+
+    def find(self, filter: dict[str, Any], sort=(), limit: int = 0, skip: int = 0) -> Iterator[T]:
+        for doc in self.collection.find(filter, sort=sort, limit=limit, skip=skip):
+            yield self.from_doc(doc)
+
+    def change(
+        self, item_id: str, change: Change, make: Callable[[], T] | None = None, attempts: int = 20
+    ) -> list[SlaEvent]:
+        """Apply change to the stored item (or a new one from make, if given); retry on conflict."""
+        for _ in range(attempts):
+            try:
+                return self._change_once(item_id, make, change)
+            except (VersionConflict, DuplicateKey):
+                continue
+        raise VersionConflict(item_id, -1)
+
+    def try_change(self, item_id: str, change: Change) -> list[SlaEvent]:
+        """One attempt; an instance that loses the race leaves the item to the winner."""
+        try:
+            return self._change_once(item_id, None, change)
+        except (VersionConflict, DuplicateKey):
+            log.info("lost a race for a transition", extra={"id": item_id})
+            return []
+
+    def _change_once(self, item_id: str, make: Callable[[], T] | None, change: Change) -> list[SlaEvent]:
+        stored = self.collection.get(item_id)
+        if stored is None and make is None:
+            return []
+        item = self.from_doc(stored) if stored else make()
+        before = self.to_doc(item)
+        raised = change(item)
+        after = self.to_doc(item)
+        if stored is not None and after == before and not raised:
+            return []
+        envelopes = [self.outbox.event(e.type, item_id, e.data) for e in raised]
+        if stored is None:
+            self.outbox.add(after, envelopes)
+        else:
+            after.update({key: stored[key] for key in BOOKKEEPING if key in stored})
+            self.outbox.save(after, envelopes)
+        return raised
+
+
+class ClockRepository(Repository[ContactClock]):
+    kind = ContactClock
+    index_fields = ("next_check_at", "received_at", "state", "calendar_fingerprint")
+
+    def derived(self, item: ContactClock) -> Document:
+        check = item.next_check_at
+        return {"next_check_at": to_str(check) if check else None}
+
+    def falling_due(self, now: datetime, limit: int) -> list[ContactClock]:
+        """An indexed range query on next_check_at, earliest first."""
+        filter = {"next_check_at": {"$lte": to_str(now)}}
+        return list(self.find(filter, sort=[("next_check_at", 1)], limit=limit))
+
+
+class CentreRepository(Repository[CentreRecord]):
+    kind = CentreRecord
+    index_fields = ("next_stale_at", "stale_days")
+
+    def going_stale(self, now: datetime, limit: int) -> list[CentreRecord]:
+        filter = {"next_stale_at": {"$lte": to_str(now)}}
+        return list(self.find(filter, sort=[("next_stale_at", 1)], limit=limit))
+
+
+def repositories(store: Store, clock: Clock) -> tuple[ClockRepository, CentreRepository]:
+    return (
+        ClockRepository(store.collection(CLOCKS), clock),
+        CentreRepository(store.collection(CENTRES), clock),
+    )

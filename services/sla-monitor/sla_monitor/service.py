@@ -1,0 +1,178 @@
+"""The service layer: contact and centre events in, clock transitions out.
+
+Every handler is idempotent on its own (a repeated event leaves the document
+as it was and raises nothing); the consumer loop's processed-id check is only
+a fast path.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ccshared import contracts
+from ccshared.events import Event
+from ccshared.timeutil import Clock
+
+from .domain import (
+    BY_CLOSURE,
+    BY_REFERRAL_DECISION,
+    BY_RESPONSE,
+    MOVABLE,
+    ContactClock,
+    Receipt,
+    SlaEvent,
+)
+from .freshness import CentreRecord
+from .repository import CentreRepository, ClockRepository
+from .working_days import WorkingCalendar
+
+log = logging.getLogger(__name__)
+
+SCAN_BATCH = 200
+
+
+class Monitor:
+    def __init__(
+        self,
+        clocks: ClockRepository,
+        centres: CentreRepository,
+        calendar: WorkingCalendar,
+        clock: Clock,
+        *,
+        stale_days: int = 90,
+        late_receipt_grace: timedelta = timedelta(seconds=5),
+    ):
+        self.clocks = clocks
+        self.centres = centres
+        self.calendar = calendar
+        self.clock = clock
+        self.stale_days = stale_days
+        self.late_receipt_grace = late_receipt_grace
+
+    def handlers(self) -> dict:
+        contact = {
+            contracts.CONTACT_RECEIVED: self.on_received,
+            contracts.CONTACT_ASSIGNED: self.on_assigned,
+            contracts.CONTACT_RESPONDED: self.on_responded,
+            contracts.CONTACT_CLOSED: self.on_closed,
+            contracts.CONTACT_WITHDRAWN: self.on_withdrawn,
+            contracts.REFERRAL_ACCEPTED: self.on_referral_decision,
+            contracts.REFERRAL_DECLINED: self.on_referral_decision,
+        }
+        return {**contact, **{name: self.on_centre for name in contracts.CENTRE_EVENTS}}
+
+    def on_received(self, event: Event) -> None:
+        data = event.data
+        receipt = Receipt(
+            contact_id=data["contact_id"],
+            reference=data["reference"],
+            channel=data["channel"],
+            centre_id=data["centre_id"],
+            area=data["area"],
+            received_at=data["received_at"],
+        )
+        deadline = self.calendar.deadline(receipt.channel, receipt.received_at)
+        fingerprint = self.calendar.fingerprint
+        now = self.clock.now()
+        self._contact(
+            data,
+            lambda c: (
+                c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace)
+                + c.assign(data.get("assignee"), data["occurred_at"])
+            ),
+        )
+
+    def on_assigned(self, event: Event) -> None:
+        data = event.data
+        self._contact(data, lambda c: c.assign(data.get("assignee"), data["occurred_at"]))
+
+    def on_responded(self, event: Event) -> None:
+        data = event.data
+        at = data.get("responded_at") or data["occurred_at"]
+        self._contact(data, lambda c: c.respond(at, BY_RESPONSE))
+
+    def on_referral_decision(self, event: Event) -> None:
+        data = event.data
+        self._contact(data, lambda c: c.respond(data["occurred_at"], BY_REFERRAL_DECISION))
+
+    def on_closed(self, event: Event) -> None:
+        data = event.data
+        at = data.get("responded_at") or data["occurred_at"]
+        by = BY_RESPONSE if data.get("responded_at") else BY_CLOSURE
+        self._contact(data, lambda c: c.respond(at, by))
+
+    def on_withdrawn(self, event: Event) -> None:
+        data = event.data
+        self._contact(data, lambda c: c.withdraw(data["occurred_at"]))
+
+    def _contact(self, data: dict, change) -> None:
+        contact_id = data["contact_id"]
+        raised = self.clocks.change(contact_id, change, make=lambda: ContactClock(contact_id))
+        _log_raised(contact_id, raised)
+
+    def on_centre(self, event: Event) -> None:
+        data = event.data
+        centre_id = data["centre_id"]
+        seen_at = event.time if isinstance(event.time, datetime) else self.clock.now()
+        self.centres.change(
+            centre_id,
+            lambda record: _applied(record, data, seen_at, self.stale_days),
+            make=lambda: CentreRecord(centre_id),
+        )
+
+    def scan(self, limit: int = SCAN_BATCH) -> int:
+        """Move every clock that has fallen due; return how many events were staged."""
+        now = self.clock.now()
+        staged = 0
+        for clock in self.clocks.falling_due(now, limit):
+            raised = self.clocks.try_change(clock.contact_id, lambda c: c.advance(now))
+            _log_raised(clock.contact_id, raised)
+            staged += len(raised)
+        return staged
+
+    def recompute(self, limit: int = SCAN_BATCH) -> int:
+        """Re-derive the deadlines of running clocks made under another calendar or target."""
+        fingerprint = self.calendar.fingerprint
+        filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(MOVABLE)}}
+        changed = 0
+        while True:
+            batch = list(self.clocks.find(filter, limit=limit))
+            if not batch:
+                return changed
+            now = self.clock.now()
+            for clock in batch:
+                deadline = self.calendar.deadline(clock.channel, clock.received_at)
+                self.clocks.change(
+                    clock.contact_id, lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t)
+                )
+                changed += 1
+
+    def check_freshness(self, limit: int = SCAN_BATCH) -> int:
+        now = self.clock.now()
+        staged = 0
+        for record in self.centres.going_stale(now, limit):
+            staged += len(self.centres.try_change(record.centre_id, lambda r: r.check(now)))
+        return staged
+
+    def rearm_centres(self, limit: int = SCAN_BATCH) -> None:
+        """After a change of SLA_STALE_DAYS, move each centre's next check."""
+        filter = {"stale_days": {"$ne": self.stale_days}}
+        while batch := list(self.centres.find(filter, limit=limit)):
+            for record in batch:
+                self.centres.change(record.centre_id, lambda r: _rearmed(r, self.stale_days))
+
+
+def _applied(record: CentreRecord, data: dict, seen_at: datetime, stale_days: int) -> list[SlaEvent]:
+    record.apply(data, seen_at, stale_days)
+    return []
+
+
+def _rearmed(record: CentreRecord, stale_days: int) -> list[SlaEvent]:
+    record.rearm(stale_days)
+    return []
+
+
+def _log_raised(contact_id: str, raised: list[SlaEvent]) -> None:
+    for event in raised:
+        log.info("sla event staged", extra={"contact_id": contact_id, "type": event.type})

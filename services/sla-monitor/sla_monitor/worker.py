@@ -1,0 +1,175 @@
+"""The background worker: consumer loop, deadline scanner, freshness checker, relay.
+
+Any number of instances may run against one store and bus. The consumer group
+splits the contact events between them; the scanners all look at the same
+clocks and each transition is claimed by a compare-and-set, so only one
+instance stages each event; the relays publish what is staged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from ccshared import bus as ccbus
+from ccshared import contracts
+from ccshared import store as ccstore
+from ccshared.bus import Bus, BusUnavailable, Consumer, Message, Producer
+from ccshared.consumer import ConsumerLoop, backoff_seconds
+from ccshared.outbox import Relay
+from ccshared.store import Store, StoreUnavailable
+from ccshared.timeutil import Clock, SystemClock
+
+from . import config
+from .repository import PROCESSED, repositories
+from .service import SCAN_BATCH, Monitor
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[threading.Event], None]
+TRANSIENT = (StoreUnavailable, BusUnavailable)
+SETTLE_SECONDS = 3.0
+
+
+class PrefixedProducer:
+    """Publishes to `prefix + topic`, so test runs on one broker keep apart."""
+
+    def __init__(self, producer: Producer, prefix: str):
+        self.producer = producer
+        self.prefix = prefix
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.producer.publish(self.prefix + topic, key, value)
+
+    def publish_all(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        self.producer.publish_all([(self.prefix + topic, key, value) for topic, key, value in items])
+
+    def close(self) -> None:
+        self.producer.close()
+
+
+class WatchedConsumer:
+    """Notes when the consumer has drained its backlog, so the first scan can wait for it.
+
+    Drained means a poll came back empty after messages had been read, or after
+    a few seconds of polling (a group that is still joining also polls empty).
+    """
+
+    def __init__(
+        self, consumer: Consumer, caught_up: threading.Event, settle_seconds: float = SETTLE_SECONDS
+    ):
+        self.consumer = consumer
+        self.caught_up = caught_up
+        self.settle_until = time.monotonic() + settle_seconds
+        self.seen_any = False
+
+    def poll(self, timeout: float, max_messages: int = 100) -> list[Message]:
+        messages = self.consumer.poll(timeout, max_messages)
+        if messages:
+            self.seen_any = True
+        elif self.seen_any or time.monotonic() >= self.settle_until:
+            self.caught_up.set()
+        return messages
+
+    def commit(self, messages) -> None:
+        self.consumer.commit(messages)
+
+    def rewind(self, message: Message) -> None:
+        self.consumer.rewind(message)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def tasks(
+    settings: config.WorkerSettings | None = None,
+    *,
+    store: Store | None = None,
+    bus: Bus | None = None,
+    clock: Clock | None = None,
+) -> list[Task]:
+    """The worker's tasks for ccshared.runner (composition root of the worker process)."""
+    settings = settings or config.load_worker()
+    store = store or ccstore.connect(settings.store_url)
+    bus = bus or ccbus.connect(settings.bus_url)
+    clock = clock or SystemClock()
+    clocks, centres = repositories(store, clock)
+    monitor = Monitor(
+        clocks,
+        centres,
+        settings.calendar.calendar(),
+        clock,
+        stale_days=settings.stale_days,
+        late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
+    )
+    prefix = settings.topic_prefix
+    producer = PrefixedProducer(bus.producer(), prefix)
+    caught_up = threading.Event()
+    sla_topic = prefix + contracts.SLA_TOPIC
+
+    def consume(stop: threading.Event) -> None:
+        topics = [prefix + contracts.CONTACTS_TOPIC, prefix + contracts.CENTRES_TOPIC]
+        consumer = _retrying(stop, lambda: _subscribe(bus, settings.consumer_group, topics))
+        if consumer is None:
+            return
+        ConsumerLoop(
+            name=settings.consumer_group,
+            consumer=WatchedConsumer(consumer, caught_up),
+            handlers=monitor.handlers(),
+            dead_letters=producer,
+            processed=store.collection(PROCESSED),
+            clock=clock,
+        ).run(stop)
+
+    def scan(stop: threading.Event) -> None:
+        caught_up.wait(settings.startup_wait_seconds)
+        if _retrying(stop, monitor.recompute) is None:
+            return
+        _every(stop, settings.scan_seconds, monitor.scan)
+
+    def freshness(stop: threading.Event) -> None:
+        if _retrying(stop, lambda: monitor.rearm_centres() or True) is None:
+            return
+        _every(stop, settings.freshness_seconds, monitor.check_freshness)
+
+    def relay(stop: threading.Event) -> None:
+        Relay([(clocks.collection, sla_topic), (centres.collection, sla_topic)], producer).run(stop)
+
+    return [consume, scan, freshness, relay]
+
+
+def _subscribe(bus: Bus, group: str, topics: list[str]) -> Consumer:
+    bus.ensure_topics(topics)
+    return bus.consumer(group, topics)
+
+
+def _retrying(stop: threading.Event, action: Callable[[], object]) -> object | None:
+    """Run action until it succeeds despite outages; None if stopped first."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            return action()
+        except TRANSIENT as exc:
+            attempt += 1
+            log.warning("waiting for an outage to end", extra={"error": str(exc), "attempt": attempt})
+            stop.wait(backoff_seconds(attempt))
+    return None
+
+
+def _every(stop: threading.Event, seconds: float, action: Callable[[], int]) -> None:
+    """Run action every `seconds`; at once again while it finds full batches."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            done = action()
+            failures = 0
+        except TRANSIENT as exc:
+            failures += 1
+            log.warning("periodic task waiting", extra={"error": str(exc), "attempt": failures})
+            stop.wait(backoff_seconds(failures))
+            continue
+        if done < SCAN_BATCH:
+            stop.wait(seconds)
