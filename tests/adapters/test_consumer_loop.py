@@ -12,7 +12,7 @@ from ccshared import contracts as c
 from ccshared.consumer import ConsumerLoop, Rejected
 from ccshared.store import StoreUnavailable
 
-from .helpers import drain
+from tests.infra.waiting import drain
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from ccshared import events
 from ccshared.outbox import PENDING, AggregateStore, Relay, VersionConflict
 from ccshared.timeutil import FixedClock
 
-from .helpers import drain
+from tests.infra.waiting import drain
 
 CLOCK = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from ccshared import bus
 
-from .helpers import drain, drain_quiet
+from tests.infra.waiting import drain, drain_quiet
 
 
 def _publish(event_bus: bus.Bus, topic: str, items: list[tuple[str, bytes]]) -> None:

@@ -1,0 +1,96 @@
+"""The run command: the whole system on the embedded defaults, with sample data.
+
+Needs Python alone: SQLite for the event log and every service's store, and a
+file mail transport whose messages staff read in the front end. Secrets are
+generated on first run into var/secrets.env (git-ignored), never kept in the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+SECRETS = VAR / "secrets.env"
+CREDENTIALS = VAR / "first-run-credentials.txt"
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PORTS = {"web": 8000, "directory": 8001, "contacts": 8002, "sla-monitor": 8003, "notifier": 8004}
+DEMO_USERS = [
+    ("admin", "admin", None),
+    ("principal", "principal_officer", None),
+    ("coordinator-north", "coordinator", "north"),
+    ("coordinator-central", "coordinator", "central"),
+    ("coordinator-south", "coordinator", "south"),
+    ("staff-north", "staff", "north"),
+]
+
+
+def read_env(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def ensure_secrets() -> dict[str, str]:
+    values = read_env(SECRETS)
+    wanted = {
+        "STAFF_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
+        "CONTACTS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+        "WEB_SECRET_KEY": lambda: secrets.token_urlsafe(32),
+    }
+    missing = {name: make() for name, make in wanted.items() if name not in values}
+    if missing:
+        values.update(missing)
+        SECRETS.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        SECRETS.chmod(0o600)
+    return values
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run([PYTHON, "-m", *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"`python -m {' '.join(args)}` failed:\n{result.stderr}")
+    return result.stdout.strip()
+
+
+def first_run(env: dict[str, str]) -> None:
+    """Create the demo users and a partner key once; keep their one-time secrets for the user."""
+    lines = ["Sign in to the staff pages with one of these (generated on first run):"]
+    for username, role, area in DEMO_USERS:
+        command = ["frontend", "create-user", username, "--role", role] + (["--area", area] if area else [])
+        lines.append(f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, env).splitlines()[-1]}")
+    key = run(["contacts", "agency-key", "create", "--agency", "Demo Health Visitors"], env)
+    lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key.splitlines()[-1]}")
+    CREDENTIALS.write_text("\n".join(lines) + "\n")
+    CREDENTIALS.chmod(0o600)
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    env = {**os.environ, **ensure_secrets(), "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false")}
+    run(["directory", "load-sample"], env)
+    if not CREDENTIALS.exists():
+        first_run(env)
+    ports = {name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()}
+    print(CREDENTIALS.read_text())
+    print("Children's Centres system, embedded defaults (SQLite event log and stores, mail to var/mail):")
+    print(f"  Find a centre and staff pages  http://localhost:{ports['web']}/")
+    for name in ("directory", "contacts", "sla-monitor", "notifier"):
+        print(f"  {name:12} API  http://localhost:{ports[name]}/openapi.json   health /healthz  metrics /metrics")
+    print("Press Ctrl-C to stop everything.\n", flush=True)
+    honcho = [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"]
+    try:
+        return subprocess.call(honcho, env=env, cwd=ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
