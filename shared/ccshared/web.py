@@ -174,9 +174,14 @@ def create_app_base(
     ready_checks: Mapping[str, Callable[[], None]],
     title: str,
     json_only: bool = True,
+    import_name: str | None = None,
 ) -> tuple[Flask, Api]:
-    """A Flask app with the shared behaviour; the caller registers its blueprints on the Api."""
-    app = Flask(service)
+    """A Flask app with the shared behaviour; the caller registers its blueprints on the Api.
+
+    import_name (the caller's `__name__`) lets Flask find the package's root even
+    when a test directory of the same name shadows the package as a namespace.
+    """
+    app = Flask(import_name or service)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE=title,
