@@ -1,0 +1,90 @@
+"""python -m contacts run | serve | worker | agency-key create|revoke|list | erase-expired"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from ccshared import runner
+from ccshared import store as store_module
+from ccshared.config import ConfigError
+from ccshared.timeutil import SystemClock
+
+from .agencies import AgencyKeys
+from .config import Settings
+from .repository import AgencyRepository, AuditLog, ContactRepository
+from .retention import erase_expired
+
+RUN_MODES = ("run", "serve", "worker")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m contacts", description="The contacts service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for mode in RUN_MODES:
+        commands.add_parser(mode, help=f"{mode} the service (ccshared.runner)")
+    keys = commands.add_parser("agency-key", help="manage partner agencies' API keys")
+    key_commands = keys.add_subparsers(dest="key_command", required=True)
+    create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
+    create.add_argument("--agency", required=True, help='agency name, e.g. "Example Health Visitors"')
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    key_commands.add_parser("list", help="list keys (never the keys themselves)")
+    commands.add_parser("erase-expired", help="erase personal data past CONTACTS_RETENTION_DAYS")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in RUN_MODES:
+        return runner.main(
+            argv,
+            app_spec="contacts.app:create_app()",
+            worker_spec="contacts.worker:tasks",
+            port_var="CONTACTS_PORT",
+            default_port=8002,
+        )
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    store = store_module.connect(settings.store_url)
+    clock = SystemClock()
+    if args.command == "erase-expired":
+        erased = erase_expired(
+            ContactRepository(store, clock), AuditLog(store), clock, settings.retention_days
+        )
+        print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
+        return 0
+    return _agency_key(args, AgencyKeys(AgencyRepository(store), clock))
+
+
+def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
+    if args.key_command == "create":
+        try:
+            issued = keys.create(args.agency)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(
+            f"key id:  {issued.key_id}\nagency:  {issued.agency.name} ({issued.agency.id})\n"
+            f"API key: {issued.key}\nThis key is shown once; give it to the agency securely."
+        )
+        return 0
+    if args.key_command == "revoke":
+        if not keys.revoke(args.key_id):
+            print(f"no active key {args.key_id}", file=sys.stderr)
+            return 1
+        print(f"revoked {args.key_id}")
+        return 0
+    for record in keys.list():
+        print(json.dumps(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""HTTP entrypoints: staff contacts and partner-agency referrals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ccshared.auth import StaffUser, TokenSigner, current_staff
+from ccshared.errors import Unauthorized
+from ccshared.timeutil import Clock
+from flask import Response, current_app, g, jsonify, request
+from flask_smorest import Blueprint
+
+from . import schemas as s
+from . import views
+from .agencies import AgencyKeys
+from .idempotency import HEADER, IdempotentResponses, checked_key, mismatch, request_hash
+from .service import Agency, ContactService, IdempotencyMismatch
+
+API_KEY_HEADER = "X-API-Key"
+EXTENSION = "contacts"
+
+
+@dataclass(frozen=True)
+class Services:
+    contacts: ContactService
+    agencies: AgencyKeys
+    idempotency: IdempotentResponses
+    signer: TokenSigner
+    clock: Clock
+
+
+def _services() -> Services:
+    return current_app.extensions[EXTENSION]
+
+
+def _staff() -> StaffUser:
+    return g.staff
+
+
+def _agency() -> Agency:
+    return g.agency
+
+
+def _authenticate_staff() -> None:
+    g.staff = current_staff(_services().signer)
+
+
+def _authenticate_agency() -> None:
+    key = request.headers.get(API_KEY_HEADER, "").strip()
+    if not key:
+        raise Unauthorized(f"partner agencies send their API key in the {API_KEY_HEADER} header")
+    agency = _services().agencies.authenticate(key)
+    if agency is None:
+        raise Unauthorized("API key is not valid or has been revoked")
+    g.agency = agency
+
+
+def _idempotent_create(scope: str, create: Callable[[str | None, str], tuple[dict, bool]]) -> Response:
+    """Run create once per (scope, Idempotency-Key); a retry gets the first response back."""
+    services = _services()
+    key = checked_key(request.headers.get(HEADER))
+    body_hash = request_hash(request.get_json(silent=True))
+    if key is not None:
+        replay = services.idempotency.replay(scope, key, body_hash)
+        if replay is not None:
+            return _json(replay.body, replay.status)
+    dedupe_key = IdempotentResponses.dedupe_key(scope, key) if key is not None else None
+    try:
+        body, _created = create(dedupe_key, body_hash)
+    except IdempotencyMismatch:
+        raise mismatch() from None
+    if key is not None:
+        services.idempotency.remember(scope, key, body_hash, 201, body, services.clock.now())
+    return _json(body, 201)
+
+
+def _json(body: dict, status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+# Staff ------------------------------------------------------------------------
+
+staff = Blueprint(
+    "contacts",
+    __name__,
+    url_prefix="/api/v1/contacts",
+    description="Letters, telephone messages, e-mails and referrals, for staff",
+)
+staff.before_request(_authenticate_staff)
+
+
+@staff.post("")
+@staff.arguments(s.ContactCreateSchema)
+@staff.response(201, s.ContactDetailSchema)
+@staff.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
+def create_contact(form: dict) -> Response:
+    user = _staff()
+    service = _services().contacts
+
+    def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
+        contact, created = service.receive_contact(user, form, dedupe_key, body_hash)
+        reading = service.read(user, contact.id)
+        return s.ContactDetailSchema().dump(views.contact_detail(reading)), created
+
+    return _idempotent_create(f"staff:{user.username}", create)
+
+
+@staff.get("")
+@staff.arguments(s.ContactQuerySchema, location="query")
+@staff.response(200, s.ContactPageSchema)
+def list_contacts(query: dict) -> dict:
+    user = _staff()
+    contacts, total = _services().contacts.list_contacts(user, query, query["page"], query["per_page"])
+    return views.page([views.contact_summary(c) for c in contacts], total, query["page"], query["per_page"])
+
+
+@staff.get("/<contact_id>")
+@staff.response(200, s.ContactDetailSchema)
+def get_contact(contact_id: str) -> dict:
+    return views.contact_detail(_services().contacts.read(_staff(), contact_id))
+
+
+@staff.get("/<contact_id>/audit")
+@staff.response(200, s.AuditEntrySchema(many=True))
+def contact_audit(contact_id: str) -> list[dict]:
+    return _services().contacts.audit_trail(_staff(), contact_id)
+
+
+@staff.post("/<contact_id>/assign")
+@staff.arguments(s.AssignSchema)
+@staff.response(200, s.ContactSummarySchema)
+def assign(form: dict, contact_id: str) -> dict:
+    return views.contact_summary(_services().contacts.assign(_staff(), contact_id, form["assignee"]))
+
+
+@staff.post("/<contact_id>/respond")
+@staff.arguments(s.RespondSchema)
+@staff.response(200, s.ContactSummarySchema)
+def respond(form: dict, contact_id: str) -> dict:
+    contact = _services().contacts.respond(_staff(), contact_id, form["method"], form.get("responded_at"))
+    return views.contact_summary(contact)
+
+
+@staff.post("/<contact_id>/close")
+@staff.arguments(s.EndSchema)
+@staff.response(200, s.ContactSummarySchema)
+def close(form: dict, contact_id: str) -> dict:
+    return views.contact_summary(_services().contacts.close(_staff(), contact_id, form.get("reason_code")))
+
+
+@staff.post("/<contact_id>/withdraw")
+@staff.arguments(s.EndSchema)
+@staff.response(200, s.ContactSummarySchema)
+def withdraw(form: dict, contact_id: str) -> dict:
+    return views.contact_summary(_services().contacts.withdraw(_staff(), contact_id, form.get("reason_code")))
+
+
+@staff.post("/<contact_id>/referral/open")
+@staff.response(200, s.ContactSummarySchema)
+def open_referral(contact_id: str) -> dict:
+    return views.contact_summary(_services().contacts.open_referral(_staff(), contact_id))
+
+
+@staff.post("/<contact_id>/referral/accept")
+@staff.response(200, s.ContactSummarySchema)
+def accept_referral(contact_id: str) -> dict:
+    return views.contact_summary(_services().contacts.accept_referral(_staff(), contact_id))
+
+
+@staff.post("/<contact_id>/referral/decline")
+@staff.arguments(s.DeclineSchema)
+@staff.response(200, s.ContactSummarySchema)
+def decline_referral(form: dict, contact_id: str) -> dict:
+    contact = _services().contacts.decline_referral(_staff(), contact_id, form["reason_code"], form["reason"])
+    return views.contact_summary(contact)
+
+
+# Partner agencies -------------------------------------------------------------
+
+partners = Blueprint(
+    "referrals",
+    __name__,
+    url_prefix="/api/v1/referrals",
+    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER})",
+)
+partners.before_request(_authenticate_agency)
+
+
+@partners.post("")
+@partners.arguments(s.ReferralCreateSchema)
+@partners.response(201, s.AgencyReferralSchema)
+@partners.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
+def create_referral(form: dict) -> Response:
+    agency = _agency()
+    service = _services().contacts
+
+    def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
+        contact, created = service.receive_referral(agency, form, dedupe_key, body_hash)
+        return s.AgencyReferralSchema().dump(views.agency_referral(contact)), created
+
+    return _idempotent_create(f"agency:{agency.id}", create)
+
+
+@partners.get("")
+@partners.arguments(s.PageQuerySchema, location="query")
+@partners.response(200, s.AgencyReferralPageSchema)
+def list_referrals(query: dict) -> dict:
+    contacts, total = _services().contacts.agency_referrals(_agency(), query["page"], query["per_page"])
+    return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
+
+
+@partners.get("/<contact_id>")
+@partners.response(200, s.AgencyReferralSchema)
+def get_referral(contact_id: str) -> dict:
+    reading = _services().contacts.agency_referral(_agency(), contact_id)
+    return views.agency_referral(reading.contact, reading.decline_reason)

@@ -1,0 +1,65 @@
+"""Composition root of the contacts service's web process."""
+
+from __future__ import annotations
+
+from ccshared import logs, store
+from ccshared.auth import TokenSigner
+from ccshared.bus import connect as connect_bus
+from ccshared.store import Store
+from ccshared.timeutil import Clock, SystemClock
+from ccshared.web import create_app_base
+from flask import Flask
+
+from . import api
+from .agencies import AgencyKeys
+from .config import SERVICE, Settings
+from .crypto import PersonalDataCipher
+from .idempotency import IdempotentResponses
+from .repository import (
+    AgencyRepository,
+    AuditLog,
+    CentreRepository,
+    ContactRepository,
+    IdempotencyRecords,
+)
+from .service import ContactService
+
+
+def build_service(settings: Settings, store_: Store, clock: Clock) -> ContactService:
+    return ContactService(
+        contacts=ContactRepository(store_, clock),
+        centres=CentreRepository(store_),
+        audit=AuditLog(store_),
+        cipher=PersonalDataCipher(settings.encryption_key),
+        clock=clock,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, store: Store | None = None, clock: Clock | None = None
+) -> Flask:
+    """The WSGI app; `gunicorn 'contacts.app:create_app()'` reads settings from the environment."""
+    if settings is None:
+        settings = Settings.from_env()
+        logs.configure(SERVICE, settings.log_level)
+    store_ = store or _connect_store(settings.store_url)
+    clock = clock or SystemClock()
+    ready_checks = {"store": store_.ping, "bus": lambda: connect_bus(settings.bus_url).ping()}
+    app, web_api = create_app_base(
+        SERVICE, ready_checks=ready_checks, title="Children's Centres contacts", import_name=__name__
+    )
+    cipher = PersonalDataCipher(settings.encryption_key)
+    app.extensions[api.EXTENSION] = api.Services(
+        contacts=build_service(settings, store_, clock),
+        agencies=AgencyKeys(AgencyRepository(store_), clock),
+        idempotency=IdempotentResponses(IdempotencyRecords(store_), cipher),
+        signer=TokenSigner(settings.staff_token_secret),
+        clock=clock,
+    )
+    web_api.register_blueprint(api.staff)
+    web_api.register_blueprint(api.partners)
+    return app
+
+
+def _connect_store(url: str) -> Store:
+    return store.connect(url)

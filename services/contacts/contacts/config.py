@@ -1,0 +1,72 @@
+"""The contacts service's settings, read from the environment once at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ccshared import config
+from ccshared.config import Var
+from cryptography.fernet import Fernet
+
+SERVICE = "contacts"
+
+
+def fernet_key(raw: str) -> str:
+    """Accept only a well-formed Fernet key (32 url-safe base64-encoded bytes)."""
+    try:
+        Fernet(raw.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            "not a Fernet key; make one with python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from exc
+    return raw
+
+
+ENCRYPTION_KEY = Var(
+    "CONTACTS_ENCRYPTION_KEY",
+    config.REQUIRED,
+    fernet_key,
+    "Fernet key that encrypts personal data at rest",
+)
+RETENTION_DAYS = Var(
+    "CONTACTS_RETENTION_DAYS",
+    365,
+    config.positive_int,
+    "days after closing or withdrawal before a contact's personal data is erased",
+)
+PORT = Var("CONTACTS_PORT", 8002, config.positive_int, "HTTP port")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_url: str
+    bus_url: str
+    staff_token_secret: str
+    encryption_key: str
+    retention_days: int = 365
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        values = config.load(
+            [
+                config.store_url(SERVICE),
+                config.BUS_URL,
+                config.STAFF_TOKEN_SECRET,
+                ENCRYPTION_KEY,
+                RETENTION_DAYS,
+                PORT,
+                config.LOG_LEVEL,
+            ],
+            environ,
+        )
+        return cls(
+            store_url=values["STORE_URL"],
+            bus_url=values["EVENT_BUS_URL"],
+            staff_token_secret=values["STAFF_TOKEN_SECRET"],
+            encryption_key=values["CONTACTS_ENCRYPTION_KEY"],
+            retention_days=values["CONTACTS_RETENTION_DAYS"],
+            log_level=values["LOG_LEVEL"],
+        )

@@ -1,0 +1,30 @@
+"""Encryption of personal data at rest (Fernet: AES-128-CBC with HMAC-SHA256).
+
+Personal fields travel as one encrypted JSON token per contact, so a stored
+document, a backup or a debug dump shows no name, address or child's age.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class UnreadableToken(Exception):
+    """The token was not made with this key (wrong key or tampered data)."""
+
+
+class PersonalDataCipher:
+    def __init__(self, key: str):
+        self._fernet = Fernet(key.encode())
+
+    def encrypt(self, value: Any) -> str:
+        return self._fernet.encrypt(json.dumps(value, separators=(",", ":")).encode()).decode()
+
+    def decrypt(self, token: str) -> Any:
+        try:
+            return json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise UnreadableToken("personal data cannot be decrypted with CONTACTS_ENCRYPTION_KEY") from exc

@@ -1,0 +1,255 @@
+"""The contact and referral model: statuses, the transitions between them, and
+the events each transition raises. Pure Python: no web, database or broker.
+
+Personal data is opaque here: the service layer hands the model encrypted
+tokens, so nothing in this module can leak a name into a log or an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ccshared import contracts as c
+
+from . import vocabulary as v
+
+# How far ahead of our clock a client's received_at may be before it counts as
+# "in the future": clocks on staff PCs drift.
+CLOCK_SKEW = timedelta(minutes=2)
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+REFERENCE_RANDOM_CHARS = 5
+
+
+class DomainError(Exception):
+    pass
+
+
+class InvalidTransition(DomainError):
+    """The action is not allowed from the current status."""
+
+    def __init__(self, action: str, current_status: str):
+        self.action = action
+        self.current_status = current_status
+        super().__init__(f"cannot {action} when the status is {current_status}")
+
+
+class RuleBroken(DomainError):
+    """A value breaks a business rule; names the field at fault."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        self.message = message
+        super().__init__(f"{field_name}: {message}")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of a status history: who moved it, when, from what to what."""
+
+    by: str
+    at: datetime
+    from_status: str | None
+    to_status: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An event the model raised; the service layer turns it into an envelope."""
+
+    type: str
+    reason_code: str | None = None
+
+
+@dataclass
+class Referral:
+    agency_id: str
+    agency_name: str
+    urgency: str
+    support_needed: list[str]
+    consent_recorded_at: datetime
+    status: str = v.REFERRAL_NEW
+    decline_reason_code: str | None = None
+    decline_reason: str | None = None  # encrypted token
+    decided_at: datetime | None = None
+    history: list[Transition] = field(default_factory=list)
+
+    def move(self, to_status: str, by: str, at: datetime, action: str) -> None:
+        self.history.append(Transition(by, at, self.status, to_status, action))
+        self.status = to_status
+
+
+@dataclass
+class Contact:
+    id: str
+    reference: str
+    channel: str
+    centre_id: str
+    area: str
+    received_at: datetime
+    created_at: datetime
+    created_by: str
+    personal: str | None  # encrypted token of the personal fields
+    status: str = v.RECEIVED
+    assignee: str | None = None
+    responded_at: datetime | None = None
+    response_method: str | None = None
+    ended_at: datetime | None = None
+    personal_erased_at: datetime | None = None
+    referral: Referral | None = None
+    history: list[Transition] = field(default_factory=list)
+    raised: list[Raised] = field(default_factory=list)
+    version: int = 0
+
+    def _move(self, to_status: str, by: str, at: datetime, action: str) -> None:
+        self.history.append(Transition(by, at, self.status, to_status, action))
+        self.status = to_status
+
+    def _require(self, action: str, allowed: tuple[str, ...]) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(action, self.status)
+
+    def assign(self, assignee: str, by: str, now: datetime) -> None:
+        """Assign or reassign; a contact already answered keeps its responded status."""
+        self._require("assign", v.OPEN_STATUSES)
+        to_status = v.ASSIGNED if self.status in (v.RECEIVED, v.ASSIGNED) else self.status
+        self.assignee = assignee
+        self._move(to_status, by, now, "assign")
+        self.raised.append(Raised(c.CONTACT_ASSIGNED))
+
+    def respond(self, by: str, now: datetime, method: str, responded_at: datetime | None = None) -> None:
+        self._require("respond", (v.RECEIVED, v.ASSIGNED))
+        when = responded_at or now
+        if when < self.received_at:
+            raise RuleBroken("responded_at", "must not be before the contact was received")
+        if when > now + CLOCK_SKEW:
+            raise RuleBroken("responded_at", "must not be in the future")
+        self.responded_at = when
+        self.response_method = method
+        self._move(v.RESPONDED, by, now, "respond")
+        self.raised.append(Raised(c.CONTACT_RESPONDED))
+
+    def close(self, by: str, now: datetime, reason_code: str | None = None) -> None:
+        """Close an answered contact; its personal data's retention period starts now."""
+        self._require("close", (v.RESPONDED,))
+        self.ended_at = now
+        self._move(v.CLOSED, by, now, "close")
+        self.raised.append(Raised(c.CONTACT_CLOSED, reason_code))
+
+    def withdraw(self, by: str, now: datetime, reason_code: str | None = None) -> None:
+        """The member of the public (or agency) withdrew before being answered."""
+        self._require("withdraw", (v.RECEIVED, v.ASSIGNED))
+        self.ended_at = now
+        self._move(v.WITHDRAWN, by, now, "withdraw")
+        self.raised.append(Raised(c.CONTACT_WITHDRAWN, reason_code))
+
+    def open_referral(self, by: str, now: datetime) -> None:
+        referral = self._referral("open")
+        if referral.status != v.REFERRAL_NEW:
+            raise InvalidTransition("open", referral.status)
+        self._require("open", v.OPEN_STATUSES)
+        referral.move(v.REFERRAL_OPENED, by, now, "open")
+
+    def accept_referral(self, by: str, now: datetime) -> None:
+        referral = self._decidable("accept", now)
+        referral.move(v.REFERRAL_ACCEPTED, by, now, "accept")
+        self._answer_with_outcome(by, now)
+        self.raised.append(Raised(c.REFERRAL_ACCEPTED))
+
+    def decline_referral(self, by: str, now: datetime, reason_code: str, reason: str) -> None:
+        """Decline with a reason code and an (encrypted) reason the agency will read."""
+        if not reason:
+            raise RuleBroken("reason", "a declined referral needs a reason")
+        referral = self._decidable("decline", now)
+        referral.decline_reason_code = reason_code
+        referral.decline_reason = reason
+        referral.move(v.REFERRAL_DECLINED, by, now, "decline")
+        self._answer_with_outcome(by, now)
+        self.raised.append(Raised(c.REFERRAL_DECLINED, reason_code))
+
+    def erase_personal_data(self, now: datetime) -> None:
+        self.personal = None
+        if self.referral is not None:
+            self.referral.decline_reason = None
+        self.personal_erased_at = now
+
+    def _referral(self, action: str) -> Referral:
+        if self.referral is None:
+            raise InvalidTransition(f"{action} a referral", f"{self.channel} contact")
+        return self.referral
+
+    def _decidable(self, action: str, now: datetime) -> Referral:
+        referral = self._referral(action)
+        if referral.status not in (v.REFERRAL_NEW, v.REFERRAL_OPENED):
+            raise InvalidTransition(action, referral.status)
+        self._require(action, v.OPEN_STATUSES)
+        referral.decided_at = now
+        return referral
+
+    def _answer_with_outcome(self, by: str, now: datetime) -> None:
+        """Telling the agency the outcome is the response that stops the SLA clock."""
+        if self.status in (v.RECEIVED, v.ASSIGNED):
+            self.respond(by, now, "referral_outcome")
+
+
+def receive(
+    *,
+    contact_id: str,
+    reference: str,
+    channel: str,
+    centre: Centre,
+    received_at: datetime,
+    now: datetime,
+    by: str,
+    personal: str,
+    referral: Referral | None = None,
+) -> Contact:
+    """A new contact, checked against the rules that need the clock and the centre."""
+    if received_at > now + CLOCK_SKEW:
+        raise RuleBroken("received_at", "must not be in the future")
+    centre.check_accepts_contacts()
+    contact = Contact(
+        id=contact_id,
+        reference=reference,
+        channel=channel,
+        centre_id=centre.id,
+        area=centre.area,
+        received_at=received_at,
+        created_at=now,
+        created_by=by,
+        personal=personal,
+        referral=referral,
+    )
+    contact.history.append(Transition(by, now, None, v.RECEIVED, "receive"))
+    if referral is not None:
+        referral.history.append(Transition(by, now, None, v.REFERRAL_NEW, "refer"))
+    contact.raised.append(Raised(c.CONTACT_RECEIVED))
+    return contact
+
+
+def new_reference(channel: str, received_at: datetime, choose: Callable[[str], str]) -> str:
+    """A human-friendly reference such as L-2611-7KQ4M (channel, yymm, random)."""
+    random_part = "".join(choose(REFERENCE_ALPHABET) for _ in range(REFERENCE_RANDOM_CHARS))
+    return f"{v.REFERENCE_LETTERS[channel]}-{received_at:%y%m}-{random_part}"
+
+
+@dataclass
+class Centre:
+    """This service's read model of a directory centre."""
+
+    id: str
+    name: str
+    area: str
+    postcode: str
+    status: str
+    version: int
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == c.CENTRE_CLOSED_STATUS
+
+    def check_accepts_contacts(self) -> None:
+        if self.is_closed:
+            raise RuleBroken("centre_id", f"centre {self.id} is closed")

@@ -1,0 +1,273 @@
+"""Repositories over ccshared.store: contacts (with their outbox), the centre
+read model, partner agencies, the audit log and idempotency records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from ccshared.outbox import OUTBOX, VERSION, AggregateStore, VersionConflict
+from ccshared.store import Collection, Document, DuplicateKey, Filter, Store
+from ccshared.timeutil import Clock, from_str, to_str
+
+from .config import SERVICE
+from .domain import Centre, Contact, Referral, Transition
+
+CONTACTS = "contacts"
+CENTRES = "centres"
+AGENCIES = "agencies"
+AUDIT = "audit"
+IDEMPOTENCY = "idempotency"
+PROCESSED = "processed_events"
+
+
+class ReferenceTaken(Exception):
+    """The generated reference is already in use; make another."""
+
+
+class DuplicateRequest(Exception):
+    """A contact already exists for this idempotency key."""
+
+
+def _ts(value: datetime | None) -> str | None:
+    return to_str(value) if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return from_str(value) if value is not None else None
+
+
+def _transition_doc(step: Transition) -> dict:
+    return {
+        "by": step.by,
+        "at": to_str(step.at),
+        "from": step.from_status,
+        "to": step.to_status,
+        "action": step.action,
+    }
+
+
+def _transition(doc: dict) -> Transition:
+    return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"])
+
+
+def _referral_doc(referral: Referral) -> dict:
+    return {
+        "agency_id": referral.agency_id,
+        "agency_name": referral.agency_name,
+        "urgency": referral.urgency,
+        "support_needed": list(referral.support_needed),
+        "consent_recorded_at": to_str(referral.consent_recorded_at),
+        "status": referral.status,
+        "decline_reason_code": referral.decline_reason_code,
+        "decline_reason": referral.decline_reason,
+        "decided_at": _ts(referral.decided_at),
+        "history": [_transition_doc(step) for step in referral.history],
+    }
+
+
+def _referral(doc: dict | None) -> Referral | None:
+    if doc is None:
+        return None
+    return Referral(
+        agency_id=doc["agency_id"],
+        agency_name=doc["agency_name"],
+        urgency=doc["urgency"],
+        support_needed=list(doc["support_needed"]),
+        consent_recorded_at=from_str(doc["consent_recorded_at"]),
+        status=doc["status"],
+        decline_reason_code=doc.get("decline_reason_code"),
+        decline_reason=doc.get("decline_reason"),
+        decided_at=_dt(doc.get("decided_at")),
+        history=[_transition(step) for step in doc.get("history", [])],
+    )
+
+
+def contact_doc(contact: Contact) -> Document:
+    return {
+        "_id": contact.id,
+        "reference": contact.reference,
+        "channel": contact.channel,
+        "centre_id": contact.centre_id,
+        "area": contact.area,
+        "received_at": to_str(contact.received_at),
+        "created_at": to_str(contact.created_at),
+        "created_by": contact.created_by,
+        "personal": contact.personal,
+        "status": contact.status,
+        "assignee": contact.assignee,
+        "responded_at": _ts(contact.responded_at),
+        "response_method": contact.response_method,
+        "ended_at": _ts(contact.ended_at),
+        "personal_erased_at": _ts(contact.personal_erased_at),
+        "referral": _referral_doc(contact.referral) if contact.referral else None,
+        "agency_id": contact.referral.agency_id if contact.referral else None,
+        "history": [_transition_doc(step) for step in contact.history],
+    }
+
+
+def contact_from_doc(doc: Document) -> Contact:
+    return Contact(
+        id=doc["_id"],
+        reference=doc["reference"],
+        channel=doc["channel"],
+        centre_id=doc["centre_id"],
+        area=doc["area"],
+        received_at=from_str(doc["received_at"]),
+        created_at=from_str(doc["created_at"]),
+        created_by=doc["created_by"],
+        personal=doc.get("personal"),
+        status=doc["status"],
+        assignee=doc.get("assignee"),
+        responded_at=_dt(doc.get("responded_at")),
+        response_method=doc.get("response_method"),
+        ended_at=_dt(doc.get("ended_at")),
+        personal_erased_at=_dt(doc.get("personal_erased_at")),
+        referral=_referral(doc.get("referral")),
+        history=[_transition(step) for step in doc.get("history", [])],
+        version=doc[VERSION],
+    )
+
+
+class ContactRepository:
+    """Contacts and their outgoing events, written together in one document."""
+
+    def __init__(self, store: Store, clock: Clock):
+        self.collection = store.collection(CONTACTS)
+        self.aggregates = AggregateStore(self.collection, SERVICE, clock)
+        for field in ("received_at", "status", "area", "centre_id", "assignee", "agency_id", "ended_at"):
+            self.collection.ensure_index([field])
+        self.collection.ensure_index(["reference"], unique=True)
+        self.collection.ensure_index(["dedupe_key"], unique=True)
+
+    def add(self, contact: Contact, events: Sequence[dict], dedupe_key: str, request_hash: str) -> None:
+        """Insert a new contact; raise DuplicateRequest or ReferenceTaken on a clash."""
+        doc = contact_doc(contact) | {"dedupe_key": dedupe_key, "request_hash": request_hash}
+        try:
+            self.aggregates.add(doc, events)
+        except DuplicateKey:
+            if self.collection.find({"dedupe_key": dedupe_key}, limit=1):
+                raise DuplicateRequest(dedupe_key) from None
+            raise ReferenceTaken(contact.reference) from None
+        contact.version = doc[VERSION]
+
+    def save(self, contact: Contact, events: Sequence[dict]) -> None:
+        """Write a changed contact if nobody else changed it since it was read."""
+        current = self.collection.get(contact.id)
+        if current is None or current[VERSION] != contact.version:
+            raise VersionConflict(contact.id, contact.version)
+        doc = current | contact_doc(contact)
+        doc[OUTBOX] = current.get(OUTBOX) or []
+        self.aggregates.save(doc, events)
+        contact.version = doc[VERSION]
+
+    def get(self, contact_id: str) -> Contact | None:
+        doc = self.collection.get(contact_id)
+        return contact_from_doc(doc) if doc else None
+
+    def by_dedupe_key(self, dedupe_key: str) -> tuple[Contact, str] | None:
+        docs = self.collection.find({"dedupe_key": dedupe_key}, limit=1)
+        return (contact_from_doc(docs[0]), docs[0]["request_hash"]) if docs else None
+
+    def page(self, filter: Filter, skip: int, limit: int) -> tuple[list[Contact], int]:
+        docs = self.collection.find(filter, sort=[("received_at", 1)], skip=skip, limit=limit)
+        return [contact_from_doc(doc) for doc in docs], self.collection.count(filter)
+
+    def ended_before(self, cutoff: datetime, statuses: Sequence[str], limit: int = 200) -> list[Contact]:
+        """Ended contacts whose personal data is still held, oldest first."""
+        docs = self.collection.find(
+            {
+                "status": {"$in": list(statuses)},
+                "ended_at": {"$lt": to_str(cutoff)},
+                "personal_erased_at": None,
+            },
+            sort=[("ended_at", 1)],
+            limit=limit,
+        )
+        return [contact_from_doc(doc) for doc in docs]
+
+
+class CentreRepository:
+    """The contacts service's own read model of the directory's centres."""
+
+    def __init__(self, store: Store):
+        self.collection = store.collection(CENTRES)
+        self.collection.ensure_index(["status"])
+
+    def get(self, centre_id: str) -> Centre | None:
+        doc = self.collection.get(centre_id)
+        return _centre(doc) if doc else None
+
+    def put(self, centre: Centre) -> None:
+        doc = asdict(centre)
+        doc["_id"] = doc.pop("id")
+        self.collection.upsert(doc)
+
+    def all(self) -> list[Centre]:
+        return [_centre(doc) for doc in self.collection.find({}, sort=[("name", 1)])]
+
+
+def _centre(doc: Document) -> Centre:
+    return Centre(
+        id=doc["_id"],
+        name=doc["name"],
+        area=doc["area"],
+        postcode=doc["postcode"],
+        status=doc["status"],
+        version=doc["version"],
+    )
+
+
+class AgencyRepository:
+    def __init__(self, store: Store):
+        self.collection = store.collection(AGENCIES)
+        self.collection.ensure_index(["key_hash"], unique=True)
+
+    def add(self, agency: dict) -> None:
+        self.collection.insert(agency)
+
+    def by_key_hash(self, key_hash: str) -> dict | None:
+        docs = self.collection.find({"key_hash": key_hash}, limit=1)
+        return docs[0] if docs else None
+
+    def all(self) -> list[dict]:
+        return self.collection.find({}, sort=[("created_at", 1)])
+
+    def revoke(self, agency_key_id: str, at: datetime) -> bool:
+        return bool(
+            self.collection.update({"_id": agency_key_id, "revoked_at": None}, {"revoked_at": to_str(at)})
+        )
+
+    def get(self, agency_key_id: str) -> dict | None:
+        return self.collection.get(agency_key_id)
+
+
+class AuditLog:
+    """Who read or erased whose personal data, and when. Append-only."""
+
+    def __init__(self, store: Store):
+        self.collection: Collection = store.collection(AUDIT)
+        self.collection.ensure_index(["contact_id", "at"])
+
+    def record(self, entry_id: str, who: str, action: str, contact_id: str, at: datetime) -> None:
+        self.collection.insert(
+            {"_id": entry_id, "who": who, "action": action, "contact_id": contact_id, "at": to_str(at)}
+        )
+
+    def for_contact(self, contact_id: str) -> list[dict[str, Any]]:
+        return self.collection.find({"contact_id": contact_id}, sort=[("at", 1)])
+
+
+class IdempotencyRecords:
+    """The first response to each (caller, Idempotency-Key), body encrypted."""
+
+    def __init__(self, store: Store):
+        self.collection = store.collection(IDEMPOTENCY)
+
+    def get(self, record_id: str) -> dict | None:
+        return self.collection.get(record_id)
+
+    def put(self, record: dict) -> None:
+        self.collection.upsert(record)

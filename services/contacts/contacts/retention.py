@@ -1,0 +1,39 @@
+"""Retention: erase the personal data of contacts ended long enough ago.
+
+The anonymous record (reference, channel, centre, area, times, statuses)
+stays for reports; the erasure is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from ccshared.outbox import VersionConflict
+from ccshared.timeutil import Clock
+
+from . import vocabulary as v
+from .repository import AuditLog, ContactRepository
+
+ACTOR = "retention"
+
+
+def erase_expired(contacts: ContactRepository, audit: AuditLog, clock: Clock, retention_days: int) -> int:
+    """Erase what has passed its retention period; return how many contacts were erased."""
+    now = clock.now()
+    cutoff = now - timedelta(days=retention_days)
+    erased = 0
+    skipped: set[str] = set()
+    while True:
+        batch = [c for c in contacts.ended_before(cutoff, v.ENDED_STATUSES) if c.id not in skipped]
+        if not batch:
+            return erased
+        for contact in batch:
+            contact.erase_personal_data(now)
+            try:
+                contacts.save(contact, [])
+            except VersionConflict:
+                skipped.add(contact.id)
+                continue
+            audit.record(str(uuid.uuid4()), ACTOR, v.AUDIT_ERASE, contact.id, now)
+            erased += 1

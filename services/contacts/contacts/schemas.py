@@ -1,0 +1,271 @@
+"""Request and response schemas; the OpenAPI description comes from these."""
+
+from __future__ import annotations
+
+from ccshared import contracts as c
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from . import vocabulary as v
+
+USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
+PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,30}$", error="not a valid telephone number")
+CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and underscores")
+STAFF_CHANNELS = tuple(channel for channel in c.CHANNELS if channel != c.REFERRAL)
+REPLY_DETAIL = {"post": "address", "telephone": "phone", "email": "email"}
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def text(max_length: int, required: bool = False) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=validate.Length(1, max_length))
+    return fields.String(validate=validate.Length(0, max_length))
+
+
+def _require_some(data: dict, names: tuple[str, ...], field_name: str) -> None:
+    if not any(data.get(name) for name in names):
+        raise ValidationError(f"give at least one of {', '.join(names)}", field_name)
+
+
+# Staff contacts ---------------------------------------------------------------
+
+
+class RequesterSchema(Strict):
+    """The member of the public and how they asked to be answered."""
+
+    name = text(200, required=True)
+    reply_by = fields.String(required=True, validate=validate.OneOf(tuple(REPLY_DETAIL)))
+    address = text(500)
+    phone = fields.String(validate=PHONE)
+    email = fields.Email()
+
+    @validates_schema
+    def _reply_detail(self, data: dict, **kwargs: object) -> None:
+        detail = REPLY_DETAIL.get(data.get("reply_by", ""))
+        if detail and not data.get(detail):
+            raise ValidationError(f"needed to reply by {data['reply_by']}", detail)
+
+
+class ContactCreateSchema(Strict):
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(STAFF_CHANNELS, error="must be one of {choices}; partners post referrals"),
+    )
+    centre_id = text(100, required=True)
+    received_at = fields.AwareDateTime()
+    subject = text(200, required=True)
+    summary = text(5000)
+    requester = fields.Nested(RequesterSchema, required=True)
+
+
+class ContactQuerySchema(Strict):
+    status = fields.String(validate=validate.OneOf(v.STATUSES))
+    centre_id = text(100)
+    area = fields.String(validate=validate.OneOf(c.AREAS))
+    assignee = fields.String(validate=USERNAME)
+    channel = fields.String(validate=validate.OneOf(c.CHANNELS))
+    received_from = fields.AwareDateTime()
+    received_to = fields.AwareDateTime()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class PageQuerySchema(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class AssignSchema(Strict):
+    assignee = fields.String(required=True, validate=USERNAME)
+
+
+class RespondSchema(Strict):
+    method = fields.String(required=True, validate=validate.OneOf(v.RESPONSE_METHODS))
+    responded_at = fields.AwareDateTime()
+
+
+class EndSchema(Strict):
+    reason_code = fields.String(validate=CODE)
+
+
+class DeclineSchema(Strict):
+    reason = text(1000, required=True)
+    reason_code = fields.String(load_default="other", validate=validate.OneOf(v.DECLINE_REASONS))
+
+
+# Partner referrals ------------------------------------------------------------
+
+
+class ReferrerSchema(Strict):
+    name = text(200, required=True)
+    role = text(200)
+    phone = fields.String(validate=PHONE)
+    email = fields.Email()
+
+    @validates_schema
+    def _reachable(self, data: dict, **kwargs: object) -> None:
+        _require_some(data, ("phone", "email"), "phone")
+
+
+class FamilySchema(Strict):
+    name = text(200, required=True)
+    address = text(500)
+    postcode = text(10)
+    phone = fields.String(validate=PHONE)
+    email = fields.Email()
+
+    @validates_schema
+    def _reachable(self, data: dict, **kwargs: object) -> None:
+        _require_some(data, ("phone", "email", "address"), "phone")
+
+
+class ChildSchema(Strict):
+    """A child under five: age in whole years (0-4) or in months (0-59)."""
+
+    age_years = fields.Integer(validate=validate.Range(0, 4, error="children must be under five"))
+    age_months = fields.Integer(
+        validate=validate.Range(0, 59, error="children must be under five (0-59 months)")
+    )
+
+    @validates_schema
+    def _one_age(self, data: dict, **kwargs: object) -> None:
+        if ("age_years" in data) == ("age_months" in data):
+            raise ValidationError("give age_years or age_months, not both or neither", "age_years")
+
+
+class ConsentSchema(Strict):
+    given = fields.Boolean(required=True, validate=validate.Equal(True, error="the family must consent"))
+    recorded_by = text(200, required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+class ReferralCreateSchema(Strict):
+    centre_id = text(100)
+    nearest = fields.Boolean()
+    postcode_district = text(8)
+    lat = fields.Float(validate=validate.Range(-90, 90))
+    lon = fields.Float(validate=validate.Range(-180, 180))
+    referrer = fields.Nested(ReferrerSchema, required=True)
+    family = fields.Nested(FamilySchema, required=True)
+    children = fields.List(fields.Nested(ChildSchema), required=True, validate=validate.Length(1, 12))
+    support_needed = fields.List(
+        fields.String(validate=validate.OneOf(v.SUPPORT_SERVICES)),
+        required=True,
+        validate=validate.Length(1, 13),
+    )
+    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+    consent = fields.Nested(ConsentSchema, required=True)
+    notes = text(5000)
+
+    @validates_schema
+    def _one_destination(self, data: dict, **kwargs: object) -> None:
+        if data.get("centre_id") and data.get("nearest"):
+            raise ValidationError("give centre_id or nearest, not both", "centre_id")
+        if not data.get("centre_id") and not data.get("nearest"):
+            raise ValidationError("give centre_id, or nearest: true with postcode_district", "centre_id")
+        if data.get("nearest") and not data.get("postcode_district"):
+            raise ValidationError(
+                "needed with nearest: centres have no coordinates, so lat/lon alone cannot be used",
+                "postcode_district",
+            )
+
+
+# Responses --------------------------------------------------------------------
+
+
+class TransitionSchema(Schema):
+    by = fields.String()
+    at = fields.DateTime()
+    from_status = fields.String(data_key="from", allow_none=True)
+    to_status = fields.String(data_key="to")
+    action = fields.String()
+
+
+class ReferralSummarySchema(Schema):
+    agency_id = fields.String()
+    agency_name = fields.String()
+    status = fields.String()
+    urgency = fields.String()
+    support_needed = fields.List(fields.String())
+    consent_recorded_at = fields.DateTime()
+    decline_reason_code = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class ReferralDetailSchema(ReferralSummarySchema):
+    decline_reason = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(TransitionSchema))
+
+
+class ContactSummarySchema(Schema):
+    """A contact without personal data: safe to list."""
+
+    id = fields.String()
+    reference = fields.String()
+    channel = fields.String()
+    centre_id = fields.String()
+    area = fields.String()
+    received_at = fields.DateTime()
+    created_at = fields.DateTime()
+    status = fields.String()
+    assignee = fields.String(allow_none=True)
+    responded_at = fields.DateTime(allow_none=True)
+    response_method = fields.String(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    personal_erased_at = fields.DateTime(allow_none=True)
+    referral = fields.Nested(ReferralSummarySchema, allow_none=True)
+
+
+class ContactDetailSchema(ContactSummarySchema):
+    """A contact with its personal data, for an authorised (and audited) read."""
+
+    created_by = fields.String()
+    history = fields.List(fields.Nested(TransitionSchema))
+    personal = fields.Dict(allow_none=True)
+    referral = fields.Nested(ReferralDetailSchema, allow_none=True)
+
+
+class ContactPageSchema(Schema):
+    items = fields.List(fields.Nested(ContactSummarySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AgencyTransitionSchema(Schema):
+    at = fields.DateTime()
+    from_status = fields.String(data_key="from", allow_none=True)
+    to_status = fields.String(data_key="to")
+
+
+class AgencyReferralSchema(Schema):
+    """What a partner agency may see of its own referral: status and outcome."""
+
+    id = fields.String()
+    reference = fields.String()
+    centre_id = fields.String()
+    received_at = fields.DateTime()
+    status = fields.String()
+    referral_status = fields.String()
+    outcome = fields.String(allow_none=True)
+    decline_reason_code = fields.String(allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    history = fields.List(fields.Nested(AgencyTransitionSchema))
+
+
+class AgencyReferralPageSchema(Schema):
+    items = fields.List(fields.Nested(AgencyReferralSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AuditEntrySchema(Schema):
+    who = fields.String()
+    action = fields.String()
+    contact_id = fields.String()
+    at = fields.String()

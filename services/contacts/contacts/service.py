@@ -1,0 +1,366 @@
+"""The service layer: staff and partner-agency commands in, contacts out.
+
+The only place personal data is encrypted or decrypted, and every decryption
+for a reader is written to the audit log first.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.auth import StaffUser
+from ccshared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from ccshared.store import Filter
+from ccshared.timeutil import Clock, to_str
+
+from . import vocabulary as v
+from .crypto import PersonalDataCipher
+from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
+from .nearest import district_of, nearest_centre
+from .repository import (
+    AuditLog,
+    CentreRepository,
+    ContactRepository,
+    DuplicateRequest,
+    ReferenceTaken,
+)
+
+REFERENCE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Agency:
+    """A partner agency, as identified by one of its API keys."""
+
+    id: str
+    name: str
+
+    @property
+    def actor(self) -> str:
+        return f"agency:{self.id}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A contact with its personal fields decrypted for an authorised reader."""
+
+    contact: Contact
+    personal: dict[str, Any] | None
+    decline_reason: str | None
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was first used with a different request body."""
+
+
+@contextmanager
+def business_rules() -> Iterator[None]:
+    """Turn the model's verdicts into the API's errors."""
+    try:
+        yield
+    except InvalidTransition as exc:
+        raise Conflict(str(exc), current_status=exc.current_status) from exc
+    except RuleBroken as exc:
+        raise InvalidInput(exc.message, fields={exc.field: [exc.message]}) from exc
+
+
+class ContactService:
+    def __init__(
+        self,
+        *,
+        contacts: ContactRepository,
+        centres: CentreRepository,
+        audit: AuditLog,
+        cipher: PersonalDataCipher,
+        clock: Clock,
+        choose: Callable[[str], str] = secrets.choice,
+    ):
+        self.contacts = contacts
+        self.centres = centres
+        self.audit = audit
+        self.cipher = cipher
+        self.clock = clock
+        self.choose = choose
+
+    # Intake -----------------------------------------------------------------
+
+    def receive_contact(
+        self, user: StaffUser, form: dict, dedupe_key: str | None, request_hash: str
+    ) -> tuple[Contact, bool]:
+        """Log a letter, telephone message or e-mail; (contact, False) when replayed."""
+        centre = self._open_centre(form["centre_id"])
+        if not user.may_see_area(centre.area):
+            raise Forbidden(
+                f"centre {centre.id} is outside your area", fields={"centre_id": ["outside your area"]}
+            )
+        now = self.clock.now()
+        personal = self.cipher.encrypt(
+            {"subject": form["subject"], "summary": form.get("summary", ""), "requester": form["requester"]}
+        )
+
+        def build(contact_id: str, reference: str) -> Contact:
+            return receive(
+                contact_id=contact_id,
+                reference=reference,
+                channel=form["channel"],
+                centre=centre,
+                received_at=form.get("received_at") or now,
+                now=now,
+                by=user.username,
+                personal=personal,
+            )
+
+        return self._create(build, form["channel"], form.get("received_at") or now, dedupe_key, request_hash)
+
+    def receive_referral(
+        self, agency: Agency, form: dict, dedupe_key: str | None, request_hash: str
+    ) -> tuple[Contact, bool]:
+        """Take a partner agency's referral; it becomes a contact on the referral channel."""
+        centre = self._referral_centre(form)
+        now = self.clock.now()
+        consent = form["consent"]
+        with business_rules():
+            if consent["recorded_at"] > now:
+                raise RuleBroken("consent.recorded_at", "must not be in the future")
+        personal = self.cipher.encrypt(
+            {
+                "referrer": form["referrer"],
+                "family": form["family"],
+                "children": form["children"],
+                "notes": form.get("notes", ""),
+                "consent": {
+                    "given": True,
+                    "recorded_by": consent["recorded_by"],
+                    "recorded_at": to_str(consent["recorded_at"]),
+                },
+            }
+        )
+
+        def build(contact_id: str, reference: str) -> Contact:
+            referral = Referral(
+                agency_id=agency.id,
+                agency_name=agency.name,
+                urgency=form["urgency"],
+                support_needed=list(form["support_needed"]),
+                consent_recorded_at=consent["recorded_at"],
+            )
+            return receive(
+                contact_id=contact_id,
+                reference=reference,
+                channel=c.REFERRAL,
+                centre=centre,
+                received_at=now,
+                now=now,
+                by=agency.actor,
+                personal=personal,
+                referral=referral,
+            )
+
+        return self._create(build, c.REFERRAL, now, dedupe_key, request_hash)
+
+    def _create(
+        self,
+        build: Callable[[str, str], Contact],
+        channel: str,
+        received_at: datetime,
+        dedupe_key: str | None,
+        request_hash: str,
+    ) -> tuple[Contact, bool]:
+        for _ in range(REFERENCE_ATTEMPTS):
+            contact_id = str(uuid.uuid4())
+            with business_rules():
+                contact = build(contact_id, new_reference(channel, received_at, self.choose))
+            try:
+                self.contacts.add(
+                    contact, self._envelopes(contact), dedupe_key or f"id:{contact_id}", request_hash
+                )
+            except ReferenceTaken:
+                continue
+            except DuplicateRequest:
+                return self._replayed(dedupe_key or "", request_hash), False
+            return contact, True
+        raise Unavailable("could not allocate a unique reference; retry")
+
+    def _replayed(self, dedupe_key: str, request_hash: str) -> Contact:
+        found = self.contacts.by_dedupe_key(dedupe_key)
+        if found is None:
+            raise Unavailable("a request with this Idempotency-Key is being processed; retry")
+        contact, first_hash = found
+        if first_hash != request_hash:
+            raise IdempotencyMismatch(dedupe_key)
+        return contact
+
+    def _open_centre(self, centre_id: str) -> Centre:
+        centre = self.centres.get(centre_id)
+        if centre is None:
+            raise InvalidInput(f"unknown centre {centre_id}", fields={"centre_id": ["unknown centre"]})
+        if centre.is_closed:
+            raise InvalidInput(f"centre {centre_id} is closed", fields={"centre_id": ["centre is closed"]})
+        return centre
+
+    def _referral_centre(self, form: dict) -> Centre:
+        if form.get("centre_id"):
+            return self._open_centre(form["centre_id"])
+        district = district_of(form.get("postcode_district") or "")
+        if district is None:
+            message = (
+                "give a postcode district such as L8: centres have no coordinates to compare lat/lon with"
+            )
+            raise InvalidInput(message, fields={"postcode_district": [message]})
+        centre = nearest_centre(self.centres.all(), district)
+        if centre is None:
+            message = f"no open centre near {district}; name a centre_id instead"
+            raise InvalidInput(message, fields={"postcode_district": [message]})
+        return centre
+
+    # Staff reads ------------------------------------------------------------
+
+    def list_contacts(
+        self, user: StaffUser, query: dict, page: int, per_page: int
+    ) -> tuple[list[Contact], int]:
+        filter: Filter = {
+            name: query[name] for name in ("status", "centre_id", "assignee", "channel") if query.get(name)
+        }
+        area = query.get("area")
+        if not user.sees_all_areas:
+            if area and area != user.area:
+                raise Forbidden(f"you may see only the {user.area} area's contacts")
+            area = user.area or "-"
+        if area:
+            filter["area"] = area
+        received: dict[str, str] = {}
+        if query.get("received_from"):
+            received["$gte"] = to_str(query["received_from"])
+        if query.get("received_to"):
+            received["$lte"] = to_str(query["received_to"])
+        if received:
+            filter["received_at"] = received
+        return self.contacts.page(filter, (page - 1) * per_page, per_page)
+
+    def read(self, user: StaffUser, contact_id: str) -> Reading:
+        """A contact with its personal data, for a reader allowed to see it (audited)."""
+        contact = self._visible(user, contact_id)
+        self._audit(user.username, v.AUDIT_READ, contact)
+        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
+
+    def audit_trail(self, user: StaffUser, contact_id: str) -> list[dict]:
+        self._visible(user, contact_id)
+        return self.audit.for_contact(contact_id)
+
+    def _visible(self, user: StaffUser, contact_id: str) -> Contact:
+        contact = self.contacts.get(contact_id)
+        if contact is None or not user.may_see_area(contact.area):
+            raise NotFound(f"no contact {contact_id}")
+        return contact
+
+    def _audit(self, who: str, action: str, contact: Contact) -> None:
+        self.audit.record(str(uuid.uuid4()), who, action, contact.id, self.clock.now())
+
+    def _decrypt(self, token: str | None) -> Any:
+        return self.cipher.decrypt(token) if token else None
+
+    def _decline_reason(self, contact: Contact) -> str | None:
+        return self._decrypt(contact.referral.decline_reason) if contact.referral else None
+
+    # Staff actions ----------------------------------------------------------
+
+    def _change(
+        self, user: StaffUser, contact_id: str, action: Callable[[Contact, datetime], None]
+    ) -> Contact:
+        contact = self._visible(user, contact_id)
+        with business_rules():
+            action(contact, self.clock.now())
+        self.contacts.save(contact, self._envelopes(contact))
+        return contact
+
+    def assign(self, user: StaffUser, contact_id: str, assignee: str) -> Contact:
+        return self._change(
+            user, contact_id, lambda contact, now: contact.assign(assignee, user.username, now)
+        )
+
+    def respond(
+        self, user: StaffUser, contact_id: str, method: str, responded_at: datetime | None
+    ) -> Contact:
+        return self._change(
+            user, contact_id, lambda contact, now: contact.respond(user.username, now, method, responded_at)
+        )
+
+    def close(self, user: StaffUser, contact_id: str, reason_code: str | None = None) -> Contact:
+        return self._change(
+            user, contact_id, lambda contact, now: contact.close(user.username, now, reason_code)
+        )
+
+    def withdraw(self, user: StaffUser, contact_id: str, reason_code: str | None = None) -> Contact:
+        return self._change(
+            user, contact_id, lambda contact, now: contact.withdraw(user.username, now, reason_code)
+        )
+
+    def open_referral(self, user: StaffUser, contact_id: str) -> Contact:
+        return self._change(user, contact_id, lambda contact, now: contact.open_referral(user.username, now))
+
+    def accept_referral(self, user: StaffUser, contact_id: str) -> Contact:
+        return self._change(
+            user, contact_id, lambda contact, now: contact.accept_referral(user.username, now)
+        )
+
+    def decline_referral(self, user: StaffUser, contact_id: str, reason_code: str, reason: str) -> Contact:
+        token = self.cipher.encrypt(reason)
+        return self._change(
+            user,
+            contact_id,
+            lambda contact, now: contact.decline_referral(user.username, now, reason_code, token),
+        )
+
+    # Partner agency reads ---------------------------------------------------
+
+    def agency_referrals(self, agency: Agency, page: int, per_page: int) -> tuple[list[Contact], int]:
+        return self.contacts.page(
+            {"agency_id": agency.id, "channel": c.REFERRAL}, (page - 1) * per_page, per_page
+        )
+
+    def agency_referral(self, agency: Agency, contact_id: str) -> Reading:
+        """The agency's own referral, or 404 for anyone else's: existence is not disclosed."""
+        contact = self.contacts.get(contact_id)
+        if contact is None or contact.referral is None or contact.referral.agency_id != agency.id:
+            raise NotFound(f"no referral {contact_id}")
+        reason = None
+        if contact.referral.decline_reason:
+            self._audit(agency.actor, v.AUDIT_AGENCY_READ, contact)
+            reason = self._decline_reason(contact)
+        return Reading(contact, None, reason)
+
+    # Events -----------------------------------------------------------------
+
+    def _envelopes(self, contact: Contact) -> list[dict]:
+        raised, contact.raised = contact.raised, []
+        return [
+            self.contacts.aggregates.event(
+                event.type, contact.id, event_data(contact, event.reason_code, self.clock.now())
+            )
+            for event in raised
+        ]
+
+
+def event_data(contact: Contact, reason_code: str | None, occurred_at: datetime) -> dict:
+    """ContactData: ids, channel, centre, area and times; never personal data."""
+    return {
+        "contact_id": contact.id,
+        "reference": contact.reference,
+        "channel": contact.channel,
+        "centre_id": contact.centre_id,
+        "area": contact.area,
+        "received_at": contact.received_at,
+        "status": contact.status,
+        "assignee": contact.assignee,
+        "responded_at": contact.responded_at,
+        "response_method": contact.response_method,
+        "occurred_at": occurred_at,
+        "reason_code": reason_code,
+    }

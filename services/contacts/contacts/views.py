@@ -1,0 +1,89 @@
+"""What each kind of reader is shown of a contact, as dicts for the schemas.
+
+The domain objects hold personal data only as encrypted tokens; these views
+never copy a token out, and take decrypted data only from a `Reading`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from . import vocabulary as v
+from .domain import Contact, Referral
+from .service import Reading
+
+_CONTACT_FIELDS = (
+    "id",
+    "reference",
+    "channel",
+    "centre_id",
+    "area",
+    "received_at",
+    "created_at",
+    "status",
+    "assignee",
+    "responded_at",
+    "response_method",
+    "ended_at",
+    "personal_erased_at",
+)
+_REFERRAL_FIELDS = (
+    "agency_id",
+    "agency_name",
+    "status",
+    "urgency",
+    "support_needed",
+    "consent_recorded_at",
+    "decline_reason_code",
+    "decided_at",
+)
+
+
+def _referral_summary(referral: Referral | None) -> dict | None:
+    if referral is None:
+        return None
+    return {name: getattr(referral, name) for name in _REFERRAL_FIELDS}
+
+
+def contact_summary(contact: Contact) -> dict[str, Any]:
+    view = {name: getattr(contact, name) for name in _CONTACT_FIELDS}
+    view["referral"] = _referral_summary(contact.referral)
+    return view
+
+
+def contact_detail(reading: Reading) -> dict[str, Any]:
+    contact = reading.contact
+    view = contact_summary(contact)
+    view["created_by"] = contact.created_by
+    view["history"] = [asdict(step) for step in contact.history]
+    view["personal"] = reading.personal
+    if contact.referral is not None:
+        view["referral"] |= {
+            "decline_reason": reading.decline_reason,
+            "history": [asdict(step) for step in contact.referral.history],
+        }
+    return view
+
+
+def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict[str, Any]:
+    referral = contact.referral
+    assert referral is not None
+    decided = referral.status in (v.REFERRAL_ACCEPTED, v.REFERRAL_DECLINED)
+    return {
+        "id": contact.id,
+        "reference": contact.reference,
+        "centre_id": contact.centre_id,
+        "received_at": contact.received_at,
+        "status": contact.status,
+        "referral_status": referral.status,
+        "outcome": referral.status if decided else None,
+        "decline_reason_code": referral.decline_reason_code,
+        "decline_reason": decline_reason,
+        "decided_at": referral.decided_at,
+        "history": [asdict(step) for step in referral.history],
+    }
+
+
+def page(items: list[dict], total: int, page_number: int, per_page: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "page": page_number, "per_page": per_page}

@@ -1,0 +1,67 @@
+"""The contacts service's own vocabularies, in one place.
+
+Channels and areas are shared contracts (ccshared.contracts); the rest belongs
+to this service alone.
+"""
+
+from __future__ import annotations
+
+from ccshared import contracts as c
+
+# Contact statuses.
+RECEIVED = "received"
+ASSIGNED = "assigned"
+RESPONDED = "responded"
+CLOSED = "closed"
+WITHDRAWN = "withdrawn"
+STATUSES = (RECEIVED, ASSIGNED, RESPONDED, CLOSED, WITHDRAWN)
+OPEN_STATUSES = (RECEIVED, ASSIGNED, RESPONDED)
+ENDED_STATUSES = (CLOSED, WITHDRAWN)
+
+# A referral's own statuses, beside its contact status.
+REFERRAL_NEW = "new"
+REFERRAL_OPENED = "opened"
+REFERRAL_ACCEPTED = "accepted"
+REFERRAL_DECLINED = "declined"
+REFERRAL_STATUSES = (REFERRAL_NEW, REFERRAL_OPENED, REFERRAL_ACCEPTED, REFERRAL_DECLINED)
+
+# How a contact was answered.
+RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", "referral_outcome")
+
+# Why a referral was declined (the free-text reason is kept as well).
+DECLINE_REASONS = (
+    "not_eligible",
+    "outside_area",
+    "service_not_offered",
+    "family_declined",
+    "duplicate",
+    "other",
+)
+
+URGENCIES = ("routine", "soon", "urgent")
+
+# The directory's controlled list of services a centre offers; a referral's
+# support_needed must come from it. Keep in step with the directory service.
+SUPPORT_SERVICES = (
+    "childcare",
+    "early_education",
+    "stay_and_play",
+    "health_visitor_clinic",
+    "midwife_clinic",
+    "speech_and_language",
+    "parenting_courses",
+    "adult_learning",
+    "job_centre_plus",
+    "family_support",
+    "send_support",
+    "healthy_lifestyle",
+    "confidential_advice",
+)
+
+# First letter of a contact's reference, by channel.
+REFERENCE_LETTERS = {c.LETTER: "L", c.TELEPHONE: "T", c.EMAIL: "E", c.REFERRAL: "R"}
+
+# Audit actions.
+AUDIT_READ = "read_personal_data"
+AUDIT_AGENCY_READ = "agency_read"
+AUDIT_ERASE = "erase_personal_data"

@@ -1,0 +1,84 @@
+"""Composition root of the contacts service's background worker: the outbox
+relay for contact events and the consumer that builds the centre read model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from ccshared import bus as bus_module
+from ccshared import contracts as c
+from ccshared import logs
+from ccshared import store as store_module
+from ccshared.bus import Bus, BusUnavailable
+from ccshared.consumer import ConsumerLoop
+from ccshared.outbox import Relay
+from ccshared.store import Store
+from ccshared.timeutil import Clock, SystemClock
+
+from .config import SERVICE, Settings
+from .read_model import CentreReadModel
+from .repository import PROCESSED, CentreRepository, ContactRepository
+
+log = logging.getLogger(__name__)
+
+CENTRES_GROUP = "contacts-centres"
+Task = Callable[[threading.Event], None]
+
+
+def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
+    def relay(stop: threading.Event) -> None:
+        Relay([(ContactRepository(store, clock).collection, topic)], bus.producer()).run(stop)
+
+    relay.__name__ = "contacts-outbox-relay"
+    return relay
+
+
+def centres_task(
+    store: Store, bus: Bus, clock: Clock, topic: str = c.CENTRES_TOPIC, group: str = CENTRES_GROUP
+) -> Task:
+    def consume(stop: threading.Event) -> None:
+        _wait_for_topics(bus, [topic, c.DEAD_LETTER_TOPIC], stop)
+        loop = ConsumerLoop(
+            name=group,
+            consumer=bus.consumer(group, [topic]),
+            handlers=CentreReadModel(CentreRepository(store)).handlers(),
+            dead_letters=bus.producer(),
+            processed=store.collection(PROCESSED),
+            clock=clock,
+        )
+        loop.run(stop)
+
+    consume.__name__ = "contacts-centre-read-model"
+    return consume
+
+
+def _wait_for_topics(bus: Bus, topics: list[str], stop: threading.Event) -> None:
+    """Create the topics if they are missing, waiting out a broker that is not up yet."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            bus.ensure_topics(topics)
+            return
+        except BusUnavailable as exc:
+            attempt += 1
+            log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
+            stop.wait(min(30.0, 0.5 * 2 ** min(attempt, 6)))
+
+
+def tasks(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    bus: Bus | None = None,
+    clock: Clock | None = None,
+) -> list[Task]:
+    """The worker's long-running tasks, for ccshared.runner."""
+    if settings is None:
+        settings = Settings.from_env()
+        logs.configure(SERVICE, settings.log_level)
+    store = store or store_module.connect(settings.store_url)
+    bus = bus or bus_module.connect(settings.bus_url)
+    clock = clock or SystemClock()
+    return [relay_task(store, bus, clock), centres_task(store, bus, clock)]

@@ -1,0 +1,259 @@
+"""The staff contacts API, run against each store adapter (SQLite and FerretDB)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PERSONAL_VALUES
+from contacts.repository import AUDIT, CONTACTS
+
+
+def create(client, headers, body, **extra_headers):
+    return client.post("/api/v1/contacts", json=body, headers={**headers, **extra_headers})
+
+
+def test_a_letter_is_recorded_with_its_centres_area_and_a_reference(client, staff_headers, letter):
+    response = create(client, staff_headers(), letter | {"received_at": "2026-11-22T16:00:00+00:00"})
+
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["status"] == "received"
+    assert body["area"] == "north"
+    assert body["received_at"].startswith("2026-11-22T16:00:00")
+    assert body["reference"].startswith("L-2611-") and len(body["reference"]) == len("L-2611-7KQ4M")
+    assert body["personal"]["requester"]["name"] == "Test Parent"
+    fetched = client.get(f"/api/v1/contacts/{body['id']}", headers=staff_headers())
+    assert fetched.status_code == 200
+    assert fetched.json["personal"]["subject"] == letter["subject"]
+
+
+def test_received_at_defaults_to_now_and_may_not_be_in_the_future(client, staff_headers, letter):
+    assert create(client, staff_headers(), letter).json["received_at"].startswith("2026-11-23T10:00:00")
+
+    response = create(client, staff_headers(), letter | {"received_at": "2026-11-23T11:00:00+00:00"})
+
+    assert response.status_code == 422
+    assert "received_at" in response.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"centre_id": "no-such-centre"}, "centre_id"),
+        ({"centre_id": "centre-closed"}, "centre_id"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"channel": "referral"}, "channel"),
+        ({"subject": ""}, "subject"),
+        ({"surprise": 1}, "surprise"),
+        ({"received_at": "yesterday"}, "received_at"),
+        ({"received_at": "2026-11-22T10:00:00"}, "received_at"),
+        ({"requester": {"name": "Test Parent", "reply_by": "telephone"}}, "requester"),
+    ],
+)
+def test_bad_contacts_get_a_4xx_naming_the_field(client, staff_headers, letter, change, field):
+    response = create(
+        client,
+        staff_headers(area="south"),
+        letter | change | ({} if "centre_id" in change else {"centre_id": "centre-south"}),
+    )
+
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"]
+    assert client.get("/api/v1/contacts", headers=staff_headers(role="admin", area=None)).json["total"] == 0
+
+
+def test_a_body_that_is_not_json_is_refused(client, staff_headers):
+    response = client.post(
+        "/api/v1/contacts", data="{not json", headers={**staff_headers(), "Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 422)
+    assert response.json["error"]["code"] in ("bad_request", "invalid_input")
+
+
+def test_without_a_staff_token_nothing_is_shown(client, letter):
+    assert client.get("/api/v1/contacts").status_code == 401
+    assert client.post("/api/v1/contacts", json=letter).status_code == 401
+    forged = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/api/v1/contacts", headers=forged).status_code == 401
+
+
+def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
+    contact = create(client, staff_headers(), letter | {"received_at": "2026-11-20T09:00:00+00:00"}).json
+    url = f"/api/v1/contacts/{contact['id']}"
+    headers = staff_headers()
+
+    assigned = client.post(f"{url}/assign", json={"assignee": "test.worker"}, headers=headers)
+    assert assigned.status_code == 200 and assigned.json["status"] == "assigned"
+    reassigned = client.post(f"{url}/assign", json={"assignee": "test.other"}, headers=headers)
+    assert reassigned.json["assignee"] == "test.other"
+    responded = client.post(
+        f"{url}/respond", json={"method": "letter", "responded_at": "2026-11-21T12:00:00Z"}, headers=headers
+    )
+    assert responded.status_code == 200, responded.json
+    assert responded.json["status"] == "responded"
+    assert responded.json["responded_at"].startswith("2026-11-21T12:00:00")
+    clock.advance(hours=1)
+    closed = client.post(f"{url}/close", json={}, headers=headers)
+    assert closed.json["status"] == "closed"
+
+    history = client.get(url, headers=headers).json["history"]
+    assert [(step["from"], step["to"]) for step in history] == [
+        (None, "received"),
+        ("received", "assigned"),
+        ("assigned", "assigned"),
+        ("assigned", "responded"),
+        ("responded", "closed"),
+    ]
+    assert all(step["by"] == "test.staff" for step in history)
+
+
+@pytest.mark.parametrize(
+    ("steps", "action", "body", "current"),
+    [
+        ([], "close", {}, "received"),
+        ([("respond", {"method": "telephone"})], "respond", {"method": "telephone"}, "responded"),
+        ([("respond", {"method": "telephone"})], "withdraw", {}, "responded"),
+        ([("withdraw", {})], "assign", {"assignee": "test.worker"}, "withdrawn"),
+        ([("respond", {"method": "email"}), ("close", {})], "withdraw", {}, "closed"),
+        ([], "referral/accept", None, "letter contact"),
+    ],
+)
+def test_invalid_transitions_get_409_with_the_current_status(
+    client, staff_headers, letter, steps, action, body, current
+):
+    contact = create(client, staff_headers(), letter).json
+    url = f"/api/v1/contacts/{contact['id']}"
+    for step, step_body in steps:
+        assert client.post(f"{url}/{step}", json=step_body, headers=staff_headers()).status_code == 200
+
+    response = client.post(f"{url}/{action}", json=body, headers=staff_headers())
+
+    assert response.status_code == 409
+    assert response.json["error"]["current_status"] == current
+
+
+@pytest.mark.parametrize(
+    ("responded_at", "field"),
+    [("2026-11-19T23:00:00Z", "responded_at"), ("2026-11-24T10:00:00Z", "responded_at")],
+)
+def test_a_response_time_before_receipt_or_in_the_future_is_refused(
+    client, staff_headers, letter, responded_at, field
+):
+    contact = create(client, staff_headers(), letter | {"received_at": "2026-11-20T09:00:00Z"}).json
+
+    response = client.post(
+        f"/api/v1/contacts/{contact['id']}/respond",
+        json={"method": "letter", "responded_at": responded_at},
+        headers=staff_headers(),
+    )
+
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+
+
+def test_list_filters_and_pages_in_order_of_receipt(client, staff_headers, letter, clock):
+    admin = staff_headers(role="admin", area=None)
+    days = ["2026-11-18", "2026-11-16", "2026-11-20", "2026-11-17"]
+    for day in days:
+        create(client, admin, letter | {"received_at": f"{day}T09:00:00Z"})
+    create(
+        client,
+        admin,
+        letter
+        | {
+            "channel": "telephone",
+            "centre_id": "centre-south",
+            "requester": {"name": "Test Caller", "reply_by": "telephone", "phone": "07700 900123"},
+        },
+    )
+
+    first = client.get("/api/v1/contacts?channel=letter&per_page=3", headers=admin).json
+    second = client.get("/api/v1/contacts?channel=letter&per_page=3&page=2", headers=admin).json
+    ranged = client.get(
+        "/api/v1/contacts",
+        query_string={"received_from": "2026-11-17T00:00:00Z", "received_to": "2026-11-18T23:59:59Z"},
+        headers=admin,
+    ).json
+    south = client.get("/api/v1/contacts?area=south", headers=admin).json
+
+    assert first["total"] == 4 and len(first["items"]) == 3
+    assert [item["received_at"][:10] for item in first["items"] + second["items"]] == sorted(days)
+    assert ranged["total"] == 2
+    assert south["total"] == 1 and south["items"][0]["channel"] == "telephone"
+    assert "personal" not in first["items"][0]
+    assert client.get("/api/v1/contacts?status=unknown", headers=admin).status_code == 422
+
+
+def test_filter_by_status_and_assignee(client, staff_headers, letter):
+    headers = staff_headers()
+    first = create(client, headers, letter).json
+    create(client, headers, letter)
+    client.post(f"/api/v1/contacts/{first['id']}/assign", json={"assignee": "test.worker"}, headers=headers)
+
+    by_status = client.get("/api/v1/contacts?status=assigned", headers=headers).json
+    by_assignee = client.get("/api/v1/contacts?assignee=test.worker", headers=headers).json
+
+    assert [item["id"] for item in by_status["items"]] == [first["id"]]
+    assert by_assignee["total"] == 1
+
+
+def test_staff_and_coordinators_see_only_their_area(client, staff_headers, letter):
+    admin = staff_headers(role="admin", area=None)
+    north = create(client, admin, letter).json
+    south = create(client, admin, letter | {"centre_id": "centre-south"}).json
+
+    for role in ("staff", "coordinator"):
+        headers = staff_headers(role=role, area="south")
+        listed = client.get("/api/v1/contacts", headers=headers).json
+        assert [item["id"] for item in listed["items"]] == [south["id"]]
+        assert client.get(f"/api/v1/contacts/{north['id']}", headers=headers).status_code == 404
+        assert (
+            client.post(
+                f"/api/v1/contacts/{north['id']}/assign", json={"assignee": "x"}, headers=headers
+            ).status_code
+            == 404
+        )
+        assert client.get("/api/v1/contacts?area=north", headers=headers).status_code == 403
+        assert create(client, headers, letter).status_code == 403
+    principal = staff_headers(role="principal_officer", area=None)
+    assert client.get("/api/v1/contacts", headers=principal).json["total"] == 2
+    assert client.get(f"/api/v1/contacts/{north['id']}", headers=principal).status_code == 200
+
+
+def test_every_read_of_personal_data_is_audited(client, staff_headers, letter, doc_store):
+    contact = create(client, staff_headers(username="test.creator"), letter).json
+    client.get(f"/api/v1/contacts/{contact['id']}", headers=staff_headers(username="test.reader"))
+    client.get("/api/v1/contacts", headers=staff_headers(username="test.lister"))
+
+    entries = doc_store.collection(AUDIT).find({"contact_id": contact["id"]}, sort=[("at", 1)])
+    assert [(entry["who"], entry["action"]) for entry in entries] == [
+        ("test.creator", "read_personal_data"),
+        ("test.reader", "read_personal_data"),
+    ]
+    assert all(entry["at"] == "2026-11-23T10:00:00.000000Z" for entry in entries)
+    trail = client.get(f"/api/v1/contacts/{contact['id']}/audit", headers=staff_headers()).json
+    assert [entry["who"] for entry in trail] == ["test.creator", "test.reader"]
+
+
+def test_personal_fields_are_not_stored_in_plain_text(client, staff_headers, letter, doc_store):
+    contact = create(client, staff_headers(), letter).json
+
+    raw = json.dumps(doc_store.collection(CONTACTS).get(contact["id"]), default=str)
+
+    assert contact["id"] in raw
+    for value in PERSONAL_VALUES:
+        assert value not in raw
+
+
+def test_an_idempotency_key_replays_the_first_contact(client, staff_headers, letter):
+    headers = staff_headers()
+    first = create(client, headers, letter, **{"Idempotency-Key": "retry-1"})
+    again = create(client, headers, letter, **{"Idempotency-Key": "retry-1"})
+    different = create(client, headers, letter | {"subject": "Another"}, **{"Idempotency-Key": "retry-1"})
+
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json
+    assert different.status_code == 422
+    assert "Idempotency-Key" in different.json["error"]["fields"]
+    assert client.get("/api/v1/contacts", headers=headers).json["total"] == 1
