@@ -1,0 +1,56 @@
+"""python -m directory run | serve | worker | load-sample"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from ccshared import logs, runner
+from ccshared.config import ConfigError
+from ccshared.store import connect
+from ccshared.timeutil import SystemClock
+
+from .app import build_service
+from .config import SERVICE, load
+from .sample import load_sample
+
+USAGE = "usage: python -m directory [run | serve | worker | load-sample]"
+
+
+def load_sample_command() -> int:
+    settings = load()
+    logs.configure(SERVICE, settings.log_level)
+    store = connect(settings.store_url)
+    try:
+        loaded = load_sample(build_service(settings, store, SystemClock()))
+    finally:
+        store.close()
+    print(json.dumps({"sample_centres_created": loaded.created, "already_present": loaded.existing}))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    try:
+        if args[:1] == ["load-sample"]:
+            return load_sample_command()
+        if args[:1] in ([], ["run"]) and load().load_sample:
+            load_sample_command()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return runner.main(
+        args,
+        app_spec="directory.app:create_app()",
+        worker_spec="directory.worker:tasks",
+        port_var="DIRECTORY_PORT",
+        default_port=8001,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

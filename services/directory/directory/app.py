@@ -1,0 +1,66 @@
+"""Composition root of the directory's web process."""
+
+from __future__ import annotations
+
+import logging
+
+from ccshared import logs
+from ccshared.auth import TokenSigner
+from ccshared.store import Store, connect
+from ccshared.timeutil import Clock, SystemClock
+from ccshared.web import create_app_base
+from flask import Flask
+
+from . import api, oruk, oruk_api
+from .config import SERVICE, Settings, load
+from .geocoder import Geocoder, from_url
+from .repository import CentreRepository
+from .service import DirectoryService
+
+log = logging.getLogger(__name__)
+
+
+def build_service(
+    settings: Settings, store: Store, clock: Clock, geocoder: Geocoder | None = None
+) -> DirectoryService:
+    """The service layer wired to its adapters (shared by the app and the CLI)."""
+    return DirectoryService(
+        CentreRepository(store, clock),
+        clock,
+        geocoder or from_url(settings.geocoder_url, settings.geocoder_timeout),
+        settings.stale_days,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    geocoder: Geocoder | None = None,
+) -> Flask:
+    settings = settings or load()
+    logs.configure(SERVICE, settings.log_level)
+    store = store or connect(settings.store_url)
+    clock = clock or SystemClock()
+    service = build_service(settings, store, clock, geocoder)
+
+    app, smorest = create_app_base(
+        SERVICE,
+        ready_checks={"store": store.ping},
+        title="Children's centres directory",
+        import_name=__name__,
+    )
+    smorest.spec.components.security_scheme(
+        "staffToken",
+        {"type": "http", "scheme": "bearer", "description": "signed staff token from the front end"},
+    )
+    context = api.Context(service, TokenSigner(settings.staff_token_secret), clock, settings.stale_days)
+    smorest.register_blueprint(api.blueprint(context))
+    feed = oruk_api.OrukContext(
+        service, clock, oruk.Organization(settings.organization_name), settings.public_url
+    )
+    smorest.register_blueprint(oruk_api.blueprint(feed))
+    oruk_api.allow_any_origin(app)
+    app.extensions["directory"] = service
+    return app

@@ -1,0 +1,181 @@
+"""A centre's directory entry and what can happen to it.
+
+The entry is a plain document (a dict) already validated by the schemas; these
+functions change it and say what changed, so the service layer can audit the
+change and raise the matching event. No Flask, no database, no bus: the time
+comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.timeutil import from_str, to_str
+
+from .geo import district_of
+from .vocabulary import WEEKDAYS
+
+Centre = dict[str, Any]
+
+EDITABLE = (
+    "name",
+    "description",
+    "address",
+    "postcode",
+    "ward",
+    "area",
+    "location",
+    "phone",
+    "email",
+    "website",
+    "opening_times",
+    "exceptions",
+    "services",
+    "min_age",
+    "max_age",
+    "accessibility",
+    "status",
+)
+DEFAULTS: Mapping[str, Any] = {
+    "description": "",
+    "location": None,
+    "phone": None,
+    "email": None,
+    "website": None,
+    "opening_times": {day: [] for day in WEEKDAYS},
+    "exceptions": [],
+    "services": [],
+    "min_age": 0,
+    "max_age": 5,
+    "accessibility": "",
+    "status": c.CENTRE_OPEN,
+}
+EVENT_FOR = {
+    "created": c.CENTRE_CREATED,
+    "updated": c.CENTRE_UPDATED,
+    "verified": c.CENTRE_VERIFIED,
+    "closed": c.CENTRE_CLOSED,
+}
+
+
+class ClosedCentre(Exception):
+    """A closed centre cannot be verified or closed again."""
+
+
+@dataclass
+class Change:
+    """What one command did to an entry: the basis of its audit record and event."""
+
+    action: str
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return sorted(self.changes)
+
+    @property
+    def event_type(self) -> str:
+        return EVENT_FOR[self.action]
+
+
+def new_centre(
+    centre_id: str,
+    fields: Mapping[str, Any],
+    *,
+    by: str,
+    now: datetime,
+    verified_at: datetime | None = None,
+) -> tuple[Centre, Change]:
+    """A new entry; whoever enters the details has just checked them."""
+    centre: Centre = {"_id": centre_id, **DEFAULTS, **fields}
+    centre["postcode_district"] = district_of(centre["postcode"])
+    centre["created_at"] = centre["updated_at"] = to_str(now)
+    centre["last_verified_at"] = to_str(verified_at or now)
+    centre["verified_by"] = by
+    change = Change("created", {name: {"from": None, "to": centre[name]} for name in EDITABLE})
+    return centre, change
+
+
+def update(centre: Centre, fields: Mapping[str, Any], *, now: datetime) -> Change:
+    """Apply the fields that differ; an empty Change means nothing was different."""
+    change = Change("updated")
+    for name, value in fields.items():
+        if name in EDITABLE and centre.get(name) != value:
+            change.changes[name] = {"from": centre.get(name), "to": value}
+            centre[name] = value
+    if change.changes:
+        centre["postcode_district"] = district_of(centre["postcode"])
+        centre["updated_at"] = to_str(now)
+    return change
+
+
+def verify(centre: Centre, *, by: str, now: datetime) -> Change:
+    if centre["status"] == c.CENTRE_CLOSED_STATUS:
+        raise ClosedCentre(f"centre {centre['_id']} is closed; reopen it before verifying")
+    previous = centre.get("last_verified_at")
+    centre["last_verified_at"] = to_str(now)
+    centre["verified_by"] = by
+    return Change("verified", {"last_verified_at": {"from": previous, "to": centre["last_verified_at"]}})
+
+
+def close(centre: Centre, *, reason: str, now: datetime) -> Change:
+    if centre["status"] == c.CENTRE_CLOSED_STATUS:
+        raise ClosedCentre(f"centre {centre['_id']} is already closed")
+    change = Change("closed", {"status": {"from": centre["status"], "to": c.CENTRE_CLOSED_STATUS}}, reason)
+    centre["status"] = c.CENTRE_CLOSED_STATUS
+    centre["updated_at"] = to_str(now)
+    return change
+
+
+def verified_at(centre: Mapping[str, Any]) -> datetime | None:
+    raw = centre.get("last_verified_at")
+    return from_str(raw) if raw else None
+
+
+def is_stale(centre: Mapping[str, Any], now: datetime, stale_days: int) -> bool:
+    """Unchecked for longer than stale_days (closed centres never go stale)."""
+    if centre.get("status") == c.CENTRE_CLOSED_STATUS:
+        return False
+    checked = verified_at(centre)
+    return checked is None or now - checked > timedelta(days=stale_days)
+
+
+def stale_before(now: datetime, stale_days: int) -> str:
+    """The stored-instant string below which last_verified_at is stale."""
+    return to_str(now - timedelta(days=stale_days))
+
+
+def event_data(centre: Mapping[str, Any], version: int, change: Change) -> dict[str, Any]:
+    """The public fields a centre event carries (ccshared.events.CentreData)."""
+    return {
+        "centre_id": centre["_id"],
+        "name": centre["name"],
+        "area": centre["area"],
+        "ward": centre["ward"],
+        "postcode": centre["postcode"],
+        "status": centre["status"],
+        "email": centre.get("email"),
+        "last_verified_at": verified_at(centre),
+        "version": version,
+        "changed_fields": change.changed_fields,
+    }
+
+
+def audit_record(change: Change, *, by: str, role: str, now: datetime, version: int) -> dict[str, Any]:
+    record = {
+        "at": to_str(now),
+        "by": by,
+        "role": role,
+        "action": change.action,
+        "version": version,
+        "changed_fields": change.changed_fields,
+        "changes": change.changes,
+    }
+    if change.reason:
+        record["reason"] = change.reason
+    return record

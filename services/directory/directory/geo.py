@@ -1,0 +1,36 @@
+"""UK postcodes and distances: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_FULL = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
+_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+EARTH_RADIUS_KM = 6371.0088
+
+
+def normalise_postcode(raw: str) -> str | None:
+    """'l81aa' -> 'L8 1AA'; None when it is not a UK postcode."""
+    match = _FULL.match(raw.strip().upper())
+    return f"{match.group(1)} {match.group(2)}" if match else None
+
+
+def normalise_district(raw: str) -> str | None:
+    """'l8' -> 'L8'; None when it is not an outward code."""
+    text = raw.strip().upper()
+    return text if _DISTRICT.match(text) else None
+
+
+def district_of(postcode: str) -> str:
+    """The outward code ('L8') of a normalised postcode ('L8 1AA')."""
+    return postcode.split(" ", 1)[0]
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))

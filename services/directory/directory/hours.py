@@ -1,0 +1,78 @@
+"""Opening times: weekly sessions plus dated exceptions, read in Europe/London.
+
+A centre document holds `opening_times` ({weekday: [{"opens": "09:00",
+"closes": "17:00"}]}) and `exceptions` ([{"date": "2026-12-25", "closed": true,
+"sessions": [], "note": "..."}]). An exception replaces the weekly sessions for
+its date: a closure, or holiday hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from ccshared.contracts import CENTRE_OPEN
+from ccshared.timeutil import LONDON
+
+from .vocabulary import WEEKDAYS
+
+Session = Mapping[str, str]
+
+
+def local(instant: datetime) -> datetime:
+    return instant.astimezone(LONDON)
+
+
+def weekday_name(day: date) -> str:
+    return WEEKDAYS[day.weekday()]
+
+
+def exception_on(centre: Mapping[str, Any], day: date) -> Mapping[str, Any] | None:
+    wanted = day.isoformat()
+    return next((e for e in centre.get("exceptions") or () if e.get("date") == wanted), None)
+
+
+def sessions_on(centre: Mapping[str, Any], day: date) -> list[Session]:
+    """The sessions that apply on a local date, exceptions first."""
+    exception = exception_on(centre, day)
+    if exception is not None:
+        return [] if exception.get("closed") else list(exception.get("sessions") or [])
+    return list((centre.get("opening_times") or {}).get(weekday_name(day)) or [])
+
+
+def is_open_at(centre: Mapping[str, Any], instant: datetime) -> bool:
+    if centre.get("status") != CENTRE_OPEN:
+        return False
+    moment = local(instant)
+    clock = moment.strftime("%H:%M")
+    return any(s["opens"] <= clock < s["closes"] for s in sessions_on(centre, moment.date()))
+
+
+def today(centre: Mapping[str, Any], instant: datetime) -> dict[str, Any]:
+    """What a visitor needs to know about today: the sessions, and why if closed."""
+    day = local(instant).date()
+    exception = exception_on(centre, day)
+    sessions = sessions_on(centre, day) if centre.get("status") == CENTRE_OPEN else []
+    return {
+        "date": day.isoformat(),
+        "weekday": weekday_name(day),
+        "sessions": [dict(s) for s in sessions],
+        "closed": not sessions,
+        "note": exception.get("note") if exception else None,
+    }
+
+
+def session_problems(sessions: Sequence[Session]) -> list[str]:
+    """Why a day's sessions make no sense (empty when they do)."""
+    problems = []
+    for s in sessions:
+        if s["opens"] >= s["closes"]:
+            problems.append(f"opens ({s['opens']}) must be before closes ({s['closes']})")
+    ordered = sorted(sessions, key=lambda s: s["opens"])
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after["opens"] < before["closes"]:
+            problems.append(
+                f"sessions {before['opens']}-{before['closes']} and {after['opens']}-{after['closes']} overlap"
+            )
+    return problems

@@ -1,0 +1,349 @@
+"""Request and response schemas of the directory's own API (the OpenAPI document comes from these).
+
+Loading a request validates and normalises it: postcodes become "L8 1AA",
+opening times get every weekday with sessions in order, dates become ISO
+strings. The domain then compares like with like when it works out what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ccshared.contracts import AREAS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from . import geo, hours
+from .vocabulary import SERVICE_IDS, WEEKDAYS
+
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_PHONE_CHARS = re.compile(r"[\s\-()]")
+_PHONE = re.compile(r"^(?:0\d{9,10}|\+44\d{9,10})$")
+DATE_TIME = {"format": "date-time"}
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Postcode(fields.String):
+    """A full UK postcode, normalised to 'L8 1AA'."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        postcode = geo.normalise_postcode(text)
+        if postcode is None:
+            raise ValidationError("Not a valid UK postcode, e.g. L1 0AA.")
+        return postcode
+
+
+class Phone(fields.String):
+    """A UK phone number: 0151 496 0000 or +44 151 496 0000."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not _PHONE.match(_PHONE_CHARS.sub("", text)):
+            raise ValidationError("Not a valid UK phone number, e.g. 0151 496 0000.")
+        return text
+
+
+def _time() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Regexp(_TIME, error="Use 24-hour HH:MM, e.g. 09:30."),
+        metadata={"example": "09:00"},
+    )
+
+
+class SessionSchema(Strict):
+    opens = _time()
+    closes = _time()
+
+    @validates_schema
+    def _in_order(self, data: dict, **kwargs: Any) -> None:
+        if data["opens"] >= data["closes"]:
+            raise ValidationError("Must be after opens.", "closes")
+
+
+def _sessions() -> fields.List:
+    return fields.List(fields.Nested(SessionSchema), load_default=list, validate=validate.Length(max=6))
+
+
+def _check_sessions(sessions: list[dict], where: str) -> None:
+    problems = hours.session_problems(sessions)
+    if problems:
+        raise ValidationError(problems, where)
+
+
+class OpeningTimesSchema(Strict):
+    """Sessions per weekday; a day left out or empty is closed."""
+
+    monday = _sessions()
+    tuesday = _sessions()
+    wednesday = _sessions()
+    thursday = _sessions()
+    friday = _sessions()
+    saturday = _sessions()
+    sunday = _sessions()
+
+    @validates_schema
+    def _no_overlaps(self, data: dict, **kwargs: Any) -> None:
+        for day, sessions in data.items():
+            _check_sessions(sessions, day)
+
+    @post_load
+    def _every_day_in_order(self, data: dict, **kwargs: Any) -> dict:
+        return {day: sorted(data.get(day) or [], key=lambda s: s["opens"]) for day in WEEKDAYS}
+
+
+class ExceptionSchema(Strict):
+    """A dated change to the weekly times: closed all day, or holiday sessions."""
+
+    date = fields.Date(required=True)
+    closed = fields.Boolean(load_default=False)
+    sessions = _sessions()
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema
+    def _consistent(self, data: dict, **kwargs: Any) -> None:
+        if data["closed"] and data["sessions"]:
+            raise ValidationError("A closed day has no sessions.", "sessions")
+        if not data["closed"] and not data["sessions"]:
+            raise ValidationError("Give the sessions, or set closed to true.", "sessions")
+        _check_sessions(data["sessions"], "sessions")
+
+    @post_load
+    def _as_stored(self, data: dict, **kwargs: Any) -> dict:
+        return {
+            **data,
+            "date": data["date"].isoformat(),
+            "sessions": sorted(data["sessions"], key=lambda s: s["opens"]),
+        }
+
+
+def _exceptions_unique(items: list[dict]) -> None:
+    dates = [item["date"] for item in items]
+    if len(dates) != len(set(dates)):
+        raise ValidationError("Each date may appear only once.")
+
+
+class AddressSchema(Strict):
+    line1 = fields.String(required=True, validate=validate.Length(1, 120))
+    line2 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    town = fields.String(load_default="Liverpool", validate=validate.Length(1, 60))
+
+
+class LocationSchema(Strict):
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class CentreInputSchema(Strict):
+    """A centre's editable details. PATCH takes any subset of them."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    description = fields.String(validate=validate.Length(max=2000))
+    address = fields.Nested(AddressSchema, required=True)
+    postcode = Postcode(required=True, metadata={"example": "L8 0AA"})
+    ward = fields.String(required=True, validate=validate.Length(1, 80))
+    area = fields.String(required=True, validate=validate.OneOf(AREAS))
+    location = fields.Nested(LocationSchema, allow_none=True)
+    phone = Phone(allow_none=True, metadata={"example": "0151 496 0000"})
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    website = fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=300))
+    opening_times = fields.Nested(OpeningTimesSchema, required=True)
+    exceptions = fields.List(
+        fields.Nested(ExceptionSchema), validate=[validate.Length(max=100), _exceptions_unique]
+    )
+    services = fields.List(
+        fields.String(validate=validate.OneOf(SERVICE_IDS)), validate=validate.Length(max=len(SERVICE_IDS))
+    )
+    min_age = fields.Integer(validate=validate.Range(0, 25))
+    max_age = fields.Integer(validate=validate.Range(0, 25))
+    accessibility = fields.String(validate=validate.Length(max=1000))
+    status = fields.String(
+        validate=validate.OneOf((CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED)),
+        metadata={"description": "open or temporarily_closed; closing for good is POST .../close"},
+    )
+
+    @validates_schema
+    def _ages_in_order(self, data: dict, **kwargs: Any) -> None:
+        if "min_age" in data and "max_age" in data and data["min_age"] > data["max_age"]:
+            raise ValidationError("Must not be below min_age.", "max_age")
+
+    @post_load
+    def _tidy(self, data: dict, **kwargs: Any) -> dict:
+        if "services" in data:
+            data["services"] = sorted(set(data["services"]), key=SERVICE_IDS.index)
+        if "exceptions" in data:
+            data["exceptions"] = sorted(data["exceptions"], key=lambda e: e["date"])
+        return data
+
+
+class CentrePatchSchema(CentreInputSchema):
+    """Any subset of a centre's editable details (load with partial=True)."""
+
+
+class CloseSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class CentreSearchArgs(Strict):
+    q = fields.String(
+        validate=validate.Length(1, 100), metadata={"description": "text in name, ward, address or postcode"}
+    )
+    service = fields.String(
+        validate=validate.OneOf(SERVICE_IDS),
+        metadata={"description": "a service id from /api/v1/services-list"},
+    )
+    ward = fields.String(validate=validate.Length(1, 80))
+    area = fields.String(validate=validate.OneOf(AREAS))
+    postcode = fields.String(
+        validate=validate.Length(2, 10),
+        metadata={
+            "description": "a district (L8) or a full postcode (L8 0AA); a full one is located "
+            "and results come nearest first, otherwise its district is matched"
+        },
+    )
+    open_now = fields.Boolean(load_default=False)
+    lat = fields.Float(validate=validate.Range(-90, 90))
+    lon = fields.Float(validate=validate.Range(-180, 180))
+    radius_km = fields.Float(validate=validate.Range(0, 100, min_inclusive=False))
+    include_closed = fields.Boolean(
+        load_default=False, metadata={"description": "include centres closed for good"}
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+    @validates_schema
+    def _coherent(self, data: dict, **kwargs: Any) -> None:
+        if ("lat" in data) != ("lon" in data):
+            raise ValidationError("Give lat and lon together.", "lat" if "lon" in data else "lon")
+        if "radius_km" in data and "lat" not in data and "postcode" not in data:
+            raise ValidationError("radius_km needs lat and lon, or a postcode.", "radius_km")
+        if "postcode" in data and "lat" in data:
+            raise ValidationError("Search near lat/lon or a postcode, not both.", "postcode")
+        if "postcode" in data and not (
+            geo.normalise_postcode(data["postcode"]) or geo.normalise_district(data["postcode"])
+        ):
+            raise ValidationError("Not a UK postcode or postcode district, e.g. L8 or L8 0AA.", "postcode")
+
+
+# Responses
+
+
+class SessionOut(Schema):
+    opens = fields.String(metadata={"example": "09:00"})
+    closes = fields.String(metadata={"example": "17:00"})
+
+
+class ExceptionOut(Schema):
+    date = fields.String(metadata={"format": "date"})
+    closed = fields.Boolean()
+    sessions = fields.List(fields.Nested(SessionOut))
+    note = fields.String()
+
+
+class TodayOut(Schema):
+    date = fields.String(metadata={"format": "date"})
+    weekday = fields.String(validate=validate.OneOf(WEEKDAYS))
+    sessions = fields.List(fields.Nested(SessionOut))
+    closed = fields.Boolean()
+    note = fields.String(allow_none=True)
+
+
+class AddressOut(Schema):
+    line1 = fields.String()
+    line2 = fields.String(allow_none=True)
+    town = fields.String()
+
+
+class CentreSchema(Schema):
+    """A centre as the public sees it, with helpers worked out for now (Europe/London)."""
+
+    id = fields.String(metadata={"format": "uuid"})
+    name = fields.String()
+    description = fields.String()
+    address = fields.Nested(AddressOut)
+    postcode = fields.String()
+    postcode_district = fields.String()
+    ward = fields.String()
+    area = fields.String(validate=validate.OneOf(AREAS))
+    location = fields.Nested(LocationSchema, allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+    opening_times = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(WEEKDAYS)), values=fields.List(fields.Nested(SessionOut))
+    )
+    exceptions = fields.List(fields.Nested(ExceptionOut))
+    services = fields.List(fields.Nested(lambda: ServiceTypeSchema()))
+    min_age = fields.Integer()
+    max_age = fields.Integer()
+    accessibility = fields.String()
+    status = fields.String(validate=validate.OneOf(CENTRE_STATUSES))
+    last_verified_at = fields.String(allow_none=True, metadata=DATE_TIME)
+    verified_by = fields.String(allow_none=True)
+    stale = fields.Boolean(metadata={"description": "not verified within DIRECTORY_STALE_DAYS"})
+    updated_at = fields.String(metadata=DATE_TIME)
+    version = fields.Integer(metadata={"description": "also the ETag; send it as If-Match when editing"})
+    open_now = fields.Boolean()
+    today = fields.Nested(TodayOut)
+    distance_km = fields.Float(allow_none=True)
+
+
+class CentrePageSchema(Schema):
+    items = fields.List(fields.Nested(CentreSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+    located_by = fields.String(
+        allow_none=True,
+        metadata={"description": "postcode (searched near its coordinates) or district (matched)"},
+    )
+
+
+class ServiceTypeSchema(Schema):
+    id = fields.String()
+    label = fields.String()
+    description = fields.String()
+    taxonomy_term_id = fields.String(attribute="term_id", metadata={"format": "uuid"})
+
+
+class ServiceListSchema(Schema):
+    items = fields.List(fields.Nested(ServiceTypeSchema))
+
+
+class AuditRecordSchema(Schema):
+    at = fields.String(metadata=DATE_TIME)
+    by = fields.String()
+    role = fields.String()
+    action = fields.String(validate=validate.OneOf(("created", "updated", "verified", "closed")))
+    version = fields.Integer()
+    changed_fields = fields.List(fields.String())
+    changes = fields.Dict(metadata={"description": "{field: {from, to}}"})
+    reason = fields.String()
+
+
+class AuditSchema(Schema):
+    centre_id = fields.String()
+    items = fields.List(fields.Nested(AuditRecordSchema))
+
+
+class StaleCentreSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    area = fields.String()
+    ward = fields.String()
+    status = fields.String()
+    last_verified_at = fields.String(allow_none=True, metadata=DATE_TIME)
+    verified_by = fields.String(allow_none=True)
+    days_since_verified = fields.Integer(allow_none=True)
+    version = fields.Integer()
+
+
+class StaleListSchema(Schema):
+    stale_days = fields.Integer()
+    items = fields.List(fields.Nested(StaleCentreSchema))

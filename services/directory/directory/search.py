@@ -1,0 +1,107 @@
+"""Finding centres: the public search's filters, ordering and pages.
+
+The store narrows by the indexed, exact filters (area, ward, service, district,
+status, text); "open now" and distance are worked out here, because they need
+the clock and arithmetic that neither store adapter shares. A city has tens of
+centres, so the narrowed set is small enough to finish in memory, and both
+adapters then order and page identically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ccshared.contracts import CENTRE_CLOSED_STATUS
+from ccshared.store import Filter
+
+from . import hours
+from .geo import distance_km
+
+TEXT_FIELDS = ("name", "ward", "postcode", "address.line1", "address.line2", "description")
+
+
+@dataclass(frozen=True)
+class CentreQuery:
+    q: str | None = None
+    service: str | None = None
+    ward: str | None = None
+    area: str | None = None
+    district: str | None = None
+    open_now: bool = False
+    near: tuple[float, float] | None = None
+    radius_km: float | None = None
+    include_closed: bool = False
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    centre: Mapping[str, Any]
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.per_page) if self.total else 0
+
+
+def _exactly(text: str) -> dict[str, str]:
+    return {"$regex": f"^{re.escape(text)}$", "$options": "i"}
+
+
+def store_filter(query: CentreQuery) -> Filter:
+    """The part of the query both stores answer; built only from validated values."""
+    filter: Filter = {}
+    if query.area:
+        filter["area"] = query.area
+    if query.ward:
+        filter["ward"] = _exactly(query.ward)
+    if query.service:
+        filter["services"] = {"$all": [query.service]}
+    if query.district:
+        filter["postcode_district"] = query.district
+    if not query.include_closed:
+        filter["status"] = {"$ne": CENTRE_CLOSED_STATUS}
+    if query.q:
+        pattern = {"$regex": re.escape(query.q.strip()), "$options": "i"}
+        filter["$or"] = [{field: pattern} for field in TEXT_FIELDS]
+    return filter
+
+
+def _distance(centre: Mapping[str, Any], near: tuple[float, float]) -> float | None:
+    location = centre.get("location")
+    if not location:
+        return None
+    return distance_km(near[0], near[1], location["latitude"], location["longitude"])
+
+
+def finish(centres: list[Mapping[str, Any]], query: CentreQuery, now: datetime) -> Page:
+    """Apply the in-memory filters, order stably and cut the requested page."""
+    hits = [Hit(c, _distance(c, query.near) if query.near else None) for c in centres]
+    if query.open_now:
+        hits = [h for h in hits if hours.is_open_at(h.centre, now)]
+    if query.near:
+        hits = [h for h in hits if h.distance_km is not None]
+        if query.radius_km is not None:
+            hits = [h for h in hits if h.distance_km <= query.radius_km]
+    hits.sort(key=lambda h: _order(h, query.near is not None))
+    start = (query.page - 1) * query.per_page
+    return Page(hits[start : start + query.per_page], len(hits), query.page, query.per_page)
+
+
+def _order(hit: Hit, by_distance: bool) -> tuple:
+    by_name = (hit.centre["name"].casefold(), hit.centre["_id"])
+    return ((hit.distance_km,) if by_distance else ()) + by_name
