@@ -1,0 +1,231 @@
+"""Test kit for the notifier: a real SMTP server (aiosmtpd), events, and a wired notifier.
+
+Everything here is real: the SQLite store and event log in tmp_path, an SMTP
+server on loopback that can be told to refuse (4xx or 5xx), stopped and started
+again. Only the clock is a test clock, so retries are driven by moving time.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from ccshared import bus as buses
+from ccshared import contracts as c
+from ccshared import events
+from ccshared import store as stores
+from ccshared.bus import Bus, Consumer
+from ccshared.store import Store
+from ccshared.timeutil import FixedClock
+from notifier import bootstrap
+from notifier.config import Settings
+from notifier.delivery import Delivery
+from notifier.digest import DigestScheduler
+from notifier.intake import Intake
+from notifier.mail import Transport
+from notifier.repository import CentreDirectory, NotificationRepository, repositories
+
+TOKEN_SECRET = "test-secret-not-for-production"
+# Monday 6 July 2026, 10:00 in London (BST): a working day.
+MONDAY_MORNING = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class SwitchableHandler:
+    """Accepts mail, or answers DATA with whatever reply a test sets (e.g. 451 or 550)."""
+
+    def __init__(self) -> None:
+        self.reply = "250 2.0.0 Ok: queued"
+        self.rcpt_replies: dict[str, str] = {}
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
+        refusal = self.rcpt_replies.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 - aiosmtpd's hook
+        if not self.reply.startswith("250"):
+            return self.reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return self.reply
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    handler: SwitchableHandler = field(default_factory=SwitchableHandler)
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def received(self) -> list[Received]:
+        return list(self.handler.received)
+
+    def refuse(self, reply: str) -> None:
+        self.handler.reply = reply
+
+    def accept(self) -> None:
+        self.handler.reply = "250 2.0.0 Ok: queued"
+
+
+def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "STAFF_TOKEN_SECRET": TOKEN_SECRET,
+        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+        "STORE_URL": f"sqlite:///{tmp_path}/notifier.db",
+        "NOTIFIER_MAIL_DIR": str(tmp_path / "mail"),
+        "NOTIFIER_RETRY_BASE_SECONDS": "60",
+        "NOTIFIER_MAX_ATTEMPTS": "4",
+    }
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Notifier:
+    """The notifier's parts wired as the worker wires them, with a test clock."""
+
+    settings: Settings
+    store: Store
+    bus: Bus
+    clock: FixedClock
+    intake: Intake
+    delivery: Delivery
+    digest: DigestScheduler
+    notifications: NotificationRepository
+    centres: CentreDirectory
+
+    def receive(self, envelope: dict) -> None:
+        event = events.decode(events.encode(envelope))
+        self.intake.handlers()[event.type](event)
+
+    def deliver(self) -> int:
+        return self.delivery.run_once()
+
+    def dead_letters(self) -> Consumer:
+        return self.bus.consumer(f"test-{id(self)}", [c.DEAD_LETTER_TOPIC])
+
+
+def wire(
+    tmp_path: Path, clock: FixedClock | None = None, transport: Transport | None = None, **env: str
+) -> Notifier:
+    settings = Settings.from_env(environment(tmp_path, **env))
+    store = stores.connect(settings.store_url)
+    bus = buses.connect(settings.bus_url)
+    clock = clock or FixedClock(MONDAY_MORNING)
+    notifications, centres = repositories(store)
+    return Notifier(
+        settings=settings,
+        store=store,
+        bus=bus,
+        clock=clock,
+        intake=bootstrap.intake(settings, store, clock),
+        delivery=bootstrap.delivery(settings, store, bus.producer(), clock, transport),
+        digest=bootstrap.digest(settings, store, clock),
+        notifications=notifications,
+        centres=centres,
+    )
+
+
+def smtp_wired(tmp_path: Path, smtp_server: SmtpServer) -> Notifier:
+    return wire(
+        tmp_path,
+        NOTIFIER_TRANSPORT="smtp",
+        NOTIFIER_SMTP_HOST="127.0.0.1",
+        NOTIFIER_SMTP_PORT=str(smtp_server.port),
+        NOTIFIER_SMTP_TIMEOUT="5",
+    )
+
+
+def sla_event(
+    type_: str = c.SLA_BREACHED,
+    *,
+    contact_id: str = "contact-0001",
+    reference: str = "LCC-TEST-0001",
+    channel: str = c.LETTER,
+    centre_id: str = "centre-north-1",
+    area: str = c.NORTH,
+    assignee: str | None = None,
+    received_at: datetime = datetime(2026, 6, 26, 14, 30, tzinfo=UTC),
+    due_at: datetime = datetime(2026, 7, 3, 22, 59, 59, tzinfo=UTC),
+    late_seconds: int | None = 3 * 86400 + 3600,
+    at: datetime = MONDAY_MORNING,
+) -> dict:
+    data = {
+        "contact_id": contact_id,
+        "reference": reference,
+        "channel": channel,
+        "centre_id": centre_id,
+        "area": area,
+        "assignee": assignee,
+        "received_at": received_at,
+        "due_at": due_at,
+        "target_working_days": 5 if channel == c.LETTER else 2,
+        "responded_at": None,
+        "late_seconds": late_seconds if type_ == c.SLA_BREACHED else None,
+    }
+    return events.make(type_, contact_id, data, source="sla-monitor", time=at)
+
+
+def centre_event(
+    centre_id: str = "centre-north-1",
+    name: str = "Test Park Children's Centre",
+    area: str = c.NORTH,
+    version: int = 1,
+) -> dict:
+    data = {
+        "centre_id": centre_id,
+        "name": name,
+        "area": area,
+        "ward": "Test Ward",
+        "postcode": "L1 0AA",
+        "status": c.CENTRE_OPEN,
+        "email": "centre@example.org",
+        "last_verified_at": MONDAY_MORNING - timedelta(days=30),
+        "version": version,
+    }
+    return events.make(c.CENTRE_UPDATED, centre_id, data, source="directory", time=MONDAY_MORNING)
+
+
+def stale_event(centre_id: str = "centre-south-2", area: str = c.SOUTH) -> dict:
+    data = {
+        "centre_id": centre_id,
+        "name": "Test Green Children's Centre",
+        "area": area,
+        "last_verified_at": MONDAY_MORNING - timedelta(days=200),
+        "stale_since": MONDAY_MORNING - timedelta(days=20),
+    }
+    return events.make(c.CENTRE_STALE, centre_id, data, source="directory", time=MONDAY_MORNING)
