@@ -1,0 +1,46 @@
+"""Fixtures of the SLA monitor's tests: a store in tmp_path, a clock that moves when told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from ccshared import store as ccstore
+from ccshared.timeutil import FixedClock
+from sla_monitor.config import DEFAULT_TARGETS
+from sla_monitor.repository import repositories
+from sla_monitor.service import Monitor
+from sla_monitor.working_days import WorkingCalendar
+
+MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/sla-monitor.db"
+
+
+@pytest.fixture
+def store(store_url):
+    opened = ccstore.connect(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+@pytest.fixture
+def make_monitor(store, clock):
+    def make(calendar: WorkingCalendar | None = None, *, on=None, **kw) -> Monitor:
+        clocks, centres = repositories(on or store, clock)
+        return Monitor(clocks, centres, calendar or WorkingCalendar(targets=DEFAULT_TARGETS), clock, **kw)
+
+    return make
+
+
+@pytest.fixture
+def monitor(make_monitor) -> Monitor:
+    return make_monitor()

@@ -1,0 +1,138 @@
+"""Builders for the SLA monitor's tests: contact and centre events, waiting, counting."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from ccshared import contracts, events
+from ccshared.bus import Consumer
+from ccshared.store import Store
+
+SOURCE = "tests"
+
+
+def contact_event(
+    type_: str,
+    contact_id: str,
+    *,
+    received_at: datetime,
+    channel: str = contracts.LETTER,
+    occurred_at: datetime | None = None,
+    responded_at: datetime | None = None,
+    assignee: str | None = None,
+    area: str = contracts.NORTH,
+    centre_id: str = "centre-test-1",
+) -> dict:
+    data = {
+        "contact_id": contact_id,
+        "reference": f"REF-{contact_id}",
+        "channel": channel,
+        "centre_id": centre_id,
+        "area": area,
+        "received_at": received_at,
+        "status": type_.split(".")[1],
+        "assignee": assignee,
+        "responded_at": responded_at,
+        "occurred_at": occurred_at or responded_at or received_at,
+    }
+    return events.make(type_, contact_id, data, source=SOURCE, time=occurred_at or received_at)
+
+
+def received(contact_id: str, at: datetime, **kw) -> dict:
+    return contact_event(contracts.CONTACT_RECEIVED, contact_id, received_at=at, **kw)
+
+
+def responded(contact_id: str, received_at: datetime, at: datetime, **kw) -> dict:
+    return contact_event(
+        contracts.CONTACT_RESPONDED, contact_id, received_at=received_at, responded_at=at, **kw
+    )
+
+
+def centre_event(
+    type_: str,
+    centre_id: str,
+    version: int,
+    last_verified_at: datetime | None,
+    *,
+    at: datetime,
+    status: str = "open",
+) -> dict:
+    data = {
+        "centre_id": centre_id,
+        "name": "Test Centre",
+        "area": contracts.SOUTH,
+        "ward": "Test Ward",
+        "postcode": "L1 0AA",
+        "status": status,
+        "last_verified_at": last_verified_at,
+        "version": version,
+    }
+    return events.make(type_, centre_id, data, source=SOURCE, time=at)
+
+
+def as_event(envelope: dict) -> events.Event:
+    """The envelope as a consumer sees it after the bus."""
+    return events.decode(events.encode(envelope))
+
+
+def staged(store: Store, collection: str = "clocks") -> list[dict]:
+    """Every event staged in the outboxes and not yet relayed."""
+    return [
+        envelope for doc in store.collection(collection).find({}) for envelope in doc.get("_outbox") or []
+    ]
+
+
+def wait_for(
+    check: Callable[[], object], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+
+
+class SlaLog:
+    """Reads the sla topic and keeps every event seen, for counting by type and contact."""
+
+    def __init__(self, consumer: Consumer):
+        self.consumer = consumer
+        self.seen: list[dict] = []
+
+    def read(self) -> list[dict]:
+        for message in self.consumer.poll(0.2, max_messages=500):
+            self.seen.append(json.loads(message.value))
+        return self.seen
+
+    def ids_by_subject(self, type_: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for envelope in self.seen:
+            if envelope["type"] == type_:
+                found.setdefault(envelope["subject"], set()).add(envelope["id"])
+        return found
+
+    def subjects(self, type_: str) -> Counter:
+        return Counter(envelope["subject"] for envelope in self.seen if envelope["type"] == type_)
+
+    def wait_until(self, check: Callable[[SlaLog], bool], timeout: float = 30.0, what: str = "") -> None:
+        wait_for(lambda: (self.read(), check(self))[1], timeout=timeout, what=what)
+
+    def settle(self, seconds: float) -> None:
+        """Keep reading for a while, to catch any event that should not come."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.read()
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def publish(producer, topic: str, envelopes: Iterable[dict]) -> None:
+    producer.publish_all([(topic, envelope["subject"], events.encode(envelope)) for envelope in envelopes])

@@ -1,0 +1,277 @@
+"""Clocks from contact events: transitions, late, duplicate and out-of-order events.
+
+The monitor runs on the embedded store with a clock the test moves; events are
+decoded from the wire form, as the consumer loop hands them over.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from ccshared import contracts
+from ccshared import store as ccstore
+from sla_monitor import domain
+from sla_monitor.config import DEFAULT_TARGETS
+from sla_monitor.working_days import WorkingCalendar
+from sla_support import as_event, contact_event, received, responded, staged
+
+RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+AT_RISK = datetime(2026, 6, 7, 23, 0, tzinfo=UTC)
+DUE = datetime(2026, 6, 8, 22, 59, 59, tzinfo=UTC)
+BREACH = DUE + timedelta(seconds=1)
+
+
+def handle(monitor, envelope: dict) -> None:
+    event = as_event(envelope)
+    monitor.handlers()[event.type](event)
+
+
+def types(store) -> list[str]:
+    return [envelope["type"] for envelope in staged(store)]
+
+
+def state(monitor, contact_id: str = "c1") -> str:
+    return monitor.clocks.get(contact_id).state
+
+
+def test_receipt_starts_an_open_clock_with_its_deadlines(monitor, store) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock = monitor.clocks.get("c1")
+    assert (clock.state, clock.at_risk_at, clock.due_at, clock.target_working_days) == (
+        "open",
+        AT_RISK,
+        DUE,
+        5,
+    )
+    assert store.collection("clocks").get("c1")["next_check_at"] == "2026-06-07T23:00:00.000000Z"
+    assert types(store) == []
+
+
+def test_clock_goes_at_risk_then_breached_once_each(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = AT_RISK - timedelta(microseconds=1)
+    assert monitor.scan() == 0
+    clock.at = AT_RISK
+    assert monitor.scan() == 1
+    assert monitor.scan() == 0
+    clock.at = DUE + timedelta(milliseconds=999)
+    assert monitor.scan() == 0, "the due second itself is still on time"
+    clock.at = BREACH
+    assert monitor.scan() == 1
+    clock.advance(days=3)
+    assert monitor.scan() == 0
+    assert types(store) == [contracts.SLA_AT_RISK, contracts.SLA_BREACHED]
+    breach = staged(store)[1]["data"]
+    assert breach["late_seconds"] == 1
+    assert breach["due_at"] == "2026-06-08T22:59:59+00:00"
+    assert state(monitor) == "breached"
+
+
+def test_catch_up_emits_the_breach_alone(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(days=2)
+    monitor.scan()
+    assert types(store) == [contracts.SLA_BREACHED]
+
+
+def test_response_stamped_in_time_is_met_even_after_the_breach_was_emitted(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(hours=1)
+    monitor.scan()
+    handle(monitor, responded("c1", RECEIVED, DUE - timedelta(hours=2)))
+    assert types(store) == [contracts.SLA_BREACHED, contracts.SLA_MET]
+    assert state(monitor) == "met"
+
+
+def test_response_after_due_is_responded_late_with_how_late(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = DUE + timedelta(hours=3)
+    handle(monitor, responded("c1", RECEIVED, DUE + timedelta(hours=2)))
+    assert types(store) == [contracts.SLA_RESPONDED_LATE]
+    assert staged(store)[0]["data"]["late_seconds"] == 7200
+    clock.advance(days=1)
+    assert monitor.scan() == 0
+
+
+def test_response_before_its_receipt_is_held_until_the_clock_exists(monitor, store, clock) -> None:
+    clock.at = BREACH + timedelta(days=1)
+    handle(monitor, responded("c1", RECEIVED, RECEIVED + timedelta(days=1)))
+    assert state(monitor) == domain.AWAITING_RECEIPT
+    assert monitor.scan() == 0
+    handle(monitor, received("c1", RECEIVED))
+    assert types(store) == [contracts.SLA_MET], "no breach: the response was known before the clock started"
+    assert state(monitor) == "met"
+
+
+def test_duplicate_events_change_nothing(monitor, store, clock) -> None:
+    receipt = received("c1", RECEIVED)
+    handle(monitor, receipt)
+    version = store.collection("clocks").get("c1")["_version"]
+    handle(monitor, receipt)
+    handle(monitor, received("c1", RECEIVED))
+    assert store.collection("clocks").get("c1")["_version"] == version
+    answer = responded("c1", RECEIVED, RECEIVED + timedelta(days=1))
+    handle(monitor, answer)
+    handle(monitor, answer)
+    handle(monitor, responded("c1", RECEIVED, RECEIVED + timedelta(days=2)))
+    assert types(store) == [contracts.SLA_MET]
+
+
+def test_an_earlier_stamped_response_arriving_later_decides(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(days=1)
+    handle(monitor, responded("c1", RECEIVED, BREACH + timedelta(hours=1)))
+    handle(monitor, responded("c1", RECEIVED, DUE - timedelta(days=1)))
+    assert types(store) == [contracts.SLA_RESPONDED_LATE, contracts.SLA_MET]
+    assert monitor.clocks.get("c1").responded_at == DUE - timedelta(days=1)
+
+
+def test_withdrawn_contact_never_breaches(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    handle(
+        monitor, contact_event(contracts.CONTACT_WITHDRAWN, "c1", received_at=RECEIVED, occurred_at=RECEIVED)
+    )
+    clock.at = BREACH + timedelta(days=1)
+    assert monitor.scan() == 0
+    assert state(monitor) == "withdrawn"
+    handle(monitor, responded("c1", RECEIVED, RECEIVED + timedelta(hours=1)))
+    assert types(store) == []
+
+
+def test_closing_without_a_response_stops_the_clock_at_the_closing_time(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    handle(monitor, received("c2", RECEIVED))
+    closed_in_time = RECEIVED + timedelta(days=2)
+    handle(
+        monitor,
+        contact_event(contracts.CONTACT_CLOSED, "c1", received_at=RECEIVED, occurred_at=closed_in_time),
+    )
+    clock.at = BREACH + timedelta(hours=5)
+    monitor.scan()
+    handle(monitor, contact_event(contracts.CONTACT_CLOSED, "c2", received_at=RECEIVED, occurred_at=clock.at))
+    assert [(e["subject"], e["type"]) for e in staged(store)] == [
+        ("c1", contracts.SLA_MET),
+        ("c2", contracts.SLA_BREACHED),
+        ("c2", contracts.SLA_RESPONDED_LATE),
+    ]
+    assert staged(store)[0]["data"]["responded_at"] == closed_in_time.isoformat()
+
+
+def test_a_referral_decision_is_its_response(monitor, store) -> None:
+    handle(monitor, received("r1", RECEIVED, channel=contracts.REFERRAL))
+    decided = RECEIVED + timedelta(days=1)
+    handle(
+        monitor,
+        contact_event(
+            contracts.REFERRAL_ACCEPTED,
+            "r1",
+            received_at=RECEIVED,
+            channel=contracts.REFERRAL,
+            occurred_at=decided,
+        ),
+    )
+    assert types(store) == [contracts.SLA_MET]
+    assert monitor.clocks.get("r1").target_working_days == 2
+
+
+def test_assignee_is_kept_latest_by_event_time(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    later, earlier = RECEIVED + timedelta(hours=2), RECEIVED + timedelta(hours=1)
+    assign = contracts.CONTACT_ASSIGNED
+    handle(monitor, contact_event(assign, "c1", received_at=RECEIVED, occurred_at=later, assignee="staff.b"))
+    handle(
+        monitor, contact_event(assign, "c1", received_at=RECEIVED, occurred_at=earlier, assignee="staff.a")
+    )
+    clock.at = BREACH
+    monitor.scan()
+    assert staged(store)[0]["data"]["assignee"] == "staff.b"
+
+
+def test_a_receipt_processed_after_its_due_instant_waits_a_grace_for_its_response(
+    make_monitor, store, clock
+) -> None:
+    monitor = make_monitor(late_receipt_grace=timedelta(seconds=5))
+    clock.at = BREACH + timedelta(days=3)
+    handle(monitor, received("answered", RECEIVED))
+    handle(monitor, received("unanswered", RECEIVED))
+    assert monitor.scan() == 0
+    handle(monitor, responded("answered", RECEIVED, RECEIVED + timedelta(days=1)))
+    clock.advance(seconds=5)
+    assert monitor.scan() == 1
+    assert [(e["subject"], e["type"]) for e in staged(store)] == [
+        ("answered", contracts.SLA_MET),
+        ("unanswered", contracts.SLA_BREACHED),
+    ]
+
+
+def test_a_new_calendar_recomputes_running_clocks_and_emits_what_falls_due(
+    make_monitor, store, clock
+) -> None:
+    before = make_monitor()
+    for contact_id in ("open", "answered"):
+        handle(before, received(contact_id, RECEIVED))
+    handle(before, responded("answered", RECEIVED, RECEIVED + timedelta(hours=1)))
+    clock.at = datetime(2026, 6, 3, 12, tzinfo=UTC)
+    after = make_monitor(WorkingCalendar(targets={**DEFAULT_TARGETS, "letter": 1}))
+    assert after.recompute() == 1
+    assert after.clocks.get("open").due_at == datetime(2026, 6, 2, 22, 59, 59, tzinfo=UTC)
+    assert after.scan() == 0, "recompute itself staged the breach"
+    assert [(e["subject"], e["type"]) for e in staged(store)] == [
+        ("answered", contracts.SLA_MET),
+        ("open", contracts.SLA_BREACHED),
+    ]
+    assert after.recompute() == 0
+
+
+def test_closure_days_move_an_at_risk_clock_back_without_a_second_at_risk_event(
+    make_monitor, store, clock
+) -> None:
+    handle(make_monitor(), received("c1", RECEIVED))
+    clock.at = AT_RISK + timedelta(hours=1)
+    make_monitor().scan()
+    closed = WorkingCalendar({datetime(2026, 6, 8).date()}, DEFAULT_TARGETS)
+    monitor = make_monitor(closed)
+    monitor.recompute()
+    assert (state(monitor), monitor.clocks.get("c1").due_at.date().isoformat()) == ("open", "2026-06-09")
+    clock.at = datetime(2026, 6, 8, 23, 30, tzinfo=UTC)
+    monitor.scan()
+    assert state(monitor) == "at_risk"
+    assert types(store) == [contracts.SLA_AT_RISK]
+
+
+def test_two_monitors_racing_stage_exactly_one_breach_per_clock(
+    make_monitor, store, store_url, clock
+) -> None:
+    first = make_monitor()
+    for n in range(40):
+        handle(first, received(f"c{n}", RECEIVED))
+    clock.at = BREACH + timedelta(minutes=1)
+    second_store = ccstore.connect(store_url)
+    monitors = [first, make_monitor(on=second_store), make_monitor(on=ccstore.connect(store_url))]
+    start = threading.Barrier(len(monitors))
+
+    def race(monitor) -> None:
+        start.wait()
+        for _ in range(5):
+            monitor.scan(limit=7)
+
+    threads = [threading.Thread(target=race, args=(m,)) for m in monitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    breaches = Counter(e["subject"] for e in staged(store) if e["type"] == contracts.SLA_BREACHED)
+    assert breaches == Counter({f"c{n}": 1 for n in range(40)})
+
+
+def test_calendar_holidays_are_the_england_ones_in_clock_deadlines(monitor) -> None:
+    handle(monitor, received("c1", datetime(2026, 8, 28, 10, tzinfo=UTC), channel=contracts.TELEPHONE))
+    assert monitor.clocks.get("c1").due_at == datetime(2026, 9, 2, 22, 59, 59, tzinfo=UTC)
+
+
+def test_clock_documents_carry_no_personal_data_fields(monitor, store) -> None:
+    handle(monitor, received("c1", RECEIVED, assignee="staff.a"))
+    doc = store.collection("clocks").get("c1")
+    assert not {"name", "address", "phone", "email", "postcode", "child"} & set(doc)

@@ -1,0 +1,157 @@
+"""The HTTP endpoints: due dates (public), clocks (staff, by area), compliance (public)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ccshared import contracts
+from ccshared.auth import StaffUser, TokenSigner
+from sla_monitor import config
+from sla_monitor.app import create_app
+from sla_support import as_event, centre_event, contact_event, received, responded
+
+SECRET = "test-secret-not-for-production"
+RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def client(store, store_url, clock):
+    settings = config.load({"STAFF_TOKEN_SECRET": SECRET, "STORE_URL": store_url})
+    app = create_app(settings, store=store, clock=clock)
+    return app.test_client()
+
+
+def bearer(role: str, area: str | None = None) -> dict:
+    token = TokenSigner(SECRET).issue(StaffUser(f"test.{role}", role, area))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def handle(monitor, envelope: dict) -> None:
+    event = as_event(envelope)
+    monitor.handlers()[event.type](event)
+
+
+def test_due_answers_like_the_command(client) -> None:
+    response = client.get(
+        "/api/v1/due", query_string={"channel": "letter", "received_at": "2026-12-24T16:00:00+00:00"}
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "channel": "letter",
+        "received_at": "2026-12-24T16:00:00+00:00",
+        "target_working_days": 5,
+        "at_risk_at": "2027-01-05T00:00:00+00:00",
+        "due_at": "2027-01-05T23:59:59+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"channel": "fax", "received_at": "2026-12-24T16:00:00+00:00"}, "channel"),
+        ({"channel": "letter", "received_at": "Christmas Eve"}, "received_at"),
+        ({"channel": "letter", "received_at": "2026-12-24T16:00:00"}, "received_at"),
+        ({"channel": "letter"}, "received_at"),
+    ],
+)
+def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None:
+    response = client.get("/api/v1/due", query_string=query)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+def seed(monitor, clock) -> None:
+    handle(monitor, received("n-open", RECEIVED, area="north", centre_id="ctr-n"))
+    handle(monitor, received("n-late", RECEIVED - timedelta(days=14), area="north", centre_id="ctr-n"))
+    handle(monitor, received("s-tel", RECEIVED, area="south", channel="telephone", centre_id="ctr-s"))
+    handle(monitor, received("s-met", RECEIVED, area="south", centre_id="ctr-s"))
+    handle(
+        monitor, responded("s-met", RECEIVED, RECEIVED + timedelta(hours=3), area="south", centre_id="ctr-s")
+    )
+    handle(monitor, received("gone", RECEIVED, area="south"))
+    handle(monitor, contact_event(contracts.CONTACT_WITHDRAWN, "gone", received_at=RECEIVED, area="south"))
+    clock.at = datetime(2026, 6, 3, 10, tzinfo=UTC)
+    monitor.scan()
+
+
+def test_clocks_need_a_staff_token(client) -> None:
+    assert client.get("/api/v1/clocks").status_code == 401
+
+
+def test_coordinators_see_their_own_area_with_working_days_remaining(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    response = client.get("/api/v1/clocks", headers=bearer("coordinator", "north"))
+    assert response.status_code == 200
+    rows = {row["contact_id"]: row for row in response.get_json()["clocks"]}
+    assert set(rows) == {"n-open", "n-late"}
+    assert rows["n-open"]["due_at"] == "2026-06-08T23:59:59+01:00"
+    assert rows["n-open"]["working_days_remaining"] == 3
+    assert rows["n-late"]["state"] == "breached"
+    assert rows["n-late"]["working_days_remaining"] < 0
+    forbidden = client.get("/api/v1/clocks", query_string={"area": "south"}, headers=bearer("staff", "north"))
+    assert forbidden.status_code == 403
+
+
+def test_principal_officer_filters_clocks_by_state_channel_and_centre(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    headers = bearer("principal_officer")
+    everyone = client.get("/api/v1/clocks", headers=headers).get_json()["clocks"]
+    assert {row["contact_id"] for row in everyone} == {"n-open", "n-late", "s-tel"}
+    assert [r["due_at"] for r in everyone] == sorted(r["due_at"] for r in everyone)
+    at_risk = client.get("/api/v1/clocks", query_string={"state": "at_risk"}, headers=headers).get_json()[
+        "clocks"
+    ]
+    assert [row["contact_id"] for row in at_risk] == ["s-tel"]
+    assert at_risk[0]["working_days_remaining"] == 0
+    by_channel = client.get(
+        "/api/v1/clocks", query_string={"channel": "letter", "centre_id": "ctr-n"}, headers=headers
+    )
+    assert {row["contact_id"] for row in by_channel.get_json()["clocks"]} == {"n-open", "n-late"}
+    assert client.get("/api/v1/clocks", query_string={"state": "met"}, headers=headers).status_code == 422
+
+
+def test_compliance_counts_outcomes_by_area_without_personal_data(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    query = {"from": "2026-05-01", "to": "2026-06-30", "group_by": "area"}
+    body = client.get("/api/v1/reports/compliance", query_string=query).get_json()
+    assert body["groups"] == [
+        {"key": "north", "met": 0, "breached": 1, "open": 1, "total": 2, "percent_met": 0.0},
+        {"key": "south", "met": 1, "breached": 0, "open": 1, "total": 2, "percent_met": 100.0},
+    ]
+    assert body["totals"]["percent_met"] == 50.0
+    assert "n-late" not in str(body) and "REF-" not in str(body)
+
+
+def test_compliance_by_centre_month_and_area_filter(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    handle(monitor, centre_event(contracts.CENTRE_CREATED, "ctr-s", 1, clock.now(), at=clock.now()))
+    by_centre = client.get(
+        "/api/v1/reports/compliance",
+        query_string={"from": "2026-06-01", "to": "2026-06-01", "group_by": "centre"},
+    ).get_json()
+    assert [(g["key"], g["name"], g["total"]) for g in by_centre["groups"]] == [
+        ("ctr-n", "", 1),
+        ("ctr-s", "Test Centre", 2),
+    ]
+    by_month = client.get(
+        "/api/v1/reports/compliance",
+        query_string={"from": "2026-05-01", "to": "2026-06-30", "group_by": "month", "area": "north"},
+    ).get_json()
+    assert [(g["key"], g["breached"], g["open"]) for g in by_month["groups"]] == [
+        ("2026-05", 1, 0),
+        ("2026-06", 0, 1),
+    ]
+
+
+def test_compliance_refuses_a_backwards_range_by_field(client) -> None:
+    response = client.get(
+        "/api/v1/reports/compliance", query_string={"from": "2026-06-30", "to": "2026-06-01"}
+    )
+    assert response.status_code == 422
+    assert "to" in response.get_json()["error"]["fields"]
+
+
+def test_openapi_lists_the_endpoints(client) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert {"/api/v1/due", "/api/v1/clocks", "/api/v1/reports/compliance"} <= set(paths)
