@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -118,11 +118,8 @@ class SmtpSettings:
     port: int
     security: str
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     timeout: float
-
-    def __repr__(self) -> str:
-        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
 
 
 @dataclass(frozen=True)
@@ -155,7 +152,7 @@ class DeliverySettings:
 class Settings:
     bus_url: str
     store_url: str
-    token_secret: str
+    token_secret: str = field(repr=False)
     log_level: str
     consumer_group: str
     smtp: SmtpSettings

@@ -1,7 +1,7 @@
 """The daily digest: notifications held for readers who want one e-mail a day.
 
-At the configured local time on each working day, every digest reader's held
-notifications become one digest notification (id "digest-YYYY-MM-DD:address"),
+At the configured local time on each working day, every digest reader's
+notifications held before that time become one digest notification (id "digest-YYYY-MM-DD:address"),
 which the delivery loop then sends like any other. Creating the digest and
 marking its items digested are two writes; the digest lists its items, so a
 crash between them is repaired on the next run instead of repeating items.
@@ -18,7 +18,7 @@ from ccshared.timeutil import Clock
 
 from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, notification_id
 from .repository import NotificationRepository
-from .workdays import digest_day_due
+from .workdays import digest_cutoff, digest_day_due
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ class DigestScheduler:
         if existing is not None:
             self._settle_items(existing, now)
             return False
-        items = [item for item in self.notifications.held_for(recipient) if item.created_at <= now]
+        cutoff = digest_cutoff(day, self.at)
+        items = [item for item in self.notifications.held_for(recipient) if item.created_at <= cutoff]
         if not items:
             return False
         areas = {item.area for item in items}

@@ -24,3 +24,8 @@ def digest_day_due(now: datetime, at: time) -> date | None:
     if not is_working_day(local.date()) or local.time() < at:
         return None
     return local.date()
+
+
+def digest_cutoff(day: date, at: time) -> datetime:
+    """A day's digest covers what was held before its local digest time; later items wait a day."""
+    return datetime.combine(day, at, tzinfo=LONDON)

@@ -1,0 +1,101 @@
+"""The daily digest for recipients who prefer one e-mail a day."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+
+from ccshared import contracts as c
+from notifier import domain
+from notifier_testkit import SmtpServer, sla_event, stale_event, wire
+
+DIGEST_READER = "coordinator.north@example.org"
+PRINCIPAL = "principal.officer@example.org"
+# Friday 3 July 2026, 16:00 BST; the next working day is Monday 6 July.
+FRIDAY_AFTERNOON = datetime(2026, 7, 3, 15, 0, tzinfo=UTC)
+
+
+def test_digest_readers_get_one_mail_at_the_digest_time_on_the_next_working_day(
+    tmp_path, smtp_server: SmtpServer
+):
+    notifier = wire(
+        tmp_path,
+        NOTIFIER_TRANSPORT="smtp",
+        NOTIFIER_SMTP_HOST="127.0.0.1",
+        NOTIFIER_SMTP_PORT=str(smtp_server.port),
+        NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER,
+        NOTIFIER_DIGEST_TIME="08:00",
+    )
+    notifier.clock.at = FRIDAY_AFTERNOON
+    notifier.receive(sla_event(c.SLA_BREACHED, at=FRIDAY_AFTERNOON))
+    notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    notifier.receive(stale_event(area=c.NORTH))
+    notifier.digest.run_once()
+    notifier.deliver()
+
+    assert [r.rcpt_tos for r in smtp_server.received] == [[PRINCIPAL]]  # the Cc copy goes at once
+    held = [n for n in notifier.notifications.search() if n.recipient == DIGEST_READER]
+    assert {n.status for n in held} == {domain.HELD}
+
+    notifier.clock.at = datetime(2026, 7, 4, 9, 0, tzinfo=UTC)  # Saturday
+    notifier.digest.run_once()
+    notifier.clock.at = datetime(2026, 7, 6, 6, 59, tzinfo=UTC)  # Monday 07:59 BST
+    notifier.digest.run_once()
+    notifier.deliver()
+    assert len(smtp_server.received) == 1
+
+    notifier.clock.at = datetime(2026, 7, 6, 7, 0, tzinfo=UTC)  # Monday 08:00 BST
+    assert notifier.digest.run_once() == 1
+    assert notifier.digest.run_once() == 0
+    notifier.deliver()
+
+    digests = [r for r in smtp_server.received if r.rcpt_tos == [DIGEST_READER]]
+    assert len(digests) == 1
+    message = digests[0].message
+    assert message["Subject"] == "Daily digest for Monday 6 July 2026: 3 notifications"
+    assert message["Message-ID"].startswith("<digest-2026-07-06.")
+    text = message.get_body(("plain",)).get_content()
+    for fact in ("LCC-TEST-0001", "LCC-TEST-0002", "Test Green Children's Centre", "Overdue", "Due today"):
+        assert fact in text
+    assert "http://localhost:8000/staff/contacts/contact-0002" in message.get_body(("html",)).get_content()
+    log = {n.id: n for n in notifier.notifications.search()}
+    assert {n.status for n in log.values() if n.recipient == DIGEST_READER and n.kind == domain.EVENT} == {
+        domain.DIGESTED
+    }
+
+    notifier.clock.at = datetime(2026, 7, 6, 15, 0, tzinfo=UTC)
+    notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0009", reference="LCC-TEST-0009"))
+    notifier.digest.run_once()
+    notifier.deliver()
+    assert len([r for r in smtp_server.received if r.rcpt_tos == [DIGEST_READER]]) == 1  # tomorrow's
+
+
+def test_a_digest_interrupted_before_marking_its_items_does_not_repeat_them(tmp_path):
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    [item] = notifier.notifications.search()
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+    # As if the process died after writing the digest and before marking its items.
+    notifier.store.collection("notifications").update({"_id": item.id}, {"status": domain.HELD})
+
+    notifier.clock.advance(minutes=5)
+    assert notifier.digest.run_once() == 0
+    assert notifier.notifications.get(item.id).status == domain.DIGESTED
+    notifier.clock.at = datetime(2026, 7, 8, 7, 0, tzinfo=UTC)
+    assert notifier.digest.run_once() == 0
+
+
+def test_held_items_of_a_former_digest_reader_are_sent_on_their_own(tmp_path):
+    before = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    before.receive(sla_event(c.SLA_AT_RISK))
+    after = wire(tmp_path, before.clock)
+
+    after.digest.run_once()
+    after.deliver()
+
+    [n] = after.notifications.search()
+    assert n.status == domain.SENT
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    assert email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)["To"] == DIGEST_READER

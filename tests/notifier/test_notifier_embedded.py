@@ -1,0 +1,181 @@
+"""The embedded run: SQLite event log and store, the file transport, and the HTTP API over it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from ccshared import bus as buses
+from ccshared import contracts as c
+from ccshared import events
+from ccshared import store as stores
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.runner import run_tasks
+from notifier import bootstrap, domain
+from notifier.app import create_app
+from notifier.config import Settings
+from notifier.file_transport import FileTransport
+from notifier.repository import repositories
+from notifier.worker import tasks
+from notifier_testkit import TOKEN_SECRET, Notifier, centre_event, environment, sla_event, stale_event
+
+PRINCIPAL = StaffUser("test.principal", c.ROLE_PRINCIPAL)
+NORTH = StaffUser("test.coordinator", c.ROLE_COORDINATOR, c.NORTH)
+SOUTH = StaffUser("test.coordinator2", c.ROLE_COORDINATOR, c.SOUTH)
+WORKER = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
+
+
+def wait_for(condition: Callable[[], bool], deadline_s: float = 20.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.05)
+
+
+def headers(user: StaffUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TokenSigner(TOKEN_SECRET).issue(user)}"}
+
+
+def emls(mail_dir: Path) -> list[Path]:
+    return sorted(mail_dir.glob("*.eml"))
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Settings]:
+    """`python -m notifier worker` in-process with the embedded defaults (no NOTIFIER_TRANSPORT)."""
+    env = environment(tmp_path)
+    settings = Settings.from_env(env)
+    stop = threading.Event()
+    runner = threading.Thread(target=run_tasks, args=(tasks(settings), stop))
+    runner.start()
+    yield settings
+    stop.set()
+    runner.join(timeout=20)
+
+
+def publish(settings: Settings, topic: str, envelope: dict) -> None:
+    buses.connect(settings.bus_url).producer().publish(topic, envelope["subject"], events.encode(envelope))
+
+
+def test_embedded_defaults_choose_the_file_transport(tmp_path):
+    settings = Settings.from_env({"STAFF_TOKEN_SECRET": TOKEN_SECRET})
+    assert settings.delivery.transport == "file"
+    assert settings.delivery.mail_dir == Path("var/mail")
+    assert settings.bus_url == "sqlite:///var/events.db"
+    assert settings.store_url == "sqlite:///var/notifier.db"
+    assert isinstance(bootstrap.transport(settings), FileTransport)
+
+
+def test_a_breach_in_the_embedded_run_is_one_eml_per_recipient_shown_to_staff(embedded: Settings):
+    mail_dir = embedded.delivery.mail_dir
+    breach = sla_event()
+    publish(embedded, c.CENTRES_TOPIC, centre_event())
+    publish(embedded, c.SLA_TOPIC, breach)
+    wait_for(lambda: len(emls(mail_dir)) == 2)
+
+    publish(embedded, c.SLA_TOPIC, breach)  # a redelivery
+    sentinel = sla_event(c.SLA_AT_RISK, assignee="test.worker")  # same contact: same key, after it
+    publish(embedded, c.SLA_TOPIC, sentinel)
+    wait_for(lambda: len(emls(mail_dir)) == 3)
+    notifications, _ = repositories(stores.connect(embedded.store_url))
+    wait_for(lambda: {n.status for n in notifications.search()} == {domain.SENT})
+    assert len(notifications.search()) == 3
+    assert not list(mail_dir.glob(".*.tmp"))
+
+    client = create_app(embedded).test_client()
+    everything = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    assert len(everything) == 3
+    breach_copies = [m for m in everything if m["event_type"] == c.SLA_BREACHED]
+    assert sorted(m["delivered_to"] for m in breach_copies) == [
+        "coordinator.north@example.org",
+        "principal.officer@example.org",
+    ]
+    assert {m["subject"] for m in breach_copies} == {
+        "Overdue: letter LCC-TEST-0001 at Test Park Children's Centre"
+    }
+
+    shown = client.get(f"/api/v1/messages/{breach_copies[0]['id']}", headers=headers(PRINCIPAL)).get_json()
+    assert "LCC-TEST-0001" in shown["text"]
+    assert "http://localhost:8000/staff/contacts/contact-0001" in shown["html"]
+    assert shown["to"] == "coordinator.north@example.org"
+    assert shown["cc"] == "principal.officer@example.org"
+
+    mine = client.get("/api/v1/messages", headers=headers(WORKER)).get_json()["items"]
+    assert [m["event_type"] for m in mine] == [c.SLA_AT_RISK]
+    assert len(client.get("/api/v1/messages", headers=headers(NORTH)).get_json()["items"]) == 3
+    assert client.get("/api/v1/messages", headers=headers(SOUTH)).get_json()["items"] == []
+    hidden = client.get(f"/api/v1/messages/{breach_copies[0]['id']}", headers=headers(SOUTH))
+    assert hidden.status_code == 404
+
+
+def test_messages_api_needs_a_staff_token_and_rejects_unsafe_ids(tmp_path):
+    client = create_app(Settings.from_env(environment(tmp_path))).test_client()
+    unauthenticated = client.get("/api/v1/messages")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.get_json()["error"]["code"] == "unauthorized"
+    for unsafe in ("..", ".hidden", "a..b", "x%2F..%2Fnotifier.db"):
+        assert client.get(f"/api/v1/messages/{unsafe}", headers=headers(PRINCIPAL)).status_code == 404
+
+
+def test_the_delivery_log_lists_and_filters_by_role(file_notifier: Notifier):
+    file_notifier.receive(sla_event())
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    file_notifier.receive(stale_event())
+    file_notifier.clock.advance(minutes=5)
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0003", reference="LCC-TEST-0003"))
+    file_notifier.deliver()
+    client = create_app(file_notifier.settings, store=file_notifier.store).test_client()
+
+    def log(user: StaffUser, query: str = "") -> list[dict]:
+        response = client.get(f"/api/v1/notifications{query}", headers=headers(user))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["items"]
+
+    everything = log(PRINCIPAL)
+    assert len(everything) == 5
+    assert {n["status"] for n in everything} == {domain.SENT}
+    assert everything[0]["reference"] == "LCC-TEST-0003"  # newest first
+    assert {n["event_type"] for n in log(PRINCIPAL, f"?event_type={c.SLA_BREACHED}")} == {c.SLA_BREACHED}
+    assert len(log(PRINCIPAL, "?since=2026-07-06T09:01:00Z")) == 1
+    assert log(PRINCIPAL, "?status=failed") == []
+    assert {n["area"] for n in log(NORTH)} == {c.NORTH}
+    assert [n["event_type"] for n in log(SOUTH)] == [c.CENTRE_STALE]
+    first = everything[-1]
+    assert first["server_reply"].startswith("250 written")
+    assert first["message_id"].endswith("@childrens-centres.notifier>")
+
+    assert client.get("/api/v1/notifications", headers=headers(WORKER)).status_code == 403
+    bad = client.get("/api/v1/notifications?status=lost", headers=headers(PRINCIPAL))
+    assert bad.status_code == 422
+    assert "status" in bad.get_json()["error"]["fields"]
+
+
+def test_file_transport_restart_trusts_the_file_and_never_duplicates(file_notifier: Notifier):
+    mail_dir = file_notifier.settings.delivery.mail_dir
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-a"))
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-b", area=c.SOUTH))
+    written, unwritten = sorted(file_notifier.notifications.search(), key=lambda n: n.area)
+    for pending in (written, unwritten):
+        assert file_notifier.notifications.transition(pending, pending.claim(file_notifier.clock.now()))
+    # The killed process had written one file before it died.
+    FileTransport(mail_dir).deliver(EmailMessage(), written.recipient, written.message_key)
+    before = (mail_dir / f"{written.message_key}.eml").stat().st_mtime_ns
+
+    file_notifier.clock.advance(seconds=file_notifier.settings.delivery.sending_timeout_seconds + 1)
+    file_notifier.deliver()
+    file_notifier.deliver()
+
+    found = file_notifier.notifications.get(written.id)
+    assert found.status == domain.SENT
+    assert found.attempts == 1
+    assert found.server_reply.startswith("250 found")
+    assert (mail_dir / f"{written.message_key}.eml").stat().st_mtime_ns == before
+    resent = file_notifier.notifications.get(unwritten.id)
+    assert resent.status == domain.SENT
+    assert resent.attempts == 2
+    assert len(emls(mail_dir)) == 2

@@ -1,0 +1,165 @@
+"""Routing, retry policy, working days, rendering and configuration: the rules, without I/O."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from ccshared import contracts as c
+from ccshared.config import ConfigError
+from hypothesis import given
+from hypothesis import strategies as st
+from notifier import domain
+from notifier.config import Settings
+from notifier.domain import Addressing, RetryPolicy, Routing
+from notifier.rendering import duration, london
+from notifier.workdays import digest_day_due, is_working_day
+
+ROUTING = Routing(
+    {c.NORTH: "north@example.org", c.CENTRAL: "central@example.org", c.SOUTH: "south@example.org"},
+    "po@example.org",
+    {"test.odd": "someone.else@example.net"},
+    "example.org",
+)
+
+
+def test_at_risk_goes_to_the_assignee_else_the_coordinator():
+    assigned = ROUTING.addressing(c.SLA_AT_RISK, {"area": c.NORTH, "assignee": "test.worker"})
+    mapped = ROUTING.addressing(c.SLA_AT_RISK, {"area": c.NORTH, "assignee": "test.odd"})
+    unassigned = ROUTING.addressing(c.SLA_AT_RISK, {"area": c.SOUTH, "assignee": None})
+    unusable = ROUTING.addressing(c.SLA_AT_RISK, {"area": c.SOUTH, "assignee": "not an id@all"})
+    assert assigned == Addressing(to=("test.worker@example.org",))
+    assert mapped == Addressing(to=("someone.else@example.net",))
+    assert unassigned == Addressing(to=("south@example.org",))
+    assert unusable == Addressing(to=("south@example.org",))
+
+
+def test_breach_goes_to_the_coordinator_copied_to_the_principal_officer_and_stale_to_the_coordinator():
+    breach = ROUTING.addressing(c.SLA_BREACHED, {"area": c.CENTRAL, "assignee": "test.worker"})
+    stale = ROUTING.addressing(c.CENTRE_STALE, {"area": c.NORTH})
+    assert breach == Addressing(to=("central@example.org",), cc=("po@example.org",))
+    assert breach.recipients == ("central@example.org", "po@example.org")
+    assert stale.recipients == ("north@example.org",)
+
+
+def test_one_copy_each_when_the_coordinator_is_also_the_principal_officer():
+    routing = Routing({c.NORTH: "po@example.org"}, "po@example.org", {}, "example.org")
+    assert routing.addressing(c.SLA_BREACHED, {"area": c.NORTH}).recipients == ("po@example.org",)
+
+
+def test_message_ids_are_stable_per_event_and_recipient():
+    a = domain.message_id("event-1", "a@example.org")
+    assert a == domain.message_id("event-1", "A@example.org")
+    assert a != domain.message_id("event-1", "b@example.org")
+    assert a != domain.message_id("event-2", "a@example.org")
+    assert a.startswith("<event-1.") and a.endswith("@childrens-centres.notifier>")
+
+
+@given(attempts=st.integers(min_value=1, max_value=60), seed=st.integers())
+def test_backoff_grows_exponentially_with_jitter_and_is_capped(attempts, seed):
+    policy = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=3600)
+    delay = policy.delay(attempts, random.Random(seed)).total_seconds()
+    ceiling = min(3600, 30 * 2 ** (attempts - 1))
+    assert ceiling / 2 <= delay <= ceiling
+
+
+def test_retries_end_in_failed_at_the_limit():
+    now = datetime(2026, 7, 6, tzinfo=UTC)
+    policy = RetryPolicy(max_attempts=2)
+    n = domain.Notification(
+        id="e:a@example.org",
+        kind=domain.EVENT,
+        event_id="e",
+        event_type=c.SLA_BREACHED,
+        recipient="a@example.org",
+        to=("a@example.org",),
+        cc=(),
+        area=c.NORTH,
+        data={},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    first = n.claim(now).failed_temporarily(now, "451", policy, random.Random(1))
+    assert first.status == domain.RETRYING
+    second = first.claim(now).failed_temporarily(now, "451", policy, random.Random(1))
+    assert second.status == domain.FAILED
+    assert second.dead_lettered is False
+    with pytest.raises(ValueError):
+        second.claim(now)
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 7, 6), True),  # Monday
+        (date(2026, 7, 11), False),  # Saturday
+        (date(2026, 8, 31), False),  # summer bank holiday (England)
+        (date(2026, 8, 3), True),  # Scotland's summer holiday is not England's
+        (date(2026, 12, 28), False),  # substitute day for Boxing Day
+    ],
+)
+def test_working_days_follow_english_bank_holidays(day, working):
+    assert is_working_day(day) is working
+
+
+def test_the_digest_is_due_from_the_local_time_on_working_days_only():
+    at = time(8, 0)
+    assert digest_day_due(datetime(2026, 7, 6, 6, 59, tzinfo=UTC), at) is None  # 07:59 BST
+    assert digest_day_due(datetime(2026, 7, 6, 7, 0, tzinfo=UTC), at) == date(2026, 7, 6)
+    assert digest_day_due(datetime(2026, 1, 5, 7, 59, tzinfo=UTC), at) is None  # 07:59 GMT
+    assert digest_day_due(datetime(2026, 1, 5, 8, 0, tzinfo=UTC), at) == date(2026, 1, 5)
+    assert digest_day_due(datetime(2026, 7, 11, 12, 0, tzinfo=UTC), at) is None
+
+
+def test_dates_are_shown_in_london_time_and_lateness_in_words():
+    assert london(datetime(2026, 1, 5, 9, 5, tzinfo=UTC)) == "Monday 5 January 2026, 09:05"
+    assert london(datetime(2026, 7, 3, 22, 59, 59, tzinfo=UTC)) == "Friday 3 July 2026, 23:59"
+    assert duration(45 * 60) == "45 minutes"
+    assert duration(3600 + 60) == "1 hour 1 minute"
+    assert duration(2 * 86400 + 3 * 3600 + 59) == "2 days 3 hours"
+    assert duration(12) == "less than a minute"
+    assert duration(timedelta(days=1).total_seconds()) == "1 day"
+
+
+def test_configuration_errors_name_every_bad_variable():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                "NOTIFIER_TRANSPORT": "pigeon",
+                "NOTIFIER_COORDINATOR_EMAILS": "east=someone@example.org",
+                "NOTIFIER_DIGEST_TIME": "eight",
+                "NOTIFIER_SMTP_SECURITY": "ssl3",
+            }
+        )
+    message = str(caught.value)
+    for name in (
+        "STAFF_TOKEN_SECRET",
+        "NOTIFIER_TRANSPORT",
+        "NOTIFIER_COORDINATOR_EMAILS",
+        "NOTIFIER_DIGEST_TIME",
+        "NOTIFIER_SMTP_SECURITY",
+    ):
+        assert name in message
+
+
+def test_configured_routing_and_digest_readers_are_parsed():
+    settings = Settings.from_env(
+        {
+            "STAFF_TOKEN_SECRET": "x",
+            "NOTIFIER_COORDINATOR_EMAILS": "south=test.south@example.org",
+            "NOTIFIER_STAFF_EMAILS": "test.a=a@example.net, test.b=b@example.net",
+            "NOTIFIER_DIGEST_RECIPIENTS": "test.south@example.org,po@example.org",
+            "NOTIFIER_DIGEST_TIME": "07:30",
+            "NOTIFIER_SMTP_PASSWORD": "from-the-environment",
+        }
+    )
+    assert settings.routing.coordinators == {
+        c.NORTH: "coordinator.north@example.org",
+        c.CENTRAL: "coordinator.central@example.org",
+        c.SOUTH: "test.south@example.org",
+    }
+    assert settings.routing.staff_emails == {"test.a": "a@example.net", "test.b": "b@example.net"}
+    assert settings.digest.recipients == frozenset({"test.south@example.org", "po@example.org"})
+    assert settings.digest.at == time(7, 30)
+    assert "from-the-environment" not in repr(settings)
