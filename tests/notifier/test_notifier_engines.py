@@ -1,0 +1,112 @@
+"""On the real engines: a breach event through Apache Kafka, and the delivery log on MongoDB wire."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from ccshared import bus as buses
+from ccshared import contracts as c
+from ccshared import events
+from ccshared import store as stores
+from ccshared.runner import run_tasks
+from ccshared.timeutil import FixedClock
+from notifier import domain
+from notifier.config import Settings
+from notifier.repository import NotificationRepository
+from notifier.worker import tasks
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
+
+
+def wait_for(condition: Callable[[], bool], deadline_s: float = 60.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.1)
+
+
+@pytest.mark.kafka
+def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
+    tmp_path, kafka, smtp_server: SmtpServer
+):
+    settings = Settings.from_env(
+        environment(
+            tmp_path,
+            EVENT_BUS_URL=f"kafka://{kafka.bootstrap}",
+            NOTIFIER_CONSUMER_GROUP=f"notifier-test-{uuid.uuid4().hex[:8]}",
+            NOTIFIER_TRANSPORT="smtp",
+            NOTIFIER_SMTP_HOST="127.0.0.1",
+            NOTIFIER_SMTP_PORT=str(smtp_server.port),
+        )
+    )
+    contact_id = f"contact-{uuid.uuid4().hex[:8]}"
+    centre_id = f"centre-{uuid.uuid4().hex[:8]}"
+    breach = sla_event(contact_id=contact_id, centre_id=centre_id)
+    producer = buses.connect(settings.bus_url).producer()
+    stop = threading.Event()
+    runner = threading.Thread(target=run_tasks, args=(tasks(settings), stop))
+    runner.start()
+    try:
+        producer.publish(c.CENTRES_TOPIC, centre_id, events.encode(centre_event(centre_id)))
+        producer.publish(c.SLA_TOPIC, contact_id, events.encode(breach))
+        producer.publish(c.SLA_TOPIC, contact_id, events.encode(breach))  # redelivered
+        sentinel = sla_event(c.SLA_AT_RISK, contact_id=contact_id, centre_id=centre_id)
+        producer.publish(c.SLA_TOPIC, contact_id, events.encode(sentinel))  # same key: after both
+
+        def mine() -> list:
+            return [
+                r for r in smtp_server.received if contact_id in r.message.get_body(("plain",)).get_content()
+            ]
+
+        wait_for(lambda: any(r.message["X-CC-Event-Id"] == sentinel["id"] for r in mine()))
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+        producer.close()
+
+    breach_mail = [r for r in mine() if r.message["X-CC-Event-Id"] == breach["id"]]
+    assert sorted(r.rcpt_tos[0] for r in breach_mail) == [
+        "coordinator.north@example.org",
+        "principal.officer@example.org",
+    ]
+    assert {r.message["Subject"] for r in breach_mail} == {
+        "Overdue: letter LCC-TEST-0001 at Test Park Children's Centre"
+    }
+
+
+@pytest.mark.mongo
+def test_claims_on_mongodb_let_exactly_one_worker_send_each_notification(mongo, fresh_mongo_db):
+    repository = NotificationRepository(
+        stores.connect(f"{mongo.url}{fresh_mongo_db}").collection("notifications")
+    )
+    clock = FixedClock(MONDAY_MORNING)
+    n = domain.new_notifications(
+        kind=domain.EVENT,
+        event_id="event-1",
+        event_type=c.SLA_BREACHED,
+        addressing=domain.Addressing(to=("a@example.org",), cc=("b@example.org",)),
+        area=c.NORTH,
+        data={"contact_id": "contact-1"},
+        envelope=None,
+        digest_recipients=frozenset(),
+        now=clock.now(),
+    )
+    assert [repository.add(x) for x in n] == [True, True]
+    assert repository.add(n[0]) is False
+
+    [first, second] = repository.due(clock.now())
+    claimed = first.claim(clock.now())
+    assert repository.transition(first, claimed)
+    assert not repository.transition(first, first.claim(clock.now()))  # a rival's claim loses
+    assert [x.id for x in repository.due(clock.now())] == [second.id]
+
+    clock.advance(minutes=10)
+    assert [x.id for x in repository.sending_since(clock.now() - timedelta(minutes=5))] == [first.id]
+    assert repository.transition(claimed, claimed.delivered(clock.now(), "250 ok"))
+    assert repository.get(first.id).status == domain.SENT
+    assert [x.id for x in repository.search(status=domain.SENT, event_type=c.SLA_BREACHED)] == [first.id]
