@@ -1,0 +1,262 @@
+"""Partner agencies' referrals, run against each store adapter (SQLite and FerretDB)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import PERSONAL_VALUES
+from contacts.repository import AUDIT, CONTACTS
+
+REFERRALS = "/api/v1/referrals"
+
+
+def post(client, headers, body, key=None):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(REFERRALS, json=body, headers={**headers, **extra})
+
+
+def test_a_referral_becomes_a_contact_on_the_referral_channel(
+    client, agency_headers, referral, staff_headers
+):
+    response = post(client, agency_headers, referral)
+
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["referral_status"] == "new" and body["outcome"] is None
+    assert body["reference"].startswith("R-2611-")
+    assert "family" not in body and "children" not in body
+    staff = client.get(f"/api/v1/contacts/{body['id']}", headers=staff_headers(area="south")).json
+    assert staff["channel"] == "referral" and staff["status"] == "received" and staff["area"] == "south"
+    assert staff["referral"]["agency_name"] == "Example Health Visitors"
+    assert staff["referral"]["support_needed"] == ["stay_and_play", "health_visitor_clinic"]
+    assert staff["personal"]["children"] == [{"age_years": 2}, {"age_months": 7}]
+    assert staff["personal"]["consent"]["recorded_by"] == "Test Referrer"
+
+
+def test_a_referral_posted_twice_with_one_idempotency_key_makes_one_contact(
+    client, agency_headers, referral, staff_headers
+):
+    first = post(client, agency_headers, referral, key="agency-retry-7")
+    second = post(client, agency_headers, referral, key="agency-retry-7")
+
+    assert first.status_code == second.status_code == 201
+    assert second.json == first.json
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 1
+    admin = staff_headers(role="admin", area=None)
+    assert client.get("/api/v1/contacts?channel=referral", headers=admin).json["total"] == 1
+
+
+def test_one_idempotency_key_with_a_different_body_is_refused(client, agency_headers, referral):
+    post(client, agency_headers, referral, key="agency-retry-8")
+
+    response = post(client, agency_headers, referral | {"urgency": "urgent"}, key="agency-retry-8")
+
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json["error"]["fields"]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 1
+
+
+def test_idempotency_keys_belong_to_one_agency(client, agency_headers, other_agency_headers, referral):
+    mine = post(client, agency_headers, referral, key="shared-key")
+    theirs = post(client, other_agency_headers, referral, key="shared-key")
+
+    assert theirs.status_code == 201
+    assert theirs.json["id"] != mine.json["id"]
+
+
+def _without(body: dict, path: str) -> dict:
+    *parents, last = path.split(".")
+    target = body
+    for part in parents:
+        target = target[part]
+    del target[last]
+    return body
+
+
+@pytest.mark.parametrize("path", ["consent", "consent.given", "consent.recorded_by", "consent.recorded_at"])
+def test_a_referral_without_a_consent_record_is_refused_naming_it(client, agency_headers, referral, path):
+    response = post(client, agency_headers, _without(referral, path))
+
+    assert response.status_code == 422
+    assert "consent" in response.json["error"]["fields"]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {
+                "consent": {
+                    "given": False,
+                    "recorded_by": "Test Referrer",
+                    "recorded_at": "2026-11-22T09:30:00Z",
+                }
+            },
+            "consent",
+        ),
+        (
+            {
+                "consent": {
+                    "given": True,
+                    "recorded_by": "Test Referrer",
+                    "recorded_at": "2026-11-24T09:30:00Z",
+                }
+            },
+            "consent.recorded_at",
+        ),
+        ({"centre_id": "no-such-centre"}, "centre_id"),
+        ({"centre_id": "centre-closed"}, "centre_id"),
+        ({"children": [{"age_years": 5}]}, "children"),
+        ({"children": [{"age_months": 60}]}, "children"),
+        ({"children": [{"age_years": 1, "age_months": 14}]}, "children"),
+        ({"children": []}, "children"),
+        ({"support_needed": ["fishing_lessons"]}, "support_needed"),
+        ({"urgency": "whenever"}, "urgency"),
+        ({"family": {"name": "Test Family Carer"}}, "family"),
+        ({"referrer": {"name": "Test Referrer"}}, "referrer"),
+        ({"children": "two"}, "children"),
+        ({"shoe_size": 9}, "shoe_size"),
+        ({"nearest": True}, "centre_id"),
+    ],
+)
+def test_bad_referrals_get_a_4xx_naming_the_field(client, agency_headers, referral, change, field):
+    response = post(client, agency_headers, referral | change)
+
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_nearest_suitable_centre_is_chosen_by_postcode_district(client, agency_headers, referral):
+    nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
+
+    exact = post(client, agency_headers, nearest | {"postcode_district": "L8"})
+    close_by = post(client, agency_headers, nearest | {"postcode_district": "L10 2ZZ"})
+    far = post(client, agency_headers, nearest | {"postcode_district": "M1"})
+    only_coordinates = post(client, agency_headers, nearest | {"lat": 53.4, "lon": -2.98})
+
+    assert exact.json["centre_id"] == "centre-south"
+    assert close_by.json["centre_id"] == "centre-north-2"
+    assert far.status_code == 422 and "postcode_district" in far.json["error"]["fields"]
+    assert only_coordinates.status_code == 422
+    assert "postcode_district" in only_coordinates.json["error"]["fields"]
+
+
+def test_agency_keys_are_required_and_revocable(client, agency_keys, referral):
+    assert post(client, {}, referral).status_code == 401
+    assert post(client, {"X-API-Key": "cck_guess"}, referral).status_code == 401
+    issued = agency_keys.create("Example Voluntary Group")
+    headers = {"X-API-Key": issued.key}
+    assert post(client, headers, referral).status_code == 201
+
+    assert agency_keys.revoke(issued.key_id)
+
+    assert client.get(REFERRALS, headers=headers).status_code == 401
+    assert post(client, headers, referral).status_code == 401
+
+
+def test_an_agency_sees_only_its_own_referrals(
+    client, agency_headers, other_agency_headers, referral, letter, staff_headers
+):
+    mine = post(client, agency_headers, referral).json
+    theirs = post(client, other_agency_headers, referral).json
+    a_letter = client.post("/api/v1/contacts", json=letter, headers=staff_headers()).json
+
+    listed = client.get(REFERRALS, headers=agency_headers).json
+
+    assert [item["id"] for item in listed["items"]] == [mine["id"]]
+    assert client.get(f"{REFERRALS}/{mine['id']}", headers=agency_headers).status_code == 200
+    assert client.get(f"{REFERRALS}/{theirs['id']}", headers=agency_headers).status_code == 404
+    assert client.get(f"{REFERRALS}/{a_letter['id']}", headers=agency_headers).status_code == 404
+    assert client.get("/api/v1/contacts", headers=agency_headers).status_code == 401
+
+
+def test_staff_decide_referrals_with_a_full_status_history(
+    client, agency_headers, referral, staff_headers, clock
+):
+    created = post(client, agency_headers, referral).json
+    url = f"/api/v1/contacts/{created['id']}/referral"
+    staff = staff_headers(area="south", username="test.coordinator", role="coordinator")
+
+    clock.advance(hours=1)
+    assert client.post(f"{url}/open", headers=staff).status_code == 200
+    clock.advance(hours=1)
+    missing_reason = client.post(f"{url}/decline", json={"reason_code": "not_eligible"}, headers=staff)
+    declined = client.post(
+        f"{url}/decline",
+        json={"reason_code": "service_not_offered", "reason": "Test reason: no sessions this term"},
+        headers=staff,
+    )
+    accept_after = client.post(f"{url}/accept", headers=staff)
+
+    assert missing_reason.status_code == 422 and "reason" in missing_reason.json["error"]["fields"]
+    assert declined.status_code == 200, declined.json
+    assert declined.json["status"] == "responded"
+    assert declined.json["responded_at"].startswith("2026-11-23T12:00:00")
+    assert accept_after.status_code == 409 and accept_after.json["error"]["current_status"] == "declined"
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    assert seen["referral_status"] == "declined" and seen["outcome"] == "declined"
+    assert seen["decline_reason_code"] == "service_not_offered"
+    assert seen["decline_reason"] == "Test reason: no sessions this term"
+    assert [(step["from"], step["to"]) for step in seen["history"]] == [
+        (None, "new"),
+        ("new", "opened"),
+        ("opened", "declined"),
+    ]
+    staff_view = client.get(f"/api/v1/contacts/{created['id']}", headers=staff).json
+    assert [(step["by"], step["at"][11:16]) for step in staff_view["referral"]["history"]] == [
+        ("agency:example-health-visitors", "10:00"),
+        ("test.coordinator", "11:00"),
+        ("test.coordinator", "12:00"),
+    ]
+
+
+def test_an_accepted_referral_shows_its_outcome(client, agency_headers, referral, staff_headers):
+    created = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+
+    accepted = client.post(f"/api/v1/contacts/{created['id']}/referral/accept", headers=staff)
+    again = client.post(f"/api/v1/contacts/{created['id']}/referral/open", headers=staff)
+
+    assert accepted.status_code == 200
+    assert again.status_code == 409 and again.json["error"]["current_status"] == "accepted"
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    assert seen["outcome"] == "accepted" and seen["decline_reason"] is None
+
+
+def test_referral_personal_data_is_encrypted_at_rest(
+    client, agency_headers, referral, doc_store, staff_headers
+):
+    created = post(client, agency_headers, referral, key="enc-1").json
+    client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason": "Test reason mentioning Test Family Carer"},
+        headers=staff_headers(area="south"),
+    )
+
+    stored = json.dumps(doc_store.collection(CONTACTS).find({}), default=str)
+    replays = json.dumps(doc_store.collection("idempotency").find({}), default=str)
+
+    for value in (*PERSONAL_VALUES, "Test reason"):
+        assert value not in stored
+        assert value not in replays
+
+
+def test_an_agency_reading_a_decline_reason_is_audited(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    created = post(client, agency_headers, referral).json
+    client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason": "Test reason"},
+        headers=staff_headers(area="south"),
+    )
+
+    client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers)
+
+    entries = doc_store.collection(AUDIT).find({"contact_id": created["id"]})
+    assert [(entry["who"], entry["action"]) for entry in entries] == [
+        ("agency:example-health-visitors", "agency_read")
+    ]
