@@ -1,0 +1,157 @@
+"""The worker end to end on the embedded defaults: contact events in, sla events out.
+
+Each "instance" is a full worker task set (consumer loop, scanner, freshness
+checker, relay) with its own store and bus connections to the shared files,
+as two processes on one machine would have.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ccshared import bus as ccbus
+from ccshared import contracts
+from ccshared import store as ccstore
+from ccshared.runner import run_tasks
+from ccshared.timeutil import FixedClock, SystemClock
+from sla_monitor import config
+from sla_monitor.worker import tasks
+from sla_support import SlaLog, publish, received, responded, wait_for
+
+MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+MONDAY_DUE = datetime(2026, 6, 8, 22, 59, 59, tzinfo=UTC)
+
+
+class Instance:
+    """One monitor instance running its tasks in threads until stopped."""
+
+    def __init__(self, settings: config.WorkerSettings, clock=None):
+        self.stop_event = threading.Event()
+        self.store = ccstore.connect(settings.store_url)
+        task_list = tasks(
+            settings, store=self.store, bus=ccbus.connect(settings.bus_url), clock=clock or SystemClock()
+        )
+        self.thread = threading.Thread(target=run_tasks, args=(task_list, self.stop_event), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=30)
+        self.store.close()
+
+
+@pytest.fixture
+def env(tmp_path) -> dict:
+    return {
+        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+        "STORE_URL": f"sqlite:///{tmp_path}/sla-monitor.db",
+        "SLA_LATE_RECEIPT_GRACE_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def running():
+    started: list[Instance] = []
+
+    def start(env: dict, clock=None) -> Instance:
+        instance = Instance(config.load_worker(env), clock)
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture
+def sla_log(env) -> SlaLog:
+    bus = ccbus.connect(env["EVENT_BUS_URL"])
+    return SlaLog(bus.consumer("test-reader", [contracts.SLA_TOPIC]))
+
+
+@pytest.fixture
+def contacts(env):
+    producer = ccbus.connect(env["EVENT_BUS_URL"]).producer()
+    return lambda envelopes: publish(producer, contracts.CONTACTS_TOPIC, envelopes)
+
+
+def test_two_instances_emit_exactly_one_breach_per_overdue_contact(env, running, sla_log, contacts) -> None:
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=30)
+    overdue = [f"overdue-{n}" for n in range(20)]
+    answered_in_time = [f"answered-{n}" for n in range(8)]
+    not_yet_due = [f"fresh-{n}" for n in range(5)]
+    batch = [received(c, long_ago) for c in overdue]
+    for contact_id in answered_in_time:
+        batch += [
+            received(contact_id, long_ago),
+            responded(contact_id, long_ago, long_ago + timedelta(days=1)),
+        ]
+    batch += [received(c, now) for c in not_yet_due]
+    contacts(batch)
+
+    running(env), running(env)
+    sla_log.wait_until(
+        lambda log: (
+            set(log.ids_by_subject(contracts.SLA_BREACHED)) >= set(overdue)
+            and set(log.ids_by_subject(contracts.SLA_MET)) >= set(answered_in_time)
+        ),
+        what="a breach for every overdue contact",
+    )
+    sla_log.settle(2.0)
+
+    breaches = sla_log.ids_by_subject(contracts.SLA_BREACHED)
+    assert {contact: len(ids) for contact, ids in breaches.items()} == dict.fromkeys(overdue, 1)
+    assert {
+        contact: len(ids) for contact, ids in sla_log.ids_by_subject(contracts.SLA_MET).items()
+    } == dict.fromkeys(answered_in_time, 1)
+    assert not set(sla_log.ids_by_subject(contracts.SLA_AT_RISK)) & set(not_yet_due)
+
+
+def test_a_breach_is_emitted_within_a_second_of_its_due_instant(env, running, sla_log, contacts) -> None:
+    clock = FixedClock(MONDAY)
+    instance = running(env, clock)
+    contacts([received("c1", MONDAY)])
+    wait_for(lambda: instance.store.collection("clocks").get("c1"), what="the clock to start")
+    clock.at = MONDAY_DUE + timedelta(seconds=1)
+    started = time.monotonic()
+    while not sla_log.subjects(contracts.SLA_BREACHED) and time.monotonic() - started < 5:
+        sla_log.consumer.poll(0.02)
+        sla_log.read()
+    assert sla_log.subjects(contracts.SLA_BREACHED) == {"c1": 1}
+    assert time.monotonic() - started < 1.0
+
+
+def test_catch_up_on_start_emits_what_fell_due_while_down(env, running, sla_log, contacts) -> None:
+    clock = FixedClock(MONDAY)
+    first = running(env, clock)
+    contacts([received("c1", MONDAY), received("c2", MONDAY, channel=contracts.TELEPHONE)])
+    wait_for(
+        lambda: first.store.collection("clocks").count({"state": "open"}) == 2, what="both clocks to start"
+    )
+    first.stop()
+    clock.at = datetime(2026, 6, 5, 12, tzinfo=UTC)
+    running(env, clock)
+    sla_log.wait_until(
+        lambda log: log.subjects(contracts.SLA_BREACHED) == {"c2": 1}, what="the telephone breach"
+    )
+    sla_log.settle(1.0)
+    assert sla_log.subjects(contracts.SLA_BREACHED) == {"c2": 1}
+
+
+def test_a_shorter_target_at_start_recomputes_open_clocks(env, running, sla_log, contacts) -> None:
+    clock = FixedClock(MONDAY)
+    first = running(env, clock)
+    contacts([received("c1", MONDAY)])
+    wait_for(lambda: first.store.collection("clocks").get("c1"), what="the clock to start")
+    first.stop()
+    clock.at = datetime(2026, 6, 3, 9, tzinfo=UTC)
+    second = running({**env, "SLA_TARGET_LETTER": "1"}, clock)
+    sla_log.wait_until(
+        lambda log: log.subjects(contracts.SLA_BREACHED) == {"c1": 1}, what="the recomputed breach"
+    )
+    doc = second.store.collection("clocks").get("c1")
+    assert (doc["due_at"], doc["target_working_days"]) == ("2026-06-02T22:59:59.000000Z", 1)
