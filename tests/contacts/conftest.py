@@ -124,11 +124,21 @@ def centre_event(
 
 @pytest.fixture
 def centres(doc_store: store.Store) -> CentreRepository:
+    return seed_centres(doc_store)
+
+
+def seed_centres(doc_store: store.Store) -> CentreRepository:
     repository = CentreRepository(doc_store)
     read_model = CentreReadModel(repository)
     for row in CENTRES:
         read_model.apply(centre_event(*row))
     return repository
+
+
+@pytest.fixture
+def centres_in() -> Callable[[Settings], CentreRepository]:
+    """Seed the test centres into the store a Settings points at."""
+    return lambda settings: seed_centres(store.connect(settings.store_url))
 
 
 @pytest.fixture

@@ -1,0 +1,158 @@
+"""The contact model's rules, references and the nearest-centre choice, without I/O."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ccshared.auth import StaffUser
+from ccshared.timeutil import FixedClock
+from conftest import LETTER
+from contacts.crypto import PersonalDataCipher, UnreadableToken
+from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
+from contacts.nearest import district_of, nearest_centre
+from contacts.repository import AuditLog, ContactRepository
+from contacts.service import ContactService
+from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import strategies as st
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+CENTRE = Centre("centre-1", "Test Centre", "north", "L4 0AA", "open", 1)
+
+
+def a_referral(**changes) -> object:
+    referral = Referral(
+        agency_id="example",
+        agency_name="Example",
+        urgency="routine",
+        support_needed=["childcare"],
+        consent_recorded_at=NOW,
+    )
+    return receive(
+        contact_id="c-1",
+        reference="R-2611-AAAAA",
+        channel="referral",
+        centre=CENTRE,
+        received_at=NOW,
+        now=NOW,
+        by="agency:example",
+        personal="token",
+        referral=referral,
+        **changes,
+    )
+
+
+@given(
+    st.sampled_from(["letter", "telephone", "email", "referral"]),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)),
+)
+def test_references_are_channel_yymm_and_unambiguous_base32(channel, received_at):
+    reference = new_reference(channel, received_at, lambda alphabet: alphabet[-1])
+    letter = {"letter": "L", "telephone": "T", "email": "E", "referral": "R"}[channel]
+    assert re.fullmatch(rf"{letter}-{received_at:%y%m}-[0-9A-HJKMNP-TV-Z]{{5}}", reference)
+
+
+def test_a_clashing_reference_is_drawn_again(doc_store, centres):
+    clock = FixedClock(NOW)
+    draws = itertools.chain("AAAAA", "AAAAA", itertools.repeat("B"))
+    service = ContactService(
+        contacts=ContactRepository(doc_store, clock),
+        centres=centres,
+        audit=AuditLog(doc_store),
+        cipher=PersonalDataCipher(Fernet.generate_key().decode()),
+        clock=clock,
+        choose=lambda alphabet: next(draws),
+    )
+    user = StaffUser("test.staff", "staff", "north")
+
+    first, _ = service.receive_contact(user, dict(LETTER), None, "hash-1")
+    second, _ = service.receive_contact(user, dict(LETTER), None, "hash-2")
+
+    assert first.reference == "L-2611-AAAAA"
+    assert second.reference == "L-2611-BBBBB"
+
+
+def test_accepting_a_referral_is_its_response():
+    contact = a_referral()
+    contact.raised.clear()
+
+    contact.accept_referral("test.staff", NOW + timedelta(hours=3))
+
+    assert contact.status == "responded" and contact.response_method == "referral_outcome"
+    assert contact.responded_at == NOW + timedelta(hours=3)
+    assert [event.type for event in contact.raised] == ["contact.responded.v1", "referral.accepted.v1"]
+
+
+def test_a_referral_already_answered_keeps_its_response_time_when_decided():
+    contact = a_referral()
+    contact.respond("test.staff", NOW + timedelta(hours=1), "telephone")
+    contact.raised.clear()
+
+    contact.decline_referral("test.staff", NOW + timedelta(days=2), "duplicate", "token")
+
+    assert contact.responded_at == NOW + timedelta(hours=1)
+    assert [event.type for event in contact.raised] == ["referral.declined.v1"]
+    assert [event.reason_code for event in contact.raised] == ["duplicate"]
+
+
+def test_a_withdrawn_referral_cannot_be_accepted():
+    contact = a_referral()
+    contact.withdraw("test.staff", NOW)
+
+    with pytest.raises(InvalidTransition) as raised:
+        contact.accept_referral("test.staff", NOW)
+    assert raised.value.current_status == "withdrawn"
+
+
+def test_a_closed_centre_takes_no_contacts():
+    with pytest.raises(RuleBroken) as raised:
+        receive(
+            contact_id="c",
+            reference="L-2611-AAAAA",
+            channel="letter",
+            centre=Centre("x", "Test", "south", "L8 0AA", "closed", 2),
+            received_at=NOW,
+            now=NOW,
+            by="s",
+            personal="token",
+        )
+    assert raised.value.field == "centre_id"
+
+
+@pytest.mark.parametrize(
+    ("given_postcode", "district"),
+    [
+        ("L8 1AB", "L8"),
+        ("l81ab", "L8"),
+        ("L8", "L8"),
+        ("L18", "L18"),
+        ("EC1A 1BB", "EC1A"),
+        ("", None),
+        ("not a postcode", None),
+        ("12345", None),
+    ],
+)
+def test_postcode_districts(given_postcode, district):
+    assert district_of(given_postcode) == district
+
+
+def test_nearest_prefers_the_same_district_then_the_closest_number_and_skips_closed():
+    centres = [
+        Centre("a", "Test A", "north", "L4 0AA", "open", 1),
+        Centre("b", "Test B", "south", "L9 0AA", "closed", 1),
+        Centre("c", "Test C", "south", "L12 0AA", "open", 1),
+        Centre("d", "Test D", "central", "L1 0AA", "temporarily_closed", 1),
+    ]
+    assert nearest_centre(centres, "L4").id == "a"
+    assert nearest_centre(centres, "L9").id == "c"
+    assert nearest_centre(centres, "L1").id == "a"
+    assert nearest_centre(centres, "CH41") is None
+
+
+def test_personal_data_needs_the_right_key():
+    token = PersonalDataCipher(Fernet.generate_key().decode()).encrypt({"name": "Test Parent"})
+    with pytest.raises(UnreadableToken):
+        PersonalDataCipher(Fernet.generate_key().decode()).decrypt(token)

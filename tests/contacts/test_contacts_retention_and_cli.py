@@ -1,0 +1,141 @@
+"""Retention erasure, configuration and the admin commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from ccshared.config import ConfigError
+from ccshared.timeutil import FixedClock
+from conftest import PERSONAL_VALUES, STAFF_SECRET
+from contacts.app import create_app
+from contacts.config import Settings
+from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
+from contacts.retention import erase_expired
+from cryptography.fernet import Fernet
+
+
+def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays(
+    client, staff_headers, letter, doc_store, clock
+):
+    headers = staff_headers()
+
+    def contact(*steps: tuple[str, dict]) -> str:
+        contact_id = client.post("/api/v1/contacts", json=letter, headers=headers).json["id"]
+        for step, body in steps:
+            assert (
+                client.post(f"/api/v1/contacts/{contact_id}/{step}", json=body, headers=headers).status_code
+                == 200
+            )
+        return contact_id
+
+    closed = contact(("respond", {"method": "letter"}), ("close", {}))
+    withdrawn = contact(("withdraw", {}))
+    still_open = contact(("respond", {"method": "letter"}))
+    clock.advance(days=200)
+    closed_later = contact(("respond", {"method": "letter"}), ("close", {}))
+    clock.advance(days=166)
+    repository, audit = ContactRepository(doc_store, clock), AuditLog(doc_store)
+
+    erased = erase_expired(repository, audit, clock, retention_days=365)
+
+    assert erased == 2
+    raw = doc_store.collection(CONTACTS)
+    for contact_id in (closed, withdrawn):
+        document = raw.get(contact_id)
+        assert document["personal"] is None and document["personal_erased_at"] is not None
+        assert document["reference"] and document["centre_id"] == "centre-north"
+        for value in PERSONAL_VALUES:
+            assert value not in json.dumps(document, default=str)
+    assert client.get(f"/api/v1/contacts/{closed}", headers=headers).json["personal"] is None
+    assert client.get(f"/api/v1/contacts/{still_open}", headers=headers).json["personal"]["subject"]
+    assert client.get(f"/api/v1/contacts/{closed_later}", headers=headers).json["personal"]["subject"]
+    assert client.get("/api/v1/contacts", headers=headers).json["total"] == 4
+    erasures = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
+    assert sorted(entry["contact_id"] for entry in erasures) == sorted([closed, withdrawn])
+    assert erase_expired(repository, audit, clock, retention_days=365) == 0
+
+
+ENV_BASE = {"STAFF_TOKEN_SECRET": "contacts-test-secret"}
+
+
+def test_the_encryption_key_is_required_and_must_be_a_fernet_key():
+    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY is required"):
+        Settings.from_env(ENV_BASE)
+    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY=.*invalid"):
+        Settings.from_env(ENV_BASE | {"CONTACTS_ENCRYPTION_KEY": "not-a-key"})
+    with pytest.raises(ConfigError, match="CONTACTS_RETENTION_DAYS"):
+        Settings.from_env(
+            ENV_BASE
+            | {"CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(), "CONTACTS_RETENTION_DAYS": "-3"}
+        )
+    settings = Settings.from_env(ENV_BASE | {"CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+    assert settings.retention_days == 365
+    assert settings.store_url == "sqlite:///var/contacts.db"
+
+
+@pytest.fixture
+def cli_env(tmp_path) -> dict[str, str]:
+    return {
+        **{name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")},
+        "STORE_URL": f"sqlite:///{tmp_path}/contacts.db",
+        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+        "STAFF_TOKEN_SECRET": STAFF_SECRET,
+        "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "contacts", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_agency_keys_are_shown_once_stored_hashed_listed_and_revoked(cli_env, tmp_path):
+    created = run_cli(cli_env, "agency-key", "create", "--agency", "Example Health Visitors")
+    assert created.returncode == 0, created.stderr
+    lines = dict(line.split(":", 1) for line in created.stdout.splitlines() if ": " in line)
+    key, key_id = lines["API key"].strip(), lines["key id"].strip()
+    assert key.startswith("cck_") and len(key) > 40
+
+    listed = run_cli(cli_env, "agency-key", "list")
+    stored = (tmp_path / "contacts.db").read_bytes()
+    assert key not in listed.stdout and key.encode() not in stored
+    record = json.loads(listed.stdout.splitlines()[0])
+    assert record["_id"] == key_id and record["agency_id"] == "example-health-visitors"
+    assert record["revoked_at"] is None
+
+    settings = Settings.from_env(cli_env)
+    client = create_app(settings).test_client()
+    assert client.get("/api/v1/referrals", headers={"X-API-Key": key}).status_code == 200
+    assert run_cli(cli_env, "agency-key", "revoke", key_id).returncode == 0
+    assert client.get("/api/v1/referrals", headers={"X-API-Key": key}).status_code == 401
+    assert json.loads(run_cli(cli_env, "agency-key", "list").stdout)["revoked_at"]
+    assert run_cli(cli_env, "agency-key", "revoke", key_id).returncode == 1
+
+
+def test_erase_expired_runs_as_a_command(cli_env, staff_headers, letter, centres_in):
+    settings = Settings.from_env(cli_env)
+    long_ago = FixedClock(datetime(2020, 1, 6, 9, 0, tzinfo=UTC))
+    client = create_app(settings, clock=long_ago).test_client()
+    centres_in(settings)
+    headers = staff_headers()
+    contact_id = client.post("/api/v1/contacts", json=letter, headers=headers).json["id"]
+    client.post(f"/api/v1/contacts/{contact_id}/withdraw", json={}, headers=headers)
+
+    result = run_cli(cli_env | {"CONTACTS_RETENTION_DAYS": "30"}, "erase-expired")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"erased": 1, "retention_days": 30}
+    assert client.get(f"/api/v1/contacts/{contact_id}", headers=headers).json["personal"] is None
+
+
+def test_commands_name_a_missing_setting(cli_env):
+    env = {name: value for name, value in cli_env.items() if name != "CONTACTS_ENCRYPTION_KEY"}
+    result = run_cli(env, "erase-expired")
+    assert result.returncode == 2
+    assert "CONTACTS_ENCRYPTION_KEY" in result.stderr
