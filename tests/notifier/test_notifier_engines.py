@@ -18,7 +18,7 @@ from ccshared.timeutil import FixedClock
 from notifier import domain
 from notifier.config import Settings
 from notifier.repository import NotificationRepository
-from notifier.worker import tasks
+from notifier.worker import PrefixedProducer, tasks
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
 
 
@@ -32,12 +32,13 @@ def wait_for(condition: Callable[[], bool], deadline_s: float = 60.0) -> None:
 
 @pytest.mark.kafka
 def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
-    tmp_path, kafka, smtp_server: SmtpServer
+    tmp_path, kafka, kafka_topic_prefix, smtp_server: SmtpServer
 ):
     settings = Settings.from_env(
         environment(
             tmp_path,
             EVENT_BUS_URL=f"kafka://{kafka.bootstrap}",
+            EVENT_TOPIC_PREFIX=kafka_topic_prefix,
             NOTIFIER_CONSUMER_GROUP=f"notifier-test-{uuid.uuid4().hex[:8]}",
             NOTIFIER_TRANSPORT="smtp",
             NOTIFIER_SMTP_HOST="127.0.0.1",
@@ -47,7 +48,7 @@ def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
     contact_id = f"contact-{uuid.uuid4().hex[:8]}"
     centre_id = f"centre-{uuid.uuid4().hex[:8]}"
     breach = sla_event(contact_id=contact_id, centre_id=centre_id)
-    producer = buses.connect(settings.bus_url).producer()
+    producer = PrefixedProducer(buses.connect(settings.bus_url).producer(), kafka_topic_prefix)
     stop = threading.Event()
     runner = threading.Thread(target=run_tasks, args=(tasks(settings), stop))
     runner.start()

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.bus import Bus
-from ccshared.consumer import ConsumerLoop
+from ccshared.bus import Bus, BusUnavailable, Consumer, Producer
+from ccshared.consumer import ConsumerLoop, backoff_seconds
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
 from . import bootstrap
 from .config import Settings
-from .mail import Transport
+
+log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
 TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC)
+
+
+class PrefixedProducer:
+    """Publishes to EVENT_TOPIC_PREFIX + topic, as every service on the broker does."""
+
+    def __init__(self, inner: Producer, prefix: str):
+        self.inner = inner
+        self.prefix = prefix
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.inner.publish(self.prefix + topic, key, value)
+
+    def publish_all(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        self.inner.publish_all([(self.prefix + topic, key, value) for topic, key, value in items])
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def tasks(
@@ -28,29 +47,49 @@ def tasks(
     store: Store | None = None,
     bus: Bus | None = None,
     clock: Clock | None = None,
-    transport: Transport | None = None,
 ) -> list[Task]:
     settings = settings or Settings.from_env()
     logs.configure("notifier", settings.log_level)
     store = store or stores.connect(settings.store_url)
     bus = bus or buses.connect(settings.bus_url)
     clock = clock or SystemClock()
+    prefix = settings.topic_prefix
 
     def consume(stop: threading.Event) -> None:
-        bus.ensure_topics([*TOPICS, c.DEAD_LETTER_TOPIC])
+        topics = [prefix + topic for topic in TOPICS]
+        consumer = _subscribe(bus, settings.consumer_group, topics, prefix + c.DEAD_LETTER_TOPIC, stop)
+        if consumer is None:
+            return
         ConsumerLoop(
             name="notifier",
-            consumer=bus.consumer(settings.consumer_group, TOPICS),
+            consumer=consumer,
             handlers=bootstrap.intake(settings, store, clock).handlers(),
-            dead_letters=bus.producer(),
+            dead_letters=PrefixedProducer(bus.producer(), prefix),
             processed=store.collection("processed"),
             clock=clock,
         ).run(stop)
 
     def deliver(stop: threading.Event) -> None:
-        bootstrap.delivery(settings, store, bus.producer(), clock, transport).run(stop)
+        dead_letters = PrefixedProducer(bus.producer(), prefix)
+        bootstrap.delivery(settings, store, dead_letters, clock).run(stop)
 
     def digest(stop: threading.Event) -> None:
         bootstrap.digest(settings, store, clock).run(stop)
 
     return [consume, deliver, digest]
+
+
+def _subscribe(
+    bus: Bus, group: str, topics: list[str], dead_letter_topic: str, stop: threading.Event
+) -> Consumer | None:
+    """Join the consumer group, waiting out a broker that is not up yet; None if stopped first."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            bus.ensure_topics([*topics, dead_letter_topic])
+            return bus.consumer(group, topics)
+        except BusUnavailable as exc:
+            attempt += 1
+            log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
+            stop.wait(backoff_seconds(attempt))
+    return None
