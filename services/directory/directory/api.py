@@ -152,7 +152,7 @@ def blueprint(ctx: Context) -> Blueprint:
             """One centre, with its ETag"""
             return ctx.answer(ctx.service.get(centre_id))
 
-        @blp.arguments(schemas.CentrePatchSchema(partial=True))
+        @blp.arguments(schemas.CentrePatchSchema)
         @blp.response(200, schemas.CentreSchema)
         @blp.doc(parameters=[{**IF_MATCH, "required": True}], **STAFF_ONLY)
         def patch(self, fields: dict, centre_id: str) -> tuple:

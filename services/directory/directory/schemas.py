@@ -182,7 +182,10 @@ class CentreInputSchema(Strict):
 
 
 class CentrePatchSchema(CentreInputSchema):
-    """Any subset of a centre's editable details (load with partial=True)."""
+    """Any subset of a centre's editable details; each one given is validated whole."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(partial=tuple(CentreInputSchema._declared_fields), **kwargs)
 
 
 class CloseSchema(Strict):
