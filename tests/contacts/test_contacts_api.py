@@ -232,7 +232,10 @@ def test_every_read_of_personal_data_is_audited(client, staff_headers, letter, d
         ("test.creator", "read_personal_data"),
         ("test.reader", "read_personal_data"),
     ]
-    assert [entry["at"] for entry in entries] == ["2026-11-23T10:00:00.000000Z", "2026-11-23T10:05:00.000000Z"]
+    assert [entry["at"] for entry in entries] == [
+        "2026-11-23T10:00:00.000000Z",
+        "2026-11-23T10:05:00.000000Z",
+    ]
     trail = client.get(f"/api/v1/contacts/{contact['id']}/audit", headers=staff_headers()).json
     assert [entry["who"] for entry in trail] == ["test.creator", "test.reader"]
 
@@ -258,3 +261,11 @@ def test_an_idempotency_key_replays_the_first_contact(client, staff_headers, let
     assert different.status_code == 422
     assert "Idempotency-Key" in different.json["error"]["fields"]
     assert client.get("/api/v1/contacts", headers=headers).json["total"] == 1
+
+
+def test_a_replayed_contact_response_is_an_audited_read(client, staff_headers, letter, doc_store):
+    headers = staff_headers()
+    first = create(client, headers, letter, **{"Idempotency-Key": "retry-2"}).json
+    create(client, headers, letter, **{"Idempotency-Key": "retry-2"})
+
+    assert doc_store.collection(AUDIT).count({"contact_id": first["id"], "who": "test.staff"}) == 2

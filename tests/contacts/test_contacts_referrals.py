@@ -6,7 +6,9 @@ import json
 
 import pytest
 from conftest import PERSONAL_VALUES
+from contacts.idempotency import IdempotentResponses, request_hash
 from contacts.repository import AUDIT, CONTACTS
+from contacts.schemas import ReferralCreateSchema
 
 REFERRALS = "/api/v1/referrals"
 
@@ -45,6 +47,23 @@ def test_a_referral_posted_twice_with_one_idempotency_key_makes_one_contact(
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 1
     admin = staff_headers(role="admin", area=None)
     assert client.get("/api/v1/contacts?channel=referral", headers=admin).json["total"] == 1
+
+
+def test_a_retry_after_a_crash_before_the_response_was_kept_makes_no_second_contact(
+    app, client, agency_headers, referral
+):
+    services = app.extensions["contacts"]
+    agency = services.agencies.authenticate(agency_headers["X-API-Key"])
+    form = ReferralCreateSchema().load(referral)
+    dedupe_key = IdempotentResponses.dedupe_key(f"agency:{agency.id}", "crash-1")
+    contact, _ = services.contacts.receive_referral(agency, form, dedupe_key, request_hash(referral))
+
+    retried = post(client, agency_headers, referral, key="crash-1")
+    changed = post(client, agency_headers, referral | {"urgency": "urgent"}, key="crash-1")
+
+    assert retried.status_code == 201 and retried.json["id"] == contact.id
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.json["error"]["fields"]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 1
 
 
 def test_one_idempotency_key_with_a_different_body_is_refused(client, agency_headers, referral):

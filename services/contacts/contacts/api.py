@@ -56,7 +56,11 @@ def _authenticate_agency() -> None:
     g.agency = agency
 
 
-def _idempotent_create(scope: str, create: Callable[[str | None, str], tuple[dict, bool]]) -> Response:
+def _idempotent_create(
+    scope: str,
+    create: Callable[[str | None, str], tuple[dict, bool]],
+    on_replay: Callable[[dict], None] = lambda body: None,
+) -> Response:
     """Run create once per (scope, Idempotency-Key); a retry gets the first response back."""
     services = _services()
     key = checked_key(request.headers.get(HEADER))
@@ -64,6 +68,7 @@ def _idempotent_create(scope: str, create: Callable[[str | None, str], tuple[dic
     if key is not None:
         replay = services.idempotency.replay(scope, key, body_hash)
         if replay is not None:
+            on_replay(replay.body)
             return _json(replay.body, replay.status)
     dedupe_key = IdempotentResponses.dedupe_key(scope, key) if key is not None else None
     try:
@@ -105,7 +110,10 @@ def create_contact(form: dict) -> Response:
         reading = service.read(user, contact.id)
         return s.ContactDetailSchema().dump(views.contact_detail(reading)), created
 
-    return _idempotent_create(f"staff:{user.username}", create)
+    def audit_replay(body: dict) -> None:
+        service.record_read(user, body["id"])
+
+    return _idempotent_create(f"staff:{user.username}", create, audit_replay)
 
 
 @staff.get("")

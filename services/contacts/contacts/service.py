@@ -250,6 +250,10 @@ class ContactService:
         self._audit(user.username, v.AUDIT_READ, contact)
         return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
 
+    def record_read(self, user: StaffUser, contact_id: str) -> None:
+        """Audit personal data shown from elsewhere than the contact (a replayed response)."""
+        self._audit(user.username, v.AUDIT_READ, self._visible(user, contact_id))
+
     def audit_trail(self, user: StaffUser, contact_id: str) -> list[dict]:
         self._visible(user, contact_id)
         return self.audit.for_contact(contact_id)
