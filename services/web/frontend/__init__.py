@@ -1,0 +1,1 @@
+"""Staff web front end and public "find a centre" pages (server-rendered, no build step)."""

@@ -1,0 +1,97 @@
+"""python -m frontend run|serve|worker, or create-user USERNAME --role ROLE [--area AREA] [--password-stdin]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ccshared import contracts as c
+from ccshared import runner
+from ccshared.config import ConfigError
+from ccshared.store import connect
+from ccshared.timeutil import SystemClock
+
+from .accounts import AccountError, LockoutRule
+from .config import PORT, SERVICE, Settings
+from .service import StaffDesk
+
+
+def _desk(settings: Settings) -> StaffDesk:
+    from datetime import timedelta
+
+    return StaffDesk(
+        connect(settings.store_url),
+        SystemClock(),
+        LockoutRule(),
+        timedelta(minutes=settings.session_idle_minutes),
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m frontend", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    for mode in ("run", "serve", "worker"):
+        commands.add_parser(mode, help=f"{mode} the web front end")
+    create = commands.add_parser("create-user", help="add a staff account (prints a generated password)")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=c.ROLES)
+    create.add_argument("--area", choices=c.AREAS, help="needed for staff and coordinator")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    reset = commands.add_parser("reset-password", help="set a new password (prints a generated one)")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true")
+    return parser
+
+
+def _password(from_stdin: bool) -> str | None:
+    return sys.stdin.readline().rstrip("\r\n") if from_stdin else None
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    given = _password(args.password_stdin)
+    account, password = _desk(settings).create_account(
+        args.username, args.role, args.area, given, by="command line"
+    )
+    where = f", {account.area} area" if account.area else ""
+    print(f"Created {account.username} ({account.role}{where}).")
+    if given is None:
+        print(f"Password: {password}")
+    return 0
+
+
+def _reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    given = _password(args.password_stdin)
+    password = _desk(settings).reset_password(args.username.lower(), given)
+    print(f"New password set for {args.username}.")
+    if given is None:
+        print(f"Password: {password}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("run", "serve", "worker"):
+        return runner.main(
+            argv,
+            app_spec="frontend.app:create_app()",
+            worker_spec="frontend.worker:tasks",
+            port_var=PORT.name,
+            default_port=PORT.default,
+        )
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "create-user":
+            return _create_user(args, settings)
+        return _reset_password(args, settings)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except AccountError as error:
+        print(f"{SERVICE}: {error.field}: {error.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Staff accounts, passwords and the lockout rule. No Flask, no database: the
+clock comes in as an argument and the store sits behind `repository.py`."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from ccshared import contracts as c
+from ccshared.auth import StaffUser
+
+USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
+MIN_PASSWORD = 12
+AREA_ROLES = (c.ROLE_STAFF, c.ROLE_COORDINATOR)
+ROLE_LABELS = {
+    c.ROLE_STAFF: "Centre staff",
+    c.ROLE_COORDINATOR: "Area coordinator",
+    c.ROLE_PRINCIPAL: "Principal Officer",
+    c.ROLE_ADMIN: "Administrator",
+}
+
+# Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong
+# enough for staff passwords while a small server signs several people in at once.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Verified against when the username is unknown, so both cases take as long.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A rule about accounts is broken; names the field at fault."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass
+class Account:
+    username: str
+    role: str
+    area: str | None
+    password_hash: str
+    created_at: str
+    created_by: str
+    disabled: bool = False
+
+    def staff_user(self) -> StaffUser:
+        return StaffUser(self.username, self.role, self.area)
+
+
+def check_new_account(username: str, role: str, area: str | None, password: str) -> None:
+    if not USERNAME.match(username):
+        raise AccountError(
+            "username",
+            "use 2 to 40 lower-case letters, digits, dots, dashes or underscores, starting with a letter",
+        )
+    if role not in c.ROLES:
+        raise AccountError("role", f"must be one of {', '.join(c.ROLES)}")
+    if role in AREA_ROLES and area not in c.AREAS:
+        raise AccountError("area", f"{ROLE_LABELS[role].lower()} needs an area: {', '.join(c.AREAS)}")
+    if role not in AREA_ROLES and area not in (None, *c.AREAS):
+        raise AccountError("area", f"must be one of {', '.join(c.AREAS)}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError("password", f"must be at least {MIN_PASSWORD} characters")
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass
+class Attempts:
+    """Recent failed sign-ins for one username (known or not, so nothing is revealed)."""
+
+    failures: int = 0
+    window_started: datetime | None = None
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LockoutRule:
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+
+    def is_locked(self, attempts: Attempts, now: datetime) -> bool:
+        return attempts.locked_until is not None and now < attempts.locked_until
+
+    def after_failure(self, attempts: Attempts, now: datetime) -> Attempts:
+        if attempts.window_started is None or now - attempts.window_started > self.window:
+            attempts = Attempts(0, now, None)
+        failures = attempts.failures + 1
+        locked_until = now + self.lockout if failures >= self.max_failures else attempts.locked_until
+        return Attempts(failures, attempts.window_started, locked_until)
+
+    def delay_seconds(self, attempts: Attempts) -> float:
+        """A small growing pause after each failure slows guessing without locking anyone out."""
+        return min(2.0, 0.25 * attempts.failures)

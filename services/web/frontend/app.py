@@ -1,0 +1,89 @@
+"""Composition root of the web front end: `create_app()` wires settings, the
+store, the service clients and the pages (gunicorn 'frontend.app:create_app()')."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from ccshared import logs
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.store import Store, connect
+from ccshared.timeutil import Clock, SystemClock
+from ccshared.web import create_app_base
+from flask import Flask, g
+
+from . import security
+from .accounts import LockoutRule
+from .backends import Backends, Contacts, Directory, Notifier, SlaMonitor
+from .clients import RequestsTransport, ServiceClient, Transport
+from .config import SERVICE, Settings
+from .formatting import FILTERS
+from .service import StaffDesk
+from .views import admin, auth, centres, contacts, errors, mail, public, reports
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    desk: StaffDesk
+    backends: Backends
+    clock: Clock
+
+
+def _signed_in_user() -> StaffUser | None:
+    return g.get("user")
+
+
+def build_backends(settings: Settings, transport: Transport) -> Backends:
+    signer = TokenSigner(settings.staff_token_secret)
+
+    def client(name: str, url: str) -> ServiceClient:
+        return ServiceClient(
+            name, url, transport, signer=signer, identity=_signed_in_user, timeout=settings.service_timeout
+        )
+
+    return Backends(
+        directory=Directory(client("directory", settings.directory_url)),
+        contacts=Contacts(client("contacts", settings.contacts_url)),
+        sla=SlaMonitor(client("SLA monitor", settings.sla_monitor_url)),
+        notifier=Notifier(client("notifier", settings.notifier_url)),
+    )
+
+
+def _serve_package_files(app: Flask) -> None:
+    """Templates and static files live in this package, not beside the service name."""
+    app.root_path = str(Path(__file__).parent)
+    app.static_folder = "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    transport: Transport | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(SERVICE, settings.log_level)
+    store = store or connect(settings.store_url)
+    clock = clock or SystemClock()
+    app, _api = create_app_base(
+        SERVICE, ready_checks={"store": store.ping}, title="Children's Centres web", json_only=False
+    )
+    _serve_package_files(app)
+    security.init_app(app, secret_key=settings.secret_key, cookie_secure=settings.cookie_secure)
+    app.jinja_env.filters.update(FILTERS)
+    rule = LockoutRule(
+        max_failures=settings.max_failures, lockout=timedelta(minutes=settings.lockout_minutes)
+    )
+    desk = StaffDesk(store, clock, rule, timedelta(minutes=settings.session_idle_minutes))
+    app.extensions["frontend"] = Context(
+        settings, desk, build_backends(settings, transport or RequestsTransport()), clock
+    )
+    errors.init_app(app)
+    auth.init_app(app)
+    for blueprint in (public.bp, auth.bp, contacts.bp, reports.bp, centres.bp, mail.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    return app

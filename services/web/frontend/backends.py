@@ -1,0 +1,127 @@
+"""What the front end asks of each service, in one place per service.
+
+The routes call these methods; only this module knows the services' paths,
+query names and body shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .clients import ServiceClient
+
+API = "/api/v1"
+
+
+class Directory:
+    def __init__(self, client: ServiceClient):
+        self.client = client
+
+    def search(self, **query: Any) -> dict:
+        return self.client.get(f"{API}/centres", params=query, as_staff=False)
+
+    def centre(self, centre_id: str) -> dict:
+        return self.client.get(f"{API}/centres/{centre_id}", as_staff=False)
+
+    def centre_for_edit(self, centre_id: str) -> tuple[dict, str | None]:
+        reply = self.client.call("GET", f"{API}/centres/{centre_id}")
+        return reply.body, reply.headers.get("ETag")
+
+    def services_list(self) -> list[dict]:
+        return self.client.get(f"{API}/services-list", as_staff=False).get("items", [])
+
+    def all_centres(self) -> list[dict]:
+        """Every centre, for pick lists (a city has tens of centres)."""
+        items: list[dict] = []
+        page = 1
+        while True:
+            body = self.client.get(f"{API}/centres", params={"page": page, "per_page": 100}, as_staff=False)
+            items.extend(body.get("items", []))
+            if page >= (body.get("pages") or 1):
+                return items
+            page += 1
+
+    def update(self, centre_id: str, fields: dict, etag: str) -> dict:
+        return self.client.call(
+            "PATCH", f"{API}/centres/{centre_id}", json=fields, headers={"If-Match": etag}
+        ).body
+
+    def verify(self, centre_id: str, etag: str | None = None) -> dict:
+        headers = {"If-Match": etag} if etag else {}
+        return self.client.post(f"{API}/centres/{centre_id}/verify", headers=headers)
+
+    def stale(self) -> dict:
+        return self.client.get(f"{API}/centres/stale")
+
+    def audit(self, centre_id: str) -> list[dict]:
+        return self.client.get(f"{API}/centres/{centre_id}/audit").get("items", [])
+
+
+class Contacts:
+    def __init__(self, client: ServiceClient):
+        self.client = client
+
+    def page(self, **query: Any) -> dict:
+        return self.client.get(f"{API}/contacts", params=query)
+
+    def all_open(self, **query: Any) -> list[dict]:
+        """Every contact matching query, following pages (a day's caseload is small)."""
+        items: list[dict] = []
+        page = 1
+        while True:
+            body = self.page(page=page, per_page=100, **query)
+            items.extend(body.get("items", []))
+            if page * 100 >= body.get("total", 0):
+                return items
+            page += 1
+
+    def get(self, contact_id: str) -> dict:
+        return self.client.get(f"{API}/contacts/{contact_id}")
+
+    def log(self, body: dict, idempotency_key: str) -> dict:
+        return self.client.post(f"{API}/contacts", body, headers={"Idempotency-Key": idempotency_key})
+
+    def act(self, contact_id: str, action: str, body: dict | None = None) -> dict:
+        """assign, respond, close, withdraw, referral/open, referral/accept or referral/decline."""
+        return self.client.post(f"{API}/contacts/{contact_id}/{action}", body or {})
+
+
+class SlaMonitor:
+    def __init__(self, client: ServiceClient):
+        self.client = client
+
+    def clocks(self, **query: Any) -> list[dict]:
+        """Running clocks (open, at risk, breached), soonest due first."""
+        return self.client.get(f"{API}/clocks", params={"limit": 500, **query}).get("clocks", [])
+
+    def clock_of(self, contact: dict) -> dict | None:
+        """The running clock of one contact, if it has one."""
+        found = self.clocks(centre_id=contact.get("centre_id"), channel=contact.get("channel"))
+        return next((clock for clock in found if clock.get("contact_id") == contact.get("id")), None)
+
+    def compliance(self, **query: Any) -> dict:
+        """{"groups": [{key, met, breached, open, total, percent_met}], "totals": {...}}."""
+        return self.client.get(f"{API}/reports/compliance", params=query, as_staff=False)
+
+
+class Notifier:
+    def __init__(self, client: ServiceClient):
+        self.client = client
+
+    def notifications(self, **query: Any) -> dict:
+        return self.client.get(f"{API}/notifications", params=query)
+
+    def messages(self) -> dict:
+        return self.client.get(f"{API}/messages")
+
+    def message(self, message_id: str) -> dict:
+        return self.client.get(f"{API}/messages/{message_id}")
+
+
+@dataclass(frozen=True)
+class Backends:
+    directory: Directory
+    contacts: Contacts
+    sla: SlaMonitor
+    notifier: Notifier

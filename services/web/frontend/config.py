@@ -1,0 +1,95 @@
+"""The front end's settings, read from the environment once at start."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ccshared import config
+from ccshared.config import Var
+
+SERVICE = "web"
+
+PORT = Var("WEB_PORT", 8000, config.positive_int, "HTTP port")
+DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", config.url_with_scheme("http", "https"))
+CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", config.url_with_scheme("http", "https"))
+SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", config.url_with_scheme("http", "https"))
+NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", config.url_with_scheme("http", "https"))
+SECRET_KEY = Var(
+    "WEB_SECRET_KEY",
+    "",
+    str,
+    "signs the session cookie; derived from STAFF_TOKEN_SECRET when unset",
+)
+COOKIE_SECURE = Var(
+    "WEB_COOKIE_SECURE",
+    True,
+    config.boolean,
+    "send the session cookie over HTTPS only; false only for http://localhost",
+)
+SESSION_MINUTES = Var("WEB_SESSION_IDLE_MINUTES", 30, config.positive_int, "sign out after this idle time")
+SERVICE_TIMEOUT = Var("WEB_SERVICE_TIMEOUT_SECONDS", 5.0, float, "timeout of each call to a service")
+MAX_FAILURES = Var("WEB_LOGIN_MAX_FAILURES", 5, config.positive_int, "failed sign-ins before a lockout")
+LOCKOUT_MINUTES = Var("WEB_LOGIN_LOCKOUT_MINUTES", 15, config.positive_int, "how long a lockout lasts")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_url: str
+    staff_token_secret: str
+    secret_key: str
+    directory_url: str = DIRECTORY_URL.default
+    contacts_url: str = CONTACTS_URL.default
+    sla_monitor_url: str = SLA_MONITOR_URL.default
+    notifier_url: str = NOTIFIER_URL.default
+    cookie_secure: bool = True
+    session_idle_minutes: int = 30
+    service_timeout: float = 5.0
+    max_failures: int = 5
+    lockout_minutes: int = 15
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        values = config.load(
+            [
+                config.store_url(SERVICE),
+                config.STAFF_TOKEN_SECRET,
+                PORT,
+                DIRECTORY_URL,
+                CONTACTS_URL,
+                SLA_MONITOR_URL,
+                NOTIFIER_URL,
+                SECRET_KEY,
+                COOKIE_SECURE,
+                SESSION_MINUTES,
+                SERVICE_TIMEOUT,
+                MAX_FAILURES,
+                LOCKOUT_MINUTES,
+                config.LOG_LEVEL,
+            ],
+            environ,
+        )
+        token_secret = values["STAFF_TOKEN_SECRET"]
+        return cls(
+            store_url=values["STORE_URL"],
+            staff_token_secret=token_secret,
+            secret_key=values["WEB_SECRET_KEY"] or derived_secret(token_secret),
+            directory_url=values["DIRECTORY_URL"].rstrip("/"),
+            contacts_url=values["CONTACTS_URL"].rstrip("/"),
+            sla_monitor_url=values["SLA_MONITOR_URL"].rstrip("/"),
+            notifier_url=values["NOTIFIER_URL"].rstrip("/"),
+            cookie_secure=values["WEB_COOKIE_SECURE"],
+            session_idle_minutes=values["WEB_SESSION_IDLE_MINUTES"],
+            service_timeout=values["WEB_SERVICE_TIMEOUT_SECONDS"],
+            max_failures=values["WEB_LOGIN_MAX_FAILURES"],
+            lockout_minutes=values["WEB_LOGIN_LOCKOUT_MINUTES"],
+            log_level=values["LOG_LEVEL"],
+        )
+
+
+def derived_secret(token_secret: str) -> str:
+    """A session key of its own, so one secret suffices for the embedded run."""
+    return hmac.new(token_secret.encode(), b"cc-web-session-cookie", hashlib.sha256).hexdigest()

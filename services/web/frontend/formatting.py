@@ -1,0 +1,121 @@
+"""Showing times, distances and labels to people (Europe/London, plain English)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ccshared.timeutil import LONDON
+
+CHANNEL_LABELS = {
+    "letter": "Letter",
+    "telephone": "Telephone message",
+    "email": "E-mail",
+    "referral": "Partner referral",
+}
+STATUS_LABELS = {
+    "received": "Received",
+    "assigned": "Assigned",
+    "responded": "Responded",
+    "closed": "Closed",
+    "withdrawn": "Withdrawn",
+}
+CLOCK_LABELS = {
+    "open": "On time",
+    "at_risk": "At risk",
+    "breached": "Breached",
+    "met": "Met",
+    "responded_late": "Answered late",
+    "withdrawn": "Withdrawn",
+    "awaiting_receipt": "Waiting",
+}
+AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
+WEEKDAY_LABELS = {
+    "monday": "Monday",
+    "tuesday": "Tuesday",
+    "wednesday": "Wednesday",
+    "thursday": "Thursday",
+    "friday": "Friday",
+    "saturday": "Saturday",
+    "sunday": "Sunday",
+}
+
+
+def parse_instant(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LONDON)
+
+
+def when(value: str | datetime | None) -> str:
+    """'Tue 4 Nov 2025, 2:05pm' in London time."""
+    instant = parse_instant(value)
+    if instant is None:
+        return "–"
+    local = instant.astimezone(LONDON)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local:%M}{local:%p}".replace("AM", "am").replace(
+        "PM", "pm"
+    )
+
+
+def day(value: str | datetime | date | None) -> str:
+    """'4 November 2025'."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str) and len(value) == 10:
+        local = date.fromisoformat(value)
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        local = value
+    else:
+        local = parse_instant(value).astimezone(LONDON).date()
+    return f"{local.day} {local:%B %Y}"
+
+
+def month(key: str) -> str:
+    """'2025-11' -> 'November 2025'."""
+    try:
+        return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
+    except ValueError:
+        return key
+
+
+def iso(value: str | datetime | None) -> str:
+    instant = parse_instant(value)
+    return instant.isoformat() if instant else ""
+
+
+def distance(km: float | None) -> str:
+    if km is None:
+        return ""
+    if km < 1:
+        return f"{round(km * 1000, -1):.0f} metres"
+    return f"{km:.1f} km"
+
+
+def percent(value: float | None) -> str:
+    return "no answers yet" if value is None else f"{value:g}%"
+
+
+def label(vocabulary: dict[str, str], key: str | None) -> str:
+    if not key:
+        return "–"
+    return vocabulary.get(key, key.replace("_", " ").capitalize())
+
+
+FILTERS = {
+    "when": when,
+    "day": day,
+    "month": month,
+    "iso": iso,
+    "distance": distance,
+    "percent": percent,
+    "channel": lambda key: label(CHANNEL_LABELS, key),
+    "status": lambda key: label(STATUS_LABELS, key),
+    "clock_state": lambda key: label(CLOCK_LABELS, key),
+    "area": lambda key: label(AREA_LABELS, key),
+    "weekday": lambda key: label(WEEKDAY_LABELS, key),
+    "words": lambda key: label({}, key),
+}

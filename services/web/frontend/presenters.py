@@ -1,0 +1,145 @@
+"""Shaping the services' answers into what a page shows. Pure functions: no
+Flask, no HTTP; the time comes in as an argument."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ccshared.timeutil import LONDON
+
+from .formatting import parse_instant
+
+UNANSWERED = ("received", "assigned")
+MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time"}
+
+
+@dataclass
+class CaseRow:
+    contact: Mapping[str, Any]
+    clock: Mapping[str, Any] | None
+    centre_name: str
+
+    @property
+    def state(self) -> str | None:
+        return self.clock.get("state") if self.clock else None
+
+    @property
+    def marker(self) -> str:
+        return MARKERS.get(self.state or "", "unknown")
+
+    @property
+    def due_at(self) -> str | None:
+        return self.clock.get("due_at") if self.clock else None
+
+    @property
+    def working_days_remaining(self) -> int | None:
+        return self.clock.get("working_days_remaining") if self.clock else None
+
+
+@dataclass
+class Caseload:
+    rows: list[CaseRow]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def caseload(
+    contacts: Iterable[Mapping[str, Any]],
+    clocks: Iterable[Mapping[str, Any]],
+    centre_names: Mapping[str, str],
+) -> Caseload:
+    """Unanswered contacts, soonest due first, each with its clock and marker."""
+    by_contact = {clock.get("contact_id"): clock for clock in clocks}
+    rows = [
+        CaseRow(
+            contact,
+            by_contact.get(contact["id"]),
+            centre_names.get(contact.get("centre_id"), "Unknown centre"),
+        )
+        for contact in contacts
+        if contact.get("status") in UNANSWERED
+    ]
+    rows.sort(key=_due_order)
+    counts = {
+        "open": len(rows),
+        "breached": sum(row.state == "breached" for row in rows),
+        "at_risk": sum(row.state == "at_risk" for row in rows),
+        "unassigned": sum(not row.contact.get("assignee") for row in rows),
+    }
+    return Caseload(rows, counts)
+
+
+def _due_order(row: CaseRow) -> tuple:
+    due = parse_instant(row.due_at)
+    received = parse_instant(row.contact.get("received_at"))
+    return (due is None, due or received, received)
+
+
+class BadLocalTime(ValueError):
+    pass
+
+
+def local_instant(day: str, clock_time: str, now: datetime) -> datetime:
+    """A date and time typed in London, as an aware instant; never in the future."""
+    try:
+        parsed = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock_time.strip()))
+    except ValueError as exc:
+        raise BadLocalTime("Enter a real date and time, for example 2026-03-04 and 14:30.") from exc
+    instant = parsed.replace(tzinfo=LONDON)
+    if instant > now.astimezone(LONDON):
+        raise BadLocalTime("The time received cannot be in the future.")
+    return instant
+
+
+def local_now_fields(now: datetime) -> tuple[str, str]:
+    local = now.astimezone(LONDON)
+    return local.date().isoformat(), local.strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class Bar:
+    key: str
+    percent: float | None
+    met: int
+    breached: int
+    open: int
+    total: int
+
+
+def bars(groups: Iterable[Mapping[str, Any]]) -> list[Bar]:
+    return [
+        Bar(
+            key=str(group.get("key", "")),
+            percent=group.get("percent_met"),
+            met=int(group.get("met", 0)),
+            breached=int(group.get("breached", 0)),
+            open=int(group.get("open", 0)),
+            total=int(group.get("total", 0)),
+        )
+        for group in groups
+    ]
+
+
+def month_bounds(key: str, start: date, end: date) -> tuple[date, date]:
+    """The first and last day of month key ('2026-03'), kept within start..end."""
+    first = date.fromisoformat(f"{key}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return max(first, start), min(following - timedelta(days=1), end)
+
+
+def month_row(key: str, groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One month's row: the month and its compliance group per channel."""
+    return {"month": key, **{group["key"]: group for group in groups}}
+
+
+def opening_today(centre: Mapping[str, Any]) -> str:
+    today = centre.get("today") or {}
+    if centre.get("status") == "temporarily_closed":
+        return "Temporarily closed"
+    sessions = today.get("sessions") or []
+    if not sessions:
+        note = today.get("note")
+        return f"Closed today ({note})" if note else "Closed today"
+    return "Open today " + ", ".join(f"{s['opens']} to {s['closes']}" for s in sessions)

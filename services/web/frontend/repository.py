@@ -1,0 +1,102 @@
+"""The front end's own data: staff accounts, failed sign-ins and live sessions."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from datetime import datetime
+
+from ccshared.store import DuplicateKey, Store
+from ccshared.timeutil import from_str, to_str
+
+from .accounts import Account, AccountError, Attempts
+
+
+class Accounts:
+    def __init__(self, store: Store):
+        self.collection = store.collection("accounts")
+
+    def add(self, account: Account) -> None:
+        try:
+            self.collection.insert({"_id": account.username, **asdict(account)})
+        except DuplicateKey as exc:
+            raise AccountError("username", f"{account.username} already exists") from exc
+
+    def get(self, username: str) -> Account | None:
+        doc = self.collection.get(username)
+        if doc is None:
+            return None
+        doc.pop("_id")
+        return Account(**doc)
+
+    def all(self) -> list[Account]:
+        return [self.get(doc["_id"]) for doc in self.collection.find({}, sort=[("_id", 1)])]
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        return self.collection.update({"_id": username}, {"password_hash": password_hash}) > 0
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        return self.collection.update({"_id": username}, {"disabled": disabled}) > 0
+
+
+class LoginAttempts:
+    def __init__(self, store: Store):
+        self.collection = store.collection("login_attempts")
+
+    def get(self, username: str) -> Attempts:
+        doc = self.collection.get(username.lower())
+        if doc is None:
+            return Attempts()
+        return Attempts(doc["failures"], _dt(doc["window_started"]), _dt(doc["locked_until"]))
+
+    def put(self, username: str, attempts: Attempts) -> None:
+        self.collection.upsert(
+            {
+                "_id": username.lower(),
+                "failures": attempts.failures,
+                "window_started": _ts(attempts.window_started),
+                "locked_until": _ts(attempts.locked_until),
+            }
+        )
+
+    def clear(self, username: str) -> None:
+        self.collection.delete({"_id": username.lower()})
+
+
+class Sessions:
+    """Signed-in sessions, kept server-side so signing out really ends one."""
+
+    def __init__(self, store: Store):
+        self.collection = store.collection("sessions")
+        self.collection.ensure_index(["username"])
+
+    def start(self, username: str, now: datetime) -> str:
+        session_id = secrets.token_urlsafe(32)
+        stamp = to_str(now)
+        self.collection.insert(
+            {"_id": session_id, "username": username, "started_at": stamp, "seen_at": stamp}
+        )
+        return session_id
+
+    def get(self, session_id: str) -> dict | None:
+        return self.collection.get(session_id)
+
+    def touch(self, session_id: str, now: datetime) -> None:
+        self.collection.update({"_id": session_id}, {"seen_at": to_str(now)})
+
+    def end(self, session_id: str) -> None:
+        self.collection.delete({"_id": session_id})
+
+    def end_all(self, username: str) -> int:
+        return self.collection.delete({"username": username})
+
+    def active(self, since: datetime) -> list[dict]:
+        return self.collection.find({"seen_at": {"$gte": to_str(since)}}, sort=[("seen_at", -1)])
+
+
+def _ts(value: datetime | None) -> str | None:
+    return to_str(value) if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return from_str(value) if value else None

@@ -1,0 +1,126 @@
+"""The front end's own service layer: accounts, signing in and out, live sessions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ccshared.store import Store
+from ccshared.timeutil import Clock, from_str, to_str
+
+from . import accounts
+from .accounts import Account, AccountError, LockoutRule
+from .repository import Accounts, LoginAttempts, Sessions
+
+log = logging.getLogger(__name__)
+
+# Writing seen_at on every request would turn each page view into a write.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    session_id: str | None = None
+    account: Account | None = None
+    locked_until: datetime | None = None
+    delay_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.session_id is not None
+
+
+class StaffDesk:
+    """Accounts and sessions of the staff who use the front end."""
+
+    def __init__(self, store: Store, clock: Clock, rule: LockoutRule, idle: timedelta):
+        self.accounts = Accounts(store)
+        self.attempts = LoginAttempts(store)
+        self.sessions = Sessions(store)
+        self.clock = clock
+        self.rule = rule
+        self.idle = idle
+
+    def create_account(
+        self, username: str, role: str, area: str | None, password: str | None, *, by: str
+    ) -> tuple[Account, str]:
+        """A new account; returns it and its password (generated when none is given)."""
+        password = password or accounts.generate_password()
+        username = username.strip().lower()
+        area = area or None
+        accounts.check_new_account(username, role, area, password)
+        account = Account(
+            username=username,
+            role=role,
+            area=area,
+            password_hash=accounts.hash_password(password),
+            created_at=to_str(self.clock.now()),
+            created_by=by,
+        )
+        self.accounts.add(account)
+        log.info("account created", extra={"username": username, "role": role, "by": by})
+        return account, password
+
+    def reset_password(self, username: str, password: str | None = None) -> str:
+        password = password or accounts.generate_password()
+        if len(password) < accounts.MIN_PASSWORD:
+            raise AccountError("password", f"must be at least {accounts.MIN_PASSWORD} characters")
+        if not self.accounts.set_password(username, accounts.hash_password(password)):
+            raise AccountError("username", f"no account {username}")
+        self.sessions.end_all(username)
+        self.attempts.clear(username)
+        return password
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        if not self.accounts.set_disabled(username, disabled):
+            raise AccountError("username", f"no account {username}")
+        if disabled:
+            self.sessions.end_all(username)
+
+    def sign_in(self, username: str, password: str) -> SignInResult:
+        now = self.clock.now()
+        name = username.strip().lower()
+        attempts = self.attempts.get(name)
+        if self.rule.is_locked(attempts, now):
+            log.warning("sign-in refused: locked", extra={"username": name})
+            return SignInResult(locked_until=attempts.locked_until)
+        account = self.accounts.get(name)
+        matches = accounts.password_matches(account.password_hash if account else None, password)
+        if account is None or account.disabled or not matches:
+            attempts = self.rule.after_failure(attempts, now)
+            self.attempts.put(name, attempts)
+            log.warning("sign-in failed", extra={"username": name, "failures": attempts.failures})
+            locked = attempts.locked_until if self.rule.is_locked(attempts, now) else None
+            return SignInResult(locked_until=locked, delay_seconds=self.rule.delay_seconds(attempts))
+        self.attempts.clear(name)
+        session_id = self.sessions.start(name, now)
+        log.info("signed in", extra={"username": name})
+        return SignInResult(session_id=session_id, account=account)
+
+    def current(self, session_id: str | None) -> Account | None:
+        """The account of a live session; an idle or ended one is gone."""
+        if not session_id:
+            return None
+        record = self.sessions.get(session_id)
+        now = self.clock.now()
+        if record is None:
+            return None
+        seen = from_str(record["seen_at"])
+        if now - seen > self.idle:
+            self.sessions.end(session_id)
+            return None
+        account = self.accounts.get(record["username"])
+        if account is None or account.disabled:
+            self.sessions.end(session_id)
+            return None
+        if now - seen > TOUCH_EVERY:
+            self.sessions.touch(session_id, now)
+        return account
+
+    def sign_out(self, session_id: str | None) -> None:
+        if session_id:
+            self.sessions.end(session_id)
+
+    def signed_in_now(self) -> list[dict]:
+        return self.sessions.active(self.clock.now() - self.idle)

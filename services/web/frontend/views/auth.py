@@ -1,0 +1,101 @@
+"""Signing in and out, and who is signed in on each request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from ccshared.timeutil import LONDON
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+
+from ..accounts import ROLE_LABELS
+from . import context
+
+bp = Blueprint("auth", __name__)
+SESSION_KEY = "sid"
+
+
+def _load_user() -> None:
+    account = context().desk.current(session.get(SESSION_KEY))
+    g.account = account
+    g.user = account.staff_user() if account else None
+    if account is None and SESSION_KEY in session:
+        session.pop(SESSION_KEY)
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_load_user)
+    app.context_processor(_template_globals)
+
+
+def signed_in(*roles: str) -> Callable:
+    """The page needs a signed-in user, with one of roles when given."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = g.get("user")
+            if user is None:
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            if roles and user.role not in roles:
+                abort(403, description="Your role does not give you access to this page.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("contacts.today")
+
+
+@bp.get("/sign-in")
+def sign_in() -> Any:
+    if g.get("user"):
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("sign_in.html", next=request.args.get("next", ""), error=None)
+
+
+@bp.post("/sign-in")
+def sign_in_post() -> Any:
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    target = request.form.get("next", "")
+    if not username or not password:
+        return _refused("Enter your username and password.", username, target, 422)
+    result = context().desk.sign_in(username, password)
+    if result.ok:
+        session.clear()
+        session[SESSION_KEY] = result.session_id
+        return redirect(_safe_next(target))
+    if result.delay_seconds:
+        time.sleep(result.delay_seconds)
+    if result.locked_until:
+        until = result.locked_until.astimezone(LONDON).strftime("%H:%M")
+        message = (
+            f"Too many failed attempts to sign in as this user. Try again after {until}, "
+            "or ask an administrator to reset your password."
+        )
+        return _refused(message, username, target, 429)
+    return _refused("The username or password is not right. Check them and try again.", username, target, 401)
+
+
+def _refused(message: str, username: str, target: str, status: int) -> Any:
+    return render_template("sign_in.html", error=message, username=username, next=target), status
+
+
+@bp.post("/sign-out")
+def sign_out() -> Any:
+    context().desk.sign_out(session.get(SESSION_KEY))
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("public.find"))

@@ -1,0 +1,270 @@
+"""Staff casework: today's list, logging a letter or telephone message, and
+acting on one contact (assign, respond, close, referral decisions)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.timeutil import to_str
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from ..clients import ServiceError, ServiceUnavailable
+from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
+from . import backends, context
+from .auth import signed_in
+
+bp = Blueprint("contacts", __name__, url_prefix="/staff")
+LOGGABLE = (c.LETTER, c.TELEPHONE, c.EMAIL)
+REPLY_BY = {"post": "Letter by post", "telephone": "Telephone", "email": "E-mail"}
+RESPONSE_METHODS = {
+    "letter": "Letter",
+    "telephone": "Telephone call",
+    "email": "E-mail",
+    "in_person": "In person",
+}
+DECLINE_REASONS = {
+    "not_eligible": "Not eligible",
+    "outside_area": "Outside our area",
+    "service_not_offered": "Service not offered",
+    "family_declined": "Family declined",
+    "duplicate": "Duplicate referral",
+    "other": "Other reason",
+}
+STATUSES = ("received", "assigned", "responded", "closed", "withdrawn")
+ACTIONS = {
+    "assign": "assign",
+    "respond": "respond",
+    "close": "close",
+    "withdraw": "withdraw",
+    "referral-open": "referral/open",
+    "referral-accept": "referral/accept",
+    "referral-decline": "referral/decline",
+}
+DONE = {
+    "assign": "Contact assigned.",
+    "respond": "Response recorded. The clock has stopped.",
+    "close": "Contact closed.",
+    "withdraw": "Contact marked as withdrawn.",
+    "referral-open": "Referral opened.",
+    "referral-accept": "Referral accepted. The partner agency will see the outcome.",
+    "referral-decline": "Referral declined. The partner agency will see the reason.",
+}
+
+
+def area_scope(chosen: str | None = None) -> str | None:
+    """Staff and coordinators see their own area; others pick one or see all."""
+    user = g.user
+    if not user.sees_all_areas:
+        return user.area
+    return chosen if chosen in c.AREAS else None
+
+
+def centre_names() -> dict[str, str]:
+    try:
+        return {centre["id"]: centre["name"] for centre in backends().directory.all_centres()}
+    except ServiceUnavailable:
+        return {}
+
+
+@bp.get("/")
+@bp.get("/today")
+@signed_in()
+def today() -> Any:
+    area = area_scope(request.args.get("area"))
+    open_contacts = [
+        contact
+        for status in ("received", "assigned")
+        for contact in backends().contacts.all_open(status=status, area=area)
+    ]
+    clocks, sla_down = [], False
+    try:
+        clocks = backends().sla.clocks(area=area)
+    except ServiceUnavailable:
+        sla_down = True
+    load = caseload(open_contacts, clocks, centre_names())
+    return render_template("staff/today.html", load=load, area=area, sla_down=sla_down, areas=c.AREAS)
+
+
+@bp.get("/contacts")
+@signed_in()
+def list_contacts() -> Any:
+    filters = {name: request.args.get(name, "").strip() for name in ("status", "channel", "assignee", "area")}
+    filters["area"] = area_scope(filters["area"]) or ""
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    page = backends().contacts.page(page=page_number, per_page=25, **filters)
+    return render_template(
+        "staff/contacts.html",
+        page=page,
+        filters=filters,
+        statuses=STATUSES,
+        channels=c.CHANNELS,
+        areas=c.AREAS,
+        names=centre_names(),
+    )
+
+
+def _centres_for_user() -> list[dict]:
+    area = area_scope()
+    centres = backends().directory.all_centres()
+    return [centre for centre in centres if area is None or centre["area"] == area]
+
+
+def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    return (
+        render_template(
+            "staff/log_contact.html",
+            values=values,
+            errors=errors,
+            centres=_centres_for_user(),
+            channels=LOGGABLE,
+            reply_by=REPLY_BY,
+        ),
+        status,
+    )
+
+
+@bp.get("/contacts/new")
+@signed_in()
+def new_contact() -> Any:
+    received_date, received_time = local_now_fields(context().clock.now())
+    values = {
+        "channel": request.args.get("channel", c.TELEPHONE),
+        "received_date": received_date,
+        "received_time": received_time,
+        "reply_by": "telephone",
+        "idempotency_key": secrets.token_urlsafe(16),
+    }
+    return _log_form(values, {})
+
+
+LOG_FIELDS = (
+    "channel",
+    "centre_id",
+    "received_date",
+    "received_time",
+    "subject",
+    "summary",
+    "name",
+    "reply_by",
+    "address",
+    "phone",
+    "email",
+    "idempotency_key",
+)
+# The contacts service's field names, as the form's.
+FIELD_FOR = {
+    "requester.name": "name",
+    "requester.reply_by": "reply_by",
+    "requester.address": "address",
+    "requester.phone": "phone",
+    "requester.email": "email",
+    "received_at": "received_date",
+}
+
+
+@bp.post("/contacts/new")
+@signed_in()
+def log_contact() -> Any:
+    values = {name: request.form.get(name, "").strip() for name in LOG_FIELDS}
+    values["idempotency_key"] = values["idempotency_key"] or secrets.token_urlsafe(16)
+    try:
+        received_at = local_instant(values["received_date"], values["received_time"], context().clock.now())
+    except BadLocalTime as error:
+        return _log_form(values, {"received_date": str(error)}, 422)
+    requester = {"name": values["name"], "reply_by": values["reply_by"]}
+    requester.update({k: values[k] for k in ("address", "phone", "email") if values[k]})
+    body = {
+        "channel": values["channel"],
+        "centre_id": values["centre_id"],
+        "received_at": to_str(received_at),
+        "subject": values["subject"],
+        "requester": requester,
+    }
+    if values["summary"]:
+        body["summary"] = values["summary"]
+    try:
+        created = backends().contacts.log(body, values["idempotency_key"])
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        errors = {FIELD_FOR.get(name, name): message for name, message in error.field_messages().items()}
+        return _log_form(values, errors or {"_": error.message}, 422)
+    flash(f"Logged as {created.get('reference', 'a new contact')}.")
+    return redirect(url_for("contacts.show", contact_id=created["id"]))
+
+
+def _assignees(area: str | None) -> list[str]:
+    return [
+        account.username
+        for account in context().desk.accounts.all()
+        if not account.disabled and (area is None or account.area in (area, None))
+    ]
+
+
+@bp.get("/contacts/<contact_id>")
+@signed_in()
+def show(contact_id: str) -> Any:
+    return _show(contact_id, {}, {})
+
+
+def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], status: int = 200) -> Any:
+    contact = backends().contacts.get(contact_id)
+    clock = None
+    try:
+        clock = backends().sla.clock_of(contact)
+    except ServiceUnavailable:
+        pass
+    now_date, now_time = local_now_fields(context().clock.now())
+    names = centre_names()
+    return (
+        render_template(
+            "staff/contact.html",
+            contact=contact,
+            clock=clock,
+            centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
+            assignees=_assignees(contact.get("area")),
+            methods=RESPONSE_METHODS,
+            decline_reasons=DECLINE_REASONS,
+            reply_by=REPLY_BY,
+            errors=errors,
+            values={"responded_date": now_date, "responded_time": now_time, **values},
+        ),
+        status,
+    )
+
+
+def _action_body(action: str, form: dict[str, str]) -> dict[str, Any]:
+    if action == "assign":
+        return {"assignee": form.get("assignee") or g.user.username}
+    if action == "respond":
+        responded_at = local_instant(
+            form.get("responded_date", ""), form.get("responded_time", ""), context().clock.now()
+        )
+        return {"method": form.get("method", ""), "responded_at": to_str(responded_at)}
+    if action == "referral-decline":
+        return {"reason": form.get("reason", ""), "reason_code": form.get("reason_code") or "other"}
+    return {}
+
+
+@bp.post("/contacts/<contact_id>/<action>")
+@signed_in()
+def act(contact_id: str, action: str) -> Any:
+    if action not in ACTIONS:
+        abort(404)
+    form = {key: value.strip() for key, value in request.form.items()}
+    try:
+        body = _action_body(action, form)
+        backends().contacts.act(contact_id, ACTIONS[action], body)
+    except BadLocalTime as error:
+        return _show(contact_id, {"responded_date": str(error)}, form, 422)
+    except ServiceError as error:
+        if error.status not in (409, 422):
+            raise
+        messages = error.field_messages()
+        if "responded_at" in messages:
+            messages["responded_date"] = messages.pop("responded_at")
+        return _show(contact_id, {**messages, "_": error.message, "_action": action}, form, error.status)
+    flash(DONE[action])
+    return redirect(url_for("contacts.show", contact_id=contact_id))

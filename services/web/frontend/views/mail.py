@@ -1,0 +1,58 @@
+"""Sent e-mails: the notifier's delivery log and, in the embedded run, the messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccshared import contracts as c
+from flask import Blueprint, Response, render_template, request
+
+from ..clients import ServiceError
+from . import backends
+from .auth import signed_in
+
+bp = Blueprint("mail", __name__, url_prefix="/staff/mail")
+STATUSES = ("pending", "sending", "retrying", "sent", "failed", "held", "digested")
+
+
+@bp.get("/")
+@signed_in()
+def log() -> Any:
+    status = request.args.get("status", "")
+    log_error = None
+    notifications: list[dict] = []
+    try:
+        notifications = backends().notifier.notifications(status=status or None).get("items", [])
+    except ServiceError as error:
+        if error.status != 403:
+            raise
+        log_error = error.message
+    messages = backends().notifier.messages().get("items", [])
+    return render_template(
+        "staff/mail.html",
+        notifications=notifications,
+        messages=messages,
+        status=status,
+        statuses=STATUSES,
+        log_error=log_error,
+        event_types=c.SLA_EVENTS,
+    )
+
+
+@bp.get("/messages/<message_id>")
+@signed_in()
+def message(message_id: str) -> Any:
+    found = backends().notifier.message(message_id)
+    return render_template("staff/message.html", message=found)
+
+
+@bp.get("/messages/<message_id>/html")
+@signed_in()
+def message_html(message_id: str) -> Response:
+    """The HTML part on its own, sandboxed: no scripts, no forms, nothing fetched."""
+    found = backends().notifier.message(message_id)
+    response = Response(found.get("html") or "", mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    return response

@@ -1,0 +1,122 @@
+"""Public pages, no sign-in: find a centre, a centre's page, how we are doing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from ccshared.timeutil import LONDON
+from flask import Blueprint, render_template, request
+
+from ..clients import ServiceError, ServiceUnavailable
+from ..presenters import month_bounds, month_row, opening_today
+from . import backends, context
+
+bp = Blueprint("public", __name__)
+POSTCODE_LIKE = re.compile(r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?(\s*[0-9][A-Za-z]{2})?$")
+SEARCH_FIELDS = ("q", "service", "place", "open_now", "lat", "lon")
+STANDARDS = (
+    "Up to date information on all children's centres will be available to the public.",
+    "We will respond to all letters within 5 working days.",
+    "Telephone messages will be responded to within 2 working days.",
+    "Team members will respect confidentiality.",
+    "We will work in partnership with other services, such as health, Job Centre Plus and the voluntary sector.",
+)
+PUBLISHED_CHANNELS = {"letter": 5, "telephone": 2}
+
+
+def directory_query(form: dict[str, str]) -> dict[str, Any]:
+    """The directory's search parameters from the public form's fields."""
+    query: dict[str, Any] = {"per_page": 50}
+    if form.get("q"):
+        query["q"] = form["q"]
+    if form.get("service"):
+        query["service"] = form["service"]
+    place = form.get("place", "").strip()
+    if place:
+        query["postcode" if POSTCODE_LIKE.match(place) else "ward"] = place
+    elif form.get("lat") and form.get("lon"):
+        query.update(lat=form["lat"], lon=form["lon"], radius_km=10)
+    if form.get("open_now"):
+        query["open_now"] = "true"
+    return query
+
+
+@bp.get("/")
+def find() -> Any:
+    form = {name: request.args.get(name, "").strip() for name in SEARCH_FIELDS}
+    searched = any(form.values())
+    page: dict[str, Any] = {"form": form, "searched": searched, "results": None, "errors": {}}
+    try:
+        page["services"] = backends().directory.services_list()
+        if searched:
+            page["results"] = backends().directory.search(**directory_query(form))
+    except ServiceUnavailable:
+        page["unavailable"] = True
+        page.setdefault("services", [])
+    except ServiceError as error:
+        page["errors"] = _form_errors(error)
+    page["service_labels"] = {s["id"]: s["label"] for s in page["services"]}
+    return render_template("public/find.html", opening_today=opening_today, **page)
+
+
+def _form_errors(error: ServiceError) -> dict[str, str]:
+    """The directory names its own parameters; show each message beside the field it came from."""
+    where = {
+        "postcode": "place",
+        "ward": "place",
+        "q": "q",
+        "service": "service",
+        "lat": "place",
+        "lon": "place",
+    }
+    found = {}
+    for name, message in error.field_messages().items():
+        found[where.get(name, "q")] = message
+    return found or {"q": error.message}
+
+
+@bp.get("/centres/<centre_id>")
+def centre(centre_id: str) -> Any:
+    found = backends().directory.centre(centre_id)
+    return render_template("public/centre.html", centre=found, opening_today=opening_today)
+
+
+def last_twelve_months(today: date) -> tuple[str, str]:
+    start_month = today.month - 11
+    start = date(today.year + (start_month - 1) // 12, (start_month - 1) % 12 + 1, 1)
+    return start.isoformat(), today.isoformat()
+
+
+def monthly_by_channel(start: date, end: date) -> list[dict[str, Any]]:
+    """Each month with contacts, newest first, with its compliance per channel."""
+    sla = backends().sla
+    months = sla.compliance(**{"from": start.isoformat(), "to": end.isoformat(), "group_by": "month"})[
+        "groups"
+    ]
+    rows = []
+    for key in sorted((group["key"] for group in months), reverse=True):
+        first, last = month_bounds(key, start, end)
+        report = sla.compliance(**{"from": first.isoformat(), "to": last.isoformat(), "group_by": "channel"})
+        rows.append(month_row(key, report["groups"]))
+    return rows
+
+
+@bp.get("/how-we-are-doing")
+def how_we_are_doing() -> Any:
+    today = context().clock.now().astimezone(LONDON).date()
+    start, end = last_twelve_months(today)
+    rows, unavailable = [], False
+    try:
+        rows = monthly_by_channel(date.fromisoformat(start), date.fromisoformat(end))
+    except ServiceUnavailable:
+        unavailable = True
+    return render_template(
+        "public/how_we_are_doing.html",
+        standards=STANDARDS,
+        targets=PUBLISHED_CHANNELS,
+        rows=rows,
+        unavailable=unavailable,
+        period=(start, end),
+    )

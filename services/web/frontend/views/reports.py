@@ -1,0 +1,52 @@
+"""Breaches and compliance for staff: the report as a table and a bar chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.timeutil import LONDON
+from flask import Blueprint, g, render_template, request
+
+from ..clients import ServiceError
+from ..presenters import bars
+from . import backends, context
+from .auth import signed_in
+from .contacts import area_scope, centre_names
+from .public import last_twelve_months
+
+bp = Blueprint("reports", __name__, url_prefix="/staff")
+
+
+@bp.get("/compliance")
+@signed_in()
+def compliance() -> Any:
+    today = context().clock.now().astimezone(LONDON).date()
+    default_from, default_to = last_twelve_months(today)
+    chosen_area = request.args.get("area", "") if g.user.sees_all_areas else g.user.area
+    area = area_scope(chosen_area)
+    query = {
+        "from": request.args.get("from") or default_from,
+        "to": request.args.get("to") or default_to,
+        "area": area,
+    }
+    error = None
+    by_month = by_channel = {"groups": [], "totals": None}
+    try:
+        by_month = backends().sla.compliance(group_by="month", **query)
+        by_channel = backends().sla.compliance(group_by="channel", **query)
+    except ServiceError as problem:
+        error = problem.field_messages() or {"_": problem.message}
+    breached = backends().sla.clocks(state="breached", area=area)
+    return render_template(
+        "staff/compliance.html",
+        query=query,
+        area=area,
+        areas=c.AREAS,
+        months=bars(by_month["groups"]),
+        channels=bars(by_channel["groups"]),
+        overall=by_month.get("totals"),
+        breaches=breached,
+        names=centre_names(),
+        error=error,
+    )

@@ -1,0 +1,158 @@
+"""Signing in and out, sessions, lockout, CSRF and who may see which pages."""
+
+from __future__ import annotations
+
+from conftest import csrf_of
+from web_testkit import NOW
+
+
+def _sign_in_form(client, username: str, password: str):
+    token = csrf_of(client.get("/sign-in").text)
+    return client.post("/sign-in", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_a_user_signs_in_and_every_page_says_who(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+
+    response = _sign_in_form(client, "a.coordinator", password)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/staff/today")
+    page = client.get("/staff/today").text
+    assert "Signed in as <strong>a.coordinator</strong>" in page
+    assert "Area coordinator, North area" in page
+
+
+def test_the_session_cookie_is_secure_httponly_and_samesite_lax(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+
+    response = _sign_in_form(client, "a.coordinator", password)
+
+    cookie = response.headers["Set-Cookie"]
+    assert "cc_session=" in cookie
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make_user):
+    make_user("a.coordinator", "coordinator", "north")
+
+    wrong_password = _sign_in_form(client, "a.coordinator", "not-the-password")
+    no_such_user = _sign_in_form(client, "nobody.here", "not-the-password")
+
+    assert wrong_password.status_code == no_such_user.status_code == 401
+    assert "The username or password is not right" in wrong_password.text
+    assert "The username or password is not right" in no_such_user.text
+    assert client.get("/staff/today").status_code == 302
+
+
+def test_repeated_failures_lock_the_username_even_against_the_right_password(client, make_user, clock):
+    password = make_user("a.coordinator", "coordinator", "north")
+    for _ in range(3):
+        _sign_in_form(client, "a.coordinator", "guess-guess-guess")
+
+    locked = _sign_in_form(client, "a.coordinator", password)
+
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.text
+    clock.advance(minutes=16)
+    assert _sign_in_form(client, "a.coordinator", password).status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+    client.get("/sign-in")
+
+    response = client.post("/sign-in", data={"username": "a.coordinator", "password": password})
+
+    assert response.status_code == 400
+    assert "Your form has expired" in response.text
+
+
+def test_signing_out_ends_the_session_on_the_server(client, sign_in):
+    sign_in()
+    cookie = client.get_cookie("cc_session")
+    token = csrf_of(client.get("/staff/today").text)
+
+    client.post("/sign-out", data={"csrf_token": token})
+    client.set_cookie("cc_session", cookie.value)
+
+    assert client.get("/staff/today").status_code == 302
+
+
+def test_an_idle_session_expires(client, sign_in, clock):
+    sign_in()
+    clock.advance(minutes=31)
+
+    response = client.get("/staff/today")
+
+    assert response.status_code == 302
+    assert "/sign-in" in response.headers["Location"]
+
+
+def test_staff_pages_send_strangers_to_sign_in_and_back(client):
+    response = client.get("/staff/contacts?status=received")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/sign-in?next=")
+
+
+def test_sign_in_never_redirects_off_the_site(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+    token = csrf_of(client.get("/sign-in").text)
+
+    response = client.post(
+        "/sign-in",
+        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": "//evil.example"},
+    )
+
+    assert response.headers["Location"] == "/staff/today"
+
+
+def test_admin_pages_are_for_admins_only(client, sign_in):
+    sign_in("a.staff", "staff", "north")
+
+    assert client.get("/admin/").status_code == 403
+    assert "Admin" not in client.get("/staff/today").text.split("<main")[0]
+
+
+def test_an_admin_adds_an_account_and_sees_its_password_once(client, sign_in):
+    sign_in("an.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+
+    response = client.post(
+        "/admin/users", data={"username": "b.south", "role": "staff", "area": "south", "csrf_token": token}
+    )
+
+    assert response.status_code == 200
+    assert "b.south: " in response.text
+    assert "b.south" in client.get("/admin/").text
+
+
+def test_an_account_for_an_area_role_needs_an_area(client, sign_in):
+    sign_in("an.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+
+    response = client.post("/admin/users", data={"username": "c.staff", "role": "staff", "csrf_token": token})
+
+    assert response.status_code == 422
+    assert 'id="area-error"' in response.text
+
+
+def test_passwords_are_stored_hashed(web_app, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+
+    stored = web_app.extensions["frontend"].desk.accounts.collection.get("a.coordinator")
+
+    assert password not in str(stored)
+    assert stored["password_hash"].startswith("$argon2")
+    assert stored["created_at"].startswith(NOW.strftime("%Y-%m-%d"))
+
+
+def test_html_pages_carry_a_self_only_content_security_policy(client):
+    response = client.get("/sign-in")
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "'unsafe-inline'" not in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
