@@ -64,6 +64,9 @@ class Intake:
             addressing = self.routing.addressing(event.type, data)
         except UnknownArea as exc:
             raise Rejected(str(exc)) from exc
+        assignee = data.get("assignee")
+        if event.type == c.SLA_AT_RISK and assignee and self.routing.staff_address(assignee) is None:
+            log.warning("assignee has no usable address; told the coordinator", extra={"event_id": event.id})
         records = new_notifications(
             kind=EVENT,
             event_id=event.id,

@@ -1,0 +1,64 @@
+"""`python -m notifier run` as the embedded run starts it: gunicorn and the worker in one process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import requests
+from ccshared import bus as buses
+from ccshared import contracts as c
+from ccshared import events
+from ccshared.auth import StaffUser, TokenSigner
+from notifier_testkit import TOKEN_SECRET, environment, free_port, sla_event
+
+
+def wait_for(condition: Callable[[], bool], deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.1)
+
+
+def get(url: str, token: str | None = None) -> tuple[int, dict]:
+    try:
+        response = requests.get(url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=5)
+    except requests.ConnectionError:
+        return 0, {}
+    return response.status_code, response.json()
+
+
+def test_run_serves_the_api_and_delivers_a_breach_to_files(tmp_path):
+    port = free_port()
+    env = {**os.environ, **environment(tmp_path), "NOTIFIER_PORT": str(port), "WEB_CONCURRENCY": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notifier", "run"], env=env, cwd=tmp_path, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get(f"{base}/readyz")[0] == 200)
+        breach = sla_event()
+        buses.connect(env["EVENT_BUS_URL"]).producer().publish(
+            c.SLA_TOPIC, breach["subject"], events.encode(breach)
+        )
+        token = TokenSigner(TOKEN_SECRET).issue(StaffUser("test.principal", c.ROLE_PRINCIPAL))
+
+        wait_for(lambda: len(get(f"{base}/api/v1/messages", token)[1].get("items", [])) == 2)
+        status, log = get(f"{base}/api/v1/notifications?status=sent", token)
+        assert status == 200
+        assert sorted(n["recipient"] for n in log["items"]) == [
+            "coordinator.north@example.org",
+            "principal.officer@example.org",
+        ]
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        assert f'cc_notifications_sent_total{{event_type="{c.SLA_BREACHED}"}} 2.0' in metrics
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
