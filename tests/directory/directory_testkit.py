@@ -10,6 +10,18 @@ STAFF_SECRET = "directory-test-staff-secret"
 # A Monday in November (London = UTC): the sample centres open 09:00-17:00 on weekdays.
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 
+NEW_CENTRE = {
+    "name": "Test New Children's Centre",
+    "address": {"line1": "1 Test Street"},
+    "postcode": "l1 0aa",
+    "ward": "Central",
+    "area": "central",
+    "phone": "0151 496 0999",
+    "email": "test.new@example.org",
+    "opening_times": {"monday": [{"opens": "09:00", "closes": "12:00"}]},
+    "services": ["stay-and-play", "childcare", "stay-and-play"],
+}
+
 
 def names(response_json: dict) -> list[str]:
     return [item["name"] for item in response_json["items"]]

@@ -3,19 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from directory_testkit import NOW, etag, search, slugs_of
-
-NEW_CENTRE = {
-    "name": "Test New Children's Centre",
-    "address": {"line1": "1 Test Street"},
-    "postcode": "l1 0aa",
-    "ward": "Central",
-    "area": "central",
-    "phone": "0151 496 0999",
-    "email": "test.new@example.org",
-    "opening_times": {"monday": [{"opens": "09:00", "closes": "12:00"}]},
-    "services": ["stay-and-play", "childcare", "stay-and-play"],
-}
+from directory_testkit import NEW_CENTRE, NOW, etag, search, slugs_of
 
 
 def patch(client, centre_id, body, headers, version='"1"'):
