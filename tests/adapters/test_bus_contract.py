@@ -23,7 +23,7 @@ def test_messages_of_one_key_arrive_in_order(event_bus, topic):
     items = [(f"key-{n % 5}", f"{n % 5}:{n // 5}".encode()) for n in range(60)]
     _publish(event_bus, topic, items)
 
-    got = drain(event_bus.consumer("orders", [topic]), 60)
+    got = drain(event_bus.consumer(f"{topic}-orders", [topic]), 60)
 
     per_key: dict[str, list[int]] = defaultdict(list)
     for message in got:
@@ -38,8 +38,8 @@ def test_two_groups_each_see_every_event(event_bus, topic):
     event_bus.ensure_topics([topic])
     _publish(event_bus, topic, [(f"k{n}", str(n).encode()) for n in range(20)])
 
-    first = drain(event_bus.consumer("group-a", [topic]), 20)
-    second = drain(event_bus.consumer("group-b", [topic]), 20)
+    first = drain(event_bus.consumer(f"{topic}-group-a", [topic]), 20)
+    second = drain(event_bus.consumer(f"{topic}-group-b", [topic]), 20)
 
     assert sorted(int(m.value) for m in first) == list(range(20))
     assert sorted(int(m.value) for m in second) == list(range(20))
@@ -49,13 +49,13 @@ def test_restarted_consumer_resumes_after_its_last_commit(event_bus, topic):
     event_bus.ensure_topics([topic])
     _publish(event_bus, topic, [("one-key", str(n).encode()) for n in range(10)])
 
-    consumer = event_bus.consumer("resume", [topic])
+    consumer = event_bus.consumer(f"{topic}-resume", [topic])
     first = drain(consumer, 10)
     consumer.commit(first[:6])
     consumer.close()
     _publish(event_bus, topic, [("one-key", str(n).encode()) for n in range(10, 13)])
 
-    again = drain_quiet(event_bus.consumer("resume", [topic]), 7)
+    again = drain_quiet(event_bus.consumer(f"{topic}-resume", [topic]), 7)
 
     assert [int(m.value) for m in again] == list(range(6, 13))
 
@@ -63,7 +63,7 @@ def test_restarted_consumer_resumes_after_its_last_commit(event_bus, topic):
 def test_rewind_delivers_the_message_again(event_bus, topic):
     event_bus.ensure_topics([topic])
     _publish(event_bus, topic, [("k", b"0"), ("k", b"1")])
-    consumer = event_bus.consumer("rewinder", [topic])
+    consumer = event_bus.consumer(f"{topic}-rewinder", [topic])
     first = drain(consumer, 2)
 
     consumer.rewind(first[1])
@@ -85,7 +85,7 @@ def test_an_event_from_another_process_is_consumed_here(event_bus, bus_url, topi
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
 
-    got = drain(event_bus.consumer("cross-process", [topic]), 3)
+    got = drain(event_bus.consumer(f"{topic}-cross-process", [topic]), 3)
 
     assert [m.value for m in got] == [b"hello-0", b"hello-1", b"hello-2"]
 
@@ -97,7 +97,7 @@ def test_another_process_consumes_what_this_one_published(event_bus, bus_url, to
         f"""
         import time
         from ccshared import bus
-        consumer = bus.connect({bus_url!r}).consumer("child", [{topic!r}])
+        consumer = bus.connect({bus_url!r}).consumer({topic + "-child"!r}, [{topic!r}])
         got, deadline = [], time.monotonic() + 60
         while len(got) < 2 and time.monotonic() < deadline:
             got.extend(consumer.poll(0.5))
@@ -116,8 +116,8 @@ def test_sqlite_log_gives_a_group_topic_to_one_member_at_a_time(tmp_path, topic)
     """Like a Kafka partition's single owner: a standby member takes over only when the owner leaves."""
     event_bus = bus.connect(f"sqlite:///{tmp_path}/events.db")
     _publish(event_bus, topic, [(f"k{n}", str(n).encode()) for n in range(30)])
-    owner = event_bus.consumer("shared-group", [topic])
-    standby = event_bus.consumer("shared-group", [topic])
+    owner = event_bus.consumer(f"{topic}-shared-group", [topic])
+    standby = event_bus.consumer(f"{topic}-shared-group", [topic])
 
     taken = owner.poll(0.3, max_messages=10)
     owner.commit(taken)
@@ -126,3 +126,17 @@ def test_sqlite_log_gives_a_group_topic_to_one_member_at_a_time(tmp_path, topic)
     rest = drain(standby, 20)
 
     assert [int(m.value) for m in taken + rest] == list(range(30))
+
+
+def test_a_topic_prefix_keeps_two_environments_apart(bus_url, topic):
+    join = "&" if "?" in bus_url else "?"
+    staging = bus.connect(f"{bus_url}{join}topic_prefix=staging-")
+    live = bus.connect(bus_url)
+    staging.ensure_topics([topic])
+    live.ensure_topics([topic])
+    _publish(staging, topic, [("k", b"staging-only")])
+    _publish(live, topic, [("k", b"live-only")])
+
+    got = drain_quiet(staging.consumer(f"{topic}-reader", [topic]), 1, quiet_s=1.0)
+
+    assert [(m.topic, m.value) for m in got] == [(topic, b"staging-only")]

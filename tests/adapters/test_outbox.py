@@ -46,7 +46,7 @@ def test_a_saved_change_carries_its_events_until_the_relay_publishes_them(doc_st
     event_bus.ensure_topics([topic])
     Relay([(collection, topic)], event_bus.producer()).run_once()
 
-    got = [events.decode(m.value) for m in drain(event_bus.consumer("g", [topic]), 2)]
+    got = [events.decode(m.value) for m in drain(event_bus.consumer(f"{topic}-g", [topic]), 2)]
     assert [e.type for e in got] == [c.CENTRE_CREATED, c.CENTRE_UPDATED]
     assert collection.get("c1")["_outbox"] == []
     assert collection.count({PENDING: True}) == 0
@@ -87,7 +87,7 @@ def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(doc_store, store_ur
         cid = f"c{n:05d}"
         aggregates.add({"_id": cid}, [aggregates.event(c.CENTRE_CREATED, cid, centre_data(cid))])
     event_bus.ensure_topics([topic])
-    consumer = event_bus.consumer("audit", [topic])
+    consumer = event_bus.consumer(f"{topic}-audit", [topic])
 
     relay = subprocess.Popen([sys.executable, "-c", textwrap.dedent(RELAY_SCRIPT), store_url, bus_url, topic])
     first = drain(consumer, 1, deadline_s=60)

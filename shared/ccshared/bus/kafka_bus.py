@@ -112,7 +112,7 @@ class KafkaBusConsumer:
                 auto_offset_reset="earliest",
                 session_timeout_ms=10000,
                 heartbeat_interval_ms=3000,
-                max_poll_interval_ms=300000,
+                max_poll_interval_ms=60000,
             )
         except KafkaError as exc:
             raise BusUnavailable(f"kafka consumer: {exc}") from exc

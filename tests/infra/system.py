@@ -1,0 +1,164 @@
+"""The whole system as separate OS processes, for end-to-end and fault tests.
+
+Each service runs as `python -m <package> run` (gunicorn + its worker) in its
+own process group, on a free loopback port, with its own log file. The same
+launcher serves the embedded defaults (SQLite log and stores) and the real
+engines (Kafka, FerretDB): only the URLs differ.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from ccshared.auth import StaffUser, TokenSigner
+from cryptography.fernet import Fernet
+
+from .common import free_port, wait_until
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    package: str
+    port_var: str
+    url_var: str
+
+
+SPECS = {
+    spec.name: spec
+    for spec in (
+        Spec("directory", "directory", "DIRECTORY_PORT", "DIRECTORY_URL"),
+        Spec("contacts", "contacts", "CONTACTS_PORT", "CONTACTS_URL"),
+        Spec("sla-monitor", "sla_monitor", "SLA_MONITOR_PORT", "SLA_MONITOR_URL"),
+        Spec("notifier", "notifier", "NOTIFIER_PORT", "NOTIFIER_URL"),
+        Spec("web", "frontend", "WEB_PORT", "WEB_URL"),
+    )
+}
+BACKEND = ("directory", "contacts", "sla-monitor", "notifier")
+
+
+@dataclass
+class System:
+    workdir: Path
+    bus_url: str
+    store_url: Callable[[str], str]
+    services: Iterable[str] = BACKEND
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.services = tuple(self.services)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ports = {name: free_port() for name in SPECS}
+        self.secret = uuid.uuid4().hex + uuid.uuid4().hex
+        self.signer = TokenSigner(self.secret)
+        self.mail_dir = self.workdir / "mail"
+        self._env = {
+            **os.environ,
+            "EVENT_BUS_URL": self.bus_url,
+            "STAFF_TOKEN_SECRET": self.secret,
+            "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "WEB_SECRET_KEY": uuid.uuid4().hex,
+            "WEB_COOKIE_SECURE": "false",
+            "NOTIFIER_TRANSPORT": "file",
+            "NOTIFIER_MAIL_DIR": str(self.mail_dir),
+            "WEB_CONCURRENCY": "1",
+            "LOG_LEVEL": "INFO",
+            **{SPECS[n].port_var: str(p) for n, p in self.ports.items()},
+            **{SPECS[n].url_var: self.url(n) for n in SPECS},
+            **self.extra_env,
+        }
+        self._env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self, name: str) -> dict[str, str]:
+        return {**self._env, "STORE_URL": self.store_url(name)}
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def log(self, name: str) -> str:
+        path = self.log_path(name)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def command(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run a one-off command of a service (e.g. directory load-sample) with its env."""
+        result = subprocess.run(
+            [sys.executable, "-m", SPECS[name].package, *args],
+            env=self.env(name),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{name} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self, *names: str, wait: bool = True) -> None:
+        for name in names or self.services:
+            log = self.log_path(name).open("a")
+            log.write(f"\n===== start {name} at {time.strftime('%H:%M:%S')}\n")
+            log.flush()
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", SPECS[name].package, "run"],
+                env=self.env(name),
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if wait:
+            for name in names or self.services:
+                self.wait_ready(name)
+
+    def wait_ready(self, name: str, deadline_s: float = 60.0) -> None:
+        def ready() -> bool:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-4000:]}")
+            try:
+                return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        if not wait_until(ready, deadline_s):
+            raise RuntimeError(f"{name} not ready within {deadline_s}s:\n{self.log(name)[-4000:]}")
+
+    def stop(self, *names: str, sig: int = signal.SIGTERM, deadline_s: float = 20.0) -> None:
+        for name in names or tuple(self.processes):
+            process = self.processes.pop(name, None)
+            if process is None or process.poll() is not None:
+                continue
+            try:
+                os.killpg(process.pid, sig)
+                process.wait(timeout=deadline_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+
+    def kill(self, *names: str) -> None:
+        """SIGKILL the whole process group: no clean shutdown, as in a crash."""
+        self.stop(*names, sig=signal.SIGKILL)
+
+    def staff(
+        self, role: str = "principal_officer", area: str | None = None, username: str = "test-user"
+    ) -> dict:
+        token = self.signer.issue(StaffUser(username=username, role=role, area=area))
+        return {"Authorization": f"Bearer {token}"}
+
+    def dump_logs(self) -> str:
+        return "\n".join(f"----- {name} -----\n{self.log(name)[-3000:]}" for name in SPECS if self.log(name))
