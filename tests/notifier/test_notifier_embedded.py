@@ -29,7 +29,7 @@ SOUTH = StaffUser("test.coordinator2", c.ROLE_COORDINATOR, c.SOUTH)
 WORKER = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
 
 
-def wait_for(condition: Callable[[], bool], deadline_s: float = 20.0) -> None:
+def wait_for(condition: Callable[[], bool], deadline_s: float = 60.0) -> None:
     deadline = time.monotonic() + deadline_s
     while not condition():
         if time.monotonic() > deadline:

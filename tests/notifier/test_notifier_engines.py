@@ -22,7 +22,7 @@ from notifier.worker import PrefixedProducer, tasks
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
 
 
-def wait_for(condition: Callable[[], bool], deadline_s: float = 60.0) -> None:
+def wait_for(condition: Callable[[], bool], deadline_s: float = 90.0) -> None:
     deadline = time.monotonic() + deadline_s
     while not condition():
         if time.monotonic() > deadline:

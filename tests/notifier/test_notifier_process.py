@@ -17,7 +17,7 @@ from ccshared.auth import StaffUser, TokenSigner
 from notifier_testkit import TOKEN_SECRET, environment, free_port, sla_event
 
 
-def wait_for(condition: Callable[[], bool], deadline_s: float = 30.0) -> None:
+def wait_for(condition: Callable[[], bool], deadline_s: float = 90.0) -> None:
     deadline = time.monotonic() + deadline_s
     while not condition():
         if time.monotonic() > deadline:
