@@ -102,7 +102,12 @@ def test_sign_in_never_redirects_off_the_site(client, make_user):
 
     response = client.post(
         "/sign-in",
-        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": "//evil.example"},
+        data={
+            "username": "a.coordinator",
+            "password": password,
+            "csrf_token": token,
+            "next": "//evil.example",
+        },
     )
 
     assert response.headers["Location"] == "/staff/today"

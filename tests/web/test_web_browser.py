@@ -1,0 +1,258 @@
+"""End to end in headless Chromium against the whole system on its embedded defaults."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import holidays
+import pytest
+import requests
+from browser_support import axe_violations, describe, screenshot
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.timeutil import LONDON
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+from web_system import RunningSystem, wait_for
+
+pytestmark = pytest.mark.browser
+
+WAIT_SECONDS = 60.0
+
+
+def working_days_ago(today: date, count: int) -> date:
+    """The day `count` working days (England and Wales) before today."""
+    bank_holidays = holidays.country_holidays("GB", subdiv="ENG", years=range(today.year - 1, today.year + 1))
+    day, found = today, 0
+    while found < count:
+        day -= timedelta(days=1)
+        if day.weekday() < 5 and day not in bank_holidays:
+            found += 1
+    return day
+
+
+def check_accessibility(browser, axe: str, page: str) -> None:
+    violations = axe_violations(browser, axe)
+    assert not violations, f"serious accessibility problems on {page}:\n{describe(violations)}"
+
+
+def sign_in(browser, system: RunningSystem, username: str, password: str) -> None:
+    browser.get(system.web + "/sign-in")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    assert username in browser.find_element(By.CSS_SELECTOR, "[data-testid=signed-in-as]").text
+
+
+def text_of(browser, selector: str) -> str:
+    return browser.find_element(By.CSS_SELECTOR, selector).text
+
+
+def reload_until(browser, url: str, condition, what: str):  # noqa: ANN001, ANN201
+    def check():  # noqa: ANN202
+        browser.get(url)
+        return condition()
+
+    return wait_for(check, WAIT_SECONDS, what, interval=1.0)
+
+
+def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: RunningSystem, axe: str):
+    expected = requests.get(
+        system.urls["directory"] + "/api/v1/centres",
+        params={"service": "speech-and-language", "per_page": 100},
+        timeout=5,
+    ).json()
+    assert expected["total"] > 0, "the sample data offers speech and language somewhere"
+
+    browser.get(system.web + "/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Find a children's centre"
+    check_accessibility(browser, axe, "find a centre")
+    screenshot(browser, "01-find-a-centre")
+    Select(browser.find_element(By.ID, "service")).select_by_visible_text("Speech and language")
+    browser.find_element(By.CSS_SELECTOR, "#find-form button[type=submit]").click()
+
+    results = browser.find_elements(By.CSS_SELECTOR, "[data-testid=results] h3 a")
+    assert sorted(link.text for link in results) == sorted(centre["name"] for centre in expected["items"])
+    assert f"{expected['total']} centre" in text_of(browser, "#results-title")
+    assert "Information last checked" in text_of(browser, "[data-testid=results]")
+    check_accessibility(browser, axe, "search results")
+    screenshot(browser, "02-search-results")
+
+    first = results[0].text
+    results[0].click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == first
+    assert "Speech and language" in text_of(browser, ".service-list")
+    assert "Opening times" in browser.page_source
+    check_accessibility(browser, axe, "a centre's page")
+    screenshot(browser, "03-centre")
+
+    browser.get(system.web + "/how-we-are-doing")
+    assert "We will respond to all letters within 5 working days." in browser.page_source
+    check_accessibility(browser, axe, "how we are doing")
+    screenshot(browser, "04-how-we-are-doing")
+
+
+def test_the_public_pages_fit_a_phone_screen(browser, system: RunningSystem, axe: str):
+    browser.set_window_size(390, 844)
+    for path, name in (
+        ("/?service=stay-and-play", "05-phone-find"),
+        ("/how-we-are-doing", "06-phone-how-we-are-doing"),
+    ):
+        browser.get(system.web + path)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow}px"
+        check_accessibility(browser, axe, f"{path} at phone width")
+        screenshot(browser, name)
+
+
+def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_change(
+    browser, system: RunningSystem, axe: str
+):
+    password = system.create_user("c.north", "coordinator", "north")
+    now = datetime.now(LONDON)
+    received_day = working_days_ago(now.date(), 3)
+    received_at = datetime.combine(received_day, time(10, 0), LONDON)
+    due = requests.get(
+        system.urls["sla-monitor"] + "/api/v1/due",
+        params={"channel": "telephone", "received_at": received_at.isoformat()},
+        timeout=5,
+    ).json()
+    assert datetime.fromisoformat(due["due_at"]) < now, (
+        "three working days ago is past a 2 working day target"
+    )
+
+    sign_in(browser, system, "c.north", password)
+    check_accessibility(browser, axe, "Today")
+    browser.get(system.web + "/staff/compliance")
+    breached_before = (
+        int(text_of(browser, "[data-testid=overall-breached]") or 0)
+        if browser.find_elements(By.CSS_SELECTOR, "[data-testid=overall-breached]")
+        else 0
+    )
+
+    browser.get(system.web + "/staff/contacts/new")
+    check_accessibility(browser, axe, "log a contact")
+    browser.find_element(By.ID, "channel-telephone").click()
+    Select(browser.find_element(By.ID, "centre_id")).select_by_index(1)
+    browser.execute_script(
+        "document.getElementById('received_date').value = arguments[0];"
+        "document.getElementById('received_time').value = '10:00';",
+        received_day.isoformat(),
+    )
+    browser.find_element(By.ID, "subject").send_keys("Asking about stay and play sessions")
+    browser.find_element(By.ID, "name").send_keys("Test Parent")
+    browser.find_element(By.ID, "reply_by-telephone").click()
+    browser.find_element(By.ID, "phone").send_keys("07700 900123")
+    screenshot(browser, "07-log-a-contact")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading.startswith("Telephone message T-"), heading
+    reference = heading.split()[-1]
+    contact_url = browser.current_url
+
+    row = f"tr[data-reference='{reference}'] .tag"
+    reload_until(
+        browser,
+        system.web + "/staff/today",
+        lambda: browser.find_elements(By.CSS_SELECTOR, row) and text_of(browser, row) == "BREACHED",
+        f"{reference} to show as breached on Today",
+    )
+    assert int(text_of(browser, "[data-testid=count-breached]")) >= 1
+    screenshot(browser, "08-today-breached")
+
+    browser.get(contact_url)
+    assert text_of(browser, "[data-testid=clock-state]") == "BREACHED"
+    Select(browser.find_element(By.ID, "method")).select_by_visible_text("Telephone call")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Record response']").click()
+    assert "Response recorded" in text_of(browser, "main")
+    assert text_of(browser, "[data-testid=contact-status]") == "Responded"
+    screenshot(browser, "09-contact-responded")
+
+    def figures_changed() -> bool:
+        counts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=overall-breached]")
+        still_waiting = reference in text_of(browser, "main").split("Breached and still waiting")[-1]
+        return bool(counts) and int(counts[0].text) == breached_before + 1 and not still_waiting
+
+    reload_until(
+        browser, system.web + "/staff/compliance", figures_changed, "the compliance figures to change"
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect")
+    check_accessibility(browser, axe, "breaches and compliance")
+    screenshot(browser, "10-compliance")
+
+    browser.get(system.web + "/how-we-are-doing")
+    month = received_day.strftime("%B %Y")
+    row_text = next(
+        r.text
+        for r in browser.find_elements(By.CSS_SELECTOR, "[data-testid=public-compliance] tr")
+        if month in r.text
+    )
+    assert "%" in row_text, row_text
+
+    for path, name in (
+        ("/staff/centres/", "11-centres"),
+        ("/staff/centres/stale", "12-stale"),
+        ("/staff/mail/", "13-sent-emails"),
+    ):
+        browser.get(system.web + path)
+        assert "Sorry" not in browser.find_element(By.TAG_NAME, "h1").text
+        check_accessibility(browser, axe, path)
+        screenshot(browser, name)
+
+
+def _north_contact(system: RunningSystem) -> dict:
+    """A north-area telephone message logged through the contacts API as a north coordinator."""
+    signer = TokenSigner(system.env["STAFF_TOKEN_SECRET"])
+    token = signer.issue(StaffUser("setup.north", "coordinator", "north"))
+    north = requests.get(
+        system.urls["directory"] + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
+    ).json()["items"][0]
+    response = requests.post(
+        system.urls["contacts"] + "/api/v1/contacts",
+        json={
+            "channel": "telephone",
+            "centre_id": north["id"],
+            "subject": "Asking about childcare",
+            "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_staff_user_cannot_see_another_areas_contacts_or_the_admin_pages(
+    browser, system: RunningSystem, axe: str
+):
+    contact = _north_contact(system)
+    password = system.create_user("s.south", "staff", "south")
+    sign_in(browser, system, "s.south", password)
+
+    browser.get(system.web + "/staff/today")
+    assert contact["reference"] not in browser.page_source
+    browser.get(system.web + "/staff/contacts")
+    assert contact["reference"] not in browser.page_source
+    browser.get(system.web + f"/staff/contacts/{contact['id']}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Page not found"
+    assert "Test Parent" not in browser.page_source
+    browser.get(system.web + "/staff/contacts?area=north")
+    assert contact["reference"] not in browser.page_source
+
+    assert "Admin" not in text_of(browser, "nav")
+    browser.get(system.web + "/admin/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You do not have permission to see this page"
+    screenshot(browser, "14-staff-refused-admin")
+
+
+def test_an_admin_sees_the_admin_pages(browser, system: RunningSystem, axe: str):
+    password = system.create_user("a.admin", "admin")
+    sign_in(browser, system, "a.admin", password)
+
+    browser.get(system.web + "/admin/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Staff accounts"
+    assert "a.admin" in text_of(browser, "[data-testid=accounts]")
+    check_accessibility(browser, axe, "admin")
+    screenshot(browser, "15-admin")
