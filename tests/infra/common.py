@@ -57,21 +57,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
 def missing_commands(hints: dict[str, str]) -> list[str]:
     """Return "<command>: <hint>" for each command in ``hints`` that is not on PATH."""
     return [f"{cmd}: {hint}" for cmd, hint in hints.items() if shutil.which(cmd) is None]
 
 
-def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(
-        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def run_checked(cmd: Sequence[str], cwd: Path, what: str) -> None:
+    result = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         tail = "\n".join(result.stdout.splitlines()[-60:])
         raise InfraError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
+    """Poll ``check`` until it is true or ``timeout`` seconds pass; return whether it became true."""
     deadline = time.monotonic() + timeout
     while True:
         if check():
@@ -97,7 +102,10 @@ _live: set[subprocess.Popen[bytes]] = set()
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL the child if pytest itself dies without running atexit hooks."""
+    """Ask Linux to SIGKILL the child if pytest dies without running atexit hooks.
+
+    The signal follows the *thread* that spawned the child, so start engines from the main thread.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -134,7 +142,7 @@ class ManagedProcess:
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
-    def spawn(self, cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def spawn(self, cmd: Sequence[str], cwd: Path) -> None:
         if self.running:
             raise InfraError(f"{self.name} is already running")
         self._starts += 1
@@ -145,7 +153,6 @@ class ManagedProcess:
             self._proc = subprocess.Popen(
                 list(cmd),
                 cwd=cwd,
-                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -204,9 +211,9 @@ class Engine:
 
     def start(self, timeout: float | None = None) -> None:
         """Install if needed, launch, and block until the engine answers its client protocol."""
-        cmd = self._prepare()
-        self.process.spawn(cmd, cwd=self.workdir, env=self._env())
-        deadline = time.monotonic() + (timeout or self.start_timeout)
+        timeout = timeout or self.start_timeout
+        self.process.spawn(self._prepare(), cwd=self.workdir)
+        deadline = time.monotonic() + timeout
         while not self._ready():
             if not self.process.running:
                 code = self.process.returncode
@@ -214,7 +221,7 @@ class Engine:
                 raise self._failure(f"exited with status {code} during startup")
             if time.monotonic() >= deadline:
                 self.process.kill()
-                raise self._failure(f"not ready after {timeout or self.start_timeout:.0f}s")
+                raise self._failure(f"not ready after {timeout:.0f}s")
             time.sleep(0.25)
 
     def stop(self) -> None:
@@ -232,9 +239,6 @@ class Engine:
             f"{self.name} {what}; log {self.process.log_path}, last lines:\n"
             f"{self.log_tail(self.log_tail_lines)}"
         )
-
-    def _env(self) -> dict[str, str] | None:
-        return None
 
     def _prepare(self) -> list[str]:
         """Install binaries, write config and return the command line."""

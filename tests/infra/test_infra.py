@@ -1,0 +1,65 @@
+"""Smoke tests proving the real engines start, serve their protocols and survive restarts."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from pymongo import MongoClient
+
+from .ferretdb import FerretDB
+from .kafka import KafkaBroker
+
+
+def test_kafka_produce_and_consume_with_group(kafka: KafkaBroker, kafka_topic_prefix: str) -> None:
+    topic = f"{kafka_topic_prefix}smoke"
+    sent = {f"key-{i}".encode(): f"value-{i}".encode() for i in range(3)}
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    try:
+        for key, value in sent.items():
+            producer.send(topic, key=key, value=value).get(timeout=30)
+    finally:
+        producer.close()
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap,
+        group_id=f"group-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    received: dict[bytes, bytes] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while len(received) < len(sent) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                received.update((r.key, r.value) for r in records)
+        consumer.commit()
+    finally:
+        consumer.close()
+    assert received == sent
+
+
+def test_mongo_insert_find_update(mongo: FerretDB, fresh_mongo_db: str) -> None:
+    with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
+        centres = client[fresh_mongo_db]["centres"]
+        centres.insert_one({"_id": "c1", "name": "Alpha", "places": 10})
+        centres.update_one({"_id": "c1"}, {"$inc": {"places": -3}})
+        assert centres.find_one({"_id": "c1"}) == {"_id": "c1", "name": "Alpha", "places": 7}
+
+
+@pytest.mark.parametrize("halt", ["stop", "kill"])
+def test_mongo_keeps_data_across_restart(mongo: FerretDB, fresh_mongo_db: str, halt: str) -> None:
+    with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
+        client[fresh_mongo_db]["visits"].insert_one({"_id": 1, "child": "A"})
+    try:
+        getattr(mongo, halt)()
+        assert not mongo.running
+        mongo.start()
+    finally:
+        if not mongo.running:
+            mongo.start()
+    with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
+        assert client[fresh_mongo_db]["visits"].find_one({"_id": 1}) == {"_id": 1, "child": "A"}
