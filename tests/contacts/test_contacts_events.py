@@ -37,13 +37,21 @@ def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
 
 @pytest.fixture
 def running() -> Iterator[Callable]:
-    """Start worker tasks in threads; stop and join them after the test."""
+    """Start worker tasks in threads; stop them after the test and fail if one died."""
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def guarded(task: Callable[[threading.Event], None]) -> None:
+        try:
+            task(stop)
+        except BaseException as exc:  # noqa: BLE001 - reported when the test ends
+            errors.append(exc)
+            raise
 
     def start(*tasks) -> None:
         for task in tasks:
-            thread = threading.Thread(target=task, args=(stop,), daemon=True)
+            thread = threading.Thread(target=guarded, args=(task,), daemon=True)
             thread.start()
             threads.append(thread)
 
@@ -51,6 +59,7 @@ def running() -> Iterator[Callable]:
     stop.set()
     for thread in threads:
         thread.join(timeout=15)
+    assert not errors, f"a worker task died: {errors!r}"
 
 
 def make_every_event(client, staff_headers, agency_headers, letter, referral) -> list[str]:

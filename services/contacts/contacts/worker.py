@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 from ccshared import bus as bus_module
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as store_module
-from ccshared.bus import Bus, BusUnavailable
+from ccshared.bus import Bus, BusUnavailable, Consumer
 from ccshared.consumer import ConsumerLoop
 from ccshared.outbox import Relay
 from ccshared.store import Store
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 CENTRES_GROUP = "contacts-centres"
 Task = Callable[[threading.Event], None]
+T = TypeVar("T")
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
@@ -39,10 +41,12 @@ def centres_task(
     store: Store, bus: Bus, clock: Clock, topic: str = c.CENTRES_TOPIC, group: str = CENTRES_GROUP
 ) -> Task:
     def consume(stop: threading.Event) -> None:
-        _wait_for_topics(bus, [topic, c.DEAD_LETTER_TOPIC], stop)
+        consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
+        if consumer is None:
+            return
         loop = ConsumerLoop(
             name=group,
-            consumer=bus.consumer(group, [topic]),
+            consumer=consumer,
             handlers=CentreReadModel(CentreRepository(store)).handlers(),
             dead_letters=bus.producer(),
             processed=store.collection(PROCESSED),
@@ -54,17 +58,22 @@ def centres_task(
     return consume
 
 
-def _wait_for_topics(bus: Bus, topics: list[str], stop: threading.Event) -> None:
-    """Create the topics if they are missing, waiting out a broker that is not up yet."""
+def _subscribe(bus: Bus, topic: str, group: str) -> Consumer:
+    bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
+    return bus.consumer(group, [topic])
+
+
+def _when_bus_is_up(stop: threading.Event, action: Callable[[], T]) -> T | None:
+    """Run action, waiting out a broker that is not up yet; None if stopped first."""
     attempt = 0
     while not stop.is_set():
         try:
-            bus.ensure_topics(topics)
-            return
+            return action()
         except BusUnavailable as exc:
             attempt += 1
             log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
             stop.wait(min(30.0, 0.5 * 2 ** min(attempt, 6)))
+    return None
 
 
 def tasks(
