@@ -28,6 +28,17 @@ CLOCK_LABELS = {
     "withdrawn": "Withdrawn",
     "awaiting_receipt": "Waiting",
 }
+HISTORY_LABELS = {
+    "receive": "Logged",
+    "refer": "Referred by the partner agency",
+    "assign": "Assigned",
+    "respond": "Response recorded",
+    "close": "Closed",
+    "withdraw": "Withdrawn",
+    "open": "Referral opened",
+    "accept": "Referral accepted",
+    "decline": "Referral declined",
+}
 AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
 WEEKDAY_LABELS = {
     "monday": "Monday",
@@ -41,7 +52,7 @@ WEEKDAY_LABELS = {
 
 
 def parse_instant(value: str | datetime | None) -> datetime | None:
-    if value is None or value == "":
+    if not value:
         return None
     if isinstance(value, datetime):
         return value
@@ -63,7 +74,7 @@ def when(value: str | datetime | None) -> str:
 
 def day(value: str | datetime | date | None) -> str:
     """'4 November 2025'."""
-    if value is None or value == "":
+    if not value:
         return "–"
     if isinstance(value, str) and len(value) == 10:
         local = date.fromisoformat(value)
@@ -95,6 +106,18 @@ def distance(km: float | None) -> str:
     return f"{km:.1f} km"
 
 
+def days_left(remaining: int | None) -> str:
+    """Working days to the due day, in words: overdue, due today or how many are left."""
+    if remaining is None:
+        return "–"
+    if remaining < 0:
+        days = -remaining
+        return f"Overdue by {days} working day{'s' if days != 1 else ''}"
+    if remaining == 0:
+        return "Due today"
+    return f"{remaining} working day{'s' if remaining != 1 else ''}"
+
+
 def percent(value: float | None) -> str:
     return "no answers yet" if value is None else f"{value:g}%"
 
@@ -112,6 +135,8 @@ FILTERS = {
     "iso": iso,
     "distance": distance,
     "percent": percent,
+    "days_left": days_left,
+    "history": lambda key: label(HISTORY_LABELS, key),
     "channel": lambda key: label(CHANNEL_LABELS, key),
     "status": lambda key: label(STATUS_LABELS, key),
     "clock_state": lambda key: label(CLOCK_LABELS, key),

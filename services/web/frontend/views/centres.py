@@ -28,6 +28,7 @@ TEXT_FIELDS = (
     "status",
 )
 OPTIONAL = ("phone", "email", "website")
+EDITABLE_STATUSES = (c.CENTRE_OPEN, c.CENTRE_TEMPORARILY_CLOSED)
 EDIT_ROLES = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
 
@@ -71,6 +72,8 @@ def patch_body(form: dict[str, Any], services: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     for name in OPTIONAL:
         body[name] = body[name] or None
+    if body["status"] not in EDITABLE_STATUSES:
+        body.pop("status")
     body["address"] = {
         "line1": form.get("address_line1", "").strip(),
         "line2": form.get("address_line2", "").strip() or None,

@@ -187,10 +187,10 @@ def log_contact() -> Any:
     try:
         created = backends().contacts.log(body, values["idempotency_key"])
     except ServiceError as error:
-        if error.status != 422:
+        if error.status != 422 and not error.fields:
             raise
         errors = {FIELD_FOR.get(name, name): message for name, message in error.field_messages().items()}
-        return _log_form(values, errors or {"_": error.message}, 422)
+        return _log_form(values, errors or {"_": error.message}, error.status)
     flash(f"Logged as {created.get('reference', 'a new contact')}.")
     return redirect(url_for("contacts.show", contact_id=created["id"]))
 

@@ -58,7 +58,8 @@ def find() -> Any:
     except ServiceError as error:
         page["errors"] = _form_errors(error)
     page["service_labels"] = {s["id"]: s["label"] for s in page["services"]}
-    return render_template("public/find.html", opening_today=opening_today, **page)
+    status = 503 if page.get("unavailable") else 422 if page["errors"] else 200
+    return render_template("public/find.html", opening_today=opening_today, **page), status
 
 
 def _form_errors(error: ServiceError) -> dict[str, str]:

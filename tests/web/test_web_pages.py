@@ -1,0 +1,531 @@
+"""The pages against stand-in services: what each page asks the services and shows."""
+
+from __future__ import annotations
+
+from conftest import csrf_of
+from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, error
+
+
+def _contact(contact_id: str, reference: str, status: str = "received", **extra) -> dict:
+    return {
+        "id": contact_id,
+        "reference": reference,
+        "channel": "telephone",
+        "centre_id": "c-north",
+        "area": "north",
+        "received_at": "2026-03-13T10:00:00+00:00",
+        "status": status,
+        "assignee": None,
+        "responded_at": None,
+        "referral": None,
+        **extra,
+    }
+
+
+def _clock(contact_id: str, state: str, due_at: str, remaining: int) -> dict:
+    return {
+        "contact_id": contact_id,
+        "state": state,
+        "due_at": due_at,
+        "working_days_remaining": remaining,
+        "channel": "telephone",
+        "centre_id": "c-north",
+        "area": "north",
+    }
+
+
+# Public pages -----------------------------------------------------------------
+
+
+def test_searching_by_service_asks_the_directory_and_lists_what_it_found(client, services):
+    near = centre("c-1", "Everton Test Centre", "north", distance_km=1.234)
+    services.on(
+        "GET", DIRECTORY, "/api/v1/centres", (200, {"items": [near], "total": 1, "page": 1, "pages": 1})
+    )
+
+    page = client.get("/?service=stay-and-play&lat=53.41&lon=-2.97")
+
+    assert page.status_code == 200
+    call = services.last("GET", "/api/v1/centres")
+    assert call.params["service"] == "stay-and-play"
+    assert (call.params["lat"], call.params["lon"]) == ("53.41", "-2.97")
+    assert call.user is None
+    assert "1 centre found near you" in page.text
+    assert "1.2 km" in page.text
+    assert "Information last checked 1 March 2026" in page.text
+    assert "Open today 09:00 to 17:00" in page.text
+
+
+def test_the_place_box_takes_a_ward_or_a_postcode(client, services):
+    client.get("/?place=L8")
+    assert services.last("GET", "/api/v1/centres").params.get("postcode") == "L8"
+
+    client.get("/?place=Princes+Park")
+    assert services.last("GET", "/api/v1/centres").params.get("ward") == "Princes Park"
+
+
+def test_the_directorys_complaint_shows_beside_the_place_box(client, services):
+    services.on(
+        "GET",
+        DIRECTORY,
+        "/api/v1/centres",
+        error(
+            422,
+            "invalid input: postcode",
+            {"postcode": ["Not a UK postcode or postcode district, e.g. L8 or L8 0AA."]},
+        ),
+    )
+
+    page = client.get("/?place=L99+ZZZ")
+
+    assert page.status_code == 422
+    assert 'id="place-error"' in page.text
+    assert "Not a UK postcode or postcode district" in page.text
+    assert 'aria-invalid="true"' in page.text
+
+
+def test_a_directory_that_is_down_gets_a_clear_message_not_a_crash(client, services):
+    services.down.add(DIRECTORY)
+
+    page = client.get("/?service=stay-and-play")
+
+    assert page.status_code == 503
+    assert "the centre search is not working at the moment" in page.text
+    assert "<form" in page.text
+
+
+def test_a_centres_page_has_address_map_services_times_and_access(client, services):
+    found = centre("c-1", "Everton Test Centre", "north", location={"latitude": 53.42, "longitude": -2.97})
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-1", (200, found))
+
+    page = client.get("/centres/c-1").text
+
+    assert "<h1>Everton Test Centre</h1>" in page
+    assert "openstreetmap.org/?mlat=53.42&amp;mlon=-2.97" in page
+    assert "Stay and play" in page
+    assert "Monday</th>" in page and "09:00 to 17:00" in page
+    assert "Step-free entrance." in page
+    assert "last checked on 1 March 2026" in page
+
+
+def test_an_unknown_centre_is_a_friendly_404(client):
+    page = client.get("/centres/nope")
+
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+
+
+def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(client, services):
+    def compliance(call):
+        if call.params["group_by"] == "month":
+            return 200, {"groups": [{"key": "2026-02"}, {"key": "2026-03"}], "totals": {}}
+        month = call.params["from"][:7]
+        figures = {
+            "2026-02": [
+                {"key": "letter", "met": 9, "breached": 1, "open": 0, "total": 10, "percent_met": 90.0},
+                {"key": "telephone", "met": 3, "breached": 1, "open": 0, "total": 4, "percent_met": 75.0},
+            ],
+            "2026-03": [
+                {"key": "letter", "met": 0, "breached": 0, "open": 2, "total": 2, "percent_met": None}
+            ],
+        }
+        return 200, {"groups": figures[month], "totals": {}}
+
+    services.on("GET", SLA, "/api/v1/reports/compliance", compliance)
+
+    page = client.get("/how-we-are-doing").text
+
+    asked = [c.params for c in services.calls if c.path == "/api/v1/reports/compliance"]
+    assert asked[0] == {"from": "2025-04-01", "to": "2026-03-18", "group_by": "month"}
+    assert {"from": "2026-02-01", "to": "2026-02-28", "group_by": "channel"} in asked
+    assert page.index("March 2026") < page.index("February 2026")
+    assert "90%</strong> (9 of 10)" in page
+    assert "75%</strong> (3 of 4)" in page
+    assert "No letters answered yet" in page
+
+
+# Staff pages ------------------------------------------------------------------
+
+
+def test_today_lists_my_areas_unanswered_contacts_soonest_due_first_with_markers(client, services, sign_in):
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/contacts",
+        lambda call: (
+            200,
+            {
+                "items": {
+                    "received": [_contact("k1", "T-2603-AAAAA"), _contact("k2", "L-2603-BBBBB")],
+                    "assigned": [_contact("k3", "T-2603-CCCCC", "assigned", assignee="c.north")],
+                }[call.params["status"]],
+                "total": 2 if call.params["status"] == "received" else 1,
+            },
+        ),
+    )
+    services.on(
+        "GET",
+        SLA,
+        "/api/v1/clocks",
+        (
+            200,
+            {
+                "clocks": [
+                    _clock("k1", "breached", "2026-03-17T23:59:59+00:00", -1),
+                    _clock("k2", "open", "2026-03-20T23:59:59+00:00", 2),
+                    _clock("k3", "at_risk", "2026-03-18T23:59:59+00:00", 0),
+                ]
+            },
+        ),
+    )
+    sign_in("c.north", "coordinator", "north")
+
+    page = client.get("/staff/today").text
+
+    contacts_call = services.last("GET", "/api/v1/contacts")
+    assert contacts_call.params["area"] == "north"
+    assert contacts_call.user.username == "c.north" and contacts_call.user.area == "north"
+    assert page.index("T-2603-AAAAA") < page.index("T-2603-CCCCC") < page.index("L-2603-BBBBB")
+    assert 'data-testid="count-breached">1<' in page
+    assert 'data-testid="count-at-risk">1<' in page
+    assert "Overdue by 1 working day" in page and "Due today" in page and "2 working days" in page
+    assert 'class="tag tag-breached">Breached' in page
+
+
+def test_today_still_lists_contacts_when_the_sla_monitor_is_down(client, services, sign_in):
+    services.on(
+        "GET", CONTACTS, "/api/v1/contacts", (200, {"items": [_contact("k1", "T-2603-AAAAA")], "total": 1})
+    )
+    services.down.add(SLA)
+    sign_in()
+
+    page = client.get("/staff/today")
+
+    assert page.status_code == 200
+    assert "T-2603-AAAAA" in page.text
+    assert "The SLA monitor is not answering" in page.text
+
+
+def test_a_staff_page_whose_service_is_down_says_so(client, services, sign_in):
+    sign_in()
+    services.down.add(CONTACTS)
+
+    page = client.get("/staff/today")
+
+    assert page.status_code == 503
+    assert "The contacts service is not answering at the moment" in page.text
+
+
+def test_logging_a_telephone_message_sends_the_london_time_it_was_received(client, services, sign_in):
+    services.on("POST", CONTACTS, "/api/v1/contacts", (201, {"id": "k9", "reference": "T-2603-ZZZZZ"}))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    assert 'value="2026-03-18"' in form and 'value="10:30"' in form
+
+    response = client.post(
+        "/staff/contacts/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "idempotency_key": "key-1",
+            "channel": "telephone",
+            "centre_id": "c-north",
+            "received_date": "2026-03-13",
+            "received_time": "16:45",
+            "subject": "Asking about stay and play",
+            "name": "Test Parent",
+            "reply_by": "telephone",
+            "phone": "07700 900123",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/staff/contacts/k9"
+    call = services.last("POST", "/api/v1/contacts")
+    assert call.json == {
+        "channel": "telephone",
+        "centre_id": "c-north",
+        "received_at": "2026-03-13T16:45:00.000000Z",
+        "subject": "Asking about stay and play",
+        "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
+    }
+    assert call.headers["Idempotency-Key"] == "key-1"
+    assert call.user.username == "t.north"
+
+
+def test_a_received_time_in_the_future_is_refused_before_anything_is_sent(client, services, sign_in):
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post(
+        "/staff/contacts/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "channel": "letter",
+            "received_date": "2026-03-19",
+            "received_time": "09:00",
+        },
+    )
+
+    assert page.status_code == 422
+    assert "The time received cannot be in the future." in page.text
+    assert not [c for c in services.calls if c.method == "POST"]
+
+
+def test_the_contacts_services_field_errors_show_beside_the_form_fields(client, services, sign_in):
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/contacts",
+        error(422, "invalid input: requester", {"requester": {"phone": ["needed to reply by telephone"]}}),
+    )
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post(
+        "/staff/contacts/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "channel": "telephone",
+            "centre_id": "c-north",
+            "received_date": "2026-03-18",
+            "received_time": "09:00",
+            "subject": "Asking",
+            "name": "Test Parent",
+            "reply_by": "telephone",
+        },
+    )
+
+    assert page.status_code == 422
+    assert '<a href="#phone">needed to reply by telephone</a>' in page.text
+    assert 'id="phone-error"' in page.text
+    assert 'value="Test Parent"' in page.text
+
+
+def test_recording_a_response_sends_the_method_and_when(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on(
+        "POST", CONTACTS, "/api/v1/contacts/k1/respond", (200, _contact("k1", "T-2603-AAAAA", "responded"))
+    )
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(
+        "/staff/contacts/k1/respond",
+        data={
+            "csrf_token": csrf_of(page),
+            "method": "telephone",
+            "responded_date": "2026-03-18",
+            "responded_time": "09:05",
+        },
+    )
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/respond").json == {
+        "method": "telephone",
+        "responded_at": "2026-03-18T09:05:00.000000Z",
+    }
+
+
+def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, sign_in):
+    referral = {
+        "agency_name": "Test Health Visiting Team",
+        "status": "opened",
+        "urgency": "soon",
+        "support_needed": [],
+    }
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/contacts/r1",
+        (200, _contact("r1", "R-2603-AAAAA", channel="referral", referral=referral)),
+    )
+    services.on("POST", CONTACTS, "/api/v1/contacts/r1/referral/decline", (200, {}))
+    sign_in()
+    page = client.get("/staff/contacts/r1").text
+    assert "Referral from Test Health Visiting Team" in page and "Accept referral" in page
+
+    client.post(
+        "/staff/contacts/r1/referral-decline",
+        data={
+            "csrf_token": csrf_of(page),
+            "reason_code": "outside_area",
+            "reason": "The family lives in Sefton.",
+        },
+    )
+
+    assert services.last("POST", "/api/v1/contacts/r1/referral/decline").json == {
+        "reason": "The family lives in Sefton.",
+        "reason_code": "outside_area",
+    }
+
+
+def test_a_refused_action_is_explained_on_the_contact_page(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/contacts/k1/respond",
+        error(409, "cannot respond when the status is responded"),
+    )
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(
+        "/staff/contacts/k1/respond",
+        data={
+            "csrf_token": csrf_of(page),
+            "method": "letter",
+            "responded_date": "2026-03-18",
+            "responded_time": "09:05",
+        },
+    )
+
+    assert response.status_code == 409
+    assert "cannot respond when the status is responded" in response.text
+
+
+def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client, services, sign_in):
+    found = centre("c-north", "Everton Test Centre", "north")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", (200, found, {"ETag": '"3"'}))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    services.on("PATCH", DIRECTORY, "/api/v1/centres/c-north", error(409, "changed by someone else"))
+    sign_in()
+    form = client.get("/staff/centres/c-north").text
+    assert 'name="etag" value="&#34;3&#34;"' in form
+
+    page = client.post(
+        "/staff/centres/c-north",
+        data={
+            "csrf_token": csrf_of(form),
+            "etag": '"3"',
+            "name": "Everton Test Centre",
+            "address_line1": "1 Test Street",
+            "postcode": "L5 0AA",
+            "ward": "Everton",
+            "area": "north",
+            "status": "open",
+            "services": ["stay-and-play", "childcare"],
+            "monday_0_opens": "09:00",
+            "monday_0_closes": "12:00",
+            "monday_1_opens": "13:00",
+            "monday_1_closes": "17:00",
+        },
+    )
+
+    call = services.last("PATCH", "/api/v1/centres/c-north")
+    assert call.headers["If-Match"] == '"3"'
+    assert call.json["services"] == ["stay-and-play", "childcare"]
+    assert call.json["opening_times"]["monday"] == [
+        {"opens": "09:00", "closes": "12:00"},
+        {"opens": "13:00", "closes": "17:00"},
+    ]
+    assert call.json["opening_times"]["tuesday"] == []
+    assert call.json["phone"] is None
+    assert page.status_code == 409
+    assert "Someone else changed this centre after you opened it" in page.text
+
+
+def test_centre_staff_may_verify_but_not_edit(client, services, sign_in):
+    services.on(
+        "GET", DIRECTORY, "/api/v1/centres/c-north", (200, centre("c-north", "Everton Test Centre", "north"))
+    )
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    services.on("POST", DIRECTORY, "/api/v1/centres/c-north/verify", (200, {}))
+    sign_in("s.north", "staff", "north")
+    page = client.get("/staff/centres/c-north").text
+    assert "Save changes" not in page
+
+    refused = client.post("/staff/centres/c-north", data={"csrf_token": csrf_of(page), "name": "X"})
+    verified = client.post("/staff/centres/c-north/verify", data={"csrf_token": csrf_of(page)})
+
+    assert refused.status_code == 403
+    assert verified.status_code == 302
+    assert services.last("POST", "/api/v1/centres/c-north/verify").user.username == "s.north"
+
+
+def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client, services, sign_in):
+    def compliance(call):
+        key = {"month": "2026-03", "channel": "letter"}[call.params["group_by"]]
+        group = {"key": key, "met": 3, "breached": 1, "open": 2, "total": 6, "percent_met": 75.0}
+        return 200, {"groups": [group], "totals": group}
+
+    services.on("GET", SLA, "/api/v1/reports/compliance", compliance)
+    sign_in("p.officer", "principal_officer", None)
+
+    page = client.get("/staff/compliance?area=south").text
+
+    assert services.last("GET", "/api/v1/reports/compliance").params["area"] == "south"
+    assert services.last("GET", "/api/v1/clocks").params == {
+        "limit": 500,
+        "state": "breached",
+        "area": "south",
+    }
+    assert '<rect x="200"' in page and 'width="270.0"' in page
+    assert 'data-testid="overall-percent">75%<' in page
+    assert "<td>3</td><td>1</td><td>2</td><td>6</td><td>75%</td>" in page
+
+
+def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in):
+    services.on(
+        "GET",
+        NOTIFIER,
+        "/api/v1/notifications",
+        (
+            200,
+            {
+                "items": [
+                    {
+                        "event_type": "sla.breached.v1",
+                        "reference": "T-2603-AAAAA",
+                        "to": ["c@example.org"],
+                        "status": "sent",
+                        "attempts": 1,
+                        "created_at": "2026-03-18T09:00:00+00:00",
+                    }
+                ]
+            },
+        ),
+    )
+    services.on(
+        "GET",
+        NOTIFIER,
+        "/api/v1/messages",
+        (
+            200,
+            {
+                "items": [
+                    {
+                        "id": "m1",
+                        "subject": "Breached: T-2603-AAAAA",
+                        "to": "c@example.org",
+                        "date": "Wed, 18 Mar 2026",
+                    }
+                ]
+            },
+        ),
+    )
+    services.on(
+        "GET",
+        NOTIFIER,
+        "/api/v1/messages/m1",
+        (
+            200,
+            {
+                "id": "m1",
+                "subject": "Breached: T-2603-AAAAA",
+                "to": "c@example.org",
+                "date": "x",
+                "text": "Please answer it today.",
+                "html": "<p>Please</p>",
+            },
+        ),
+    )
+    sign_in()
+
+    log = client.get("/staff/mail/").text
+    message = client.get("/staff/mail/messages/m1").text
+    html = client.get("/staff/mail/messages/m1/html")
+
+    assert "T-2603-AAAAA" in log and "c@example.org" in log
+    assert "Please answer it today." in message
+    assert html.headers["Content-Security-Policy"].startswith("sandbox")
