@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
+from ccshared import config, runner
 from ccshared import contracts as c
-from ccshared import runner
 from ccshared.config import ConfigError
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
@@ -17,15 +18,10 @@ from .config import PORT, SERVICE, Settings
 from .service import StaffDesk
 
 
-def _desk(settings: Settings) -> StaffDesk:
-    from datetime import timedelta
-
-    return StaffDesk(
-        connect(settings.store_url),
-        SystemClock(),
-        LockoutRule(),
-        timedelta(minutes=settings.session_idle_minutes),
-    )
+def _desk() -> StaffDesk:
+    """The accounts store alone: managing accounts needs no secrets and no other service."""
+    store_url = config.load([config.store_url(SERVICE)])["STORE_URL"]
+    return StaffDesk(connect(store_url), SystemClock(), LockoutRule(), timedelta(minutes=30))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,11 +44,9 @@ def _password(from_stdin: bool) -> str | None:
     return sys.stdin.readline().rstrip("\r\n") if from_stdin else None
 
 
-def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+def _create_user(args: argparse.Namespace) -> int:
     given = _password(args.password_stdin)
-    account, password = _desk(settings).create_account(
-        args.username, args.role, args.area, given, by="command line"
-    )
+    account, password = _desk().create_account(args.username, args.role, args.area, given, by="command line")
     where = f", {account.area} area" if account.area else ""
     print(f"Created {account.username} ({account.role}{where}).")
     if given is None:
@@ -60,9 +54,9 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _reset_password(args: argparse.Namespace, settings: Settings) -> int:
+def _reset_password(args: argparse.Namespace) -> int:
     given = _password(args.password_stdin)
-    password = _desk(settings).reset_password(args.username.lower(), given)
+    password = _desk().reset_password(args.username.lower(), given)
     print(f"New password set for {args.username}.")
     if given is None:
         print(f"Password: {password}")
@@ -72,6 +66,11 @@ def _reset_password(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("run", "serve", "worker"):
+        try:
+            Settings.from_env()
+        except ConfigError as error:
+            print(error, file=sys.stderr)
+            return 2
         return runner.main(
             argv,
             app_spec="frontend.app:create_app()",
@@ -81,10 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
         if args.command == "create-user":
-            return _create_user(args, settings)
-        return _reset_password(args, settings)
+            return _create_user(args)
+        if args.command == "reset-password":
+            return _reset_password(args)
+        _parser().print_help()
+        return 2
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2

@@ -1,0 +1,77 @@
+"""The account commands: python -m frontend create-user / reset-password."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from ccshared.store import connect
+from ccshared.timeutil import SystemClock
+from frontend.__main__ import main
+from frontend.accounts import LockoutRule
+from frontend.service import StaffDesk
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path}/web.db"
+    monkeypatch.setenv("STORE_URL", url)
+    monkeypatch.delenv("STAFF_TOKEN_SECRET", raising=False)
+    return url
+
+
+def _desk(url: str) -> StaffDesk:
+    return StaffDesk(connect(url), SystemClock(), LockoutRule(), timedelta(minutes=30))
+
+
+def test_create_user_prints_a_generated_password_that_signs_in(store_url, capsys):
+    assert main(["create-user", "c.north", "--role", "coordinator", "--area", "north"]) == 0
+
+    printed = capsys.readouterr().out
+    password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
+    assert "Created c.north (coordinator, north area)." in printed
+    assert len(password) >= 20
+    assert _desk(store_url).sign_in("c.north", password).ok
+
+
+def test_create_user_reads_a_chosen_password_from_stdin_and_never_prints_it(store_url, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-enough-password\n"))
+
+    assert main(["create-user", "a.admin", "--role", "admin", "--password-stdin"]) == 0
+
+    assert "a-long-enough-password" not in capsys.readouterr().out
+    assert _desk(store_url).sign_in("a.admin", "a-long-enough-password").ok
+
+
+def test_create_user_refuses_an_area_role_without_an_area(store_url, capsys):
+    assert main(["create-user", "s.staff", "--role", "staff"]) == 1
+
+    assert "area" in capsys.readouterr().err
+    assert _desk(store_url).accounts.get("s.staff") is None
+
+
+def test_create_user_refuses_a_username_twice(store_url, capsys):
+    main(["create-user", "s.staff", "--role", "staff", "--area", "south"])
+
+    assert main(["create-user", "s.staff", "--role", "staff", "--area", "north"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_reset_password_replaces_the_old_one(store_url, capsys):
+    main(["create-user", "s.staff", "--role", "staff", "--area", "south"])
+    old = re.search(r"Password: (\S+)", capsys.readouterr().out).group(1)
+
+    assert main(["reset-password", "s.staff"]) == 0
+
+    new = re.search(r"Password: (\S+)", capsys.readouterr().out).group(1)
+    desk = _desk(store_url)
+    assert not desk.sign_in("s.staff", old).ok
+    assert desk.sign_in("s.staff", new).ok
+
+
+def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, capsys):
+    assert main(["run"]) == 2
+
+    assert "STAFF_TOKEN_SECRET is required" in capsys.readouterr().err
