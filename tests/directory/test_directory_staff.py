@@ -216,7 +216,9 @@ def test_an_edit_that_changes_nothing_keeps_the_version(client, staff, ids):
     assert [entry["action"] for entry in audit] == ["created"]
 
 
-def test_stale_list_is_per_area_and_verify_clears_it(client, staff, ids, clock):
+def test_stale_list_is_per_area_and_verify_clears_it(any_store_client, staff, ids, clock):
+    client = any_store_client
+
     def stale_for(headers):
         response = client.get("/api/v1/centres/stale", headers=headers)
         assert response.status_code == 200
@@ -268,7 +270,8 @@ def test_creating_needs_the_essentials(client, staff):
     assert {"address", "postcode", "ward", "area", "opening_times"} <= set(response.json["error"]["fields"])
 
 
-def test_closing_hides_a_centre_from_default_search_and_freezes_it(client, staff, ids):
+def test_closing_hides_a_centre_from_default_search_and_freezes_it(any_store_client, staff, ids):
+    client = any_store_client
     admin = staff("admin")
     closed = client.post(
         f"/api/v1/centres/{ids['garston']}/close", json={"reason": "Test merger"}, headers=admin
