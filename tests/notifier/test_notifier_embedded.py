@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -21,20 +20,20 @@ from notifier.config import Settings
 from notifier.file_transport import FileTransport
 from notifier.repository import repositories
 from notifier.worker import tasks
-from notifier_testkit import TOKEN_SECRET, Notifier, centre_event, environment, sla_event, stale_event
+from notifier_testkit import (
+    TOKEN_SECRET,
+    Notifier,
+    centre_event,
+    environment,
+    sla_event,
+    stale_event,
+    wait_for,
+)
 
 PRINCIPAL = StaffUser("test.principal", c.ROLE_PRINCIPAL)
 NORTH = StaffUser("test.coordinator", c.ROLE_COORDINATOR, c.NORTH)
 SOUTH = StaffUser("test.coordinator2", c.ROLE_COORDINATOR, c.SOUTH)
 WORKER = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
-
-
-def wait_for(condition: Callable[[], bool], deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.05)
 
 
 def headers(user: StaffUser) -> dict[str, str]:

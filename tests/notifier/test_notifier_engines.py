@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -19,15 +17,7 @@ from notifier import domain
 from notifier.config import Settings
 from notifier.repository import NotificationRepository
 from notifier.worker import PrefixedProducer, tasks
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
-
-
-def wait_for(condition: Callable[[], bool], deadline_s: float = 90.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.1)
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event, wait_for
 
 
 @pytest.mark.kafka

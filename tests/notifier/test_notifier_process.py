@@ -6,23 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 import requests
 from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared.auth import StaffUser, TokenSigner
-from notifier_testkit import TOKEN_SECRET, environment, free_port, sla_event
-
-
-def wait_for(condition: Callable[[], bool], deadline_s: float = 90.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.1)
+from notifier_testkit import TOKEN_SECRET, environment, free_port, sla_event, wait_for
 
 
 def get(url: str, token: str | None = None) -> tuple[int, dict]:
