@@ -108,7 +108,6 @@ def tasks(
     prefix = settings.topic_prefix
     producer = PrefixedProducer(bus.producer(), prefix)
     caught_up = threading.Event()
-    sla_topic = prefix + contracts.SLA_TOPIC
 
     def consume(stop: threading.Event) -> None:
         topics = [prefix + contracts.CONTACTS_TOPIC, prefix + contracts.CENTRES_TOPIC]
@@ -136,7 +135,8 @@ def tasks(
         _every(stop, settings.freshness_seconds, monitor.check_freshness)
 
     def relay(stop: threading.Event) -> None:
-        Relay([(clocks.collection, sla_topic), (centres.collection, sla_topic)], producer).run(stop)
+        routes = [(clocks.collection, contracts.SLA_TOPIC), (centres.collection, contracts.SLA_TOPIC)]
+        Relay(routes, producer).run(stop)
 
     return [consume, scan, freshness, relay]
 
