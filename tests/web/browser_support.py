@@ -51,6 +51,7 @@ def make_driver():  # noqa: ANN201 - selenium.webdriver.Chrome, imported lazily
         "--disable-extensions",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     return driver
@@ -102,6 +103,11 @@ def axe_violations(driver, source: str) -> list[dict]:  # noqa: ANN001 - a selen
         """
     )
     return [v for v in json.loads(result) if v.get("impact") in FAILING_IMPACTS]
+
+
+def console_errors(driver) -> list[str]:  # noqa: ANN001 - a selenium WebDriver
+    """Errors the page logged since the last call (a blocked script or style shows here)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def describe(violations: list[dict]) -> str:

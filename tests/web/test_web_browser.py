@@ -7,10 +7,11 @@ from datetime import date, datetime, time, timedelta
 import holidays
 import pytest
 import requests
-from browser_support import axe_violations, describe, screenshot
+from browser_support import axe_violations, console_errors, describe, screenshot
 from ccshared.auth import StaffUser, TokenSigner
 from ccshared.timeutil import LONDON
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 from web_system import RunningSystem, wait_for
 
@@ -89,6 +90,42 @@ def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: Runni
     assert "We will respond to all letters within 5 working days." in browser.page_source
     check_accessibility(browser, axe, "how we are doing")
     screenshot(browser, "04-how-we-are-doing")
+    assert not console_errors(browser), "the pages broke their own content security policy"
+
+
+def test_near_me_finds_the_closest_centre_from_the_browsers_location(browser, system: RunningSystem):
+    anfield = requests.get(
+        system.urls["directory"] + "/api/v1/centres", params={"q": "Anfield", "per_page": 1}, timeout=5
+    ).json()["items"][0]
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions", {"origin": system.web, "permissions": ["geolocation"]}
+    )
+    browser.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride",
+        {
+            "latitude": anfield["location"]["latitude"],
+            "longitude": anfield["location"]["longitude"],
+            "accuracy": 10,
+        },
+    )
+    browser.get(system.web + "/")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Find centres near me']").click()
+
+    wait_for(lambda: "near you" in browser.page_source, WAIT_SECONDS, "results near the browser's location")
+    first = browser.find_element(By.CSS_SELECTOR, "[data-testid=results] li")
+    assert anfield["name"] in first.text
+    assert "metres away" in first.text or "km away" in first.text
+    browser.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
+
+
+def test_the_keyboard_reaches_the_skip_link_first(browser, system: RunningSystem):
+    browser.get(system.web + "/")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+
+    focused = browser.switch_to.active_element
+    assert focused.text == "Skip to main content"
+    focused.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
 
 
 def test_the_public_pages_fit_a_phone_screen(browser, system: RunningSystem, axe: str):
