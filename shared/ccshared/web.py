@@ -12,7 +12,7 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask, Response, g, jsonify, request
-from marshmallow import ValidationError
+from marshmallow import INCLUDE, Schema, ValidationError, fields
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -88,8 +88,26 @@ def _http_exception(error: HTTPException) -> Response:
     return response
 
 
+class ErrorBodySchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    status = fields.Integer(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "messages by field name"})
+
+
+class ErrorEnvelopeSchema(Schema):
+    """What every error answer looks like (ccshared.errors.envelope), as OpenAPI documents it."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
 class Api(flask_smorest.Api):
     """flask-smorest, answering errors in the project's one envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return _http_exception(error)
