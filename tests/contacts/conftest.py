@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
-from ccshared import events, store
+from ccshared import store
 from ccshared.auth import StaffUser, TokenSigner
 from ccshared.timeutil import FixedClock
 from contacts.agencies import AgencyKeys
@@ -16,54 +15,10 @@ from contacts.app import create_app
 from contacts.config import Settings
 from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
+from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, STAFF_SECRET, centre_event
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-
-STAFF_SECRET = "contacts-test-staff-secret"
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-CENTRES = [
-    # (centre_id, name, area, postcode, status)
-    ("centre-north", "Test North Centre", "north", "L4 0AA", "open"),
-    ("centre-north-2", "Test Second North Centre", "north", "L11 0AA", "open"),
-    ("centre-central", "Test Central Centre", "central", "L1 0AA", "open"),
-    ("centre-south", "Test South Centre", "south", "L8 0AA", "open"),
-    ("centre-closed", "Test Closed Centre", "south", "L19 0AA", "closed"),
-]
-
-LETTER = {
-    "channel": "letter",
-    "centre_id": "centre-north",
-    "subject": "Test subject about a nursery place",
-    "summary": "Test summary text of the letter",
-    "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, Liverpool L4 0AA"},
-}
-
-REFERRAL = {
-    "centre_id": "centre-south",
-    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
-    "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
-    "children": [{"age_years": 2}, {"age_months": 7}],
-    "support_needed": ["stay_and_play", "health_visitor_clinic"],
-    "urgency": "soon",
-    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00+00:00"},
-    "notes": "Test note: family new to the area",
-}
-
-PERSONAL_VALUES = (
-    "Test Parent",
-    "1 Test Street",
-    "Test subject about a nursery place",
-    "Test summary text",
-    "Test Referrer",
-    "referrer@example.org",
-    "Test Family Carer",
-    "07700 900123",
-    "Test note",
-    "age_years",
-    "age_months",
-)
 
 
 @pytest.fixture
@@ -95,44 +50,17 @@ def settings(store_url: str, tmp_path) -> Settings:
     )
 
 
-def centre_event(
-    centre_id: str,
-    name: str,
-    area: str,
-    postcode: str,
-    status: str,
-    version: int = 1,
-    type_: str = "centre.created.v1",
-) -> events.Event:
-    envelope = events.make(
-        type_,
-        centre_id,
-        {
-            "centre_id": centre_id,
-            "name": name,
-            "area": area,
-            "ward": "Test Ward",
-            "postcode": postcode,
-            "status": status,
-            "version": version,
-        },
-        source="directory",
-        time=NOW,
-    )
-    return events.decode(events.encode(envelope))
-
-
-@pytest.fixture
-def centres(doc_store: store.Store) -> CentreRepository:
-    return seed_centres(doc_store)
-
-
 def seed_centres(doc_store: store.Store) -> CentreRepository:
     repository = CentreRepository(doc_store)
     read_model = CentreReadModel(repository)
     for row in CENTRES:
         read_model.apply(centre_event(*row))
     return repository
+
+
+@pytest.fixture
+def centres(doc_store: store.Store) -> CentreRepository:
+    return seed_centres(doc_store)
 
 
 @pytest.fixture

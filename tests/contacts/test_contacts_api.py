@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PERSONAL_VALUES
 from contacts.repository import AUDIT, CONTACTS
+from contacts_testkit import PERSONAL_VALUES
 
 
 def create(client, headers, body, **extra_headers):

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from ccshared.auth import StaffUser
 from ccshared.timeutil import FixedClock
-from conftest import LETTER
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from contacts.nearest import district_of, nearest_centre
 from contacts.repository import AuditLog, ContactRepository
 from contacts.service import ContactService
+from contacts_testkit import LETTER
 from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from ccshared import bus, events
 from ccshared.bus import Bus
-from conftest import PERSONAL_VALUES, centre_event
 from contacts.read_model import CentreReadModel
 from contacts.worker import centres_task, relay_task
+from contacts_testkit import NOW, PERSONAL_VALUES, centre_event
 
 ALL_CONTACT_EVENTS = {
     "contact.received.v1",
@@ -178,16 +178,10 @@ def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:
                 "version": row[4],
             },
             source="directory",
-            time=centre_time(),
+            time=NOW,
         )
         producer.publish(topic, row[1], events.encode(envelope))
     producer.close()
-
-
-def centre_time():
-    from conftest import NOW
-
-    return NOW
 
 
 def _centre_read_model_follows_the_directory(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PERSONAL_VALUES
 from contacts.idempotency import IdempotentResponses, request_hash
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
+from contacts_testkit import PERSONAL_VALUES
 
 REFERRALS = "/api/v1/referrals"
 

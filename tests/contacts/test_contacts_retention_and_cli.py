@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from ccshared.config import ConfigError
 from ccshared.timeutil import FixedClock
-from conftest import PERSONAL_VALUES, STAFF_SECRET
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
 from contacts.retention import erase_expired
+from contacts_testkit import PERSONAL_VALUES, STAFF_SECRET
 from cryptography.fernet import Fernet
 
 

@@ -1,0 +1,79 @@
+"""Test data and helpers of the contacts service's tests (fake values only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ccshared import events
+
+STAFF_SECRET = "contacts-test-staff-secret"
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+CENTRES = [
+    # (centre_id, name, area, postcode, status)
+    ("centre-north", "Test North Centre", "north", "L4 0AA", "open"),
+    ("centre-north-2", "Test Second North Centre", "north", "L11 0AA", "open"),
+    ("centre-central", "Test Central Centre", "central", "L1 0AA", "open"),
+    ("centre-south", "Test South Centre", "south", "L8 0AA", "open"),
+    ("centre-closed", "Test Closed Centre", "south", "L19 0AA", "closed"),
+]
+
+LETTER = {
+    "channel": "letter",
+    "centre_id": "centre-north",
+    "subject": "Test subject about a nursery place",
+    "summary": "Test summary text of the letter",
+    "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, Liverpool L4 0AA"},
+}
+
+REFERRAL = {
+    "centre_id": "centre-south",
+    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
+    "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
+    "children": [{"age_years": 2}, {"age_months": 7}],
+    "support_needed": ["stay_and_play", "health_visitor_clinic"],
+    "urgency": "soon",
+    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00+00:00"},
+    "notes": "Test note: family new to the area",
+}
+
+PERSONAL_VALUES = (
+    "Test Parent",
+    "1 Test Street",
+    "Test subject about a nursery place",
+    "Test summary text",
+    "Test Referrer",
+    "referrer@example.org",
+    "Test Family Carer",
+    "07700 900123",
+    "Test note",
+    "age_years",
+    "age_months",
+)
+
+
+def centre_event(
+    centre_id: str,
+    name: str,
+    area: str,
+    postcode: str,
+    status: str,
+    version: int = 1,
+    type_: str = "centre.created.v1",
+) -> events.Event:
+    envelope = events.make(
+        type_,
+        centre_id,
+        {
+            "centre_id": centre_id,
+            "name": name,
+            "area": area,
+            "ward": "Test Ward",
+            "postcode": postcode,
+            "status": status,
+            "version": version,
+        },
+        source="directory",
+        time=NOW,
+    )
+    return events.decode(events.encode(envelope))
