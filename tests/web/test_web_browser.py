@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 import holidays
@@ -12,7 +13,8 @@ from ccshared.auth import StaffUser, TokenSigner
 from ccshared.timeutil import LONDON
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from web_system import RunningSystem, wait_for
 
 pytestmark = pytest.mark.browser
@@ -40,8 +42,18 @@ def sign_in(browser, system: RunningSystem, username: str, password: str) -> Non
     browser.get(system.web + "/sign-in")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
     assert username in browser.find_element(By.CSS_SELECTOR, "[data-testid=signed-in-as]").text
+
+
+def click_and_wait(browser, element) -> None:  # noqa: ANN001 - selenium objects
+    """Click something that loads a new page, and wait until the new page is there."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(staleness_of(old_page))
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
 
 
 def text_of(browser, selector: str) -> str:
@@ -69,7 +81,7 @@ def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: Runni
     check_accessibility(browser, axe, "find a centre")
     screenshot(browser, "01-find-a-centre")
     Select(browser.find_element(By.ID, "service")).select_by_visible_text("Speech and language")
-    browser.find_element(By.CSS_SELECTOR, "#find-form button[type=submit]").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#find-form button[type=submit]"))
 
     results = browser.find_elements(By.CSS_SELECTOR, "[data-testid=results] h3 a")
     assert sorted(link.text for link in results) == sorted(centre["name"] for centre in expected["items"])
@@ -79,7 +91,7 @@ def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: Runni
     screenshot(browser, "02-search-results")
 
     first = results[0].text
-    results[0].click()
+    click_and_wait(browser, results[0])
     assert browser.find_element(By.TAG_NAME, "h1").text == first
     assert "Speech and language" in text_of(browser, ".service-list")
     assert "Opening times" in browser.page_source
@@ -182,7 +194,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     browser.find_element(By.ID, "reply_by-telephone").click()
     browser.find_element(By.ID, "phone").send_keys("07700 900123")
     screenshot(browser, "07-log-a-contact")
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
 
     heading = browser.find_element(By.TAG_NAME, "h1").text
     assert heading.startswith("Telephone message T-"), heading
@@ -198,11 +210,21 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     )
     assert int(text_of(browser, "[data-testid=count-breached]")) >= 1
     screenshot(browser, "08-today-breached")
+    reload_until(
+        browser,
+        system.web + "/staff/mail/",
+        lambda: (
+            reference in text_of(browser, "[data-testid=delivery-log]")
+            if browser.find_elements(By.CSS_SELECTOR, "[data-testid=delivery-log]")
+            else False
+        ),
+        f"the breach e-mail about {reference} in the delivery log",
+    )
 
     browser.get(contact_url)
     assert text_of(browser, "[data-testid=clock-state]") == "BREACHED"
     Select(browser.find_element(By.ID, "method")).select_by_visible_text("Telephone call")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Record response']").click()
+    click_and_wait(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Record response']"))
     assert "Response recorded" in text_of(browser, "main")
     assert text_of(browser, "[data-testid=contact-status]") == "Responded"
     screenshot(browser, "09-contact-responded")
@@ -293,3 +315,52 @@ def test_an_admin_sees_the_admin_pages(browser, system: RunningSystem, axe: str)
     assert "a.admin" in text_of(browser, "[data-testid=accounts]")
     check_accessibility(browser, axe, "admin")
     screenshot(browser, "15-admin")
+
+
+def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: RunningSystem, axe: str):
+    printed = system.command("contacts", "agency-key", "create", "--agency", "Test Health Visiting Team")
+    api_key = re.search(r"API key: (\S+)", printed).group(1)
+    north = requests.get(
+        system.urls["directory"] + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
+    ).json()["items"][0]
+    consent_at = (datetime.now(LONDON) - timedelta(hours=1)).isoformat()
+    referral = requests.post(
+        system.urls["contacts"] + "/api/v1/referrals",
+        json={
+            "centre_id": north["id"],
+            "referrer": {"name": "Test Referrer", "email": "referrer@example.org"},
+            "family": {"name": "Test Family", "phone": "07700 900456"},
+            "children": [{"age_years": 2}],
+            "support_needed": ["speech_and_language"],
+            "urgency": "soon",
+            "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": consent_at},
+        },
+        headers={"X-API-Key": api_key},
+        timeout=5,
+    )
+    assert referral.status_code == 201, referral.text
+    reference = referral.json()["reference"]
+    password = system.create_user("r.north", "coordinator", "north")
+    sign_in(browser, system, "r.north", password)
+
+    reload_until(
+        browser,
+        system.web + "/staff/today",
+        lambda: browser.find_elements(By.LINK_TEXT, reference),
+        f"referral {reference} on Today",
+    )
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, reference))
+    assert "Referral from Test Health Visiting Team" in text_of(browser, "main")
+    assert "Test Family" in text_of(browser, "main")
+    check_accessibility(browser, axe, "a referral")
+    screenshot(browser, "16-referral")
+    click_and_wait(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Accept referral']"))
+
+    assert "Referral accepted" in text_of(browser, "main")
+    assert text_of(browser, "[data-testid=referral-status]") == "Accepted"
+    seen_by_agency = requests.get(
+        system.urls["contacts"] + f"/api/v1/referrals/{referral.json()['id']}",
+        headers={"X-API-Key": api_key},
+        timeout=5,
+    ).json()
+    assert seen_by_agency["outcome"] == "accepted"
