@@ -39,6 +39,14 @@ HISTORY_LABELS = {
     "accept": "Referral accepted",
     "decline": "Referral declined",
 }
+EVENT_LABELS = {
+    "sla.at_risk.v1": "At risk",
+    "sla.breached.v1": "Breached",
+    "sla.met.v1": "Answered in time",
+    "sla.responded_late.v1": "Answered late",
+    "directory.centre_stale.v1": "Centre needs checking",
+    "notifier.digest": "Daily digest",
+}
 AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
 WEEKDAY_LABELS = {
     "monday": "Monday",
@@ -137,6 +145,7 @@ FILTERS = {
     "percent": percent,
     "days_left": days_left,
     "history": lambda key: label(HISTORY_LABELS, key),
+    "event": lambda key: label(EVENT_LABELS, key),
     "channel": lambda key: label(CHANNEL_LABELS, key),
     "status": lambda key: label(STATUS_LABELS, key),
     "clock_state": lambda key: label(CLOCK_LABELS, key),
