@@ -16,7 +16,7 @@ from ccshared.timeutil import FixedClock
 from notifier import domain
 from notifier.config import Settings
 from notifier.repository import NotificationRepository
-from notifier.worker import PrefixedProducer, tasks
+from notifier.worker import tasks
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event, wait_for
 
 
@@ -27,8 +27,7 @@ def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
     settings = Settings.from_env(
         environment(
             tmp_path,
-            EVENT_BUS_URL=f"kafka://{kafka.bootstrap}",
-            EVENT_TOPIC_PREFIX=kafka_topic_prefix,
+            EVENT_BUS_URL=f"kafka://{kafka.bootstrap}?topic_prefix={kafka_topic_prefix}",
             NOTIFIER_CONSUMER_GROUP=f"notifier-test-{uuid.uuid4().hex[:8]}",
             NOTIFIER_TRANSPORT="smtp",
             NOTIFIER_SMTP_HOST="127.0.0.1",
@@ -38,7 +37,7 @@ def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
     contact_id = f"contact-{uuid.uuid4().hex[:8]}"
     centre_id = f"centre-{uuid.uuid4().hex[:8]}"
     breach = sla_event(contact_id=contact_id, centre_id=centre_id)
-    producer = PrefixedProducer(buses.connect(settings.bus_url).producer(), kafka_topic_prefix)
+    producer = buses.connect(settings.bus_url).producer()
     stop = threading.Event()
     runner = threading.Thread(target=run_tasks, args=(tasks(settings), stop))
     runner.start()

@@ -110,9 +110,6 @@ SENDING_TIMEOUT = Var(
     "after this, a send in progress counts as interrupted",
 )
 CONSUMER_GROUP = Var("NOTIFIER_CONSUMER_GROUP", "notifier")
-TOPIC_PREFIX = Var(
-    "EVENT_TOPIC_PREFIX", "", str, "prefix on every topic name (isolates runs sharing one broker)"
-)
 
 
 @dataclass(frozen=True)
@@ -158,7 +155,6 @@ class Settings:
     token_secret: str = field(repr=False)
     log_level: str
     consumer_group: str
-    topic_prefix: str
     smtp: SmtpSettings
     routing: RoutingSettings
     digest: DigestSettings
@@ -174,7 +170,6 @@ class Settings:
                 config.STAFF_TOKEN_SECRET,
                 config.LOG_LEVEL,
                 CONSUMER_GROUP,
-                TOPIC_PREFIX,
                 TRANSPORT,
                 MAIL_DIR,
                 SMTP_HOST,
@@ -204,7 +199,6 @@ class Settings:
             token_secret=v[config.STAFF_TOKEN_SECRET.name],
             log_level=v[config.LOG_LEVEL.name],
             consumer_group=v[CONSUMER_GROUP.name],
-            topic_prefix=v[TOPIC_PREFIX.name],
             smtp=SmtpSettings(
                 host=v[SMTP_HOST.name],
                 port=v[SMTP_PORT.name],

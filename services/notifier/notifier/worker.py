@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.bus import Bus, BusUnavailable, Consumer, Producer
+from ccshared.bus import Bus, BusUnavailable, Consumer
 from ccshared.consumer import ConsumerLoop, backoff_seconds
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
@@ -22,23 +22,6 @@ log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
 TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC)
-
-
-class PrefixedProducer:
-    """Publishes to EVENT_TOPIC_PREFIX + topic, as every service on the broker does."""
-
-    def __init__(self, inner: Producer, prefix: str):
-        self.inner = inner
-        self.prefix = prefix
-
-    def publish(self, topic: str, key: str, value: bytes) -> None:
-        self.inner.publish(self.prefix + topic, key, value)
-
-    def publish_all(self, items: Sequence[tuple[str, str, bytes]]) -> None:
-        self.inner.publish_all([(self.prefix + topic, key, value) for topic, key, value in items])
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def tasks(
@@ -53,24 +36,22 @@ def tasks(
     store = store or stores.connect(settings.store_url)
     bus = bus or buses.connect(settings.bus_url)
     clock = clock or SystemClock()
-    prefix = settings.topic_prefix
 
     def consume(stop: threading.Event) -> None:
-        topics = [prefix + topic for topic in TOPICS]
-        consumer = _subscribe(bus, settings.consumer_group, topics, prefix + c.DEAD_LETTER_TOPIC, stop)
+        consumer = _subscribe(bus, settings.consumer_group, list(TOPICS), c.DEAD_LETTER_TOPIC, stop)
         if consumer is None:
             return
         ConsumerLoop(
             name="notifier",
             consumer=consumer,
             handlers=bootstrap.intake(settings, store, clock).handlers(),
-            dead_letters=PrefixedProducer(bus.producer(), prefix),
+            dead_letters=bus.producer(),
             processed=store.collection("processed"),
             clock=clock,
         ).run(stop)
 
     def deliver(stop: threading.Event) -> None:
-        dead_letters = PrefixedProducer(bus.producer(), prefix)
+        dead_letters = bus.producer()
         bootstrap.delivery(settings, store, dead_letters, clock).run(stop)
 
     def digest(stop: threading.Event) -> None:
