@@ -250,6 +250,21 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     )
     assert "%" in row_text, row_text
 
+    browser.get(system.web + "/staff/centres/")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main table tbody a"))
+    accessibility = browser.find_element(By.ID, "accessibility")
+    accessibility.clear()
+    accessibility.send_keys("Step-free entrance; accessible toilet; hearing loop.")
+    click_and_wait(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Save changes']"))
+    assert "Centre information saved." in text_of(browser, "main")
+    assert "Updated by c.north (accessibility)" in text_of(browser, "[data-testid=audit]")
+    click_and_wait(
+        browser, browser.find_element(By.XPATH, "//button[normalize-space()='Mark as checked today']")
+    )
+    assert "Marked as checked today." in text_of(browser, "main")
+    check_accessibility(browser, axe, "edit a centre")
+    screenshot(browser, "11-centre-edit")
+
     for path, name in (
         ("/staff/centres/", "11-centres"),
         ("/staff/centres/stale", "12-stale"),
