@@ -8,6 +8,7 @@ the data schemas below have no field that could hold it.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ def make(type_: str, subject: str, data: dict[str, Any], *, source: str, time: d
         "datacontenttype": CONTENT_TYPE,
         "data": payload,
     }
-    EnvelopeSchema().load(envelope)
+    _instance(EnvelopeSchema).load(envelope)
     return envelope
 
 
@@ -159,7 +160,7 @@ def decode(raw: bytes) -> Event:
     if not isinstance(document, dict):
         raise InvalidEvent("not a JSON object")
     try:
-        envelope = EnvelopeSchema().load(document)
+        envelope = _instance(EnvelopeSchema).load(document)
     except ValidationError as exc:
         raise InvalidEvent(f"bad envelope: {exc.messages}") from exc
     schema = _schema_for(envelope["type"])
@@ -179,6 +180,13 @@ def decode(raw: bytes) -> Event:
 
 def _schema_for(type_: str) -> Schema:
     try:
-        return REGISTRY[type_]()
+        return _instance(REGISTRY[type_])
     except KeyError:
         raise InvalidEvent(f"unknown event type {type_!r}") from None
+
+
+@functools.cache
+def _instance(kind: type[Schema]) -> Schema:
+    """One shared instance per schema class: making one costs more than the load it is
+    made for, and load and dump keep no state on the instance, so threads may share it."""
+    return kind()
