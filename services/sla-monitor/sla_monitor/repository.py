@@ -48,6 +48,7 @@ class Repository(Generic[T]):
         self.collection = collection
         self.outbox = AggregateStore(collection, SOURCE, clock)
         self._instants = _instant_fields(self.kind)
+        self._names = tuple(f.name for f in dataclasses.fields(self.kind))
         for name in self.index_fields:
             collection.ensure_index([name])
 
@@ -56,7 +57,8 @@ class Repository(Generic[T]):
 
     def to_doc(self, item: T) -> Document:
         doc: Document = {"_id": getattr(item, self.id_field())}
-        for name, value in dataclasses.asdict(item).items():
+        for name in self._names:
+            value = getattr(item, name)
             doc[name] = to_str(value) if isinstance(value, datetime) else value
         doc.update(self.derived(item))
         return doc
@@ -65,11 +67,10 @@ class Repository(Generic[T]):
         return {}
 
     def from_doc(self, doc: Document) -> T:
-        names = {f.name for f in dataclasses.fields(self.kind)}
         values = {
             name: (from_str(value) if name in self._instants and value is not None else value)
             for name, value in doc.items()
-            if name in names
+            if name in self._names
         }
         return self.kind(**values)
 
