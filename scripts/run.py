@@ -65,25 +65,36 @@ def first_run(env: dict[str, str]) -> None:
     lines = ["Sign in to the staff pages with one of these (generated on first run):"]
     for username, role, area in DEMO_USERS:
         command = ["frontend", "create-user", username, "--role", role] + (["--area", area] if area else [])
-        lines.append(f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, env).splitlines()[-1]}")
-    key = run(["contacts", "agency-key", "create", "--agency", "Demo Health Visitors"], env)
-    lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key.splitlines()[-1]}")
+        lines.append(
+            f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, env).splitlines()[-1]}"
+        )
+    issued = run(["contacts", "agency-key", "create", "--agency", "Demo Health Visitors"], env)
+    key = next(line.split(":", 1)[1].strip() for line in issued.splitlines() if line.startswith("API key:"))
+    lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key}")
     CREDENTIALS.write_text("\n".join(lines) + "\n")
     CREDENTIALS.chmod(0o600)
 
 
 def main() -> int:
     VAR.mkdir(exist_ok=True)
-    env = {**os.environ, **ensure_secrets(), "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false")}
+    env = {
+        **os.environ,
+        **ensure_secrets(),
+        "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
+    }
     run(["directory", "load-sample"], env)
     if not CREDENTIALS.exists():
         first_run(env)
-    ports = {name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()}
+    ports = {
+        name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()
+    }
     print(CREDENTIALS.read_text())
     print("Children's Centres system, embedded defaults (SQLite event log and stores, mail to var/mail):")
     print(f"  Find a centre and staff pages  http://localhost:{ports['web']}/")
     for name in ("directory", "contacts", "sla-monitor", "notifier"):
-        print(f"  {name:12} API  http://localhost:{ports[name]}/openapi.json   health /healthz  metrics /metrics")
+        print(
+            f"  {name:12} API  http://localhost:{ports[name]}/openapi.json   health /healthz  metrics /metrics"
+        )
     print("Press Ctrl-C to stop everything.\n", flush=True)
     honcho = [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"]
     try:

@@ -82,7 +82,7 @@ while relay.run_once():
 def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(doc_store, store_url, event_bus, bus_url, topic):
     collection = doc_store.collection("centres")
     aggregates = AggregateStore(collection, "test", CLOCK)
-    total = 1500
+    total = 600
     for n in range(total):
         cid = f"c{n:05d}"
         aggregates.add({"_id": cid}, [aggregates.event(c.CENTRE_CREATED, cid, centre_data(cid))])

@@ -152,3 +152,10 @@ def test_operator_injection_is_refused(centres):
         centres.find({"$where": "sleep(1000)"})
     with pytest.raises(BadFilter):
         centres.find({"name": {"$function": "x"}})
+
+
+def test_update_each_applies_many_conditional_updates_at_once(centres):
+    matched = centres.update_each([({"_id": "a", "n": 1}, {"n": 10}), ({"_id": "b", "n": 99}, {"n": 20})])
+
+    assert matched == 1
+    assert (centres.get("a")["n"], centres.get("b")["n"]) == (10, 2)

@@ -73,7 +73,6 @@ class KafkaBusProducer:
                     max_block_ms=10000,
                     request_timeout_ms=10000,
                     delivery_timeout_ms=25000,
-                    key_serializer=lambda key: key.encode() if key is not None else None,
                 )
             except KafkaError as exc:
                 raise BusUnavailable(f"kafka producer: {exc}") from exc
@@ -87,7 +86,7 @@ class KafkaBusProducer:
             return
         client = self._client()
         try:
-            futures = [client.send(topic, key=key, value=value) for topic, key, value in items]
+            futures = [client.send(topic, key=_encode(key), value=value) for topic, key, value in items]
             client.flush(timeout=SEND_TIMEOUT_SECONDS)
             for future in futures:
                 future.get(timeout=SEND_TIMEOUT_SECONDS)
@@ -151,6 +150,10 @@ class KafkaBusConsumer:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def _encode(key: str | None) -> bytes | None:
+    return key.encode() if key is not None else None
 
 
 def _key(raw: bytes | None) -> str | None:

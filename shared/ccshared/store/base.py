@@ -75,6 +75,9 @@ class Collection(Protocol):
     def update(self, filter: Filter, set: Document) -> int:
         """Set fields on every document matching filter; return how many matched."""
 
+    def update_each(self, changes: Sequence[tuple[Filter, Document]]) -> int:
+        """Apply many (filter, set) updates in one round trip; return how many matched."""
+
     def delete(self, filter: Filter) -> int: ...
 
     def ensure_index(self, fields: Sequence[str], unique: bool = False) -> None: ...

@@ -90,6 +90,12 @@ class MongoCollection:
         query = _checked(filter)
         return _call(self.name, lambda: self._c.update_many(query, {"$set": set}).matched_count)
 
+    def update_each(self, changes: Sequence[tuple[Filter, Document]]) -> int:
+        if not changes:
+            return 0
+        operations = [pymongo.UpdateMany(_checked(filter), {"$set": set}) for filter, set in changes]
+        return _call(self.name, lambda: self._c.bulk_write(operations, ordered=True).matched_count)
+
     def delete(self, filter: Filter) -> int:
         query = _checked(filter)
         return _call(self.name, lambda: self._c.delete_many(query).deleted_count)

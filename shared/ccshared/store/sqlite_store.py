@@ -116,18 +116,24 @@ class SqliteCollection:
         )
 
     def update(self, filter: Filter, set: Document) -> int:
-        where, params = _where(filter)
+        return self.update_each([(filter, set)])
+
+    def update_each(self, changes: Sequence[tuple[Filter, Document]]) -> int:
         conn = self.store._conn()
+        matched = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
-            rows = conn.execute(f"SELECT id, doc FROM {self.table} WHERE {where}", params).fetchall()
-            for doc_id, raw in rows:
-                doc = json.loads(raw)
-                for path, value in set.items():
-                    _set_path(doc, path, value)
-                conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (_dump(doc), doc_id))
+            for filter, set in changes:
+                where, params = _where(filter)
+                rows = conn.execute(f"SELECT id, doc FROM {self.table} WHERE {where}", params).fetchall()
+                for doc_id, raw in rows:
+                    doc = json.loads(raw)
+                    for path, value in set.items():
+                        _set_path(doc, path, value)
+                    conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (_dump(doc), doc_id))
+                matched += len(rows)
             conn.execute("COMMIT")
-            return len(rows)
+            return matched
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK") if conn.in_transaction else None
             if isinstance(exc, sqlite3.IntegrityError):
