@@ -1,0 +1,477 @@
+"""Authorisation matrix: every endpoint of every service x every kind of caller.
+
+The table below is the intended answer. Rows are (service, Flask endpoint,
+method); the endpoint list is read from each app's url_map, so a new route
+fails `test_hostile_every_endpoint_is_classified` until someone decides who
+may call it and adds its row.
+
+The callers:
+  anon      no credentials
+  partner   partner agency A's API key (X-API-Key)
+  partner2  partner agency B's API key
+  st_other  staff of the south area (the targets are in the north)
+  st_own    staff of the north area
+  coord     north area coordinator
+  po        Principal Officer
+  admin     administrator
+
+Targets: a north contact logged by staff, a referral by agency A to a north
+centre, a north sample centre, a message to the north coordinator. Each
+state-changing request acts on a fresh target, so cells do not interfere.
+In the web front end callers are signed-in sessions (partner keys mean
+nothing there, so partners see what anonymous callers see); 302 is the
+redirect to sign-in (or, after a form post, to the next page).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from frontend.presenters import local_now_fields
+from frontend.views.centres import form_values
+from hostile_kit import LETTER, NOW, REFERRAL, Stack, bearer, stack
+
+ROLES = ("anon", "partner", "partner2", "st_other", "st_own", "coord", "po", "admin")
+
+MATRIX = """
+service    endpoint                           method anon partner partner2 st_other st_own coord po  admin
+contacts   contacts.create_contact            POST   401  401     401      403      201    201   201 201
+contacts   contacts.list_contacts             GET    401  401     401      200      200    200   200 200
+contacts   contacts.get_contact               GET    401  401     401      404      200    200   200 200
+contacts   contacts.contact_audit             GET    401  401     401      404      200    200   200 200
+contacts   contacts.assign                    POST   401  401     401      404      200    200   200 200
+contacts   contacts.respond                   POST   401  401     401      404      200    200   200 200
+contacts   contacts.close                     POST   401  401     401      404      200    200   200 200
+contacts   contacts.withdraw                  POST   401  401     401      404      200    200   200 200
+contacts   contacts.open_referral             POST   401  401     401      404      200    200   200 200
+contacts   contacts.accept_referral           POST   401  401     401      404      200    200   200 200
+contacts   contacts.decline_referral          POST   401  401     401      404      200    200   200 200
+contacts   referrals.create_referral          POST   401  201     201      401      401    401   401 401
+contacts   referrals.list_referrals           GET    401  200     200      401      401    401   401 401
+contacts   referrals.get_referral             GET    401  200     404      401      401    401   401 401
+directory  centres.ServiceTypes               GET    200  200     200      200      200    200   200 200
+directory  centres.Centres                    GET    200  200     200      200      200    200   200 200
+directory  centres.Centres                    POST   401  401     401      403      403    403   403 201
+directory  centres.StaleCentres               GET    401  401     401      200      200    200   200 200
+directory  centres.Centre                     GET    200  200     200      200      200    200   200 200
+directory  centres.Centre                     PATCH  401  401     401      403      403    200   200 200
+directory  centres.Verify                     POST   401  401     401      403      200    200   200 200
+directory  centres.Close                      POST   401  401     401      403      403    403   403 200
+directory  centres.Audit                      GET    401  401     401      403      200    200   200 200
+directory  oruk.Root                          GET    200  200     200      200      200    200   200 200
+directory  oruk.Services                      GET    200  200     200      200      200    200   200 200
+directory  oruk.Service                       GET    200  200     200      200      200    200   200 200
+directory  oruk.ServiceAtLocations            GET    200  200     200      200      200    200   200 200
+sla        sla.due                            GET    200  200     200      200      200    200   200 200
+sla        sla.clocks                         GET    401  401     401      200      200    200   200 200
+sla        sla.compliance_report              GET    200  200     200      200      200    200   200 200
+notifier   notifications.list_notifications  GET    401  401     401      403      403    200   200 200
+notifier   messages.list_messages             GET    401  401     401      200      200    200   200 200
+notifier   messages.show_message              GET    401  401     401      404      404    200   200 200
+web        public.find                        GET    200  200     200      200      200    200   200 200
+web        public.centre                      GET    200  200     200      200      200    200   200 200
+web        public.how_we_are_doing            GET    200  200     200      200      200    200   200 200
+web        auth.sign_in                       GET    200  200     200      302      302    302   302 302
+web        auth.sign_in_post                  POST   401  401     401      401      401    401   401 401
+web        auth.sign_out                      POST   302  302     302      302      302    302   302 302
+web        contacts.today                     GET    302  302     302      200      200    200   200 200
+web        contacts.list_contacts             GET    302  302     302      200      200    200   200 200
+web        contacts.new_contact               GET    302  302     302      200      200    200   200 200
+web        contacts.log_contact               POST   302  302     302      403      302    302   302 302
+web        contacts.show                      GET    302  302     302      404      200    200   200 200
+web        contacts.act                       POST   302  302     302      404      302    302   302 302
+web        reports.compliance                 GET    302  302     302      200      200    200   200 200
+web        centres.index                      GET    302  302     302      200      200    200   200 200
+web        centres.stale                      GET    302  302     302      200      200    200   200 200
+web        centres.edit                       GET    302  302     302      403      200    200   200 200
+web        centres.save                       POST   302  302     302      403      403    302   302 302
+web        centres.verify                     POST   302  302     302      403      302    302   302 302
+web        mail.log                           GET    302  302     302      200      200    200   200 200
+web        mail.message                       GET    302  302     302      404      404    200   200 200
+web        mail.message_html                  GET    302  302     302      404      404    200   200 200
+web        admin.users                        GET    302  302     302      403      403    403   403 200
+web        admin.create_user                  POST   302  302     302      403      403    403   403 200
+web        admin.reset                        POST   302  302     302      403      403    403   403 200
+web        admin.disable                      POST   302  302     302      403      403    403   403 302
+*          healthz                            GET    200  200     200      200      200    200   200 200
+*          readyz                             GET    200  200     200      200      200    200   200 200
+*          metrics                            GET    200  200     200      200      200    200   200 200
+*          api-docs.openapi_json              GET    200  200     200      200      200    200   200 200
+*          static                             GET    404  404     404      404      404    404   404 404
+"""
+
+SERVICES = ("contacts", "directory", "sla", "notifier", "web")
+
+
+def _table() -> dict[tuple[str, str, str], dict[str, int]]:
+    lines = [line.split() for line in MATRIX.strip().splitlines()]
+    header, rows = lines[0], lines[1:]
+    assert tuple(header[3:]) == ROLES
+    table = {}
+    for service, endpoint, method, *statuses in rows:
+        for name in SERVICES if service == "*" else (service,):
+            table[(name, endpoint, method)] = dict(zip(ROLES, map(int, statuses), strict=True))
+    return table
+
+
+TABLE = _table()
+
+
+# The world the requests act on -----------------------------------------------
+
+
+@dataclass
+class World:
+    stack: Stack
+    tmp: Path
+    web_clients: dict[str, FlaskClient] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    def app(self, service: str) -> Flask:
+        return {
+            "contacts": self.stack.contacts.app,
+            "directory": self.stack.directory,
+            "sla": self.stack.sla,
+            "notifier": self.stack.notifier,
+            "web": self.stack.web,
+        }[service]
+
+    def headers(self, role: str) -> dict[str, str]:
+        contacts = self.stack.contacts
+        return {
+            "anon": {},
+            "partner": {"X-API-Key": contacts.agency_key},
+            "partner2": {"X-API-Key": contacts.other_agency_key},
+            "st_other": bearer("staff", "south"),
+            "st_own": bearer("staff", "north"),
+            "coord": bearer("coordinator", "north"),
+            "po": bearer("principal_officer"),
+            "admin": bearer("admin"),
+        }[role]
+
+    # Fresh targets
+
+    def letter(self, responded: bool = False) -> str:
+        client = self.stack.contacts.app.test_client()
+        made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north"))
+        assert made.status_code == 201, made.text
+        contact_id = made.get_json()["id"]
+        if responded:
+            path = f"/api/v1/contacts/{contact_id}/respond"
+            answer = client.post(path, json={"method": "letter"}, headers=bearer("staff", "north"))
+            assert answer.status_code == 200, answer.text
+        return contact_id
+
+    def referral(self, opened: bool = False) -> str:
+        body = {**REFERRAL, "centre_id": "centre-north"}
+        client = self.stack.contacts.app.test_client()
+        made = client.post("/api/v1/referrals", json=body, headers=self.headers("partner"))
+        assert made.status_code == 201, made.text
+        contact_id = made.get_json()["id"]
+        if opened:
+            path = f"/api/v1/contacts/{contact_id}/referral/open"
+            assert client.post(path, headers=bearer("coordinator", "north")).status_code == 200
+        return contact_id
+
+    def centre(self) -> str:
+        body = {
+            "name": "Test Matrix Centre",
+            "address": {"line1": "1 Test Street"},
+            "postcode": "L4 0AA",
+            "ward": "Test Ward",
+            "area": "north",
+            "opening_times": {"monday": [{"opens": "09:00", "closes": "17:00"}]},
+        }
+        made = self.stack.directory.test_client().post("/api/v1/centres", json=body, headers=bearer("admin"))
+        assert made.status_code == 201, made.text
+        return made.get_json()["id"]
+
+    def centre_version(self, centre_id: str) -> str:
+        return self.stack.directory.test_client().get(f"/api/v1/centres/{centre_id}").headers["ETag"]
+
+    def oruk_service_id(self) -> str:
+        found = self.stack.directory.test_client().get("/oruk/services").get_json()
+        return found["contents"][0]["id"]
+
+    def web_account(self, username: str, role: str, area: str | None) -> str:
+        desk = self.stack.web.extensions["frontend"].desk
+        self.passwords[username] = desk.create_account(username, role, area, None, by="test")[1]
+        return self.passwords[username]
+
+
+WEB_USERS = {
+    "st_other": ("t.staff.south", "staff", "south"),
+    "st_own": ("t.staff.north", "staff", "north"),
+    "coord": ("t.coord.north", "coordinator", "north"),
+    "po": ("t.principal", "principal_officer", None),
+    "admin": ("t.admin", "admin", None),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("authz")
+    built = World(stack(tmp), tmp)
+    for username, role, area in WEB_USERS.values():
+        built.web_account(username, role, area)
+    yield built
+
+
+def _csrf(client: FlaskClient) -> str:
+    page = client.get("/sign-in").text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if found is None:  # signed in: /sign-in redirects; any form page carries the token
+        page = client.get("/staff/contacts/new").text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no CSRF token found"
+    return found.group(1)
+
+
+def _web_client(world: World, role: str) -> FlaskClient:
+    """A signed-in session per role, kept for the module (signing in costs an argon2 hash)."""
+    if role in world.web_clients:
+        return world.web_clients[role]
+    client = world.stack.web.test_client()
+    if role in WEB_USERS:
+        username, _, _ = WEB_USERS[role]
+        password = world.passwords[username]
+        token = _csrf(client)
+        signed = client.post(
+            "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+        )
+        assert signed.status_code == 302, signed.text
+    world.web_clients[role] = client
+    return client
+
+
+# One request per row ---------------------------------------------------------
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    json: Any = None
+    form: dict | None = None
+    headers: dict = field(default_factory=dict)
+
+
+Builder = Callable[[World], Call]
+
+
+def _contact_action(action: str, body: Any = None, referral: str | None = None) -> Builder:
+    def build(world: World) -> Call:
+        if referral is None:
+            target = world.letter(responded=action == "close")
+        else:
+            target = world.referral(opened=referral == "opened")
+        return Call("POST", f"/api/v1/contacts/{target}/{action}", json=body if body is not None else {})
+
+    return build
+
+
+def _web_act(world: World) -> Call:
+    return Call("POST", f"/staff/contacts/{world.letter()}/assign", form={})
+
+
+def _web_log(world: World) -> Call:
+    received_date, received_time = local_now_fields(NOW)
+    form = {
+        "channel": "letter",
+        "centre_id": "centre-north",
+        "subject": "Test subject",
+        "name": "Test Parent",
+        "reply_by": "post",
+        "address": "1 Test Street",
+        "received_date": received_date,
+        "received_time": received_time,
+    }
+    return Call("POST", "/staff/contacts/new", form=form)
+
+
+def _web_save(world: World) -> Call:
+    centre_id = world.centre()
+    centre = world.stack.directory.test_client().get(f"/api/v1/centres/{centre_id}").get_json()
+    form = {**form_values(centre), "name": "Test Matrix Centre Renamed"}
+    form["etag"] = world.centre_version(centre_id).strip('"')
+    return Call("POST", f"/staff/centres/{centre_id}", form=form)
+
+
+def _web_admin_target(action: str) -> Builder:
+    def build(world: World) -> Call:
+        username = f"t.target.{uuid.uuid4().hex[:6]}"
+        world.web_account(username, "staff", "north")
+        return Call("POST", f"/admin/users/{username}/{action}", form={})
+
+    return build
+
+
+REQUESTS: dict[tuple[str, str, str], Builder] = {
+    ("contacts", "contacts.create_contact", "POST"): lambda w: Call("POST", "/api/v1/contacts", json=LETTER),
+    ("contacts", "contacts.list_contacts", "GET"): lambda w: Call("GET", "/api/v1/contacts"),
+    ("contacts", "contacts.get_contact", "GET"): lambda w: Call("GET", f"/api/v1/contacts/{w.letter()}"),
+    ("contacts", "contacts.contact_audit", "GET"): lambda w: Call(
+        "GET", f"/api/v1/contacts/{w.letter()}/audit"
+    ),
+    ("contacts", "contacts.assign", "POST"): _contact_action("assign", {"assignee": "test.staff.north"}),
+    ("contacts", "contacts.respond", "POST"): _contact_action("respond", {"method": "letter"}),
+    ("contacts", "contacts.close", "POST"): _contact_action("close"),
+    ("contacts", "contacts.withdraw", "POST"): _contact_action("withdraw"),
+    ("contacts", "contacts.open_referral", "POST"): _contact_action("referral/open", referral="new"),
+    ("contacts", "contacts.accept_referral", "POST"): _contact_action("referral/accept", referral="opened"),
+    ("contacts", "contacts.decline_referral", "POST"): _contact_action(
+        "referral/decline", {"reason": "Test reason", "reason_code": "other"}, referral="opened"
+    ),
+    ("contacts", "referrals.create_referral", "POST"): lambda w: Call(
+        "POST", "/api/v1/referrals", json={**REFERRAL, "centre_id": "centre-north"}
+    ),
+    ("contacts", "referrals.list_referrals", "GET"): lambda w: Call("GET", "/api/v1/referrals"),
+    ("contacts", "referrals.get_referral", "GET"): lambda w: Call("GET", f"/api/v1/referrals/{w.referral()}"),
+    ("directory", "centres.ServiceTypes", "GET"): lambda w: Call("GET", "/api/v1/services-list"),
+    ("directory", "centres.Centres", "GET"): lambda w: Call("GET", "/api/v1/centres?q=Test"),
+    ("directory", "centres.Centres", "POST"): lambda w: Call(
+        "POST",
+        "/api/v1/centres",
+        json={
+            "name": "Test New Centre",
+            "address": {"line1": "2 Test Street"},
+            "postcode": "L4 0AB",
+            "ward": "Test Ward",
+            "area": "north",
+            "opening_times": {},
+        },
+    ),
+    ("directory", "centres.StaleCentres", "GET"): lambda w: Call("GET", "/api/v1/centres/stale"),
+    ("directory", "centres.Centre", "GET"): lambda w: Call("GET", f"/api/v1/centres/{w.centre()}"),
+    ("directory", "centres.Centre", "PATCH"): lambda w: _patch(w),
+    ("directory", "centres.Verify", "POST"): lambda w: Call("POST", f"/api/v1/centres/{w.centre()}/verify"),
+    ("directory", "centres.Close", "POST"): lambda w: Call(
+        "POST", f"/api/v1/centres/{w.centre()}/close", json={"reason": "Test closure"}
+    ),
+    ("directory", "centres.Audit", "GET"): lambda w: Call("GET", f"/api/v1/centres/{w.centre()}/audit"),
+    ("directory", "oruk.Root", "GET"): lambda w: Call("GET", "/oruk/"),
+    ("directory", "oruk.Services", "GET"): lambda w: Call("GET", "/oruk/services"),
+    ("directory", "oruk.Service", "GET"): lambda w: Call("GET", f"/oruk/services/{w.oruk_service_id()}"),
+    ("directory", "oruk.ServiceAtLocations", "GET"): lambda w: Call("GET", "/oruk/service_at_locations"),
+    ("sla", "sla.due", "GET"): lambda w: Call(
+        "GET", "/api/v1/due?channel=letter&received_at=2026-11-23T10:00:00%2B00:00"
+    ),
+    ("sla", "sla.clocks", "GET"): lambda w: Call("GET", "/api/v1/clocks"),
+    ("sla", "sla.compliance_report", "GET"): lambda w: Call(
+        "GET", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30"
+    ),
+    ("notifier", "notifications.list_notifications", "GET"): lambda w: Call("GET", "/api/v1/notifications"),
+    ("notifier", "messages.list_messages", "GET"): lambda w: Call("GET", "/api/v1/messages"),
+    ("notifier", "messages.show_message", "GET"): lambda w: Call("GET", "/api/v1/messages/test-message-1"),
+    ("web", "public.find", "GET"): lambda w: Call("GET", "/"),
+    ("web", "public.centre", "GET"): lambda w: Call("GET", f"/centres/{w.centre()}"),
+    ("web", "public.how_we_are_doing", "GET"): lambda w: Call("GET", "/how-we-are-doing"),
+    ("web", "auth.sign_in", "GET"): lambda w: Call("GET", "/sign-in"),
+    ("web", "auth.sign_in_post", "POST"): lambda w: Call(
+        "POST", "/sign-in", form={"username": f"t.nobody.{uuid.uuid4().hex[:6]}", "password": "not-it"}
+    ),
+    ("web", "auth.sign_out", "POST"): lambda w: Call("POST", "/sign-out", form={}),
+    ("web", "contacts.today", "GET"): lambda w: Call("GET", "/staff/today"),
+    ("web", "contacts.list_contacts", "GET"): lambda w: Call("GET", "/staff/contacts"),
+    ("web", "contacts.new_contact", "GET"): lambda w: Call("GET", "/staff/contacts/new"),
+    ("web", "contacts.log_contact", "POST"): _web_log,
+    ("web", "contacts.show", "GET"): lambda w: Call("GET", f"/staff/contacts/{w.letter()}"),
+    ("web", "contacts.act", "POST"): _web_act,
+    ("web", "reports.compliance", "GET"): lambda w: Call("GET", "/staff/compliance"),
+    ("web", "centres.index", "GET"): lambda w: Call("GET", "/staff/centres/"),
+    ("web", "centres.stale", "GET"): lambda w: Call("GET", "/staff/centres/stale"),
+    ("web", "centres.edit", "GET"): lambda w: Call("GET", f"/staff/centres/{w.centre()}"),
+    ("web", "centres.save", "POST"): _web_save,
+    ("web", "centres.verify", "POST"): lambda w: Call("POST", f"/staff/centres/{w.centre()}/verify", form={}),
+    ("web", "mail.log", "GET"): lambda w: Call("GET", "/staff/mail/"),
+    ("web", "mail.message", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1"),
+    ("web", "mail.message_html", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1/html"),
+    ("web", "admin.users", "GET"): lambda w: Call("GET", "/admin/"),
+    ("web", "admin.create_user", "POST"): lambda w: Call(
+        "POST", "/admin/users", form={"username": "t.made", "role": "staff", "area": "north"}
+    ),
+    ("web", "admin.reset", "POST"): _web_admin_target("reset"),
+    ("web", "admin.disable", "POST"): _web_admin_target("disable"),
+}
+for _service in SERVICES:
+    REQUESTS[(_service, "healthz", "GET")] = lambda w: Call("GET", "/healthz")
+    REQUESTS[(_service, "readyz", "GET")] = lambda w: Call("GET", "/readyz")
+    REQUESTS[(_service, "metrics", "GET")] = lambda w: Call("GET", "/metrics")
+    REQUESTS[(_service, "api-docs.openapi_json", "GET")] = lambda w: Call("GET", "/openapi.json")
+    REQUESTS[(_service, "static", "GET")] = lambda w: Call("GET", "/static/no-such-file.txt")
+
+
+def _patch(world: World) -> Call:
+    centre_id = world.centre()
+    return Call(
+        "PATCH",
+        f"/api/v1/centres/{centre_id}",
+        json={"name": "Test Matrix Centre Renamed"},
+        headers={"If-Match": world.centre_version(centre_id)},
+    )
+
+
+def _send(world: World, service: str, role: str, call: Call) -> int:
+    if service == "web":
+        client = _web_client(world, role)
+        form = {**(call.form or {}), "csrf_token": _csrf(client)} if call.method == "POST" else None
+        response = client.open(
+            call.path, method=call.method, data=form, headers={**world.headers(role), **call.headers}
+        )
+        if call.path == "/sign-out":
+            world.web_clients.pop(role, None)
+        return response.status_code
+    client = world.app(service).test_client()
+    headers = {**world.headers(role), **call.headers}
+    return client.open(call.path, method=call.method, json=call.json, headers=headers).status_code
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_hostile_every_endpoint_is_classified(world: World) -> None:
+    for service in SERVICES:
+        routes = _routes(world.app(service))
+        classified = {(endpoint, method) for (name, endpoint, method) in TABLE if name == service}
+        assert routes - classified == set(), f"{service}: classify these endpoints in MATRIX"
+        assert classified - routes == set(), f"{service}: MATRIX names endpoints that no longer exist"
+        assert all(key in REQUESTS for key in TABLE), "every row needs a request in REQUESTS"
+
+
+@pytest.mark.parametrize(("service", "endpoint", "method"), sorted(TABLE), ids="-".join)
+def test_hostile_authorisation_matrix(world: World, service: str, endpoint: str, method: str) -> None:
+    expected = TABLE[(service, endpoint, method)]
+    got = {}
+    for role in ROLES:
+        call = REQUESTS[(service, endpoint, method)](world)
+        got[role] = _send(world, service, role, call)
+    assert got == expected, f"{service} {method} {endpoint}: got {got}"
+
+
+def test_hostile_partners_read_only_their_own_referrals(world: World) -> None:
+    own = world.referral()
+    client = world.stack.contacts.app.test_client()
+    listed = client.get("/api/v1/referrals?per_page=100", headers=world.headers("partner2")).get_json()
+    assert own not in {item["id"] for item in listed["items"]}
+    listed = client.get("/api/v1/referrals?per_page=100", headers=world.headers("partner")).get_json()
+    assert own in {item["id"] for item in listed["items"]}
+    assert all(item["reference"] for item in listed["items"])
+    letter_id = world.letter()
+    answer = client.get(f"/api/v1/referrals/{letter_id}", headers=world.headers("partner"))
+    assert answer.status_code == 404, "a staff-logged contact is not any agency's referral"
+    answer = client.get(f"/api/v1/referrals/{own}", headers=world.headers("partner2"))
+    assert answer.status_code == 404
+    assert "Test Family Carer" not in answer.text and "reference" not in answer.get_json()
