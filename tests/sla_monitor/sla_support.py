@@ -79,7 +79,7 @@ def as_event(envelope: dict) -> events.Event:
     return events.decode(events.encode(envelope))
 
 
-def staged(store: Store, collection: str = "clocks") -> list[dict]:
+def staged(store: Store, collection: str = "sla_events") -> list[dict]:
     """Every event staged in the outboxes and not yet relayed."""
     return [
         envelope for doc in store.collection(collection).find({}) for envelope in doc.get("_outbox") or []

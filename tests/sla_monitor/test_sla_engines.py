@@ -22,10 +22,14 @@ from ccshared import bus as ccbus
 from ccshared import contracts
 from ccshared import store as ccstore
 from ccshared.runner import run_tasks
-from ccshared.timeutil import to_str
+from ccshared.timeutil import FixedClock, to_str
 from sla_monitor import config
+from sla_monitor.config import DEFAULT_TARGETS
+from sla_monitor.repository import repositories
+from sla_monitor.service import Monitor
 from sla_monitor.worker import tasks
-from sla_support import SlaLog, publish, received, responded, wait_for
+from sla_monitor.working_days import WorkingCalendar
+from sla_support import SlaLog, as_event, publish, received, responded, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
@@ -182,6 +186,38 @@ def test_two_processes_and_a_kill_9_yield_exactly_one_breach_per_overdue_contact
     assert counts(sla_log.ids_by_subject(contracts.SLA_MET)) == dict.fromkeys(answered, 1)
     assert not set(sla_log.subjects(contracts.SLA_AT_RISK)) & set(fresh + answered)
     assert processes[1].returncode in (0, -signal.SIGTERM), (tmp_path / "worker-2.log").read_text()[-3000:]
+
+
+def test_racing_scanners_on_ferretdb_claim_each_breach_once(engine_env) -> None:
+    """FerretDB v1 lets racing compare-and-sets all succeed; the claim by insert still holds."""
+    url = engine_env["STORE_URL"]
+    clock = FixedClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
+    calendar = WorkingCalendar(targets=DEFAULT_TARGETS)
+    stores = [ccstore.connect(url) for _ in range(3)]
+    monitors = [Monitor(*repositories(s, clock), calendar, clock) for s in stores]
+    for n in range(12):
+        event = as_event(received(f"c{n}", clock.now()))
+        monitors[0].handlers()[event.type](event)
+    clock.advance(days=10)
+    start = threading.Barrier(len(monitors))
+
+    def race(monitor: Monitor) -> None:
+        start.wait()
+        for _ in range(50):
+            if not monitor.clocks.falling_due(clock.now(), 1):
+                return
+            monitor.scan(limit=4)
+
+    threads = [threading.Thread(target=race, args=(m,)) for m in monitors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    claims = stores[0].collection("sla_events").find({"type": contracts.SLA_BREACHED})
+    outboxed = [envelope["subject"] for doc in claims for envelope in doc["_outbox"]]
+    assert sorted(outboxed) == sorted(f"c{n}" for n in range(12))
+    for opened in stores:
+        opened.close()
 
 
 def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(

@@ -14,7 +14,7 @@ def handle(monitor, envelope: dict) -> None:
 
 
 def stale_events(store) -> list[dict]:
-    return [e for e in staged(store, "centres") if e["type"] == contracts.CENTRE_STALE]
+    return [e for e in staged(store) if e["type"] == contracts.CENTRE_STALE]
 
 
 def test_an_unverified_centre_goes_stale_once_per_lapse(monitor, store, clock) -> None:

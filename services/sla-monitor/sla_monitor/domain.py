@@ -56,10 +56,15 @@ BY_CLOSURE = "closure"
 
 @dataclass(frozen=True)
 class SlaEvent:
-    """An event the clock raises: its type (contracts.SLA_*) and SlaData fields."""
+    """An event an aggregate raises: its type, its data, and what makes it unique.
+
+    Each (subject, type, once_per) is emitted at most once: the claim on it is
+    the insert of a document with that id.
+    """
 
     type: str
     data: dict[str, Any]
+    once_per: str = ""
 
 
 @dataclass(frozen=True)

@@ -77,4 +77,4 @@ class CentreRecord:
             "last_verified_at": self.last_verified_at,
             "stale_since": stale_since,
         }
-        return [SlaEvent(contracts.CENTRE_STALE, data)]
+        return [SlaEvent(contracts.CENTRE_STALE, data, once_per=self.stale_reported_for)]

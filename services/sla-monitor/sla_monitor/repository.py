@@ -1,10 +1,17 @@
-"""Clocks and centres as documents; each change and its events are one write.
+"""Clocks and centres as documents, and the claims that make each SLA event unique.
 
 `change()` reads a document, lets the domain change it, and writes it back
-with a compare-and-set on `_version`, the new events staged in the same write
-(the outbox). Two instances that race for one transition both compute it, one
-write wins, the other gets VersionConflict, re-reads and finds nothing left to
-do. That is how each breach is claimed exactly once.
+with a compare-and-set on `_version`.
+
+Each event the domain raises is claimed by inserting a document whose id is
+the event's identity (`<contact id>:sla.breached.v1`), carrying the event in
+its outbox: the claim and the staged event are one atomic insert, and a second
+insert of the same id fails on every store. That, not the compare-and-set, is
+what makes each breach exactly once: FerretDB v1 (SQLite handler) does not
+apply a filtered replace or update atomically, so two racing compare-and-sets
+can both succeed there, while a duplicate `_id` is always refused. A crash
+after the claim and before the clock write is repaired by the next scan, which
+recomputes the transition, finds the claim taken and just records the state.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE = "sla-monitor"
 CLOCKS = "clocks"
 CENTRES = "centres"
+SLA_EVENTS = "sla_events"
 PROCESSED = "processed"
 BOOKKEEPING = (VERSION, OUTBOX, PENDING)
 
@@ -38,14 +46,35 @@ def _instant_fields(kind: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(kind) if "datetime" in str(f.type))
 
 
+class EventClaims:
+    """The outbox of SLA events: one document per event, its id the event's identity."""
+
+    def __init__(self, collection: Collection, clock: Clock):
+        self.collection = collection
+        self.outbox = AggregateStore(collection, SOURCE, clock)
+        self.clock = clock
+
+    def stage(self, subject: str, event: SlaEvent) -> bool:
+        """Claim and stage the event; False when it was claimed before (by anyone)."""
+        claim_id = ":".join(part for part in (subject, event.type, event.once_per) if part)
+        envelope = self.outbox.event(event.type, subject, event.data)
+        doc = {"_id": claim_id, "subject": subject, "type": event.type, "staged_at": to_str(self.clock.now())}
+        try:
+            self.outbox.add(doc, [envelope])
+        except DuplicateKey:
+            return False
+        return True
+
+
 class Repository(Generic[T]):
-    """Documents of one aggregate kind, written with their staged events."""
+    """Documents of one aggregate kind; their events go through the claims."""
 
     kind: type
     index_fields: tuple[str, ...] = ()
 
-    def __init__(self, collection: Collection, clock: Clock):
+    def __init__(self, collection: Collection, claims: EventClaims, clock: Clock):
         self.collection = collection
+        self.claims = claims
         self.outbox = AggregateStore(collection, SOURCE, clock)
         self._instants = _instant_fields(self.kind)
         self._names = tuple(f.name for f in dataclasses.fields(self.kind))
@@ -102,6 +131,7 @@ class Repository(Generic[T]):
             return []
 
     def _change_once(self, item_id: str, make: Callable[[], T] | None, change: Change) -> list[SlaEvent]:
+        """Claim the raised events first, then record the state; return the events newly claimed."""
         stored = self.collection.get(item_id)
         if stored is None and make is None:
             return []
@@ -111,13 +141,13 @@ class Repository(Generic[T]):
         after = self.to_doc(item)
         if stored is not None and after == before and not raised:
             return []
-        envelopes = [self.outbox.event(e.type, item_id, e.data) for e in raised]
+        claimed = [event for event in raised if self.claims.stage(item_id, event)]
         if stored is None:
-            self.outbox.add(after, envelopes)
+            self.outbox.add(after)
         else:
             after.update({key: stored[key] for key in BOOKKEEPING if key in stored})
-            self.outbox.save(after, envelopes)
-        return raised
+            self.outbox.save(after)
+        return claimed
 
 
 class ClockRepository(Repository[ContactClock]):
@@ -144,7 +174,8 @@ class CentreRepository(Repository[CentreRecord]):
 
 
 def repositories(store: Store, clock: Clock) -> tuple[ClockRepository, CentreRepository]:
+    claims = EventClaims(store.collection(SLA_EVENTS), clock)
     return (
-        ClockRepository(store.collection(CLOCKS), clock),
-        CentreRepository(store.collection(CENTRES), clock),
+        ClockRepository(store.collection(CLOCKS), claims, clock),
+        CentreRepository(store.collection(CENTRES), claims, clock),
     )

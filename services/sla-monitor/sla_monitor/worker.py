@@ -2,8 +2,9 @@
 
 Any number of instances may run against one store and bus. The consumer group
 splits the contact events between them; the scanners all look at the same
-clocks and each transition is claimed by a compare-and-set, so only one
-instance stages each event; the relays publish what is staged.
+clocks and each event is claimed by the insert of a document with its identity, so only one
+instance claims each event (repository.py says how); the relays publish what
+is staged.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def tasks(
         ).run(stop)
 
     def scan(stop: threading.Event) -> None:
-        caught_up.wait(settings.startup_wait_seconds)
+        _wait_for(caught_up, stop, settings.startup_wait_seconds)
         if _retrying(stop, monitor.recompute) is None:
             return
         _every(stop, settings.scan_seconds, monitor.scan)
@@ -135,10 +136,15 @@ def tasks(
         _every(stop, settings.freshness_seconds, monitor.check_freshness)
 
     def relay(stop: threading.Event) -> None:
-        routes = [(clocks.collection, contracts.SLA_TOPIC), (centres.collection, contracts.SLA_TOPIC)]
-        Relay(routes, producer).run(stop)
+        Relay([(clocks.claims.collection, contracts.SLA_TOPIC)], producer).run(stop)
 
     return [consume, scan, freshness, relay]
+
+
+def _wait_for(event: threading.Event, stop: threading.Event, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not (event.is_set() or stop.is_set()) and time.monotonic() < deadline:
+        event.wait(0.1)
 
 
 def _subscribe(bus: Bus, group: str, topics: list[str]) -> Consumer:
