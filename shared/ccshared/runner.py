@@ -45,6 +45,7 @@ def gunicorn_command(app_spec: str, port: int, workers: int, threads: int = 4) -
         str(threads),
         "--graceful-timeout",
         "10",
+        "--no-control-socket",
         "--config",
         "python:ccshared.gunicorn_conf",
         app_spec,
