@@ -118,7 +118,10 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message, error.fields, **error.extra)
+        response = error_response(error.status, error.code, error.message, error.fields, **error.extra)
+        if "retry_after" in error.extra:
+            response.headers["Retry-After"] = str(error.extra["retry_after"])
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation(error: ValidationError) -> Response:
