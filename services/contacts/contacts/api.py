@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ccshared.auth import StaffUser, TokenSigner, current_staff
 from ccshared.errors import Unauthorized
+from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
@@ -20,6 +21,13 @@ from .service import Agency, ContactService, IdempotencyMismatch
 API_KEY_HEADER = "X-API-Key"
 EXTENSION = "contacts"
 
+# Made once: a schema with nested fields costs more to build than to load a body with,
+# and webargs would build one per request from a class. Loads and dumps keep no state.
+CONTACT_CREATE = s.ContactCreateSchema()
+CONTACT_DETAIL = s.ContactDetailSchema()
+REFERRAL_CREATE = s.ReferralCreateSchema()
+AGENCY_REFERRAL = s.AgencyReferralSchema()
+
 
 @dataclass(frozen=True)
 class Services:
@@ -28,6 +36,7 @@ class Services:
     idempotency: IdempotentResponses
     signer: TokenSigner
     clock: Clock
+    partner_limiter: RateLimiter | None = None
 
 
 def _services() -> Services:
@@ -47,10 +56,15 @@ def _authenticate_staff() -> None:
 
 
 def _authenticate_agency() -> None:
+    """Who is calling, within the rate limit: per agency, or per address without a valid key."""
+    services = _services()
     key = request.headers.get(API_KEY_HEADER, "").strip()
+    agency = services.agencies.authenticate(key) if key else None
+    if services.partner_limiter is not None:
+        caller = f"agency:{agency.id}" if agency else f"address:{request.remote_addr}"
+        services.partner_limiter.check(caller, "partner API requests")
     if not key:
         raise Unauthorized(f"partner agencies send their API key in the {API_KEY_HEADER} header")
-    agency = _services().agencies.authenticate(key)
     if agency is None:
         raise Unauthorized("API key is not valid or has been revoked")
     g.agency = agency
@@ -98,7 +112,7 @@ staff.before_request(_authenticate_staff)
 
 
 @staff.post("")
-@staff.arguments(s.ContactCreateSchema)
+@staff.arguments(CONTACT_CREATE)
 @staff.response(201, s.ContactDetailSchema)
 @staff.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
 def create_contact(form: dict) -> Response:
@@ -108,7 +122,7 @@ def create_contact(form: dict) -> Response:
     def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
         contact, created = service.receive_contact(user, form, dedupe_key, body_hash)
         reading = service.read(user, contact.id)
-        return s.ContactDetailSchema().dump(views.contact_detail(reading)), created
+        return CONTACT_DETAIL.dump(views.contact_detail(reading)), created
 
     def audit_replay(body: dict) -> None:
         service.record_read(user, body["id"])
@@ -198,7 +212,7 @@ partners.before_request(_authenticate_agency)
 
 
 @partners.post("")
-@partners.arguments(s.ReferralCreateSchema)
+@partners.arguments(REFERRAL_CREATE)
 @partners.response(201, s.AgencyReferralSchema)
 @partners.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
 def create_referral(form: dict) -> Response:
@@ -207,7 +221,7 @@ def create_referral(form: dict) -> Response:
 
     def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
         contact, created = service.receive_referral(agency, form, dedupe_key, body_hash)
-        return s.AgencyReferralSchema().dump(views.agency_referral(contact)), created
+        return AGENCY_REFERRAL.dump(views.agency_referral(contact)), created
 
     return _idempotent_create(f"agency:{agency.id}", create)
 

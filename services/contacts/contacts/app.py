@@ -5,6 +5,7 @@ from __future__ import annotations
 from ccshared import logs, store
 from ccshared.auth import TokenSigner
 from ccshared.bus import connect as connect_bus
+from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
@@ -55,6 +56,9 @@ def create_app(
         idempotency=IdempotentResponses(IdempotencyRecords(store_), cipher),
         signer=TokenSigner(settings.staff_token_secret),
         clock=clock,
+        partner_limiter=RateLimiter(
+            store_.collection("rate_limits"), settings.partner_rate_limit, clock, "partner-api"
+        ),
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)

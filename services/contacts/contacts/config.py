@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ccshared import config
 from ccshared.config import Var
+from ccshared.ratelimit import Limit
 from cryptography.fernet import Fernet
 
 SERVICE = "contacts"
@@ -37,6 +38,12 @@ RETENTION_DAYS = Var(
     "days after closing or withdrawal before a contact's personal data is erased",
 )
 PORT = Var("CONTACTS_PORT", 8002, config.positive_int, "HTTP port")
+PARTNER_RATE_LIMIT = Var(
+    "CONTACTS_PARTNER_RATE_LIMIT",
+    Limit(120, 60),
+    Limit.parse,
+    "partner API requests per agency (or per address, without a valid key): HITS/SECONDS",
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Settings:
     encryption_key: str
     retention_days: int = 365
     log_level: str = "INFO"
+    partner_rate_limit: Limit = Limit(120, 60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +66,7 @@ class Settings:
                 ENCRYPTION_KEY,
                 RETENTION_DAYS,
                 PORT,
+                PARTNER_RATE_LIMIT,
                 config.LOG_LEVEL,
             ],
             environ,
@@ -69,4 +78,5 @@ class Settings:
             encryption_key=values["CONTACTS_ENCRYPTION_KEY"],
             retention_days=values["CONTACTS_RETENTION_DAYS"],
             log_level=values["LOG_LEVEL"],
+            partner_rate_limit=values["CONTACTS_PARTNER_RATE_LIMIT"],
         )
