@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ccshared import logs
 from ccshared.auth import StaffUser, TokenSigner
+from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
@@ -30,6 +31,7 @@ class Context:
     desk: StaffDesk
     backends: Backends
     clock: Clock
+    sign_in_limiter: RateLimiter | None = None
 
 
 def _signed_in_user() -> StaffUser | None:
@@ -79,8 +81,9 @@ def create_app(
         max_failures=settings.max_failures, lockout=timedelta(minutes=settings.lockout_minutes)
     )
     desk = StaffDesk(store, clock, rule, timedelta(minutes=settings.session_idle_minutes))
+    limiter = RateLimiter(store.collection("rate_limits"), settings.sign_in_rate_limit, clock, "sign-in")
     app.extensions["frontend"] = Context(
-        settings, desk, build_backends(settings, transport or RequestsTransport()), clock
+        settings, desk, build_backends(settings, transport or RequestsTransport()), clock, limiter
     )
     errors.init_app(app)
     auth.init_app(app)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ccshared import config
 from ccshared.config import Var
+from ccshared.ratelimit import Limit
 
 SERVICE = "web"
 
@@ -33,6 +34,12 @@ SESSION_MINUTES = Var("WEB_SESSION_IDLE_MINUTES", 30, config.positive_int, "sign
 SERVICE_TIMEOUT = Var("WEB_SERVICE_TIMEOUT_SECONDS", 5.0, float, "timeout of each call to a service")
 MAX_FAILURES = Var("WEB_LOGIN_MAX_FAILURES", 5, config.positive_int, "failed sign-ins before a lockout")
 LOCKOUT_MINUTES = Var("WEB_LOGIN_LOCKOUT_MINUTES", 15, config.positive_int, "how long a lockout lasts")
+SIGN_IN_RATE_LIMIT = Var(
+    "WEB_SIGN_IN_RATE_LIMIT",
+    Limit(20, 60),
+    Limit.parse,
+    "sign-in attempts per client address, whatever the username: HITS/SECONDS",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Settings:
     max_failures: int = 5
     lockout_minutes: int = 15
     log_level: str = "INFO"
+    sign_in_rate_limit: Limit = Limit(20, 60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +76,7 @@ class Settings:
                 SERVICE_TIMEOUT,
                 MAX_FAILURES,
                 LOCKOUT_MINUTES,
+                SIGN_IN_RATE_LIMIT,
                 config.LOG_LEVEL,
             ],
             environ,
@@ -87,6 +96,7 @@ class Settings:
             max_failures=values["WEB_LOGIN_MAX_FAILURES"],
             lockout_minutes=values["WEB_LOGIN_LOCKOUT_MINUTES"],
             log_level=values["LOG_LEVEL"],
+            sign_in_rate_limit=values["WEB_SIGN_IN_RATE_LIMIT"],
         )
 
 

@@ -70,6 +70,12 @@ def sign_in_post() -> Any:
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     target = request.form.get("next", "")
+    limiter = context().sign_in_limiter
+    retry_after = limiter.hit(request.remote_addr or "unknown") if limiter else None
+    if retry_after is not None:
+        message = f"Too many attempts to sign in from your network. Try again in {retry_after} seconds."
+        page, status = _refused(message, username, target, 429)
+        return page, status, {"Retry-After": str(retry_after)}
     if not username or not password:
         return _refused("Enter your username and password.", username, target, 422)
     result = context().desk.sign_in(username, password)
