@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from ccshared.store import BadFilter, DuplicateKey
 
@@ -159,3 +162,35 @@ def test_update_each_applies_many_conditional_updates_at_once(centres):
 
     assert matched == 1
     assert (centres.get("a")["n"], centres.get("b")["n"]) == (10, 2)
+
+
+def _race(work, contenders: int = 6) -> list:
+    """Run work(n) in threads released together; return their results."""
+    barrier = threading.Barrier(contenders)
+
+    def contend(n):
+        barrier.wait()
+        return work(n)
+
+    with ThreadPoolExecutor(contenders) as pool:
+        return list(pool.map(contend, range(contenders)))
+
+
+def test_racing_compare_and_set_has_exactly_one_winner(doc_store):
+    collection = doc_store.collection("race_cas")
+    for trial in range(5):
+        collection.insert({"_id": f"d{trial}", "_version": 1, "winner": None})
+        wins = _race(lambda n, t=trial: collection.replace({"_id": f"d{t}", "_version": 2, "winner": n}, 1))
+        assert wins.count(True) == 1, wins
+        assert collection.get(f"d{trial}")["winner"] == wins.index(True)
+
+
+def test_racing_conditional_claims_have_exactly_one_winner(doc_store):
+    collection = doc_store.collection("race_claim")
+    for trial in range(5):
+        collection.insert({"_id": f"c{trial}", "state": "open"})
+        claims = _race(
+            lambda n, t=trial: collection.update({"_id": f"c{t}", "state": "open"}, {"state": f"by-{n}"})
+        )
+        assert sum(claims) == 1, claims
+        assert collection.get(f"c{trial}")["state"] == f"by-{claims.index(1)}"

@@ -1,9 +1,22 @@
-"""MongoDB adapter (pymongo). Works on MongoDB and on FerretDB v1: relies on
-single-document atomicity only, no transactions, TTL indexes or change streams."""
+"""MongoDB adapter (pymongo). Works on MongoDB and on FerretDB v1.
+
+Relies on single-document atomicity only: no transactions, TTL indexes or
+change streams. MongoDB applies a filtered update or replace atomically, so a
+compare-and-set on `_version` or a conditional claim is safe there. FerretDB
+v1 does not: it reads the matching documents, then writes them back by id, so
+two writers can both "win" and the later one clobbers the earlier. On FerretDB
+(detected from buildInfo) every conditional write therefore runs under a
+per-document lock, itself a document whose unique `_id` only one insert can
+take; that is the one write FerretDB does make atomic.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pymongo
@@ -17,6 +30,9 @@ from pymongo.errors import (
 from .base import Document, DuplicateKey, Filter, Sort, StoreError, StoreUnavailable, check_filter
 
 T = TypeVar("T")
+LOCKS = "_document_locks"
+LOCK_WAIT_SECONDS = 10.0
+STALE_LOCK_SECONDS = 30.0
 
 
 def _call(name: str, action: Callable[[], T]) -> T:
@@ -44,9 +60,17 @@ class MongoStore:
             self._db = self._client.get_default_database()
         except pymongo.errors.ConfigurationError as exc:
             raise ValueError("STORE_URL must name a database, e.g. mongodb://host:27017/contacts") from exc
+        self._locks: DocumentLocks | None | bool = False
 
     def collection(self, name: str) -> MongoCollection:
-        return MongoCollection(self._db[name])
+        return MongoCollection(self._db[name], self._document_locks)
+
+    def _document_locks(self) -> DocumentLocks | None:
+        """Locks when the server is FerretDB, None on MongoDB; asked once, on first write."""
+        if self._locks is False:
+            info = _call("buildInfo", lambda: self._db.command("buildInfo"))
+            self._locks = DocumentLocks(self._db[LOCKS]) if "ferretdbVersion" in info else None
+        return self._locks  # type: ignore[return-value]
 
     def ping(self) -> None:
         _call("ping", lambda: self._client.admin.command("ping"))
@@ -55,10 +79,53 @@ class MongoStore:
         self._client.close()
 
 
-class MongoCollection:
+class DocumentLocks:
+    """Mutual exclusion per document across processes, for servers without atomic CAS."""
+
     def __init__(self, collection: pymongo.collection.Collection):
         self._c = collection
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        token = f"{self.owner}-{uuid.uuid4().hex[:8]}"
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.001
+        while not self._take(key, token):
+            if time.monotonic() > deadline:
+                raise StoreUnavailable(f"document {key} stayed locked for {LOCK_WAIT_SECONDS:.0f}s")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        try:
+            yield
+        finally:
+            _call(LOCKS, lambda: self._c.delete_one({"_id": key, "token": token}))
+
+    def _take(self, key: str, token: str) -> bool:
+        try:
+            _call(LOCKS, lambda: self._c.insert_one({"_id": key, "token": token, "at": time.time()}))
+            return True
+        except DuplicateKey:
+            held = _call(LOCKS, lambda: self._c.find_one({"_id": key}))
+            if held and held["at"] < time.time() - STALE_LOCK_SECONDS:
+                _call(LOCKS, lambda: self._c.delete_one({"_id": key, "token": held["token"]}))
+            return False
+
+
+class MongoCollection:
+    def __init__(self, collection: pymongo.collection.Collection, locks: Callable[[], DocumentLocks | None]):
+        self._c = collection
+        self._locks = locks
         self.name = collection.name
+
+    @contextmanager
+    def _exclusive(self, doc_id: Any) -> Iterator[None]:
+        locks = self._locks()
+        if locks is None:
+            yield
+            return
+        with locks.hold(f"{self.name}:{doc_id}"):
+            yield
 
     def insert(self, doc: Document) -> None:
         _call(self.name, lambda: self._c.insert_one(dict(doc)))
@@ -81,20 +148,35 @@ class MongoCollection:
         query: dict[str, Any] = {"_id": doc["_id"]}
         if expected_version is not None:
             query["_version"] = expected_version
-        return _call(self.name, lambda: self._c.replace_one(query, doc).matched_count > 0)
+        with self._exclusive(doc["_id"]):
+            return _call(self.name, lambda: self._c.replace_one(query, doc).matched_count > 0)
 
     def upsert(self, doc: Document) -> None:
-        _call(self.name, lambda: self._c.replace_one({"_id": doc["_id"]}, doc, upsert=True))
+        with self._exclusive(doc["_id"]):
+            _call(self.name, lambda: self._c.replace_one({"_id": doc["_id"]}, doc, upsert=True))
 
     def update(self, filter: Filter, set: Document) -> int:
-        query = _checked(filter)
-        return _call(self.name, lambda: self._c.update_many(query, {"$set": set}).matched_count)
+        return self.update_each([(filter, set)])
 
     def update_each(self, changes: Sequence[tuple[Filter, Document]]) -> int:
         if not changes:
             return 0
-        operations = [pymongo.UpdateMany(_checked(filter), {"$set": set}) for filter, set in changes]
-        return _call(self.name, lambda: self._c.bulk_write(operations, ordered=True).matched_count)
+        if self._locks() is None:
+            operations = [pymongo.UpdateMany(_checked(filter), {"$set": set}) for filter, set in changes]
+            return _call(self.name, lambda: self._c.bulk_write(operations, ordered=True).matched_count)
+        return sum(self._update_locked(_checked(filter), set) for filter, set in changes)
+
+    def _update_locked(self, filter: Filter, set: Document) -> int:
+        """Re-check the filter under each matching document's lock, then write."""
+        ids = [doc["_id"] for doc in _call(self.name, lambda: list(self._c.find(filter, {"_id": 1})))]
+        matched = 0
+        for doc_id in ids:
+            with self._exclusive(doc_id):
+                one = {"$and": [{"_id": doc_id}, filter]}
+                matched += _call(
+                    self.name, lambda one=one: self._c.update_one(one, {"$set": set}).matched_count
+                )
+        return matched
 
     def delete(self, filter: Filter) -> int:
         query = _checked(filter)
