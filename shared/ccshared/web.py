@@ -3,8 +3,10 @@ security headers, request logs, /healthz, /readyz and Prometheus /metrics."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -156,6 +158,48 @@ def register_errors(app: Flask) -> None:
         return error_response(400, "bad_request", "JSON body is nested too deeply")
 
 
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _lone_surrogate_at(data: Any) -> str | None:
+    """The dotted path of the first string that cannot be UTF-8 (a lone surrogate), if any."""
+    pending: list[tuple[Any, str]] = [(data, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "_"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending.append((key, path or "_"))
+                pending.append((item, f"{path}.{key}" if path else str(key)))
+        elif isinstance(value, list):
+            pending.extend(
+                (item, f"{path}.{index}" if path else str(index)) for index, item in enumerate(value)
+            )
+    return None
+
+
+def _refuse_lone_surrogates() -> Response | None:
+    """JSON escapes such as \\ud800 decode to text no database or page can hold: refuse it here."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
+        return None
+    body = request.get_data(cache=True)
+    if not _SURROGATE_HINT.search(body):
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    where = _lone_surrogate_at(data)
+    if where is None:
+        return None
+    problem = "Not valid Unicode text (a lone surrogate)."
+    return error_response(422, "invalid_input", f"invalid input: {where}", {where: [problem]})
+
+
 def _require_json_bodies() -> Response | None:
     if request.method in ("POST", "PUT", "PATCH") and request.content_length:
         if not request.is_json:
@@ -218,6 +262,7 @@ def create_app_base(
 
     if json_only:
         app.before_request(_require_json_bodies)
+    app.before_request(_refuse_lone_surrogates)
 
     @app.before_request
     def _start_timer() -> None:
