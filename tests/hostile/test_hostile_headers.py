@@ -1,0 +1,114 @@
+"""Security headers on every response of every service: pages, API answers,
+errors (401, 404, 405, 413, 415, 422, 429) and the ops endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from hostile_kit import Stack, bearer, stack
+
+REQUIRED = ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    return stack(tmp_path_factory.mktemp("headers"))
+
+
+def _apps(built: Stack) -> dict[str, Flask]:
+    return {**built.backends(), "web": built.web}
+
+
+def _requests(name: str) -> list[tuple[str, str, dict]]:
+    common = [
+        ("GET", "/healthz", {}),
+        ("GET", "/readyz", {}),
+        ("GET", "/metrics", {}),
+        ("GET", "/openapi.json", {}),
+        ("GET", "/no-such-page", {}),
+        ("DELETE", "/healthz", {}),
+    ]
+    api = {
+        "directory": [
+            ("GET", "/api/v1/centres?page=0", {}),
+            ("POST", "/api/v1/centres", {"data": b"x=1", "content_type": "text/plain"}),
+            ("POST", "/api/v1/centres", {"data": b" " * 300_000, "content_type": "application/json"}),
+            ("GET", "/api/v1/centres/stale", {}),
+            ("GET", "/oruk/services", {}),
+        ],
+        "contacts": [
+            ("GET", "/api/v1/contacts", {}),
+            ("GET", "/api/v1/contacts", {"headers": bearer("staff", "north")}),
+            ("GET", "/api/v1/referrals", {"headers": {"X-API-Key": "cck_wrong"}}),
+        ],
+        "sla-monitor": [("GET", "/api/v1/due", {}), ("GET", "/api/v1/clocks", {})],
+        "notifier": [("GET", "/api/v1/messages", {}), ("GET", "/api/v1/notifications", {})],
+        "web": [
+            ("GET", "/", {}),
+            ("GET", "/sign-in", {}),
+            ("POST", "/sign-in", {"data": {"username": "x"}}),
+            ("GET", "/staff/today", {}),
+            ("GET", "/static/no-such-file.css", {}),
+        ],
+    }
+    return common + api[name]
+
+
+def test_hostile_security_headers_on_every_response(built: Stack) -> None:
+    seen = set()
+    for name, app in _apps(built).items():
+        client = app.test_client()
+        for method, path, options in _requests(name):
+            response = client.open(path, method=method, **options)
+            seen.add(response.status_code)
+            missing = [header for header in REQUIRED if not response.headers.get(header)]
+            assert not missing, f"{name} {method} {path} -> {response.status_code} lacks {missing}"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+            assert response.headers["X-Frame-Options"] == "DENY"
+    assert {200, 302, 400, 401, 404, 405, 413, 415, 422} <= seen, seen
+
+
+def test_hostile_rate_limited_answers_carry_headers(built: Stack) -> None:
+    limiter = built.contacts.app.extensions["contacts"].partner_limiter
+    original = limiter.limit
+    from ccshared.ratelimit import Limit
+
+    limiter.limit = Limit(1, 60)
+    try:
+        client = built.contacts.app.test_client()
+        answers = [
+            client.get("/api/v1/referrals", headers={"X-API-Key": "cck_wrong-again"}) for _ in range(2)
+        ]
+    finally:
+        limiter.limit = original
+    assert answers[-1].status_code == 429
+    assert answers[-1].headers["Retry-After"]
+    assert answers[-1].headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hostile_metrics_and_errors_are_not_cached(built: Stack) -> None:
+    for name, app in _apps(built).items():
+        client = app.test_client()
+        for path in ("/metrics", "/no-such-page"):
+            assert client.get(path).headers.get("Cache-Control") == "no-store", (name, path)
+
+
+def test_hostile_mail_html_part_is_sandboxed(tmp_path: Path) -> None:
+    """The web's mail HTML part is sandboxed on top of the usual headers."""
+    built = stack(tmp_path)
+    app = built.web
+    password = app.extensions["frontend"].desk.create_account(
+        "t.po", "principal_officer", None, None, by="t"
+    )[1]
+    client = app.test_client()
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)
+    client.post("/sign-in", data={"username": "t.po", "password": password, "csrf_token": token})
+    html = client.get("/staff/mail/messages/test-message-1/html")
+    assert html.status_code == 200
+    assert "sandbox" in html.headers["Content-Security-Policy"]
+    assert html.headers["X-Content-Type-Options"] == "nosniff"

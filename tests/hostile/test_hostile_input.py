@@ -1,0 +1,353 @@
+"""Hostile bodies, strings and query strings against every service.
+
+- every JSON-accepting route (read from url_map): oversized body 413, wrong
+  content type 415, deeply nested JSON a 4xx, never a 5xx;
+- unicode edge cases and injection strings in every text field: stored and
+  read back exactly (or refused with a 422 naming the field), never a 5xx,
+  on both store adapters;
+- MongoDB operators smuggled in JSON values and query strings change nothing;
+- the web front end shows stored hostile text escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from hostile_kit import (
+    LETTER,
+    REFERRAL,
+    Stack,
+    bearer,
+    contacts_app,
+    directory_app,
+    letter,
+    mongo_url,
+    notifier_app,
+    referral,
+    sla_app,
+    sqlite_url,
+    stack,
+)
+
+HOSTILE_STRINGS = {
+    "script": "<script>alert('x')</script>",
+    "sql": "' OR 1=1 --",
+    "operator_text": '{"$gt": ""}',
+    "where_text": '{"$where": "sleep(100)"}',
+    "nul": "Test\u0000Name",
+    "rtl_override": "Test \u202eeman\u202c Name",
+    "emoji": "Test 👩‍👧 Name 🏳️‍🌈",
+    "combining": "Te\u0301st Na\u0308me",
+    "long": "x" * 10_000,
+}
+OPERATOR_VALUES = [{"$gt": ""}, {"$where": "sleep(100)"}, {"$ne": None}, ["$in"], {"$regex": ".*"}]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path, "hostile")
+    else:
+        yield mongo_url(request.getfixturevalue("mongo").url, request.getfixturevalue("fresh_mongo_db"))
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Flask]:
+    tmp = tmp_path_factory.mktemp("input")
+    return {
+        "directory": directory_app(sqlite_url(tmp, "directory"), tmp),
+        "contacts": contacts_app(sqlite_url(tmp, "contacts"), tmp).app,
+        "sla": sla_app(sqlite_url(tmp, "sla"), tmp),
+        "notifier": notifier_app(sqlite_url(tmp, "notifier"), tmp),
+    }
+
+
+def _body_routes(app: Flask) -> list[tuple[str, str]]:
+    """(method, concrete path) of every route that takes a body."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
+            path = rule.rule
+            for argument in rule.arguments:
+                path = path.replace(f"<{argument}>", "x").replace(f"<string:{argument}>", "x")
+            routes.append((method, path))
+    return routes
+
+
+def _all_body_routes(apps: dict[str, Flask]) -> list[tuple[str, str, str]]:
+    return [(name, method, path) for name, app in apps.items() for method, path in _body_routes(app)]
+
+
+def _headers(extra: dict | None = None) -> dict:
+    return {**bearer("principal_officer"), **(extra or {})}
+
+
+def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
+    apps: dict[str, Flask],
+) -> None:
+    routes = _all_body_routes(apps)
+    assert len(routes) >= 10, routes
+    deep_array = b"[" * 100_000 + b"]" * 100_000
+    for name, method, path in routes:
+        client = apps[name].test_client()
+        json_type = {"Content-Type": "application/json"}
+        big = client.open(path, method=method, data=b" " * (300 * 1024), headers=_headers(json_type))
+        # a route that never reads its body (verify of no such centre) answers 404 first
+        assert big.status_code in (413, 404), (name, path, big.status_code)
+        assert big.get_json()["error"]["status"] == big.status_code
+        wrong = client.open(
+            path, method=method, data=b"name=x", headers=_headers({"Content-Type": "text/plain"})
+        )
+        assert wrong.status_code == 415, (name, path, wrong.status_code)
+        assert wrong.get_json()["error"]["status"] == 415
+        for depth in (100, 900, 1100, 5000):
+            for body in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
+                answer = client.open(path, method=method, data=body, headers=_headers(json_type))
+                assert 400 <= answer.status_code < 500, (name, path, depth, answer.status_code)
+                assert "error" in answer.get_json()
+        answer = client.open(path, method=method, data=deep_array, headers=_headers(json_type))
+        assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
+
+
+def test_hostile_web_refuses_oversized_forms(tmp_path: Path) -> None:
+    built = stack(tmp_path)
+    client = built.web.test_client()
+    answer = client.post("/sign-in", data={"username": "x" * (300 * 1024), "password": "x"})
+    assert answer.status_code == 413
+
+
+# Unicode and injection strings in every text field ------------------------------
+
+CONTACT_TEXT_FIELDS = [
+    ("subject",),
+    ("summary",),
+    ("requester", "name"),
+    ("requester", "address"),
+]
+REFERRAL_TEXT_FIELDS = [
+    ("referrer", "name"),
+    ("referrer", "role"),
+    ("family", "name"),
+    ("family", "address"),
+    ("family", "postcode"),
+    ("consent", "recorded_by"),
+    ("notes",),
+]
+
+
+def _with(body: dict, path: tuple[str, ...], value: object) -> dict:
+    changed = json.loads(json.dumps(body))
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return changed
+
+
+def _dig(body: dict, path: tuple[str, ...]) -> object:
+    for key in path:
+        body = body[key]
+    return body
+
+
+def test_hostile_strings_in_contact_fields_round_trip(store_url: str, tmp_path: Path) -> None:
+    world = contacts_app(store_url, tmp_path, seed=False)
+    client = world.app.test_client()
+    staff = bearer("staff", "north")
+    for path in CONTACT_TEXT_FIELDS:
+        for label, value in HOSTILE_STRINGS.items():
+            made = client.post("/api/v1/contacts", json=_with(LETTER, path, value), headers=staff)
+            assert made.status_code in (201, 422), (path, label, made.status_code, made.text[:300])
+            if made.status_code == 422:
+                assert path[-1] in json.dumps(made.get_json()["error"]["fields"]), (path, label)
+                continue
+            read = client.get(f"/api/v1/contacts/{made.get_json()['id']}", headers=staff).get_json()
+            assert _dig(read["personal"], path) == value, (path, label)
+        for value in OPERATOR_VALUES:
+            refused = client.post("/api/v1/contacts", json=_with(LETTER, path, value), headers=staff)
+            assert refused.status_code == 422, (path, value, refused.status_code)
+
+
+def test_hostile_strings_in_referral_fields_round_trip(store_url: str, tmp_path: Path) -> None:
+    world = contacts_app(store_url, tmp_path, seed=False)
+    client = world.app.test_client()
+    partner = {"X-API-Key": world.agency_key}
+    for path in REFERRAL_TEXT_FIELDS:
+        for label, value in HOSTILE_STRINGS.items():
+            made = client.post("/api/v1/referrals", json=_with(REFERRAL, path, value), headers=partner)
+            assert made.status_code in (201, 422), (path, label, made.status_code, made.text[:300])
+        for value in OPERATOR_VALUES:
+            refused = client.post("/api/v1/referrals", json=_with(REFERRAL, path, value), headers=partner)
+            assert refused.status_code == 422, (path, value, refused.status_code)
+
+
+CENTRE_TEXT_FIELDS = [("name",), ("description",), ("ward",), ("accessibility",), ("address", "line1")]
+
+
+def _centre_body() -> dict:
+    return {
+        "name": "Test Hostile Centre",
+        "address": {"line1": "1 Test Street"},
+        "postcode": "L4 0AA",
+        "ward": "Test Ward",
+        "area": "north",
+        "opening_times": {"monday": [{"opens": "09:00", "closes": "17:00"}]},
+    }
+
+
+def test_hostile_strings_in_centre_fields_round_trip(store_url: str, tmp_path: Path) -> None:
+    client = directory_app(store_url, tmp_path).test_client()
+    admin = bearer("admin")
+    for path in CENTRE_TEXT_FIELDS:
+        for label, value in HOSTILE_STRINGS.items():
+            made = client.post("/api/v1/centres", json=_with(_centre_body(), path, value), headers=admin)
+            assert made.status_code in (201, 422), (path, label, made.status_code, made.text[:300])
+            if made.status_code == 201:
+                read = client.get(f"/api/v1/centres/{made.get_json()['id']}").get_json()
+                assert _dig(read, path) == value, (path, label)
+        for value in OPERATOR_VALUES:
+            refused = client.post("/api/v1/centres", json=_with(_centre_body(), path, value), headers=admin)
+            assert refused.status_code == 422, (path, value, refused.status_code)
+
+
+LONE_SURROGATES = ['"Test \\ud800 Name"', '"\\udfff"', '"\\ud83d"', '"ok \\ud83d\\ude00 then \\udc00"']
+
+
+@pytest.mark.parametrize("raw", LONE_SURROGATES)
+def test_hostile_lone_surrogates_are_refused_naming_the_field(
+    store_url: str, tmp_path: Path, raw: str
+) -> None:
+    world = contacts_app(store_url, tmp_path, seed=False)
+    directory = directory_app(store_url, tmp_path).test_client()
+    body = json.dumps(_centre_body()).replace('"Test Hostile Centre"', raw)
+    answer = directory.post(
+        "/api/v1/centres", data=body, headers={**bearer("admin"), "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text[:300]
+    assert "name" in answer.get_json()["error"]["fields"]
+    body = json.dumps(REFERRAL).replace('"Test Family Carer"', raw)
+    headers = {"X-API-Key": world.agency_key, "Content-Type": "application/json"}
+    answer = world.app.test_client().post("/api/v1/referrals", data=body, headers=headers)
+    assert answer.status_code == 422, answer.text[:300]
+    assert "family.name" in answer.get_json()["error"]["fields"]
+
+
+# Operators in query strings -----------------------------------------------------
+
+QUERY_ATTACKS = [
+    "area[$ne]=x",
+    "area=%7B%22%24ne%22%3A%22x%22%7D",
+    "q=%7B%22%24gt%22%3A%22%22%7D",
+    "status[$gt]=",
+    "centre_id[$regex]=.*",
+    "assignee=%27%20OR%201%3D1%20--",
+    "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "q=%00",
+    "q=%ED%A0%80",
+    "channel=letter&channel[$ne]=x",
+    "page[$gt]=0",
+    "per_page=1e9",
+    "q=" + "x" * 10_000,
+]
+
+
+def _get_routes(app: Flask) -> list[str]:
+    return [rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and not rule.arguments]
+
+
+def test_hostile_query_string_operators_are_inert(apps: dict[str, Flask]) -> None:
+    for name, app in apps.items():
+        client = app.test_client()
+        for path in _get_routes(app):
+            for attack in QUERY_ATTACKS:
+                answer = client.get(f"{path}?{attack}", headers=_headers())
+                assert answer.status_code < 500, (name, path, attack, answer.status_code)
+
+
+def test_hostile_area_operators_do_not_widen_a_staff_view(store_url: str, tmp_path: Path) -> None:
+    world = contacts_app(store_url, tmp_path, seed=False)
+    client = world.app.test_client()
+    south = client.post(
+        "/api/v1/contacts", json=letter(centre_id="centre-south"), headers=bearer("staff", "south")
+    )
+    assert south.status_code == 201
+    north = bearer("staff", "north")
+    for attack in ("area[$ne]=north", "area=%7B%22%24ne%22%3A%22north%22%7D", "centre_id[$ne]=x"):
+        answer = client.get(f"/api/v1/contacts?{attack}", headers=north)
+        assert answer.status_code in (200, 403, 422), (attack, answer.status_code)
+        if answer.status_code == 200:
+            assert all(item["area"] == "north" for item in answer.get_json()["items"]), attack
+    found = client.get(
+        "/api/v1/contacts?centre_id=%7B%22%24gt%22%3A%22%22%7D", headers=bearer("principal_officer")
+    )
+    assert found.status_code == 200 and found.get_json()["total"] == 0, "a JSON text is a plain value"
+    partner = {"X-API-Key": world.agency_key}
+    made = client.post("/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": world.other_agency_key})
+    assert made.status_code == 201
+    for attack in ("agency_id[$ne]=x", "agency_id=example-job-centre", "channel[$ne]=x"):
+        referrals = client.get(f"/api/v1/referrals?{attack}", headers=partner)
+        assert referrals.status_code == 200, "unknown query parameters are ignored"
+        assert referrals.get_json()["total"] == 0, attack
+
+
+def test_hostile_operator_bodies_are_refused(tmp_path: Path) -> None:
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path)
+    client = world.app.test_client()
+    staff = bearer("coordinator", "north")
+    for value in OPERATOR_VALUES:
+        for body in ({"assignee": value}, {"$where": "1"}, {"assignee": "t.x", "$set": {"area": "south"}}):
+            answer = client.post(f"/api/v1/contacts/{world.letter_id}/assign", json=body, headers=staff)
+            assert answer.status_code == 422, (body, answer.status_code)
+        answer = client.post(
+            "/api/v1/referrals", json=referral(centre_id=value), headers={"X-API-Key": world.agency_key}
+        )
+        assert answer.status_code == 422
+
+
+# Shown safely in HTML ------------------------------------------------------------
+
+
+@pytest.fixture
+def web_stack(tmp_path: Path) -> Stack:
+    return stack(tmp_path)
+
+
+def _signed_in(built: Stack, role: str = "principal_officer", area: str | None = None):  # noqa: ANN202
+    import re
+
+    password = built.web.extensions["frontend"].desk.create_account("t.viewer", role, area, None, by="t")[1]
+    client = built.web.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)
+    signed = client.post("/sign-in", data={"username": "t.viewer", "password": password, "csrf_token": token})
+    assert signed.status_code == 302
+    return client
+
+
+def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
+    script = HOSTILE_STRINGS["script"]
+    contacts = web_stack.contacts.app.test_client()
+    body = letter(
+        subject=script,
+        requester={"name": script + HOSTILE_STRINGS["rtl_override"], "reply_by": "post", "address": script},
+    )
+    made = contacts.post("/api/v1/contacts", json=body, headers=bearer("staff", "north"))
+    assert made.status_code == 201
+    client = _signed_in(web_stack)
+    page = client.get(f"/staff/contacts/{made.get_json()['id']}")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(" in page.text
+    centre = _centre_body() | {"name": script, "description": HOSTILE_STRINGS["emoji"]}
+    made = web_stack.directory.test_client().post("/api/v1/centres", json=centre, headers=bearer("admin"))
+    assert made.status_code == 201
+    for path in (f"/centres/{made.get_json()['id']}", "/?q=alert", f"/?q={script}", "/staff/centres/"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.status_code)
+        assert "<script>alert" not in page.text, path
+    listing = client.get("/staff/contacts?q=%3Cscript%3E&status[$ne]=x&area=%7B%22%24gt%22%3A%22%22%7D")
+    assert listing.status_code < 500
+    assert "<script>alert" not in listing.text
