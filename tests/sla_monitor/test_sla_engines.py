@@ -38,9 +38,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 @pytest.fixture
 def engine_env(kafka, mongo, fresh_mongo_db, kafka_topic_prefix) -> dict:
     return {
-        "EVENT_BUS_URL": f"kafka://{kafka.bootstrap}",
+        "EVENT_BUS_URL": f"kafka://{kafka.bootstrap}?topic_prefix={kafka_topic_prefix}",
         "STORE_URL": f"{mongo.url.rstrip('/')}/{fresh_mongo_db}",
-        "EVENT_TOPIC_PREFIX": kafka_topic_prefix,
         "SLA_CONSUMER_GROUP": f"sla-{uuid.uuid4().hex[:8]}",
         "SLA_LATE_RECEIPT_GRACE_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
@@ -50,16 +49,13 @@ def engine_env(kafka, mongo, fresh_mongo_db, kafka_topic_prefix) -> dict:
 @pytest.fixture
 def engine_bus(engine_env):
     bus = ccbus.connect(engine_env["EVENT_BUS_URL"])
-    prefix = engine_env["EVENT_TOPIC_PREFIX"]
-    bus.ensure_topics([prefix + topic for topic in contracts.ALL_TOPICS])
+    bus.ensure_topics(contracts.ALL_TOPICS)
     return bus
 
 
 @pytest.fixture
 def sla_log(engine_env, engine_bus):
-    consumer = engine_bus.consumer(
-        f"reader-{uuid.uuid4().hex[:8]}", [engine_env["EVENT_TOPIC_PREFIX"] + "sla"]
-    )
+    consumer = engine_bus.consumer(f"reader-{uuid.uuid4().hex[:8]}", [contracts.SLA_TOPIC])
     yield SlaLog(consumer)
     consumer.close()
 
@@ -67,7 +63,7 @@ def sla_log(engine_env, engine_bus):
 @pytest.fixture
 def contacts(engine_env, engine_bus):
     producer = engine_bus.producer()
-    topic = engine_env["EVENT_TOPIC_PREFIX"] + contracts.CONTACTS_TOPIC
+    topic = contracts.CONTACTS_TOPIC
     yield lambda envelopes: publish(producer, topic, envelopes)
     producer.close()
 

@@ -72,9 +72,6 @@ STARTUP_WAIT = Var(
     "longest the first scan waits for the consumer to drain its backlog after a start",
 )
 CONSUMER_GROUP = Var("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group of the monitor's instances")
-TOPIC_PREFIX = Var(
-    "EVENT_TOPIC_PREFIX", "", str, "prefix on every topic name (isolates test runs on one broker)"
-)
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,6 @@ class WorkerSettings:
     late_receipt_grace_seconds: float
     startup_wait_seconds: float
     consumer_group: str
-    topic_prefix: str
     log_level: str
 
 
@@ -128,7 +124,6 @@ _WORKER_VARS = [
     LATE_RECEIPT_GRACE,
     STARTUP_WAIT,
     CONSUMER_GROUP,
-    TOPIC_PREFIX,
     config.LOG_LEVEL,
 ]
 
@@ -148,7 +143,6 @@ def _worker(values: Mapping[str, object]) -> WorkerSettings:
         late_receipt_grace_seconds=values[LATE_RECEIPT_GRACE.name],  # type: ignore[arg-type]
         startup_wait_seconds=values[STARTUP_WAIT.name],  # type: ignore[arg-type]
         consumer_group=values[CONSUMER_GROUP.name],  # type: ignore[arg-type]
-        topic_prefix=values[TOPIC_PREFIX.name],  # type: ignore[arg-type]
         log_level=values["LOG_LEVEL"],  # type: ignore[arg-type]
     )
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 
 from ccshared import bus as ccbus
 from ccshared import contracts
 from ccshared import store as ccstore
-from ccshared.bus import Bus, BusUnavailable, Consumer, Message, Producer
+from ccshared.bus import Bus, BusUnavailable, Consumer, Message
 from ccshared.consumer import ConsumerLoop, backoff_seconds
 from ccshared.outbox import Relay
 from ccshared.store import Store, StoreUnavailable
@@ -33,23 +33,6 @@ log = logging.getLogger(__name__)
 Task = Callable[[threading.Event], None]
 TRANSIENT = (StoreUnavailable, BusUnavailable)
 SETTLE_SECONDS = 3.0
-
-
-class PrefixedProducer:
-    """Publishes to `prefix + topic`, so test runs on one broker keep apart."""
-
-    def __init__(self, producer: Producer, prefix: str):
-        self.producer = producer
-        self.prefix = prefix
-
-    def publish(self, topic: str, key: str, value: bytes) -> None:
-        self.producer.publish(self.prefix + topic, key, value)
-
-    def publish_all(self, items: Sequence[tuple[str, str, bytes]]) -> None:
-        self.producer.publish_all([(self.prefix + topic, key, value) for topic, key, value in items])
-
-    def close(self) -> None:
-        self.producer.close()
 
 
 class WatchedConsumer:
@@ -106,12 +89,11 @@ def tasks(
         stale_days=settings.stale_days,
         late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
     )
-    prefix = settings.topic_prefix
-    producer = PrefixedProducer(bus.producer(), prefix)
+    producer = bus.producer()
     caught_up = threading.Event()
 
     def consume(stop: threading.Event) -> None:
-        topics = [prefix + contracts.CONTACTS_TOPIC, prefix + contracts.CENTRES_TOPIC]
+        topics = [contracts.CONTACTS_TOPIC, contracts.CENTRES_TOPIC]
         consumer = _retrying(stop, lambda: _subscribe(bus, settings.consumer_group, topics))
         if consumer is None:
             return
