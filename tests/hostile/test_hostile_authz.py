@@ -451,7 +451,9 @@ def test_hostile_every_endpoint_is_classified(world: World) -> None:
         assert all(key in REQUESTS for key in TABLE), "every row needs a request in REQUESTS"
 
 
-@pytest.mark.parametrize(("service", "endpoint", "method"), sorted(TABLE), ids="-".join)
+@pytest.mark.parametrize(
+    ("service", "endpoint", "method"), sorted(TABLE), ids=[" ".join(row) for row in sorted(TABLE)]
+)
 def test_hostile_authorisation_matrix(world: World, service: str, endpoint: str, method: str) -> None:
     expected = TABLE[(service, endpoint, method)]
     got = {}
