@@ -20,9 +20,11 @@ from pathlib import Path
 
 import requests
 from ccshared.auth import StaffUser, TokenSigner
+from ccshared.store import connect as connect_store
 from cryptography.fernet import Fernet
 
-from .common import free_port, wait_until
+from .common import free_port
+from .waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,11 @@ class System:
             "NOTIFIER_MAIL_DIR": str(self.mail_dir),
             "WEB_CONCURRENCY": "1",
             "LOG_LEVEL": "INFO",
+            "BIND_HOST": "127.0.0.1",
+            "PYTHONUNBUFFERED": "1",
             **{SPECS[n].port_var: str(p) for n, p in self.ports.items()},
             **{SPECS[n].url_var: self.url(n) for n in SPECS},
+            "NOTIFIER_WEB_BASE_URL": self.url("web"),
             **self.extra_env,
         }
         self._env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -92,12 +97,15 @@ class System:
         path = self.log_path(name)
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def command(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def command(
+        self, name: str, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run a one-off command of a service (e.g. directory load-sample) with its env."""
         result = subprocess.run(
             [sys.executable, "-m", SPECS[name].package, *args],
             env=self.env(name),
             cwd=self.workdir,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
@@ -133,8 +141,23 @@ class System:
             except requests.RequestException:
                 return False
 
-        if not wait_until(ready, deadline_s):
-            raise RuntimeError(f"{name} not ready within {deadline_s}s:\n{self.log(name)[-4000:]}")
+        wait_for(ready, deadline_s, f"{name} /readyz")
+
+    def settle(self, deadline_s: float = 60.0) -> None:
+        """Wait until the services that keep a copy of the directory's centres know them all."""
+        total = requests.get(f"{self.url('directory')}/api/v1/centres", params={"per_page": 1}, timeout=5)
+        for name in ("contacts", "sla-monitor"):
+            if name not in self.services:
+                continue
+            store = connect_store(self.store_url(name))
+            try:
+                wait_for(
+                    lambda s=store: s.collection("centres").count() >= total.json()["total"],
+                    deadline_s,
+                    f"{name} to learn the sample centres",
+                )
+            finally:
+                store.close()
 
     def stop(self, *names: str, sig: int = signal.SIGTERM, deadline_s: float = 20.0) -> None:
         for name in names or tuple(self.processes):

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from ccshared.bus import Consumer, Message
+
+T = TypeVar("T")
 
 
 def drain(consumer: Consumer, want: int, deadline_s: float = 60.0) -> list[Message]:
@@ -25,3 +29,15 @@ def drain_quiet(
     while time.monotonic() < end:
         got.extend(consumer.poll(0.3))
     return got
+
+
+def wait_for(condition: Callable[[], T], deadline_s: float, what: str, interval: float = 0.2) -> T:
+    """Poll until condition returns something truthy and return it; fail naming what was awaited."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {deadline_s:.0f}s waiting for {what}")
+        time.sleep(interval)

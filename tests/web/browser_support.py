@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from web_system import REPO
+REPO = Path(__file__).resolve().parents[2]
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

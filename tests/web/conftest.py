@@ -4,7 +4,7 @@ Page tests: the app on a SQLite store in tmp_path with the services faked at
 the transport port (`web_app`, `services`, `sign_in`).
 Browser tests: `system` starts the whole system on the embedded defaults
 (all five services as subprocesses) and `browser` drives headless Chromium;
-see web_system.py, which other end-to-end tests may reuse.
+started by tests/infra/system.py, which the e2e and fault tests use too.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from frontend.app import create_app
 from frontend.config import Settings
-from web_system import RunningSystem, run_system
 from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, STAFF_SECRET, FakeServices, centre
+
+from tests.infra.system import SPECS, System
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -158,9 +159,23 @@ def _require_browser_tools() -> None:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The whole system on its embedded defaults, once per test session."""
-    yield from run_system(tmp_path_factory.mktemp("system"))
+    root = tmp_path_factory.mktemp("system")
+    running = System(
+        root,
+        f"sqlite:///{root}/events.db",
+        lambda name: f"sqlite:///{root}/{name}.db",
+        services=tuple(SPECS),
+        extra_env={"LOG_LEVEL": "WARNING"},
+    )
+    running.command("directory", "load-sample")
+    try:
+        running.start()
+        running.settle()
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +191,7 @@ def _driver() -> Iterator[object]:
 
 
 @pytest.fixture
-def browser(_driver: object, system: RunningSystem) -> Iterator[object]:
+def browser(_driver: object, system: System) -> Iterator[object]:
     """Headless Chromium with no cookies from an earlier test, at a normal window size."""
     _driver.delete_all_cookies()
     _driver.set_window_size(1280, 1000)

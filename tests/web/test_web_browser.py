@@ -15,11 +15,21 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from web_system import RunningSystem, wait_for
+
+from tests.infra.system import System
+from tests.infra.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 
 WAIT_SECONDS = 60.0
+
+
+def create_user(system: System, username: str, role: str, area: str | None = None) -> str:
+    """A staff account made with the documented command; returns the generated password."""
+    args = ["create-user", username, "--role", role] + (["--area", area] if area else [])
+    found = re.search(r"^Password: (\S+)$", system.command("web", *args).stdout, re.MULTILINE)
+    assert found, "create-user printed no password"
+    return found.group(1)
 
 
 def working_days_ago(today: date, count: int) -> date:
@@ -38,8 +48,8 @@ def check_accessibility(browser, axe: str, page: str) -> None:
     assert not violations, f"serious accessibility problems on {page}:\n{describe(violations)}"
 
 
-def sign_in(browser, system: RunningSystem, username: str, password: str) -> None:
-    browser.get(system.web + "/sign-in")
+def sign_in(browser, system: System, username: str, password: str) -> None:
+    browser.get(system.url("web") + "/sign-in")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(password)
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
@@ -68,15 +78,15 @@ def reload_until(browser, url: str, condition, what: str):  # noqa: ANN001, ANN2
     return wait_for(check, WAIT_SECONDS, what, interval=1.0)
 
 
-def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: RunningSystem, axe: str):
+def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: System, axe: str):
     expected = requests.get(
-        system.urls["directory"] + "/api/v1/centres",
+        system.url("directory") + "/api/v1/centres",
         params={"service": "speech-and-language", "per_page": 100},
         timeout=5,
     ).json()
     assert expected["total"] > 0, "the sample data offers speech and language somewhere"
 
-    browser.get(system.web + "/")
+    browser.get(system.url("web") + "/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Find a children's centre"
     check_accessibility(browser, axe, "find a centre")
     screenshot(browser, "01-find-a-centre")
@@ -98,19 +108,19 @@ def test_a_member_of_the_public_finds_a_centre_by_service(browser, system: Runni
     check_accessibility(browser, axe, "a centre's page")
     screenshot(browser, "03-centre")
 
-    browser.get(system.web + "/how-we-are-doing")
+    browser.get(system.url("web") + "/how-we-are-doing")
     assert "We will respond to all letters within 5 working days." in browser.page_source
     check_accessibility(browser, axe, "how we are doing")
     screenshot(browser, "04-how-we-are-doing")
     assert not console_errors(browser), "the pages broke their own content security policy"
 
 
-def test_near_me_finds_the_closest_centre_from_the_browsers_location(browser, system: RunningSystem):
+def test_near_me_finds_the_closest_centre_from_the_browsers_location(browser, system: System):
     anfield = requests.get(
-        system.urls["directory"] + "/api/v1/centres", params={"q": "Anfield", "per_page": 1}, timeout=5
+        system.url("directory") + "/api/v1/centres", params={"q": "Anfield", "per_page": 1}, timeout=5
     ).json()["items"][0]
     browser.execute_cdp_cmd(
-        "Browser.grantPermissions", {"origin": system.web, "permissions": ["geolocation"]}
+        "Browser.grantPermissions", {"origin": system.url("web"), "permissions": ["geolocation"]}
     )
     browser.execute_cdp_cmd(
         "Emulation.setGeolocationOverride",
@@ -120,7 +130,7 @@ def test_near_me_finds_the_closest_centre_from_the_browsers_location(browser, sy
             "accuracy": 10,
         },
     )
-    browser.get(system.web + "/")
+    browser.get(system.url("web") + "/")
     browser.find_element(By.XPATH, "//button[normalize-space()='Find centres near me']").click()
 
     wait_for(lambda: "near you" in browser.page_source, WAIT_SECONDS, "results near the browser's location")
@@ -130,8 +140,8 @@ def test_near_me_finds_the_closest_centre_from_the_browsers_location(browser, sy
     browser.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
 
 
-def test_the_keyboard_reaches_the_skip_link_first(browser, system: RunningSystem):
-    browser.get(system.web + "/")
+def test_the_keyboard_reaches_the_skip_link_first(browser, system: System):
+    browser.get(system.url("web") + "/")
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
 
     focused = browser.switch_to.active_element
@@ -140,13 +150,13 @@ def test_the_keyboard_reaches_the_skip_link_first(browser, system: RunningSystem
     assert browser.switch_to.active_element.get_attribute("id") == "main"
 
 
-def test_the_public_pages_fit_a_phone_screen(browser, system: RunningSystem, axe: str):
+def test_the_public_pages_fit_a_phone_screen(browser, system: System, axe: str):
     browser.set_window_size(390, 844)
     for path, name in (
         ("/?service=stay-and-play", "05-phone-find"),
         ("/how-we-are-doing", "06-phone-how-we-are-doing"),
     ):
-        browser.get(system.web + path)
+        browser.get(system.url("web") + path)
         overflow = browser.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
@@ -156,14 +166,14 @@ def test_the_public_pages_fit_a_phone_screen(browser, system: RunningSystem, axe
 
 
 def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_change(
-    browser, system: RunningSystem, axe: str
+    browser, system: System, axe: str
 ):
-    password = system.create_user("c.north", "coordinator", "north")
+    password = create_user(system, "c.north", "coordinator", "north")
     now = datetime.now(LONDON)
     received_day = working_days_ago(now.date(), 3)
     received_at = datetime.combine(received_day, time(10, 0), LONDON)
     due = requests.get(
-        system.urls["sla-monitor"] + "/api/v1/due",
+        system.url("sla-monitor") + "/api/v1/due",
         params={"channel": "telephone", "received_at": received_at.isoformat()},
         timeout=5,
     ).json()
@@ -173,14 +183,14 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
 
     sign_in(browser, system, "c.north", password)
     check_accessibility(browser, axe, "Today")
-    browser.get(system.web + "/staff/compliance")
+    browser.get(system.url("web") + "/staff/compliance")
     breached_before = (
         int(text_of(browser, "[data-testid=overall-breached]") or 0)
         if browser.find_elements(By.CSS_SELECTOR, "[data-testid=overall-breached]")
         else 0
     )
 
-    browser.get(system.web + "/staff/contacts/new")
+    browser.get(system.url("web") + "/staff/contacts/new")
     check_accessibility(browser, axe, "log a contact")
     browser.find_element(By.ID, "channel-telephone").click()
     Select(browser.find_element(By.ID, "centre_id")).select_by_index(1)
@@ -204,7 +214,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     row = f"tr[data-reference='{reference}'] .tag"
     reload_until(
         browser,
-        system.web + "/staff/today",
+        system.url("web") + "/staff/today",
         lambda: browser.find_elements(By.CSS_SELECTOR, row) and text_of(browser, row) == "BREACHED",
         f"{reference} to show as breached on Today",
     )
@@ -212,7 +222,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     screenshot(browser, "08-today-breached")
     reload_until(
         browser,
-        system.web + "/staff/mail/",
+        system.url("web") + "/staff/mail/",
         lambda: (
             reference in text_of(browser, "[data-testid=delivery-log]")
             if browser.find_elements(By.CSS_SELECTOR, "[data-testid=delivery-log]")
@@ -235,13 +245,13 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
         return bool(counts) and int(counts[0].text) == breached_before + 1 and not still_waiting
 
     reload_until(
-        browser, system.web + "/staff/compliance", figures_changed, "the compliance figures to change"
+        browser, system.url("web") + "/staff/compliance", figures_changed, "the compliance figures to change"
     )
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect")
     check_accessibility(browser, axe, "breaches and compliance")
     screenshot(browser, "10-compliance")
 
-    browser.get(system.web + "/how-we-are-doing")
+    browser.get(system.url("web") + "/how-we-are-doing")
     month = received_day.strftime("%B %Y")
     row_text = next(
         r.text
@@ -250,7 +260,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     )
     assert "%" in row_text, row_text
 
-    browser.get(system.web + "/staff/centres/")
+    browser.get(system.url("web") + "/staff/centres/")
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main table tbody a"))
     accessibility = browser.find_element(By.ID, "accessibility")
     accessibility.clear()
@@ -270,21 +280,21 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
         ("/staff/centres/stale", "12-stale"),
         ("/staff/mail/", "13-sent-emails"),
     ):
-        browser.get(system.web + path)
+        browser.get(system.url("web") + path)
         assert "Sorry" not in browser.find_element(By.TAG_NAME, "h1").text
         check_accessibility(browser, axe, path)
         screenshot(browser, name)
 
 
-def _north_contact(system: RunningSystem) -> dict:
+def _north_contact(system: System) -> dict:
     """A north-area telephone message logged through the contacts API as a north coordinator."""
-    signer = TokenSigner(system.env["STAFF_TOKEN_SECRET"])
+    signer = TokenSigner(system.secret)
     token = signer.issue(StaffUser("setup.north", "coordinator", "north"))
     north = requests.get(
-        system.urls["directory"] + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
+        system.url("directory") + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
     ).json()["items"][0]
     response = requests.post(
-        system.urls["contacts"] + "/api/v1/contacts",
+        system.url("contacts") + "/api/v1/contacts",
         json={
             "channel": "telephone",
             "centre_id": north["id"],
@@ -298,49 +308,49 @@ def _north_contact(system: RunningSystem) -> dict:
     return response.json()
 
 
-def test_a_staff_user_cannot_see_another_areas_contacts_or_the_admin_pages(
-    browser, system: RunningSystem, axe: str
-):
+def test_a_staff_user_cannot_see_another_areas_contacts_or_the_admin_pages(browser, system: System, axe: str):
     contact = _north_contact(system)
-    password = system.create_user("s.south", "staff", "south")
+    password = create_user(system, "s.south", "staff", "south")
     sign_in(browser, system, "s.south", password)
 
-    browser.get(system.web + "/staff/today")
+    browser.get(system.url("web") + "/staff/today")
     assert contact["reference"] not in browser.page_source
-    browser.get(system.web + "/staff/contacts")
+    browser.get(system.url("web") + "/staff/contacts")
     assert contact["reference"] not in browser.page_source
-    browser.get(system.web + f"/staff/contacts/{contact['id']}")
+    browser.get(system.url("web") + f"/staff/contacts/{contact['id']}")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Page not found"
     assert "Test Parent" not in browser.page_source
-    browser.get(system.web + "/staff/contacts?area=north")
+    browser.get(system.url("web") + "/staff/contacts?area=north")
     assert contact["reference"] not in browser.page_source
 
     assert "Admin" not in text_of(browser, "nav")
-    browser.get(system.web + "/admin/")
+    browser.get(system.url("web") + "/admin/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "You do not have permission to see this page"
     screenshot(browser, "14-staff-refused-admin")
 
 
-def test_an_admin_sees_the_admin_pages(browser, system: RunningSystem, axe: str):
-    password = system.create_user("a.admin", "admin")
+def test_an_admin_sees_the_admin_pages(browser, system: System, axe: str):
+    password = create_user(system, "a.admin", "admin")
     sign_in(browser, system, "a.admin", password)
 
-    browser.get(system.web + "/admin/")
+    browser.get(system.url("web") + "/admin/")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Staff accounts"
     assert "a.admin" in text_of(browser, "[data-testid=accounts]")
     check_accessibility(browser, axe, "admin")
     screenshot(browser, "15-admin")
 
 
-def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: RunningSystem, axe: str):
-    printed = system.command("contacts", "agency-key", "create", "--agency", "Test Health Visiting Team")
+def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: System, axe: str):
+    printed = system.command(
+        "contacts", "agency-key", "create", "--agency", "Test Health Visiting Team"
+    ).stdout
     api_key = re.search(r"API key: (\S+)", printed).group(1)
     north = requests.get(
-        system.urls["directory"] + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
+        system.url("directory") + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
     ).json()["items"][0]
     consent_at = (datetime.now(LONDON) - timedelta(hours=1)).isoformat()
     referral = requests.post(
-        system.urls["contacts"] + "/api/v1/referrals",
+        system.url("contacts") + "/api/v1/referrals",
         json={
             "centre_id": north["id"],
             "referrer": {"name": "Test Referrer", "email": "referrer@example.org"},
@@ -355,12 +365,12 @@ def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: Runni
     )
     assert referral.status_code == 201, referral.text
     reference = referral.json()["reference"]
-    password = system.create_user("r.north", "coordinator", "north")
+    password = create_user(system, "r.north", "coordinator", "north")
     sign_in(browser, system, "r.north", password)
 
     reload_until(
         browser,
-        system.web + "/staff/today",
+        system.url("web") + "/staff/today",
         lambda: browser.find_elements(By.LINK_TEXT, reference),
         f"referral {reference} on Today",
     )
@@ -374,7 +384,7 @@ def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: Runni
     assert "Referral accepted" in text_of(browser, "main")
     assert text_of(browser, "[data-testid=referral-status]") == "Accepted"
     seen_by_agency = requests.get(
-        system.urls["contacts"] + f"/api/v1/referrals/{referral.json()['id']}",
+        system.url("contacts") + f"/api/v1/referrals/{referral.json()['id']}",
         headers={"X-API-Key": api_key},
         timeout=5,
     ).json()
