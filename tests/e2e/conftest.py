@@ -27,12 +27,13 @@ def system(request: pytest.FixtureRequest, tmp_path):
             return f"{database.url.rstrip('/')}/e2e_{run}_{name.replace('-', '_')}"
 
     system = System(tmp_path / "system", bus_url, store_url)
-    system.command("directory", "load-sample")
-    system.start()
-    yield system
-    system.stop()
-    if request.node.rep_call_failed if hasattr(request.node, "rep_call_failed") else False:
-        print(system.dump_logs())
+    try:
+        system.command("directory", "load-sample")
+        system.start()
+        system.settle()
+        yield system
+    finally:
+        system.stop()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -77,11 +77,11 @@ def recipients_of_mail_about(system, reference: str, want: int) -> Counter:
         time.sleep(0.5)
 
 
-def test_an_unanswered_telephone_message_is_breached_once_and_escalated_once(system):
+def test_an_unanswered_letter_is_breached_once_and_escalated_once(system):
     centre = first_centre_in(system, "north")
     now = datetime.now(UTC)
-    overdue = log_contact(system, centre["id"], c.TELEPHONE, now - timedelta(days=10))
-    on_time = log_contact(system, centre["id"], c.LETTER, now - timedelta(minutes=5))
+    overdue = log_contact(system, centre["id"], c.LETTER, now - timedelta(days=14))
+    on_time = log_contact(system, centre["id"], c.TELEPHONE, now - timedelta(minutes=5))
     respond = requests.post(
         f"{system.url('contacts')}/api/v1/contacts/{on_time['id']}/respond",
         json={"method": "telephone"},
