@@ -1,0 +1,195 @@
+"""Referral POST throughput and latency through gunicorn on the MongoDB-wire database.
+
+The contacts service runs as `python -m contacts serve` (gunicorn with the
+settings of ccshared.runner.gunicorn_command) on FerretDB; partners' keys come
+from `python -m contacts agency-key create`; the centres are put into its
+centre read model by applying centre.created.v1 events, as its worker would.
+The baseline is a bare Flask endpoint under the same gunicorn command.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+
+import requests
+from ccshared import events
+from ccshared import store as ccstore
+from ccshared.runner import gunicorn_command
+from cryptography.fernet import Fernet
+
+from .common import REPO_ROOT, Context, Figure, Report, base_env, free_port, start_process, stop_process
+from .common import wait_until as wait
+from .load import LoadResult, post_load
+
+NAME = "referrals"
+TITLE = "Referral POST through gunicorn on FerretDB"
+CENTRES = [
+    ("bench-centre-north", "Bench North Centre", "north", "L4 0AA"),
+    ("bench-centre-central", "Bench Central Centre", "central", "L1 0AA"),
+    ("bench-centre-south", "Bench South Centre", "south", "L8 0AA"),
+]
+
+
+def sizes(quick: bool) -> dict[str, int]:
+    if quick:
+        return {"requests": 300, "warm-up requests": 30, "concurrency": 8, "gunicorn workers": 2}
+    return {"requests": 3000, "warm-up requests": 100, "concurrency": 16, "gunicorn workers": 2}
+
+
+def referral(index: int) -> dict:
+    centre_id = CENTRES[index % len(CENTRES)][0]
+    return {
+        "centre_id": centre_id,
+        "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
+        "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
+        "children": [{"age_years": 2}],
+        "support_needed": ["stay_and_play"],
+        "urgency": "soon",
+        "consent": {
+            "given": True,
+            "recorded_by": "Test Referrer",
+            "recorded_at": "2026-01-05T09:30:00+00:00",
+        },
+        "notes": f"Test note {index}",
+    }
+
+
+def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
+    size = size or sizes(ctx.quick)
+    report = Report(NAME, TITLE, dict(size))
+    database = ctx.engines.ferretdb()
+    store_url = f"{database.url.rstrip('/')}/bench_{uuid.uuid4().hex[:8]}_contacts"
+    env = base_env(
+        STORE_URL=store_url,
+        EVENT_BUS_URL=f"sqlite:///{ctx.workdir}/referrals-events.db",
+        STAFF_TOKEN_SECRET=uuid.uuid4().hex * 2,
+        CONTACTS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        WEB_CONCURRENCY=str(size["gunicorn workers"]),
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="cc-bench-metrics-"),
+        CONTACTS_PARTNER_RATE_LIMIT="1000000000/60",
+    )
+    _seed_centres(store_url)
+    key = _agency_key(env)
+
+    bare = _measure_bare(ctx, env, size)
+    report.add(Figure("bare Flask POST throughput", bare.throughput, "req/s"))
+    contacts = _measure_contacts(ctx, env, size, key)
+    report.add(
+        Figure("referral POST throughput", contacts.throughput, "req/s", "bare Flask", bare.throughput)
+    )
+    for pct in (50, 99):
+        report.add(
+            Figure(
+                f"referral POST p{pct} latency",
+                contacts.p(pct) * 1000,
+                "ms",
+                f"bare Flask p{pct}",
+                bare.p(pct) * 1000,
+                higher_is_better=False,
+            )
+        )
+    report.notes.append(
+        f"statuses: referrals {dict(contacts.statuses)}, bare Flask {dict(bare.statuses)}; "
+        "the load generator runs on the same machine and takes its share of the cores"
+    )
+    return report
+
+
+def _seed_centres(store_url: str) -> None:
+    from contacts.read_model import CentreReadModel
+    from contacts.repository import CentreRepository
+
+    store = ccstore.connect(store_url)
+    read_model = CentreReadModel(CentreRepository(store))
+    for centre_id, name, area, postcode in CENTRES:
+        data = {
+            "centre_id": centre_id,
+            "name": name,
+            "area": area,
+            "ward": "Bench Ward",
+            "postcode": postcode,
+            "status": "open",
+            "version": 1,
+        }
+        envelope = events.make(
+            "centre.created.v1", centre_id, data, source="directory", time=datetime.now(UTC)
+        )
+        read_model.apply(events.decode(events.encode(envelope)))
+    store.close()
+
+
+def _agency_key(env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "contacts", "agency-key", "create", "--agency", "Bench Health Visitors"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    match = re.search(r"API key: (\S+)", result.stdout)
+    if match is None:
+        raise RuntimeError(f"no API key in the output of agency-key create:\n{result.stdout}{result.stderr}")
+    return match.group(1)
+
+
+def _measure_bare(ctx: Context, env: dict[str, str], size: dict[str, int]) -> LoadResult:
+    port = free_port()
+    command = gunicorn_command("benchmarks.bare_app:create_app()", port, size["gunicorn workers"])
+    process = start_process(command, env, ctx.workdir / "bare-flask.log")
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/referrals"
+        _wait_for(lambda: _answers(url, {}), process, "bare Flask")
+        return _load(url, {}, size)
+    finally:
+        stop_process(process)
+
+
+def _measure_contacts(ctx: Context, env: dict[str, str], size: dict[str, int], key: str) -> LoadResult:
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "contacts", "serve"],
+        {**env, "CONTACTS_PORT": str(port)},
+        ctx.workdir / "contacts.log",
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(lambda: _ready(f"{base}/readyz"), process, "contacts")
+        return _load(f"{base}/api/v1/referrals", {"X-API-Key": key}, size)
+    finally:
+        stop_process(process)
+
+
+def _load(url: str, headers: dict[str, str], size: dict[str, int]) -> LoadResult:
+    post_load(url, referral, headers, size["warm-up requests"], size["concurrency"])
+    return post_load(url, referral, headers, size["requests"], size["concurrency"])
+
+
+def _wait_for(check, process: subprocess.Popen, what: str) -> None:  # noqa: ANN001
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}; see its log in the work directory")
+        return check()
+
+    if not wait(up, 60, 0.2):
+        raise RuntimeError(f"{what} did not answer within 60 s")
+
+
+def _answers(url: str, headers: dict[str, str]) -> bool:
+    try:
+        return requests.post(url, json=referral(0), headers=headers, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def _ready(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

@@ -1,0 +1,90 @@
+"""Writes each benchmark's figures into its own marked section of docs/benchmarks.md.
+
+Only the sections of the benchmarks that ran are replaced, so `--only NAME`
+updates one section and keeps the others; text outside the markers (how to read
+the figures, the bottlenecks fixed) is written by hand and left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .common import REPO_ROOT, Report, format_number
+
+DEFAULT_PATH = REPO_ROOT / "docs" / "benchmarks.md"
+RESULTS_END = "<!-- bench:results-end -->"
+SKELETON = f"""# Benchmarks
+
+Run with `make bench` (or `.venv/bin/python -m benchmarks [--only NAME] [--quick]`).
+
+## Results
+
+{RESULTS_END}
+"""
+
+
+def start_marker(name: str) -> str:
+    return f"<!-- bench:{name}:start -->"
+
+
+def end_marker(name: str) -> str:
+    return f"<!-- bench:{name}:end -->"
+
+
+def write(path: Path, results: Sequence[Report], host: dict[str, str], quick: bool) -> None:
+    text = path.read_text() if path.exists() else SKELETON
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for result in results:
+        text = _replace(text, result.name, section(result, host, when, quick))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _replace(text: str, name: str, body: str) -> str:
+    start, end = start_marker(name), end_marker(name)
+    block = f"{start}\n{body}{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        return head + block + tail
+    if RESULTS_END not in text:
+        text = text.rstrip("\n") + f"\n\n{RESULTS_END}\n"
+    return text.replace(RESULTS_END, f"{block}\n\n{RESULTS_END}")
+
+
+def section(result: Report, host: dict[str, str], when: str, quick: bool) -> str:
+    lines = [
+        f"### {result.title}",
+        "",
+        f"Run {when}{' with --quick' if quick else ''} in {result.seconds:.0f} s on "
+        + "; ".join(f"{key} {value}" for key, value in host.items())
+        + ".",
+        "",
+        "Sizes: " + ", ".join(f"{key} {_value(value)}" for key, value in result.sizes.items()) + ".",
+        "",
+    ]
+    if result.figures:
+        lines += ["| figure | value | baseline (same run) | ratio |", "| --- | --- | --- | --- |"]
+        for figure in result.figures:
+            baseline = (
+                f"{figure.baseline_name}: {format_number(figure.baseline)} {figure.unit}"
+                if figure.baseline is not None
+                else "-"
+            )
+            ratio = f"{figure.ratio:.2f}x" if figure.ratio is not None else "-"
+            lines.append(
+                f"| {figure.name} | {format_number(figure.value)} {figure.unit} | {baseline} | {ratio} |"
+            )
+        lines.append("")
+    lines += [f"- {note}" for note in result.notes]
+    if result.notes:
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    return f"{value:,}" if isinstance(value, int) else str(value)

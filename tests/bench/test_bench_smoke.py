@@ -1,0 +1,79 @@
+"""Each benchmark, run in-process at a tiny size, so `make bench` cannot rot between runs.
+
+The figures are not checked (a loaded CI machine makes them meaningless);
+what is checked is that every benchmark completes, reports its figures with
+same-run baselines, and that the report writer keeps hand-written text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import breach_latency, referrals, report, scale, sla_throughput
+from benchmarks.common import Context, Engines, Report, machine
+
+
+def context(tmp_path: Path, **engines: object) -> Context:
+    workdir = tmp_path / "bench"
+    workdir.mkdir()
+    return Context(workdir, Engines(tmp_path / "engines", **engines), quick=True)
+
+
+def assert_complete(result: Report, figures: int) -> None:
+    assert len(result.figures) == figures, result.figures
+    for figure in result.figures:
+        assert figure.value > 0, figure
+        if figure.baseline is not None:
+            assert figure.ratio is not None and figure.ratio > 0, figure
+
+
+def test_scale_runs_each_size_in_its_own_process(tmp_path: Path) -> None:
+    result = scale.run(context(tmp_path), {"open clocks": [200, 400], "due at each size": 10})
+    assert_complete(result, figures=10)
+    assert result.figures[5].name.startswith("due scan, 10 due of 400")
+
+
+@pytest.mark.kafka
+def test_sla_throughput_drains_and_processes_every_event(tmp_path: Path, kafka) -> None:  # noqa: ANN001
+    size = {"events (SQLite store)": 40, "events (FerretDB store)": 0, "partitions": 6}
+    result = sla_throughput.run(context(tmp_path, kafka=kafka), size)
+    assert_complete(result, figures=2)
+
+
+@pytest.mark.kafka
+def test_breach_latency_sees_every_breach_mailed(tmp_path: Path, kafka) -> None:  # noqa: ANN001
+    size = {
+        "clocks falling due": 10,
+        "window seconds": 2,
+        "lead seconds": 6,
+        "Kafka round trips": 20,
+        "bare SMTP sends": 5,
+    }
+    result = breach_latency.run(context(tmp_path, kafka=kafka), size)
+    assert_complete(result, figures=4)
+    assert "breach events seen 10 of 10; mails accepted 20 of 20" in result.notes[0]
+
+
+@pytest.mark.mongo
+def test_referrals_through_gunicorn_on_ferretdb(tmp_path: Path, mongo) -> None:  # noqa: ANN001
+    size = {"requests": 12, "warm-up requests": 2, "concurrency": 2, "gunicorn workers": 1}
+    result = referrals.run(context(tmp_path, ferretdb=mongo), size)
+    assert_complete(result, figures=4)
+    assert "referrals {201: 12}" in result.notes[0]
+
+
+def test_report_replaces_only_the_sections_that_ran(tmp_path: Path) -> None:
+    path = tmp_path / "benchmarks.md"
+    path.write_text(
+        "# Benchmarks\n\nHand-written intro.\n\n<!-- bench:results-end -->\n\n## Fixed\n\nKept.\n"
+    )
+    first = Report("one", "First", {"n": 1000})
+    second = Report("two", "Second", {"n": 2})
+    report.write(path, [first, second], machine(), quick=True)
+    report.write(path, [Report("one", "First again", {"n": 5})], machine(), quick=False)
+    text = path.read_text()
+    assert "Hand-written intro." in text and "## Fixed\n\nKept." in text
+    assert "First again" in text and "### First\n" not in text and "### Second" in text
+    assert text.index("First again") < text.index("Second") < text.index("## Fixed")
