@@ -7,6 +7,7 @@ reach it through ``request.getfixturevalue`` must carry the marker themselves.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,6 +53,9 @@ def serve(
         yield engine
     finally:
         _running.pop(fixture, None)
+        # Clients that tests left open would log every failed reconnect to a stopped engine.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        logging.getLogger("pymongo").setLevel(logging.CRITICAL)
         engine.stop()
 
 

@@ -128,8 +128,12 @@ class System:
                 start_new_session=True,
             )
         if wait:
-            for name in names or self.services:
-                self.wait_ready(name)
+            try:
+                for name in names or self.services:
+                    self.wait_ready(name)
+            except Exception:
+                self.stop()
+                raise
 
     def wait_ready(self, name: str, deadline_s: float = 60.0) -> None:
         def ready() -> bool:
