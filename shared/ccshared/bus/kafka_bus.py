@@ -91,7 +91,25 @@ class KafkaBusProducer:
             for future in futures:
                 future.get(timeout=SEND_TIMEOUT_SECONDS)
         except KafkaError as exc:
+            self._discard()
             raise BusUnavailable(f"kafka publish failed: {exc!r}") from exc
+
+    def _discard(self) -> None:
+        """Give up on a producer whose sends failed, so the next publish starts afresh.
+
+        After a broker outage kafka-python's idempotent producer can keep a failed batch
+        incomplete for ever: every later flush times out, and an outbox relay on that
+        producer never publishes again. Unsent events are still in the outbox.
+        """
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=0)
+        except KafkaError:
+            sender = getattr(producer, "_sender", None)  # close() gave up before stopping it
+            if sender is not None:
+                sender.force_close()
 
     def close(self) -> None:
         if self._producer is not None:
