@@ -1,0 +1,104 @@
+"""The SLA monitor and the notifier killed with SIGKILL at random points while a
+batch of overdue contacts goes through them: after they restart, every overdue
+contact has exactly one breach and each recipient exactly one e-mail about it."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from ccshared import contracts as c
+from fault_kit import (
+    COORDINATOR,
+    PRINCIPAL,
+    Run,
+    breach_ids_per_contact,
+    breach_mails,
+    centre_created,
+    contact_received,
+    keyed,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
+
+# How many overdue contacts go through. The default fits the test command's time budget on
+# FerretDB, where every lookup scans its collection; FAULT_CRASH_CONTACTS=2000 runs the
+# full-size version (it takes many minutes there).
+CONTACTS = int(os.environ.get("FAULT_CRASH_CONTACTS", "120"))
+SEED = int(os.environ.get("FAULT_CRASH_SEED", "20261123"))
+KILLS = 6
+DEADLINE = 120.0 + CONTACTS * 1.0
+VICTIMS = ("sla-monitor", "notifier")
+
+
+def test_sigkilled_monitor_and_notifier_breach_once_and_mail_once(run: Run) -> None:
+    rng = random.Random(SEED)
+    system = run.system(
+        VICTIMS,
+        SLA_LATE_RECEIPT_GRACE_SECONDS="0",
+        SLA_STARTUP_WAIT_SECONDS="5",
+        NOTIFIER_SENDING_TIMEOUT_SECONDS="3",
+    )
+    received_at = datetime.now(UTC) - timedelta(days=10)
+    centres = {area: f"centre-{area}-{run.tag}" for area in c.AREAS}
+    contacts = {
+        f"contact-{run.tag}-{n:05d}": (f"CRASH-{run.tag}-{n:05d}", c.AREAS[n % len(c.AREAS)])
+        for n in range(CONTACTS)
+    }
+    run.publish(c.CENTRES_TOPIC, keyed(centre_created(centre, area) for area, centre in centres.items()))
+    run.publish(
+        c.CONTACTS_TOPIC,
+        keyed(
+            contact_received(contact_id, reference, centres[area], area, received_at)
+            for contact_id, (reference, area) in contacts.items()
+        ),
+    )
+    system.start()
+
+    mails_wanted = 2 * CONTACTS
+
+    def mails_so_far() -> int:
+        return len(list(system.mail_dir.glob("*.eml")))
+
+    kills: list[str] = []
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(1.0, 5.0))
+        if mails_so_far() >= mails_wanted:
+            break
+        victim = rng.choice(VICTIMS)
+        system.kill(victim)
+        kills.append(victim)
+        system.start(victim)
+    assert set(kills) == set(VICTIMS), f"each must die mid-run at least once; killed {kills}"
+
+    reference = re.compile(rf"CRASH-{run.tag}-\d{{5}}")
+    wait_for(
+        lambda: mails_so_far() >= mails_wanted,
+        DEADLINE,
+        f"{mails_wanted} breach e-mails after kills of {kills}",
+        interval=1.0,
+    )
+    # Read for a while after the last mail, so a late second breach or mail would show.
+    breaches = breach_ids_per_contact(
+        run.read(c.SLA_TOPIC, lambda seen: len(seen) >= CONTACTS, DEADLINE, quiet_s=5.0)
+    )
+
+    assert set(breaches) == set(contacts), f"{len(set(contacts) - set(breaches))} contacts never breached"
+    doubled = {contact: ids for contact, ids in breaches.items() if len(ids) > 1}
+    assert doubled == {}, f"breached more than once after kills of {kills}"
+
+    mails = breach_mails(system.mail_dir, reference)
+    wanted = Counter(
+        {(ref, who): 1 for ref, area in contacts.values() for who in (COORDINATOR[area], PRINCIPAL)}
+    )
+    assert mails == wanted, {
+        "missing": len(wanted - mails),
+        "extra": sorted((mails - wanted).items())[:5],
+        "kills": kills,
+    }
