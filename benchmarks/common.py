@@ -37,7 +37,7 @@ class Figure:
         text = f"{self.name}: {format_number(self.value)} {self.unit}"
         if self.baseline is not None:
             ratio = self.ratio
-            shown = "n/a" if ratio is None else f"{ratio:.2f}x"
+            shown = "n/a" if ratio is None else format_ratio(ratio)
             text += f"  ({shown} of {self.baseline_name}: {format_number(self.baseline)} {self.unit})"
         return text
 
@@ -66,6 +66,10 @@ def format_number(value: float) -> str:
     if abs(value) >= 1:
         return f"{value:.2f}"
     return f"{value:.3g}"
+
+
+def format_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

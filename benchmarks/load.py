@@ -32,11 +32,14 @@ class LoadResult:
 def post_load(
     url: str,
     body: Callable[[int], dict],
-    headers: dict[str, str],
+    headers: Callable[[int], dict[str, str]],
     total: int,
     concurrency: int,
 ) -> LoadResult:
-    """POST `total` bodies with `concurrency` threads; each latency is one request's round trip."""
+    """POST `total` bodies with `concurrency` threads; each latency is one request's round trip.
+
+    Request i sends body(i) with headers(i) (e.g. the API key of one of several partner agencies).
+    """
     counter = itertools.count()
     latencies: list[float] = []
     statuses: Counter = Counter()
@@ -49,7 +52,7 @@ def post_load(
         while (index := next(counter)) < total:
             started = time.perf_counter()
             try:
-                status = session.post(url, json=body(index), headers=headers, timeout=60).status_code
+                status = session.post(url, json=body(index), headers=headers(index), timeout=60).status_code
             except requests.RequestException as exc:
                 status = type(exc).__name__
             mine.append(time.perf_counter() - started)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import requests
@@ -37,8 +38,20 @@ CENTRES = [
 
 def sizes(quick: bool) -> dict[str, int]:
     if quick:
-        return {"requests": 300, "warm-up requests": 30, "concurrency": 8, "gunicorn workers": 2}
-    return {"requests": 3000, "warm-up requests": 100, "concurrency": 16, "gunicorn workers": 2}
+        return {
+            "requests": 300,
+            "warm-up requests": 30,
+            "concurrency": 8,
+            "gunicorn workers": 2,
+            "partner agencies": 10,
+        }
+    return {
+        "requests": 3000,
+        "warm-up requests": 100,
+        "concurrency": 16,
+        "gunicorn workers": 2,
+        "partner agencies": 40,
+    }
 
 
 def referral(index: int) -> dict:
@@ -71,14 +84,13 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
         CONTACTS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         WEB_CONCURRENCY=str(size["gunicorn workers"]),
         PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="cc-bench-metrics-"),
-        CONTACTS_PARTNER_RATE_LIMIT="1000000000/60",
     )
     _seed_centres(store_url)
-    key = _agency_key(env)
+    keys = [_agency_key(env), *_more_agency_keys(store_url, size["partner agencies"] - 1)]
 
     bare = _measure_bare(ctx, env, size)
     report.add(Figure("bare Flask POST throughput", bare.throughput, "req/s"))
-    contacts = _measure_contacts(ctx, env, size, key)
+    contacts = _measure_contacts(ctx, env, size, keys)
     report.add(
         Figure("referral POST throughput", contacts.throughput, "req/s", "bare Flask", bare.throughput)
     )
@@ -123,6 +135,19 @@ def _seed_centres(store_url: str) -> None:
     store.close()
 
 
+def _more_agency_keys(store_url: str, count: int) -> list[str]:
+    """Further agencies' keys, made in-process by the same code as `agency-key create`."""
+    from ccshared.timeutil import SystemClock
+    from contacts.agencies import AgencyKeys
+    from contacts.repository import AgencyRepository
+
+    store = ccstore.connect(store_url)
+    keys = AgencyKeys(AgencyRepository(store), SystemClock())
+    made = [keys.create(f"Bench Agency {index}").key for index in range(count)]
+    store.close()
+    return made
+
+
 def _agency_key(env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "contacts", "agency-key", "create", "--agency", "Bench Health Visitors"],
@@ -146,12 +171,12 @@ def _measure_bare(ctx: Context, env: dict[str, str], size: dict[str, int]) -> Lo
     try:
         url = f"http://127.0.0.1:{port}/api/v1/referrals"
         _wait_for(lambda: _answers(url, {}), process, "bare Flask")
-        return _load(url, {}, size)
+        return _load(url, lambda index: {}, size)
     finally:
         stop_process(process)
 
 
-def _measure_contacts(ctx: Context, env: dict[str, str], size: dict[str, int], key: str) -> LoadResult:
+def _measure_contacts(ctx: Context, env: dict[str, str], size: dict[str, int], keys: list[str]) -> LoadResult:
     port = free_port()
     process = start_process(
         [sys.executable, "-m", "contacts", "serve"],
@@ -161,12 +186,12 @@ def _measure_contacts(ctx: Context, env: dict[str, str], size: dict[str, int], k
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(lambda: _ready(f"{base}/readyz"), process, "contacts")
-        return _load(f"{base}/api/v1/referrals", {"X-API-Key": key}, size)
+        return _load(f"{base}/api/v1/referrals", lambda index: {"X-API-Key": keys[index % len(keys)]}, size)
     finally:
         stop_process(process)
 
 
-def _load(url: str, headers: dict[str, str], size: dict[str, int]) -> LoadResult:
+def _load(url: str, headers: Callable[[int], dict[str, str]], size: dict[str, int]) -> LoadResult:
     post_load(url, referral, headers, size["warm-up requests"], size["concurrency"])
     return post_load(url, referral, headers, size["requests"], size["concurrency"])
 

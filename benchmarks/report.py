@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .common import REPO_ROOT, Report, format_number
+from .common import REPO_ROOT, Report, format_number, format_ratio
 
 DEFAULT_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 RESULTS_END = "<!-- bench:results-end -->"
@@ -73,7 +73,7 @@ def section(result: Report, host: dict[str, str], when: str, quick: bool) -> str
                 if figure.baseline is not None
                 else "-"
             )
-            ratio = f"{figure.ratio:.2f}x" if figure.ratio is not None else "-"
+            ratio = format_ratio(figure.ratio) if figure.ratio is not None else "-"
             lines.append(
                 f"| {figure.name} | {format_number(figure.value)} {figure.unit} | {baseline} | {ratio} |"
             )

@@ -20,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ccshared import store as ccstore
 from ccshared.timeutil import SystemClock
@@ -97,9 +98,24 @@ def measure(total: int, due: int, store_url: str) -> dict[str, float]:
         "scan_cpu_seconds": scan_cpu,
         "recompute_check_cpu_seconds": recompute_seconds,
         "scan_peak_python_bytes": scan_peak,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "store_bytes": os.path.getsize(path) if os.path.exists(path) else 0,
+        "max_rss_bytes": peak_rss_bytes(),
+        "store_bytes": sum(os.path.getsize(f) for f in (path, path + "-wal") if os.path.exists(f)),
     }
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set since its exec (VmHWM).
+
+    getrusage's ru_maxrss is no use here: Linux keeps it across exec, so a child
+    reports the peak of the parent it was forked from.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 @contextlib.contextmanager

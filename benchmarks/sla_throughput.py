@@ -34,7 +34,7 @@ AREAS_CENTRES = [
 def sizes(quick: bool) -> dict[str, int]:
     if quick:
         return {"events (SQLite store)": 2000, "events (FerretDB store)": 500, "partitions": 6}
-    return {"events (SQLite store)": 20000, "events (FerretDB store)": 3000, "partitions": 6}
+    return {"events (SQLite store)": 20000, "events (FerretDB store)": 1000, "partitions": 6}
 
 
 def received_events(count: int, now: datetime) -> list[tuple[str, bytes]]:

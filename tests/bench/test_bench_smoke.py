@@ -58,7 +58,13 @@ def test_breach_latency_sees_every_breach_mailed(tmp_path: Path, kafka) -> None:
 
 @pytest.mark.mongo
 def test_referrals_through_gunicorn_on_ferretdb(tmp_path: Path, mongo) -> None:  # noqa: ANN001
-    size = {"requests": 12, "warm-up requests": 2, "concurrency": 2, "gunicorn workers": 1}
+    size = {
+        "requests": 12,
+        "warm-up requests": 2,
+        "concurrency": 2,
+        "gunicorn workers": 1,
+        "partner agencies": 2,
+    }
     result = referrals.run(context(tmp_path, ferretdb=mongo), size)
     assert_complete(result, figures=4)
     assert "referrals {201: 12}" in result.notes[0]
