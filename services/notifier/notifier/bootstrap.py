@@ -50,6 +50,7 @@ def delivery(
         dead_letters=dead_letters,
         clock=clock,
         sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
+        threads=d.threads,
     )
 
 

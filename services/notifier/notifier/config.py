@@ -88,6 +88,12 @@ SMTP_SECURITY = Var("NOTIFIER_SMTP_SECURITY", "none", one_of(*SECURITY_MODES), "
 SMTP_USERNAME = Var("NOTIFIER_SMTP_USERNAME", None)
 SMTP_PASSWORD = Var("NOTIFIER_SMTP_PASSWORD", None)
 SMTP_TIMEOUT = Var("NOTIFIER_SMTP_TIMEOUT", 10.0, positive_float, "seconds per SMTP operation")
+SMTP_MESSAGES_PER_CONNECTION = Var(
+    "NOTIFIER_SMTP_MESSAGES_PER_CONNECTION",
+    100,
+    positive_int,
+    "messages sent over one connection before a new one",
+)
 SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@example.org>")
 WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
 COORDINATORS = Var(
@@ -109,6 +115,9 @@ SENDING_TIMEOUT = Var(
     positive_float,
     "after this, a send in progress counts as interrupted",
 )
+DELIVERY_THREADS = Var(
+    "NOTIFIER_DELIVERY_THREADS", 4, positive_int, "notifications sent at once, each over its own connection"
+)
 CONSUMER_GROUP = Var("NOTIFIER_CONSUMER_GROUP", "notifier")
 
 
@@ -120,6 +129,7 @@ class SmtpSettings:
     username: str | None
     password: str | None = field(repr=False)
     timeout: float
+    messages_per_connection: int = 100
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,7 @@ class DeliverySettings:
     retry_base_seconds: float
     retry_cap_seconds: float
     sending_timeout_seconds: float
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,7 @@ class Settings:
                 SMTP_USERNAME,
                 SMTP_PASSWORD,
                 SMTP_TIMEOUT,
+                SMTP_MESSAGES_PER_CONNECTION,
                 SENDER,
                 WEB_BASE_URL,
                 COORDINATORS,
@@ -190,6 +202,7 @@ class Settings:
                 RETRY_BASE,
                 RETRY_CAP,
                 SENDING_TIMEOUT,
+                DELIVERY_THREADS,
             ],
             environ,
         )
@@ -206,6 +219,7 @@ class Settings:
                 username=v[SMTP_USERNAME.name],
                 password=v[SMTP_PASSWORD.name],
                 timeout=v[SMTP_TIMEOUT.name],
+                messages_per_connection=v[SMTP_MESSAGES_PER_CONNECTION.name],
             ),
             routing=RoutingSettings(
                 coordinators=v[COORDINATORS.name],
@@ -223,5 +237,6 @@ class Settings:
                 retry_base_seconds=v[RETRY_BASE.name],
                 retry_cap_seconds=v[RETRY_CAP.name],
                 sending_timeout_seconds=v[SENDING_TIMEOUT.name],
+                threads=v[DELIVERY_THREADS.name],
             ),
         )

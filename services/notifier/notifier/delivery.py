@@ -1,8 +1,13 @@
-"""The delivery loop: sends due notifications, one at a time, each on its own.
+"""The delivery loop: sends due notifications, a few at once, each on its own.
 
 Each send is claimed (pending/retrying -> sending, a compare-and-set) before
 the transport is called and settled after, with the server's reply. A failure
 of one notification only reschedules that one.
+
+A batch of due notifications is read in one query and shared out among a small
+fixed number of threads (`threads`); the SMTP transport keeps each thread's
+connection open across messages. Claims stay one record at a time, just before
+its send, so a crash leaves at most `threads` records "sending", not a batch.
 
 After a crash, a notification can be left "sending". The loop treats one that
 has been sending for longer than the sending timeout as interrupted:
@@ -21,6 +26,8 @@ import json
 import logging
 import random
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from ccshared.bus import BusUnavailable, Producer
@@ -51,6 +58,7 @@ class Delivery:
         clock: Clock,
         sending_timeout: timedelta = timedelta(minutes=2),
         rng: random.Random | None = None,
+        threads: int = 1,
     ):
         self.notifications = notifications
         self.renderer = renderer
@@ -61,17 +69,46 @@ class Delivery:
         self.clock = clock
         self.sending_timeout = sending_timeout
         self.rng = rng or random.Random()
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def run_once(self, batch: int = 50) -> int:
-        """Recover interrupted sends, send what is due, dead-letter failures; return sends tried."""
+        """Recover interrupted sends, send what is due, dead-letter failures; return sends tried.
+
+        When nothing is due, the transport lets go of its idle connections.
+        """
         self.recover_interrupted()
-        tried = 0
-        for notification in self.notifications.due(self.clock.now(), limit=batch):
-            tried += self.send(notification) is not None
+        due = self.notifications.due(self.clock.now(), limit=batch)
+        tried = sum(outcome is not None for outcome in self._send_all(due))
         self.publish_dead_letters()
+        if not due:
+            self.transport.release()
         return tried
 
-    def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+    def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self.transport.release()
+
+    def _send_all(self, due: Sequence[Notification]) -> list[Notification | None]:
+        if self.threads == 1 or len(due) <= 1:
+            return [self.send(notification) for notification in due]
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="notifier-delivery")
+            pool = self._pool
+        return list(pool.map(self.send, due))
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.25) -> None:
+        try:
+            self._run(stop, idle_seconds)
+        finally:
+            self.close()
+
+    def _run(self, stop: threading.Event, idle_seconds: float) -> None:
         outages = 0
         while not stop.is_set():
             try:

@@ -54,6 +54,9 @@ class FileTransport:
         target = self.directory / f"{key}{SUFFIX}"
         return f"250 found {target.name}" if valid_key(key) and target.is_file() else None
 
+    def release(self) -> None:
+        """Nothing is kept open between messages."""
+
 
 @dataclass(frozen=True)
 class StoredMessage:

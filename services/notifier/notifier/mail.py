@@ -36,6 +36,9 @@ class Transport(Protocol):
     def delivered_reply(self, key: str) -> str | None:
         """The reply recorded for an earlier delivery of `key`, if the transport can tell; else None."""
 
+    def release(self) -> None:
+        """Let go of what is kept between messages (open connections); called when nothing is due."""
+
 
 def compose(
     notification: Notification, rendered: RenderedMessage, sender: str, now: datetime

@@ -14,10 +14,12 @@ from .domain import DUE_STATUSES, FAILED, HELD, SENDING, Notification
 
 _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
 _TUPLES = ("to", "cc", "item_ids")
+_FIELDS = dataclasses.fields(Notification)
 
 
 def to_doc(notification: Notification) -> Document:
-    doc = dataclasses.asdict(notification)
+    """A shallow copy: `dataclasses.asdict` deep-copies the event data, twice per transition."""
+    doc = {f.name: getattr(notification, f.name) for f in _FIELDS}
     doc["_id"] = doc.pop("id")
     for name in _INSTANTS:
         doc[name] = to_str(doc[name]) if doc[name] is not None else None
@@ -27,7 +29,7 @@ def to_doc(notification: Notification) -> Document:
 
 
 def from_doc(doc: Mapping[str, Any]) -> Notification:
-    values = {f.name: doc.get(f.name) for f in dataclasses.fields(Notification) if f.name != "id"}
+    values = {f.name: doc.get(f.name) for f in _FIELDS if f.name != "id"}
     for name in _INSTANTS:
         values[name] = from_str(values[name]) if values[name] else None
     for name in _TUPLES:
