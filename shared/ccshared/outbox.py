@@ -95,8 +95,9 @@ class Relay:
                 for envelope in doc.get(OUTBOX) or []
             ]
             self.producer.publish_all(items)
-            for doc in docs:
-                collection.update({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False})
+            collection.update_each(
+                [({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}) for doc in docs]
+            )
             published += len(items)
         return published
 
