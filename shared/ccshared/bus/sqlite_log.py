@@ -43,10 +43,25 @@ def open_db(path: str) -> sqlite3.Connection:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
+    _switch_to_wal(conn)
+    conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, deadline_s: float = 30.0) -> None:
+    """Switching a new file to WAL needs a moment alone with it, and SQLite answers
+    "database is locked" at once, without its busy wait, when another process is
+    opening the same file: retry for a bounded time."""
+    give_up = time.monotonic() + deadline_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.05)
 
 
 class _Connections:
