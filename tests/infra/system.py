@@ -149,14 +149,15 @@ class System:
 
     def settle(self, deadline_s: float = 60.0) -> None:
         """Wait until the services that keep a copy of the directory's centres know them all."""
-        total = requests.get(f"{self.url('directory')}/api/v1/centres", params={"per_page": 1}, timeout=5)
+        answer = requests.get(f"{self.url('directory')}/api/v1/centres", params={"per_page": 1}, timeout=5)
+        total = answer.json()["total"]
         for name in ("contacts", "sla-monitor"):
             if name not in self.services:
                 continue
             store = connect_store(self.store_url(name))
             try:
                 wait_for(
-                    lambda s=store: s.collection("centres").count() >= total.json()["total"],
+                    lambda s=store: s.collection("centres").count() >= total,
                     deadline_s,
                     f"{name} to learn the sample centres",
                 )
