@@ -1,12 +1,17 @@
 """A real FerretDB v1 (MongoDB wire protocol on SQLite) for tests.
 
-The server is tools/ferretdb/main.go built against the module versions pinned in go.mod/go.sum;
+The server is tools/ferretdb/main.go built against the module versions pinned in go.mod/go.sum,
+with the small fixes in tools/ferretdb/patches.json applied to FerretDB's source (each says why);
 the binary is cached per hash of those files, see ``install_ferretdb``.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import stat
+import subprocess
 from pathlib import Path
 
 from .common import (
@@ -23,7 +28,8 @@ from .common import (
 )
 
 SOURCE = TOOLS_DIR / "ferretdb"
-SOURCE_FILES = ("go.mod", "go.sum", "main.go")
+SOURCE_FILES = ("go.mod", "go.sum", "main.go", "patches.json")
+MODULE = "github.com/FerretDB/FerretDB"
 
 
 def missing_tools() -> list[str]:
@@ -47,17 +53,77 @@ def install_ferretdb() -> Path:
 
 
 def _build(binary: Path) -> None:
-    """Build with ``-mod=readonly`` so a stale go.sum fails loudly instead of being rewritten."""
-    partial = binary.with_name(binary.name + ".partial")
+    """Build the pinned FerretDB with the fixes in patches.json applied.
+
+    The module comes from the Go module proxy and is checked against go.sum; a copy of
+    it gets the patches and replaces the module for this build only. ``-mod=readonly``
+    makes a stale go.sum fail loudly instead of being rewritten.
+    """
     go = shutil.which("go")
     if go is None:
         raise InfraError("go not found on PATH")
+    work = binary.parent / "build"
+    _remove_tree(work)
+    app = work / "app"
+    app.mkdir(parents=True)
+    for name in ("go.mod", "go.sum", "main.go"):
+        shutil.copyfile(SOURCE / name, app / name)
+    module = _download(go, app)
+    source = work / "ferretdb-src"
+    shutil.copytree(module, source, copy_function=shutil.copyfile)
+    _make_writable(source)
+    _apply_patches(source, json.loads((SOURCE / "patches.json").read_text()))
+    run_checked(
+        [go, "mod", "edit", f"-replace={MODULE}={source}"],
+        cwd=app,
+        what="pointing go.mod at the patched FerretDB",
+    )
+    partial = binary.with_name(binary.name + ".partial")
     run_checked(
         [go, "build", "-mod=readonly", "-trimpath", "-buildvcs=false", "-o", str(partial), "."],
-        cwd=SOURCE,
+        cwd=app,
         what="building FerretDB",
     )
     partial.rename(binary)
+    _remove_tree(work)
+
+
+def _download(go: str, app: Path) -> Path:
+    """The module's directory in the Go module cache (read-only), downloaded if need be."""
+    result = subprocess.run(
+        [go, "mod", "download", "-json", MODULE], cwd=app, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise InfraError(f"go mod download {MODULE} failed: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def _apply_patches(source: Path, patches: list[dict[str, str]]) -> None:
+    """Replace each patch's ``old`` text, which must occur exactly once, with its ``new`` text."""
+    for patch in patches:
+        path = source / patch["file"]
+        text = path.read_text()
+        found = text.count(patch["old"])
+        if found != 1:
+            raise InfraError(
+                f"tools/ferretdb/patches.json: expected {patch['old']!r} once in {patch['file']}, "
+                f"found it {found} times; the pinned FerretDB version changed, so review the patch"
+            )
+        path.write_text(text.replace(patch["old"], patch["new"]))
+
+
+def _make_writable(root: Path) -> None:
+    for directory, _, files in os.walk(root):
+        os.chmod(directory, os.stat(directory).st_mode | stat.S_IWUSR)
+        for name in files:
+            file = Path(directory, name)
+            file.chmod(file.stat().st_mode | stat.S_IWUSR)
+
+
+def _remove_tree(root: Path) -> None:
+    if root.exists():
+        _make_writable(root)
+        shutil.rmtree(root)
 
 
 class FerretDB(Engine):
