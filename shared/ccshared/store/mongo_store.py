@@ -145,11 +145,16 @@ class MongoCollection:
         return _call(self.name, lambda: self._c.count_documents(_checked(filter)))
 
     def replace(self, doc: Document, expected_version: int | None = None) -> bool:
-        query: dict[str, Any] = {"_id": doc["_id"]}
-        if expected_version is not None:
-            query["_version"] = expected_version
-        with self._exclusive(doc["_id"]):
+        by_id = {"_id": doc["_id"]}
+        if self._locks() is None:
+            query = by_id if expected_version is None else {**by_id, "_version": expected_version}
             return _call(self.name, lambda: self._c.replace_one(query, doc).matched_count > 0)
+        with self._exclusive(doc["_id"]):
+            if expected_version is not None and not self._still_matches(
+                doc["_id"], {"_version": expected_version}
+            ):
+                return False
+            return _call(self.name, lambda: self._c.replace_one(by_id, doc).matched_count > 0)
 
     def upsert(self, doc: Document) -> None:
         with self._exclusive(doc["_id"]):
@@ -174,11 +179,22 @@ class MongoCollection:
         matched = 0
         for doc_id in ids:
             with self._exclusive(doc_id):
-                one = {"$and": [{"_id": doc_id}, filter]}
-                matched += _call(
-                    self.name, lambda one=one: self._c.update_one(one, {"$set": set}).matched_count
-                )
+                if self._still_matches(doc_id, filter):
+                    by_id = {"_id": doc_id}
+                    matched += _call(
+                        self.name, lambda by_id=by_id: self._c.update_one(by_id, {"$set": set}).matched_count
+                    )
         return matched
+
+    def _still_matches(self, doc_id: Any, filter: Filter) -> bool:
+        """Whether the document with this id matches filter, asked so that FerretDB finds it by id.
+
+        FerretDB v1 uses an index only for a query on `_id` alone; any other filter, and a
+        write with one, reads the whole collection. An aggregation's first `$match` is the
+        query it runs, so this is one indexed lookup whose result the second `$match` checks.
+        """
+        pipeline = [{"$match": {"_id": doc_id}}, {"$match": filter}, {"$project": {"_id": 1}}]
+        return bool(_call(self.name, lambda: list(self._c.aggregate(pipeline))))
 
     def delete(self, filter: Filter) -> int:
         query = _checked(filter)
