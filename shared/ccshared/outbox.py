@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from . import events
 from .bus import BusUnavailable, Producer
+from .hints import Hints
 from .store import Collection, Document, StoreUnavailable
 from .timeutil import Clock
 
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 VERSION = "_version"
+STOP_CHECK_SECONDS = 1.0
+HINT_LINGER_SECONDS = 0.05  # staged events of a burst go to the broker as one batch
 
 
 class VersionConflict(Exception):
@@ -39,10 +43,11 @@ class VersionConflict(Exception):
 class AggregateStore:
     """Writes aggregate documents together with the events they raise."""
 
-    def __init__(self, collection: Collection, source: str, clock: Clock):
+    def __init__(self, collection: Collection, source: str, clock: Clock, hints: Hints | None = None):
         self.collection = collection
         self.source = source
         self.clock = clock
+        self.hints = hints
         collection.ensure_index([PENDING])
 
     def event(self, type_: str, subject: str, data: dict[str, Any]) -> dict:
@@ -52,6 +57,7 @@ class AggregateStore:
         doc[VERSION] = 1
         _stage(doc, new_events)
         self.collection.insert(doc)
+        self._staged(doc)
         return doc
 
     def save(self, doc: Document, new_events: Sequence[dict] = ()) -> Document:
@@ -62,7 +68,13 @@ class AggregateStore:
         if not self.collection.replace(doc, expected_version=expected):
             doc[VERSION] = expected
             raise VersionConflict(doc["_id"], expected)
+        self._staged(doc)
         return doc
+
+    def _staged(self, doc: Document) -> None:
+        """Tell this process's relay, if it listens, that doc has events to publish."""
+        if self.hints is not None and doc[PENDING]:
+            self.hints.add((self.collection.name, doc["_id"]))
 
 
 def _stage(doc: Document, new_events: Sequence[dict]) -> None:
@@ -78,39 +90,86 @@ def public(doc: Document) -> Document:
 
 
 class Relay:
-    """Publishes pending outbox events of the given collections to their topics."""
+    """Publishes pending outbox events of the given collections to their topics.
 
-    def __init__(self, routes: Sequence[tuple[Collection, str]], producer: Producer, batch: int = 200):
+    Given the Hints that this process's AggregateStores report staged documents
+    to, it publishes those at once, reading them by id, and sweeps for pending
+    documents only every `sweep_seconds`. Without hints the sweep is all it has,
+    so keep that short.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[tuple[Collection, str]],
+        producer: Producer,
+        batch: int = 200,
+        hints: Hints | None = None,
+        sweep_seconds: float = 0.2,
+    ):
         self.routes = routes
         self.producer = producer
         self.batch = batch
+        self.hints = hints
+        self.sweep_seconds = sweep_seconds
 
     def run_once(self) -> int:
+        """Publish what was hinted, then sweep each collection once; return events published."""
+        return self.publish_hinted() + self.sweep()[0]
+
+    def publish_hinted(self) -> int:
+        if self.hints is None:
+            return 0
+        wanted: dict[str, list[Any]] = {}
+        for name, doc_id in self.hints.take():  # type: ignore[misc]
+            wanted.setdefault(name, []).append(doc_id)
         published = 0
         for collection, topic in self.routes:
-            docs = collection.find({PENDING: True}, limit=self.batch)
-            items = [
-                (topic, envelope["subject"], events.encode(envelope))
-                for doc in docs
-                for envelope in doc.get(OUTBOX) or []
-            ]
-            self.producer.publish_all(items)
-            collection.update_each(
-                [({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}) for doc in docs]
-            )
-            published += len(items)
+            ids = wanted.get(collection.name, [])
+            for start in range(0, len(ids), self.batch):
+                docs = [collection.get(doc_id) for doc_id in ids[start : start + self.batch]]
+                published += self._publish(
+                    collection, topic, [doc for doc in docs if doc and doc.get(PENDING)]
+                )
         return published
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+    def sweep(self) -> tuple[int, bool]:
+        """One batch of pending documents per collection: (events published, whether a batch was full)."""
+        published, full = 0, False
+        for collection, topic in self.routes:
+            docs = collection.find({PENDING: True}, limit=self.batch)
+            published += self._publish(collection, topic, docs)
+            full = full or len(docs) >= self.batch
+        return published, full
+
+    def _publish(self, collection: Collection, topic: str, docs: list[Document]) -> int:
+        items = [
+            (topic, envelope["subject"], events.encode(envelope))
+            for doc in docs
+            for envelope in doc.get(OUTBOX) or []
+        ]
+        self.producer.publish_all(items)
+        collection.update_each(
+            [({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}) for doc in docs]
+        )
+        return len(items)
+
+    def run(self, stop: threading.Event) -> None:
         failures = 0
+        next_sweep = 0.0
         while not stop.is_set():
             try:
-                published = self.run_once()
+                self.publish_hinted()
+                if time.monotonic() >= next_sweep:
+                    _, full = self.sweep()
+                    next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
                 failures = 0
             except (BusUnavailable, StoreUnavailable) as exc:
                 failures += 1
                 log.warning("outbox relay waiting", extra={"error": str(exc), "attempt": failures})
                 stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
-            if not published:
-                stop.wait(idle_seconds)
+            pause = min(next_sweep - time.monotonic(), STOP_CHECK_SECONDS)
+            if self.hints is None:
+                stop.wait(pause)
+            else:
+                self.hints.wait(pause, linger=HINT_LINGER_SECONDS)

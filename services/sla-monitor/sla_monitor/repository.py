@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import Clock, from_str, to_str
@@ -49,9 +50,9 @@ def _instant_fields(kind: type) -> frozenset[str]:
 class EventClaims:
     """The outbox of SLA events: one document per event, its id the event's identity."""
 
-    def __init__(self, collection: Collection, clock: Clock):
+    def __init__(self, collection: Collection, clock: Clock, hints: Hints | None = None):
         self.collection = collection
-        self.outbox = AggregateStore(collection, SOURCE, clock)
+        self.outbox = AggregateStore(collection, SOURCE, clock, hints)
         self.clock = clock
 
     def stage(self, subject: str, event: SlaEvent) -> bool:
@@ -173,8 +174,11 @@ class CentreRepository(Repository[CentreRecord]):
         return list(self.find(filter, sort=[("next_stale_at", 1)], limit=limit))
 
 
-def repositories(store: Store, clock: Clock) -> tuple[ClockRepository, CentreRepository]:
-    claims = EventClaims(store.collection(SLA_EVENTS), clock)
+def repositories(
+    store: Store, clock: Clock, hints: Hints | None = None
+) -> tuple[ClockRepository, CentreRepository]:
+    """The monitor's repositories; staged events are reported to hints, if given, for the relay."""
+    claims = EventClaims(store.collection(SLA_EVENTS), clock, hints)
     return (
         ClockRepository(store.collection(CLOCKS), claims, clock),
         CentreRepository(store.collection(CENTRES), claims, clock),

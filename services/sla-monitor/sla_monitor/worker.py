@@ -20,6 +20,7 @@ from ccshared import contracts
 from ccshared import store as ccstore
 from ccshared.bus import Bus, BusUnavailable, Consumer, Message
 from ccshared.consumer import ConsumerLoop, backoff_seconds
+from ccshared.hints import Hints
 from ccshared.outbox import Relay
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 Task = Callable[[threading.Event], None]
 TRANSIENT = (StoreUnavailable, BusUnavailable)
 SETTLE_SECONDS = 3.0
+# Events staged here reach the relay as hints; the sweep only finds what a crash left.
+RELAY_SWEEP_SECONDS = 5.0
 
 
 class WatchedConsumer:
@@ -80,7 +83,8 @@ def tasks(
     store = store or ccstore.connect(settings.store_url)
     bus = bus or ccbus.connect(settings.bus_url)
     clock = clock or SystemClock()
-    clocks, centres = repositories(store, clock)
+    staged = Hints()
+    clocks, centres = repositories(store, clock, staged)
     monitor = Monitor(
         clocks,
         centres,
@@ -118,7 +122,8 @@ def tasks(
         _every(stop, settings.freshness_seconds, monitor.check_freshness)
 
     def relay(stop: threading.Event) -> None:
-        Relay([(clocks.claims.collection, contracts.SLA_TOPIC)], producer).run(stop)
+        routes = [(clocks.claims.collection, contracts.SLA_TOPIC)]
+        Relay(routes, producer, hints=staged, sweep_seconds=RELAY_SWEEP_SECONDS).run(stop)
 
     return [consume, scan, freshness, relay]
 

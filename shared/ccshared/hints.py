@@ -1,0 +1,52 @@
+"""Hand-offs inside one process from a writer to the loop that acts on what it wrote.
+
+The outbox relay and the notifier's delivery find their work with a query
+(pending events, notifications due). Run often, that query is most of the
+database's load, and on a store without secondary indexes (FerretDB v1) it
+reads the whole collection each time. A writer that knows the loop lives in
+its own process hints the ids it wrote instead; the loop reads those by id at
+once and keeps its query for a slower sweep, which still finds whatever a
+hint missed: work written by another process, or before a crash.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable
+
+
+class Hints:
+    """Keys written since the loop last looked, in the order written, each once."""
+
+    def __init__(self) -> None:
+        self._keys: dict[Hashable, None] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Event()
+
+    def add(self, key: Hashable) -> None:
+        with self._lock:
+            self._keys[key] = None
+        self._arrived.set()
+
+    def take(self) -> list[Hashable]:
+        """Every key added since the last take, oldest first."""
+        with self._lock:
+            keys, self._keys = list(self._keys), {}
+            self._arrived.clear()
+        return keys
+
+    def wait(self, timeout: float, linger: float = 0.0) -> bool:
+        """Block until a key is added or timeout seconds pass; True if keys are waiting.
+
+        With linger, wait that much longer once a key has come, so that the keys of a
+        burst (one consumer batch, say) are taken, and acted on, together.
+        """
+        arrived = self._arrived.wait(max(0.0, timeout))
+        if arrived and linger > 0:
+            time.sleep(linger)
+        return arrived
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._keys)
