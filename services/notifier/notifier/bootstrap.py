@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ccshared.bus import Producer
+from ccshared.hints import Hints
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 
@@ -19,6 +20,11 @@ from .rendering import Renderer
 from .repository import repositories
 from .smtp_transport import SmtpTransport
 
+# How often delivery asks the store for due notifications: often when that is how it
+# learns of new ones, less often when the intake in the same process hands them over.
+SWEEP_SECONDS = 0.25
+HINTED_SWEEP_SECONDS = 2.0
+
 
 def routing(settings: Settings) -> Routing:
     r = settings.routing
@@ -31,14 +37,21 @@ def transport(settings: Settings) -> Transport:
     return FileTransport(settings.delivery.mail_dir)
 
 
-def intake(settings: Settings, store: Store, clock: Clock) -> Intake:
+def intake(settings: Settings, store: Store, clock: Clock, recorded: Hints | None = None) -> Intake:
+    """The event intake; it reports each notification it records to `recorded`, if given."""
     notifications, centres = repositories(store)
-    return Intake(notifications, centres, routing(settings), settings.digest.recipients, clock)
+    return Intake(notifications, centres, routing(settings), settings.digest.recipients, clock, recorded)
 
 
 def delivery(
-    settings: Settings, store: Store, dead_letters: Producer, clock: Clock, mail: Transport | None = None
+    settings: Settings,
+    store: Store,
+    dead_letters: Producer,
+    clock: Clock,
+    mail: Transport | None = None,
+    recorded: Hints | None = None,
 ) -> Delivery:
+    """The delivery loop; given the intake's `recorded` hints, it sweeps for due mail less often."""
     notifications, centres = repositories(store)
     d = settings.delivery
     return Delivery(
@@ -51,6 +64,8 @@ def delivery(
         clock=clock,
         sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
         threads=d.threads,
+        hints=recorded,
+        sweep_seconds=HINTED_SWEEP_SECONDS if recorded is not None else SWEEP_SECONDS,
     )
 
 

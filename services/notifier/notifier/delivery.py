@@ -9,6 +9,11 @@ fixed number of threads (`threads`); the SMTP transport keeps each thread's
 connection open across messages. Claims stay one record at a time, just before
 its send, so a crash leaves at most `threads` records "sending", not a batch.
 
+Notifications recorded by this process's intake arrive as hints and are sent at
+once, read by id; the query for due notifications then runs only every
+`sweep_seconds` (retries, and what other processes recorded), and the search
+for interrupted sends and unpublished dead letters every `housekeeping_seconds`.
+
 After a crash, a notification can be left "sending". The loop treats one that
 has been sending for longer than the sending timeout as interrupted:
 
@@ -26,23 +31,30 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
+from ccshared.hints import Hints
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
 from . import metrics
-from .domain import DIGEST, FAILED, RETRYING, SENT, Notification, RetryPolicy
+from .domain import DIGEST, DUE_STATUSES, FAILED, RETRYING, SENT, Notification, RetryPolicy
 from .mail import PermanentFailure, TemporaryFailure, Transport, compose
 from .rendering import Renderer
 from .repository import NotificationRepository
 
 log = logging.getLogger(__name__)
 CONSUMER_NAME = "notifier.delivery"
+BATCH = 50
+STOP_CHECK_SECONDS = 1.0
+# Notifications recorded together (one consumer batch) are sent together, over `threads`
+# connections, and after the rest of the batch (a centre's new name, say) is in the store.
+HINT_LINGER_SECONDS = 0.2
 
 
 class Delivery:
@@ -59,6 +71,9 @@ class Delivery:
         sending_timeout: timedelta = timedelta(minutes=2),
         rng: random.Random | None = None,
         threads: int = 1,
+        hints: Hints | None = None,
+        sweep_seconds: float = 0.25,
+        housekeeping_seconds: float = 5.0,
     ):
         self.notifications = notifications
         self.renderer = renderer
@@ -70,21 +85,42 @@ class Delivery:
         self.sending_timeout = sending_timeout
         self.rng = rng or random.Random()
         self.threads = threads
+        self.hints = hints
+        self.sweep_seconds = sweep_seconds
+        self.housekeeping_seconds = housekeeping_seconds
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def run_once(self, batch: int = 50) -> int:
+    def run_once(self, batch: int = BATCH) -> int:
         """Recover interrupted sends, send what is due, dead-letter failures; return sends tried.
 
         When nothing is due, the transport lets go of its idle connections.
         """
         self.recover_interrupted()
-        due = self.notifications.due(self.clock.now(), limit=batch)
-        tried = sum(outcome is not None for outcome in self._send_all(due))
+        tried = self.send_hinted()
+        swept, _ = self.send_due(batch)
         self.publish_dead_letters()
-        if not due:
+        if not (tried or swept):
             self.transport.release()
-        return tried
+        return tried + swept
+
+    def send_hinted(self) -> int:
+        """Send the hinted notifications that are due now; return sends tried."""
+        if self.hints is None:
+            return 0
+        now = self.clock.now()
+        found = (self.notifications.get(key) for key in self.hints.take())  # type: ignore[arg-type]
+        due = [
+            n
+            for n in found
+            if n and n.status in DUE_STATUSES and n.next_attempt_at is not None and n.next_attempt_at <= now
+        ]
+        return sum(outcome is not None for outcome in self._send_all(due))
+
+    def send_due(self, batch: int = BATCH) -> tuple[int, bool]:
+        """Send one batch of due notifications: (sends tried, whether the batch was full)."""
+        due = self.notifications.due(self.clock.now(), limit=batch)
+        return sum(outcome is not None for outcome in self._send_all(due)), len(due) >= batch
 
     def close(self) -> None:
         with self._pool_lock:
@@ -102,17 +138,29 @@ class Delivery:
             pool = self._pool
         return list(pool.map(self.send, due))
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.25) -> None:
+    def run(self, stop: threading.Event) -> None:
         try:
-            self._run(stop, idle_seconds)
+            self._run(stop)
         finally:
             self.close()
 
-    def _run(self, stop: threading.Event, idle_seconds: float) -> None:
+    def _run(self, stop: threading.Event) -> None:
         outages = 0
+        next_sweep = next_housekeeping = 0.0
+        busy = False  # sent anything since the last sweep
         while not stop.is_set():
             try:
-                tried = self.run_once()
+                if time.monotonic() >= next_housekeeping:
+                    self.recover_interrupted()
+                    self.publish_dead_letters()
+                    next_housekeeping = time.monotonic() + self.housekeeping_seconds
+                busy = self.send_hinted() > 0 or busy
+                if time.monotonic() >= next_sweep:
+                    tried, full = self.send_due()
+                    next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
+                    if not (tried or busy):
+                        self.transport.release()
+                    busy = False
                 outages = 0
             except (StoreUnavailable, BusUnavailable) as exc:
                 outages += 1
@@ -121,8 +169,11 @@ class Delivery:
                 )
                 stop.wait(min(30.0, 0.5 * 2 ** min(outages, 6)))
                 continue
-            if not tried:
-                stop.wait(idle_seconds)
+            pause = min(next_sweep, next_housekeeping) - time.monotonic()
+            if self.hints is None:
+                stop.wait(min(pause, STOP_CHECK_SECONDS))
+            else:
+                self.hints.wait(min(pause, STOP_CHECK_SECONDS), linger=HINT_LINGER_SECONDS)
 
     def send(self, notification: Notification) -> Notification | None:
         """Try one due notification; None when another worker claimed it first."""

@@ -14,6 +14,7 @@ from typing import Any
 from ccshared import contracts as c
 from ccshared import events
 from ccshared.consumer import Rejected
+from ccshared.hints import Hints
 from ccshared.timeutil import Clock
 
 from .domain import EVENT, NOTIFYING_EVENTS, Routing, UnknownArea, new_notifications
@@ -44,12 +45,14 @@ class Intake:
         routing: Routing,
         digest_recipients: frozenset[str],
         clock: Clock,
+        recorded: Hints | None = None,
     ):
         self.notifications = notifications
         self.centres = centres
         self.routing = routing
         self.digest_recipients = digest_recipients
         self.clock = clock
+        self.recorded = recorded
 
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
         handlers: dict[str, Callable[[events.Event], None]] = dict.fromkeys(NOTIFYING_EVENTS, self.notify)
@@ -78,7 +81,12 @@ class Intake:
             digest_recipients=self.digest_recipients,
             now=self.clock.now(),
         )
-        added = sum(self.notifications.add(record) for record in records)
+        added = 0
+        for record in records:
+            if self.notifications.add(record):
+                added += 1
+                if self.recorded is not None:
+                    self.recorded.add(record.id)
         log.info(
             "notifications recorded",
             extra={"event_id": event.id, "type": event.type, "added": added, "recipients": len(records)},

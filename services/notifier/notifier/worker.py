@@ -12,6 +12,7 @@ from ccshared import logs
 from ccshared import store as stores
 from ccshared.bus import Bus, BusUnavailable, Consumer
 from ccshared.consumer import ConsumerLoop, backoff_seconds
+from ccshared.hints import Hints
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
@@ -36,6 +37,7 @@ def tasks(
     store = store or stores.connect(settings.store_url)
     bus = bus or buses.connect(settings.bus_url)
     clock = clock or SystemClock()
+    recorded = Hints()
 
     def consume(stop: threading.Event) -> None:
         consumer = _subscribe(bus, settings.consumer_group, list(TOPICS), c.DEAD_LETTER_TOPIC, stop)
@@ -44,7 +46,7 @@ def tasks(
         ConsumerLoop(
             name="notifier",
             consumer=consumer,
-            handlers=bootstrap.intake(settings, store, clock).handlers(),
+            handlers=bootstrap.intake(settings, store, clock, recorded).handlers(),
             dead_letters=bus.producer(),
             processed=store.collection("processed"),
             clock=clock,
@@ -52,7 +54,7 @@ def tasks(
 
     def deliver(stop: threading.Event) -> None:
         dead_letters = bus.producer()
-        bootstrap.delivery(settings, store, dead_letters, clock).run(stop)
+        bootstrap.delivery(settings, store, dead_letters, clock, recorded=recorded).run(stop)
 
     def digest(stop: threading.Event) -> None:
         bootstrap.digest(settings, store, clock).run(stop)
