@@ -7,17 +7,19 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 from ccshared import contracts as c
 from ccshared import events
+from ccshared.hints import Hints
 from ccshared.outbox import PENDING, AggregateStore, Relay, VersionConflict
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import FixedClock
 
-from tests.infra.waiting import drain
+from tests.infra.waiting import drain, wait_for
 
 CLOCK = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
 
@@ -114,3 +116,56 @@ def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(doc_store, store_ur
         seen.update(events.decode(m.value).subject for m in consumer.poll(0.5))
     assert len(seen) == total
     assert collection.count({PENDING: True}) == 0
+
+
+def _relay_running(relay: Relay) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def test_events_staged_in_this_process_go_out_without_waiting_for_the_sweep(doc_store, event_bus, topic):
+    collection = doc_store.collection("claims")
+    staged = Hints()
+    aggregates = AggregateStore(collection, "test", CLOCK, staged)
+    event_bus.ensure_topics([topic])
+    relay = Relay([(collection, topic)], event_bus.producer(), hints=staged, sweep_seconds=3600)
+    sweeps: list[tuple[int, bool]] = []
+    sweep = relay.sweep
+
+    def counted() -> tuple[int, bool]:
+        sweeps.append(sweep())
+        return sweeps[-1]
+
+    relay.sweep = counted
+    stop, thread = _relay_running(relay)
+    try:
+        wait_for(lambda: sweeps, 30, "the relay's start-up sweep")
+        for n in range(3):
+            aggregates.add(
+                {"_id": f"c{n}"}, [aggregates.event(c.CENTRE_CREATED, f"c{n}", centre_data(f"c{n}"))]
+            )
+        got = drain(event_bus.consumer(f"{topic}-g", [topic]), 3, deadline_s=30)
+        wait_for(lambda: collection.count({PENDING: True}) == 0, 30, "the outbox cleared")
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert sorted(events.decode(m.value).subject for m in got) == ["c0", "c1", "c2"]
+    assert sweeps == [(0, False)], "published by the hand-off, not by a sweep"
+
+
+def test_the_sweep_publishes_what_no_hint_named(doc_store, event_bus, topic):
+    """Staged by another process (or before a crash): only the sweep can find it."""
+    collection = doc_store.collection("claims")
+    elsewhere = AggregateStore(collection, "test", CLOCK)
+    event_bus.ensure_topics([topic])
+    relay = Relay([(collection, topic)], event_bus.producer(), hints=Hints(), sweep_seconds=0.3)
+    stop, thread = _relay_running(relay)
+    try:
+        elsewhere.add({"_id": "c9"}, [elsewhere.event(c.CENTRE_CREATED, "c9", centre_data("c9"))])
+        got = drain(event_bus.consumer(f"{topic}-g", [topic]), 1, deadline_s=30)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert [events.decode(m.value).subject for m in got] == ["c9"]

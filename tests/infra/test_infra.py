@@ -50,6 +50,19 @@ def test_mongo_insert_find_update(mongo: FerretDB, fresh_mongo_db: str) -> None:
         assert centres.find_one({"_id": "c1"}) == {"_id": "c1", "name": "Alpha", "places": 7}
 
 
+def test_mongo_looks_documents_up_by_id_through_the_id_index(mongo: FerretDB, fresh_mongo_db: str) -> None:
+    """The patch in tools/ferretdb/patches.json: without it every _id lookup scans the table.
+
+    FerretDB's explain returns SQLite's own query plan for the statement it runs.
+    """
+    with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
+        db = client[fresh_mongo_db]
+        db["clocks"].insert_many([{"_id": f"c{n}", "state": "open"} for n in range(20)])
+        explained = db.command("explain", {"find": "clocks", "filter": {"_id": "c7"}})
+    plan = str(explained["queryPlanner"])
+    assert "USING INDEX" in plan and "SCAN" not in plan, plan
+
+
 @pytest.mark.parametrize("halt", ["stop", "kill"])
 def test_mongo_keeps_data_across_restart(mongo: FerretDB, fresh_mongo_db: str, halt: str) -> None:
     with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
