@@ -86,6 +86,13 @@ BUS_URL = Var(
     "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
 )
 LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
+PROCESSED_RETENTION_DAYS = Var(
+    "PROCESSED_RETENTION_DAYS",
+    30,
+    positive_int,
+    "how many days a consumer remembers the ids of events it handled, to skip redeliveries; "
+    "keep it longer than the topics' retention and any replay window",
+)
 STAFF_TOKEN_SECRET = Var(
     "STAFF_TOKEN_SECRET", REQUIRED, str, "shared secret that signs staff tokens from the front end"
 )

@@ -7,6 +7,9 @@
 - A store or bus outage rewinds and backs off: work is delayed, never dropped.
 - Any other handler error is retried a bounded number of times, then the event
   goes to the dead-letter topic: an explicit terminal status, never silence.
+- The markers of handled events are kept for `keep_processed`, then pruned (at
+  start and about hourly): the stores have no TTL index we can rely on (FerretDB
+  has none), so the loop deletes them itself.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
+import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from prometheus_client import Counter
 
 from . import events
 from .bus import BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
-from .store import Collection, DuplicateKey, StoreUnavailable
+from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
 from .timeutil import Clock, SystemClock, to_str
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,7 @@ CONSUMED = Counter("cc_events_consumed_total", "Events taken off the bus", ["con
 
 Handler = Callable[[events.Event], None]
 TRANSIENT = (StoreUnavailable, BusUnavailable)
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Rejected(Exception):
@@ -52,7 +59,10 @@ class ConsumerLoop:
         processed: Collection,
         max_attempts: int = 5,
         clock: Clock | None = None,
+        keep_processed: timedelta = timedelta(days=30),
     ):
+        if keep_processed <= timedelta(0):
+            raise ValueError("keep_processed must be positive")
         self.name = name
         self.consumer = consumer
         self.handlers = handlers
@@ -60,17 +70,69 @@ class ConsumerLoop:
         self.processed = processed
         self.max_attempts = max_attempts
         self.clock = clock or SystemClock()
+        self.keep_processed = keep_processed
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._outages = 0
+        self._next_prune: float | None = None  # time.monotonic(); None: at the first chance
+        self._indexed = self._ensure_index()
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         try:
             while not stop.is_set():
+                self._prune_when_due()
                 delay = self.run_once(poll_seconds)
                 if delay:
                     stop.wait(delay)
         finally:
             self.consumer.close()
+
+    def prune(self) -> int:
+        """Delete this consumer's markers older than keep_processed; return how many.
+
+        A redelivery older than that is handled again, which handlers must allow
+        anyway (the marker check is only a fast path).
+        """
+        cutoff = to_str(self.clock.now() - self.keep_processed)
+        mine = "^" + re.escape(f"{self.name}:")
+        deleted = self.processed.delete({"_id": {"$regex": mine}, "at": {"$lt": cutoff}})
+        if deleted:
+            log.info(
+                "pruned processed-event markers",
+                extra={"consumer": self.name, "deleted": deleted, "cutoff": cutoff},
+            )
+        return deleted
+
+    def _prune_when_due(self) -> None:
+        now = time.monotonic()
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY_SECONDS
+        try:
+            if not self._indexed:
+                self._indexed = self._ensure_index()
+            self.prune()
+        except StoreUnavailable as exc:
+            log.warning(
+                "pruning processed-event markers failed; trying again later",
+                extra={"consumer": self.name, "error": str(exc), "retry_in_seconds": PRUNE_EVERY_SECONDS},
+            )
+        except StoreError as exc:  # housekeeping must not stop the handling of events
+            log.error(
+                "pruning processed-event markers failed; trying again later",
+                extra={"consumer": self.name, "error": str(exc), "retry_in_seconds": PRUNE_EVERY_SECONDS},
+            )
+
+    def _ensure_index(self) -> bool:
+        """Index "at" for prune's range; an outage now is retried at the next prune."""
+        try:
+            self.processed.ensure_index(["at"])
+            return True
+        except StoreError as exc:
+            log.warning(
+                "cannot index processed-event markers yet",
+                extra={"consumer": self.name, "error": str(exc)},
+            )
+            return False
 
     def run_once(self, poll_seconds: float = 0.5) -> float:
         """Handle one batch; return how long to wait before the next (0 when healthy)."""

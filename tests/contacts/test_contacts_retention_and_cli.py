@@ -78,6 +78,15 @@ def test_the_encryption_key_is_required_and_must_be_a_fernet_key():
     assert settings.store_url == "sqlite:///var/contacts.db"
 
 
+@pytest.mark.parametrize("raw", ["0", "abc"])
+def test_a_bad_processed_retention_is_refused_by_name(raw):
+    env = ENV_BASE | {"CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
+        Settings.from_env(env | {"PROCESSED_RETENTION_DAYS": raw})
+    assert Settings.from_env(env).processed_retention_days == 30
+    assert Settings.from_env(env | {"PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
+
+
 @pytest.fixture
 def cli_env(tmp_path) -> dict[str, str]:
     return {

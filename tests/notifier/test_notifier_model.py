@@ -143,6 +143,19 @@ def test_configuration_errors_name_every_bad_variable():
         assert name in message
 
 
+@pytest.mark.parametrize("raw", ["0", "abc"])
+def test_a_bad_processed_retention_is_refused_by_name(raw):
+    with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
+        Settings.from_env({"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": raw})
+    assert Settings.from_env({"STAFF_TOKEN_SECRET": "x"}).processed_retention_days == 30
+    assert (
+        Settings.from_env(
+            {"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": "90"}
+        ).processed_retention_days
+        == 90
+    )
+
+
 def test_configured_routing_and_digest_readers_are_parsed():
     settings = Settings.from_env(
         {

@@ -15,6 +15,7 @@ import pytest
 from ccshared import bus as ccbus
 from ccshared import contracts
 from ccshared import store as ccstore
+from ccshared.config import ConfigError
 from ccshared.runner import run_tasks
 from ccshared.timeutil import FixedClock, SystemClock
 from sla_monitor import config
@@ -50,6 +51,14 @@ def env(tmp_path) -> dict:
         "STORE_URL": f"sqlite:///{tmp_path}/sla-monitor.db",
         "SLA_LATE_RECEIPT_GRACE_SECONDS": "1",
     }
+
+
+@pytest.mark.parametrize("raw", ["0", "abc"])
+def test_a_bad_processed_retention_is_refused_by_name(env, raw):
+    with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
+        config.load_worker(env | {"PROCESSED_RETENTION_DAYS": raw})
+    assert config.load_worker(env).processed_retention_days == 30
+    assert config.load_worker(env | {"PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
 
 
 @pytest.fixture

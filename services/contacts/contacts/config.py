@@ -55,6 +55,7 @@ class Settings:
     retention_days: int = 365
     log_level: str = "INFO"
     partner_rate_limit: Limit = Limit(120, 60)
+    processed_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
                 PORT,
                 PARTNER_RATE_LIMIT,
                 config.LOG_LEVEL,
+                config.PROCESSED_RETENTION_DAYS,
             ],
             environ,
         )
@@ -79,4 +81,5 @@ class Settings:
             retention_days=values["CONTACTS_RETENTION_DAYS"],
             log_level=values["LOG_LEVEL"],
             partner_rate_limit=values["CONTACTS_PARTNER_RATE_LIMIT"],
+            processed_retention_days=values["PROCESSED_RETENTION_DAYS"],
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from ccshared import bus as bus_module
@@ -38,7 +39,12 @@ def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOP
 
 
 def centres_task(
-    store: Store, bus: Bus, clock: Clock, topic: str = c.CENTRES_TOPIC, group: str = CENTRES_GROUP
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    topic: str = c.CENTRES_TOPIC,
+    group: str = CENTRES_GROUP,
+    keep_processed: timedelta = timedelta(days=30),
 ) -> Task:
     def consume(stop: threading.Event) -> None:
         consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
@@ -51,6 +57,7 @@ def centres_task(
             dead_letters=bus.producer(),
             processed=store.collection(PROCESSED),
             clock=clock,
+            keep_processed=keep_processed,
         )
         loop.run(stop)
 
@@ -90,4 +97,5 @@ def tasks(
     store = store or store_module.connect(settings.store_url)
     bus = bus or bus_module.connect(settings.bus_url)
     clock = clock or SystemClock()
-    return [relay_task(store, bus, clock), centres_task(store, bus, clock)]
+    keep_processed = timedelta(days=settings.processed_retention_days)
+    return [relay_task(store, bus, clock), centres_task(store, bus, clock, keep_processed=keep_processed)]

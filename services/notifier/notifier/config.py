@@ -170,6 +170,7 @@ class Settings:
     routing: RoutingSettings
     digest: DigestSettings
     delivery: DeliverySettings
+    processed_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -180,6 +181,7 @@ class Settings:
                 store,
                 config.STAFF_TOKEN_SECRET,
                 config.LOG_LEVEL,
+                config.PROCESSED_RETENTION_DAYS,
                 CONSUMER_GROUP,
                 TRANSPORT,
                 MAIL_DIR,
@@ -239,4 +241,5 @@ class Settings:
                 sending_timeout_seconds=v[SENDING_TIMEOUT.name],
                 threads=v[DELIVERY_THREADS.name],
             ),
+            processed_retention_days=v[config.PROCESSED_RETENTION_DAYS.name],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from ccshared import bus as buses
 from ccshared import contracts as c
@@ -50,6 +51,7 @@ def tasks(
             dead_letters=bus.producer(),
             processed=store.collection("processed"),
             clock=clock,
+            keep_processed=timedelta(days=settings.processed_retention_days),
         ).run(stop)
 
     def deliver(stop: threading.Event) -> None:

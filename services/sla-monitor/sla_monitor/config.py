@@ -95,6 +95,7 @@ class WorkerSettings:
     startup_wait_seconds: float
     consumer_group: str
     log_level: str
+    processed_retention_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ _WORKER_VARS = [
     STARTUP_WAIT,
     CONSUMER_GROUP,
     config.LOG_LEVEL,
+    config.PROCESSED_RETENTION_DAYS,
 ]
 
 
@@ -144,6 +146,7 @@ def _worker(values: Mapping[str, object]) -> WorkerSettings:
         startup_wait_seconds=values[STARTUP_WAIT.name],  # type: ignore[arg-type]
         consumer_group=values[CONSUMER_GROUP.name],  # type: ignore[arg-type]
         log_level=values["LOG_LEVEL"],  # type: ignore[arg-type]
+        processed_retention_days=values["PROCESSED_RETENTION_DAYS"],  # type: ignore[arg-type]
     )
 
 

@@ -108,6 +108,7 @@ def tasks(
             dead_letters=producer,
             processed=store.collection(PROCESSED),
             clock=clock,
+            keep_processed=timedelta(days=settings.processed_retention_days),
         ).run(stop)
 
     def scan(stop: threading.Event) -> None:
