@@ -50,7 +50,9 @@ from .repository import NotificationRepository
 
 log = logging.getLogger(__name__)
 CONSUMER_NAME = "notifier.delivery"
-BATCH = 50
+# Due notifications read per query. The query reads (and on FerretDB scans) the whole log
+# whatever the batch, so a backlog found by the sweep (after a restart, say) goes in few reads.
+BATCH = 200
 STOP_CHECK_SECONDS = 1.0
 # Notifications recorded together (one consumer batch) are sent together, over `threads`
 # connections, and after the rest of the batch (a centre's new name, say) is in the store.
