@@ -11,9 +11,9 @@ import requests
 from browser_support import axe_violations, console_errors, describe, screenshot
 from ccshared.auth import StaffUser, TokenSigner
 from ccshared.timeutil import LONDON
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.infra.system import System
@@ -60,10 +60,27 @@ def click_and_wait(browser, element) -> None:  # noqa: ANN001 - selenium objects
     """Click something that loads a new page, and wait until the new page is there."""
     old_page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, WAIT_SECONDS).until(staleness_of(old_page))
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda _: gone(old_page))
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
     )
+
+
+def gone(element) -> bool:  # noqa: ANN001 - a selenium element
+    """Whether element's page has been replaced.
+
+    Mid-navigation ChromeDriver may answer with "Node with given id does not belong to
+    the document" instead of a stale-element error; both mean the old page is gone.
+    """
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def text_of(browser, selector: str) -> str:
