@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Hashable
 
+STOP_CHECK_SECONDS = 1.0  # the longest a loop waiting here goes without looking at its stop
+
 
 class Hints:
     """Keys written since the loop last looked, in the order written, each once."""
@@ -47,6 +49,14 @@ class Hints:
             time.sleep(linger)
         return arrived
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._keys)
+
+def pause(stop: threading.Event, hints: Hints | None, seconds: float, linger: float = 0.0) -> None:
+    """A loop's wait before its next round: until hints arrive (if it has any) or `seconds` pass.
+
+    Never longer than STOP_CHECK_SECONDS, so the caller's `while not stop.is_set()` notices a stop.
+    """
+    seconds = min(seconds, STOP_CHECK_SECONDS)
+    if hints is None:
+        stop.wait(seconds)
+    else:
+        hints.wait(seconds, linger)

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import events
 from .bus import BusUnavailable, Producer
-from .hints import Hints
+from .hints import Hints, pause
 from .store import Collection, Document, StoreUnavailable
 from .timeutil import Clock
 
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 VERSION = "_version"
-STOP_CHECK_SECONDS = 1.0
 HINT_LINGER_SECONDS = 0.05  # staged events of a burst go to the broker as one batch
 
 
@@ -168,8 +167,4 @@ class Relay:
                 log.warning("outbox relay waiting", extra={"error": str(exc), "attempt": failures})
                 stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
-            pause = min(next_sweep - time.monotonic(), STOP_CHECK_SECONDS)
-            if self.hints is None:
-                stop.wait(pause)
-            else:
-                self.hints.wait(pause, linger=HINT_LINGER_SECONDS)
+            pause(stop, self.hints, next_sweep - time.monotonic(), HINT_LINGER_SECONDS)

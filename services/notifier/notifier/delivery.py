@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
-from ccshared.hints import Hints
+from ccshared.hints import Hints, pause
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
@@ -53,7 +53,6 @@ CONSUMER_NAME = "notifier.delivery"
 # Due notifications read per query. The query reads (and on FerretDB scans) the whole log
 # whatever the batch, so a backlog found by the sweep (after a restart, say) goes in few reads.
 BATCH = 200
-STOP_CHECK_SECONDS = 1.0
 # Notifications recorded together (one consumer batch) are sent together, over `threads`
 # connections, and after the rest of the batch (a centre's new name, say) is in the store.
 HINT_LINGER_SECONDS = 0.2
@@ -117,12 +116,12 @@ class Delivery:
             for n in found
             if n and n.status in DUE_STATUSES and n.next_attempt_at is not None and n.next_attempt_at <= now
         ]
-        return sum(outcome is not None for outcome in self._send_all(due))
+        return self._send_all(due)
 
     def send_due(self, batch: int = BATCH) -> tuple[int, bool]:
         """Send one batch of due notifications: (sends tried, whether the batch was full)."""
         due = self.notifications.due(self.clock.now(), limit=batch)
-        return sum(outcome is not None for outcome in self._send_all(due)), len(due) >= batch
+        return self._send_all(due), len(due) >= batch
 
     def close(self) -> None:
         with self._pool_lock:
@@ -131,14 +130,17 @@ class Delivery:
             pool.shutdown(wait=True)
         self.transport.release()
 
-    def _send_all(self, due: Sequence[Notification]) -> list[Notification | None]:
+    def _send_all(self, due: Sequence[Notification]) -> int:
+        """Send each (over `threads` threads); return how many this worker tried, not lost to another."""
         if self.threads == 1 or len(due) <= 1:
-            return [self.send(notification) for notification in due]
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="notifier-delivery")
-            pool = self._pool
-        return list(pool.map(self.send, due))
+            outcomes = [self.send(notification) for notification in due]
+        else:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="notifier-delivery")
+                pool = self._pool
+            outcomes = list(pool.map(self.send, due))
+        return sum(outcome is not None for outcome in outcomes)
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -171,11 +173,9 @@ class Delivery:
                 )
                 stop.wait(min(30.0, 0.5 * 2 ** min(outages, 6)))
                 continue
-            pause = min(next_sweep, next_housekeeping) - time.monotonic()
-            if self.hints is None:
-                stop.wait(min(pause, STOP_CHECK_SECONDS))
-            else:
-                self.hints.wait(min(pause, STOP_CHECK_SECONDS), linger=HINT_LINGER_SECONDS)
+            pause(
+                stop, self.hints, min(next_sweep, next_housekeeping) - time.monotonic(), HINT_LINGER_SECONDS
+            )
 
     def send(self, notification: Notification) -> Notification | None:
         """Try one due notification; None when another worker claimed it first."""
