@@ -26,9 +26,11 @@ CONTACT_ASSIGNED = "contact.assigned.v1"
 CONTACT_RESPONDED = "contact.responded.v1"
 CONTACT_CLOSED = "contact.closed.v1"
 CONTACT_WITHDRAWN = "contact.withdrawn.v1"
+REFERRAL_OPENED = "referral.opened.v1"
 REFERRAL_ACCEPTED = "referral.accepted.v1"
 REFERRAL_DECLINED = "referral.declined.v1"
 
+SLA_STARTED = "sla.started.v1"
 SLA_AT_RISK = "sla.at_risk.v1"
 SLA_BREACHED = "sla.breached.v1"
 SLA_MET = "sla.met.v1"
@@ -41,10 +43,11 @@ CONTACT_EVENTS = (
     CONTACT_RESPONDED,
     CONTACT_CLOSED,
     CONTACT_WITHDRAWN,
+    REFERRAL_OPENED,
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
 )
-SLA_EVENTS = (SLA_AT_RISK, SLA_BREACHED, SLA_MET, SLA_RESPONDED_LATE, CENTRE_STALE)
+SLA_EVENTS = (SLA_STARTED, SLA_AT_RISK, SLA_BREACHED, SLA_MET, SLA_RESPONDED_LATE, CENTRE_STALE)
 
 # Contact channels, as the service standards name them.
 LETTER = "letter"
@@ -52,6 +55,30 @@ TELEPHONE = "telephone"
 EMAIL = "email"
 REFERRAL = "referral"
 CHANNELS = (LETTER, TELEPHONE, EMAIL, REFERRAL)
+
+# How soon a partner's referral needs an answer.
+ROUTINE = "routine"
+SOON = "soon"
+URGENT = "urgent"
+URGENCIES = (ROUTINE, SOON, URGENT)
+
+# A referral's status as its referrer follows it. The first four are the
+# referral's own decision; the last two come from its contact (answered by
+# another means without a decision, or withdrawn before an answer).
+REFERRAL_STATUS_NEW = "new"
+REFERRAL_STATUS_OPENED = "opened"
+REFERRAL_STATUS_ACCEPTED = "accepted"
+REFERRAL_STATUS_DECLINED = "declined"
+REFERRAL_STATUS_RESPONDED = "responded"
+REFERRAL_STATUS_WITHDRAWN = "withdrawn"
+REFERRAL_STATUSES = (
+    REFERRAL_STATUS_NEW,
+    REFERRAL_STATUS_OPENED,
+    REFERRAL_STATUS_ACCEPTED,
+    REFERRAL_STATUS_DECLINED,
+    REFERRAL_STATUS_RESPONDED,
+    REFERRAL_STATUS_WITHDRAWN,
+)
 
 # The three area coordinators' areas of the city.
 NORTH = "north"

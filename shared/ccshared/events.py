@@ -61,6 +61,9 @@ class CentreData(_Data):
     status = fields.String(required=True, validate=validate.OneOf(c.CENTRE_STATUSES))
     email = fields.String(load_default=None, allow_none=True)
     last_verified_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    latitude = fields.Float(load_default=None, allow_none=True)
+    longitude = fields.Float(load_default=None, allow_none=True)
+    services = fields.List(fields.String(), load_default=list)
     version = fields.Integer(required=True)
     changed_fields = fields.List(fields.String(), load_default=list)
 
@@ -88,6 +91,13 @@ class ContactData(_Data):
     response_method = fields.String(load_default=None, allow_none=True)
     occurred_at = fields.AwareDateTime(required=True)
     reason_code = fields.String(load_default=None, allow_none=True)
+    # Referrals only: codes, never words about the family.
+    urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(c.URGENCIES))
+    support_needed = fields.List(fields.String(), load_default=None, allow_none=True)
+    referral_status = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(c.REFERRAL_STATUSES)
+    )
+    agency_id = fields.String(load_default=None, allow_none=True)
 
 
 class SlaData(_Data):
@@ -102,13 +112,18 @@ class SlaData(_Data):
     target_working_days = fields.Integer(required=True)
     responded_at = fields.AwareDateTime(load_default=None, allow_none=True)
     late_seconds = fields.Integer(load_default=None, allow_none=True)
+    urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(c.URGENCIES))
+    support_needed = fields.List(fields.String(), load_default=None, allow_none=True)
 
 
 REGISTRY: dict[str, type[Schema]] = {
     **{name: CentreData for name in c.CENTRE_EVENTS},
     c.CENTRE_STALE: CentreStaleData,
     **{name: ContactData for name in c.CONTACT_EVENTS},
-    **{name: SlaData for name in (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_MET, c.SLA_RESPONDED_LATE)},
+    **{
+        name: SlaData
+        for name in (c.SLA_STARTED, c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_MET, c.SLA_RESPONDED_LATE)
+    },
 }
 
 

@@ -17,6 +17,20 @@ CENTRES = [
     ("centre-south", "Test South Centre", "south", "L8 0AA", "open"),
     ("centre-closed", "Test Closed Centre", "south", "L19 0AA", "closed"),
 ]
+# What the directory says each offers, and where (made-up points around the city).
+CENTRE_SERVICES = {
+    "centre-north": ("childcare", "stay-and-play", "health-visitor-clinic"),
+    "centre-north-2": ("childcare", "send-support"),
+    "centre-central": ("stay-and-play", "employment-support", "adult-learning"),
+    "centre-south": ("stay-and-play", "health-visitor-clinic", "speech-and-language"),
+    "centre-closed": ("childcare", "send-support", "speech-and-language"),
+}
+CENTRE_LOCATIONS = {
+    "centre-north": (53.433, -2.961),
+    "centre-north-2": (53.452, -2.905),
+    "centre-central": (53.407, -2.983),
+    "centre-south": (53.389, -2.966),
+}
 
 LETTER = {
     "channel": "letter",
@@ -31,7 +45,7 @@ REFERRAL = {
     "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
     "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
     "children": [{"age_years": 2}, {"age_months": 7}],
-    "support_needed": ["stay_and_play", "health_visitor_clinic"],
+    "support_needed": ["stay-and-play", "health-visitor-clinic"],
     "urgency": "soon",
     "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00+00:00"},
     "notes": "Test note: family new to the area",
@@ -72,6 +86,9 @@ def centre_event(
             "postcode": postcode,
             "status": status,
             "version": version,
+            "services": list(CENTRE_SERVICES.get(centre_id, ())),
+            "latitude": CENTRE_LOCATIONS.get(centre_id, (None, None))[0],
+            "longitude": CENTRE_LOCATIONS.get(centre_id, (None, None))[1],
         },
         source="directory",
         time=NOW,

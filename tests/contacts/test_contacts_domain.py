@@ -11,7 +11,7 @@ from ccshared.auth import StaffUser
 from ccshared.timeutil import FixedClock
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
-from contacts.nearest import district_of, nearest_centre
+from contacts.nearest import Place, district_of, nearest_suitable
 from contacts.repository import AuditLog, ContactRepository
 from contacts.service import ContactService
 from contacts_testkit import LETTER
@@ -139,6 +139,11 @@ def test_postcode_districts(given_postcode, district):
     assert district_of(given_postcode) == district
 
 
+def nearest_id(centres, district=None, wanted=("childcare",), lat=None, lon=None):
+    choice = nearest_suitable(centres, Place(district, lat, lon), list(wanted))
+    return choice.centre.id if choice else None
+
+
 def test_nearest_prefers_the_same_district_then_the_closest_number_and_skips_closed():
     centres = [
         Centre("a", "Test A", "north", "L4 0AA", "open", 1),
@@ -146,10 +151,78 @@ def test_nearest_prefers_the_same_district_then_the_closest_number_and_skips_clo
         Centre("c", "Test C", "south", "L12 0AA", "open", 1),
         Centre("d", "Test D", "central", "L1 0AA", "temporarily_closed", 1),
     ]
-    assert nearest_centre(centres, "L4").id == "a"
-    assert nearest_centre(centres, "L9").id == "c"
-    assert nearest_centre(centres, "L1").id == "a"
-    assert nearest_centre(centres, "CH41") is None
+    assert nearest_id(centres, "L4") == "a"
+    assert nearest_id(centres, "L9") == "c"
+    assert nearest_id(centres, "L1") == "a"
+    assert nearest_id(centres, "CH41") is None
+
+
+def test_nearest_suitable_offers_every_service_asked_for_before_being_nearest():
+    centres = [
+        Centre("near", "Test Near", "north", "L4 0AA", "open", 1, services=("childcare",)),
+        Centre("far", "Test Far", "south", "L19 0AA", "open", 1, services=("childcare", "send-support")),
+    ]
+    choice = nearest_suitable(centres, Place("L4"), ["childcare", "send-support"])
+    assert choice.centre.id == "far" and choice.offers_all and choice.missing == ()
+    assert "offers every service asked for" in choice.reason
+    assert nearest_id(centres, "L4", ("childcare",)) == "near"
+
+
+def test_when_no_centre_offers_them_all_the_one_offering_most_wins_and_the_reason_says_so():
+    centres = [
+        Centre("one", "Test One", "north", "L4 0AA", "open", 1, services=("childcare",)),
+        Centre("two", "Test Two", "south", "L19 0AA", "open", 1, services=("childcare", "stay-and-play")),
+    ]
+    choice = nearest_suitable(centres, Place("L4"), ["childcare", "stay-and-play", "send-support"])
+    assert choice.centre.id == "two" and not choice.offers_all
+    assert choice.missing == ("send-support",)
+    assert "SEND support" in choice.reason
+
+
+def test_a_service_no_centre_offers_goes_to_the_nearest_centre_with_a_note():
+    centres = [
+        Centre("near", "Test Near", "north", "L4 0AA", "open", 1, services=("childcare",)),
+        Centre("far", "Test Far", "south", "L19 0AA", "open", 1, services=("childcare",)),
+    ]
+    choice = nearest_suitable(centres, Place("L5"), ["send-support"])
+    assert choice.centre.id == "near"
+    assert "no open centre offers SEND support" in choice.reason
+
+
+def test_coordinates_rank_by_distance_when_the_centre_has_them():
+    centres = [
+        # Same district as given, but 6 km away by coordinates.
+        Centre(
+            "a",
+            "Test A",
+            "north",
+            "L4 0AA",
+            "open",
+            1,
+            latitude=53.48,
+            longitude=-2.96,
+            services=("childcare",),
+        ),
+        Centre(
+            "b",
+            "Test B",
+            "south",
+            "L8 0AA",
+            "open",
+            1,
+            latitude=53.40,
+            longitude=-2.97,
+            services=("childcare",),
+        ),
+        Centre("c", "Test C", "south", "L9 0AA", "open", 1, services=("childcare",)),
+    ]
+    choice = nearest_suitable(centres, Place("L4", 53.401, -2.971), ["childcare"])
+    assert choice.centre.id == "b"
+    assert choice.distance_km is not None and choice.distance_km < 1
+    assert "km from the location given" in choice.reason
+    assert nearest_id(centres, "L4") == "a"
+    # Without a district, a centre with no coordinates cannot be compared.
+    assert nearest_id([centres[2]], None, lat=53.4, lon=-2.97) is None
 
 
 def test_personal_data_needs_the_right_key():

@@ -5,12 +5,26 @@ from __future__ import annotations
 import json
 
 import pytest
+from ccshared.store import connect
+from ccshared.timeutil import FixedClock
 from contacts.idempotency import IdempotentResponses, request_hash
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
-from contacts_testkit import PERSONAL_VALUES
+from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET
+from directory.app import create_app as create_directory_app
+from directory.config import Settings as DirectorySettings
 
 REFERRALS = "/api/v1/referrals"
+
+
+def directory_app(tmp_path):
+    """The real directory service, whose list of services is the one referrals take."""
+    settings = DirectorySettings(
+        store_url=f"sqlite:///{tmp_path}/directory.db",
+        bus_url=f"sqlite:///{tmp_path}/directory-events.db",
+        staff_token_secret=STAFF_SECRET,
+    )
+    return create_directory_app(settings, store=connect(settings.store_url), clock=FixedClock(NOW))
 
 
 def post(client, headers, body, key=None):
@@ -31,7 +45,7 @@ def test_a_referral_becomes_a_contact_on_the_referral_channel(
     staff = client.get(f"/api/v1/contacts/{body['id']}", headers=staff_headers(area="south")).json
     assert staff["channel"] == "referral" and staff["status"] == "received" and staff["area"] == "south"
     assert staff["referral"]["agency_name"] == "Example Health Visitors"
-    assert staff["referral"]["support_needed"] == ["stay_and_play", "health_visitor_clinic"]
+    assert staff["referral"]["support_needed"] == ["stay-and-play", "health-visitor-clinic"]
     assert staff["personal"]["children"] == [{"age_years": 2}, {"age_months": 7}]
     assert staff["personal"]["consent"]["recorded_by"] == "Test Referrer"
 
@@ -152,15 +166,110 @@ def test_nearest_suitable_centre_is_chosen_by_postcode_district(client, agency_h
     nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
 
     exact = post(client, agency_headers, nearest | {"postcode_district": "L8"})
-    close_by = post(client, agency_headers, nearest | {"postcode_district": "L10 2ZZ"})
+    close_by = post(
+        client, agency_headers, nearest | {"postcode_district": "L10 2ZZ", "support_needed": ["childcare"]}
+    )
     far = post(client, agency_headers, nearest | {"postcode_district": "M1"})
-    only_coordinates = post(client, agency_headers, nearest | {"lat": 53.4, "lon": -2.98})
 
     assert exact.json["centre_id"] == "centre-south"
+    assert exact.json["routing"]["chosen"] == "nearest"
+    assert "in the postcode district L8" in exact.json["routing"]["reason"]
     assert close_by.json["centre_id"] == "centre-north-2"
     assert far.status_code == 422 and "postcode_district" in far.json["error"]["fields"]
-    assert only_coordinates.status_code == 422
-    assert "postcode_district" in only_coordinates.json["error"]["fields"]
+
+
+def test_nearest_suitable_centre_offers_what_is_asked_for_nearest_by_coordinates(
+    client, agency_headers, referral
+):
+    nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
+    # A point beside the central centre; only the north centres offer SEND support (one is closed).
+    send = post(
+        client, agency_headers, nearest | {"lat": 53.408, "lon": -2.982, "support_needed": ["send-support"]}
+    )
+    near = post(
+        client, agency_headers, nearest | {"lat": 53.408, "lon": -2.982, "support_needed": ["stay-and-play"]}
+    )
+
+    assert send.status_code == 201, send.json
+    assert send.json["centre_id"] == "centre-north-2"
+    assert send.json["routing"]["services_missing"] == []
+    assert "offers every service asked for" in send.json["routing"]["reason"]
+    assert near.json["centre_id"] == "centre-central"
+    assert near.json["routing"]["distance_km"] < 1
+    # The referral keeps how it was routed: the staff page and the agency's own reads show it.
+    again = client.get(f"{REFERRALS}/{send.json['id']}", headers=agency_headers).json
+    assert again["routing"] == send.json["routing"]
+
+
+def test_a_service_no_open_centre_offers_is_accepted_and_routed_with_a_note(client, agency_headers, referral):
+    nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
+    # No open centre offers confidential advice: the nearest one takes it and says why.
+    response = post(
+        client,
+        agency_headers,
+        nearest | {"postcode_district": "L4", "support_needed": ["confidential-advice"]},
+    )
+
+    assert response.status_code == 201, response.json
+    assert response.json["centre_id"] == "centre-north"
+    assert response.json["routing"]["services_missing"] == ["confidential-advice"]
+    assert "no open centre offers Confidential advice" in response.json["routing"]["reason"]
+
+
+def test_a_named_centre_says_so_and_what_it_does_not_offer(client, agency_headers, referral):
+    response = post(client, agency_headers, referral | {"support_needed": ["stay-and-play", "childcare"]})
+
+    assert response.json["routing"]["chosen"] == "named"
+    assert response.json["routing"]["services_missing"] == ["childcare"]
+
+
+def test_the_nearest_centre_can_be_seen_before_referring(client, agency_headers):
+    query = {"postcode_district": "L10", "support_needed": "childcare,send-support"}
+    preview = client.get(f"{REFERRALS}/nearest-centre", query_string=query, headers=agency_headers)
+    nowhere = client.get(
+        f"{REFERRALS}/nearest-centre", query_string={"support_needed": "childcare"}, headers=agency_headers
+    )
+    unknown = client.get(
+        f"{REFERRALS}/nearest-centre",
+        query_string={"postcode_district": "L8", "support_needed": "fishing"},
+        headers=agency_headers,
+    )
+
+    assert preview.status_code == 200, preview.json
+    assert preview.json["centre_id"] == "centre-north-2" and preview.json["offers_all"] is True
+    assert nowhere.status_code == 422 and "postcode_district" in nowhere.json["error"]["fields"]
+    assert unknown.status_code == 422 and "support_needed" in unknown.json["error"]["fields"]
+    assert client.get(f"{REFERRALS}/nearest-centre", query_string=query).status_code == 401
+
+
+def test_every_code_the_directory_publishes_is_a_service_a_referral_can_ask_for(
+    client, agency_headers, referral, tmp_path
+):
+    directory = directory_app(tmp_path)
+    published = [item["id"] for item in directory.test_client().get("/api/v1/services-list").json["items"]]
+
+    assert published
+    for code in published:
+        response = post(client, agency_headers, referral | {"support_needed": [code]})
+        assert response.status_code == 201, (code, response.json)
+        assert response.json["support_needed"] == [code]
+
+
+def test_the_old_underscore_codes_are_read_as_the_published_ones(client, agency_headers, referral):
+    response = post(
+        client, agency_headers, referral | {"support_needed": ["speech_and_language", "job_centre_plus"]}
+    )
+
+    assert response.status_code == 201, response.json
+    assert response.json["support_needed"] == ["speech-and-language", "employment-support"]
+
+
+def test_the_openapi_document_marks_the_old_codes_deprecated(client):
+    spec = client.get("/openapi.json").json
+    items = spec["components"]["schemas"]["ReferralCreate"]["properties"]["support_needed"]["items"]
+    published, aliases = items["oneOf"]
+    assert "speech-and-language" in published["enum"] and not published.get("deprecated")
+    assert "speech_and_language" in aliases["enum"] and aliases["deprecated"] is True
 
 
 def test_agency_keys_are_required_and_revocable(client, agency_keys, referral):

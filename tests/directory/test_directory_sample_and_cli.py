@@ -13,8 +13,8 @@ from importlib import resources
 import pytest
 from ccshared.config import ConfigError
 from ccshared.contracts import AREAS
+from ccshared.geo import normalise_postcode
 from directory import config
-from directory.geo import normalise_postcode
 from directory.sample import sample_file, sample_ids
 from directory_testkit import STAFF_SECRET
 

@@ -234,6 +234,14 @@ def list_referrals(query: dict) -> dict:
     return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
 
 
+@partners.get("/nearest-centre")
+@partners.arguments(s.NearestCentreQuerySchema, location="query")
+@partners.response(200, s.NearestCentreSchema)
+def nearest_centre(query: dict) -> dict:
+    """The centre a referral with `nearest: true` would go to, and why: to show before sending."""
+    return views.nearest_centre(_services().contacts.nearest_centre(query))
+
+
 @partners.get("/<contact_id>")
 @partners.response(200, s.AgencyReferralSchema)
 def get_referral(contact_id: str) -> dict:

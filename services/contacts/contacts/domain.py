@@ -70,10 +70,12 @@ class Referral:
     urgency: str
     support_needed: list[str]
     consent_recorded_at: datetime
-    status: str = v.REFERRAL_NEW
+    status: str = c.REFERRAL_STATUS_NEW
     decline_reason_code: str | None = None
     decline_reason: str | None = None  # encrypted token
     decided_at: datetime | None = None
+    # How the centre was chosen (named by the referrer, or the nearest suitable, and why).
+    routing: dict | None = None
     history: list[Transition] = field(default_factory=list)
 
     def move(self, to_status: str, by: str, at: datetime, action: str) -> None:
@@ -102,6 +104,19 @@ class Contact:
     history: list[Transition] = field(default_factory=list)
     raised: list[Raised] = field(default_factory=list)
     version: int = 0
+
+    @property
+    def referral_status(self) -> str | None:
+        """The status its referrer follows: the referral's decision, else how the contact ended."""
+        if self.referral is None:
+            return None
+        if self.referral.status in (c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED):
+            return self.referral.status
+        if self.status == v.WITHDRAWN:
+            return c.REFERRAL_STATUS_WITHDRAWN
+        if self.responded_at is not None:
+            return c.REFERRAL_STATUS_RESPONDED
+        return self.referral.status
 
     def _move(self, to_status: str, by: str, at: datetime, action: str) -> None:
         self.history.append(Transition(by, at, self.status, to_status, action))
@@ -147,14 +162,15 @@ class Contact:
 
     def open_referral(self, by: str, now: datetime) -> None:
         referral = self._referral("open")
-        if referral.status != v.REFERRAL_NEW:
+        if referral.status != c.REFERRAL_STATUS_NEW:
             raise InvalidTransition("open", referral.status)
         self._require("open", v.OPEN_STATUSES)
-        referral.move(v.REFERRAL_OPENED, by, now, "open")
+        referral.move(c.REFERRAL_STATUS_OPENED, by, now, "open")
+        self.raised.append(Raised(c.REFERRAL_OPENED))
 
     def accept_referral(self, by: str, now: datetime) -> None:
         referral = self._decidable("accept", now)
-        referral.move(v.REFERRAL_ACCEPTED, by, now, "accept")
+        referral.move(c.REFERRAL_STATUS_ACCEPTED, by, now, "accept")
         self._answer_with_outcome(by, now)
         self.raised.append(Raised(c.REFERRAL_ACCEPTED))
 
@@ -165,7 +181,7 @@ class Contact:
         referral = self._decidable("decline", now)
         referral.decline_reason_code = reason_code
         referral.decline_reason = reason
-        referral.move(v.REFERRAL_DECLINED, by, now, "decline")
+        referral.move(c.REFERRAL_STATUS_DECLINED, by, now, "decline")
         self._answer_with_outcome(by, now)
         self.raised.append(Raised(c.REFERRAL_DECLINED, reason_code))
 
@@ -182,7 +198,7 @@ class Contact:
 
     def _decidable(self, action: str, now: datetime) -> Referral:
         referral = self._referral(action)
-        if referral.status not in (v.REFERRAL_NEW, v.REFERRAL_OPENED):
+        if referral.status not in (c.REFERRAL_STATUS_NEW, c.REFERRAL_STATUS_OPENED):
             raise InvalidTransition(action, referral.status)
         self._require(action, v.OPEN_STATUSES)
         referral.decided_at = now
@@ -224,7 +240,7 @@ def receive(
     )
     contact.history.append(Transition(by, now, None, v.RECEIVED, "receive"))
     if referral is not None:
-        referral.history.append(Transition(by, now, None, v.REFERRAL_NEW, "refer"))
+        referral.history.append(Transition(by, now, None, c.REFERRAL_STATUS_NEW, "refer"))
     contact.raised.append(Raised(c.CONTACT_RECEIVED))
     return contact
 
@@ -245,6 +261,9 @@ class Centre:
     postcode: str
     status: str
     version: int
+    latitude: float | None = None
+    longitude: float | None = None
+    services: tuple[str, ...] = ()
 
     @property
     def is_closed(self) -> bool:

@@ -32,6 +32,9 @@ class CentreReadModel:
                 postcode=data["postcode"],
                 status=status,
                 version=data["version"],
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+                services=tuple(data.get("services") or ()),
             )
         )
 

@@ -64,6 +64,7 @@ def _referral_doc(referral: Referral) -> dict:
         "decline_reason_code": referral.decline_reason_code,
         "decline_reason": referral.decline_reason,
         "decided_at": _ts(referral.decided_at),
+        "routing": referral.routing,
         "history": [_transition_doc(step) for step in referral.history],
     }
 
@@ -81,6 +82,7 @@ def _referral(doc: dict | None) -> Referral | None:
         decline_reason_code=doc.get("decline_reason_code"),
         decline_reason=doc.get("decline_reason"),
         decided_at=_dt(doc.get("decided_at")),
+        routing=doc.get("routing"),
         history=[_transition(step) for step in doc.get("history", [])],
     )
 
@@ -203,6 +205,7 @@ class CentreRepository:
     def put(self, centre: Centre) -> None:
         doc = asdict(centre)
         doc["_id"] = doc.pop("id")
+        doc["services"] = list(centre.services)
         self.collection.upsert(doc)
 
     def all(self) -> list[Centre]:
@@ -217,6 +220,9 @@ def _centre(doc: Document) -> Centre:
         postcode=doc["postcode"],
         status=doc["status"],
         version=doc["version"],
+        latitude=doc.get("latitude"),
+        longitude=doc.get("longitude"),
+        services=tuple(doc.get("services") or ()),
     )
 
 

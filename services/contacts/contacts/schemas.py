@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ccshared import contracts as c
+from ccshared import service_types as st
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from . import vocabulary as v
 
@@ -142,21 +144,65 @@ class ConsentSchema(Strict):
     recorded_at = fields.AwareDateTime(required=True)
 
 
-class ReferralCreateSchema(Strict):
-    centre_id = text(100)
-    nearest = fields.Boolean()
+class ServiceCode(fields.String):
+    """A code from the directory's list of services; a deprecated alias loads as its published code."""
+
+    def __init__(self, **kwargs: object):
+        published = {"enum": list(st.SERVICE_IDS), "description": "a code from /api/v1/services-list"}
+        aliases = {
+            "enum": list(st.ALIASES),
+            "deprecated": True,
+            "description": "deprecated aliases, each read as its published code: "
+            + ", ".join(f"{old} = {new}" for old, new in st.ALIASES.items()),
+        }
+        super().__init__(metadata={"oneOf": [published, aliases]}, **kwargs)
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return st.canonical(code)
+        except KeyError:
+            raise ValidationError(
+                f"not a service code; use one of {', '.join(st.SERVICE_IDS)} (see /api/v1/services-list)"
+            ) from None
+
+
+def support_needed() -> fields.List:
+    return fields.List(ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS)))
+
+
+class PlaceSchema(Strict):
+    """Where the family is, to find the nearest suitable centre: a district, or coordinates."""
+
     postcode_district = text(8)
     lat = fields.Float(validate=validate.Range(-90, 90))
     lon = fields.Float(validate=validate.Range(-180, 180))
+
+    @validates_schema
+    def _place(self, data: dict, **kwargs: object) -> None:
+        if ("lat" in data) != ("lon" in data):
+            raise ValidationError("give lat and lon together", "lat" if "lon" in data else "lon")
+
+
+class NearestCentreQuerySchema(PlaceSchema):
+    support_needed = DelimitedList(
+        ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS))
+    )
+
+    @validates_schema
+    def _somewhere(self, data: dict, **kwargs: object) -> None:
+        if not data.get("postcode_district") and "lat" not in data:
+            raise ValidationError("give postcode_district, or lat and lon", "postcode_district")
+
+
+class ReferralCreateSchema(PlaceSchema):
+    centre_id = text(100)
+    nearest = fields.Boolean()
     referrer = fields.Nested(ReferrerSchema, required=True)
     family = fields.Nested(FamilySchema, required=True)
     children = fields.List(fields.Nested(ChildSchema), required=True, validate=validate.Length(1, 12))
-    support_needed = fields.List(
-        fields.String(validate=validate.OneOf(v.SUPPORT_SERVICES)),
-        required=True,
-        validate=validate.Length(1, 13),
-    )
-    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+    support_needed = support_needed()
+    urgency = fields.String(required=True, validate=validate.OneOf(c.URGENCIES))
     consent = fields.Nested(ConsentSchema, required=True)
     notes = text(5000)
 
@@ -165,12 +211,28 @@ class ReferralCreateSchema(Strict):
         if data.get("centre_id") and data.get("nearest"):
             raise ValidationError("give centre_id or nearest, not both", "centre_id")
         if not data.get("centre_id") and not data.get("nearest"):
-            raise ValidationError("give centre_id, or nearest: true with postcode_district", "centre_id")
-        if data.get("nearest") and not data.get("postcode_district"):
             raise ValidationError(
-                "needed with nearest: centres have no coordinates, so lat/lon alone cannot be used",
-                "postcode_district",
+                "give centre_id, or nearest: true with postcode_district or lat and lon", "centre_id"
             )
+        if data.get("nearest") and not data.get("postcode_district") and "lat" not in data:
+            raise ValidationError("needed with nearest (or give lat and lon)", "postcode_district")
+
+
+class RoutingSchema(Schema):
+    """How the referral's centre was chosen."""
+
+    chosen = fields.String(metadata={"enum": ["named", "nearest"]})
+    reason = fields.String()
+    services_missing = fields.List(fields.String())
+    distance_km = fields.Float(allow_none=True)
+
+
+class NearestCentreSchema(Schema):
+    centre_id = fields.String()
+    centre_name = fields.String()
+    area = fields.String()
+    offers_all = fields.Boolean()
+    routing = fields.Nested(RoutingSchema)
 
 
 # Responses --------------------------------------------------------------------
@@ -193,6 +255,7 @@ class ReferralSummarySchema(Schema):
     consent_recorded_at = fields.DateTime()
     decline_reason_code = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+    routing = fields.Nested(RoutingSchema, allow_none=True)
 
 
 class ReferralDetailSchema(ReferralSummarySchema):
@@ -254,6 +317,9 @@ class AgencyReferralSchema(Schema):
     decline_reason_code = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+    urgency = fields.String()
+    support_needed = fields.List(fields.String())
+    routing = fields.Nested(RoutingSchema, allow_none=True)
     history = fields.List(fields.Nested(AgencyTransitionSchema))
 
 

@@ -23,7 +23,7 @@ from ccshared.timeutil import Clock, to_str
 from . import vocabulary as v
 from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
-from .nearest import district_of, nearest_centre
+from .nearest import Choice, Place, district_of, nearest_suitable
 from .repository import (
     AuditLog,
     CentreRepository,
@@ -33,6 +33,13 @@ from .repository import (
 )
 
 REFERENCE_ATTEMPTS = 8
+NAMED = "named"
+NEAREST = "nearest"
+
+
+def routing(chosen: str, reason: str, missing: list[str] | tuple[str, ...], distance: float | None) -> dict:
+    """How a referral's centre was chosen, kept with it and shown to referrer and staff."""
+    return {"chosen": chosen, "reason": reason, "services_missing": list(missing), "distance_km": distance}
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ class ContactService:
         self, agency: Agency, form: dict, dedupe_key: str | None, request_hash: str
     ) -> tuple[Contact, bool]:
         """Take a partner agency's referral; it becomes a contact on the referral channel."""
-        centre = self._referral_centre(form)
+        centre, how = self._referral_centre(form)
         now = self.clock.now()
         consent = form["consent"]
         with business_rules():
@@ -150,6 +157,7 @@ class ContactService:
                 urgency=form["urgency"],
                 support_needed=list(form["support_needed"]),
                 consent_recorded_at=consent["recorded_at"],
+                routing=how,
             )
             return receive(
                 contact_id=contact_id,
@@ -205,20 +213,27 @@ class ContactService:
             raise InvalidInput(f"centre {centre_id} is closed", fields={"centre_id": ["centre is closed"]})
         return centre
 
-    def _referral_centre(self, form: dict) -> Centre:
+    def _referral_centre(self, form: dict) -> tuple[Centre, dict]:
+        """The centre named, or the nearest suitable one, with how it was chosen."""
         if form.get("centre_id"):
-            return self._open_centre(form["centre_id"])
-        district = district_of(form.get("postcode_district") or "")
-        if district is None:
-            message = (
-                "give a postcode district such as L8: centres have no coordinates to compare lat/lon with"
-            )
+            centre = self._open_centre(form["centre_id"])
+            missing = [code for code in form["support_needed"] if code not in centre.services]
+            return centre, routing(NAMED, f"{centre.name}: named by the referrer.", missing, None)
+        choice = self.nearest_centre(form)
+        return choice.centre, routing(NEAREST, choice.reason, choice.missing, choice.distance_km)
+
+    def nearest_centre(self, form: dict) -> Choice:
+        """The nearest suitable open centre for a place and the services wanted, or 422 saying why not."""
+        place = Place(district_of(form.get("postcode_district") or ""), form.get("lat"), form.get("lon"))
+        if place.district is None and not place.has_coordinates:
+            message = "give a postcode district such as L8, or lat and lon"
             raise InvalidInput(message, fields={"postcode_district": [message]})
-        centre = nearest_centre(self.centres.all(), district)
-        if centre is None:
-            message = f"no open centre near {district}; name a centre_id instead"
+        choice = nearest_suitable(self.centres.all(), place, form["support_needed"])
+        if choice is None:
+            where = place.district or "the location given"
+            message = f"no open centre near {where} to compare with; name a centre_id instead"
             raise InvalidInput(message, fields={"postcode_district": [message]})
-        return centre
+        return choice
 
     # Staff reads ------------------------------------------------------------
 
@@ -367,4 +382,17 @@ def event_data(contact: Contact, reason_code: str | None, occurred_at: datetime)
         "response_method": contact.response_method,
         "occurred_at": occurred_at,
         "reason_code": reason_code,
+        **_referral_data(contact.referral, contact.referral_status),
+    }
+
+
+def _referral_data(referral: Referral | None, status: str | None) -> dict:
+    """A referral's codes only: its urgency and services, and where its referrer stands."""
+    if referral is None:
+        return {}
+    return {
+        "urgency": referral.urgency,
+        "support_needed": list(referral.support_needed),
+        "referral_status": status,
+        "agency_id": referral.agency_id,
     }

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from . import vocabulary as v
+from ccshared import contracts as c
+
 from .domain import Contact, Referral
-from .service import Reading
+from .nearest import Choice
+from .service import NEAREST, Reading, routing
 
 _CONTACT_FIELDS = (
     "id",
@@ -37,6 +39,7 @@ _REFERRAL_FIELDS = (
     "consent_recorded_at",
     "decline_reason_code",
     "decided_at",
+    "routing",
 )
 
 
@@ -69,21 +72,34 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
 def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict[str, Any]:
     referral = contact.referral
     assert referral is not None
-    decided = referral.status in (v.REFERRAL_ACCEPTED, v.REFERRAL_DECLINED)
+    decided = referral.status in (c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
     return {
         "id": contact.id,
         "reference": contact.reference,
         "centre_id": contact.centre_id,
         "received_at": contact.received_at,
         "status": contact.status,
-        "referral_status": referral.status,
+        "referral_status": contact.referral_status,
         "outcome": referral.status if decided else None,
         "decline_reason_code": referral.decline_reason_code,
         "decline_reason": decline_reason,
         "decided_at": referral.decided_at,
+        "urgency": referral.urgency,
+        "support_needed": referral.support_needed,
+        "routing": referral.routing,
         "history": [asdict(step) for step in referral.history],
     }
 
 
 def page(items: list[dict], total: int, page_number: int, per_page: int) -> dict[str, Any]:
     return {"items": items, "total": total, "page": page_number, "per_page": per_page}
+
+
+def nearest_centre(choice: Choice) -> dict[str, Any]:
+    return {
+        "centre_id": choice.centre.id,
+        "centre_name": choice.centre.name,
+        "area": choice.centre.area,
+        "offers_all": choice.offers_all,
+        "routing": routing(NEAREST, choice.reason, choice.missing, choice.distance_km),
+    }

@@ -18,13 +18,6 @@ STATUSES = (RECEIVED, ASSIGNED, RESPONDED, CLOSED, WITHDRAWN)
 OPEN_STATUSES = (RECEIVED, ASSIGNED, RESPONDED)
 ENDED_STATUSES = (CLOSED, WITHDRAWN)
 
-# A referral's own statuses, beside its contact status.
-REFERRAL_NEW = "new"
-REFERRAL_OPENED = "opened"
-REFERRAL_ACCEPTED = "accepted"
-REFERRAL_DECLINED = "declined"
-REFERRAL_STATUSES = (REFERRAL_NEW, REFERRAL_OPENED, REFERRAL_ACCEPTED, REFERRAL_DECLINED)
-
 # How a contact was answered.
 RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", "referral_outcome")
 
@@ -36,26 +29,6 @@ DECLINE_REASONS = (
     "family_declined",
     "duplicate",
     "other",
-)
-
-URGENCIES = ("routine", "soon", "urgent")
-
-# The directory's controlled list of services a centre offers; a referral's
-# support_needed must come from it. Keep in step with the directory service.
-SUPPORT_SERVICES = (
-    "childcare",
-    "early_education",
-    "stay_and_play",
-    "health_visitor_clinic",
-    "midwife_clinic",
-    "speech_and_language",
-    "parenting_courses",
-    "adult_learning",
-    "job_centre_plus",
-    "family_support",
-    "send_support",
-    "healthy_lifestyle",
-    "confidential_advice",
 )
 
 # First letter of a contact's reference, by channel.

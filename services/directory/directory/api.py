@@ -11,18 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ccshared import geo
 from ccshared.auth import StaffUser, TokenSigner, current_staff
 from ccshared.errors import InvalidInput, PreconditionRequired
+from ccshared.service_types import SERVICE_TYPES
 from ccshared.timeutil import Clock
 from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from . import geo, schemas, views
+from . import schemas, views
 from .repository import version_of
 from .search import CentreQuery
 from .service import DirectoryService
-from .vocabulary import SERVICE_TYPES
 
 STAFF_ONLY = {"security": [{"staffToken": []}]}
 IF_MATCH = {

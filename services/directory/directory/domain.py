@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.geo import district_of
 from ccshared.timeutil import from_str, to_str
 
-from .geo import district_of
 from .vocabulary import WEEKDAYS
 
 Centre = dict[str, Any]
@@ -161,6 +161,9 @@ def event_data(centre: Mapping[str, Any], version: int, change: Change) -> dict[
         "status": centre["status"],
         "email": centre.get("email"),
         "last_verified_at": verified_at(centre),
+        "latitude": (centre.get("location") or {}).get("latitude"),
+        "longitude": (centre.get("location") or {}).get("longitude"),
+        "services": list(centre.get("services") or []),
         "version": version,
         "changed_fields": change.changed_fields,
     }

@@ -16,10 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from ccshared.contracts import CENTRE_CLOSED_STATUS, CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED
+from ccshared.service_types import BY_ID, NAMESPACE, TAXONOMY_NAME
 from ccshared.timeutil import LONDON, from_str, to_str
 
 from . import hours
-from .vocabulary import BY_ID, NAMESPACE, RRULE_DAYS, TAXONOMY_NAME, WEEKDAYS
+from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 HSDS_VERSION = "3.0"
 PROFILE_URL = "https://github.com/openreferral/uk-profile"

@@ -12,17 +12,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
+from ccshared import geo
 from ccshared.errors import NotFound
+from ccshared.service_types import BY_TERM_ID
 from ccshared.timeutil import Clock
 from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from . import geo, oruk
+from . import oruk
 from .search import CentreQuery
 from .service import DirectoryService
-from .vocabulary import BY_TERM_ID, RRULE_DAYS, WEEKDAYS
+from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 PREFIX = "/oruk"
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ccshared import geo
 from ccshared.contracts import AREAS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
+from ccshared.service_types import SERVICE_IDS
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from . import geo, hours
-from .vocabulary import SERVICE_IDS, WEEKDAYS
+from . import hours
+from .vocabulary import WEEKDAYS
 
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PHONE_CHARS = re.compile(r"[\s\-()]")

@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from ccshared.contracts import CENTRE_CLOSED_STATUS
+from ccshared.geo import distance_km
 from ccshared.store import Filter
 
 from . import hours
-from .geo import distance_km
 
 TEXT_FIELDS = ("name", "ward", "postcode", "address.line1", "address.line2", "description")
 

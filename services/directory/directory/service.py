@@ -15,12 +15,12 @@ from typing import Any
 
 from ccshared.contracts import CENTRE_CLOSED_STATUS
 from ccshared.errors import Conflict, Forbidden, NotFound
+from ccshared.geo import district_of
 from ccshared.outbox import VersionConflict
 from ccshared.store import Document, DuplicateKey
 from ccshared.timeutil import Clock
 
 from . import domain, policy, search
-from .geo import district_of
 from .geocoder import Geocoder
 from .policy import Actor
 from .repository import CentreRepository, version_of

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ccshared.service_types import BY_ID
+
 from . import domain, hours
 from .repository import version_of
-from .vocabulary import BY_ID
 
 PUBLIC = (
     "name",
