@@ -9,11 +9,12 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
+from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import FixedClock
 from contacts.app import create_app
 from contacts.config import Settings
-from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
+from contacts.repository import AUDIT, CONTACTS, AgencyRepository, AuditLog, ContactRepository
 from contacts.retention import erase_expired
 from contacts_testkit import PERSONAL_VALUES, STAFF_SECRET
 from cryptography.fernet import Fernet
@@ -125,6 +126,46 @@ def test_agency_keys_are_shown_once_stored_hashed_listed_and_revoked(cli_env, tm
     assert client.get("/api/v1/referrals", headers={"X-API-Key": key}).status_code == 401
     assert json.loads(run_cli(cli_env, "agency-key", "list").stdout)["revoked_at"]
     assert run_cli(cli_env, "agency-key", "revoke", key_id).returncode == 1
+
+
+def test_an_agency_has_a_notification_address_set_at_creation_and_changeable(cli_env):
+    bad = run_cli(
+        cli_env, "agency-key", "create", "--agency", "Example Midwives", "--notify-email", "not-an-address"
+    )
+    assert bad.returncode == 2 and "--notify-email" in bad.stderr
+    assert run_cli(cli_env, "agency-key", "list").stdout == ""
+
+    created = run_cli(
+        cli_env,
+        "agency-key",
+        "create",
+        "--agency",
+        "Example Midwives",
+        "--notify-email",
+        "team@midwives.example.org",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "notify:  team@midwives.example.org" in created.stdout
+
+    changed = run_cli(
+        cli_env,
+        "agency-key",
+        "update",
+        "--agency",
+        "example-midwives",
+        "--notify-email",
+        "duty@midwives.example.org",
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "notify:  duty@midwives.example.org" in changed.stdout
+    settings = Settings.from_env(cli_env)
+    profile = AgencyRepository(store_module.connect(settings.store_url)).profile("example-midwives")
+    assert profile["notify_email"] == "duty@midwives.example.org" and profile["name"] == "Example Midwives"
+
+    unknown = run_cli(
+        cli_env, "agency-key", "update", "--agency", "nobody", "--notify-email", "a@example.org"
+    )
+    assert unknown.returncode == 1 and "no agency nobody" in unknown.stderr
 
 
 def test_erase_expired_runs_as_a_command(cli_env, staff_headers, letter, centres_in):

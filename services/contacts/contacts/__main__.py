@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
     create.add_argument("--agency", required=True, help='agency name, e.g. "Example Health Visitors"')
+    create.add_argument("--notify-email", help="where the agency is told of its referrals (receipt, status)")
+    update = key_commands.add_parser("update", help="change an agency's notification address")
+    update.add_argument("--agency", required=True, help="the agency's id, as create and list show it")
+    update.add_argument("--notify-email", help="where the agency is told of its referrals")
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
@@ -66,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     if args.key_command == "create":
         try:
-            issued = keys.create(args.agency)
+            issued = keys.create(args.agency, notify_email=args.notify_email)
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -74,6 +78,17 @@ def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
             f"key id:  {issued.key_id}\nagency:  {issued.agency.name} ({issued.agency.id})\n"
             f"API key: {issued.key}\nThis key is shown once; give it to the agency securely."
         )
+        _print_profile(keys.profile(issued.agency.id))
+        return 0
+    if args.key_command == "update":
+        try:
+            _print_profile(keys.update(args.agency, notify_email=args.notify_email))
+        except KeyError:
+            print(f"no agency {args.agency}; see agency-key list", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         return 0
     if args.key_command == "revoke":
         if not keys.revoke(args.key_id):
@@ -84,6 +99,11 @@ def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     for record in keys.list():
         print(json.dumps(record))
     return 0
+
+
+def _print_profile(profile: dict | None) -> None:
+    if profile is not None:
+        print(f"notify:  {profile.get('notify_email') or '(none: the agency gets no e-mails)'}")
 
 
 if __name__ == "__main__":

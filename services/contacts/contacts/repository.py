@@ -18,6 +18,7 @@ from .domain import Centre, Contact, Referral, Transition
 CONTACTS = "contacts"
 CENTRES = "centres"
 AGENCIES = "agencies"
+AGENCY_PROFILES = "agency_profiles"
 AUDIT = "audit"
 IDEMPOTENCY = "idempotency"
 PROCESSED = "processed_events"
@@ -227,9 +228,24 @@ def _centre(doc: Document) -> Centre:
 
 
 class AgencyRepository:
+    """Agencies' API keys (one document a key) and profiles (one document an agency, by its id)."""
+
     def __init__(self, store: Store):
         self.collection = store.collection(AGENCIES)
         self.collection.ensure_index(["key_hash"], unique=True)
+        self.profiles = store.collection(AGENCY_PROFILES)
+
+    def profile(self, agency_id: str) -> dict | None:
+        return self.profiles.get(agency_id)
+
+    def save_profile(self, agency_id: str, name: str, at: datetime, **changes: Any) -> None:
+        """Make the agency's profile, or apply changes to it (a value of None clears a field)."""
+        current = self.profiles.get(agency_id) or {
+            "_id": agency_id,
+            "created_at": to_str(at),
+            "notify_email": None,
+        }
+        self.profiles.upsert(current | {"name": name, "updated_at": to_str(at)} | changes)
 
     def add(self, agency: dict) -> None:
         self.collection.insert(agency)
