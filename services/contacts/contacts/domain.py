@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ccshared import contracts as c
+from ccshared.referrals import DECISION_METHOD
 
 from . import vocabulary as v
 
@@ -207,7 +208,7 @@ class Contact:
     def _answer_with_outcome(self, by: str, now: datetime) -> None:
         """Telling the agency the outcome is the response that stops the SLA clock."""
         if self.status in (v.RECEIVED, v.ASSIGNED):
-            self.respond(by, now, "referral_outcome")
+            self.respond(by, now, DECISION_METHOD)
 
 
 def receive(

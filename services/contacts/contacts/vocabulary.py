@@ -7,6 +7,7 @@ to this service alone.
 from __future__ import annotations
 
 from ccshared import contracts as c
+from ccshared.referrals import DECISION_METHOD
 
 # Contact statuses.
 RECEIVED = "received"
@@ -19,7 +20,7 @@ OPEN_STATUSES = (RECEIVED, ASSIGNED, RESPONDED)
 ENDED_STATUSES = (CLOSED, WITHDRAWN)
 
 # How a contact was answered.
-RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", "referral_outcome")
+RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", DECISION_METHOD)
 
 # Why a referral was declined (the free-text reason is kept as well).
 DECLINE_REASONS = (
