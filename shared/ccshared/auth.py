@@ -1,21 +1,25 @@
-"""Staff identity between the front end and the services.
+"""Identity between the front end and the services, and between services.
 
 The front end signs a short-lived token carrying the user's name, role and
-area; each service verifies it and enforces access to its own data.
+area (or, for a partner agency's user, the agency); each service verifies it
+and enforces access to its own data. A service calling another's internal API
+signs one with the service role. Staff endpoints accept staff roles only.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from flask import request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .contracts import AREAS, ROLE_ADMIN, ROLE_PRINCIPAL, ROLES
+from .contracts import AREAS, ROLE_ADMIN, ROLE_PARTNER, ROLE_PRINCIPAL, ROLES, TOKEN_ROLES
 from .errors import Forbidden, Unauthorized
 
 TOKEN_SECONDS = 300
 _SALT = "cc-staff-token"
+AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class StaffUser:
     username: str
     role: str
     area: str | None = None
+    agency: str | None = None  # a partner user's agency id; None for everyone else
 
     @property
     def sees_all_areas(self) -> bool:
@@ -47,10 +52,12 @@ class TokenSigner:
             raise Unauthorized("staff token has expired; sign in again") from exc
         except BadSignature as exc:
             raise Unauthorized("staff token is not valid") from exc
-        role, area = claims.get("role"), claims.get("area")
-        if role not in ROLES or (area is not None and area not in AREAS):
+        role, area, agency = claims.get("role"), claims.get("area"), claims.get("agency")
+        if role not in TOKEN_ROLES or (area is not None and area not in AREAS):
             raise Unauthorized("staff token carries an unknown role or area")
-        return StaffUser(username=str(claims.get("username")), role=role, area=area)
+        if (role == ROLE_PARTNER) != (isinstance(agency, str) and AGENCY_ID.match(agency) is not None):
+            raise Unauthorized("a partner's token names its agency, and only a partner's does")
+        return StaffUser(username=str(claims.get("username")), role=role, area=area, agency=agency)
 
 
 def bearer_token() -> str | None:

@@ -98,3 +98,9 @@ ROLE_COORDINATOR = "coordinator"
 ROLE_PRINCIPAL = "principal_officer"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
+# Not staff: a partner agency's user of the partner pages (the token names the
+# agency), and one service calling another's internal API. Staff endpoints take
+# ROLES only, so neither passes them.
+ROLE_PARTNER = "partner"
+ROLE_SERVICE = "service"
+TOKEN_ROLES = (*ROLES, ROLE_PARTNER, ROLE_SERVICE)

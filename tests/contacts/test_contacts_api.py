@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from ccshared.auth import StaffUser, TokenSigner
 from contacts.repository import AUDIT, CONTACTS
-from contacts_testkit import PERSONAL_VALUES
+from contacts_testkit import PERSONAL_VALUES, STAFF_SECRET
 
 
 def create(client, headers, body, **extra_headers):
@@ -76,6 +77,23 @@ def test_without_a_staff_token_nothing_is_shown(client, letter):
     assert client.post("/api/v1/contacts", json=letter).status_code == 401
     forged = {"Authorization": "Bearer not-a-token"}
     assert client.get("/api/v1/contacts", headers=forged).status_code == 401
+
+
+def test_partner_and_service_tokens_are_not_staff(client, letter):
+    signer = TokenSigner(STAFF_SECRET)
+    partner = StaffUser("test.partner", "partner", None, agency="example-health-visitors")
+    service = StaffUser("notifier", "service")
+    for user in (partner, service):
+        headers = {"Authorization": f"Bearer {signer.issue(user)}"}
+        assert client.get("/api/v1/contacts", headers=headers).status_code == 403
+        assert client.post("/api/v1/contacts", json=letter, headers=headers).status_code == 403
+    # A partner token must name an agency, and no one else's may.
+    for forged in (
+        StaffUser("test.partner", "partner"),
+        StaffUser("test.staff", "staff", "north", agency="x"),
+    ):
+        headers = {"Authorization": f"Bearer {signer.issue(forged)}"}
+        assert client.get("/api/v1/contacts", headers=headers).status_code == 401
 
 
 def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
