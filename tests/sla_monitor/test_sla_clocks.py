@@ -172,8 +172,40 @@ def test_a_referral_decision_is_its_response(monitor, store) -> None:
             occurred_at=decided,
         ),
     )
-    assert types(store) == [contracts.SLA_MET]
+    assert sorted(types(store)) == [contracts.SLA_MET, contracts.SLA_STARTED]
     assert monitor.clocks.get("r1").target_working_days == 2
+
+
+def test_a_referrals_clock_announces_its_start_once_with_its_due_date(monitor, store) -> None:
+    receipt = received("r1", RECEIVED, channel=contracts.REFERRAL)
+    receipt["data"] |= {"urgency": "urgent", "support_needed": ["send-support", "childcare"]}
+    handle(monitor, receipt)
+    handle(monitor, received("r1", RECEIVED, channel=contracts.REFERRAL))
+    handle(monitor, received("c1", RECEIVED))
+
+    started = [envelope for envelope in staged(store) if envelope["type"] == contracts.SLA_STARTED]
+    assert len(started) == 1
+    data = started[0]["data"]
+    assert (
+        data["contact_id"] == "r1"
+        and datetime.fromisoformat(data["due_at"]) == monitor.clocks.get("r1").due_at
+    )
+    assert (data["urgency"], data["support_needed"]) == ("urgent", ["send-support", "childcare"])
+
+
+def test_a_referral_answered_before_its_receipt_arrived_announces_nothing(monitor, store) -> None:
+    handle(
+        monitor,
+        contact_event(
+            contracts.REFERRAL_DECLINED,
+            "r1",
+            received_at=RECEIVED,
+            channel=contracts.REFERRAL,
+            occurred_at=RECEIVED + timedelta(hours=1),
+        ),
+    )
+    handle(monitor, received("r1", RECEIVED, channel=contracts.REFERRAL))
+    assert types(store) == [contracts.SLA_MET]
 
 
 def test_assignee_is_kept_latest_by_event_time(monitor, store, clock) -> None:

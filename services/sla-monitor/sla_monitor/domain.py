@@ -24,6 +24,10 @@ Decisions the rules leave open, made here once:
   breach alone, without a stale at-risk event before it.
 - A new calendar or target moves open and at-risk clocks only; a breached or
   answered clock keeps the result it had. An at-risk event is never repeated.
+- A partner referral's clock announces its start (`sla.started.v1`, with the
+  due date, urgency and services) so the centre and the referrer hear of it
+  at once; letters, calls and e-mails need no such notice. A referral already
+  answered or withdrawn when its receipt arrives has nothing to announce.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class Receipt:
     centre_id: str
     area: str
     received_at: datetime
+    urgency: str | None = None
+    support_needed: list[str] | None = None
 
 
 @dataclass
@@ -86,6 +92,8 @@ class ContactClock:
     centre_id: str | None = None
     area: str | None = None
     received_at: datetime | None = None
+    urgency: str | None = None
+    support_needed: list[str] | None = None
     target_working_days: int | None = None
     at_risk_at: datetime | None = None
     due_at: datetime | None = None
@@ -127,6 +135,8 @@ class ContactClock:
         self.centre_id = receipt.centre_id
         self.area = receipt.area
         self.received_at = receipt.received_at
+        self.urgency = receipt.urgency
+        self.support_needed = receipt.support_needed
         self._set_deadline(deadline, fingerprint)
         if self.withdrawn_at is not None and (
             self.responded_at is None or self.withdrawn_at < self.responded_at
@@ -136,8 +146,8 @@ class ContactClock:
             return self._decide(self.responded_at)
         if now >= deadline.at_risk_at:
             self.not_before = now + grace
-        self._enter(OPEN)
-        return self.advance(now)
+        announce = contracts.SLA_STARTED if self.channel == contracts.REFERRAL else None
+        return self._enter(OPEN, announce) + self.advance(now)
 
     def advance(self, now: datetime) -> list[SlaEvent]:
         """Move an unanswered clock on to at risk or breached as time passes."""
@@ -232,4 +242,6 @@ class ContactClock:
             "target_working_days": self.target_working_days,
             "responded_at": self.responded_at,
             "late_seconds": late_seconds,
+            "urgency": self.urgency,
+            "support_needed": self.support_needed,
         }

@@ -71,6 +71,8 @@ class Monitor:
             centre_id=data["centre_id"],
             area=data["area"],
             received_at=data["received_at"],
+            urgency=data.get("urgency"),
+            support_needed=data.get("support_needed"),
         )
         deadline = self.calendar.deadline(receipt.channel, receipt.received_at)
         fingerprint = self.calendar.fingerprint
