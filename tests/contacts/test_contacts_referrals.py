@@ -388,3 +388,41 @@ def test_an_agency_reading_a_decline_reason_is_audited(
     assert [(entry["who"], entry["action"]) for entry in entries] == [
         ("agency:example-health-visitors", "agency_read")
     ]
+
+
+def service_headers(role: str = "service") -> dict:
+    from ccshared.auth import StaffUser, TokenSigner
+
+    return {"Authorization": f"Bearer {TokenSigner(STAFF_SECRET).issue(StaffUser('notifier', role))}"}
+
+
+def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
+    client, agency_keys, referral, staff_headers, doc_store
+):
+    issued = agency_keys.create("Example Family Nurses", notify_email="team@nurses.example.org")
+    made = post(client, {"X-API-Key": issued.key}, referral).json
+    staff = staff_headers(area="south")
+    client.post(
+        f"/api/v1/contacts/{made['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": "Test reason: the family lives outside Liverpool"},
+        headers=staff,
+    )
+    url = f"/api/v1/internal/referrals/{made['id']}"
+
+    notice = client.get(url, headers=service_headers())
+
+    assert notice.status_code == 200, notice.json
+    assert notice.json["agency_email"] == "team@nurses.example.org"
+    assert notice.json["referrer_email"] == "referrer@example.org"
+    assert (
+        notice.json["referral_status"] == "declined" and notice.json["decline_reason_code"] == "outside_area"
+    )
+    assert notice.json["decline_reason"] == "Test reason: the family lives outside Liverpool"
+    assert "family" not in notice.json and "children" not in notice.json
+    audit = doc_store.collection(AUDIT).find({"contact_id": made["id"], "action": "service_read"})
+    assert [entry["who"] for entry in audit] == ["notifier"]
+    # Only another service may ask: staff, partners and nobody at all are refused.
+    assert client.get(url, headers=staff).status_code == 403
+    assert client.get(url, headers={"X-API-Key": issued.key}).status_code == 401
+    assert client.get(url).status_code == 401
+    assert client.get("/api/v1/internal/referrals/nope", headers=service_headers()).status_code == 404

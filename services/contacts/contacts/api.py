@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ccshared import contracts as c
 from ccshared.auth import StaffUser, TokenSigner, current_staff
 from ccshared.errors import Unauthorized
 from ccshared.ratelimit import RateLimiter
@@ -247,3 +248,25 @@ def nearest_centre(query: dict) -> dict:
 def get_referral(contact_id: str) -> dict:
     reading = _services().contacts.agency_referral(_agency(), contact_id)
     return views.agency_referral(reading.contact, reading.decline_reason)
+
+
+# Internal: other services -----------------------------------------------------
+
+internal = Blueprint(
+    "internal",
+    __name__,
+    url_prefix="/api/v1/internal",
+    description="For the project's other services only (a service token); not for partners or staff",
+)
+
+
+@internal.before_request
+def _authenticate_service() -> None:
+    g.staff = current_staff(_services().signer, (c.ROLE_SERVICE,))
+
+
+@internal.get("/referrals/<contact_id>")
+@internal.response(200, s.ReferralNoticeSchema)
+def referral_notice(contact_id: str) -> dict:
+    services = _services()
+    return services.contacts.referral_notice(_staff(), contact_id, services.agencies.repository)

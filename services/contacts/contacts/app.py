@@ -62,6 +62,7 @@ def create_app(
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
+    web_api.register_blueprint(api.internal)
     return app
 
 

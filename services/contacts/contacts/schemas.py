@@ -335,3 +335,19 @@ class AuditEntrySchema(Schema):
     action = fields.String()
     contact_id = fields.String()
     at = fields.String()
+
+
+class ReferralNoticeSchema(Schema):
+    """For the notifier only: where to tell a referral's referrer, and the decline reason's words."""
+
+    id = fields.String()
+    reference = fields.String()
+    centre_id = fields.String()
+    agency_id = fields.String()
+    agency_name = fields.String()
+    agency_email = fields.String(allow_none=True)
+    referrer_email = fields.String(allow_none=True)
+    referral_status = fields.String()
+    decline_reason_code = fields.String(allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    personal_erased = fields.Boolean()

@@ -25,6 +25,7 @@ from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from .nearest import Choice, Place, district_of, nearest_suitable
 from .repository import (
+    AgencyRepository,
     AuditLog,
     CentreRepository,
     ContactRepository,
@@ -354,6 +355,35 @@ class ContactService:
             self._audit(agency.actor, v.AUDIT_AGENCY_READ, contact)
             reason = self._decline_reason(contact)
         return Reading(contact, None, reason)
+
+    # Internal reads ---------------------------------------------------------
+
+    def referral_notice(self, caller: StaffUser, contact_id: str, agencies: AgencyRepository) -> dict:
+        """What the notifier needs to tell a referral's referrer, read at send time (audited).
+
+        The addresses and the decline reason's words never travel in events: the
+        notifier asks for them here just before it sends, so an erased referral
+        has nothing left to tell.
+        """
+        contact = self.contacts.get(contact_id)
+        if contact is None or contact.referral is None:
+            raise NotFound(f"no referral {contact_id}")
+        profile = agencies.profile(contact.referral.agency_id) or {}
+        personal = self._decrypt(contact.personal) or {}
+        self._audit(caller.username, v.AUDIT_SERVICE_READ, contact)
+        return {
+            "id": contact.id,
+            "reference": contact.reference,
+            "centre_id": contact.centre_id,
+            "agency_id": contact.referral.agency_id,
+            "agency_name": contact.referral.agency_name,
+            "agency_email": profile.get("notify_email"),
+            "referrer_email": (personal.get("referrer") or {}).get("email"),
+            "referral_status": contact.referral_status,
+            "decline_reason_code": contact.referral.decline_reason_code,
+            "decline_reason": self._decline_reason(contact),
+            "personal_erased": contact.personal_erased_at is not None,
+        }
 
     # Events -----------------------------------------------------------------
 

@@ -39,3 +39,4 @@ REFERENCE_LETTERS = {c.LETTER: "L", c.TELEPHONE: "T", c.EMAIL: "E", c.REFERRAL: 
 AUDIT_READ = "read_personal_data"
 AUDIT_AGENCY_READ = "agency_read"
 AUDIT_ERASE = "erase_personal_data"
+AUDIT_SERVICE_READ = "service_read"  # another service read it to do its job (the notifier, to send)
