@@ -171,13 +171,14 @@ def wire(
     )
 
 
-def smtp_wired(tmp_path: Path, smtp_server: SmtpServer) -> Notifier:
+def smtp_wired(tmp_path: Path, smtp_server: SmtpServer, **env: str) -> Notifier:
     return wire(
         tmp_path,
         NOTIFIER_TRANSPORT="smtp",
         NOTIFIER_SMTP_HOST="127.0.0.1",
         NOTIFIER_SMTP_PORT=str(smtp_server.port),
         NOTIFIER_SMTP_TIMEOUT="5",
+        **env,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ccshared.auth import TokenSigner
 from ccshared.bus import Producer
 from ccshared.hints import Hints
 from ccshared.store import Store
@@ -16,6 +17,7 @@ from .domain import RetryPolicy, Routing
 from .file_transport import FileTransport
 from .intake import Intake
 from .mail import Transport
+from .referrers import Referrers
 from .rendering import Renderer
 from .repository import repositories
 from .smtp_transport import SmtpTransport
@@ -66,6 +68,7 @@ def delivery(
         threads=d.threads,
         hints=recorded,
         sweep_seconds=HINTED_SWEEP_SECONDS if recorded is not None else SWEEP_SECONDS,
+        referrers=Referrers(d.contacts_url, TokenSigner(settings.token_secret)),
     )
 
 

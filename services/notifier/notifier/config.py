@@ -96,6 +96,12 @@ SMTP_MESSAGES_PER_CONNECTION = Var(
 )
 SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@example.org>")
 WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
+CONTACTS_URL = Var(
+    "NOTIFIER_CONTACTS_URL",
+    "http://localhost:8002",
+    lambda raw: raw.rstrip("/"),
+    "the contacts service, asked at send time where to tell a referral's referrer",
+)
 COORDINATORS = Var(
     "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
 )
@@ -152,6 +158,7 @@ class DeliverySettings:
     mail_dir: Path
     sender: str
     web_base_url: str
+    contacts_url: str
     max_attempts: int
     retry_base_seconds: float
     retry_cap_seconds: float
@@ -194,6 +201,7 @@ class Settings:
                 SMTP_MESSAGES_PER_CONNECTION,
                 SENDER,
                 WEB_BASE_URL,
+                CONTACTS_URL,
                 COORDINATORS,
                 PRINCIPAL,
                 STAFF_EMAILS,
@@ -235,6 +243,7 @@ class Settings:
                 mail_dir=v[MAIL_DIR.name],
                 sender=v[SENDER.name],
                 web_base_url=v[WEB_BASE_URL.name],
+                contacts_url=v[CONTACTS_URL.name],
                 max_attempts=v[MAX_ATTEMPTS.name],
                 retry_base_seconds=v[RETRY_BASE.name],
                 retry_cap_seconds=v[RETRY_CAP.name],

@@ -43,8 +43,9 @@ from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
 from . import metrics
-from .domain import DIGEST, DUE_STATUSES, FAILED, RETRYING, SENT, Notification, RetryPolicy
+from .domain import DIGEST, DUE_STATUSES, FAILED, RETRYING, SENT, Notification, RetryPolicy, partner_role
 from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .referrers import Referrers
 from .rendering import Renderer
 from .repository import NotificationRepository
 
@@ -75,6 +76,7 @@ class Delivery:
         hints: Hints | None = None,
         sweep_seconds: float = 0.25,
         housekeeping_seconds: float = 5.0,
+        referrers: Referrers | None = None,
     ):
         self.notifications = notifications
         self.renderer = renderer
@@ -89,6 +91,7 @@ class Delivery:
         self.hints = hints
         self.sweep_seconds = sweep_seconds
         self.housekeeping_seconds = housekeeping_seconds
+        self.referrers = referrers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -193,6 +196,9 @@ class Delivery:
 
     def _attempt(self, claimed: Notification) -> Notification:
         try:
+            partner = partner_role(claimed.recipient)
+            if partner is not None:
+                return self._tell_partner(claimed, *partner)
             items = self.notifications.many(list(claimed.item_ids)) if claimed.kind == DIGEST else []
             started = self.clock.now()
             rendered = self.renderer.render(claimed, started, items)
@@ -207,6 +213,20 @@ class Delivery:
         except Exception as exc:  # noqa: BLE001 - bounded retries end in failed + dead letter
             log.exception("unexpected delivery error", extra={"notification": claimed.id})
             return claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
+        return claimed.delivered(self.clock.now(), reply)
+
+    def _tell_partner(self, claimed: Notification, role: str, contact_id: str) -> Notification:
+        """A referrer's notice: its address and facts are asked of contacts now, and not kept."""
+        if self.referrers is None:
+            raise PermanentFailure("no contacts service configured to find the referrer's address")
+        facts = self.referrers.facts(contact_id)
+        address = facts.address(role) if facts else None
+        if facts is None or address is None:
+            return claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")
+        started = self.clock.now()
+        rendered = self.renderer.render_for_partner(claimed, facts, started)
+        message = compose(claimed, rendered, self.sender, started, to=(address,))
+        reply = self.transport.deliver(message, address, claimed.message_key)
         return claimed.delivered(self.clock.now(), reply)
 
     def recover_interrupted(self) -> int:

@@ -7,6 +7,12 @@ before anything is sent (status pending) and moves on by explicit transitions:
                                         --temporary--> retrying (or failed at the limit)
                                         --permanent--> failed
     held (waits for the recipient's daily digest) --> digested
+    (a partner's notice whose referrer left no address) --> skipped
+
+A partner's notice is addressed to a role, not an address: "agency-of:<contact
+id>" (the agency's notification address) or "referrer-of:<contact id>" (the
+referring professional's work address). The address is asked of the contacts
+service at send time, so it never travels in an event nor waits in this store.
 
 No flask, pymongo or kafka here; the clock and the random source are passed in.
 """
@@ -22,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared import referrals
 
 PENDING = "pending"
 SENDING = "sending"
@@ -30,7 +37,8 @@ SENT = "sent"
 FAILED = "failed"
 HELD = "held"
 DIGESTED = "digested"
-STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED)
+SKIPPED = "skipped"
+STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED, SKIPPED)
 DUE_STATUSES = (PENDING, RETRYING)
 
 EVENT = "event"
@@ -38,6 +46,19 @@ DIGEST = "digest"
 DIGEST_TYPE = "notifier.digest"
 
 NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.CENTRE_STALE)
+# What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
+PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
+# Every event type a notification may be about.
+NOTICE_TYPES = (
+    *NOTIFYING_EVENTS,
+    c.SLA_STARTED,
+    c.REFERRAL_OPENED,
+    c.REFERRAL_ACCEPTED,
+    c.REFERRAL_DECLINED,
+    c.CONTACT_RESPONDED,
+)
+AGENCY_OF = "agency-of"
+REFERRER_OF = "referrer-of"
 MESSAGE_ID_DOMAIN = "childrens-centres.notifier"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -95,7 +116,21 @@ class Routing:
             return Addressing(to=(coordinator,), cc=(self.principal,))
         if event_type == c.CENTRE_STALE:
             return Addressing(to=(coordinator,))
+        if event_type == c.SLA_STARTED:
+            inbox = data.get("centre_email")
+            return Addressing(to=(coordinator,), cc=(inbox,) if inbox else ())
         raise ValueError(f"{event_type} is not an event the notifier tells anyone about")
+
+
+def partner_recipients(contact_id: str) -> Addressing:
+    """A referral's referrers: its agency and the professional who referred, each a copy."""
+    return Addressing(to=(f"{AGENCY_OF}:{contact_id}", f"{REFERRER_OF}:{contact_id}"))
+
+
+def partner_role(recipient: str) -> tuple[str, str] | None:
+    """(role, contact id) of a partner recipient; None for an ordinary address."""
+    role, _, contact_id = recipient.partition(":")
+    return (role, contact_id) if role in (AGENCY_OF, REFERRER_OF) and contact_id else None
 
 
 def notification_id(event_id: str, recipient: str) -> str:
@@ -210,6 +245,10 @@ class Notification:
     def released(self, now: datetime) -> Notification:
         """Out of the digest (the recipient no longer reads one): send it on its own."""
         return replace(self, status=PENDING, next_attempt_at=now, updated_at=now)
+
+    def skipped(self, now: datetime, reason: str) -> Notification:
+        """Nobody to send to (the referrer gave no address, or it was erased): an end, not a failure."""
+        return replace(self, status=SKIPPED, last_error=reason, next_attempt_at=None, updated_at=now)
 
     def digested(self, digest_id: str, now: datetime) -> Notification:
         return replace(self, status=DIGESTED, digest_id=digest_id, updated_at=now)

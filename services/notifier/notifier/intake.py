@@ -12,12 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared import events
+from ccshared import events, referrals
 from ccshared.consumer import Rejected
 from ccshared.hints import Hints
 from ccshared.timeutil import Clock
 
-from .domain import EVENT, NOTIFYING_EVENTS, Routing, UnknownArea, new_notifications
+from .domain import (
+    EVENT,
+    NOTIFYING_EVENTS,
+    PARTNER_CHANGES,
+    Addressing,
+    Routing,
+    UnknownArea,
+    new_notifications,
+    partner_recipients,
+)
 from .repository import CentreDirectory, NotificationRepository
 
 log = logging.getLogger(__name__)
@@ -57,7 +66,29 @@ class Intake:
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
         handlers: dict[str, Callable[[events.Event], None]] = dict.fromkeys(NOTIFYING_EVENTS, self.notify)
         handlers.update(dict.fromkeys(c.CENTRE_EVENTS, self.centre_changed))
+        handlers[c.SLA_STARTED] = self.referral_received
+        handlers.update(dict.fromkeys(c.CONTACT_EVENTS, self.referral_changed))
         return handlers
+
+    def referral_received(self, event: events.Event) -> None:
+        """A new referral: the centre hears at once (never held for a digest), the referrer gets a receipt."""
+        data = events.REGISTRY[event.type]().dump(event.data)
+        if data["channel"] != c.REFERRAL:
+            return
+        data["centre_email"] = self.centres.email_of(data["centre_id"])
+        try:
+            staff = self.routing.addressing(event.type, data)
+        except UnknownArea as exc:
+            raise Rejected(str(exc)) from exc
+        self._record(event, data, staff, digest_recipients=frozenset())
+        self._record(event, data, partner_recipients(data["contact_id"]), digest_recipients=frozenset())
+
+    def referral_changed(self, event: events.Event) -> None:
+        """Opened, accepted, declined or answered: one e-mail to each of the referral's referrers."""
+        if referrals.change_of(event.type, event.data) not in PARTNER_CHANGES:
+            return
+        data = events.REGISTRY[event.type]().dump(event.data)
+        self._record(event, data, partner_recipients(data["contact_id"]), digest_recipients=frozenset())
 
     def notify(self, event: events.Event) -> None:
         data = events.REGISTRY[event.type]().dump(event.data)
@@ -70,6 +101,15 @@ class Intake:
         assignee = data.get("assignee")
         if event.type == c.SLA_AT_RISK and assignee and self.routing.staff_address(assignee) is None:
             log.warning("assignee has no usable address; told the coordinator", extra={"event_id": event.id})
+        self._record(event, data, addressing, self.digest_recipients)
+
+    def _record(
+        self,
+        event: events.Event,
+        data: dict[str, Any],
+        addressing: Addressing,
+        digest_recipients: frozenset[str],
+    ) -> None:
         records = new_notifications(
             kind=EVENT,
             event_id=event.id,
@@ -78,7 +118,7 @@ class Intake:
             area=data["area"],
             data=data,
             envelope=envelope_of(event, data),
-            digest_recipients=self.digest_recipients,
+            digest_recipients=digest_recipients,
             now=self.clock.now(),
         )
         added = 0
@@ -94,4 +134,4 @@ class Intake:
 
     def centre_changed(self, event: events.Event) -> None:
         data = event.data
-        self.centres.record(data["centre_id"], data["name"], data["area"], data["version"])
+        self.centres.record(data["centre_id"], data["name"], data["area"], data["version"], data.get("email"))

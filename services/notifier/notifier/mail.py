@@ -41,14 +41,19 @@ class Transport(Protocol):
 
 
 def compose(
-    notification: Notification, rendered: RenderedMessage, sender: str, now: datetime
+    notification: Notification,
+    rendered: RenderedMessage,
+    sender: str,
+    now: datetime,
+    to: tuple[str, ...] | None = None,
 ) -> EmailMessage:
+    """The MIME message; `to` replaces the notification's own addressing (a partner's resolved address)."""
     message = EmailMessage()
     message["Message-ID"] = notification.message_id
     message["Date"] = format_datetime(now.astimezone(LONDON))
     message["From"] = sender
-    message["To"] = ", ".join(notification.to)
-    if notification.cc:
+    message["To"] = ", ".join(to or notification.to)
+    if notification.cc and to is None:
         message["Cc"] = ", ".join(notification.cc)
     message["Subject"] = rendered.subject
     message["Auto-Submitted"] = "auto-generated"

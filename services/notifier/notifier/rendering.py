@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccshared import contracts as c
+from ccshared import referrals
+from ccshared.service_types import label
 from ccshared.timeutil import LONDON
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .domain import DIGEST, Notification
+
+if TYPE_CHECKING:
+    from .referrers import ReferralFacts
 
 CHANNEL_LABELS = {
     c.LETTER: "letter",
@@ -25,10 +30,22 @@ CHANNEL_LABELS = {
     c.REFERRAL: "partner referral",
 }
 HEADLINES = {
+    c.SLA_STARTED: "New referral",
     c.SLA_AT_RISK: "Due today",
     c.SLA_BREACHED: "Overdue",
     c.CENTRE_STALE: "Centre details need checking",
 }
+
+
+# What the referrer reads, by what happened to its referral.
+PARTNER_NEWS = {
+    referrals.RECEIVED: "We have your referral",
+    referrals.OPENED: "Your referral has been opened",
+    referrals.ACCEPTED: "Your referral has been accepted",
+    referrals.DECLINED: "Your referral has been declined",
+    referrals.RESPONDED: "The centre has responded to your referral",
+}
+URGENCY_LABELS = {c.URGENT: "Urgent", c.SOON: "Soon", c.ROUTINE: "Routine"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,8 @@ class Renderer:
                 "stale_since": london(data["stale_since"]),
                 "link": f"{self.web_base_url}/staff/centres/{data['centre_id']}",
             }
+        if event_type == c.SLA_STARTED:
+            return self._new_referral(data)
         channel = CHANNEL_LABELS.get(data["channel"], data["channel"])
         due = datetime.fromisoformat(data["due_at"])
         late = data.get("late_seconds")
@@ -117,6 +136,51 @@ class Renderer:
             "late": duration(late_seconds) if late_seconds > 0 else None,
             "link": f"{self.web_base_url}/staff/contacts/{data['contact_id']}",
         }
+
+    def _new_referral(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        centre = self.centre_name(data["centre_id"])
+        urgency = data.get("urgency") or c.ROUTINE
+        headline = "URGENT referral" if urgency == c.URGENT else HEADLINES[c.SLA_STARTED]
+        return {
+            "template": "referral_new",
+            "headline": headline,
+            "title": f"{data['reference']} for {centre}",
+            "reference": data["reference"],
+            "centre": centre,
+            "area": data["area"],
+            "urgency": URGENCY_LABELS.get(urgency, urgency),
+            "services": [label(code) for code in data.get("support_needed") or ()],
+            "received": london(data["received_at"]),
+            "due": london(data["due_at"]),
+            "target_working_days": data["target_working_days"],
+            "link": f"{self.web_base_url}/staff/contacts/{data['contact_id']}",
+        }
+
+    def render_for_partner(
+        self, notification: Notification, facts: ReferralFacts, now: datetime
+    ) -> RenderedMessage:
+        """A referrer's notice: what became of its referral, with no family details."""
+        data = notification.data
+        if notification.event_type == c.SLA_STARTED:
+            news = referrals.RECEIVED
+        else:
+            news = referrals.change_of(notification.event_type, data) or referrals.RESPONDED
+        centre = self.centre_name(data["centre_id"])
+        item = {
+            "news": news,
+            "headline": PARTNER_NEWS[news],
+            "reference": data["reference"],
+            "centre": centre,
+            "agency": facts.agency_name,
+            "due": london(data["due_at"]) if data.get("due_at") else None,
+            "decline_reason": facts.decline_reason if news == referrals.DECLINED else None,
+            "decline_reason_code": (facts.decline_reason_code or "").replace("_", " ") or None,
+            "when": london(data.get("occurred_at") or now),
+            "link": f"{self.web_base_url}/partners/referrals/{data['contact_id']}",
+        }
+        return self._render(
+            "referral_update", f"{item['headline']}: {data['reference']} for {centre}", item=item
+        )
 
     def _digest(
         self, notification: Notification, items: Sequence[Notification], now: datetime

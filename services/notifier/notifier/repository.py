@@ -142,14 +142,22 @@ class CentreDirectory:
     def __init__(self, collection: Collection):
         self.collection = collection
 
-    def record(self, centre_id: str, name: str, area: str, version: int | None = None) -> None:
+    def record(
+        self, centre_id: str, name: str, area: str, version: int | None = None, email: str | None = None
+    ) -> None:
         """Keep the newest version seen; events may arrive twice or late."""
         current = self.collection.get(centre_id)
         if current and version is not None and (current.get("version") or 0) > version:
             return
         doc = {"_id": centre_id, "name": name, "area": area}
         doc["version"] = version if version is not None else (current or {}).get("version")
+        doc["email"] = email if version is not None else (current or {}).get("email")
         self.collection.upsert(doc)
+
+    def email_of(self, centre_id: str) -> str | None:
+        """The centre's own inbox, if the directory publishes one."""
+        doc = self.collection.get(centre_id)
+        return doc.get("email") if doc else None
 
     def get(self, centre_id: str) -> Centre | None:
         doc = self.collection.get(centre_id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .domain import DIGEST_TYPE, NOTIFYING_EVENTS, STATUSES
+from .domain import DIGEST_TYPE, NOTICE_TYPES, STATUSES
 
 
 class NotificationQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
-    event_type = fields.String(validate=validate.OneOf((*NOTIFYING_EVENTS, DIGEST_TYPE)))
+    event_type = fields.String(validate=validate.OneOf((*NOTICE_TYPES, DIGEST_TYPE)))
     since = fields.AwareDateTime()
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 

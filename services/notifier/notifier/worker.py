@@ -23,7 +23,8 @@ from .config import Settings
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
-TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC)
+# Contact events: a referral's changes, which its referrer is told of.
+TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC, c.CONTACTS_TOPIC)
 
 
 def tasks(

@@ -1,0 +1,66 @@
+"""Where to tell a referral's referrer: asked of the contacts service at send time.
+
+The agency's notification address, the referring professional's work address
+and the decline reason's words stay in the contacts service (they never travel
+in events). Just before a partner's notice goes, delivery asks for them over
+contacts' internal API with a short-lived service token; nothing of the answer
+is stored here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.contracts import ROLE_SERVICE
+
+from .domain import AGENCY_OF
+from .mail import TemporaryFailure
+
+SERVICE_USER = StaffUser("notifier", ROLE_SERVICE)
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    reference: str
+    agency_name: str
+    agency_email: str | None
+    referrer_email: str | None
+    referral_status: str
+    decline_reason_code: str | None
+    decline_reason: str | None
+
+    def address(self, role: str) -> str | None:
+        return self.agency_email if role == AGENCY_OF else self.referrer_email
+
+
+class Referrers:
+    def __init__(self, contacts_url: str, signer: TokenSigner, timeout: float = 10.0):
+        self.contacts_url = contacts_url.rstrip("/")
+        self.signer = signer
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def facts(self, contact_id: str) -> ReferralFacts | None:
+        """The referral's facts; None if contacts has no such referral; TemporaryFailure if it cannot say."""
+        url = f"{self.contacts_url}/api/v1/internal/referrals/{contact_id}"
+        headers = {"Authorization": f"Bearer {self.signer.issue(SERVICE_USER)}", "Accept": "application/json"}
+        try:
+            reply = self.session.get(url, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"contacts service unreachable: {type(exc).__name__}") from exc
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise TemporaryFailure(f"contacts service answered {reply.status_code}")
+        body = reply.json()
+        return ReferralFacts(
+            reference=body["reference"],
+            agency_name=body["agency_name"],
+            agency_email=body.get("agency_email"),
+            referrer_email=None if body.get("personal_erased") else body.get("referrer_email"),
+            referral_status=body["referral_status"],
+            decline_reason_code=body.get("decline_reason_code"),
+            decline_reason=body.get("decline_reason"),
+        )

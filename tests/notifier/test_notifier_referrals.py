@@ -1,0 +1,224 @@
+"""A referral's notices: the centre hears at once, the referrer on receipt and on each change.
+
+Real parts throughout: the contacts service answers over HTTP on loopback (the
+notifier asks it for the referrer's addresses at send time), mail goes to a
+real SMTP server, the stores are SQLite in tmp_path; the clock is a test clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from ccshared import contracts as c
+from ccshared import events
+from ccshared import store as stores
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.outbox import OUTBOX
+from ccshared.timeutil import FixedClock
+from contacts.agencies import AgencyKeys
+from contacts.app import create_app as create_contacts_app
+from contacts.config import Settings as ContactsSettings
+from contacts.read_model import CentreReadModel
+from contacts.repository import AgencyRepository, CentreRepository
+from cryptography.fernet import Fernet
+from notifier.domain import FAILED, RETRYING, SENT, SKIPPED
+from notifier_testkit import MONDAY_MORNING, TOKEN_SECRET, SmtpServer, centre_event, free_port, smtp_wired
+from werkzeug.serving import make_server
+
+CENTRE = "centre-north-1"
+REFERRAL = {
+    "centre_id": CENTRE,
+    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
+    "family": {"name": "Test Family Carer", "phone": "07700 900123"},
+    "children": [{"age_years": 2}],
+    "support_needed": ["speech-and-language", "stay-and-play"],
+    "urgency": "urgent",
+    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-07-06T08:30:00+00:00"},
+    "notes": "Test note: family new to the area",
+}
+FAMILY_VALUES = ("Test Family Carer", "07700 900123", "Test note", "Test Referrer", "age_years")
+
+
+class Contacts:
+    """The real contacts service, served over HTTP on loopback; it can be stopped and started."""
+
+    def __init__(self, tmp_path) -> None:
+        settings = ContactsSettings(
+            store_url=f"sqlite:///{tmp_path}/contacts.db",
+            bus_url=f"sqlite:///{tmp_path}/contacts-events.db",
+            staff_token_secret=TOKEN_SECRET,
+            encryption_key=Fernet.generate_key().decode(),
+        )
+        self.store = stores.connect(settings.store_url)
+        centre = events.decode(events.encode(centre_event(CENTRE)))
+        CentreReadModel(CentreRepository(self.store)).apply(centre)
+        self.app = create_contacts_app(settings, store=self.store, clock=FixedClock(MONDAY_MORNING))
+        self.client = self.app.test_client()
+        self.keys = AgencyKeys(AgencyRepository(self.store), FixedClock(MONDAY_MORNING))
+        self.port = free_port()
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def staff(self, action: str, contact_id: str, body: dict | None = None) -> None:
+        token = TokenSigner(TOKEN_SECRET).issue(StaffUser("test.coordinator", "coordinator", "north"))
+        url = f"/api/v1/contacts/{contact_id}/referral/{action}"
+        answer = self.client.post(url, json=body or {}, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.json
+
+    def staged(self, contact_id: str) -> list[dict]:
+        """The contact's events as its relay would publish them."""
+        return list(self.store.collection("contacts").get(contact_id)[OUTBOX])
+
+
+@pytest.fixture
+def contacts(tmp_path) -> Iterator[Contacts]:
+    service = Contacts(tmp_path)
+    service.start()
+    yield service
+    service.stop()
+
+
+def started_event(contact: dict, urgency: str = "urgent") -> dict:
+    """The SLA monitor's sla.started for the referral (its due date: two working days on)."""
+    data = {
+        "contact_id": contact["id"],
+        "reference": contact["reference"],
+        "channel": c.REFERRAL,
+        "centre_id": contact["centre_id"],
+        "area": c.NORTH,
+        "assignee": None,
+        "received_at": MONDAY_MORNING,
+        "due_at": datetime(2026, 7, 7, 22, 59, 59, tzinfo=UTC),
+        "target_working_days": 1,
+        "urgency": urgency,
+        "support_needed": ["speech-and-language", "stay-and-play"],
+    }
+    return events.make(c.SLA_STARTED, contact["id"], data, source="sla-monitor", time=MONDAY_MORNING)
+
+
+def by_recipient(smtp_server: SmtpServer) -> dict[str, list]:
+    mail: dict[str, list] = {}
+    for received in smtp_server.received:
+        for rcpt in received.rcpt_tos:
+            mail.setdefault(rcpt, []).append(received.message)
+    return mail
+
+
+def body(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, smtp_server, contacts):
+    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
+    referral = contacts.client.post(
+        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
+    ).json
+    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+
+    started = started_event(referral)
+    notifier.receive(started)
+    notifier.receive(started)  # redelivered: nothing more
+    notifier.deliver()
+
+    mail = by_recipient(smtp_server)
+    assert sorted(mail) == sorted(
+        ["coordinator.north@example.org", "centre@example.org", "hv-team@example.org", "referrer@example.org"]
+    )
+    assert all(len(messages) == 1 for messages in mail.values())
+    centre_notice = mail["coordinator.north@example.org"][0]
+    assert (
+        centre_notice["Subject"]
+        == f"URGENT referral: {referral['reference']} for Test Park Children's Centre"
+    )
+    text = body(centre_notice)
+    assert "Speech and language, Stay and play" in text and "Tuesday 7 July 2026, 23:59" in text
+    assert f"/staff/contacts/{referral['id']}" in text
+    receipt = mail["referrer@example.org"][0]
+    assert receipt["To"] == "referrer@example.org"
+    assert (
+        f"We have your referral {referral['reference']}, for Test Park Children's Centre. "
+        "We will respond by Tuesday 7 July 2026, 23:59." in body(receipt)
+    )
+    for messages in mail.values():
+        for value in FAMILY_VALUES:
+            assert value not in messages[0].as_string()
+
+
+def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_path, smtp_server, contacts):
+    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
+    referral = contacts.client.post(
+        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
+    ).json
+    contacts.staff("open", referral["id"])
+    contacts.staff(
+        "decline", referral["id"], {"reason_code": "outside_area", "reason": "Test reason: outside our area"}
+    )
+    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+
+    for envelope in contacts.staged(referral["id"]) * 2:  # every event twice: told once all the same
+        notifier.receive(envelope)
+    notifier.deliver()
+
+    mail = by_recipient(smtp_server)
+    assert sorted(mail) == ["hv-team@example.org", "referrer@example.org"]
+    for messages in mail.values():
+        subjects = sorted(message["Subject"].strip().split(":")[0] for message in messages)
+        assert subjects == ["Your referral has been declined", "Your referral has been opened"]
+    declined = next(m for m in mail["hv-team@example.org"] if "declined" in m["Subject"])
+    assert "Reason (outside area): Test reason: outside our area" in body(declined)
+    assert "Test Family Carer" not in declined.as_string()
+
+
+def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_address(
+    tmp_path, smtp_server, contacts
+):
+    issued = contacts.keys.create("Example Voluntary Group")  # no notification address
+    phone_only = REFERRAL | {"referrer": {"name": "Test Referrer", "phone": "0151 496 0000"}}
+    referral = contacts.client.post(
+        "/api/v1/referrals", json=phone_only, headers={"X-API-Key": issued.key}
+    ).json
+    contacts.keys.update("example-voluntary-group", notify_email="group@example.org")
+    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    contacts.stop()
+
+    notifier.receive(started_event(referral, urgency="routine"))
+    notifier.deliver()
+
+    statuses = statuses_of(notifier, c.SLA_STARTED)
+    assert statuses[f"agency-of:{referral['id']}"] == RETRYING
+    assert statuses["coordinator.north@example.org"] == SENT
+    assert sorted(by_recipient(smtp_server)) == ["centre@example.org", "coordinator.north@example.org"]
+
+    contacts.start()
+    notifier.clock.advance(hours=2)
+    notifier.deliver()
+
+    statuses = statuses_of(notifier, c.SLA_STARTED)
+    assert statuses[f"agency-of:{referral['id']}"] == SENT
+    assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
+    assert FAILED not in statuses.values()
+    assert "group@example.org" in by_recipient(smtp_server)
+
+
+def statuses_of(notifier, event_type: str) -> dict[str, str]:
+    docs = notifier.store.collection("notifications").find({"event_type": event_type})
+    return {doc["recipient"]: doc["status"] for doc in docs}
