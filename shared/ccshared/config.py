@@ -96,6 +96,13 @@ PROCESSED_RETENTION_DAYS = Var(
 STAFF_TOKEN_SECRET = Var(
     "STAFF_TOKEN_SECRET", REQUIRED, str, "shared secret that signs staff tokens from the front end"
 )
+# Where the contacts service answers, for the services that call it (front end, notifier).
+CONTACTS_URL = Var(
+    "CONTACTS_URL",
+    "http://127.0.0.1:8002",
+    url_with_scheme("http", "https"),
+    "the contacts service's base URL",
+)
 
 
 def store_url(service: str) -> Var:

@@ -5,6 +5,7 @@ a contact answered in time gives none."""
 from __future__ import annotations
 
 import email
+import email.policy
 import time
 import uuid
 from collections import Counter
@@ -17,6 +18,8 @@ from ccshared import contracts as c
 DEADLINE = 90.0
 COORDINATOR_NORTH = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
+AGENCY = "hv-team@example.org"
+REFERRER = "referrer@example.org"
 
 
 def first_centre_in(system, area: str) -> dict:
@@ -125,3 +128,85 @@ def test_no_personal_data_leaves_the_contacts_service(system):
     assert any(contact["reference"] in text for text in raw)
     for personal in ("Test Parent", "07700 900123", "07700900123"):
         assert not any(personal in text for text in raw), personal
+
+
+def mail_about(system, reference: str, until, deadline_s: float = DEADLINE) -> list:
+    """Messages about a reference, read from the mail directory until `until(messages)` holds."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        messages = [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in system.mail_dir.rglob("*.eml")
+        ]
+        found = [m for m in messages if reference in (m["Subject"] or "")]
+        if until(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(system):
+    created = system.command(
+        "contacts", "agency-key", "create", "--agency", "Example Health Visitors", "--notify-email", AGENCY
+    )
+    key = next(
+        line.split(":", 1)[1].strip() for line in created.stdout.splitlines() if line.startswith("API key")
+    )
+    centre = first_centre_in(system, "north")
+    referral = {
+        "centre_id": centre["id"],
+        "referrer": {"name": "Test Referrer", "email": REFERRER},
+        "family": {"name": "Test Family Carer", "phone": "07700 900123"},
+        "children": [{"age_months": 18}],
+        "support_needed": [centre["services"][0]["id"]],
+        "urgency": "urgent",
+        "consent": {
+            "given": True,
+            "recorded_by": "Test Referrer",
+            "recorded_at": datetime.now(UTC).isoformat(),
+        },
+    }
+    made = post_until_created(f"{system.url('contacts')}/api/v1/referrals", referral, {"X-API-Key": key})
+    reference = made["reference"]
+
+    def delivered_to(messages) -> Counter:
+        return Counter(m["Delivered-To"] for m in messages)
+
+    received = mail_about(system, reference, lambda found: len(found) >= 3)
+    assert delivered_to(received)[COORDINATOR_NORTH] == 1
+    assert delivered_to(received)[AGENCY] == 1 and delivered_to(received)[REFERRER] == 1
+    centre_notice = next(m for m in received if m["Delivered-To"] == COORDINATOR_NORTH)
+    assert centre_notice["Subject"].startswith("URGENT referral")
+
+    accepted = requests.post(
+        f"{system.url('contacts')}/api/v1/contacts/{made['id']}/referral/accept",
+        headers=system.staff("coordinator", "north", "coordinator-north"),
+        timeout=10,
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    def told_of_acceptance(found) -> bool:
+        return sum("accepted" in (m["Subject"] or "") for m in found) >= 2
+
+    after = mail_about(system, reference, told_of_acceptance)
+    acceptance = [m for m in after if "accepted" in (m["Subject"] or "")]
+    assert delivered_to(acceptance) == Counter({AGENCY: 1, REFERRER: 1})
+    status = requests.get(
+        f"{system.url('contacts')}/api/v1/referrals/{made['id']}", headers={"X-API-Key": key}, timeout=10
+    )
+    assert status.json()["referral_status"] == "accepted"
+    everything = [m.as_string() for m in after] + [
+        system.log(n) for n in ("contacts", "sla-monitor", "notifier")
+    ]
+    for personal in ("Test Family Carer", "07700 900123", "Test Referrer"):
+        assert not any(personal in text for text in everything), personal
+
+
+def post_until_created(url: str, body: dict, headers: dict) -> dict:
+    """POST, waiting while the contacts service's centre read model catches up."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        response = requests.post(url, json=body, headers=headers, timeout=10)
+        if response.status_code == 201 or time.monotonic() > deadline:
+            assert response.status_code == 201, response.text
+            return response.json()
+        time.sleep(0.5)

@@ -129,7 +129,7 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
     referral = contacts.client.post(
         "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
     ).json
-    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
 
     started = started_event(referral)
@@ -170,7 +170,7 @@ def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_p
     contacts.staff(
         "decline", referral["id"], {"reason_code": "outside_area", "reason": "Test reason: outside our area"}
     )
-    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
 
     for envelope in contacts.staged(referral["id"]) * 2:  # every event twice: told once all the same
@@ -196,7 +196,7 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
         "/api/v1/referrals", json=phone_only, headers={"X-API-Key": issued.key}
     ).json
     contacts.keys.update("example-voluntary-group", notify_email="group@example.org")
-    notifier = smtp_wired(tmp_path, smtp_server, NOTIFIER_CONTACTS_URL=contacts.url)
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
     contacts.stop()
 

@@ -96,12 +96,8 @@ SMTP_MESSAGES_PER_CONNECTION = Var(
 )
 SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@example.org>")
 WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
-CONTACTS_URL = Var(
-    "NOTIFIER_CONTACTS_URL",
-    "http://localhost:8002",
-    lambda raw: raw.rstrip("/"),
-    "the contacts service, asked at send time where to tell a referral's referrer",
-)
+# The contacts service, asked at send time where to tell a referral's referrer.
+CONTACTS_URL = config.CONTACTS_URL
 COORDINATORS = Var(
     "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
 )
@@ -243,7 +239,7 @@ class Settings:
                 mail_dir=v[MAIL_DIR.name],
                 sender=v[SENDER.name],
                 web_base_url=v[WEB_BASE_URL.name],
-                contacts_url=v[CONTACTS_URL.name],
+                contacts_url=v[CONTACTS_URL.name].rstrip("/"),
                 max_attempts=v[MAX_ATTEMPTS.name],
                 retry_base_seconds=v[RETRY_BASE.name],
                 retry_cap_seconds=v[RETRY_CAP.name],

@@ -15,7 +15,7 @@ SERVICE = "web"
 
 PORT = Var("WEB_PORT", 8000, config.positive_int, "HTTP port")
 DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", config.url_with_scheme("http", "https"))
-CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", config.url_with_scheme("http", "https"))
+CONTACTS_URL = config.CONTACTS_URL
 SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", config.url_with_scheme("http", "https"))
 NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", config.url_with_scheme("http", "https"))
 SECRET_KEY = Var(
