@@ -20,6 +20,8 @@ VAR = ROOT / "var"
 SECRETS = VAR / "secrets.env"
 CREDENTIALS = VAR / "first-run-credentials.txt"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+# Where the demo agency is told of its referrals (a demo address: mail goes to var/mail).
+DEMO_AGENCY_EMAIL = "demo.health.visitors@example.org"
 PORTS = {"web": 8000, "directory": 8001, "contacts": 8002, "sla-monitor": 8003, "notifier": 8004}
 DEMO_USERS = [
     ("admin", "admin", None),
@@ -68,7 +70,18 @@ def first_run(env: dict[str, str]) -> None:
         lines.append(
             f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, env).splitlines()[-1]}"
         )
-    issued = run(["contacts", "agency-key", "create", "--agency", "Demo Health Visitors"], env)
+    issued = run(
+        [
+            "contacts",
+            "agency-key",
+            "create",
+            "--agency",
+            "Demo Health Visitors",
+            "--notify-email",
+            DEMO_AGENCY_EMAIL,
+        ],
+        env,
+    )
     key = next(line.split(":", 1)[1].strip() for line in issued.splitlines() if line.startswith("API key:"))
     lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key}")
     CREDENTIALS.write_text("\n".join(lines) + "\n")
