@@ -359,6 +359,32 @@ def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, s
     }
 
 
+def test_a_referral_shows_its_services_by_name_and_why_its_centre_was_chosen(client, services, sign_in):
+    referral = {
+        "agency_name": "Test Health Visiting Team",
+        "status": "new",
+        "urgency": "urgent",
+        "support_needed": ["speech-and-language", "employment-support"],
+        "routing": {
+            "chosen": "nearest",
+            "reason": "Test Centre: offers every service asked for; nearest such centre, 1.2 km away.",
+            "services_missing": [],
+            "distance_km": 1.2,
+        },
+    }
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/contacts/r2",
+        (200, _contact("r2", "R-2603-BBBBB", channel="referral", referral=referral)),
+    )
+    sign_in()
+    page = client.get("/staff/contacts/r2").text
+
+    assert "Speech and language, Job Centre Plus employment support" in page
+    assert "offers every service asked for; nearest such centre, 1.2 km away." in page
+
+
 def test_a_refused_action_is_explained_on_the_contact_page(client, services, sign_in):
     services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
     services.on(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ccshared import service_types
 from ccshared.timeutil import LONDON
 
 CHANNEL_LABELS = {
@@ -152,4 +153,5 @@ FILTERS = {
     "area": lambda key: label(AREA_LABELS, key),
     "weekday": lambda key: label(WEEKDAY_LABELS, key),
     "words": lambda key: label({}, key),
+    "service": service_types.label,
 }
