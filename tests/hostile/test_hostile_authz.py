@@ -57,6 +57,7 @@ contacts   contacts.decline_referral          POST   401  401     401      404  
 contacts   referrals.create_referral          POST   401  201     201      401      401    401   401 401
 contacts   referrals.list_referrals           GET    401  200     200      401      401    401   401 401
 contacts   referrals.get_referral             GET    401  200     404      401      401    401   401 401
+contacts   webhook_deliveries.list_deliveries GET    401  401     401      200      200    200   200 200
 directory  centres.ServiceTypes               GET    200  200     200      200      200    200   200 200
 directory  centres.Centres                    GET    200  200     200      200      200    200   200 200
 directory  centres.Centres                    POST   401  401     401      403      403    403   403 201
@@ -335,6 +336,9 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ),
     ("contacts", "referrals.list_referrals", "GET"): lambda w: Call("GET", "/api/v1/referrals"),
     ("contacts", "referrals.get_referral", "GET"): lambda w: Call("GET", f"/api/v1/referrals/{w.referral()}"),
+    ("contacts", "webhook_deliveries.list_deliveries", "GET"): lambda w: Call(
+        "GET", "/api/v1/webhook-deliveries"
+    ),
     ("directory", "centres.ServiceTypes", "GET"): lambda w: Call("GET", "/api/v1/services-list"),
     ("directory", "centres.Centres", "GET"): lambda w: Call("GET", "/api/v1/centres?q=Test"),
     ("directory", "centres.Centres", "POST"): lambda w: Call(
