@@ -36,6 +36,10 @@ SLA_BREACHED = "sla.breached.v1"
 SLA_MET = "sla.met.v1"
 SLA_RESPONDED_LATE = "sla.responded_late.v1"
 
+# A partner agency's webhook receiver has kept failing (published on the contacts
+# topic, key = agency id), so that the agency can be told by e-mail.
+AGENCY_WEBHOOK_FAILING = "agency.webhook_failing.v1"
+
 CENTRE_EVENTS = (CENTRE_CREATED, CENTRE_UPDATED, CENTRE_VERIFIED, CENTRE_CLOSED)
 CONTACT_EVENTS = (
     CONTACT_RECEIVED,
@@ -48,6 +52,7 @@ CONTACT_EVENTS = (
     REFERRAL_DECLINED,
 )
 SLA_EVENTS = (SLA_STARTED, SLA_AT_RISK, SLA_BREACHED, SLA_MET, SLA_RESPONDED_LATE, CENTRE_STALE)
+AGENCY_EVENTS = (AGENCY_WEBHOOK_FAILING,)
 
 # Contact channels, as the service standards name them.
 LETTER = "letter"

@@ -116,6 +116,16 @@ class SlaData(_Data):
     support_needed = fields.List(fields.String(), load_default=None, allow_none=True)
 
 
+class WebhookFailingData(_Data):
+    """An agency's webhook receiver keeps failing: no URL, nothing about any family."""
+
+    agency_id = fields.String(required=True)
+    failing_since = fields.AwareDateTime(required=True)
+    consecutive_failures = fields.Integer(required=True)
+    last_status_code = fields.Integer(load_default=None, allow_none=True)
+    error_kind = fields.String(load_default=None, allow_none=True)
+
+
 REGISTRY: dict[str, type[Schema]] = {
     **{name: CentreData for name in c.CENTRE_EVENTS},
     c.CENTRE_STALE: CentreStaleData,
@@ -124,6 +134,7 @@ REGISTRY: dict[str, type[Schema]] = {
         name: SlaData
         for name in (c.SLA_STARTED, c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_MET, c.SLA_RESPONDED_LATE)
     },
+    c.AGENCY_WEBHOOK_FAILING: WebhookFailingData,
 }
 
 

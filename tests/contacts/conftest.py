@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -13,6 +14,7 @@ from ccshared.timeutil import FixedClock
 from contacts.agencies import AgencyKeys
 from contacts.app import create_app
 from contacts.config import Settings
+from contacts.crypto import PersonalDataCipher
 from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
 from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, STAFF_SECRET, centre_event
@@ -90,8 +92,8 @@ def staff_headers() -> Callable[..., dict]:
 
 
 @pytest.fixture
-def agency_keys(doc_store: store.Store, clock: FixedClock) -> AgencyKeys:
-    return AgencyKeys(AgencyRepository(doc_store), clock)
+def agency_keys(doc_store: store.Store, clock: FixedClock, settings: Settings) -> AgencyKeys:
+    return AgencyKeys(AgencyRepository(doc_store), clock, PersonalDataCipher(settings.encryption_key))
 
 
 @pytest.fixture
@@ -117,3 +119,30 @@ def referral() -> dict:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def running() -> Iterator[Callable]:
+    """Start worker tasks in threads; stop them after the test and fail if one died."""
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def guarded(task: Callable[[threading.Event], None]) -> None:
+        try:
+            task(stop)
+        except BaseException as exc:  # noqa: BLE001 - reported when the test ends
+            errors.append(exc)
+            raise
+
+    def start(*tasks) -> None:
+        for task in tasks:
+            thread = threading.Thread(target=guarded, args=(task,), daemon=True)
+            thread.start()
+            threads.append(thread)
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert not errors, f"a worker task died: {errors!r}"

@@ -4,10 +4,9 @@ events by version."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from ccshared import bus, events
@@ -33,33 +32,6 @@ def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {seconds}s")
         time.sleep(0.05)
-
-
-@pytest.fixture
-def running() -> Iterator[Callable]:
-    """Start worker tasks in threads; stop them after the test and fail if one died."""
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
-    errors: list[BaseException] = []
-
-    def guarded(task: Callable[[threading.Event], None]) -> None:
-        try:
-            task(stop)
-        except BaseException as exc:  # noqa: BLE001 - reported when the test ends
-            errors.append(exc)
-            raise
-
-    def start(*tasks) -> None:
-        for task in tasks:
-            thread = threading.Thread(target=guarded, args=(task,), daemon=True)
-            thread.start()
-            threads.append(thread)
-
-    yield start
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=15)
-    assert not errors, f"a worker task died: {errors!r}"
 
 
 def make_every_event(client, staff_headers, agency_headers, letter, referral) -> list[str]:

@@ -1,4 +1,4 @@
-"""python -m contacts run | serve | worker | agency-key create|revoke|list | erase-expired"""
+"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired"""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import SystemClock
 
-from .agencies import AgencyKeys
+from .agencies import AgencyKeys, CallbackChange
 from .config import Settings
+from .crypto import PersonalDataCipher
 from .repository import AgencyRepository, AuditLog, ContactRepository
 from .retention import erase_expired
 
 RUN_MODES = ("run", "serve", "worker")
+CALLBACK_HELP = "https URL the agency's signed status webhooks are POSTed to (http only to localhost)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,9 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
     create.add_argument("--agency", required=True, help='agency name, e.g. "Example Health Visitors"')
     create.add_argument("--notify-email", help="where the agency is told of its referrals (receipt, status)")
-    update = key_commands.add_parser("update", help="change an agency's notification address")
+    create.add_argument("--callback-url", help=CALLBACK_HELP + "; prints its signing secret once")
+    update = key_commands.add_parser("update", help="change an agency's notification address or webhooks")
     update.add_argument("--agency", required=True, help="the agency's id, as create and list show it")
     update.add_argument("--notify-email", help="where the agency is told of its referrals")
+    update.add_argument("--callback-url", help=CALLBACK_HELP + "; the secret is kept (made if none)")
+    update.add_argument(
+        "--remove-callback-url", action="store_true", help="stop webhooks; the URL and secret are deleted"
+    )
+    update.add_argument(
+        "--rotate-webhook-secret", action="store_true", help="make a new signing secret (printed once)"
+    )
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
@@ -64,13 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
         return 0
-    return _agency_key(args, AgencyKeys(AgencyRepository(store), clock))
+    cipher = PersonalDataCipher(settings.encryption_key)
+    return _agency_key(args, AgencyKeys(AgencyRepository(store), clock, cipher))
 
 
 def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     if args.key_command == "create":
         try:
-            issued = keys.create(args.agency, notify_email=args.notify_email)
+            issued = keys.create(args.agency, notify_email=args.notify_email, callback_url=args.callback_url)
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -78,11 +89,13 @@ def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
             f"key id:  {issued.key_id}\nagency:  {issued.agency.name} ({issued.agency.id})\n"
             f"API key: {issued.key}\nThis key is shown once; give it to the agency securely."
         )
-        _print_profile(keys.profile(issued.agency.id))
+        _print_profile(keys.profile(issued.agency.id), issued.webhook_secret)
         return 0
     if args.key_command == "update":
+        callback = CallbackChange(args.callback_url, args.remove_callback_url, args.rotate_webhook_secret)
         try:
-            _print_profile(keys.update(args.agency, notify_email=args.notify_email))
+            updated = keys.update(args.agency, notify_email=args.notify_email, callback=callback)
+            _print_profile(updated.profile, updated.webhook_secret)
         except KeyError:
             print(f"no agency {args.agency}; see agency-key list", file=sys.stderr)
             return 1
@@ -101,9 +114,19 @@ def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     return 0
 
 
-def _print_profile(profile: dict | None) -> None:
-    if profile is not None:
-        print(f"notify:  {profile.get('notify_email') or '(none: the agency gets no e-mails)'}")
+def _print_profile(profile: dict | None, webhook_secret: str | None = None) -> None:
+    """The profile, and a newly made webhook secret: the only time it is ever shown."""
+    if profile is None:
+        return
+    print(f"notify:  {profile.get('notify_email') or '(none: the agency gets no e-mails)'}")
+    print(f"webhook: {profile.get('callback_url') or '(none: the agency gets no webhooks)'}")
+    if profile.get("webhook_failing_since"):
+        print(f"webhook failing since {profile['webhook_failing_since']}")
+    if webhook_secret:
+        print(f"Webhook secret: {webhook_secret}")
+        print("This secret is shown once; the agency verifies each webhook's signature with it.")
+    elif profile.get("callback_url"):
+        print("webhook secret unchanged (agency-key update --rotate-webhook-secret makes a new one)")
 
 
 if __name__ == "__main__":

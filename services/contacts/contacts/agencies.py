@@ -6,8 +6,9 @@ nothing to guess. Several keys may belong to one agency (rotation); they share
 its referrals.
 
 The profile holds what the agency asked to be told at: its notification
-address (receipt and status e-mails), set when the agency is created and
-changeable.
+address (receipt and status e-mails) and its webhook callback URL with the
+secret that signs the webhooks (encrypted with the service's Fernet key and
+shown once, when made), set when the agency is created and changeable.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from dataclasses import dataclass
 from ccshared.timeutil import Clock, to_str
 from marshmallow import ValidationError, fields
 
+from .crypto import PersonalDataCipher
 from .repository import AgencyRepository
 from .service import Agency
+from .webhook_repository import health_fields
+from .webhooks import ReceiverHealth, checked_callback_url, new_secret
 
 KEY_PREFIX = "cck_"
 
@@ -50,22 +54,57 @@ def checked_email(address: str) -> str:
 
 
 @dataclass(frozen=True)
+class CallbackChange:
+    """What to do to an agency's webhook receiver; nothing, by default."""
+
+    url: str | None = None
+    remove: bool = False
+    rotate_secret: bool = False
+
+    def checked(self) -> CallbackChange:
+        """The change with its URL checked; ValueError naming the option at fault."""
+        if self.remove and self.url is not None:
+            raise ValueError("--remove-callback-url: cannot be given with --callback-url")
+        if self.remove and self.rotate_secret:
+            raise ValueError("--rotate-webhook-secret: cannot be given with --remove-callback-url")
+        url = checked_callback_url(self.url) if self.url is not None else None
+        return CallbackChange(url, self.remove, self.rotate_secret)
+
+
+@dataclass(frozen=True)
 class IssuedKey:
     key_id: str
     agency: Agency
     key: str
+    webhook_secret: str | None = None  # when one was made: shown once, stored only encrypted
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    profile: dict
+    webhook_secret: str | None = None  # when one was made: shown once, stored only encrypted
 
 
 class AgencyKeys:
-    def __init__(self, repository: AgencyRepository, clock: Clock):
+    def __init__(self, repository: AgencyRepository, clock: Clock, cipher: PersonalDataCipher | None = None):
         self.repository = repository
         self.clock = clock
+        self.cipher = cipher
 
-    def create(self, name: str, notify_email: str | None = None) -> IssuedKey:
-        """A new key for the agency of that name; the agency's profile is made or updated."""
+    def create(
+        self, name: str, notify_email: str | None = None, callback_url: str | None = None
+    ) -> IssuedKey:
+        """A new key for the agency of that name; the agency's profile is made or updated.
+
+        With a callback URL, a webhook secret is made unless the agency already has one.
+        """
         agency = Agency(id=agency_id(name), name=name.strip())
         address = checked_email(notify_email) if notify_email else None
-        self.repository.save_profile(agency.id, agency.name, self.clock.now(), notify_email=address)
+        callback = CallbackChange(callback_url).checked()
+        changes, secret = self._callback_changes(self.repository.profile(agency.id) or {}, callback)
+        self.repository.save_profile(
+            agency.id, agency.name, self.clock.now(), notify_email=address, **changes
+        )
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = str(uuid.uuid4())
         self.repository.add(
@@ -78,18 +117,51 @@ class AgencyKeys:
                 "revoked_at": None,
             }
         )
-        return IssuedKey(key_id, agency, key)
+        return IssuedKey(key_id, agency, key, secret)
 
-    def update(self, agency_id_: str, *, notify_email: str | None = None) -> dict:
-        """Change an existing agency's profile; KeyError if there is no such agency."""
+    def update(
+        self, agency_id_: str, *, notify_email: str | None = None, callback: CallbackChange | None = None
+    ) -> ProfileUpdate:
+        """Change an existing agency's profile; KeyError if there is no such agency.
+
+        Everything is checked before anything is written.
+        """
         profile = self.repository.profile(agency_id_)
         if profile is None:
             raise KeyError(agency_id_)
         changes = {}
         if notify_email is not None:
             changes["notify_email"] = checked_email(notify_email)
-        self.repository.save_profile(agency_id_, profile["name"], self.clock.now(), **changes)
-        return self.repository.profile(agency_id_) or {}
+        callback_changes, secret = self._callback_changes(profile, (callback or CallbackChange()).checked())
+        self.repository.save_profile(
+            agency_id_, profile["name"], self.clock.now(), **changes, **callback_changes
+        )
+        return ProfileUpdate(self.repository.profile(agency_id_) or {}, secret)
+
+    def _callback_changes(self, profile: dict, change: CallbackChange) -> tuple[dict, str | None]:
+        """Profile fields for a checked change, and the new secret if one is made.
+
+        A new or changed URL gives the receiver a fresh start (no failure count, no
+        mark); the secret is kept unless rotated, and made if there is none.
+        """
+        if change.remove:
+            return {"callback_url": None, "webhook_secret": None} | health_fields(ReceiverHealth()), None
+        url = change.url or profile.get("callback_url")
+        if change.rotate_secret and not url:
+            raise ValueError("--rotate-webhook-secret: the agency has no callback URL; give --callback-url")
+        changes: dict = {}
+        if change.url is not None and change.url != profile.get("callback_url"):
+            changes = {"callback_url": change.url} | health_fields(ReceiverHealth())
+        secret = None
+        if url and (change.rotate_secret or not profile.get("webhook_secret")):
+            secret = new_secret()
+            changes["webhook_secret"] = self._cipher().encrypt(secret)
+        return changes, secret
+
+    def _cipher(self) -> PersonalDataCipher:
+        if self.cipher is None:
+            raise RuntimeError("AgencyKeys needs the service's cipher to keep a webhook secret")
+        return self.cipher
 
     def profile(self, agency_id_: str) -> dict | None:
         return self.repository.profile(agency_id_)

@@ -1,4 +1,4 @@
-"""HTTP entrypoints: staff contacts and partner-agency referrals."""
+"""HTTP entrypoints: staff contacts, partner-agency referrals, and the webhook delivery log."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from . import views
 from .agencies import AgencyKeys
 from .idempotency import HEADER, IdempotentResponses, checked_key, mismatch, request_hash
 from .service import Agency, ContactService, IdempotencyMismatch
+from .webhook_service import DeliveryLog
 
 API_KEY_HEADER = "X-API-Key"
 EXTENSION = "contacts"
@@ -37,6 +38,7 @@ class Services:
     idempotency: IdempotentResponses
     signer: TokenSigner
     clock: Clock
+    webhook_log: DeliveryLog
     partner_limiter: RateLimiter | None = None
 
 
@@ -270,3 +272,23 @@ def _authenticate_service() -> None:
 def referral_notice(contact_id: str) -> dict:
     services = _services()
     return services.contacts.referral_notice(_staff(), contact_id, services.agencies.repository)
+
+
+# Webhook delivery log (staff) -------------------------------------------------
+
+webhook_deliveries = Blueprint(
+    "webhook_deliveries",
+    __name__,
+    url_prefix="/api/v1/webhook-deliveries",
+    description="Status webhooks sent to partner agencies, for staff (their own area's referrals)",
+)
+webhook_deliveries.before_request(_authenticate_staff)
+
+
+@webhook_deliveries.get("")
+@webhook_deliveries.arguments(s.WebhookDeliveryQuerySchema, location="query")
+@webhook_deliveries.response(200, s.WebhookDeliveryPageSchema)
+def list_deliveries(query: dict) -> dict:
+    """Newest first: staff and coordinators see their own area, the Principal Officer and admins all."""
+    found, total = _services().webhook_log.page(_staff(), query, query["page"], query["per_page"])
+    return views.page([views.webhook_delivery(d) for d in found], total, query["page"], query["per_page"])

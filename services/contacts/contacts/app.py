@@ -24,6 +24,8 @@ from .repository import (
     IdempotencyRecords,
 )
 from .service import ContactService
+from .webhook_repository import DeliveryRepository
+from .webhook_service import DeliveryLog
 
 
 def build_service(settings: Settings, store_: Store, clock: Clock) -> ContactService:
@@ -52,17 +54,19 @@ def create_app(
     cipher = PersonalDataCipher(settings.encryption_key)
     app.extensions[api.EXTENSION] = api.Services(
         contacts=build_service(settings, store_, clock),
-        agencies=AgencyKeys(AgencyRepository(store_), clock),
+        agencies=AgencyKeys(AgencyRepository(store_), clock, cipher),
         idempotency=IdempotentResponses(IdempotencyRecords(store_), cipher),
         signer=TokenSigner(settings.staff_token_secret),
         clock=clock,
         partner_limiter=RateLimiter(
             store_.collection("rate_limits"), settings.partner_rate_limit, clock, "partner-api"
         ),
+        webhook_log=DeliveryLog(DeliveryRepository(store_)),
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
     web_api.register_blueprint(api.internal)
+    web_api.register_blueprint(api.webhook_deliveries)
     return app
 
 

@@ -22,6 +22,7 @@ AGENCY_PROFILES = "agency_profiles"
 AUDIT = "audit"
 IDEMPOTENCY = "idempotency"
 PROCESSED = "processed_events"
+SAVE_ATTEMPTS = 5
 
 
 class ReferenceTaken(Exception):
@@ -239,13 +240,28 @@ class AgencyRepository:
         return self.profiles.get(agency_id)
 
     def save_profile(self, agency_id: str, name: str, at: datetime, **changes: Any) -> None:
-        """Make the agency's profile, or apply changes to it (a value of None clears a field)."""
-        current = self.profiles.get(agency_id) or {
-            "_id": agency_id,
-            "created_at": to_str(at),
-            "notify_email": None,
-        }
-        self.profiles.upsert(current | {"name": name, "updated_at": to_str(at)} | changes)
+        """Make the agency's profile, or apply changes to it (a value of None clears a field).
+
+        Each change is a compare-and-set on `_version`, retried: the webhook delivery
+        loop writes the same document (its failing mark, with an event in the outbox),
+        and neither writer may undo the other's change.
+        """
+        fields = {"name": name, "updated_at": to_str(at)} | changes
+        for _ in range(SAVE_ATTEMPTS):
+            current = self.profiles.get(agency_id)
+            if current is None:
+                doc = {"_id": agency_id, "created_at": to_str(at), "notify_email": None, VERSION: 1}
+                try:
+                    self.profiles.insert(doc | fields)
+                    return
+                except DuplicateKey:
+                    continue
+            version = current.get(VERSION)
+            if self.profiles.update(
+                {"_id": agency_id, VERSION: version}, fields | {VERSION: (version or 0) + 1}
+            ):
+                return
+        raise VersionConflict(agency_id, -1)
 
     def add(self, agency: dict) -> None:
         self.collection.insert(agency)

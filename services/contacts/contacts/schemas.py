@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from ccshared import contracts as c
 from ccshared import service_types as st
+from ccshared.auth import AGENCY_ID
+from ccshared.referrals import CHANGES
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
 from . import vocabulary as v
+from . import webhooks as wh
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
 PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,30}$", error="not a valid telephone number")
@@ -351,3 +354,37 @@ class ReferralNoticeSchema(Schema):
     decline_reason_code = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     personal_erased = fields.Boolean()
+
+
+# Webhook delivery log ---------------------------------------------------------
+
+
+class WebhookDeliveryQuerySchema(Strict):
+    agency_id = fields.String(validate=validate.Regexp(AGENCY_ID, error="not an agency id"))
+    status = fields.String(validate=validate.OneOf(wh.STATUSES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class WebhookDeliverySchema(Schema):
+    """One delivery as staff see it: no URL, no secret, no body."""
+
+    id = fields.String(metadata={"description": "the webhook-id header: the contact event's id"})
+    agency_id = fields.String()
+    referral_id = fields.String()
+    reference = fields.String()
+    type = fields.String(metadata={"enum": [wh.TYPE_PREFIX + change for change in CHANGES]})
+    status = fields.String(metadata={"enum": list(wh.STATUSES)})
+    attempts = fields.Integer()
+    last_status_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={"enum": list(wh.ERROR_KINDS)})
+    created_at = fields.DateTime()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+class WebhookDeliveryPageSchema(Schema):
+    items = fields.List(fields.Nested(WebhookDeliverySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

@@ -14,6 +14,7 @@ from ccshared import contracts as c
 from .domain import Contact, Referral
 from .nearest import Choice
 from .service import NEAREST, Reading, routing
+from .webhooks import Delivery
 
 _CONTACT_FIELDS = (
     "id",
@@ -102,4 +103,21 @@ def nearest_centre(choice: Choice) -> dict[str, Any]:
         "area": choice.centre.area,
         "offers_all": choice.offers_all,
         "routing": routing(NEAREST, choice.reason, choice.missing, choice.distance_km),
+    }
+
+
+def webhook_delivery(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "agency_id": delivery.agency_id,
+        "referral_id": delivery.contact_id,
+        "reference": delivery.reference,
+        "type": delivery.type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "delivered_at": delivery.delivered_at,
     }

@@ -1,5 +1,7 @@
 """Composition root of the contacts service's background worker: the outbox
-relay for contact events and the consumer that builds the centre read model."""
+relay (contact events, and agency events from the agencies' profiles), the
+consumer that builds the centre read model, and the partner webhooks (the
+consumer that records deliveries and the loop that sends them)."""
 
 from __future__ import annotations
 
@@ -15,24 +17,35 @@ from ccshared import logs
 from ccshared import store as store_module
 from ccshared.bus import Bus, BusUnavailable, Consumer
 from ccshared.consumer import ConsumerLoop
+from ccshared.hints import Hints
 from ccshared.outbox import Relay
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
 from .config import SERVICE, Settings
+from .crypto import PersonalDataCipher
 from .read_model import CentreReadModel
 from .repository import PROCESSED, CentreRepository, ContactRepository
+from .webhook_delivery import HttpSender, Sender, WebhookDelivery
+from .webhook_repository import DeliveryRepository, ReceiverRepository
+from .webhook_service import WebhookIntake
+from .webhooks import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 CENTRES_GROUP = "contacts-centres"
+WEBHOOKS_GROUP = "contacts-webhooks"
 Task = Callable[[threading.Event], None]
 T = TypeVar("T")
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
     def relay(stop: threading.Event) -> None:
-        Relay([(ContactRepository(store, clock).collection, topic)], bus.producer()).run(stop)
+        routes = [
+            (ContactRepository(store, clock).collection, topic),
+            (ReceiverRepository(store, clock).collection, topic),
+        ]
+        Relay(routes, bus.producer()).run(stop)
 
     relay.__name__ = "contacts-outbox-relay"
     return relay
@@ -63,6 +76,60 @@ def centres_task(
 
     consume.__name__ = "contacts-centre-read-model"
     return consume
+
+
+def webhooks_task(
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    topic: str = c.CONTACTS_TOPIC,
+    group: str = WEBHOOKS_GROUP,
+    keep_processed: timedelta = timedelta(days=30),
+    hints: Hints | None = None,
+) -> Task:
+    """Records a delivery for each referral change of an agency with a callback URL."""
+
+    def consume(stop: threading.Event) -> None:
+        consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
+        if consumer is None:
+            return
+        intake = WebhookIntake(DeliveryRepository(store), ReceiverRepository(store, clock), clock, hints)
+        loop = ConsumerLoop(
+            name=group,
+            consumer=consumer,
+            handlers=intake.handlers(),
+            dead_letters=bus.producer(),
+            processed=store.collection(PROCESSED),
+            clock=clock,
+            keep_processed=keep_processed,
+        )
+        loop.run(stop)
+
+    consume.__name__ = "contacts-webhook-intake"
+    return consume
+
+
+def webhook_delivery_task(
+    store: Store,
+    clock: Clock,
+    cipher: PersonalDataCipher,
+    hints: Hints | None = None,
+    sender: Sender | None = None,
+    policy: RetryPolicy | None = None,
+) -> Task:
+    def deliver(stop: threading.Event) -> None:
+        WebhookDelivery(
+            deliveries=DeliveryRepository(store),
+            receivers=ReceiverRepository(store, clock),
+            sender=sender or HttpSender(),
+            cipher=cipher,
+            clock=clock,
+            policy=policy,
+            hints=hints,
+        ).run(stop)
+
+    deliver.__name__ = "contacts-webhook-delivery"
+    return deliver
 
 
 def _subscribe(bus: Bus, topic: str, group: str) -> Consumer:
@@ -98,4 +165,11 @@ def tasks(
     bus = bus or bus_module.connect(settings.bus_url)
     clock = clock or SystemClock()
     keep_processed = timedelta(days=settings.processed_retention_days)
-    return [relay_task(store, bus, clock), centres_task(store, bus, clock, keep_processed=keep_processed)]
+    cipher = PersonalDataCipher(settings.encryption_key)
+    recorded = Hints()
+    return [
+        relay_task(store, bus, clock),
+        centres_task(store, bus, clock, keep_processed=keep_processed),
+        webhooks_task(store, bus, clock, keep_processed=keep_processed, hints=recorded),
+        webhook_delivery_task(store, clock, cipher, hints=recorded),
+    ]

@@ -1,0 +1,204 @@
+"""Repositories of the webhooks: the delivery log, and each agency's receiver.
+
+The receiver (callback URL, encrypted secret, health and failing mark) lives in
+the agency's profile document, so that the failing mark and the event that
+announces it are one atomic write through that document's outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared.outbox import AggregateStore, VersionConflict
+from ccshared.store import Document, DuplicateKey, Filter, Store
+from ccshared.timeutil import Clock, from_str, to_str
+
+from .config import SERVICE
+from .repository import AGENCY_PROFILES, SAVE_ATTEMPTS
+from .webhooks import DUE_STATUSES, OPEN_STATUSES, SENDING, Delivery, Outcome, ReceiverHealth
+
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+_INSTANTS = {
+    "created_at",
+    "next_attempt_at",
+    "first_attempt_at",
+    "attempt_started_at",
+    "delivered_at",
+    "updated_at",
+}
+
+
+def _doc(delivery: Delivery) -> Document:
+    doc = {field.name: getattr(delivery, field.name) for field in fields(Delivery)}
+    doc["_id"] = doc.pop("id")
+    for name in _INSTANTS:
+        doc[name] = to_str(doc[name]) if doc[name] is not None else None
+    return doc
+
+
+def _delivery(doc: Mapping[str, Any]) -> Delivery:
+    values = {field.name: doc.get(field.name) for field in fields(Delivery) if field.name != "id"}
+    for name in _INSTANTS:
+        values[name] = from_str(values[name]) if values[name] is not None else None
+    return Delivery(id=doc["_id"], **values)
+
+
+class DeliveryRepository:
+    """One document per delivery, `_id` = the event's id.
+
+    Every change of status is a compare-and-set on (status, attempts), so two
+    workers never both claim, or both settle, the same delivery.
+    """
+
+    def __init__(self, store: Store):
+        self.collection = store.collection(WEBHOOK_DELIVERIES)
+        self.collection.ensure_index(["status", "next_attempt_at"])
+        self.collection.ensure_index(["status", "attempt_started_at"])
+        self.collection.ensure_index(["contact_id", "sequence"])
+        self.collection.ensure_index(["created_at"])
+
+    def add(self, delivery: Delivery) -> bool:
+        """Record a delivery; False if its event was recorded before (a redelivery)."""
+        try:
+            self.collection.insert(_doc(delivery))
+        except DuplicateKey:
+            return False
+        return True
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        doc = self.collection.get(delivery_id)
+        return _delivery(doc) if doc else None
+
+    def next_sequence(self, contact_id: str) -> int:
+        """One more than the referral's last: its events are consumed in order (one partition)."""
+        last = self.collection.find({"contact_id": contact_id}, sort=[("sequence", -1)], limit=1)
+        return last[0]["sequence"] + 1 if last else 1
+
+    def transition(self, before: Delivery, after: Delivery) -> bool:
+        """Write `after` only if the stored delivery is still `before`; True when it was."""
+        old = _doc(before)
+        changed = {name: value for name, value in _doc(after).items() if value != old.get(name)}
+        guard = {"_id": before.id, "status": before.status, "attempts": before.attempts}
+        return self.collection.update(guard, changed or {"status": after.status}) == 1
+
+    def due(self, now: datetime, limit: int) -> list[Delivery]:
+        docs = self.collection.find(
+            {"status": {"$in": list(DUE_STATUSES)}, "next_attempt_at": {"$lte": to_str(now)}},
+            sort=[("next_attempt_at", 1), ("sequence", 1)],
+            limit=limit,
+        )
+        return [_delivery(doc) for doc in docs]
+
+    def older_open(self, delivery: Delivery) -> Delivery | None:
+        """An older delivery of the same referral that is not settled yet, if any."""
+        docs = self.collection.find(
+            {
+                "contact_id": delivery.contact_id,
+                "sequence": {"$lt": delivery.sequence},
+                "status": {"$in": list(OPEN_STATUSES)},
+            },
+            sort=[("sequence", 1)],
+            limit=1,
+        )
+        return _delivery(docs[0]) if docs else None
+
+    def sending_since(self, started_before: datetime, limit: int = 50) -> list[Delivery]:
+        docs = self.collection.find(
+            {"status": SENDING, "attempt_started_at": {"$lte": to_str(started_before)}}, limit=limit
+        )
+        return [_delivery(doc) for doc in docs]
+
+    def page(self, filter: Filter, skip: int, limit: int) -> tuple[list[Delivery], int]:
+        """Newest first."""
+        docs = self.collection.find(
+            filter, sort=[("created_at", -1), ("sequence", -1)], skip=skip, limit=limit
+        )
+        return [_delivery(doc) for doc in docs], self.collection.count(filter)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Where an agency takes its webhooks: URL, encrypted signing secret, and how it has fared."""
+
+    agency_id: str
+    callback_url: str
+    secret_token: str
+    health: ReceiverHealth
+
+
+def _health(doc: Mapping[str, Any]) -> ReceiverHealth:
+    def instant(name: str) -> datetime | None:
+        return from_str(doc[name]) if doc.get(name) else None
+
+    return ReceiverHealth(
+        failures=doc.get("webhook_failures") or 0,
+        failures_from=instant("webhook_failures_from"),
+        failing_since=instant("webhook_failing_since"),
+        last_status_code=doc.get("webhook_last_status_code"),
+        last_error=doc.get("webhook_last_error"),
+    )
+
+
+def health_fields(health: ReceiverHealth) -> dict[str, Any]:
+    """The profile fields that hold a receiver's health (all None or zero: a fresh start)."""
+
+    def instant(value: datetime | None) -> str | None:
+        return to_str(value) if value is not None else None
+
+    return {
+        "webhook_failures": health.failures,
+        "webhook_failures_from": instant(health.failures_from),
+        "webhook_failing_since": instant(health.failing_since),
+        "webhook_last_status_code": health.last_status_code,
+        "webhook_last_error": health.last_error,
+    }
+
+
+class ReceiverRepository:
+    """Agencies' receivers, read from and written to their profile documents."""
+
+    def __init__(self, store: Store, clock: Clock):
+        self.collection = store.collection(AGENCY_PROFILES)
+        self.aggregates = AggregateStore(self.collection, SERVICE, clock)
+
+    def get(self, agency_id: str) -> Receiver | None:
+        """The agency's receiver, or None if it has no callback URL."""
+        doc = self.collection.get(agency_id)
+        if not doc or not doc.get("callback_url") or not doc.get("webhook_secret"):
+            return None
+        return Receiver(agency_id, doc["callback_url"], doc["webhook_secret"], _health(doc))
+
+    def record(self, agency_id: str, outcome: Outcome, now: datetime) -> ReceiverHealth | None:
+        """Count an attempt's outcome; mark the receiver failing (once, with its event) or clear it."""
+        for _ in range(SAVE_ATTEMPTS):
+            doc = self.collection.get(agency_id)
+            if not doc or not doc.get("callback_url"):
+                return None
+            before = _health(doc)
+            after = before.after(outcome, now)
+            if after == before:
+                return after
+            staged = [self._failing_event(agency_id, after)] if after.became_failing(before) else []
+            try:
+                self.aggregates.save(doc | health_fields(after), staged)
+            except VersionConflict:
+                continue
+            return after
+        raise VersionConflict(agency_id, -1)
+
+    def _failing_event(self, agency_id: str, health: ReceiverHealth) -> dict:
+        return self.aggregates.event(
+            c.AGENCY_WEBHOOK_FAILING,
+            agency_id,
+            {
+                "agency_id": agency_id,
+                "failing_since": health.failing_since,
+                "consecutive_failures": health.failures,
+                "last_status_code": health.last_status_code,
+                "error_kind": health.last_error,
+            },
+        )
