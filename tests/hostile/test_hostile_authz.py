@@ -59,6 +59,7 @@ contacts   referrals.list_referrals           GET    401  200     200      401  
 contacts   referrals.get_referral             GET    401  200     404      401      401    401   401 401
 contacts   referrals.nearest_centre           GET    401  200     200      401      401    401   401 401
 contacts   internal.referral_notice           GET    401  401     401      403      403    403   403 403
+contacts   internal.agency_notice             GET    401  401     401      403      403    403   403 403
 contacts   webhook_deliveries.list_deliveries GET    401  401     401      200      200    200   200 200
 directory  centres.ServiceTypes               GET    200  200     200      200      200    200   200 200
 directory  centres.Centres                    GET    200  200     200      200      200    200   200 200
@@ -344,6 +345,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("contacts", "internal.referral_notice", "GET"): lambda w: Call(
         "GET", f"/api/v1/internal/referrals/{w.referral()}"
     ),
+    ("contacts", "internal.agency_notice", "GET"): lambda w: Call("GET", "/api/v1/internal/agencies/example"),
     ("contacts", "webhook_deliveries.list_deliveries", "GET"): lambda w: Call(
         "GET", "/api/v1/webhook-deliveries"
     ),

@@ -222,3 +222,35 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
 def statuses_of(notifier, event_type: str) -> dict[str, str]:
     docs = notifier.store.collection("notifications").find({"event_type": event_type})
     return {doc["recipient"]: doc["status"] for doc in docs}
+
+
+def test_an_agency_whose_webhook_receiver_keeps_failing_is_told_once(tmp_path, smtp_server, contacts):
+    contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
+    data = {
+        "agency_id": "example-health-visitors",
+        "failing_since": MONDAY_MORNING,
+        "consecutive_failures": 5,
+        "last_status_code": 503,
+    }
+    failing = events.make(
+        c.AGENCY_WEBHOOK_FAILING, "example-health-visitors", data, source="contacts", time=MONDAY_MORNING
+    )
+    unknown = events.make(
+        c.AGENCY_WEBHOOK_FAILING,
+        "nobody",
+        data | {"agency_id": "nobody"},
+        source="contacts",
+        time=MONDAY_MORNING,
+    )
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+
+    for envelope in (failing, failing, unknown):
+        notifier.receive(envelope)
+    notifier.deliver()
+
+    mail = by_recipient(smtp_server)
+    assert list(mail) == ["hv-team@example.org"] and len(mail["hv-team@example.org"]) == 1
+    message = mail["hv-team@example.org"][0]
+    assert message["Subject"] == "Your webhook receiver is failing"
+    assert "HTTP 503" in body(message) and "Failed attempts in a row: 5" in body(message)
+    assert statuses_of(notifier, c.AGENCY_WEBHOOK_FAILING)["agency:nobody"] == SKIPPED

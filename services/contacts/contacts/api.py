@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ccshared import contracts as c
 from ccshared.auth import StaffUser, TokenSigner, current_staff
-from ccshared.errors import Unauthorized
+from ccshared.errors import NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
@@ -272,6 +272,20 @@ def _authenticate_service() -> None:
 def referral_notice(contact_id: str) -> dict:
     services = _services()
     return services.contacts.referral_notice(_staff(), contact_id, services.agencies.repository)
+
+
+@internal.get("/agencies/<agency_id>")
+@internal.response(200, s.AgencyNoticeSchema)
+def agency_notice(agency_id: str) -> dict:
+    """Where an agency is told of its own affairs (its webhook receiver failing, say)."""
+    profile = _services().agencies.profile(agency_id)
+    if profile is None:
+        raise NotFound(f"no agency {agency_id}")
+    return {
+        "agency_id": agency_id,
+        "agency_name": profile["name"],
+        "agency_email": profile.get("notify_email"),
+    }
 
 
 # Webhook delivery log (staff) -------------------------------------------------

@@ -340,6 +340,14 @@ class AuditEntrySchema(Schema):
     at = fields.String()
 
 
+class AgencyNoticeSchema(Schema):
+    """For the notifier only: where to tell an agency of its own affairs."""
+
+    agency_id = fields.String()
+    agency_name = fields.String()
+    agency_email = fields.String(allow_none=True)
+
+
 class ReferralNoticeSchema(Schema):
     """For the notifier only: where to tell a referral's referrer, and the decline reason's words."""
 

@@ -43,7 +43,17 @@ from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
 from . import metrics
-from .domain import DIGEST, DUE_STATUSES, FAILED, RETRYING, SENT, Notification, RetryPolicy, partner_role
+from .domain import (
+    AGENCY,
+    DIGEST,
+    DUE_STATUSES,
+    FAILED,
+    RETRYING,
+    SENT,
+    Notification,
+    RetryPolicy,
+    partner_role,
+)
 from .mail import PermanentFailure, TemporaryFailure, Transport, compose
 from .referrers import Referrers
 from .rendering import Renderer
@@ -215,11 +225,11 @@ class Delivery:
             return claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
         return claimed.delivered(self.clock.now(), reply)
 
-    def _tell_partner(self, claimed: Notification, role: str, contact_id: str) -> Notification:
-        """A referrer's notice: its address and facts are asked of contacts now, and not kept."""
+    def _tell_partner(self, claimed: Notification, role: str, subject: str) -> Notification:
+        """A partner's notice: its address and facts are asked of contacts now, and not kept."""
         if self.referrers is None:
             raise PermanentFailure("no contacts service configured to find the referrer's address")
-        facts = self.referrers.facts(contact_id)
+        facts = self.referrers.agency(subject) if role == AGENCY else self.referrers.facts(subject)
         address = facts.address(role) if facts else None
         if facts is None or address is None:
             return claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")

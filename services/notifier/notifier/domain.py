@@ -56,8 +56,10 @@ NOTICE_TYPES = (
     c.REFERRAL_ACCEPTED,
     c.REFERRAL_DECLINED,
     c.CONTACT_RESPONDED,
+    c.AGENCY_WEBHOOK_FAILING,
 )
 AGENCY_OF = "agency-of"
+AGENCY = "agency"  # an agency by its own id, for news of its own (its webhook receiver failing)
 REFERRER_OF = "referrer-of"
 MESSAGE_ID_DOMAIN = "childrens-centres.notifier"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -128,9 +130,9 @@ def partner_recipients(contact_id: str) -> Addressing:
 
 
 def partner_role(recipient: str) -> tuple[str, str] | None:
-    """(role, contact id) of a partner recipient; None for an ordinary address."""
-    role, _, contact_id = recipient.partition(":")
-    return (role, contact_id) if role in (AGENCY_OF, REFERRER_OF) and contact_id else None
+    """(role, contact or agency id) of a partner recipient; None for an ordinary address."""
+    role, _, subject = recipient.partition(":")
+    return (role, subject) if role in (AGENCY_OF, REFERRER_OF, AGENCY) and subject else None
 
 
 def notification_id(event_id: str, recipient: str) -> str:

@@ -18,6 +18,7 @@ from ccshared.hints import Hints
 from ccshared.timeutil import Clock
 
 from .domain import (
+    AGENCY,
     EVENT,
     NOTIFYING_EVENTS,
     PARTNER_CHANGES,
@@ -68,7 +69,14 @@ class Intake:
         handlers.update(dict.fromkeys(c.CENTRE_EVENTS, self.centre_changed))
         handlers[c.SLA_STARTED] = self.referral_received
         handlers.update(dict.fromkeys(c.CONTACT_EVENTS, self.referral_changed))
+        handlers[c.AGENCY_WEBHOOK_FAILING] = self.webhook_failing
         return handlers
+
+    def webhook_failing(self, event: events.Event) -> None:
+        """An agency's webhook receiver keeps failing: its notification address is told, once."""
+        data = events.REGISTRY[event.type]().dump(event.data)
+        addressing = Addressing(to=(f"{AGENCY}:{data['agency_id']}",))
+        self._record(event, data | {"area": None}, addressing, digest_recipients=frozenset())
 
     def referral_received(self, event: events.Event) -> None:
         """A new referral: the centre hears at once (never held for a digest), the referrer gets a receipt."""

@@ -15,7 +15,7 @@ import requests
 from ccshared.auth import StaffUser, TokenSigner
 from ccshared.contracts import ROLE_SERVICE
 
-from .domain import AGENCY_OF
+from .domain import REFERRER_OF
 from .mail import TemporaryFailure
 
 SERVICE_USER = StaffUser("notifier", ROLE_SERVICE)
@@ -32,7 +32,16 @@ class ReferralFacts:
     decline_reason: str | None
 
     def address(self, role: str) -> str | None:
-        return self.agency_email if role == AGENCY_OF else self.referrer_email
+        return self.referrer_email if role == REFERRER_OF else self.agency_email
+
+
+@dataclass(frozen=True)
+class AgencyFacts:
+    agency_name: str
+    agency_email: str | None
+
+    def address(self, role: str) -> str | None:
+        return self.agency_email
 
 
 class Referrers:
@@ -44,17 +53,9 @@ class Referrers:
 
     def facts(self, contact_id: str) -> ReferralFacts | None:
         """The referral's facts; None if contacts has no such referral; TemporaryFailure if it cannot say."""
-        url = f"{self.contacts_url}/api/v1/internal/referrals/{contact_id}"
-        headers = {"Authorization": f"Bearer {self.signer.issue(SERVICE_USER)}", "Accept": "application/json"}
-        try:
-            reply = self.session.get(url, headers=headers, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise TemporaryFailure(f"contacts service unreachable: {type(exc).__name__}") from exc
-        if reply.status_code == 404:
+        body = self._get(f"/api/v1/internal/referrals/{contact_id}")
+        if body is None:
             return None
-        if reply.status_code != 200:
-            raise TemporaryFailure(f"contacts service answered {reply.status_code}")
-        body = reply.json()
         return ReferralFacts(
             reference=body["reference"],
             agency_name=body["agency_name"],
@@ -64,3 +65,20 @@ class Referrers:
             decline_reason_code=body.get("decline_reason_code"),
             decline_reason=body.get("decline_reason"),
         )
+
+    def agency(self, agency_id: str) -> AgencyFacts | None:
+        """An agency's name and notification address; None if contacts knows no such agency."""
+        body = self._get(f"/api/v1/internal/agencies/{agency_id}")
+        return AgencyFacts(body["agency_name"], body.get("agency_email")) if body else None
+
+    def _get(self, path: str) -> dict | None:
+        headers = {"Authorization": f"Bearer {self.signer.issue(SERVICE_USER)}", "Accept": "application/json"}
+        try:
+            reply = self.session.get(self.contacts_url + path, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"contacts service unreachable: {type(exc).__name__}") from exc
+        if reply.status_code == 404:
+            return None
+        if reply.status_code != 200:
+            raise TemporaryFailure(f"contacts service answered {reply.status_code}")
+        return reply.json()

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from .domain import DIGEST, Notification
 
 if TYPE_CHECKING:
-    from .referrers import ReferralFacts
+    from .referrers import AgencyFacts, ReferralFacts
 
 CHANNEL_LABELS = {
     c.LETTER: "letter",
@@ -157,10 +157,12 @@ class Renderer:
         }
 
     def render_for_partner(
-        self, notification: Notification, facts: ReferralFacts, now: datetime
+        self, notification: Notification, facts: ReferralFacts | AgencyFacts, now: datetime
     ) -> RenderedMessage:
-        """A referrer's notice: what became of its referral, with no family details."""
+        """A partner's notice: what became of its referral (no family details), or of its webhooks."""
         data = notification.data
+        if notification.event_type == c.AGENCY_WEBHOOK_FAILING:
+            return self._webhook_failing(data, facts.agency_name)
         if notification.event_type == c.SLA_STARTED:
             news = referrals.RECEIVED
         else:
@@ -181,6 +183,16 @@ class Renderer:
         return self._render(
             "referral_update", f"{item['headline']}: {data['reference']} for {centre}", item=item
         )
+
+    def _webhook_failing(self, data: Mapping[str, Any], agency_name: str) -> RenderedMessage:
+        code = data.get("last_status_code")
+        item = {
+            "agency": agency_name,
+            "since": london(data["failing_since"]),
+            "failures": data["consecutive_failures"],
+            "answer": f"HTTP {code}" if code else (data.get("error_kind") or "no answer").replace("_", " "),
+        }
+        return self._render("webhook_failing", "Your webhook receiver is failing", item=item)
 
     def _digest(
         self, notification: Notification, items: Sequence[Notification], now: datetime
