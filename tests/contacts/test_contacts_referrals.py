@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from contacts.idempotency import IdempotentResponses, request_hash
@@ -388,3 +390,74 @@ def test_an_agency_reading_a_decline_reason_is_audited(
     assert [(entry["who"], entry["action"]) for entry in entries] == [
         ("agency:example-health-visitors", "agency_read")
     ]
+
+
+# The front end's partner pages: a partner user's token instead of an API key ----
+
+
+def partner_token(agency: str | None, role: str = "partner", area: str | None = None) -> dict:
+    user = StaffUser("test.partner", role, area, agency=agency)
+    return {"Authorization": f"Bearer {TokenSigner(STAFF_SECRET).issue(user)}"}
+
+
+def test_a_partner_users_token_refers_and_reads_as_its_agency(
+    client, agency_headers, other_agency_headers, referral
+):
+    by_key = post(client, agency_headers, referral).json
+    other = post(client, other_agency_headers, referral).json
+    headers = partner_token("example-health-visitors")
+
+    made = post(client, headers, referral, key="web-form-1")
+    again = post(client, headers, referral, key="web-form-1")
+    listed = client.get(REFERRALS, headers=headers).json
+
+    assert made.status_code == 201 and again.json == made.json
+    assert {item["id"] for item in listed["items"]} == {by_key["id"], made.json["id"]}
+    assert client.get(f"{REFERRALS}/{by_key['id']}", headers=headers).status_code == 200
+    assert client.get(f"{REFERRALS}/{other['id']}", headers=headers).status_code == 404
+    preview = client.get(
+        f"{REFERRALS}/nearest-centre",
+        query_string={"postcode_district": "L8", "support_needed": "stay-and-play"},
+        headers=headers,
+    )
+    assert preview.status_code == 200 and preview.json["centre_id"] == "centre-south"
+
+
+def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refused(
+    client, agency_keys, referral, staff_headers
+):
+    agency_keys.create("Example Voluntary Group")
+
+    made = post(client, partner_token("example-voluntary-group"), referral)
+    unknown = post(client, partner_token("example-unregistered-agency"), referral)
+
+    assert made.status_code == 201, made.json
+    staff = client.get(f"/api/v1/contacts/{made.json['id']}", headers=staff_headers(area="south")).json
+    assert staff["referral"]["agency_id"] == "example-voluntary-group"
+    assert staff["referral"]["agency_name"] == "Example Voluntary Group"
+    assert staff["created_by"] == "agency:example-voluntary-group"
+    assert unknown.status_code == 403
+    assert "example-unregistered-agency" in unknown.json["error"]["message"]
+
+
+def test_staff_tokens_do_not_reach_the_partner_api(client, agency_headers, referral):
+    made = post(client, agency_headers, referral).json
+    for role, area in (("staff", "south"), ("coordinator", "south"), ("principal_officer", None)):
+        headers = partner_token(None, role, area)
+        assert client.get(REFERRALS, headers=headers).status_code == 403
+        assert client.get(f"{REFERRALS}/{made['id']}", headers=headers).status_code == 403
+        assert post(client, headers, referral).status_code == 403
+    forged = {"Authorization": "Bearer not-a-token"}
+    assert client.get(REFERRALS, headers=forged).status_code == 401
+
+
+def test_a_partner_users_calls_count_against_its_agencys_rate_limit(app, client, agency_headers):
+    app.extensions["contacts"].partner_limiter.limit = Limit(3, 60)
+    token = partner_token("example-health-visitors")
+
+    answers = [client.get(REFERRALS, headers=token).status_code for _ in range(2)]
+    answers.append(client.get(REFERRALS, headers=agency_headers).status_code)
+    refused = client.get(REFERRALS, headers=token)
+
+    assert answers == [200, 200, 200]
+    assert refused.status_code == 429 and "Retry-After" in refused.headers

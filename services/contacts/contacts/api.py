@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ccshared.auth import StaffUser, TokenSigner, current_staff
-from ccshared.errors import Unauthorized
+from ccshared import contracts as c
+from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.errors import ApiError, Forbidden, Unauthorized
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
@@ -56,18 +57,47 @@ def _authenticate_staff() -> None:
 
 
 def _authenticate_agency() -> None:
-    """Who is calling, within the rate limit: per agency, or per address without a valid key."""
+    """Who is calling, within the rate limit: per agency, or per address without valid credentials."""
     services = _services()
-    key = request.headers.get(API_KEY_HEADER, "").strip()
-    agency = services.agencies.authenticate(key) if key else None
+    agency, refusal = _calling_agency(services)
     if services.partner_limiter is not None:
         caller = f"agency:{agency.id}" if agency else f"address:{request.remote_addr}"
         services.partner_limiter.check(caller, "partner API requests")
-    if not key:
-        raise Unauthorized(f"partner agencies send their API key in the {API_KEY_HEADER} header")
     if agency is None:
-        raise Unauthorized("API key is not valid or has been revoked")
+        raise refusal or Unauthorized("no credentials")
     g.agency = agency
+
+
+def _calling_agency(services: Services) -> tuple[Agency | None, ApiError | None]:
+    """The agency's own software sends its API key; the front end's partner pages send
+    the signed-in partner user's token, which names the agency."""
+    key = request.headers.get(API_KEY_HEADER, "").strip()
+    if key:
+        agency = services.agencies.authenticate(key)
+        return agency, None if agency else Unauthorized("API key is not valid or has been revoked")
+    token = bearer_token()
+    if token is None:
+        return None, Unauthorized(
+            f"partner agencies send their API key in the {API_KEY_HEADER} header, "
+            "or a partner user's token as Authorization: Bearer"
+        )
+    try:
+        return _partner_agency(services, services.signer.verify(token)), None
+    except ApiError as refusal:
+        return None, refusal
+
+
+def _partner_agency(services: Services, user: StaffUser) -> Agency:
+    """Partners and staff stay apart: only a partner's token reaches referrals, and only
+    for an agency the service knows (its profile gives the name)."""
+    if user.role != c.ROLE_PARTNER or user.agency is None:
+        raise Forbidden(f"role {user.role} may not use the partner API; staff use /api/v1/contacts")
+    profile = services.agencies.profile(user.agency)
+    if profile is None:
+        raise Forbidden(
+            f"agency {user.agency} is not registered here; an admin makes it with agency-key create"
+        )
+    return Agency(id=user.agency, name=profile["name"])
 
 
 def _idempotent_create(
@@ -206,7 +236,7 @@ partners = Blueprint(
     "referrals",
     __name__,
     url_prefix="/api/v1/referrals",
-    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER})",
+    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER}, or a partner user's token)",
 )
 partners.before_request(_authenticate_agency)
 
