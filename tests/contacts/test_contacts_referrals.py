@@ -10,7 +10,8 @@ from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from contacts.idempotency import IdempotentResponses, request_hash
-from contacts.repository import AUDIT, CONTACTS
+from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
+from contacts.retention import erase_expired
 from contacts.schemas import ReferralCreateSchema
 from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET
 from directory.app import create_app as create_directory_app
@@ -461,3 +462,73 @@ def test_a_partner_users_calls_count_against_its_agencys_rate_limit(app, client,
 
     assert answers == [200, 200, 200]
     assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
+def test_an_agency_lists_its_referrals_newest_first_and_by_referral_status(
+    client, agency_headers, referral, staff_headers, clock
+):
+    staff = staff_headers(area="south")
+    made = {}
+    for name in ("new", "opened", "accepted", "declined", "responded", "withdrawn"):
+        made[name] = post(client, agency_headers, referral).json["id"]
+        clock.advance(minutes=5)
+    steps = {
+        "opened": [("referral/open", {})],
+        "accepted": [("referral/accept", {})],
+        "declined": [("referral/open", {}), ("referral/decline", {"reason": "Test reason"})],
+        "responded": [("respond", {"method": "telephone"}), ("close", {})],
+        "withdrawn": [("withdraw", {})],
+    }
+    for name, actions in steps.items():
+        for action, body in actions:
+            done = client.post(f"/api/v1/contacts/{made[name]}/{action}", json=body, headers=staff)
+            assert done.status_code == 200, done.json
+
+    everything = client.get(REFERRALS, headers=agency_headers).json
+    by_status = {
+        name: [
+            item["id"]
+            for item in client.get(REFERRALS, query_string={"status": name}, headers=agency_headers).json[
+                "items"
+            ]
+        ]
+        for name in made
+    }
+    bad = client.get(REFERRALS, query_string={"status": "lost"}, headers=agency_headers)
+
+    assert [item["id"] for item in everything["items"]] == list(reversed(made.values()))
+    assert {item["referral_status"] for item in everything["items"]} == set(made)
+    assert by_status == {name: [contact_id] for name, contact_id in made.items()}
+    assert bad.status_code == 422 and "status" in bad.json["error"]["fields"]
+
+
+def test_an_agency_reads_back_what_it_sent_until_retention_erases_it(
+    client, agency_headers, referral, staff_headers, doc_store, clock
+):
+    created = post(client, agency_headers, referral).json
+    url = f"/api/v1/contacts/{created['id']}"
+    staff = staff_headers(area="south")
+    client.post(f"{url}/referral/decline", json={"reason": "Test reason: no sessions"}, headers=staff)
+    client.post(f"{url}/close", json={}, headers=staff)
+
+    before = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    clock.advance(days=400)
+    erase_expired(ContactRepository(doc_store, clock), AuditLog(doc_store), clock, retention_days=365)
+    after = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+
+    assert before["sent"] == {
+        name: referral[name] for name in ("referrer", "family", "children", "notes")
+    } | {
+        "consent": {
+            "given": True,
+            "recorded_by": "Test Referrer",
+            "recorded_at": "2026-11-22T09:30:00.000000Z",
+        }
+    }
+    assert before["decline_reason"] == "Test reason: no sessions" and before["personal_erased_at"] is None
+    assert after["sent"] is None and after["decline_reason"] is None
+    assert after["personal_erased_at"] and after["reference"] == created["reference"]
+    assert after["referral_status"] == "declined" and after["decline_reason_code"] == "other"
+    assert "sent" not in created, "only the detail carries the personal data back"
+    for value in PERSONAL_VALUES:
+        assert value not in json.dumps(after)

@@ -257,10 +257,13 @@ def create_referral(form: dict) -> Response:
 
 
 @partners.get("")
-@partners.arguments(s.PageQuerySchema, location="query")
+@partners.arguments(s.AgencyReferralQuerySchema, location="query")
 @partners.response(200, s.AgencyReferralPageSchema)
 def list_referrals(query: dict) -> dict:
-    contacts, total = _services().contacts.agency_referrals(_agency(), query["page"], query["per_page"])
+    """The agency's referrals, newest first; `status` keeps those in one referral_status."""
+    contacts, total = _services().contacts.agency_referrals(
+        _agency(), query["page"], query["per_page"], query.get("status")
+    )
     return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
 
 
@@ -273,7 +276,6 @@ def nearest_centre(query: dict) -> dict:
 
 
 @partners.get("/<contact_id>")
-@partners.response(200, s.AgencyReferralSchema)
+@partners.response(200, s.AgencyReferralDetailSchema)
 def get_referral(contact_id: str) -> dict:
-    reading = _services().contacts.agency_referral(_agency(), contact_id)
-    return views.agency_referral(reading.contact, reading.decline_reason)
+    return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
