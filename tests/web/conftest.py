@@ -105,9 +105,9 @@ def csrf_of(html: str) -> str:
 def make_user(web_app: Flask) -> Callable[..., str]:
     """Create an account; returns its password."""
 
-    def make(username: str, role: str, area: str | None = None) -> str:
+    def make(username: str, role: str, area: str | None = None, agency: str | None = None) -> str:
         _, password = web_app.extensions["frontend"].desk.create_account(
-            username, role, area, None, by="test"
+            username, role, area, None, by="test", agency=agency
         )
         return password
 
@@ -118,8 +118,13 @@ def make_user(web_app: Flask) -> Callable[..., str]:
 def sign_in(client: FlaskClient, make_user: Callable[..., str]) -> Callable[..., FlaskClient]:
     """Create an account and sign the test client in as it."""
 
-    def sign(username: str = "t.north", role: str = "coordinator", area: str | None = "north") -> FlaskClient:
-        password = make_user(username, role, area)
+    def sign(
+        username: str = "t.north",
+        role: str = "coordinator",
+        area: str | None = "north",
+        agency: str | None = None,
+    ) -> FlaskClient:
+        password = make_user(username, role, area, agency)
         token = csrf_of(client.get("/sign-in").text)
         response = client.post(
             "/sign-in", data={"username": username, "password": password, "csrf_token": token}

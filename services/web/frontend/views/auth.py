@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from ccshared import contracts as c
 from ccshared.timeutil import LONDON
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -35,7 +36,11 @@ def init_app(app: Flask) -> None:
 
 
 def signed_in(*roles: str) -> Callable:
-    """The page needs a signed-in user, with one of roles when given."""
+    """The page needs a signed-in user with one of roles; with none given, a staff role.
+
+    Partner users are not staff: they reach only the pages that name their role.
+    """
+    allowed = roles or c.ROLES
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -43,7 +48,7 @@ def signed_in(*roles: str) -> Callable:
             user = g.get("user")
             if user is None:
                 return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-            if roles and user.role not in roles:
+            if user.role not in allowed:
                 abort(403, description="Your role does not give you access to this page.")
             return view(*args, **kwargs)
 
