@@ -61,6 +61,7 @@ def services() -> FakeServices:
         ),
     )
     fake.on("GET", CONTACTS, "/api/v1/contacts", (200, {"items": [], "total": 0, "page": 1, "per_page": 100}))
+    fake.on("GET", CONTACTS, "/api/v1/referrals", (200, {"items": [], "total": 0, "page": 1, "per_page": 20}))
     fake.on("GET", SLA, "/api/v1/clocks", (200, {"clocks": [], "count": 0}))
     fake.on("GET", NOTIFIER, "/api/v1/messages", (200, {"items": []}))
     fake.on("GET", NOTIFIER, "/api/v1/notifications", (200, {"items": []}))

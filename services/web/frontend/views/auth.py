@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.auth import StaffUser
 from ccshared.timeutil import LONDON
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -27,7 +28,15 @@ def _load_user() -> None:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS}
+    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS, "home_url": home_url}
+
+
+def home_url(user: StaffUser | None = None) -> str:
+    """Where a signed-in user starts: partner users on their agency's referrals, staff on Today."""
+    user = user or g.get("user")
+    if user is not None and user.role == c.ROLE_PARTNER:
+        return url_for("partners.referrals")
+    return url_for("contacts.today")
 
 
 def init_app(app: Flask) -> None:
@@ -57,10 +66,10 @@ def signed_in(*roles: str) -> Callable:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, user: StaffUser | None = None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("contacts.today")
+    return home_url(user)
 
 
 @bp.get("/sign-in")
@@ -87,7 +96,7 @@ def sign_in_post() -> Any:
     if result.ok:
         session.clear()
         session[SESSION_KEY] = result.session_id
-        return redirect(_safe_next(target))
+        return redirect(_safe_next(target, result.account.staff_user()))
     if result.delay_seconds:
         time.sleep(result.delay_seconds)
     if result.locked_until:
