@@ -434,3 +434,23 @@ def test_a_referral_id_cannot_reach_another_contacts_path(partner, services):
     partner.get("/partners/referrals/r1%3Fstatus=new")
 
     assert services.last("GET", "/api/v1/referrals/r1").path == "/api/v1/referrals/r1%3Fstatus%3Dnew"
+
+
+def test_partner_users_sign_in_with_the_staffs_protections(client, make_user, web_app):
+    password = make_user("p.visitor", "partner", None, AGENCY)
+    token = csrf_of(client.get("/sign-in").text)
+
+    def sign_in(secret: str, csrf: str | None = token):
+        data = {"username": "p.visitor", "password": secret} | ({"csrf_token": csrf} if csrf else {})
+        return client.post("/sign-in", data=data)
+
+    assert sign_in(password, csrf=None).status_code == 400, "no CSRF token, no sign-in"
+    failures = [sign_in("guess-guess-guess").status_code for _ in range(3)]
+    assert failures[0] == 401
+    assert sign_in(password).status_code == 429, "locked out like staff"
+    web_app.extensions["frontend"].desk.attempts.clear("p.visitor")
+    signed = sign_in(password)
+    cookie = signed.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    web_app.extensions["frontend"].desk.set_disabled("p.visitor", True)
+    assert client.get("/partners/").status_code == 302, "a disabled account's session ends"
