@@ -63,7 +63,7 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 
 def first_run(env: dict[str, str]) -> None:
-    """Create the demo users and a partner key once; keep their one-time secrets for the user."""
+    """Create the demo users, a partner key and a partner user once; keep their one-time secrets."""
     lines = ["Sign in to the staff pages with one of these (generated on first run):"]
     for username, role, area in DEMO_USERS:
         command = ["frontend", "create-user", username, "--role", role] + (["--area", area] if area else [])
@@ -84,6 +84,11 @@ def first_run(env: dict[str, str]) -> None:
     )
     key = next(line.split(":", 1)[1].strip() for line in issued.splitlines() if line.startswith("API key:"))
     lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key}")
+    agency = next(
+        line.rsplit("(", 1)[1].rstrip(")") for line in issued.splitlines() if line.startswith("agency:")
+    )
+    made = run(["frontend", "create-user", "partner-demo", "--role", "partner", "--agency", agency], env)
+    lines.append(f"Partner pages (/partners/), Demo Health Visitors: partner-demo: {made.splitlines()[-1]}")
     CREDENTIALS.write_text("\n".join(lines) + "\n")
     CREDENTIALS.chmod(0o600)
 

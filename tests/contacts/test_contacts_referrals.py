@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from ccshared.auth import StaffUser, TokenSigner
+from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from contacts.idempotency import IdempotentResponses, request_hash
-from contacts.repository import AUDIT, CONTACTS
+from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
+from contacts.retention import erase_expired
 from contacts.schemas import ReferralCreateSchema
 from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET
 from directory.app import create_app as create_directory_app
@@ -426,3 +429,144 @@ def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
     assert client.get(url, headers={"X-API-Key": issued.key}).status_code == 401
     assert client.get(url).status_code == 401
     assert client.get("/api/v1/internal/referrals/nope", headers=service_headers()).status_code == 404
+
+
+# The front end's partner pages: a partner user's token instead of an API key ----
+
+
+def partner_token(agency: str | None, role: str = "partner", area: str | None = None) -> dict:
+    user = StaffUser("test.partner", role, area, agency=agency)
+    return {"Authorization": f"Bearer {TokenSigner(STAFF_SECRET).issue(user)}"}
+
+
+def test_a_partner_users_token_refers_and_reads_as_its_agency(
+    client, agency_headers, other_agency_headers, referral
+):
+    by_key = post(client, agency_headers, referral).json
+    other = post(client, other_agency_headers, referral).json
+    headers = partner_token("example-health-visitors")
+
+    made = post(client, headers, referral, key="web-form-1")
+    again = post(client, headers, referral, key="web-form-1")
+    listed = client.get(REFERRALS, headers=headers).json
+
+    assert made.status_code == 201 and again.json == made.json
+    assert {item["id"] for item in listed["items"]} == {by_key["id"], made.json["id"]}
+    assert client.get(f"{REFERRALS}/{by_key['id']}", headers=headers).status_code == 200
+    assert client.get(f"{REFERRALS}/{other['id']}", headers=headers).status_code == 404
+    preview = client.get(
+        f"{REFERRALS}/nearest-centre",
+        query_string={"postcode_district": "L8", "support_needed": "stay-and-play"},
+        headers=headers,
+    )
+    assert preview.status_code == 200 and preview.json["centre_id"] == "centre-south"
+
+
+def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refused(
+    client, agency_keys, referral, staff_headers
+):
+    agency_keys.create("Example Voluntary Group")
+
+    made = post(client, partner_token("example-voluntary-group"), referral)
+    unknown = post(client, partner_token("example-unregistered-agency"), referral)
+
+    assert made.status_code == 201, made.json
+    staff = client.get(f"/api/v1/contacts/{made.json['id']}", headers=staff_headers(area="south")).json
+    assert staff["referral"]["agency_id"] == "example-voluntary-group"
+    assert staff["referral"]["agency_name"] == "Example Voluntary Group"
+    assert staff["created_by"] == "agency:example-voluntary-group"
+    assert unknown.status_code == 403
+    assert "example-unregistered-agency" in unknown.json["error"]["message"]
+
+
+def test_staff_tokens_do_not_reach_the_partner_api(client, agency_headers, referral):
+    made = post(client, agency_headers, referral).json
+    for role, area in (("staff", "south"), ("coordinator", "south"), ("principal_officer", None)):
+        headers = partner_token(None, role, area)
+        assert client.get(REFERRALS, headers=headers).status_code == 403
+        assert client.get(f"{REFERRALS}/{made['id']}", headers=headers).status_code == 403
+        assert post(client, headers, referral).status_code == 403
+    forged = {"Authorization": "Bearer not-a-token"}
+    assert client.get(REFERRALS, headers=forged).status_code == 401
+
+
+def test_a_partner_users_calls_count_against_its_agencys_rate_limit(app, client, agency_headers):
+    app.extensions["contacts"].partner_limiter.limit = Limit(3, 60)
+    token = partner_token("example-health-visitors")
+
+    answers = [client.get(REFERRALS, headers=token).status_code for _ in range(2)]
+    answers.append(client.get(REFERRALS, headers=agency_headers).status_code)
+    refused = client.get(REFERRALS, headers=token)
+
+    assert answers == [200, 200, 200]
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
+def test_an_agency_lists_its_referrals_newest_first_and_by_referral_status(
+    client, agency_headers, referral, staff_headers, clock
+):
+    staff = staff_headers(area="south")
+    made = {}
+    for name in ("new", "opened", "accepted", "declined", "responded", "withdrawn"):
+        made[name] = post(client, agency_headers, referral).json["id"]
+        clock.advance(minutes=5)
+    steps = {
+        "opened": [("referral/open", {})],
+        "accepted": [("referral/accept", {})],
+        "declined": [("referral/open", {}), ("referral/decline", {"reason": "Test reason"})],
+        "responded": [("respond", {"method": "telephone"}), ("close", {})],
+        "withdrawn": [("withdraw", {})],
+    }
+    for name, actions in steps.items():
+        for action, body in actions:
+            done = client.post(f"/api/v1/contacts/{made[name]}/{action}", json=body, headers=staff)
+            assert done.status_code == 200, done.json
+
+    everything = client.get(REFERRALS, headers=agency_headers).json
+    by_status = {
+        name: [
+            item["id"]
+            for item in client.get(REFERRALS, query_string={"status": name}, headers=agency_headers).json[
+                "items"
+            ]
+        ]
+        for name in made
+    }
+    bad = client.get(REFERRALS, query_string={"status": "lost"}, headers=agency_headers)
+
+    assert [item["id"] for item in everything["items"]] == list(reversed(made.values()))
+    assert {item["referral_status"] for item in everything["items"]} == set(made)
+    assert by_status == {name: [contact_id] for name, contact_id in made.items()}
+    assert bad.status_code == 422 and "status" in bad.json["error"]["fields"]
+
+
+def test_an_agency_reads_back_what_it_sent_until_retention_erases_it(
+    client, agency_headers, referral, staff_headers, doc_store, clock
+):
+    created = post(client, agency_headers, referral).json
+    url = f"/api/v1/contacts/{created['id']}"
+    staff = staff_headers(area="south")
+    client.post(f"{url}/referral/decline", json={"reason": "Test reason: no sessions"}, headers=staff)
+    client.post(f"{url}/close", json={}, headers=staff)
+
+    before = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    clock.advance(days=400)
+    erase_expired(ContactRepository(doc_store, clock), AuditLog(doc_store), clock, retention_days=365)
+    after = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+
+    assert before["sent"] == {
+        name: referral[name] for name in ("referrer", "family", "children", "notes")
+    } | {
+        "consent": {
+            "given": True,
+            "recorded_by": "Test Referrer",
+            "recorded_at": "2026-11-22T09:30:00.000000Z",
+        }
+    }
+    assert before["decline_reason"] == "Test reason: no sessions" and before["personal_erased_at"] is None
+    assert after["sent"] is None and after["decline_reason"] is None
+    assert after["personal_erased_at"] and after["reference"] == created["reference"]
+    assert after["referral_status"] == "declined" and after["decline_reason_code"] == "other"
+    assert "sent" not in created, "only the detail carries the personal data back"
+    for value in PERSONAL_VALUES:
+        assert value not in json.dumps(after)

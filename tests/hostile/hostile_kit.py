@@ -67,8 +67,10 @@ def referral(**changes: Any) -> dict:
     return {**copy.deepcopy(REFERRAL), **changes}
 
 
-def bearer(role: str, area: str | None = None, username: str | None = None) -> dict[str, str]:
-    user = StaffUser(username or f"test.{role}.{area or 'all'}", role, area)
+def bearer(
+    role: str, area: str | None = None, username: str | None = None, agency: str | None = None
+) -> dict[str, str]:
+    user = StaffUser(username or f"test.{role}.{area or agency or 'all'}", role, area, agency)
     return {"Authorization": f"Bearer {TokenSigner(SECRET).issue(user)}"}
 
 

@@ -7,8 +7,11 @@ may call it and adds its row.
 
 The callers:
   anon      no credentials
-  partner   partner agency A's API key (X-API-Key)
-  partner2  partner agency B's API key
+  partner   partner agency A's API key (X-API-Key); in the web front end, a
+            signed-in partner user of agency A
+  partner2  partner agency B's API key; in the web front end, a partner user of B
+  ptok      a partner user of agency A's bearer token, as the front end signs it
+  ptok2     a partner user of agency B's bearer token
   st_other  staff of the south area (the targets are in the north)
   st_own    staff of the north area
   coord     north area coordinator
@@ -18,9 +21,11 @@ The callers:
 Targets: a north contact logged by staff, a referral by agency A to a north
 centre, a north sample centre, a message to the north coordinator. Each
 state-changing request acts on a fresh target, so cells do not interfere.
-In the web front end callers are signed-in sessions (partner keys mean
-nothing there, so partners see what anonymous callers see); 302 is the
-redirect to sign-in (or, after a form post, to the next page).
+In the web front end callers are signed-in sessions (bearer tokens and API
+keys mean nothing there, so ptok and ptok2 see what anonymous callers see);
+302 is the redirect to sign-in (or, after a form post, to the next page).
+Partners and staff stay apart both ways: a partner token or user is refused
+on every staff endpoint and page, and staff on every partner one.
 """
 
 from __future__ import annotations
@@ -33,83 +38,90 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ccshared.ratelimit import Limit
 from flask import Flask
 from flask.testing import FlaskClient
 from frontend.presenters import local_now_fields
 from frontend.views.centres import form_values
 from hostile_kit import LETTER, NOW, REFERRAL, Stack, bearer, stack
 
-ROLES = ("anon", "partner", "partner2", "st_other", "st_own", "coord", "po", "admin")
+ROLES = ("anon", "partner", "partner2", "ptok", "ptok2", "st_other", "st_own", "coord", "po", "admin")
+AGENCY_A = "example-health-visitors"
+AGENCY_B = "example-job-centre"
 
 MATRIX = """
-service    endpoint                           method anon partner partner2 st_other st_own coord po  admin
-contacts   contacts.create_contact            POST   401  401     401      403      201    201   201 201
-contacts   contacts.list_contacts             GET    401  401     401      200      200    200   200 200
-contacts   contacts.get_contact               GET    401  401     401      404      200    200   200 200
-contacts   contacts.contact_audit             GET    401  401     401      404      200    200   200 200
-contacts   contacts.assign                    POST   401  401     401      404      200    200   200 200
-contacts   contacts.respond                   POST   401  401     401      404      200    200   200 200
-contacts   contacts.close                     POST   401  401     401      404      200    200   200 200
-contacts   contacts.withdraw                  POST   401  401     401      404      200    200   200 200
-contacts   contacts.open_referral             POST   401  401     401      404      200    200   200 200
-contacts   contacts.accept_referral           POST   401  401     401      404      200    200   200 200
-contacts   contacts.decline_referral          POST   401  401     401      404      200    200   200 200
-contacts   referrals.create_referral          POST   401  201     201      401      401    401   401 401
-contacts   referrals.list_referrals           GET    401  200     200      401      401    401   401 401
-contacts   referrals.get_referral             GET    401  200     404      401      401    401   401 401
-contacts   referrals.nearest_centre           GET    401  200     200      401      401    401   401 401
-contacts   internal.referral_notice           GET    401  401     401      403      403    403   403 403
-contacts   internal.agency_notice             GET    401  401     401      403      403    403   403 403
-contacts   webhook_deliveries.list_deliveries GET    401  401     401      200      200    200   200 200
-directory  centres.ServiceTypes               GET    200  200     200      200      200    200   200 200
-directory  centres.Centres                    GET    200  200     200      200      200    200   200 200
-directory  centres.Centres                    POST   401  401     401      403      403    403   403 201
-directory  centres.StaleCentres               GET    401  401     401      200      200    200   200 200
-directory  centres.Centre                     GET    200  200     200      200      200    200   200 200
-directory  centres.Centre                     PATCH  401  401     401      403      403    200   200 200
-directory  centres.Verify                     POST   401  401     401      403      200    200   200 200
-directory  centres.Close                      POST   401  401     401      403      403    403   403 200
-directory  centres.Audit                      GET    401  401     401      403      200    200   200 200
-directory  oruk.Root                          GET    200  200     200      200      200    200   200 200
-directory  oruk.Services                      GET    200  200     200      200      200    200   200 200
-directory  oruk.Service                       GET    200  200     200      200      200    200   200 200
-directory  oruk.ServiceAtLocations            GET    200  200     200      200      200    200   200 200
-sla        sla.due                            GET    200  200     200      200      200    200   200 200
-sla        sla.clocks                         GET    401  401     401      200      200    200   200 200
-sla        sla.compliance_report              GET    200  200     200      200      200    200   200 200
-notifier   notifications.list_notifications  GET    401  401     401      403      403    200   200 200
-notifier   messages.list_messages             GET    401  401     401      200      200    200   200 200
-notifier   messages.show_message              GET    401  401     401      404      404    200   200 200
-web        public.find                        GET    200  200     200      200      200    200   200 200
-web        public.centre                      GET    200  200     200      200      200    200   200 200
-web        public.how_we_are_doing            GET    200  200     200      200      200    200   200 200
-web        auth.sign_in                       GET    200  200     200      302      302    302   302 302
-web        auth.sign_in_post                  POST   401  401     401      401      401    401   401 401
-web        auth.sign_out                      POST   302  302     302      302      302    302   302 302
-web        contacts.today                     GET    302  302     302      200      200    200   200 200
-web        contacts.list_contacts             GET    302  302     302      200      200    200   200 200
-web        contacts.new_contact               GET    302  302     302      200      200    200   200 200
-web        contacts.log_contact               POST   302  302     302      403      302    302   302 302
-web        contacts.show                      GET    302  302     302      404      200    200   200 200
-web        contacts.act                       POST   302  302     302      404      302    302   302 302
-web        reports.compliance                 GET    302  302     302      200      200    200   200 200
-web        centres.index                      GET    302  302     302      200      200    200   200 200
-web        centres.stale                      GET    302  302     302      200      200    200   200 200
-web        centres.edit                       GET    302  302     302      403      200    200   200 200
-web        centres.save                       POST   302  302     302      403      403    302   302 302
-web        centres.verify                     POST   302  302     302      403      302    302   302 302
-web        mail.log                           GET    302  302     302      200      200    200   200 200
-web        mail.message                       GET    302  302     302      404      404    200   200 200
-web        mail.message_html                  GET    302  302     302      404      404    200   200 200
-web        admin.users                        GET    302  302     302      403      403    403   403 200
-web        admin.create_user                  POST   302  302     302      403      403    403   403 200
-web        admin.reset                        POST   302  302     302      403      403    403   403 200
-web        admin.disable                      POST   302  302     302      403      403    403   403 302
-*          healthz                            GET    200  200     200      200      200    200   200 200
-*          readyz                             GET    200  200     200      200      200    200   200 200
-*          metrics                            GET    200  200     200      200      200    200   200 200
-*          api-docs.openapi_json              GET    200  200     200      200      200    200   200 200
-*          static                             GET    404  404     404      404      404    404   404 404
+service    endpoint                           method anon partner partner2 ptok  ptok2 st_other st_own coord po  admin
+contacts   contacts.create_contact            POST   401  401     401      403   403   403      201    201   201 201
+contacts   contacts.list_contacts             GET    401  401     401      403   403   200      200    200   200 200
+contacts   contacts.get_contact               GET    401  401     401      403   403   404      200    200   200 200
+contacts   contacts.contact_audit             GET    401  401     401      403   403   404      200    200   200 200
+contacts   contacts.assign                    POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.respond                   POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.close                     POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.withdraw                  POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.open_referral             POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.accept_referral           POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.decline_referral          POST   401  401     401      403   403   404      200    200   200 200
+contacts   referrals.create_referral          POST   401  201     201      201   201   403      403    403   403 403
+contacts   referrals.list_referrals           GET    401  200     200      200   200   403      403    403   403 403
+contacts   referrals.get_referral             GET    401  200     404      200   404   403      403    403   403 403
+contacts   referrals.nearest_centre           GET    401  200     200      200   200   403      403    403   403 403
+contacts   internal.referral_notice           GET    401  401     401      403   403   403      403    403   403 403
+contacts   internal.agency_notice             GET    401  401     401      403   403   403      403    403   403 403
+contacts   webhook_deliveries.list_deliveries GET    401  401     401      403   403   200      200    200   200 200
+directory  centres.ServiceTypes               GET    200  200     200      200   200   200      200    200   200 200
+directory  centres.Centres                    GET    200  200     200      200   200   200      200    200   200 200
+directory  centres.Centres                    POST   401  401     401      403   403   403      403    403   403 201
+directory  centres.StaleCentres               GET    401  401     401      403   403   200      200    200   200 200
+directory  centres.Centre                     GET    200  200     200      200   200   200      200    200   200 200
+directory  centres.Centre                     PATCH  401  401     401      403   403   403      403    200   200 200
+directory  centres.Verify                     POST   401  401     401      403   403   403      200    200   200 200
+directory  centres.Close                      POST   401  401     401      403   403   403      403    403   403 200
+directory  centres.Audit                      GET    401  401     401      403   403   403      200    200   200 200
+directory  oruk.Root                          GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Services                      GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Service                       GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.ServiceAtLocations            GET    200  200     200      200   200   200      200    200   200 200
+sla        sla.due                            GET    200  200     200      200   200   200      200    200   200 200
+sla        sla.clocks                         GET    401  401     401      403   403   200      200    200   200 200
+sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
+notifier   notifications.list_notifications   GET    401  401     401      403   403   403      403    200   200 200
+notifier   messages.list_messages             GET    401  401     401      403   403   200      200    200   200 200
+notifier   messages.show_message              GET    401  401     401      403   403   404      404    200   200 200
+web        public.find                        GET    200  200     200      200   200   200      200    200   200 200
+web        public.centre                      GET    200  200     200      200   200   200      200    200   200 200
+web        public.how_we_are_doing            GET    200  200     200      200   200   200      200    200   200 200
+web        auth.sign_in                       GET    200  302     302      200   200   302      302    302   302 302
+web        auth.sign_in_post                  POST   401  401     401      401   401   401      401    401   401 401
+web        auth.sign_out                      POST   302  302     302      302   302   302      302    302   302 302
+web        contacts.today                     GET    302  403     403      302   302   200      200    200   200 200
+web        contacts.list_contacts             GET    302  403     403      302   302   200      200    200   200 200
+web        contacts.new_contact               GET    302  403     403      302   302   200      200    200   200 200
+web        contacts.log_contact               POST   302  403     403      302   302   403      302    302   302 302
+web        contacts.show                      GET    302  403     403      302   302   404      200    200   200 200
+web        contacts.act                       POST   302  403     403      302   302   404      302    302   302 302
+web        reports.compliance                 GET    302  403     403      302   302   200      200    200   200 200
+web        centres.index                      GET    302  403     403      302   302   200      200    200   200 200
+web        centres.stale                      GET    302  403     403      302   302   200      200    200   200 200
+web        centres.edit                       GET    302  403     403      302   302   403      200    200   200 200
+web        centres.save                       POST   302  403     403      302   302   403      403    302   302 302
+web        centres.verify                     POST   302  403     403      302   302   403      302    302   302 302
+web        mail.log                           GET    302  403     403      302   302   200      200    200   200 200
+web        mail.message                       GET    302  403     403      302   302   404      404    200   200 200
+web        mail.message_html                  GET    302  403     403      302   302   404      404    200   200 200
+web        admin.users                        GET    302  403     403      302   302   403      403    403   403 200
+web        admin.create_user                  POST   302  403     403      302   302   403      403    403   403 200
+web        admin.reset                        POST   302  403     403      302   302   403      403    403   403 200
+web        admin.disable                      POST   302  403     403      302   302   403      403    403   403 302
+web        partners.referrals                 GET    302  200     200      302   302   403      403    403   403 403
+web        partners.referral                  GET    302  200     404      302   302   403      403    403   403 403
+web        partners.refer                     GET    302  200     200      302   302   403      403    403   403 403
+web        partners.refer_post                POST   302  302     302      302   302   403      403    403   403 403
+*          healthz                            GET    200  200     200      200   200   200      200    200   200 200
+*          readyz                             GET    200  200     200      200   200   200      200    200   200 200
+*          metrics                            GET    200  200     200      200   200   200      200    200   200 200
+*          api-docs.openapi_json              GET    200  200     200      200   200   200      200    200   200 200
+*          static                             GET    404  404     404      404   404   404      404    404   404 404
 """
 
 SERVICES = ("contacts", "directory", "sla", "notifier", "web")
@@ -154,6 +166,8 @@ class World:
             "anon": {},
             "partner": {"X-API-Key": contacts.agency_key},
             "partner2": {"X-API-Key": contacts.other_agency_key},
+            "ptok": bearer("partner", agency=AGENCY_A),
+            "ptok2": bearer("partner", agency=AGENCY_B),
             "st_other": bearer("staff", "south"),
             "st_own": bearer("staff", "north"),
             "coord": bearer("coordinator", "north"),
@@ -205,18 +219,22 @@ class World:
         found = self.stack.directory.test_client().get("/oruk/services").get_json()
         return found["contents"][0]["id"]
 
-    def web_account(self, username: str, role: str, area: str | None) -> str:
+    def web_account(self, username: str, role: str, area: str | None, agency: str | None = None) -> str:
         desk = self.stack.web.extensions["frontend"].desk
-        self.passwords[username] = desk.create_account(username, role, area, None, by="test")[1]
+        self.passwords[username] = desk.create_account(username, role, area, None, by="test", agency=agency)[
+            1
+        ]
         return self.passwords[username]
 
 
 WEB_USERS = {
-    "st_other": ("t.staff.south", "staff", "south"),
-    "st_own": ("t.staff.north", "staff", "north"),
-    "coord": ("t.coord.north", "coordinator", "north"),
-    "po": ("t.principal", "principal_officer", None),
-    "admin": ("t.admin", "admin", None),
+    "partner": ("t.partner.a", "partner", None, AGENCY_A),
+    "partner2": ("t.partner.b", "partner", None, AGENCY_B),
+    "st_other": ("t.staff.south", "staff", "south", None),
+    "st_own": ("t.staff.north", "staff", "north", None),
+    "coord": ("t.coord.north", "coordinator", "north", None),
+    "po": ("t.principal", "principal_officer", None, None),
+    "admin": ("t.admin", "admin", None, None),
 }
 
 
@@ -224,8 +242,10 @@ WEB_USERS = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("authz")
     built = World(stack(tmp), tmp)
-    for username, role, area in WEB_USERS.values():
-        built.web_account(username, role, area)
+    # Every caller signs in, from one address, many times over: the limit has its own tests.
+    built.stack.web.extensions["frontend"].sign_in_limiter.limit = Limit(10_000, 60)
+    for username, role, area, agency in WEB_USERS.values():
+        built.web_account(username, role, area, agency)
     yield built
 
 
@@ -245,7 +265,7 @@ def _web_client(world: World, role: str) -> FlaskClient:
         return world.web_clients[role]
     client = world.stack.web.test_client()
     if role in WEB_USERS:
-        username, _, _ = WEB_USERS[role]
+        username = WEB_USERS[role][0]
         password = world.passwords[username]
         token = _csrf(client)
         signed = client.post(
@@ -309,6 +329,30 @@ def _web_save(world: World) -> Call:
     return Call("POST", f"/staff/centres/{centre_id}", form=form)
 
 
+def _web_refer(world: World) -> Call:
+    consent_date, consent_time = local_now_fields(NOW)
+    form = {
+        "idempotency_key": uuid.uuid4().hex,
+        "family_name": "Test Family Carer",
+        "child_rows": "1",
+        "child_1_age": "2",
+        "child_1_unit": "years",
+        "family_phone": "07700 900123",
+        "support_needed": "stay-and-play",
+        "urgency": "soon",
+        "referrer_name": "Test Referrer",
+        "referrer_email": "referrer@example.org",
+        "consent_given": "yes",
+        "consent_by": "Test Referrer",
+        "consent_date": consent_date,
+        "consent_time": consent_time,
+        "centre_choice": "named",
+        "centre_id": "centre-north",
+        "action": "send",
+    }
+    return Call("POST", "/partners/refer", form=form)
+
+
 def _web_admin_target(action: str) -> Builder:
     def build(world: World) -> Call:
         username = f"t.target.{uuid.uuid4().hex[:6]}"
@@ -338,10 +382,10 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "POST", "/api/v1/referrals", json={**REFERRAL, "centre_id": "centre-north"}
     ),
     ("contacts", "referrals.list_referrals", "GET"): lambda w: Call("GET", "/api/v1/referrals"),
-    ("contacts", "referrals.get_referral", "GET"): lambda w: Call("GET", f"/api/v1/referrals/{w.referral()}"),
     ("contacts", "referrals.nearest_centre", "GET"): lambda w: Call(
-        "GET", "/api/v1/referrals/nearest-centre?postcode_district=L4&support_needed=childcare"
+        "GET", "/api/v1/referrals/nearest-centre?postcode_district=L4&support_needed=stay-and-play"
     ),
+    ("contacts", "referrals.get_referral", "GET"): lambda w: Call("GET", f"/api/v1/referrals/{w.referral()}"),
     ("contacts", "internal.referral_notice", "GET"): lambda w: Call(
         "GET", f"/api/v1/internal/referrals/{w.referral()}"
     ),
@@ -412,6 +456,10 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("web", "admin.create_user", "POST"): lambda w: Call(
         "POST", "/admin/users", form={"username": "t.made", "role": "staff", "area": "north"}
     ),
+    ("web", "partners.referrals", "GET"): lambda w: Call("GET", "/partners/"),
+    ("web", "partners.referral", "GET"): lambda w: Call("GET", f"/partners/referrals/{w.referral()}"),
+    ("web", "partners.refer", "GET"): lambda w: Call("GET", "/partners/refer"),
+    ("web", "partners.refer_post", "POST"): _web_refer,
     ("web", "admin.reset", "POST"): _web_admin_target("reset"),
     ("web", "admin.disable", "POST"): _web_admin_target("disable"),
 }
@@ -491,3 +539,24 @@ def test_hostile_partners_read_only_their_own_referrals(world: World) -> None:
     answer = client.get(f"/api/v1/referrals/{own}", headers=world.headers("partner2"))
     assert answer.status_code == 404
     assert "Test Family Carer" not in answer.text and "reference" not in answer.get_json()
+
+
+def test_hostile_partner_web_users_see_only_their_own_agencys_referrals(world: World) -> None:
+    world.stack.contacts.app.extensions["contacts"].clock.advance(minutes=1)  # newest: on the first page
+    own = world.referral()
+    reference = (
+        world.stack.contacts.app.test_client()
+        .get(f"/api/v1/referrals/{own}", headers=world.headers("partner"))
+        .get_json()["reference"]
+    )
+    mine, theirs = _web_client(world, "partner"), _web_client(world, "partner2")
+
+    assert reference in mine.get("/partners/").text
+    assert reference not in theirs.get("/partners/").text
+    for status in ("new", "opened", "accepted", "declined", "responded", "withdrawn"):
+        assert reference not in theirs.get(f"/partners/?status={status}").text
+    detail = theirs.get(f"/partners/referrals/{own}")
+    assert detail.status_code == 404 and "Test Family Carer" not in detail.text
+    letter = theirs.get(f"/partners/referrals/{world.letter()}")
+    assert letter.status_code == 404 and "Test Parent" not in letter.text
+    assert "Test Family Carer" in mine.get(f"/partners/referrals/{own}").text

@@ -61,6 +61,7 @@ def services() -> FakeServices:
         ),
     )
     fake.on("GET", CONTACTS, "/api/v1/contacts", (200, {"items": [], "total": 0, "page": 1, "per_page": 100}))
+    fake.on("GET", CONTACTS, "/api/v1/referrals", (200, {"items": [], "total": 0, "page": 1, "per_page": 20}))
     fake.on("GET", SLA, "/api/v1/clocks", (200, {"clocks": [], "count": 0}))
     fake.on("GET", NOTIFIER, "/api/v1/messages", (200, {"items": []}))
     fake.on("GET", NOTIFIER, "/api/v1/notifications", (200, {"items": []}))
@@ -105,9 +106,9 @@ def csrf_of(html: str) -> str:
 def make_user(web_app: Flask) -> Callable[..., str]:
     """Create an account; returns its password."""
 
-    def make(username: str, role: str, area: str | None = None) -> str:
+    def make(username: str, role: str, area: str | None = None, agency: str | None = None) -> str:
         _, password = web_app.extensions["frontend"].desk.create_account(
-            username, role, area, None, by="test"
+            username, role, area, None, by="test", agency=agency
         )
         return password
 
@@ -118,8 +119,13 @@ def make_user(web_app: Flask) -> Callable[..., str]:
 def sign_in(client: FlaskClient, make_user: Callable[..., str]) -> Callable[..., FlaskClient]:
     """Create an account and sign the test client in as it."""
 
-    def sign(username: str = "t.north", role: str = "coordinator", area: str | None = "north") -> FlaskClient:
-        password = make_user(username, role, area)
+    def sign(
+        username: str = "t.north",
+        role: str = "coordinator",
+        area: str | None = "north",
+        agency: str | None = None,
+    ) -> FlaskClient:
+        password = make_user(username, role, area, agency)
         token = csrf_of(client.get("/sign-in").text)
         response = client.post(
             "/sign-in", data={"username": username, "password": password, "csrf_token": token}

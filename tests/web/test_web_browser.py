@@ -24,9 +24,12 @@ pytestmark = pytest.mark.browser
 WAIT_SECONDS = 60.0
 
 
-def create_user(system: System, username: str, role: str, area: str | None = None) -> str:
-    """A staff account made with the documented command; returns the generated password."""
+def create_user(
+    system: System, username: str, role: str, area: str | None = None, agency: str | None = None
+) -> str:
+    """An account made with the documented command; returns the generated password."""
     args = ["create-user", username, "--role", role] + (["--area", area] if area else [])
+    args += ["--agency", agency] if agency else []
     found = re.search(r"^Password: (\S+)$", system.command("web", *args).stdout, re.MULTILINE)
     assert found, "create-user printed no password"
     return found.group(1)
@@ -406,3 +409,129 @@ def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: Syste
         timeout=5,
     ).json()
     assert seen_by_agency["outcome"] == "accepted"
+
+
+# Partner agencies' users ---------------------------------------------------------
+
+
+def _agency(system: System, name: str) -> str:
+    """An agency made with the documented command; returns its id."""
+    printed = system.command("contacts", "agency-key", "create", "--agency", name).stdout
+    return re.search(r"^agency: .*\((\S+)\)$", printed, re.MULTILINE).group(1)
+
+
+def _bearer(system: System, user: StaffUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TokenSigner(system.secret).issue(user)}"}
+
+
+def _nearest_for(system: System, headers: dict[str, str]) -> tuple[str, dict]:
+    """A district with a centre offering stay and play, and the centre contacts would choose."""
+    offering = requests.get(
+        system.url("directory") + "/api/v1/centres",
+        params={"service": "stay-and-play", "per_page": 1},
+        timeout=5,
+    ).json()["items"][0]
+    district = offering["postcode"].split()[0]
+    chosen = requests.get(
+        system.url("contacts") + "/api/v1/referrals/nearest-centre",
+        params={"postcode_district": district, "support_needed": "stay-and-play"},
+        headers=headers,
+        timeout=5,
+    )
+    assert chosen.status_code == 200, chosen.text
+    return district, chosen.json()
+
+
+def _fill_referral(browser, district: str) -> None:
+    browser.find_element(By.ID, "family_name").send_keys("Test Family Carer")
+    browser.find_element(By.ID, "child_1_age").send_keys("2")
+    browser.find_element(By.ID, "child_2_age").send_keys("7")
+    Select(browser.find_element(By.ID, "child_2_unit")).select_by_visible_text("months")
+    browser.find_element(By.ID, "family_phone").send_keys("07700 900123")
+    browser.find_element(By.ID, "family_postcode").send_keys(district)
+    browser.find_element(By.CSS_SELECTOR, "input[name=support_needed][value=stay-and-play]").click()
+    browser.find_element(By.ID, "urgency-soon").click()
+    browser.find_element(By.ID, "notes").send_keys("Test note: prefers a morning call")
+    browser.find_element(By.ID, "referrer_name").send_keys("Test Referrer")
+    browser.find_element(By.ID, "referrer_email").send_keys("referrer@example.org")
+    browser.find_element(By.ID, "consent_by").send_keys("Test Referrer")
+
+
+def _button(browser, label: str):  # noqa: ANN202 - a selenium element
+    return browser.find_element(By.XPATH, f"//main//button[normalize-space()='{label}']")
+
+
+def test_a_partner_refers_a_family_to_the_nearest_centre_and_sees_the_decision(
+    browser, system: System, axe: str
+):
+    agency = _agency(system, "Test Family Support Agency")
+    partner_api = _bearer(system, StaffUser("setup.partner", "partner", None, agency=agency))
+    district, nearest = _nearest_for(system, partner_api)
+    password = create_user(system, "p.family", "partner", agency=agency)
+
+    sign_in(browser, system, "p.family", password)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "My agency's referrals"
+    check_accessibility(browser, axe, "my agency's referrals (empty)")
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Refer a family"))
+    check_accessibility(browser, axe, "refer a family")
+    _fill_referral(browser, district)
+
+    click_and_wait(browser, _button(browser, "Send referral"))
+    summary = text_of(browser, "[data-testid=error-summary]")
+    assert "Confirm that the family agreed to this referral" in summary
+    assert browser.find_element(By.ID, "family_name").get_attribute("value") == "Test Family Carer"
+    check_accessibility(browser, axe, "refer a family, with errors")
+    screenshot(browser, "17-partner-refer-errors")
+
+    browser.find_element(By.ID, "consent_given").click()
+    click_and_wait(browser, _button(browser, "Send referral"))
+    assert "Check the centre this referral will go to" in text_of(browser, "[data-testid=notice]")
+    assert nearest["centre_name"] in text_of(browser, "[data-testid=centre-check]")
+    assert nearest["routing"]["reason"] in text_of(browser, "[data-testid=centre-check]")
+    check_accessibility(browser, axe, "refer a family, the centre checked")
+    screenshot(browser, "18-partner-refer-checked")
+
+    send = _button(browser, "Send referral")
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("arguments[0].click(); arguments[0].click();", send)
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda _: gone(old_page))
+    wait_for(
+        lambda: browser.find_element(By.TAG_NAME, "h1").text.startswith("Referral R-"),
+        WAIT_SECONDS,
+        "the referral's page after sending",
+    )
+    reference = browser.find_element(By.TAG_NAME, "h1").text.split()[-1]
+    referral_id = browser.current_url.rstrip("/").split("/")[-1]
+    sent = requests.get(system.url("contacts") + "/api/v1/referrals", headers=partner_api, timeout=5).json()
+    assert [item["reference"] for item in sent["items"]] == [reference], "a double click makes one referral"
+    assert text_of(browser, "[data-testid=referral-status]") == "New"
+    assert "Test Family Carer" in text_of(browser, "[data-testid=sent]")
+    check_accessibility(browser, axe, "a partner's referral")
+    screenshot(browser, "19-partner-referral")
+
+    coordinator = _bearer(system, StaffUser("setup.coordinator", "coordinator", nearest["area"]))
+    declined = requests.post(
+        system.url("contacts") + f"/api/v1/contacts/{referral_id}/referral/decline",
+        json={"reason_code": "service_not_offered", "reason": "Test reason: no sessions this term"},
+        headers=coordinator,
+        timeout=5,
+    )
+    assert declined.status_code == 200, declined.text
+
+    row = f"tr[data-reference='{reference}'] [data-testid=status]"
+    reload_until(
+        browser,
+        system.url("web") + "/partners/?status=declined",
+        lambda: browser.find_elements(By.CSS_SELECTOR, row) and text_of(browser, row) == "Declined",
+        f"{reference} to show as declined",
+    )
+    assert "Service not offered" in text_of(browser, f"tr[data-reference='{reference}']")
+    check_accessibility(browser, axe, "my agency's referrals")
+    screenshot(browser, "20-partner-referrals")
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, reference))
+    assert "Test reason: no sessions this term" in text_of(browser, "[data-testid=decline-reason]")
+    assert text_of(browser, "[data-testid=history]").splitlines()[-1].endswith("Declined")
+    check_accessibility(browser, axe, "a declined referral")
+
+    browser.get(system.url("web") + "/staff/today")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You do not have permission to see this page"

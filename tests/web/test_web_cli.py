@@ -75,3 +75,30 @@ def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, cap
     assert main(["run"]) == 2
 
     assert "STAFF_TOKEN_SECRET is required" in capsys.readouterr().err
+
+
+def test_create_user_makes_a_partner_user_of_one_agency(store_url, capsys):
+    assert main(["create-user", "p.visitor", "--role", "partner", "--agency", "example-health-visitors"]) == 0
+
+    printed = capsys.readouterr().out
+    assert "Created p.visitor (partner, agency example-health-visitors)." in printed
+    password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
+    signed = _desk(store_url).sign_in("p.visitor", password)
+    assert signed.ok and signed.account.staff_user().agency == "example-health-visitors"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--role", "partner"], "agency"),
+        (["--role", "partner", "--agency", "Example Health Visitors"], "agency"),
+        (["--role", "partner", "--agency", "example-health-visitors", "--area", "north"], "area"),
+        (["--role", "staff", "--area", "north", "--agency", "example-health-visitors"], "agency"),
+        (["--role", "admin", "--agency", "example-health-visitors"], "agency"),
+    ],
+)
+def test_create_user_refuses_an_agency_unless_the_role_is_partner(store_url, capsys, args, field):
+    assert main(["create-user", "p.visitor", *args]) == 1
+
+    assert f"web: {field}: " in capsys.readouterr().err
+    assert _desk(store_url).accounts.get("p.visitor") is None

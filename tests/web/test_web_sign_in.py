@@ -161,3 +161,39 @@ def test_html_pages_carry_a_self_only_content_security_policy(client):
     assert "'unsafe-inline'" not in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_admin_adds_a_partner_user_of_an_agency_and_disables_it(client, sign_in, web_app):
+    sign_in("an.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+
+    without = client.post(
+        "/admin/users", data={"username": "p.visitor", "role": "partner", "csrf_token": token}
+    )
+    added = client.post(
+        "/admin/users",
+        data={
+            "username": "p.visitor",
+            "role": "partner",
+            "agency": "example-health-visitors",
+            "csrf_token": token,
+        },
+    )
+    disabled = client.post("/admin/users/p.visitor/disable", data={"disabled": "true", "csrf_token": token})
+
+    assert without.status_code == 422 and 'id="agency-error"' in without.text
+    assert added.status_code == 200 and "p.visitor: " in added.text
+    assert "Agency example-health-visitors" in added.text and "Partner agency" in added.text
+    assert disabled.status_code == 302
+    account = web_app.extensions["frontend"].desk.accounts.get("p.visitor")
+    assert account.agency == "example-health-visitors" and account.disabled
+
+
+def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, make_user):
+    make_user("a.coordinator", "coordinator", "north")
+    accounts = web_app.extensions["frontend"].desk.accounts
+    stored = accounts.collection.get("a.coordinator")
+    stored.pop("agency")
+    accounts.collection.replace(stored)
+
+    assert accounts.get("a.coordinator").staff_user().agency is None

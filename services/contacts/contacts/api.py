@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ccshared import contracts as c
-from ccshared.auth import StaffUser, TokenSigner, current_staff
-from ccshared.errors import NotFound, Unauthorized
+from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.errors import ApiError, Forbidden, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
@@ -59,18 +59,47 @@ def _authenticate_staff() -> None:
 
 
 def _authenticate_agency() -> None:
-    """Who is calling, within the rate limit: per agency, or per address without a valid key."""
+    """Who is calling, within the rate limit: per agency, or per address without valid credentials."""
     services = _services()
-    key = request.headers.get(API_KEY_HEADER, "").strip()
-    agency = services.agencies.authenticate(key) if key else None
+    agency, refusal = _calling_agency(services)
     if services.partner_limiter is not None:
         caller = f"agency:{agency.id}" if agency else f"address:{request.remote_addr}"
         services.partner_limiter.check(caller, "partner API requests")
-    if not key:
-        raise Unauthorized(f"partner agencies send their API key in the {API_KEY_HEADER} header")
     if agency is None:
-        raise Unauthorized("API key is not valid or has been revoked")
+        raise refusal or Unauthorized("no credentials")
     g.agency = agency
+
+
+def _calling_agency(services: Services) -> tuple[Agency | None, ApiError | None]:
+    """The agency's own software sends its API key; the front end's partner pages send
+    the signed-in partner user's token, which names the agency."""
+    key = request.headers.get(API_KEY_HEADER, "").strip()
+    if key:
+        agency = services.agencies.authenticate(key)
+        return agency, None if agency else Unauthorized("API key is not valid or has been revoked")
+    token = bearer_token()
+    if token is None:
+        return None, Unauthorized(
+            f"partner agencies send their API key in the {API_KEY_HEADER} header, "
+            "or a partner user's token as Authorization: Bearer"
+        )
+    try:
+        return _partner_agency(services, services.signer.verify(token)), None
+    except ApiError as refusal:
+        return None, refusal
+
+
+def _partner_agency(services: Services, user: StaffUser) -> Agency:
+    """Partners and staff stay apart: only a partner's token reaches referrals, and only
+    for an agency the service knows (its profile gives the name)."""
+    if user.role != c.ROLE_PARTNER or user.agency is None:
+        raise Forbidden(f"role {user.role} may not use the partner API; staff use /api/v1/contacts")
+    profile = services.agencies.profile(user.agency)
+    if profile is None:
+        raise Forbidden(
+            f"agency {user.agency} is not registered here; an admin makes it with agency-key create"
+        )
+    return Agency(id=user.agency, name=profile["name"])
 
 
 def _idempotent_create(
@@ -209,7 +238,7 @@ partners = Blueprint(
     "referrals",
     __name__,
     url_prefix="/api/v1/referrals",
-    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER})",
+    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER}, or a partner user's token)",
 )
 partners.before_request(_authenticate_agency)
 
@@ -230,10 +259,13 @@ def create_referral(form: dict) -> Response:
 
 
 @partners.get("")
-@partners.arguments(s.PageQuerySchema, location="query")
+@partners.arguments(s.AgencyReferralQuerySchema, location="query")
 @partners.response(200, s.AgencyReferralPageSchema)
 def list_referrals(query: dict) -> dict:
-    contacts, total = _services().contacts.agency_referrals(_agency(), query["page"], query["per_page"])
+    """The agency's referrals, newest first; `status` keeps those in one referral_status."""
+    contacts, total = _services().contacts.agency_referrals(
+        _agency(), query["page"], query["per_page"], query.get("status")
+    )
     return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
 
 
@@ -246,10 +278,9 @@ def nearest_centre(query: dict) -> dict:
 
 
 @partners.get("/<contact_id>")
-@partners.response(200, s.AgencyReferralSchema)
+@partners.response(200, s.AgencyReferralDetailSchema)
 def get_referral(contact_id: str) -> dict:
-    reading = _services().contacts.agency_referral(_agency(), contact_id)
-    return views.agency_referral(reading.contact, reading.decline_reason)
+    return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
 
 
 # Internal: other services -----------------------------------------------------

@@ -8,10 +8,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from ccshared import contracts as c
 from ccshared.outbox import OUTBOX, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Filter, Store
 from ccshared.timeutil import Clock, from_str, to_str
 
+from . import vocabulary as v
 from .config import SERVICE
 from .domain import Centre, Contact, Referral, Transition
 
@@ -175,8 +177,11 @@ class ContactRepository:
         docs = self.collection.find({"dedupe_key": dedupe_key}, limit=1)
         return (contact_from_doc(docs[0]), docs[0]["request_hash"]) if docs else None
 
-    def page(self, filter: Filter, skip: int, limit: int) -> tuple[list[Contact], int]:
-        docs = self.collection.find(filter, sort=[("received_at", 1)], skip=skip, limit=limit)
+    def page(
+        self, filter: Filter, skip: int, limit: int, *, newest_first: bool = False
+    ) -> tuple[list[Contact], int]:
+        order = -1 if newest_first else 1
+        docs = self.collection.find(filter, sort=[("received_at", order)], skip=skip, limit=limit)
         return [contact_from_doc(doc) for doc in docs], self.collection.count(filter)
 
     def ended_before(self, cutoff: datetime, statuses: Sequence[str], limit: int = 200) -> list[Contact]:
@@ -191,6 +196,25 @@ class ContactRepository:
             limit=limit,
         )
         return [contact_from_doc(doc) for doc in docs]
+
+
+_DECIDED = [c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED]
+_UNANSWERED = [v.RECEIVED, v.ASSIGNED]
+
+
+def referral_status_filter(status: str) -> Filter:
+    """Contact.referral_status as a filter on stored fields, so existing documents match too.
+
+    A decision wins; else a withdrawn contact is withdrawn; else an answered one
+    (responded or closed) is responded; else the referral's own new or opened.
+    """
+    if status in _DECIDED:
+        return {"referral.status": status}
+    if status == c.REFERRAL_STATUS_WITHDRAWN:
+        return {"referral.status": {"$nin": _DECIDED}, "status": v.WITHDRAWN}
+    if status == c.REFERRAL_STATUS_RESPONDED:
+        return {"referral.status": {"$nin": _DECIDED}, "status": {"$in": [v.RESPONDED, v.CLOSED]}}
+    return {"referral.status": status, "status": {"$in": _UNANSWERED}}
 
 
 class CentreRepository:

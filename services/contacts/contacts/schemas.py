@@ -83,6 +83,10 @@ class PageQuerySchema(Strict):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class AgencyReferralQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(c.REFERRAL_STATUSES))
+
+
 class AssignSchema(Strict):
     assignee = fields.String(required=True, validate=USERNAME)
 
@@ -324,6 +328,17 @@ class AgencyReferralSchema(Schema):
     support_needed = fields.List(fields.String())
     routing = fields.Nested(RoutingSchema, allow_none=True)
     history = fields.List(fields.Nested(AgencyTransitionSchema))
+    personal_erased_at = fields.DateTime(allow_none=True)
+
+
+class AgencyReferralDetailSchema(AgencyReferralSchema):
+    sent = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "what the agency sent (referrer, family, children, notes, consent); "
+            "null once retention has erased it"
+        },
+    )
 
 
 class AgencyReferralPageSchema(Schema):

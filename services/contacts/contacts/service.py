@@ -31,6 +31,7 @@ from .repository import (
     ContactRepository,
     DuplicateRequest,
     ReferenceTaken,
+    referral_status_filter,
 )
 
 REFERENCE_ATTEMPTS = 8
@@ -340,21 +341,28 @@ class ContactService:
 
     # Partner agency reads ---------------------------------------------------
 
-    def agency_referrals(self, agency: Agency, page: int, per_page: int) -> tuple[list[Contact], int]:
-        return self.contacts.page(
-            {"agency_id": agency.id, "channel": c.REFERRAL}, (page - 1) * per_page, per_page
-        )
+    def agency_referrals(
+        self, agency: Agency, page: int, per_page: int, status: str | None = None
+    ) -> tuple[list[Contact], int]:
+        """The agency's own referrals, newest first, optionally in one referral status."""
+        filter: Filter = {"agency_id": agency.id, "channel": c.REFERRAL}
+        if status:
+            filter = {"$and": [filter, referral_status_filter(status)]}
+        return self.contacts.page(filter, (page - 1) * per_page, per_page, newest_first=True)
 
     def agency_referral(self, agency: Agency, contact_id: str) -> Reading:
-        """The agency's own referral, or 404 for anyone else's: existence is not disclosed."""
+        """The agency's own referral, or 404 for anyone else's: existence is not disclosed.
+
+        The agency reads back what it sent and the decline reason written for it
+        (audited); once retention has erased them, neither is there to read.
+        """
         contact = self.contacts.get(contact_id)
         if contact is None or contact.referral is None or contact.referral.agency_id != agency.id:
             raise NotFound(f"no referral {contact_id}")
-        reason = None
-        if contact.referral.decline_reason:
-            self._audit(agency.actor, v.AUDIT_AGENCY_READ, contact)
-            reason = self._decline_reason(contact)
-        return Reading(contact, None, reason)
+        if contact.personal is None and contact.referral.decline_reason is None:
+            return Reading(contact, None, None)
+        self._audit(agency.actor, v.AUDIT_AGENCY_READ, contact)
+        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
 
     # Internal reads ---------------------------------------------------------
 

@@ -43,6 +43,9 @@ _REFERRAL_FIELDS = (
     "routing",
 )
 
+# The personal fields of a referral that its agency sent (and may read back).
+_SENT_FIELDS = ("referrer", "family", "children", "notes", "consent")
+
 
 def _referral_summary(referral: Referral | None) -> dict | None:
     if referral is None:
@@ -71,6 +74,7 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
 
 
 def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict[str, Any]:
+    """What an agency is shown of its referral: no assignee, no staff's own notes."""
     referral = contact.referral
     assert referral is not None
     decided = referral.status in (c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
@@ -89,7 +93,15 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
         "support_needed": referral.support_needed,
         "routing": referral.routing,
         "history": [asdict(step) for step in referral.history],
+        "personal_erased_at": contact.personal_erased_at,
     }
+
+
+def agency_referral_detail(reading: Reading) -> dict[str, Any]:
+    """One referral for its agency, with what the agency itself sent (None once erased)."""
+    personal = reading.personal
+    sent = {name: personal[name] for name in _SENT_FIELDS if name in personal} if personal else None
+    return agency_referral(reading.contact, reading.decline_reason) | {"sent": sent}
 
 
 def page(items: list[dict], total: int, page_number: int, per_page: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""python -m frontend run|serve|worker, or create-user USERNAME --role ROLE [--area AREA] [--password-stdin]."""
+"""python -m frontend run|serve|worker, or create-user USERNAME --role ROLE [--area AREA]
+[--agency AGENCY_ID] [--password-stdin], or reset-password USERNAME [--password-stdin]."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ccshared.config import ConfigError
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
-from .accounts import AccountError, LockoutRule
+from .accounts import ACCOUNT_ROLES, Account, AccountError, LockoutRule
 from .config import PORT, SERVICE, Settings
 from .service import StaffDesk
 
@@ -29,10 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     for mode in ("run", "serve", "worker"):
         commands.add_parser(mode, help=f"{mode} the web front end")
-    create = commands.add_parser("create-user", help="add a staff account (prints a generated password)")
+    create = commands.add_parser(
+        "create-user", help="add a staff or partner user's account (prints a generated password)"
+    )
     create.add_argument("username")
-    create.add_argument("--role", required=True, choices=c.ROLES)
+    create.add_argument("--role", required=True, choices=ACCOUNT_ROLES)
     create.add_argument("--area", choices=c.AREAS, help="needed for staff and coordinator")
+    create.add_argument(
+        "--agency", help="needed for partner: the agency's id in contacts, e.g. example-health-visitors"
+    )
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     reset = commands.add_parser("reset-password", help="set a new password (prints a generated one)")
     reset.add_argument("username")
@@ -46,12 +52,19 @@ def _password(from_stdin: bool) -> str | None:
 
 def _create_user(args: argparse.Namespace) -> int:
     given = _password(args.password_stdin)
-    account, password = _desk().create_account(args.username, args.role, args.area, given, by="command line")
-    where = f", {account.area} area" if account.area else ""
-    print(f"Created {account.username} ({account.role}{where}).")
+    account, password = _desk().create_account(
+        args.username, args.role, args.area, given, by="command line", agency=args.agency
+    )
+    print(f"Created {account.username} ({account.role}{_where(account)}).")
     if given is None:
         print(f"Password: {password}")
     return 0
+
+
+def _where(account: Account) -> str:
+    if account.area:
+        return f", {account.area} area"
+    return f", agency {account.agency}" if account.agency else ""
 
 
 def _reset_password(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""Staff accounts, passwords and the lockout rule. No Flask, no database: the
-clock comes in as an argument and the store sits behind `repository.py`."""
+"""Accounts (staff, and partner agencies' users), passwords and the lockout rule.
+No Flask, no database: the clock comes in as an argument and the store sits
+behind `repository.py`."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from ccshared import contracts as c
-from ccshared.auth import StaffUser
+from ccshared.auth import AGENCY_ID, StaffUser
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 12
 AREA_ROLES = (c.ROLE_STAFF, c.ROLE_COORDINATOR)
+# Who may have an account here: the staff roles, and partner agencies' users,
+# who see only their own agency's referrals (never a staff page).
+ACCOUNT_ROLES = (*c.ROLES, c.ROLE_PARTNER)
 ROLE_LABELS = {
     c.ROLE_STAFF: "Centre staff",
     c.ROLE_COORDINATOR: "Area coordinator",
     c.ROLE_PRINCIPAL: "Principal Officer",
     c.ROLE_ADMIN: "Administrator",
+    c.ROLE_PARTNER: "Partner agency",
 }
 
 # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong
@@ -48,25 +53,49 @@ class Account:
     created_at: str
     created_by: str
     disabled: bool = False
+    agency: str | None = None  # a partner user's agency id (as contacts names it)
 
     def staff_user(self) -> StaffUser:
-        return StaffUser(self.username, self.role, self.area)
+        return StaffUser(self.username, self.role, self.area, self.agency)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role == c.ROLE_PARTNER
 
 
-def check_new_account(username: str, role: str, area: str | None, password: str) -> None:
+def check_new_account(
+    username: str, role: str, area: str | None, password: str, agency: str | None = None
+) -> None:
     if not USERNAME.match(username):
         raise AccountError(
             "username",
             "use 2 to 40 lower-case letters, digits, dots, dashes or underscores, starting with a letter",
         )
-    if role not in c.ROLES:
-        raise AccountError("role", f"must be one of {', '.join(c.ROLES)}")
+    if role not in ACCOUNT_ROLES:
+        raise AccountError("role", f"must be one of {', '.join(ACCOUNT_ROLES)}")
+    _check_agency(role, area, agency)
     if role in AREA_ROLES and area not in c.AREAS:
         raise AccountError("area", f"{ROLE_LABELS[role].lower()} needs an area: {', '.join(c.AREAS)}")
     if role not in AREA_ROLES and area not in (None, *c.AREAS):
         raise AccountError("area", f"must be one of {', '.join(c.AREAS)}")
     if len(password) < MIN_PASSWORD:
         raise AccountError("password", f"must be at least {MIN_PASSWORD} characters")
+
+
+def _check_agency(role: str, area: str | None, agency: str | None) -> None:
+    """A partner user belongs to one agency and no area; nobody else belongs to an agency."""
+    if role != c.ROLE_PARTNER:
+        if agency is not None:
+            raise AccountError("agency", "only partner users belong to an agency")
+        return
+    if agency is None:
+        raise AccountError(
+            "agency", "a partner user needs the agency id, for example example-health-visitors"
+        )
+    if not AGENCY_ID.match(agency):
+        raise AccountError("agency", "use the agency id: lower-case letters, digits and dashes")
+    if area is not None:
+        raise AccountError("area", "partner users have no area")
 
 
 def generate_password() -> str:

@@ -17,12 +17,12 @@ from flask import Flask, g
 
 from . import security
 from .accounts import LockoutRule
-from .backends import Backends, Contacts, Directory, Notifier, SlaMonitor
+from .backends import Backends, Contacts, Directory, Notifier, Referrals, SlaMonitor
 from .clients import RequestsTransport, ServiceClient, Transport
 from .config import SERVICE, Settings
 from .formatting import FILTERS
 from .service import StaffDesk
-from .views import admin, auth, centres, contacts, errors, mail, public, reports
+from .views import admin, auth, centres, contacts, errors, mail, partners, public, reports
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,11 @@ def build_backends(settings: Settings, transport: Transport) -> Backends:
             name, url, transport, signer=signer, identity=_signed_in_user, timeout=settings.service_timeout
         )
 
+    contacts_client = client("contacts", settings.contacts_url)
     return Backends(
         directory=Directory(client("directory", settings.directory_url)),
-        contacts=Contacts(client("contacts", settings.contacts_url)),
+        contacts=Contacts(contacts_client),
+        referrals=Referrals(contacts_client),
         sla=SlaMonitor(client("SLA monitor", settings.sla_monitor_url)),
         notifier=Notifier(client("notifier", settings.notifier_url)),
     )
@@ -87,6 +89,7 @@ def create_app(
     )
     errors.init_app(app)
     auth.init_app(app)
-    for blueprint in (public.bp, auth.bp, contacts.bp, reports.bp, centres.bp, mail.bp, admin.bp):
+    blueprints = (public.bp, auth.bp, contacts.bp, reports.bp, centres.bp, mail.bp, admin.bp, partners.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

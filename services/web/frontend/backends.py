@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from .clients import ServiceClient
 
@@ -87,6 +88,29 @@ class Contacts:
         return self.client.post(f"{API}/contacts/{contact_id}/{action}", body or {})
 
 
+class Referrals:
+    """The contacts service's partner API, called as the signed-in partner user (whose
+    token names the agency), so contacts shows only that agency's referrals."""
+
+    def __init__(self, client: ServiceClient):
+        self.client = client
+
+    def page(self, **query: Any) -> dict:
+        """The agency's referrals, newest first: {"items", "total", "page", "per_page"}."""
+        return self.client.get(f"{API}/referrals", params=query)
+
+    def get(self, referral_id: str) -> dict:
+        return self.client.get(f"{API}/referrals/{quote(referral_id, safe='')}")
+
+    def nearest_centre(self, postcode_district: str, support_needed: list[str]) -> dict:
+        """The centre a "nearest suitable" referral would go to, and why."""
+        params = {"postcode_district": postcode_district, "support_needed": ",".join(support_needed)}
+        return self.client.get(f"{API}/referrals/nearest-centre", params=params)
+
+    def send(self, body: dict, idempotency_key: str) -> dict:
+        return self.client.post(f"{API}/referrals", body, headers={"Idempotency-Key": idempotency_key})
+
+
 class SlaMonitor:
     def __init__(self, client: ServiceClient):
         self.client = client
@@ -123,5 +147,6 @@ class Notifier:
 class Backends:
     directory: Directory
     contacts: Contacts
+    referrals: Referrals
     sla: SlaMonitor
     notifier: Notifier

@@ -48,6 +48,24 @@ EVENT_LABELS = {
     "directory.centre_stale.v1": "Centre needs checking",
     "notifier.digest": "Daily digest",
 }
+# The status a partner agency follows (contacts' referral_status).
+REFERRAL_STATUS_LABELS = {
+    "new": "New",
+    "opened": "Opened",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "responded": "Responded",
+    "withdrawn": "Withdrawn",
+}
+DECLINE_REASON_LABELS = {
+    "not_eligible": "Not eligible",
+    "outside_area": "Outside our area",
+    "service_not_offered": "Service not offered",
+    "family_declined": "Family declined",
+    "duplicate": "Duplicate referral",
+    "other": "Other reason",
+}
+URGENCY_LABELS = {"urgent": "Urgent", "soon": "Soon", "routine": "Routine"}
 AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
 WEEKDAY_LABELS = {
     "monday": "Monday",
@@ -153,5 +171,8 @@ FILTERS = {
     "area": lambda key: label(AREA_LABELS, key),
     "weekday": lambda key: label(WEEKDAY_LABELS, key),
     "words": lambda key: label({}, key),
+    "referral_status": lambda key: label(REFERRAL_STATUS_LABELS, key),
+    "decline_reason": lambda key: label(DECLINE_REASON_LABELS, key),
+    "urgency": lambda key: label(URGENCY_LABELS, key),
     "service": service_types.label,
 }

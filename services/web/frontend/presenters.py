@@ -81,7 +81,7 @@ class BadLocalTime(ValueError):
     pass
 
 
-def local_instant(day: str, clock_time: str, now: datetime) -> datetime:
+def local_instant(day: str, clock_time: str, now: datetime, what: str = "The time received") -> datetime:
     """A date and time typed in London, as an aware instant; never in the future."""
     try:
         parsed = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock_time.strip()))
@@ -89,7 +89,7 @@ def local_instant(day: str, clock_time: str, now: datetime) -> datetime:
         raise BadLocalTime("Enter a real date and time, for example 2026-03-04 and 14:30.") from exc
     instant = parsed.replace(tzinfo=LONDON)
     if instant > now.astimezone(LONDON):
-        raise BadLocalTime("The time received cannot be in the future.")
+        raise BadLocalTime(f"{what} cannot be in the future.")
     return instant
 
 

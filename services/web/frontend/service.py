@@ -32,7 +32,7 @@ class SignInResult:
 
 
 class StaffDesk:
-    """Accounts and sessions of the staff who use the front end."""
+    """Accounts and sessions of the people who use the front end: staff and partner users."""
 
     def __init__(self, store: Store, clock: Clock, rule: LockoutRule, idle: timedelta):
         self.accounts = Accounts(store)
@@ -43,13 +43,21 @@ class StaffDesk:
         self.idle = idle
 
     def create_account(
-        self, username: str, role: str, area: str | None, password: str | None, *, by: str
+        self,
+        username: str,
+        role: str,
+        area: str | None,
+        password: str | None,
+        *,
+        by: str,
+        agency: str | None = None,
     ) -> tuple[Account, str]:
         """A new account; returns it and its password (generated when none is given)."""
         password = password or accounts.generate_password()
         username = username.strip().lower()
         area = area or None
-        accounts.check_new_account(username, role, area, password)
+        agency = (agency or "").strip().lower() or None
+        accounts.check_new_account(username, role, area, password, agency)
         account = Account(
             username=username,
             role=role,
@@ -57,9 +65,10 @@ class StaffDesk:
             password_hash=accounts.hash_password(password),
             created_at=to_str(self.clock.now()),
             created_by=by,
+            agency=agency,
         )
         self.accounts.add(account)
-        log.info("account created", extra={"username": username, "role": role, "by": by})
+        log.info("account created", extra={"username": username, "role": role, "agency": agency, "by": by})
         return account, password
 
     def reset_password(self, username: str, password: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Administration: staff accounts and who is signed in. Admins only."""
+"""Administration: staff and partner users' accounts, and who is signed in. Admins only."""
 
 from __future__ import annotations
 
@@ -45,10 +45,15 @@ def users() -> Any:
 @bp.post("/users")
 @signed_in(c.ROLE_ADMIN)
 def create_user() -> Any:
-    values = {name: request.form.get(name, "").strip() for name in ("username", "role", "area")}
+    values = {name: request.form.get(name, "").strip() for name in ("username", "role", "area", "agency")}
     try:
         account, password = context().desk.create_account(
-            values["username"], values["role"], values["area"] or None, None, by=g.user.username
+            values["username"],
+            values["role"],
+            values["area"] or None,
+            None,
+            by=g.user.username,
+            agency=values["agency"] or None,
         )
     except AccountError as error:
         return _page({error.field: error.message}, values, status=422)

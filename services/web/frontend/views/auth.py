@@ -7,6 +7,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from ccshared import contracts as c
+from ccshared.auth import StaffUser
 from ccshared.timeutil import LONDON
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -26,7 +28,15 @@ def _load_user() -> None:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS}
+    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS, "home_url": home_url}
+
+
+def home_url(user: StaffUser | None = None) -> str:
+    """Where a signed-in user starts: partner users on their agency's referrals, staff on Today."""
+    user = user or g.get("user")
+    if user is not None and user.role == c.ROLE_PARTNER:
+        return url_for("partners.referrals")
+    return url_for("contacts.today")
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +45,11 @@ def init_app(app: Flask) -> None:
 
 
 def signed_in(*roles: str) -> Callable:
-    """The page needs a signed-in user, with one of roles when given."""
+    """The page needs a signed-in user with one of roles; with none given, a staff role.
+
+    Partner users are not staff: they reach only the pages that name their role.
+    """
+    allowed = roles or c.ROLES
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -43,7 +57,7 @@ def signed_in(*roles: str) -> Callable:
             user = g.get("user")
             if user is None:
                 return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-            if roles and user.role not in roles:
+            if user.role not in allowed:
                 abort(403, description="Your role does not give you access to this page.")
             return view(*args, **kwargs)
 
@@ -52,10 +66,10 @@ def signed_in(*roles: str) -> Callable:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, user: StaffUser | None = None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("contacts.today")
+    return home_url(user)
 
 
 @bp.get("/sign-in")
@@ -82,7 +96,7 @@ def sign_in_post() -> Any:
     if result.ok:
         session.clear()
         session[SESSION_KEY] = result.session_id
-        return redirect(_safe_next(target))
+        return redirect(_safe_next(target, result.account.staff_user()))
     if result.delay_seconds:
         time.sleep(result.delay_seconds)
     if result.locked_until:

@@ -11,6 +11,7 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
+from ..formatting import DECLINE_REASON_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context
 from .auth import signed_in
@@ -23,14 +24,6 @@ RESPONSE_METHODS = {
     "telephone": "Telephone call",
     "email": "E-mail",
     "in_person": "In person",
-}
-DECLINE_REASONS = {
-    "not_eligible": "Not eligible",
-    "outside_area": "Outside our area",
-    "service_not_offered": "Service not offered",
-    "family_declined": "Family declined",
-    "duplicate": "Duplicate referral",
-    "other": "Other reason",
 }
 STATUSES = ("received", "assigned", "responded", "closed", "withdrawn")
 ACTIONS = {
@@ -226,7 +219,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,
-            decline_reasons=DECLINE_REASONS,
+            decline_reasons=DECLINE_REASON_LABELS,
             reply_by=REPLY_BY,
             errors=errors,
             values={"responded_date": now_date, "responded_time": now_time, **values},

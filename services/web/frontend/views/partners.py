@@ -1,0 +1,175 @@
+"""Partner agencies' pages: refer a family, and follow the agency's referrals.
+
+Every call to contacts carries the partner user's token, which names the
+agency, so contacts alone decides what the agency may see. Only partner users
+reach these pages; staff have their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccshared import contracts as c
+from ccshared import service_types
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from ..clients import ServiceError, ServiceUnavailable
+from ..presenters import local_now_fields
+from ..referral_form import AGE_UNITS, ReferralForm
+from . import backends, context
+from .auth import signed_in
+from .contacts import centre_names
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
+PER_PAGE = 20
+# Referrals this browser session has sent, by idempotency key: a form sent again
+# (back button, a second click after the first answer) goes to its referral.
+SENT_KEY = "referrals_sent"
+SENT_KEPT = 20
+
+
+@bp.get("/")
+@signed_in(c.ROLE_PARTNER)
+def referrals() -> Any:
+    status = request.args.get("status", "")
+    status = status if status in c.REFERRAL_STATUSES else ""
+    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    page = backends().referrals.page(status=status, page=page_number, per_page=PER_PAGE)
+    return render_template(
+        "partners/referrals.html",
+        page=page,
+        status=status,
+        statuses=c.REFERRAL_STATUSES,
+        names=centre_names(),
+        has_next=page_number * PER_PAGE < page.get("total", 0),
+    )
+
+
+@bp.get("/referrals/<referral_id>")
+@signed_in(c.ROLE_PARTNER)
+def referral(referral_id: str) -> Any:
+    found = backends().referrals.get(referral_id)
+    names = centre_names()
+    return render_template(
+        "partners/referral.html", referral=found, centre_name=names.get(found.get("centre_id"), "")
+    )
+
+
+@bp.get("/refer")
+@signed_in(c.ROLE_PARTNER)
+def refer() -> Any:
+    return _form_page(ReferralForm.blank(*local_now_fields(context().clock.now())), {})
+
+
+@bp.post("/refer")
+@signed_in(c.ROLE_PARTNER)
+def refer_post() -> Any:
+    form = ReferralForm.read(request.form, request.form.getlist)
+    if request.form.get("action") == "check":
+        return _check(form)
+    return _send(form)
+
+
+def _check(form: ReferralForm, notice: str | None = None) -> Any:
+    """Look up the nearest suitable centre, to show it (and why) before anything is sent."""
+    if not form.nearest:
+        return _form_page(form, {})
+    errors = form.check_problems()
+    if errors:
+        return _form_page(form, errors, status=422)
+    try:
+        choice = backends().referrals.nearest_centre(form.place, form.services)
+    except ServiceError as error:
+        if error.status != 422:
+            raise
+        return _form_page(form, _check_refused(form, error), 422)
+    form.values["checked"] = form.check_signature()
+    return _form_page(form, {}, choice=choice, notice=notice)
+
+
+def _check_refused(form: ReferralForm, error: ServiceError) -> dict[str, str]:
+    messages = error.field_messages()
+    errors = form.errors_from(messages) or {"_": error.message}
+    if "postcode_district" in messages:
+        errors["family_postcode"] = (
+            f"No open centre was found near {form.place}. Check the postcode or district "
+            "(for example L8 or L8 0AA), or choose a centre yourself."
+        )
+    return errors
+
+
+def _send(form: ReferralForm) -> Any:
+    key = form.values["idempotency_key"]
+    already = session.get(SENT_KEY, {}).get(key)
+    if already:
+        flash("You had already sent this referral: here it is.")
+        return redirect(url_for("partners.referral", referral_id=already))
+    now = context().clock.now()
+    errors = form.problems(now)
+    if errors:
+        return _form_page(form, errors, status=422)
+    if form.nearest and form.values["checked"] != form.check_signature():
+        return _check(form, notice="Check the centre this referral will go to, then send it.")
+    try:
+        created = backends().referrals.send(form.body(now), key)
+    except ServiceError as error:
+        if error.status not in (400, 409, 422):
+            raise
+        return _form_page(form, _refused(form, error), status=error.status)
+    _remember_sent(key, created["id"])
+    flash(f"Referral sent. Its reference is {created['reference']}.")
+    return redirect(url_for("partners.referral", referral_id=created["id"]))
+
+
+def _refused(form: ReferralForm, error: ServiceError) -> dict[str, str]:
+    messages = error.field_messages()
+    if "Idempotency-Key" in messages:
+        return {
+            "_": "This form was already sent with other details. "
+            "See your agency's referrals, or start a new referral."
+        }
+    return form.errors_from(messages) or {"_": error.message}
+
+
+def _remember_sent(key: str, referral_id: str) -> None:
+    sent = dict(session.get(SENT_KEY, {}))
+    sent[key] = referral_id
+    session[SENT_KEY] = dict(list(sent.items())[-SENT_KEPT:])
+
+
+def _form_page(
+    form: ReferralForm,
+    errors: dict[str, str],
+    status: int = 200,
+    *,
+    choice: dict | None = None,
+    notice: str | None = None,
+) -> Any:
+    services, centres = _services_and_centres()
+    return (
+        render_template(
+            "partners/refer.html",
+            form=form.with_spare_row(),
+            values=form.values,
+            errors=errors,
+            services=services,
+            centres=centres,
+            urgencies=c.URGENCIES,
+            units=AGE_UNITS,
+            choice=choice,
+            notice=notice,
+        ),
+        status,
+    )
+
+
+def _services_and_centres() -> tuple[list[dict], list[dict]]:
+    """The directory's list of services and its open centres; without the directory the
+    services come from the same shared list, and only "nearest suitable" is offered."""
+    try:
+        services = backends().directory.services_list()
+        centres = [centre for centre in backends().directory.all_centres() if centre.get("status") == "open"]
+    except ServiceUnavailable:
+        services = [{"id": s.id, "label": s.label} for s in service_types.SERVICE_TYPES]
+        centres = []
+    return services, centres
