@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,18 @@ from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, STAFF_SECRET, centr
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+
+
+@pytest.fixture
+def cli_env(tmp_path) -> dict[str, str]:
+    """The environment a contacts command runs with: its own SQLite store and log, fresh keys."""
+    return {
+        **{name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")},
+        "STORE_URL": f"sqlite:///{tmp_path}/contacts.db",
+        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+        "STAFF_TOKEN_SECRET": STAFF_SECRET,
+        "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
 
 
 @pytest.fixture

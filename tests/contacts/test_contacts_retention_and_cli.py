@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS, AgencyRepository, AuditLog, ContactRepository
 from contacts.retention import erase_expired
-from contacts_testkit import PERSONAL_VALUES, STAFF_SECRET
+from contacts_testkit import PERSONAL_VALUES
 from cryptography.fernet import Fernet
 
 
@@ -86,17 +85,6 @@ def test_a_bad_processed_retention_is_refused_by_name(raw):
         Settings.from_env(env | {"PROCESSED_RETENTION_DAYS": raw})
     assert Settings.from_env(env).processed_retention_days == 30
     assert Settings.from_env(env | {"PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
-
-
-@pytest.fixture
-def cli_env(tmp_path) -> dict[str, str]:
-    return {
-        **{name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")},
-        "STORE_URL": f"sqlite:///{tmp_path}/contacts.db",
-        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
-        "STAFF_TOKEN_SECRET": STAFF_SECRET,
-        "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    }
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 
@@ -15,22 +14,9 @@ from contacts.config import Settings
 from contacts.crypto import PersonalDataCipher
 from contacts.repository import AgencyRepository
 from contacts.webhooks import checked_callback_url
-from contacts_testkit import STAFF_SECRET
-from cryptography.fernet import Fernet
 
 AGENCY = "example-midwives"
 SECRET_LINE = "Webhook secret: "
-
-
-@pytest.fixture
-def cli_env(tmp_path) -> dict[str, str]:
-    return {
-        **{name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")},
-        "STORE_URL": f"sqlite:///{tmp_path}/contacts.db",
-        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
-        "STAFF_TOKEN_SECRET": STAFF_SECRET,
-        "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    }
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
