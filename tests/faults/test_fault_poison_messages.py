@@ -26,7 +26,7 @@ DEADLINE = 90.0
 # Each consumer group, by the topics it reads (the name it writes into its dead letters).
 CONSUMERS = {
     c.CENTRES_TOPIC: ("contacts-centres", "sla-monitor", "notifier"),
-    c.CONTACTS_TOPIC: ("sla-monitor",),
+    c.CONTACTS_TOPIC: ("contacts-webhooks", "sla-monitor", "notifier"),
     c.SLA_TOPIC: ("notifier",),
 }
 POISON_KINDS = {
