@@ -363,15 +363,12 @@ class AgencyNoticeSchema(Schema):
     agency_email = fields.String(allow_none=True)
 
 
-class ReferralNoticeSchema(Schema):
+class ReferralNoticeSchema(AgencyNoticeSchema):
     """For the notifier only: where to tell a referral's referrer, and the decline reason's words."""
 
     id = fields.String()
     reference = fields.String()
     centre_id = fields.String()
-    agency_id = fields.String()
-    agency_name = fields.String()
-    agency_email = fields.String(allow_none=True)
     referrer_email = fields.String(allow_none=True)
     referral_status = fields.String()
     decline_reason_code = fields.String(allow_none=True)
@@ -382,11 +379,9 @@ class ReferralNoticeSchema(Schema):
 # Webhook delivery log ---------------------------------------------------------
 
 
-class WebhookDeliveryQuerySchema(Strict):
+class WebhookDeliveryQuerySchema(PageQuerySchema):
     agency_id = fields.String(validate=validate.Regexp(AGENCY_ID, error="not an agency id"))
     status = fields.String(validate=validate.OneOf(wh.STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class WebhookDeliverySchema(Schema):

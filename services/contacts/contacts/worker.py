@@ -16,7 +16,7 @@ from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as store_module
 from ccshared.bus import Bus, BusUnavailable, Consumer
-from ccshared.consumer import ConsumerLoop
+from ccshared.consumer import ConsumerLoop, Handler
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
 from ccshared.store import Store
@@ -59,23 +59,16 @@ def centres_task(
     group: str = CENTRES_GROUP,
     keep_processed: timedelta = timedelta(days=30),
 ) -> Task:
-    def consume(stop: threading.Event) -> None:
-        consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
-        if consumer is None:
-            return
-        loop = ConsumerLoop(
-            name=group,
-            consumer=consumer,
-            handlers=CentreReadModel(CentreRepository(store)).handlers(),
-            dead_letters=bus.producer(),
-            processed=store.collection(PROCESSED),
-            clock=clock,
-            keep_processed=keep_processed,
-        )
-        loop.run(stop)
-
-    consume.__name__ = "contacts-centre-read-model"
-    return consume
+    return _consumer_task(
+        "contacts-centre-read-model",
+        store,
+        bus,
+        clock,
+        topic,
+        group,
+        keep_processed,
+        lambda: CentreReadModel(CentreRepository(store)).handlers(),
+    )
 
 
 def webhooks_task(
@@ -89,23 +82,47 @@ def webhooks_task(
 ) -> Task:
     """Records a delivery for each referral change of an agency with a callback URL."""
 
+    return _consumer_task(
+        "contacts-webhook-intake",
+        store,
+        bus,
+        clock,
+        topic,
+        group,
+        keep_processed,
+        lambda: WebhookIntake(
+            DeliveryRepository(store), ReceiverRepository(store, clock), clock, hints
+        ).handlers(),
+    )
+
+
+def _consumer_task(
+    name: str,
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    topic: str,
+    group: str,
+    keep_processed: timedelta,
+    handlers: Callable[[], dict[str, Handler]],
+) -> Task:
+    """One consumer group on one topic, waiting out a broker that is not up yet."""
+
     def consume(stop: threading.Event) -> None:
         consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
         if consumer is None:
             return
-        intake = WebhookIntake(DeliveryRepository(store), ReceiverRepository(store, clock), clock, hints)
-        loop = ConsumerLoop(
+        ConsumerLoop(
             name=group,
             consumer=consumer,
-            handlers=intake.handlers(),
+            handlers=handlers(),
             dead_letters=bus.producer(),
             processed=store.collection(PROCESSED),
             clock=clock,
             keep_processed=keep_processed,
-        )
-        loop.run(stop)
+        ).run(stop)
 
-    consume.__name__ = "contacts-webhook-intake"
+    consume.__name__ = name
     return consume
 
 
