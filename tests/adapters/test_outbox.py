@@ -72,11 +72,28 @@ def test_a_stale_save_is_refused_and_stages_nothing(doc_store):
 
 
 RELAY_SCRIPT = """
-import sys
+import sys, time
 from ccshared import bus, store
 from ccshared.outbox import Relay
+
+
+class StopsAfterTwoBatches:
+    # Publishes two batches, then says so and hangs before the relay can clear the
+    # second: the test's SIGKILL lands between publish and clear, the worst moment.
+    def __init__(self, producer):
+        self.producer, self.calls = producer, 0
+
+    def publish_all(self, items):
+        self.producer.publish_all(items)
+        self.calls += 1
+        if self.calls == 2:
+            print("published", flush=True)
+            time.sleep(3600)
+
+
 collection = store.connect(sys.argv[1]).collection("centres")
-relay = Relay([(collection, sys.argv[3])], bus.connect(sys.argv[2]).producer(), batch=25)
+producer = StopsAfterTwoBatches(bus.connect(sys.argv[2]).producer())
+relay = Relay([(collection, sys.argv[3])], producer, batch=25)
 while relay.run_once():
     pass
 """
@@ -92,12 +109,21 @@ def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(doc_store, store_ur
     event_bus.ensure_topics([topic])
     consumer = event_bus.consumer(f"{topic}-audit", [topic])
 
-    relay = subprocess.Popen([sys.executable, "-c", textwrap.dedent(RELAY_SCRIPT), store_url, bus_url, topic])
-    first = drain(consumer, 1, deadline_s=60)
-    os.kill(relay.pid, signal.SIGKILL)
-    relay.wait(timeout=30)
-    still_pending = collection.count({PENDING: True})
-    assert first and still_pending > 0, "the relay finished before it could be killed mid-run"
+    relay = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(RELAY_SCRIPT), store_url, bus_url, topic],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # readline returns "" if the relay dies first, so this cannot hang.
+        assert relay.stdout.readline().strip() == "published", "the relay died before its second batch"
+    finally:
+        os.kill(relay.pid, signal.SIGKILL)
+        relay.wait(timeout=30)
+        relay.stdout.close()
+    first = drain(consumer, 50, deadline_s=60)
+    assert len(first) == 50, "both batches were published before the kill"
+    assert collection.count({PENDING: True}) == total - 25, "the second batch was published, not cleared"
 
     deadline = time.monotonic() + 120
     restarted = Relay([(collection, topic)], event_bus.producer(), batch=200)
