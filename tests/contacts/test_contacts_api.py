@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
+import openpyxl
 import pytest
 from ccshared.auth import StaffUser, TokenSigner
 from contacts.repository import AUDIT, CONTACTS
@@ -124,6 +127,11 @@ def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
         ("responded", "closed"),
     ]
     assert all(step["by"] == "test.staff" for step in history)
+    # The response was entered with an earlier date than it was recorded: both are kept.
+    respond_step = history[3]
+    assert respond_step["dated"].startswith("2026-11-21T12:00:00")
+    assert respond_step["at"] > respond_step["dated"]
+    assert all(step["dated"] is None for step in history if step is not respond_step)
 
 
 @pytest.mark.parametrize(
@@ -201,6 +209,43 @@ def test_list_filters_and_pages_in_order_of_receipt(client, staff_headers, lette
     assert south["total"] == 1 and south["items"][0]["channel"] == "telephone"
     assert "personal" not in first["items"][0]
     assert client.get("/api/v1/contacts?status=unknown", headers=admin).status_code == 422
+
+
+def test_the_list_downloads_with_its_filters_and_no_personal_data(client, staff_headers, letter):
+    admin = staff_headers(role="admin", area=None)
+    create(client, admin, letter | {"received_at": "2026-11-16T09:00:00Z"})
+    create(client, admin, letter | {"centre_id": "centre-south", "received_at": "2026-11-17T09:00:00Z"})
+    secret_strings = [letter["requester"]["name"], letter["requester"]["address"], letter["subject"]]
+    query = {"area": "north", "format": "csv"}
+
+    as_csv = client.get("/api/v1/contacts", query_string=query, headers=admin)
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert 'filename="contacts.csv"' in as_csv.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    heading = lines[0]
+    assert heading == [
+        "reference",
+        "channel",
+        "centre",
+        "area",
+        "received",
+        "responded",
+        "ended",
+        "status",
+        "urgency",
+    ]
+    listed = client.get("/api/v1/contacts", query_string={"area": "north"}, headers=admin).json
+    assert [line[0] for line in lines[1:]] == [item["reference"] for item in listed["items"]]
+    assert {line[3] for line in lines[1:]} == {"north"}
+
+    as_xlsx = client.get("/api/v1/contacts", query_string=query | {"format": "xlsx"}, headers=admin)
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.get_data())).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [line[0] for line in lines[1:]]
+    for body in (as_csv.get_data(), as_xlsx.get_data()):
+        assert not any(text.encode() in body for text in secret_strings)
+    south_staff = staff_headers(role="staff", area="south")
+    assert client.get("/api/v1/contacts", query_string=query, headers=south_staff).status_code == 403
+    assert client.get("/api/v1/contacts", query_string={"format": "pdf"}, headers=admin).status_code == 422
 
 
 def test_filter_by_status_and_assignee(client, staff_headers, letter):

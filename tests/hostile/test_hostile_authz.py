@@ -96,11 +96,13 @@ web        auth.sign_in_post                  POST   401  401     401      401  
 web        auth.sign_out                      POST   302  302     302      302   302   302      302    302   302 302
 web        contacts.today                     GET    302  403     403      302   302   200      200    200   200 200
 web        contacts.list_contacts             GET    302  403     403      302   302   200      200    200   200 200
+web        contacts.contacts_file             GET    302  403     403      302   302   200      200    200   200 200
 web        contacts.new_contact               GET    302  403     403      302   302   200      200    200   200 200
 web        contacts.log_contact               POST   302  403     403      302   302   403      302    302   302 302
 web        contacts.show                      GET    302  403     403      302   302   404      200    200   200 200
 web        contacts.act                       POST   302  403     403      302   302   404      302    302   302 302
 web        reports.compliance                 GET    302  403     403      302   302   200      200    200   200 200
+web        reports.compliance_file            GET    302  403     403      302   302   200      200    200   200 200
 web        centres.index                      GET    302  403     403      302   302   200      200    200   200 200
 web        centres.stale                      GET    302  403     403      302   302   200      200    200   200 200
 web        centres.edit                       GET    302  403     403      302   302   403      200    200   200 200
@@ -439,11 +441,13 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("web", "auth.sign_out", "POST"): lambda w: Call("POST", "/sign-out", form={}),
     ("web", "contacts.today", "GET"): lambda w: Call("GET", "/staff/today"),
     ("web", "contacts.list_contacts", "GET"): lambda w: Call("GET", "/staff/contacts"),
+    ("web", "contacts.contacts_file", "GET"): lambda w: Call("GET", "/staff/contacts.csv"),
     ("web", "contacts.new_contact", "GET"): lambda w: Call("GET", "/staff/contacts/new"),
     ("web", "contacts.log_contact", "POST"): _web_log,
     ("web", "contacts.show", "GET"): lambda w: Call("GET", f"/staff/contacts/{w.letter()}"),
     ("web", "contacts.act", "POST"): _web_act,
     ("web", "reports.compliance", "GET"): lambda w: Call("GET", "/staff/compliance"),
+    ("web", "reports.compliance_file", "GET"): lambda w: Call("GET", "/staff/compliance.csv"),
     ("web", "centres.index", "GET"): lambda w: Call("GET", "/staff/centres/"),
     ("web", "centres.stale", "GET"): lambda w: Call("GET", "/staff/centres/stale"),
     ("web", "centres.edit", "GET"): lambda w: Call("GET", f"/staff/centres/{w.centre()}"),

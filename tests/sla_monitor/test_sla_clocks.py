@@ -76,13 +76,24 @@ def test_catch_up_emits_the_breach_alone(monitor, store, clock) -> None:
     assert types(store) == [contracts.SLA_BREACHED]
 
 
-def test_response_stamped_in_time_is_met_even_after_the_breach_was_emitted(monitor, store, clock) -> None:
+def test_a_response_dated_in_time_but_recorded_after_the_breach_stays_breached(monitor, store, clock) -> None:
     handle(monitor, received("c1", RECEIVED))
     clock.at = BREACH + timedelta(hours=1)
     monitor.scan()
     handle(monitor, responded("c1", RECEIVED, DUE - timedelta(hours=2)))
-    assert types(store) == [contracts.SLA_BREACHED, contracts.SLA_MET]
-    assert state(monitor) == "met"
+    assert types(store) == [contracts.SLA_BREACHED, contracts.SLA_RESPONDED_LATE]
+    assert state(monitor) == "responded_late"
+    handle(monitor, responded("c1", RECEIVED, DUE - timedelta(days=2)))
+    assert state(monitor) == "responded_late", "an even earlier date changes nothing"
+    assert types(store) == [contracts.SLA_BREACHED, contracts.SLA_RESPONDED_LATE]
+
+
+def test_a_response_dated_in_time_and_recorded_before_any_breach_is_met(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(hours=1)
+    handle(monitor, responded("c1", RECEIVED, DUE - timedelta(hours=2)))
+    assert monitor.scan() == 0
+    assert types(store) == [contracts.SLA_MET]
 
 
 def test_response_after_due_is_responded_late_with_how_late(monitor, store, clock) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 from ccshared import contracts
 from ccshared.auth import StaffUser, TokenSigner
@@ -25,6 +28,9 @@ def client(store, store_url, clock):
 def bearer(role: str, area: str | None = None) -> dict:
     token = TokenSigner(SECRET).issue(StaffUser(f"test.{role}", role, area))
     return {"Authorization": f"Bearer {token}"}
+
+
+STAFF = bearer("principal_officer")
 
 
 def handle(monitor, envelope: dict) -> None:
@@ -114,7 +120,7 @@ def test_principal_officer_filters_clocks_by_state_channel_and_centre(client, mo
 def test_compliance_counts_outcomes_by_area_without_personal_data(client, monitor, clock) -> None:
     seed(monitor, clock)
     query = {"from": "2026-05-01", "to": "2026-06-30", "group_by": "area"}
-    body = client.get("/api/v1/reports/compliance", query_string=query).get_json()
+    body = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
     assert body["groups"] == [
         {"key": "north", "met": 0, "breached": 1, "open": 1, "total": 2, "percent_met": 0.0},
         {"key": "south", "met": 1, "breached": 0, "open": 1, "total": 2, "percent_met": 100.0},
@@ -129,6 +135,7 @@ def test_compliance_by_centre_month_and_area_filter(client, monitor, clock) -> N
     by_centre = client.get(
         "/api/v1/reports/compliance",
         query_string={"from": "2026-06-01", "to": "2026-06-01", "group_by": "centre"},
+        headers=STAFF,
     ).get_json()
     assert [(g["key"], g["name"], g["total"]) for g in by_centre["groups"]] == [
         ("ctr-n", "", 1),
@@ -137,11 +144,62 @@ def test_compliance_by_centre_month_and_area_filter(client, monitor, clock) -> N
     by_month = client.get(
         "/api/v1/reports/compliance",
         query_string={"from": "2026-05-01", "to": "2026-06-30", "group_by": "month", "area": "north"},
+        headers=STAFF,
     ).get_json()
     assert [(g["key"], g["breached"], g["open"]) for g in by_month["groups"]] == [
         ("2026-05", 1, 0),
         ("2026-06", 0, 1),
     ]
+
+
+def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    query = {"from": "2026-06-01", "to": "2026-06-02", "group_by": "area"}
+    body = client.get("/api/v1/reports/compliance", query_string=query).get_json()
+    assert (body["from"], body["to"], body["by_month_only"]) == ("2026-06-01", "2026-06-30", True)
+    north = body["groups"][0]
+    # north: 0 met, 0 breached in June, 1 open; nothing that small is shown, and the
+    # totals row cannot give it back.
+    assert north["key"] == "north" and north["open"] == "fewer than 5" and north["total"] == "fewer than 5"
+    assert north["met"] == 0 and north["percent_met"] is None
+    assert body["totals"]["open"] == "fewer than 5" and body["totals"]["total"] == "fewer than 5"
+    staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
+    assert (staff["to"], staff["by_month_only"], staff["groups"][0]["open"]) == ("2026-06-02", False, 1)
+
+
+def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> None:
+    for n in range(6):
+        handle(monitor, received(f"c{n}", RECEIVED, area="north", centre_id="ctr-n"))
+    body = client.get(
+        "/api/v1/reports/compliance",
+        query_string={"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"},
+    ).get_json()
+    assert body["groups"] == [
+        {"key": "north", "met": 0, "breached": 0, "open": 6, "total": 6, "percent_met": None}
+    ]
+
+
+def test_the_report_downloads_as_csv_and_xlsx_with_the_same_figures(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    query = {"from": "2026-05-01", "to": "2026-06-30", "group_by": "area"}
+    figures = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
+    expected = [
+        [row["key"], row["met"], row["breached"], row["open"], row["total"]]
+        for row in [*figures["groups"], figures["totals"]]
+    ]
+    as_csv = client.get("/api/v1/reports/compliance", query_string=query | {"format": "csv"}, headers=STAFF)
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert 'filename="compliance-area-2026-05-01-to-2026-06-30.csv"' in as_csv.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert lines[0][:6] == ["group", "centre name", "met", "breached", "open", "total"]
+    assert [[line[0], *map(int, line[2:6])] for line in lines[1:]] == expected
+    as_xlsx = client.get("/api/v1/reports/compliance", query_string=query | {"format": "xlsx"}, headers=STAFF)
+    assert as_xlsx.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.get_data())).active
+    cells = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert [[row[0], *row[2:6]] for row in cells] == expected
+    refused = client.get("/api/v1/reports/compliance", query_string=query | {"format": "pdf"})
+    assert refused.status_code == 422 and "format" in refused.get_json()["error"]["fields"]
 
 
 def test_compliance_refuses_a_backwards_range_by_field(client) -> None:

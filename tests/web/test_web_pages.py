@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import csrf_of
 from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, error
 
@@ -143,6 +144,32 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
     assert "75%</strong> (3 of 4)" in page
     assert "No letters answered yet" in page
 
+
+def test_how_we_are_doing_says_fewer_than_5_where_the_figures_are_withheld(client, services):
+    def compliance(call):
+        if call.params["group_by"] == "month":
+            return 200, {"groups": [{"key": "2026-03"}], "totals": {}}
+        small = "fewer than 5"
+        letter = {
+            "key": "letter",
+            "met": small,
+            "breached": small,
+            "open": 0,
+            "total": small,
+            "percent_met": None,
+        }
+        return 200, {"groups": [letter], "totals": letter}
+
+    services.on("GET", SLA, "/api/v1/reports/compliance", compliance)
+
+    page = client.get("/how-we-are-doing")
+
+    assert page.status_code == 200
+    assert "Fewer than 5 answered" in page.text
+    assert all(call.user is None for call in services.calls if call.path == "/api/v1/reports/compliance")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Staff pages ------------------------------------------------------------------
 
@@ -489,6 +516,33 @@ def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client,
     assert '<rect x="200"' in page and 'width="270.0"' in page
     assert 'data-testid="overall-percent">75%<' in page
     assert "<td>3</td><td>1</td><td>2</td><td>6</td><td>75%</td>" in page
+    assert services.last("GET", "/api/v1/reports/compliance").user.username == "p.officer"
+
+
+@pytest.mark.parametrize(
+    ("page", "service", "path", "kind"),
+    [
+        ("/staff/compliance.csv?area=south", SLA, "/api/v1/reports/compliance", "text/csv"),
+        ("/staff/contacts.xlsx?status=received", CONTACTS, "/api/v1/contacts", XLSX),
+    ],
+)
+def test_staff_download_a_file_made_with_the_pages_filters(
+    client, services, sign_in, page, service, path, kind
+):
+    made = b"reference,channel\r\nLCC-TEST,letter\r\n"
+    headers = {"Content-Type": kind, "Content-Disposition": 'attachment; filename="made.file"'}
+    services.on("GET", service, path, (200, made, headers))
+    sign_in("p.officer", "principal_officer", None)
+
+    response = client.get(page)
+
+    assert response.status_code == 200 and response.data == made
+    assert response.mimetype == kind.split(";")[0]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="made.file"'
+    asked = services.last("GET", path)
+    assert asked.params["format"] == page.split("?")[0].rsplit(".", 1)[1]
+    assert asked.user.username == "p.officer"
+    assert client.get("/staff/contacts.pdf").status_code == 404
 
 
 def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in):

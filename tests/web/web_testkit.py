@@ -94,7 +94,8 @@ class FakeServices:
                 call.match = match
                 answer = handler(call)
                 status, body = answer[0], answer[1]
-                return Reply(status, answer[2] if len(answer) > 2 else {}, body)
+                content = body if isinstance(body, bytes) else b""
+                return Reply(status, answer[2] if len(answer) > 2 else {}, body, content)
         return Reply(404, {}, {"error": {"status": 404, "code": "not_found", "message": f"no route {path}"}})
 
     def _user(self, headers: Mapping[str, str]) -> StaffUser | None:

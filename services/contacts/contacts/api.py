@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ccshared import contracts as c
+from ccshared import tables
 from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
-from ccshared.errors import ApiError, Forbidden, NotFound, Unauthorized
+from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
@@ -134,6 +135,8 @@ def _json(body: dict, status: int) -> Response:
 
 # Staff ------------------------------------------------------------------------
 
+EXPORT_LIMIT = 50_000  # a year of contacts for the whole city, several times over
+
 staff = Blueprint(
     "contacts",
     __name__,
@@ -165,8 +168,17 @@ def create_contact(form: dict) -> Response:
 @staff.get("")
 @staff.arguments(s.ContactQuerySchema, location="query")
 @staff.response(200, s.ContactPageSchema)
-def list_contacts(query: dict) -> dict:
+def list_contacts(query: dict) -> dict | Response:
     user = _staff()
+    if query["format"] != "json":
+        contacts, total = _services().contacts.list_contacts(user, query, 1, EXPORT_LIMIT)
+        if total > EXPORT_LIMIT:
+            raise InvalidInput(
+                f"{total} contacts match; a download holds at most {EXPORT_LIMIT}: narrow the filters",
+                {"received_from": ["narrow the dates, or filter by another field"]},
+            )
+        rows = [views.contact_export_row(contact) for contact in contacts]
+        return tables.download(views.EXPORT_COLUMNS, rows, query["format"], "contacts")
     contacts, total = _services().contacts.list_contacts(user, query, query["page"], query["per_page"])
     return views.page([views.contact_summary(c) for c in contacts], total, query["page"], query["per_page"])
 

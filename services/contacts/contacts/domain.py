@@ -50,10 +50,11 @@ class Transition:
     """One step of a status history: who moved it, when, from what to what."""
 
     by: str
-    at: datetime
+    at: datetime  # when it was recorded
     from_status: str | None
     to_status: str
     action: str
+    dated: datetime | None = None  # the date entered for it, when earlier than recorded (a response)
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,10 @@ class Contact:
             return c.REFERRAL_STATUS_RESPONDED
         return self.referral.status
 
-    def _move(self, to_status: str, by: str, at: datetime, action: str) -> None:
-        self.history.append(Transition(by, at, self.status, to_status, action))
+    def _move(
+        self, to_status: str, by: str, at: datetime, action: str, dated: datetime | None = None
+    ) -> None:
+        self.history.append(Transition(by, at, self.status, to_status, action, dated))
         self.status = to_status
 
     def _require(self, action: str, allowed: tuple[str, ...]) -> None:
@@ -144,7 +147,7 @@ class Contact:
             raise RuleBroken("responded_at", "must not be in the future")
         self.responded_at = when
         self.response_method = method
-        self._move(v.RESPONDED, by, now, "respond")
+        self._move(v.RESPONDED, by, now, "respond", when if when < now else None)
         self.raised.append(Raised(c.CONTACT_RESPONDED))
 
     def close(self, by: str, now: datetime, reason_code: str | None = None) -> None:

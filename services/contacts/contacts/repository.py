@@ -50,11 +50,13 @@ def _transition_doc(step: Transition) -> dict:
         "from": step.from_status,
         "to": step.to_status,
         "action": step.action,
+        "dated": to_str(step.dated) if step.dated else None,
     }
 
 
 def _transition(doc: dict) -> Transition:
-    return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"])
+    dated = from_str(doc["dated"]) if doc.get("dated") else None
+    return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated)
 
 
 def _referral_doc(referral: Referral) -> dict:

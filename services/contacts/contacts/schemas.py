@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ccshared import contracts as c
 from ccshared import service_types as st
+from ccshared import tables
 from ccshared.auth import AGENCY_ID
 from ccshared.referrals import CHANGES
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -76,6 +77,14 @@ class ContactQuerySchema(Strict):
     received_to = fields.AwareDateTime()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", *tables.FORMATS)),
+        metadata={
+            "description": "json (a page), or every matching contact as a file to take away: csv or "
+            "xlsx (no personal data; page and per_page do not apply)"
+        },
+    )
 
 
 class PageQuerySchema(Strict):
@@ -247,10 +256,14 @@ class NearestCentreSchema(Schema):
 
 class TransitionSchema(Schema):
     by = fields.String()
-    at = fields.DateTime()
+    at = fields.DateTime(metadata={"description": "when the step was recorded"})
     from_status = fields.String(data_key="from", allow_none=True)
     to_status = fields.String(data_key="to")
     action = fields.String()
+    dated = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "the date entered for the step, when earlier than recorded (a response)"},
+    )
 
 
 class ReferralSummarySchema(Schema):

@@ -59,6 +59,26 @@ def contact_summary(contact: Contact) -> dict[str, Any]:
     return view
 
 
+# What a download of the contacts list holds: no personal data, no staff notes.
+EXPORT_COLUMNS = [
+    ("reference", "reference"),
+    ("channel", "channel"),
+    ("centre_id", "centre"),
+    ("area", "area"),
+    ("received_at", "received"),
+    ("responded_at", "responded"),
+    ("ended_at", "ended"),
+    ("status", "status"),
+    ("urgency", "urgency"),
+]
+
+
+def contact_export_row(contact: Contact) -> dict[str, Any]:
+    row = {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS if name != "urgency"}
+    row["urgency"] = contact.referral.urgency if contact.referral else ""
+    return row
+
+
 def contact_detail(reading: Reading) -> dict[str, Any]:
     contact = reading.contact
     view = contact_summary(contact)

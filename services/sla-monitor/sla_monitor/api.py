@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from ccshared.auth import StaffUser, TokenSigner, current_staff
+from ccshared import tables
+from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.contracts import ROLES
 from ccshared.errors import Forbidden
 from ccshared.timeutil import LONDON, Clock, to_str
+from flask import Response
 from flask_smorest import Blueprint
 
 from .domain import AT_RISK, BREACHED, OPEN, ContactClock
-from .reports import COUNTED_STATES, compliance
+from .reports import COUNTED_STATES, compliance, for_the_public
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
     ClocksQuery,
@@ -76,33 +79,62 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.get("/reports/compliance")
     @blp.arguments(ComplianceQuery, location="query")
     @blp.response(200, ComplianceSchema)
-    def compliance_report(query: dict) -> dict:
-        """Met, breached and open counts by channel, centre, area or month of receipt (public)."""
+    def compliance_report(query: dict) -> dict | Response:
+        """Met, breached and open counts by channel, centre, area or month of receipt.
+
+        Public. Anonymous callers get whole months (the dates widen to the months
+        they fall in) and "fewer than 5" for small counts; staff get every figure.
+        """
+        token = bearer_token()
+        # Staff see every figure; anyone else (a partner's token included) the public ones.
+        public = token is None or ctx.signer.verify(token).role not in ROLES
+        start, end = query["from_"], query["to"]
+        if public:
+            start, end = start.replace(day=1), _last_day_of_month(end)
         filter: dict = {
-            "received_at": {
-                "$gte": _start_of(query["from_"]),
-                "$lt": _start_of(query["to"] + timedelta(days=1)),
-            },
+            "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
             "state": {"$in": list(COUNTED_STATES)},
         }
         if query.get("area"):
             filter["area"] = query["area"]
         groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
-        rows = [group.as_dict() for group in groups]
+        rows, overall = [group.as_dict() for group in groups], totals.as_dict()
         if query["group_by"] == "centre":
             for row in rows:
                 centre = ctx.centres.get(row["key"])
                 row["name"] = centre.name if centre else ""
+        if public:
+            rows, overall = for_the_public(rows, overall)
+        if query["format"] != "json":
+            name = f"compliance-{query['group_by']}-{start.isoformat()}-to-{end.isoformat()}"
+            return tables.download(REPORT_COLUMNS, [*rows, overall], query["format"], name)
         return {
-            "from_": query["from_"],
-            "to": query["to"],
+            "from_": start,
+            "to": end,
             "group_by": query["group_by"],
             "area": query.get("area"),
+            "by_month_only": public,
             "groups": rows,
-            "totals": totals.as_dict(),
+            "totals": overall,
         }
 
     return blp
+
+
+REPORT_COLUMNS = [
+    ("key", "group"),
+    ("name", "centre name"),
+    ("met", "met"),
+    ("breached", "breached"),
+    ("open", "open"),
+    ("total", "total"),
+    ("percent_met", "percent met"),
+]
+
+
+def _last_day_of_month(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def _start_of(day: date) -> str:

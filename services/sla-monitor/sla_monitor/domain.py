@@ -6,11 +6,13 @@
 
 Decisions the rules leave open, made here once:
 
-- Event time decides. A response stamped before the breach instant is met
-  however late its event arrives. If a breach was already emitted (the
-  response event came after the due instant had passed) the clock still
-  becomes met and `sla.met.v1` is emitted: the breach event stands (it was
-  true on what was known), but the compliance report counts the contact met.
+- Event time decides, until a breach is raised. A response stamped before the
+  breach instant is met however late its event arrives, as long as no breach
+  was emitted. Once one was, the contact stays breached whatever date is
+  entered later (a letter "posted yesterday" recorded after the breach): the
+  outcome is responded_late, so a backdated answer cannot turn a breach into
+  compliance. The contact's history keeps both the date entered and when it
+  was recorded.
 - A response event that arrives before its receipt is held on a placeholder
   clock (state awaiting_receipt) and applied when the receipt arrives; then the
   outcome is emitted straight away with no at-risk or breach event.
@@ -204,12 +206,13 @@ class ContactClock:
         return self.advance(now)
 
     def _decide(self, at: datetime) -> list[SlaEvent]:
-        outcome = MET if at < self.breach_at else RESPONDED_LATE
+        on_time = at < self.breach_at and not self.breach_emitted
+        outcome = MET if on_time else RESPONDED_LATE
         if outcome == self.state:
             return []
         if outcome == MET:
             return self._enter(MET, contracts.SLA_MET)
-        late = int((at - self.due_at).total_seconds())
+        late = max(0, int((at - self.due_at).total_seconds()))
         return self._enter(RESPONDED_LATE, contracts.SLA_RESPONDED_LATE, late_seconds=late)
 
     def _set_deadline(self, deadline: Deadline, fingerprint: str) -> None:

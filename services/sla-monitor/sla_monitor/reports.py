@@ -68,3 +68,41 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
         groups.setdefault(key, Tally(key)).count(clock.state)
         overall.count(clock.state)
     return [groups[key] for key in sorted(groups)], overall
+
+
+# Figures shown to anonymous callers: a count from 1 to 4 could point at a family,
+# so it is withheld, and so is any other cell from which it could be worked out
+# (a row's cells add up to its total; the groups' cells add up to the totals row).
+FEWER_THAN_5 = "fewer than 5"
+SMALLEST_SHOWN = 5
+_CELLS = ("met", "breached", "open")
+
+
+def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
+    """The rows as anonymous callers see them: small counts say "fewer than 5"."""
+    rows = [dict(row) for row in groups] + [dict(totals)]
+    names = (*_CELLS, "total")
+    hidden = {(n, name) for n, row in enumerate(rows) for name in names if 0 < row[name] < SMALLEST_SHOWN}
+    # Each sum, as the cells it ties together, the one to hide first listed first.
+    sums = [[(n, "total"), *((n, name) for name in _CELLS)] for n in range(len(rows))]
+    sums += [[(len(rows) - 1, name), *((n, name) for n in range(len(rows) - 1))] for name in names]
+    changed = True
+    while changed:
+        changed = False
+        for cells in sums:
+            if sum(cell in hidden for cell in cells) == 1:  # one unknown in a sum: hide another
+                hidden.add(_next_to_hide(rows, cells, hidden))
+                changed = True
+    for n, name in hidden:
+        rows[n][name] = FEWER_THAN_5
+        if name in ("met", "breached"):
+            rows[n]["percent_met"] = None
+    return rows[:-1], rows[-1]
+
+
+def _next_to_hide(rows: list[dict], cells: list[tuple[int, str]], hidden: set) -> tuple[int, str]:
+    """The sum's total if shown, else its smallest shown cell (zeros complete a sum too)."""
+    shown = [cell for cell in cells if cell not in hidden]
+    if shown[0] == cells[0]:
+        return shown[0]
+    return min(shown, key=lambda cell: rows[cell[0]][cell[1]])

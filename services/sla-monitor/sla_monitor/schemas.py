@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ccshared import contracts
+from ccshared import contracts, tables
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import AT_RISK, BREACHED, OPEN
-from .reports import GROUPINGS
+from .reports import FEWER_THAN_5, GROUPINGS
 
 MAX_REPORT_DAYS = 1100
 
@@ -67,6 +67,11 @@ class ComplianceQuery(_Query):
     to = fields.Date(required=True, metadata={"description": "last local date of receipt, inclusive"})
     group_by = fields.String(load_default="channel", validate=validate.OneOf(tuple(GROUPINGS)))
     area = fields.String(validate=validate.OneOf(contracts.AREAS))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", *tables.FORMATS)),
+        metadata={"description": "json, or a file to take away: csv or xlsx"},
+    )
 
     @validates_schema
     def _range(self, data: dict, **_: object) -> None:
@@ -77,18 +82,27 @@ class ComplianceQuery(_Query):
             raise ValidationError(f"a report covers at most {MAX_REPORT_DAYS} days", "to")
 
 
+def Count(description: str = "") -> fields.Raw:  # noqa: N802 - reads as a field type
+    """A count, or "fewer than 5" where an anonymous caller may not see a small one."""
+    kinds = [{"type": "integer"}, {"type": "string", "enum": [FEWER_THAN_5]}]
+    return fields.Raw(metadata={"oneOf": kinds, "description": description or "a count"})
+
+
 class TallySchema(Schema):
     key = fields.String()
     name = fields.String(metadata={"description": "centre name, when grouped by centre"})
-    met = fields.Integer()
-    breached = fields.Integer(metadata={"description": "answered late, or past due and unanswered"})
-    open = fields.Integer(metadata={"description": "unanswered and not yet past due"})
-    total = fields.Integer()
+    met = Count()
+    breached = Count("answered late, or past due and unanswered")
+    open = Count("unanswered and not yet past due")
+    total = Count()
     percent_met = fields.Float(allow_none=True)
 
 
 class ComplianceSchema(Schema):
     from_ = fields.Date(data_key="from")
+    by_month_only = fields.Boolean(
+        metadata={"description": "true for anonymous callers: whole months, small counts withheld"}
+    )
     to = fields.Date()
     group_by = fields.String()
     area = fields.String(allow_none=True)

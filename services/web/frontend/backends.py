@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .clients import ServiceClient
+from .clients import Reply, ServiceClient
 
 API = "/api/v1"
 
@@ -77,6 +77,10 @@ class Contacts:
                 return items
             page += 1
 
+    def list_file(self, format: str, **query: Any) -> Reply:
+        """Every contact matching query as a CSV or XLSX file (no personal data)."""
+        return self.client.call("GET", f"{API}/contacts", params={**query, "format": format})
+
     def get(self, contact_id: str) -> dict:
         return self.client.get(f"{API}/contacts/{contact_id}")
 
@@ -124,9 +128,16 @@ class SlaMonitor:
         found = self.clocks(centre_id=contact.get("centre_id"), channel=contact.get("channel"))
         return next((clock for clock in found if clock.get("contact_id") == contact.get("id")), None)
 
-    def compliance(self, **query: Any) -> dict:
-        """{"groups": [{key, met, breached, open, total, percent_met}], "totals": {...}}."""
-        return self.client.get(f"{API}/reports/compliance", params=query, as_staff=False)
+    def compliance(self, *, as_staff: bool = False, **query: Any) -> dict:
+        """{"groups": [{key, met, breached, open, total, percent_met}], "totals": {...}}.
+
+        Anonymous (the public pages): whole months, and "fewer than 5" for small counts.
+        """
+        return self.client.get(f"{API}/reports/compliance", params=query, as_staff=as_staff)
+
+    def compliance_file(self, format: str, **query: Any) -> Reply:
+        """The staff report as a CSV or XLSX file."""
+        return self.client.call("GET", f"{API}/reports/compliance", params={**query, "format": format})
 
 
 class Notifier:

@@ -20,6 +20,7 @@ class Reply:
     status: int
     headers: Mapping[str, str]
     body: Any
+    content: bytes = b""  # the raw body, for a file to pass on (a CSV or XLSX download)
 
 
 class Transport(Protocol):
@@ -54,7 +55,7 @@ class RequestsTransport:
             body = response.json() if response.content else None
         except ValueError:
             body = response.text
-        return Reply(response.status_code, response.headers, body)
+        return Reply(response.status_code, response.headers, body, response.content)
 
 
 class ServiceUnavailable(Exception):

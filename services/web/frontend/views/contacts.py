@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from ..clients import ServiceError, ServiceUnavailable
 from ..formatting import DECLINE_REASON_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
-from . import backends, context
+from . import backends, context, file_format, passed_on
 from .auth import signed_in
 
 bp = Blueprint("contacts", __name__, url_prefix="/staff")
@@ -80,11 +80,23 @@ def today() -> Any:
     return render_template("staff/today.html", load=load, area=area, sla_down=sla_down, areas=c.AREAS)
 
 
+def _list_filters() -> dict[str, str]:
+    filters = {name: request.args.get(name, "").strip() for name in ("status", "channel", "assignee", "area")}
+    filters["area"] = area_scope(filters["area"]) or ""
+    return filters
+
+
+@bp.get("/contacts.<format>")
+@signed_in()
+def contacts_file(format: str) -> Any:
+    """Every contact the list's filters match, to take away (no personal data)."""
+    return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+
+
 @bp.get("/contacts")
 @signed_in()
 def list_contacts() -> Any:
-    filters = {name: request.args.get(name, "").strip() for name in ("status", "channel", "assignee", "area")}
-    filters["area"] = area_scope(filters["area"]) or ""
+    filters = _list_filters()
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     page = backends().contacts.page(page=page_number, per_page=25, **filters)
     return render_template(

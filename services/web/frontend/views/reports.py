@@ -10,7 +10,7 @@ from flask import Blueprint, g, render_template, request
 
 from ..clients import ServiceError
 from ..presenters import bars
-from . import backends, context
+from . import backends, context, file_format, passed_on
 from .auth import signed_in
 from .contacts import area_scope, centre_names
 from .public import last_twelve_months
@@ -18,23 +18,28 @@ from .public import last_twelve_months
 bp = Blueprint("reports", __name__, url_prefix="/staff")
 
 
-@bp.get("/compliance")
-@signed_in()
-def compliance() -> Any:
+def _query() -> dict[str, Any]:
+    """The period and area the page shows (and its downloads hold)."""
     today = context().clock.now().astimezone(LONDON).date()
     default_from, default_to = last_twelve_months(today)
     chosen_area = request.args.get("area", "") if g.user.sees_all_areas else g.user.area
-    area = area_scope(chosen_area)
-    query = {
+    return {
         "from": request.args.get("from") or default_from,
         "to": request.args.get("to") or default_to,
-        "area": area,
+        "area": area_scope(chosen_area),
     }
+
+
+@bp.get("/compliance")
+@signed_in()
+def compliance() -> Any:
+    query = _query()
+    area = query["area"]
     error = None
     by_month = by_channel = {"groups": [], "totals": None}
     try:
-        by_month = backends().sla.compliance(group_by="month", **query)
-        by_channel = backends().sla.compliance(group_by="channel", **query)
+        by_month = backends().sla.compliance(as_staff=True, group_by="month", **query)
+        by_channel = backends().sla.compliance(as_staff=True, group_by="channel", **query)
     except ServiceError as problem:
         error = problem.field_messages() or {"_": problem.message}
     breached = backends().sla.clocks(state="breached", area=area)
@@ -50,3 +55,10 @@ def compliance() -> Any:
         names=centre_names(),
         error=error,
     )
+
+
+@bp.get("/compliance.<format>")
+@signed_in()
+def compliance_file(format: str) -> Any:
+    """The report by month, as on the page, to take away."""
+    return passed_on(backends().sla.compliance_file(file_format(format), group_by="month", **_query()))
