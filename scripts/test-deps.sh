@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond .venv: Debian's Chromium and ChromeDriver
-# for the browser tests. Kafka's jars (Maven), FerretDB (Go) and axe-core (npm)
+# for the browser tests, and Debian's Caddy for the reverse proxy tests
+# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it). Kafka's jars (Maven), FerretDB (Go) and axe-core (npm)
 # are installed and cached by the test harness itself when first needed.
 set -euo pipefail
 
@@ -12,5 +13,17 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   else
     echo "WARNING: chromium/chromedriver missing and apt-get is not usable here;" \
          "browser tests will skip (and fail under CI=true)" >&2
+  fi
+fi
+
+if ! command -v caddy >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's caddy for the reverse proxy tests"
+    apt-get update -qq
+    # The package's service is not wanted: the tests start Caddy themselves on loopback.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null
+  else
+    echo "WARNING: caddy missing and apt-get is not usable here;" \
+         "proxy tests will skip (and fail under CI=true)" >&2
   fi
 fi

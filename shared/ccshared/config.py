@@ -69,6 +69,13 @@ def positive_int(raw: str) -> int:
     return value
 
 
+def non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or a positive whole number")
+    return value
+
+
 def url_with_scheme(*schemes: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         scheme = raw.split(":", 1)[0]
@@ -92,6 +99,13 @@ PROCESSED_RETENTION_DAYS = Var(
     positive_int,
     "how many days a consumer remembers the ids of events it handled, to skip redeliveries; "
     "keep it longer than the topics' retention and any replay window",
+)
+TRUSTED_PROXY_HOPS = Var(
+    "TRUSTED_PROXY_HOPS",
+    0,
+    non_negative_int,
+    "how many reverse proxies in front of this service append to X-Forwarded-For and set "
+    "X-Forwarded-Proto (1 behind the Caddy of docker-compose.yml); 0 trusts no forwarded header",
 )
 STAFF_TOKEN_SECRET = Var(
     "STAFF_TOKEN_SECRET", REQUIRED, str, "shared secret that signs staff tokens from the front end"

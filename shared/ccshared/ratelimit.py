@@ -9,6 +9,7 @@ windows are deleted as a key starts a new one.
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 
@@ -30,6 +31,21 @@ class Limit:
         if limit.hits <= 0 or limit.window_seconds <= 0:
             raise ValueError("use HITS/SECONDS with both above zero, e.g. 10/60")
         return limit
+
+
+def client_key(address: str | None) -> str:
+    """What a per-address limit counts against: an IPv4 address as it is, an IPv6
+    address by its /64, since one subscriber's line or one host is given a whole
+    /64 and could otherwise take a fresh address for every request."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
 
 
 class RateLimiter:

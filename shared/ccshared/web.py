@@ -25,7 +25,9 @@ from prometheus_client import (
     multiprocess,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import config
 from .bus import BusUnavailable
 from .errors import ApiError, envelope
 from .outbox import VersionConflict
@@ -233,6 +235,17 @@ def add_ops_endpoints(app: Flask, service: str, ready_checks: Mapping[str, Calla
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+def trust_proxies(app: Flask, hops: int | None = None) -> None:
+    """Take the client's address and scheme from the last `hops` proxies' X-Forwarded-For
+    and X-Forwarded-Proto, so rate limits count per client (not per proxy) and the
+    front end knows a request came over HTTPS. What a client wrote into those headers
+    itself sits further left in the list and is ignored."""
+    if hops is None:
+        hops = config.load([config.TRUSTED_PROXY_HOPS])[config.TRUSTED_PROXY_HOPS.name]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
 def create_app_base(
     service: str,
     *,
@@ -240,13 +253,16 @@ def create_app_base(
     title: str,
     json_only: bool = True,
     import_name: str | None = None,
+    trusted_proxy_hops: int | None = None,
 ) -> tuple[Flask, Api]:
     """A Flask app with the shared behaviour; the caller registers its blueprints on the Api.
 
     import_name (the caller's `__name__`) lets Flask find the package's root even
     when a test directory of the same name shadows the package as a namespace.
+    trusted_proxy_hops: None reads TRUSTED_PROXY_HOPS from the environment.
     """
     app = Flask(import_name or service)
+    trust_proxies(app, trusted_proxy_hops)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         API_TITLE=title,

@@ -20,8 +20,18 @@ SERVICES = {
     "notifier": ("notifier", "NOTIFIER_PORT", 8004),
     "web": ("frontend", "WEB_PORT", 8000),
 }
-COMMON = {"EVENT_BUS_URL", "STORE_URL", "STAFF_TOKEN_SECRET", "LOG_LEVEL", "BIND_HOST", "WEB_CONCURRENCY"}
-ENGINES = {"kafka", "mongo", "mailpit"}
+COMMON = {
+    "EVENT_BUS_URL",
+    "STORE_URL",
+    "STAFF_TOKEN_SECRET",
+    "LOG_LEVEL",
+    "BIND_HOST",
+    "WEB_CONCURRENCY",
+    "TRUSTED_PROXY_HOPS",
+}
+ENGINES = {"kafka", "mongo", "mailpit", "proxy"}
+BEHIND_THE_PROXY = {"web": "PROXY_WEB_UPSTREAM", "contacts": "PROXY_PARTNER_API_UPSTREAM"}
+CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 
 
 def known_variables(package: str) -> dict[str, config.Var]:
@@ -91,17 +101,70 @@ def test_health_checks_probe_the_port_the_service_listens_on(name):
     assert f"127.0.0.1:{port}/healthz" in probe
 
 
-def test_published_host_ports_do_not_clash_and_scalable_apis_publish_none_fixed():
-    fixed = []
-    for name, service in COMPOSE["services"].items():
-        for mapping in service.get("ports", []):
-            parts = str(mapping).split(":")
-            if len(parts) > 1:
-                fixed.append(parts[-2])
-                assert name not in {"directory", "contacts", "sla-monitor", "notifier"}, (
-                    f"{name} publishes a fixed host port, so `--scale {name}=2` would clash"
-                )
+def _defaults(text: str) -> str:
+    """`${NAME:-default}` as compose would read it with NAME unset."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)
+
+
+def _published(name: str) -> list[tuple[str, str, str]]:
+    """(host address, host port, container port) for each published port of a container."""
+    found = []
+    for mapping in COMPOSE["services"][name].get("ports", []):
+        parts = _defaults(str(mapping)).split(":")
+        host = parts[0] if len(parts) == 3 else ""
+        host_port = parts[-2] if len(parts) >= 2 else ""
+        found.append((host, host_port, parts[-1]))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_services_publish_no_port_and_expose_only_their_own(name):
+    package, port_var, port = SERVICES[name]
+    service = COMPOSE["services"][name]
+    assert "ports" not in service, f"{name} publishes ports on the host; only the proxy may"
+    assert [str(p) for p in service["expose"]] == [str(port)]
+
+
+def test_only_the_proxy_publishes_on_every_interface_and_mailpit_on_loopback():
+    everywhere = {
+        name for name in COMPOSE["services"] for host, _, _ in _published(name) if host not in ("127.0.0.1",)
+    }
+    assert everywhere == {"proxy"}
+    assert _published("mailpit") == [("127.0.0.1", "8025", "8025")]
+    assert {(port, inside) for _, port, inside in _published("proxy")} == {
+        ("80", "80"),
+        ("443", "443"),
+        ("443", "443/udp"),
+    }
+
+
+def test_published_host_ports_do_not_clash():
+    fixed = [
+        (port, inside.partition("/")[2])
+        for name in COMPOSE["services"]
+        for _, port, inside in _published(name)
+    ]
     assert len(fixed) == len(set(fixed)), fixed
+
+
+def test_the_proxy_runs_the_repositorys_caddyfile_in_front_of_web_and_the_partner_api():
+    proxy = COMPOSE["services"]["proxy"]
+    assert re.match(r"^caddy:2\.\d+\.\d+$", proxy["image"]), "the official image, pinned"
+    assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    env = environment("proxy")
+    for name, upstream in BEHIND_THE_PROXY.items():
+        package, port_var, port = SERVICES[name]
+        assert env[upstream] == f"{name}:{port}"
+        assert environment(name)["TRUSTED_PROXY_HOPS"] == "1", f"{name} must trust the proxy's one hop"
+        assert proxy["depends_on"][name]["condition"] == "service_healthy"
+    for name in set(SERVICES) - set(BEHIND_THE_PROXY):
+        assert "TRUSTED_PROXY_HOPS" not in environment(name), f"nothing forwards to {name}: trust no header"
+    placeholders = set(re.findall(r"\{\$(\w+)", CADDYFILE.read_text()))
+    assert {"SITE_DOMAIN", "PARTNER_API_DOMAIN", "PROXY_TLS"} <= placeholders
+    assert set(env) <= placeholders, (
+        f"the proxy is given variables the Caddyfile never reads: {set(env) - placeholders}"
+    )
+    assert _defaults(env["PROXY_TLS"]) == "internal", "local use gets Caddy's own CA unless told a domain"
 
 
 def test_secrets_come_from_the_environment_not_the_file():

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from ccshared.ratelimit import Limit, RateLimiter
+from ccshared.ratelimit import Limit, RateLimiter, client_key
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from flask.testing import FlaskClient
@@ -117,3 +117,80 @@ def test_hostile_sign_in_is_rate_limited_per_address(store_url: str, tmp_path: P
     assert Settings.from_env(
         {"STAFF_TOKEN_SECRET": "x", "WEB_SIGN_IN_RATE_LIMIT": "3/10"}
     ).sign_in_rate_limit == Limit(3, 10)
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("", "unknown"),
+        (None, "unknown"),
+        ("not an address", "unknown"),
+    ],
+)
+def test_hostile_ipv6_clients_are_counted_by_their_64(address: str | None, key: str) -> None:
+    assert client_key(address) == key
+
+
+def test_hostile_a_new_ipv6_address_in_the_same_64_does_not_reset_the_count(tmp_path: Path) -> None:
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    client = world.app.test_client()
+    guesses = []
+    for host in (1, 2, 3):
+        client.environ_base["REMOTE_ADDR"] = f"2001:db8:5:6::{host}"
+        guesses.append(client.get("/api/v1/referrals", headers={"X-API-Key": "cck_guess"}).status_code)
+    client.environ_base["REMOTE_ADDR"] = "2001:db8:5:7::1"
+    guesses.append(client.get("/api/v1/referrals", headers={"X-API-Key": "cck_guess"}).status_code)
+    assert guesses == [401, 401, 429, 401]
+
+
+def _forwarded(client: FlaskClient, chain: str) -> int:
+    headers = {"X-API-Key": "cck_guess", "X-Forwarded-For": chain}
+    return client.get("/api/v1/referrals", headers=headers).status_code
+
+
+def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    client = world.app.test_client()
+    spoofed = [_forwarded(client, f"198.51.100.{n}, 192.0.2.20") for n in range(3)]
+    assert spoofed == [401, 401, 429], "what the client wrote left of the proxy's entry is ignored"
+    assert _forwarded(client, "192.0.2.21") == 401, "another client behind the proxy counts on its own"
+
+
+def test_hostile_without_trusted_hops_forwarded_headers_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRUSTED_PROXY_HOPS", raising=False)
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    client = world.app.test_client()
+    assert [_forwarded(client, f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
+
+
+@pytest.mark.parametrize(("hops", "hsts"), [("1", True), ("0", False)])
+def test_hostile_front_end_sends_hsts_when_the_trusted_proxy_says_https(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hops: str, hsts: bool
+) -> None:
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", hops)
+    app = web_app(sqlite_url(tmp_path, "web"), tmp_path, transport=None)
+    answer = app.test_client().get("/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert answer.status_code == 200
+    assert ("Strict-Transport-Security" in answer.headers) is hsts
+
+
+def test_hostile_trusted_proxy_hops_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccshared import config
+
+    assert config.load([config.TRUSTED_PROXY_HOPS], {})["TRUSTED_PROXY_HOPS"] == 0
+    with pytest.raises(config.ConfigError, match="TRUSTED_PROXY_HOPS"):
+        config.load([config.TRUSTED_PROXY_HOPS], {"TRUSTED_PROXY_HOPS": "-1"})

@@ -9,7 +9,7 @@ from ccshared import contracts as c
 from ccshared import tables
 from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
 from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
-from ccshared.ratelimit import RateLimiter
+from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
 from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
@@ -64,7 +64,7 @@ def _authenticate_agency() -> None:
     services = _services()
     agency, refusal = _calling_agency(services)
     if services.partner_limiter is not None:
-        caller = f"agency:{agency.id}" if agency else f"address:{request.remote_addr}"
+        caller = f"agency:{agency.id}" if agency else f"address:{client_key(request.remote_addr)}"
         services.partner_limiter.check(caller, "partner API requests")
     if agency is None:
         raise refusal or Unauthorized("no credentials")

@@ -9,6 +9,7 @@ from typing import Any
 
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
+from ccshared.ratelimit import client_key
 from ccshared.timeutil import LONDON
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -85,7 +86,7 @@ def sign_in_post() -> Any:
     password = request.form.get("password", "")
     target = request.form.get("next", "")
     limiter = context().sign_in_limiter
-    retry_after = limiter.hit(request.remote_addr or "unknown") if limiter else None
+    retry_after = limiter.hit(client_key(request.remote_addr)) if limiter else None
     if retry_after is not None:
         message = f"Too many attempts to sign in from your network. Try again in {retry_after} seconds."
         page, status = _refused(message, username, target, 429)

@@ -1,0 +1,295 @@
+"""The real Caddy (Debian's package) with deploy/caddy/Caddyfile, on loopback, in
+front of the web front end and the contacts service running under gunicorn.
+
+Clients reach Caddy from different loopback addresses (127.0.0.2, 127.0.0.3...),
+so each is a different client as far as Caddy and the services can tell.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.infra.common import free_port, tail_lines
+from tests.infra.pytest_support import require_tools
+from tests.infra.system import System
+from tests.infra.waiting import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+CADDYFILE = REPO / "deploy" / "caddy" / "Caddyfile"
+CADDY = os.environ.get("CADDY_BINARY") or shutil.which("caddy") or "/usr/bin/caddy"
+SITE, PARTNER_API = "localhost", "api.localhost"
+SLOW_CLIENTS = 200
+READ_HEADER_TIMEOUT_S = 2
+
+
+@dataclass
+class Proxy:
+    https_port: int
+    http_port: int
+    context: ssl.SSLContext
+    system: System
+
+    def connect(self, site: str, source: str = "127.0.0.1", timeout: float = 10.0) -> ssl.SSLSocket:
+        """A TLS connection to Caddy for `site` (SNI), from the loopback address `source`."""
+        raw = socket.create_connection(
+            ("127.0.0.1", self.https_port), timeout=timeout, source_address=(source, 0)
+        )
+        return self.context.wrap_socket(raw, server_hostname=site)
+
+    def request(
+        self,
+        site: str,
+        path: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        source: str = "127.0.0.1",
+        timeout: float = 10.0,
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        connection = http.client.HTTPConnection(site, self.https_port, timeout=timeout)
+        connection.sock = self.connect(site, source, timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            answer = connection.getresponse()
+            return answer.status, answer.headers, answer.read()
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    require_tools(
+        "proxy",
+        [] if Path(CADDY).exists() else [f"caddy: {REPO}/scripts/test-deps.sh (apt-get install caddy)"],
+    )
+    root = tmp_path_factory.mktemp("proxy")
+    system = System(
+        root / "system",
+        f"sqlite:///{root}/events.db",
+        lambda name: f"sqlite:///{root}/{name}.db",
+        services=("contacts", "web"),
+        extra_env={
+            "LOG_LEVEL": "WARNING",
+            "TRUSTED_PROXY_HOPS": "1",
+            "WEB_CONCURRENCY": "2",
+            "CONTACTS_PARTNER_RATE_LIMIT": "3/3600",
+        },
+    )
+    https_port, http_port = free_port(), free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(root),
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "PROXY_ADMIN": "off",
+        "PROXY_BIND": "127.0.0.1",
+        "PROXY_HTTPS_PORT": str(https_port),
+        "PROXY_HTTP_PORT": str(http_port),
+        "PROXY_TLS": "internal",
+        "PROXY_READ_HEADER_TIMEOUT": f"{READ_HEADER_TIMEOUT_S}s",
+        "SITE_DOMAIN": SITE,
+        "PARTNER_API_DOMAIN": PARTNER_API,
+        "PROXY_WEB_UPSTREAM": f"127.0.0.1:{system.ports['web']}",
+        "PROXY_PARTNER_API_UPSTREAM": f"127.0.0.1:{system.ports['contacts']}",
+    }
+    root_ca = root / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    caddy: subprocess.Popen | None = None
+    log_path = root / "caddy.log"
+    try:
+        system.start()
+        with log_path.open("ab") as log:
+            caddy = subprocess.Popen(
+                [CADDY, "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(lambda: root_ca.exists() or caddy.poll() is not None, 30, "Caddy's local CA")
+        assert caddy.poll() is None, tail_lines(log_path, 40)
+        context = ssl.create_default_context(cafile=str(root_ca))
+        running = Proxy(https_port, http_port, context, system)
+        wait_for(lambda: _answers(running), 30, "Caddy to serve both sites over TLS")
+        yield running
+    finally:
+        if caddy is not None:
+            caddy.terminate()
+            caddy.wait(timeout=15)
+        system.stop()
+
+
+def _answers(proxy: Proxy) -> bool:
+    try:
+        return all(proxy.request(site, "/healthz", timeout=3)[0] == 200 for site in (SITE, PARTNER_API))
+    except (OSError, ssl.SSLError, http.client.HTTPException):
+        return False
+
+
+def _slow_body(connect_to: socket.socket, host: str, path: str) -> socket.socket:
+    """Headers in full, then 2 bytes of a 1,000-byte JSON body, and nothing more."""
+    connect_to.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            'Content-Length: 1000\r\n\r\n{"'
+        ).encode()
+    )
+    return connect_to
+
+
+def _still_open(connection: socket.socket) -> bool:
+    """True while the peer has neither answered nor closed the connection."""
+    connection.setblocking(False)
+    try:
+        connection.recv(1)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return True
+    except OSError:
+        return False
+    finally:
+        connection.setblocking(True)
+    return False
+
+
+def _close_all(connections: list[socket.socket]) -> None:
+    for connection in connections:
+        try:
+            connection.close()
+        except OSError:
+            pass
+
+
+def _healthz_direct(proxy: Proxy, name: str, timeout: float) -> int:
+    return requests.get(f"{proxy.system.url(name)}/healthz", timeout=timeout).status_code
+
+
+def test_proxy_answers_healthz_within_a_second_with_200_slow_body_clients_open(proxy: Proxy) -> None:
+    slow: list[socket.socket] = []
+    try:
+        for n in range(SLOW_CLIENTS):
+            site, path = (PARTNER_API, "/api/v1/referrals") if n % 2 else (SITE, "/sign-in")
+            slow.append(_slow_body(proxy.connect(site), site, path))
+        for site in (SITE, PARTNER_API):
+            started = time.monotonic()
+            status, _, _ = proxy.request(site, "/healthz", timeout=5)
+            elapsed = time.monotonic() - started
+            assert status == 200
+            assert elapsed < 1.0, f"{site}/healthz took {elapsed:.2f}s through the proxy"
+        assert all(_still_open(connection) for connection in slow), "the slow clients were still sending"
+        for name in ("web", "contacts"):
+            assert _healthz_direct(proxy, name, timeout=5) == 200, (
+                f"the proxy held the slow bodies from {name}"
+            )
+    finally:
+        _close_all(slow)
+
+
+def test_the_same_slow_clients_stall_a_bare_gunicorn(proxy: Proxy) -> None:
+    """Why the proxy is there: gunicorn hands each slow body a thread until it ends."""
+    slow: list[socket.socket] = []
+    try:
+        for n in range(SLOW_CLIENTS):
+            name, path = ("contacts", "/api/v1/referrals") if n % 2 else ("web", "/sign-in")
+            port = proxy.system.ports[name]
+            slow.append(_slow_body(socket.create_connection(("127.0.0.1", port), timeout=10), "x", path))
+        for name in ("web", "contacts"):
+            with pytest.raises(requests.exceptions.ReadTimeout):
+                _healthz_direct(proxy, name, timeout=3)
+    finally:
+        _close_all(slow)
+    for name in ("web", "contacts"):
+        wait_for(lambda n=name: _recovered(proxy, n), 30, f"{name} to serve again once the slow clients left")
+
+
+def _recovered(proxy: Proxy, name: str) -> bool:
+    try:
+        return _healthz_direct(proxy, name, timeout=2) == 200
+    except requests.RequestException:
+        return False
+
+
+def test_slow_headers_are_cut_off_by_the_proxy(proxy: Proxy) -> None:
+    connection = proxy.connect(SITE)
+    try:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        connection.settimeout(READ_HEADER_TIMEOUT_S + 10)
+        answer = connection.recv(4096)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("site", [SITE, PARTNER_API])
+def test_proxy_speaks_tls_with_hsts_and_refuses_oversized_bodies(proxy: Proxy, site: str) -> None:
+    status, headers, _ = proxy.request(site, "/healthz")
+    assert status == 200
+    assert headers.get_all("Strict-Transport-Security") == ["max-age=31536000"]
+    assert "Server" not in headers
+    status, headers, _ = proxy.request(
+        site,
+        "/api/v1/referrals",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        body=b"[" + b"0," * 140_000 + b"0]",
+    )
+    assert status == 413
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.http_port, timeout=10)
+    try:
+        connection.request("GET", "/find", headers={"Host": SITE})
+        answer = connection.getresponse()
+        assert answer.status == 308
+        assert answer.headers["Location"].startswith(f"https://{SITE}")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contacts", "/api/v1/internal/agencies/x", "/metrics", "/readyz"])
+def test_partner_api_site_serves_the_partner_api_only(proxy: Proxy, path: str) -> None:
+    status, _, body = proxy.request(PARTNER_API, path)
+    assert status == 404
+    assert b"not a partner API path" in body
+
+
+def test_partner_api_site_passes_the_partner_api_on(proxy: Proxy) -> None:
+    status, _, body = proxy.request(PARTNER_API, "/api/v1/referrals", source="127.0.0.5")
+    assert status == 401 and b"X-API-Key" in body
+
+
+def _bad_key_calls(proxy: Proxy, source: str, count: int, spoof: bool = False) -> list[int]:
+    statuses = []
+    for _ in range(count):
+        headers = {"X-API-Key": "cck_not-a-key"}
+        if spoof:
+            headers["X-Forwarded-For"] = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+        statuses.append(proxy.request(PARTNER_API, "/api/v1/referrals", headers=headers, source=source)[0])
+    return statuses
+
+
+def test_rate_limits_count_per_client_behind_the_proxy(proxy: Proxy) -> None:
+    assert _bad_key_calls(proxy, "127.0.0.2", 4) == [401, 401, 401, 429]
+    assert _bad_key_calls(proxy, "127.0.0.3", 1) == [401], "another client keeps its own count"
+
+
+def test_a_client_cannot_choose_its_address_with_x_forwarded_for(proxy: Proxy) -> None:
+    assert _bad_key_calls(proxy, "127.0.0.4", 4, spoof=True) == [401, 401, 401, 429]
