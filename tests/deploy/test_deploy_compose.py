@@ -134,7 +134,6 @@ def test_only_the_proxy_publishes_on_every_interface_and_mailpit_on_loopback():
     assert {(port, inside) for _, port, inside in _published("proxy")} == {
         ("80", "80"),
         ("443", "443"),
-        ("443", "443/udp"),
     }
 
 
