@@ -26,6 +26,7 @@ def contact_event(
     assignee: str | None = None,
     area: str = contracts.NORTH,
     centre_id: str = "centre-test-1",
+    urgency: str | None = None,
 ) -> dict:
     data = {
         "contact_id": contact_id,
@@ -38,6 +39,7 @@ def contact_event(
         "assignee": assignee,
         "responded_at": responded_at,
         "occurred_at": occurred_at or responded_at or received_at,
+        "urgency": urgency,
     }
     return events.make(type_, contact_id, data, source=SOURCE, time=occurred_at or received_at)
 
