@@ -30,6 +30,7 @@ _CONTACT_FIELDS = (
     "response_method",
     "ended_at",
     "personal_erased_at",
+    "urgency",
 )
 _REFERRAL_FIELDS = (
     "agency_id",
