@@ -28,7 +28,16 @@ from sla_monitor.policy import Policy
 from sla_monitor.repository import repositories
 from sla_monitor.service import Monitor
 from sla_monitor.worker import tasks
-from sla_support import SlaLog, as_event, publish, received, responded, wait_for
+from sla_support import (
+    Instance,
+    SlaLog,
+    as_event,
+    check_targets_by_urgency_and_area,
+    publish,
+    received,
+    responded,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
@@ -236,3 +245,19 @@ def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
         stop.set()
         worker.join(timeout=30)
         store.close()
+
+
+def test_urgency_and_area_closures_pick_and_move_deadlines_on_kafka_and_ferretdb(
+    engine_env, contacts
+) -> None:
+    started: list[Instance] = []
+
+    def start(env: dict, clock) -> Instance:
+        started.append(Instance(config.load_worker(env), clock))
+        return started[-1]
+
+    try:
+        check_targets_by_urgency_and_area(start, engine_env, contacts)
+    finally:
+        for instance in started:
+            instance.stop()
