@@ -143,6 +143,10 @@ class RoutingSettings:
     staff_domain: str
 
 
+# The working-day calendar's closure settings, the same ones the SLA monitor reads.
+CALENDAR = cccalendar.VARS
+
+
 @dataclass(frozen=True)
 class DigestSettings:
     recipients: frozenset[str]
@@ -212,7 +216,7 @@ class Settings:
                 RETRY_CAP,
                 SENDING_TIMEOUT,
                 DELIVERY_THREADS,
-                *cccalendar.VARS,
+                *CALENDAR,
             ],
             environ,
         )
