@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from ccshared import contracts
+from ccshared.calendar import DUE_SECOND
 from sla_monitor import config
 from sla_monitor.domain import AT_RISK, OPEN, ContactClock
 from sla_monitor.repository import ClockRepository
-from sla_monitor.working_days import DUE_SECOND
 
 AREAS_CENTRES = (
     ("north", "bench-centre-north"),
@@ -25,7 +25,7 @@ AREAS_CENTRES = (
 
 
 def fingerprint(environ: Mapping[str, str] | None = None) -> str:
-    return config.load_calendar(dict(environ or {})).calendar().fingerprint
+    return config.load_calendar(dict(environ or {})).policy().fingerprint
 
 
 def open_clock(index: int, breach_at: datetime, fingerprint: str) -> ContactClock:

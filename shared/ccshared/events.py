@@ -91,8 +91,9 @@ class ContactData(_Data):
     response_method = fields.String(load_default=None, allow_none=True)
     occurred_at = fields.AwareDateTime(required=True)
     reason_code = fields.String(load_default=None, allow_none=True)
-    # Referrals only: codes, never words about the family.
+    # Any contact may carry an urgency (it picks the SLA target).
     urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(c.URGENCIES))
+    # Referrals only: codes, never words about the family.
     support_needed = fields.List(fields.String(), load_default=None, allow_none=True)
     referral_status = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(c.REFERRAL_STATUSES)

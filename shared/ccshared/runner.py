@@ -17,6 +17,8 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
+from .config import ConfigError
+
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
@@ -79,9 +81,28 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
-def main(argv: Sequence[str], *, app_spec: str, worker_spec: str, port_var: str, default_port: int) -> int:
-    """Entry for `python -m <service> run|serve|worker`."""
+def main(
+    argv: Sequence[str],
+    *,
+    app_spec: str,
+    worker_spec: str,
+    port_var: str,
+    default_port: int,
+    check_settings: Callable[[str], object] | None = None,
+) -> int:
+    """Entry for `python -m <service> run|serve|worker`.
+
+    `check_settings(mode)` loads the settings that mode needs before anything
+    starts: a bad one (a malformed closure calendar, say) stops the service
+    with one message naming it, not a traceback from a worker thread.
+    """
     mode = argv[0] if argv else "run"
+    if check_settings is not None and mode in ("run", "serve", "worker"):
+        try:
+            check_settings(mode)
+        except ConfigError as exc:
+            print(f"{exc}", file=sys.stderr)
+            return 2
     _prepare_metrics_dir()
     port = int(os.environ.get(port_var, default_port))
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -32,6 +32,19 @@ def test_a_letter_is_recorded_with_its_centres_area_and_a_reference(client, staf
     assert fetched.json["personal"]["subject"] == letter["subject"]
 
 
+def test_staff_may_set_an_urgency_that_the_contact_keeps(client, staff_headers, letter):
+    urgent = create(client, staff_headers(), letter | {"urgency": "urgent"})
+    plain = create(client, staff_headers(), letter)
+
+    assert (urgent.status_code, urgent.json["urgency"]) == (201, "urgent")
+    assert plain.json["urgency"] is None
+    listed = client.get("/api/v1/contacts", headers=staff_headers()).json["items"]
+    assert {item["id"]: item["urgency"] for item in listed} == {
+        urgent.json["id"]: "urgent",
+        plain.json["id"]: None,
+    }
+
+
 def test_received_at_defaults_to_now_and_may_not_be_in_the_future(client, staff_headers, letter):
     assert create(client, staff_headers(), letter).json["received_at"].startswith("2026-11-23T10:00:00")
 
@@ -53,6 +66,9 @@ def test_received_at_defaults_to_now_and_may_not_be_in_the_future(client, staff_
         ({"received_at": "yesterday"}, "received_at"),
         ({"received_at": "2026-11-22T10:00:00"}, "received_at"),
         ({"requester": {"name": "Test Parent", "reply_by": "telephone"}}, "requester"),
+        ({"urgency": "critical"}, "urgency"),
+        ({"received_at": "1989-12-31T12:00:00+00:00"}, "received_at"),
+        ({"received_at": "0001-01-01T00:00:00+05:00"}, "received_at"),
     ],
 )
 def test_bad_contacts_get_a_4xx_naming_the_field(client, staff_headers, letter, change, field):

@@ -38,7 +38,9 @@ def make_every_event(client, staff_headers, agency_headers, letter, referral) ->
     """Drive contacts through every transition that emits an event; return their ids."""
     staff, south = staff_headers(), staff_headers(area="south")
     answered = client.post(
-        "/api/v1/contacts", json=letter | {"received_at": "2026-11-20T09:00:00Z"}, headers=staff
+        "/api/v1/contacts",
+        json=letter | {"received_at": "2026-11-20T09:00:00Z", "urgency": "urgent"},
+        headers=staff,
     ).json["id"]
     client.post(f"/api/v1/contacts/{answered}/assign", json={"assignee": "test.worker"}, headers=staff)
     client.post(
@@ -92,8 +94,12 @@ def check_events(raw: list[bytes], ids: list[str]) -> None:
     assert responded["responded_at"].isoformat().startswith("2026-11-21T15:00:00")
     assert responded["occurred_at"].isoformat().startswith("2026-11-23T10:00:00")
     assert responded["assignee"] == "test.worker" and responded["area"] == "north"
+    assert {event.data["urgency"] for event in answered} == {"urgent"}, (
+        "the urgency staff set picks the SLA target"
+    )
     declined = next(event for event in decoded if event.type == "referral.declined.v1")
     assert declined.data["reason_code"] == "outside_area" and declined.data["channel"] == "referral"
+    assert declined.data["urgency"] == "soon"
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)

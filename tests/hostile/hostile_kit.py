@@ -180,7 +180,7 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     store = connect(store_url)
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)
-    monitor = Monitor(clocks, centres, settings.worker.calendar.calendar(), clock)
+    monitor = Monitor(clocks, centres, settings.worker.calendar.policy(), clock)
     contact_id = str(uuid.uuid4())
     data = {
         "contact_id": contact_id,

@@ -99,3 +99,36 @@ def test_held_items_of_a_former_digest_reader_are_sent_on_their_own(tmp_path):
     assert n.status == domain.SENT
     [eml] = (tmp_path / "mail").glob("*.eml")
     assert email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)["To"] == DIGEST_READER
+
+
+def test_no_digest_on_a_closure_day_and_an_areas_items_wait_for_its_next_working_day(tmp_path):
+    notifier = wire(
+        tmp_path,
+        NOTIFIER_DIGEST_RECIPIENTS=PRINCIPAL,
+        SLA_CLOSURE_DAYS="2026-07-06",
+        SLA_AREA_CLOSURE_DAYS="north:2026-07-07",
+    )
+    notifier.clock.at = FRIDAY_AFTERNOON
+    notifier.receive(sla_event(c.SLA_BREACHED, at=FRIDAY_AFTERNOON))  # north
+    south = {"contact_id": "contact-0003", "area": c.SOUTH, "centre_id": "centre-south-2"}
+    notifier.receive(sla_event(c.SLA_BREACHED, at=FRIDAY_AFTERNOON, **south))
+    notifier.clock.at = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)  # Monday: every area closed
+    assert notifier.digest.run_once() == 0
+
+    notifier.clock.at = datetime(2026, 7, 7, 9, 0, tzinfo=UTC)  # Tuesday: north closed
+    assert notifier.digest.run_once() == 1
+    held = {
+        n.area: n.status
+        for n in notifier.notifications.search()
+        if n.recipient == PRINCIPAL and n.kind == domain.EVENT
+    }
+    assert held == {c.NORTH: domain.HELD, c.SOUTH: domain.DIGESTED}
+
+    notifier.clock.at = datetime(2026, 7, 8, 9, 0, tzinfo=UTC)  # Wednesday
+    assert notifier.digest.run_once() == 1
+    held = {
+        n.area: n.status
+        for n in notifier.notifications.search()
+        if n.recipient == PRINCIPAL and n.kind == domain.EVENT
+    }
+    assert held == {c.NORTH: domain.DIGESTED, c.SOUTH: domain.DIGESTED}

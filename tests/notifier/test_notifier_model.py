@@ -7,14 +7,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from ccshared import contracts as c
+from ccshared.calendar import WorkingCalendar
 from ccshared.config import ConfigError
 from hypothesis import given
 from hypothesis import strategies as st
 from notifier import domain
 from notifier.config import Settings
+from notifier.digest import digest_day_due
 from notifier.domain import Addressing, RetryPolicy, Routing
 from notifier.rendering import duration, london
-from notifier.workdays import digest_day_due, is_working_day
 
 ROUTING = Routing(
     {c.NORTH: "north@example.org", c.CENTRAL: "central@example.org", c.SOUTH: "south@example.org"},
@@ -100,16 +101,39 @@ def test_retries_end_in_failed_at_the_limit():
     ],
 )
 def test_working_days_follow_english_bank_holidays(day, working):
-    assert is_working_day(day) is working
+    assert Settings.from_env({"STAFF_TOKEN_SECRET": "x"}).digest.calendar.is_working_day(day) is working
 
 
 def test_the_digest_is_due_from_the_local_time_on_working_days_only():
-    at = time(8, 0)
-    assert digest_day_due(datetime(2026, 7, 6, 6, 59, tzinfo=UTC), at) is None  # 07:59 BST
-    assert digest_day_due(datetime(2026, 7, 6, 7, 0, tzinfo=UTC), at) == date(2026, 7, 6)
-    assert digest_day_due(datetime(2026, 1, 5, 7, 59, tzinfo=UTC), at) is None  # 07:59 GMT
-    assert digest_day_due(datetime(2026, 1, 5, 8, 0, tzinfo=UTC), at) == date(2026, 1, 5)
-    assert digest_day_due(datetime(2026, 7, 11, 12, 0, tzinfo=UTC), at) is None
+    at, calendar = time(8, 0), WorkingCalendar()
+    assert digest_day_due(datetime(2026, 7, 6, 6, 59, tzinfo=UTC), at, calendar) is None  # 07:59 BST
+    assert digest_day_due(datetime(2026, 7, 6, 7, 0, tzinfo=UTC), at, calendar) == date(2026, 7, 6)
+    assert digest_day_due(datetime(2026, 1, 5, 7, 59, tzinfo=UTC), at, calendar) is None  # 07:59 GMT
+    assert digest_day_due(datetime(2026, 1, 5, 8, 0, tzinfo=UTC), at, calendar) == date(2026, 1, 5)
+    assert digest_day_due(datetime(2026, 7, 11, 12, 0, tzinfo=UTC), at, calendar) is None
+
+
+def test_the_digest_follows_the_shared_closure_settings():
+    settings = Settings.from_env(
+        {
+            "STAFF_TOKEN_SECRET": "x",
+            "SLA_CLOSURE_DAYS": "2026-07-06",
+            "SLA_AREA_CLOSURE_DAYS": "north:2026-07-07",
+        }
+    )
+    calendar, at = settings.digest.calendar, settings.digest.at
+    assert digest_day_due(datetime(2026, 7, 6, 12, 0, tzinfo=UTC), at, calendar) is None
+    assert digest_day_due(datetime(2026, 7, 7, 12, 0, tzinfo=UTC), at, calendar) == date(2026, 7, 7)
+    assert not calendar.is_working_day(date(2026, 7, 7), c.NORTH)
+    assert calendar.is_working_day(date(2026, 7, 7), c.SOUTH)
+
+
+def test_a_malformed_closure_calendar_is_refused_naming_the_file_and_line(tmp_path):
+    path = tmp_path / "closures.ics"
+    path.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART 20260706\nEND:VEVENT\nEND:VCALENDAR\n")
+    with pytest.raises(ConfigError, match="SLA_CLOSURE_CALENDAR") as caught:
+        Settings.from_env({"STAFF_TOKEN_SECRET": "x", "SLA_CLOSURE_CALENDAR": str(path)})
+    assert f"{path}, line 3:" in str(caught.value)
 
 
 def test_dates_are_shown_in_london_time_and_lateness_in_words():

@@ -52,3 +52,22 @@ def test_run_serves_the_api_and_delivers_a_breach_to_files(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_a_malformed_closure_calendar_stops_the_notifier_at_start_naming_file_and_line(tmp_path):
+    calendar = tmp_path / "closures.ics"
+    calendar.write_text(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE 20260706\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    env = {**os.environ, **environment(tmp_path), "SLA_CLOSURE_CALENDAR": str(calendar)}
+    result = subprocess.run(
+        [sys.executable, "-m", "notifier", "worker"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLA_CLOSURE_CALENDAR" in result.stderr and f"{calendar}, line 3:" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from ccshared import store as ccstore
 from ccshared.timeutil import FixedClock
-from sla_monitor.config import DEFAULT_TARGETS
+from sla_monitor.policy import Policy
 from sla_monitor.repository import repositories
 from sla_monitor.service import Monitor
-from sla_monitor.working_days import WorkingCalendar
 
 MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -34,9 +33,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def make_monitor(store, clock):
-    def make(calendar: WorkingCalendar | None = None, *, on=None, **kw) -> Monitor:
+    def make(policy: Policy | None = None, *, on=None, **kw) -> Monitor:
         clocks, centres = repositories(on or store, clock)
-        return Monitor(clocks, centres, calendar or WorkingCalendar(targets=DEFAULT_TARGETS), clock, **kw)
+        return Monitor(clocks, centres, policy or Policy(), clock, **kw)
 
     return make
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from ccshared import bus as ccbus
 from ccshared import contracts, events
+from ccshared import store as ccstore
 from ccshared.bus import Consumer
+from ccshared.runner import run_tasks
 from ccshared.store import Store
+from ccshared.timeutil import FixedClock, SystemClock
+from sla_monitor import config
+from sla_monitor.worker import tasks
 
 SOURCE = "tests"
 
@@ -26,6 +33,7 @@ def contact_event(
     assignee: str | None = None,
     area: str = contracts.NORTH,
     centre_id: str = "centre-test-1",
+    urgency: str | None = None,
 ) -> dict:
     data = {
         "contact_id": contact_id,
@@ -38,6 +46,7 @@ def contact_event(
         "assignee": assignee,
         "responded_at": responded_at,
         "occurred_at": occurred_at or responded_at or received_at,
+        "urgency": urgency,
     }
     return events.make(type_, contact_id, data, source=SOURCE, time=occurred_at or received_at)
 
@@ -136,3 +145,55 @@ def days(n: float) -> timedelta:
 
 def publish(producer, topic: str, envelopes: Iterable[dict]) -> None:
     producer.publish_all([(topic, envelope["subject"], events.encode(envelope)) for envelope in envelopes])
+
+
+class Instance:
+    """One monitor instance running its tasks in threads until stopped."""
+
+    def __init__(self, settings: config.WorkerSettings, clock=None):
+        self.stop_event = threading.Event()
+        self.store = ccstore.connect(settings.store_url)
+        task_list = tasks(
+            settings, store=self.store, bus=ccbus.connect(settings.bus_url), clock=clock or SystemClock()
+        )
+        self.thread = threading.Thread(target=run_tasks, args=(task_list, self.stop_event), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=30)
+        self.store.close()
+
+
+MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def check_targets_by_urgency_and_area(start: Callable, env: dict, contacts: Callable) -> None:
+    """Urgency on the events picks the target, the centre's area its closures; a change recomputes.
+
+    `start(env, clock)` runs a monitor instance (with .store and .stop()) on the
+    engines under test; `contacts(envelopes)` publishes contact events.
+    """
+    clock = FixedClock(MONDAY)  # nothing falls due while the test runs
+    first = start({**env, "SLA_AREA_CLOSURE_DAYS": "north:2026-06-02"}, clock)
+    referral = {"channel": contracts.REFERRAL, "urgency": contracts.URGENT}
+    contacts(
+        [
+            received("n-urgent", MONDAY, area=contracts.NORTH, **referral),
+            received("s-urgent", MONDAY, area=contracts.SOUTH, **referral),
+            received("s-letter", MONDAY, area=contracts.SOUTH, urgency=contracts.URGENT),
+        ]
+    )
+
+    def due_days(store: Store) -> dict[str, str]:
+        docs = {cid: store.collection("clocks").get(cid) for cid in ("n-urgent", "s-urgent", "s-letter")}
+        return {cid: doc["due_at"][:10] for cid, doc in docs.items() if doc}
+
+    expected = {"n-urgent": "2026-06-03", "s-urgent": "2026-06-02", "s-letter": "2026-06-08"}
+    wait_for(lambda: due_days(first.store) == expected, timeout=60, what=f"due days {expected}")
+    first.stop()
+
+    changed = {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03", "SLA_TARGET_LETTER_URGENT": "1"}
+    second = start({**env, **changed}, clock)
+    expected = {"n-urgent": "2026-06-04", "s-urgent": "2026-06-02", "s-letter": "2026-06-02"}
+    wait_for(lambda: due_days(second.store) == expected, timeout=60, what=f"recomputed due days {expected}")

@@ -53,6 +53,10 @@ def test_follows_the_configured_closure_days() -> None:
         (["--channel", "fax", "--received", "2026-12-24T16:00:00+00:00"], "fax"),
         (["--channel", "letter", "--received", "Christmas Eve"], "Christmas Eve"),
         (["--channel", "letter", "--received", "2026-12-24T16:00:00"], "no UTC offset"),
+        (["--channel", "letter", "--received", "2026-12-24T16:00:00Z", "--urgency", "critical"], "critical"),
+        (["--channel", "letter", "--received", "2026-12-24T16:00:00Z", "--area", "west"], "west"),
+        (["--channel", "letter", "--received", "1989-12-31T12:00:00Z"], "between 1990-01-01 and 2100-12-31"),
+        (["--channel", "letter", "--received", "2101-01-01T00:00:00Z"], "between 1990-01-01 and 2100-12-31"),
     ],
 )
 def test_refuses_bad_input_naming_it(args: list[str], named: str) -> None:
@@ -66,3 +70,70 @@ def test_refuses_bad_calendar_settings_naming_the_variable() -> None:
     result = run("--channel", "letter", "--received", "2026-12-24T16:00:00Z", SLA_TARGET_LETTER="five")
     assert result.returncode != 0
     assert "SLA_TARGET_LETTER" in result.stderr
+
+
+def test_takes_an_urgency_and_an_area() -> None:
+    received = ["--received", "2026-06-01T09:00:00+01:00"]
+    urgent = run("--channel", "referral", "--urgency", "urgent", *received)
+    assert urgent.stdout == "2026-06-02T23:59:59+01:00\n", urgent.stderr
+    assert run("--channel", "referral", *received).stdout == "2026-06-03T23:59:59+01:00\n"
+    north = run(
+        "--channel",
+        "referral",
+        "--urgency",
+        "urgent",
+        "--area",
+        "north",
+        *received,
+        SLA_AREA_CLOSURE_DAYS="north:2026-06-02",
+        SLA_TARGET_REFERRAL_URGENT="2",
+    )
+    assert north.stdout == "2026-06-04T23:59:59+01:00\n", north.stderr
+
+
+def test_reads_closures_from_an_icalendar_file(tmp_path) -> None:
+    path = tmp_path / "closures.ics"
+    path.write_text(CLOSURES_ICS, encoding="utf-8")
+    result = run(
+        "--channel",
+        "telephone",
+        "--area",
+        "south",
+        "--received",
+        "2026-06-01T09:00:00+01:00",
+        SLA_CLOSURE_CALENDAR=str(path),
+    )
+    assert result.stdout == "2026-06-04T23:59:59+01:00\n", result.stderr
+
+
+CLOSURES_ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//closures//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:one@example.invalid\r\nDTSTAMP:20260101T000000Z\r\n"
+    "DTSTART;VALUE=DATE:20260602\r\nCATEGORIES:south\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["worker", "serve"])
+def test_a_malformed_icalendar_file_stops_the_service_at_start_naming_file_and_line(tmp_path, mode) -> None:
+    path = tmp_path / "closures.ics"
+    path.write_text(CLOSURES_ICS.replace("DTSTART;VALUE=DATE:20260602", "DTSTART;VALUE=DATE 20260602"))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLA_", "STAFF_", "STORE_", "EVENT_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "sla_monitor", mode],
+        cwd=tmp_path,
+        env={
+            **clean,
+            "SLA_CLOSURE_CALENDAR": str(path),
+            "STAFF_TOKEN_SECRET": "test-secret-not-for-production",
+            "STORE_URL": f"sqlite:///{tmp_path}/sla.db",
+            "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+            "SLA_MONITOR_PORT": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLA_CLOSURE_CALENDAR" in result.stderr
+    assert f"{path}, line 7:" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

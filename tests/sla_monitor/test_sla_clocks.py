@@ -10,11 +10,13 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from ccshared import contracts
 from ccshared import store as ccstore
+from ccshared.calendar import Closures, WorkingCalendar
+from ccshared.consumer import Rejected
 from sla_monitor import domain
-from sla_monitor.config import DEFAULT_TARGETS
-from sla_monitor.working_days import WorkingCalendar
+from sla_monitor.policy import DEFAULT_TARGETS, Policy, Targets
 from sla_support import as_event, contact_event, received, responded, staged
 
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -257,7 +259,7 @@ def test_a_new_calendar_recomputes_running_clocks_and_emits_what_falls_due(
         handle(before, received(contact_id, RECEIVED))
     handle(before, responded("answered", RECEIVED, RECEIVED + timedelta(hours=1)))
     clock.at = datetime(2026, 6, 3, 12, tzinfo=UTC)
-    after = make_monitor(WorkingCalendar(targets={**DEFAULT_TARGETS, "letter": 1}))
+    after = make_monitor(Policy(targets=Targets({**DEFAULT_TARGETS, "letter": 1})))
     assert after.recompute() == 1
     assert after.clocks.get("open").due_at == datetime(2026, 6, 2, 22, 59, 59, tzinfo=UTC)
     assert after.scan() == 0, "recompute itself staged the breach"
@@ -274,7 +276,7 @@ def test_closure_days_move_an_at_risk_clock_back_without_a_second_at_risk_event(
     handle(make_monitor(), received("c1", RECEIVED))
     clock.at = AT_RISK + timedelta(hours=1)
     make_monitor().scan()
-    closed = WorkingCalendar({datetime(2026, 6, 8).date()}, DEFAULT_TARGETS)
+    closed = Policy(WorkingCalendar({datetime(2026, 6, 8).date()}))
     monitor = make_monitor(closed)
     monitor.recompute()
     assert (state(monitor), monitor.clocks.get("c1").due_at.date().isoformat()) == ("open", "2026-06-09")
@@ -341,3 +343,50 @@ def test_a_crash_between_claiming_a_breach_and_recording_it_is_repaired_by_the_n
     assert monitor.scan() == 0
     assert state(monitor) == "breached"
     assert types(store) == [contracts.SLA_BREACHED]
+
+
+def test_the_urgency_on_the_contacts_events_picks_the_target(monitor) -> None:
+    handle(monitor, received("urgent", RECEIVED, channel=contracts.REFERRAL, urgency="urgent"))
+    handle(monitor, received("routine", RECEIVED, channel=contracts.REFERRAL, urgency="routine"))
+    handle(monitor, received("letter", RECEIVED, urgency="urgent"))
+    clocks = {cid: monitor.clocks.get(cid) for cid in ("urgent", "routine", "letter")}
+    assert {cid: c.target_working_days for cid, c in clocks.items()} == {
+        "urgent": 1,
+        "routine": 5,
+        "letter": 5,
+    }
+    assert clocks["urgent"].due_at == datetime(2026, 6, 2, 22, 59, 59, tzinfo=UTC)
+    assert clocks["routine"].due_at == DUE
+
+
+def test_a_changed_urgency_target_recomputes_open_clocks(make_monitor, store, clock) -> None:
+    before = make_monitor()
+    handle(before, received("r1", RECEIVED, channel=contracts.REFERRAL, urgency="soon"))
+    handle(before, received("l1", RECEIVED, urgency="soon"))
+    assert before.clocks.get("r1").target_working_days == 2
+    targets = Targets(cells={(contracts.REFERRAL, "soon"): 4, (contracts.LETTER, "soon"): 1})
+    after = make_monitor(Policy(targets=targets))
+    assert after.recompute() == 2
+    assert after.clocks.get("r1").due_at == datetime(2026, 6, 5, 22, 59, 59, tzinfo=UTC)
+    assert after.clocks.get("l1").due_at == datetime(2026, 6, 2, 22, 59, 59, tzinfo=UTC)
+    assert after.recompute() == 0
+
+
+def test_area_closures_move_only_their_areas_clocks(make_monitor, clock) -> None:
+    before = make_monitor()
+    for area in contracts.AREAS:
+        handle(before, received(area, RECEIVED, area=area))
+    assert {before.clocks.get(a).due_at for a in contracts.AREAS} == {DUE}
+    north_closed = Closures(by_area={contracts.NORTH: frozenset({datetime(2026, 6, 3).date()})})
+    after = make_monitor(Policy(WorkingCalendar(north_closed)))
+    assert after.recompute() == 3
+    due = {area: after.clocks.get(area).due_at for area in contracts.AREAS}
+    assert due == {"north": DUE + timedelta(days=1), "central": DUE, "south": DUE}
+    handle(after, received("n2", RECEIVED, area="north"))
+    assert after.clocks.get("n2").due_at == DUE + timedelta(days=1)
+
+
+def test_a_receipt_dated_outside_the_calendar_goes_to_the_dead_letters(monitor) -> None:
+    with pytest.raises(Rejected, match="between 1990-01-01 and 2100-12-31"):
+        handle(monitor, received("old", datetime(1989, 12, 29, 9, tzinfo=UTC)))
+    assert monitor.clocks.get("old") is None

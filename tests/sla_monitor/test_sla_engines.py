@@ -24,12 +24,20 @@ from ccshared import store as ccstore
 from ccshared.runner import run_tasks
 from ccshared.timeutil import FixedClock, to_str
 from sla_monitor import config
-from sla_monitor.config import DEFAULT_TARGETS
+from sla_monitor.policy import Policy
 from sla_monitor.repository import repositories
 from sla_monitor.service import Monitor
 from sla_monitor.worker import tasks
-from sla_monitor.working_days import WorkingCalendar
-from sla_support import SlaLog, as_event, publish, received, responded, wait_for
+from sla_support import (
+    Instance,
+    SlaLog,
+    as_event,
+    check_targets_by_urgency_and_area,
+    publish,
+    received,
+    responded,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
@@ -188,9 +196,9 @@ def test_racing_scanners_on_ferretdb_claim_each_breach_once(engine_env) -> None:
     """FerretDB v1 lets racing compare-and-sets all succeed; the claim by insert still holds."""
     url = engine_env["STORE_URL"]
     clock = FixedClock(datetime(2026, 6, 1, 9, tzinfo=UTC))
-    calendar = WorkingCalendar(targets=DEFAULT_TARGETS)
+    policy = Policy()
     stores = [ccstore.connect(url) for _ in range(3)]
-    monitors = [Monitor(*repositories(s, clock), calendar, clock) for s in stores]
+    monitors = [Monitor(*repositories(s, clock), policy, clock) for s in stores]
     for n in range(12):
         event = as_event(received(f"c{n}", clock.now()))
         monitors[0].handlers()[event.type](event)
@@ -237,3 +245,19 @@ def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
         stop.set()
         worker.join(timeout=30)
         store.close()
+
+
+def test_urgency_and_area_closures_pick_and_move_deadlines_on_kafka_and_ferretdb(
+    engine_env, contacts
+) -> None:
+    started: list[Instance] = []
+
+    def start(env: dict, clock) -> Instance:
+        started.append(Instance(config.load_worker(env), clock))
+        return started[-1]
+
+    try:
+        check_targets_by_urgency_and_area(start, engine_env, contacts)
+    finally:
+        for instance in started:
+            instance.stop()

@@ -45,6 +45,8 @@ def test_due_answers_like_the_command(client) -> None:
     assert response.status_code == 200
     assert response.get_json() == {
         "channel": "letter",
+        "urgency": None,
+        "area": None,
         "received_at": "2026-12-24T16:00:00+00:00",
         "target_working_days": 5,
         "at_risk_at": "2027-01-05T00:00:00+00:00",
@@ -59,12 +61,46 @@ def test_due_answers_like_the_command(client) -> None:
         ({"channel": "letter", "received_at": "Christmas Eve"}, "received_at"),
         ({"channel": "letter", "received_at": "2026-12-24T16:00:00"}, "received_at"),
         ({"channel": "letter"}, "received_at"),
+        ({"channel": "letter", "received_at": "2026-12-24T16:00:00Z", "urgency": "critical"}, "urgency"),
+        ({"channel": "letter", "received_at": "2026-12-24T16:00:00Z", "area": "west"}, "area"),
+        ({"channel": "letter", "received_at": "1989-12-31T12:00:00+00:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "2101-01-01T00:00:00+00:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "0001-01-01T00:00:00+05:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "9999-12-31T23:59:59-05:00"}, "received_at"),
     ],
 )
 def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None:
     response = client.get("/api/v1/due", query_string=query)
     assert response.status_code == 422
     assert field in response.get_json()["error"]["fields"]
+
+
+def test_due_takes_an_urgency_and_an_area(store, store_url, clock) -> None:
+    env = {"STAFF_TOKEN_SECRET": SECRET, "STORE_URL": store_url}
+    settings = config.load(
+        env | {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02", "SLA_TARGET_LETTER_URGENT": "1"}
+    )
+    client = create_app(settings, store=store, clock=clock).test_client()
+
+    def due(**query: str) -> dict:
+        response = client.get(
+            "/api/v1/due", query_string={"received_at": "2026-06-01T09:00:00+01:00", **query}
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    urgent = due(channel="referral", urgency="urgent")
+    assert (urgent["urgency"], urgent["target_working_days"], urgent["due_at"]) == (
+        "urgent",
+        1,
+        "2026-06-02T23:59:59+01:00",
+    )
+    assert due(channel="referral")["target_working_days"] == 2, "no urgency: the channel's own target"
+    assert due(channel="referral", urgency="routine")["due_at"] == "2026-06-08T23:59:59+01:00"
+    north = due(channel="referral", urgency="urgent", area="north")
+    assert (north["area"], north["due_at"]) == ("north", "2026-06-03T23:59:59+01:00")
+    assert due(channel="letter", urgency="urgent", area="north")["due_at"] == "2026-06-03T23:59:59+01:00"
+    assert due(channel="letter", urgency="soon")["target_working_days"] == 5
 
 
 def seed(monitor, clock) -> None:

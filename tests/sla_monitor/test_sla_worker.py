@@ -7,41 +7,27 @@ as two processes on one machine would have.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared import bus as ccbus
 from ccshared import contracts
-from ccshared import store as ccstore
 from ccshared.config import ConfigError
-from ccshared.runner import run_tasks
-from ccshared.timeutil import FixedClock, SystemClock
+from ccshared.timeutil import FixedClock
 from sla_monitor import config
-from sla_monitor.worker import tasks
-from sla_support import SlaLog, publish, received, responded, wait_for
+from sla_support import (
+    Instance,
+    SlaLog,
+    check_targets_by_urgency_and_area,
+    publish,
+    received,
+    responded,
+    wait_for,
+)
 
 MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MONDAY_DUE = datetime(2026, 6, 8, 22, 59, 59, tzinfo=UTC)
-
-
-class Instance:
-    """One monitor instance running its tasks in threads until stopped."""
-
-    def __init__(self, settings: config.WorkerSettings, clock=None):
-        self.stop_event = threading.Event()
-        self.store = ccstore.connect(settings.store_url)
-        task_list = tasks(
-            settings, store=self.store, bus=ccbus.connect(settings.bus_url), clock=clock or SystemClock()
-        )
-        self.thread = threading.Thread(target=run_tasks, args=(task_list, self.stop_event), daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout=30)
-        self.store.close()
 
 
 @pytest.fixture
@@ -164,3 +150,7 @@ def test_a_shorter_target_at_start_recomputes_open_clocks(env, running, sla_log,
     )
     doc = second.store.collection("clocks").get("c1")
     assert (doc["due_at"], doc["target_working_days"]) == ("2026-06-02T22:59:59.000000Z", 1)
+
+
+def test_urgency_and_area_closures_pick_and_move_deadlines(env, running, contacts) -> None:
+    check_targets_by_urgency_and_area(running, env, contacts)

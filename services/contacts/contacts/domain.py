@@ -102,6 +102,9 @@ class Contact:
     response_method: str | None = None
     ended_at: datetime | None = None
     personal_erased_at: datetime | None = None
+    # How soon it needs an answer (contracts.URGENCIES); picks the SLA target.
+    # Staff may set one on any contact; a referral always has its referrer's.
+    urgency: str | None = None
     referral: Referral | None = None
     history: list[Transition] = field(default_factory=list)
     raised: list[Raised] = field(default_factory=list)
@@ -225,6 +228,7 @@ def receive(
     by: str,
     personal: str,
     referral: Referral | None = None,
+    urgency: str | None = None,
 ) -> Contact:
     """A new contact, checked against the rules that need the clock and the centre."""
     if received_at > now + CLOCK_SKEW:
@@ -240,6 +244,7 @@ def receive(
         created_at=now,
         created_by=by,
         personal=personal,
+        urgency=referral.urgency if referral is not None else urgency,
         referral=referral,
     )
     contact.history.append(Transition(by, now, None, v.RECEIVED, "receive"))

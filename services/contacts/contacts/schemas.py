@@ -6,6 +6,7 @@ from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared import tables
 from ccshared.auth import AGENCY_ID
+from ccshared.calendar import validate_received_at
 from ccshared.referrals import CHANGES
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
@@ -61,7 +62,13 @@ class ContactCreateSchema(Strict):
         validate=validate.OneOf(STAFF_CHANNELS, error="must be one of {choices}; partners post referrals"),
     )
     centre_id = text(100, required=True)
-    received_at = fields.AwareDateTime()
+    received_at = fields.AwareDateTime(validate=validate_received_at)
+    urgency = fields.String(
+        validate=validate.OneOf(c.URGENCIES),
+        metadata={
+            "description": "how soon it needs an answer; picks the SLA target (default: the channel's)"
+        },
+    )
     subject = text(200, required=True)
     summary = text(5000)
     requester = fields.Nested(RequesterSchema, required=True)
@@ -299,6 +306,7 @@ class ContactSummarySchema(Schema):
     response_method = fields.String(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
     personal_erased_at = fields.DateTime(allow_none=True)
+    urgency = fields.String(allow_none=True)
     referral = fields.Nested(ReferralSummarySchema, allow_none=True)
 
 

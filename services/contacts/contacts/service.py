@@ -124,6 +124,7 @@ class ContactService:
                 now=now,
                 by=user.username,
                 personal=personal,
+                urgency=form.get("urgency"),
             )
 
         return self._create(build, form["channel"], form.get("received_at") or now, dedupe_key, request_hash)
@@ -420,6 +421,7 @@ def event_data(contact: Contact, reason_code: str | None, occurred_at: datetime)
         "response_method": contact.response_method,
         "occurred_at": occurred_at,
         "reason_code": reason_code,
+        "urgency": contact.urgency,
         **_referral_data(contact.referral, contact.referral_status),
     }
 

@@ -30,6 +30,7 @@ _CONTACT_FIELDS = (
     "response_method",
     "ended_at",
     "personal_erased_at",
+    "urgency",
 )
 _REFERRAL_FIELDS = (
     "agency_id",
@@ -74,9 +75,7 @@ EXPORT_COLUMNS = [
 
 
 def contact_export_row(contact: Contact) -> dict[str, Any]:
-    row = {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS if name != "urgency"}
-    row["urgency"] = contact.referral.urgency if contact.referral else ""
-    return row
+    return {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS}
 
 
 def contact_detail(reading: Reading) -> dict[str, Any]:

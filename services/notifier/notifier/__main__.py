@@ -6,6 +6,8 @@ import sys
 
 from ccshared.runner import main
 
+from .config import Settings
+
 if __name__ == "__main__":
     sys.exit(
         main(
@@ -14,5 +16,6 @@ if __name__ == "__main__":
             worker_spec="notifier.worker:tasks",
             port_var="NOTIFIER_PORT",
             default_port=8004,
+            check_settings=lambda mode: Settings.from_env(),
         )
     )

@@ -74,4 +74,5 @@ def delivery(
 
 def digest(settings: Settings, store: Store, clock: Clock) -> DigestScheduler:
     notifications, _ = repositories(store)
-    return DigestScheduler(notifications, settings.digest.recipients, settings.digest.at, clock)
+    d = settings.digest
+    return DigestScheduler(notifications, d.recipients, d.at, clock, d.calendar)

@@ -13,6 +13,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from ccshared import calendar as cccalendar
 from ccshared import config
 from ccshared.config import Var, positive_int
 from ccshared.contracts import AREAS
@@ -142,10 +143,16 @@ class RoutingSettings:
     staff_domain: str
 
 
+# The working-day calendar's closure settings, the same ones the SLA monitor reads.
+CALENDAR = cccalendar.VARS
+
+
 @dataclass(frozen=True)
 class DigestSettings:
     recipients: frozenset[str]
     at: time
+    # The one working-day calendar (bank holidays and closures), shared with the SLA monitor.
+    calendar: cccalendar.WorkingCalendar = field(default_factory=cccalendar.WorkingCalendar)
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,7 @@ class Settings:
                 RETRY_CAP,
                 SENDING_TIMEOUT,
                 DELIVERY_THREADS,
+                *CALENDAR,
             ],
             environ,
         )
@@ -233,7 +241,11 @@ class Settings:
                 staff_emails=v[STAFF_EMAILS.name],
                 staff_domain=v[STAFF_DOMAIN.name],
             ),
-            digest=DigestSettings(recipients=v[DIGEST_RECIPIENTS.name], at=v[DIGEST_TIME.name]),
+            digest=DigestSettings(
+                recipients=v[DIGEST_RECIPIENTS.name],
+                at=v[DIGEST_TIME.name],
+                calendar=cccalendar.from_values(v),
+            ),
             delivery=DeliverySettings(
                 transport=v[TRANSPORT.name],
                 mail_dir=v[MAIL_DIR.name],

@@ -2,7 +2,10 @@
 
 At the configured local time on each working day, every digest reader's
 notifications held before that time become one digest notification (id "digest-YYYY-MM-DD:address"),
-which the delivery loop then sends like any other. Creating the digest and
+which the delivery loop then sends like any other. Working days are the shared
+calendar's (ccshared.calendar, the SLA monitor's too): no digest on a bank
+holiday or a closure day of every area, and a notice about an area closed that
+day waits for the area's next working day. Creating the digest and
 marking its items digested are two writes; the digest lists its items, so a
 crash between them is repaired on the next run instead of repeating items.
 """
@@ -13,14 +16,27 @@ import logging
 import threading
 from datetime import date, datetime, time
 
+from ccshared.calendar import WorkingCalendar
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import Clock
+from ccshared.timeutil import LONDON, Clock
 
 from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, notification_id
 from .repository import NotificationRepository
-from .workdays import digest_cutoff, digest_day_due
 
 log = logging.getLogger(__name__)
+
+
+def digest_day_due(now: datetime, at: time, calendar: WorkingCalendar) -> date | None:
+    """The local date whose digest is due at `now`, or None on a non-working day or before `at`."""
+    local = now.astimezone(LONDON)
+    if not calendar.is_working_day(local.date()) or local.time() < at:
+        return None
+    return local.date()
+
+
+def digest_cutoff(day: date, at: time) -> datetime:
+    """A day's digest covers what was held before its local digest time; later items wait a day."""
+    return datetime.combine(day, at, tzinfo=LONDON)
 
 
 class DigestScheduler:
@@ -30,17 +46,19 @@ class DigestScheduler:
         recipients: frozenset[str],
         at: time,
         clock: Clock,
+        calendar: WorkingCalendar | None = None,
     ):
         self.notifications = notifications
         self.recipients = recipients
         self.at = at
         self.clock = clock
+        self.calendar = calendar or WorkingCalendar()
 
     def run_once(self) -> int:
         """Release held items of former digest readers; create today's digests once due."""
         now = self.clock.now()
         self._release_former_readers(now)
-        day = digest_day_due(now, self.at)
+        day = digest_day_due(now, self.at, self.calendar)
         if day is None:
             return 0
         return sum(self._digest_for(recipient, day, now) for recipient in sorted(self.recipients))
@@ -60,7 +78,11 @@ class DigestScheduler:
             self._settle_items(existing, now)
             return False
         cutoff = digest_cutoff(day, self.at)
-        items = [item for item in self.notifications.held_for(recipient) if item.created_at <= cutoff]
+        items = [
+            item
+            for item in self.notifications.held_for(recipient)
+            if item.created_at <= cutoff and self.calendar.is_working_day(day, item.area)
+        ]
         if not items:
             return False
         areas = {item.area for item in items}

@@ -1,9 +1,13 @@
 """`python -m sla_monitor run|serve|worker`, and `due` to check one case.
 
-    python -m sla_monitor due --channel letter --received 2026-12-24T16:00:00+00:00 [--at-risk]
+    python -m sla_monitor due --channel referral --received 2026-12-24T16:00:00+00:00 \
+        [--urgency urgent] [--area north] [--at-risk]
 
 prints the due (or at-risk) instant in ISO 8601 with the Europe/London offset.
-It reads only the calendar settings (SLA_CLOSURE_DAYS, SLA_TARGET_*).
+It reads only the calendar settings (SLA_CLOSURE_DAYS, SLA_AREA_CLOSURE_DAYS,
+SLA_CLOSURE_CALENDAR, SLA_TARGET_*). The other commands check every setting
+before they start, so a bad one (a malformed closure calendar, say) stops the
+service at once with the variable, file and line named.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ccshared import contracts, logs
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, supported_instant
 from ccshared.config import ConfigError
 from ccshared.runner import main as run_service
 
@@ -28,6 +33,8 @@ def received_time(raw: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 date and time") from None
     if instant.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{raw!r} has no UTC offset; add one, e.g. +00:00 or Z")
+    if not supported_instant(instant):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not between {EARLIEST_DAY} and {LATEST_DAY}")
     return instant
 
 
@@ -41,6 +48,12 @@ def due_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--received", required=True, type=received_time, help="e.g. 2026-12-24T16:00:00+00:00"
     )
+    parser.add_argument(
+        "--urgency", choices=contracts.URGENCIES, help="the contact's urgency (default: the channel's target)"
+    )
+    parser.add_argument(
+        "--area", choices=contracts.AREAS, help="the centre's area, to count its own closure days too"
+    )
     parser.add_argument("--at-risk", action="store_true", help="print the at-risk instant instead")
     return parser
 
@@ -48,11 +61,11 @@ def due_parser() -> argparse.ArgumentParser:
 def due(argv: Sequence[str]) -> int:
     args = due_parser().parse_args(argv)
     try:
-        calendar = config.load_calendar().calendar()
+        policy = config.load_calendar().policy()
     except ConfigError as exc:
         print(f"sla_monitor due: {exc}", file=sys.stderr)
         return 2
-    deadline = calendar.deadline(args.channel, args.received)
+    deadline = policy.deadline(args.channel, args.received, args.urgency, args.area)
     print(local_iso(deadline.at_risk_at if args.at_risk else deadline.due_at))
     return 0
 
@@ -67,7 +80,15 @@ def main(argv: Sequence[str]) -> int:
         worker_spec="sla_monitor.worker:tasks",
         port_var="SLA_MONITOR_PORT",
         default_port=8003,
+        check_settings=_check_settings,
     )
+
+
+def _check_settings(mode: str) -> None:
+    if mode == "worker":
+        config.load_worker()
+    else:
+        config.load()
 
 
 def _log_level() -> str:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from ccshared import tables
 from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLES
 from ccshared.errors import Forbidden
 from ccshared.timeutil import LONDON, Clock, to_str
@@ -14,6 +15,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from .domain import AT_RISK, BREACHED, OPEN, ContactClock
+from .policy import Policy
 from .reports import COUNTED_STATES, compliance, for_the_public
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
@@ -24,14 +26,13 @@ from .schemas import (
     DueQuery,
     DueSchema,
 )
-from .working_days import WorkingCalendar
 
 
 @dataclass(frozen=True)
 class Context:
     clocks: ClockRepository
     centres: CentreRepository
-    calendar: WorkingCalendar
+    policy: Policy
     clock: Clock
     signer: TokenSigner
 
@@ -41,10 +42,14 @@ def local_iso(instant: datetime) -> str:
     return instant.astimezone(LONDON).isoformat(timespec="seconds")
 
 
-def due_answer(calendar: WorkingCalendar, channel: str, received_at: datetime) -> dict:
-    deadline = calendar.deadline(channel, received_at)
+def due_answer(
+    policy: Policy, channel: str, received_at: datetime, urgency: str | None = None, area: str | None = None
+) -> dict:
+    deadline = policy.deadline(channel, received_at, urgency, area)
     return {
         "channel": channel,
+        "urgency": urgency,
+        "area": area,
         "received_at": local_iso(received_at),
         "target_working_days": deadline.target_working_days,
         "at_risk_at": local_iso(deadline.at_risk_at),
@@ -59,8 +64,14 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.arguments(DueQuery, location="query")
     @blp.response(200, DueSchema)
     def due(query: dict) -> dict:
-        """When a contact received at a given time is at risk and due (public)."""
-        return due_answer(ctx.calendar, query["channel"], query["received_at"])
+        """When a contact received at a given time is at risk and due (public).
+
+        Without `urgency` the channel's own target applies; without `area`,
+        only the closure days of every area.
+        """
+        return due_answer(
+            ctx.policy, query["channel"], query["received_at"], query.get("urgency"), query.get("area")
+        )
 
     @blp.get("/clocks")
     @blp.arguments(ClocksQuery, location="query")
@@ -73,7 +84,7 @@ def blueprint(ctx: Context) -> Blueprint:
             ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"])
         )
         today = ctx.clock.now().astimezone(LONDON).date()
-        rows = [_clock_row(clock, ctx.calendar, today) for clock in found]
+        rows = [_clock_row(clock, ctx.policy.calendar, today) for clock in found]
         return {"clocks": rows, "count": len(rows)}
 
     @blp.get("/reports/compliance")
@@ -174,5 +185,5 @@ def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> d
         "at_risk_at": local_iso(clock.at_risk_at),
         "due_at": local_iso(clock.due_at),
         "target_working_days": clock.target_working_days,
-        "working_days_remaining": calendar.working_days_between(today, due_day),
+        "working_days_remaining": calendar.working_days_between(today, due_day, clock.area),
     }

@@ -30,7 +30,7 @@ def create_app(
     context = Context(
         clocks=clocks,
         centres=centres,
-        calendar=settings.worker.calendar.calendar(),
+        policy=settings.worker.calendar.policy(),
         clock=clock,
         signer=TokenSigner(settings.staff_token_secret),
     )

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 
+from ccshared import calendar as cccalendar
 from ccshared import config, contracts
 from ccshared.config import Var
 
-from .working_days import WorkingCalendar, parse_closure_days
+from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Policy, Targets
 
 SERVICE = "sla-monitor"
-DEFAULT_TARGETS = {
-    contracts.LETTER: 5,
-    contracts.TELEPHONE: 2,
-    contracts.EMAIL: 5,
-    contracts.REFERRAL: 2,
-}
 
 
 def _target_var(channel: str) -> Var:
@@ -29,7 +23,19 @@ def _target_var(channel: str) -> Var:
         f"SLA_TARGET_{channel.upper()}",
         DEFAULT_TARGETS[channel],
         config.positive_int,
-        f"working days to respond to a {channel} contact",
+        f"working days to respond to a {channel} contact with no urgency, "
+        "and the default of its urgencies' cells",
+    )
+
+
+def _cell_var(channel: str, urgency: str) -> Var:
+    default = DEFAULT_CELLS.get((channel, urgency))
+    return Var(
+        f"SLA_TARGET_{channel.upper()}_{urgency.upper()}",
+        default,
+        config.positive_int,
+        f"working days to respond to a {urgency} {channel} contact"
+        + ("" if default else f" (default: SLA_TARGET_{channel.upper()})"),
     )
 
 
@@ -47,13 +53,11 @@ def _positive_float(raw: str) -> float:
     return value
 
 
-CLOSURE_DAYS = Var(
-    "SLA_CLOSURE_DAYS",
-    frozenset(),
-    parse_closure_days,
-    "closure days that are not working days: ISO dates and ranges, e.g. 2026-12-24..2026-12-31,2027-04-01",
-)
 TARGETS = tuple(_target_var(channel) for channel in contracts.CHANNELS)
+CELLS = tuple(
+    _cell_var(channel, urgency) for channel in contracts.CHANNELS for urgency in contracts.URGENCIES
+)
+CALENDAR_VARS = (*cccalendar.VARS, *TARGETS, *CELLS)
 STALE_DAYS = Var(
     "SLA_STALE_DAYS", 90, config.positive_int, "days after which unverified centre information is stale"
 )
@@ -76,11 +80,11 @@ CONSUMER_GROUP = Var("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group o
 
 @dataclass(frozen=True)
 class CalendarSettings:
-    closure_days: frozenset[date]
-    targets: Mapping[str, int]
+    calendar: cccalendar.WorkingCalendar
+    targets: Targets
 
-    def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.closure_days, self.targets)
+    def policy(self) -> Policy:
+        return Policy(self.calendar, self.targets)
 
 
 @dataclass(frozen=True)
@@ -105,18 +109,24 @@ class Settings:
 
 
 def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
-    values = config.load([CLOSURE_DAYS, *TARGETS], environ)
-    return _calendar(values)
+    return _calendar(config.load(CALENDAR_VARS, environ))
 
 
 def _calendar(values: Mapping[str, object]) -> CalendarSettings:
-    targets = {channel: values[f"SLA_TARGET_{channel.upper()}"] for channel in contracts.CHANNELS}
-    return CalendarSettings(closure_days=values[CLOSURE_DAYS.name], targets=targets)  # type: ignore[arg-type]
+    channels = {channel: values[f"SLA_TARGET_{channel.upper()}"] for channel in contracts.CHANNELS}
+    cells = {
+        (channel, urgency): values[f"SLA_TARGET_{channel.upper()}_{urgency.upper()}"] or channels[channel]
+        for channel in contracts.CHANNELS
+        for urgency in contracts.URGENCIES
+    }
+    return CalendarSettings(
+        calendar=cccalendar.from_values(values),
+        targets=Targets(channels, cells),  # type: ignore[arg-type]
+    )
 
 
 _WORKER_VARS = [
-    CLOSURE_DAYS,
-    *TARGETS,
+    *CALENDAR_VARS,
     config.BUS_URL,
     config.store_url(SERVICE),
     STALE_DAYS,

@@ -24,7 +24,7 @@ Decisions the rules leave open, made here once:
   figures. A withdrawal after a response changes nothing.
 - A catch-up (now already past the due instant when first checked) emits the
   breach alone, without a stale at-risk event before it.
-- A new calendar or target moves open and at-risk clocks only; a breached or
+- A new calendar, area closure or target moves open and at-risk clocks only; a breached or
   answered clock keeps the result it had. An at-risk event is never repeated.
 - A partner referral's clock announces its start (`sla.started.v1`, with the
   due date, urgency and services) so the centre and the referrer hear of it
@@ -39,8 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts
-
-from .working_days import Deadline
+from ccshared.calendar import Deadline
 
 AWAITING_RECEIPT = "awaiting_receipt"
 OPEN = "open"

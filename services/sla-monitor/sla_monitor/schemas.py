@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ccshared import contracts, tables
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import AT_RISK, BREACHED, OPEN
@@ -18,11 +19,25 @@ class _Query(Schema):
 
 class DueQuery(_Query):
     channel = fields.String(required=True, validate=validate.OneOf(contracts.CHANNELS))
-    received_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a UTC offset"})
+    received_at = fields.AwareDateTime(
+        required=True,
+        validate=validate_received_at,
+        metadata={"description": f"ISO 8601 with a UTC offset, between {EARLIEST_DAY} and {LATEST_DAY}"},
+    )
+    urgency = fields.String(
+        validate=validate.OneOf(contracts.URGENCIES),
+        metadata={"description": "picks the channel x urgency target; without it, the channel's own"},
+    )
+    area = fields.String(
+        validate=validate.OneOf(contracts.AREAS),
+        metadata={"description": "adds the area's own closure days to those of every area"},
+    )
 
 
 class DueSchema(Schema):
     channel = fields.String()
+    urgency = fields.String(allow_none=True)
+    area = fields.String(allow_none=True)
     received_at = fields.String(metadata={"description": "as given, in Europe/London"})
     target_working_days = fields.Integer()
     at_risk_at = fields.String(metadata={"description": "start of the due day, Europe/London"})

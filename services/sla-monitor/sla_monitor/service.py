@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from ccshared import contracts
+from ccshared.consumer import Rejected
 from ccshared.events import Event
 from ccshared.timeutil import Clock
 
@@ -24,8 +25,8 @@ from .domain import (
     SlaEvent,
 )
 from .freshness import CentreRecord
+from .policy import Policy
 from .repository import CentreRepository, ClockRepository
-from .working_days import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Monitor:
         self,
         clocks: ClockRepository,
         centres: CentreRepository,
-        calendar: WorkingCalendar,
+        policy: Policy,
         clock: Clock,
         *,
         stale_days: int = 90,
@@ -45,7 +46,7 @@ class Monitor:
     ):
         self.clocks = clocks
         self.centres = centres
-        self.calendar = calendar
+        self.policy = policy
         self.clock = clock
         self.stale_days = stale_days
         self.late_receipt_grace = late_receipt_grace
@@ -74,8 +75,13 @@ class Monitor:
             urgency=data.get("urgency"),
             support_needed=data.get("support_needed"),
         )
-        deadline = self.calendar.deadline(receipt.channel, receipt.received_at)
-        fingerprint = self.calendar.fingerprint
+        try:
+            deadline = self.policy.deadline(
+                receipt.channel, receipt.received_at, receipt.urgency, receipt.area
+            )
+        except ValueError as exc:  # a received date outside the calendar's range
+            raise Rejected(str(exc)) from exc
+        fingerprint = self.policy.fingerprint
         now = self.clock.now()
         self._contact(
             data,
@@ -134,8 +140,8 @@ class Monitor:
         return staged
 
     def recompute(self, limit: int = SCAN_BATCH) -> int:
-        """Re-derive the deadlines of running clocks made under another calendar or target."""
-        fingerprint = self.calendar.fingerprint
+        """Re-derive the deadlines of running clocks made under another calendar, closure or target."""
+        fingerprint = self.policy.fingerprint
         filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(MOVABLE)}}
         changed = 0
         while True:
@@ -144,7 +150,7 @@ class Monitor:
                 return changed
             now = self.clock.now()
             for clock in batch:
-                deadline = self.calendar.deadline(clock.channel, clock.received_at)
+                deadline = self.policy.deadline(clock.channel, clock.received_at, clock.urgency, clock.area)
                 self.clocks.change(
                     clock.contact_id, lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t)
                 )

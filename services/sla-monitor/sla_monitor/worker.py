@@ -88,7 +88,7 @@ def tasks(
     monitor = Monitor(
         clocks,
         centres,
-        settings.calendar.calendar(),
+        settings.calendar.policy(),
         clock,
         stale_days=settings.stale_days,
         late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
