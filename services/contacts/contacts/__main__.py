@@ -1,4 +1,5 @@
-"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired"""
+"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired
+| purge-idempotency"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ccshared.timeutil import SystemClock
 from .agencies import AgencyKeys, CallbackChange
 from .config import Settings
 from .crypto import PersonalDataCipher
+from .idempotency import idempotent_requests
 from .repository import AgencyRepository, AuditLog, ContactRepository
 from .retention import erase_expired
 
@@ -47,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
     commands.add_parser("erase-expired", help="erase personal data past CONTACTS_RETENTION_DAYS")
+    commands.add_parser(
+        "purge-idempotency", help="delete Idempotency-Key records older than 24 hours (the worker does too)"
+    )
     return parser
 
 
@@ -68,11 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     store = store_module.connect(settings.store_url)
     clock = SystemClock()
+    requests = idempotent_requests(settings, store, clock)
     if args.command == "erase-expired":
         erased = erase_expired(
-            ContactRepository(store, clock), AuditLog(store), clock, settings.retention_days
+            ContactRepository(store, clock),
+            AuditLog(store),
+            requests,
+            clock,
+            settings.retention_days,
+            store.scrub,
         )
         print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
+        return 0
+    if args.command == "purge-idempotency":
+        print(json.dumps({"purged": requests.purge()}))
         return 0
     cipher = PersonalDataCipher(settings.encryption_key)
     return _agency_key(args, AgencyKeys(AgencyRepository(store), clock, cipher))
