@@ -188,3 +188,25 @@ def test_purge_idempotency_runs_as_a_command(cli_env, staff_headers, letter, cen
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"purged": 1}
     assert store_module.connect(settings.store_url).collection(IDEMPOTENCY).count({}) == 0
+
+
+def test_a_name_that_would_join_another_agency_is_refused_unless_its_id_is_named(cli_env):
+    def create(*args: str) -> subprocess.CompletedProcess:
+        return run_cli(cli_env, "agency-key", "create", *args)
+
+    first = create("--agency", "Demo Health Visitors", "--notify-email", "team@hv.example.org")
+    clash = create("--agency", "demo health-visitors!")
+    renamed = create("--agency-id", "demo-health-visitors", "--agency", "Another Name")
+    rotated = create("--agency-id", "demo-health-visitors")
+
+    assert first.returncode == 0, first.stderr
+    assert clash.returncode == 2 and "API key" not in clash.stdout
+    assert "existing agency demo-health-visitors ('Demo Health Visitors')" in clash.stderr
+    assert "--agency-id demo-health-visitors" in clash.stderr
+    assert renamed.returncode == 2 and "named 'Demo Health Visitors'" in renamed.stderr
+    assert rotated.returncode == 0, rotated.stderr
+    assert "agency:  Demo Health Visitors (demo-health-visitors)" in rotated.stdout
+    assert "notify:  team@hv.example.org" in rotated.stdout, "a new key keeps the agency's profile"
+    keys = [json.loads(line) for line in run_cli(cli_env, "agency-key", "list").stdout.splitlines()]
+    assert [key["agency_id"] for key in keys] == ["demo-health-visitors"] * 2
+    assert create("--agency-id", "Not An Id!").returncode == 2

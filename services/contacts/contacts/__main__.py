@@ -32,7 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("agency-key", help="manage partner agencies' API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
-    create.add_argument("--agency", required=True, help='agency name, e.g. "Example Health Visitors"')
+    create.add_argument(
+        "--agency", help='a new agency\'s name, e.g. "Example Health Visitors" (its id is made from it)'
+    )
+    create.add_argument(
+        "--agency-id",
+        help="an existing agency's id, to give it another key on purpose (key rotation); "
+        "a name that would join an existing agency is refused without it",
+    )
     create.add_argument("--notify-email", help="where the agency is told of its referrals (receipt, status)")
     create.add_argument("--callback-url", help=CALLBACK_HELP + "; prints its signing secret once")
     update = key_commands.add_parser("update", help="change an agency's notification address or webhooks")
@@ -95,7 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     if args.key_command == "create":
         try:
-            issued = keys.create(args.agency, notify_email=args.notify_email, callback_url=args.callback_url)
+            issued = keys.create(
+                args.agency,
+                notify_email=args.notify_email,
+                callback_url=args.callback_url,
+                existing_id=args.agency_id,
+            )
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2
