@@ -53,6 +53,11 @@ def test_due_answers_like_the_command(client) -> None:
         ({"channel": "letter", "received_at": "Christmas Eve"}, "received_at"),
         ({"channel": "letter", "received_at": "2026-12-24T16:00:00"}, "received_at"),
         ({"channel": "letter"}, "received_at"),
+        ({"channel": "letter", "received_at": "9999-12-31T23:00:00+00:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "9999-12-31T23:59:59-12:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "0001-01-01T00:00:00+00:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "0001-01-01T00:00:00+14:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "1850-06-01T09:00:00+00:00"}, "received_at"),
     ],
 )
 def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from ccshared import contracts
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -9,6 +11,19 @@ from .domain import AT_RISK, BREACHED, OPEN
 from .reports import GROUPINGS
 
 MAX_REPORT_DAYS = 1100
+# The years a due date is worked out for: the calendar's arithmetic and the
+# Europe/London conversion overflow near years 1 and 9999, and a date outside
+# these is a typing mistake, not a contact.
+EARLIEST_RECEIVED = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_RECEIVED = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _in_supported_years(value: datetime) -> None:
+    """Years first: comparing an aware instant in year 1 or 9999 with another can overflow."""
+    if not EARLIEST_RECEIVED.year <= value.year < LATEST_RECEIVED.year or not (
+        EARLIEST_RECEIVED <= value < LATEST_RECEIVED
+    ):
+        raise ValidationError(f"Must be from {EARLIEST_RECEIVED.year} to {LATEST_RECEIVED.year - 1}.")
 
 
 class _Query(Schema):
@@ -18,7 +33,11 @@ class _Query(Schema):
 
 class DueQuery(_Query):
     channel = fields.String(required=True, validate=validate.OneOf(contracts.CHANNELS))
-    received_at = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with a UTC offset"})
+    received_at = fields.AwareDateTime(
+        required=True,
+        validate=_in_supported_years,
+        metadata={"description": "ISO 8601 with a UTC offset, from 2000 to 2099"},
+    )
 
 
 class DueSchema(Schema):
