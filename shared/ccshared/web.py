@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -161,6 +162,8 @@ def register_errors(app: Flask) -> None:
 
 
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_MAX_DIGITS = sys.get_int_max_str_digits()  # 0: no limit
+_LONG_NUMBER_HINT = re.compile(rb"[0-9]{%d}" % (_MAX_DIGITS + 1)) if _MAX_DIGITS else None
 
 
 def _lone_surrogate_at(data: Any) -> str | None:
@@ -184,17 +187,28 @@ def _lone_surrogate_at(data: Any) -> str | None:
     return None
 
 
-def _refuse_lone_surrogates() -> Response | None:
-    """JSON escapes such as \\ud800 decode to text no database or page can hold: refuse it here."""
+def _refuse_unreadable_json() -> Response | None:
+    """Refuse here, in the envelope, JSON that parses into what nothing downstream can use:
+
+    - an integer longer than Python reads (sys.get_int_max_str_digits, 4,300 digits):
+      json.loads raises a plain ValueError, which webargs does not catch (a 500);
+    - escapes such as \\ud800 that decode to text no database or page can hold.
+
+    Most bodies have neither hint and are not parsed here.
+    """
     if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
         return None
     body = request.get_data(cache=True)
-    if not _SURROGATE_HINT.search(body):
+    long_number = _LONG_NUMBER_HINT is not None and _LONG_NUMBER_HINT.search(body)
+    if not long_number and not _SURROGATE_HINT.search(body):
         return None
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
+    except (json.JSONDecodeError, RecursionError):
+        return None  # malformed or too deep: answered where the body is read
+    except ValueError:
+        message = f"the JSON body holds an integer of more than {_MAX_DIGITS} digits"
+        return error_response(400, "bad_request", message)
     where = _lone_surrogate_at(data)
     if where is None:
         return None
@@ -278,7 +292,7 @@ def create_app_base(
 
     if json_only:
         app.before_request(_require_json_bodies)
-    app.before_request(_refuse_lone_surrogates)
+    app.before_request(_refuse_unreadable_json)
 
     @app.before_request
     def _start_timer() -> None:

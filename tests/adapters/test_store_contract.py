@@ -194,3 +194,11 @@ def test_racing_conditional_claims_have_exactly_one_winner(doc_store):
         )
         assert sum(claims) == 1, claims
         assert collection.get(f"c{trial}")["state"] == f"by-{claims.index(1)}"
+
+
+def test_scrub_after_a_delete_keeps_the_rest(centres, doc_store):
+    centres.delete({"_id": "c"})
+
+    doc_store.scrub()
+
+    assert centres.get("c") is None and ids(centres.find({}, sort=[("_id", 1)])) == ["a", "b"]

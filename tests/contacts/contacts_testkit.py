@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ccshared import events
+from ccshared.store import Store
+from ccshared.timeutil import Clock
+from contacts.config import Settings
+from contacts.idempotency import idempotent_requests
+from contacts.repository import AuditLog, ContactRepository
+from contacts.retention import erase_expired
 
 STAFF_SECRET = "contacts-test-staff-secret"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -94,3 +100,15 @@ def centre_event(
         time=NOW,
     )
     return events.decode(events.encode(envelope))
+
+
+def erase(doc_store: Store, clock: Clock, settings: Settings, retention_days: int = 365) -> int:
+    """Run retention erasure on the test store as the erase-expired command does."""
+    return erase_expired(
+        ContactRepository(doc_store, clock),
+        AuditLog(doc_store),
+        idempotent_requests(settings, doc_store, clock),
+        clock,
+        retention_days,
+        doc_store.scrub,
+    )

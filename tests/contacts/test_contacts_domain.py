@@ -11,6 +11,7 @@ from ccshared.auth import StaffUser
 from ccshared.timeutil import FixedClock
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
+from contacts.idempotency import idempotent_requests
 from contacts.nearest import Place, district_of, nearest_suitable
 from contacts.repository import AuditLog, ContactRepository
 from contacts.service import ContactService
@@ -55,7 +56,7 @@ def test_references_are_channel_yymm_and_unambiguous_base32(channel, received_at
     assert re.fullmatch(rf"{letter}-{received_at:%y%m}-[0-9A-HJKMNP-TV-Z]{{5}}", reference)
 
 
-def test_a_clashing_reference_is_drawn_again(doc_store, centres):
+def test_a_clashing_reference_is_drawn_again(doc_store, centres, settings):
     clock = FixedClock(NOW)
     draws = itertools.chain("AAAAA", "AAAAA", itertools.repeat("B"))
     service = ContactService(
@@ -64,12 +65,13 @@ def test_a_clashing_reference_is_drawn_again(doc_store, centres):
         audit=AuditLog(doc_store),
         cipher=PersonalDataCipher(Fernet.generate_key().decode()),
         clock=clock,
+        requests=idempotent_requests(settings, doc_store, clock),
         choose=lambda alphabet: next(draws),
     )
     user = StaffUser("test.staff", "staff", "north")
 
-    first, _ = service.receive_contact(user, dict(LETTER), None, "hash-1")
-    second, _ = service.receive_contact(user, dict(LETTER), None, "hash-2")
+    first, _ = service.receive_contact(user, dict(LETTER))
+    second, _ = service.receive_contact(user, dict(LETTER))
 
     assert first.reference == "L-2611-AAAAA"
     assert second.reference == "L-2611-BBBBB"

@@ -9,11 +9,9 @@ from ccshared.auth import StaffUser, TokenSigner
 from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
-from contacts.idempotency import IdempotentResponses, request_hash
-from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
-from contacts.retention import erase_expired
+from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
-from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET
+from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET, erase
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
 
@@ -72,8 +70,8 @@ def test_a_retry_after_a_crash_before_the_response_was_kept_makes_no_second_cont
     services = app.extensions["contacts"]
     agency = services.agencies.authenticate(agency_headers["X-API-Key"])
     form = ReferralCreateSchema().load(referral)
-    dedupe_key = IdempotentResponses.dedupe_key(f"agency:{agency.id}", "crash-1")
-    contact, _ = services.contacts.receive_referral(agency, form, dedupe_key, request_hash(referral))
+    request = services.idempotency.request(f"agency:{agency.id}", "crash-1", referral)
+    contact, _ = services.contacts.receive_referral(agency, form, request)
 
     retried = post(client, agency_headers, referral, key="crash-1")
     changed = post(client, agency_headers, referral | {"urgency": "urgent"}, key="crash-1")
@@ -541,7 +539,7 @@ def test_an_agency_lists_its_referrals_newest_first_and_by_referral_status(
 
 
 def test_an_agency_reads_back_what_it_sent_until_retention_erases_it(
-    client, agency_headers, referral, staff_headers, doc_store, clock
+    client, agency_headers, referral, staff_headers, doc_store, clock, settings
 ):
     created = post(client, agency_headers, referral).json
     url = f"/api/v1/contacts/{created['id']}"
@@ -551,7 +549,7 @@ def test_an_agency_reads_back_what_it_sent_until_retention_erases_it(
 
     before = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
     clock.advance(days=400)
-    erase_expired(ContactRepository(doc_store, clock), AuditLog(doc_store), clock, retention_days=365)
+    erase(doc_store, clock, settings)
     after = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
 
     assert before["sent"] == {

@@ -13,14 +13,13 @@ from ccshared.config import ConfigError
 from ccshared.timeutil import FixedClock
 from contacts.app import create_app
 from contacts.config import Settings
-from contacts.repository import AUDIT, CONTACTS, AgencyRepository, AuditLog, ContactRepository
-from contacts.retention import erase_expired
-from contacts_testkit import PERSONAL_VALUES
+from contacts.repository import AUDIT, CONTACTS, IDEMPOTENCY, AgencyRepository
+from contacts_testkit import PERSONAL_VALUES, erase
 from cryptography.fernet import Fernet
 
 
 def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays(
-    client, staff_headers, letter, doc_store, clock
+    client, staff_headers, letter, doc_store, clock, settings
 ):
     headers = staff_headers()
 
@@ -39,9 +38,7 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     clock.advance(days=200)
     closed_later = contact(("respond", {"method": "letter"}), ("close", {}))
     clock.advance(days=166)
-    repository, audit = ContactRepository(doc_store, clock), AuditLog(doc_store)
-
-    erased = erase_expired(repository, audit, clock, retention_days=365)
+    erased = erase(doc_store, clock, settings)
 
     assert erased == 2
     raw = doc_store.collection(CONTACTS)
@@ -57,7 +54,7 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert client.get("/api/v1/contacts", headers=headers).json["total"] == 4
     erasures = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
     assert sorted(entry["contact_id"] for entry in erasures) == sorted([closed, withdrawn])
-    assert erase_expired(repository, audit, clock, retention_days=365) == 0
+    assert erase(doc_store, clock, settings) == 0
 
 
 ENV_BASE = {"STAFF_TOKEN_SECRET": "contacts-test-secret"}
@@ -177,3 +174,39 @@ def test_commands_name_a_missing_setting(cli_env):
     result = run_cli(env, "erase-expired")
     assert result.returncode == 2
     assert "CONTACTS_ENCRYPTION_KEY" in result.stderr
+
+
+def test_purge_idempotency_runs_as_a_command(cli_env, staff_headers, letter, centres_in):
+    settings = Settings.from_env(cli_env)
+    client = create_app(settings, clock=FixedClock(datetime(2020, 1, 6, 9, 0, tzinfo=UTC))).test_client()
+    centres_in(settings)
+    headers = {**staff_headers(), "Idempotency-Key": "long-ago-1"}
+    assert client.post("/api/v1/contacts", json=letter, headers=headers).status_code == 201
+
+    result = run_cli(cli_env, "purge-idempotency")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"purged": 1}
+    assert store_module.connect(settings.store_url).collection(IDEMPOTENCY).count({}) == 0
+
+
+def test_a_name_that_would_join_another_agency_is_refused_unless_its_id_is_named(cli_env):
+    def create(*args: str) -> subprocess.CompletedProcess:
+        return run_cli(cli_env, "agency-key", "create", *args)
+
+    first = create("--agency", "Demo Health Visitors", "--notify-email", "team@hv.example.org")
+    clash = create("--agency", "demo health-visitors!")
+    renamed = create("--agency-id", "demo-health-visitors", "--agency", "Another Name")
+    rotated = create("--agency-id", "demo-health-visitors")
+
+    assert first.returncode == 0, first.stderr
+    assert clash.returncode == 2 and "API key" not in clash.stdout
+    assert "existing agency demo-health-visitors ('Demo Health Visitors')" in clash.stderr
+    assert "--agency-id demo-health-visitors" in clash.stderr
+    assert renamed.returncode == 2 and "named 'Demo Health Visitors'" in renamed.stderr
+    assert rotated.returncode == 0, rotated.stderr
+    assert "agency:  Demo Health Visitors (demo-health-visitors)" in rotated.stdout
+    assert "notify:  team@hv.example.org" in rotated.stdout, "a new key keeps the agency's profile"
+    keys = [json.loads(line) for line in run_cli(cli_env, "agency-key", "list").stdout.splitlines()]
+    assert [key["agency_id"] for key in keys] == ["demo-health-visitors"] * 2
+    assert create("--agency-id", "Not An Id!").returncode == 2

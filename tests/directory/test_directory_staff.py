@@ -175,6 +175,47 @@ def test_invalid_edits_are_422_naming_the_field_and_change_nothing(client, staff
     assert etag(client, ids["anfield"]) == '"1"'
 
 
+CONTROL_CHARACTERS = [
+    ({"name": "Test Centre\nBcc: someone@example.org"}, ["name"]),
+    ({"name": "Test\rCentre"}, ["name"]),
+    ({"name": "Test\x00Centre"}, ["name"]),
+    ({"name": "Test\u2028Centre"}, ["name"]),
+    ({"ward": "Test\tWard"}, ["ward"]),
+    ({"address": {"line1": "1 Test\nStreet"}}, ["address", "line1"]),
+    ({"address": {"line1": "1 Test Street", "line2": "Test\x1b[31m"}}, ["address", "line2"]),
+    ({"address": {"line1": "1 Test Street", "town": "Test\x7fTown"}}, ["address", "town"]),
+    ({"postcode": "L8\n0AA"}, ["postcode"]),
+    ({"phone": "0151\n496 0000"}, ["phone"]),
+    ({"description": "Test\x0bdescription"}, ["description"]),
+    ({"accessibility": "Test\x00ramp"}, ["accessibility"]),
+    ({"opening_times": {"monday": [{"opens": "09:00\n", "closes": "17:00"}]}}, ["opening_times"]),
+    ({"exceptions": [{"date": "2026-12-25", "closed": True, "note": "Test\nnote"}]}, ["exceptions"]),
+]
+
+
+@pytest.mark.parametrize(("body", "path"), CONTROL_CHARACTERS)
+def test_control_characters_in_any_text_field_are_422_naming_the_field(client, staff, ids, body, path):
+    response = patch(client, ids["anfield"], body, staff("admin"))
+    assert response.status_code == 422, response.json
+    fields = response.json["error"]["fields"]
+    for name in path:
+        assert name in fields, response.json
+        fields = fields[name]
+    assert etag(client, ids["anfield"]) == '"1"'
+
+
+def test_a_textarea_keeps_its_line_breaks_and_a_closure_reason_has_none(client, staff, ids):
+    kept = patch(client, ids["anfield"], {"description": "Test line one\r\nTest line two"}, staff("admin"))
+    closing = client.post(
+        f"/api/v1/centres/{ids['anfield']}/close", json={"reason": "Test\nreason"}, headers=staff("admin")
+    )
+    searched = client.get("/api/v1/centres", query_string={"q": "Test\x00"})
+
+    assert kept.status_code == 200 and kept.json["description"] == "Test line one\r\nTest line two"
+    assert closing.status_code == 422 and "reason" in closing.json["error"]["fields"]
+    assert searched.status_code == 422 and "q" in searched.json["error"]["fields"]
+
+
 def test_the_weekday_and_session_at_fault_are_named(client, staff, ids):
     body = {"opening_times": {"tuesday": [{"opens": "17:00", "closes": "09:00"}]}}
     fields = patch(client, ids["anfield"], body, staff("admin")).json["error"]["fields"]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +112,21 @@ def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
                 assert "error" in answer.get_json()
         answer = client.open(path, method=method, data=deep_array, headers=_headers(json_type))
         assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
+
+
+def test_hostile_every_body_route_answers_a_huge_integer_with_a_4xx(apps: dict[str, Flask]) -> None:
+    """Python refuses to read an integer of over 4,300 digits (a ValueError deep in
+    json.loads): every route answers 400 in the envelope, wherever the number is."""
+    huge = b"9" * 5000
+    bodies = (huge, b'{"page": ' + huge + b"}", b'{"a": [1, {"b": -' + huge + b"}]}")
+    for name, method, path in _all_body_routes(apps):
+        client = apps[name].test_client()
+        for body in bodies:
+            answer = client.open(
+                path, method=method, data=body, headers=_headers({"Content-Type": "application/json"})
+            )
+            assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
+            assert answer.get_json()["error"]["status"] == answer.status_code
 
 
 def test_hostile_web_refuses_oversized_forms(tmp_path: Path) -> None:
@@ -351,3 +367,19 @@ def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
     listing = client.get("/staff/contacts?q=%3Cscript%3E&status[$ne]=x&area=%7B%22%24gt%22%3A%22%22%7D")
     assert listing.status_code < 500
     assert "<script>alert" not in listing.text
+
+
+def test_hostile_admin_reset_or_disable_of_an_unknown_user_is_a_404_page(tmp_path: Path) -> None:
+    built = stack(tmp_path)
+    desk = built.web.extensions["frontend"].desk
+    password = desk.create_account("t.admin", "admin", None, None, by="test")[1]
+    client = built.web.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)
+    signed = client.post("/sign-in", data={"username": "t.admin", "password": password, "csrf_token": token})
+    assert signed.status_code == 302
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/").text).group(1)
+
+    for action, form in (("reset", {}), ("disable", {"disabled": "true"}), ("disable", {})):
+        answer = client.post(f"/admin/users/t.nobody/{action}", data={**form, "csrf_token": token})
+        assert answer.status_code == 404, (action, answer.status_code)
+        assert "no account t.nobody" in answer.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from flask import Flask
 from hostile_kit import bearer, contacts_app, directory_app, notifier_app, sla_app, sqlite_url
@@ -74,3 +75,39 @@ def test_hostile_schemathesis_sla_monitor(case: schemathesis.Case) -> None:
 @LIMITS
 def test_hostile_schemathesis_notifier(case: schemathesis.Case) -> None:
     _call(case)
+
+
+# Inputs the review found 500s with, sent as explicit cases and held to the same checks.
+
+HUGE_INTEGER_BODIES = [b"9" * 5000, b'{"id": ' + b"9" * 5000 + b"}", b'{"a": [{"b": -' + b"9" * 4301 + b"}]}"]
+SCHEMAS = {"directory": directory, "contacts": contacts, "sla-monitor": sla, "notifier": notifier}
+
+
+def _json_body_operations() -> list[tuple[str, str, str]]:
+    return [
+        (name, operation.path, operation.method.upper())
+        for name, schema in SCHEMAS.items()
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if any(body.media_type == "application/json" for body in operation.body)
+    ]
+
+
+@pytest.mark.parametrize(("name", "path", "method"), _json_body_operations())
+def test_hostile_schemathesis_a_huge_integer_in_any_body_is_a_4xx(name: str, path: str, method: str) -> None:
+    operation = SCHEMAS[name][path][method]
+    path_parameters = {parameter.name: "x" for parameter in operation.path_parameters}
+    for body in HUGE_INTEGER_BODIES:
+        case = operation.Case(body=body, media_type="application/json", path_parameters=path_parameters)
+        response = case.call(headers=HEADERS)
+        assert 400 <= response.status_code < 500, (name, path, response.status_code)
+        case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.parametrize(
+    "received_at", ["9999-12-31T23:00:00+00:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"]
+)
+def test_hostile_schemathesis_due_dates_at_the_ends_of_time_are_a_422(received_at: str) -> None:
+    case = sla["/api/v1/due"]["GET"].Case(query={"channel": "letter", "received_at": received_at})
+    response = case.call(headers=HEADERS)
+    assert response.status_code == 422 and "received_at" in response.json()["error"]["fields"]
+    case.validate_response(response, checks=CHECKS)

@@ -39,6 +39,19 @@ def statuses(notifier: Notifier) -> dict[str, str]:
     return {n.recipient: n.status for n in notifier.notifications.search()}
 
 
+def test_a_line_break_in_a_centre_name_does_not_stop_its_mail(smtp_notifier: Notifier, smtp_server):
+    """A centre named before the directory refused control characters still gets its
+    mail: the subject is put on one line."""
+    smtp_notifier.receive(centre_event(name="Test Park\r\nChildren's\tCentre "))
+    smtp_notifier.receive(sla_event())
+
+    assert smtp_notifier.deliver() == 2
+
+    subjects = {copy.message["Subject"] for copy in smtp_server.received}
+    assert subjects == {"Overdue: letter LCC-TEST-0001 at Test Park Children's Centre"}
+    assert set(statuses(smtp_notifier).values()) == {domain.SENT}
+
+
 def test_breach_mail_has_the_facts_headers_and_both_parts(smtp_notifier: Notifier, smtp_server: SmtpServer):
     smtp_notifier.receive(centre_event())
     breach = sla_event()

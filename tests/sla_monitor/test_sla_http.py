@@ -67,6 +67,8 @@ def test_due_answers_like_the_command(client) -> None:
         ({"channel": "letter", "received_at": "2101-01-01T00:00:00+00:00"}, "received_at"),
         ({"channel": "letter", "received_at": "0001-01-01T00:00:00+05:00"}, "received_at"),
         ({"channel": "letter", "received_at": "9999-12-31T23:59:59-05:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "9999-12-31T23:00:00+00:00"}, "received_at"),
+        ({"channel": "letter", "received_at": "0001-01-01T00:00:00+14:00"}, "received_at"),
     ],
 )
 def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None:

@@ -23,10 +23,16 @@ func main() {
 		log.Fatalf("data directory %s: %v", *dir, err)
 	}
 
+	// Erased data must leave no bytes behind in the files, as with the embedded
+	// store (ccshared.bus.sqlite_log.open_db): secure_delete zeroes what is deleted,
+	// and checkpointing after every commit, with the WAL cut back when it restarts,
+	// keeps old page images from lingering in the WAL.
+	pragmas := "?_pragma=secure_delete(on)&_pragma=wal_autocheckpoint(1)&_pragma=journal_size_limit(0)"
+
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dir + "/",
+		SQLiteURL: "file:" + *dir + "/" + pragmas,
 	})
 	if err != nil {
 		log.Fatalf("ferretdb: %v", err)

@@ -1,4 +1,5 @@
-"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired"""
+"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired
+| purge-idempotency"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ccshared.timeutil import SystemClock
 from .agencies import AgencyKeys, CallbackChange
 from .config import Settings
 from .crypto import PersonalDataCipher
+from .idempotency import idempotent_requests
 from .repository import AgencyRepository, AuditLog, ContactRepository
 from .retention import erase_expired
 
@@ -30,7 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("agency-key", help="manage partner agencies' API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
-    create.add_argument("--agency", required=True, help='agency name, e.g. "Example Health Visitors"')
+    create.add_argument(
+        "--agency", help='a new agency\'s name, e.g. "Example Health Visitors" (its id is made from it)'
+    )
+    create.add_argument(
+        "--agency-id",
+        help="an existing agency's id, to give it another key on purpose (key rotation); "
+        "a name that would join an existing agency is refused without it",
+    )
     create.add_argument("--notify-email", help="where the agency is told of its referrals (receipt, status)")
     create.add_argument("--callback-url", help=CALLBACK_HELP + "; prints its signing secret once")
     update = key_commands.add_parser("update", help="change an agency's notification address or webhooks")
@@ -47,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
     commands.add_parser("erase-expired", help="erase personal data past CONTACTS_RETENTION_DAYS")
+    commands.add_parser(
+        "purge-idempotency", help="delete Idempotency-Key records older than 24 hours (the worker does too)"
+    )
     return parser
 
 
@@ -68,11 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     store = store_module.connect(settings.store_url)
     clock = SystemClock()
+    requests = idempotent_requests(settings, store, clock)
     if args.command == "erase-expired":
         erased = erase_expired(
-            ContactRepository(store, clock), AuditLog(store), clock, settings.retention_days
+            ContactRepository(store, clock),
+            AuditLog(store),
+            requests,
+            clock,
+            settings.retention_days,
+            store.scrub,
         )
         print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
+        return 0
+    if args.command == "purge-idempotency":
+        print(json.dumps({"purged": requests.purge()}))
         return 0
     cipher = PersonalDataCipher(settings.encryption_key)
     return _agency_key(args, AgencyKeys(AgencyRepository(store), clock, cipher))
@@ -81,7 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:
     if args.key_command == "create":
         try:
-            issued = keys.create(args.agency, notify_email=args.notify_email, callback_url=args.callback_url)
+            issued = keys.create(
+                args.agency,
+                notify_email=args.notify_email,
+                callback_url=args.callback_url,
+                existing_id=args.agency_id,
+            )
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2

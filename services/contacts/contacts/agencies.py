@@ -3,7 +3,9 @@
 Keys are made by an admin command, shown once, kept only as a SHA-256 hash,
 revocable. A key is 256 random bits, so a fast hash is enough: there is
 nothing to guess. Several keys may belong to one agency (rotation); they share
-its referrals.
+its referrals. An agency's id is made from its name, so two names can make one
+id ("Demo Health Visitors", "demo health-visitors!"): a new key joins an
+existing agency only when the admin names that agency's id on purpose.
 
 The profile holds what the agency asked to be told at: its notification
 address (receipt and status e-mails) and its webhook callback URL with the
@@ -35,11 +37,32 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+_AGENCY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 def agency_id(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
     if not slug:
         raise ValueError("an agency name needs letters or digits")
     return slug
+
+
+def checked_agency_id(raw: str) -> str:
+    if not _AGENCY_ID.match(raw):
+        raise ValueError(f"--agency-id: {raw!r} is not an agency id (lower-case letters, digits and hyphens)")
+    return raw
+
+
+class AgencyExists(ValueError):
+    """A new agency's id is taken: a key would silently join another agency."""
+
+    def __init__(self, name: str, existing_id: str, existing_name: str):
+        super().__init__(
+            f"--agency: {name!r} is taken by the existing agency {existing_id} ({existing_name!r}); "
+            f"to add a key to that agency on purpose (key rotation) give --agency-id {existing_id}, "
+            "otherwise choose a distinct name"
+        )
+        self.existing_id = existing_id
 
 
 _EMAIL = fields.Email()
@@ -92,19 +115,24 @@ class AgencyKeys:
         self.cipher = cipher
 
     def create(
-        self, name: str, notify_email: str | None = None, callback_url: str | None = None
+        self,
+        name: str | None,
+        notify_email: str | None = None,
+        callback_url: str | None = None,
+        existing_id: str | None = None,
     ) -> IssuedKey:
-        """A new key for the agency of that name; the agency's profile is made or updated.
+        """A new key for a new agency of that name, or, with existing_id, for that agency
+        (key rotation); the agency's profile is made or updated.
 
-        With a callback URL, a webhook secret is made unless the agency already has one.
+        A name whose id is taken is refused (AgencyExists, naming the agency) unless
+        existing_id names it. With a callback URL, a webhook secret is made unless the
+        agency already has one.
         """
-        agency = Agency(id=agency_id(name), name=name.strip())
-        address = checked_email(notify_email) if notify_email else None
+        agency, profile = self._agency_for_key(name, existing_id)
+        changes = {"notify_email": checked_email(notify_email)} if notify_email else {}
         callback = CallbackChange(callback_url).checked()
-        changes, secret = self._callback_changes(self.repository.profile(agency.id) or {}, callback)
-        self.repository.save_profile(
-            agency.id, agency.name, self.clock.now(), notify_email=address, **changes
-        )
+        callback_changes, secret = self._callback_changes(profile or {}, callback)
+        self.repository.save_profile(agency.id, agency.name, self.clock.now(), **changes, **callback_changes)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = str(uuid.uuid4())
         self.repository.add(
@@ -118,6 +146,29 @@ class AgencyKeys:
             }
         )
         return IssuedKey(key_id, agency, key, secret)
+
+    def _agency_for_key(self, name: str | None, existing_id: str | None) -> tuple[Agency, dict | None]:
+        """The agency a new key belongs to, and its profile if it has one."""
+        name = name.strip() if name else None
+        if existing_id is None:
+            if not name:
+                raise ValueError("--agency: give the agency's name")
+            new = Agency(id=agency_id(name), name=name)
+            profile = self.repository.profile(new.id)
+            if profile is not None:
+                raise AgencyExists(name, new.id, profile["name"])
+            return new, None
+        profile = self.repository.profile(checked_agency_id(existing_id))
+        if profile is None:
+            if not name:
+                raise ValueError(f"--agency: no agency {existing_id} yet; give its name to make it")
+            return Agency(id=existing_id, name=name), None
+        if name and name != profile["name"]:
+            raise ValueError(
+                f"--agency: agency {existing_id} is named {profile['name']!r}; "
+                "leave --agency out to add a key to it"
+            )
+        return Agency(id=existing_id, name=profile["name"]), profile
 
     def update(
         self, agency_id_: str, *, notify_email: str | None = None, callback: CallbackChange | None = None

@@ -17,8 +17,8 @@ from flask_smorest import Blueprint
 from . import schemas as s
 from . import views
 from .agencies import AgencyKeys
-from .idempotency import HEADER, IdempotentResponses, checked_key, mismatch, request_hash
-from .service import Agency, ContactService, IdempotencyMismatch
+from .idempotency import HEADER, IdempotencyMismatch, IdempotentRequests, Request, checked_key, mismatch
+from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
 API_KEY_HEADER = "X-API-Key"
@@ -36,7 +36,7 @@ AGENCY_REFERRAL = s.AgencyReferralSchema()
 class Services:
     contacts: ContactService
     agencies: AgencyKeys
-    idempotency: IdempotentResponses
+    idempotency: IdempotentRequests
     signer: TokenSigner
     clock: Clock
     webhook_log: DeliveryLog
@@ -103,27 +103,15 @@ def _partner_agency(services: Services, user: StaffUser) -> Agency:
     return Agency(id=user.agency, name=profile["name"])
 
 
-def _idempotent_create(
-    scope: str,
-    create: Callable[[str | None, str], tuple[dict, bool]],
-    on_replay: Callable[[dict], None] = lambda body: None,
-) -> Response:
-    """Run create once per (scope, Idempotency-Key); a retry gets the first response back."""
+def _idempotent_create(scope: str, create: Callable[[Request | None], tuple[dict, bool]]) -> Response:
+    """Run create once per (scope, Idempotency-Key); a retry gets the same contact back,
+    rebuilt from the store for the caller (with the service layer's access check and audit)."""
     services = _services()
     key = checked_key(request.headers.get(HEADER))
-    body_hash = request_hash(request.get_json(silent=True))
-    if key is not None:
-        replay = services.idempotency.replay(scope, key, body_hash)
-        if replay is not None:
-            on_replay(replay.body)
-            return _json(replay.body, replay.status)
-    dedupe_key = IdempotentResponses.dedupe_key(scope, key) if key is not None else None
     try:
-        body, _created = create(dedupe_key, body_hash)
+        body, _created = create(services.idempotency.request(scope, key, request.get_json(silent=True)))
     except IdempotencyMismatch:
         raise mismatch() from None
-    if key is not None:
-        services.idempotency.remember(scope, key, body_hash, 201, body, services.clock.now())
     return _json(body, 201)
 
 
@@ -154,15 +142,12 @@ def create_contact(form: dict) -> Response:
     user = _staff()
     service = _services().contacts
 
-    def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
-        contact, created = service.receive_contact(user, form, dedupe_key, body_hash)
+    def create(request: Request | None) -> tuple[dict, bool]:
+        contact, created = service.receive_contact(user, form, request)
         reading = service.read(user, contact.id)
         return CONTACT_DETAIL.dump(views.contact_detail(reading)), created
 
-    def audit_replay(body: dict) -> None:
-        service.record_read(user, body["id"])
-
-    return _idempotent_create(f"staff:{user.username}", create, audit_replay)
+    return _idempotent_create(f"staff:{user.username}", create)
 
 
 @staff.get("")
@@ -263,8 +248,8 @@ def create_referral(form: dict) -> Response:
     agency = _agency()
     service = _services().contacts
 
-    def create(dedupe_key: str | None, body_hash: str) -> tuple[dict, bool]:
-        contact, created = service.receive_referral(agency, form, dedupe_key, body_hash)
+    def create(request: Request | None) -> tuple[dict, bool]:
+        contact, created = service.receive_referral(agency, form, request)
         return AGENCY_REFERRAL.dump(views.agency_referral(contact)), created
 
     return _idempotent_create(f"agency:{agency.id}", create)

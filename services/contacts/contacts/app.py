@@ -15,13 +15,12 @@ from . import api
 from .agencies import AgencyKeys
 from .config import SERVICE, Settings
 from .crypto import PersonalDataCipher
-from .idempotency import IdempotentResponses
+from .idempotency import idempotent_requests
 from .repository import (
     AgencyRepository,
     AuditLog,
     CentreRepository,
     ContactRepository,
-    IdempotencyRecords,
 )
 from .service import ContactService
 from .webhook_repository import DeliveryRepository
@@ -35,6 +34,7 @@ def build_service(settings: Settings, store_: Store, clock: Clock) -> ContactSer
         audit=AuditLog(store_),
         cipher=PersonalDataCipher(settings.encryption_key),
         clock=clock,
+        requests=idempotent_requests(settings, store_, clock),
     )
 
 
@@ -52,10 +52,11 @@ def create_app(
         SERVICE, ready_checks=ready_checks, title="Children's Centres contacts", import_name=__name__
     )
     cipher = PersonalDataCipher(settings.encryption_key)
+    contacts = build_service(settings, store_, clock)
     app.extensions[api.EXTENSION] = api.Services(
-        contacts=build_service(settings, store_, clock),
+        contacts=contacts,
         agencies=AgencyKeys(AgencyRepository(store_), clock, cipher),
-        idempotency=IdempotentResponses(IdempotencyRecords(store_), cipher),
+        idempotency=contacts.requests,
         signer=TokenSigner(settings.staff_token_secret),
         clock=clock,
         partner_limiter=RateLimiter(

@@ -6,10 +6,22 @@ document, a backup or a debug dump shows no name, address or child's age.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+IDEMPOTENCY_FINGERPRINT = b"contacts idempotency fingerprint v1"
+
+
+def derived_key(fernet_key: str, purpose: bytes) -> bytes:
+    """A key for one purpose (HKDF-SHA256) from CONTACTS_ENCRYPTION_KEY: keyed hashes
+    need their own key, and one secret from the environment is enough to make it."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
+    return hkdf.derive(base64.urlsafe_b64decode(fernet_key.encode()))
 
 
 class UnreadableToken(Exception):

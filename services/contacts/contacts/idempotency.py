@@ -1,36 +1,47 @@
 """Idempotency-Key handling for POSTs that create contacts.
 
-The first response to a (caller, key) pair is kept, encrypted, in the database
-and returned as-is for a retry with the same body. The contact itself carries a
-unique dedupe key too, so two retries racing each other still make one contact.
+A (caller, key) pair is claimed with a record that holds only the contact id it
+makes, the status, when, and a keyed fingerprint of the body (an HMAC whose key
+is derived from CONTACTS_ENCRYPTION_KEY, so the stored value says nothing about
+the body to whoever reads the database). The record is written before the
+contact and fixes its id, so retries racing each other, or a retry after a crash
+between the two writes, still make one contact. A replay is rebuilt from the
+stored contact by the service layer (with its access check and audit), never
+from a stored response. Records expire after 24 hours (`purge`), and retention
+erasure deletes a contact's record with its personal data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared.errors import InvalidInput
-from ccshared.timeutil import to_str
+from ccshared.store import DuplicateKey, Store
+from ccshared.timeutil import Clock, to_str
 
-from .crypto import PersonalDataCipher
+from .config import Settings
+from .crypto import IDEMPOTENCY_FINGERPRINT, derived_key
 from .repository import IdempotencyRecords
 
 HEADER = "Idempotency-Key"
+LIFETIME = timedelta(hours=24)
+CLAIM_ATTEMPTS = 3
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was first used with a different request body."""
 
 
 def mismatch() -> InvalidInput:
     message = f"this {HEADER} was first used with a different request body; use a new key for a new request"
     return InvalidInput(message, fields={HEADER: [message]})
-
-
-def request_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def checked_key(raw: str | None) -> str | None:
@@ -43,35 +54,77 @@ def checked_key(raw: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class Replay:
-    status: int
-    body: dict
+class Request:
+    """One create request under an Idempotency-Key: its record id and body fingerprint."""
+
+    record_id: str
+    fingerprint: str
 
 
-class IdempotentResponses:
-    def __init__(self, records: IdempotencyRecords, cipher: PersonalDataCipher):
+class IdempotentRequests:
+    def __init__(self, records: IdempotencyRecords, secret: bytes, clock: Clock):
         self.records = records
-        self.cipher = cipher
+        self._secret = secret
+        self.clock = clock
 
-    @staticmethod
-    def dedupe_key(scope: str, key: str) -> str:
-        return f"{scope}:{key}"
+    def request(self, scope: str, key: str | None, body: Any) -> Request | None:
+        """The request to deduplicate, or None without a key."""
+        if key is None:
+            return None
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        fingerprint = hmac.new(self._secret, canonical, hashlib.sha256).hexdigest()
+        return Request(f"{scope}:{key}", fingerprint)
 
-    def replay(self, scope: str, key: str, body_hash: str) -> Replay | None:
-        record = self.records.get(self.dedupe_key(scope, key))
+    def earlier(self, request: Request | None) -> str | None:
+        """The contact id an earlier request with this key claimed; IdempotencyMismatch
+        if that request had another body."""
+        if request is None:
+            return None
+        record = self._live(request.record_id)
         if record is None:
             return None
-        if record["request_hash"] != body_hash:
-            raise mismatch()
-        return Replay(record["status"], self.cipher.decrypt(record["body"]))
+        if not hmac.compare_digest(record["fingerprint"], request.fingerprint):
+            raise IdempotencyMismatch(request.record_id)
+        return record["contact_id"]
 
-    def remember(self, scope: str, key: str, body_hash: str, status: int, body: dict, at: datetime) -> None:
-        self.records.put(
-            {
-                "_id": self.dedupe_key(scope, key),
-                "request_hash": body_hash,
+    def claim(self, request: Request, contact_id: str, status: int = 201) -> str:
+        """The contact id this request makes: its own, or one a racing retry claimed first."""
+        for _ in range(CLAIM_ATTEMPTS):
+            record = {
+                "_id": request.record_id,
+                "contact_id": contact_id,
                 "status": status,
-                "body": self.cipher.encrypt(body),
-                "created_at": to_str(at),
+                "fingerprint": request.fingerprint,
+                "created_at": to_str(self.clock.now()),
             }
-        )
+            try:
+                self.records.add(record)
+                return contact_id
+            except DuplicateKey:
+                self.records.delete_stale(request.record_id, self._cutoff())
+                earlier = self.earlier(request)
+                if earlier is not None:
+                    return earlier
+        raise DuplicateKey(request.record_id)
+
+    def purge(self) -> int:
+        """Delete the records past their 24 hours; return how many."""
+        return self.records.delete_older(self._cutoff())
+
+    def forget(self, contact_id: str) -> int:
+        """Delete the record that made this contact (retention erasure)."""
+        return self.records.delete_for_contact(contact_id)
+
+    def _live(self, record_id: str) -> dict | None:
+        record = self.records.get(record_id)
+        if record is None or "contact_id" not in record or record["created_at"] < to_str(self._cutoff()):
+            return None
+        return record
+
+    def _cutoff(self) -> datetime:
+        return self.clock.now() - LIFETIME
+
+
+def idempotent_requests(settings: Settings, store: Store, clock: Clock) -> IdempotentRequests:
+    secret = derived_key(settings.encryption_key, IDEMPOTENCY_FINGERPRINT)
+    return IdempotentRequests(IdempotencyRecords(store), secret, clock)

@@ -31,8 +31,16 @@ class ReferenceTaken(Exception):
     """The generated reference is already in use; make another."""
 
 
-class DuplicateRequest(Exception):
-    """A contact already exists for this idempotency key."""
+class DuplicateContact(Exception):
+    """A contact with this id exists already."""
+
+
+def _stored(doc: Document) -> Document:
+    """The document as written: without the body hash and Idempotency-Key that contacts
+    carried before idempotency records held them (dropped at the next write), and with
+    `dedupe_key`, unique-indexed since then, now simply the contact's own id."""
+    doc.pop("request_hash", None)
+    return doc | {"dedupe_key": f"id:{doc['_id']}"}
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -152,14 +160,15 @@ class ContactRepository:
         self.collection.ensure_index(["reference"], unique=True)
         self.collection.ensure_index(["dedupe_key"], unique=True)
 
-    def add(self, contact: Contact, events: Sequence[dict], dedupe_key: str, request_hash: str) -> None:
-        """Insert a new contact; raise DuplicateRequest or ReferenceTaken on a clash."""
-        doc = contact_doc(contact) | {"dedupe_key": dedupe_key, "request_hash": request_hash}
+    def add(self, contact: Contact, events: Sequence[dict]) -> None:
+        """Insert a new contact; DuplicateContact if its id is taken (a racing retry of
+        the same request made it), ReferenceTaken if its reference is."""
+        doc = _stored(contact_doc(contact))
         try:
             self.aggregates.add(doc, events)
         except DuplicateKey:
-            if self.collection.find({"dedupe_key": dedupe_key}, limit=1):
-                raise DuplicateRequest(dedupe_key) from None
+            if self.collection.get(contact.id) is not None:
+                raise DuplicateContact(contact.id) from None
             raise ReferenceTaken(contact.reference) from None
         contact.version = doc[VERSION]
 
@@ -168,7 +177,7 @@ class ContactRepository:
         current = self.collection.get(contact.id)
         if current is None or current[VERSION] != contact.version:
             raise VersionConflict(contact.id, contact.version)
-        doc = current | contact_doc(contact)
+        doc = _stored(current | contact_doc(contact))
         doc[OUTBOX] = current.get(OUTBOX) or []
         self.aggregates.save(doc, events)
         contact.version = doc[VERSION]
@@ -176,10 +185,6 @@ class ContactRepository:
     def get(self, contact_id: str) -> Contact | None:
         doc = self.collection.get(contact_id)
         return contact_from_doc(doc) if doc else None
-
-    def by_dedupe_key(self, dedupe_key: str) -> tuple[Contact, str] | None:
-        docs = self.collection.find({"dedupe_key": dedupe_key}, limit=1)
-        return (contact_from_doc(docs[0]), docs[0]["request_hash"]) if docs else None
 
     def page(
         self, filter: Filter, skip: int, limit: int, *, newest_first: bool = False
@@ -327,13 +332,27 @@ class AuditLog:
 
 
 class IdempotencyRecords:
-    """The first response to each (caller, Idempotency-Key), body encrypted."""
+    """Who made which contact under which Idempotency-Key: ids, status, a keyed fingerprint."""
 
     def __init__(self, store: Store):
         self.collection = store.collection(IDEMPOTENCY)
+        self.collection.ensure_index(["created_at"])
+        self.collection.ensure_index(["contact_id"])
 
     def get(self, record_id: str) -> dict | None:
         return self.collection.get(record_id)
 
-    def put(self, record: dict) -> None:
-        self.collection.upsert(record)
+    def add(self, record: dict) -> None:
+        """Insert a record; DuplicateKey if its (caller, key) is taken."""
+        self.collection.insert(record)
+
+    def delete_stale(self, record_id: str, cutoff: datetime) -> int:
+        """Delete this record if it has expired, or is of the old kind (a stored response)."""
+        stale = [{"created_at": {"$lt": to_str(cutoff)}}, {"contact_id": {"$exists": False}}]
+        return self.collection.delete({"_id": record_id, "$or": stale})
+
+    def delete_older(self, cutoff: datetime) -> int:
+        return self.collection.delete({"created_at": {"$lt": to_str(cutoff)}})
+
+    def delete_for_contact(self, contact_id: str) -> int:
+        return self.collection.delete({"contact_id": contact_id})

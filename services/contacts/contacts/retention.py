@@ -1,24 +1,35 @@
 """Retention: erase the personal data of contacts ended long enough ago.
 
 The anonymous record (reference, channel, centre, area, times, statuses)
-stays for reports; the erasure is written to the audit log.
+stays for reports; the erasure is written to the audit log. Every other copy
+goes with it: the contact's Idempotency-Key record (with its body fingerprint),
+and, through the store's scrub, the bytes the old document left in the files.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from ccshared.outbox import VersionConflict
 from ccshared.timeutil import Clock
 
 from . import vocabulary as v
+from .idempotency import IdempotentRequests
 from .repository import AuditLog, ContactRepository
 
 ACTOR = "retention"
 
 
-def erase_expired(contacts: ContactRepository, audit: AuditLog, clock: Clock, retention_days: int) -> int:
+def erase_expired(
+    contacts: ContactRepository,
+    audit: AuditLog,
+    requests: IdempotentRequests,
+    clock: Clock,
+    retention_days: int,
+    scrub: Callable[[], None],
+) -> int:
     """Erase what has passed its retention period; return how many contacts were erased."""
     now = clock.now()
     cutoff = now - timedelta(days=retention_days)
@@ -27,6 +38,8 @@ def erase_expired(contacts: ContactRepository, audit: AuditLog, clock: Clock, re
     while True:
         batch = [c for c in contacts.ended_before(cutoff, v.ENDED_STATUSES) if c.id not in skipped]
         if not batch:
+            if erased:
+                scrub()
             return erased
         for contact in batch:
             contact.erase_personal_data(now)
@@ -35,5 +48,6 @@ def erase_expired(contacts: ContactRepository, audit: AuditLog, clock: Clock, re
             except VersionConflict:
                 skipped.add(contact.id)
                 continue
+            requests.forget(contact.id)
             audit.record(str(uuid.uuid4()), ACTOR, v.AUDIT_ERASE, contact.id, now)
             erased += 1

@@ -23,13 +23,14 @@ from ccshared.timeutil import Clock, to_str
 from . import vocabulary as v
 from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
+from .idempotency import IdempotentRequests, Request
 from .nearest import Choice, Place, district_of, nearest_suitable
 from .repository import (
     AgencyRepository,
     AuditLog,
     CentreRepository,
     ContactRepository,
-    DuplicateRequest,
+    DuplicateContact,
     ReferenceTaken,
     referral_status_filter,
 )
@@ -65,10 +66,6 @@ class Reading:
     decline_reason: str | None
 
 
-class IdempotencyMismatch(Exception):
-    """The Idempotency-Key was first used with a different request body."""
-
-
 @contextmanager
 def business_rules() -> Iterator[None]:
     """Turn the model's verdicts into the API's errors."""
@@ -89,8 +86,10 @@ class ContactService:
         audit: AuditLog,
         cipher: PersonalDataCipher,
         clock: Clock,
+        requests: IdempotentRequests,
         choose: Callable[[str], str] = secrets.choice,
     ):
+        self.requests = requests
         self.contacts = contacts
         self.centres = centres
         self.audit = audit
@@ -101,9 +100,12 @@ class ContactService:
     # Intake -----------------------------------------------------------------
 
     def receive_contact(
-        self, user: StaffUser, form: dict, dedupe_key: str | None, request_hash: str
+        self, user: StaffUser, form: dict, request: Request | None = None
     ) -> tuple[Contact, bool]:
         """Log a letter, telephone message or e-mail; (contact, False) when replayed."""
+        earlier = self._earlier(request)
+        if earlier is not None:
+            return earlier, False
         centre = self._open_centre(form["centre_id"])
         if not user.may_see_area(centre.area):
             raise Forbidden(
@@ -127,12 +129,15 @@ class ContactService:
                 urgency=form.get("urgency"),
             )
 
-        return self._create(build, form["channel"], form.get("received_at") or now, dedupe_key, request_hash)
+        return self._create(build, form["channel"], form.get("received_at") or now, request)
 
     def receive_referral(
-        self, agency: Agency, form: dict, dedupe_key: str | None, request_hash: str
+        self, agency: Agency, form: dict, request: Request | None = None
     ) -> tuple[Contact, bool]:
         """Take a partner agency's referral; it becomes a contact on the referral channel."""
+        earlier = self._earlier(request)
+        if earlier is not None:
+            return earlier, False
         centre, how = self._referral_centre(form)
         now = self.clock.now()
         consent = form["consent"]
@@ -174,38 +179,46 @@ class ContactService:
                 referral=referral,
             )
 
-        return self._create(build, c.REFERRAL, now, dedupe_key, request_hash)
+        return self._create(build, c.REFERRAL, now, request)
+
+    def _earlier(self, request: Request | None) -> Contact | None:
+        """The contact an earlier request with this Idempotency-Key made, if it exists.
+
+        IdempotencyMismatch if that request had another body; None if there was none,
+        or if it claimed a contact id but failed before making the contact (which this
+        request then makes, with that id)."""
+        contact_id = self.requests.earlier(request)
+        return self.contacts.get(contact_id) if contact_id else None
 
     def _create(
         self,
         build: Callable[[str, str], Contact],
         channel: str,
         received_at: datetime,
-        dedupe_key: str | None,
-        request_hash: str,
+        request: Request | None,
     ) -> tuple[Contact, bool]:
+        contact_id = str(uuid.uuid4())
+        if request is not None:
+            contact_id = self.requests.claim(request, contact_id)
+            made = self.contacts.get(contact_id)
+            if made is not None:
+                return made, False
         for _ in range(REFERENCE_ATTEMPTS):
-            contact_id = str(uuid.uuid4())
             with business_rules():
                 contact = build(contact_id, new_reference(channel, received_at, self.choose))
             try:
-                self.contacts.add(
-                    contact, self._envelopes(contact), dedupe_key or f"id:{contact_id}", request_hash
-                )
+                self.contacts.add(contact, self._envelopes(contact))
             except ReferenceTaken:
                 continue
-            except DuplicateRequest:
-                return self._replayed(dedupe_key or "", request_hash), False
+            except DuplicateContact:
+                return self._made_by_a_retry(contact_id), False
             return contact, True
         raise Unavailable("could not allocate a unique reference; retry")
 
-    def _replayed(self, dedupe_key: str, request_hash: str) -> Contact:
-        found = self.contacts.by_dedupe_key(dedupe_key)
-        if found is None:
+    def _made_by_a_retry(self, contact_id: str) -> Contact:
+        contact = self.contacts.get(contact_id)
+        if contact is None:
             raise Unavailable("a request with this Idempotency-Key is being processed; retry")
-        contact, first_hash = found
-        if first_hash != request_hash:
-            raise IdempotencyMismatch(dedupe_key)
         return contact
 
     def _open_centre(self, centre_id: str) -> Centre:
@@ -267,10 +280,6 @@ class ContactService:
         contact = self._visible(user, contact_id)
         self._audit(user.username, v.AUDIT_READ, contact)
         return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
-
-    def record_read(self, user: StaffUser, contact_id: str) -> None:
-        """Audit personal data shown from elsewhere than the contact (a replayed response)."""
-        self._audit(user.username, v.AUDIT_READ, self._visible(user, contact_id))
 
     def audit_trail(self, user: StaffUser, contact_id: str) -> list[dict]:
         self._visible(user, contact_id)

@@ -19,11 +19,12 @@ from ccshared.bus import Bus, BusUnavailable, Consumer
 from ccshared.consumer import ConsumerLoop, Handler
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
-from ccshared.store import Store
+from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
 
 from .config import SERVICE, Settings
 from .crypto import PersonalDataCipher
+from .idempotency import idempotent_requests
 from .read_model import CentreReadModel
 from .repository import PROCESSED, CentreRepository, ContactRepository
 from .webhook_delivery import HttpSender, Sender, WebhookDelivery
@@ -149,6 +150,26 @@ def webhook_delivery_task(
     return deliver
 
 
+def idempotency_purge_task(
+    settings: Settings, store: Store, clock: Clock, every_seconds: float = 600
+) -> Task:
+    """Deletes Idempotency-Key records past their 24 hours, every few minutes."""
+
+    def purge(stop: threading.Event) -> None:
+        requests = idempotent_requests(settings, store, clock)
+        while not stop.is_set():
+            try:
+                purged = requests.purge()
+                if purged:
+                    log.info("purged idempotency records", extra={"count": purged})
+            except StoreUnavailable as exc:
+                log.warning("idempotency purge waits for the store", extra={"error": str(exc)})
+            stop.wait(every_seconds)
+
+    purge.__name__ = "contacts-idempotency-purge"
+    return purge
+
+
 def _subscribe(bus: Bus, topic: str, group: str) -> Consumer:
     bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
     return bus.consumer(group, [topic])
@@ -189,4 +210,5 @@ def tasks(
         centres_task(store, bus, clock, keep_processed=keep_processed),
         webhooks_task(store, bus, clock, keep_processed=keep_processed, hints=recorded),
         webhook_delivery_task(store, clock, cipher, hints=recorded),
+        idempotency_purge_task(settings, store, clock),
     ]

@@ -22,6 +22,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from . import oruk
+from .schemas import Text
 from .search import CentreQuery
 from .service import DirectoryService
 from .vocabulary import RRULE_DAYS, WEEKDAYS
@@ -39,18 +40,18 @@ class Lenient(Schema):
 
 
 def _time() -> fields.String:
-    return fields.String(validate=validate.Regexp(_TIME, error="Use HH:MM, e.g. 09:30."))
+    return Text(validate=validate.Regexp(_TIME, error="Use HH:MM, e.g. 09:30."))
 
 
 class ServicesArgs(Lenient):
-    search = fields.String(validate=validate.Length(1, 100))
+    search = Text(validate=validate.Length(1, 100))
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-    taxonomy_term_id = fields.String(validate=validate.Length(1, 64))
+    taxonomy_term_id = Text(validate=validate.Length(1, 64))
     modified_after = fields.DateTime(metadata={"description": "ISO 8601; UTC when it has no offset"})
     minimum_age = fields.Float(validate=validate.Range(0, 150))
     maximum_age = fields.Float(validate=validate.Range(0, 150))
-    day = fields.String(metadata={"description": "MO..SU or monday..sunday"})
+    day = Text(metadata={"description": "MO..SU or monday..sunday"})
     start_time = _time()
     end_time = _time()
 
@@ -72,7 +73,7 @@ class ServicesArgs(Lenient):
 
 
 class ServiceAtLocationArgs(ServicesArgs):
-    postcode = fields.String(validate=validate.Length(2, 10))
+    postcode = Text(validate=validate.Length(2, 10))
     proximity = fields.Float(
         validate=validate.Range(0, 100_000, min_inclusive=False),
         metadata={"description": "metres from the postcode's centroid"},

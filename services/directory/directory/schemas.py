@@ -13,6 +13,7 @@ from typing import Any
 from ccshared import geo
 from ccshared.contracts import AREAS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
 from ccshared.service_types import SERVICE_IDS
+from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from . import hours
@@ -29,7 +30,20 @@ class Strict(Schema):
         unknown = RAISE
 
 
-class Postcode(fields.String):
+class Text(fields.String):
+    """Text typed by staff: no control characters (a line break in a centre's name
+    would end up in e-mail headers); `multiline` lets a textarea's line breaks in."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._no_control_characters = NoControlCharacters(multiline)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        """Checked as sent, before a subclass normalises it (a postcode's spaces)."""
+        return self._no_control_characters(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Postcode(Text):
     """A full UK postcode, normalised to 'L8 1AA'."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -40,7 +54,7 @@ class Postcode(fields.String):
         return postcode
 
 
-class Phone(fields.String):
+class Phone(Text):
     """A UK phone number: 0151 496 0000 or +44 151 496 0000."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -51,7 +65,7 @@ class Phone(fields.String):
 
 
 def _time() -> fields.String:
-    return fields.String(
+    return Text(
         required=True,
         validate=validate.Regexp(_TIME, error="Use 24-hour HH:MM, e.g. 09:30."),
         metadata={"example": "09:00"},
@@ -105,7 +119,7 @@ class ExceptionSchema(Strict):
     date = fields.Date(required=True)
     closed = fields.Boolean(load_default=False)
     sessions = _sessions()
-    note = fields.String(load_default="", validate=validate.Length(max=200))
+    note = Text(load_default="", validate=validate.Length(max=200))
 
     @validates_schema
     def _consistent(self, data: dict, **kwargs: Any) -> None:
@@ -131,9 +145,9 @@ def _exceptions_unique(items: list[dict]) -> None:
 
 
 class AddressSchema(Strict):
-    line1 = fields.String(required=True, validate=validate.Length(1, 120))
-    line2 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    town = fields.String(load_default="Liverpool", validate=validate.Length(1, 60))
+    line1 = Text(required=True, validate=validate.Length(1, 120))
+    line2 = Text(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    town = Text(load_default="Liverpool", validate=validate.Length(1, 60))
 
 
 class LocationSchema(Strict):
@@ -144,11 +158,11 @@ class LocationSchema(Strict):
 class CentreInputSchema(Strict):
     """A centre's editable details. PATCH takes any subset of them."""
 
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    description = fields.String(validate=validate.Length(max=2000))
+    name = Text(required=True, validate=validate.Length(1, 120))
+    description = Text(multiline=True, validate=validate.Length(max=2000))
     address = fields.Nested(AddressSchema, required=True)
     postcode = Postcode(required=True, metadata={"example": "L8 0AA"})
-    ward = fields.String(required=True, validate=validate.Length(1, 80))
+    ward = Text(required=True, validate=validate.Length(1, 80))
     area = fields.String(required=True, validate=validate.OneOf(AREAS))
     location = fields.Nested(LocationSchema, allow_none=True)
     phone = Phone(allow_none=True, metadata={"example": "0151 496 0000"})
@@ -163,7 +177,7 @@ class CentreInputSchema(Strict):
     )
     min_age = fields.Integer(validate=validate.Range(0, 25))
     max_age = fields.Integer(validate=validate.Range(0, 25))
-    accessibility = fields.String(validate=validate.Length(max=1000))
+    accessibility = Text(multiline=True, validate=validate.Length(max=1000))
     status = fields.String(
         validate=validate.OneOf((CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED)),
         metadata={"description": "open or temporarily_closed; closing for good is POST .../close"},
@@ -191,20 +205,20 @@ class CentrePatchSchema(CentreInputSchema):
 
 
 class CloseSchema(Strict):
-    reason = fields.String(required=True, validate=validate.Length(1, 500))
+    reason = Text(required=True, validate=validate.Length(1, 500))
 
 
 class CentreSearchArgs(Strict):
-    q = fields.String(
+    q = Text(
         validate=validate.Length(1, 100), metadata={"description": "text in name, ward, address or postcode"}
     )
     service = fields.String(
         validate=validate.OneOf(SERVICE_IDS),
         metadata={"description": "a service id from /api/v1/services-list"},
     )
-    ward = fields.String(validate=validate.Length(1, 80))
+    ward = Text(validate=validate.Length(1, 80))
     area = fields.String(validate=validate.OneOf(AREAS))
-    postcode = fields.String(
+    postcode = Text(
         validate=validate.Length(2, 10),
         metadata={
             "description": "a district (L8) or a full postcode (L8 0AA); a full one is located "

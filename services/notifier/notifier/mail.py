@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
+from ccshared.text import one_line
 from ccshared.timeutil import LONDON
 
 from .domain import Notification
@@ -55,7 +56,7 @@ def compose(
     message["To"] = ", ".join(to or notification.to)
     if notification.cc and to is None:
         message["Cc"] = ", ".join(notification.cc)
-    message["Subject"] = rendered.subject
+    message["Subject"] = one_line(rendered.subject)  # a header may hold no line break
     message["Auto-Submitted"] = "auto-generated"
     message["X-CC-Event-Type"] = notification.event_type
     message["X-CC-Event-Id"] = notification.event_id

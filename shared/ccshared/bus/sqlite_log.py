@@ -39,11 +39,14 @@ CREATE TABLE IF NOT EXISTS leases (
 
 
 def open_db(path: str) -> sqlite3.Connection:
-    """A connection in WAL mode that waits for other processes' writes to finish."""
+    """A connection in WAL mode that waits for other processes' writes to finish, and
+    zeroes what is deleted (secure_delete) so that erased personal data leaves no bytes
+    in free pages."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA secure_delete=ON")
     _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn

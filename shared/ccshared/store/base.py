@@ -89,6 +89,10 @@ class Store(Protocol):
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers."""
 
+    def scrub(self) -> None:
+        """Push deleted and overwritten documents' bytes out of the files, as far as a
+        client can (after an erasure): see each adapter."""
+
     def close(self) -> None: ...
 
 

@@ -75,6 +75,11 @@ class MongoStore:
     def ping(self) -> None:
         _call("ping", lambda: self._client.admin.command("ping"))
 
+    def scrub(self) -> None:
+        """Nothing a client can do: MongoDB (WiredTiger) reuses freed space and rotates
+        its journal itself; the test harness's FerretDB runs SQLite with secure_delete
+        and frequent checkpoints (tools/ferretdb/main.go)."""
+
     def close(self) -> None:
         self._client.close()
 

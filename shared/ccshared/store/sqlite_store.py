@@ -51,6 +51,17 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    def scrub(self) -> None:
+        """Checkpoint the WAL into the database and truncate it. With secure_delete on
+        (ccshared.bus.sqlite_log.open_db), freed space in the database is zeroed as it is
+        freed, but the WAL keeps old page images until a checkpoint overwrites it."""
+        try:
+            busy, _, _ = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"store {self.path}: {exc}") from exc
+        if busy:
+            raise StoreUnavailable(f"store {self.path}: a reader kept the WAL from being checkpointed")
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

@@ -63,7 +63,10 @@ def create_user() -> Any:
 @bp.post("/users/<username>/reset")
 @signed_in(c.ROLE_ADMIN)
 def reset(username: str) -> Any:
-    password = context().desk.reset_password(username)
+    try:
+        password = context().desk.reset_password(username)
+    except AccountError as error:
+        return _page({error.field: error.message}, status=404)
     return _page(new_password=f"{username}: {password}")
 
 
@@ -73,6 +76,9 @@ def disable(username: str) -> Any:
     if username == g.user.username:
         return _page({"_": "You cannot disable your own account."}, status=422)
     disabled = request.form.get("disabled") == "true"
-    context().desk.set_disabled(username, disabled)
+    try:
+        context().desk.set_disabled(username, disabled)
+    except AccountError as error:
+        return _page({error.field: error.message}, status=404)
     flash(f"{username} {'disabled' if disabled else 'enabled'}.")
     return redirect(url_for("admin.users"))
