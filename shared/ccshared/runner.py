@@ -17,6 +17,8 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
+from . import private
+
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
@@ -82,6 +84,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def main(argv: Sequence[str], *, app_spec: str, worker_spec: str, port_var: str, default_port: int) -> int:
     """Entry for `python -m <service> run|serve|worker`."""
     mode = argv[0] if argv else "run"
+    private.restrict_new_files()
     _prepare_metrics_dir()
     port = int(os.environ.get(port_var, default_port))
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
