@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import csrf_of
 from web_testkit import NOW
 
@@ -111,6 +112,64 @@ def test_sign_in_never_redirects_off_the_site(client, make_user):
     )
 
     assert response.headers["Location"] == "/staff/today"
+
+
+OFF_SITE = (
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r\n/x",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\x00/x",
+    "/\u2028/evil.example",
+    "https://evil.example/staff/today",
+    "//evil.example/staff/today",
+    "///evil.example",
+    "javascript:alert(1)",
+    "staff/today",
+    "/no-such-page",
+    "/sign-out",  # a page, but not one to land on: it only takes a POST
+)
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_sign_in_lands_on_the_home_page_unless_next_is_one_of_its_pages(client, make_user, target):
+    password = make_user("a.coordinator", "coordinator", "north")
+    token = csrf_of(client.get("/sign-in").text)
+
+    posted = client.post(
+        "/sign-in",
+        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": target},
+    )
+    again = client.get("/sign-in", query_string={"next": target})
+
+    assert posted.status_code == again.status_code == 302
+    assert posted.headers["Location"] == again.headers["Location"] == "/staff/today"
+
+
+def test_an_encoded_tab_or_line_break_in_next_never_leaves_the_site_nor_fails(client, sign_in):
+    sign_in()
+
+    tab = client.get("/sign-in?next=/%09/evil.example")
+    line_break = client.get("/sign-in?next=/%0A/x")
+
+    assert tab.status_code == line_break.status_code == 302
+    assert tab.headers["Location"] == line_break.headers["Location"] == "/staff/today"
+
+
+def test_sign_in_returns_to_the_page_that_asked_with_its_query(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+    asked = client.get("/staff/contacts?status=received").headers["Location"]
+    token = csrf_of(client.get(asked).text)
+    target = "/staff/contacts?status=received"
+
+    response = client.post(
+        "/sign-in",
+        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": target},
+    )
+
+    assert response.headers["Location"] == target
+    assert client.get("/sign-in?next=/staff/mail").headers["Location"] == "/staff/mail"
 
 
 def test_admin_pages_are_for_admins_only(client, sign_in):

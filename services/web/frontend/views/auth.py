@@ -6,17 +6,33 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.timeutil import LONDON
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from ..accounts import ROLE_LABELS
 from . import context
 
 bp = Blueprint("auth", __name__)
 SESSION_KEY = "sid"
+_MAX_TARGET = 2000
 
 
 def _load_user() -> None:
@@ -67,9 +83,28 @@ def signed_in(*roles: str) -> Callable:
 
 
 def _safe_next(target: str | None, user: StaffUser | None = None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return home_url(user)
+    return local_target(target) or home_url(user)
+
+
+def local_target(target: str | None) -> str | None:
+    """target when it is a page of this front end (path and query only), else None.
+
+    A browser drops tabs and line breaks from a Location and reads a backslash as
+    a slash, so `/<tab>/evil.example` would leave the site: anything but printable
+    text is refused before the path is matched against the app's own routes.
+    """
+    if not target or len(target) > _MAX_TARGET or not target.isprintable() or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(unquote(parts.path), method="GET")
+    except RequestRedirect:
+        pass  # the page exists under a slightly different path (a trailing slash)
+    except HTTPException:
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 @bp.get("/sign-in")
