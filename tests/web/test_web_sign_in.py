@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from pathlib import Path
+
 import pytest
+from ccshared.store import connect
+from ccshared.timeutil import to_str
 from conftest import csrf_of
-from web_testkit import NOW
+from frontend.app import create_app
+from web_testkit import NOW, FakeServices
 
 
 def _sign_in_form(client, username: str, password: str):
@@ -256,3 +263,33 @@ def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, ma
     accounts.collection.replace(stored)
 
     assert accounts.get("a.coordinator").staff_user().agency is None
+
+
+def test_the_store_keeps_only_a_hash_of_each_session_id(client, sign_in, web_app, settings):
+    sign_in()
+    cookie = client.get_cookie("cc_session").value
+    session_id = web_app.session_interface.get_signing_serializer(web_app).loads(cookie)["sid"]
+    sessions = web_app.extensions["frontend"].desk.sessions.collection
+
+    assert sessions.get(session_id) is None
+    assert sessions.get(hashlib.sha256(session_id.encode()).hexdigest()) is not None
+    database = Path(settings.store_url.removeprefix("sqlite:///"))
+    for stored in database.parent.glob(f"{database.name}*"):  # the database, its WAL and index
+        assert session_id.encode() not in stored.read_bytes(), stored.name
+    assert client.get("/staff/today").status_code == 200
+
+
+def test_sessions_stored_before_ids_were_hashed_are_ended(client, sign_in, web_app, settings, clock):
+    sign_in()
+    cookie = client.get_cookie("cc_session").value
+    serializer = web_app.session_interface.get_signing_serializer(web_app)
+    old_id = secrets.token_urlsafe(32)
+    stamp = to_str(clock.now())
+    sessions = web_app.extensions["frontend"].desk.sessions.collection
+    sessions.insert({"_id": old_id, "username": "t.north", "started_at": stamp, "seen_at": stamp})
+    client.set_cookie("cc_session", serializer.dumps({**serializer.loads(cookie), "sid": old_id}))
+
+    restarted = create_app(settings, store=connect(settings.store_url), transport=FakeServices(), clock=clock)
+
+    assert restarted.extensions["frontend"].desk.sessions.collection.get(old_id) is None
+    assert client.get("/staff/today").status_code == 302
