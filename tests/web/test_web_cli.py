@@ -33,7 +33,7 @@ def test_create_user_prints_a_generated_password_that_signs_in(store_url, capsys
     password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
     assert "Created c.north (coordinator, north area)." in printed
     assert len(password) >= 20
-    assert _desk(store_url).sign_in("c.north", password).ok
+    assert _desk(store_url).sign_in("c.north", password, "127.0.0.1").ok
 
 
 def test_create_user_reads_a_chosen_password_from_stdin_and_never_prints_it(store_url, capsys, monkeypatch):
@@ -42,7 +42,7 @@ def test_create_user_reads_a_chosen_password_from_stdin_and_never_prints_it(stor
     assert main(["create-user", "a.admin", "--role", "admin", "--password-stdin"]) == 0
 
     assert "a-long-enough-password" not in capsys.readouterr().out
-    assert _desk(store_url).sign_in("a.admin", "a-long-enough-password").ok
+    assert _desk(store_url).sign_in("a.admin", "a-long-enough-password", "127.0.0.1").ok
 
 
 def test_create_user_refuses_an_area_role_without_an_area(store_url, capsys):
@@ -67,8 +67,8 @@ def test_reset_password_replaces_the_old_one(store_url, capsys):
 
     new = re.search(r"Password: (\S+)", capsys.readouterr().out).group(1)
     desk = _desk(store_url)
-    assert not desk.sign_in("s.staff", old).ok
-    assert desk.sign_in("s.staff", new).ok
+    assert not desk.sign_in("s.staff", old, "127.0.0.1").ok
+    assert desk.sign_in("s.staff", new, "127.0.0.1").ok
 
 
 def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, capsys):
@@ -83,7 +83,7 @@ def test_create_user_makes_a_partner_user_of_one_agency(store_url, capsys):
     printed = capsys.readouterr().out
     assert "Created p.visitor (partner, agency example-health-visitors)." in printed
     password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
-    signed = _desk(store_url).sign_in("p.visitor", password)
+    signed = _desk(store_url).sign_in("p.visitor", password, "127.0.0.1")
     assert signed.ok and signed.account.staff_user().agency == "example-health-visitors"
 
 

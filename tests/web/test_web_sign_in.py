@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from pathlib import Path
 
@@ -263,6 +264,59 @@ def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, ma
     accounts.collection.replace(stored)
 
     assert accounts.get("a.coordinator").staff_user().agency is None
+
+
+def _sign_in_from(client, address: str, username: str, password: str):
+    token = csrf_of(client.get("/sign-in", environ_base={"REMOTE_ADDR": address}).text)
+    return client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_a_stranger_locks_a_user_out_only_from_the_strangers_own_address(client, make_user, web_app):
+    password = make_user("a.coordinator", "coordinator", "north")
+    stranger, user = "203.0.113.9", "198.51.100.7"
+    guesses = [_sign_in_from(client, stranger, "a.coordinator", "guess-guess-guess") for _ in range(3)]
+    assert [guess.status_code for guess in guesses] == [401, 401, 429]
+
+    assert _sign_in_from(client, stranger, "a.coordinator", password).status_code == 429
+    assert _sign_in_from(web_app.test_client(), user, "a.coordinator", password).status_code == 302
+
+
+def test_a_failed_sign_in_logs_a_name_that_is_no_account_only_as_a_short_hash(client, make_user, caplog):
+    make_user("a.coordinator", "coordinator", "north")
+    typed = "qx7-a-password-typed-in-the-username-box"
+    caplog.set_level("INFO", logger="frontend")
+
+    _sign_in_form(client, typed, "whatever-whatever")
+    _sign_in_form(client, typed, "whatever-whatever")
+    _sign_in_form(client, "a.coordinator", "not-the-password")
+
+    failed = [r for r in caplog.records if r.getMessage() == "sign-in failed"]
+    assert len(failed) == 3
+    logged = " ".join(str(value) for record in caplog.records for value in record.__dict__.values())
+    assert typed not in logged
+    unknown = [r.unknown_user for r in failed[:2]]
+    assert unknown[0] == unknown[1] and re.fullmatch(r"#[0-9a-f]{12}", unknown[0])
+    assert failed[2].username == "a.coordinator"
+
+
+def test_failed_sign_ins_are_forgotten_once_they_count_for_nothing(client, make_user, web_app, clock):
+    make_user("a.coordinator", "coordinator", "north")
+    rows = web_app.extensions["frontend"].desk.attempts.collection
+    typed = "qx7-another-password-in-the-wrong-box"
+    for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        _sign_in_from(client, address, typed, "whatever-whatever")
+        _sign_in_from(client, address, "a.coordinator", "not-the-password")
+    assert rows.count({}) == 6
+    assert typed not in repr(rows.find({}))
+
+    clock.advance(minutes=31)  # past the 15-minute window and the 15-minute lockout
+    _sign_in_from(client, "203.0.113.4", "a.coordinator", "not-the-password")
+
+    assert [row["client"] for row in rows.find({})] == ["203.0.113.4"]
 
 
 def test_the_store_keeps_only_a_hash_of_each_session_id(client, sign_in, web_app, settings):

@@ -59,6 +59,10 @@ class Settings:
     log_level: str = "INFO"
     sign_in_rate_limit: Limit = Limit(20, 60)
 
+    def pseudonym_key(self) -> bytes:
+        """Keys the hash that stands in a log for a username that is no account's."""
+        return hmac.new(self.secret_key.encode(), b"cc-web-unknown-username", hashlib.sha256).digest()
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         values = config.load(

@@ -41,27 +41,50 @@ class Accounts:
 
 
 class LoginAttempts:
+    """Recent failed sign-ins, one row per client address and username.
+
+    `subject` is the username when it is an account's, and otherwise a keyed
+    hash (see StaffDesk): a name that is no account may be a password typed in
+    the wrong box, so it is never stored as typed.
+    """
+
     def __init__(self, store: Store):
         self.collection = store.collection("login_attempts")
+        self.collection.ensure_index(["subject"])
+        self.collection.ensure_index(["window_started"])
 
-    def get(self, username: str) -> Attempts:
-        doc = self.collection.get(username.lower())
+    def get(self, client: str, subject: str) -> Attempts:
+        doc = self.collection.get(_attempts_id(client, subject))
         if doc is None:
             return Attempts()
         return Attempts(doc["failures"], _dt(doc["window_started"]), _dt(doc["locked_until"]))
 
-    def put(self, username: str, attempts: Attempts) -> None:
+    def put(self, client: str, subject: str, attempts: Attempts) -> None:
         self.collection.upsert(
             {
-                "_id": username.lower(),
+                "_id": _attempts_id(client, subject),
+                "subject": subject,
+                "client": client,
                 "failures": attempts.failures,
                 "window_started": _ts(attempts.window_started),
                 "locked_until": _ts(attempts.locked_until),
             }
         )
 
-    def clear(self, username: str) -> None:
-        self.collection.delete({"_id": username.lower()})
+    def clear(self, subject: str, client: str | None = None) -> None:
+        """Forget a username's failures from one client address, or from all of them."""
+        if client is None:
+            self.collection.delete({"subject": subject})
+        else:
+            self.collection.delete({"_id": _attempts_id(client, subject)})
+
+    def purge(self, started_before: datetime) -> int:
+        """Delete the rows whose window began before then: they count for nothing any more."""
+        return self.collection.delete({"window_started": {"$lt": to_str(started_before)}})
+
+
+def _attempts_id(client: str, subject: str) -> str:
+    return f"{subject}|{client}"
 
 
 class Sessions:

@@ -127,7 +127,7 @@ def sign_in_post() -> Any:
         return page, status, {"Retry-After": str(retry_after)}
     if not username or not password:
         return _refused("Enter your username and password.", username, target, 422)
-    result = context().desk.sign_in(username, password)
+    result = context().desk.sign_in(username, password, request.remote_addr or "unknown")
     if result.ok:
         session.clear()
         session[SESSION_KEY] = result.session_id
