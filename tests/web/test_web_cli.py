@@ -102,3 +102,18 @@ def test_create_user_refuses_an_agency_unless_the_role_is_partner(store_url, cap
 
     assert f"web: {field}: " in capsys.readouterr().err
     assert _desk(store_url).accounts.get("p.visitor") is None
+
+
+@pytest.mark.parametrize(
+    "username", ["principal.officer", "coordinator.north", "chief", "south.lead", "coordinator.central"]
+)
+def test_create_user_refuses_a_name_that_spells_a_role_mailbox(store_url, capsys, monkeypatch, username):
+    monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "chief@council.example")
+    monkeypatch.setenv("NOTIFIER_COORDINATOR_EMAILS", "south=south.lead@council.example")
+    if username == "principal.officer":
+        monkeypatch.delenv("NOTIFIER_PRINCIPAL_EMAIL")  # the default address
+
+    assert main(["create-user", username, "--role", "staff", "--area", "south"]) == 1
+
+    assert "username:" in capsys.readouterr().err
+    assert _desk(store_url).accounts.get(username) is None

@@ -266,6 +266,20 @@ def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, ma
     assert accounts.get("a.coordinator").staff_user().agency is None
 
 
+def test_an_admin_cannot_add_a_user_named_like_a_role_mailbox(client, sign_in, web_app):
+    sign_in("a.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+
+    for username in ("principal.officer", "coordinator.south"):
+        response = client.post(
+            "/admin/users",
+            data={"username": username, "role": "staff", "area": "south", "csrf_token": token},
+        )
+        assert response.status_code == 422, username
+        assert "mailbox" in response.text
+        assert web_app.extensions["frontend"].desk.accounts.get(username) is None
+
+
 def _sign_in_from(client, address: str, username: str, password: str):
     token = csrf_of(client.get("/sign-in", environ_base={"REMOTE_ADDR": address}).text)
     return client.post(

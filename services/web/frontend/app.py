@@ -88,6 +88,7 @@ def create_app(
         rule,
         timedelta(minutes=settings.session_idle_minutes),
         pseudonym_key=settings.pseudonym_key(),
+        mailboxes=settings.mailboxes,
     )
     limiter = RateLimiter(store.collection("rate_limits"), settings.sign_in_rate_limit, clock, "sign-in")
     app.extensions["frontend"] = Context(

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ccshared.mailboxes import RoleMailboxes
 from ccshared.store import Store
 from ccshared.timeutil import Clock, from_str, to_str
 
@@ -45,8 +46,10 @@ class StaffDesk:
         idle: timedelta,
         *,
         pseudonym_key: bytes | None = None,
+        mailboxes: RoleMailboxes | None = None,
     ):
         self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
+        self.mailboxes = mailboxes or RoleMailboxes.defaults()
         self.accounts = Accounts(store)
         self.attempts = LoginAttempts(store)
         self.sessions = Sessions(store)
@@ -70,6 +73,7 @@ class StaffDesk:
         area = area or None
         agency = (agency or "").strip().lower() or None
         accounts.check_new_account(username, role, area, password, agency)
+        self._refuse_role_mailbox_name(username)
         account = Account(
             username=username,
             role=role,
@@ -82,6 +86,15 @@ class StaffDesk:
         self.accounts.add(account)
         log.info("account created", extra={"username": username, "role": role, "agency": agency, "by": by})
         return account, password
+
+    def _refuse_role_mailbox_name(self, username: str) -> None:
+        """A user named like a coordinator's or the Principal Officer's address would be
+        taken for them (mail meant for the role would look like theirs)."""
+        if self.mailboxes.named_by(username):
+            raise AccountError(
+                "username",
+                "is the name of a coordinator's or the Principal Officer's mailbox; choose another",
+            )
 
     def reset_password(self, username: str, password: str | None = None) -> str:
         password = password or accounts.generate_password()
