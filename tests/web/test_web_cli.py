@@ -77,6 +77,18 @@ def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, cap
     assert "STAFF_TOKEN_SECRET is required" in capsys.readouterr().err
 
 
+def test_run_and_create_user_refuse_a_malformed_role_mailbox_naming_the_variable(
+    store_url, capsys, monkeypatch
+):
+    monkeypatch.setenv("STAFF_TOKEN_SECRET", "a-staff-token-secret-of-32-bytes-or-more")
+    monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "not-an-address")
+
+    assert main(["run"]) == 2
+    assert main(["create-user", "s.staff", "--role", "staff", "--area", "north"]) == 2
+
+    assert capsys.readouterr().err.count("NOTIFIER_PRINCIPAL_EMAIL") == 2
+
+
 def test_create_user_makes_a_partner_user_of_one_agency(store_url, capsys):
     assert main(["create-user", "p.visitor", "--role", "partner", "--agency", "example-health-visitors"]) == 0
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ccshared import config
 from ccshared.config import Var
-from ccshared.mailboxes import RoleMailboxes
+from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
 
 SERVICE = "web"
@@ -83,6 +83,8 @@ class Settings:
                 MAX_FAILURES,
                 LOCKOUT_MINUTES,
                 SIGN_IN_RATE_LIMIT,
+                COORDINATORS,
+                PRINCIPAL,
                 config.LOG_LEVEL,
             ],
             environ,
@@ -103,7 +105,7 @@ class Settings:
             lockout_minutes=values["WEB_LOGIN_LOCKOUT_MINUTES"],
             log_level=values["LOG_LEVEL"],
             sign_in_rate_limit=values["WEB_SIGN_IN_RATE_LIMIT"],
-            mailboxes=RoleMailboxes.from_env(environ),
+            mailboxes=RoleMailboxes(values[COORDINATORS.name], values[PRINCIPAL.name]),
         )
 
 
