@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ccshared import private
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +41,8 @@ def read_env(path: Path) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def ensure_secrets() -> dict[str, str]:
-    values = read_env(SECRETS)
+def ensure_secrets(path: Path = SECRETS) -> dict[str, str]:
+    values = read_env(path)
     wanted = {
         "STAFF_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
         "CONTACTS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
@@ -50,8 +51,7 @@ def ensure_secrets() -> dict[str, str]:
     missing = {name: make() for name, make in wanted.items() if name not in values}
     if missing:
         values.update(missing)
-        SECRETS.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-        SECRETS.chmod(0o600)
+        private.replace(path, "".join(f"{k}={v}\n" for k, v in values.items()).encode())
     return values
 
 
@@ -89,12 +89,19 @@ def first_run(env: dict[str, str]) -> None:
     )
     made = run(["frontend", "create-user", "partner-demo", "--role", "partner", "--agency", agency], env)
     lines.append(f"Partner pages (/partners/), Demo Health Visitors: partner-demo: {made.splitlines()[-1]}")
-    CREDENTIALS.write_text("\n".join(lines) + "\n")
-    CREDENTIALS.chmod(0o600)
+    private.write_new(CREDENTIALS, ("\n".join(lines) + "\n").encode())
+
+
+def prepare_var(var: Path = VAR) -> None:
+    """var/ and all in it for this user alone: the umask covers what every service
+    (started from here, so inheriting it) creates there."""
+    private.restrict_new_files()
+    private.make_dir(var)
+    var.chmod(private.DIR_MODE)  # a var/ from an older run may have been made world-readable
 
 
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
+    prepare_var()
     env = {
         **os.environ,
         **ensure_secrets(),

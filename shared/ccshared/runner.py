@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
+from . import private
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def main(
     with one message naming it, not a traceback from a worker thread.
     """
     mode = argv[0] if argv else "run"
+    private.restrict_new_files()
     if check_settings is not None and mode in ("run", "serve", "worker"):
         try:
             check_settings(mode)

@@ -34,6 +34,7 @@ PERSONAL = {
     "decline_reason": "Qx7 declined because of family history",
     "bad_email": "Zebedee.Qx7bad@",
     "password": "Qx7-not-a-real-password",
+    "password_as_username": "qx7-typed-in-the-username-box",
 }
 
 
@@ -128,6 +129,8 @@ def test_hostile_no_personal_data_in_any_log(running: System) -> None:
     page = web.get(f"{system.url('web')}/sign-in", timeout=10).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     form = {"username": "coordinator-north", "password": PERSONAL["password"], "csrf_token": token}
+    assert web.post(f"{system.url('web')}/sign-in", data=form, timeout=10).status_code == 401
+    form = {"username": PERSONAL["password_as_username"], "password": "x", "csrf_token": token}
     assert web.post(f"{system.url('web')}/sign-in", data=form, timeout=10).status_code == 401
 
     clocks = f"{system.url('sla-monitor')}/api/v1/clocks"

@@ -8,13 +8,18 @@ Over the limit: 429 with Retry-After, in the error envelope for the API.
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from ccshared.ratelimit import Limit, RateLimiter, client_key
 from ccshared.store import connect
-from ccshared.timeutil import FixedClock
+from ccshared.timeutil import FixedClock, to_str
 from flask.testing import FlaskClient
+from frontend.accounts import LockoutRule
+from frontend.repository import Sessions
+from frontend.service import StaffDesk
 from hostile_kit import NOW, REFERRAL, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -194,3 +199,35 @@ def test_hostile_trusted_proxy_hops_setting_is_validated(monkeypatch: pytest.Mon
     assert config.load([config.TRUSTED_PROXY_HOPS], {})["TRUSTED_PROXY_HOPS"] == 0
     with pytest.raises(config.ConfigError, match="TRUSTED_PROXY_HOPS"):
         config.load([config.TRUSTED_PROXY_HOPS], {"TRUSTED_PROXY_HOPS": "-1"})
+
+
+def test_hostile_sign_in_lockout_is_per_address_and_expires_on_each_engine(store_url: str) -> None:
+    clock = FixedClock(NOW)
+    desk = StaffDesk(connect(store_url), clock, LockoutRule(max_failures=2), timedelta(minutes=30))
+    _, password = desk.create_account("a.coordinator", "coordinator", "north", None, by="test")
+    stranger = "203.0.113.9"
+    for _ in range(2):
+        assert not desk.sign_in("a.coordinator", "wrong-wrong-wrong", stranger).ok
+    assert not desk.sign_in("qx7-a-typed-secret", "whatever", stranger).ok
+
+    assert desk.sign_in("a.coordinator", password, stranger).locked_until is not None
+    assert desk.sign_in("a.coordinator", password, "198.51.100.7").ok, "the real user elsewhere"
+    assert "qx7-a-typed-secret" not in repr(desk.attempts.collection.find({}))
+    clock.advance(minutes=31)
+    desk.sign_in("someone", "whatever", "203.0.113.10")
+    assert [row["client"] for row in desk.attempts.collection.find({})] == ["203.0.113.10"]
+
+
+def test_hostile_sessions_are_stored_hashed_on_each_engine(store_url: str) -> None:
+    store = connect(store_url)
+    sessions = Sessions(store)
+    session_id = sessions.start("a.coordinator", NOW)
+    old_id = secrets.token_urlsafe(32)
+    stamp = to_str(NOW)
+    sessions.collection.insert({"_id": old_id, "username": "b.staff", "started_at": stamp, "seen_at": stamp})
+
+    Sessions(store)  # the front end starts again
+
+    assert sessions.collection.get(session_id) is None, "the store never holds the id itself"
+    assert sessions.get(session_id)["username"] == "a.coordinator"
+    assert sessions.collection.get(old_id) is None, "a session stored unhashed is ended"

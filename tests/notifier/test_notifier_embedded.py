@@ -178,3 +178,31 @@ def test_file_transport_restart_trusts_the_file_and_never_duplicates(file_notifi
     assert resent.status == domain.SENT
     assert resent.attempts == 2
     assert len(emls(mail_dir)) == 2
+
+
+def test_a_username_that_spells_a_role_mailbox_reads_none_of_its_mail(file_notifier: Notifier):
+    """Mail to the Principal Officer's or a coordinator's address is read by role and area,
+    not by whoever is named like the address (principal.officer@ is the default)."""
+    file_notifier.receive(sla_event())  # a breach in the north: coordinator and Principal Officer
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", assignee="test.worker"))
+    file_notifier.deliver()
+    client = create_app(file_notifier.settings, store=file_notifier.store).test_client()
+    everything = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    to_principal = next(m for m in everything if m["delivered_to"] == "principal.officer@example.org")
+    to_north = next(m for m in everything if m["delivered_to"] == "coordinator.north@example.org")
+    impostors = (
+        StaffUser("principal.officer", c.ROLE_STAFF, c.SOUTH),
+        StaffUser("coordinator.north", c.ROLE_STAFF, c.SOUTH),
+        StaffUser("coordinator.north", c.ROLE_COORDINATOR, c.SOUTH),
+    )
+
+    for impostor in impostors:
+        listed = client.get("/api/v1/messages", headers=headers(impostor)).get_json()["items"]
+        assert listed == [], impostor
+        for message in (to_principal, to_north):
+            shown = client.get(f"/api/v1/messages/{message['id']}", headers=headers(impostor))
+            assert shown.status_code == 404, (impostor, message["delivered_to"])
+    mine = client.get("/api/v1/messages", headers=headers(WORKER)).get_json()["items"]
+    assert [m["event_type"] for m in mine] == [c.SLA_AT_RISK], "staff still read mail to their own address"
+    north = client.get("/api/v1/messages", headers=headers(NORTH)).get_json()["items"]
+    assert to_north["id"] in {m["id"] for m in north}

@@ -33,7 +33,7 @@ def test_create_user_prints_a_generated_password_that_signs_in(store_url, capsys
     password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
     assert "Created c.north (coordinator, north area)." in printed
     assert len(password) >= 20
-    assert _desk(store_url).sign_in("c.north", password).ok
+    assert _desk(store_url).sign_in("c.north", password, "127.0.0.1").ok
 
 
 def test_create_user_reads_a_chosen_password_from_stdin_and_never_prints_it(store_url, capsys, monkeypatch):
@@ -42,7 +42,7 @@ def test_create_user_reads_a_chosen_password_from_stdin_and_never_prints_it(stor
     assert main(["create-user", "a.admin", "--role", "admin", "--password-stdin"]) == 0
 
     assert "a-long-enough-password" not in capsys.readouterr().out
-    assert _desk(store_url).sign_in("a.admin", "a-long-enough-password").ok
+    assert _desk(store_url).sign_in("a.admin", "a-long-enough-password", "127.0.0.1").ok
 
 
 def test_create_user_refuses_an_area_role_without_an_area(store_url, capsys):
@@ -67,8 +67,8 @@ def test_reset_password_replaces_the_old_one(store_url, capsys):
 
     new = re.search(r"Password: (\S+)", capsys.readouterr().out).group(1)
     desk = _desk(store_url)
-    assert not desk.sign_in("s.staff", old).ok
-    assert desk.sign_in("s.staff", new).ok
+    assert not desk.sign_in("s.staff", old, "127.0.0.1").ok
+    assert desk.sign_in("s.staff", new, "127.0.0.1").ok
 
 
 def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, capsys):
@@ -77,13 +77,25 @@ def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, cap
     assert "STAFF_TOKEN_SECRET is required" in capsys.readouterr().err
 
 
+def test_run_and_create_user_refuse_a_malformed_role_mailbox_naming_the_variable(
+    store_url, capsys, monkeypatch
+):
+    monkeypatch.setenv("STAFF_TOKEN_SECRET", "a-staff-token-secret-of-32-bytes-or-more")
+    monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "not-an-address")
+
+    assert main(["run"]) == 2
+    assert main(["create-user", "s.staff", "--role", "staff", "--area", "north"]) == 2
+
+    assert capsys.readouterr().err.count("NOTIFIER_PRINCIPAL_EMAIL") == 2
+
+
 def test_create_user_makes_a_partner_user_of_one_agency(store_url, capsys):
     assert main(["create-user", "p.visitor", "--role", "partner", "--agency", "example-health-visitors"]) == 0
 
     printed = capsys.readouterr().out
     assert "Created p.visitor (partner, agency example-health-visitors)." in printed
     password = re.search(r"^Password: (\S+)$", printed, re.MULTILINE).group(1)
-    signed = _desk(store_url).sign_in("p.visitor", password)
+    signed = _desk(store_url).sign_in("p.visitor", password, "127.0.0.1")
     assert signed.ok and signed.account.staff_user().agency == "example-health-visitors"
 
 
@@ -102,3 +114,18 @@ def test_create_user_refuses_an_agency_unless_the_role_is_partner(store_url, cap
 
     assert f"web: {field}: " in capsys.readouterr().err
     assert _desk(store_url).accounts.get("p.visitor") is None
+
+
+@pytest.mark.parametrize(
+    "username", ["principal.officer", "coordinator.north", "chief", "south.lead", "coordinator.central"]
+)
+def test_create_user_refuses_a_name_that_spells_a_role_mailbox(store_url, capsys, monkeypatch, username):
+    monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "chief@council.example")
+    monkeypatch.setenv("NOTIFIER_COORDINATOR_EMAILS", "south=south.lead@council.example")
+    if username == "principal.officer":
+        monkeypatch.delenv("NOTIFIER_PRINCIPAL_EMAIL")  # the default address
+
+    assert main(["create-user", username, "--role", "staff", "--area", "south"]) == 1
+
+    assert "username:" in capsys.readouterr().err
+    assert _desk(store_url).accounts.get(username) is None

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from ccshared.store import connect
+from ccshared.timeutil import to_str
 from conftest import csrf_of
-from web_testkit import NOW
+from frontend.app import create_app
+from web_testkit import NOW, FakeServices
 
 
 def _sign_in_form(client, username: str, password: str):
@@ -113,6 +122,64 @@ def test_sign_in_never_redirects_off_the_site(client, make_user):
     assert response.headers["Location"] == "/staff/today"
 
 
+OFF_SITE = (
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r\n/x",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\x00/x",
+    "/\u2028/evil.example",
+    "https://evil.example/staff/today",
+    "//evil.example/staff/today",
+    "///evil.example",
+    "javascript:alert(1)",
+    "staff/today",
+    "/no-such-page",
+    "/sign-out",  # a page, but not one to land on: it only takes a POST
+)
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_sign_in_lands_on_the_home_page_unless_next_is_one_of_its_pages(client, make_user, target):
+    password = make_user("a.coordinator", "coordinator", "north")
+    token = csrf_of(client.get("/sign-in").text)
+
+    posted = client.post(
+        "/sign-in",
+        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": target},
+    )
+    again = client.get("/sign-in", query_string={"next": target})
+
+    assert posted.status_code == again.status_code == 302
+    assert posted.headers["Location"] == again.headers["Location"] == "/staff/today"
+
+
+def test_an_encoded_tab_or_line_break_in_next_never_leaves_the_site_nor_fails(client, sign_in):
+    sign_in()
+
+    tab = client.get("/sign-in?next=/%09/evil.example")
+    line_break = client.get("/sign-in?next=/%0A/x")
+
+    assert tab.status_code == line_break.status_code == 302
+    assert tab.headers["Location"] == line_break.headers["Location"] == "/staff/today"
+
+
+def test_sign_in_returns_to_the_page_that_asked_with_its_query(client, make_user):
+    password = make_user("a.coordinator", "coordinator", "north")
+    asked = client.get("/staff/contacts?status=received").headers["Location"]
+    token = csrf_of(client.get(asked).text)
+    target = "/staff/contacts?status=received"
+
+    response = client.post(
+        "/sign-in",
+        data={"username": "a.coordinator", "password": password, "csrf_token": token, "next": target},
+    )
+
+    assert response.headers["Location"] == target
+    assert client.get("/sign-in?next=/staff/mail").headers["Location"] == "/staff/mail"
+
+
 def test_admin_pages_are_for_admins_only(client, sign_in):
     sign_in("a.staff", "staff", "north")
 
@@ -197,3 +264,100 @@ def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, ma
     accounts.collection.replace(stored)
 
     assert accounts.get("a.coordinator").staff_user().agency is None
+
+
+def test_an_admin_cannot_add_a_user_named_like_a_role_mailbox(client, sign_in, web_app):
+    sign_in("a.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+
+    for username in ("principal.officer", "coordinator.south"):
+        response = client.post(
+            "/admin/users",
+            data={"username": username, "role": "staff", "area": "south", "csrf_token": token},
+        )
+        assert response.status_code == 422, username
+        assert "mailbox" in response.text
+        assert web_app.extensions["frontend"].desk.accounts.get(username) is None
+
+
+def _sign_in_from(client, address: str, username: str, password: str):
+    token = csrf_of(client.get("/sign-in", environ_base={"REMOTE_ADDR": address}).text)
+    return client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_a_stranger_locks_a_user_out_only_from_the_strangers_own_address(client, make_user, web_app):
+    password = make_user("a.coordinator", "coordinator", "north")
+    stranger, user = "203.0.113.9", "198.51.100.7"
+    guesses = [_sign_in_from(client, stranger, "a.coordinator", "guess-guess-guess") for _ in range(3)]
+    assert [guess.status_code for guess in guesses] == [401, 401, 429]
+
+    assert _sign_in_from(client, stranger, "a.coordinator", password).status_code == 429
+    assert _sign_in_from(web_app.test_client(), user, "a.coordinator", password).status_code == 302
+
+
+def test_a_failed_sign_in_logs_a_name_that_is_no_account_only_as_a_short_hash(client, make_user, caplog):
+    make_user("a.coordinator", "coordinator", "north")
+    typed = "qx7-a-password-typed-in-the-username-box"
+    caplog.set_level("INFO", logger="frontend")
+
+    _sign_in_form(client, typed, "whatever-whatever")
+    _sign_in_form(client, typed, "whatever-whatever")
+    _sign_in_form(client, "a.coordinator", "not-the-password")
+
+    failed = [r for r in caplog.records if r.getMessage() == "sign-in failed"]
+    assert len(failed) == 3
+    logged = " ".join(str(value) for record in caplog.records for value in record.__dict__.values())
+    assert typed not in logged
+    unknown = [r.unknown_user for r in failed[:2]]
+    assert unknown[0] == unknown[1] and re.fullmatch(r"#[0-9a-f]{12}", unknown[0])
+    assert failed[2].username == "a.coordinator"
+
+
+def test_failed_sign_ins_are_forgotten_once_they_count_for_nothing(client, make_user, web_app, clock):
+    make_user("a.coordinator", "coordinator", "north")
+    rows = web_app.extensions["frontend"].desk.attempts.collection
+    typed = "qx7-another-password-in-the-wrong-box"
+    for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        _sign_in_from(client, address, typed, "whatever-whatever")
+        _sign_in_from(client, address, "a.coordinator", "not-the-password")
+    assert rows.count({}) == 6
+    assert typed not in repr(rows.find({}))
+
+    clock.advance(minutes=31)  # past the 15-minute window and the 15-minute lockout
+    _sign_in_from(client, "203.0.113.4", "a.coordinator", "not-the-password")
+
+    assert [row["client"] for row in rows.find({})] == ["203.0.113.4"]
+
+
+def test_the_store_keeps_only_a_hash_of_each_session_id(client, sign_in, web_app, settings):
+    sign_in()
+    cookie = client.get_cookie("cc_session").value
+    session_id = web_app.session_interface.get_signing_serializer(web_app).loads(cookie)["sid"]
+    sessions = web_app.extensions["frontend"].desk.sessions.collection
+
+    assert sessions.get(session_id) is None
+    assert sessions.get(hashlib.sha256(session_id.encode()).hexdigest()) is not None
+    database = Path(settings.store_url.removeprefix("sqlite:///"))
+    for stored in database.parent.glob(f"{database.name}*"):  # the database, its WAL and index
+        assert session_id.encode() not in stored.read_bytes(), stored.name
+    assert client.get("/staff/today").status_code == 200
+
+
+def test_sessions_stored_before_ids_were_hashed_are_ended(client, sign_in, web_app, settings, clock):
+    sign_in()
+    cookie = client.get_cookie("cc_session").value
+    serializer = web_app.session_interface.get_signing_serializer(web_app)
+    old_id = secrets.token_urlsafe(32)
+    stamp = to_str(clock.now())
+    sessions = web_app.extensions["frontend"].desk.sessions.collection
+    sessions.insert({"_id": old_id, "username": "t.north", "started_at": stamp, "seen_at": stamp})
+    client.set_cookie("cc_session", serializer.dumps({**serializer.loads(cookie), "sid": old_id}))
+
+    restarted = create_app(settings, store=connect(settings.store_url), transport=FakeServices(), clock=clock)
+
+    assert restarted.extensions["frontend"].desk.sessions.collection.get(old_id) is None
+    assert client.get("/staff/today").status_code == 302

@@ -20,12 +20,21 @@ def log_area(user: StaffUser) -> str | None:
 
 
 def may_read(user: StaffUser, message: StoredMessage, routing: Routing) -> bool:
-    """Principal Officer and admins: all; coordinators: their area's; everyone: their own."""
+    """Principal Officer and admins: all; coordinators: their area's and their mailbox's;
+    everyone: mail to their own address.
+
+    A role mailbox (a coordinator's, the Principal Officer's) is read by role and
+    area only: a username that happens to spell its address gives no access.
+    """
     if user.sees_all_areas:
         return True
-    if user.role == ROLE_COORDINATOR and user.area and message.area == user.area:
-        return True
-    own = {routing.staff_address(user.username)}
+    delivered = (message.delivered_to or "").lower()
     if user.role == ROLE_COORDINATOR and user.area:
-        own.add(routing.coordinators.get(user.area))
-    return message.delivered_to is not None and message.delivered_to.lower() in {a.lower() for a in own if a}
+        if message.area == user.area or delivered == routing.coordinators.get(user.area, "").lower():
+            return True
+    if not delivered:
+        return False
+    if user.username in routing.staff_emails:  # an explicit username -> address
+        return delivered == routing.staff_emails[user.username].lower()
+    own = routing.staff_address(user.username)
+    return own is not None and delivered == own.lower() and not routing.mailboxes.is_role_address(delivered)

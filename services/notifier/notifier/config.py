@@ -6,7 +6,6 @@ Secrets (the SMTP password, the staff token secret) come from the environment on
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -16,43 +15,14 @@ from typing import Any
 from ccshared import calendar as cccalendar
 from ccshared import config
 from ccshared.config import Var, positive_int
-from ccshared.contracts import AREAS
+from ccshared.mailboxes import COORDINATORS, PRINCIPAL, address, address_map
 
 TRANSPORTS = ("file", "smtp")
 SECURITY_MODES = ("none", "starttls", "tls")
-_ADDRESS = re.compile(r"^[^@\s,=<>]+@[^@\s,=<>]+\.[^@\s,=<>]+$")
-
-
-def address(raw: str) -> str:
-    value = raw.strip()
-    if not _ADDRESS.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value
 
 
 def address_list(raw: str) -> frozenset[str]:
     return frozenset(address(part) for part in raw.split(",") if part.strip())
-
-
-def address_map(raw: str) -> dict[str, str]:
-    """'key=addr,key2=addr2' -> {key: addr}."""
-    pairs: dict[str, str] = {}
-    for part in raw.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"expected name=address, got {part.strip()!r}")
-        pairs[key.strip()] = address(value)
-    return pairs
-
-
-def coordinator_map(raw: str) -> dict[str, str]:
-    pairs = address_map(raw)
-    unknown = set(pairs) - set(AREAS)
-    if unknown:
-        raise ValueError(f"unknown area(s) {sorted(unknown)}; areas are {', '.join(AREAS)}")
-    return {**DEFAULT_COORDINATORS, **pairs}
 
 
 def one_of(*choices: str):
@@ -79,8 +49,6 @@ def positive_float(raw: str) -> float:
     return value
 
 
-DEFAULT_COORDINATORS = {area: f"coordinator.{area}@example.org" for area in AREAS}
-
 TRANSPORT = Var("NOTIFIER_TRANSPORT", "file", one_of(*TRANSPORTS), "file (writes .eml files) or smtp")
 MAIL_DIR = Var("NOTIFIER_MAIL_DIR", Path("var/mail"), Path, "where the file transport writes .eml files")
 SMTP_HOST = Var("NOTIFIER_SMTP_HOST", "localhost")
@@ -99,10 +67,6 @@ SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@examp
 WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
 # The contacts service, asked at send time where to tell a referral's referrer.
 CONTACTS_URL = config.CONTACTS_URL
-COORDINATORS = Var(
-    "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
-)
-PRINCIPAL = Var("NOTIFIER_PRINCIPAL_EMAIL", "principal.officer@example.org", address)
 STAFF_EMAILS = Var("NOTIFIER_STAFF_EMAILS", {}, address_map, "username=addr,... for staff not at the domain")
 STAFF_DOMAIN = Var("NOTIFIER_STAFF_EMAIL_DOMAIN", "example.org", lambda raw: raw.strip().lstrip("@"))
 DIGEST_RECIPIENTS = Var(

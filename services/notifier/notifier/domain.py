@@ -29,6 +29,7 @@ from typing import Any
 
 from ccshared import contracts as c
 from ccshared import referrals
+from ccshared.mailboxes import RoleMailboxes
 
 PENDING = "pending"
 SENDING = "sending"
@@ -94,6 +95,10 @@ class Routing:
         self.principal = principal
         self.staff_emails = dict(staff_emails)
         self.staff_domain = staff_domain
+
+    @property
+    def mailboxes(self) -> RoleMailboxes:
+        return RoleMailboxes(self.coordinators, self.principal)
 
     def staff_address(self, username: str) -> str | None:
         if username in self.staff_emails:

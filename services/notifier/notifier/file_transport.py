@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
+from ccshared import private
+
 from .mail import TemporaryFailure
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -39,11 +41,8 @@ class FileTransport:
         target = self.directory / f"{key}{SUFFIX}"
         temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with open(temporary, "wb") as handle:
-                handle.write(message.as_bytes(policy=email.policy.SMTP))
-                handle.flush()
-                os.fsync(handle.fileno())
+            private.make_dir(self.directory)
+            private.write_new(temporary, message.as_bytes(policy=email.policy.SMTP))
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from ccshared import config, runner
 from ccshared import contracts as c
 from ccshared.config import ConfigError
+from ccshared.mailboxes import RoleMailboxes
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
@@ -22,7 +23,13 @@ from .service import StaffDesk
 def _desk() -> StaffDesk:
     """The accounts store alone: managing accounts needs no secrets and no other service."""
     store_url = config.load([config.store_url(SERVICE)])["STORE_URL"]
-    return StaffDesk(connect(store_url), SystemClock(), LockoutRule(), timedelta(minutes=30))
+    return StaffDesk(
+        connect(store_url),
+        SystemClock(),
+        LockoutRule(),
+        timedelta(minutes=30),
+        mailboxes=RoleMailboxes.from_env(),
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

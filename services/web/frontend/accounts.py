@@ -115,7 +115,8 @@ def password_matches(password_hash: str | None, password: str) -> bool:
 
 @dataclass
 class Attempts:
-    """Recent failed sign-ins for one username (known or not, so nothing is revealed)."""
+    """Recent failed sign-ins for one username (known or not, so nothing is revealed)
+    from one client address: a stranger elsewhere cannot lock the user out."""
 
     failures: int = 0
     window_started: datetime | None = None
@@ -137,6 +138,10 @@ class LockoutRule:
         failures = attempts.failures + 1
         locked_until = now + self.lockout if failures >= self.max_failures else attempts.locked_until
         return Attempts(failures, attempts.window_started, locked_until)
+
+    def forgotten_before(self, now: datetime) -> datetime:
+        """Failures in a window that began before this neither count nor lock any more."""
+        return now - self.window - self.lockout
 
     def delay_seconds(self, attempts: Attempts) -> float:
         """A small growing pause after each failure slows guessing without locking anyone out."""

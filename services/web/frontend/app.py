@@ -82,7 +82,14 @@ def create_app(
     rule = LockoutRule(
         max_failures=settings.max_failures, lockout=timedelta(minutes=settings.lockout_minutes)
     )
-    desk = StaffDesk(store, clock, rule, timedelta(minutes=settings.session_idle_minutes))
+    desk = StaffDesk(
+        store,
+        clock,
+        rule,
+        timedelta(minutes=settings.session_idle_minutes),
+        pseudonym_key=settings.pseudonym_key(),
+        mailboxes=settings.mailboxes,
+    )
     limiter = RateLimiter(store.collection("rate_limits"), settings.sign_in_rate_limit, clock, "sign-in")
     app.extensions["frontend"] = Context(
         settings, desk, build_backends(settings, transport or RequestsTransport()), clock, limiter

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ccshared import config
 from ccshared.config import Var
+from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
 
 SERVICE = "web"
@@ -58,6 +59,11 @@ class Settings:
     lockout_minutes: int = 15
     log_level: str = "INFO"
     sign_in_rate_limit: Limit = Limit(20, 60)
+    mailboxes: RoleMailboxes = field(default_factory=RoleMailboxes.defaults)
+
+    def pseudonym_key(self) -> bytes:
+        """Keys the hash that stands in a log for a username that is no account's."""
+        return hmac.new(self.secret_key.encode(), b"cc-web-unknown-username", hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +83,8 @@ class Settings:
                 MAX_FAILURES,
                 LOCKOUT_MINUTES,
                 SIGN_IN_RATE_LIMIT,
+                COORDINATORS,
+                PRINCIPAL,
                 config.LOG_LEVEL,
             ],
             environ,
@@ -97,6 +105,7 @@ class Settings:
             lockout_minutes=values["WEB_LOGIN_LOCKOUT_MINUTES"],
             log_level=values["LOG_LEVEL"],
             sign_in_rate_limit=values["WEB_SIGN_IN_RATE_LIMIT"],
+            mailboxes=RoleMailboxes(values[COORDINATORS.name], values[PRINCIPAL.name]),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import asdict
 from datetime import datetime
@@ -40,58 +41,94 @@ class Accounts:
 
 
 class LoginAttempts:
+    """Recent failed sign-ins, one row per client address and username.
+
+    `subject` is the username when it is an account's, and otherwise a keyed
+    hash (see StaffDesk): a name that is no account may be a password typed in
+    the wrong box, so it is never stored as typed.
+    """
+
     def __init__(self, store: Store):
         self.collection = store.collection("login_attempts")
+        self.collection.ensure_index(["subject"])
+        self.collection.ensure_index(["window_started"])
 
-    def get(self, username: str) -> Attempts:
-        doc = self.collection.get(username.lower())
+    def get(self, client: str, subject: str) -> Attempts:
+        doc = self.collection.get(_attempts_id(client, subject))
         if doc is None:
             return Attempts()
         return Attempts(doc["failures"], _dt(doc["window_started"]), _dt(doc["locked_until"]))
 
-    def put(self, username: str, attempts: Attempts) -> None:
+    def put(self, client: str, subject: str, attempts: Attempts) -> None:
         self.collection.upsert(
             {
-                "_id": username.lower(),
+                "_id": _attempts_id(client, subject),
+                "subject": subject,
+                "client": client,
                 "failures": attempts.failures,
                 "window_started": _ts(attempts.window_started),
                 "locked_until": _ts(attempts.locked_until),
             }
         )
 
-    def clear(self, username: str) -> None:
-        self.collection.delete({"_id": username.lower()})
+    def clear(self, subject: str, client: str | None = None) -> None:
+        """Forget a username's failures from one client address, or from all of them."""
+        if client is None:
+            self.collection.delete({"subject": subject})
+        else:
+            self.collection.delete({"_id": _attempts_id(client, subject)})
+
+    def purge(self, started_before: datetime) -> int:
+        """Delete the rows whose window began before then: they count for nothing any more."""
+        return self.collection.delete({"window_started": {"$lt": to_str(started_before)}})
+
+
+def _attempts_id(client: str, subject: str) -> str:
+    return f"{subject}|{client}"
 
 
 class Sessions:
-    """Signed-in sessions, kept server-side so signing out really ends one."""
+    """Signed-in sessions, kept server-side so signing out really ends one.
+
+    The cookie holds the session id; this store only its SHA-256, so a copy of
+    web.db signs nobody in.
+    """
 
     def __init__(self, store: Store):
         self.collection = store.collection("sessions")
         self.collection.ensure_index(["username"])
+        # Sessions from before ids were hashed kept the id itself: end them.
+        self.collection.delete({"_id": {"$regex": _RAW_ID}})
 
     def start(self, username: str, now: datetime) -> str:
         session_id = secrets.token_urlsafe(32)
         stamp = to_str(now)
         self.collection.insert(
-            {"_id": session_id, "username": username, "started_at": stamp, "seen_at": stamp}
+            {"_id": _hashed(session_id), "username": username, "started_at": stamp, "seen_at": stamp}
         )
         return session_id
 
     def get(self, session_id: str) -> dict | None:
-        return self.collection.get(session_id)
+        return self.collection.get(_hashed(session_id))
 
     def touch(self, session_id: str, now: datetime) -> None:
-        self.collection.update({"_id": session_id}, {"seen_at": to_str(now)})
+        self.collection.update({"_id": _hashed(session_id)}, {"seen_at": to_str(now)})
 
     def end(self, session_id: str) -> None:
-        self.collection.delete({"_id": session_id})
+        self.collection.delete({"_id": _hashed(session_id)})
 
     def end_all(self, username: str) -> int:
         return self.collection.delete({"username": username})
 
     def active(self, since: datetime) -> list[dict]:
         return self.collection.find({"seen_at": {"$gte": to_str(since)}}, sort=[("seen_at", -1)])
+
+
+_RAW_ID = "^[A-Za-z0-9_-]{43}$"  # secrets.token_urlsafe(32); a SHA-256 in hex is 64 long
+
+
+def _hashed(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ccshared.mailboxes import RoleMailboxes
 from ccshared.store import Store
 from ccshared.timeutil import Clock, from_str, to_str
 
@@ -34,7 +38,18 @@ class SignInResult:
 class StaffDesk:
     """Accounts and sessions of the people who use the front end: staff and partner users."""
 
-    def __init__(self, store: Store, clock: Clock, rule: LockoutRule, idle: timedelta):
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        rule: LockoutRule,
+        idle: timedelta,
+        *,
+        pseudonym_key: bytes | None = None,
+        mailboxes: RoleMailboxes | None = None,
+    ):
+        self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
+        self.mailboxes = mailboxes or RoleMailboxes.defaults()
         self.accounts = Accounts(store)
         self.attempts = LoginAttempts(store)
         self.sessions = Sessions(store)
@@ -58,6 +73,7 @@ class StaffDesk:
         area = area or None
         agency = (agency or "").strip().lower() or None
         accounts.check_new_account(username, role, area, password, agency)
+        self._refuse_role_mailbox_name(username)
         account = Account(
             username=username,
             role=role,
@@ -70,6 +86,15 @@ class StaffDesk:
         self.accounts.add(account)
         log.info("account created", extra={"username": username, "role": role, "agency": agency, "by": by})
         return account, password
+
+    def _refuse_role_mailbox_name(self, username: str) -> None:
+        """A user named like a coordinator's or the Principal Officer's address would be
+        taken for them (mail meant for the role would look like theirs)."""
+        if self.mailboxes.named_by(username):
+            raise AccountError(
+                "username",
+                "is the name of a coordinator's or the Principal Officer's mailbox; choose another",
+            )
 
     def reset_password(self, username: str, password: str | None = None) -> str:
         password = password or accounts.generate_password()
@@ -87,25 +112,36 @@ class StaffDesk:
         if disabled:
             self.sessions.end_all(username)
 
-    def sign_in(self, username: str, password: str) -> SignInResult:
+    def sign_in(self, username: str, password: str, client: str) -> SignInResult:
+        """Check a password typed from a client address; failures lock that address out of
+        that username only, so the real user elsewhere can still sign in."""
         now = self.clock.now()
         name = username.strip().lower()
-        attempts = self.attempts.get(name)
-        if self.rule.is_locked(attempts, now):
-            log.warning("sign-in refused: locked", extra={"username": name})
-            return SignInResult(locked_until=attempts.locked_until)
         account = self.accounts.get(name)
+        subject = name if account else self._pseudonym(name)
+        who = {"username": name} if account else {"unknown_user": subject}
+        attempts = self.attempts.get(client, subject)
+        if self.rule.is_locked(attempts, now):
+            log.warning("sign-in refused: locked", extra=who)
+            return SignInResult(locked_until=attempts.locked_until)
         matches = accounts.password_matches(account.password_hash if account else None, password)
         if account is None or account.disabled or not matches:
             attempts = self.rule.after_failure(attempts, now)
-            self.attempts.put(name, attempts)
-            log.warning("sign-in failed", extra={"username": name, "failures": attempts.failures})
+            self.attempts.put(client, subject, attempts)
+            self.attempts.purge(self.rule.forgotten_before(now))
+            log.warning("sign-in failed", extra={**who, "failures": attempts.failures})
             locked = attempts.locked_until if self.rule.is_locked(attempts, now) else None
             return SignInResult(locked_until=locked, delay_seconds=self.rule.delay_seconds(attempts))
-        self.attempts.clear(name)
+        self.attempts.clear(name, client)
         session_id = self.sessions.start(name, now)
-        log.info("signed in", extra={"username": name})
+        log.info("signed in", extra=who)
         return SignInResult(session_id=session_id, account=account)
+
+    def _pseudonym(self, typed: str) -> str:
+        """A short keyed hash of a name that is no account's: repeats can be told
+        apart in the logs, but not read, even if a password was typed there."""
+        digest = hmac.new(self.pseudonym_key, typed.encode(), hashlib.sha256).hexdigest()
+        return f"#{digest[:12]}"
 
     def current(self, session_id: str | None) -> Account | None:
         """The account of a live session; an idle or ended one is gone."""

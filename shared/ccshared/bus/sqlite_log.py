@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 
+from .. import private
 from .base import BusUnavailable, Message
 
 LEASE_SECONDS = 10.0
@@ -41,15 +42,30 @@ CREATE TABLE IF NOT EXISTS leases (
 def open_db(path: str) -> sqlite3.Connection:
     """A connection in WAL mode that waits for other processes' writes to finish, and
     zeroes what is deleted (secure_delete) so that erased personal data leaves no bytes
-    in free pages."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    in free pages. A new file is private to its owner (0600 in a 0700 folder)."""
+    _create_private(path)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA secure_delete=ON")
     _switch_to_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+_CREATING = threading.Lock()
+
+
+def _create_private(path: str) -> None:
+    """A new database file is made 0600 (in a 0700 folder) before SQLite opens it; SQLite
+    gives its -wal and -shm files the database file's mode. Under the lock, no other
+    thread connects to a file in the instant between its creation and its descriptor's close.
+    """
+    try:
+        private.make_dir(os.path.dirname(os.path.abspath(path)))
+        with _CREATING:
+            private.create_empty(path)
+    except OSError as exc:
+        raise sqlite3.OperationalError(f"cannot create {path}: {exc}") from exc
 
 
 def _switch_to_wal(conn: sqlite3.Connection, deadline_s: float = 30.0) -> None:

@@ -6,18 +6,34 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.ratelimit import client_key
 from ccshared.timeutil import LONDON
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from ..accounts import ROLE_LABELS
 from . import context
 
 bp = Blueprint("auth", __name__)
 SESSION_KEY = "sid"
+_MAX_TARGET = 2000
 
 
 def _load_user() -> None:
@@ -68,9 +84,28 @@ def signed_in(*roles: str) -> Callable:
 
 
 def _safe_next(target: str | None, user: StaffUser | None = None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return home_url(user)
+    return local_target(target) or home_url(user)
+
+
+def local_target(target: str | None) -> str | None:
+    """target when it is a page of this front end (path and query only), else None.
+
+    A browser drops tabs and line breaks from a Location and reads a backslash as
+    a slash, so `/<tab>/evil.example` would leave the site: anything but printable
+    text is refused before the path is matched against the app's own routes.
+    """
+    if not target or len(target) > _MAX_TARGET or not target.isprintable() or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(unquote(parts.path), method="GET")
+    except RequestRedirect:
+        pass  # the page exists under a slightly different path (a trailing slash)
+    except HTTPException:
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 @bp.get("/sign-in")
@@ -86,14 +121,15 @@ def sign_in_post() -> Any:
     password = request.form.get("password", "")
     target = request.form.get("next", "")
     limiter = context().sign_in_limiter
-    retry_after = limiter.hit(client_key(request.remote_addr)) if limiter else None
+    client = client_key(request.remote_addr)  # behind TRUSTED_PROXY_HOPS, the real client; IPv6 by /64
+    retry_after = limiter.hit(client) if limiter else None
     if retry_after is not None:
         message = f"Too many attempts to sign in from your network. Try again in {retry_after} seconds."
         page, status = _refused(message, username, target, 429)
         return page, status, {"Retry-After": str(retry_after)}
     if not username or not password:
         return _refused("Enter your username and password.", username, target, 422)
-    result = context().desk.sign_in(username, password)
+    result = context().desk.sign_in(username, password, client)
     if result.ok:
         session.clear()
         session[SESSION_KEY] = result.session_id

@@ -1,0 +1,87 @@
+"""The team's role mailboxes: each area coordinator's and the Principal Officer's.
+
+Configured once (NOTIFIER_COORDINATOR_EMAILS, NOTIFIER_PRINCIPAL_EMAIL) and read
+by the notifier, which sends to them and decides who may read what it sent, and
+by the web front end, which refuses usernames that would name one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import config
+from .config import Var
+from .contracts import AREAS
+
+_ADDRESS = re.compile(r"^[^@\s,=<>]+@[^@\s,=<>]+\.[^@\s,=<>]+$")
+
+
+def address(raw: str) -> str:
+    value = raw.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def address_map(raw: str) -> dict[str, str]:
+    """'key=addr,key2=addr2' -> {key: addr}."""
+    pairs: dict[str, str] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected name=address, got {part.strip()!r}")
+        pairs[key.strip()] = address(value)
+    return pairs
+
+
+DEFAULT_COORDINATORS = {area: f"coordinator.{area}@example.org" for area in AREAS}
+
+
+def coordinator_map(raw: str) -> dict[str, str]:
+    pairs = address_map(raw)
+    unknown = set(pairs) - set(AREAS)
+    if unknown:
+        raise ValueError(f"unknown area(s) {sorted(unknown)}; areas are {', '.join(AREAS)}")
+    return {**DEFAULT_COORDINATORS, **pairs}
+
+
+COORDINATORS = Var(
+    "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
+)
+PRINCIPAL = Var("NOTIFIER_PRINCIPAL_EMAIL", "principal.officer@example.org", address)
+
+
+@dataclass(frozen=True)
+class RoleMailboxes:
+    coordinators: Mapping[str, str]
+    principal: str
+
+    @classmethod
+    def defaults(cls) -> RoleMailboxes:
+        return cls(DEFAULT_COORDINATORS, PRINCIPAL.default)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RoleMailboxes:
+        values = config.load([COORDINATORS, PRINCIPAL], environ)
+        return cls(values[COORDINATORS.name], values[PRINCIPAL.name])
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in (*self.coordinators.values(), self.principal))
+
+    def is_role_address(self, candidate: str | None) -> bool:
+        """Mail to this address is read by role and area, never by a username."""
+        return candidate is not None and candidate.lower() in self.addresses
+
+    def named_by(self, username: str) -> str | None:
+        """The role mailbox a username would pass for (its local part or the whole
+        address), or None: such a name would be taken for that mailbox's owner."""
+        name = username.strip().lower()
+        for mailbox in sorted(self.addresses):
+            if name in (mailbox, mailbox.partition("@")[0]):
+                return mailbox
+        return None

@@ -1,0 +1,108 @@
+"""The embedded run's files are its user's alone: var/ is 0700 and every store,
+mail and secret file in it 0600 from the moment it exists, whatever the umask of
+whoever starts it; secrets are never written through a file planted in their place."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from ccshared import store as stores
+from notifier.file_transport import FileTransport
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """The usual login umask (files 0644, folders 0755), put back afterwards."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.fixture
+def run_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def _open_to_others(top: Path) -> dict[str, str]:
+    found = {}
+    for path in (top, *top.rglob("*")):
+        wanted = 0o700 if path.is_dir() else 0o600
+        if _mode(path) != wanted:
+            found[str(path.relative_to(top.parent))] = oct(_mode(path))
+    return found
+
+
+def test_the_run_command_makes_var_and_its_secrets_private(tmp_path, permissive_umask, run_script):
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)  # left world-readable by an older version
+
+    run_script.prepare_var(var)
+    secrets = run_script.ensure_secrets(var / "secrets.env")
+    store = stores.connect(f"sqlite:///{var}/web.db")
+    store.collection("sessions").insert({"_id": "x"})
+    FileTransport(var / "mail").deliver(EmailMessage(), "someone@example.org", "key-1")
+
+    assert set(secrets) >= {"STAFF_TOKEN_SECRET", "WEB_SECRET_KEY"}
+    assert (var / "web.db-wal").exists()
+    assert _open_to_others(var) == {}
+
+
+def test_a_command_run_alone_creates_a_private_var_and_store(tmp_path, permissive_umask):
+    var = tmp_path / "fresh" / "var"
+    env = {**os.environ, "STORE_URL": f"sqlite:///{var}/web.db"}
+
+    made = subprocess.run(
+        [sys.executable, "-m", "frontend", "create-user", "a.admin", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert made.returncode == 0, made.stderr
+    assert (var / "web.db").exists()
+    assert _open_to_others(var) == {}
+
+
+def test_mail_files_are_private_without_the_run_commands_umask(tmp_path, permissive_umask):
+    mail = tmp_path / "var" / "mail"
+
+    FileTransport(mail).deliver(EmailMessage(), "someone@example.org", "key-1")
+
+    assert _mode(mail) == 0o700
+    assert _mode(mail / "key-1.eml") == 0o600
+
+
+def test_secrets_are_never_written_through_a_file_planted_in_their_place(tmp_path, run_script):
+    var = tmp_path / "var"
+    var.mkdir()
+    elsewhere = tmp_path / "readable-by-all.txt"
+    elsewhere.write_text("")
+    (var / "secrets.env").symlink_to(elsewhere)
+
+    run_script.ensure_secrets(var / "secrets.env")
+
+    assert elsewhere.read_text() == ""
+    assert not (var / "secrets.env").is_symlink()
+    assert "STAFF_TOKEN_SECRET=" in (var / "secrets.env").read_text()
+    assert _mode(var / "secrets.env") == 0o600
