@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from ccshared import events
 
-STAFF_SECRET = "contacts-test-staff-secret"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 CENTRES = [

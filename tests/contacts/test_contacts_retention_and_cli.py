@@ -18,6 +18,8 @@ from contacts.retention import erase_expired
 from contacts_testkit import PERSONAL_VALUES
 from cryptography.fernet import Fernet
 
+from tests.infra import tokens
+
 
 def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays(
     client, staff_headers, letter, doc_store, clock
@@ -60,13 +62,13 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert erase_expired(repository, audit, clock, retention_days=365) == 0
 
 
-ENV_BASE = {"STAFF_TOKEN_SECRET": "contacts-test-secret"}
+ENV_BASE = tokens.key_env("contacts")
 
 
 def test_the_encryption_key_is_required_and_must_be_a_fernet_key():
     with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY is required"):
         Settings.from_env(ENV_BASE)
-    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY=.*invalid"):
+    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY is invalid"):
         Settings.from_env(ENV_BASE | {"CONTACTS_ENCRYPTION_KEY": "not-a-key"})
     with pytest.raises(ConfigError, match="CONTACTS_RETENTION_DAYS"):
         Settings.from_env(

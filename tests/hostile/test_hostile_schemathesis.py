@@ -34,7 +34,6 @@ _TMP = Path(_WORKDIR.name)
 
 
 _contacts = contacts_app(sqlite_url(_TMP, "contacts"), _TMP)
-HEADERS = {**bearer("principal_officer"), "X-API-Key": _contacts.agency_key}
 
 
 def _schema(app: Flask) -> schemathesis.BaseSchema:
@@ -42,8 +41,9 @@ def _schema(app: Flask) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
-def _call(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=HEADERS, checks=CHECKS)
+def _call(case: schemathesis.Case, service: str) -> None:
+    headers = {**bearer("principal_officer", to=service), "X-API-Key": _contacts.agency_key}
+    case.call_and_validate(headers=headers, checks=CHECKS)
 
 
 directory = _schema(directory_app(sqlite_url(_TMP, "directory"), _TMP))
@@ -55,22 +55,22 @@ notifier = _schema(notifier_app(sqlite_url(_TMP, "notifier"), _TMP))
 @directory.parametrize()
 @LIMITS
 def test_hostile_schemathesis_directory(case: schemathesis.Case) -> None:
-    _call(case)
+    _call(case, "directory")
 
 
 @contacts.parametrize()
 @LIMITS
 def test_hostile_schemathesis_contacts(case: schemathesis.Case) -> None:
-    _call(case)
+    _call(case, "contacts")
 
 
 @sla.parametrize()
 @LIMITS
 def test_hostile_schemathesis_sla_monitor(case: schemathesis.Case) -> None:
-    _call(case)
+    _call(case, "sla-monitor")
 
 
 @notifier.parametrize()
 @LIMITS
 def test_hostile_schemathesis_notifier(case: schemathesis.Case) -> None:
-    _call(case)
+    _call(case, "notifier")

@@ -16,6 +16,10 @@ from notifier.domain import Addressing, RetryPolicy, Routing
 from notifier.rendering import duration, london
 from notifier.workdays import digest_day_due, is_working_day
 
+from tests.infra import tokens
+
+KEYS = tokens.key_env("notifier")
+
 ROUTING = Routing(
     {c.NORTH: "north@example.org", c.CENTRAL: "central@example.org", c.SOUTH: "south@example.org"},
     "po@example.org",
@@ -134,7 +138,8 @@ def test_configuration_errors_name_every_bad_variable():
         )
     message = str(caught.value)
     for name in (
-        "STAFF_TOKEN_SECRET",
+        "STAFF_TOKEN_PUBLIC_KEY",
+        "SERVICE_TOKEN_PRIVATE_KEY",
         "NOTIFIER_TRANSPORT",
         "NOTIFIER_COORDINATOR_EMAILS",
         "NOTIFIER_DIGEST_TIME",
@@ -146,20 +151,15 @@ def test_configuration_errors_name_every_bad_variable():
 @pytest.mark.parametrize("raw", ["0", "abc"])
 def test_a_bad_processed_retention_is_refused_by_name(raw):
     with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
-        Settings.from_env({"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": raw})
-    assert Settings.from_env({"STAFF_TOKEN_SECRET": "x"}).processed_retention_days == 30
-    assert (
-        Settings.from_env(
-            {"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": "90"}
-        ).processed_retention_days
-        == 90
-    )
+        Settings.from_env({**KEYS, "PROCESSED_RETENTION_DAYS": raw})
+    assert Settings.from_env(KEYS).processed_retention_days == 30
+    assert Settings.from_env({**KEYS, "PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
 
 
 def test_configured_routing_and_digest_readers_are_parsed():
     settings = Settings.from_env(
         {
-            "STAFF_TOKEN_SECRET": "x",
+            **KEYS,
             "NOTIFIER_COORDINATOR_EMAILS": "south=test.south@example.org",
             "NOTIFIER_STAFF_EMAILS": "test.a=a@example.net, test.b=b@example.net",
             "NOTIFIER_DIGEST_RECIPIENTS": "test.south@example.org,po@example.org",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccshared import logs, store
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store
@@ -56,7 +56,7 @@ def create_app(
         contacts=build_service(settings, store_, clock),
         agencies=AgencyKeys(AgencyRepository(store_), clock, cipher),
         idempotency=IdempotentResponses(IdempotencyRecords(store_), cipher),
-        signer=TokenSigner(settings.staff_token_secret),
+        tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
         clock=clock,
         partner_limiter=RateLimiter(
             store_.collection("rate_limits"), settings.partner_rate_limit, clock, "partner-api"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from ccshared.auth import StaffUser, TokenSigner, current_staff
+from ccshared.auth import StaffUser, TokenVerifier, current_staff
 from ccshared.errors import Forbidden
 from ccshared.timeutil import LONDON, Clock, to_str
 from flask_smorest import Blueprint
@@ -30,7 +30,7 @@ class Context:
     centres: CentreRepository
     calendar: WorkingCalendar
     clock: Clock
-    signer: TokenSigner
+    tokens: TokenVerifier
 
 
 def local_iso(instant: datetime) -> str:
@@ -64,7 +64,7 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.response(200, ClocksSchema)
     def clocks(query: dict) -> dict:
         """Running clocks, soonest due first (staff; staff and coordinators see their own area)."""
-        user = current_staff(ctx.signer)
+        user = current_staff(ctx.tokens)
         filter = _clock_filter(query, user)
         found = list(
             ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"])
