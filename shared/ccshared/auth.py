@@ -136,9 +136,10 @@ class TokenVerifier:
     @staticmethod
     def _key_id(token: str) -> str | None:
         try:
-            return jws.extract_compact(token.encode()).protected.get("kid")
-        except (JoseError, ValueError, TypeError) as exc:
+            key_id = jws.extract_compact(token.encode()).protected.get("kid")
+        except (JoseError, ValueError, TypeError, AttributeError) as exc:
             raise Unauthorized("staff token is not valid") from exc
+        return key_id if isinstance(key_id, str) else None
 
     def _registry(self, key_id: str) -> jwt.JWTClaimsRegistry:
         issuer = {"value": STAFF_ISSUER} if key_id == STAFF_KEY_ID else {}

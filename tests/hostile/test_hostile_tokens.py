@@ -109,6 +109,9 @@ def test_hostile_other_algorithms_and_tampered_tokens_are_refused(apps):
     assert status(app, path, f"{header}.{bumped}.{signature}") == 401
     assert status(app, path, f"{header}.{payload}.") == 401
     assert status(app, path, "not.a.token") == 401
+    for header in ({"alg": ALGORITHM, "kid": ["staff"]}, {"alg": ALGORITHM, "kid": {"a": 1}}, [ALGORITHM]):
+        odd = f"{_b64(json.dumps(header).encode())}.{payload}.{signature}"
+        assert status(app, path, odd) == 401, header
 
 
 def test_hostile_a_token_is_refused_once_five_seconds_old():
