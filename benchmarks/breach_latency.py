@@ -35,6 +35,8 @@ from ccshared.timeutil import SystemClock
 from kafka import KafkaConsumer, KafkaProducer
 from sla_monitor.repository import repositories
 
+from tests.infra import tokens
+
 from . import clocks as bench_clocks
 from .common import Context, Figure, Report, base_env, free_port, percentile, start_process, stop_process
 
@@ -161,10 +163,7 @@ def _run_services(
 
     Returns {contact id: (breach event id, its Kafka timestamp)} and when the monitor was started.
     """
-    common = {
-        "EVENT_BUS_URL": f"kafka://{bootstrap}?topic_prefix={prefix}",
-        "STAFF_TOKEN_SECRET": uuid.uuid4().hex * 2,
-    }
+    common = {"EVENT_BUS_URL": f"kafka://{bootstrap}?topic_prefix={prefix}"}
     observer = KafkaConsumer(
         sla_topic,
         bootstrap_servers=bootstrap,
@@ -176,6 +175,7 @@ def _run_services(
         [_python(), "-m", "notifier", "worker"],
         base_env(
             **common,
+            **tokens.key_env("notifier"),
             STORE_URL=f"sqlite:///{ctx.workdir}/notifier.db",
             NOTIFIER_TRANSPORT="smtp",
             NOTIFIER_SMTP_HOST="127.0.0.1",
@@ -185,7 +185,9 @@ def _run_services(
     )
     monitor = start_process(
         [_python(), "-m", "sla_monitor", "worker"],
-        base_env(**common, STORE_URL=f"sqlite:///{ctx.workdir}/sla-monitor.db"),
+        base_env(
+            **common, **tokens.key_env("sla-monitor"), STORE_URL=f"sqlite:///{ctx.workdir}/sla-monitor.db"
+        ),
         ctx.workdir / "sla-monitor.log",
     )
     monitor_started = time.time()

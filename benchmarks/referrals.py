@@ -23,6 +23,8 @@ from ccshared import store as ccstore
 from ccshared.runner import gunicorn_command
 from cryptography.fernet import Fernet
 
+from tests.infra import tokens
+
 from .common import REPO_ROOT, Context, Figure, Report, base_env, free_port, start_process, stop_process
 from .common import wait_until as wait
 from .load import LoadResult, post_load
@@ -80,7 +82,7 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
     env = base_env(
         STORE_URL=store_url,
         EVENT_BUS_URL=f"sqlite:///{ctx.workdir}/referrals-events.db",
-        STAFF_TOKEN_SECRET=uuid.uuid4().hex * 2,
+        **tokens.key_env("contacts"),
         CONTACTS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         WEB_CONCURRENCY=str(size["gunicorn workers"]),
         PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="cc-bench-metrics-"),

@@ -2,7 +2,8 @@
 
 Needs Python alone: SQLite for the event log and every service's store, and a
 file mail transport whose messages staff read in the front end. Secrets are
-generated on first run into var/secrets.env (git-ignored), never kept in the repo.
+generated on first run into var/secrets.env (git-ignored), never kept in the repo,
+and so are the token key pairs (var/*-token.pem, private, and *-token.pub.pem).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from ccshared import private
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -44,7 +47,6 @@ def read_env(path: Path) -> dict[str, str]:
 def ensure_secrets(path: Path = SECRETS) -> dict[str, str]:
     values = read_env(path)
     wanted = {
-        "STAFF_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
         "CONTACTS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
         "WEB_SECRET_KEY": lambda: secrets.token_urlsafe(32),
     }
@@ -53,6 +55,42 @@ def ensure_secrets(path: Path = SECRETS) -> dict[str, str]:
         values.update(missing)
         private.replace(path, "".join(f"{k}={v}\n" for k, v in values.items()).encode())
     return values
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create the file readable by its owner alone from the start, never chmod-ed afterwards."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+
+
+def ensure_token_keys() -> dict[str, str]:
+    """The Ed25519 key pairs of staff tokens (the front end signs) and service tokens
+    (the notifier signs), made on first run; the settings name their files."""
+    settings = {}
+    for kind in ("staff", "service"):
+        private, public = VAR / f"{kind}-token.pem", VAR / f"{kind}-token.pub.pem"
+        if not (private.exists() and public.exists()):
+            private.unlink(missing_ok=True)
+            public.unlink(missing_ok=True)
+            key = Ed25519PrivateKey.generate()
+            _write_private(
+                private,
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ),
+            )
+            _write_private(
+                public,
+                key.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                ),
+            )
+        settings[f"{kind.upper()}_TOKEN_PRIVATE_KEY"] = str(private)
+        settings[f"{kind.upper()}_TOKEN_PUBLIC_KEY"] = str(public)
+    return settings
 
 
 def run(args: list[str], env: dict[str, str]) -> str:
@@ -105,6 +143,7 @@ def main() -> int:
     env = {
         **os.environ,
         **ensure_secrets(),
+        **ensure_token_keys(),
         "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
     }
     run(["directory", "load-sample"], env)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import keys
+
 REQUIRED = object()
 
 
@@ -29,6 +31,7 @@ class Var:
     default: Any = REQUIRED
     parse: Callable[[str], Any] = str
     help: str = ""
+    sensitive: bool = False  # a secret or key: an error names the variable, never echoes its value
 
 
 def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -47,7 +50,8 @@ def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> 
         try:
             values[var.name] = var.parse(raw)
         except (TypeError, ValueError) as exc:
-            problems.append(f"{var.name}={raw!r} is invalid: {exc}")
+            shown = var.name if var.sensitive else f"{var.name}={raw!r}"
+            problems.append(f"{shown} is invalid: {exc}")
     if problems:
         raise ConfigError(problems)
     return values
@@ -74,6 +78,20 @@ def non_negative_int(raw: str) -> int:
     if value < 0:
         raise ValueError("must be 0 or a positive whole number")
     return value
+
+
+MIN_SECRET_BYTES = 32
+
+
+def secret(raw: str) -> str:
+    """A secret that keys an HMAC or a cipher: refuse one too short to resist guessing."""
+    size = len(raw.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"is {size} bytes; a secret needs at least {MIN_SECRET_BYTES} "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return raw
 
 
 def url_with_scheme(*schemes: str) -> Callable[[str], str]:
@@ -107,8 +125,36 @@ TRUSTED_PROXY_HOPS = Var(
     "how many reverse proxies in front of this service append to X-Forwarded-For and set "
     "X-Forwarded-Proto (1 behind the Caddy of docker-compose.yml); 0 trusts no forwarded header",
 )
-STAFF_TOKEN_SECRET = Var(
-    "STAFF_TOKEN_SECRET", REQUIRED, str, "shared secret that signs staff tokens from the front end"
+# Staff tokens: the front end alone signs them (private key); each service checks
+# them with the public key. Service tokens: a service calling another's internal
+# API signs with a key pair of its own, which staff tokens cannot stand in for.
+STAFF_TOKEN_PRIVATE_KEY = Var(
+    "STAFF_TOKEN_PRIVATE_KEY",
+    REQUIRED,
+    keys.private_key,
+    "Ed25519 private key (PEM text or the path of a PEM file) with which the front end signs staff tokens",
+    sensitive=True,
+)
+STAFF_TOKEN_PUBLIC_KEY = Var(
+    "STAFF_TOKEN_PUBLIC_KEY",
+    REQUIRED,
+    keys.public_key,
+    "the front end's Ed25519 public key (PEM text or file path); checks staff tokens",
+    sensitive=True,  # a private key put here by mistake must not reach the logs
+)
+SERVICE_TOKEN_PRIVATE_KEY = Var(
+    "SERVICE_TOKEN_PRIVATE_KEY",
+    REQUIRED,
+    keys.private_key,
+    "Ed25519 private key (PEM text or file path) with which this service signs calls to another's internal API",
+    sensitive=True,
+)
+SERVICE_TOKEN_PUBLIC_KEY = Var(
+    "SERVICE_TOKEN_PUBLIC_KEY",
+    REQUIRED,
+    keys.public_key,
+    "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
+    sensitive=True,  # a private key put here by mistake must not reach the logs
 )
 # Where the contacts service answers, for the services that call it (front end, notifier).
 CONTACTS_URL = Var(

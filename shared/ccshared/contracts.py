@@ -109,3 +109,11 @@ ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
 ROLE_PARTNER = "partner"
 ROLE_SERVICE = "service"
 TOKEN_ROLES = (*ROLES, ROLE_PARTNER, ROLE_SERVICE)
+
+# The parts of the system by name: each service is the audience of the tokens
+# made for it, and the front end is the issuer of staff tokens.
+SERVICE_WEB = "web"
+SERVICE_DIRECTORY = "directory"
+SERVICE_CONTACTS = "contacts"
+SERVICE_SLA_MONITOR = "sla-monitor"
+SERVICE_NOTIFIER = "notifier"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from ccshared import store
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.timeutil import FixedClock
 from contacts.agencies import AgencyKeys
 from contacts.app import create_app
@@ -18,10 +18,12 @@ from contacts.config import Settings
 from contacts.crypto import PersonalDataCipher
 from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
-from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, STAFF_SECRET, centre_event
+from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, centre_event
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.infra import tokens
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def cli_env(tmp_path) -> dict[str, str]:
         **{name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")},
         "STORE_URL": f"sqlite:///{tmp_path}/contacts.db",
         "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
-        "STAFF_TOKEN_SECRET": STAFF_SECRET,
+        **tokens.key_env("contacts"),
         "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
 
@@ -60,7 +62,8 @@ def settings(store_url: str, tmp_path) -> Settings:
     return Settings(
         store_url=store_url,
         bus_url=f"sqlite:///{tmp_path}/events.db",
-        staff_token_secret=STAFF_SECRET,
+        staff_token_public_key=tokens.STAFF_PUBLIC,
+        service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
     )
 
@@ -95,11 +98,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def staff_headers() -> Callable[..., dict]:
-    signer = TokenSigner(STAFF_SECRET)
-
-    def headers(role: str = "staff", area: str | None = "north", username: str = "test.staff") -> dict:
-        return {"Authorization": f"Bearer {signer.issue(StaffUser(username, role, area))}"}
+def staff_headers() -> Callable[..., tokens.TokenHeaders]:
+    def headers(
+        role: str = "staff", area: str | None = "north", username: str = "test.staff"
+    ) -> tokens.TokenHeaders:
+        return tokens.staff_headers(StaffUser(username, role, area), "contacts")
 
     return headers
 

@@ -12,7 +12,6 @@ from contacts.idempotency import idempotent_requests
 from contacts.repository import AuditLog, ContactRepository
 from contacts.retention import erase_expired
 
-STAFF_SECRET = "contacts-test-staff-secret"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 CENTRES = [

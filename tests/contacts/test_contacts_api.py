@@ -8,9 +8,11 @@ import json
 
 import openpyxl
 import pytest
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from contacts.repository import AUDIT, CONTACTS
-from contacts_testkit import PERSONAL_VALUES, STAFF_SECRET
+from contacts_testkit import PERSONAL_VALUES
+
+from tests.infra import tokens
 
 
 def create(client, headers, body, **extra_headers):
@@ -99,11 +101,8 @@ def test_without_a_staff_token_nothing_is_shown(client, letter):
 
 
 def test_partner_and_service_tokens_are_not_staff(client, letter):
-    signer = TokenSigner(STAFF_SECRET)
     partner = StaffUser("test.partner", "partner", None, agency="example-health-visitors")
-    service = StaffUser("notifier", "service")
-    for user in (partner, service):
-        headers = {"Authorization": f"Bearer {signer.issue(user)}"}
+    for headers in (tokens.staff_headers(partner, "contacts"), tokens.service_headers()):
         assert client.get("/api/v1/contacts", headers=headers).status_code == 403
         assert client.post("/api/v1/contacts", json=letter, headers=headers).status_code == 403
     # A partner token must name an agency, and no one else's may.
@@ -111,8 +110,10 @@ def test_partner_and_service_tokens_are_not_staff(client, letter):
         StaffUser("test.partner", "partner"),
         StaffUser("test.staff", "staff", "north", agency="x"),
     ):
-        headers = {"Authorization": f"Bearer {signer.issue(forged)}"}
-        assert client.get("/api/v1/contacts", headers=headers).status_code == 401
+        assert (
+            client.get("/api/v1/contacts", headers=tokens.staff_headers(forged, "contacts")).status_code
+            == 401
+        )
 
 
 def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):

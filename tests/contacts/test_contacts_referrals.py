@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
-from contacts_testkit import NOW, PERSONAL_VALUES, STAFF_SECRET, erase
+from contacts_testkit import NOW, PERSONAL_VALUES, erase
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
+
+from tests.infra import tokens
 
 REFERRALS = "/api/v1/referrals"
 
@@ -23,7 +25,7 @@ def directory_app(tmp_path):
     settings = DirectorySettings(
         store_url=f"sqlite:///{tmp_path}/directory.db",
         bus_url=f"sqlite:///{tmp_path}/directory-events.db",
-        staff_token_secret=STAFF_SECRET,
+        staff_token_public_key=tokens.STAFF_PUBLIC,
     )
     return create_directory_app(settings, store=connect(settings.store_url), clock=FixedClock(NOW))
 
@@ -391,12 +393,6 @@ def test_an_agency_reading_a_decline_reason_is_audited(
     ]
 
 
-def service_headers(role: str = "service") -> dict:
-    from ccshared.auth import StaffUser, TokenSigner
-
-    return {"Authorization": f"Bearer {TokenSigner(STAFF_SECRET).issue(StaffUser('notifier', role))}"}
-
-
 def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
     client, agency_keys, referral, staff_headers, doc_store
 ):
@@ -410,7 +406,7 @@ def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
     )
     url = f"/api/v1/internal/referrals/{made['id']}"
 
-    notice = client.get(url, headers=service_headers())
+    notice = client.get(url, headers=tokens.service_headers())
 
     assert notice.status_code == 200, notice.json
     assert notice.json["agency_email"] == "team@nurses.example.org"
@@ -426,7 +422,7 @@ def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
     assert client.get(url, headers=staff).status_code == 403
     assert client.get(url, headers={"X-API-Key": issued.key}).status_code == 401
     assert client.get(url).status_code == 401
-    assert client.get("/api/v1/internal/referrals/nope", headers=service_headers()).status_code == 404
+    assert client.get("/api/v1/internal/referrals/nope", headers=tokens.service_headers()).status_code == 404
 
 
 # The front end's partner pages: a partner user's token instead of an API key ----
@@ -434,7 +430,7 @@ def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
 
 def partner_token(agency: str | None, role: str = "partner", area: str | None = None) -> dict:
     user = StaffUser("test.partner", role, area, agency=agency)
-    return {"Authorization": f"Bearer {TokenSigner(STAFF_SECRET).issue(user)}"}
+    return tokens.staff_headers(user, "contacts")
 
 
 def test_a_partner_users_token_refers_and_reads_as_its_agency(

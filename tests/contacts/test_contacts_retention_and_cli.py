@@ -17,6 +17,8 @@ from contacts.repository import AUDIT, CONTACTS, IDEMPOTENCY, AgencyRepository
 from contacts_testkit import PERSONAL_VALUES, erase
 from cryptography.fernet import Fernet
 
+from tests.infra import tokens
+
 
 def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays(
     client, staff_headers, letter, doc_store, clock, settings
@@ -57,13 +59,13 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert erase(doc_store, clock, settings) == 0
 
 
-ENV_BASE = {"STAFF_TOKEN_SECRET": "contacts-test-secret"}
+ENV_BASE = tokens.key_env("contacts")
 
 
 def test_the_encryption_key_is_required_and_must_be_a_fernet_key():
     with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY is required"):
         Settings.from_env(ENV_BASE)
-    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY=.*invalid"):
+    with pytest.raises(ConfigError, match="CONTACTS_ENCRYPTION_KEY is invalid"):
         Settings.from_env(ENV_BASE | {"CONTACTS_ENCRYPTION_KEY": "not-a-key"})
     with pytest.raises(ConfigError, match="CONTACTS_RETENTION_DAYS"):
         Settings.from_env(

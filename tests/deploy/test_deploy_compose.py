@@ -20,18 +20,16 @@ SERVICES = {
     "notifier": ("notifier", "NOTIFIER_PORT", 8004),
     "web": ("frontend", "WEB_PORT", 8000),
 }
-COMMON = {
-    "EVENT_BUS_URL",
-    "STORE_URL",
-    "STAFF_TOKEN_SECRET",
-    "LOG_LEVEL",
-    "BIND_HOST",
-    "WEB_CONCURRENCY",
-    "TRUSTED_PROXY_HOPS",
-}
+COMMON = {"EVENT_BUS_URL", "STORE_URL", "LOG_LEVEL", "BIND_HOST", "WEB_CONCURRENCY", "TRUSTED_PROXY_HOPS"}
 ENGINES = {"kafka", "mongo", "mailpit", "proxy"}
 BEHIND_THE_PROXY = {"web": "PROXY_WEB_UPSTREAM", "contacts": "PROXY_PARTNER_API_UPSTREAM"}
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
+TOKEN_KEYS = (
+    "STAFF_TOKEN_PRIVATE_KEY",
+    "STAFF_TOKEN_PUBLIC_KEY",
+    "SERVICE_TOKEN_PRIVATE_KEY",
+    "SERVICE_TOKEN_PUBLIC_KEY",
+)
 
 
 def known_variables(package: str) -> dict[str, config.Var]:
@@ -78,9 +76,7 @@ def test_each_service_gets_every_variable_it_requires_and_no_unknown_one(name):
     package, port_var, port = SERVICES[name]
     declared = known_variables(package)
     env = environment(name)
-    required = {var.name for var in declared.values() if var.default is config.REQUIRED} | {
-        "STAFF_TOKEN_SECRET"
-    }
+    required = {var.name for var in declared.values() if var.default is config.REQUIRED}
     assert required <= set(env), f"{name} lacks {sorted(required - set(env))}"
     unknown = set(env) - set(declared) - COMMON - {port_var}
     assert not unknown, f"{name} is given variables it never reads: {sorted(unknown)}"
@@ -168,7 +164,7 @@ def test_the_proxy_runs_the_repositorys_caddyfile_in_front_of_web_and_the_partne
 
 def test_secrets_come_from_the_environment_not_the_file():
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in ("STAFF_TOKEN_SECRET", "CONTACTS_ENCRYPTION_KEY", "WEB_SECRET_KEY"):
+    for secret in (*TOKEN_KEYS, "CONTACTS_ENCRYPTION_KEY", "WEB_SECRET_KEY"):
         assert re.search(rf"{secret}: \$\{{{secret}:\?", text), (
             f"{secret} must be required from the environment"
         )

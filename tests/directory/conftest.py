@@ -6,16 +6,18 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from directory.app import create_app
 from directory.config import Settings
 from directory.geocoder import Geocoder
 from directory.sample import load_sample, sample_ids
-from directory_testkit import NOW, STAFF_SECRET
+from directory_testkit import NOW
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.infra import tokens
 
 AppFactory = Callable[..., Flask]
 
@@ -49,7 +51,7 @@ def make_app(clock: FixedClock, tmp_path) -> AppFactory:
         settings = Settings(
             store_url=store_url or f"sqlite:///{tmp_path}/directory.db",
             bus_url=f"sqlite:///{tmp_path}/events.db",
-            staff_token_secret=STAFF_SECRET,
+            staff_token_public_key=tokens.STAFF_PUBLIC,
             geocoder_url=geocoder_url,
             geocoder_timeout=1.0,
         )
@@ -79,12 +81,11 @@ def ids() -> dict[str, str]:
 
 
 @pytest.fixture
-def staff() -> Callable[..., dict[str, str]]:
+def staff() -> Callable[..., tokens.TokenHeaders]:
     """staff(role, area) -> Authorization header of a signed staff token."""
-    signer = TokenSigner(STAFF_SECRET)
 
-    def headers(role: str, area: str | None = None, username: str | None = None) -> dict[str, str]:
+    def headers(role: str, area: str | None = None, username: str | None = None) -> tokens.TokenHeaders:
         user = StaffUser(username or f"test.{role}.{area or 'all'}.{uuid.uuid4().hex[:4]}", role, area)
-        return {"Authorization": f"Bearer {signer.issue(user)}"}
+        return tokens.staff_headers(user, "directory")
 
     return headers

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
-STAFF_SECRET = "directory-test-staff-secret"
 # A Monday in November (London = UTC): the sample centres open 09:00-17:00 on weekdays.
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 

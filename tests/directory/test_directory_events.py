@@ -12,7 +12,8 @@ from ccshared.events import CentreData
 from ccshared.outbox import Relay
 from directory import worker
 from directory.config import Settings
-from directory_testkit import STAFF_SECRET
+
+from tests.infra import tokens
 
 PUBLIC_FIELDS = set(CentreData().fields)
 
@@ -92,7 +93,9 @@ def test_relayed_events_are_not_published_twice(client, tmp_path):
 def test_worker_task_relays_the_outbox_to_the_configured_bus(client, tmp_path: Path):
     store_url = client.application.extensions["directory"].repository.collection.store.path
     bus_url = f"sqlite:///{tmp_path}/worker-events.db"
-    settings = Settings(store_url=f"sqlite:///{store_url}", bus_url=bus_url, staff_token_secret=STAFF_SECRET)
+    settings = Settings(
+        store_url=f"sqlite:///{store_url}", bus_url=bus_url, staff_token_public_key=tokens.STAFF_PUBLIC
+    )
     (task,) = worker.tasks(settings)
     stop = threading.Event()
     thread = threading.Thread(target=task, args=(stop,), daemon=True)

@@ -17,7 +17,9 @@ import uuid
 import pytest
 from ccshared import bus as buses
 from ccshared import contracts, events
-from directory_testkit import NEW_CENTRE, STAFF_SECRET
+from directory_testkit import NEW_CENTRE
+
+from tests.infra import tokens
 
 DEADLINE_SECONDS = 60
 
@@ -47,7 +49,7 @@ def worker_process(make_app, kafka, tmp_path):
         **os.environ,
         "STORE_URL": f"sqlite:///{store_path}",
         "EVENT_BUS_URL": f"kafka://{kafka.bootstrap}",
-        "STAFF_TOKEN_SECRET": STAFF_SECRET,
+        **tokens.key_env("directory"),
         "LOG_LEVEL": "WARNING",
     }
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below

@@ -16,7 +16,8 @@ from ccshared.contracts import AREAS
 from ccshared.geo import normalise_postcode
 from directory import config
 from directory.sample import sample_file, sample_ids
-from directory_testkit import STAFF_SECRET
+
+from tests.infra import tokens
 
 
 def test_sample_file_says_it_is_sample_data_first():
@@ -53,7 +54,7 @@ def test_a_few_sample_centres_are_stale():
 
 
 def test_config_defaults_and_every_bad_variable_named():
-    settings = config.load({"STAFF_TOKEN_SECRET": "x"})
+    settings = config.load(tokens.key_env("directory"))
     assert (settings.stale_days, settings.geocoder_url, settings.store_url) == (
         90,
         "",
@@ -62,12 +63,12 @@ def test_config_defaults_and_every_bad_variable_named():
     with pytest.raises(ConfigError) as error:
         config.load({"DIRECTORY_STALE_DAYS": "soon", "GEOCODER_URL": "file:///etc/passwd"})
     problems = " ".join(error.value.problems)
-    for name in ("STAFF_TOKEN_SECRET", "DIRECTORY_STALE_DAYS", "GEOCODER_URL"):
+    for name in ("STAFF_TOKEN_PUBLIC_KEY", "DIRECTORY_STALE_DAYS", "GEOCODER_URL"):
         assert name in problems
 
 
 def _run(args: list[str], store_url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STORE_URL": store_url, "STAFF_TOKEN_SECRET": STAFF_SECRET, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "STORE_URL": store_url, **tokens.key_env("directory"), "LOG_LEVEL": "WARNING"}
     return subprocess.run(
         [sys.executable, "-m", "directory", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -82,8 +83,8 @@ def test_load_sample_command_is_idempotent(tmp_path):
     assert json.loads(second.stdout) == {"sample_centres_created": 0, "already_present": 24}
 
 
-def test_a_missing_secret_stops_the_command_with_its_name(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "STAFF_TOKEN_SECRET"}
+def test_a_missing_key_stops_the_command_with_its_name(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "STAFF_TOKEN_PUBLIC_KEY"}
     env["STORE_URL"] = f"sqlite:///{tmp_path}/cli.db"
     result = subprocess.run(
         [sys.executable, "-m", "directory", "load-sample"],
@@ -93,4 +94,4 @@ def test_a_missing_secret_stops_the_command_with_its_name(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2
-    assert "STAFF_TOKEN_SECRET" in result.stderr
+    assert "STAFF_TOKEN_PUBLIC_KEY" in result.stderr

@@ -38,7 +38,7 @@ def log_contact(system, centre_id: str, channel: str, received_at: datetime) -> 
         "subject": "Test enquiry about stay and play",
         "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
     }
-    headers = system.staff("coordinator", "north", "coordinator-north")
+    headers = system.staff("contacts", "coordinator", "north", "coordinator-north")
     deadline = time.monotonic() + DEADLINE
     while True:
         response = requests.post(
@@ -88,7 +88,7 @@ def test_an_unanswered_letter_is_breached_once_and_escalated_once(system):
     respond = requests.post(
         f"{system.url('contacts')}/api/v1/contacts/{on_time['id']}/respond",
         json={"method": "telephone"},
-        headers=system.staff("coordinator", "north", "coordinator-north"),
+        headers=system.staff("contacts", "coordinator", "north", "coordinator-north"),
         timeout=10,
     )
     assert respond.status_code == 200, respond.text
@@ -179,7 +179,7 @@ def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(syst
 
     accepted = requests.post(
         f"{system.url('contacts')}/api/v1/contacts/{made['id']}/referral/accept",
-        headers=system.staff("coordinator", "north", "coordinator-north"),
+        headers=system.staff("contacts", "coordinator", "north", "coordinator-north"),
         timeout=10,
     )
     assert accepted.status_code == 200, accepted.text

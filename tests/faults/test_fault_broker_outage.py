@@ -97,7 +97,7 @@ def clock_ids(system: System) -> Counter:
         response = requests.get(
             f"{system.url('sla-monitor')}/api/v1/clocks",
             params={"limit": 500, "offset": offset},
-            headers=system.staff("principal_officer"),
+            headers=system.staff("sla-monitor", "principal_officer"),
             timeout=30,
         )
         assert response.status_code == 200, response.text
@@ -115,7 +115,7 @@ def test_intake_goes_on_while_the_broker_is_down_and_nothing_is_lost_or_doubled(
     api_key = agency_key(system)
     system.start()
     base = f"{system.url('contacts')}/api/v1"
-    staff = system.staff("coordinator", AREA, "coordinator-north")
+    staff = system.staff("contacts", "coordinator", AREA, "coordinator-north")
     partner = {"X-API-Key": api_key}
 
     def centre_known() -> bool:

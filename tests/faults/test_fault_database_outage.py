@@ -30,7 +30,7 @@ class Contacts:
     def __init__(self, system: System, centre_id: str, api_key: str):
         self.base = f"{system.url('contacts')}/api/v1"
         self.centre_id = centre_id
-        self.staff = system.staff("coordinator", AREA, "coordinator-north")
+        self.staff = system.staff("contacts", "coordinator", AREA, "coordinator-north")
         self.partner = {"X-API-Key": api_key}
         self.bodies: dict[str, dict] = {}
 

@@ -146,7 +146,7 @@ def log_contact(system: System, centre_id: str) -> int:
         "subject": "Test enquiry",
         "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
     }
-    headers = system.staff("coordinator", c.NORTH, "coordinator-north")
+    headers = system.staff("contacts", "coordinator", c.NORTH, "coordinator-north")
     url = f"{system.url('contacts')}/api/v1/contacts"
     return requests.post(url, json=body, headers=headers, timeout=10).status_code
 

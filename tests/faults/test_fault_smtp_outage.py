@@ -74,7 +74,7 @@ def test_mail_waits_for_the_server_and_arrives_once(run: Run) -> None:
         response = requests.get(
             f"{system.url('notifier')}/api/v1/notifications",
             params={"status": status, "limit": 500},
-            headers=system.staff("principal_officer"),
+            headers=system.staff("notifier", "principal_officer"),
             timeout=10,
         )
         assert response.status_code == 200, response.text

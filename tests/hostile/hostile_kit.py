@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ccshared import events
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.store import Store, connect
 from ccshared.timeutil import FixedClock
 from cryptography.fernet import Fernet
 from flask import Flask
 from frontend.clients import Reply
 
-SECRET = "hostile-tests-staff-secret-not-for-production"
+from tests.infra import tokens
+
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
 DIRECTORY = "http://directory.test"
@@ -68,10 +69,16 @@ def referral(**changes: Any) -> dict:
 
 
 def bearer(
-    role: str, area: str | None = None, username: str | None = None, agency: str | None = None
-) -> dict[str, str]:
+    role: str,
+    area: str | None = None,
+    username: str | None = None,
+    agency: str | None = None,
+    *,
+    to: str,
+) -> tokens.TokenHeaders:
+    """The front end's token for this user at service `to`, fresh at every use."""
     user = StaffUser(username or f"test.{role}.{area or agency or 'all'}", role, area, agency)
-    return {"Authorization": f"Bearer {TokenSigner(SECRET).issue(user)}"}
+    return tokens.staff_headers(user, to)
 
 
 def sqlite_url(tmp: Path, name: str) -> str:
@@ -91,7 +98,9 @@ def directory_app(store_url: str, tmp: Path) -> Flask:
     from directory.sample import load_sample
 
     settings = Settings(
-        store_url=store_url, bus_url=sqlite_url(tmp, "directory-events"), staff_token_secret=SECRET
+        store_url=store_url,
+        bus_url=sqlite_url(tmp, "directory-events"),
+        staff_token_public_key=tokens.STAFF_PUBLIC,
     )
     app = create_app(settings, store=connect(store_url), clock=FixedClock(NOW))
     load_sample(app.extensions["directory"])
@@ -143,7 +152,8 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
     settings = Settings(
         store_url=store_url,
         bus_url=sqlite_url(tmp, "contacts-events"),
-        staff_token_secret=SECRET,
+        staff_token_public_key=tokens.STAFF_PUBLIC,
+        service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
     )
     read_model = CentreReadModel(CentreRepository(store))
@@ -158,7 +168,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
     )
     if seed:
         client = world.app.test_client()
-        made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north"))
+        made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north", to="contacts"))
         assert made.status_code == 201, made.text
         world.letter_id = made.get_json()["id"]
         made = client.post("/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": world.agency_key})
@@ -176,7 +186,7 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     from sla_monitor.repository import repositories
     from sla_monitor.service import Monitor
 
-    settings = config.load({"STAFF_TOKEN_SECRET": SECRET, "STORE_URL": store_url})
+    settings = config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
     store = connect(store_url)
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)
@@ -211,7 +221,7 @@ def notifier_app(store_url: str, tmp: Path) -> Flask:
     mail_dir = tmp / "mail"
     settings = Settings.from_env(
         {
-            "STAFF_TOKEN_SECRET": SECRET,
+            **tokens.key_env("notifier"),
             "STORE_URL": store_url,
             "EVENT_BUS_URL": sqlite_url(tmp, "notifier-events"),
             "NOTIFIER_MAIL_DIR": str(mail_dir),
@@ -269,8 +279,8 @@ def web_app(store_url: str, tmp: Path, transport: Any, **settings: Any) -> Flask
 
     config = Settings(
         store_url=store_url,
-        staff_token_secret=SECRET,
-        secret_key="hostile-tests-session-key",
+        staff_token_private_key=tokens.STAFF_KEY,
+        secret_key=tokens.WEB_SECRET_KEY,
         directory_url=DIRECTORY,
         contacts_url=CONTACTS,
         sla_monitor_url=SLA,

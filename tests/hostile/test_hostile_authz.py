@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,14 @@ from hostile_kit import LETTER, NOW, REFERRAL, Stack, bearer, stack
 ROLES = ("anon", "partner", "partner2", "ptok", "ptok2", "st_other", "st_own", "coord", "po", "admin")
 AGENCY_A = "example-health-visitors"
 AGENCY_B = "example-job-centre"
+# The matrix names services by their test apps; tokens name each by its own name.
+AUDIENCES = {
+    "contacts": "contacts",
+    "directory": "directory",
+    "sla": "sla-monitor",
+    "notifier": "notifier",
+    "web": "web",
+}
 
 MATRIX = """
 service    endpoint                           method anon partner partner2 ptok  ptok2 st_other st_own coord po  admin
@@ -162,31 +170,35 @@ class World:
             "web": self.stack.web,
         }[service]
 
-    def headers(self, role: str) -> dict[str, str]:
+    def headers(self, role: str, service: str = "contacts") -> Mapping[str, str]:
+        """The caller's credentials; a bearer token is made for `service` (its audience)."""
         contacts = self.stack.contacts
+        to = AUDIENCES[service]
         return {
-            "anon": {},
-            "partner": {"X-API-Key": contacts.agency_key},
-            "partner2": {"X-API-Key": contacts.other_agency_key},
-            "ptok": bearer("partner", agency=AGENCY_A),
-            "ptok2": bearer("partner", agency=AGENCY_B),
-            "st_other": bearer("staff", "south"),
-            "st_own": bearer("staff", "north"),
-            "coord": bearer("coordinator", "north"),
-            "po": bearer("principal_officer"),
-            "admin": bearer("admin"),
-        }[role]
+            "anon": lambda: {},
+            "partner": lambda: {"X-API-Key": contacts.agency_key},
+            "partner2": lambda: {"X-API-Key": contacts.other_agency_key},
+            "ptok": lambda: bearer("partner", agency=AGENCY_A, to=to),
+            "ptok2": lambda: bearer("partner", agency=AGENCY_B, to=to),
+            "st_other": lambda: bearer("staff", "south", to=to),
+            "st_own": lambda: bearer("staff", "north", to=to),
+            "coord": lambda: bearer("coordinator", "north", to=to),
+            "po": lambda: bearer("principal_officer", to=to),
+            "admin": lambda: bearer("admin", to=to),
+        }[role]()
 
     # Fresh targets
 
     def letter(self, responded: bool = False) -> str:
         client = self.stack.contacts.app.test_client()
-        made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north"))
+        made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north", to="contacts"))
         assert made.status_code == 201, made.text
         contact_id = made.get_json()["id"]
         if responded:
             path = f"/api/v1/contacts/{contact_id}/respond"
-            answer = client.post(path, json={"method": "letter"}, headers=bearer("staff", "north"))
+            answer = client.post(
+                path, json={"method": "letter"}, headers=bearer("staff", "north", to="contacts")
+            )
             assert answer.status_code == 200, answer.text
         return contact_id
 
@@ -198,7 +210,7 @@ class World:
         contact_id = made.get_json()["id"]
         if opened:
             path = f"/api/v1/contacts/{contact_id}/referral/open"
-            assert client.post(path, headers=bearer("coordinator", "north")).status_code == 200
+            assert client.post(path, headers=bearer("coordinator", "north", to="contacts")).status_code == 200
         return contact_id
 
     def centre(self) -> str:
@@ -210,7 +222,9 @@ class World:
             "area": "north",
             "opening_times": {"monday": [{"opens": "09:00", "closes": "17:00"}]},
         }
-        made = self.stack.directory.test_client().post("/api/v1/centres", json=body, headers=bearer("admin"))
+        made = self.stack.directory.test_client().post(
+            "/api/v1/centres", json=body, headers=bearer("admin", to="directory")
+        )
         assert made.status_code == 201, made.text
         return made.get_json()["id"]
 
@@ -490,13 +504,13 @@ def _send(world: World, service: str, role: str, call: Call) -> int:
         client = _web_client(world, role)
         form = {**(call.form or {}), "csrf_token": _csrf(client)} if call.method == "POST" else None
         response = client.open(
-            call.path, method=call.method, data=form, headers={**world.headers(role), **call.headers}
+            call.path, method=call.method, data=form, headers={**world.headers(role, service), **call.headers}
         )
         if call.path == "/sign-out":
             world.web_clients.pop(role, None)
         return response.status_code
     client = world.app(service).test_client()
-    headers = {**world.headers(role), **call.headers}
+    headers = {**world.headers(role, service), **call.headers}
     return client.open(call.path, method=call.method, json=call.json, headers=headers).status_code
 
 

@@ -62,7 +62,7 @@ def test_the_run_command_makes_var_and_its_secrets_private(tmp_path, permissive_
     store.collection("sessions").insert({"_id": "x"})
     FileTransport(var / "mail").deliver(EmailMessage(), "someone@example.org", "key-1")
 
-    assert set(secrets) >= {"STAFF_TOKEN_SECRET", "WEB_SECRET_KEY"}
+    assert set(secrets) >= {"CONTACTS_ENCRYPTION_KEY", "WEB_SECRET_KEY"}
     assert (var / "web.db-wal").exists()
     assert _open_to_others(var) == {}
 
@@ -104,5 +104,5 @@ def test_secrets_are_never_written_through_a_file_planted_in_their_place(tmp_pat
 
     assert elsewhere.read_text() == ""
     assert not (var / "secrets.env").is_symlink()
-    assert "STAFF_TOKEN_SECRET=" in (var / "secrets.env").read_text()
+    assert "WEB_SECRET_KEY=" in (var / "secrets.env").read_text()
     assert _mode(var / "secrets.env") == 0o600

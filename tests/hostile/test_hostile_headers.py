@@ -40,7 +40,7 @@ def _requests(name: str) -> list[tuple[str, str, dict]]:
         ],
         "contacts": [
             ("GET", "/api/v1/contacts", {}),
-            ("GET", "/api/v1/contacts", {"headers": bearer("staff", "north")}),
+            ("GET", "/api/v1/contacts", {"headers": bearer("staff", "north", to="contacts")}),
             ("GET", "/api/v1/referrals", {"headers": {"X-API-Key": "cck_wrong"}}),
         ],
         "sla-monitor": [("GET", "/api/v1/due", {}), ("GET", "/api/v1/clocks", {})],

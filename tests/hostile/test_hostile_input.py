@@ -62,7 +62,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Flask]:
     return {
         "directory": directory_app(sqlite_url(tmp, "directory"), tmp),
         "contacts": contacts_app(sqlite_url(tmp, "contacts"), tmp).app,
-        "sla": sla_app(sqlite_url(tmp, "sla"), tmp),
+        "sla-monitor": sla_app(sqlite_url(tmp, "sla"), tmp),
         "notifier": notifier_app(sqlite_url(tmp, "notifier"), tmp),
     }
 
@@ -83,8 +83,8 @@ def _all_body_routes(apps: dict[str, Flask]) -> list[tuple[str, str, str]]:
     return [(name, method, path) for name, app in apps.items() for method, path in _body_routes(app)]
 
 
-def _headers(extra: dict | None = None) -> dict:
-    return {**bearer("principal_officer"), **(extra or {})}
+def _headers(service: str, extra: dict | None = None) -> dict:
+    return {**bearer("principal_officer", to=service), **(extra or {})}
 
 
 def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
@@ -96,21 +96,21 @@ def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
     for name, method, path in routes:
         client = apps[name].test_client()
         json_type = {"Content-Type": "application/json"}
-        big = client.open(path, method=method, data=b" " * (300 * 1024), headers=_headers(json_type))
+        big = client.open(path, method=method, data=b" " * (300 * 1024), headers=_headers(name, json_type))
         # a route that never reads its body (verify of no such centre) answers 404 first
         assert big.status_code in (413, 404), (name, path, big.status_code)
         assert big.get_json()["error"]["status"] == big.status_code
         wrong = client.open(
-            path, method=method, data=b"name=x", headers=_headers({"Content-Type": "text/plain"})
+            path, method=method, data=b"name=x", headers=_headers(name, {"Content-Type": "text/plain"})
         )
         assert wrong.status_code == 415, (name, path, wrong.status_code)
         assert wrong.get_json()["error"]["status"] == 415
         for depth in (100, 900, 1100, 5000):
             for body in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
-                answer = client.open(path, method=method, data=body, headers=_headers(json_type))
+                answer = client.open(path, method=method, data=body, headers=_headers(name, json_type))
                 assert 400 <= answer.status_code < 500, (name, path, depth, answer.status_code)
                 assert "error" in answer.get_json()
-        answer = client.open(path, method=method, data=deep_array, headers=_headers(json_type))
+        answer = client.open(path, method=method, data=deep_array, headers=_headers(name, json_type))
         assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
 
 
@@ -173,7 +173,7 @@ def _dig(body: dict, path: tuple[str, ...]) -> object:
 def test_hostile_strings_in_contact_fields_round_trip(store_url: str, tmp_path: Path) -> None:
     world = contacts_app(store_url, tmp_path, seed=False)
     client = world.app.test_client()
-    staff = bearer("staff", "north")
+    staff = bearer("staff", "north", to="contacts")
     for path in CONTACT_TEXT_FIELDS:
         for label, value in HOSTILE_STRINGS.items():
             made = client.post("/api/v1/contacts", json=_with(LETTER, path, value), headers=staff)
@@ -217,7 +217,7 @@ def _centre_body() -> dict:
 
 def test_hostile_strings_in_centre_fields_round_trip(store_url: str, tmp_path: Path) -> None:
     client = directory_app(store_url, tmp_path).test_client()
-    admin = bearer("admin")
+    admin = bearer("admin", to="directory")
     for path in CENTRE_TEXT_FIELDS:
         for label, value in HOSTILE_STRINGS.items():
             made = client.post("/api/v1/centres", json=_with(_centre_body(), path, value), headers=admin)
@@ -241,7 +241,9 @@ def test_hostile_lone_surrogates_are_refused_naming_the_field(
     directory = directory_app(store_url, tmp_path).test_client()
     body = json.dumps(_centre_body()).replace('"Test Hostile Centre"', raw)
     answer = directory.post(
-        "/api/v1/centres", data=body, headers={**bearer("admin"), "Content-Type": "application/json"}
+        "/api/v1/centres",
+        data=body,
+        headers={**bearer("admin", to="directory"), "Content-Type": "application/json"},
     )
     assert answer.status_code == 422, answer.text[:300]
     assert "name" in answer.get_json()["error"]["fields"]
@@ -280,7 +282,7 @@ def test_hostile_query_string_operators_are_inert(apps: dict[str, Flask]) -> Non
         client = app.test_client()
         for path in _get_routes(app):
             for attack in QUERY_ATTACKS:
-                answer = client.get(f"{path}?{attack}", headers=_headers())
+                answer = client.get(f"{path}?{attack}", headers=_headers(name))
                 assert answer.status_code < 500, (name, path, attack, answer.status_code)
 
 
@@ -288,17 +290,20 @@ def test_hostile_area_operators_do_not_widen_a_staff_view(store_url: str, tmp_pa
     world = contacts_app(store_url, tmp_path, seed=False)
     client = world.app.test_client()
     south = client.post(
-        "/api/v1/contacts", json=letter(centre_id="centre-south"), headers=bearer("staff", "south")
+        "/api/v1/contacts",
+        json=letter(centre_id="centre-south"),
+        headers=bearer("staff", "south", to="contacts"),
     )
     assert south.status_code == 201
-    north = bearer("staff", "north")
+    north = bearer("staff", "north", to="contacts")
     for attack in ("area[$ne]=north", "area=%7B%22%24ne%22%3A%22north%22%7D", "centre_id[$ne]=x"):
         answer = client.get(f"/api/v1/contacts?{attack}", headers=north)
         assert answer.status_code in (200, 403, 422), (attack, answer.status_code)
         if answer.status_code == 200:
             assert all(item["area"] == "north" for item in answer.get_json()["items"]), attack
     found = client.get(
-        "/api/v1/contacts?centre_id=%7B%22%24gt%22%3A%22%22%7D", headers=bearer("principal_officer")
+        "/api/v1/contacts?centre_id=%7B%22%24gt%22%3A%22%22%7D",
+        headers=bearer("principal_officer", to="contacts"),
     )
     assert found.status_code == 200 and found.get_json()["total"] == 0, "a JSON text is a plain value"
     partner = {"X-API-Key": world.agency_key}
@@ -313,7 +318,7 @@ def test_hostile_area_operators_do_not_widen_a_staff_view(store_url: str, tmp_pa
 def test_hostile_operator_bodies_are_refused(tmp_path: Path) -> None:
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path)
     client = world.app.test_client()
-    staff = bearer("coordinator", "north")
+    staff = bearer("coordinator", "north", to="contacts")
     for value in OPERATOR_VALUES:
         for body in ({"assignee": value}, {"$where": "1"}, {"assignee": "t.x", "$set": {"area": "south"}}):
             answer = client.post(f"/api/v1/contacts/{world.letter_id}/assign", json=body, headers=staff)
@@ -350,7 +355,7 @@ def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
         subject=script,
         requester={"name": script + HOSTILE_STRINGS["rtl_override"], "reply_by": "post", "address": script},
     )
-    made = contacts.post("/api/v1/contacts", json=body, headers=bearer("staff", "north"))
+    made = contacts.post("/api/v1/contacts", json=body, headers=bearer("staff", "north", to="contacts"))
     assert made.status_code == 201
     client = _signed_in(web_stack)
     page = client.get(f"/staff/contacts/{made.get_json()['id']}")
@@ -358,7 +363,9 @@ def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(" in page.text
     centre = _centre_body() | {"name": script, "description": HOSTILE_STRINGS["emoji"]}
-    made = web_stack.directory.test_client().post("/api/v1/centres", json=centre, headers=bearer("admin"))
+    made = web_stack.directory.test_client().post(
+        "/api/v1/centres", json=centre, headers=bearer("admin", to="directory")
+    )
     assert made.status_code == 201
     for path in (f"/centres/{made.get_json()['id']}", "/?q=alert", f"/?q={script}", "/staff/centres/"):
         page = client.get(path)

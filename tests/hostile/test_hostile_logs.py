@@ -74,7 +74,7 @@ def test_hostile_no_personal_data_in_any_log(running: System) -> None:
     centre = requests.get(f"{system.url('directory')}/api/v1/centres", params={"area": "north"}, timeout=10)
     centre_id = next(c["id"] for c in centre.json()["items"] if c["status"] == "open")
     contacts = f"{system.url('contacts')}/api/v1"
-    staff = system.staff("coordinator", "north", "coordinator-north")
+    staff = system.staff("contacts", "coordinator", "north", "coordinator-north")
     letter = {
         "channel": "letter",
         "centre_id": centre_id,
@@ -135,7 +135,7 @@ def test_hostile_no_personal_data_in_any_log(running: System) -> None:
 
     clocks = f"{system.url('sla-monitor')}/api/v1/clocks"
     _until(
-        lambda: requests.get(clocks, headers=system.staff(), timeout=10),
+        lambda: requests.get(clocks, headers=system.staff("sla-monitor"), timeout=10),
         lambda answer: made["id"] in {c["contact_id"] for c in answer.json()["clocks"]},
         "the SLA monitor receives the contact events",
     )

@@ -22,6 +22,8 @@ from frontend.repository import Sessions
 from frontend.service import StaffDesk
 from hostile_kit import NOW, REFERRAL, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
+from tests.infra import tokens
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -69,11 +71,11 @@ def test_hostile_partner_api_is_rate_limited_per_agency(store_url: str, tmp_path
     assert refused.headers["X-Content-Type-Options"] == "nosniff"
     other = client.get("/api/v1/referrals", headers={"X-API-Key": world.other_agency_key})
     assert other.status_code == 200, "one agency's burst does not block another"
-    staff = client.get("/api/v1/contacts", headers=bearer("principal_officer"))
+    staff = client.get("/api/v1/contacts", headers=bearer("principal_officer", to="contacts"))
     assert staff.status_code == 200, "staff calls are not partner calls"
     assert Settings.from_env(
         {
-            "STAFF_TOKEN_SECRET": "x",
+            **tokens.key_env("contacts"),
             "CONTACTS_ENCRYPTION_KEY": _fernet_key(),
             "CONTACTS_PARTNER_RATE_LIMIT": "7/30",
         }
@@ -120,7 +122,7 @@ def test_hostile_sign_in_is_rate_limited_per_address(store_url: str, tmp_path: P
     elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.10"
     assert _sign_in(elsewhere, "t.limited", password).status_code == 302, "other addresses still sign in"
     assert Settings.from_env(
-        {"STAFF_TOKEN_SECRET": "x", "WEB_SIGN_IN_RATE_LIMIT": "3/10"}
+        {**tokens.key_env("web"), "WEB_SIGN_IN_RATE_LIMIT": "3/10"}
     ).sign_in_rate_limit == Limit(3, 10)
 
 

@@ -13,16 +13,16 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.store import connect as connect_store
 from cryptography.fernet import Fernet
 
+from . import tokens
 from .common import free_port
 from .waiting import wait_for
 
@@ -61,15 +61,11 @@ class System:
         self.services = tuple(self.services)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ports = {name: free_port() for name in SPECS}
-        self.secret = uuid.uuid4().hex + uuid.uuid4().hex
-        self.signer = TokenSigner(self.secret)
         self.mail_dir = self.workdir / "mail"
         self._env = {
             **os.environ,
             "EVENT_BUS_URL": self.bus_url,
-            "STAFF_TOKEN_SECRET": self.secret,
             "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "WEB_SECRET_KEY": uuid.uuid4().hex,
             "WEB_COOKIE_SECURE": "false",
             "NOTIFIER_TRANSPORT": "file",
             "NOTIFIER_MAIL_DIR": str(self.mail_dir),
@@ -88,7 +84,8 @@ class System:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def env(self, name: str) -> dict[str, str]:
-        return {**self._env, "STORE_URL": self.store_url(name)}
+        """A service's environment, with only the token keys that service holds."""
+        return {**self._env, **tokens.key_env(name), **self.extra_env, "STORE_URL": self.store_url(name)}
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -183,10 +180,14 @@ class System:
         self.stop(*names, sig=signal.SIGKILL)
 
     def staff(
-        self, role: str = "principal_officer", area: str | None = None, username: str = "test-user"
-    ) -> dict:
-        token = self.signer.issue(StaffUser(username=username, role=role, area=area))
-        return {"Authorization": f"Bearer {token}"}
+        self,
+        service: str,
+        role: str = "principal_officer",
+        area: str | None = None,
+        username: str = "test-user",
+    ) -> tokens.TokenHeaders:
+        """Headers as the front end sends them to `service` for this user, fresh at every use."""
+        return tokens.staff_headers(StaffUser(username=username, role=role, area=area), service)
 
     def dump_logs(self) -> str:
         return "\n".join(f"----- {name} -----\n{self.log(name)[-3000:]}" for name in SPECS if self.log(name))

@@ -34,7 +34,8 @@ from notifier.intake import Intake
 from notifier.mail import Transport
 from notifier.repository import CentreDirectory, NotificationRepository, repositories
 
-TOKEN_SECRET = "test-secret-not-for-production"
+from tests.infra import tokens
+
 # Monday 6 July 2026, 10:00 in London (BST): a working day.
 MONDAY_MORNING = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
 
@@ -114,7 +115,7 @@ class SmtpServer:
 
 def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {
-        "STAFF_TOKEN_SECRET": TOKEN_SECRET,
+        **tokens.key_env("notifier"),
         "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
         "STORE_URL": f"sqlite:///{tmp_path}/notifier.db",
         "NOTIFIER_MAIL_DIR": str(tmp_path / "mail"),

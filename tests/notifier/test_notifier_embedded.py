@@ -12,7 +12,7 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.runner import run_tasks
 from notifier import bootstrap, domain
 from notifier.app import create_app
@@ -21,7 +21,6 @@ from notifier.file_transport import FileTransport
 from notifier.repository import repositories
 from notifier.worker import tasks
 from notifier_testkit import (
-    TOKEN_SECRET,
     Notifier,
     centre_event,
     environment,
@@ -30,14 +29,16 @@ from notifier_testkit import (
     wait_for,
 )
 
+from tests.infra import tokens
+
 PRINCIPAL = StaffUser("test.principal", c.ROLE_PRINCIPAL)
 NORTH = StaffUser("test.coordinator", c.ROLE_COORDINATOR, c.NORTH)
 SOUTH = StaffUser("test.coordinator2", c.ROLE_COORDINATOR, c.SOUTH)
 WORKER = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
 
 
-def headers(user: StaffUser) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TokenSigner(TOKEN_SECRET).issue(user)}"}
+def headers(user: StaffUser) -> tokens.TokenHeaders:
+    return tokens.staff_headers(user, "notifier")
 
 
 def emls(mail_dir: Path) -> list[Path]:
@@ -62,7 +63,7 @@ def publish(settings: Settings, topic: str, envelope: dict) -> None:
 
 
 def test_embedded_defaults_choose_the_file_transport(tmp_path):
-    settings = Settings.from_env({"STAFF_TOKEN_SECRET": TOKEN_SECRET})
+    settings = Settings.from_env(tokens.key_env("notifier"))
     assert settings.delivery.transport == "file"
     assert settings.delivery.mail_dir == Path("var/mail")
     assert settings.bus_url == "sqlite:///var/events.db"

@@ -17,6 +17,10 @@ from notifier.digest import digest_day_due
 from notifier.domain import Addressing, RetryPolicy, Routing
 from notifier.rendering import duration, london
 
+from tests.infra import tokens
+
+KEYS = tokens.key_env("notifier")
+
 ROUTING = Routing(
     {c.NORTH: "north@example.org", c.CENTRAL: "central@example.org", c.SOUTH: "south@example.org"},
     "po@example.org",
@@ -101,7 +105,7 @@ def test_retries_end_in_failed_at_the_limit():
     ],
 )
 def test_working_days_follow_english_bank_holidays(day, working):
-    assert Settings.from_env({"STAFF_TOKEN_SECRET": "x"}).digest.calendar.is_working_day(day) is working
+    assert Settings.from_env(tokens.key_env("notifier")).digest.calendar.is_working_day(day) is working
 
 
 def test_the_digest_is_due_from_the_local_time_on_working_days_only():
@@ -116,7 +120,7 @@ def test_the_digest_is_due_from_the_local_time_on_working_days_only():
 def test_the_digest_follows_the_shared_closure_settings():
     settings = Settings.from_env(
         {
-            "STAFF_TOKEN_SECRET": "x",
+            **tokens.key_env("notifier"),
             "SLA_CLOSURE_DAYS": "2026-07-06",
             "SLA_AREA_CLOSURE_DAYS": "north:2026-07-07",
         }
@@ -132,7 +136,7 @@ def test_a_malformed_closure_calendar_is_refused_naming_the_file_and_line(tmp_pa
     path = tmp_path / "closures.ics"
     path.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART 20260706\nEND:VEVENT\nEND:VCALENDAR\n")
     with pytest.raises(ConfigError, match="SLA_CLOSURE_CALENDAR") as caught:
-        Settings.from_env({"STAFF_TOKEN_SECRET": "x", "SLA_CLOSURE_CALENDAR": str(path)})
+        Settings.from_env({**tokens.key_env("notifier"), "SLA_CLOSURE_CALENDAR": str(path)})
     assert f"{path}, line 3:" in str(caught.value)
 
 
@@ -158,7 +162,8 @@ def test_configuration_errors_name_every_bad_variable():
         )
     message = str(caught.value)
     for name in (
-        "STAFF_TOKEN_SECRET",
+        "STAFF_TOKEN_PUBLIC_KEY",
+        "SERVICE_TOKEN_PRIVATE_KEY",
         "NOTIFIER_TRANSPORT",
         "NOTIFIER_COORDINATOR_EMAILS",
         "NOTIFIER_DIGEST_TIME",
@@ -170,20 +175,15 @@ def test_configuration_errors_name_every_bad_variable():
 @pytest.mark.parametrize("raw", ["0", "abc"])
 def test_a_bad_processed_retention_is_refused_by_name(raw):
     with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
-        Settings.from_env({"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": raw})
-    assert Settings.from_env({"STAFF_TOKEN_SECRET": "x"}).processed_retention_days == 30
-    assert (
-        Settings.from_env(
-            {"STAFF_TOKEN_SECRET": "x", "PROCESSED_RETENTION_DAYS": "90"}
-        ).processed_retention_days
-        == 90
-    )
+        Settings.from_env({**KEYS, "PROCESSED_RETENTION_DAYS": raw})
+    assert Settings.from_env(KEYS).processed_retention_days == 30
+    assert Settings.from_env({**KEYS, "PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
 
 
 def test_configured_routing_and_digest_readers_are_parsed():
     settings = Settings.from_env(
         {
-            "STAFF_TOKEN_SECRET": "x",
+            **KEYS,
             "NOTIFIER_COORDINATOR_EMAILS": "south=test.south@example.org",
             "NOTIFIER_STAFF_EMAILS": "test.a=a@example.net, test.b=b@example.net",
             "NOTIFIER_DIGEST_RECIPIENTS": "test.south@example.org,po@example.org",

@@ -6,18 +6,21 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 
 import requests
 from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
-from ccshared.auth import StaffUser, TokenSigner
-from notifier_testkit import TOKEN_SECRET, environment, free_port, sla_event, wait_for
+from ccshared.auth import StaffUser
+from notifier_testkit import environment, free_port, sla_event, wait_for
+
+from tests.infra import tokens
 
 
-def get(url: str, token: str | None = None) -> tuple[int, dict]:
+def get(url: str, token: Mapping[str, str] | None = None) -> tuple[int, dict]:
     try:
-        response = requests.get(url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=5)
+        response = requests.get(url, headers=token or {}, timeout=5)
     except requests.ConnectionError:
         return 0, {}
     return response.status_code, response.json()
@@ -37,7 +40,7 @@ def test_run_serves_the_api_and_delivers_a_breach_to_files(tmp_path):
         buses.connect(env["EVENT_BUS_URL"]).producer().publish(
             c.SLA_TOPIC, breach["subject"], events.encode(breach)
         )
-        token = TokenSigner(TOKEN_SECRET).issue(StaffUser("test.principal", c.ROLE_PRINCIPAL))
+        token = tokens.staff_headers(StaffUser("test.principal", c.ROLE_PRINCIPAL), "notifier")
 
         wait_for(lambda: len(get(f"{base}/api/v1/messages", token)[1].get("items", [])) == 2)
         status, log = get(f"{base}/api/v1/notifications?status=sent", token)

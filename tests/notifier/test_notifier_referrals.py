@@ -15,7 +15,7 @@ import pytest
 from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.outbox import OUTBOX
 from ccshared.timeutil import FixedClock
 from contacts.agencies import AgencyKeys
@@ -25,8 +25,10 @@ from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
 from notifier.domain import FAILED, RETRYING, SENT, SKIPPED
-from notifier_testkit import MONDAY_MORNING, TOKEN_SECRET, SmtpServer, centre_event, free_port, smtp_wired
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, free_port, smtp_wired
 from werkzeug.serving import make_server
+
+from tests.infra import tokens
 
 CENTRE = "centre-north-1"
 REFERRAL = {
@@ -49,7 +51,8 @@ class Contacts:
         settings = ContactsSettings(
             store_url=f"sqlite:///{tmp_path}/contacts.db",
             bus_url=f"sqlite:///{tmp_path}/contacts-events.db",
-            staff_token_secret=TOKEN_SECRET,
+            staff_token_public_key=tokens.STAFF_PUBLIC,
+            service_token_public_key=tokens.SERVICE_PUBLIC,
             encryption_key=Fernet.generate_key().decode(),
         )
         self.store = stores.connect(settings.store_url)
@@ -76,9 +79,9 @@ class Contacts:
             self.server = None
 
     def staff(self, action: str, contact_id: str, body: dict | None = None) -> None:
-        token = TokenSigner(TOKEN_SECRET).issue(StaffUser("test.coordinator", "coordinator", "north"))
+        headers = tokens.staff_headers(StaffUser("test.coordinator", "coordinator", "north"), "contacts")
         url = f"/api/v1/contacts/{contact_id}/referral/{action}"
-        answer = self.client.post(url, json=body or {}, headers={"Authorization": f"Bearer {token}"})
+        answer = self.client.post(url, json=body or {}, headers=headers)
         assert answer.status_code == 200, answer.json
 
     def staged(self, contact_id: str) -> list[dict]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra import tokens
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -124,7 +126,7 @@ def test_a_malformed_icalendar_file_stops_the_service_at_start_naming_file_and_l
         env={
             **clean,
             "SLA_CLOSURE_CALENDAR": str(path),
-            "STAFF_TOKEN_SECRET": "test-secret-not-for-production",
+            **tokens.key_env("sla-monitor"),
             "STORE_URL": f"sqlite:///{tmp_path}/sla.db",
             "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
             "SLA_MONITOR_PORT": "1",

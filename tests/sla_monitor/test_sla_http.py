@@ -9,25 +9,25 @@ from datetime import UTC, datetime, timedelta
 import openpyxl
 import pytest
 from ccshared import contracts
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from sla_monitor import config
 from sla_monitor.app import create_app
 from sla_support import as_event, centre_event, contact_event, received, responded
 
-SECRET = "test-secret-not-for-production"
+from tests.infra import tokens
+
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def client(store, store_url, clock):
-    settings = config.load({"STAFF_TOKEN_SECRET": SECRET, "STORE_URL": store_url})
+    settings = config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
     app = create_app(settings, store=store, clock=clock)
     return app.test_client()
 
 
-def bearer(role: str, area: str | None = None) -> dict:
-    token = TokenSigner(SECRET).issue(StaffUser(f"test.{role}", role, area))
-    return {"Authorization": f"Bearer {token}"}
+def bearer(role: str, area: str | None = None) -> tokens.TokenHeaders:
+    return tokens.staff_headers(StaffUser(f"test.{role}", role, area), "sla-monitor")
 
 
 STAFF = bearer("principal_officer")
@@ -78,7 +78,7 @@ def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None
 
 
 def test_due_takes_an_urgency_and_an_area(store, store_url, clock) -> None:
-    env = {"STAFF_TOKEN_SECRET": SECRET, "STORE_URL": store_url}
+    env = {**tokens.key_env("sla-monitor"), "STORE_URL": store_url}
     settings = config.load(
         env | {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02", "SLA_TARGET_LETTER_URGENT": "1"}
     )

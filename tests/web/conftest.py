@@ -21,8 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from frontend.app import create_app
 from frontend.config import Settings
-from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, STAFF_SECRET, FakeServices, centre
+from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, FakeServices, centre
 
+from tests.infra import tokens
 from tests.infra.system import SPECS, System
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -72,8 +73,8 @@ def services() -> FakeServices:
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         store_url=f"sqlite:///{tmp_path}/web.db",
-        staff_token_secret=STAFF_SECRET,
-        secret_key="web-test-session-key",
+        staff_token_private_key=tokens.STAFF_KEY,
+        secret_key=tokens.WEB_SECRET_KEY,
         directory_url=DIRECTORY,
         contacts_url=CONTACTS,
         sla_monitor_url=SLA,

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
 import holidays
 import pytest
 import requests
 from browser_support import axe_violations, console_errors, describe, screenshot
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser
 from ccshared.timeutil import LONDON
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.infra import tokens
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -311,8 +313,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
 
 def _north_contact(system: System) -> dict:
     """A north-area telephone message logged through the contacts API as a north coordinator."""
-    signer = TokenSigner(system.secret)
-    token = signer.issue(StaffUser("setup.north", "coordinator", "north"))
+    headers = _bearer(system, StaffUser("setup.north", "coordinator", "north"))
     north = requests.get(
         system.url("directory") + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
     ).json()["items"][0]
@@ -324,7 +325,7 @@ def _north_contact(system: System) -> dict:
             "subject": "Asking about childcare",
             "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers,
         timeout=5,
     )
     assert response.status_code == 201, response.text
@@ -423,11 +424,12 @@ def _agency(system: System, name: str) -> str:
     return re.search(r"^agency: .*\((\S+)\)$", printed, re.MULTILINE).group(1)
 
 
-def _bearer(system: System, user: StaffUser) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TokenSigner(system.secret).issue(user)}"}
+def _bearer(system: System, user: StaffUser) -> tokens.TokenHeaders:
+    """The front end's token for this user at the contacts service."""
+    return tokens.staff_headers(user, "contacts")
 
 
-def _nearest_for(system: System, headers: dict[str, str]) -> tuple[str, dict]:
+def _nearest_for(system: System, headers: Mapping[str, str]) -> tuple[str, dict]:
     """A district with a centre offering stay and play, and the centre contacts would choose."""
     offering = requests.get(
         system.url("directory") + "/api/v1/centres",

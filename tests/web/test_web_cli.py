@@ -13,12 +13,15 @@ from frontend.__main__ import main
 from frontend.accounts import LockoutRule
 from frontend.service import StaffDesk
 
+from tests.infra import tokens
+
 
 @pytest.fixture
 def store_url(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path}/web.db"
     monkeypatch.setenv("STORE_URL", url)
-    monkeypatch.delenv("STAFF_TOKEN_SECRET", raising=False)
+    for name in ("STAFF_TOKEN_PRIVATE_KEY", "WEB_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
     return url
 
 
@@ -71,16 +74,30 @@ def test_reset_password_replaces_the_old_one(store_url, capsys):
     assert desk.sign_in("s.staff", new, "127.0.0.1").ok
 
 
-def test_run_without_its_secret_fails_at_once_naming_the_variable(store_url, capsys):
+def test_run_without_its_key_and_secret_fails_at_once_naming_them(store_url, capsys):
     assert main(["run"]) == 2
 
-    assert "STAFF_TOKEN_SECRET is required" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "STAFF_TOKEN_PRIVATE_KEY is required" in err
+    assert "WEB_SECRET_KEY is required" in err
+
+
+def test_run_refuses_a_short_session_secret_naming_it_without_echoing_it(store_url, capsys, monkeypatch):
+    monkeypatch.setenv("STAFF_TOKEN_PRIVATE_KEY", tokens.key_env("web")["STAFF_TOKEN_PRIVATE_KEY"])
+    monkeypatch.setenv("WEB_SECRET_KEY", "only-31-bytes-long-for-a-secret")
+
+    assert main(["run"]) == 2
+
+    err = capsys.readouterr().err
+    assert "WEB_SECRET_KEY is invalid: is 31 bytes; a secret needs at least 32" in err
+    assert "only-31-bytes" not in err
 
 
 def test_run_and_create_user_refuse_a_malformed_role_mailbox_naming_the_variable(
     store_url, capsys, monkeypatch
 ):
-    monkeypatch.setenv("STAFF_TOKEN_SECRET", "a-staff-token-secret-of-32-bytes-or-more")
+    monkeypatch.setenv("STAFF_TOKEN_PRIVATE_KEY", tokens.key_env("web")["STAFF_TOKEN_PRIVATE_KEY"])
+    monkeypatch.setenv("WEB_SECRET_KEY", "a-session-secret-of-32-bytes-or-more")
     monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "not-an-address")
 
     assert main(["run"]) == 2

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser, TokenVerifier
 from frontend.clients import Reply, TransportFailed
 
-STAFF_SECRET = "web-test-staff-secret"
+from tests.infra import tokens
+
 # A Wednesday in March 2026 (London = UTC).
 NOW = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
 DIRECTORY = "http://directory.test"
 CONTACTS = "http://contacts.test"
 SLA = "http://sla.test"
 NOTIFIER = "http://notifier.test"
+# Each stand-in checks tokens as its service does: addressed to it, signed by the front end.
+AUDIENCES = {DIRECTORY: "directory", CONTACTS: "contacts", SLA: "sla-monitor", NOTIFIER: "notifier"}
 
 Handler = Callable[["Call"], tuple[int, Any] | tuple[int, Any, dict]]
 
@@ -74,7 +77,6 @@ class FakeServices:
     down: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     routes: list[tuple[str, str, re.Pattern, Handler]] = field(default_factory=list)
-    signer: TokenSigner = field(default_factory=lambda: TokenSigner(STAFF_SECRET))
 
     def on(self, method: str, base: str, pattern: str, handler: Handler | tuple) -> None:
         """Answer method base+pattern with handler(call), or a fixed (status, body[, headers])."""
@@ -86,7 +88,7 @@ class FakeServices:
         if base in self.down:
             raise TransportFailed(f"connection refused: {base}")
         path = url[len(base) :]
-        call = Call(method, url, path, dict(params or {}), json, dict(headers), self._user(headers))
+        call = Call(method, url, path, dict(params or {}), json, dict(headers), self._user(base, headers))
         self.calls.append(call)
         for route_method, route_base, pattern, handler in self.routes:
             match = pattern.match(path)
@@ -98,9 +100,11 @@ class FakeServices:
                 return Reply(status, answer[2] if len(answer) > 2 else {}, body, content)
         return Reply(404, {}, {"error": {"status": 404, "code": "not_found", "message": f"no route {path}"}})
 
-    def _user(self, headers: Mapping[str, str]) -> StaffUser | None:
+    def _user(self, base: str, headers: Mapping[str, str]) -> StaffUser | None:
         scheme, _, token = headers.get("Authorization", "").partition(" ")
-        return self.signer.verify(token) if scheme == "Bearer" else None
+        if scheme != "Bearer":
+            return None
+        return TokenVerifier(AUDIENCES[base], tokens.STAFF_PUBLIC).verify(token)
 
     def last(self, method: str, path_prefix: str) -> Call:
         return next(c for c in reversed(self.calls) if c.method == method and c.path.startswith(path_prefix))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ccshared import contracts as c
 from ccshared import tables
-from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
@@ -37,7 +37,7 @@ class Services:
     contacts: ContactService
     agencies: AgencyKeys
     idempotency: IdempotentRequests
-    signer: TokenSigner
+    tokens: TokenVerifier
     clock: Clock
     webhook_log: DeliveryLog
     partner_limiter: RateLimiter | None = None
@@ -56,7 +56,7 @@ def _agency() -> Agency:
 
 
 def _authenticate_staff() -> None:
-    g.staff = current_staff(_services().signer)
+    g.staff = current_staff(_services().tokens)
 
 
 def _authenticate_agency() -> None:
@@ -85,7 +85,7 @@ def _calling_agency(services: Services) -> tuple[Agency | None, ApiError | None]
             "or a partner user's token as Authorization: Bearer"
         )
     try:
-        return _partner_agency(services, services.signer.verify(token)), None
+        return _partner_agency(services, services.tokens.verify(token)), None
     except ApiError as refusal:
         return None, refusal
 
@@ -292,7 +292,7 @@ internal = Blueprint(
 
 @internal.before_request
 def _authenticate_service() -> None:
-    g.staff = current_staff(_services().signer, (c.ROLE_SERVICE,))
+    g.staff = current_staff(_services().tokens, (c.ROLE_SERVICE,))
 
 
 @internal.get("/referrals/<contact_id>")

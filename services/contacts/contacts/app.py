@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccshared import logs, store
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store
@@ -57,7 +57,7 @@ def create_app(
         contacts=contacts,
         agencies=AgencyKeys(AgencyRepository(store_), clock, cipher),
         idempotency=contacts.requests,
-        signer=TokenSigner(settings.staff_token_secret),
+        tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
         clock=clock,
         partner_limiter=RateLimiter(
             store_.collection("rate_limits"), settings.partner_rate_limit, clock, "partner-api"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ccshared import config
+from ccshared import config, contracts
 from ccshared.config import Var
 from ccshared.ratelimit import Limit
 from cryptography.fernet import Fernet
+from joserfc.jwk import OKPKey
 
-SERVICE = "contacts"
+SERVICE = contracts.SERVICE_CONTACTS
 
 
 def fernet_key(raw: str) -> str:
@@ -30,6 +31,7 @@ ENCRYPTION_KEY = Var(
     config.REQUIRED,
     fernet_key,
     "Fernet key that encrypts personal data at rest",
+    sensitive=True,
 )
 RETENTION_DAYS = Var(
     "CONTACTS_RETENTION_DAYS",
@@ -37,6 +39,9 @@ RETENTION_DAYS = Var(
     config.positive_int,
     "days after closing or withdrawal before a contact's personal data is erased",
 )
+# The keys it holds: public ones only, the front end's and the notifier's (internal API).
+STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
+SERVICE_TOKEN_PUBLIC_KEY = config.SERVICE_TOKEN_PUBLIC_KEY
 PORT = Var("CONTACTS_PORT", 8002, config.positive_int, "HTTP port")
 PARTNER_RATE_LIMIT = Var(
     "CONTACTS_PARTNER_RATE_LIMIT",
@@ -50,7 +55,8 @@ PARTNER_RATE_LIMIT = Var(
 class Settings:
     store_url: str
     bus_url: str
-    staff_token_secret: str
+    staff_token_public_key: OKPKey
+    service_token_public_key: OKPKey
     encryption_key: str
     retention_days: int = 365
     log_level: str = "INFO"
@@ -63,7 +69,8 @@ class Settings:
             [
                 config.store_url(SERVICE),
                 config.BUS_URL,
-                config.STAFF_TOKEN_SECRET,
+                STAFF_TOKEN_PUBLIC_KEY,
+                SERVICE_TOKEN_PUBLIC_KEY,
                 ENCRYPTION_KEY,
                 RETENTION_DAYS,
                 PORT,
@@ -76,7 +83,8 @@ class Settings:
         return cls(
             store_url=values["STORE_URL"],
             bus_url=values["EVENT_BUS_URL"],
-            staff_token_secret=values["STAFF_TOKEN_SECRET"],
+            staff_token_public_key=values["STAFF_TOKEN_PUBLIC_KEY"],
+            service_token_public_key=values["SERVICE_TOKEN_PUBLIC_KEY"],
             encryption_key=values["CONTACTS_ENCRYPTION_KEY"],
             retention_days=values["CONTACTS_RETENTION_DAYS"],
             log_level=values["LOG_LEVEL"],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccshared import geo
-from ccshared.auth import StaffUser, TokenSigner, current_staff
+from ccshared.auth import StaffUser, TokenVerifier, current_staff
 from ccshared.errors import InvalidInput, PreconditionRequired
 from ccshared.service_types import SERVICE_TYPES
 from ccshared.timeutil import Clock
@@ -37,12 +37,12 @@ IF_MATCH = {
 @dataclass(frozen=True)
 class Context:
     service: DirectoryService
-    signer: TokenSigner
+    tokens: TokenVerifier
     clock: Clock
     stale_days: int
 
     def staff(self) -> StaffUser:
-        return current_staff(self.signer)
+        return current_staff(self.tokens)
 
     def view(self, doc: dict, distance_km: float | None = None) -> dict:
         return views.centre(doc, now=self.clock.now(), stale_days=self.stale_days, distance_km=distance_km)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ccshared import logs
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenVerifier
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
@@ -55,7 +55,9 @@ def create_app(
         "staffToken",
         {"type": "http", "scheme": "bearer", "description": "signed staff token from the front end"},
     )
-    context = api.Context(service, TokenSigner(settings.staff_token_secret), clock, settings.stale_days)
+    context = api.Context(
+        service, TokenVerifier(SERVICE, settings.staff_token_public_key), clock, settings.stale_days
+    )
     smorest.register_blueprint(api.blueprint(context))
     feed = oruk_api.OrukContext(
         service, clock, oruk.Organization(settings.organization_name), settings.public_url

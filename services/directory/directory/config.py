@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ccshared import config
+from ccshared import config, contracts
+from joserfc.jwk import OKPKey
 
-SERVICE = "directory"
+SERVICE = contracts.SERVICE_DIRECTORY
 
+# The keys it holds: the front end's public key only.
+STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
 STALE_DAYS = config.Var(
     "DIRECTORY_STALE_DAYS", 90, config.positive_int, "days after which an unverified entry is stale"
 )
@@ -37,7 +40,7 @@ ORGANIZATION = config.Var(
 class Settings:
     store_url: str
     bus_url: str
-    staff_token_secret: str
+    staff_token_public_key: OKPKey
     stale_days: int = 90
     geocoder_url: str = ""
     geocoder_timeout: float = 2.0
@@ -54,7 +57,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         [
             store,
             config.BUS_URL,
-            config.STAFF_TOKEN_SECRET,
+            STAFF_TOKEN_PUBLIC_KEY,
             STALE_DAYS,
             GEOCODER_URL,
             GEOCODER_TIMEOUT,
@@ -68,7 +71,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         store_url=values[store.name],
         bus_url=values[config.BUS_URL.name],
-        staff_token_secret=values[config.STAFF_TOKEN_SECRET.name],
+        staff_token_public_key=values[STAFF_TOKEN_PUBLIC_KEY.name],
         stale_days=values[STALE_DAYS.name],
         geocoder_url=values[GEOCODER_URL.name],
         geocoder_timeout=values[GEOCODER_TIMEOUT.name],

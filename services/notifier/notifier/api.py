@@ -28,7 +28,7 @@ def _ctx():
 def list_notifications(query: dict):
     """Notifications, newest first: pending, sending, retrying, sent, failed, held or digested."""
     ctx = _ctx()
-    area = log_area(current_staff(ctx.signer))
+    area = log_area(current_staff(ctx.tokens))
     found = ctx.notifications.search(
         status=query.get("status"),
         event_type=query.get("event_type"),
@@ -44,7 +44,7 @@ def list_notifications(query: dict):
 def list_messages():
     """Messages the signed-in user may read, newest first (id, to, subject, date)."""
     ctx = _ctx()
-    user = current_staff(ctx.signer)
+    user = current_staff(ctx.tokens)
     return {"items": [m for m in ctx.mailbox.list() if may_read(user, m, ctx.routing)]}
 
 
@@ -53,7 +53,7 @@ def list_messages():
 def show_message(message_id: str):
     """One message with its plain-text and HTML parts."""
     ctx = _ctx()
-    user = current_staff(ctx.signer)
+    user = current_staff(ctx.tokens)
     message = ctx.mailbox.get(message_id)
     if message is None or not may_read(user, message, ctx.routing):
         raise NotFound(f"no message {message_id} for you")

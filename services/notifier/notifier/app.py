@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenVerifier
+from ccshared.contracts import SERVICE_NOTIFIER
 from ccshared.store import Store
 from ccshared.web import create_app_base
 from flask import Flask
@@ -23,7 +24,7 @@ class AppContext:
     notifications: NotificationRepository
     mailbox: Mailbox
     routing: Routing
-    signer: TokenSigner
+    tokens: TokenVerifier
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         notifications=notifications,
         mailbox=Mailbox(settings.delivery.mail_dir),
         routing=bootstrap.routing(settings),
-        signer=TokenSigner(settings.token_secret),
+        tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key),
     )
     smorest.register_blueprint(api.notifications)
     smorest.register_blueprint(api.messages)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenIssuer
 from ccshared.bus import Producer
+from ccshared.contracts import SERVICE_NOTIFIER
 from ccshared.hints import Hints
 from ccshared.store import Store
 from ccshared.timeutil import Clock
@@ -68,7 +69,9 @@ def delivery(
         threads=d.threads,
         hints=recorded,
         sweep_seconds=HINTED_SWEEP_SECONDS if recorded is not None else SWEEP_SECONDS,
-        referrers=Referrers(d.contacts_url, TokenSigner(settings.token_secret)),
+        referrers=Referrers(
+            d.contacts_url, TokenIssuer(SERVICE_NOTIFIER, settings.service_token_private_key)
+        ),
     )
 
 

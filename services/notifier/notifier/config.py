@@ -16,6 +16,7 @@ from ccshared import calendar as cccalendar
 from ccshared import config
 from ccshared.config import Var, positive_int
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, address, address_map
+from joserfc.jwk import OKPKey
 
 TRANSPORTS = ("file", "smtp")
 SECURITY_MODES = ("none", "starttls", "tls")
@@ -85,6 +86,9 @@ SENDING_TIMEOUT = Var(
 DELIVERY_THREADS = Var(
     "NOTIFIER_DELIVERY_THREADS", 4, positive_int, "notifications sent at once, each over its own connection"
 )
+# The keys it holds: the front end's public key, and its own private key for contacts' internal API.
+STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
+SERVICE_TOKEN_PRIVATE_KEY = config.SERVICE_TOKEN_PRIVATE_KEY
 CONSUMER_GROUP = Var("NOTIFIER_CONSUMER_GROUP", "notifier")
 
 
@@ -137,7 +141,8 @@ class DeliverySettings:
 class Settings:
     bus_url: str
     store_url: str
-    token_secret: str = field(repr=False)
+    staff_token_public_key: OKPKey
+    service_token_private_key: OKPKey = field(repr=False)
     log_level: str
     consumer_group: str
     smtp: SmtpSettings
@@ -153,7 +158,8 @@ class Settings:
             [
                 config.BUS_URL,
                 store,
-                config.STAFF_TOKEN_SECRET,
+                STAFF_TOKEN_PUBLIC_KEY,
+                SERVICE_TOKEN_PRIVATE_KEY,
                 config.LOG_LEVEL,
                 config.PROCESSED_RETENTION_DAYS,
                 CONSUMER_GROUP,
@@ -187,7 +193,8 @@ class Settings:
         return cls(
             bus_url=v[config.BUS_URL.name],
             store_url=v[store.name],
-            token_secret=v[config.STAFF_TOKEN_SECRET.name],
+            staff_token_public_key=v[STAFF_TOKEN_PUBLIC_KEY.name],
+            service_token_private_key=v[SERVICE_TOKEN_PRIVATE_KEY.name],
             log_level=v[config.LOG_LEVEL.name],
             consumer_group=v[CONSUMER_GROUP.name],
             smtp=SmtpSettings(

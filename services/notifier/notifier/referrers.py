@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
-from ccshared.auth import StaffUser, TokenSigner
-from ccshared.contracts import ROLE_SERVICE
+from ccshared.auth import StaffUser, TokenIssuer
+from ccshared.contracts import ROLE_SERVICE, SERVICE_CONTACTS, SERVICE_NOTIFIER
 
 from .domain import REFERRER_OF
 from .mail import TemporaryFailure
 
-SERVICE_USER = StaffUser("notifier", ROLE_SERVICE)
+SERVICE_USER = StaffUser(SERVICE_NOTIFIER, ROLE_SERVICE)
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,9 @@ class AgencyFacts:
 
 
 class Referrers:
-    def __init__(self, contacts_url: str, signer: TokenSigner, timeout: float = 10.0):
+    def __init__(self, contacts_url: str, tokens: TokenIssuer, timeout: float = 10.0):
         self.contacts_url = contacts_url.rstrip("/")
-        self.signer = signer
+        self.tokens = tokens
         self.timeout = timeout
         self.session = requests.Session()
 
@@ -72,7 +72,10 @@ class Referrers:
         return AgencyFacts(body["agency_name"], body.get("agency_email")) if body else None
 
     def _get(self, path: str) -> dict | None:
-        headers = {"Authorization": f"Bearer {self.signer.issue(SERVICE_USER)}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self.tokens.issue(SERVICE_USER, SERVICE_CONTACTS)}",
+            "Accept": "application/json",
+        }
         try:
             reply = self.session.get(self.contacts_url + path, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from ccshared import tables
-from ccshared.auth import StaffUser, TokenSigner, bearer_token, current_staff
+from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLES
 from ccshared.errors import Forbidden
@@ -34,7 +34,7 @@ class Context:
     centres: CentreRepository
     policy: Policy
     clock: Clock
-    signer: TokenSigner
+    tokens: TokenVerifier
 
 
 def local_iso(instant: datetime) -> str:
@@ -78,7 +78,7 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.response(200, ClocksSchema)
     def clocks(query: dict) -> dict:
         """Running clocks, soonest due first (staff; staff and coordinators see their own area)."""
-        user = current_staff(ctx.signer)
+        user = current_staff(ctx.tokens)
         filter = _clock_filter(query, user)
         found = list(
             ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"])
@@ -98,7 +98,7 @@ def blueprint(ctx: Context) -> Blueprint:
         """
         token = bearer_token()
         # Staff see every figure; anyone else (a partner's token included) the public ones.
-        public = token is None or ctx.signer.verify(token).role not in ROLES
+        public = token is None or ctx.tokens.verify(token).role not in ROLES
         start, end = query["from_"], query["to"]
         if public:
             start, end = start.replace(day=1), _last_day_of_month(end)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ccshared import logs
 from ccshared import store as ccstore
-from ccshared.auth import TokenSigner
+from ccshared.auth import TokenVerifier
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
@@ -32,7 +32,7 @@ def create_app(
         centres=centres,
         policy=settings.worker.calendar.policy(),
         clock=clock,
-        signer=TokenSigner(settings.staff_token_secret),
+        tokens=TokenVerifier(config.SERVICE, settings.staff_token_public_key),
     )
     app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
     api.register_blueprint(blueprint(context))

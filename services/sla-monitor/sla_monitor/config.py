@@ -1,7 +1,7 @@
 """Settings from the environment, one small group per component.
 
 The calendar settings load on their own so that the `due` command works on a
-machine with no other configuration (no staff token secret, no database).
+machine with no other configuration (no staff token key, no database).
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from ccshared import calendar as cccalendar
 from ccshared import config, contracts
 from ccshared.config import Var
+from joserfc.jwk import OKPKey
 
 from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Policy, Targets
 
-SERVICE = "sla-monitor"
+SERVICE = contracts.SERVICE_SLA_MONITOR
+# The keys it holds: the front end's public key only.
+STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
 
 
 def _target_var(channel: str) -> Var:
@@ -105,7 +108,7 @@ class WorkerSettings:
 @dataclass(frozen=True)
 class Settings:
     worker: WorkerSettings
-    staff_token_secret: str
+    staff_token_public_key: OKPKey
 
 
 def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
@@ -162,5 +165,5 @@ def _worker(values: Mapping[str, object]) -> WorkerSettings:
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Everything the HTTP app needs; one ConfigError names every bad variable."""
-    values = config.load([*_WORKER_VARS, config.STAFF_TOKEN_SECRET], environ)
-    return Settings(worker=_worker(values), staff_token_secret=values["STAFF_TOKEN_SECRET"])  # type: ignore[arg-type]
+    values = config.load([*_WORKER_VARS, STAFF_TOKEN_PUBLIC_KEY], environ)
+    return Settings(worker=_worker(values), staff_token_public_key=values["STAFF_TOKEN_PUBLIC_KEY"])  # type: ignore[arg-type]

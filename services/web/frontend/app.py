@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from ccshared import logs
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared import contracts, logs
+from ccshared.auth import StaffUser, TokenIssuer
 from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
@@ -39,20 +39,26 @@ def _signed_in_user() -> StaffUser | None:
 
 
 def build_backends(settings: Settings, transport: Transport) -> Backends:
-    signer = TokenSigner(settings.staff_token_secret)
+    tokens = TokenIssuer(contracts.SERVICE_WEB, settings.staff_token_private_key)
 
-    def client(name: str, url: str) -> ServiceClient:
+    def client(name: str, audience: str, url: str) -> ServiceClient:
         return ServiceClient(
-            name, url, transport, signer=signer, identity=_signed_in_user, timeout=settings.service_timeout
+            name,
+            url,
+            transport,
+            tokens=tokens,
+            audience=audience,
+            identity=_signed_in_user,
+            timeout=settings.service_timeout,
         )
 
-    contacts_client = client("contacts", settings.contacts_url)
+    contacts_client = client("contacts", contracts.SERVICE_CONTACTS, settings.contacts_url)
     return Backends(
-        directory=Directory(client("directory", settings.directory_url)),
+        directory=Directory(client("directory", contracts.SERVICE_DIRECTORY, settings.directory_url)),
         contacts=Contacts(contacts_client),
         referrals=Referrals(contacts_client),
-        sla=SlaMonitor(client("SLA monitor", settings.sla_monitor_url)),
-        notifier=Notifier(client("notifier", settings.notifier_url)),
+        sla=SlaMonitor(client("SLA monitor", contracts.SERVICE_SLA_MONITOR, settings.sla_monitor_url)),
+        notifier=Notifier(client("notifier", contracts.SERVICE_NOTIFIER, settings.notifier_url)),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
-from ccshared.auth import StaffUser, TokenSigner
+from ccshared.auth import StaffUser, TokenIssuer
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,16 @@ class ServiceClient:
         base_url: str,
         transport: Transport,
         *,
-        signer: TokenSigner,
+        tokens: TokenIssuer,
+        audience: str,
         identity: Identity,
         timeout: float = 5.0,
     ):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.transport = transport
-        self.signer = signer
+        self.tokens = tokens
+        self.audience = audience
         self.identity = identity
         self.timeout = timeout
 
@@ -128,7 +130,8 @@ class ServiceClient:
         sent = {"Accept": "application/json", **(headers or {})}
         user = self.identity() if as_staff else None
         if user is not None:
-            sent["Authorization"] = f"Bearer {self.signer.issue(user)}"
+            # A fresh token per call, for this service only: it outlives the session by seconds at most.
+            sent["Authorization"] = f"Bearer {self.tokens.issue(user, self.audience)}"
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             reply = self.transport.request(

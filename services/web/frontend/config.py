@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ccshared import config
+from ccshared import config, contracts
 from ccshared.config import Var
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
+from joserfc.jwk import OKPKey
 
-SERVICE = "web"
+SERVICE = contracts.SERVICE_WEB
 
 PORT = Var("WEB_PORT", 8000, config.positive_int, "HTTP port")
 DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", config.url_with_scheme("http", "https"))
 CONTACTS_URL = config.CONTACTS_URL
+# The key it holds: the staff tokens' private key, which no service has.
+STAFF_TOKEN_PRIVATE_KEY = config.STAFF_TOKEN_PRIVATE_KEY
 SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", config.url_with_scheme("http", "https"))
 NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", config.url_with_scheme("http", "https"))
 SECRET_KEY = Var(
     "WEB_SECRET_KEY",
-    "",
-    str,
-    "signs the session cookie; derived from STAFF_TOKEN_SECRET when unset",
+    config.REQUIRED,
+    config.secret,
+    "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
+    sensitive=True,
 )
 COOKIE_SECURE = Var(
     "WEB_COOKIE_SECURE",
@@ -46,8 +48,8 @@ SIGN_IN_RATE_LIMIT = Var(
 @dataclass(frozen=True)
 class Settings:
     store_url: str
-    staff_token_secret: str
-    secret_key: str
+    staff_token_private_key: OKPKey = field(repr=False)
+    secret_key: str = field(repr=False)
     directory_url: str = DIRECTORY_URL.default
     contacts_url: str = CONTACTS_URL.default
     sla_monitor_url: str = SLA_MONITOR_URL.default
@@ -70,7 +72,7 @@ class Settings:
         values = config.load(
             [
                 config.store_url(SERVICE),
-                config.STAFF_TOKEN_SECRET,
+                STAFF_TOKEN_PRIVATE_KEY,
                 PORT,
                 DIRECTORY_URL,
                 CONTACTS_URL,
@@ -89,11 +91,10 @@ class Settings:
             ],
             environ,
         )
-        token_secret = values["STAFF_TOKEN_SECRET"]
         return cls(
             store_url=values["STORE_URL"],
-            staff_token_secret=token_secret,
-            secret_key=values["WEB_SECRET_KEY"] or derived_secret(token_secret),
+            staff_token_private_key=values["STAFF_TOKEN_PRIVATE_KEY"],
+            secret_key=values["WEB_SECRET_KEY"],
             directory_url=values["DIRECTORY_URL"].rstrip("/"),
             contacts_url=values["CONTACTS_URL"].rstrip("/"),
             sla_monitor_url=values["SLA_MONITOR_URL"].rstrip("/"),
@@ -107,8 +108,3 @@ class Settings:
             sign_in_rate_limit=values["WEB_SIGN_IN_RATE_LIMIT"],
             mailboxes=RoleMailboxes(values[COORDINATORS.name], values[PRINCIPAL.name]),
         )
-
-
-def derived_secret(token_secret: str) -> str:
-    """A session key of its own, so one secret suffices for the embedded run."""
-    return hmac.new(token_secret.encode(), b"cc-web-session-cookie", hashlib.sha256).hexdigest()
