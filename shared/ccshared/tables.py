@@ -22,6 +22,18 @@ MEDIA_TYPES = {
 }
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+
+def openapi_files(json_schema: type) -> dict:
+    """For flask-smorest's @blp.doc(**openapi_files(Schema)) above @blp.response: the 200
+    answer is JSON, or with format=csv or xlsx a file."""
+    content = {
+        "application/json": {"schema": json_schema},
+        "text/csv": {"schema": {"type": "string"}},
+        MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+    }
+    return {"responses": {"200": {"description": "OK", "content": content}}}
+
+
 Columns = Sequence[tuple[str, str]]  # (key in each row, heading)
 
 

@@ -152,6 +152,7 @@ def create_contact(form: dict) -> Response:
 
 @staff.get("")
 @staff.arguments(s.ContactQuerySchema, location="query")
+@staff.doc(**tables.openapi_files(s.ContactPageSchema))
 @staff.response(200, s.ContactPageSchema)
 def list_contacts(query: dict) -> dict | Response:
     user = _staff()

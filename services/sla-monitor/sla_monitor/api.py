@@ -89,6 +89,7 @@ def blueprint(ctx: Context) -> Blueprint:
 
     @blp.get("/reports/compliance")
     @blp.arguments(ComplianceQuery, location="query")
+    @blp.doc(**tables.openapi_files(ComplianceSchema))
     @blp.response(200, ComplianceSchema)
     def compliance_report(query: dict) -> dict | Response:
         """Met, breached and open counts by channel, centre, area or month of receipt.
