@@ -45,6 +45,7 @@ def ensure_secrets() -> dict[str, str]:
     wanted = {
         "STAFF_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
         "CONTACTS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+        "CONTACTS_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(32),
         "WEB_SECRET_KEY": lambda: secrets.token_urlsafe(32),
     }
     missing = {name: make() for name, make in wanted.items() if name not in values}

@@ -69,6 +69,19 @@ def positive_int(raw: str) -> int:
     return value
 
 
+MIN_SECRET_BYTES = 32
+
+
+def strong_secret(raw: str) -> str:
+    """A secret key of at least MIN_SECRET_BYTES bytes (UTF-8), as HMAC-SHA256 wants."""
+    if len(raw.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_BYTES} bytes; make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return raw
+
+
 def url_with_scheme(*schemes: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         scheme = raw.split(":", 1)[0]

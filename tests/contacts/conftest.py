@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ def cli_env(tmp_path) -> dict[str, str]:
         "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
         "STAFF_TOKEN_SECRET": STAFF_SECRET,
         "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "CONTACTS_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
     }
 
 
@@ -62,6 +64,7 @@ def settings(store_url: str, tmp_path) -> Settings:
         bus_url=f"sqlite:///{tmp_path}/events.db",
         staff_token_secret=STAFF_SECRET,
         encryption_key=Fernet.generate_key().decode(),
+        blind_index_key=secrets.token_urlsafe(32),
     )
 
 

@@ -60,7 +60,10 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert erase_expired(repository, audit, clock, retention_days=365) == 0
 
 
-ENV_BASE = {"STAFF_TOKEN_SECRET": "contacts-test-secret"}
+ENV_BASE = {
+    "STAFF_TOKEN_SECRET": "contacts-test-secret",
+    "CONTACTS_BLIND_INDEX_KEY": "contacts-test-blind-index-key-of-32-bytes",
+}
 
 
 def test_the_encryption_key_is_required_and_must_be_a_fernet_key():

@@ -106,7 +106,12 @@ def test_published_host_ports_do_not_clash_and_scalable_apis_publish_none_fixed(
 
 def test_secrets_come_from_the_environment_not_the_file():
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in ("STAFF_TOKEN_SECRET", "CONTACTS_ENCRYPTION_KEY", "WEB_SECRET_KEY"):
+    for secret in (
+        "STAFF_TOKEN_SECRET",
+        "CONTACTS_ENCRYPTION_KEY",
+        "CONTACTS_BLIND_INDEX_KEY",
+        "WEB_SECRET_KEY",
+    ):
         assert re.search(rf"{secret}: \$\{{{secret}:\?", text), (
             f"{secret} must be required from the environment"
         )

@@ -69,6 +69,7 @@ class System:
             "EVENT_BUS_URL": self.bus_url,
             "STAFF_TOKEN_SECRET": self.secret,
             "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "CONTACTS_BLIND_INDEX_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "WEB_SECRET_KEY": uuid.uuid4().hex,
             "WEB_COOKIE_SECURE": "false",
             "NOTIFIER_TRANSPORT": "file",

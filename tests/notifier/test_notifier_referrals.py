@@ -7,6 +7,7 @@ real SMTP server, the stores are SQLite in tmp_path; the clock is a test clock.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ class Contacts:
             bus_url=f"sqlite:///{tmp_path}/contacts-events.db",
             staff_token_secret=TOKEN_SECRET,
             encryption_key=Fernet.generate_key().decode(),
+            blind_index_key=secrets.token_urlsafe(32),
         )
         self.store = stores.connect(settings.store_url)
         centre = events.decode(events.encode(centre_event(CENTRE)))

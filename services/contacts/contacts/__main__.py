@@ -1,4 +1,5 @@
-"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired"""
+"""python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired
+| subject-access search|erase|backfill"""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import SystemClock
 
+from . import subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
+from .app import build_subject_access
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .repository import AgencyRepository, AuditLog, ContactRepository
@@ -47,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     key_commands.add_parser("list", help="list keys (never the keys themselves)")
     commands.add_parser("erase-expired", help="erase personal data past CONTACTS_RETENTION_DAYS")
+    subject_access_cli.add_parser(commands)
     return parser
 
 
@@ -68,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     store = store_module.connect(settings.store_url)
     clock = SystemClock()
+    if args.command == "subject-access":
+        return subject_access_cli.run(args, build_subject_access(settings, store, clock))
     if args.command == "erase-expired":
         erased = erase_expired(
             ContactRepository(store, clock), AuditLog(store), clock, settings.retention_days

@@ -31,6 +31,13 @@ ENCRYPTION_KEY = Var(
     fernet_key,
     "Fernet key that encrypts personal data at rest",
 )
+BLIND_INDEX_KEY = Var(
+    "CONTACTS_BLIND_INDEX_KEY",
+    config.REQUIRED,
+    config.strong_secret,
+    "secret (at least 32 bytes) keying the HMACs that let a subject access request find a "
+    "person's contacts; kept apart from CONTACTS_ENCRYPTION_KEY",
+)
 RETENTION_DAYS = Var(
     "CONTACTS_RETENTION_DAYS",
     365,
@@ -52,6 +59,7 @@ class Settings:
     bus_url: str
     staff_token_secret: str
     encryption_key: str
+    blind_index_key: str
     retention_days: int = 365
     log_level: str = "INFO"
     partner_rate_limit: Limit = Limit(120, 60)
@@ -65,6 +73,7 @@ class Settings:
                 config.BUS_URL,
                 config.STAFF_TOKEN_SECRET,
                 ENCRYPTION_KEY,
+                BLIND_INDEX_KEY,
                 RETENTION_DAYS,
                 PORT,
                 PARTNER_RATE_LIMIT,
@@ -78,6 +87,7 @@ class Settings:
             bus_url=values["EVENT_BUS_URL"],
             staff_token_secret=values["STAFF_TOKEN_SECRET"],
             encryption_key=values["CONTACTS_ENCRYPTION_KEY"],
+            blind_index_key=values["CONTACTS_BLIND_INDEX_KEY"],
             retention_days=values["CONTACTS_RETENTION_DAYS"],
             log_level=values["LOG_LEVEL"],
             partner_rate_limit=values["CONTACTS_PARTNER_RATE_LIMIT"],

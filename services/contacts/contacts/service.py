@@ -21,6 +21,7 @@ from ccshared.store import Filter
 from ccshared.timeutil import Clock, to_str
 
 from . import vocabulary as v
+from .blind_index import BlindIndex
 from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from .nearest import Choice, Place, district_of, nearest_suitable
@@ -88,6 +89,7 @@ class ContactService:
         centres: CentreRepository,
         audit: AuditLog,
         cipher: PersonalDataCipher,
+        index: BlindIndex,
         clock: Clock,
         choose: Callable[[str], str] = secrets.choice,
     ):
@@ -95,6 +97,7 @@ class ContactService:
         self.centres = centres
         self.audit = audit
         self.cipher = cipher
+        self.index = index
         self.clock = clock
         self.choose = choose
 
@@ -110,9 +113,13 @@ class ContactService:
                 f"centre {centre.id} is outside your area", fields={"centre_id": ["outside your area"]}
             )
         now = self.clock.now()
-        personal = self.cipher.encrypt(
-            {"subject": form["subject"], "summary": form.get("summary", ""), "requester": form["requester"]}
-        )
+        details = {
+            "subject": form["subject"],
+            "summary": form.get("summary", ""),
+            "requester": form["requester"],
+        }
+        personal = self.cipher.encrypt(details)
+        blind_index = self.index.of_personal(details)
 
         def build(contact_id: str, reference: str) -> Contact:
             return receive(
@@ -124,6 +131,7 @@ class ContactService:
                 now=now,
                 by=user.username,
                 personal=personal,
+                blind_index=blind_index,
             )
 
         return self._create(build, form["channel"], form.get("received_at") or now, dedupe_key, request_hash)
@@ -138,19 +146,19 @@ class ContactService:
         with business_rules():
             if consent["recorded_at"] > now:
                 raise RuleBroken("consent.recorded_at", "must not be in the future")
-        personal = self.cipher.encrypt(
-            {
-                "referrer": form["referrer"],
-                "family": form["family"],
-                "children": form["children"],
-                "notes": form.get("notes", ""),
-                "consent": {
-                    "given": True,
-                    "recorded_by": consent["recorded_by"],
-                    "recorded_at": to_str(consent["recorded_at"]),
-                },
-            }
-        )
+        details = {
+            "referrer": form["referrer"],
+            "family": form["family"],
+            "children": form["children"],
+            "notes": form.get("notes", ""),
+            "consent": {
+                "given": True,
+                "recorded_by": consent["recorded_by"],
+                "recorded_at": to_str(consent["recorded_at"]),
+            },
+        }
+        personal = self.cipher.encrypt(details)
+        blind_index = self.index.of_personal(details)
 
         def build(contact_id: str, reference: str) -> Contact:
             referral = Referral(
@@ -171,6 +179,7 @@ class ContactService:
                 by=agency.actor,
                 personal=personal,
                 referral=referral,
+                blind_index=blind_index,
             )
 
         return self._create(build, c.REFERRAL, now, dedupe_key, request_hash)
