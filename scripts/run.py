@@ -102,6 +102,7 @@ def main() -> int:
         "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
     }
     run(["directory", "load-sample"], env)
+    run(["contacts", "subject-access", "backfill"], env)  # contacts stored before blind indexes
     if not CREDENTIALS.exists():
         first_run(env)
     ports = {
