@@ -64,10 +64,10 @@ def test_phone_numbers_meet_in_their_uk_national_form(spelling):
 def test_other_identifiers_are_normalised_and_nonsense_is_refused_by_field():
     assert bi.phone_digits("+33 1 23 45 67 89") == "+33123456789"
     assert bi.email_address("  Referrer@Example.ORG ") == "referrer@example.org"
-    assert bi.postcode(" l8 0aa ") == "L80AA"
+    assert bi.full_postcode(" l8 0aa ") == "L80AA"
     assert bi.postcodes_in("1 Test Street, Liverpool l4 0aa") == ["L40AA"]
     for kwargs, field in (
-        ({"postcode_": "L8"}, "postcode"),
+        ({"postcode": "L8"}, "postcode"),
         ({"phone": "12"}, "phone"),
         ({"email": "no-at-sign"}, "email"),
         ({"name": "  -- "}, "name"),

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +74,7 @@ def email_address(raw: str) -> str | None:
     return value if "@" in value else None
 
 
-def postcode(raw: str) -> str | None:
+def full_postcode(raw: str) -> str | None:
     """A full postcode in capitals without spaces, or None when it is not one."""
     value = re.sub(r"\s+", "", raw).upper()
     return value if _POSTCODE.match(value) else None
@@ -150,7 +150,7 @@ class InvalidQuery(ValueError):
 
 
 def query(
-    name: str | None = None, phone: str | None = None, email: str | None = None, postcode_: str | None = None
+    name: str | None = None, phone: str | None = None, email: str | None = None, postcode: str | None = None
 ) -> Query:
     """Normalise what was asked for; InvalidQuery names a field that cannot be searched for."""
     name_terms: tuple[Term, ...] = ()
@@ -165,14 +165,14 @@ def query(
         name=name_terms,
         phone=_single(PHONE, phone, phone_digits, "give a telephone number of at least 6 digits"),
         email=_single(EMAIL, email, email_address, "give an e-mail address"),
-        postcode=_single(POSTCODE, postcode_, postcode, "give a full postcode such as L8 0AA"),
+        postcode=_single(POSTCODE, postcode, full_postcode, "give a full postcode such as L8 0AA"),
     )
     if not found.kinds:
         raise InvalidQuery(NAME, "give at least one of name, phone, email or postcode")
     return found
 
 
-def _single(kind: str, raw: str | None, normalise: Any, message: str) -> Term | None:
+def _single(kind: str, raw: str | None, normalise: Callable[[str], str | None], message: str) -> Term | None:
     if raw is None or not raw.strip():
         return None
     value = normalise(raw)
