@@ -13,7 +13,8 @@ from ccshared import store as store_module
 from contacts import blind_index as bi
 from contacts.app import create_app
 from contacts.config import Settings
-from contacts.repository import AUDIT, CONTACTS
+from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
+from contacts.retention import erase_expired
 from contacts_testkit import PERSONAL_VALUES
 
 SEARCH = "/api/v1/subject-access/search"
@@ -329,3 +330,22 @@ def test_the_blind_index_key_is_required_and_long(cli_env):
     assert missing.returncode == 2 and "CONTACTS_BLIND_INDEX_KEY is required" in missing.stderr
     short = run_cli(env | {"CONTACTS_BLIND_INDEX_KEY": "x" * 31}, "subject-access", "backfill")
     assert short.returncode == 2 and "at least 32 bytes" in short.stderr
+
+
+def test_retention_erasure_removes_the_blind_index_too(client, staff_headers, people, doc_store, clock):
+    headers = staff_headers()
+    for step in ("respond", "close"):
+        body = {"method": "letter"} if step == "respond" else {}
+        assert (
+            client.post(f"/api/v1/contacts/{people['letter']}/{step}", json=body, headers=headers).status_code
+            == 200
+        )
+    clock.advance(days=400)
+
+    assert (
+        erase_expired(ContactRepository(doc_store, clock), AuditLog(doc_store), clock, retention_days=365)
+        == 1
+    )
+
+    assert doc_store.collection(CONTACTS).get(people["letter"])["blind_index"] == []
+    assert _search(client, staff_headers("admin", None), name="Test Parent") == []
