@@ -84,6 +84,7 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
         EVENT_BUS_URL=f"sqlite:///{ctx.workdir}/referrals-events.db",
         **tokens.key_env("contacts"),
         CONTACTS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        CONTACTS_BLIND_INDEX_KEY=uuid.uuid4().hex * 2,
         WEB_CONCURRENCY=str(size["gunicorn workers"]),
         PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="cc-bench-metrics-"),
     )

@@ -48,6 +48,7 @@ def ensure_secrets(path: Path = SECRETS) -> dict[str, str]:
     values = read_env(path)
     wanted = {
         "CONTACTS_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+        "CONTACTS_BLIND_INDEX_KEY": lambda: secrets.token_urlsafe(32),
         "WEB_SECRET_KEY": lambda: secrets.token_urlsafe(32),
     }
     missing = {name: make() for name, make in wanted.items() if name not in values}
@@ -147,6 +148,7 @@ def main() -> int:
         "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
     }
     run(["directory", "load-sample"], env)
+    run(["contacts", "subject-access", "backfill"], env)  # contacts stored before blind indexes
     if not CREDENTIALS.exists():
         first_run(env)
     ports = {

@@ -88,7 +88,7 @@ def secret(raw: str) -> str:
     size = len(raw.encode())
     if size < MIN_SECRET_BYTES:
         raise ValueError(
-            f"is {size} bytes; a secret needs at least {MIN_SECRET_BYTES} "
+            f"is {size} bytes; a secret needs at least {MIN_SECRET_BYTES} bytes "
             "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return raw

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ def cli_env(tmp_path) -> dict[str, str]:
         "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
         **tokens.key_env("contacts"),
         "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "CONTACTS_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
     }
 
 
@@ -65,6 +67,7 @@ def settings(store_url: str, tmp_path) -> Settings:
         staff_token_public_key=tokens.STAFF_PUBLIC,
         service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
+        blind_index_key=secrets.token_urlsafe(32),
     )
 
 

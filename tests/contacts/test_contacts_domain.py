@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared.auth import StaffUser
 from ccshared.timeutil import FixedClock
+from contacts.blind_index import BlindIndex
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from contacts.idempotency import idempotent_requests
@@ -64,6 +66,7 @@ def test_a_clashing_reference_is_drawn_again(doc_store, centres, settings):
         centres=centres,
         audit=AuditLog(doc_store),
         cipher=PersonalDataCipher(Fernet.generate_key().decode()),
+        index=BlindIndex(secrets.token_urlsafe(32)),
         clock=clock,
         requests=idempotent_requests(settings, doc_store, clock),
         choose=lambda alphabet: next(draws),

@@ -59,7 +59,10 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert erase(doc_store, clock, settings) == 0
 
 
-ENV_BASE = tokens.key_env("contacts")
+ENV_BASE = {
+    **tokens.key_env("contacts"),
+    "CONTACTS_BLIND_INDEX_KEY": "contacts-test-blind-index-key-of-32-bytes",
+}
 
 
 def test_the_encryption_key_is_required_and_must_be_a_fernet_key():

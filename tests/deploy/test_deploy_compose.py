@@ -164,7 +164,7 @@ def test_the_proxy_runs_the_repositorys_caddyfile_in_front_of_web_and_the_partne
 
 def test_secrets_come_from_the_environment_not_the_file():
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in (*TOKEN_KEYS, "CONTACTS_ENCRYPTION_KEY", "WEB_SECRET_KEY"):
+    for secret in (*TOKEN_KEYS, "CONTACTS_ENCRYPTION_KEY", "CONTACTS_BLIND_INDEX_KEY", "WEB_SECRET_KEY"):
         assert re.search(rf"{secret}: \$\{{{secret}:\?", text), (
             f"{secret} must be required from the environment"
         )

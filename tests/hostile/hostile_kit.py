@@ -9,6 +9,7 @@ test renders exactly what the services answer, with no sockets.
 from __future__ import annotations
 
 import copy
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,6 +156,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
         staff_token_public_key=tokens.STAFF_PUBLIC,
         service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
+        blind_index_key=secrets.token_urlsafe(32),
     )
     read_model = CentreReadModel(CentreRepository(store))
     for row in CENTRES:

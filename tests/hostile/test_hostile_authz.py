@@ -77,6 +77,8 @@ contacts   referrals.nearest_centre           GET    401  200     200      200  
 contacts   internal.referral_notice           GET    401  401     401      403   403   403      403    403   403 403
 contacts   internal.agency_notice             GET    401  401     401      403   403   403      403    403   403 403
 contacts   webhook_deliveries.list_deliveries GET    401  401     401      403   403   200      200    200   200 200
+contacts   subject_access.search              POST   401  401     401      403   403   403      403    403   403 200
+contacts   subject_access.erase               POST   401  401     401      403   403   403      403    403   403 200
 directory  centres.ServiceTypes               GET    200  200     200      200   200   200      200    200   200 200
 directory  centres.Centres                    GET    200  200     200      200   200   200      200    200   200 200
 directory  centres.Centres                    POST   401  401     401      403   403   403      403    403   403 201
@@ -123,6 +125,10 @@ web        admin.users                        GET    302  403     403      302  
 web        admin.create_user                  POST   302  403     403      302   302   403      403    403   403 200
 web        admin.reset                        POST   302  403     403      302   302   403      403    403   403 200
 web        admin.disable                      POST   302  403     403      302   302   403      403    403   403 302
+web        subject_access.form                GET    302  403     403      302   302   403      403    403   403 200
+web        subject_access.search              POST   302  403     403      302   302   403      403    403   403 200
+web        subject_access.download            POST   302  403     403      302   302   403      403    403   403 200
+web        subject_access.erase               POST   302  403     403      302   302   403      403    403   403 302
 web        partners.referrals                 GET    302  200     200      302   302   403      403    403   403 403
 web        partners.referral                  GET    302  200     404      302   302   403      403    403   403 403
 web        partners.refer                     GET    302  200     200      302   302   403      403    403   403 403
@@ -409,6 +415,14 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("contacts", "webhook_deliveries.list_deliveries", "GET"): lambda w: Call(
         "GET", "/api/v1/webhook-deliveries"
     ),
+    ("contacts", "subject_access.search", "POST"): lambda w: Call(
+        "POST", "/api/v1/subject-access/search", json={"name": "Test Parent"}
+    ),
+    ("contacts", "subject_access.erase", "POST"): lambda w: Call(
+        "POST",
+        "/api/v1/subject-access/erase",
+        json={"contact_ids": [w.letter()], "reason": "erasure_request"},
+    ),
     ("directory", "centres.ServiceTypes", "GET"): lambda w: Call("GET", "/api/v1/services-list"),
     ("directory", "centres.Centres", "GET"): lambda w: Call("GET", "/api/v1/centres?q=Test"),
     ("directory", "centres.Centres", "POST"): lambda w: Call(
@@ -473,6 +487,18 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("web", "admin.users", "GET"): lambda w: Call("GET", "/admin/"),
     ("web", "admin.create_user", "POST"): lambda w: Call(
         "POST", "/admin/users", form={"username": "t.made", "role": "staff", "area": "north"}
+    ),
+    ("web", "subject_access.form", "GET"): lambda w: Call("GET", "/admin/subject-access/"),
+    ("web", "subject_access.search", "POST"): lambda w: Call(
+        "POST", "/admin/subject-access/", form={"name": "Test Parent"}
+    ),
+    ("web", "subject_access.download", "POST"): lambda w: Call(
+        "POST", "/admin/subject-access/export", form={"name": "Test Parent"}
+    ),
+    ("web", "subject_access.erase", "POST"): lambda w: Call(
+        "POST",
+        "/admin/subject-access/erase",
+        form={"contact_id": w.letter(), "reason": "erasure_request", "confirm": "yes"},
     ),
     ("web", "partners.referrals", "GET"): lambda w: Call("GET", "/partners/"),
     ("web", "partners.referral", "GET"): lambda w: Call("GET", f"/partners/referrals/{w.referral()}"),

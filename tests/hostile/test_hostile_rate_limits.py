@@ -77,6 +77,7 @@ def test_hostile_partner_api_is_rate_limited_per_agency(store_url: str, tmp_path
         {
             **tokens.key_env("contacts"),
             "CONTACTS_ENCRYPTION_KEY": _fernet_key(),
+            "CONTACTS_BLIND_INDEX_KEY": "test-blind-index-key-of-32-bytes-at-least",
             "CONTACTS_PARTNER_RATE_LIMIT": "7/30",
         }
     ).partner_rate_limit == Limit(7, 30)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class System:
             **os.environ,
             "EVENT_BUS_URL": self.bus_url,
             "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "CONTACTS_BLIND_INDEX_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
             "WEB_COOKIE_SECURE": "false",
             "NOTIFIER_TRANSPORT": "file",
             "NOTIFIER_MAIL_DIR": str(self.mail_dir),

@@ -7,6 +7,7 @@ real SMTP server, the stores are SQLite in tmp_path; the clock is a test clock.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ class Contacts:
             staff_token_public_key=tokens.STAFF_PUBLIC,
             service_token_public_key=tokens.SERVICE_PUBLIC,
             encryption_key=Fernet.generate_key().decode(),
+            blind_index_key=secrets.token_urlsafe(32),
         )
         self.store = stores.connect(settings.store_url)
         centre = events.decode(events.encode(centre_event(CENTRE)))

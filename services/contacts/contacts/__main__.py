@@ -1,5 +1,5 @@
 """python -m contacts run | serve | worker | agency-key create|update|revoke|list | erase-expired
-| purge-idempotency"""
+| purge-idempotency | subject-access search|erase|backfill"""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import SystemClock
 
+from . import subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
+from .app import build_subject_access
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .idempotency import idempotent_requests
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "purge-idempotency", help="delete Idempotency-Key records older than 24 hours (the worker does too)"
     )
+    subject_access_cli.add_parser(commands)
     return parser
 
 
@@ -80,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     store = store_module.connect(settings.store_url)
     clock = SystemClock()
+    if args.command == "subject-access":
+        return subject_access_cli.run(args, build_subject_access(settings, store, clock))
     requests = idempotent_requests(settings, store, clock)
     if args.command == "erase-expired":
         erased = erase_expired(

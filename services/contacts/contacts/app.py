@@ -11,8 +11,9 @@ from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
 from flask import Flask
 
-from . import api
+from . import api, subject_access_api
 from .agencies import AgencyKeys
+from .blind_index import BlindIndex
 from .config import SERVICE, Settings
 from .crypto import PersonalDataCipher
 from .idempotency import idempotent_requests
@@ -23,8 +24,20 @@ from .repository import (
     ContactRepository,
 )
 from .service import ContactService
+from .subject_access import SubjectAccess
 from .webhook_repository import DeliveryRepository
 from .webhook_service import DeliveryLog
+
+
+def build_subject_access(settings: Settings, store_: Store, clock: Clock) -> SubjectAccess:
+    return SubjectAccess(
+        contacts=ContactRepository(store_, clock),
+        centres=CentreRepository(store_),
+        audit=AuditLog(store_),
+        cipher=PersonalDataCipher(settings.encryption_key),
+        index=BlindIndex(settings.blind_index_key),
+        clock=clock,
+    )
 
 
 def build_service(settings: Settings, store_: Store, clock: Clock) -> ContactService:
@@ -33,6 +46,7 @@ def build_service(settings: Settings, store_: Store, clock: Clock) -> ContactSer
         centres=CentreRepository(store_),
         audit=AuditLog(store_),
         cipher=PersonalDataCipher(settings.encryption_key),
+        index=BlindIndex(settings.blind_index_key),
         clock=clock,
         requests=idempotent_requests(settings, store_, clock),
     )
@@ -68,6 +82,8 @@ def create_app(
     web_api.register_blueprint(api.partners)
     web_api.register_blueprint(api.internal)
     web_api.register_blueprint(api.webhook_deliveries)
+    app.extensions[subject_access_api.EXTENSION] = build_subject_access(settings, store_, clock)
+    web_api.register_blueprint(subject_access_api.bp)
     return app
 
 

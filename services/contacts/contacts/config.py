@@ -33,6 +33,13 @@ ENCRYPTION_KEY = Var(
     "Fernet key that encrypts personal data at rest",
     sensitive=True,
 )
+BLIND_INDEX_KEY = Var(
+    "CONTACTS_BLIND_INDEX_KEY",
+    config.REQUIRED,
+    config.secret,
+    "secret (at least 32 bytes) keying the HMACs that let a subject access request find a "
+    "person's contacts; kept apart from CONTACTS_ENCRYPTION_KEY",
+)
 RETENTION_DAYS = Var(
     "CONTACTS_RETENTION_DAYS",
     365,
@@ -58,6 +65,7 @@ class Settings:
     staff_token_public_key: OKPKey
     service_token_public_key: OKPKey
     encryption_key: str
+    blind_index_key: str
     retention_days: int = 365
     log_level: str = "INFO"
     partner_rate_limit: Limit = Limit(120, 60)
@@ -72,6 +80,7 @@ class Settings:
                 STAFF_TOKEN_PUBLIC_KEY,
                 SERVICE_TOKEN_PUBLIC_KEY,
                 ENCRYPTION_KEY,
+                BLIND_INDEX_KEY,
                 RETENTION_DAYS,
                 PORT,
                 PARTNER_RATE_LIMIT,
@@ -86,6 +95,7 @@ class Settings:
             staff_token_public_key=values["STAFF_TOKEN_PUBLIC_KEY"],
             service_token_public_key=values["SERVICE_TOKEN_PUBLIC_KEY"],
             encryption_key=values["CONTACTS_ENCRYPTION_KEY"],
+            blind_index_key=values["CONTACTS_BLIND_INDEX_KEY"],
             retention_days=values["CONTACTS_RETENTION_DAYS"],
             log_level=values["LOG_LEVEL"],
             partner_rate_limit=values["CONTACTS_PARTNER_RATE_LIMIT"],

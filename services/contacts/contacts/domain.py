@@ -7,7 +7,7 @@ tokens, so nothing in this module can leak a name into a log or an event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -96,6 +96,8 @@ class Contact:
     created_at: datetime
     created_by: str
     personal: str | None  # encrypted token of the personal fields
+    # Keyed digests of the identifiers in `personal`, for subject access searches (blind_index.py).
+    blind_index: list[str] = field(default_factory=list)
     status: str = v.RECEIVED
     assignee: str | None = None
     responded_at: datetime | None = None
@@ -194,6 +196,7 @@ class Contact:
 
     def erase_personal_data(self, now: datetime) -> None:
         self.personal = None
+        self.blind_index = []
         if self.referral is not None:
             self.referral.decline_reason = None
         self.personal_erased_at = now
@@ -229,6 +232,7 @@ def receive(
     personal: str,
     referral: Referral | None = None,
     urgency: str | None = None,
+    blind_index: Sequence[str] = (),
 ) -> Contact:
     """A new contact, checked against the rules that need the clock and the centre."""
     if received_at > now + CLOCK_SKEW:
@@ -245,6 +249,7 @@ def receive(
         created_by=by,
         personal=personal,
         urgency=referral.urgency if referral is not None else urgency,
+        blind_index=list(blind_index),
         referral=referral,
     )
     contact.history.append(Transition(by, now, None, v.RECEIVED, "receive"))

@@ -112,6 +112,7 @@ def contact_doc(contact: Contact) -> Document:
         "created_at": to_str(contact.created_at),
         "created_by": contact.created_by,
         "personal": contact.personal,
+        "blind_index": list(contact.blind_index),
         "status": contact.status,
         "assignee": contact.assignee,
         "responded_at": _ts(contact.responded_at),
@@ -136,6 +137,7 @@ def contact_from_doc(doc: Document) -> Contact:
         created_at=from_str(doc["created_at"]),
         created_by=doc["created_by"],
         personal=doc.get("personal"),
+        blind_index=list(doc.get("blind_index") or []),
         status=doc["status"],
         assignee=doc.get("assignee"),
         responded_at=_dt(doc.get("responded_at")),
@@ -157,6 +159,7 @@ class ContactRepository:
         self.aggregates = AggregateStore(self.collection, SERVICE, clock)
         for field in ("received_at", "status", "area", "centre_id", "assignee", "agency_id", "ended_at"):
             self.collection.ensure_index([field])
+        self.collection.ensure_index(["blind_index"])
         self.collection.ensure_index(["reference"], unique=True)
         self.collection.ensure_index(["dedupe_key"], unique=True)
 
@@ -204,6 +207,20 @@ class ContactRepository:
             sort=[("ended_at", 1)],
             limit=limit,
         )
+        return [contact_from_doc(doc) for doc in docs]
+
+    def holding(self, alternatives: Sequence[Sequence[str]], limit: int) -> list[Contact]:
+        """Contacts whose blind index holds every digest of at least one alternative, oldest first."""
+        filter = {"$or": [{"blind_index": {"$all": list(digests)}} for digests in alternatives]}
+        docs = self.collection.find(filter, sort=[("received_at", 1)], limit=limit)
+        return [contact_from_doc(doc) for doc in docs]
+
+    def with_personal_data(self, after_id: str, limit: int, *, unindexed_only: bool) -> list[Contact]:
+        """Contacts still holding personal data, by id after after_id (for indexing them)."""
+        filter: Filter = {"_id": {"$gt": after_id}, "personal": {"$ne": None}}
+        if unindexed_only:
+            filter["blind_index"] = None
+        docs = self.collection.find(filter, sort=[("_id", 1)], limit=limit)
         return [contact_from_doc(doc) for doc in docs]
 
 
@@ -322,10 +339,18 @@ class AuditLog:
         self.collection: Collection = store.collection(AUDIT)
         self.collection.ensure_index(["contact_id", "at"])
 
-    def record(self, entry_id: str, who: str, action: str, contact_id: str, at: datetime) -> None:
-        self.collection.insert(
-            {"_id": entry_id, "who": who, "action": action, "contact_id": contact_id, "at": to_str(at)}
-        )
+    def record(
+        self,
+        entry_id: str,
+        who: str,
+        action: str,
+        contact_id: str | None,
+        at: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """One entry; details hold ids, codes and counts only, never personal data."""
+        entry = {"_id": entry_id, "who": who, "action": action, "contact_id": contact_id, "at": to_str(at)}
+        self.collection.insert(entry | ({"details": details} if details else {}))
 
     def for_contact(self, contact_id: str) -> list[dict[str, Any]]:
         return self.collection.find({"contact_id": contact_id}, sort=[("at", 1)])

@@ -21,6 +21,7 @@ from ccshared.store import Filter
 from ccshared.timeutil import Clock, to_str
 
 from . import vocabulary as v
+from .blind_index import BlindIndex
 from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from .idempotency import IdempotentRequests, Request
@@ -85,6 +86,7 @@ class ContactService:
         centres: CentreRepository,
         audit: AuditLog,
         cipher: PersonalDataCipher,
+        index: BlindIndex,
         clock: Clock,
         requests: IdempotentRequests,
         choose: Callable[[str], str] = secrets.choice,
@@ -94,6 +96,7 @@ class ContactService:
         self.centres = centres
         self.audit = audit
         self.cipher = cipher
+        self.index = index
         self.clock = clock
         self.choose = choose
 
@@ -112,9 +115,13 @@ class ContactService:
                 f"centre {centre.id} is outside your area", fields={"centre_id": ["outside your area"]}
             )
         now = self.clock.now()
-        personal = self.cipher.encrypt(
-            {"subject": form["subject"], "summary": form.get("summary", ""), "requester": form["requester"]}
-        )
+        details = {
+            "subject": form["subject"],
+            "summary": form.get("summary", ""),
+            "requester": form["requester"],
+        }
+        personal = self.cipher.encrypt(details)
+        blind_index = self.index.of_personal(details)
 
         def build(contact_id: str, reference: str) -> Contact:
             return receive(
@@ -127,6 +134,7 @@ class ContactService:
                 by=user.username,
                 personal=personal,
                 urgency=form.get("urgency"),
+                blind_index=blind_index,
             )
 
         return self._create(build, form["channel"], form.get("received_at") or now, request)
@@ -144,19 +152,19 @@ class ContactService:
         with business_rules():
             if consent["recorded_at"] > now:
                 raise RuleBroken("consent.recorded_at", "must not be in the future")
-        personal = self.cipher.encrypt(
-            {
-                "referrer": form["referrer"],
-                "family": form["family"],
-                "children": form["children"],
-                "notes": form.get("notes", ""),
-                "consent": {
-                    "given": True,
-                    "recorded_by": consent["recorded_by"],
-                    "recorded_at": to_str(consent["recorded_at"]),
-                },
-            }
-        )
+        details = {
+            "referrer": form["referrer"],
+            "family": form["family"],
+            "children": form["children"],
+            "notes": form.get("notes", ""),
+            "consent": {
+                "given": True,
+                "recorded_by": consent["recorded_by"],
+                "recorded_at": to_str(consent["recorded_at"]),
+            },
+        }
+        personal = self.cipher.encrypt(details)
+        blind_index = self.index.of_personal(details)
 
         def build(contact_id: str, reference: str) -> Contact:
             referral = Referral(
@@ -177,6 +185,7 @@ class ContactService:
                 by=agency.actor,
                 personal=personal,
                 referral=referral,
+                blind_index=blind_index,
             )
 
         return self._create(build, c.REFERRAL, now, request)

@@ -40,3 +40,14 @@ AUDIT_READ = "read_personal_data"
 AUDIT_AGENCY_READ = "agency_read"
 AUDIT_ERASE = "erase_personal_data"
 AUDIT_SERVICE_READ = "service_read"  # another service read it to do its job (the notifier, to send)
+AUDIT_SUBJECT_SEARCH = "subject_access_search"  # an admin searched for a person's contacts
+AUDIT_SUBJECT_EXPORT = "subject_access_export"  # the contact was in a subject access export
+
+# Why an admin erased a person's contacts on request (UK GDPR article 17 grounds).
+ERASURE_REASONS = (
+    "erasure_request",
+    "consent_withdrawn",
+    "objection",
+    "no_longer_needed",
+    "unlawful_processing",
+)

@@ -22,7 +22,7 @@ from .clients import RequestsTransport, ServiceClient, Transport
 from .config import SERVICE, Settings
 from .formatting import FILTERS
 from .service import StaffDesk
-from .views import admin, auth, centres, contacts, errors, mail, partners, public, reports
+from .views import admin, auth, centres, contacts, errors, mail, partners, public, reports, subject_access
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,17 @@ def create_app(
     )
     errors.init_app(app)
     auth.init_app(app)
-    blueprints = (public.bp, auth.bp, contacts.bp, reports.bp, centres.bp, mail.bp, admin.bp, partners.bp)
+    blueprints = (
+        public.bp,
+        auth.bp,
+        contacts.bp,
+        reports.bp,
+        centres.bp,
+        mail.bp,
+        admin.bp,
+        subject_access.bp,
+        partners.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

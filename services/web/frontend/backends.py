@@ -91,6 +91,17 @@ class Contacts:
         """assign, respond, close, withdraw, referral/open, referral/accept or referral/decline."""
         return self.client.post(f"{API}/contacts/{contact_id}/{action}", body or {})
 
+    def subject_search(self, identifiers: dict[str, str]) -> dict:
+        """A subject access export: every contact about the person (admins only; audited there)."""
+        return self.client.post(f"{API}/subject-access/search", identifiers)
+
+    def subject_erase(self, contact_ids: list[str], reason: str, case_reference: str | None) -> dict:
+        body = {"contact_ids": contact_ids, "reason": reason}
+        return self.client.post(
+            f"{API}/subject-access/erase",
+            body | ({"case_reference": case_reference} if case_reference else {}),
+        )
+
 
 class Referrals:
     """The contacts service's partner API, called as the signed-in partner user (whose

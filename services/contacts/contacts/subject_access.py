@@ -1,0 +1,209 @@
+"""Subject access requests (UK GDPR articles 15 and 17), for administrators.
+
+A search finds the contacts and referrals about a person through their blind
+indexes (blind_index.py), decrypts only those, and gives them back as one
+readable export. Each search is written to the audit log with the kinds of
+identifier asked about and the contacts found, never the values; each contact
+exported gets its own entry, so its audit trail shows the disclosure. Erasure
+on request clears the personal data and the blind index, as retention does,
+and records the ground and the council's case reference.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ccshared.errors import InvalidInput
+from ccshared.outbox import VersionConflict
+from ccshared.timeutil import Clock, to_str
+
+from . import vocabulary as v
+from .blind_index import BlindIndex, InvalidQuery, Query
+from .crypto import PersonalDataCipher
+from .domain import Contact, Transition
+from .repository import SAVE_ATTEMPTS, AuditLog, CentreRepository, ContactRepository
+
+# A person has a handful of contacts; more than this means the search is too broad to be about one.
+MAX_FOUND = 500
+BATCH = 200
+ABOUT = (
+    "Every contact and referral the Children's Centres contacts service holds about the person "
+    "searched for, with who has read each one. Times are UTC."
+)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erased: list[str]
+    already_erased: list[str]
+    not_found: list[str]
+
+
+class SubjectAccess:
+    def __init__(
+        self,
+        *,
+        contacts: ContactRepository,
+        centres: CentreRepository,
+        audit: AuditLog,
+        cipher: PersonalDataCipher,
+        index: BlindIndex,
+        clock: Clock,
+    ):
+        self.contacts = contacts
+        self.centres = centres
+        self.audit = audit
+        self.cipher = cipher
+        self.index = index
+        self.clock = clock
+
+    def search(self, who: str, asked: Query) -> dict[str, Any]:
+        """The export: every contact about the person asked for (audited)."""
+        alternatives = [self.index.digests(terms) for _, terms in asked.alternatives()]
+        candidates = self.contacts.holding(alternatives, MAX_FOUND + 1)
+        if len(candidates) > MAX_FOUND:
+            message = f"more than {MAX_FOUND} contacts match; give the full name or another identifier"
+            raise InvalidInput(message, fields={asked.kinds[0]: [message]})
+        # A name's words may be spread over different people in one contact: keep
+        # only contacts in which one person matches.
+        found = []
+        for contact in candidates:
+            personal = self._decrypt(contact.personal)
+            matched = self.index.matched(personal, asked)
+            if matched:
+                found.append((contact, personal, matched))
+        now = self.clock.now()
+        search_id = str(uuid.uuid4())
+        details = {"searched": asked.kinds, "found": len(found), "contact_ids": [c.id for c, _, _ in found]}
+        self.audit.record(search_id, who, v.AUDIT_SUBJECT_SEARCH, None, now, details)
+        for contact, _, _ in found:
+            self.audit.record(
+                str(uuid.uuid4()), who, v.AUDIT_SUBJECT_EXPORT, contact.id, now, {"search_id": search_id}
+            )
+        names = {centre.id: centre.name for centre in self.centres.all()}
+        return {
+            "about": ABOUT,
+            "search_id": search_id,
+            "generated_at": to_str(now),
+            "generated_by": who,
+            "searched_for": asked.kinds,
+            "count": len(found),
+            "contacts": [self._entry(c, personal, matched, names) for c, personal, matched in found],
+        }
+
+    def erase(
+        self, who: str, contact_ids: Sequence[str], reason: str, case_reference: str | None = None
+    ) -> Erasure:
+        """Erase the personal data and blind index of each contact named (audited)."""
+        result = Erasure([], [], [])
+        for contact_id in dict.fromkeys(contact_ids):
+            outcome = self._erase_one(who, contact_id, reason, case_reference)
+            getattr(result, outcome).append(contact_id)
+        return result
+
+    def backfill(self, *, everything: bool = False) -> int:
+        """Index contacts written before blind indexes (or all, after a key change); return how many."""
+        indexed, after = 0, ""
+        while batch := self.contacts.with_personal_data(after, BATCH, unindexed_only=not everything):
+            for contact in batch:
+                indexed += self._reindex(contact)
+            after = batch[-1].id
+        return indexed
+
+    def _reindex(self, contact: Contact) -> int:
+        for _ in range(SAVE_ATTEMPTS):
+            contact.blind_index = self.index.of_personal(self._decrypt(contact.personal))
+            try:
+                self.contacts.save(contact, [])
+                return 1
+            except VersionConflict:
+                fresh = self.contacts.get(contact.id)
+                if fresh is None or fresh.personal is None:
+                    return 0
+                contact = fresh
+        raise VersionConflict(contact.id, contact.version)
+
+    def _erase_one(self, who: str, contact_id: str, reason: str, case_reference: str | None) -> str:
+        for _ in range(SAVE_ATTEMPTS):
+            contact = self.contacts.get(contact_id)
+            if contact is None:
+                return "not_found"
+            if contact.personal_erased_at is not None:
+                return "already_erased"
+            now = self.clock.now()
+            contact.erase_personal_data(now)
+            try:
+                self.contacts.save(contact, [])
+            except VersionConflict:
+                continue
+            details = {"reason": reason, "case_reference": case_reference, "on_request": True}
+            self.audit.record(str(uuid.uuid4()), who, v.AUDIT_ERASE, contact_id, now, details)
+            return "erased"
+        raise VersionConflict(contact_id, -1)
+
+    def _decrypt(self, token: str | None) -> Any:
+        return self.cipher.decrypt(token) if token else None
+
+    def _entry(
+        self, contact: Contact, personal: Any, matched: dict[str, list[str]], centre_names: dict[str, str]
+    ) -> dict[str, Any]:
+        referral = contact.referral
+        return {
+            "id": contact.id,
+            "reference": contact.reference,
+            "channel": contact.channel,
+            "centre": {"id": contact.centre_id, "name": centre_names.get(contact.centre_id)},
+            "area": contact.area,
+            "received_at": to_str(contact.received_at),
+            "status": contact.status,
+            "assignee": contact.assignee,
+            "responded_at": _when(contact.responded_at),
+            "response_method": contact.response_method,
+            "ended_at": _when(contact.ended_at),
+            "found_as": matched,
+            "details": personal,
+            "referral": None
+            if referral is None
+            else {
+                "agency": {"id": referral.agency_id, "name": referral.agency_name},
+                "urgency": referral.urgency,
+                "support_needed": list(referral.support_needed),
+                "status": contact.referral_status,
+                "decline_reason_code": referral.decline_reason_code,
+                "decline_reason": self._decrypt(referral.decline_reason),
+                "decided_at": _when(referral.decided_at),
+                "routing": referral.routing,
+                "history": _history(referral.history),
+            },
+            "history": _history(contact.history),
+            "access_log": [
+                {"at": entry["at"], "who": entry["who"], "action": entry["action"]}
+                for entry in self.audit.for_contact(contact.id)
+            ],
+        }
+
+
+def _when(value: datetime | None) -> str | None:
+    return to_str(value) if value is not None else None
+
+
+def _history(steps: list[Transition]) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": to_str(step.at),
+            "by": step.by,
+            "from": step.from_status,
+            "to": step.to_status,
+            "action": step.action,
+        }
+        for step in steps
+    ]
+
+
+def invalid_query(exc: InvalidQuery) -> InvalidInput:
+    """The API's 422, naming the field that cannot be searched for."""
+    return InvalidInput(exc.message, fields={exc.field: [exc.message]})

@@ -1,0 +1,102 @@
+"""HTTP entrypoints of subject access requests: search and export, and erasure. Admins only.
+
+The values searched for travel in a POST body, never in a URL, so no request
+log or proxy log holds them.
+"""
+
+from __future__ import annotations
+
+from ccshared import contracts as c
+from ccshared.auth import current_staff
+from flask import current_app, g
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from . import api, blind_index
+from . import vocabulary as v
+from .blind_index import InvalidQuery
+from .schemas import Strict, text
+from .subject_access import MAX_FOUND, SubjectAccess, invalid_query
+
+EXTENSION = "subject_access"
+CASE_REFERENCE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$", error="letters, digits and / . _ - only, up to 40"
+)
+
+
+class SubjectSearchSchema(Strict):
+    name = text(200)
+    phone = text(40)
+    email = text(254)
+    postcode = text(12)
+
+    @validates_schema
+    def _something(self, data: dict, **kwargs: object) -> None:
+        if not any((data.get(kind) or "").strip() for kind in blind_index.KINDS):
+            raise ValidationError("give at least one of name, phone, email or postcode", "name")
+
+
+class SubjectEraseSchema(Strict):
+    contact_ids = fields.List(
+        fields.String(validate=validate.Length(1, 100)), required=True, validate=validate.Length(1, MAX_FOUND)
+    )
+    reason = fields.String(required=True, validate=validate.OneOf(v.ERASURE_REASONS))
+    case_reference = fields.String(validate=CASE_REFERENCE)
+
+
+class SubjectExportSchema(Schema):
+    """A readable export: each contact's details decrypted, its history and who read it."""
+
+    about = fields.String()
+    search_id = fields.String()
+    generated_at = fields.String()
+    generated_by = fields.String()
+    searched_for = fields.List(fields.String(metadata={"enum": list(blind_index.KINDS)}))
+    count = fields.Integer()
+    contacts = fields.List(fields.Dict())
+
+
+class ErasureSchema(Schema):
+    erased = fields.List(fields.String())
+    already_erased = fields.List(fields.String())
+    not_found = fields.List(fields.String())
+
+
+def _service() -> SubjectAccess:
+    return current_app.extensions[EXTENSION]
+
+
+bp = Blueprint(
+    "subject_access",
+    __name__,
+    url_prefix="/api/v1/subject-access",
+    description="Subject access requests: find, export and erase a person's contacts (admins only)",
+)
+
+
+@bp.before_request
+def _authenticate_admin() -> None:
+    g.staff = current_staff(current_app.extensions[api.EXTENSION].signer, (c.ROLE_ADMIN,))
+
+
+@bp.post("/search")
+@bp.arguments(SubjectSearchSchema)
+@bp.response(200, SubjectExportSchema)
+def search(form: dict) -> dict:
+    """Every contact and referral about a person, found by name, phone, e-mail or postcode (audited)."""
+    try:
+        asked = blind_index.query(
+            form.get("name"), form.get("phone"), form.get("email"), form.get("postcode")
+        )
+    except InvalidQuery as exc:
+        raise invalid_query(exc) from None
+    return _service().search(g.staff.username, asked)
+
+
+@bp.post("/erase")
+@bp.arguments(SubjectEraseSchema)
+@bp.response(200, ErasureSchema)
+def erase(form: dict) -> dict:
+    """Erase the personal data of the contacts named, on the person's request (audited)."""
+    done = _service().erase(g.staff.username, form["contact_ids"], form["reason"], form.get("case_reference"))
+    return {"erased": done.erased, "already_erased": done.already_erased, "not_found": done.not_found}

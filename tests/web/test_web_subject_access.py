@@ -1,0 +1,129 @@
+"""The admin's subject access pages against a stand-in contacts service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import csrf_of
+from web_testkit import CONTACTS, error
+
+PAGE = "/admin/subject-access/"
+EXPORT = {
+    "about": "Every contact and referral ...",
+    "search_id": "search-1",
+    "generated_at": "2026-03-18T10:30:00.000000Z",
+    "generated_by": "t.admin",
+    "searched_for": ["name"],
+    "count": 1,
+    "contacts": [
+        {
+            "id": "contact-1",
+            "reference": "T-2603-ABCDE",
+            "channel": "telephone",
+            "centre": {"id": "c-north", "name": "Everton Test Centre"},
+            "area": "north",
+            "received_at": "2026-03-13T10:00:00.000000Z",
+            "status": "closed",
+            "found_as": {"requester": ["name"]},
+            "details": {"requester": {"name": "Test Parent"}},
+            "history": [],
+            "access_log": [],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def admin(sign_in):
+    return sign_in("t.admin", "admin", None)
+
+
+@pytest.fixture
+def sar(services):
+    services.on("POST", CONTACTS, "/api/v1/subject-access/search", (200, EXPORT))
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/subject-access/erase",
+        (200, {"erased": ["contact-1"], "already_erased": [], "not_found": []}),
+    )
+    return services
+
+
+def _post(client, path: str, form: dict):
+    token = csrf_of(client.get(PAGE).text)
+    return client.post(path, data={**form, "csrf_token": token})
+
+
+def test_an_admin_searches_by_post_and_sees_who_the_person_is_in_each_contact(admin, sar):
+    page = _post(admin, PAGE, {"name": "Test Parent", "phone": "", "email": "", "postcode": ""})
+
+    assert page.status_code == 200
+    call = sar.last("POST", "/api/v1/subject-access/search")
+    assert call.json == {"name": "Test Parent"} and call.user.role == "admin"
+    assert call.params == {}, "the values searched for never travel in a URL"
+    assert "1 contact found" in page.text
+    assert "T-2603-ABCDE" in page.text and "Everton Test Centre" in page.text
+    assert "The person who wrote or called (name)" in page.text
+    assert "Download the export" in page.text and "Erase personal data" in page.text
+
+
+def test_the_export_downloads_as_a_readable_json_file(admin, sar):
+    answer = _post(admin, PAGE + "export", {"name": "Test Parent"})
+
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="subject-access-2026-03-18.json"'
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert json.loads(answer.text) == EXPORT
+    assert "\n  " in answer.text
+
+
+def test_the_contacts_services_complaint_shows_beside_its_field(admin, services):
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/subject-access/search",
+        error(422, "invalid input", {"postcode": ["give a full postcode such as L8 0AA"]}),
+    )
+    page = _post(admin, PAGE, {"postcode": "L8"})
+    assert page.status_code == 422
+    assert 'id="postcode-error"' in page.text and "give a full postcode" in page.text
+    empty = _post(admin, PAGE, {"name": " "})
+    assert empty.status_code == 422 and "Give a name" in empty.text
+
+
+def test_erasing_needs_a_reason_and_a_confirmation(admin, sar):
+    form = {"name": "Test Parent", "contact_id": "contact-1", "reason": "erasure_request"}
+
+    refused = _post(admin, PAGE + "erase", form)
+
+    assert refused.status_code == 422
+    assert 'id="confirm-error"' in refused.text
+    assert not [c for c in sar.calls if c.path == "/api/v1/subject-access/erase"]
+    no_reason = _post(admin, PAGE + "erase", {**form, "reason": "", "confirm": "yes"})
+    assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
+
+    done = _post(admin, PAGE + "erase", {**form, "confirm": "yes", "case_reference": "SAR/2026/0042"})
+
+    assert done.status_code == 302 and done.headers["Location"].endswith(PAGE)
+    call = sar.last("POST", "/api/v1/subject-access/erase")
+    assert call.json == {
+        "contact_ids": ["contact-1"],
+        "reason": "erasure_request",
+        "case_reference": "SAR/2026/0042",
+    }
+    assert "Personal data erased from 1 contact." in admin.get(PAGE).text
+
+
+@pytest.mark.parametrize(
+    ("role", "area"), [("staff", "north"), ("coordinator", "north"), ("principal_officer", None)]
+)
+def test_only_admins_reach_the_pages(sign_in, sar, role, area):
+    client = sign_in(f"t.{role}", role, area)
+    assert client.get(PAGE).status_code == 403
+    token = csrf_of(client.get("/staff/contacts/new").text)
+    for path in (PAGE, PAGE + "export", PAGE + "erase"):
+        assert client.post(path, data={"name": "Test Parent", "csrf_token": token}).status_code == 403
+    assert not [c for c in sar.calls if c.path.startswith("/api/v1/subject-access")]
