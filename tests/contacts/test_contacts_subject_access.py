@@ -13,9 +13,8 @@ from ccshared import store as store_module
 from contacts import blind_index as bi
 from contacts.app import create_app
 from contacts.config import Settings
-from contacts.repository import AUDIT, CONTACTS, AuditLog, ContactRepository
-from contacts.retention import erase_expired
-from contacts_testkit import PERSONAL_VALUES
+from contacts.repository import AUDIT, CONTACTS
+from contacts_testkit import PERSONAL_VALUES, erase
 
 SEARCH = "/api/v1/subject-access/search"
 ERASE = "/api/v1/subject-access/erase"
@@ -332,7 +331,9 @@ def test_the_blind_index_key_is_required_and_long(cli_env):
     assert short.returncode == 2 and "at least 32 bytes" in short.stderr
 
 
-def test_retention_erasure_removes_the_blind_index_too(client, staff_headers, people, doc_store, clock):
+def test_retention_erasure_removes_the_blind_index_too(
+    client, staff_headers, people, doc_store, clock, settings
+):
     headers = staff_headers()
     for step in ("respond", "close"):
         body = {"method": "letter"} if step == "respond" else {}
@@ -342,10 +343,7 @@ def test_retention_erasure_removes_the_blind_index_too(client, staff_headers, pe
         )
     clock.advance(days=400)
 
-    assert (
-        erase_expired(ContactRepository(doc_store, clock), AuditLog(doc_store), clock, retention_days=365)
-        == 1
-    )
+    assert erase(doc_store, clock, settings) == 1
 
     assert doc_store.collection(CONTACTS).get(people["letter"])["blind_index"] == []
     assert _search(client, staff_headers("admin", None), name="Test Parent") == []

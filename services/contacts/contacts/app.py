@@ -37,6 +37,8 @@ def build_subject_access(settings: Settings, store_: Store, clock: Clock) -> Sub
         cipher=PersonalDataCipher(settings.encryption_key),
         index=BlindIndex(settings.blind_index_key),
         clock=clock,
+        requests=idempotent_requests(settings, store_, clock),
+        scrub=store_.scrub,
     )
 
 

@@ -12,7 +12,7 @@ and records the ground and the council's case reference.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from . import vocabulary as v
 from .blind_index import BlindIndex, InvalidQuery, Query
 from .crypto import PersonalDataCipher
 from .domain import Contact, Transition
+from .idempotency import IdempotentRequests
 from .repository import SAVE_ATTEMPTS, AuditLog, CentreRepository, ContactRepository
 
 # A person has a handful of contacts; more than this means the search is too broad to be about one.
@@ -53,7 +54,11 @@ class SubjectAccess:
         cipher: PersonalDataCipher,
         index: BlindIndex,
         clock: Clock,
+        requests: IdempotentRequests,
+        scrub: Callable[[], None],
     ):
+        self.requests = requests  # erasing a contact forgets its Idempotency-Key record too
+        self.scrub = scrub  # and clears the bytes its old document left in the store's files
         self.contacts = contacts
         self.centres = centres
         self.audit = audit
@@ -103,6 +108,8 @@ class SubjectAccess:
         for contact_id in dict.fromkeys(contact_ids):
             outcome = self._erase_one(who, contact_id, reason, case_reference)
             getattr(result, outcome).append(contact_id)
+        if result.erased:
+            self.scrub()
         return result
 
     def backfill(self, *, everything: bool = False) -> int:
@@ -140,6 +147,7 @@ class SubjectAccess:
                 self.contacts.save(contact, [])
             except VersionConflict:
                 continue
+            self.requests.forget(contact_id)
             details = {"reason": reason, "case_reference": case_reference, "on_request": True}
             self.audit.record(str(uuid.uuid4()), who, v.AUDIT_ERASE, contact_id, now, details)
             return "erased"

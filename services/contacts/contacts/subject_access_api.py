@@ -76,7 +76,7 @@ bp = Blueprint(
 
 @bp.before_request
 def _authenticate_admin() -> None:
-    g.staff = current_staff(current_app.extensions[api.EXTENSION].signer, (c.ROLE_ADMIN,))
+    g.staff = current_staff(current_app.extensions[api.EXTENSION].tokens, (c.ROLE_ADMIN,))
 
 
 @bp.post("/search")
