@@ -7,7 +7,6 @@ import string
 
 import pytest
 import requests
-from ccshared.auth import StaffUser, TokenSigner
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from test_web_browser import check_accessibility, click_and_wait, create_user, sign_in, text_of
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 def _contact_from(system: System, name: str) -> dict:
     """A telephone message from name, logged through the contacts API by a north coordinator."""
-    token = TokenSigner(system.secret).issue(StaffUser("setup.north", "coordinator", "north"))
+    headers = system.staff("contacts", "coordinator", "north", "setup.north")
     north = requests.get(
         system.url("directory") + "/api/v1/centres", params={"area": "north", "per_page": 1}, timeout=5
     ).json()["items"][0]
@@ -31,11 +30,11 @@ def _contact_from(system: System, name: str) -> dict:
             "subject": "Test subject",
             "requester": {"name": name, "reply_by": "telephone", "phone": "07700 900456"},
         },
-        headers={"Authorization": f"Bearer {token}"},
+        headers=dict(headers),
         timeout=5,
     )
     assert made.status_code == 201, made.text
-    return made.json() | {"token": token}
+    return made.json() | {"headers": headers}
 
 
 def test_an_admin_finds_a_persons_contacts_and_erases_them(browser, system: System, axe: str):
@@ -70,7 +69,7 @@ def test_an_admin_finds_a_persons_contacts_and_erases_them(browser, system: Syst
 
     read = requests.get(
         system.url("contacts") + f"/api/v1/contacts/{contact['id']}",
-        headers={"Authorization": f"Bearer {contact['token']}"},
+        headers=dict(contact["headers"]),
         timeout=5,
     ).json()
     assert read["personal"] is None and read["personal_erased_at"]
