@@ -163,6 +163,13 @@ CONTACTS_URL = Var(
     url_with_scheme("http", "https"),
     "the contacts service's base URL",
 )
+# Where the SLA monitor answers, for the services that call it (front end, notifier).
+SLA_MONITOR_URL = Var(
+    "SLA_MONITOR_URL",
+    "http://127.0.0.1:8003",
+    url_with_scheme("http", "https"),
+    "the SLA monitor's base URL",
+)
 
 
 def store_url(service: str) -> Var:

@@ -2,7 +2,7 @@
 
 Each part of the system gets only the keys it holds in production: the front
 end the staff private key, the services the staff public key, the notifier its
-service private key and the contacts service that key's public half.
+service private key and the contacts service and the SLA monitor that key's public half.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ccshared.auth import STAFF_ISSUER, StaffUser, TokenIssuer
 from joserfc.jwk import OKPKey
 
 STAFF_KEY = OKPKey.generate_key("Ed25519")  # the front end's
-SERVICE_KEY = OKPKey.generate_key("Ed25519")  # the notifier's, for contacts' internal API
+SERVICE_KEY = OKPKey.generate_key("Ed25519")  # the notifier's, for contacts and the SLA monitor
 WEB_SECRET_KEY = "web-test-session-secret-not-for-production"
 SERVICE_USER = StaffUser(contracts.SERVICE_NOTIFIER, contracts.ROLE_SERVICE)
 
@@ -37,7 +37,7 @@ KEY_ENV = {
         "WEB_SECRET_KEY": WEB_SECRET_KEY,
     },
     contracts.SERVICE_DIRECTORY: _STAFF_PUBLIC_ENV,
-    contracts.SERVICE_SLA_MONITOR: _STAFF_PUBLIC_ENV,
+    contracts.SERVICE_SLA_MONITOR: {**_STAFF_PUBLIC_ENV, "SERVICE_TOKEN_PUBLIC_KEY": pem(SERVICE_KEY)},
     contracts.SERVICE_CONTACTS: {**_STAFF_PUBLIC_ENV, "SERVICE_TOKEN_PUBLIC_KEY": pem(SERVICE_KEY)},
     contracts.SERVICE_NOTIFIER: {
         **_STAFF_PUBLIC_ENV,

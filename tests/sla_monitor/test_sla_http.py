@@ -205,6 +205,22 @@ def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor
     assert (staff["to"], staff["by_month_only"], staff["groups"][0]["open"]) == ("2026-06-02", False, 1)
 
 
+def test_the_notifiers_service_token_gets_every_figure_of_the_report_and_nothing_else(
+    client, monitor, clock
+) -> None:
+    """The notifier mails the full report each month; its token opens no other staff endpoint."""
+    seed(monitor, clock)
+    query = {"from": "2026-06-01", "to": "2026-06-02", "group_by": "area"}
+    notifier = tokens.service_headers(contracts.SERVICE_SLA_MONITOR)
+    body = client.get("/api/v1/reports/compliance", query_string=query, headers=notifier).get_json()
+    assert (body["to"], body["by_month_only"], body["groups"][0]["open"]) == ("2026-06-02", False, 1)
+    assert client.get("/api/v1/clocks", headers=notifier).status_code == 403
+    to_contacts = tokens.service_headers(contracts.SERVICE_CONTACTS)
+    assert (
+        client.get("/api/v1/reports/compliance", query_string=query, headers=to_contacts).status_code == 401
+    )
+
+
 def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> None:
     for n in range(6):
         handle(monitor, received(f"c{n}", RECEIVED, area="north", centre_id="ctr-n"))

@@ -11,6 +11,7 @@ from ccshared.hints import Hints
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 
+from .compliance import ComplianceReports
 from .config import Settings
 from .delivery import Delivery
 from .digest import DigestScheduler
@@ -18,9 +19,10 @@ from .domain import RetryPolicy, Routing
 from .file_transport import FileTransport
 from .intake import Intake
 from .mail import Transport
+from .monthly import COLLECTION, MonthlyReports, Reader
 from .referrers import Referrers
 from .rendering import Renderer
-from .repository import repositories
+from .repository import NotificationRepository, repositories
 from .smtp_transport import SmtpTransport
 
 # How often delivery asks the store for due notifications: often when that is how it
@@ -79,3 +81,31 @@ def digest(settings: Settings, store: Store, clock: Clock) -> DigestScheduler:
     notifications, _ = repositories(store)
     d = settings.digest
     return DigestScheduler(notifications, d.recipients, d.at, clock, d.calendar)
+
+
+def monthly_reports(
+    settings: Settings, store: Store, clock: Clock, mail: Transport | None = None
+) -> MonthlyReports:
+    """Last month's compliance report to the Principal Officer (every area) and each coordinator."""
+    r, d, m = settings.routing, settings.delivery, settings.monthly_report
+    _, centres = repositories(store)
+    readers = [
+        Reader(r.principal, None),
+        *(Reader(address, area) for area, address in r.coordinators.items()),
+    ]
+    return MonthlyReports(
+        reports=NotificationRepository(store.collection(COLLECTION)),
+        readers=readers,
+        compliance=ComplianceReports(
+            m.sla_monitor_url, TokenIssuer(SERVICE_NOTIFIER, settings.service_token_private_key)
+        ),
+        templates=Renderer(d.web_base_url, centres.name_of).env,
+        transport=mail or transport(settings),
+        sender=d.sender,
+        web_base_url=d.web_base_url,
+        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_cap_seconds),
+        clock=clock,
+        calendar=settings.digest.calendar,
+        at=m.at,
+        sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
+    )

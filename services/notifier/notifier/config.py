@@ -68,6 +68,15 @@ SENDER = Var("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@examp
 WEB_BASE_URL = Var("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
 # The contacts service, asked at send time where to tell a referral's referrer.
 CONTACTS_URL = config.CONTACTS_URL
+# The SLA monitor, asked for the full compliance report mailed each month.
+SLA_MONITOR_URL = config.SLA_MONITOR_URL
+MONTHLY_REPORT_TIME = Var(
+    "NOTIFIER_MONTHLY_REPORT_TIME",
+    time(8, 0),
+    clock_time,
+    "local time (Europe/London) HH:MM on the first working day of a month from which "
+    "last month's compliance report is mailed",
+)
 STAFF_EMAILS = Var("NOTIFIER_STAFF_EMAILS", {}, address_map, "username=addr,... for staff not at the domain")
 STAFF_DOMAIN = Var("NOTIFIER_STAFF_EMAIL_DOMAIN", "example.org", lambda raw: raw.strip().lstrip("@"))
 DIGEST_RECIPIENTS = Var(
@@ -124,6 +133,12 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class MonthlyReportSettings:
+    sla_monitor_url: str = SLA_MONITOR_URL.default
+    at: time = MONTHLY_REPORT_TIME.default
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     transport: str
     mail_dir: Path
@@ -150,6 +165,7 @@ class Settings:
     digest: DigestSettings
     delivery: DeliverySettings
     processed_retention_days: int = 30
+    monthly_report: MonthlyReportSettings = field(default_factory=MonthlyReportSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -175,6 +191,8 @@ class Settings:
                 SENDER,
                 WEB_BASE_URL,
                 CONTACTS_URL,
+                SLA_MONITOR_URL,
+                MONTHLY_REPORT_TIME,
                 COORDINATORS,
                 PRINCIPAL,
                 STAFF_EMAILS,
@@ -230,4 +248,7 @@ class Settings:
                 threads=v[DELIVERY_THREADS.name],
             ),
             processed_retention_days=v[config.PROCESSED_RETENTION_DAYS.name],
+            monthly_report=MonthlyReportSettings(
+                sla_monitor_url=v[SLA_MONITOR_URL.name].rstrip("/"), at=v[MONTHLY_REPORT_TIME.name]
+            ),
         )

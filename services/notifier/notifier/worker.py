@@ -1,4 +1,5 @@
-"""The background worker: the event consumer, the delivery loop and the digest scheduler."""
+"""The background worker: the event consumer, the delivery loop, the digest scheduler and
+the monthly compliance report."""
 
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ def tasks(
     def digest(stop: threading.Event) -> None:
         bootstrap.digest(settings, store, clock).run(stop)
 
-    return [consume, deliver, digest]
+    def monthly_reports(stop: threading.Event) -> None:
+        bootstrap.monthly_reports(settings, store, clock).run(stop)
+
+    return [consume, deliver, digest, monthly_reports]
 
 
 def _subscribe(

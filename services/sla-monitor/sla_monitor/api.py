@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from ccshared import tables
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.calendar import WorkingCalendar
-from ccshared.contracts import ROLES
+from ccshared.contracts import ROLE_SERVICE, ROLES
 from ccshared.errors import Forbidden
 from ccshared.timeutil import LONDON, Clock, to_str
 from flask import Response
@@ -95,11 +95,13 @@ def blueprint(ctx: Context) -> Blueprint:
         """Met, breached and open counts by channel, centre, area or month of receipt.
 
         Public. Anonymous callers get whole months (the dates widen to the months
-        they fall in) and "fewer than 5" for small counts; staff get every figure.
+        they fall in) and "fewer than 5" for small counts; staff get every figure,
+        and so does the notifier's service token (its monthly report to the
+        Principal Officer and the coordinators).
         """
         token = bearer_token()
-        # Staff see every figure; anyone else (a partner's token included) the public ones.
-        public = token is None or ctx.tokens.verify(token).role not in ROLES
+        # Anyone else (a partner's token included) gets the public figures.
+        public = token is None or ctx.tokens.verify(token).role not in FULL_FIGURES_ROLES
         start, end = query["from_"], query["to"]
         if public:
             start, end = start.replace(day=1), _last_day_of_month(end)
@@ -133,6 +135,7 @@ def blueprint(ctx: Context) -> Blueprint:
     return blp
 
 
+FULL_FIGURES_ROLES = (*ROLES, ROLE_SERVICE)
 REPORT_COLUMNS = [
     ("key", "group"),
     ("name", "centre name"),

@@ -32,7 +32,9 @@ def create_app(
         centres=centres,
         policy=settings.worker.calendar.policy(),
         clock=clock,
-        tokens=TokenVerifier(config.SERVICE, settings.staff_token_public_key),
+        tokens=TokenVerifier(
+            config.SERVICE, settings.staff_token_public_key, settings.service_token_public_key
+        ),
     )
     app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
     api.register_blueprint(blueprint(context))

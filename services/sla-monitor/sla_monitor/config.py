@@ -17,8 +17,10 @@ from joserfc.jwk import OKPKey
 from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Policy, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
-# The keys it holds: the front end's public key only.
+# The keys it holds: the front end's public key, and the notifier's service token public key
+# (the notifier fetches the full compliance report for its monthly e-mail).
 STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
+SERVICE_TOKEN_PUBLIC_KEY = config.SERVICE_TOKEN_PUBLIC_KEY
 
 
 def _target_var(channel: str) -> Var:
@@ -109,6 +111,7 @@ class WorkerSettings:
 class Settings:
     worker: WorkerSettings
     staff_token_public_key: OKPKey
+    service_token_public_key: OKPKey | None = None
 
 
 def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
@@ -165,5 +168,9 @@ def _worker(values: Mapping[str, object]) -> WorkerSettings:
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Everything the HTTP app needs; one ConfigError names every bad variable."""
-    values = config.load([*_WORKER_VARS, STAFF_TOKEN_PUBLIC_KEY], environ)
-    return Settings(worker=_worker(values), staff_token_public_key=values["STAFF_TOKEN_PUBLIC_KEY"])  # type: ignore[arg-type]
+    values = config.load([*_WORKER_VARS, STAFF_TOKEN_PUBLIC_KEY, SERVICE_TOKEN_PUBLIC_KEY], environ)
+    return Settings(
+        worker=_worker(values),
+        staff_token_public_key=values[STAFF_TOKEN_PUBLIC_KEY.name],  # type: ignore[arg-type]
+        service_token_public_key=values[SERVICE_TOKEN_PUBLIC_KEY.name],  # type: ignore[arg-type]
+    )

@@ -20,7 +20,7 @@ DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", config.url_with_sc
 CONTACTS_URL = config.CONTACTS_URL
 # The key it holds: the staff tokens' private key, which no service has.
 STAFF_TOKEN_PRIVATE_KEY = config.STAFF_TOKEN_PRIVATE_KEY
-SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", config.url_with_scheme("http", "https"))
+SLA_MONITOR_URL = config.SLA_MONITOR_URL
 NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", config.url_with_scheme("http", "https"))
 SECRET_KEY = Var(
     "WEB_SECRET_KEY",

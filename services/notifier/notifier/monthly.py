@@ -1,0 +1,206 @@
+"""The monthly compliance report: last month's figures by e-mail, with the workbook attached.
+
+From the report time on the first working day of a month (the shared calendar:
+bank holidays and closures, a coordinator's own area's too), the Principal
+Officer gets last month's report for every area and each coordinator the
+report for their area, each as a text summary with the SLA monitor's XLSX.
+
+Exactly once per month and reader, whatever restarts or instances: each mail
+is claimed by inserting its record, keyed by month, area and address
+("compliance-2026-06-north:coordinator.north@example.org"), in the
+`monthly_reports` collection; a second insert finds the key taken. The record
+then lives as a delivery log entry does (domain.Notification): claimed before
+the send, settled with the server's reply, retried within the limit, and an
+interrupted send goes again with the same Message-ID. A notifier that was
+down on the first working day sends the month's report when it comes back,
+within the month.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+
+from ccshared.calendar import WorkingCalendar
+from ccshared.store import StoreUnavailable
+from ccshared.timeutil import LONDON, Clock
+from jinja2 import Environment
+
+from . import metrics
+from .compliance import XLSX_TYPE, ComplianceReports, Month, filename
+from .domain import FAILED, RETRYING, SENT, Notification, RetryPolicy, notification_id
+from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .rendering import RenderedMessage, london
+from .repository import NotificationRepository
+
+log = logging.getLogger(__name__)
+
+KIND = "monthly-report"
+EVENT_TYPE = "notifier.monthly_report"
+COLLECTION = "monthly_reports"
+
+
+@dataclass(frozen=True)
+class Reader:
+    address: str
+    area: str | None  # None: every area (the Principal Officer)
+
+
+def first_working_day(day: date, calendar: WorkingCalendar, area: str | None = None) -> date:
+    """The first working day of `day`'s month."""
+    first = day.replace(day=1)
+    while not calendar.is_working_day(first, area):
+        first += timedelta(days=1)
+    return first
+
+
+def month_due(now: datetime, at: time, calendar: WorkingCalendar, area: str | None = None) -> Month | None:
+    """Last month, once `now` is past the report time of this month's first working day; else None."""
+    local = now.astimezone(LONDON)
+    first = first_working_day(local.date(), calendar, area)
+    if (local.date(), local.time()) < (first, at):
+        return None
+    return Month.before(local.date())
+
+
+class MonthlyReports:
+    def __init__(
+        self,
+        *,
+        reports: NotificationRepository,
+        readers: Sequence[Reader],
+        compliance: ComplianceReports,
+        templates: Environment,
+        transport: Transport,
+        sender: str,
+        web_base_url: str,
+        policy: RetryPolicy,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        at: time,
+        sending_timeout: timedelta = timedelta(minutes=5),
+        rng: random.Random | None = None,
+    ):
+        self.reports = reports
+        self.readers = readers
+        self.compliance = compliance
+        self.templates = templates
+        self.transport = transport
+        self.sender = sender
+        self.web_base_url = web_base_url.rstrip("/")
+        self.policy = policy
+        self.clock = clock
+        self.calendar = calendar
+        self.at = at
+        self.sending_timeout = sending_timeout
+        self.rng = rng or random.Random()
+
+    def run_once(self) -> int:
+        """Claim this month's reports once due, send what is due; return the sends tried."""
+        now = self.clock.now()
+        for reader in self.readers:
+            month = month_due(now, self.at, self.calendar, reader.area)
+            if month is not None and self.reports.add(self._record(reader, month, now)):
+                log.info("monthly report claimed", extra={"month": month.key, "area": reader.area})
+        self._recover_interrupted(now)
+        tried = [self._send(report) for report in self.reports.due(now)]
+        self.transport.release()
+        return sum(tried)
+
+    def run(self, stop: threading.Event, every_seconds: float = 30.0) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("monthly reports waiting for the store", extra={"error": str(exc)})
+            stop.wait(every_seconds)
+
+    def _record(self, reader: Reader, month: Month, now: datetime) -> Notification:
+        event_id = f"compliance-{month.key}-{reader.area or 'all-areas'}"
+        return Notification(
+            id=notification_id(event_id, reader.address),
+            kind=KIND,
+            event_id=event_id,
+            event_type=EVENT_TYPE,
+            recipient=reader.address,
+            to=(reader.address,),
+            cc=(),
+            area=reader.area,
+            data={"month": month.first.isoformat()},
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+
+    def _send(self, report: Notification) -> bool:
+        claimed = report.claim(self.clock.now())
+        if not self.reports.transition(report, claimed):
+            return False  # another instance took it
+        try:
+            reply = self.transport.deliver(self._message(claimed), claimed.recipient, claimed.message_key)
+            settled = claimed.delivered(self.clock.now(), reply)
+        except TemporaryFailure as exc:
+            settled = claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+        except PermanentFailure as exc:
+            settled = claimed.failed_permanently(self.clock.now(), str(exc))
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - bounded retries end in failed
+            log.exception("unexpected monthly report error", extra={"notification": claimed.id})
+            settled = claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
+        self._settle(claimed, settled)
+        return True
+
+    def _settle(self, before: Notification, after: Notification) -> None:
+        if not self.reports.transition(before, after):
+            return
+        counter = {SENT: metrics.SENT, RETRYING: metrics.RETRIED, FAILED: metrics.FAILED}.get(after.status)
+        if counter is not None:
+            counter.labels(EVENT_TYPE).inc()
+        level = logging.ERROR if after.status == FAILED else logging.INFO
+        log.log(
+            level,
+            "monthly report " + after.status,
+            extra={"notification": after.id, "reason": (after.last_error or "")[:300]},
+        )
+
+    def _recover_interrupted(self, now: datetime) -> None:
+        for stuck in self.reports.sending_since(now - self.sending_timeout):
+            reply = self.transport.delivered_reply(stuck.message_key)
+            self._settle(stuck, stuck.delivered(now, reply) if reply else stuck.interrupted(now, self.policy))
+
+    def _message(self, claimed: Notification) -> EmailMessage:
+        month = Month(date.fromisoformat(claimed.data["month"]))
+        report = self.compliance.report(month, claimed.area)
+        now = self.clock.now()
+        message = compose(claimed, self._render(claimed.area, month, report, now), self.sender, now)
+        message.add_attachment(
+            report.workbook,
+            maintype=XLSX_TYPE[0],
+            subtype=XLSX_TYPE[1],
+            filename=filename(month, claimed.area),
+        )
+        return message
+
+    def _render(self, area: str | None, month: Month, report, now: datetime) -> RenderedMessage:
+        scope = f"{area} area" if area else "all areas"
+        subject = f"Compliance report for {month.label}: {scope}"
+        query = f"from={month.first.isoformat()}&to={month.last.isoformat()}&area={area or ''}"
+        context = {
+            "subject": subject,
+            "month": month.label,
+            "scope": scope,
+            "totals": report.totals,
+            "centres": report.centres,
+            "filename": filename(month, area),
+            "as_at": london(now),
+            "link": f"{self.web_base_url}/staff/compliance?{query}",
+        }
+        text = self.templates.get_template("monthly_report.txt").render(**context)
+        html = self.templates.get_template("monthly_report.html").render(**context)
+        return RenderedMessage(subject=subject, text=text, html=html)
