@@ -279,6 +279,66 @@ def test_logging_a_telephone_message_sends_the_london_time_it_was_received(clien
     assert call.user.username == "t.north"
 
 
+def test_logging_a_contact_offers_an_urgency_that_picks_its_target(client, services, sign_in):
+    services.on("POST", CONTACTS, "/api/v1/contacts", (201, {"id": "k9", "reference": "T-2603-ZZZZZ"}))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    assert '<select id="urgency" name="urgency"' in form
+    assert '<option value="">Usual target</option>' in form, "none chosen: the channel's own target"
+    for value, text in (("routine", "Routine"), ("soon", "Soon"), ("urgent", "Urgent")):
+        assert f'<option value="{value}">{text}</option>' in form
+    fields = {
+        "csrf_token": csrf_of(form),
+        "idempotency_key": "key-urgent",
+        "channel": "letter",
+        "centre_id": "c-north",
+        "received_date": "2026-03-18",
+        "received_time": "09:00",
+        "subject": "Asking about a place",
+        "name": "Test Parent",
+        "reply_by": "post",
+        "address": "1 Test Street",
+    }
+
+    response = client.post("/staff/contacts/new", data={**fields, "urgency": "urgent"})
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts").json["urgency"] == "urgent"
+    client.post("/staff/contacts/new", data={**fields, "idempotency_key": "key-usual", "urgency": ""})
+    assert "urgency" not in services.last("POST", "/api/v1/contacts").json
+
+
+def test_an_urgency_the_contacts_service_refuses_shows_beside_the_select(client, services, sign_in):
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/contacts",
+        error(422, "invalid input: urgency", {"urgency": ["Must be one of: routine, soon, urgent."]}),
+    )
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post(
+        "/staff/contacts/new",
+        data={
+            "csrf_token": csrf_of(form),
+            "channel": "letter",
+            "centre_id": "c-north",
+            "received_date": "2026-03-18",
+            "received_time": "09:00",
+            "subject": "Asking",
+            "name": "Test Parent",
+            "reply_by": "post",
+            "address": "1 Test Street",
+            "urgency": "whenever",
+        },
+    )
+
+    assert page.status_code == 422
+    assert '<a href="#urgency">Must be one of: routine, soon, urgent.</a>' in page.text
+    assert 'id="urgency-error"' in page.text
+
+
 def test_a_received_time_in_the_future_is_refused_before_anything_is_sent(client, services, sign_in):
     sign_in()
     form = client.get("/staff/contacts/new").text

@@ -11,7 +11,7 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import DECLINE_REASON_LABELS
+from ..formatting import DECLINE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
@@ -125,6 +125,7 @@ def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200)
             centres=_centres_for_user(),
             channels=LOGGABLE,
             reply_by=REPLY_BY,
+            urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in c.URGENCIES],
         ),
         status,
     )
@@ -147,6 +148,7 @@ def new_contact() -> Any:
 LOG_FIELDS = (
     "channel",
     "centre_id",
+    "urgency",
     "received_date",
     "received_time",
     "subject",
@@ -187,6 +189,8 @@ def log_contact() -> Any:
         "subject": values["subject"],
         "requester": requester,
     }
+    if values["urgency"]:  # none chosen: the channel's own target
+        body["urgency"] = values["urgency"]
     if values["summary"]:
         body["summary"] = values["summary"]
     try:
