@@ -139,6 +139,17 @@ def prepare_var(var: Path = VAR) -> None:
     var.chmod(private.DIR_MODE)  # a var/ from an older run may have been made world-readable
 
 
+def service_urls(ports: dict[str, int], env: dict[str, str]) -> dict[str, str]:
+    """Where the services reach each other, from the ports they listen on (a
+    <SERVICE>_PORT override moves the callers too), unless set explicitly."""
+    derived = {
+        f"{name.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{ports[name]}"
+        for name in ("directory", "contacts", "sla-monitor", "notifier")
+    }
+    derived["NOTIFIER_WEB_BASE_URL"] = f"http://localhost:{ports['web']}"
+    return {name: env.get(name) or url for name, url in derived.items()}
+
+
 def main() -> int:
     prepare_var()
     env = {
@@ -147,13 +158,14 @@ def main() -> int:
         **ensure_token_keys(),
         "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
     }
+    ports = {
+        name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()
+    }
+    env.update(service_urls(ports, env))
     run(["directory", "load-sample"], env)
     run(["contacts", "subject-access", "backfill"], env)  # contacts stored before blind indexes
     if not CREDENTIALS.exists():
         first_run(env)
-    ports = {
-        name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()
-    }
     print(CREDENTIALS.read_text())
     print("Children's Centres system, embedded defaults (SQLite event log and stores, mail to var/mail):")
     print(f"  Find a centre and staff pages  http://localhost:{ports['web']}/")

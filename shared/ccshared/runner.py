@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from . import private
 from .config import ConfigError
@@ -82,6 +82,21 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
+MODES = {
+    "run": "the HTTP API (gunicorn) and the worker tasks together (the default)",
+    "serve": "the HTTP API only, to scale it apart from the worker",
+    "worker": "the worker tasks only: consumers, outbox relay, timers",
+}
+
+
+def usage(package: str, port_var: str, default_port: int, commands: Mapping[str, str]) -> str:
+    lines = [f"usage: python -m {package} {'|'.join([*MODES, *commands])} [...]", ""]
+    width = max(len(name) for name in (*MODES, *commands))
+    lines += [f"  {name:{width}}  {text}" for name, text in {**MODES, **commands}.items()]
+    lines += ["", f"The API listens on {port_var} (default {default_port}); README.md lists every setting."]
+    return "\n".join(lines)
+
+
 def main(
     argv: Sequence[str],
     *,
@@ -90,14 +105,21 @@ def main(
     port_var: str,
     default_port: int,
     check_settings: Callable[[str], object] | None = None,
+    commands: Mapping[str, str] | None = None,
 ) -> int:
     """Entry for `python -m <service> run|serve|worker`.
+
+    `commands` names the service's own further commands (handled before this is
+    called) so that `--help` lists them too.
 
     `check_settings(mode)` loads the settings that mode needs before anything
     starts: a bad one (a malformed closure calendar, say) stops the service
     with one message naming it, not a traceback from a worker thread.
     """
     mode = argv[0] if argv else "run"
+    if mode in ("-h", "--help", "help"):
+        print(usage(app_spec.split(".")[0], port_var, default_port, commands or {}))
+        return 0
     private.restrict_new_files()
     if check_settings is not None and mode in ("run", "serve", "worker"):
         try:

@@ -106,3 +106,13 @@ def test_secrets_are_never_written_through_a_file_planted_in_their_place(tmp_pat
     assert not (var / "secrets.env").is_symlink()
     assert "WEB_SECRET_KEY=" in (var / "secrets.env").read_text()
     assert _mode(var / "secrets.env") == 0o600
+
+
+def test_the_run_command_points_the_callers_at_overridden_ports(run_script):
+    ports = {**run_script.PORTS, "contacts": 9102, "web": 9100}
+    urls = run_script.service_urls(ports, {"NOTIFIER_URL": "http://notifier.internal:1"})
+
+    assert urls["CONTACTS_URL"] == "http://127.0.0.1:9102"
+    assert urls["DIRECTORY_URL"] == "http://127.0.0.1:8001"
+    assert urls["NOTIFIER_WEB_BASE_URL"] == "http://localhost:9100"
+    assert urls["NOTIFIER_URL"] == "http://notifier.internal:1", "an explicit setting wins"

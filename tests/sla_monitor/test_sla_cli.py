@@ -139,3 +139,13 @@ def test_a_malformed_icalendar_file_stops_the_service_at_start_naming_file_and_l
     assert "SLA_CLOSURE_CALENDAR" in result.stderr
     assert f"{path}, line 7:" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("package", ["sla_monitor", "notifier"])
+def test_help_lists_the_commands_and_succeeds(package: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", package, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"usage: python -m {package} run|serve|worker" in result.stdout
+    assert ("due" in result.stdout) is (package == "sla_monitor")

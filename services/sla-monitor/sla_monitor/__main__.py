@@ -81,6 +81,7 @@ def main(argv: Sequence[str]) -> int:
         port_var="SLA_MONITOR_PORT",
         default_port=8003,
         check_settings=_check_settings,
+        commands={"due": "when a contact received at a given time is at risk and due (due --help)"},
     )
 
 
