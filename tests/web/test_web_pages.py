@@ -617,11 +617,21 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
                     {
                         "event_type": "sla.breached.v1",
                         "reference": "T-2603-AAAAA",
+                        "recipient": "c@example.org",
                         "to": ["c@example.org"],
                         "status": "sent",
                         "attempts": 1,
                         "created_at": "2026-03-18T09:00:00+00:00",
-                    }
+                    },
+                    {
+                        "event_type": "sla.breached.v1",
+                        "reference": "T-2603-AAAAA",
+                        "recipient": "po@example.org",
+                        "to": ["c@example.org"],
+                        "status": "sent",
+                        "attempts": 1,
+                        "created_at": "2026-03-18T09:00:00+00:00",
+                    },
                 ]
             },
         ),
@@ -638,6 +648,7 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
                         "id": "m1",
                         "subject": "Breached: T-2603-AAAAA",
                         "to": "c@example.org",
+                        "delivered_to": "po@example.org",
                         "date": "Wed, 18 Mar 2026",
                     }
                 ]
@@ -667,5 +678,8 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
     html = client.get("/staff/mail/messages/m1/html")
 
     assert "T-2603-AAAAA" in log and "c@example.org" in log
+    # The Principal Officer's copy says where it was delivered, not only whom it addressed.
+    assert "<td>po@example.org <span class=\"hint\">(addressed to c@example.org)</span></td>" in log
+    assert "<td>po@example.org</td><td>Wed, 18 Mar 2026</td>" in log
     assert "Please answer it today." in message
     assert html.headers["Content-Security-Policy"].startswith("sandbox")
