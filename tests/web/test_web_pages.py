@@ -679,7 +679,7 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
 
     assert "T-2603-AAAAA" in log and "c@example.org" in log
     # The Principal Officer's copy says where it was delivered, not only whom it addressed.
-    assert "<td>po@example.org <span class=\"hint\">(addressed to c@example.org)</span></td>" in log
+    assert '<td>po@example.org <span class="hint">(addressed to c@example.org)</span></td>' in log
     assert "<td>po@example.org</td><td>Wed, 18 Mar 2026</td>" in log
     assert "Please answer it today." in message
     assert html.headers["Content-Security-Policy"].startswith("sandbox")

@@ -9,15 +9,15 @@ from __future__ import annotations
 from ccshared import contracts as c
 from ccshared.referrals import DECISION_METHOD
 
-# Contact statuses.
-RECEIVED = "received"
-ASSIGNED = "assigned"
-RESPONDED = "responded"
-CLOSED = "closed"
-WITHDRAWN = "withdrawn"
-STATUSES = (RECEIVED, ASSIGNED, RESPONDED, CLOSED, WITHDRAWN)
-OPEN_STATUSES = (RECEIVED, ASSIGNED, RESPONDED)
-ENDED_STATUSES = (CLOSED, WITHDRAWN)
+# Contact statuses (shared contracts: the front end reads them too).
+RECEIVED = c.CONTACT_STATUS_RECEIVED
+ASSIGNED = c.CONTACT_STATUS_ASSIGNED
+RESPONDED = c.CONTACT_STATUS_RESPONDED
+CLOSED = c.CONTACT_STATUS_CLOSED
+WITHDRAWN = c.CONTACT_STATUS_WITHDRAWN
+STATUSES = c.CONTACT_STATUSES
+OPEN_STATUSES = c.CONTACT_OPEN_STATUSES
+ENDED_STATUSES = c.CONTACT_ENDED_STATUSES
 
 # How a contact was answered.
 RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", DECISION_METHOD)

@@ -139,6 +139,11 @@ class SlaMonitor:
         found = self.clocks(centre_id=contact.get("centre_id"), channel=contact.get("channel"))
         return next((clock for clock in found if clock.get("contact_id") == contact.get("id")), None)
 
+    def due(self, contact: dict) -> dict:
+        """When the contact falls due, by the same calendar and targets as its clock."""
+        query = {name: contact.get(name) for name in ("channel", "received_at", "urgency", "area")}
+        return self.client.get(f"{API}/due", params=query, as_staff=False)
+
     def compliance(self, *, as_staff: bool = False, **query: Any) -> dict:
         """{"groups": [{key, met, breached, open, total, percent_met}], "totals": {...}}.
 

@@ -25,7 +25,6 @@ RESPONSE_METHODS = {
     "email": "E-mail",
     "in_person": "In person",
 }
-STATUSES = ("received", "assigned", "responded", "closed", "withdrawn")
 ACTIONS = {
     "assign": "assign",
     "respond": "respond",
@@ -68,7 +67,7 @@ def today() -> Any:
     area = area_scope(request.args.get("area"))
     open_contacts = [
         contact
-        for status in ("received", "assigned")
+        for status in (c.CONTACT_STATUS_RECEIVED, c.CONTACT_STATUS_ASSIGNED)
         for contact in backends().contacts.all_open(status=status, area=area)
     ]
     clocks, sla_down = [], False
@@ -103,7 +102,7 @@ def list_contacts() -> Any:
         "staff/contacts.html",
         page=page,
         filters=filters,
-        statuses=STATUSES,
+        statuses=c.CONTACT_STATUSES,
         channels=c.CHANNELS,
         areas=c.AREAS,
         names=centre_names(),
@@ -220,10 +219,17 @@ def show(contact_id: str) -> Any:
 
 def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], status: int = 200) -> Any:
     contact = backends().contacts.get(contact_id)
-    clock = None
+    clock = due = None
     try:
         clock = backends().sla.clock_of(contact)
-    except ServiceUnavailable:
+        if (
+            clock is None
+            and not contact.get("responded_at")
+            and contact.get("status") not in c.CONTACT_ENDED_STATUSES
+        ):
+            # Just logged: the monitor has not started its clock yet, but the due date is already known.
+            due = backends().sla.due(contact)
+    except (ServiceUnavailable, ServiceError):
         pass
     now_date, now_time = local_now_fields(context().clock.now())
     names = centre_names()
@@ -232,6 +238,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             "staff/contact.html",
             contact=contact,
             clock=clock,
+            due=due,
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,
