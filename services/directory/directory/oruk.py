@@ -273,6 +273,28 @@ def _phones(centre: Centre) -> list[dict[str, Any]]:
     return [{"id": derived_id(centre, "phone"), "service_id": centre["_id"], "number": centre["phone"]}]
 
 
+def _languages(centre: Centre) -> list[dict[str, Any]]:
+    return [
+        {"id": derived_id(centre, f"language:{name.casefold()}"), "service_id": centre["_id"], "name": name}
+        for name in centre.get("languages") or ()
+    ]
+
+
+def _cost_options(centre: Centre) -> list[dict[str, Any]]:
+    return [
+        _without_none(
+            {
+                "id": derived_id(centre, f"cost_option:{n}"),
+                "service_id": centre["_id"],
+                "option": option["option"],
+                "amount": option.get("amount"),
+                "amount_description": option.get("amount_description") or None,
+            }
+        )
+        for n, option in enumerate(centre.get("cost_options") or ())
+    ]
+
+
 def service_full(centre: Centre, organization: Organization, now: datetime) -> dict[str, Any]:
     """A fully nested service (GET /services/{id})."""
     record = service_summary(centre, organization, now)
@@ -288,9 +310,9 @@ def service_full(centre: Centre, organization: Organization, now: datetime) -> d
         attributes=_attributes(centre),
         phones=_phones(centre),
         service_areas=[],
-        languages=[],
+        languages=_languages(centre),
         funding=[],
-        cost_options=[],
+        cost_options=_cost_options(centre),
         contacts=[],
     )
     return record
