@@ -92,6 +92,13 @@ directory  oruk.Root                          GET    200  200     200      200  
 directory  oruk.Services                      GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.Service                       GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.ServiceAtLocations            GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.ServiceAtLocation             GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Taxonomies                    GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Taxonomy                      GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.TaxonomyTerms                 GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.TaxonomyTerm                  GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Organizations                 GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk.Organization                  GET    200  200     200      200   200   200      200    200   200 200
 sla        sla.due                            GET    200  200     200      200   200   200      200    200   200 200
 sla        sla.clocks                         GET    401  401     401      403   403   200      200    200   200 200
 sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
@@ -239,6 +246,10 @@ class World:
 
     def oruk_service_id(self) -> str:
         found = self.stack.directory.test_client().get("/oruk/services").get_json()
+        return found["contents"][0]["id"]
+
+    def oruk_first_id(self, listing: str) -> str:
+        found = self.stack.directory.test_client().get(f"/oruk/{listing}").get_json()
         return found["contents"][0]["id"]
 
     def web_account(self, username: str, role: str, area: str | None, agency: str | None = None) -> str:
@@ -449,6 +460,21 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("directory", "oruk.Services", "GET"): lambda w: Call("GET", "/oruk/services"),
     ("directory", "oruk.Service", "GET"): lambda w: Call("GET", f"/oruk/services/{w.oruk_service_id()}"),
     ("directory", "oruk.ServiceAtLocations", "GET"): lambda w: Call("GET", "/oruk/service_at_locations"),
+    ("directory", "oruk.ServiceAtLocation", "GET"): lambda w: Call(
+        "GET", f"/oruk/service_at_locations/{w.oruk_first_id('service_at_locations')}"
+    ),
+    ("directory", "oruk.Taxonomies", "GET"): lambda w: Call("GET", "/oruk/taxonomies"),
+    ("directory", "oruk.Taxonomy", "GET"): lambda w: Call(
+        "GET", f"/oruk/taxonomies/{w.oruk_first_id('taxonomies')}"
+    ),
+    ("directory", "oruk.TaxonomyTerms", "GET"): lambda w: Call("GET", "/oruk/taxonomy_terms"),
+    ("directory", "oruk.TaxonomyTerm", "GET"): lambda w: Call(
+        "GET", f"/oruk/taxonomy_terms/{w.oruk_first_id('taxonomy_terms')}"
+    ),
+    ("directory", "oruk.Organizations", "GET"): lambda w: Call("GET", "/oruk/organizations"),
+    ("directory", "oruk.Organization", "GET"): lambda w: Call(
+        "GET", f"/oruk/organizations/{w.oruk_first_id('organizations')}"
+    ),
     ("sla", "sla.due", "GET"): lambda w: Call(
         "GET", "/api/v1/due?channel=letter&received_at=2026-11-23T10:00:00%2B00:00"
     ),

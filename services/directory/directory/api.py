@@ -45,7 +45,13 @@ class Context:
         return current_staff(self.tokens)
 
     def view(self, doc: dict, distance_km: float | None = None) -> dict:
-        return views.centre(doc, now=self.clock.now(), stale_days=self.stale_days, distance_km=distance_km)
+        return views.centre(
+            doc,
+            now=self.clock.now(),
+            stale_days=self.stale_days,
+            distance_km=distance_km,
+            calendar=self.service.calendar,
+        )
 
     def answer(self, doc: dict, status: int = 200) -> tuple[dict, int, dict]:
         return self.view(doc), status, {"ETag": f'"{version_of(doc)}"'}
@@ -73,6 +79,9 @@ def query_from(args: dict[str, Any]) -> tuple[CentreQuery, str | None, bool]:
         ward=args.get("ward"),
         area=args.get("area"),
         open_now=args["open_now"],
+        age=args.get("age"),
+        free=args["free"],
+        language=args.get("language"),
         near=near,
         radius_km=args.get("radius_km"),
         include_closed=args["include_closed"],

@@ -29,6 +29,7 @@ def build_service(
         clock,
         geocoder or from_url(settings.geocoder_url, settings.geocoder_timeout),
         settings.stale_days,
+        settings.calendar,
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ccshared import config, contracts
+from ccshared import calendar, config, contracts
 from joserfc.jwk import OKPKey
 
 SERVICE = contracts.SERVICE_DIRECTORY
@@ -48,6 +48,7 @@ class Settings:
     organization_name: str = "Liverpool Children's Centres"
     log_level: str = "INFO"
     load_sample: bool = False
+    calendar: calendar.WorkingCalendar = field(default_factory=calendar.WorkingCalendar)
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +66,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             ORGANIZATION,
             LOAD_SAMPLE,
             config.LOG_LEVEL,
+            *calendar.VARS,
         ],
         environ,
     )
@@ -79,4 +81,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         organization_name=values[ORGANIZATION.name],
         log_level=values[config.LOG_LEVEL.name],
         load_sample=values[LOAD_SAMPLE.name],
+        calendar=calendar.from_values(values),
     )

@@ -38,6 +38,8 @@ EDITABLE = (
     "min_age",
     "max_age",
     "accessibility",
+    "languages",
+    "cost_options",
     "status",
 )
 DEFAULTS: Mapping[str, Any] = {
@@ -52,6 +54,8 @@ DEFAULTS: Mapping[str, Any] = {
     "min_age": 0,
     "max_age": 5,
     "accessibility": "",
+    "languages": ["English"],
+    "cost_options": [],
     "status": c.CENTRE_OPEN,
 }
 EVENT_FOR = {
@@ -130,6 +134,20 @@ def close(centre: Centre, *, reason: str, now: datetime) -> Change:
     centre["status"] = c.CENTRE_CLOSED_STATUS
     centre["updated_at"] = to_str(now)
     return change
+
+
+def is_free(centre: Mapping[str, Any]) -> bool:
+    """Free: nothing it offers has a price above zero."""
+    return not any((option.get("amount") or 0) > 0 for option in centre.get("cost_options") or ())
+
+
+def speaks(centre: Mapping[str, Any], language: str) -> bool:
+    wanted = language.strip().casefold()
+    return any(spoken.casefold() == wanted for spoken in centre.get("languages") or ())
+
+
+def takes_age(centre: Mapping[str, Any], age: int) -> bool:
+    return centre.get("min_age", 0) <= age <= centre.get("max_age", 5)
 
 
 def verified_at(centre: Mapping[str, Any]) -> datetime | None:

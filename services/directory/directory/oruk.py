@@ -16,14 +16,14 @@ from datetime import date, datetime
 from typing import Any
 
 from ccshared.contracts import CENTRE_CLOSED_STATUS, CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED
-from ccshared.service_types import BY_ID, NAMESPACE, TAXONOMY_NAME
+from ccshared.service_types import BY_ID, NAMESPACE, SERVICE_TYPES, TAXONOMY_NAME, ServiceType
 from ccshared.timeutil import LONDON, from_str, to_str
 
 from . import hours
 from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 HSDS_VERSION = "3.0"
-PROFILE_URL = "https://github.com/openreferral/uk-profile"
+PROFILE_URL = "https://github.com/OpenReferralUK/uk-profile"
 STATUS = {
     CENTRE_OPEN: "active",
     CENTRE_TEMPORARILY_CLOSED: "temporarily closed",
@@ -34,6 +34,9 @@ COUNTRY = "GB"
 ALERT_DAYS = 14
 
 Centre = Mapping[str, Any]
+
+
+TAXONOMY_ID = str(uuid.uuid5(NAMESPACE, f"taxonomy:{TAXONOMY_NAME}"))
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,32 @@ class Organization:
             "name": self.name,
             "description": "Sure Start children's centres: one-stop shops for families with children under five.",
         }
+
+    def in_full(self) -> dict[str, Any]:
+        return {**self.as_oruk(), "organization_identifiers": [], "attributes": []}
+
+
+def taxonomy(with_terms: bool = False) -> dict[str, Any]:
+    """The one taxonomy the feed uses: the services a centre can offer (ccshared.service_types)."""
+    record = {
+        "id": TAXONOMY_ID,
+        "name": TAXONOMY_NAME,
+        "description": "The services Liverpool's children's centres offer.",
+    }
+    if with_terms:
+        record["taxonomy_terms"] = [taxonomy_term(offered) for offered in SERVICE_TYPES]
+    return record
+
+
+def taxonomy_term(offered: ServiceType) -> dict[str, Any]:
+    return {
+        "id": offered.term_id,
+        "name": offered.label,
+        "description": offered.description,
+        "taxonomy": TAXONOMY_NAME,
+        "taxonomy_id": TAXONOMY_ID,
+        "term": offered.id,
+    }
 
 
 def derived_id(centre: Centre, what: str) -> str:
@@ -83,9 +112,14 @@ class ServiceFilter:
     minimum_age: float | None = None
     maximum_age: float | None = None
     schedule: ScheduleFilter = ScheduleFilter()
+    taxonomy_id: str | None = None
 
     def matches(self, centre: Centre) -> bool:
         if self.modified_after and centre["updated_at"] < to_str(self.modified_after):
+            return False
+        if self.taxonomy_id is not None and not (
+            self.taxonomy_id == TAXONOMY_ID and any(s in BY_ID for s in centre.get("services") or ())
+        ):
             return False
         if self.minimum_age is not None and centre["min_age"] < self.minimum_age:
             return False
@@ -193,7 +227,7 @@ def _location(centre: Centre) -> dict[str, Any]:
 
 
 def _schedules(centre: Centre) -> list[dict[str, Any]]:
-    sal_id = derived_id(centre, "service_at_location")
+    sal_id = service_at_location_id(centre)
     schedules = []
     for day in WEEKDAYS:
         for session in (centre.get("opening_times") or {}).get(day) or []:
@@ -227,13 +261,7 @@ def _attributes(centre: Centre) -> list[dict[str, Any]]:
                 "link_id": centre["_id"],
                 "link_type": "service",
                 "taxonomy_term_id": offered.term_id,
-                "taxonomy_term": {
-                    "id": offered.term_id,
-                    "name": offered.label,
-                    "description": offered.description,
-                    "taxonomy": TAXONOMY_NAME,
-                    "term": offered.id,
-                },
+                "taxonomy_term": taxonomy_term(offered),
             }
         )
     return attributes
@@ -245,11 +273,33 @@ def _phones(centre: Centre) -> list[dict[str, Any]]:
     return [{"id": derived_id(centre, "phone"), "service_id": centre["_id"], "number": centre["phone"]}]
 
 
+def _languages(centre: Centre) -> list[dict[str, Any]]:
+    return [
+        {"id": derived_id(centre, f"language:{name.casefold()}"), "service_id": centre["_id"], "name": name}
+        for name in centre.get("languages") or ()
+    ]
+
+
+def _cost_options(centre: Centre) -> list[dict[str, Any]]:
+    return [
+        _without_none(
+            {
+                "id": derived_id(centre, f"cost_option:{n}"),
+                "service_id": centre["_id"],
+                "option": option["option"],
+                "amount": option.get("amount"),
+                "amount_description": option.get("amount_description") or None,
+            }
+        )
+        for n, option in enumerate(centre.get("cost_options") or ())
+    ]
+
+
 def service_full(centre: Centre, organization: Organization, now: datetime) -> dict[str, Any]:
     """A fully nested service (GET /services/{id})."""
     record = service_summary(centre, organization, now)
     sal = {
-        "id": derived_id(centre, "service_at_location"),
+        "id": service_at_location_id(centre),
         "service_id": centre["_id"],
         "location_id": derived_id(centre, "location"),
         "location": _location(centre),
@@ -260,18 +310,40 @@ def service_full(centre: Centre, organization: Organization, now: datetime) -> d
         attributes=_attributes(centre),
         phones=_phones(centre),
         service_areas=[],
-        languages=[],
+        languages=_languages(centre),
         funding=[],
-        cost_options=[],
+        cost_options=_cost_options(centre),
         contacts=[],
     )
     return record
 
 
+def service_minimal(centre: Centre) -> dict[str, Any]:
+    """An item of GET /services?minimal=true: the id and when it last changed."""
+    return {"id": centre["_id"], "last_modified": _instant(centre["updated_at"])}
+
+
+def service_at_location_id(centre: Centre) -> str:
+    return derived_id(centre, "service_at_location")
+
+
+def service_at_location_full(centre: Centre, organization: Organization, now: datetime) -> dict[str, Any]:
+    """GET /service_at_locations/{id}: the location in full, and its service."""
+    service = service_full(centre, organization, now)
+    del service["service_at_locations"]
+    return {
+        "id": service_at_location_id(centre),
+        "service_id": centre["_id"],
+        "location_id": derived_id(centre, "location"),
+        "location": _location(centre),
+        "service": service,
+    }
+
+
 def service_at_location_summary(centre: Centre, organization: Organization, now: datetime) -> dict[str, Any]:
     """An item of GET /service_at_locations."""
     return {
-        "id": derived_id(centre, "service_at_location"),
+        "id": service_at_location_id(centre),
         "service_id": centre["_id"],
         "location_id": derived_id(centre, "location"),
         "location": location_summary(centre),

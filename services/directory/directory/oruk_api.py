@@ -1,89 +1,42 @@
 """The Open Referral UK read API under /oruk/: open, keyless, any origin.
 
-Responses follow the ORUK profile's own schemas (shared/oruk), which are the
-contract here, so they are built by `directory.oruk` rather than dumped through
-marshmallow; only the query parameters go through schemas.
+Every path of the ORUK 3.0 OpenAPI document (shared/oruk-3.0) is served, and
+every query parameter it lists for a path does what it says or is refused by
+name: a federated reader must never get an unfiltered list it believes is
+filtered. Responses follow the profile's own schemas, so they are built by
+`directory.oruk` rather than dumped through marshmallow; only the query
+parameters go through schemas.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from datetime import UTC
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from ccshared import geo
 from ccshared.errors import NotFound
-from ccshared.service_types import BY_TERM_ID
+from ccshared.service_types import BY_TERM_ID, SERVICE_TYPES
 from ccshared.timeutil import Clock
 from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from . import oruk
-from .schemas import Text
-from .search import CentreQuery
+from .oruk_args import (
+    OrganizationArgs,
+    OrganizationsArgs,
+    ServiceAtLocationArgs,
+    ServicesArgs,
+    TaxonomiesArgs,
+    TaxonomyTermsArgs,
+)
+from .oruk_query import ALL, Build, OrukQueries, Shape
 from .service import DirectoryService
-from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 PREFIX = "/oruk"
-_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
-_DAYS = {**{day: day for day in WEEKDAYS}, **{code.lower(): day for day, code in RRULE_DAYS.items()}}
-
-
-class Lenient(Schema):
-    """Federated consumers send parameters we do not use (full, format...): ignore them."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-
-def _time() -> fields.String:
-    return Text(validate=validate.Regexp(_TIME, error="Use HH:MM, e.g. 09:30."))
-
-
-class ServicesArgs(Lenient):
-    search = Text(validate=validate.Length(1, 100))
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-    taxonomy_term_id = Text(validate=validate.Length(1, 64))
-    modified_after = fields.DateTime(metadata={"description": "ISO 8601; UTC when it has no offset"})
-    minimum_age = fields.Float(validate=validate.Range(0, 150))
-    maximum_age = fields.Float(validate=validate.Range(0, 150))
-    day = Text(metadata={"description": "MO..SU or monday..sunday"})
-    start_time = _time()
-    end_time = _time()
-
-    @validates_schema
-    def _known_day(self, data: dict, **kwargs: Any) -> None:
-        if "day" in data and data["day"].strip().lower() not in _DAYS:
-            raise ValidationError("Use MO, TU, WE, TH, FR, SA or SU.", "day")
-
-    @post_load
-    def _normalise(self, data: dict, **kwargs: Any) -> dict:
-        if "day" in data:
-            data["day"] = _DAYS[data["day"].strip().lower()]
-        for name in ("start_time", "end_time"):
-            if name in data:
-                data[name] = data[name][:5]
-        if data.get("modified_after") and data["modified_after"].tzinfo is None:
-            data["modified_after"] = data["modified_after"].replace(tzinfo=UTC)
-        return data
-
-
-class ServiceAtLocationArgs(ServicesArgs):
-    postcode = Text(validate=validate.Length(2, 10))
-    proximity = fields.Float(
-        validate=validate.Range(0, 100_000, min_inclusive=False),
-        metadata={"description": "metres from the postcode's centroid"},
-    )
-
-    @validates_schema
-    def _postcode(self, data: dict, **kwargs: Any) -> None:
-        raw = data.get("postcode")
-        if raw and not (geo.normalise_postcode(raw) or geo.normalise_district(raw)):
-            raise ValidationError("Not a UK postcode or postcode district.", "postcode")
+NDJSON = "application/x-ndjson"
 
 
 @dataclass(frozen=True)
@@ -94,21 +47,39 @@ class OrukContext:
     public_url: str
 
 
-def _query(args: dict[str, Any]) -> tuple[CentreQuery, oruk.ServiceFilter]:
-    term = args.get("taxonomy_term_id")
-    offered = BY_TERM_ID.get(term).id if term in BY_TERM_ID else term
-    query = CentreQuery(
-        q=args.get("search"),
-        service=offered,
-        include_closed=True,
-        page=args["page"],
-        per_page=args["per_page"],
-    )
-    schedule = oruk.ScheduleFilter(args.get("day"), args.get("start_time"), args.get("end_time"))
-    keep = oruk.ServiceFilter(
-        args.get("modified_after"), args.get("minimum_age"), args.get("maximum_age"), schedule
-    )
-    return query, keep
+def _about(ctx: OrukContext) -> dict[str, Any]:
+    return {"organization": ctx.organization, "now": ctx.clock.now()}
+
+
+def _listing(args: dict[str, Any], build: Build) -> dict | Response:
+    """format=json: one page in HSDS's envelope; format=ndjson: every item, a line each, no pages."""
+    if args["format"] == "ndjson":
+        items, _ = build(1, ALL)
+        return Response("".join(json.dumps(item) + "\n" for item in items), mimetype=NDJSON)
+    items, total = build(args["page"], args["per_page"])
+    return oruk.page_envelope(items, total, args["page"], args["per_page"])
+
+
+def _slice(records: list[dict[str, Any]]) -> Build:
+    def build(page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+        start = (page - 1) * per_page
+        return records[start : start + per_page], len(records)
+
+    return build
+
+
+def _found(text: str | None, *values: str | None) -> bool:
+    if not text:
+        return True
+    wanted = text.strip().casefold()
+    return any(wanted in (value or "").casefold() for value in values)
+
+
+def _one(records: Iterable[dict[str, Any]], record_id: str, what: str) -> dict[str, Any]:
+    found = next((record for record in records if record["id"] == record_id), None)
+    if found is None:
+        raise NotFound(f"no {what} with id {record_id}")
+    return found
 
 
 def blueprint(ctx: OrukContext) -> Blueprint:
@@ -118,6 +89,8 @@ def blueprint(ctx: OrukContext) -> Blueprint:
         url_prefix=PREFIX,
         description="Open Referral UK (HSDS 3.0 UK profile) feed of the centres: open data, no key",
     )
+    queries = OrukQueries(ctx.service, ctx.organization)
+    org = ctx.organization
 
     @blp.route("/")
     class Root(MethodView):
@@ -135,13 +108,14 @@ def blueprint(ctx: OrukContext) -> Blueprint:
     class Services(MethodView):
         @blp.arguments(ServicesArgs, location="query", as_kwargs=False)
         @blp.response(200)
-        def get(self, args: dict) -> dict:
-            """A page of services (one per centre), one-to-one fields only"""
-            query, keep = _query(args)
-            page = ctx.service.search(query, keep.matches)
-            now = ctx.clock.now()
-            contents = [oruk.service_summary(hit.centre, ctx.organization, now) for hit in page.hits]
-            return oruk.page_envelope(contents, page.total, page.page, page.per_page)
+        def get(self, args: dict) -> dict | Response:
+            """A page of services (one per centre): one-to-one fields, or in full, or minimal"""
+            if args.get("minimal"):
+                shape: Shape = oruk.service_minimal
+            else:
+                full = args.get("full")
+                shape = partial(oruk.service_full if full else oruk.service_summary, **_about(ctx))
+            return _listing(args, queries.centres(args, shape))
 
     @blp.route("/services/<service_id>")
     class Service(MethodView):
@@ -152,36 +126,102 @@ def blueprint(ctx: OrukContext) -> Blueprint:
                 centre = ctx.service.get(service_id)
             except NotFound:
                 raise NotFound(f"no service with id {service_id}") from None
-            return oruk.service_full(centre, ctx.organization, ctx.clock.now())
+            return oruk.service_full(centre, org, ctx.clock.now())
 
     @blp.route("/service_at_locations")
     class ServiceAtLocations(MethodView):
         @blp.arguments(ServiceAtLocationArgs, location="query", as_kwargs=False)
         @blp.response(200)
-        def get(self, args: dict) -> dict:
-            """A page of services at locations, nearest first when a postcode is given"""
-            query, keep = _query(args)
-            raw = args.get("postcode")
-            if raw:
-                full = geo.normalise_postcode(raw)
-                located = ctx.service.locate(
-                    query, full or geo.normalise_district(raw), full=full is not None
-                )
-                query = located.query
-                if located.by == "postcode" and "proximity" in args:
-                    query = replace(query, radius_km=args["proximity"] / 1000)
-            page = ctx.service.search(query, keep.matches)
-            now = ctx.clock.now()
-            contents = [
-                oruk.service_at_location_summary(hit.centre, ctx.organization, now) for hit in page.hits
+        def get(self, args: dict) -> dict | Response:
+            """A page of services at locations, nearest first when a postcode is located"""
+            full = args.get("full")
+            shape = oruk.service_at_location_full if full else oruk.service_at_location_summary
+            return _listing(args, queries.centres(args, partial(shape, **_about(ctx)), near_postcode=True))
+
+    @blp.route("/service_at_locations/<service_at_location_id>")
+    class ServiceAtLocation(MethodView):
+        @blp.response(200)
+        def get(self, service_at_location_id: str) -> dict:
+            """One service at a location: the location in full (address, accessibility) and its service"""
+            centre = queries.centre_at(service_at_location_id)
+            return oruk.service_at_location_full(centre, org, ctx.clock.now())
+
+    @blp.route("/taxonomies")
+    class Taxonomies(MethodView):
+        @blp.arguments(TaxonomiesArgs, location="query", as_kwargs=False)
+        @blp.response(200)
+        def get(self, args: dict) -> dict | Response:
+            """The taxonomies the feed's terms come from (one: the services a centre offers)"""
+            found = [t for t in [oruk.taxonomy()] if _found(args.get("search"), t["name"], t["description"])]
+            return _listing(args, _slice(found))
+
+    @blp.route("/taxonomies/<taxonomy_id>")
+    class Taxonomy(MethodView):
+        @blp.response(200)
+        def get(self, taxonomy_id: str) -> dict:
+            """One taxonomy with its terms"""
+            return _one([oruk.taxonomy(with_terms=True)], taxonomy_id, "taxonomy")
+
+    @blp.route("/taxonomy_terms")
+    class TaxonomyTerms(MethodView):
+        @blp.arguments(TaxonomyTermsArgs, location="query", as_kwargs=False)
+        @blp.response(200)
+        def get(self, args: dict) -> dict | Response:
+            """The terms services are tagged with; none has a parent, so each is a top term"""
+            terms = [oruk.taxonomy_term(offered) for offered in SERVICE_TYPES]
+            found = [
+                term
+                for term in terms
+                if _found(args.get("search"), term["name"], term["description"], term["term"])
+                and args.get("taxonomy_id", term["taxonomy_id"]) == term["taxonomy_id"]
+                and args.get("parent_id", term.get("parent_id")) == term.get("parent_id")
+                and not (args.get("top_only") and term.get("parent_id"))
             ]
-            return oruk.page_envelope(contents, page.total, page.page, page.per_page)
+            return _listing(args, _slice(found))
+
+    @blp.route("/taxonomy_terms/<taxonomy_term_id>")
+    class TaxonomyTerm(MethodView):
+        @blp.response(200)
+        def get(self, taxonomy_term_id: str) -> dict:
+            """One taxonomy term"""
+            offered = BY_TERM_ID.get(taxonomy_term_id)
+            if offered is None:
+                raise NotFound(f"no taxonomy term with id {taxonomy_term_id}")
+            return oruk.taxonomy_term(offered)
+
+    @blp.route("/organizations")
+    class Organizations(MethodView):
+        @blp.arguments(OrganizationsArgs, location="query", as_kwargs=False)
+        @blp.response(200)
+        def get(self, args: dict) -> dict | Response:
+            """The organisations whose services the feed lists (one: ours)"""
+            base = org.as_oruk()
+            if not _found(args.get("search"), base["name"], base["description"]):
+                return _listing(args, _slice([]))
+            record = org.in_full() if args.get("full") else base
+            if args.get("full_service"):
+                record = {**record, "services": queries.full_services(ctx.clock.now())}
+            return _listing(args, _slice([record]))
+
+    @blp.route("/organizations/<organization_id>")
+    class Organization(MethodView):
+        @blp.arguments(OrganizationArgs, location="query", as_kwargs=False)
+        @blp.response(200)
+        def get(self, args: dict, organization_id: str) -> dict:
+            """One organisation in full, with its services' ids (or the services in full: full_service)"""
+            if organization_id != org.id:
+                raise NotFound(f"no organization with id {organization_id}")
+            if args.get("full_service"):
+                services = queries.full_services(ctx.clock.now())
+            else:
+                services = [{"id": centre["_id"]} for centre in queries.all_centres()]
+            return {**org.in_full(), "services": services}
 
     return blp
 
 
 def allow_any_origin(app: Flask) -> None:
-    """ORUK feeds are read by other sites' browsers: any origin may read /oruk/."""
+    """ORUK feeds are read by other sites' browsers: any origin may read /oruk/, errors included."""
 
     @app.after_request
     def _cors(response: Response) -> Response:

@@ -155,6 +155,14 @@ class LocationSchema(Strict):
     longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
 
 
+class CostOptionSchema(Strict):
+    option = Text(required=True, validate=validate.Length(1, 120), metadata={"example": "Childcare places"})
+    amount = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(0, 10_000), metadata={"example": 6.5}
+    )
+    amount_description = Text(load_default="", validate=validate.Length(max=120))
+
+
 class CentreInputSchema(Strict):
     """A centre's editable details. PATCH takes any subset of them."""
 
@@ -178,6 +186,16 @@ class CentreInputSchema(Strict):
     min_age = fields.Integer(validate=validate.Range(0, 25))
     max_age = fields.Integer(validate=validate.Range(0, 25))
     accessibility = Text(multiline=True, validate=validate.Length(max=1000))
+    languages = fields.List(
+        Text(validate=validate.Length(1, 40)),
+        validate=validate.Length(max=20),
+        metadata={"description": "languages spoken by the staff, e.g. English, Polish"},
+    )
+    cost_options = fields.List(
+        fields.Nested(CostOptionSchema),
+        validate=validate.Length(max=20),
+        metadata={"description": "what costs money; none (or only zero amounts) means free"},
+    )
     status = fields.String(
         validate=validate.OneOf((CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED)),
         metadata={"description": "open or temporarily_closed; closing for good is POST .../close"},
@@ -226,6 +244,14 @@ class CentreSearchArgs(Strict):
         },
     )
     open_now = fields.Boolean(load_default=False)
+    age = fields.Integer(
+        validate=validate.Range(0, 25),
+        metadata={"description": "a child's age in years: centres that take it"},
+    )
+    free = fields.Boolean(
+        load_default=False, metadata={"description": "only centres whose services are free"}
+    )
+    language = Text(validate=validate.Length(1, 40), metadata={"description": "a language the staff speak"})
     lat = fields.Float(validate=validate.Range(-90, 90))
     lon = fields.Float(validate=validate.Range(-180, 180))
     radius_km = fields.Float(validate=validate.Range(0, 100, min_inclusive=False))
@@ -278,6 +304,16 @@ class AddressOut(Schema):
     town = fields.String()
 
 
+class DayOut(TodayOut):
+    today = fields.Boolean()
+
+
+class CostOptionOut(Schema):
+    option = fields.String()
+    amount = fields.Float(allow_none=True)
+    amount_description = fields.String()
+
+
 class CentreSchema(Schema):
     """A centre as the public sees it, with helpers worked out for now (Europe/London)."""
 
@@ -309,6 +345,13 @@ class CentreSchema(Schema):
     version = fields.Integer(metadata={"description": "also the ETag; send it as If-Match when editing"})
     open_now = fields.Boolean()
     today = fields.Nested(TodayOut)
+    week = fields.List(
+        fields.Nested(DayOut),
+        metadata={"description": "this week, Monday to Sunday; bank holidays and closure days closed"},
+    )
+    languages = fields.List(fields.String())
+    cost_options = fields.List(fields.Nested(CostOptionOut))
+    free = fields.Boolean(metadata={"description": "no cost option with an amount above zero"})
     distance_km = fields.Float(allow_none=True)
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import CENTRE_CLOSED_STATUS
 from ccshared.geo import distance_km
 from ccshared.store import Filter
 
-from . import hours
+from . import domain, hours
 
 TEXT_FIELDS = ("name", "ward", "postcode", "address.line1", "address.line2", "description")
 
@@ -33,6 +34,9 @@ class CentreQuery:
     area: str | None = None
     district: str | None = None
     open_now: bool = False
+    age: int | None = None
+    free: bool = False
+    language: str | None = None
     near: tuple[float, float] | None = None
     radius_km: float | None = None
     include_closed: bool = False
@@ -88,11 +92,22 @@ def _distance(centre: Mapping[str, Any], near: tuple[float, float]) -> float | N
     return distance_km(near[0], near[1], location["latitude"], location["longitude"])
 
 
-def finish(centres: list[Mapping[str, Any]], query: CentreQuery, now: datetime) -> Page:
+def finish(
+    centres: list[Mapping[str, Any]],
+    query: CentreQuery,
+    now: datetime,
+    calendar: WorkingCalendar | None = None,
+) -> Page:
     """Apply the in-memory filters, order stably and cut the requested page."""
     hits = [Hit(c, _distance(c, query.near) if query.near else None) for c in centres]
     if query.open_now:
-        hits = [h for h in hits if hours.is_open_at(h.centre, now)]
+        hits = [h for h in hits if hours.is_open_at(h.centre, now, calendar)]
+    if query.age is not None:
+        hits = [h for h in hits if domain.takes_age(h.centre, query.age)]
+    if query.free:
+        hits = [h for h in hits if domain.is_free(h.centre)]
+    if query.language:
+        hits = [h for h in hits if domain.speaks(h.centre, query.language)]
     if query.near:
         hits = [h for h in hits if h.distance_km is not None]
         if query.radius_km is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import CENTRE_CLOSED_STATUS
 from ccshared.errors import Conflict, Forbidden, NotFound
 from ccshared.geo import district_of
@@ -37,11 +38,19 @@ class Located:
 
 
 class DirectoryService:
-    def __init__(self, repository: CentreRepository, clock: Clock, geocoder: Geocoder, stale_days: int):
+    def __init__(
+        self,
+        repository: CentreRepository,
+        clock: Clock,
+        geocoder: Geocoder,
+        stale_days: int,
+        calendar: WorkingCalendar | None = None,
+    ):
         self.repository = repository
         self.clock = clock
         self.geocoder = geocoder
         self.stale_days = stale_days
+        self.calendar = calendar or WorkingCalendar()
 
     # Reading
 
@@ -57,7 +66,7 @@ class DirectoryService:
         centres = self.repository.find(search.store_filter(query))
         if predicate is not None:
             centres = [centre for centre in centres if predicate(centre)]
-        return search.finish(centres, query, self.clock.now())
+        return search.finish(centres, query, self.clock.now(), self.calendar)
 
     def locate(self, query: search.CentreQuery, postcode: str | None, *, full: bool) -> Located:
         """Turn a postcode into a "near" search, or into a district match when it cannot be located."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ccshared.calendar import WorkingCalendar
 from ccshared.service_types import BY_ID
 
 from . import domain, hours
@@ -27,6 +28,8 @@ PUBLIC = (
     "min_age",
     "max_age",
     "accessibility",
+    "languages",
+    "cost_options",
     "status",
     "last_verified_at",
     "verified_by",
@@ -35,7 +38,12 @@ PUBLIC = (
 
 
 def centre(
-    doc: Mapping[str, Any], *, now: datetime, stale_days: int, distance_km: float | None = None
+    doc: Mapping[str, Any],
+    *,
+    now: datetime,
+    stale_days: int,
+    distance_km: float | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> dict:
     today = hours.local(now).date().isoformat()
     view = {"id": doc["_id"], **{name: doc.get(name) for name in PUBLIC}}
@@ -44,8 +52,10 @@ def centre(
         services=[BY_ID[s] for s in doc.get("services") or [] if s in BY_ID],
         stale=domain.is_stale(doc, now, stale_days),
         version=version_of(doc),
-        open_now=hours.is_open_at(doc, now),
-        today=hours.today(doc, now),
+        open_now=hours.is_open_at(doc, now, calendar),
+        today=hours.today(doc, now, calendar),
+        week=hours.week(doc, now, calendar),
+        free=domain.is_free(doc),
         distance_km=round(distance_km, 2) if distance_km is not None else None,
     )
     return view

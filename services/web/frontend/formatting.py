@@ -112,6 +112,12 @@ def day(value: str | datetime | date | None) -> str:
     return f"{local.day} {local:%B %Y}"
 
 
+def short_day(value: str) -> str:
+    """'2026-12-25' -> '25 December'."""
+    local = date.fromisoformat(value)
+    return f"{local.day} {local:%B}"
+
+
 def month(key: str) -> str:
     """'2025-11' -> 'November 2025'."""
     try:
@@ -159,6 +165,7 @@ FILTERS = {
     "when": when,
     "day": day,
     "month": month,
+    "short_day": short_day,
     "iso": iso,
     "distance": distance,
     "percent": percent,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ccshared.timeutil import LONDON
 
-from .formatting import parse_instant
+from .formatting import WEEKDAY_LABELS, parse_instant
 
 UNANSWERED = ("received", "assigned")
 MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time"}
@@ -132,6 +132,14 @@ def month_bounds(key: str, start: date, end: date) -> tuple[date, date]:
 def month_row(key: str, groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """One month's row: the month and its compliance group per channel."""
     return {"month": key, **{group["key"]: group for group in groups}}
+
+
+def week_of(centre: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The centre's week, Monday to Sunday, as the directory works it out (bank holidays, closures, today)."""
+    if centre.get("week"):
+        return list(centre["week"])
+    times = centre.get("opening_times") or {}
+    return [{"weekday": day, "sessions": times.get(day) or []} for day in WEEKDAY_LABELS]
 
 
 def opening_today(centre: Mapping[str, Any]) -> str:

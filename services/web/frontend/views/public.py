@@ -10,12 +10,13 @@ from ccshared.timeutil import LONDON
 from flask import Blueprint, render_template, request
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..presenters import month_bounds, month_row, opening_today
+from ..presenters import month_bounds, month_row, opening_today, week_of
 from . import backends, context
 
 bp = Blueprint("public", __name__)
 POSTCODE_LIKE = re.compile(r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?(\s*[0-9][A-Za-z]{2})?$")
-SEARCH_FIELDS = ("q", "service", "place", "open_now", "lat", "lon")
+SEARCH_FIELDS = ("q", "service", "place", "age", "free", "language", "open_now", "lat", "lon")
+AGES = tuple(range(0, 6))
 STANDARDS = (
     "Up to date information on all children's centres will be available to the public.",
     "We will respond to all letters within 5 working days.",
@@ -40,6 +41,12 @@ def directory_query(form: dict[str, str]) -> dict[str, Any]:
         query.update(lat=form["lat"], lon=form["lon"], radius_km=10)
     if form.get("open_now"):
         query["open_now"] = "true"
+    if form.get("age"):
+        query["age"] = form["age"]
+    if form.get("free"):
+        query["free"] = "true"
+    if form.get("language"):
+        query["language"] = form["language"]
     return query
 
 
@@ -59,6 +66,7 @@ def find() -> Any:
         page["errors"] = _form_errors(error)
     page["service_labels"] = {s["id"]: s["label"] for s in page["services"]}
     status = 503 if page.get("unavailable") else 422 if page["errors"] else 200
+    page["ages"] = AGES
     return render_template("public/find.html", opening_today=opening_today, **page), status
 
 
@@ -71,6 +79,9 @@ def _form_errors(error: ServiceError) -> dict[str, str]:
         "service": "service",
         "lat": "place",
         "lon": "place",
+        "age": "age",
+        "free": "free",
+        "language": "language",
     }
     found = {}
     for name, message in error.field_messages().items():
@@ -81,7 +92,7 @@ def _form_errors(error: ServiceError) -> dict[str, str]:
 @bp.get("/centres/<centre_id>")
 def centre(centre_id: str) -> Any:
     found = backends().directory.centre(centre_id)
-    return render_template("public/centre.html", centre=found, opening_today=opening_today)
+    return render_template("public/centre.html", centre=found, opening_today=opening_today, week_of=week_of)
 
 
 def last_twelve_months(today: date) -> tuple[str, str]:
