@@ -64,10 +64,12 @@ def test_staff_pause_and_resume_a_contact_and_everyone_sees_since_when(
 
 
 def test_pausing_and_resuming_are_audited_with_the_reason_code(
-    client, staff_headers, letter, doc_store
+    client, staff_headers, letter, doc_store, clock
 ) -> None:
     contact_id = new_letter(client, staff_headers(username="test.creator"), letter)
+    clock.advance(minutes=1)
     pause(client, staff_headers(username="test.pauser"), contact_id, reason_code="waiting_on_partner")
+    clock.advance(minutes=1)
     resume(client, staff_headers(username="test.resumer"), contact_id)
 
     entries = doc_store.collection(AUDIT).find({"contact_id": contact_id}, sort=[("at", 1)])
