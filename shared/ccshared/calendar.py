@@ -344,6 +344,22 @@ class WorkingCalendar:
             due_at=datetime.combine(due_day, END_OF_DAY, LONDON),
         )
 
+    def paused_working_days(self, paused_at: datetime, resumed_at: datetime, area: str | None = None) -> int:
+        """Working days a pause takes off the clock: those after the local date it began, up
+        to and including the local date it ended (a pause begun and ended on one day takes none;
+        one from a Monday to the Wednesday after takes two), as day 0 is the date of receipt."""
+        start, end = paused_at.astimezone(LONDON).date(), resumed_at.astimezone(LONDON).date()
+        return max(0, self.working_days_between(start, end, area))
+
+    def extended(self, deadline: Deadline, working_days: int, area: str | None = None) -> Deadline:
+        """The deadline moved on by working days (those a contact spent paused)."""
+        due_day = self.add_working_days(deadline.due_at.astimezone(LONDON).date(), working_days, area)
+        return Deadline(
+            target_working_days=deadline.target_working_days,
+            at_risk_at=datetime.combine(due_day, time(0), LONDON),
+            due_at=datetime.combine(due_day, END_OF_DAY, LONDON),
+        )
+
 
 # Settings ----------------------------------------------------------------------
 

@@ -26,6 +26,9 @@ CONTACT_ASSIGNED = "contact.assigned.v1"
 CONTACT_RESPONDED = "contact.responded.v1"
 CONTACT_CLOSED = "contact.closed.v1"
 CONTACT_WITHDRAWN = "contact.withdrawn.v1"
+# Waiting on someone else: the SLA clock stops while paused (reason code below).
+CONTACT_PAUSED = "contact.paused.v1"
+CONTACT_RESUMED = "contact.resumed.v1"
 REFERRAL_OPENED = "referral.opened.v1"
 REFERRAL_ACCEPTED = "referral.accepted.v1"
 REFERRAL_DECLINED = "referral.declined.v1"
@@ -47,6 +50,8 @@ CONTACT_EVENTS = (
     CONTACT_RESPONDED,
     CONTACT_CLOSED,
     CONTACT_WITHDRAWN,
+    CONTACT_PAUSED,
+    CONTACT_RESUMED,
     REFERRAL_OPENED,
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
@@ -82,6 +87,11 @@ ROUTINE = "routine"
 SOON = "soon"
 URGENT = "urgent"
 URGENCIES = (ROUTINE, SOON, URGENT)
+
+# Why a contact is paused: who it is waiting on.
+WAITING_ON_FAMILY = "waiting_on_family"
+WAITING_ON_PARTNER = "waiting_on_partner"
+PAUSE_REASONS = (WAITING_ON_FAMILY, WAITING_ON_PARTNER)
 
 # A referral's status as its referrer follows it. The first four are the
 # referral's own decision; the last two come from its contact (answered by

@@ -99,6 +99,9 @@ class ContactData(_Data):
         load_default=None, allow_none=True, validate=validate.OneOf(c.REFERRAL_STATUSES)
     )
     agency_id = fields.String(load_default=None, allow_none=True)
+    # Paused and resumed only: when the pause (ended by a resume) began. Its reason is
+    # reason_code (contracts.PAUSE_REASONS); the note staff wrote never travels.
+    paused_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class SlaData(_Data):

@@ -21,6 +21,8 @@ ALL_CONTACT_EVENTS = {
     "contact.responded.v1",
     "contact.closed.v1",
     "contact.withdrawn.v1",
+    "contact.paused.v1",
+    "contact.resumed.v1",
     "referral.accepted.v1",
     "referral.declined.v1",
 }
@@ -50,6 +52,9 @@ def make_every_event(client, staff_headers, agency_headers, letter, referral) ->
     )
     client.post(f"/api/v1/contacts/{answered}/close", json={}, headers=staff)
     withdrawn = client.post("/api/v1/contacts", json=letter, headers=staff).json["id"]
+    note = {"reason_code": "waiting_on_family", "note": "Test note: Test Parent will ring back"}
+    assert client.post(f"/api/v1/contacts/{withdrawn}/pause", json=note, headers=staff).status_code == 200
+    assert client.post(f"/api/v1/contacts/{withdrawn}/resume", json={}, headers=staff).status_code == 200
     client.post(
         f"/api/v1/contacts/{withdrawn}/withdraw", json={"reason_code": "no_longer_needed"}, headers=staff
     )
@@ -97,6 +102,11 @@ def check_events(raw: list[bytes], ids: list[str]) -> None:
     assert {event.data["urgency"] for event in answered} == {"urgent"}, (
         "the urgency staff set picks the SLA target"
     )
+    pause, resume = (
+        next(e for e in decoded if e.type == t) for t in ("contact.paused.v1", "contact.resumed.v1")
+    )
+    assert pause.data["reason_code"] == resume.data["reason_code"] == "waiting_on_family"
+    assert pause.data["paused_at"] == resume.data["paused_at"] == pause.data["occurred_at"]
     declined = next(event for event in decoded if event.type == "referral.declined.v1")
     assert declined.data["reason_code"] == "outside_area" and declined.data["channel"] == "referral"
     assert declined.data["urgency"] == "soon"
@@ -111,7 +121,7 @@ def test_events_reach_the_embedded_log_without_personal_data(
 
     running(relay_task(doc_store, event_bus, clock, topic="contacts"))
 
-    check_events(consume(event_bus, "contacts", 12), ids)
+    check_events(consume(event_bus, "contacts", 14), ids)
 
 
 @pytest.mark.kafka
@@ -135,9 +145,9 @@ def test_events_reach_real_kafka_without_personal_data(
 
     running(relay_task(doc_store, event_bus, clock, topic=topic))
 
-    raw = consume(event_bus, topic, 12)
+    raw = consume(event_bus, topic, 14)
     check_events(raw, ids)
-    assert len(raw) == 12
+    assert len(raw) == 14
 
 
 def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:

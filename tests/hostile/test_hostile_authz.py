@@ -67,6 +67,8 @@ contacts   contacts.assign                    POST   401  401     401      403  
 contacts   contacts.respond                   POST   401  401     401      403   403   404      200    200   200 200
 contacts   contacts.close                     POST   401  401     401      403   403   404      200    200   200 200
 contacts   contacts.withdraw                  POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.pause                     POST   401  401     401      403   403   404      200    200   200 200
+contacts   contacts.resume                    POST   401  401     401      403   403   404      200    200   200 200
 contacts   contacts.open_referral             POST   401  401     401      403   403   404      200    200   200 200
 contacts   contacts.accept_referral           POST   401  401     401      403   403   404      200    200   200 200
 contacts   contacts.decline_referral          POST   401  401     401      403   403   404      200    200   200 200
@@ -202,7 +204,7 @@ class World:
 
     # Fresh targets
 
-    def letter(self, responded: bool = False) -> str:
+    def letter(self, responded: bool = False, paused: bool = False) -> str:
         client = self.stack.contacts.app.test_client()
         made = client.post("/api/v1/contacts", json=LETTER, headers=bearer("staff", "north", to="contacts"))
         assert made.status_code == 201, made.text
@@ -213,6 +215,14 @@ class World:
                 path, json={"method": "letter"}, headers=bearer("staff", "north", to="contacts")
             )
             assert answer.status_code == 200, answer.text
+        if paused:
+            path = f"/api/v1/contacts/{contact_id}/pause"
+            waiting = client.post(
+                path,
+                json={"reason_code": "waiting_on_family"},
+                headers=bearer("staff", "north", to="contacts"),
+            )
+            assert waiting.status_code == 200, waiting.text
         return contact_id
 
     def referral(self, opened: bool = False) -> str:
@@ -327,7 +337,7 @@ Builder = Callable[[World], Call]
 def _contact_action(action: str, body: Any = None, referral: str | None = None) -> Builder:
     def build(world: World) -> Call:
         if referral is None:
-            target = world.letter(responded=action == "close")
+            target = world.letter(responded=action == "close", paused=action == "resume")
         else:
             target = world.referral(opened=referral == "opened")
         return Call("POST", f"/api/v1/contacts/{target}/{action}", json=body if body is not None else {})
@@ -406,6 +416,8 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("contacts", "contacts.respond", "POST"): _contact_action("respond", {"method": "letter"}),
     ("contacts", "contacts.close", "POST"): _contact_action("close"),
     ("contacts", "contacts.withdraw", "POST"): _contact_action("withdraw"),
+    ("contacts", "contacts.pause", "POST"): _contact_action("pause", {"reason_code": "waiting_on_partner"}),
+    ("contacts", "contacts.resume", "POST"): _contact_action("resume"),
     ("contacts", "contacts.open_referral", "POST"): _contact_action("referral/open", referral="new"),
     ("contacts", "contacts.accept_referral", "POST"): _contact_action("referral/accept", referral="opened"),
     ("contacts", "contacts.decline_referral", "POST"): _contact_action(

@@ -34,6 +34,8 @@ def contact_event(
     area: str = contracts.NORTH,
     centre_id: str = "centre-test-1",
     urgency: str | None = None,
+    paused_at: datetime | None = None,
+    reason_code: str | None = None,
 ) -> dict:
     data = {
         "contact_id": contact_id,
@@ -47,6 +49,8 @@ def contact_event(
         "responded_at": responded_at,
         "occurred_at": occurred_at or responded_at or received_at,
         "urgency": urgency,
+        "paused_at": paused_at,
+        "reason_code": reason_code,
     }
     return events.make(type_, contact_id, data, source=SOURCE, time=occurred_at or received_at)
 
@@ -58,6 +62,39 @@ def received(contact_id: str, at: datetime, **kw) -> dict:
 def responded(contact_id: str, received_at: datetime, at: datetime, **kw) -> dict:
     return contact_event(
         contracts.CONTACT_RESPONDED, contact_id, received_at=received_at, responded_at=at, **kw
+    )
+
+
+def paused(
+    contact_id: str, received_at: datetime, at: datetime, reason: str = contracts.WAITING_ON_FAMILY, **kw
+) -> dict:
+    return contact_event(
+        contracts.CONTACT_PAUSED,
+        contact_id,
+        received_at=received_at,
+        occurred_at=at,
+        paused_at=at,
+        reason_code=reason,
+        **kw,
+    )
+
+
+def resumed(
+    contact_id: str,
+    received_at: datetime,
+    paused_at: datetime,
+    at: datetime,
+    reason: str = contracts.WAITING_ON_FAMILY,
+    **kw,
+) -> dict:
+    return contact_event(
+        contracts.CONTACT_RESUMED,
+        contact_id,
+        received_at=received_at,
+        occurred_at=at,
+        paused_at=paused_at,
+        reason_code=reason,
+        **kw,
     )
 
 
@@ -197,3 +234,58 @@ def check_targets_by_urgency_and_area(start: Callable, env: dict, contacts: Call
     second = start({**env, **changed}, clock)
     expected = {"n-urgent": "2026-06-04", "s-urgent": "2026-06-02", "s-letter": "2026-06-02"}
     wait_for(lambda: due_days(second.store) == expected, timeout=60, what=f"recomputed due days {expected}")
+
+
+def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> None:
+    """Paused, the clock stands still past its due date; resumed, its due date moves on by
+    the working days paused; a contact breached before its pause stays breached.
+
+    `start(env, clock)` runs a monitor instance (with .store and .stop()) on the engines
+    under test; `contacts(envelopes)` publishes contact events.
+    """
+    paused_at = MONDAY + timedelta(days=1)  # Tuesday 2 June
+    resumed_at = MONDAY + timedelta(days=10)  # Thursday 11 June: 7 working days later
+    clock = FixedClock(paused_at + timedelta(hours=1))
+    instance = start({**env, "SLA_LATE_RECEIPT_GRACE_SECONDS": "0"}, clock)
+    contacts(
+        [
+            received("waiting", MONDAY),
+            paused("waiting", MONDAY, paused_at),
+            received("breached-first", MONDAY - timedelta(days=14)),
+        ]
+    )
+
+    def clock_doc(contact_id: str) -> dict:
+        return instance.store.collection("clocks").get(contact_id) or {}
+
+    wait_for(lambda: clock_doc("waiting").get("state") == "paused", timeout=60, what="the paused clock")
+    wait_for(
+        lambda: clock_doc("breached-first").get("state") == "breached", timeout=60, what="the first breach"
+    )
+    clock.at = resumed_at  # past the first due date (Monday 8 June): the paused clock stands still
+    late_pause = MONDAY + timedelta(days=9)
+    contacts(
+        [
+            paused("breached-first", MONDAY - timedelta(days=14), late_pause),
+            resumed("waiting", MONDAY, paused_at, resumed_at),
+            resumed("breached-first", MONDAY - timedelta(days=14), late_pause, resumed_at),
+        ]
+    )
+    wait_for(
+        lambda: clock_doc("waiting").get("due_at") == "2026-06-17T22:59:59.000000Z",
+        timeout=60,
+        what="the due date moved on by the 7 working days paused",
+    )
+    wait_for(
+        lambda: clock_doc("breached-first").get("paused_working_days") == 1,
+        timeout=60,
+        what="the breached clock's paused day counted",
+    )
+    waiting, breached = clock_doc("waiting"), clock_doc("breached-first")
+    assert (waiting["state"], waiting["paused_working_days"]) == ("open", 7)
+    assert breached["state"] == "breached"
+    assert breached["due_at"] == "2026-05-26T22:59:59.000000Z"
+    claims = instance.store.collection("sla_events").find({})
+    assert sorted((doc["subject"], doc["type"]) for doc in claims) == [
+        ("breached-first", contracts.SLA_BREACHED)
+    ]

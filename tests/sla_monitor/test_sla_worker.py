@@ -19,6 +19,7 @@ from sla_monitor import config
 from sla_support import (
     Instance,
     SlaLog,
+    check_pause_and_resume,
     check_targets_by_urgency_and_area,
     publish,
     received,
@@ -154,3 +155,7 @@ def test_a_shorter_target_at_start_recomputes_open_clocks(env, running, sla_log,
 
 def test_urgency_and_area_closures_pick_and_move_deadlines(env, running, contacts) -> None:
     check_targets_by_urgency_and_area(running, env, contacts)
+
+
+def test_a_pause_stands_the_clock_still_and_a_resume_moves_its_due_date(env, running, contacts) -> None:
+    check_pause_and_resume(running, env, contacts)

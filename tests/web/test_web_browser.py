@@ -415,6 +415,58 @@ def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: Syste
     assert seen_by_agency["outcome"] == "accepted"
 
 
+def test_staff_pause_a_contact_while_waiting_on_a_partner_and_resume_it(browser, system: System, axe: str):
+    contact = _north_contact(system)
+    reference, contact_url = contact["reference"], system.url("web") + f"/staff/contacts/{contact['id']}"
+    password = create_user(system, "p.north", "staff", "north")
+    sign_in(browser, system, "p.north", password)
+
+    clock_state = "[data-testid=clock-state]"
+    reload_until(
+        browser,
+        contact_url,
+        lambda: (
+            browser.find_elements(By.CSS_SELECTOR, clock_state) and text_of(browser, clock_state) == "ON TIME"
+        ),
+        f"the clock of {reference} to start",
+    )
+    Select(browser.find_element(By.ID, "pause_reason")).select_by_visible_text("Waiting on a partner")
+    browser.find_element(By.ID, "pause_note").send_keys("Test note: the health visitor's report")
+    click_and_wait(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Pause']"))
+
+    assert "Contact paused" in text_of(browser, "main")
+    assert text_of(browser, "[data-testid=paused-since]").startswith("Paused since")
+    assert "waiting on a partner" in text_of(browser, "[data-testid=paused-since]")
+    reload_until(
+        browser, contact_url, lambda: text_of(browser, clock_state) == "PAUSED", "the clock to stand still"
+    )
+    check_accessibility(browser, axe, "a paused contact")
+    screenshot(browser, "17-contact-paused")
+
+    browser.get(system.url("web") + "/staff/today")
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-reference='{reference}']")
+    assert "paused since" in row.text and "waiting on a partner" in row.text
+    screenshot(browser, "18-today-paused")
+
+    browser.get(contact_url)
+    click_and_wait(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Resume']"))
+    assert "Contact resumed" in text_of(browser, "main")
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=paused-since]")
+    assert "the health visitor's report" in text_of(browser, "[data-testid=pauses]")
+    reload_until(
+        browser, contact_url, lambda: text_of(browser, clock_state) == "ON TIME", "the clock to run again"
+    )
+    history = text_of(browser, "[data-testid=history]")
+    assert "Paused by p.north" in history and "Resumed by p.north" in history
+    audit = requests.get(
+        system.url("contacts") + f"/api/v1/contacts/{contact['id']}/audit",
+        headers=_bearer(system, StaffUser("setup.north", "coordinator", "north")),
+        timeout=5,
+    ).json()
+    changes = [(entry["who"], entry["action"]) for entry in audit if entry["action"] in ("pause", "resume")]
+    assert changes == [("p.north", "pause"), ("p.north", "resume")]
+
+
 # Partner agencies' users ---------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ def test_the_caseload_leaves_out_answered_contacts_and_puts_the_most_overdue_fir
 
     assert [row.contact["id"] for row in load.rows] == ["b", "a", "d"]
     assert [row.marker for row in load.rows] == ["breached", "on-time", "unknown"]
-    assert load.counts == {"open": 3, "breached": 1, "at_risk": 0, "unassigned": 2}
+    assert load.counts == {"open": 3, "breached": 1, "at_risk": 0, "unassigned": 2, "paused": 0}
 
 
 def test_people_read_times_in_london_and_days_in_words():

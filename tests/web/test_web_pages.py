@@ -683,3 +683,98 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
     assert "<td>po@example.org</td><td>Wed, 18 Mar 2026</td>" in log
     assert "Please answer it today." in message
     assert html.headers["Content-Security-Policy"].startswith("sandbox")
+
+
+PAUSED = {
+    "paused_since": "2026-03-16T09:30:00+00:00",
+    "pause_reason": "waiting_on_partner",
+    "pauses": [
+        {
+            "paused_at": "2026-03-16T09:30:00+00:00",
+            "paused_by": "s.north",
+            "reason_code": "waiting_on_partner",
+            "note": "Test note: the health visitor's report",
+            "resumed_at": None,
+            "resumed_by": None,
+        }
+    ],
+}
+
+
+def test_pausing_a_contact_sends_who_it_waits_on_and_the_note(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on(
+        "POST", CONTACTS, "/api/v1/contacts/k1/pause", (200, _contact("k1", "T-2603-AAAAA", **PAUSED))
+    )
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+    assert 'name="pause_reason"' in page and "Waiting on the family" in page and "Resume" not in page
+
+    response = client.post(
+        "/staff/contacts/k1/pause",
+        data={"csrf_token": csrf_of(page), "pause_reason": "waiting_on_partner", "pause_note": "Test note"},
+    )
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/pause").json == {
+        "reason_code": "waiting_on_partner",
+        "note": "Test note",
+    }
+
+
+def test_a_refused_pause_names_the_pause_forms_field(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/contacts/k1/pause",
+        error(422, "Longer than maximum length 1000.", {"note": ["Longer than maximum length 1000."]}),
+    )
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(
+        "/staff/contacts/k1/pause",
+        data={"csrf_token": csrf_of(page), "pause_reason": "waiting_on_family", "pause_note": "x" * 1001},
+    )
+
+    assert response.status_code == 422
+    assert 'id="pause_note-error"' in response.text
+
+
+def test_a_paused_contact_shows_since_when_and_resumes(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA", **PAUSED)))
+    services.on("POST", CONTACTS, "/api/v1/contacts/k1/resume", (200, _contact("k1", "T-2603-AAAAA")))
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+    assert "Paused since Mon 16 Mar 2026, 9:30am: waiting on a partner" in page
+    assert "Test note: the health visitor" in page
+    assert 'name="pause_reason"' not in page
+
+    response = client.post("/staff/contacts/k1/resume", data={"csrf_token": csrf_of(page)})
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/resume").json == {}
+
+
+def test_today_says_since_when_a_contact_is_paused(client, services, sign_in):
+    contacts = {
+        "received": [_contact("k1", "T-2603-AAAAA", **PAUSED), _contact("k2", "T-2603-BBBBB")],
+        "assigned": [],
+    }
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/contacts",
+        lambda call: (200, {"items": contacts[call.params["status"]], "total": 1}),
+    )
+    paused_clock = _clock("k1", "paused", "2026-03-17T23:59:59+00:00", 1)
+    services.on("GET", SLA, "/api/v1/clocks", (200, {"clocks": [paused_clock]}))
+    sign_in("c.north", "coordinator", "north")
+
+    page = client.get("/staff/today").text
+
+    assert "paused since Mon 16 Mar 2026, 9:30am (waiting on a partner)" in page
+    assert 'data-testid="count-paused">1<' in page
+    assert 'class="tag tag-paused">Paused' in page
+    assert page.count('data-testid="paused-since"') == 1

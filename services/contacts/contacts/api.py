@@ -196,6 +196,23 @@ def respond(form: dict, contact_id: str) -> dict:
     return views.contact_summary(contact)
 
 
+@staff.post("/<contact_id>/pause")
+@staff.arguments(s.PauseSchema)
+@staff.response(200, s.ContactSummarySchema)
+def pause(form: dict, contact_id: str) -> dict:
+    """Wait on the family or a partner: the SLA clock stands still from now until resumed."""
+    contact = _services().contacts.pause(_staff(), contact_id, form["reason_code"], form.get("note"))
+    return views.contact_summary(contact)
+
+
+@staff.post("/<contact_id>/resume")
+@staff.arguments(s.ResumeSchema)
+@staff.response(200, s.ContactSummarySchema)
+def resume(form: dict, contact_id: str) -> dict:
+    """Stop waiting: the due date moves on by the working days the contact was paused."""
+    return views.contact_summary(_services().contacts.resume(_staff(), contact_id))
+
+
 @staff.post("/<contact_id>/close")
 @staff.arguments(s.EndSchema)
 @staff.response(200, s.ContactSummarySchema)

@@ -63,6 +63,23 @@ class Raised:
 
     type: str
     reason_code: str | None = None
+    paused_at: datetime | None = None  # a pause's start, on its paused and resumed events
+
+
+@dataclass
+class Pause:
+    """A time the contact waited on the family or a partner: its SLA clock stands still.
+
+    Stamped with the time it was recorded, never a date entered: a pause cannot be
+    backdated to hide a breach.
+    """
+
+    paused_at: datetime
+    paused_by: str
+    reason_code: str
+    note: str | None = None  # encrypted token: staff may name the family in it
+    resumed_at: datetime | None = None
+    resumed_by: str | None = None
 
 
 @dataclass
@@ -108,9 +125,15 @@ class Contact:
     # Staff may set one on any contact; a referral always has its referrer's.
     urgency: str | None = None
     referral: Referral | None = None
+    pauses: list[Pause] = field(default_factory=list)
     history: list[Transition] = field(default_factory=list)
     raised: list[Raised] = field(default_factory=list)
     version: int = 0
+
+    @property
+    def pause_now(self) -> Pause | None:
+        """The pause the contact is in, if it is waiting on someone."""
+        return self.pauses[-1] if self.pauses and self.pauses[-1].resumed_at is None else None
 
     @property
     def referral_status(self) -> str | None:
@@ -143,13 +166,41 @@ class Contact:
         self._move(to_status, by, now, "assign")
         self.raised.append(Raised(c.CONTACT_ASSIGNED))
 
+    def pause(self, by: str, now: datetime, reason_code: str, note: str | None = None) -> None:
+        """Wait on the family or a partner (note: an encrypted token); the clock stops now."""
+        self._require("pause", v.UNANSWERED_STATUSES)
+        if self.pause_now is not None:
+            raise InvalidTransition("pause", f"{self.status}, paused already")
+        if reason_code not in c.PAUSE_REASONS:
+            raise RuleBroken("reason_code", f"must be one of {', '.join(c.PAUSE_REASONS)}")
+        self.pauses.append(Pause(now, by, reason_code, note))
+        self._move(self.status, by, now, "pause")
+        self.raised.append(Raised(c.CONTACT_PAUSED, reason_code, now))
+
+    def resume(self, by: str, now: datetime) -> None:
+        """Stop waiting; the SLA monitor moves the due date on by the working days paused."""
+        self._require("resume", v.UNANSWERED_STATUSES)
+        if self.pause_now is None:
+            raise InvalidTransition("resume", f"{self.status}, not paused")
+        self._end_pause(by, now)
+
+    def _end_pause(self, by: str, now: datetime) -> None:
+        pause = self.pause_now
+        if pause is None:
+            return
+        pause.resumed_at = now
+        pause.resumed_by = by
+        self._move(self.status, by, now, "resume")
+        self.raised.append(Raised(c.CONTACT_RESUMED, pause.reason_code, pause.paused_at))
+
     def respond(self, by: str, now: datetime, method: str, responded_at: datetime | None = None) -> None:
-        self._require("respond", (v.RECEIVED, v.ASSIGNED))
+        self._require("respond", v.UNANSWERED_STATUSES)
         when = responded_at or now
         if when < self.received_at:
             raise RuleBroken("responded_at", "must not be before the contact was received")
         if when > now + CLOCK_SKEW:
             raise RuleBroken("responded_at", "must not be in the future")
+        self._end_pause(by, now)
         self.responded_at = when
         self.response_method = method
         self._move(v.RESPONDED, by, now, "respond", when if when < now else None)
@@ -164,7 +215,8 @@ class Contact:
 
     def withdraw(self, by: str, now: datetime, reason_code: str | None = None) -> None:
         """The member of the public (or agency) withdrew before being answered."""
-        self._require("withdraw", (v.RECEIVED, v.ASSIGNED))
+        self._require("withdraw", v.UNANSWERED_STATUSES)
+        self._end_pause(by, now)
         self.ended_at = now
         self._move(v.WITHDRAWN, by, now, "withdraw")
         self.raised.append(Raised(c.CONTACT_WITHDRAWN, reason_code))
@@ -199,6 +251,8 @@ class Contact:
         self.blind_index = []
         if self.referral is not None:
             self.referral.decline_reason = None
+        for pause in self.pauses:
+            pause.note = None
         self.personal_erased_at = now
 
     def _referral(self, action: str) -> Referral:
@@ -216,7 +270,7 @@ class Contact:
 
     def _answer_with_outcome(self, by: str, now: datetime) -> None:
         """Telling the agency the outcome is the response that stops the SLA clock."""
-        if self.status in (v.RECEIVED, v.ASSIGNED):
+        if self.status in v.UNANSWERED_STATUSES:
             self.respond(by, now, DECISION_METHOD)
 
 

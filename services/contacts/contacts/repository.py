@@ -15,7 +15,7 @@ from ccshared.timeutil import Clock, from_str, to_str
 
 from . import vocabulary as v
 from .config import SERVICE
-from .domain import Centre, Contact, Referral, Transition
+from .domain import Centre, Contact, Pause, Referral, Transition
 
 CONTACTS = "contacts"
 CENTRES = "centres"
@@ -65,6 +65,28 @@ def _transition_doc(step: Transition) -> dict:
 def _transition(doc: dict) -> Transition:
     dated = from_str(doc["dated"]) if doc.get("dated") else None
     return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated)
+
+
+def _pause_doc(pause: Pause) -> dict:
+    return {
+        "paused_at": to_str(pause.paused_at),
+        "paused_by": pause.paused_by,
+        "reason_code": pause.reason_code,
+        "note": pause.note,
+        "resumed_at": _ts(pause.resumed_at),
+        "resumed_by": pause.resumed_by,
+    }
+
+
+def _pause(doc: dict) -> Pause:
+    return Pause(
+        paused_at=from_str(doc["paused_at"]),
+        paused_by=doc["paused_by"],
+        reason_code=doc["reason_code"],
+        note=doc.get("note"),
+        resumed_at=_dt(doc.get("resumed_at")),
+        resumed_by=doc.get("resumed_by"),
+    )
 
 
 def _referral_doc(referral: Referral) -> dict:
@@ -122,6 +144,7 @@ def contact_doc(contact: Contact) -> Document:
         "urgency": contact.urgency,
         "referral": _referral_doc(contact.referral) if contact.referral else None,
         "agency_id": contact.referral.agency_id if contact.referral else None,
+        "pauses": [_pause_doc(pause) for pause in contact.pauses],
         "history": [_transition_doc(step) for step in contact.history],
     }
 
@@ -146,6 +169,7 @@ def contact_from_doc(doc: Document) -> Contact:
         personal_erased_at=_dt(doc.get("personal_erased_at")),
         urgency=doc.get("urgency") or (doc["referral"]["urgency"] if doc.get("referral") else None),
         referral=_referral(doc.get("referral")),
+        pauses=[_pause(pause) for pause in doc.get("pauses") or []],
         history=[_transition(step) for step in doc.get("history", [])],
         version=doc[VERSION],
     )

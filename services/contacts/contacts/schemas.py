@@ -116,6 +116,24 @@ class EndSchema(Strict):
     reason_code = fields.String(validate=CODE)
 
 
+class PauseSchema(Strict):
+    """Stop the clock from now: a pause takes no date, so it cannot be backdated."""
+
+    reason_code = fields.String(
+        required=True,
+        validate=validate.OneOf(c.PAUSE_REASONS),
+        metadata={"description": "who the contact is waiting on"},
+    )
+    note = fields.String(
+        validate=validate.Length(0, 1000),
+        metadata={"description": "what it waits for; kept encrypted, shown to staff only, never in events"},
+    )
+
+
+class ResumeSchema(Strict):
+    """Start the clock again from now (no date: a resume cannot be backdated either)."""
+
+
 class DeclineSchema(Strict):
     reason = text(1000, required=True)
     reason_code = fields.String(load_default="other", validate=validate.OneOf(v.DECLINE_REASONS))
@@ -290,6 +308,15 @@ class ReferralDetailSchema(ReferralSummarySchema):
     history = fields.List(fields.Nested(TransitionSchema))
 
 
+class PauseViewSchema(Schema):
+    paused_at = fields.DateTime()
+    paused_by = fields.String()
+    reason_code = fields.String(metadata={"enum": list(c.PAUSE_REASONS)})
+    note = fields.String(allow_none=True)
+    resumed_at = fields.DateTime(allow_none=True)
+    resumed_by = fields.String(allow_none=True)
+
+
 class ContactSummarySchema(Schema):
     """A contact without personal data: safe to list."""
 
@@ -307,6 +334,12 @@ class ContactSummarySchema(Schema):
     ended_at = fields.DateTime(allow_none=True)
     personal_erased_at = fields.DateTime(allow_none=True)
     urgency = fields.String(allow_none=True)
+    paused_since = fields.DateTime(
+        allow_none=True, metadata={"description": "when its current pause began; null when not paused"}
+    )
+    pause_reason = fields.String(
+        allow_none=True, metadata={"enum": list(c.PAUSE_REASONS), "description": "who it is waiting on"}
+    )
     referral = fields.Nested(ReferralSummarySchema, allow_none=True)
 
 
@@ -316,6 +349,9 @@ class ContactDetailSchema(ContactSummarySchema):
     created_by = fields.String()
     history = fields.List(fields.Nested(TransitionSchema))
     personal = fields.Dict(allow_none=True)
+    pauses = fields.List(
+        fields.Nested(PauseViewSchema), metadata={"description": "every pause, oldest first"}
+    )
     referral = fields.Nested(ReferralDetailSchema, allow_none=True)
 
 
@@ -374,6 +410,7 @@ class AuditEntrySchema(Schema):
     action = fields.String()
     contact_id = fields.String()
     at = fields.String()
+    details = fields.Dict(metadata={"description": "codes and counts only (a pause's reason code)"})
 
 
 class AgencyNoticeSchema(Schema):

@@ -65,6 +65,7 @@ class Reading:
     contact: Contact
     personal: dict[str, Any] | None
     decline_reason: str | None
+    pause_notes: tuple[str | None, ...] = ()  # each pause's note, in the order of contact.pauses
 
 
 @contextmanager
@@ -288,7 +289,8 @@ class ContactService:
         """A contact with its personal data, for a reader allowed to see it (audited)."""
         contact = self._visible(user, contact_id)
         self._audit(user.username, v.AUDIT_READ, contact)
-        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
+        notes = tuple(self._decrypt(pause.note) for pause in contact.pauses)
+        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact), notes)
 
     def audit_trail(self, user: StaffUser, contact_id: str) -> list[dict]:
         self._visible(user, contact_id)
@@ -300,8 +302,8 @@ class ContactService:
             raise NotFound(f"no contact {contact_id}")
         return contact
 
-    def _audit(self, who: str, action: str, contact: Contact) -> None:
-        self.audit.record(str(uuid.uuid4()), who, action, contact.id, self.clock.now())
+    def _audit(self, who: str, action: str, contact: Contact, details: dict | None = None) -> None:
+        self.audit.record(str(uuid.uuid4()), who, action, contact.id, self.clock.now(), details)
 
     def _decrypt(self, token: str | None) -> Any:
         return self.cipher.decrypt(token) if token else None
@@ -331,6 +333,20 @@ class ContactService:
         return self._change(
             user, contact_id, lambda contact, now: contact.respond(user.username, now, method, responded_at)
         )
+
+    def pause(self, user: StaffUser, contact_id: str, reason_code: str, note: str | None) -> Contact:
+        """Wait on the family or a partner from now (never an earlier date); audited."""
+        token = self.cipher.encrypt(note) if note else None
+        contact = self._change(
+            user, contact_id, lambda contact, now: contact.pause(user.username, now, reason_code, token)
+        )
+        self._audit(user.username, v.AUDIT_PAUSE, contact, {"reason_code": reason_code})
+        return contact
+
+    def resume(self, user: StaffUser, contact_id: str) -> Contact:
+        contact = self._change(user, contact_id, lambda contact, now: contact.resume(user.username, now))
+        self._audit(user.username, v.AUDIT_RESUME, contact)
+        return contact
 
     def close(self, user: StaffUser, contact_id: str, reason_code: str | None = None) -> Contact:
         return self._change(
@@ -418,14 +434,19 @@ class ContactService:
         raised, contact.raised = contact.raised, []
         return [
             self.contacts.aggregates.event(
-                event.type, contact.id, event_data(contact, event.reason_code, self.clock.now())
+                event.type,
+                contact.id,
+                event_data(contact, event.reason_code, self.clock.now(), event.paused_at),
             )
             for event in raised
         ]
 
 
-def event_data(contact: Contact, reason_code: str | None, occurred_at: datetime) -> dict:
-    """ContactData: ids, channel, centre, area and times; never personal data."""
+def event_data(
+    contact: Contact, reason_code: str | None, occurred_at: datetime, paused_at: datetime | None = None
+) -> dict:
+    """ContactData: ids, channel, centre, area and times; never personal data (a pause's note
+    stays here: its events carry the reason code and when the pause began)."""
     return {
         "contact_id": contact.id,
         "reference": contact.reference,
@@ -440,6 +461,7 @@ def event_data(contact: Contact, reason_code: str | None, occurred_at: datetime)
         "occurred_at": occurred_at,
         "reason_code": reason_code,
         "urgency": contact.urgency,
+        "paused_at": paused_at,
         **_referral_data(contact.referral, contact.referral_status),
     }
 

@@ -187,6 +187,15 @@ class SubjectAccess:
                 "routing": referral.routing,
                 "history": _history(referral.history),
             },
+            "pauses": [
+                {
+                    "paused_at": to_str(pause.paused_at),
+                    "reason_code": pause.reason_code,
+                    "note": self._decrypt(pause.note),
+                    "resumed_at": _when(pause.resumed_at),
+                }
+                for pause in contact.pauses
+            ],
             "history": _history(contact.history),
             "access_log": [
                 {"at": entry["at"], "who": entry["who"], "action": entry["action"]}

@@ -56,6 +56,9 @@ def _referral_summary(referral: Referral | None) -> dict | None:
 
 def contact_summary(contact: Contact) -> dict[str, Any]:
     view = {name: getattr(contact, name) for name in _CONTACT_FIELDS}
+    pause = contact.pause_now
+    view["paused_since"] = pause.paused_at if pause else None
+    view["pause_reason"] = pause.reason_code if pause else None
     view["referral"] = _referral_summary(contact.referral)
     return view
 
@@ -84,6 +87,10 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
     view["created_by"] = contact.created_by
     view["history"] = [asdict(step) for step in contact.history]
     view["personal"] = reading.personal
+    notes = reading.pause_notes or (None,) * len(contact.pauses)
+    view["pauses"] = [
+        asdict(pause) | {"note": note} for pause, note in zip(contact.pauses, notes, strict=True)
+    ]
     if contact.referral is not None:
         view["referral"] |= {
             "decline_reason": reading.decline_reason,

@@ -17,6 +17,7 @@ CLOSED = c.CONTACT_STATUS_CLOSED
 WITHDRAWN = c.CONTACT_STATUS_WITHDRAWN
 STATUSES = c.CONTACT_STATUSES
 OPEN_STATUSES = c.CONTACT_OPEN_STATUSES
+UNANSWERED_STATUSES = (RECEIVED, ASSIGNED)  # the SLA clock runs (unless paused)
 ENDED_STATUSES = c.CONTACT_ENDED_STATUSES
 
 # How a contact was answered.
@@ -42,6 +43,8 @@ AUDIT_ERASE = "erase_personal_data"
 AUDIT_SERVICE_READ = "service_read"  # another service read it to do its job (the notifier, to send)
 AUDIT_SUBJECT_SEARCH = "subject_access_search"  # an admin searched for a person's contacts
 AUDIT_SUBJECT_EXPORT = "subject_access_export"  # the contact was in a subject access export
+AUDIT_PAUSE = "pause"  # staff stopped the clock to wait on the family or a partner
+AUDIT_RESUME = "resume"
 
 # Why an admin erased a person's contacts on request (UK GDPR article 17 grounds).
 ERASURE_REASONS = (

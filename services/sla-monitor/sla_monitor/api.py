@@ -14,7 +14,7 @@ from ccshared.timeutil import LONDON, Clock, to_str
 from flask import Response
 from flask_smorest import Blueprint
 
-from .domain import AT_RISK, BREACHED, OPEN, ContactClock
+from .domain import AT_RISK, BREACHED, OPEN, PAUSED, ContactClock
 from .policy import Policy
 from .reports import COUNTED_STATES, compliance, for_the_public
 from .repository import CentreRepository, ClockRepository
@@ -77,7 +77,8 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.arguments(ClocksQuery, location="query")
     @blp.response(200, ClocksSchema)
     def clocks(query: dict) -> dict:
-        """Running clocks, soonest due first (staff; staff and coordinators see their own area)."""
+        """Running clocks (paused ones too), soonest due first (staff; staff and coordinators see
+        their own area). Each row says how many working days it has spent paused."""
         user = current_staff(ctx.tokens)
         filter = _clock_filter(query, user)
         found = list(
@@ -158,7 +159,9 @@ def _start_of(day: date) -> str:
 
 def _clock_filter(query: dict, user: StaffUser) -> dict:
     filter: dict = (
-        {"state": query["state"]} if query.get("state") else {"state": {"$in": [OPEN, AT_RISK, BREACHED]}}
+        {"state": query["state"]}
+        if query.get("state")
+        else {"state": {"$in": [OPEN, AT_RISK, PAUSED, BREACHED]}}
     )
     for name in ("centre_id", "channel"):
         if query.get(name):
@@ -177,6 +180,9 @@ def _clock_filter(query: dict, user: StaffUser) -> dict:
 
 def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> dict:
     due_day = clock.due_at.astimezone(LONDON).date()
+    pause = clock.pause_now
+    if pause is not None and clock.state == PAUSED:
+        today = pause.paused_at.astimezone(LONDON).date()  # the clock stands still while paused
     return {
         "contact_id": clock.contact_id,
         "reference": clock.reference,
@@ -190,4 +196,7 @@ def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> d
         "due_at": local_iso(clock.due_at),
         "target_working_days": clock.target_working_days,
         "working_days_remaining": calendar.working_days_between(today, due_day, clock.area),
+        "paused_since": local_iso(pause.paused_at) if pause else None,
+        "pause_reason": pause.reason_code if pause else None,
+        "paused_working_days": clock.paused_working_days,
     }

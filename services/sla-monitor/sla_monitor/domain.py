@@ -1,7 +1,8 @@
 """One clock per contact: the pure state machine behind the SLA events.
 
     awaiting_receipt --receive--> open --> at_risk --> breached
-    open | at_risk | breached --response--> met | responded_late
+    open | at_risk --pause--> paused --resume--> open | at_risk
+    open | at_risk | paused | breached --response--> met | responded_late
     any unanswered state --withdrawal--> withdrawn
 
 Decisions the rules leave open, made here once:
@@ -30,16 +31,26 @@ Decisions the rules leave open, made here once:
   due date, urgency and services) so the centre and the referrer hear of it
   at once; letters, calls and e-mails need no such notice. A referral already
   answered or withdrawn when its receipt arrives has nothing to announce.
+- A pause (waiting on the family or a partner) stands the clock still: no
+  at-risk or breach while paused. On resume the due date moves on by the
+  working days paused (`WorkingCalendar.paused_working_days`: those after the
+  date it began up to the date it ended). A pause begun after the breach
+  instant cannot hide it: the breach is raised then, and a breached clock
+  stays breached, its due date unmoved; its paused days are still counted in
+  `paused_working_days` (all paused time, for reports). A response or
+  withdrawal while paused ends the pause at its own time (at the pause's start
+  if dated before it). Each pause is known by when it began, so a repeated,
+  early or late pause or resume event is applied once, in its place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts
-from ccshared.calendar import Deadline
+from ccshared.calendar import Deadline, WorkingCalendar
 
 AWAITING_RECEIPT = "awaiting_receipt"
 OPEN = "open"
@@ -48,10 +59,13 @@ BREACHED = "breached"
 MET = "met"
 RESPONDED_LATE = "responded_late"
 WITHDRAWN = "withdrawn"
+PAUSED = "paused"
 
-STATES = (AWAITING_RECEIPT, OPEN, AT_RISK, BREACHED, MET, RESPONDED_LATE, WITHDRAWN)
-RUNNING = (OPEN, AT_RISK, BREACHED)
+STATES = (AWAITING_RECEIPT, OPEN, AT_RISK, PAUSED, BREACHED, MET, RESPONDED_LATE, WITHDRAWN)
+RUNNING = (OPEN, AT_RISK, PAUSED, BREACHED)
 MOVABLE = (OPEN, AT_RISK)
+# Clocks whose deadline a new calendar or target moves: those not breached or answered.
+ADJUSTABLE = (OPEN, AT_RISK, PAUSED)
 OUTCOMES = (MET, RESPONDED_LATE)
 
 BY_RESPONSE = "response"
@@ -84,6 +98,15 @@ class Receipt:
     support_needed: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A time the contact waited on someone else, known by when it began."""
+
+    paused_at: datetime
+    reason_code: str | None = None
+    resumed_at: datetime | None = None
+
+
 @dataclass
 class ContactClock:
     contact_id: str
@@ -107,6 +130,14 @@ class ContactClock:
     at_risk_emitted: bool = False
     breach_emitted: bool = False
     not_before: datetime | None = None
+    pauses: list[Pause] = field(default_factory=list)
+    # Working days of every ended pause (those that moved the due date, and any after a breach).
+    paused_working_days: int = 0
+
+    @property
+    def pause_now(self) -> Pause | None:
+        """The pause not yet ended, if any."""
+        return next((pause for pause in self.pauses if pause.resumed_at is None), None)
 
     @property
     def breach_at(self) -> datetime | None:
@@ -126,9 +157,15 @@ class ContactClock:
         return target
 
     def receive(
-        self, receipt: Receipt, deadline: Deadline, fingerprint: str, now: datetime, grace: timedelta
+        self,
+        receipt: Receipt,
+        deadline: Deadline,
+        fingerprint: str,
+        now: datetime,
+        grace: timedelta,
+        calendar: WorkingCalendar,
     ) -> list[SlaEvent]:
-        """Start the clock; apply anything held while the receipt was awaited."""
+        """Start the clock; apply anything held while the receipt was awaited (pauses too)."""
         if self.state != AWAITING_RECEIPT:
             return []
         self.reference = receipt.reference
@@ -138,7 +175,7 @@ class ContactClock:
         self.received_at = receipt.received_at
         self.urgency = receipt.urgency
         self.support_needed = receipt.support_needed
-        self._set_deadline(deadline, fingerprint)
+        self._set_deadline(self._with_pauses(deadline, calendar), fingerprint)
         if self.withdrawn_at is not None and (
             self.responded_at is None or self.withdrawn_at < self.responded_at
         ):
@@ -148,6 +185,9 @@ class ContactClock:
         if now >= deadline.at_risk_at:
             self.not_before = now + grace
         announce = contracts.SLA_STARTED if self.channel == contracts.REFERRAL else None
+        pause = self.pause_now
+        if pause is not None and pause.paused_at < self.breach_at:
+            return self._enter(PAUSED, announce)
         return self._enter(OPEN, announce) + self.advance(now)
 
     def advance(self, now: datetime) -> list[SlaEvent]:
@@ -157,9 +197,7 @@ class ContactClock:
         if self.not_before is not None and now < self.not_before:
             return []
         if now >= self.breach_at:
-            self.breach_emitted = True
-            late = int((now - self.due_at).total_seconds())
-            return self._enter(BREACHED, contracts.SLA_BREACHED, late_seconds=late)
+            return self._breach(now)
         if now >= self.at_risk_at:
             if self.at_risk_emitted:
                 return self._enter(AT_RISK)
@@ -167,24 +205,26 @@ class ContactClock:
             return self._enter(AT_RISK, contracts.SLA_AT_RISK)
         return self._enter(OPEN)
 
-    def respond(self, at: datetime, by: str = BY_RESPONSE) -> list[SlaEvent]:
+    def respond(self, at: datetime, calendar: WorkingCalendar, by: str = BY_RESPONSE) -> list[SlaEvent]:
         """Stop the clock at `at` (the response's own time); the earliest response wins."""
         if self.state == WITHDRAWN:
             return []
         if self.responded_at is not None and self.responded_at <= at:
             return []
+        self._end_pause(at, calendar)
         self.responded_at = at
         self.stopped_by = by
         if self.state == AWAITING_RECEIPT:
             return []
         return self._decide(at)
 
-    def withdraw(self, at: datetime) -> list[SlaEvent]:
+    def withdraw(self, at: datetime, calendar: WorkingCalendar) -> list[SlaEvent]:
         if self.state == AWAITING_RECEIPT:
             self.withdrawn_at = self.withdrawn_at or at
             return []
         if self.state not in RUNNING:
             return []
+        self._end_pause(at, calendar)
         self.withdrawn_at = at
         return self._enter(WITHDRAWN)
 
@@ -195,14 +235,102 @@ class ContactClock:
         self.assigned_at = at
         return []
 
-    def recompute(self, deadline: Deadline, fingerprint: str, now: datetime) -> list[SlaEvent]:
-        """Apply a changed calendar or target to a clock still running on time."""
-        if self.state not in MOVABLE:
+    def recompute(
+        self, deadline: Deadline, fingerprint: str, now: datetime, calendar: WorkingCalendar
+    ) -> list[SlaEvent]:
+        """Apply a changed calendar or target to a clock still running on time (or paused)."""
+        if self.state not in ADJUSTABLE:
             self.calendar_fingerprint = fingerprint
             return []
-        self._set_deadline(deadline, fingerprint)
+        self._set_deadline(self._with_pauses(deadline, calendar), fingerprint)
+        if self.state == PAUSED:
+            return []
         self.state = OPEN
         return self.advance(now)
+
+    def pause(self, at: datetime, reason_code: str | None, now: datetime) -> list[SlaEvent]:
+        """Stand the clock still from `at`; a pause begun after the breach instant raises the breach."""
+        if self.state in (*OUTCOMES, WITHDRAWN) or self._known(at) or self.pause_now is not None:
+            return []
+        if self._paused_during(at):
+            return []  # a stale pause event, from inside a pause already ended
+        raised: list[SlaEvent] = []
+        if self.state in MOVABLE and at >= self.breach_at:
+            raised = self._breach(now)
+        self._add_pause(Pause(at, reason_code))
+        if self.state in MOVABLE:
+            self.state = PAUSED
+        return raised
+
+    def resume(
+        self, paused_at: datetime, at: datetime, now: datetime, calendar: WorkingCalendar
+    ) -> list[SlaEvent]:
+        """End the pause begun at `paused_at`; a paused clock runs on with its due date moved."""
+        if at < paused_at or self.state in (*OUTCOMES, WITHDRAWN):
+            return []
+        pause = next((pause for pause in self.pauses if pause.paused_at == paused_at), None)
+        if pause is not None and pause.resumed_at is not None:
+            return []
+        if pause is None:  # the resume came before its pause: the pause is over already
+            self._add_pause(Pause(paused_at, None, at))
+            self._count_pause(self.pauses[self._index(paused_at)], calendar)
+            return []
+        self._close(pause, at, calendar)
+        if self.state != PAUSED or self.pause_now is not None:
+            return []
+        self.state = OPEN
+        return self.advance(now)
+
+    def _breach(self, now: datetime) -> list[SlaEvent]:
+        self.breach_emitted = True
+        late = int((now - self.due_at).total_seconds())
+        return self._enter(BREACHED, contracts.SLA_BREACHED, late_seconds=late)
+
+    def _known(self, paused_at: datetime) -> bool:
+        return any(pause.paused_at == paused_at for pause in self.pauses)
+
+    def _index(self, paused_at: datetime) -> int:
+        return next(n for n, pause in enumerate(self.pauses) if pause.paused_at == paused_at)
+
+    def _paused_during(self, at: datetime) -> bool:
+        return any(
+            pause.resumed_at is not None and pause.paused_at <= at <= pause.resumed_at
+            for pause in self.pauses
+        )
+
+    def _add_pause(self, pause: Pause) -> None:
+        self.pauses = sorted([*self.pauses, pause], key=lambda p: p.paused_at)
+
+    def _end_pause(self, at: datetime, calendar: WorkingCalendar) -> None:
+        """A response or withdrawal ends a pause at its own time (not before the pause began)."""
+        pause = self.pause_now
+        if pause is not None:
+            self._close(pause, max(at, pause.paused_at), calendar)
+            if self.state == PAUSED:
+                self.state = OPEN
+
+    def _close(self, pause: Pause, at: datetime, calendar: WorkingCalendar) -> None:
+        self.pauses[self._index(pause.paused_at)] = replace(pause, resumed_at=at)
+        self._count_pause(self.pauses[self._index(pause.paused_at)], calendar)
+
+    def _count_pause(self, pause: Pause, calendar: WorkingCalendar) -> None:
+        """Count an ended pause; it moves the due date if it began before the clock breached."""
+        days = calendar.paused_working_days(pause.paused_at, pause.resumed_at, self.area)
+        self.paused_working_days += days
+        if self.due_at is not None and not self.breach_emitted and pause.paused_at < self.breach_at:
+            self._move_deadline(calendar.extended(self._deadline(), days, self.area))
+
+    def _with_pauses(self, deadline: Deadline, calendar: WorkingCalendar) -> Deadline:
+        """The deadline moved on by each ended pause begun before it fell due; recounts the days."""
+        self.paused_working_days = 0
+        for pause in self.pauses:
+            if pause.resumed_at is None:
+                continue
+            days = calendar.paused_working_days(pause.paused_at, pause.resumed_at, self.area)
+            self.paused_working_days += days
+            if pause.paused_at < deadline.breach_at:
+                deadline = calendar.extended(deadline, days, self.area)
+        return deadline
 
     def _decide(self, at: datetime) -> list[SlaEvent]:
         on_time = at < self.breach_at and not self.breach_emitted
@@ -215,10 +343,13 @@ class ContactClock:
         return self._enter(RESPONDED_LATE, contracts.SLA_RESPONDED_LATE, late_seconds=late)
 
     def _set_deadline(self, deadline: Deadline, fingerprint: str) -> None:
+        self._move_deadline(deadline)
+        self.calendar_fingerprint = fingerprint
+
+    def _move_deadline(self, deadline: Deadline) -> None:
         self.target_working_days = deadline.target_working_days
         self.at_risk_at = deadline.at_risk_at
         self.due_at = deadline.due_at
-        self.calendar_fingerprint = fingerprint
 
     def _deadline(self) -> Deadline:
         return Deadline(self.target_working_days or 0, self.at_risk_at, self.due_at)

@@ -2,7 +2,8 @@
 
 Public and aggregate: groups carry channel, centre id, area or month, never a
 contact. Withdrawn contacts are left out. `breached` counts contacts answered
-late and contacts past due still unanswered; `open` counts those still in time.
+late and contacts past due still unanswered; `open` counts those still in time
+(paused ones too: waiting on the family or a partner, their clocks stand still).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from ccshared.timeutil import LONDON
 
-from .domain import AT_RISK, BREACHED, MET, OPEN, RESPONDED_LATE, ContactClock
+from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, ContactClock
 
 GROUPINGS: dict[str, Callable[[ContactClock], str]] = {
     "channel": lambda clock: clock.channel or "",
@@ -20,7 +21,14 @@ GROUPINGS: dict[str, Callable[[ContactClock], str]] = {
     "area": lambda clock: clock.area or "",
     "month": lambda clock: clock.received_at.astimezone(LONDON).strftime("%Y-%m"),
 }
-_COLUMN = {OPEN: "open", AT_RISK: "open", BREACHED: "breached", RESPONDED_LATE: "breached", MET: "met"}
+_COLUMN = {
+    OPEN: "open",
+    AT_RISK: "open",
+    PAUSED: "open",
+    BREACHED: "breached",
+    RESPONDED_LATE: "breached",
+    MET: "met",
+}
 COUNTED_STATES = tuple(_COLUMN)
 
 

@@ -27,7 +27,7 @@ from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionCon
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import Clock, from_str, to_str
 
-from .domain import ContactClock, SlaEvent
+from .domain import ContactClock, Pause, SlaEvent
 from .freshness import CentreRecord
 
 log = logging.getLogger(__name__)
@@ -157,12 +157,35 @@ class ClockRepository(Repository[ContactClock]):
 
     def derived(self, item: ContactClock) -> Document:
         check = item.next_check_at
-        return {"next_check_at": to_str(check) if check else None}
+        return {"next_check_at": to_str(check) if check else None, "pauses": _pauses_doc(item.pauses)}
+
+    def from_doc(self, doc: Document) -> ContactClock:
+        clock = super().from_doc(doc)
+        clock.pauses = [_pause(pause) for pause in doc.get("pauses") or []]
+        return clock
 
     def falling_due(self, now: datetime, limit: int) -> list[ContactClock]:
         """An indexed range query on next_check_at, earliest first."""
         filter = {"next_check_at": {"$lte": to_str(now)}}
         return list(self.find(filter, sort=[("next_check_at", 1)], limit=limit))
+
+
+def _pauses_doc(pauses: list[Pause]) -> list[dict]:
+    return [
+        {
+            "paused_at": to_str(pause.paused_at),
+            "reason_code": pause.reason_code,
+            "resumed_at": to_str(pause.resumed_at) if pause.resumed_at else None,
+        }
+        for pause in pauses
+    ]
+
+
+def _pause(doc: dict) -> Pause:
+    resumed_at = doc.get("resumed_at")
+    return Pause(
+        from_str(doc["paused_at"]), doc.get("reason_code"), from_str(resumed_at) if resumed_at else None
+    )
 
 
 class CentreRepository(Repository[CentreRecord]):

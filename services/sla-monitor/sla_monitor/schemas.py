@@ -6,7 +6,7 @@ from ccshared import contracts, tables
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from .domain import AT_RISK, BREACHED, OPEN
+from .domain import AT_RISK, BREACHED, OPEN, PAUSED
 from .reports import FEWER_THAN_5, GROUPINGS
 
 MAX_REPORT_DAYS = 1100
@@ -45,7 +45,7 @@ class DueSchema(Schema):
 
 
 class ClocksQuery(_Query):
-    state = fields.String(validate=validate.OneOf((OPEN, AT_RISK, BREACHED)))
+    state = fields.String(validate=validate.OneOf((OPEN, AT_RISK, PAUSED, BREACHED)))
     centre_id = fields.String(validate=validate.Length(1, 128))
     channel = fields.String(validate=validate.OneOf(contracts.CHANNELS))
     area = fields.String(validate=validate.OneOf(contracts.AREAS))
@@ -66,7 +66,17 @@ class ClockSchema(Schema):
     due_at = fields.String()
     target_working_days = fields.Integer()
     working_days_remaining = fields.Integer(
-        metadata={"description": "working days after today up to the due day; 0 on it; negative once past it"}
+        metadata={
+            "description": "working days after today up to the due day; 0 on it; negative once past it. "
+            "While paused: those left when the pause began (the due date moves on when it is resumed)"
+        }
+    )
+    paused_since = fields.String(
+        allow_none=True, metadata={"description": "when the current pause began, Europe/London; null if none"}
+    )
+    pause_reason = fields.String(allow_none=True, metadata={"enum": list(contracts.PAUSE_REASONS)})
+    paused_working_days = fields.Integer(
+        metadata={"description": "working days spent paused in pauses that have ended (not counted)"}
     )
 
 

@@ -16,10 +16,10 @@ from ccshared.events import Event
 from ccshared.timeutil import Clock
 
 from .domain import (
+    ADJUSTABLE,
     BY_CLOSURE,
     BY_REFERRAL_DECISION,
     BY_RESPONSE,
-    MOVABLE,
     ContactClock,
     Receipt,
     SlaEvent,
@@ -58,6 +58,8 @@ class Monitor:
             contracts.CONTACT_RESPONDED: self.on_responded,
             contracts.CONTACT_CLOSED: self.on_closed,
             contracts.CONTACT_WITHDRAWN: self.on_withdrawn,
+            contracts.CONTACT_PAUSED: self.on_paused,
+            contracts.CONTACT_RESUMED: self.on_resumed,
             contracts.REFERRAL_ACCEPTED: self.on_referral_decision,
             contracts.REFERRAL_DECLINED: self.on_referral_decision,
         }
@@ -83,10 +85,11 @@ class Monitor:
             raise Rejected(str(exc)) from exc
         fingerprint = self.policy.fingerprint
         now = self.clock.now()
+        calendar = self.policy.calendar
         self._contact(
             data,
             lambda c: (
-                c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace)
+                c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace, calendar)
                 + c.assign(data.get("assignee"), data["occurred_at"])
             ),
         )
@@ -98,21 +101,39 @@ class Monitor:
     def on_responded(self, event: Event) -> None:
         data = event.data
         at = data.get("responded_at") or data["occurred_at"]
-        self._contact(data, lambda c: c.respond(at, BY_RESPONSE))
+        self._contact(data, lambda c: c.respond(at, self.policy.calendar, BY_RESPONSE))
 
     def on_referral_decision(self, event: Event) -> None:
         data = event.data
-        self._contact(data, lambda c: c.respond(data["occurred_at"], BY_REFERRAL_DECISION))
+        self._contact(
+            data, lambda c: c.respond(data["occurred_at"], self.policy.calendar, BY_REFERRAL_DECISION)
+        )
 
     def on_closed(self, event: Event) -> None:
         data = event.data
         at = data.get("responded_at") or data["occurred_at"]
         by = BY_RESPONSE if data.get("responded_at") else BY_CLOSURE
-        self._contact(data, lambda c: c.respond(at, by))
+        self._contact(data, lambda c: c.respond(at, self.policy.calendar, by))
 
     def on_withdrawn(self, event: Event) -> None:
         data = event.data
-        self._contact(data, lambda c: c.withdraw(data["occurred_at"]))
+        self._contact(data, lambda c: c.withdraw(data["occurred_at"], self.policy.calendar))
+
+    def on_paused(self, event: Event) -> None:
+        """The clock stands still from the pause's own time (the contacts service stamps it)."""
+        data = event.data
+        at = data.get("paused_at") or data["occurred_at"]
+        now = self.clock.now()
+        self._contact(data, lambda c: c.pause(at, data.get("reason_code"), now))
+
+    def on_resumed(self, event: Event) -> None:
+        data = event.data
+        if data.get("paused_at") is None:
+            raise Rejected("a resume names the pause it ends in paused_at")
+        now = self.clock.now()
+        self._contact(
+            data, lambda c: c.resume(data["paused_at"], data["occurred_at"], now, self.policy.calendar)
+        )
 
     def _contact(self, data: dict, change) -> None:
         contact_id = data["contact_id"]
@@ -142,7 +163,7 @@ class Monitor:
     def recompute(self, limit: int = SCAN_BATCH) -> int:
         """Re-derive the deadlines of running clocks made under another calendar, closure or target."""
         fingerprint = self.policy.fingerprint
-        filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(MOVABLE)}}
+        filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(ADJUSTABLE)}}
         changed = 0
         while True:
             batch = list(self.clocks.find(filter, limit=limit))
@@ -152,7 +173,8 @@ class Monitor:
             for clock in batch:
                 deadline = self.policy.deadline(clock.channel, clock.received_at, clock.urgency, clock.area)
                 self.clocks.change(
-                    clock.contact_id, lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t)
+                    clock.contact_id,
+                    lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t, self.policy.calendar),
                 )
                 changed += 1
 

@@ -28,6 +28,7 @@ CLOCK_LABELS = {
     "responded_late": "Answered late",
     "withdrawn": "Withdrawn",
     "awaiting_receipt": "Waiting",
+    "paused": "Paused",
 }
 HISTORY_LABELS = {
     "receive": "Logged",
@@ -39,6 +40,8 @@ HISTORY_LABELS = {
     "open": "Referral opened",
     "accept": "Referral accepted",
     "decline": "Referral declined",
+    "pause": "Paused",
+    "resume": "Resumed",
 }
 EVENT_LABELS = {
     "sla.at_risk.v1": "At risk",
@@ -64,6 +67,11 @@ DECLINE_REASON_LABELS = {
     "family_declined": "Family declined",
     "duplicate": "Duplicate referral",
     "other": "Other reason",
+}
+# Who a paused contact is waiting on (contracts.PAUSE_REASONS).
+PAUSE_REASON_LABELS = {
+    "waiting_on_family": "Waiting on the family",
+    "waiting_on_partner": "Waiting on a partner",
 }
 URGENCY_LABELS = {"urgent": "Urgent", "soon": "Soon", "routine": "Routine"}
 AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
@@ -180,6 +188,7 @@ FILTERS = {
     "words": lambda key: label({}, key),
     "referral_status": lambda key: label(REFERRAL_STATUS_LABELS, key),
     "decline_reason": lambda key: label(DECLINE_REASON_LABELS, key),
+    "pause_reason": lambda key: label(PAUSE_REASON_LABELS, key),
     "urgency": lambda key: label(URGENCY_LABELS, key),
     "service": service_types.label,
 }

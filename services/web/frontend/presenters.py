@@ -13,7 +13,7 @@ from ccshared.timeutil import LONDON
 from .formatting import WEEKDAY_LABELS, parse_instant
 
 UNANSWERED = ("received", "assigned")
-MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time"}
+MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time", "paused": "paused"}
 
 
 @dataclass
@@ -29,6 +29,11 @@ class CaseRow:
     @property
     def marker(self) -> str:
         return MARKERS.get(self.state or "", "unknown")
+
+    @property
+    def paused_since(self) -> str | None:
+        """When the contact began waiting on the family or a partner, if it is."""
+        return self.contact.get("paused_since")
 
     @property
     def due_at(self) -> str | None:
@@ -67,6 +72,7 @@ def caseload(
         "breached": sum(row.state == "breached" for row in rows),
         "at_risk": sum(row.state == "at_risk" for row in rows),
         "unassigned": sum(not row.contact.get("assignee") for row in rows),
+        "paused": sum(bool(row.paused_since) for row in rows),
     }
     return Caseload(rows, counts)
 

@@ -11,7 +11,7 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import DECLINE_REASON_LABELS, URGENCY_LABELS
+from ..formatting import DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
@@ -25,11 +25,15 @@ RESPONSE_METHODS = {
     "email": "E-mail",
     "in_person": "In person",
 }
+# The contacts service's names for the pause form's fields.
+PAUSE_FIELDS = {"reason_code": "pause_reason", "note": "pause_note"}
 ACTIONS = {
     "assign": "assign",
     "respond": "respond",
     "close": "close",
     "withdraw": "withdraw",
+    "pause": "pause",
+    "resume": "resume",
     "referral-open": "referral/open",
     "referral-accept": "referral/accept",
     "referral-decline": "referral/decline",
@@ -39,6 +43,8 @@ DONE = {
     "respond": "Response recorded. The clock has stopped.",
     "close": "Contact closed.",
     "withdraw": "Contact marked as withdrawn.",
+    "pause": "Contact paused. Its clock stands still until you resume it.",
+    "resume": "Contact resumed. The due date moves on by the working days it was paused.",
     "referral-open": "Referral opened.",
     "referral-accept": "Referral accepted. The partner agency will see the outcome.",
     "referral-decline": "Referral declined. The partner agency will see the reason.",
@@ -243,6 +249,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,
             decline_reasons=DECLINE_REASON_LABELS,
+            pause_reasons=PAUSE_REASON_LABELS,
             reply_by=REPLY_BY,
             errors=errors,
             values={"responded_date": now_date, "responded_time": now_time, **values},
@@ -259,6 +266,9 @@ def _action_body(action: str, form: dict[str, str]) -> dict[str, Any]:
             form.get("responded_date", ""), form.get("responded_time", ""), context().clock.now()
         )
         return {"method": form.get("method", ""), "responded_at": to_str(responded_at)}
+    if action == "pause":
+        body = {"reason_code": form.get("pause_reason", "")}
+        return body | ({"note": form["pause_note"]} if form.get("pause_note") else {})
     if action == "referral-decline":
         return {"reason": form.get("reason", ""), "reason_code": form.get("reason_code") or "other"}
     return {}
@@ -281,6 +291,8 @@ def act(contact_id: str, action: str) -> Any:
         messages = error.field_messages()
         if "responded_at" in messages:
             messages["responded_date"] = messages.pop("responded_at")
+        if action == "pause":
+            messages = {PAUSE_FIELDS.get(name, name): message for name, message in messages.items()}
         return _show(contact_id, {**messages, "_": error.message, "_action": action}, form, error.status)
     flash(DONE[action])
     return redirect(url_for("contacts.show", contact_id=contact_id))
