@@ -10,7 +10,6 @@ started by tests/infra/system.py, which the e2e and fault tests use too.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,12 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from frontend.app import create_app
 from frontend.config import Settings
-from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, FakeServices, centre
+from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, FakeServices, centre, csrf_of
 
 from tests.infra import tokens
 from tests.infra.system import SPECS, System
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -95,12 +92,6 @@ def web_app(settings: Settings, services: FakeServices, clock: FixedClock) -> Fl
 @pytest.fixture
 def client(web_app: Flask) -> FlaskClient:
     return web_app.test_client()
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 @pytest.fixture

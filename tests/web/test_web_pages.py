@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_of
-from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, error
+from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, csrf_of, error
 
 
 def _contact(contact_id: str, reference: str, status: str = "received", **extra) -> dict:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import csrf_of
-from web_testkit import CONTACTS, error
+from web_testkit import CONTACTS, csrf_of, error
 
 AGENCY = "example-health-visitors"
 NEAREST = {

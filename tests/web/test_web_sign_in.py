@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from ccshared.store import connect
 from ccshared.timeutil import to_str
-from conftest import csrf_of
 from frontend.app import create_app
-from web_testkit import NOW, FakeServices
+from web_testkit import NOW, FakeServices, csrf_of
 
 
 def _sign_in_form(client, username: str, password: str):

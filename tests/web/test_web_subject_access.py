@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import csrf_of
-from web_testkit import CONTACTS, error
+from web_testkit import CONTACTS, csrf_of, error
 
 PAGE = "/admin/subject-access/"
 EXPORT = {

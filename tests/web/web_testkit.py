@@ -115,3 +115,13 @@ def error(status: int, message: str, fields: dict | None = None) -> tuple[int, d
     if fields:
         body["fields"] = fields
     return status, {"error": body}
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = CSRF.search(html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
