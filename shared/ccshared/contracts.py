@@ -74,6 +74,7 @@ CONTACT_STATUSES = (
     CONTACT_STATUS_WITHDRAWN,
 )
 CONTACT_OPEN_STATUSES = (CONTACT_STATUS_RECEIVED, CONTACT_STATUS_ASSIGNED, CONTACT_STATUS_RESPONDED)
+CONTACT_UNANSWERED_STATUSES = (CONTACT_STATUS_RECEIVED, CONTACT_STATUS_ASSIGNED)  # the SLA clock runs
 CONTACT_ENDED_STATUSES = (CONTACT_STATUS_CLOSED, CONTACT_STATUS_WITHDRAWN)
 
 LETTER = "letter"
@@ -81,6 +82,39 @@ TELEPHONE = "telephone"
 EMAIL = "email"
 REFERRAL = "referral"
 CHANNELS = (LETTER, TELEPHONE, EMAIL, REFERRAL)
+STAFF_CHANNELS = (LETTER, TELEPHONE, EMAIL)  # what staff log; partners post referrals
+
+# Why a referral was declined (the free-text reason is kept as well).
+DECLINE_REASONS = (
+    "not_eligible",
+    "outside_area",
+    "service_not_offered",
+    "family_declined",
+    "duplicate",
+    "other",
+)
+
+# Subject access requests (UK GDPR): what a person is looked for by, and the
+# grounds on which their contacts are erased on request (article 17).
+SUBJECT_ACCESS_IDENTIFIERS = ("name", "phone", "email", "postcode")
+ERASURE_REASONS = (
+    "erasure_request",
+    "consent_withdrawn",
+    "objection",
+    "no_longer_needed",
+    "unlawful_processing",
+)
+
+# The states every outgoing-delivery queue shares (the notifier's e-mails,
+# contacts' webhooks); each adds its own end states.
+DELIVERY_PENDING = "pending"
+DELIVERY_SENDING = "sending"
+DELIVERY_RETRYING = "retrying"
+DELIVERY_FAILED = "failed"
+DELIVERY_DUE_STATUSES = (DELIVERY_PENDING, DELIVERY_RETRYING)  # what a delivery loop picks up
+
+# The days of a centre's week, Monday first.
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # How soon a partner's referral needs an answer.
 ROUTINE = "routine"

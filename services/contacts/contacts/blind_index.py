@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ccshared import contracts as c
 from ccshared.config import secret
 
 NAME = "name"
 PHONE = "phone"
 EMAIL = "email"
 POSTCODE = "postcode"
-KINDS = (NAME, PHONE, EMAIL, POSTCODE)
+KINDS = c.SUBJECT_ACCESS_IDENTIFIERS
 
 MIN_PHONE_DIGITS = 6
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")

@@ -249,7 +249,6 @@ class ContactRepository:
 
 
 _DECIDED = [c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED]
-_UNANSWERED = [v.RECEIVED, v.ASSIGNED]
 
 
 def referral_status_filter(status: str) -> Filter:
@@ -264,7 +263,7 @@ def referral_status_filter(status: str) -> Filter:
         return {"referral.status": {"$nin": _DECIDED}, "status": v.WITHDRAWN}
     if status == c.REFERRAL_STATUS_RESPONDED:
         return {"referral.status": {"$nin": _DECIDED}, "status": {"$in": [v.RESPONDED, v.CLOSED]}}
-    return {"referral.status": status, "status": {"$in": _UNANSWERED}}
+    return {"referral.status": status, "status": {"$in": list(v.UNANSWERED_STATUSES)}}
 
 
 class CentreRepository:

@@ -17,7 +17,6 @@ from . import webhooks as wh
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
 PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,30}$", error="not a valid telephone number")
 CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and underscores")
-STAFF_CHANNELS = tuple(channel for channel in c.CHANNELS if channel != c.REFERRAL)
 REPLY_DETAIL = {"post": "address", "telephone": "phone", "email": "email"}
 
 
@@ -59,7 +58,7 @@ class RequesterSchema(Strict):
 class ContactCreateSchema(Strict):
     channel = fields.String(
         required=True,
-        validate=validate.OneOf(STAFF_CHANNELS, error="must be one of {choices}; partners post referrals"),
+        validate=validate.OneOf(c.STAFF_CHANNELS, error="must be one of {choices}; partners post referrals"),
     )
     centre_id = text(100, required=True)
     received_at = fields.AwareDateTime(validate=validate_received_at)

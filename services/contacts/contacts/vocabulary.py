@@ -17,21 +17,14 @@ CLOSED = c.CONTACT_STATUS_CLOSED
 WITHDRAWN = c.CONTACT_STATUS_WITHDRAWN
 STATUSES = c.CONTACT_STATUSES
 OPEN_STATUSES = c.CONTACT_OPEN_STATUSES
-UNANSWERED_STATUSES = (RECEIVED, ASSIGNED)  # the SLA clock runs (unless paused)
+UNANSWERED_STATUSES = c.CONTACT_UNANSWERED_STATUSES  # the SLA clock runs (unless paused)
 ENDED_STATUSES = c.CONTACT_ENDED_STATUSES
 
 # How a contact was answered.
 RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", DECISION_METHOD)
 
-# Why a referral was declined (the free-text reason is kept as well).
-DECLINE_REASONS = (
-    "not_eligible",
-    "outside_area",
-    "service_not_offered",
-    "family_declined",
-    "duplicate",
-    "other",
-)
+# Why a referral was declined (shared: the front end labels them).
+DECLINE_REASONS = c.DECLINE_REASONS
 
 # First letter of a contact's reference, by channel.
 REFERENCE_LETTERS = {c.LETTER: "L", c.TELEPHONE: "T", c.EMAIL: "E", c.REFERRAL: "R"}
@@ -47,10 +40,4 @@ AUDIT_PAUSE = "pause"  # staff stopped the clock to wait on the family or a part
 AUDIT_RESUME = "resume"
 
 # Why an admin erased a person's contacts on request (UK GDPR article 17 grounds).
-ERASURE_REASONS = (
-    "erasure_request",
-    "consent_withdrawn",
-    "objection",
-    "no_longer_needed",
-    "unlawful_processing",
-)
+ERASURE_REASONS = c.ERASURE_REASONS

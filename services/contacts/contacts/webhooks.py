@@ -31,17 +31,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccshared import contracts as c
 from ccshared.referrals import DECLINED, change_of
 from ccshared.timeutil import to_str
 
-PENDING = "pending"
-SENDING = "sending"
-RETRYING = "retrying"
+PENDING = c.DELIVERY_PENDING
+SENDING = c.DELIVERY_SENDING
+RETRYING = c.DELIVERY_RETRYING
 DELIVERED = "delivered"
-FAILED = "failed"
+FAILED = c.DELIVERY_FAILED
 CANCELLED = "cancelled"
 STATUSES = (PENDING, SENDING, RETRYING, DELIVERED, FAILED, CANCELLED)
-DUE_STATUSES = (PENDING, RETRYING)
+DUE_STATUSES = c.DELIVERY_DUE_STATUSES
 OPEN_STATUSES = (PENDING, SENDING, RETRYING)
 
 # Why an attempt failed without an HTTP status (the status code says it otherwise).

@@ -1,7 +1,9 @@
-"""The directory's own vocabulary: weekdays. The list of services a centre can
-offer is shared by every service and lives in ccshared.service_types."""
+"""The directory's own vocabulary: the iCalendar names of the weekdays. The
+weekdays themselves (ccshared.contracts) and the list of services a centre can
+offer (ccshared.service_types) are shared by every service."""
 
 from __future__ import annotations
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from ccshared.contracts import WEEKDAYS
+
 RRULE_DAYS = dict(zip(WEEKDAYS, ("MO", "TU", "WE", "TH", "FR", "SA", "SU"), strict=True))

@@ -31,16 +31,16 @@ from ccshared import contracts as c
 from ccshared import referrals
 from ccshared.mailboxes import RoleMailboxes
 
-PENDING = "pending"
-SENDING = "sending"
-RETRYING = "retrying"
+PENDING = c.DELIVERY_PENDING
+SENDING = c.DELIVERY_SENDING
+RETRYING = c.DELIVERY_RETRYING
 SENT = "sent"
-FAILED = "failed"
+FAILED = c.DELIVERY_FAILED
 HELD = "held"
 DIGESTED = "digested"
 SKIPPED = "skipped"
 STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED, SKIPPED)
-DUE_STATUSES = (PENDING, RETRYING)
+DUE_STATUSES = c.DELIVERY_DUE_STATUSES
 
 EVENT = "event"
 DIGEST = "digest"

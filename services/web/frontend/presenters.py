@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from ccshared import contracts as c
 from ccshared.timeutil import LONDON
 
 from .formatting import WEEKDAY_LABELS, parse_instant
 
-UNANSWERED = ("received", "assigned")
+UNANSWERED = c.CONTACT_UNANSWERED_STATUSES
 MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time", "paused": "paused"}
 
 

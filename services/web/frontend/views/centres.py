@@ -13,7 +13,7 @@ from . import backends
 from .auth import signed_in
 
 bp = Blueprint("centres", __name__, url_prefix="/staff/centres")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS = c.WEEKDAYS
 SESSIONS_PER_DAY = 2
 TEXT_FIELDS = (
     "name",

@@ -17,7 +17,7 @@ from . import backends, context, file_format, passed_on
 from .auth import signed_in
 
 bp = Blueprint("contacts", __name__, url_prefix="/staff")
-LOGGABLE = (c.LETTER, c.TELEPHONE, c.EMAIL)
+LOGGABLE = c.STAFF_CHANNELS
 REPLY_BY = {"post": "Letter by post", "telephone": "Telephone", "email": "E-mail"}
 RESPONSE_METHODS = {
     "letter": "Letter",

@@ -18,7 +18,7 @@ from . import backends, context
 from .auth import signed_in
 
 bp = Blueprint("subject_access", __name__, url_prefix="/admin/subject-access")
-IDENTIFIERS = ("name", "phone", "email", "postcode")
+IDENTIFIERS = c.SUBJECT_ACCESS_IDENTIFIERS
 ERASURE_REASONS = {
     "erasure_request": "The person asked for their data to be erased",
     "consent_withdrawn": "The person withdrew their consent",
