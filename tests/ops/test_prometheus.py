@@ -51,6 +51,14 @@ def test_the_module_version_is_the_release_compose_runs():
     assert PROMETHEUS_MODULE_VERSION == f"v0.{major * 100 + minor}.{patch}"
 
 
+def test_promtool_is_built_from_the_pinned_module(promtool):
+    """`go install` leaves no version in `promtool --version`; the binary's build info has it."""
+    info = subprocess.run(["go", "version", "-m", str(promtool)], capture_output=True, text=True, check=True)
+    assert re.search(
+        rf"\bmod\s+github\.com/prometheus/prometheus\s+{PROMETHEUS_MODULE_VERSION}\b", info.stdout
+    )
+
+
 def test_compose_runs_the_release_whose_promtool_checks_the_rules():
     assert COMPOSE["services"]["prometheus"]["image"] == f"prom/prometheus:{PROMETHEUS_RELEASE}"
     assert re.match(r"^grafana/grafana:\d+\.\d+\.\d+$", COMPOSE["services"]["grafana"]["image"])
