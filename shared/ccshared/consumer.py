@@ -7,6 +7,8 @@
 - A store or bus outage rewinds and backs off: work is delayed, never dropped.
 - Any other handler error is retried a bounded number of times, then the event
   goes to the dead-letter topic: an explicit terminal status, never silence.
+- Its lag per partition and the age of the oldest event it has read and not
+  yet handled go to the shared gauges (ccshared.metrics) every few seconds.
 - The markers of handled events are kept for `keep_processed`, then pruned (at
   start and about hourly): the stores have no TTL index we can rely on (FerretDB
   has none), so the loop deletes them itself.
@@ -25,7 +27,7 @@ from datetime import timedelta
 
 from prometheus_client import Counter
 
-from . import events
+from . import events, metrics
 from .bus import BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
 from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
@@ -74,6 +76,10 @@ class ConsumerLoop:
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._outages = 0
         self._next_prune: float | None = None  # time.monotonic(); None: at the first chance
+        self._next_metrics: float | None = None  # likewise, for the lag and age gauges
+        self._waiting: dict[tuple[str, int], float | None] = {}  # first unhandled message's log time
+        self._reported: set[tuple[str, int]] = set()
+        metrics.DEAD_LETTERS.labels(name)  # exported as 0 from the start: the first one is an increase
         self._indexed = self._ensure_index()
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
@@ -139,7 +145,11 @@ class ConsumerLoop:
         try:
             messages = self.consumer.poll(poll_seconds)
         except BusUnavailable as exc:
+            self._report_when_due()
             return self._outage("poll", exc)
+        for message in messages:
+            self._waiting.setdefault((message.topic, message.partition), message.timestamp)
+        self._report_when_due()
         done: list[Message] = []
         for index, message in enumerate(messages):
             try:
@@ -147,15 +157,56 @@ class ConsumerLoop:
             except TRANSIENT as exc:
                 self._rewind(messages[index:])
                 self._commit(done)
+                self._note_waiting(messages, messages[index:])
                 return self._outage("handle", exc)
             if retry:
                 self._rewind(messages[index:])
                 self._commit(done)
+                self._note_waiting(messages, messages[index:])
                 key = (message.topic, message.partition, message.offset)
                 return backoff_seconds(self._attempts.get(key, 1))
             done.append(message)
         self._outages = 0
+        self._note_waiting(messages, [])
         return 0.0 if self._commit(done) else backoff_seconds(1)
+
+    def _note_waiting(self, batch: list[Message], left: list[Message]) -> None:
+        """Remember, per partition of the batch, when its first message still to handle was logged."""
+        for message in batch:
+            self._waiting.pop((message.topic, message.partition), None)
+        for message in left:
+            self._waiting.setdefault((message.topic, message.partition), message.timestamp)
+
+    def report_metrics(self) -> None:
+        """Set the lag and oldest-unhandled-age gauges of the partitions this consumer owns.
+
+        Partitions it reported before and owns no more drop to 0: their new owner reports them.
+        """
+        lag = getattr(self.consumer, "lag", None)
+        if lag is None:
+            return
+        try:
+            lags = lag()
+        except BusUnavailable as exc:
+            log.info("consumer lag unknown for now", extra={"consumer": self.name, "error": str(exc)})
+            return
+        now = self.clock.now().timestamp()
+        for topic, partition in self._reported - set(lags):
+            metrics.CONSUMER_LAG.labels(self.name, topic, str(partition)).set(0)
+            metrics.CONSUMER_OLDEST_AGE.labels(self.name, topic, str(partition)).set(0)
+        for (topic, partition), behind in lags.items():
+            logged = self._waiting.get((topic, partition))
+            age = max(0.0, now - logged) if logged is not None else 0.0
+            metrics.CONSUMER_LAG.labels(self.name, topic, str(partition)).set(behind)
+            metrics.CONSUMER_OLDEST_AGE.labels(self.name, topic, str(partition)).set(age)
+        self._reported = set(lags)
+
+    def _report_when_due(self) -> None:
+        now = time.monotonic()
+        if self._next_metrics is not None and now < self._next_metrics:
+            return
+        self._next_metrics = now + metrics.REFRESH_SECONDS
+        self.report_metrics()
 
     def _handle(self, message: Message) -> bool:
         """Handle one message; True when it should be tried again later."""
@@ -226,6 +277,7 @@ class ConsumerLoop:
             "failed_at": to_str(self.clock.now()),
         }
         self.dead_letters.publish(DEAD_LETTER_TOPIC, message.key or "", json.dumps(record).encode())
+        metrics.DEAD_LETTERS.labels(self.name).inc()
         log.warning(
             "message sent to dead letters",
             extra={

@@ -5,7 +5,8 @@ on MongoDB, FerretDB and SQLite alike). The relay publishes pending events and
 then clears them with a compare-and-set on `_version`; a relay killed between
 the two publishes them again on restart, which consumers absorb by event id.
 Clearing does not bump `_version`, so it never turns a user's edit into a
-conflict.
+conflict. The relay reports its backlog (events waiting, and the age of the
+oldest among the first batch) to the shared gauges in ccshared.metrics.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from . import events
+from . import events, metrics
 from .bus import BusUnavailable, Producer
 from .hints import Hints, pause
 from .store import Collection, Document, StoreUnavailable
@@ -150,13 +152,38 @@ class Relay:
         collection.update_each(
             [({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}) for doc in docs]
         )
+        if items:
+            metrics.EVENTS_PUBLISHED.labels(topic).inc(len(items))
         return len(items)
+
+    def report_metrics(self) -> None:
+        """Set each collection's backlog gauges: events waiting, and the oldest one's age.
+
+        The age is that of the oldest event among the first `batch` pending documents
+        (no index orders them by age); a backlog that large is old anyway.
+        """
+        now = time.time()
+        for collection, _ in self.routes:
+            docs = collection.find({PENDING: True}, limit=self.batch)
+            waiting = sum(len(doc.get(OUTBOX) or []) for doc in docs)
+            if len(docs) >= self.batch:
+                waiting += collection.count({PENDING: True}) - len(docs)  # about one event each
+            times = [_instant(envelope.get("time")) for doc in docs for envelope in doc.get(OUTBOX) or []]
+            known = [t for t in times if t is not None]
+            metrics.OUTBOX_PENDING.labels(collection.name).set(waiting)
+            metrics.OUTBOX_OLDEST_AGE.labels(collection.name).set(
+                max(0.0, now - min(known)) if known else 0.0
+            )
 
     def run(self, stop: threading.Event) -> None:
         failures = 0
         next_sweep = 0.0
+        next_report = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_report:
+                    next_report = time.monotonic() + metrics.REFRESH_SECONDS
+                    self.report_metrics()
                 self.publish_hinted()
                 if time.monotonic() >= next_sweep:
                     _, full = self.sweep()
@@ -168,3 +195,10 @@ class Relay:
                 stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
             pause(stop, self.hints, next_sweep - time.monotonic(), HINT_LINGER_SECONDS)
+
+
+def _instant(text: object) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text)).timestamp()
+    except ValueError:
+        return None

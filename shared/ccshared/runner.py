@@ -25,9 +25,19 @@ log = logging.getLogger(__name__)
 Task = Callable[[threading.Event], None]
 
 
-def _prepare_metrics_dir() -> None:
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cc-metrics-")
+def _prepare_metrics_dir(mode: str) -> None:
+    """Give the process group one metrics directory, before the worker makes its metrics.
+
+    prometheus_client picks in-memory or multiprocess values when it is first imported.
+    A service's entry module usually imports it (through its app) before main runs, so
+    the worker's metrics would stay in memory, never reaching the /metrics that gunicorn
+    serves: then this process starts itself again, once, with the directory set.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cc-metrics-")
+    if mode in ("run", "worker") and "prometheus_client" in sys.modules:
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def _load(spec: str) -> Callable:
@@ -127,7 +137,7 @@ def main(
         except ConfigError as exc:
             print(f"{exc}", file=sys.stderr)
             return 2
-    _prepare_metrics_dir()
+    _prepare_metrics_dir(mode)
     port = int(os.environ.get(port_var, default_port))
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
     if mode == "serve":

@@ -21,7 +21,7 @@ SERVICES = {
     "web": ("frontend", "WEB_PORT", 8000),
 }
 COMMON = {"EVENT_BUS_URL", "STORE_URL", "LOG_LEVEL", "BIND_HOST", "WEB_CONCURRENCY", "TRUSTED_PROXY_HOPS"}
-ENGINES = {"kafka", "mongo", "mailpit", "proxy"}
+ENGINES = {"kafka", "mongo", "mailpit", "proxy", "prometheus", "grafana"}
 BEHIND_THE_PROXY = {"web": "PROXY_WEB_UPSTREAM", "contacts": "PROXY_PARTNER_API_UPSTREAM"}
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 TOKEN_KEYS = (

@@ -68,8 +68,10 @@ def missing_commands(hints: dict[str, str]) -> list[str]:
     return [f"{cmd}: {hint}" for cmd, hint in hints.items() if shutil.which(cmd) is None]
 
 
-def run_checked(cmd: Sequence[str], cwd: Path, what: str) -> None:
-    result = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(
+        list(cmd), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     if result.returncode != 0:
         tail = "\n".join(result.stdout.splitlines()[-60:])
         raise InfraError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")

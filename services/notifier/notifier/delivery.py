@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from ccshared import metrics as shared_metrics
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
 from ccshared.hints import Hints, pause
@@ -104,6 +105,8 @@ class Delivery:
         self.referrers = referrers
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        metrics.start()
+        shared_metrics.DEAD_LETTERS.labels(CONSUMER_NAME)
 
     def run_once(self, batch: int = BATCH) -> int:
         """Recover interrupted sends, send what is due, dead-letter failures; return sends tried.
@@ -170,6 +173,7 @@ class Delivery:
                 if time.monotonic() >= next_housekeeping:
                     self.recover_interrupted()
                     self.publish_dead_letters()
+                    self.report_queue()
                     next_housekeeping = time.monotonic() + self.housekeeping_seconds
                 busy = self.send_hinted() > 0 or busy
                 if time.monotonic() >= next_sweep:
@@ -215,13 +219,16 @@ class Delivery:
             message = compose(claimed, rendered, self.sender, started)
             reply = self.transport.deliver(message, claimed.recipient, claimed.message_key)
         except TemporaryFailure as exc:
+            metrics.SEND_FAILURES.labels(exc.kind).inc()
             return claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
         except PermanentFailure as exc:
+            metrics.SEND_FAILURES.labels(exc.kind).inc()
             return claimed.failed_permanently(self.clock.now(), str(exc))
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - bounded retries end in failed + dead letter
             log.exception("unexpected delivery error", extra={"notification": claimed.id})
+            metrics.SEND_FAILURES.labels("unexpected_error").inc()
             return claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
         return claimed.delivered(self.clock.now(), reply)
 
@@ -245,6 +252,8 @@ class Delivery:
         for stuck in self.notifications.sending_since(now - self.sending_timeout):
             reply = self.transport.delivered_reply(stuck.message_key)
             settled = stuck.delivered(now, reply) if reply else stuck.interrupted(now, self.policy)
+            if not reply:
+                metrics.SEND_FAILURES.labels("interrupted").inc()
             if self.notifications.transition(stuck, settled):
                 recovered += 1
                 self._count(settled)
@@ -255,6 +264,11 @@ class Delivery:
                 if settled.status == FAILED:
                     self._dead_letter(settled)
         return recovered
+
+    def report_queue(self) -> None:
+        """Set the queue gauge: notifications in each not-yet-settled (or failed) status."""
+        for status in metrics.QUEUE_STATUSES:
+            metrics.QUEUE.labels(status).set(self.notifications.collection.count({"status": status}))
 
     def publish_dead_letters(self) -> int:
         published = 0
@@ -272,6 +286,7 @@ class Delivery:
             log.warning("dead letter postponed", extra={"notification": failed.id, "error": str(exc)})
             return False
         self.notifications.mark_dead_lettered(failed.id)
+        shared_metrics.DEAD_LETTERS.labels(CONSUMER_NAME).inc()
         log.warning(
             "notification failed; event sent to dead letters",
             extra={

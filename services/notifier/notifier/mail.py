@@ -19,15 +19,28 @@ from .rendering import RenderedMessage
 
 
 class DeliveryFailure(Exception):
-    """The message was not accepted; the reason is for the delivery log, not for the public."""
+    """The message was not accepted; the reason is for the delivery log, not for the public.
+
+    `kind` is a short, fixed word for the failure (a metric label), never the server's text.
+    """
+
+    default_kind = "failed"
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        self.kind = kind or self.default_kind
 
 
 class TemporaryFailure(DeliveryFailure):
     """Connection refused, a timeout or a 4xx reply: worth trying again later."""
 
+    default_kind = "temporary"
+
 
 class PermanentFailure(DeliveryFailure):
     """A 5xx reply or a message that can never be sent: retrying would not help."""
+
+    default_kind = "permanent"
 
 
 class Transport(Protocol):

@@ -79,9 +79,11 @@ class Referrers:
         try:
             reply = self.session.get(self.contacts_url + path, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise TemporaryFailure(f"contacts service unreachable: {type(exc).__name__}") from exc
+            raise TemporaryFailure(
+                f"contacts service unreachable: {type(exc).__name__}", "contacts_unreachable"
+            ) from exc
         if reply.status_code == 404:
             return None
         if reply.status_code != 200:
-            raise TemporaryFailure(f"contacts service answered {reply.status_code}")
+            raise TemporaryFailure(f"contacts service answered {reply.status_code}", "contacts_error")
         return reply.json()

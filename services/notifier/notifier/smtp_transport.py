@@ -41,8 +41,8 @@ def _reply(code: int, text: bytes | str) -> str:
 def _refused(stage: str, code: int, text: bytes | str) -> Exception:
     reason = f"{stage}: {_reply(code, text)}"
     if 400 <= code < 500 or code < 0:
-        return TemporaryFailure(reason)
-    return PermanentFailure(reason)
+        return TemporaryFailure(reason, "smtp_deferred")
+    return PermanentFailure(reason, "smtp_rejected")
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -93,7 +93,7 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             raise _refused("server", exc.smtp_code, exc.smtp_error) from exc
         except _LOST as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}", "smtp_unreachable") from exc
 
     def delivered_reply(self, key: str) -> str | None:
         """SMTP cannot be asked afterwards whether it took a message."""

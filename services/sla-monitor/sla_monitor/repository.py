@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from ccshared import contracts
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import Clock, from_str, to_str
 
+from . import metrics
 from .domain import ContactClock, Pause, SlaEvent
 from .freshness import CentreRecord
 
@@ -64,6 +66,8 @@ class EventClaims:
             self.outbox.add(doc, [envelope])
         except DuplicateKey:
             return False
+        if event.type == contracts.SLA_BREACHED:
+            metrics.breach_staged(event.data, self.clock.now())
         return True
 
 

@@ -25,7 +25,7 @@ from ccshared.outbox import Relay
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
 
-from . import config
+from . import config, metrics
 from .repository import PROCESSED, repositories
 from .service import SCAN_BATCH, Monitor
 
@@ -36,6 +36,7 @@ TRANSIENT = (StoreUnavailable, BusUnavailable)
 SETTLE_SECONDS = 3.0
 # Events staged here reach the relay as hints; the sweep only finds what a crash left.
 RELAY_SWEEP_SECONDS = 5.0
+REPORT_SECONDS = 15.0  # how often the clock gauges are counted from the store
 
 
 class WatchedConsumer:
@@ -66,6 +67,9 @@ class WatchedConsumer:
 
     def rewind(self, message: Message) -> None:
         self.consumer.rewind(message)
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        return self.consumer.lag()
 
     def close(self) -> None:
         self.consumer.close()
@@ -126,7 +130,10 @@ def tasks(
         routes = [(clocks.claims.collection, contracts.SLA_TOPIC)]
         Relay(routes, producer, hints=staged, sweep_seconds=RELAY_SWEEP_SECONDS).run(stop)
 
-    return [consume, scan, freshness, relay]
+    def report(stop: threading.Event) -> None:
+        _every(stop, REPORT_SECONDS, lambda: metrics.report(clocks.collection, clock.now()) or 0)
+
+    return [consume, scan, freshness, relay, report]
 
 
 def _wait_for(event: threading.Event, stop: threading.Event, seconds: float) -> None:

@@ -18,6 +18,7 @@ class Message:
     offset: int
     key: str | None
     value: bytes
+    timestamp: float | None = None  # when the log took it (seconds since the epoch), if known
 
 
 class Producer(Protocol):
@@ -39,6 +40,12 @@ class Consumer(Protocol):
 
     def rewind(self, message: Message) -> None:
         """Deliver this message (and its successors) again on the next poll."""
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages after this consumer's position, per (topic, partition) it owns now.
+
+        Raise BusUnavailable when the log cannot say; metrics only, never blocks for long.
+        """
 
     def close(self) -> None: ...
 

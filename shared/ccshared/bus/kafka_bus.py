@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 30
 DEFAULT_PARTITIONS = 6
+LAG_TIMEOUT_MS = 2000
+VISIBLE_WITHIN_SECONDS = 30.0
 
 
 class KafkaBus:
@@ -30,6 +33,12 @@ class KafkaBus:
         return KafkaBusConsumer(self.bootstrap, group, topics)
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the missing topics and return once the broker's metadata lists them all.
+
+        create_topics returns when the controller has made a topic, a moment before the
+        broker's metadata shows it: a consumer subscribing in that moment logs "Topic ...
+        not found in cluster metadata" at error level, which alerts must be able to trust.
+        """
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=15000)
         except KafkaError as exc:
@@ -42,9 +51,11 @@ class KafkaBus:
                 if name not in existing
             ]
             if wanted:
-                admin.create_topics(wanted, timeout_ms=15000)
-        except TopicAlreadyExistsError:
-            pass
+                try:
+                    admin.create_topics(wanted, timeout_ms=15000)
+                except TopicAlreadyExistsError:
+                    pass
+            _wait_until_visible(admin, list(topics))
         except KafkaError as exc:
             raise BusUnavailable(f"kafka create topics: {exc}") from exc
         finally:
@@ -56,6 +67,28 @@ class KafkaBus:
         except KafkaError as exc:
             raise BusUnavailable(f"kafka: {exc}") from exc
         admin.close()
+
+
+def _wait_until_visible(admin: KafkaAdminClient, topics: list[str]) -> None:
+    """Wait (bounded) until the metadata has every topic with a leader for each partition."""
+    give_up = time.monotonic() + VISIBLE_WITHIN_SECONDS
+    while True:
+        missing = set(topics) - _visible(admin.describe_topics(topics))
+        if not missing:
+            return
+        if time.monotonic() > give_up:
+            raise BusUnavailable(f"kafka topics {sorted(missing)} not in the metadata yet")
+        time.sleep(0.1)
+
+
+def _visible(described: list[dict]) -> set[str]:
+    return {
+        topic["name"]
+        for topic in described
+        if topic.get("error_code") == 0
+        and topic.get("partitions")
+        and all(part.get("leader_id", -1) >= 0 for part in topic["partitions"])
+    }
 
 
 class KafkaBusProducer:
@@ -140,7 +173,14 @@ class KafkaBusConsumer:
         except KafkaError as exc:
             raise BusUnavailable(f"kafka poll: {exc!r}") from exc
         messages = [
-            Message(record.topic, record.partition, record.offset, _key(record.key), record.value)
+            Message(
+                record.topic,
+                record.partition,
+                record.offset,
+                _key(record.key),
+                record.value,
+                record.timestamp / 1000 if record.timestamp and record.timestamp > 0 else None,
+            )
             for records in batches.values()
             for record in records
         ]
@@ -165,6 +205,22 @@ class KafkaBusConsumer:
             self._consumer.seek(tp, message.offset)
         except (KafkaError, AssertionError, ValueError) as exc:
             log.warning("rewind skipped: partition no longer assigned", extra={"error": repr(exc)})
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Log end minus position for each assigned partition, with short timeouts."""
+        try:
+            assigned = list(self._consumer.assignment())
+            if not assigned:
+                return {}
+            ends = self._consumer.end_offsets(assigned, timeout_ms=LAG_TIMEOUT_MS)
+            lags = {}
+            for tp in assigned:
+                position = self._consumer.position(tp, timeout_ms=LAG_TIMEOUT_MS)
+                if position is not None and tp in ends:
+                    lags[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
+            return lags
+        except (KafkaError, AssertionError, ValueError) as exc:
+            raise BusUnavailable(f"kafka lag: {exc!r}") from exc
 
     def close(self) -> None:
         self._consumer.close()

@@ -61,5 +61,8 @@ class _Consumer:
     def rewind(self, message: Message) -> None:
         self.inner.rewind(self._inner(message))
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        return {(topic.removeprefix(self.prefix), part): n for (topic, part), n in self.inner.lag().items()}
+
     def close(self) -> None:
         self.inner.close()

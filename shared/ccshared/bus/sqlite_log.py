@@ -162,6 +162,7 @@ class SqliteConsumer:
         self.topics = list(topics)
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._position: dict[str, int] = {}
+        self._held: set[str] = set()
 
     def poll(self, timeout: float, max_messages: int = 100) -> list[Message]:
         deadline = time.monotonic() + timeout
@@ -177,15 +178,17 @@ class SqliteConsumer:
         for topic in self.topics:
             if not self._hold_lease(conn, topic):
                 self._position.pop(topic, None)
+                self._held.discard(topic)
                 continue
+            self._held.add(topic)
             start = self._position.get(topic)
             if start is None:
                 start = self._committed(conn, topic)
             rows = conn.execute(
-                "SELECT seq, key, value FROM log WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                "SELECT seq, key, value, appended_at FROM log WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (topic, start, max_messages - len(found)),
             ).fetchall()
-            found.extend(Message(topic, 0, seq, key, bytes(value)) for seq, key, value in rows)
+            found.extend(Message(topic, 0, seq, key, bytes(value), at) for seq, key, value, at in rows)
             if rows:
                 self._position[topic] = rows[-1][0] + 1
             if len(found) >= max_messages:
@@ -239,6 +242,23 @@ class SqliteConsumer:
 
     def rewind(self, message: Message) -> None:
         self._position[message.topic] = message.offset
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages after the position in each topic whose lease this consumer holds."""
+        conn = self._connections.get()
+        lags = {}
+        try:
+            for topic in sorted(self._held):
+                start = self._position.get(topic)
+                if start is None:
+                    start = self._committed(conn, topic)
+                (count,) = conn.execute(
+                    "SELECT COUNT(*) FROM log WHERE topic = ? AND seq >= ?", (topic, start)
+                ).fetchone()
+                lags[(topic, 0)] = count
+        except sqlite3.Error as exc:
+            raise BusUnavailable(f"event log lag: {exc}") from exc
+        return lags
 
     def close(self) -> None:
         conn = self._connections.get()
