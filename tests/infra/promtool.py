@@ -17,6 +17,10 @@ from .common import InfraError, cache_dir, file_lock, missing_commands, run_chec
 PROMETHEUS_MODULE_VERSION = "v0.316.0"
 PROMETHEUS_RELEASE = "v3.16.0"  # the prom/prometheus image tag built from the same source
 PACKAGE = "github.com/prometheus/prometheus/cmd/promtool"
+# Only the service discovery our prometheus.yml uses (DNS): Prometheus's own build
+# tags leave out the cloud ones, which cuts the first build from about 20 minutes
+# to a few on two cores.
+BUILD_TAGS = "remove_all_sd,enable_dns_sd"
 
 
 def missing_tools() -> list[str]:
@@ -25,7 +29,7 @@ def missing_tools() -> list[str]:
 
 def install_promtool() -> Path:
     """Return the cached promtool, building it with `go install` on first use."""
-    home = cache_dir() / f"promtool-{PROMETHEUS_MODULE_VERSION}"
+    home = cache_dir() / f"promtool-{PROMETHEUS_MODULE_VERSION}-dns-sd"
     binary = home / "promtool"
     if binary.exists():
         return binary
@@ -44,7 +48,7 @@ def _build(home: Path) -> None:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     run_checked(
-        [go, "install", f"{PACKAGE}@{PROMETHEUS_MODULE_VERSION}"],
+        [go, "install", "-tags", BUILD_TAGS, f"{PACKAGE}@{PROMETHEUS_MODULE_VERSION}"],
         cwd=home,
         what=f"building promtool {PROMETHEUS_MODULE_VERSION}",
         env={**os.environ, "GOBIN": str(staging), "GOFLAGS": "-trimpath -buildvcs=false"},
