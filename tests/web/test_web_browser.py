@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
@@ -272,6 +274,15 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
     assert browser.find_elements(By.CSS_SELECTOR, "figure.chart svg rect")
     check_accessibility(browser, axe, "breaches and compliance")
     screenshot(browser, "10-compliance")
+    report = _download(browser, "[data-testid=download-csv]")
+    assert report.headers["Content-Type"].startswith("text/csv")
+    assert report.text.splitlines()[0].startswith("group,centre name,met,breached,open,total")
+    assert received_day.strftime("%Y-%m") in report.text
+
+    browser.get(system.url("web") + "/staff/contacts")
+    listed = _download(browser, "[data-testid=download-xlsx]")
+    assert listed.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert reference.encode() in zipfile_text(listed.content)
 
     browser.get(system.url("web") + "/how-we-are-doing")
     month = received_day.strftime("%B %Y")
@@ -592,3 +603,19 @@ def test_a_partner_refers_a_family_to_the_nearest_centre_and_sees_the_decision(
 
     browser.get(system.url("web") + "/staff/today")
     assert browser.find_element(By.TAG_NAME, "h1").text == "You do not have permission to see this page"
+
+
+def _download(browser, selector: str) -> requests.Response:  # noqa: ANN001
+    """Follow a download link as the signed-in browser would (its session cookie)."""
+    link = browser.find_element(By.CSS_SELECTOR, selector).get_attribute("href")
+    cookies = {cookie["name"]: cookie["value"] for cookie in browser.get_cookies()}
+    answer = requests.get(link, cookies=cookies, timeout=15)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    return answer
+
+
+def zipfile_text(content: bytes) -> bytes:
+    """The XML inside an XLSX file, where its cells' text is."""
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return b"".join(book.read(name) for name in book.namelist() if name.endswith(".xml"))
