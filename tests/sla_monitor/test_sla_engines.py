@@ -32,6 +32,7 @@ from sla_support import (
     Instance,
     SlaLog,
     as_event,
+    check_reminders_once,
     check_targets_by_urgency_and_area,
     publish,
     received,
@@ -258,6 +259,22 @@ def test_urgency_and_area_closures_pick_and_move_deadlines_on_kafka_and_ferretdb
 
     try:
         check_targets_by_urgency_and_area(start, engine_env, contacts)
+    finally:
+        for instance in started:
+            instance.stop()
+
+
+def test_two_instances_and_a_restart_raise_each_reminder_once_on_kafka_and_ferretdb(
+    engine_env, contacts, sla_log
+) -> None:
+    started: list[Instance] = []
+
+    def start(env: dict, clock) -> Instance:
+        started.append(Instance(config.load_worker(env), clock))
+        return started[-1]
+
+    try:
+        check_reminders_once(start, engine_env, contacts, sla_log)
     finally:
         for instance in started:
             instance.stop()

@@ -19,6 +19,7 @@ from sla_monitor import config
 from sla_support import (
     Instance,
     SlaLog,
+    check_reminders_once,
     check_targets_by_urgency_and_area,
     publish,
     received,
@@ -154,3 +155,7 @@ def test_a_shorter_target_at_start_recomputes_open_clocks(env, running, sla_log,
 
 def test_urgency_and_area_closures_pick_and_move_deadlines(env, running, contacts) -> None:
     check_targets_by_urgency_and_area(running, env, contacts)
+
+
+def test_two_instances_and_a_restart_raise_each_reminder_once(env, running, contacts, sla_log) -> None:
+    check_reminders_once(running, env, contacts, sla_log)
