@@ -191,8 +191,15 @@ def test_a_notice_left_waiting_without_a_group_mail_gets_one(
         assert carried_references(smtp_server, who) == Counter({"LCC-STORM-0001": 1, "LCC-STORM-0002": 1})
 
 
-def test_racing_delivery_workers_carry_each_notice_once(tmp_path: Path, smtp_server: SmtpServer) -> None:
-    workers = [smtp_wired(tmp_path, smtp_server, **GROUPING) for _ in range(3)]
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+def test_racing_delivery_workers_carry_each_notice_once(
+    tmp_path: Path, smtp_server: SmtpServer, engine: str, request: pytest.FixtureRequest
+) -> None:
+    store = {}
+    if engine == "mongo":
+        mongo, database = request.getfixturevalue("mongo"), request.getfixturevalue("fresh_mongo_db")
+        store = {"STORE_URL": f"{mongo.url.rstrip('/')}/{database}"}
+    workers = [smtp_wired(tmp_path, smtp_server, **GROUPING, **store) for _ in range(3)]
     workers[0].receive(centre_event())
     for n in range(40):
         workers[0].receive(breach(n, area=c.NORTH))
