@@ -80,9 +80,9 @@ def test_a_breach_left_unanswered_is_raised_again_every_three_working_days(ladde
     claims = sorted(doc["_id"] for doc in store.collection("sla_events").find({}))
     assert claims == [
         "c1:sla.breached.v1",
-        "c1:sla.still_breached.v1:reminder-1",
-        "c1:sla.still_breached.v1:reminder-2",
-        "c1:sla.still_breached.v1:reminder-3",
+        "c1:sla.still_breached.v1:reminder-1-every-3",
+        "c1:sla.still_breached.v1:reminder-2-every-3",
+        "c1:sla.still_breached.v1:reminder-3-every-3",
     ]
 
 
@@ -200,6 +200,17 @@ def test_a_changed_interval_replans_breached_clocks_at_start(laddered, store, cl
     assert reminders(store) == [], "a new interval counts from now too"
     assert store.collection("clocks").get("c1")["next_check_at"] == "2026-06-12T23:00:00.000000Z"
     assert shorter.replan_reminders() == 0
+    clock.at = REMINDER_2  # six working days after the due day: steps 4, 5 and 6 of N=1 passed
+    shorter.scan()
+    assert reminders(store) == [("c1", 6)]
+    longer = laddered(every=3)
+    assert longer.replan_reminders() == 1
+    assert store.collection("clocks").get("c1")["next_check_at"] == "2026-06-19T23:00:00.000000Z", (
+        "back to every 3 working days: the next at 9 working days, not after step 6 of the new N"
+    )
+    clock.at = REMINDER_3
+    longer.scan()
+    assert sorted(reminders(store)) == [("c1", 3), ("c1", 6)], "its own claim: reminder 3 of N=3"
 
 
 @pytest.mark.parametrize("raw", ["-1", "abc"])

@@ -203,7 +203,9 @@ class ContactClock:
         self.assigned_at = at
         return []
 
-    def remind(self, step: int, next_at: datetime | None, fingerprint: str, now: datetime) -> list[SlaEvent]:
+    def remind(
+        self, step: int, next_at: datetime | None, fingerprint: str, now: datetime, once_per: str
+    ) -> list[SlaEvent]:
         """Raise reminder `step` of a breach still unanswered, once; plan the next for `next_at`."""
         if self.state != BREACHED:
             return []
@@ -214,11 +216,11 @@ class ContactClock:
         self.reminders_sent = step
         late = int((now - self.due_at).total_seconds())
         data = {**self._event_data(late), "reminder": step}
-        return [SlaEvent(contracts.SLA_STILL_BREACHED, data, once_per=f"reminder-{step}")]
+        return [SlaEvent(contracts.SLA_STILL_BREACHED, data, once_per=once_per)]
 
-    def skip_reminders(self, through_step: int) -> None:
-        """Count reminders already overdue as sent: the first plan of a ladder starts from now."""
-        self.reminders_sent = max(self.reminders_sent, through_step)
+    def restart_reminders(self, through_step: int) -> None:
+        """Count the reminders already due as sent: a new plan of the ladder starts from now."""
+        self.reminders_sent = through_step
 
     def recompute(self, deadline: Deadline, fingerprint: str, now: datetime) -> list[SlaEvent]:
         """Apply a changed calendar or target to a clock still running on time."""

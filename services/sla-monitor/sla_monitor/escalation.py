@@ -11,11 +11,11 @@ contact's area:
   N is SLA_ESCALATION_REMINDER_DAYS, and 0 means no reminders;
 - a ladder planned for the first time (a breach just raised, even one raised
   late by a monitor catching up, reminders just turned on) or planned again
-  under another calendar or N counts the steps already past as done: a breach notice is never followed by a burst of
-  reminders for the days before it;
+  under another calendar or N counts the steps already past as done: a breach
+  notice is never followed by a burst of reminders for the days before it;
 - a monitor that was down when a planned reminder fell due raises only the
   latest step due, as a catch-up raises a breach without its stale at-risk event;
-- each step is claimed once per contact (`SlaEvent.once_per`, see
+- each step is claimed once per contact and N (`SlaEvent.once_per`, see
   repository.py), so restarts and several monitor instances raise it once.
 """
 
@@ -60,13 +60,14 @@ class Ladder:
         """Plan a breached clock's next reminder, raising the one due now if any."""
         if clock.state != BREACHED or clock.due_at is None:
             return []
-        if not self.reminder_working_days:
-            return clock.remind(0, None, self.fingerprint, now)
+        every = self.reminder_working_days
+        if not every:
+            return clock.remind(0, None, self.fingerprint, now, once_per="")
         step = self.steps_due(clock, now)
         if clock.next_reminder_at is None:
-            clock.skip_reminders(step)
+            clock.restart_reminders(step)
         next_at = self.reminder_at(clock, max(step, clock.reminders_sent) + 1)
-        return clock.remind(step, next_at, self.fingerprint, now)
+        return clock.remind(step, next_at, self.fingerprint, now, once_per=f"reminder-{step}-every-{every}")
 
     def replan(self, clock: ContactClock, now: datetime) -> list[SlaEvent]:
         """Plan again from now, under this ladder's calendar and N."""
