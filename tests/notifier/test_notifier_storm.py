@@ -16,11 +16,15 @@ from pathlib import Path
 import pytest
 from ccshared import contracts as c
 from ccshared import events
+from ccshared.auth import StaffUser
 from ccshared.config import ConfigError
 from ccshared.timeutil import to_str
 from notifier import domain
+from notifier.app import create_app
 from notifier.config import Settings
 from notifier_testkit import Notifier, SmtpServer, centre_event, environment, sla_event, smtp_wired
+
+from tests.infra import tokens
 
 COORDINATOR = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -122,8 +126,18 @@ def test_every_notice_is_in_the_log_with_the_message_that_carried_it(
     by_carrier = Counter(n.carried_by for n in notices)
     assert sorted(by_carrier.values()) == [1, 1, 5, 5]
     [group] = storm.notifications.search(event_type=domain.GROUP_TYPE, status=domain.SENT, limit=1)
-    app_view = storm.notifications.get(group.item_ids[0])
-    assert app_view.digest_id == group.id
+    assert storm.notifications.get(group.item_ids[0]).digest_id == group.id
+
+    client = create_app(storm.settings, store=storm.store).test_client()
+    principal = tokens.staff_headers(StaffUser("test.principal", c.ROLE_PRINCIPAL), "notifier")
+    response = client.get(f"/api/v1/notifications?status={domain.GROUPED}", headers=principal)
+    assert response.status_code == 200, response.get_json()
+    listed = response.get_json()["items"]
+    assert len(listed) == 10
+    assert {n["carried_by"] for n in listed} <= sent_ids
+    assert {n["digest_id"] for n in listed} <= {
+        n.id for n in storm.notifications.search(event_type=domain.GROUP_TYPE)
+    }
 
 
 def test_other_notices_are_not_held_back(storm: Notifier, smtp_server: SmtpServer) -> None:
