@@ -38,6 +38,9 @@ SLA_AT_RISK = "sla.at_risk.v1"
 SLA_BREACHED = "sla.breached.v1"
 SLA_MET = "sla.met.v1"
 SLA_RESPONDED_LATE = "sla.responded_late.v1"
+# A breached contact still unanswered N working days after its breach, and every N
+# working days after that (the escalation ladder's reminders; data.reminder counts them).
+SLA_STILL_BREACHED = "sla.still_breached.v1"
 
 # A partner agency's webhook receiver has kept failing (published on the contacts
 # topic, key = agency id), so that the agency can be told by e-mail.
@@ -56,7 +59,15 @@ CONTACT_EVENTS = (
     REFERRAL_ACCEPTED,
     REFERRAL_DECLINED,
 )
-SLA_EVENTS = (SLA_STARTED, SLA_AT_RISK, SLA_BREACHED, SLA_MET, SLA_RESPONDED_LATE, CENTRE_STALE)
+SLA_EVENTS = (
+    SLA_STARTED,
+    SLA_AT_RISK,
+    SLA_BREACHED,
+    SLA_STILL_BREACHED,
+    SLA_MET,
+    SLA_RESPONDED_LATE,
+    CENTRE_STALE,
+)
 AGENCY_EVENTS = (AGENCY_WEBHOOK_FAILING,)
 
 # Contact channels, as the service standards name them.

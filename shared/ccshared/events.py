@@ -118,6 +118,8 @@ class SlaData(_Data):
     late_seconds = fields.Integer(load_default=None, allow_none=True)
     urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(c.URGENCIES))
     support_needed = fields.List(fields.String(), load_default=None, allow_none=True)
+    # Which reminder of the escalation ladder (1, 2, ...): sla.still_breached only.
+    reminder = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class WebhookFailingData(_Data):
@@ -136,7 +138,14 @@ REGISTRY: dict[str, type[Schema]] = {
     **{name: ContactData for name in c.CONTACT_EVENTS},
     **{
         name: SlaData
-        for name in (c.SLA_STARTED, c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_MET, c.SLA_RESPONDED_LATE)
+        for name in (
+            c.SLA_STARTED,
+            c.SLA_AT_RISK,
+            c.SLA_BREACHED,
+            c.SLA_STILL_BREACHED,
+            c.SLA_MET,
+            c.SLA_RESPONDED_LATE,
+        )
     },
     c.AGENCY_WEBHOOK_FAILING: WebhookFailingData,
 }

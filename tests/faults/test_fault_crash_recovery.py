@@ -58,6 +58,9 @@ def test_sigkilled_monitor_and_notifier_breach_once_and_mail_once(run: Run) -> N
         SLA_SCAN_SECONDS="2",
         SLA_STARTUP_WAIT_SECONDS="5",
         NOTIFIER_SENDING_TIMEOUT_SECONDS="3",
+        # One mail per breach and recipient, to count them; storm grouping has its own
+        # SIGKILL test (tests/notifier/test_notifier_storm.py).
+        NOTIFIER_GROUP_INTERVAL_SECONDS="0",
     )
     received_at = datetime.now(UTC) - timedelta(days=10)
     centres = {area: f"centre-{area}-{run.tag}" for area in c.AREAS}

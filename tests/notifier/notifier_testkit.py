@@ -121,6 +121,8 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "NOTIFIER_MAIL_DIR": str(tmp_path / "mail"),
         "NOTIFIER_RETRY_BASE_SECONDS": "60",
         "NOTIFIER_MAX_ATTEMPTS": "4",
+        # These tests follow one mail per notice; the storm grouping tests turn grouping on.
+        "NOTIFIER_GROUP_INTERVAL_SECONDS": "0",
     }
     env.update(overrides)
     return env

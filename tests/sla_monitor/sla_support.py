@@ -289,3 +289,51 @@ def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> No
     assert sorted((doc["subject"], doc["type"]) for doc in claims) == [
         ("breached-first", contracts.SLA_BREACHED)
     ]
+
+
+def check_reminders_once(start: Callable, env: dict, contacts: Callable, sla_log: SlaLog) -> None:
+    """Two instances and a restart raise each reminder step of each breached contact once.
+
+    `start(env, clock)` runs a monitor instance; the clock is moved past the
+    breach, then past reminder 1 (with two instances running), then past
+    reminder 2 after one instance is replaced by a new one.
+    """
+    clock = FixedClock(MONDAY)
+    overdue = [f"overdue-{n}" for n in range(12)]
+    first = start(env, clock)
+    start(env, clock)  # a second instance, racing the first
+    contacts([received(c, MONDAY) for c in overdue])
+    wait_for(
+        lambda: first.store.collection("clocks").count({"state": "open"}) == len(overdue),
+        what="every clock to start",
+    )
+    clock.at = datetime(2026, 6, 8, 23, 0, tzinfo=UTC)  # the breach: Tuesday 9 June, London
+    sla_log.wait_until(
+        lambda log: set(log.subjects(contracts.SLA_BREACHED)) == set(overdue), timeout=60, what="the breaches"
+    )
+    clock.at = datetime(2026, 6, 11, 23, 0, tzinfo=UTC)  # three working days on: reminder 1
+    sla_log.wait_until(
+        lambda log: set(reminders_seen(log)) == {(c, 1) for c in overdue}, timeout=60, what="reminder 1"
+    )
+    first.stop()
+    third = start(env, clock)
+    clock.at = datetime(2026, 6, 16, 23, 0, tzinfo=UTC)  # six working days on: reminder 2
+    sla_log.wait_until(
+        lambda log: set(reminders_seen(log)) == {(c, step) for c in overdue for step in (1, 2)},
+        timeout=60,
+        what="reminder 2",
+    )
+    sla_log.settle(2.0)
+    assert {key: len(ids) for key, ids in reminders_seen(sla_log).items()} == {
+        (c, step): 1 for c in overdue for step in (1, 2)
+    }
+    assert third.store.collection("clocks").count({"reminders_sent": 2}) == len(overdue)
+
+
+def reminders_seen(log: SlaLog) -> dict[tuple[str, int], set[str]]:
+    """Event ids of each (contact, reminder step) seen: a relay may publish one event twice, same id."""
+    found: dict[tuple[str, int], set[str]] = {}
+    for envelope in log.seen:
+        if envelope["type"] == contracts.SLA_STILL_BREACHED:
+            found.setdefault((envelope["subject"], envelope["data"]["reminder"]), set()).add(envelope["id"])
+    return found

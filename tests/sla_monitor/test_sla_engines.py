@@ -33,6 +33,7 @@ from sla_support import (
     SlaLog,
     as_event,
     check_pause_and_resume,
+    check_reminders_once,
     check_targets_by_urgency_and_area,
     publish,
     received,
@@ -228,7 +229,8 @@ def test_racing_scanners_on_ferretdb_claim_each_breach_once(engine_env) -> None:
 def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
     engine_env, contacts, sla_log
 ) -> None:
-    settings = config.load_worker(engine_env)
+    # Without reminders a breached clock has nothing left to check: only the open one is due.
+    settings = config.load_worker({**engine_env, "SLA_ESCALATION_REMINDER_DAYS": "0"})
     store = ccstore.connect(settings.store_url)
     stop = threading.Event()
     worker = threading.Thread(target=run_tasks, args=(tasks(settings, store=store), stop), daemon=True)
@@ -275,6 +277,22 @@ def test_a_pause_stands_the_clock_still_and_a_resume_moves_its_due_date_on_kafka
 
     try:
         check_pause_and_resume(start, engine_env, contacts)
+    finally:
+        for instance in started:
+            instance.stop()
+
+
+def test_two_instances_and_a_restart_raise_each_reminder_once_on_kafka_and_ferretdb(
+    engine_env, contacts, sla_log
+) -> None:
+    started: list[Instance] = []
+
+    def start(env: dict, clock) -> Instance:
+        started.append(Instance(config.load_worker(env), clock))
+        return started[-1]
+
+    try:
+        check_reminders_once(start, engine_env, contacts, sla_log)
     finally:
         for instance in started:
             instance.stop()

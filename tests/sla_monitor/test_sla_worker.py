@@ -20,6 +20,7 @@ from sla_support import (
     Instance,
     SlaLog,
     check_pause_and_resume,
+    check_reminders_once,
     check_targets_by_urgency_and_area,
     publish,
     received,
@@ -159,3 +160,7 @@ def test_urgency_and_area_closures_pick_and_move_deadlines(env, running, contact
 
 def test_a_pause_stands_the_clock_still_and_a_resume_moves_its_due_date(env, running, contacts) -> None:
     check_pause_and_resume(running, env, contacts)
+
+
+def test_two_instances_and_a_restart_raise_each_reminder_once(env, running, contacts, sla_log) -> None:
+    check_reminders_once(running, env, contacts, sla_log)

@@ -17,12 +17,13 @@ from .delivery import Delivery
 from .digest import DigestScheduler
 from .domain import RetryPolicy, Routing
 from .file_transport import FileTransport
+from .grouping import Grouper
 from .intake import Intake
 from .mail import Transport
 from .monthly import COLLECTION, MonthlyReports, Reader
 from .referrers import Referrers
 from .rendering import Renderer
-from .repository import NotificationRepository, repositories
+from .repository import NotificationRepository, group_windows, repositories
 from .smtp_transport import SmtpTransport
 
 # How often delivery asks the store for due notifications: often when that is how it
@@ -74,7 +75,18 @@ def delivery(
         referrers=Referrers(
             d.contacts_url, TokenIssuer(SERVICE_NOTIFIER, settings.service_token_private_key)
         ),
+        grouper=grouper(settings, store, clock),
     )
+
+
+def grouper(settings: Settings, store: Store, clock: Clock) -> Grouper | None:
+    """Storm grouping, unless NOTIFIER_GROUP_INTERVAL_SECONDS is 0."""
+    d = settings.delivery
+    if not d.group_interval_seconds:
+        return None
+    notifications, _ = repositories(store)
+    wait, interval = timedelta(seconds=d.group_wait_seconds), timedelta(seconds=d.group_interval_seconds)
+    return Grouper(notifications, group_windows(store), clock, wait, interval)
 
 
 def digest(settings: Settings, store: Store, clock: Clock) -> DigestScheduler:

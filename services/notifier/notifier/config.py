@@ -50,6 +50,13 @@ def positive_float(raw: str) -> float:
     return value
 
 
+def non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:
+        raise ValueError("must be zero or a positive number")
+    return value
+
+
 TRANSPORT = Var("NOTIFIER_TRANSPORT", "file", one_of(*TRANSPORTS), "file (writes .eml files) or smtp")
 MAIL_DIR = Var("NOTIFIER_MAIL_DIR", Path("var/mail"), Path, "where the file transport writes .eml files")
 SMTP_HOST = Var("NOTIFIER_SMTP_HOST", "localhost")
@@ -94,6 +101,20 @@ SENDING_TIMEOUT = Var(
 )
 DELIVERY_THREADS = Var(
     "NOTIFIER_DELIVERY_THREADS", 4, positive_int, "notifications sent at once, each over its own connection"
+)
+GROUP_WAIT = Var(
+    "NOTIFIER_GROUP_WAIT_SECONDS",
+    30.0,
+    non_negative_float,
+    "in a storm of notices for one recipient, the first goes at once and the next ones wait this long "
+    "for one group e-mail (Alertmanager's group_wait)",
+)
+GROUP_INTERVAL = Var(
+    "NOTIFIER_GROUP_INTERVAL_SECONDS",
+    300.0,
+    non_negative_float,
+    "then at most one group e-mail per recipient this often while notices keep coming; a recipient "
+    "quiet this long gets the next notice at once (Alertmanager's group_interval); 0 turns grouping off",
 )
 # The keys it holds: the front end's public key, and its own private key for contacts' internal API.
 STAFF_TOKEN_PUBLIC_KEY = config.STAFF_TOKEN_PUBLIC_KEY
@@ -150,6 +171,8 @@ class DeliverySettings:
     retry_cap_seconds: float
     sending_timeout_seconds: float
     threads: int = 1
+    group_wait_seconds: float = 30.0
+    group_interval_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -204,6 +227,8 @@ class Settings:
                 RETRY_CAP,
                 SENDING_TIMEOUT,
                 DELIVERY_THREADS,
+                GROUP_WAIT,
+                GROUP_INTERVAL,
                 *CALENDAR,
             ],
             environ,
@@ -246,6 +271,8 @@ class Settings:
                 retry_cap_seconds=v[RETRY_CAP.name],
                 sending_timeout_seconds=v[SENDING_TIMEOUT.name],
                 threads=v[DELIVERY_THREADS.name],
+                group_wait_seconds=v[GROUP_WAIT.name],
+                group_interval_seconds=v[GROUP_INTERVAL.name],
             ),
             processed_retention_days=v[config.PROCESSED_RETENTION_DAYS.name],
             monthly_report=MonthlyReportSettings(

@@ -46,7 +46,7 @@ from ccshared.timeutil import Clock, to_str
 from . import metrics
 from .domain import (
     AGENCY,
-    DIGEST,
+    CARRIERS,
     DUE_STATUSES,
     FAILED,
     RETRYING,
@@ -55,6 +55,7 @@ from .domain import (
     RetryPolicy,
     partner_role,
 )
+from .grouping import Grouper
 from .mail import PermanentFailure, TemporaryFailure, Transport, compose
 from .referrers import Referrers
 from .rendering import Renderer
@@ -88,6 +89,7 @@ class Delivery:
         sweep_seconds: float = 0.25,
         housekeeping_seconds: float = 5.0,
         referrers: Referrers | None = None,
+        grouper: Grouper | None = None,
     ):
         self.notifications = notifications
         self.renderer = renderer
@@ -103,6 +105,7 @@ class Delivery:
         self.sweep_seconds = sweep_seconds
         self.housekeeping_seconds = housekeeping_seconds
         self.referrers = referrers
+        self.grouper = grouper
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         metrics.start()
@@ -114,10 +117,12 @@ class Delivery:
         When nothing is due, the transport lets go of its idle connections.
         """
         self.recover_interrupted()
+        self.rescue_waiting()
         tried = self.send_hinted()
         swept, _ = self.send_due(batch)
+        grouped = self.send_groups()
         self.publish_dead_letters()
-        if not (tried or swept):
+        if not (tried or swept or grouped):
             self.transport.release()
         return tried + swept
 
@@ -139,6 +144,13 @@ class Delivery:
         due = self.notifications.due(self.clock.now(), limit=batch)
         return self._send_all(due), len(due) >= batch
 
+    def send_groups(self) -> int:
+        """Make and send the group mails that are due; return sends tried."""
+        return self._send_all(self.grouper.flush()) if self.grouper is not None else 0
+
+    def rescue_waiting(self) -> int:
+        return self.grouper.rescue() if self.grouper is not None else 0
+
     def close(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
@@ -147,7 +159,12 @@ class Delivery:
         self.transport.release()
 
     def _send_all(self, due: Sequence[Notification]) -> int:
-        """Send each (over `threads` threads); return how many this worker tried, not lost to another."""
+        """Send each (over `threads` threads); return how many this worker tried, not lost to another.
+
+        In a storm, most notices for one recipient wait for its group mail instead (grouping.py).
+        """
+        if self.grouper is not None:
+            due = self.grouper.route(due)
         if self.threads == 1 or len(due) <= 1:
             outcomes = [self.send(notification) for notification in due]
         else:
@@ -172,11 +189,13 @@ class Delivery:
             try:
                 if time.monotonic() >= next_housekeeping:
                     self.recover_interrupted()
+                    self.rescue_waiting()
                     self.publish_dead_letters()
                     self.report_queue()
                     next_housekeeping = time.monotonic() + self.housekeeping_seconds
                 busy = self.send_hinted() > 0 or busy
                 if time.monotonic() >= next_sweep:
+                    busy = self.send_groups() > 0 or busy
                     tried, full = self.send_due()
                     next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
                     if not (tried or busy):
@@ -213,7 +232,7 @@ class Delivery:
             partner = partner_role(claimed.recipient)
             if partner is not None:
                 return self._tell_partner(claimed, *partner)
-            items = self.notifications.many(list(claimed.item_ids)) if claimed.kind == DIGEST else []
+            items = self.notifications.many(list(claimed.item_ids)) if claimed.kind in CARRIERS else []
             started = self.clock.now()
             rendered = self.renderer.render(claimed, started, items)
             message = compose(claimed, rendered, self.sender, started)

@@ -7,6 +7,7 @@ before anything is sent (status pending) and moves on by explicit transitions:
                                         --temporary--> retrying (or failed at the limit)
                                         --permanent--> failed
     held (waits for the recipient's daily digest) --> digested
+    pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
 
 A partner's notice is addressed to a role, not an address: "agency-of:<contact
@@ -39,14 +40,22 @@ FAILED = c.DELIVERY_FAILED
 HELD = "held"
 DIGESTED = "digested"
 SKIPPED = "skipped"
-STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED, SKIPPED)
+WAITING = "waiting"
+GROUPED = "grouped"
+STATUSES = (PENDING, SENDING, RETRYING, SENT, FAILED, HELD, DIGESTED, SKIPPED, WAITING, GROUPED)
 DUE_STATUSES = c.DELIVERY_DUE_STATUSES
 
 EVENT = "event"
 DIGEST = "digest"
 DIGEST_TYPE = "notifier.digest"
+GROUP = "group"
+GROUP_TYPE = "notifier.group"
+# Kinds of mail that carry other notices (their item_ids).
+CARRIERS = (DIGEST, GROUP)
 
-NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.CENTRE_STALE)
+NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED, c.CENTRE_STALE)
+# Staff notices about a contact's clock: in a storm, grouped per recipient (grouping.py).
+GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
 PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
 # Every event type a notification may be about.
@@ -119,7 +128,7 @@ class Routing:
             assignee = data.get("assignee")
             staff = self.staff_address(assignee) if assignee else None
             return Addressing(to=(staff or coordinator,))
-        if event_type == c.SLA_BREACHED:
+        if event_type in (c.SLA_BREACHED, c.SLA_STILL_BREACHED):
             return Addressing(to=(coordinator,), cc=(self.principal,))
         if event_type == c.CENTRE_STALE:
             return Addressing(to=(coordinator,))
@@ -201,6 +210,21 @@ class Notification:
     def message_key(self) -> str:
         return message_key(self.event_id, self.recipient)
 
+    @property
+    def carried_by(self) -> str | None:
+        """The Message-ID of the e-mail that carried this notice: its own, a group's or a digest's."""
+        if self.status in (GROUPED, DIGESTED) and self.digest_id:
+            carrier_event = self.digest_id.removesuffix(f":{self.recipient}")
+            return message_id(carrier_event, self.recipient)
+        return self.message_id if self.status == SENT else None
+
+    @property
+    def groupable(self) -> bool:
+        """A staff notice about a contact's clock, to an address (not a partner's role)."""
+        return (
+            self.kind == EVENT and self.event_type in GROUPED_TYPES and partner_role(self.recipient) is None
+        )
+
     def claim(self, now: datetime) -> Notification:
         if self.status not in DUE_STATUSES:
             raise ValueError(f"{self.id} is {self.status}, not due for sending")
@@ -259,6 +283,14 @@ class Notification:
 
     def digested(self, digest_id: str, now: datetime) -> Notification:
         return replace(self, status=DIGESTED, digest_id=digest_id, updated_at=now)
+
+    def waiting(self, now: datetime) -> Notification:
+        """Held back for its recipient's next group mail (a storm of notices)."""
+        return replace(self, status=WAITING, next_attempt_at=None, updated_at=now)
+
+    def grouped(self, group_id: str, now: datetime) -> Notification:
+        """Carried by the group mail `group_id` (its notification id)."""
+        return replace(self, status=GROUPED, digest_id=group_id, updated_at=now)
 
 
 def new_notifications(

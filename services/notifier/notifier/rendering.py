@@ -18,7 +18,7 @@ from ccshared.service_types import label
 from ccshared.timeutil import LONDON
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .domain import DIGEST, Notification
+from .domain import DIGEST, GROUP, Notification
 
 if TYPE_CHECKING:
     from .referrers import AgencyFacts, ReferralFacts
@@ -33,6 +33,7 @@ HEADLINES = {
     c.SLA_STARTED: "New referral",
     c.SLA_AT_RISK: "Due today",
     c.SLA_BREACHED: "Overdue",
+    c.SLA_STILL_BREACHED: "Still overdue",
     c.CENTRE_STALE: "Centre details need checking",
 }
 
@@ -97,6 +98,8 @@ class Renderer:
     ) -> RenderedMessage:
         if notification.kind == DIGEST:
             return self._digest(notification, items, now)
+        if notification.kind == GROUP:
+            return self._group(items, now)
         item = self.item(notification.event_type, notification.data, now)
         return self._render(item["template"], f"{item['headline']}: {item['title']}", item=item)
 
@@ -124,7 +127,8 @@ class Renderer:
             "template": "contact",
             "headline": HEADLINES[event_type],
             "title": f"{channel} {data['reference']} at {centre}",
-            "breached": event_type == c.SLA_BREACHED,
+            "breached": event_type in (c.SLA_BREACHED, c.SLA_STILL_BREACHED),
+            "reminder": data.get("reminder") if event_type == c.SLA_STILL_BREACHED else None,
             "reference": data["reference"],
             "channel": channel,
             "centre": centre,
@@ -202,6 +206,17 @@ class Renderer:
         count = len(facts)
         subject = f"Daily digest for {day}: {count} notification{'' if count == 1 else 's'}"
         return self._render("digest", subject, items=facts, day=day)
+
+    def _group(self, items: Sequence[Notification], now: datetime) -> RenderedMessage:
+        """Notices that came close together, one line each: reference, centre, due date."""
+        facts = [self.item(n.event_type, n.data, now) for n in items]
+        by_headline: dict[str, int] = {}
+        for fact in facts:
+            by_headline[fact["headline"]] = by_headline.get(fact["headline"], 0) + 1
+        counts = ", ".join(f"{count} {headline.lower()}" for headline, count in by_headline.items())
+        count = len(facts)
+        subject = f"{count} contact notice{'' if count == 1 else 's'}: {counts}"
+        return self._render("group", subject, items=facts, count=count)
 
     def _render(self, template: str, subject: str, **context: Any) -> RenderedMessage:
         context["subject"] = subject

@@ -10,7 +10,8 @@ from typing import Any
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import from_str, to_str
 
-from .domain import DUE_STATUSES, FAILED, HELD, SENDING, Notification
+from .domain import DUE_STATUSES, FAILED, HELD, SENDING, WAITING, Notification
+from .grouping import Window
 
 _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
 _TUPLES = ("to", "cc", "item_ids")
@@ -51,6 +52,7 @@ class NotificationRepository:
         collection.ensure_index(["status", "attempt_started_at"])
         collection.ensure_index(["recipient", "status"])
         collection.ensure_index(["created_at"])
+        collection.ensure_index(["status", "updated_at"])
 
     def add(self, notification: Notification) -> bool:
         """Record a new notification; False if it was already recorded (a duplicate event)."""
@@ -98,6 +100,18 @@ class NotificationRepository:
         )
         return [from_doc(doc) for doc in docs]
 
+    def waiting_for(self, recipient: str, limit: int = 500) -> list[Notification]:
+        """Notices waiting for the recipient's group mail, oldest first."""
+        docs = self.collection.find(
+            {"recipient": recipient, "status": WAITING}, sort=[("created_at", 1)], limit=limit
+        )
+        return [from_doc(doc) for doc in docs]
+
+    def waiting_since(self, before: datetime, limit: int = 100) -> list[Notification]:
+        """Notices that started waiting before `before` and wait still."""
+        docs = self.collection.find({"status": WAITING, "updated_at": {"$lte": to_str(before)}}, limit=limit)
+        return [from_doc(doc) for doc in docs]
+
     def held_recipients(self) -> set[str]:
         return {doc["recipient"] for doc in self.collection.find({"status": HELD})}
 
@@ -127,6 +141,63 @@ class NotificationRepository:
             query["area"] = area
         docs = self.collection.find(query, sort=[("created_at", -1)], limit=limit)
         return [from_doc(doc) for doc in docs]
+
+
+class GroupWindows:
+    """One grouping window per recipient (`_id` = the address); writes compare-and-set on `version`."""
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+        collection.ensure_index(["flush_at"])
+
+    def get(self, recipient: str) -> Window | None:
+        doc = self.collection.get(recipient)
+        return _window(doc) if doc else None
+
+    def open(self, current: Window | None, opened: Window) -> Window | None:
+        """Start a new window in place of `current` (None: the first); None if another did first."""
+        if current is not None:
+            return self.save(current, opened)
+        try:
+            self.collection.insert(_window_doc(replace_version(opened, 0)))
+        except DuplicateKey:
+            return None
+        return replace_version(opened, 0)
+
+    def save(self, before: Window, after: Window) -> Window | None:
+        """Write `after` if the stored window is still `before`; the written window, else None."""
+        written = replace_version(after, before.version + 1)
+        guard = {"_id": before.recipient, "version": before.version}
+        fields = {key: value for key, value in _window_doc(written).items() if key != "_id"}
+        return written if self.collection.update(guard, fields) == 1 else None
+
+    def due(self, now: datetime, limit: int = 100) -> list[Window]:
+        docs = self.collection.find({"flush_at": {"$lte": to_str(now)}}, sort=[("flush_at", 1)], limit=limit)
+        return [_window(doc) for doc in docs]
+
+
+def replace_version(window: Window, version: int) -> Window:
+    return dataclasses.replace(window, version=version)
+
+
+def _window_doc(window: Window) -> Document:
+    return {
+        "_id": window.recipient,
+        "last_mail_at": to_str(window.last_mail_at),
+        "last_was_group": window.last_was_group,
+        "flush_at": to_str(window.flush_at) if window.flush_at else None,
+        "version": window.version,
+    }
+
+
+def _window(doc: Mapping[str, Any]) -> Window:
+    return Window(
+        recipient=doc["_id"],
+        last_mail_at=from_str(doc["last_mail_at"]),
+        last_was_group=bool(doc.get("last_was_group")),
+        flush_at=from_str(doc["flush_at"]) if doc.get("flush_at") else None,
+        version=doc.get("version") or 0,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +237,10 @@ class CentreDirectory:
     def name_of(self, centre_id: str) -> str:
         centre = self.get(centre_id)
         return centre.name if centre else centre_id
+
+
+def group_windows(store: Store) -> GroupWindows:
+    return GroupWindows(store.collection("group_windows"))
 
 
 def repositories(store: Store) -> tuple[NotificationRepository, CentreDirectory]:

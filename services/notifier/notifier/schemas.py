@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .domain import DIGEST_TYPE, NOTICE_TYPES, STATUSES
+from .domain import DIGEST_TYPE, GROUP_TYPE, NOTICE_TYPES, STATUSES
 
 
 class NotificationQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
-    event_type = fields.String(validate=validate.OneOf((*NOTICE_TYPES, DIGEST_TYPE)))
+    event_type = fields.String(validate=validate.OneOf((*NOTICE_TYPES, DIGEST_TYPE, GROUP_TYPE)))
     since = fields.AwareDateTime()
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
@@ -32,7 +32,12 @@ class NotificationSchema(Schema):
     server_reply = fields.String(allow_none=True)
     last_error = fields.String(allow_none=True)
     message_id = fields.String()
-    digest_id = fields.String(allow_none=True)
+    digest_id = fields.String(
+        allow_none=True, metadata={"description": "the digest or group mail that carried it"}
+    )
+    carried_by = fields.String(
+        allow_none=True, metadata={"description": "Message-ID of the e-mail that carried this notice"}
+    )
     contact_id = fields.Function(lambda n: n.data.get("contact_id"))
     reference = fields.Function(lambda n: n.data.get("reference"))
     centre_id = fields.Function(lambda n: n.data.get("centre_id"))

@@ -14,6 +14,7 @@ from ccshared import config, contracts
 from ccshared.config import Var
 from joserfc.jwk import OKPKey
 
+from .escalation import DEFAULT_REMINDER_WORKING_DAYS, Ladder
 from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Policy, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
@@ -80,6 +81,13 @@ STARTUP_WAIT = Var(
     _non_negative_float,
     "longest the first scan waits for the consumer to drain its backlog after a start",
 )
+ESCALATION_REMINDER_DAYS = Var(
+    "SLA_ESCALATION_REMINDER_DAYS",
+    DEFAULT_REMINDER_WORKING_DAYS,
+    config.non_negative_int,
+    "a breach still unanswered this many working days later is raised again to the coordinator and "
+    "the Principal Officer, and again every as many working days; 0 turns the reminders off",
+)
 CONSUMER_GROUP = Var("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group of the monitor's instances")
 
 
@@ -105,6 +113,10 @@ class WorkerSettings:
     consumer_group: str
     log_level: str
     processed_retention_days: int = 30
+    escalation_reminder_days: int = DEFAULT_REMINDER_WORKING_DAYS
+
+    def ladder(self) -> Ladder:
+        return Ladder(self.calendar.calendar, self.escalation_reminder_days)
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,7 @@ _WORKER_VARS = [
     FRESHNESS_SECONDS,
     LATE_RECEIPT_GRACE,
     STARTUP_WAIT,
+    ESCALATION_REMINDER_DAYS,
     CONSUMER_GROUP,
     config.LOG_LEVEL,
     config.PROCESSED_RETENTION_DAYS,
@@ -163,6 +176,7 @@ def _worker(values: Mapping[str, object]) -> WorkerSettings:
         consumer_group=values[CONSUMER_GROUP.name],  # type: ignore[arg-type]
         log_level=values["LOG_LEVEL"],  # type: ignore[arg-type]
         processed_retention_days=values["PROCESSED_RETENTION_DAYS"],  # type: ignore[arg-type]
+        escalation_reminder_days=values[ESCALATION_REMINDER_DAYS.name],  # type: ignore[arg-type]
     )
 
 

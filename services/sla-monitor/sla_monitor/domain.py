@@ -27,6 +27,9 @@ Decisions the rules leave open, made here once:
   breach alone, without a stale at-risk event before it.
 - A new calendar, area closure or target moves open and at-risk clocks only; a breached or
   answered clock keeps the result it had. An at-risk event is never repeated.
+- A breach still unanswered is raised again as a reminder (`sla.still_breached.v1`)
+  on the escalation ladder's schedule (escalation.py decides when); each
+  reminder step once per contact, like the breach.
 - A partner referral's clock announces its start (`sla.started.v1`, with the
   due date, urgency and services) so the centre and the referrer hear of it
   at once; letters, calls and e-mails need no such notice. A referral already
@@ -134,6 +137,10 @@ class ContactClock:
     # Working days of every ended pause (those that moved the due date, and any after a breach).
     paused_working_days: int = 0
 
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = None
+    ladder_fingerprint: str | None = None
+
     @property
     def pause_now(self) -> Pause | None:
         """The pause not yet ended, if any."""
@@ -150,6 +157,8 @@ class ContactClock:
             target = self.at_risk_at
         elif self.state == AT_RISK:
             target = self.breach_at
+        elif self.state == BREACHED:
+            return self.next_reminder_at
         else:
             return None
         if self.not_before is not None and target is not None and target < self.not_before:
@@ -234,6 +243,25 @@ class ContactClock:
         self.assignee = assignee
         self.assigned_at = at
         return []
+
+    def remind(
+        self, step: int, next_at: datetime | None, fingerprint: str, now: datetime, once_per: str
+    ) -> list[SlaEvent]:
+        """Raise reminder `step` of a breach still unanswered, once; plan the next for `next_at`."""
+        if self.state != BREACHED:
+            return []
+        self.next_reminder_at = next_at
+        self.ladder_fingerprint = fingerprint
+        if step <= self.reminders_sent:
+            return []
+        self.reminders_sent = step
+        late = int((now - self.due_at).total_seconds())
+        data = {**self._event_data(late), "reminder": step}
+        return [SlaEvent(contracts.SLA_STILL_BREACHED, data, once_per=once_per)]
+
+    def restart_reminders(self, through_step: int) -> None:
+        """Count the reminders already due as sent: a new plan of the ladder starts from now."""
+        self.reminders_sent = through_step
 
     def recompute(
         self, deadline: Deadline, fingerprint: str, now: datetime, calendar: WorkingCalendar

@@ -17,6 +17,7 @@ from ccshared.timeutil import Clock
 
 from .domain import (
     ADJUSTABLE,
+    BREACHED,
     BY_CLOSURE,
     BY_REFERRAL_DECISION,
     BY_RESPONSE,
@@ -24,6 +25,7 @@ from .domain import (
     Receipt,
     SlaEvent,
 )
+from .escalation import Ladder
 from .freshness import CentreRecord
 from .policy import Policy
 from .repository import CentreRepository, ClockRepository
@@ -43,13 +45,16 @@ class Monitor:
         *,
         stale_days: int = 90,
         late_receipt_grace: timedelta = timedelta(seconds=5),
+        ladder: Ladder | None = None,
     ):
+        """`ladder`: the reminders of breaches still unanswered; None raises none."""
         self.clocks = clocks
         self.centres = centres
         self.policy = policy
         self.clock = clock
         self.stale_days = stale_days
         self.late_receipt_grace = late_receipt_grace
+        self.ladder = ladder
 
     def handlers(self) -> dict:
         contact = {
@@ -137,7 +142,10 @@ class Monitor:
 
     def _contact(self, data: dict, change) -> None:
         contact_id = data["contact_id"]
-        raised = self.clocks.change(contact_id, change, make=lambda: ContactClock(contact_id))
+        now = self.clock.now()
+        raised = self.clocks.change(
+            contact_id, lambda c: change(c) + self._escalate(c, now), make=lambda: ContactClock(contact_id)
+        )
         _log_raised(contact_id, raised)
 
     def on_centre(self, event: Event) -> None:
@@ -155,7 +163,9 @@ class Monitor:
         now = self.clock.now()
         staged = 0
         for clock in self.clocks.falling_due(now, limit):
-            raised = self.clocks.try_change(clock.contact_id, lambda c: c.advance(now))
+            raised = self.clocks.try_change(
+                clock.contact_id, lambda c: c.advance(now) + self._escalate(c, now)
+            )
             _log_raised(clock.contact_id, raised)
             staged += len(raised)
         return staged
@@ -174,9 +184,28 @@ class Monitor:
                 deadline = self.policy.deadline(clock.channel, clock.received_at, clock.urgency, clock.area)
                 self.clocks.change(
                     clock.contact_id,
-                    lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t, self.policy.calendar),
+                    lambda c, d=deadline, t=now: (
+                        c.recompute(d, fingerprint, t, self.policy.calendar) + self._escalate(c, t)
+                    ),
                 )
                 changed += 1
+
+    def replan_reminders(self, limit: int = SCAN_BATCH) -> int:
+        """Re-plan the reminders of breached clocks planned under another calendar or N; return how many."""
+        if self.ladder is None:
+            return 0
+        filter = {"state": BREACHED, "ladder_fingerprint": {"$ne": self.ladder.fingerprint}}
+        changed = 0
+        while batch := list(self.clocks.find(filter, limit=limit)):
+            now = self.clock.now()
+            for clock in batch:
+                raised = self.clocks.change(clock.contact_id, lambda c, t=now: self.ladder.replan(c, t))
+                _log_raised(clock.contact_id, raised)
+                changed += 1
+        return changed
+
+    def _escalate(self, clock: ContactClock, now: datetime) -> list[SlaEvent]:
+        return self.ladder.escalate(clock, now) if self.ladder is not None else []
 
     def check_freshness(self, limit: int = SCAN_BATCH) -> int:
         now = self.clock.now()

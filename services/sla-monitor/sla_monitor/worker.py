@@ -96,6 +96,7 @@ def tasks(
         clock,
         stale_days=settings.stale_days,
         late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
+        ladder=settings.ladder(),
     )
     producer = bus.producer()
     caught_up = threading.Event()
@@ -118,6 +119,8 @@ def tasks(
     def scan(stop: threading.Event) -> None:
         _wait_for(caught_up, stop, settings.startup_wait_seconds)
         if _retrying(stop, monitor.recompute) is None:
+            return
+        if _retrying(stop, monitor.replan_reminders) is None:
             return
         _every(stop, settings.scan_seconds, monitor.scan)
 

@@ -46,10 +46,12 @@ HISTORY_LABELS = {
 EVENT_LABELS = {
     "sla.at_risk.v1": "At risk",
     "sla.breached.v1": "Breached",
+    "sla.still_breached.v1": "Still breached (reminder)",
     "sla.met.v1": "Answered in time",
     "sla.responded_late.v1": "Answered late",
     "directory.centre_stale.v1": "Centre needs checking",
     "notifier.digest": "Daily digest",
+    "notifier.group": "Grouped notices",
 }
 # The status a partner agency follows (contacts' referral_status).
 REFERRAL_STATUS_LABELS = {
