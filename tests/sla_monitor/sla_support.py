@@ -246,7 +246,10 @@ def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> No
     paused_at = MONDAY + timedelta(days=1)  # Tuesday 2 June
     resumed_at = MONDAY + timedelta(days=10)  # Thursday 11 June: 7 working days later
     clock = FixedClock(paused_at + timedelta(hours=1))
-    instance = start({**env, "SLA_LATE_RECEIPT_GRACE_SECONDS": "0"}, clock)
+    # Reminders off: this is about the pause (check_reminders_once covers the ladder).
+    instance = start(
+        {**env, "SLA_LATE_RECEIPT_GRACE_SECONDS": "0", "SLA_ESCALATION_REMINDER_DAYS": "0"}, clock
+    )
     contacts(
         [
             received("waiting", MONDAY),
