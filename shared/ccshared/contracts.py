@@ -124,6 +124,26 @@ DELIVERY_RETRYING = "retrying"
 DELIVERY_FAILED = "failed"
 DELIVERY_DUE_STATUSES = (DELIVERY_PENDING, DELIVERY_RETRYING)  # what a delivery loop picks up
 
+# A notification's statuses in the notifier's delivery log (the staff pages filter by them).
+NOTIFICATION_SENT = "sent"
+NOTIFICATION_HELD = "held"  # for a digest reader's next digest
+NOTIFICATION_DIGESTED = "digested"
+NOTIFICATION_SKIPPED = "skipped"  # no address to send to
+NOTIFICATION_WAITING = "waiting"  # for its recipient's next group mail
+NOTIFICATION_GROUPED = "grouped"
+NOTIFICATION_STATUSES = (
+    DELIVERY_PENDING,
+    DELIVERY_SENDING,
+    DELIVERY_RETRYING,
+    NOTIFICATION_SENT,
+    DELIVERY_FAILED,
+    NOTIFICATION_HELD,
+    NOTIFICATION_DIGESTED,
+    NOTIFICATION_SKIPPED,
+    NOTIFICATION_WAITING,
+    NOTIFICATION_GROUPED,
+)
+
 # The days of a centre's week, Monday first.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -12,7 +12,7 @@ from . import backends
 from .auth import signed_in
 
 bp = Blueprint("mail", __name__, url_prefix="/staff/mail")
-STATUSES = ("pending", "sending", "retrying", "sent", "failed", "held", "digested", "waiting", "grouped")
+STATUSES = c.NOTIFICATION_STATUSES
 
 
 @bp.get("/")
