@@ -28,6 +28,9 @@ PUBLIC_URL = config.Var(
     config.url_with_scheme("http", "https"),
     "external base URL of this service, used in /oruk/ links; unset = the request's own host",
 )
+# The closure days centre pages show as closed: the same settings, and calendar, as
+# the SLA monitor's and the notifier's.
+CALENDAR_VARS = calendar.VARS
 LOAD_SAMPLE = config.Var(
     "DIRECTORY_LOAD_SAMPLE", False, config.boolean, "load the SAMPLE centres (idempotently) when `run` starts"
 )
@@ -66,7 +69,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             ORGANIZATION,
             LOAD_SAMPLE,
             config.LOG_LEVEL,
-            *calendar.VARS,
+            *CALENDAR_VARS,
         ],
         environ,
     )
