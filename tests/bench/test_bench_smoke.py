@@ -52,8 +52,8 @@ def test_breach_latency_sees_every_breach_mailed(tmp_path: Path, kafka) -> None:
         "bare SMTP sends": 5,
     }
     result = breach_latency.run(context(tmp_path, kafka=kafka), size)
-    assert_complete(result, figures=4)
-    assert "breach events seen 10 of 10; mails accepted 20 of 20" in result.notes[0]
+    assert_complete(result, figures=6)
+    assert "breach events seen 10 of 10; notices carried by an accepted e-mail 20 of 20" in result.notes[0]
 
 
 @pytest.mark.mongo
