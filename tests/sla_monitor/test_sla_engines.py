@@ -78,6 +78,20 @@ def contacts(engine_env, engine_bus):
     producer.close()
 
 
+@pytest.fixture
+def monitors():
+    """Start monitor instances on the engines under test, as a shared check asks; all stop at the end."""
+    started: list[Instance] = []
+
+    def start(env: dict, clock) -> Instance:  # noqa: ANN001 - a FixedClock
+        started.append(Instance(config.load_worker(env), clock))
+        return started[-1]
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
 def counts(ids_by_subject: dict[str, set[str]]) -> dict[str, int]:
     return {subject: len(ids) for subject, ids in ids_by_subject.items()}
 
@@ -251,48 +265,18 @@ def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
 
 
 def test_urgency_and_area_closures_pick_and_move_deadlines_on_kafka_and_ferretdb(
-    engine_env, contacts
+    engine_env, contacts, monitors
 ) -> None:
-    started: list[Instance] = []
-
-    def start(env: dict, clock) -> Instance:
-        started.append(Instance(config.load_worker(env), clock))
-        return started[-1]
-
-    try:
-        check_targets_by_urgency_and_area(start, engine_env, contacts)
-    finally:
-        for instance in started:
-            instance.stop()
+    check_targets_by_urgency_and_area(monitors, engine_env, contacts)
 
 
 def test_a_pause_stands_the_clock_still_and_a_resume_moves_its_due_date_on_kafka_and_ferretdb(
-    engine_env, contacts
+    engine_env, contacts, monitors
 ) -> None:
-    started: list[Instance] = []
-
-    def start(env: dict, clock) -> Instance:
-        started.append(Instance(config.load_worker(env), clock))
-        return started[-1]
-
-    try:
-        check_pause_and_resume(start, engine_env, contacts)
-    finally:
-        for instance in started:
-            instance.stop()
+    check_pause_and_resume(monitors, engine_env, contacts)
 
 
 def test_two_instances_and_a_restart_raise_each_reminder_once_on_kafka_and_ferretdb(
-    engine_env, contacts, sla_log
+    engine_env, contacts, sla_log, monitors
 ) -> None:
-    started: list[Instance] = []
-
-    def start(env: dict, clock) -> Instance:
-        started.append(Instance(config.load_worker(env), clock))
-        return started[-1]
-
-    try:
-        check_reminders_once(start, engine_env, contacts, sla_log)
-    finally:
-        for instance in started:
-            instance.stop()
+    check_reminders_once(monitors, engine_env, contacts, sla_log)
