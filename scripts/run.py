@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -175,10 +176,34 @@ def main() -> int:
         )
     print("Press Ctrl-C to stop everything.\n", flush=True)
     honcho = [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"]
+    return supervise(honcho, env)
+
+
+def supervise(command: list[str], env: dict[str, str]) -> int:
+    """Run honcho until it ends; Ctrl-C (or SIGTERM) is the normal way to stop, not a failure.
+
+    The terminal sends SIGINT to the whole foreground group: honcho stops the services
+    itself. This process only waits for it to finish, then says the stop was clean, so
+    `make run` ends without "Error 130".
+    """
+    asked_to_stop = []
+
+    def note(signum: int, _frame: object) -> None:
+        asked_to_stop.append(signum)
+        if signum == signal.SIGTERM:  # sent to this process alone: pass it on
+            process.send_signal(signal.SIGTERM)
+
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.call(honcho, env=env, cwd=ROOT)
-    except KeyboardInterrupt:
+        status = process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if asked_to_stop:
+        print("Stopped.", flush=True)
         return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -13,3 +13,10 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signat
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """`serve` execs into gunicorn: the metrics directory the runner made is removed here."""
+    from ccshared.runner import remove_own_metrics_dir
+
+    remove_own_metrics_dir()

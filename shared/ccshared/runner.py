@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,8 +37,21 @@ def _prepare_metrics_dir(mode: str) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cc-metrics-")
+    # The directory is this process's to remove when it ends. A pid, not a flag: an
+    # exec (below, or into gunicorn for `serve`) keeps it, a child process has its own.
+    os.environ[METRICS_DIR_OWNER] = str(os.getpid())
     if mode in ("run", "worker") and "prometheus_client" in sys.modules:
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+METRICS_DIR_OWNER = "CC_METRICS_DIR_OWNER"
+
+
+def remove_own_metrics_dir() -> None:
+    """Remove the metrics directory if this process made it (at exit; also gunicorn's on_exit)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and os.environ.get(METRICS_DIR_OWNER) == str(os.getpid()):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _load(spec: str) -> Callable:
@@ -130,8 +144,11 @@ def main(
     if mode in ("-h", "--help", "help"):
         print(usage(app_spec.split(".")[0], port_var, default_port, commands or {}))
         return 0
+    if mode not in MODES:
+        print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
+        return 2
     private.restrict_new_files()
-    if check_settings is not None and mode in ("run", "serve", "worker"):
+    if check_settings is not None:
         try:
             check_settings(mode)
         except ConfigError as exc:
@@ -148,9 +165,6 @@ def main(
     if mode == "run":
         gunicorn = subprocess.Popen(gunicorn_command(app_spec, port, workers))
         threading.Thread(target=_watch, args=(gunicorn, stop), daemon=True).start()
-    elif mode != "worker":
-        print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
-        return 2
     build_tasks = _load(worker_spec)
     try:
         status = run_tasks(build_tasks(), stop)
@@ -161,6 +175,8 @@ def main(
                 gunicorn.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 gunicorn.kill()
+                gunicorn.wait()
+        remove_own_metrics_dir()
     if gunicorn is not None and gunicorn.returncode not in (0, -signal.SIGTERM, None):
         return 1
     return status

@@ -1,0 +1,133 @@
+"""Starting and stopping leaves nothing behind and reports a normal stop as one.
+
+Each service keeps its Prometheus values in a temporary folder shared by its
+processes; a stopped service removes the folder it made (it used to leave one
+behind in /tmp at every start). `make run` stops on Ctrl-C: that is how people
+end it, so it must end cleanly, not with make's "Error 130".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import requests
+
+from tests.infra.system import System
+from tests.infra.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _metrics_dirs(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("cc-metrics-*"))
+
+
+@pytest.mark.parametrize("mode", ["run", "serve"])
+def test_a_stopped_service_removes_its_metrics_folder(tmp_path, mode):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    system = System(
+        tmp_path / "system",
+        f"sqlite:///{tmp_path}/events.db",
+        lambda name: f"sqlite:///{tmp_path}/{name}.db",
+        services=("directory",),
+        extra_env={"TMPDIR": str(tmp)},
+    )
+    log = system.log_path("directory").open("a")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "directory", mode],
+        env=system.env("directory"),
+        cwd=system.workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    system.processes["directory"] = process
+    try:
+        system.wait_ready("directory")
+        assert requests.get(f"{system.url('directory')}/metrics", timeout=5).status_code == 200
+        assert len(_metrics_dirs(tmp)) == 1, "one metrics folder per service, shared by its processes"
+    finally:
+        system.stop()
+    assert process.returncode == 0, system.log("directory")[-3000:]
+    assert _metrics_dirs(tmp) == [], system.log("directory")[-3000:]
+
+
+@pytest.fixture
+def run_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Stands in for honcho: on SIGINT it stops and exits 130, as honcho does.
+SUPERVISED = """
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+print("ready", flush=True)
+while True:
+    time.sleep(0.1)
+"""
+
+# The run script's supervise(), in a process of its own, like `make run`'s.
+SUPERVISOR = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("run_script", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.exit(module.supervise([sys.executable, "-c", sys.argv[2]], {}))
+"""
+
+
+def _start_supervisor(tmp_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(ROOT / "scripts" / "run.py"), SUPERVISED],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def test_ctrl_c_stops_the_embedded_run_with_success(tmp_path):
+    supervisor = _start_supervisor(tmp_path)
+    try:
+        assert supervisor.stdout.readline().strip() == "ready"
+        os.killpg(supervisor.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        assert supervisor.wait(timeout=20) == 0
+        assert "Stopped." in supervisor.stdout.read()
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+def test_the_embedded_run_still_fails_when_the_services_fail(tmp_path, run_script):
+    assert run_script.supervise([sys.executable, "-c", "raise SystemExit(3)"], dict(os.environ)) == 3
+
+
+def test_sigterm_to_the_run_command_stops_the_services_too(tmp_path):
+    supervisor = _start_supervisor(tmp_path)
+    try:
+        assert supervisor.stdout.readline().strip() == "ready"
+        supervisor.send_signal(signal.SIGTERM)  # to the run command alone, as a process manager does
+        assert supervisor.wait(timeout=20) == 0
+
+        def group_gone() -> bool:
+            try:
+                os.killpg(supervisor.pid, 0)
+            except ProcessLookupError:
+                return True
+            return False
+
+        wait_for(group_gone, 20, "the supervised process to stop with the run command")
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
