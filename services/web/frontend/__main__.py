@@ -1,15 +1,22 @@
 """python -m frontend run|serve|worker, or create-user USERNAME --role ROLE [--area AREA]
-[--agency AGENCY_ID] [--password-stdin], or reset-password USERNAME [--password-stdin]."""
+[--agency AGENCY_ID] [--password-stdin], reset-password USERNAME [--password-stdin],
+disable-user|enable-user USERNAME,
+or api USERNAME SERVICE PATH [--method METHOD] [--json-stdin] (a script's call to a
+service's API as that user)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
+import requests
 from ccshared import config, runner
 from ccshared import contracts as c
+from ccshared.auth import TokenIssuer
 from ccshared.config import ConfigError
 from ccshared.mailboxes import RoleMailboxes
 from ccshared.store import connect
@@ -50,7 +57,33 @@ def _parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-password", help="set a new password (prints a generated one)")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true")
+    for verb, text in (
+        ("disable", "stop an account signing in (ends its sessions)"),
+        ("enable", "let it again"),
+    ):
+        commands.add_parser(f"{verb}-user", help=text).add_argument("username")
+    api = commands.add_parser(
+        "api",
+        help="call a service's API as a user, with a fresh staff token (for scripts on this host)",
+        description="Writes the answer's body to standard output; exits 1 on an error answer. "
+        "Staff tokens live seconds, so a script asks for each call here rather than keeping one.",
+    )
+    api.add_argument("username", help="an active account: the call has its role, area or agency")
+    api.add_argument("service", choices=sorted(_SERVICE_URLS))
+    api.add_argument("path", help="e.g. '/api/v1/contacts?format=csv'")
+    api.add_argument("--method", default="GET", choices=("GET", "POST", "PUT", "PATCH", "DELETE"))
+    api.add_argument("--json-stdin", action="store_true", help="send standard input as the JSON body")
     return parser
+
+
+# The service's name (its token audience) -> the setting with its base URL.
+_SERVICE_URLS = {
+    c.SERVICE_DIRECTORY: "directory_url",
+    c.SERVICE_CONTACTS: "contacts_url",
+    c.SERVICE_SLA_MONITOR: "sla_monitor_url",
+    c.SERVICE_NOTIFIER: "notifier_url",
+}
+log = logging.getLogger("frontend.api_command")
 
 
 def _password(from_stdin: bool) -> str | None:
@@ -83,6 +116,50 @@ def _reset_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api(args: argparse.Namespace) -> int:
+    """One call as `username`, as the front end would make it for that user signed in."""
+    if not args.path.startswith("/"):
+        print(f"{SERVICE}: path: must start with /, e.g. /api/v1/contacts", file=sys.stderr)
+        return 2
+    body = None
+    if args.json_stdin:
+        try:
+            body = json.loads(sys.stdin.read())
+        except ValueError as error:
+            print(f"{SERVICE}: standard input: not JSON ({error})", file=sys.stderr)
+            return 2
+    settings = Settings.from_env()
+    account = _desk().accounts.get(args.username.strip().lower())
+    if account is None or account.disabled:
+        print(f"{SERVICE}: username: no active account {args.username}", file=sys.stderr)
+        return 1
+    token = TokenIssuer(c.SERVICE_WEB, settings.staff_token_private_key).issue(
+        account.staff_user(), args.service
+    )
+    url = getattr(settings, _SERVICE_URLS[args.service]) + args.path
+    log.info(
+        "api call from the command line",
+        extra={"username": account.username, "service": args.service, "method": args.method},
+    )
+    try:
+        answer = requests.request(
+            args.method,
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=settings.service_timeout * 10,  # a download may take longer than a page's call
+        )
+    except requests.RequestException as error:
+        print(f"{SERVICE}: {args.service} could not be reached at {url}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(answer.content)
+    sys.stdout.flush()
+    if answer.status_code >= 400:
+        print(f"{SERVICE}: {args.service} answered {answer.status_code}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("run", "serve", "worker"):
@@ -104,6 +181,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _create_user(args)
         if args.command == "reset-password":
             return _reset_password(args)
+        if args.command in ("disable-user", "enable-user"):
+            _desk().set_disabled(args.username.strip().lower(), args.command == "disable-user")
+            print(f"{args.username}: {args.command.split('-')[0]}d.")
+            return 0
+        if args.command == "api":
+            return _api(args)
         _parser().print_help()
         return 2
     except ConfigError as error:

@@ -1,0 +1,74 @@
+"""`python -m frontend api`: how a script on the front end's host calls a service as a user.
+
+Staff tokens live seconds, so a script cannot keep one; the command signs one per
+call with the front end's key, for an active account only, with that account's
+role and area, exactly as the pages do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+from tests.infra.system import System
+
+
+def _user(system: System, role: str, area: str | None = None) -> str:
+    username = f"script-{uuid.uuid4().hex[:8]}"
+    system.command("web", "create-user", username, "--role", role, *(["--area", area] if area else []))
+    return username
+
+
+def test_a_script_reads_the_compliance_report_as_a_principal_officer(system):
+    username = _user(system, "principal_officer")
+    answer = system.command("web", "api", username, "sla-monitor", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30")
+    report = json.loads(answer.stdout)
+    assert report["from"] == "2026-11-01", report
+
+
+def test_a_coordinators_script_downloads_contacts_of_their_area_only(system):
+    username = _user(system, "coordinator", "north")
+    answer = system.command("web", "api", username, "contacts", "/api/v1/contacts?format=csv")
+    rows = list(csv.DictReader(io.StringIO(answer.stdout)))
+    assert {row["area"] for row in rows} <= {"north"}
+
+
+def test_a_call_the_user_may_not_make_fails_with_the_services_answer(system):
+    """Subject access is for admins: a staff member's script is refused by contacts itself."""
+    username = _user(system, "staff", "south")
+    answer = system.command(
+        "web",
+        "api",
+        username,
+        "contacts",
+        "/api/v1/subject-access/search",
+        "--method",
+        "POST",
+        "--json-stdin",
+        stdin=json.dumps({"postcode": "L1 1AA"}),
+        check=False,
+    )
+    assert answer.returncode == 1
+    assert "contacts answered 403" in answer.stderr
+    assert json.loads(answer.stdout)["error"]["code"]
+
+
+def test_no_token_for_a_disabled_or_unknown_account(system):
+    unknown = system.command("web", "api", "nobody-here", "contacts", "/api/v1/contacts", check=False)
+    assert unknown.returncode == 1
+    assert "username: no active account nobody-here" in unknown.stderr
+    username = _user(system, "principal_officer")
+    assert system.command("web", "api", username, "contacts", "/api/v1/contacts").returncode == 0
+    system.command("web", "disable-user", username)
+    disabled = system.command("web", "api", username, "contacts", "/api/v1/contacts", check=False)
+    assert disabled.returncode == 1
+    assert f"no active account {username}" in disabled.stderr
+
+
+def test_a_path_must_start_with_a_slash(system):
+    username = _user(system, "principal_officer")
+    answer = system.command("web", "api", username, "contacts", "api/v1/contacts", check=False)
+    assert answer.returncode == 2
+    assert "path: must start with /" in answer.stderr
