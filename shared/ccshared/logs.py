@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -33,9 +34,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# kafka-python reports a broker going away (a restart, a rolling upgrade) at error
+# level, line by line per socket. That is expected weather: the outbox keeps the
+# events, consumers resume, and the lag and backlog metrics (and their alerts) show
+# an outage that lasts. So those lines are warnings; anything else kafka-python
+# calls an error stays one.
+_BROKER_AWAY = re.compile(
+    r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
+    r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out",
+    re.IGNORECASE,
+)
+
+
+class BrokerAwayIsAWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno >= logging.ERROR
+            and record.name.startswith("kafka")
+            and _BROKER_AWAY.search(record.getMessage())
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(BrokerAwayIsAWarning())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -4,6 +4,7 @@ back every contact reaches the SLA monitor exactly once."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import Counter
@@ -217,3 +218,15 @@ def test_intake_goes_on_while_the_broker_is_down_and_nothing_is_lost_or_doubled(
     clocks = clock_ids(system)
     assert set(clocks) == wanted
     assert set(clocks.values()) == {1}
+
+    # Alerts trust the logs: a broker going away and coming back is expected weather, reported
+    # by metrics and warnings, never by error-level lines that would page someone.
+    for name in ("contacts", "sla-monitor"):
+        errors = [line for line in system.log(name).splitlines() if _is_error(line)]
+        assert not errors, f"{name} logged at error level across a broker restart:\n" + "\n".join(errors[:20])
+
+
+def _is_error(line: str) -> bool:
+    if not line.startswith("{"):
+        return False
+    return json.loads(line).get("level") in ("error", "critical")

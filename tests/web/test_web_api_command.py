@@ -23,7 +23,9 @@ def _user(system: System, role: str, area: str | None = None) -> str:
 
 def test_a_script_reads_the_compliance_report_as_a_principal_officer(system):
     username = _user(system, "principal_officer")
-    answer = system.command("web", "api", username, "sla-monitor", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30")
+    answer = system.command(
+        "web", "api", username, "sla-monitor", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30"
+    )
     report = json.loads(answer.stdout)
     assert report["from"] == "2026-11-01", report
 
