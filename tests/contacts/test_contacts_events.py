@@ -4,9 +4,7 @@ events by version."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from ccshared import bus, events
@@ -14,6 +12,8 @@ from ccshared.bus import Bus
 from contacts.read_model import CentreReadModel
 from contacts.worker import centres_task, relay_task
 from contacts_testkit import NOW, PERSONAL_VALUES, centre_event
+
+from tests.infra.waiting import wait_for
 
 ALL_CONTACT_EVENTS = {
     "contact.received.v1",
@@ -26,14 +26,6 @@ ALL_CONTACT_EVENTS = {
     "referral.accepted.v1",
     "referral.declined.v1",
 }
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {seconds}s")
-        time.sleep(0.05)
 
 
 def make_every_event(client, staff_headers, agency_headers, letter, referral) -> list[str]:
@@ -73,7 +65,11 @@ def consume(event_bus: Bus, topic: str, count: int) -> list[bytes]:
     consumer = event_bus.consumer(f"contacts-test-{uuid.uuid4().hex[:8]}", [topic])
     received: list[bytes] = []
     try:
-        wait_for(lambda: received.extend(m.value for m in consumer.poll(0.5)) or len(received) >= count, 60)
+        wait_for(
+            lambda: received.extend(m.value for m in consumer.poll(0.5)) or len(received) >= count,
+            60,
+            f"{count} events",
+        )
     finally:
         consumer.close()
     return received
@@ -185,14 +181,18 @@ def _centre_read_model_follows_the_directory(
         ],
     )
     running(centres_task(doc_store, event_bus, clock, topic=topic, group=f"g-{uuid.uuid4().hex[:8]}"))
-    wait_for(lambda: (centre := centres.get(centre_id)) is not None and centre.version == 2, 60)
+    wait_for(
+        lambda: (centre := centres.get(centre_id)) is not None and centre.version == 2,
+        60,
+        "the centre's second version",
+    )
 
     admin = staff_headers(role="admin", area=None)
     created = client.post("/api/v1/contacts", json=letter | {"centre_id": centre_id}, headers=admin)
     assert created.status_code == 201 and created.json["area"] == "south"
 
     publish_centres(event_bus, topic, [("centre.closed.v1", centre_id, "south", "closed", 3)])
-    wait_for(lambda: centres.get(centre_id).status == "closed", 60)
+    wait_for(lambda: centres.get(centre_id).status == "closed", 60, "the centre closed")
     refused = client.post("/api/v1/contacts", json=letter | {"centre_id": centre_id}, headers=admin)
     assert refused.status_code == 422 and "centre_id" in refused.json["error"]["fields"]
 

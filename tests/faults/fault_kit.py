@@ -39,22 +39,6 @@ PRINCIPAL = "principal.officer@example.org"
 UNLIMITED = "1000000/60"
 
 
-class Timeout(AssertionError):
-    """A condition a test waited for did not come true by its deadline."""
-
-
-def wait_for(check: Callable[[], object], deadline_s: float, what: str, interval: float = 0.25) -> object:
-    """Poll `check` until it returns something truthy; fail naming `what` at the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= end:
-            raise Timeout(f"not within {deadline_s:.0f}s: {what}")
-        time.sleep(interval)
-
-
 @dataclass
 class Run:
     """One test's slice of the shared private engines: its own topics and databases."""

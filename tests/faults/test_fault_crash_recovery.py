@@ -22,8 +22,9 @@ from fault_kit import (
     centre_created,
     contact_received,
     keyed,
-    wait_for,
 )
+
+from tests.infra.waiting import wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo, pytest.mark.timeout(900)]
 

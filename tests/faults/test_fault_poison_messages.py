@@ -16,9 +16,10 @@ import requests
 from ccshared import contracts as c
 from ccshared import events
 from ccshared.bus import Message
-from fault_kit import Run, centre_created, contact_received, dead_letters, wait_for
+from fault_kit import Run, centre_created, contact_received, dead_letters
 
 from tests.infra.system import System
+from tests.infra.waiting import wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 

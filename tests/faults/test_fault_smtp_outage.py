@@ -11,7 +11,9 @@ import pytest
 import requests
 from ccshared import contracts as c
 from ccshared import events
-from fault_kit import COORDINATOR, PRINCIPAL, Run, SmtpServer, keyed, wait_for
+from fault_kit import COORDINATOR, PRINCIPAL, Run, SmtpServer, keyed
+
+from tests.infra.waiting import wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notifier_testkit import Notifier, SmtpServer, free_port, smtp_wired, wire
+from notifier_testkit import Notifier, SmtpServer, smtp_wired, wire
+
+from tests.infra.common import free_port
 
 
 @pytest.fixture

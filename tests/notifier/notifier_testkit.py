@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -38,21 +35,6 @@ from tests.infra import tokens
 
 # Monday 6 July 2026, 10:00 in London (BST): a working day.
 MONDAY_MORNING = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
-
-
-def wait_for(condition: Callable[[], bool], deadline_s: float = 90.0) -> None:
-    """Poll a condition until it holds; fail at the deadline (generous: CI machines get busy)."""
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

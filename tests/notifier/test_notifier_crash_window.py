@@ -24,7 +24,10 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
-from notifier_testkit import environment, free_port, sla_event, wait_for
+from notifier_testkit import environment, sla_event
+
+from tests.infra.common import free_port
+from tests.infra.waiting import wait_for
 
 THREADS = 4
 BREACHES = 250  # two mails each: the coordinator and the Principal Officer
@@ -85,14 +88,16 @@ def test_a_sigkill_mid_run_sends_again_at_most_one_mail_per_delivery_thread(tmp_
     first = start_worker(env, tmp_path)
     second = None
     try:
-        wait_for(lambda: len(handler.snapshot()) >= wanted // 4, 120)
+        wait_for(lambda: len(handler.snapshot()) >= wanted // 4, 120, "a quarter of the mail")
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
         second = start_worker(env, tmp_path)
-        wait_for(lambda: len(set(handler.snapshot())) >= wanted, 180)
+        wait_for(lambda: len(set(handler.snapshot())) >= wanted, 180, "every mail")
         store = stores.connect(env["STORE_URL"])
         try:
-            wait_for(lambda: store.collection("notifications").count({"status": "sent"}) == wanted, 60)
+            wait_for(
+                lambda: store.collection("notifications").count({"status": "sent"}) == wanted, 60, "all sent"
+            )
         finally:
             store.close()
     finally:

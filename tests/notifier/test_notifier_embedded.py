@@ -20,16 +20,10 @@ from notifier.config import Settings
 from notifier.file_transport import FileTransport
 from notifier.repository import repositories
 from notifier.worker import tasks
-from notifier_testkit import (
-    Notifier,
-    centre_event,
-    environment,
-    sla_event,
-    stale_event,
-    wait_for,
-)
+from notifier_testkit import Notifier, centre_event, environment, sla_event, stale_event
 
 from tests.infra import tokens
+from tests.infra.waiting import wait_for
 
 PRINCIPAL = StaffUser("test.principal", c.ROLE_PRINCIPAL)
 NORTH = StaffUser("test.coordinator", c.ROLE_COORDINATOR, c.NORTH)
@@ -76,14 +70,16 @@ def test_a_breach_in_the_embedded_run_is_one_eml_per_recipient_shown_to_staff(em
     breach = sla_event()
     publish(embedded, c.CENTRES_TOPIC, centre_event())
     publish(embedded, c.SLA_TOPIC, breach)
-    wait_for(lambda: len(emls(mail_dir)) == 2)
+    wait_for(lambda: len(emls(mail_dir)) == 2, 90, "two mails")
 
     publish(embedded, c.SLA_TOPIC, breach)  # a redelivery
     sentinel = sla_event(c.SLA_AT_RISK, assignee="test.worker")  # same contact: same key, after it
     publish(embedded, c.SLA_TOPIC, sentinel)
-    wait_for(lambda: len(emls(mail_dir)) == 3)
+    wait_for(lambda: len(emls(mail_dir)) == 3, 90, "three mails")
     notifications, _ = repositories(stores.connect(embedded.store_url))
-    wait_for(lambda: {n.status for n in notifications.search()} == {domain.SENT})
+    wait_for(
+        lambda: {n.status for n in notifications.search()} == {domain.SENT}, 90, "every notification sent"
+    )
     assert len(notifications.search()) == 3
     assert not list(mail_dir.glob(".*.tmp"))
 

@@ -17,7 +17,9 @@ from notifier import domain
 from notifier.config import Settings
 from notifier.repository import NotificationRepository
 from notifier.worker import tasks
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event, wait_for
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
+
+from tests.infra.waiting import wait_for
 
 
 @pytest.mark.kafka
@@ -53,7 +55,9 @@ def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
                 r for r in smtp_server.received if contact_id in r.message.get_body(("plain",)).get_content()
             ]
 
-        wait_for(lambda: any(r.message["X-CC-Event-Id"] == sentinel["id"] for r in mine()))
+        wait_for(
+            lambda: any(r.message["X-CC-Event-Id"] == sentinel["id"] for r in mine()), 90, "the sentinel mail"
+        )
     finally:
         stop.set()
         runner.join(timeout=30)

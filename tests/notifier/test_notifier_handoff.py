@@ -12,7 +12,9 @@ from pathlib import Path
 from ccshared import events
 from ccshared.hints import Hints
 from notifier import bootstrap
-from notifier_testkit import sla_event, wait_for, wire
+from notifier_testkit import sla_event, wire
+
+from tests.infra.waiting import wait_for
 
 NEVER = 3600.0  # a sweep or housekeeping interval longer than any test
 
@@ -38,10 +40,12 @@ def test_a_recorded_breach_is_sent_at_once_not_at_the_next_sweep(tmp_path: Path)
     worker = threading.Thread(target=delivery.run, args=(stop,))
     worker.start()
     try:
-        wait_for(lambda: len(sweeps) == 1, 30)  # the start-up sweep, which found nothing
+        wait_for(
+            lambda: len(sweeps) == 1, 30, "the start-up sweep"
+        )  # the start-up sweep, which found nothing
         intake.notify(events.decode(events.encode(sla_event())))
         mail_dir = notifier.settings.delivery.mail_dir
-        wait_for(lambda: len(list(mail_dir.glob("*.eml"))) == 2, 30)
+        wait_for(lambda: len(list(mail_dir.glob("*.eml"))) == 2, 30, "two mails")
     finally:
         stop.set()
         worker.join(timeout=20)

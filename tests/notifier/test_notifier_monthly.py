@@ -22,7 +22,7 @@ from ccshared.calendar import WorkingCalendar, parse_area_closure_days
 from ccshared.timeutil import FixedClock
 from notifier import bootstrap, domain
 from notifier.monthly import EVENT_TYPE, KIND, MonthlyReports, month_due
-from notifier_testkit import SmtpServer, centre_event, free_port, smtp_wired, wait_for
+from notifier_testkit import SmtpServer, centre_event, smtp_wired
 from sla_monitor import config as sla_config
 from sla_monitor.app import create_app as create_sla_app
 from sla_monitor.policy import Policy
@@ -31,6 +31,8 @@ from sla_monitor.service import Monitor
 from werkzeug.serving import make_server
 
 from tests.infra import tokens
+from tests.infra.common import free_port
+from tests.infra.waiting import wait_for
 
 PRINCIPAL = "principal.officer@example.org"
 NORTH = "coordinator.north@example.org"
@@ -279,7 +281,7 @@ def test_several_notifier_instances_on_ferretdb_send_each_report_once(
         thread.start()
     for thread in threads:
         thread.join()
-    wait_for(lambda: len(smtp_server.received) >= 4)
+    wait_for(lambda: len(smtp_server.received) >= 4, 90, "four mails")
     for instance in instances:
         instance.run_once()
     mail = by_recipient(smtp_server)

@@ -13,9 +13,11 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared.auth import StaffUser
-from notifier_testkit import environment, free_port, sla_event, wait_for
+from notifier_testkit import environment, sla_event
 
 from tests.infra import tokens
+from tests.infra.common import free_port
+from tests.infra.waiting import wait_for
 
 
 def get(url: str, token: Mapping[str, str] | None = None) -> tuple[int, dict]:
@@ -35,14 +37,16 @@ def test_run_serves_the_api_and_delivers_a_breach_to_files(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: get(f"{base}/readyz")[0] == 200)
+        wait_for(lambda: get(f"{base}/readyz")[0] == 200, 90, "the notifier ready")
         breach = sla_event()
         buses.connect(env["EVENT_BUS_URL"]).producer().publish(
             c.SLA_TOPIC, breach["subject"], events.encode(breach)
         )
         token = tokens.staff_headers(StaffUser("test.principal", c.ROLE_PRINCIPAL), "notifier")
 
-        wait_for(lambda: len(get(f"{base}/api/v1/messages", token)[1].get("items", [])) == 2)
+        wait_for(
+            lambda: len(get(f"{base}/api/v1/messages", token)[1].get("items", [])) == 2, 90, "two messages"
+        )
         status, log = get(f"{base}/api/v1/notifications?status=sent", token)
         assert status == 200
         assert sorted(n["recipient"] for n in log["items"]) == [

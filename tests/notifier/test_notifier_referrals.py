@@ -26,10 +26,11 @@ from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
 from notifier.domain import FAILED, RETRYING, SENT, SKIPPED
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, free_port, smtp_wired
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired
 from werkzeug.serving import make_server
 
 from tests.infra import tokens
+from tests.infra.common import free_port
 
 CENTRE = "centre-north-1"
 REFERRAL = {

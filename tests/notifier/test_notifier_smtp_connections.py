@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from notifier import domain
-from notifier_testkit import Notifier, SmtpServer, SwitchableHandler, free_port, sla_event, wire
+from notifier_testkit import Notifier, SmtpServer, SwitchableHandler, sla_event, wire
+
+from tests.infra.common import free_port
 
 BREACHES = 6
 COORDINATOR = "coordinator.north@example.org"

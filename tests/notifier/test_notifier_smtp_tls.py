@@ -19,7 +19,9 @@ from cryptography.x509.oid import NameOID
 from notifier import domain
 from notifier.config import SmtpSettings
 from notifier.smtp_transport import SmtpTransport
-from notifier_testkit import SwitchableHandler, free_port, sla_event, wire
+from notifier_testkit import SwitchableHandler, sla_event, wire
+
+from tests.infra.common import free_port
 
 LOGIN = (b"test.sender", b"test-password-not-real")
 
