@@ -3,7 +3,7 @@
 These tests stop, kill and restart the broker and the database, so they get a
 Kafka broker and a FerretDB of their own: nothing they do can disturb the
 session engines other tests share. Each test then takes its own topics and
-databases on them (fault_kit.Run).
+databases on them (fault_testkit.Run).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from fault_kit import Run
+from fault_testkit import Run
 
 from tests.infra import pytest_support as support
 from tests.infra.ferretdb import FerretDB

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from ccshared import contracts as c
-from fault_kit import UNLIMITED, Run, centre_created, decoded, keyed
+from fault_testkit import UNLIMITED, Run, centre_created, decoded, keyed
 
 from tests.infra.system import System
 from tests.infra.waiting import wait_for

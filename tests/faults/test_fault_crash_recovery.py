@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared import contracts as c
-from fault_kit import (
+from fault_testkit import (
     COORDINATOR,
     PRINCIPAL,
     Run,

@@ -16,7 +16,7 @@ import requests
 from ccshared import contracts as c
 from ccshared import events
 from ccshared.bus import Message
-from fault_kit import Run, centre_created, contact_received, dead_letters
+from fault_testkit import Run, centre_created, contact_received, dead_letters
 
 from tests.infra.system import System
 from tests.infra.waiting import wait_for

@@ -11,7 +11,7 @@ import pytest
 import requests
 from ccshared import contracts as c
 from ccshared import events
-from fault_kit import COORDINATOR, PRINCIPAL, Run, SmtpServer, keyed
+from fault_testkit import COORDINATOR, PRINCIPAL, Run, SmtpServer, keyed
 
 from tests.infra.waiting import wait_for
 

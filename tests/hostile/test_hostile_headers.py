@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hostile_kit import Stack, bearer, stack
+from hostile_testkit import Stack, bearer, stack
 
 REQUIRED = ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hostile_kit import (
+from hostile_testkit import (
     LETTER,
     REFERRAL,
     Stack,

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
 from frontend.service import StaffDesk
-from hostile_kit import NOW, REFERRAL, bearer, contacts_app, mongo_url, sqlite_url, web_app
+from hostile_testkit import NOW, REFERRAL, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
 from tests.infra import tokens
 

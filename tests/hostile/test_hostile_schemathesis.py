@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from flask import Flask
-from hostile_kit import bearer, contacts_app, directory_app, notifier_app, sla_app, sqlite_url
+from hostile_testkit import bearer, contacts_app, directory_app, notifier_app, sla_app, sqlite_url
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance

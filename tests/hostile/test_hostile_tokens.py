@@ -25,7 +25,7 @@ from ccshared.auth import (
 from ccshared.errors import Unauthorized
 from ccshared.timeutil import FixedClock
 from flask import Flask
-from hostile_kit import contacts_app, directory_app, notifier_app, sla_app, sqlite_url
+from hostile_testkit import contacts_app, directory_app, notifier_app, sla_app, sqlite_url
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 

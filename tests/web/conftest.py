@@ -146,11 +146,11 @@ def post_form(client: FlaskClient) -> Callable[..., object]:
 
 
 def _require_browser_tools() -> None:
-    import browser_support
+    import browser_testkit
 
-    missing = browser_support.missing_tools()
+    missing = browser_testkit.missing_tools()
     if missing:
-        message = f"browser tests need {', '.join(missing)}: {browser_support.INSTALL_HINT}"
+        message = f"browser tests need {', '.join(missing)}: {browser_testkit.INSTALL_HINT}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -179,9 +179,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 @pytest.fixture(scope="session")
 def _driver() -> Iterator[object]:
     _require_browser_tools()
-    import browser_support
+    import browser_testkit
 
-    driver = browser_support.make_driver()
+    driver = browser_testkit.make_driver()
     try:
         yield driver
     finally:
@@ -200,6 +200,6 @@ def browser(_driver: object, system: System) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def axe() -> str:
     _require_browser_tools()
-    import browser_support
+    import browser_testkit
 
-    return browser_support.axe_source()
+    return browser_testkit.axe_source()

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 import holidays
 import pytest
 import requests
-from browser_support import axe_violations, console_errors, describe, screenshot
+from browser_testkit import axe_violations, console_errors, describe, screenshot
 from ccshared.auth import StaffUser
 from ccshared.timeutil import LONDON
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
