@@ -642,3 +642,45 @@ def test_hostile_partner_web_users_see_only_their_own_agencys_referrals(world: W
     letter = theirs.get(f"/partners/referrals/{world.letter()}")
     assert letter.status_code == 404 and "Test Parent" not in letter.text
     assert "Test Family Carer" in mine.get(f"/partners/referrals/{own}").text
+
+
+def _operations(app: Flask) -> tuple[dict[tuple[str, str], dict], dict]:
+    """(endpoint, METHOD) -> the operation the service documents for it; and its security schemes."""
+    document = app.test_client().get("/openapi.json").get_json()
+    endpoints = {
+        (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method): rule.endpoint
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods
+    }
+    found = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                found[(endpoints[(path, method.upper())], method.upper())] = operation
+    return found, document.get("components", {}).get("securitySchemes", {})
+
+
+OK = range(200, 300)
+STAFF_ROLES = ("st_other", "st_own", "coord", "po", "admin")
+
+
+@pytest.mark.parametrize("service", ["contacts", "directory", "sla", "notifier"])
+def test_hostile_openapi_says_what_lets_a_caller_in(world: World, service: str) -> None:
+    """Each operation's documented security agrees with what the service actually accepts."""
+    operations, schemes = _operations(world.app(service))
+    for (endpoint, method), operation in operations.items():
+        where = f"{service} {method} {endpoint}"
+        assert operation.get("summary"), f"{where}: no summary (a docstring)"
+        options = operation.get("security")
+        names = {name for option in options or [] for name in option}
+        assert names <= set(schemes), f"{where}: undeclared schemes {names - set(schemes)}"
+        expected = TABLE[(service, endpoint, method)]
+        anyone = options is None or {} in options
+        assert anyone == (expected["anon"] in OK), (
+            f"{where}: anonymous {expected['anon']}, documented {options}"
+        )
+        if expected["anon"] in OK:
+            continue
+        assert ("partnerApiKey" in names) == (expected["partner"] in OK), f"{where}: {options}"
+        token_works = any(expected[role] in OK for role in (*STAFF_ROLES, "ptok"))
+        assert ("staffToken" in names) == token_works, f"{where}: {options}"

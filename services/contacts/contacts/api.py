@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ccshared import apidoc, tables
 from ccshared import contracts as c
-from ccshared import tables
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter, client_key
@@ -21,7 +21,7 @@ from .idempotency import HEADER, IdempotencyMismatch, IdempotentRequests, Reques
 from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
-API_KEY_HEADER = "X-API-Key"
+API_KEY_HEADER = apidoc.PARTNER_KEY_HEADER
 EXTENSION = "contacts"
 
 # Made once: a schema with nested fields costs more to build than to load a body with,
@@ -135,10 +135,12 @@ staff.before_request(_authenticate_staff)
 
 
 @staff.post("")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(CONTACT_CREATE)
 @staff.response(201, s.ContactDetailSchema)
 @staff.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
 def create_contact(form: dict) -> Response:
+    """Log a letter, telephone message, e-mail or visit; its SLA clock starts from `received_at`."""
     user = _staff()
     service = _services().contacts
 
@@ -151,10 +153,12 @@ def create_contact(form: dict) -> Response:
 
 
 @staff.get("")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.ContactQuerySchema, location="query")
 @staff.doc(**tables.openapi_files(s.ContactPageSchema))
 @staff.response(200, s.ContactPageSchema)
 def list_contacts(query: dict) -> dict | Response:
+    """Contacts the caller may see, filtered; `format=csv|xlsx` downloads every match (no personal data)."""
     user = _staff()
     if query["format"] != "json":
         contacts, total = _services().contacts.list_contacts(user, query, 1, EXPORT_LIMIT)
@@ -170,33 +174,42 @@ def list_contacts(query: dict) -> dict | Response:
 
 
 @staff.get("/<contact_id>")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.response(200, s.ContactDetailSchema)
 def get_contact(contact_id: str) -> dict:
+    """One contact, with its personal details, if it is in the caller's area."""
     return views.contact_detail(_services().contacts.read(_staff(), contact_id))
 
 
 @staff.get("/<contact_id>/audit")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.response(200, s.AuditEntrySchema(many=True))
 def contact_audit(contact_id: str) -> list[dict]:
+    """Who did what to the contact and when, oldest first."""
     return _services().contacts.audit_trail(_staff(), contact_id)
 
 
 @staff.post("/<contact_id>/assign")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.AssignSchema)
 @staff.response(200, s.ContactSummarySchema)
 def assign(form: dict, contact_id: str) -> dict:
+    """Give the contact to a member of staff to answer."""
     return views.contact_summary(_services().contacts.assign(_staff(), contact_id, form["assignee"]))
 
 
 @staff.post("/<contact_id>/respond")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.RespondSchema)
 @staff.response(200, s.ContactSummarySchema)
 def respond(form: dict, contact_id: str) -> dict:
+    """Record the answer (how and when): this stops the SLA clock."""
     contact = _services().contacts.respond(_staff(), contact_id, form["method"], form.get("responded_at"))
     return views.contact_summary(contact)
 
 
 @staff.post("/<contact_id>/pause")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.PauseSchema)
 @staff.response(200, s.ContactSummarySchema)
 def pause(form: dict, contact_id: str) -> dict:
@@ -206,6 +219,7 @@ def pause(form: dict, contact_id: str) -> dict:
 
 
 @staff.post("/<contact_id>/resume")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.ResumeSchema)
 @staff.response(200, s.ContactSummarySchema)
 def resume(form: dict, contact_id: str) -> dict:
@@ -214,35 +228,45 @@ def resume(form: dict, contact_id: str) -> dict:
 
 
 @staff.post("/<contact_id>/close")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.EndSchema)
 @staff.response(200, s.ContactSummarySchema)
 def close(form: dict, contact_id: str) -> dict:
+    """Close without an answer (the family could not be reached, say), with a reason."""
     return views.contact_summary(_services().contacts.close(_staff(), contact_id, form.get("reason_code")))
 
 
 @staff.post("/<contact_id>/withdraw")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.EndSchema)
 @staff.response(200, s.ContactSummarySchema)
 def withdraw(form: dict, contact_id: str) -> dict:
+    """Withdraw: logged in error or no longer wanted, with a reason."""
     return views.contact_summary(_services().contacts.withdraw(_staff(), contact_id, form.get("reason_code")))
 
 
 @staff.post("/<contact_id>/referral/open")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.response(200, s.ContactSummarySchema)
 def open_referral(contact_id: str) -> dict:
+    """A centre has opened the referral: the agency is told it is being looked at."""
     return views.contact_summary(_services().contacts.open_referral(_staff(), contact_id))
 
 
 @staff.post("/<contact_id>/referral/accept")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.response(200, s.ContactSummarySchema)
 def accept_referral(contact_id: str) -> dict:
+    """Accept the referral: the agency is told."""
     return views.contact_summary(_services().contacts.accept_referral(_staff(), contact_id))
 
 
 @staff.post("/<contact_id>/referral/decline")
+@staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(s.DeclineSchema)
 @staff.response(200, s.ContactSummarySchema)
 def decline_referral(form: dict, contact_id: str) -> dict:
+    """Decline the referral with a reason code and words for the agency."""
     contact = _services().contacts.decline_referral(_staff(), contact_id, form["reason_code"], form["reason"])
     return views.contact_summary(contact)
 
@@ -259,10 +283,12 @@ partners.before_request(_authenticate_agency)
 
 
 @partners.post("")
+@partners.doc(**apidoc.PARTNER)
 @partners.arguments(REFERRAL_CREATE)
 @partners.response(201, s.AgencyReferralSchema)
 @partners.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
 def create_referral(form: dict) -> Response:
+    """Refer a family (consent recorded); `nearest: true` picks the nearest suitable centre."""
     agency = _agency()
     service = _services().contacts
 
@@ -274,6 +300,7 @@ def create_referral(form: dict) -> Response:
 
 
 @partners.get("")
+@partners.doc(**apidoc.PARTNER)
 @partners.arguments(s.AgencyReferralQuerySchema, location="query")
 @partners.response(200, s.AgencyReferralPageSchema)
 def list_referrals(query: dict) -> dict:
@@ -285,6 +312,7 @@ def list_referrals(query: dict) -> dict:
 
 
 @partners.get("/nearest-centre")
+@partners.doc(**apidoc.PARTNER)
 @partners.arguments(s.NearestCentreQuerySchema, location="query")
 @partners.response(200, s.NearestCentreSchema)
 def nearest_centre(query: dict) -> dict:
@@ -293,8 +321,10 @@ def nearest_centre(query: dict) -> dict:
 
 
 @partners.get("/<contact_id>")
+@partners.doc(**apidoc.PARTNER)
 @partners.response(200, s.AgencyReferralDetailSchema)
 def get_referral(contact_id: str) -> dict:
+    """One of the agency's own referrals, with its status history."""
     return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
 
 
@@ -314,13 +344,16 @@ def _authenticate_service() -> None:
 
 
 @internal.get("/referrals/<contact_id>")
+@internal.doc(**apidoc.SERVICE_ONLY)
 @internal.response(200, s.ReferralNoticeSchema)
 def referral_notice(contact_id: str) -> dict:
+    """Where and how to tell the referrer of a change to their referral (notifier only)."""
     services = _services()
     return services.contacts.referral_notice(_staff(), contact_id, services.agencies.repository)
 
 
 @internal.get("/agencies/<agency_id>")
+@internal.doc(**apidoc.SERVICE_ONLY)
 @internal.response(200, s.AgencyNoticeSchema)
 def agency_notice(agency_id: str) -> dict:
     """Where an agency is told of its own affairs (its webhook receiver failing, say)."""
@@ -346,6 +379,7 @@ webhook_deliveries.before_request(_authenticate_staff)
 
 
 @webhook_deliveries.get("")
+@webhook_deliveries.doc(**apidoc.STAFF_ONLY)
 @webhook_deliveries.arguments(s.WebhookDeliveryQuerySchema, location="query")
 @webhook_deliveries.response(200, s.WebhookDeliveryPageSchema)
 def list_deliveries(query: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import logs, store
+from ccshared import apidoc, logs, store
 from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.ratelimit import RateLimiter
@@ -67,6 +67,7 @@ def create_app(
     app, web_api = create_app_base(
         SERVICE, ready_checks=ready_checks, title="Children's Centres contacts", import_name=__name__
     )
+    apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
     cipher = PersonalDataCipher(settings.encryption_key)
     contacts = build_service(settings, store_, clock)
     app.extensions[api.EXTENSION] = api.Services(

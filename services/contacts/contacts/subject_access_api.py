@@ -6,6 +6,7 @@ log or proxy log holds them.
 
 from __future__ import annotations
 
+from ccshared import apidoc
 from ccshared import contracts as c
 from ccshared.auth import current_staff
 from flask import current_app, g
@@ -80,6 +81,7 @@ def _authenticate_admin() -> None:
 
 
 @bp.post("/search")
+@bp.doc(**apidoc.STAFF_ONLY)
 @bp.arguments(SubjectSearchSchema)
 @bp.response(200, SubjectExportSchema)
 def search(form: dict) -> dict:
@@ -94,6 +96,7 @@ def search(form: dict) -> dict:
 
 
 @bp.post("/erase")
+@bp.doc(**apidoc.STAFF_ONLY)
 @bp.arguments(SubjectEraseSchema)
 @bp.response(200, ErasureSchema)
 def erase(form: dict) -> dict:

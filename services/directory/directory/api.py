@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ccshared import geo
+from ccshared import apidoc, geo
 from ccshared.auth import StaffUser, TokenVerifier, current_staff
 from ccshared.errors import InvalidInput, PreconditionRequired
 from ccshared.service_types import SERVICE_TYPES
@@ -25,7 +25,6 @@ from .repository import version_of
 from .search import CentreQuery
 from .service import DirectoryService
 
-STAFF_ONLY = {"security": [{"staffToken": []}]}
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
@@ -137,7 +136,7 @@ def blueprint(ctx: Context) -> Blueprint:
 
         @blp.arguments(schemas.CentreInputSchema)
         @blp.response(201, schemas.CentreSchema)
-        @blp.doc(**STAFF_ONLY)
+        @blp.doc(**apidoc.STAFF_ONLY)
         def post(self, fields: dict) -> tuple:
             """Add a centre (admin)"""
             centre = ctx.service.create(fields, ctx.staff())
@@ -148,7 +147,7 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.route("/centres/stale")
     class StaleCentres(MethodView):
         @blp.response(200, schemas.StaleListSchema)
-        @blp.doc(**STAFF_ONLY)
+        @blp.doc(**apidoc.STAFF_ONLY)
         def get(self) -> dict:
             """Centres not verified within DIRECTORY_STALE_DAYS (staff; own area unless principal or admin)"""
             now = ctx.clock.now()
@@ -164,7 +163,7 @@ def blueprint(ctx: Context) -> Blueprint:
 
         @blp.arguments(schemas.CentrePatchSchema)
         @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[{**IF_MATCH, "required": True}], **STAFF_ONLY)
+        @blp.doc(parameters=[{**IF_MATCH, "required": True}], **apidoc.STAFF_ONLY)
         def patch(self, fields: dict, centre_id: str) -> tuple:
             """Change a centre's details (coordinator in own area, principal officer, admin)"""
             user = ctx.staff()
@@ -174,7 +173,7 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.route("/centres/<centre_id>/verify")
     class Verify(MethodView):
         @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[IF_MATCH], **STAFF_ONLY)
+        @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
         def post(self, centre_id: str) -> tuple:
             """Record that the centre's information was checked and is still correct"""
             user = ctx.staff()
@@ -184,7 +183,7 @@ def blueprint(ctx: Context) -> Blueprint:
     class Close(MethodView):
         @blp.arguments(schemas.CloseSchema)
         @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[IF_MATCH], **STAFF_ONLY)
+        @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
         def post(self, body: dict, centre_id: str) -> tuple:
             """Close a centre for good (admin)"""
             user = ctx.staff()
@@ -193,7 +192,7 @@ def blueprint(ctx: Context) -> Blueprint:
     @blp.route("/centres/<centre_id>/audit")
     class Audit(MethodView):
         @blp.response(200, schemas.AuditSchema)
-        @blp.doc(**STAFF_ONLY)
+        @blp.doc(**apidoc.STAFF_ONLY)
         def get(self, centre_id: str) -> dict:
             """Every change to a centre, newest first (staff; own area unless principal or admin)"""
             return {"centre_id": centre_id, "items": ctx.service.audit(centre_id, ctx.staff())}

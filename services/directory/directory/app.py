@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ccshared import logs
+from ccshared import apidoc, logs
 from ccshared.auth import TokenVerifier
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
@@ -52,10 +52,7 @@ def create_app(
         title="Children's centres directory",
         import_name=__name__,
     )
-    smorest.spec.components.security_scheme(
-        "staffToken",
-        {"type": "http", "scheme": "bearer", "description": "signed staff token from the front end"},
-    )
+    apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     context = api.Context(
         service, TokenVerifier(SERVICE, settings.staff_token_public_key), clock, settings.stale_days
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ccshared import apidoc
 from ccshared.auth import current_staff
 from ccshared.errors import NotFound
 from flask import current_app
@@ -23,6 +24,7 @@ def _ctx():
 
 
 @notifications.route("")
+@notifications.doc(**apidoc.STAFF_ONLY)
 @notifications.arguments(schemas.NotificationQuery, location="query")
 @notifications.response(200, schemas.NotificationList)
 def list_notifications(query: dict):
@@ -40,6 +42,7 @@ def list_notifications(query: dict):
 
 
 @messages.route("")
+@messages.doc(**apidoc.STAFF_ONLY)
 @messages.response(200, schemas.MessageList)
 def list_messages():
     """Messages the signed-in user may read, newest first (id, to, subject, date)."""
@@ -49,6 +52,7 @@ def list_messages():
 
 
 @messages.route("/<string:message_id>")
+@messages.doc(**apidoc.STAFF_ONLY)
 @messages.response(200, schemas.MessageDetail)
 def show_message(message_id: str):
     """One message with its plain-text and HTML parts."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ccshared import logs
+from ccshared import apidoc, logs
 from ccshared import store as stores
 from ccshared.auth import TokenVerifier
 from ccshared.contracts import SERVICE_NOTIFIER
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app, smorest = create_app_base(
         "notifier", ready_checks={"store": store.ping}, title="Children's Centres notifier"
     )
+    apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     notifications, _ = repositories(store)
     app.extensions["notifier"] = AppContext(
         notifications=notifications,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from ccshared import tables
+from ccshared import apidoc, tables
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLE_SERVICE, ROLES
@@ -74,6 +74,7 @@ def blueprint(ctx: Context) -> Blueprint:
         )
 
     @blp.get("/clocks")
+    @blp.doc(**apidoc.STAFF_ONLY)
     @blp.arguments(ClocksQuery, location="query")
     @blp.response(200, ClocksSchema)
     def clocks(query: dict) -> dict:
@@ -89,6 +90,7 @@ def blueprint(ctx: Context) -> Blueprint:
         return {"clocks": rows, "count": len(rows)}
 
     @blp.get("/reports/compliance")
+    @blp.doc(**apidoc.PUBLIC_MORE_WITH_TOKEN)
     @blp.arguments(ComplianceQuery, location="query")
     @blp.doc(**tables.openapi_files(ComplianceSchema))
     @blp.response(200, ComplianceSchema)

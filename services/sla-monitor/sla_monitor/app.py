@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import logs
+from ccshared import apidoc, logs
 from ccshared import store as ccstore
 from ccshared.auth import TokenVerifier
 from ccshared.store import Store
@@ -37,5 +37,6 @@ def create_app(
         ),
     )
     app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
+    apidoc.declare(api, apidoc.STAFF_TOKEN, apidoc.SERVICE_TOKEN)
     api.register_blueprint(blueprint(context))
     return app
