@@ -457,3 +457,19 @@ def test_consumers_scale_on_the_lag_of_their_real_groups_and_topics(rendered):
         for trigger in triggers:
             assert trigger["bootstrapServers"] == kafka_hosts(rendered, name)
         assert all(topic in c.ALL_TOPICS for _, topic in subscriptions)
+
+
+# --- the documents ---------------------------------------------------------------------------
+
+
+def test_the_readme_makes_topics_with_a_partition_for_every_replica_and_three_copies(rendered):
+    """KEDA and the consumer groups stop at the partitions: the documented topics have enough."""
+    text = (ROOT / "README.md").read_text()
+    (command,) = re.findall(r"kafka-topics\.sh (?:[^\n]*\\\n)*[^\n]*", text)
+    partitions = int(re.search(r"--partitions (\d+)", command)[1])
+    assert re.search(r"--replication-factor 3\b", command) and "min.insync.replicas=2" in command
+    topics = set(re.search(r"for t in ([^;]+);", text)[1].split())
+    assert topics == set(c.ALL_TOPICS)
+    most = max(s["spec"]["maxReplicaCount"] for s in rendered.of_kind("ScaledObject"))
+    assert partitions >= most
+    assert "## Sizing Kafka and replicas" in (ROOT / "docs" / "OPERATIONS.md").read_text()
