@@ -8,8 +8,11 @@ groups and topics."""
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 import re
+import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,12 +22,17 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from ccshared import bus as buses
 from ccshared import config
 from ccshared import contracts as c
+from ccshared import store as stores
+from ccshared.timeutil import SystemClock
+from cryptography.fernet import Fernet
 
 from tests.deploy.test_deploy_compose import COMMON, SERVICES, known_variables
 from tests.infra import pytest_support as support
 from tests.infra.kustomize import build, install_kustomize, missing_tools
+from tests.infra.tokens import key_env
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE_ROOT = ROOT / "deploy" / "kubernetes"
@@ -42,6 +50,14 @@ CUSTOM_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1
 PUBLIC = {"web", "contacts"}
 PARTNER_PATHS = {("/api/v1/referrals", "Prefix"), ("/openapi.json", "Exact"), ("/healthz", "Exact")}
 HIDDEN_FROM_THE_SITE = {"/metrics", "/readyz"}
+# How each service's process loads its settings (module, function), as its entry points do.
+LOADERS = {
+    "directory": ("directory.config", "load"),
+    "contacts": ("contacts.config", "Settings.from_env"),
+    "sla-monitor": ("sla_monitor.config", "load"),
+    "notifier": ("notifier.config", "Settings.from_env"),
+    "web": ("frontend.config", "Settings.from_env"),
+}
 
 
 @dataclass
@@ -146,29 +162,77 @@ def kafka_hosts(rendered: Rendered, service: str) -> str:
     return url.removeprefix("kafka://").rstrip("/")
 
 
-def subscriptions_in_the_code(rendered: Rendered) -> dict[str, set[tuple[str, str]]]:
+def embedded_environment(rendered: Rendered, service: str, tmp_path: Path) -> dict[str, str]:
+    """The Deployment's settings as its process would see them, with made-up secrets and the
+    embedded engines in place of Kafka and MongoDB."""
+    made_up = {
+        **key_env(service),
+        "STORE_URL": f"sqlite:///{tmp_path}/{service}.db",
+        "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
+        "CONTACTS_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "CONTACTS_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+        "WEB_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    env = {}
+    for key, source in environment(rendered, service).items():
+        if key in made_up:
+            env[key] = made_up[key]
+        elif "value" in source:
+            env[key] = source["value"]
+        else:
+            assert source["optional"], f"{service}: no made-up value for the Secret's {key}"
+    return env
+
+
+class NotingSubscriptions:
+    """The real embedded bus, noting each consumer group that joins, then stopping the task."""
+
+    def __init__(self, inner: buses.Bus, stop: threading.Event):
+        self.inner, self.stop = inner, stop
+        self.seen: set[tuple[str, str]] = set()
+
+    def consumer(self, group: str, topics):
+        self.seen |= {(group, topic) for topic in topics}
+        self.stop.set()
+        return self.inner.consumer(group, topics)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def sla_monitor_subscriptions(rendered: Rendered, tmp_path: Path) -> set[tuple[str, str]]:
+    """Run the SLA monitor's consume task, as its worker wires it, until it joins its group."""
+    from sla_monitor import config as sla_config
+    from sla_monitor import worker as sla_worker
+
+    env = embedded_environment(rendered, "sla-monitor", tmp_path)
+    settings = sla_config.load_worker(env)
+    stop = threading.Event()
+    bus = NotingSubscriptions(buses.connect(settings.bus_url), stop)
+    store = stores.connect(settings.store_url)
+    tasks = sla_worker.tasks(settings, store=store, bus=bus, clock=SystemClock())
+    (consume,) = [task for task in tasks if task.__name__ == "consume"]
+    consume(stop)
+    return bus.seen
+
+
+def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, set[tuple[str, str]]]:
     """(consumer group, topic) of every consumer each service runs, read from its code."""
     from contacts import worker as contacts_worker
     from notifier import config as notifier_config
     from notifier import worker as notifier_worker
-    from sla_monitor import config as sla_config
 
     def default(task, parameter: str) -> str:
         return inspect.signature(task).parameters[parameter].default
 
-    def group(service: str, var: config.Var) -> str:
-        given = environment(rendered, service).get(var.name, {}).get("value")
-        return given or var.default
-
-    sla_group = group("sla-monitor", sla_config.CONSUMER_GROUP)
-    notifier_group = group("notifier", notifier_config.CONSUMER_GROUP)
+    given = environment(rendered, "notifier").get(notifier_config.CONSUMER_GROUP.name, {}).get("value")
+    notifier_group = given or notifier_config.CONSUMER_GROUP.default
     return {
         "contacts": {
             (default(task, "group"), default(task, "topic"))
             for task in (contacts_worker.centres_task, contacts_worker.webhooks_task)
         },
-        # sla_monitor.worker.tasks' consume: the contact and centre events, one group.
-        "sla-monitor": {(sla_group, c.CONTACTS_TOPIC), (sla_group, c.CENTRES_TOPIC)},
+        "sla-monitor": sla_monitor_subscriptions(rendered, tmp_path),
         "notifier": {(notifier_group, topic) for topic in notifier_worker.TOPICS},
     }
 
@@ -296,6 +360,16 @@ def test_each_service_gets_every_variable_it_requires_and_no_unknown_one(rendere
     assert env["EVENT_BUS_URL"]["value"].startswith("kafka://")
     expected_hops = {"value": "1"} if name in PUBLIC else None
     assert env.get("TRUSTED_PROXY_HOPS") == expected_hops, f"{name}: trust the Ingress's one hop, or none"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_services_settings_load_from_the_rendered_environment(rendered, name, tmp_path):
+    """The ConfigMaps' values parse as the service reads them (a bad one would stop it at start)."""
+    module, function = LOADERS[name]
+    loader = importlib.import_module(module)
+    for part in function.split("."):
+        loader = getattr(loader, part)
+    loader(embedded_environment(rendered, name, tmp_path))
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -446,8 +520,8 @@ def test_each_service_has_one_autoscaler_and_scales_on_cpu(rendered, name):
         assert [t for t in autoscaler["spec"]["triggers"] if t["type"] == "cpu"], f"{name}: no CPU trigger"
 
 
-def test_consumers_scale_on_the_lag_of_their_real_groups_and_topics(rendered):
-    expected = subscriptions_in_the_code(rendered)
+def test_consumers_scale_on_the_lag_of_their_real_groups_and_topics(rendered, tmp_path):
+    expected = subscriptions_in_the_code(rendered, tmp_path)
     scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in rendered.of_kind("ScaledObject")}
     assert set(scaled) == set(expected), "the services that consume, and no other, scale on lag"
     for name, subscriptions in expected.items():
