@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond .venv: Debian's Chromium and ChromeDriver
 # for the browser tests, and Debian's Caddy for the reverse proxy tests
-# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it). Kafka's jars (Maven), FerretDB and promtool (Go) and axe-core (npm)
+# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it). Kafka's jars (Maven), FerretDB, promtool and kustomize (Go) and axe-core (npm)
 # are installed and cached by the test harness itself when first needed.
 set -euo pipefail
 
