@@ -34,14 +34,7 @@ TOKEN_KEYS = (
 
 def known_variables(package: str) -> dict[str, config.Var]:
     """Every environment variable the service's config module declares."""
-    module = importlib.import_module(f"{package}.config")
-    found: dict[str, config.Var] = {}
-    for value in vars(module).values():
-        candidates = value if isinstance(value, (list, tuple)) else [value]
-        for candidate in candidates:
-            if isinstance(candidate, config.Var):
-                found[candidate.name] = candidate
-    return found
+    return config.declared_in(importlib.import_module(f"{package}.config"))
 
 
 def environment(name: str) -> dict[str, str]:

@@ -171,13 +171,7 @@ SERVICE_PACKAGES = {
 
 
 def declared(package: str) -> set[str]:
-    module = importlib.import_module(f"{package}.config")
-    found = set()
-    for value in vars(module).values():
-        for candidate in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(candidate, config.Var):
-                found.add(candidate.name)
-    return found
+    return set(config.declared_in(importlib.import_module(f"{package}.config")))
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_PACKAGES))

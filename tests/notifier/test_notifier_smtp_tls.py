@@ -83,7 +83,14 @@ def secure_server(request, tmp_path) -> Iterator[tuple[str, int, SwitchableHandl
 
 
 def transport(security: str, port: int, cert: Path, password: str) -> SmtpTransport:
-    settings = SmtpSettings("127.0.0.1", port, security, LOGIN[0].decode(), password, 5.0)
+    settings = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security=security,
+        username=LOGIN[0].decode(),
+        password=password,
+        timeout=5.0,
+    )
     return SmtpTransport(settings, ssl.create_default_context(cafile=str(cert)))
 
 

@@ -16,7 +16,7 @@ from ccshared.timeutil import SystemClock
 from . import subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
 from .app import build_subject_access
-from .config import Settings
+from .config import PORT, Settings
 from .crypto import PersonalDataCipher
 from .idempotency import idempotent_requests
 from .repository import AgencyRepository, AuditLog, ContactRepository
@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv,
             app_spec="contacts.app:create_app()",
             worker_spec="contacts.worker:tasks",
-            port_var="CONTACTS_PORT",
-            default_port=8002,
+            port_var=PORT.name,
+            default_port=PORT.default,
         )
     args = _parser().parse_args(argv)
     try:

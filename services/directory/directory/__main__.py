@@ -12,7 +12,7 @@ from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
 from .app import build_service
-from .config import SERVICE, load
+from .config import PORT, SERVICE, load
 from .sample import load_sample
 
 USAGE = "usage: python -m directory [run | serve | worker | load-sample]"
@@ -47,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args,
         app_spec="directory.app:create_app()",
         worker_spec="directory.worker:tasks",
-        port_var="DIRECTORY_PORT",
-        default_port=8001,
+        port_var=PORT.name,
+        default_port=PORT.default,
     )
 
 

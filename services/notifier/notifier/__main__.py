@@ -6,7 +6,7 @@ import sys
 
 from ccshared.runner import main
 
-from .config import Settings
+from .config import PORT, Settings
 
 if __name__ == "__main__":
     sys.exit(
@@ -14,8 +14,8 @@ if __name__ == "__main__":
             sys.argv[1:],
             app_spec="notifier.app:create_app()",
             worker_spec="notifier.worker:tasks",
-            port_var="NOTIFIER_PORT",
-            default_port=8004,
+            port_var=PORT.name,
+            default_port=PORT.default,
             check_settings=lambda mode: Settings.from_env(),
         )
     )

@@ -78,8 +78,8 @@ def main(argv: Sequence[str]) -> int:
         argv,
         app_spec="sla_monitor.app:create_app()",
         worker_spec="sla_monitor.worker:tasks",
-        port_var="SLA_MONITOR_PORT",
-        default_port=8003,
+        port_var=config.PORT.name,
+        default_port=config.PORT.default,
         check_settings=_check_settings,
         commands={"due": "when a contact received at a given time is at risk and due (due --help)"},
     )
