@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from ccshared import calendar, config, contracts
 from joserfc.jwk import OKPKey
 
+from .partners import Feed, parse_feeds
+
 SERVICE = contracts.SERVICE_DIRECTORY
 
 # The keys it holds: the front end's public key only.
@@ -38,6 +40,68 @@ ORGANIZATION = config.Var(
     "ORUK_ORGANIZATION_NAME", "Liverpool Children's Centres", str, "organisation named in the /oruk/ feed"
 )
 
+IMPORT_FEEDS = config.Var(
+    "ORUK_IMPORT_FEEDS",
+    (),
+    parse_feeds,
+    "partners' ORUK 3.0 feed base URLs (the part before /services), separated by commas or spaces, "
+    "each optionally named name=URL (the name labels metrics and the staff page; default: the host); "
+    "unset = import nothing",
+)
+IMPORT_INTERVAL = config.Var(
+    "ORUK_IMPORT_INTERVAL_SECONDS", 3600, config.positive_int, "seconds between fetches of each partner feed"
+)
+
+
+def _positive_seconds(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+IMPORT_TIMEOUT = config.Var(
+    "ORUK_IMPORT_TIMEOUT_SECONDS",
+    10.0,
+    _positive_seconds,
+    "seconds allowed for each request to a partner feed",
+)
+IMPORT_MAX_BYTES = config.Var(
+    "ORUK_IMPORT_MAX_BYTES", 5_000_000, config.positive_int, "largest answer accepted from a partner feed"
+)
+IMPORT_BACKOFF = config.Var(
+    "ORUK_IMPORT_BACKOFF_SECONDS",
+    60,
+    config.positive_int,
+    "wait before retrying a feed after a failed fetch; doubles with each failure in a row",
+)
+IMPORT_BACKOFF_MAX = config.Var(
+    "ORUK_IMPORT_BACKOFF_MAX_SECONDS",
+    86400,
+    config.positive_int,
+    "longest wait between retries of a failing feed",
+)
+IMPORT_VARS = (
+    IMPORT_FEEDS,
+    IMPORT_INTERVAL,
+    IMPORT_TIMEOUT,
+    IMPORT_MAX_BYTES,
+    IMPORT_BACKOFF,
+    IMPORT_BACKOFF_MAX,
+)
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Which partner feeds the worker imports, how often, and within what limits."""
+
+    feeds: tuple[Feed, ...] = ()
+    interval_seconds: float = 3600
+    timeout_seconds: float = 10.0
+    max_bytes: int = 5_000_000
+    backoff_seconds: float = 60
+    backoff_max_seconds: float = 86400
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -52,6 +116,7 @@ class Settings:
     log_level: str = "INFO"
     load_sample: bool = False
     calendar: calendar.WorkingCalendar = field(default_factory=calendar.WorkingCalendar)
+    partner_import: ImportSettings = field(default_factory=ImportSettings)
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +135,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             LOAD_SAMPLE,
             config.LOG_LEVEL,
             *CALENDAR_VARS,
+            *IMPORT_VARS,
         ],
         environ,
     )
@@ -85,4 +151,12 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=values[config.LOG_LEVEL.name],
         load_sample=values[LOAD_SAMPLE.name],
         calendar=calendar.from_values(values),
+        partner_import=ImportSettings(
+            feeds=values[IMPORT_FEEDS.name],
+            interval_seconds=values[IMPORT_INTERVAL.name],
+            timeout_seconds=values[IMPORT_TIMEOUT.name],
+            max_bytes=values[IMPORT_MAX_BYTES.name],
+            backoff_seconds=values[IMPORT_BACKOFF.name],
+            backoff_max_seconds=values[IMPORT_BACKOFF_MAX.name],
+        ),
     )
