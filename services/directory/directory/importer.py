@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -286,8 +286,13 @@ class Importer:
         return answer, fresh
 
 
-def import_task(importer_factory: Any) -> Any:
-    """A worker task: run the importer whenever a feed is due, until stopped."""
+def import_task(
+    importer_factory: Callable[[], tuple[Importer, Callable[[], None]]],
+) -> Callable[[threading.Event], None]:
+    """A worker task: run the importer whenever a feed is due, until stopped.
+
+    importer_factory builds the importer in the task's own thread and returns it
+    with what closes its store."""
 
     def import_partner_feeds(stop: threading.Event) -> None:
         importer, close = importer_factory()
