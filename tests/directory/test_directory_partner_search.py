@@ -195,6 +195,12 @@ def test_staff_see_each_feeds_state(world, feed, clock, staff):
     assert state["last_success_at"] == good["feeds"][0]["last_success_at"]
     assert state["services"] == 5
 
+    metrics = api.get("/metrics").text
+    assert 'cc_partner_feed_fetch_failures_total{feed="partner",reason="http_error"}' in metrics
+    assert 'cc_partner_feed_services{feed="partner"} 5.0' in metrics
+    assert 'cc_partner_feed_last_success_timestamp_seconds{feed="partner"}' in metrics
+    assert str(feed.port) not in metrics
+
 
 def test_our_oruk_feed_does_not_republish_partners_services(api):
     partner_ids = {item["id"].split(":", 1)[1] for item in search(api)["partner_services"]}
