@@ -54,8 +54,11 @@ class PartnerRepository:
         dropped = self.services.delete({"_id": {"$in": gone}}) if gone else 0
         return written, dropped
 
-    def count(self, feed: str) -> int:
-        return self.services.count({"feed": feed})
+    def count(self, feed: str, hidden: bool | None = None) -> int:
+        filter: Filter = {"feed": feed}
+        if hidden is not None:
+            filter["hidden"] = hidden
+        return self.services.count(filter)
 
     def mark(self, service: Document, hidden: bool, record: Mapping[str, Any]) -> Document:
         audit = [*(service.get("_audit") or []), dict(record)]

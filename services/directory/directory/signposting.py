@@ -66,7 +66,7 @@ class Signposting:
                 "name": feed.name,
                 "status": statuses.get(feed.name) or {},
                 "services": self.repository.count(feed.name),
-                "hidden": len([s for s in self.repository.of_feed(feed.name) if s.get("hidden")]),
+                "hidden": self.repository.count(feed.name, hidden=True),
             }
             for feed in self.settings.feeds
         ]
