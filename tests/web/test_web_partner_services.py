@@ -72,6 +72,13 @@ def test_partners_services_follow_the_centres_labelled_from_their_organisation(c
     assert "Information last checked by Test Partner Charity 1 October 2026" in page
 
 
+def test_a_cut_list_says_so(client, services):
+    status, body = search_answer([PARTNER])
+    services.on("GET", DIRECTORY, "/api/v1/centres", (status, {**body, "partner_total": 30}))
+    page = client.get("/?q=play").text
+    assert "30 services from partner organisations" in page and "Showing the first 1." in page
+
+
 def test_no_partner_section_when_none_match(client, services):
     services.on("GET", DIRECTORY, "/api/v1/centres", search_answer([]))
     assert "partner organisations" not in client.get("/?q=play").text
