@@ -101,6 +101,9 @@ directory  oruk.TaxonomyTerms                 GET    200  200     200      200  
 directory  oruk.TaxonomyTerm                  GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.Organizations                 GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.Organization                  GET    200  200     200      200   200   200      200    200   200 200
+directory  partners.PartnerFeeds              GET    401  401     401      403   403   200      200    200   200 200
+directory  partners.Hide                      POST   401  401     401      403   403   403      403    200   200 200
+directory  partners.Show                      POST   401  401     401      403   403   403      403    200   200 200
 sla        sla.due                            GET    200  200     200      200   200   200      200    200   200 200
 sla        sla.clocks                         GET    401  401     401      403   403   200      200    200   200 200
 sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
@@ -127,6 +130,9 @@ web        centres.stale                      GET    302  403     403      302  
 web        centres.edit                       GET    302  403     403      302   302   403      200    200   200 200
 web        centres.save                       POST   302  403     403      302   302   403      403    302   302 302
 web        centres.verify                     POST   302  403     403      302   302   403      302    302   302 302
+web        partner_feeds.index                GET    302  403     403      302   302   200      200    200   200 200
+web        partner_feeds.hide                 POST   302  403     403      302   302   403      403    302   302 302
+web        partner_feeds.show                 POST   302  403     403      302   302   403      403    302   302 302
 web        mail.log                           GET    302  403     403      302   302   200      200    200   200 200
 web        mail.message                       GET    302  403     403      302   302   404      404    200   200 200
 web        mail.message_html                  GET    302  403     403      302   302   404      404    200   200 200
@@ -253,6 +259,17 @@ class World:
 
     def centre_version(self, centre_id: str) -> str:
         return self.stack.directory.test_client().get(f"/api/v1/centres/{centre_id}").headers["ETag"]
+
+    def partner_service(self) -> str:
+        """A fresh partner's service, as the importer would store it from a feed."""
+        from directory.partners import Feed, from_record
+
+        record = {"id": str(uuid.uuid4()), "name": "Test Partner Service", "status": "active"}
+        service = from_record(Feed("test-partner", "http://partner.test/oruk"), record, NOW)
+        self.stack.directory.extensions["signposting"].repository.services.upsert(
+            {**service, "hidden": False}
+        )
+        return service["_id"]
 
     def oruk_service_id(self) -> str:
         found = self.stack.directory.test_client().get("/oruk/services").get_json()
@@ -468,6 +485,13 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "POST", f"/api/v1/centres/{w.centre()}/close", json={"reason": "Test closure"}
     ),
     ("directory", "centres.Audit", "GET"): lambda w: Call("GET", f"/api/v1/centres/{w.centre()}/audit"),
+    ("directory", "partners.PartnerFeeds", "GET"): lambda w: Call("GET", "/api/v1/partner-feeds"),
+    ("directory", "partners.Hide", "POST"): lambda w: Call(
+        "POST", f"/api/v1/partner-services/{w.partner_service()}/hide", json={"reason": "Test reason"}
+    ),
+    ("directory", "partners.Show", "POST"): lambda w: Call(
+        "POST", f"/api/v1/partner-services/{w.partner_service()}/show", json={}
+    ),
     ("directory", "oruk.Root", "GET"): lambda w: Call("GET", "/oruk/"),
     ("directory", "oruk.Services", "GET"): lambda w: Call("GET", "/oruk/services"),
     ("directory", "oruk.Service", "GET"): lambda w: Call("GET", f"/oruk/services/{w.oruk_service_id()}"),
@@ -519,6 +543,13 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("web", "centres.edit", "GET"): lambda w: Call("GET", f"/staff/centres/{w.centre()}"),
     ("web", "centres.save", "POST"): _web_save,
     ("web", "centres.verify", "POST"): lambda w: Call("POST", f"/staff/centres/{w.centre()}/verify", form={}),
+    ("web", "partner_feeds.index", "GET"): lambda w: Call("GET", "/staff/partner-feeds/"),
+    ("web", "partner_feeds.hide", "POST"): lambda w: Call(
+        "POST", f"/staff/partner-feeds/services/{w.partner_service()}/hide", form={"reason": "Test reason"}
+    ),
+    ("web", "partner_feeds.show", "POST"): lambda w: Call(
+        "POST", f"/staff/partner-feeds/services/{w.partner_service()}/show", form={}
+    ),
     ("web", "mail.log", "GET"): lambda w: Call("GET", "/staff/mail/"),
     ("web", "mail.message", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1"),
     ("web", "mail.message_html", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1/html"),

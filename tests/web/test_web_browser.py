@@ -315,6 +315,7 @@ def test_a_coordinator_answers_a_breached_telephone_message_and_the_figures_chan
         ("/staff/centres/", "11-centres"),
         ("/staff/centres/stale", "12-stale"),
         ("/staff/mail/", "13-sent-emails"),
+        ("/staff/partner-feeds/", "13-partner-feeds"),
     ):
         browser.get(system.url("web") + path)
         assert "Sorry" not in browser.find_element(By.TAG_NAME, "h1").text

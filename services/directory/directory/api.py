@@ -24,6 +24,7 @@ from . import schemas, views
 from .repository import version_of
 from .search import CentreQuery
 from .service import DirectoryService
+from .signposting import PartnerHit, Signposting
 
 IF_MATCH = {
     "in": "header",
@@ -39,6 +40,7 @@ class Context:
     tokens: TokenVerifier
     clock: Clock
     stale_days: int
+    signposting: Signposting
 
     def staff(self) -> StaffUser:
         return current_staff(self.tokens)
@@ -94,6 +96,12 @@ def query_from(args: dict[str, Any]) -> tuple[CentreQuery, str | None, bool]:
     return query, full or geo.normalise_district(raw), full is not None
 
 
+def after_centres(partners: list[PartnerHit], centres: int, page: int, per_page: int) -> list[PartnerHit]:
+    """The partners' services on this page: the list goes on after the last centre."""
+    start, end = (page - 1) * per_page, page * per_page
+    return partners[max(0, start - centres) : max(0, end - centres)]
+
+
 def blueprint(ctx: Context) -> Blueprint:
     blp = Blueprint(
         "centres", __name__, url_prefix="/api/v1", description="Children's centres: search, read and edit"
@@ -117,21 +125,31 @@ def blueprint(ctx: Context) -> Blueprint:
         @blp.arguments(schemas.CentreSearchArgs, location="query", as_kwargs=False)
         @blp.response(200, schemas.CentrePageSchema)
         def get(self, args: dict) -> dict:
-            """Search centres
+            """Search centres, and partners' services after them
 
             Ordered by name (then id), or nearest first when searching near a
-            point or a full postcode.
+            point or a full postcode. Partners' services imported from their
+            Open Referral UK feeds (ORUK_IMPORT_FEEDS) follow the centres, in
+            the same order, under the same filters, each labelled "from
+            <organisation>"; a filter their data cannot answer (ward, area,
+            open now) leaves them out.
             """
             query, postcode, full = query_from(args)
             located = ctx.service.locate(query, postcode, full=full)
             page = ctx.service.search(located.query)
+            partners = ctx.signposting.search(located.query)
             return {
                 "items": [ctx.view(hit.centre, hit.distance_km) for hit in page.hits],
                 "total": page.total,
                 "page": page.page,
                 "per_page": page.per_page,
-                "pages": page.pages,
+                "pages": -(-(page.total + len(partners)) // page.per_page),
                 "located_by": located.by,
+                "partner_services": [
+                    views.partner_service(hit.service, hit.distance_km)
+                    for hit in after_centres(partners, page.total, page.page, page.per_page)
+                ],
+                "partner_total": len(partners),
             }
 
         @blp.arguments(schemas.CentreInputSchema)

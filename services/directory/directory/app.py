@@ -11,11 +11,13 @@ from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
 from flask import Flask
 
-from . import api, oruk, oruk_api
+from . import api, oruk, oruk_api, partner_api
 from .config import SERVICE, Settings, load
 from .geocoder import Geocoder, from_url
+from .partner_repository import PartnerRepository
 from .repository import CentreRepository
 from .service import DirectoryService
+from .signposting import Signposting
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +55,21 @@ def create_app(
         import_name=__name__,
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
+    signposting = Signposting(PartnerRepository(store), settings.partner_import, clock)
     context = api.Context(
-        service, TokenVerifier(SERVICE, settings.staff_token_public_key), clock, settings.stale_days
+        service,
+        TokenVerifier(SERVICE, settings.staff_token_public_key),
+        clock,
+        settings.stale_days,
+        signposting,
     )
     smorest.register_blueprint(api.blueprint(context))
+    smorest.register_blueprint(partner_api.blueprint(context))
     feed = oruk_api.OrukContext(
         service, clock, oruk.Organization(settings.organization_name), settings.public_url
     )
     smorest.register_blueprint(oruk_api.blueprint(feed))
     oruk_api.allow_any_origin(app)
     app.extensions["directory"] = service
+    app.extensions["signposting"] = signposting
     return app

@@ -6,11 +6,51 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ccshared import calendar, config, contracts
-from ccshared.config import Var, derived, positive_int, setting
+from ccshared.config import Var, derived, positive_int, section, setting
 from joserfc.jwk import OKPKey
+
+from .partners import Feed, parse_feeds
 
 SERVICE = contracts.SERVICE_DIRECTORY
 PORT = Var("DIRECTORY_PORT", 8001, positive_int, "HTTP port")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportSettings:
+    """Which partner feeds the worker imports, how often, and within what limits."""
+
+    feeds: tuple[Feed, ...] = setting(
+        "ORUK_IMPORT_FEEDS",
+        (),
+        parse_feeds,
+        "partners' ORUK 3.0 feed base URLs (the part before /services), separated by commas or spaces, "
+        "each optionally named name=URL (the name labels metrics and the staff page; default: the host); "
+        "unset = import nothing",
+    )
+    interval_seconds: float = setting(
+        "ORUK_IMPORT_INTERVAL_SECONDS", 3600, positive_int, "seconds between fetches of each partner feed"
+    )
+    timeout_seconds: float = setting(
+        "ORUK_IMPORT_TIMEOUT_SECONDS",
+        10.0,
+        config.positive_float,
+        "seconds allowed for each request to a feed",
+    )
+    max_bytes: int = setting(
+        "ORUK_IMPORT_MAX_BYTES", 5_000_000, positive_int, "largest answer accepted from a partner feed"
+    )
+    backoff_seconds: float = setting(
+        "ORUK_IMPORT_BACKOFF_SECONDS",
+        60,
+        positive_int,
+        "wait before retrying a feed after a failed fetch; doubles with each failure in a row",
+    )
+    backoff_max_seconds: float = setting(
+        "ORUK_IMPORT_BACKOFF_MAX_SECONDS",
+        86400,
+        positive_int,
+        "longest wait between retries of a failing feed",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +92,7 @@ class Settings:
     calendar: calendar.WorkingCalendar = derived(
         calendar.VARS, calendar.from_values, default=calendar.WorkingCalendar
     )
+    partner_import: ImportSettings = section(ImportSettings)
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:

@@ -11,13 +11,17 @@ update (PATCH)       no           own area     all                all
 create               no           no           no                 yes
 close permanently    no           no           no                 yes
 edit a closed entry  no           no           no                 yes
+partner feeds' state yes          yes          yes                yes
+hide/show a partner  no           yes          yes                yes
 ===================  ===========  ===========  =================  =====
 
 "Own area" is the area in the staff token; an update that moves a centre must
 keep it inside the editor's area too. Staff at a centre are the people who
 notice that its details are still right, so they may verify ("checked, still
 correct") but changing details is the coordinators' job. Opening and closing
-centres are council decisions, recorded by an admin.
+centres are council decisions, recorded by an admin. Partners' services are
+not in any area: every member of staff sees how their feeds are doing, and
+those who edit centres decide which partner services the public sees.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ VERIFY = "verify"
 UPDATE = "update"
 CREATE = "create"
 CLOSE = "close"
+READ_PARTNER_FEEDS = "read_partner_feeds"
+HIDE_PARTNER_SERVICE = "hide_partner_service"
 
 _ALL_AREAS = frozenset({ROLE_PRINCIPAL, ROLE_ADMIN})
 _ROLES_FOR = {
@@ -48,6 +54,8 @@ _ROLES_FOR = {
     UPDATE: frozenset({ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN}),
     CREATE: frozenset({ROLE_ADMIN}),
     CLOSE: frozenset({ROLE_ADMIN}),
+    READ_PARTNER_FEEDS: frozenset({ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN}),
+    HIDE_PARTNER_SERVICE: frozenset({ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN}),
 }
 
 

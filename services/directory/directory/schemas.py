@@ -355,12 +355,41 @@ class CentreSchema(Schema):
     distance_km = fields.Float(allow_none=True)
 
 
+class PartnerServiceSchema(Schema):
+    id = fields.String(metadata={"description": "<feed>:<the partner's service id>"})
+    feed = fields.String(metadata={"description": "the short name of the ORUK feed it came from"})
+    name = fields.String()
+    description = fields.String()
+    organization = fields.String(metadata={"description": "the organisation that offers it"})
+    label = fields.String(metadata={"description": '"from <organisation>": show it beside the name'})
+    url = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    fees = fields.String(allow_none=True)
+    min_age = fields.Float(allow_none=True)
+    max_age = fields.Float(allow_none=True)
+    languages = fields.List(fields.String())
+    free = fields.Boolean(metadata={"description": "the feed lists its costs and none has a price"})
+    postcode = fields.String(allow_none=True)
+    assured_date = fields.String(
+        allow_none=True, metadata={"description": "when the partner last checked it (their assured_date)"}
+    )
+    distance_km = fields.Float(allow_none=True)
+
+
 class CentrePageSchema(Schema):
     items = fields.List(fields.Nested(CentreSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "centres matching"})
     page = fields.Integer()
     per_page = fields.Integer()
-    pages = fields.Integer()
+    pages = fields.Integer(metadata={"description": "pages of centres and then partners' services"})
+    partner_services = fields.List(
+        fields.Nested(PartnerServiceSchema),
+        metadata={
+            "description": "partners' services matching the same filters, listed after the centres: "
+            "the part of this page that comes after the last centre"
+        },
+    )
+    partner_total = fields.Integer(metadata={"description": "partners' services matching"})
     located_by = fields.String(
         allow_none=True,
         metadata={"description": "postcode (searched near its coordinates) or district (matched)"},
@@ -409,3 +438,48 @@ class StaleCentreSchema(Schema):
 class StaleListSchema(Schema):
     stale_days = fields.Integer()
     items = fields.List(fields.Nested(StaleCentreSchema))
+
+
+class PartnerFeedErrorSchema(Schema):
+    at = fields.String(metadata=DATE_TIME)
+    reason = fields.String(
+        metadata={"description": "unreachable, timeout, http_error, too_large, invalid_json or invalid_data"}
+    )
+    detail = fields.String()
+
+
+class PartnerFeedSchema(Schema):
+    name = fields.String()
+    services = fields.Integer()
+    hidden = fields.Integer()
+    last_attempt_at = fields.String(allow_none=True, metadata=DATE_TIME)
+    last_success_at = fields.String(allow_none=True, metadata=DATE_TIME)
+    last_result = fields.String(allow_none=True, metadata={"description": "imported, not_modified or failed"})
+    failures_in_a_row = fields.Integer()
+    next_attempt_at = fields.String(allow_none=True, metadata=DATE_TIME)
+    last_error = fields.Nested(PartnerFeedErrorSchema, allow_none=True)
+
+
+class PartnerAuditRecordSchema(Schema):
+    at = fields.String(metadata=DATE_TIME)
+    by = fields.String()
+    role = fields.String()
+    action = fields.String(validate=validate.OneOf(("hidden", "shown")))
+    reason = fields.String()
+
+
+class StaffPartnerServiceSchema(PartnerServiceSchema):
+    service_id = fields.String()
+    status = fields.String()
+    hidden = fields.Boolean()
+    imported_at = fields.String(metadata=DATE_TIME)
+    audit = fields.List(fields.Nested(PartnerAuditRecordSchema))
+
+
+class PartnerFeedsSchema(Schema):
+    feeds = fields.List(fields.Nested(PartnerFeedSchema))
+    services = fields.List(fields.Nested(StaffPartnerServiceSchema))
+
+
+class HideSchema(Strict):
+    reason = Text(validate=validate.Length(1, 500))

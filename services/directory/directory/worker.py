@@ -1,4 +1,5 @@
-"""The directory's background work: relay centre events from the outbox to the bus."""
+"""The directory's background work: relay centre events from the outbox to the bus, and
+import partners' ORUK feeds (when ORUK_IMPORT_FEEDS names any)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from ccshared import store as stores
 from ccshared.bus import BusUnavailable
 from ccshared.contracts import CENTRES_TOPIC
 from ccshared.outbox import Relay
-from ccshared.timeutil import SystemClock
+from ccshared.timeutil import Clock, SystemClock
 
 from .config import SERVICE, Settings, load
+from .importer import Fetcher, Importer, import_task
+from .partner_repository import PartnerRepository
 from .repository import CentreRepository
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,21 @@ def relay_task(settings: Settings) -> Task:
     return relay_centre_events
 
 
+def importer_task(settings: Settings, clock: Clock | None = None, fetcher: Fetcher | None = None) -> Task:
+    def build() -> tuple[Importer, Callable[[], None]]:
+        store = stores.connect(settings.store_url)
+        importer = Importer(
+            PartnerRepository(store), settings.partner_import, clock or SystemClock(), fetcher
+        )
+        return importer, store.close
+
+    return import_task(build)
+
+
 def tasks(settings: Settings | None = None) -> list[Task]:
     settings = settings or load()
     logs.configure(SERVICE, settings.log_level)
-    return [relay_task(settings)]
+    found = [relay_task(settings)]
+    if settings.partner_import.feeds:
+        found.append(importer_task(settings))
+    return found

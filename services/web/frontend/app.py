@@ -22,7 +22,19 @@ from .clients import RequestsTransport, ServiceClient, Transport
 from .config import SERVICE, Settings
 from .formatting import FILTERS
 from .service import StaffDesk
-from .views import admin, auth, centres, contacts, errors, mail, partners, public, reports, subject_access
+from .views import (
+    admin,
+    auth,
+    centres,
+    contacts,
+    errors,
+    mail,
+    partner_feeds,
+    partners,
+    public,
+    reports,
+    subject_access,
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ def create_app(
         admin.bp,
         subject_access.bp,
         partners.bp,
+        partner_feeds.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

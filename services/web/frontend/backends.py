@@ -58,6 +58,15 @@ class Directory:
     def audit(self, centre_id: str) -> list[dict]:
         return self.client.get(f"{API}/centres/{centre_id}/audit").get("items", [])
 
+    def partner_feeds(self) -> dict:
+        """Each partner feed's state, and every service imported from them (hidden ones too)."""
+        return self.client.get(f"{API}/partner-feeds")
+
+    def set_partner_hidden(self, partner_id: str, hidden: bool, reason: str | None = None) -> dict:
+        action = "hide" if hidden else "show"
+        body = {"reason": reason} if reason else {}
+        return self.client.post(f"{API}/partner-services/{quote(partner_id, safe='')}/{action}", json=body)
+
 
 class Contacts:
     def __init__(self, client: ServiceClient):
