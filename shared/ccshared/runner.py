@@ -17,7 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from . import private
+from . import private, tracing
 from .config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ def main(
     elif mode != "worker":
         print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
         return 2
+    tracing.configure(service_name(port_var))
     build_tasks = _load(worker_spec)
     try:
         status = run_tasks(build_tasks(), stop)
@@ -164,6 +165,11 @@ def main(
     if gunicorn is not None and gunicorn.returncode not in (0, -signal.SIGTERM, None):
         return 1
     return status
+
+
+def service_name(port_var: str) -> str:
+    """The service a port variable belongs to: SLA_MONITOR_PORT -> sla-monitor."""
+    return port_var.removesuffix("_PORT").lower().replace("_", "-")
 
 
 def _watch(process: subprocess.Popen, stop: threading.Event) -> None:
