@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from . import private, tracing
-from .config import ConfigError
+from .config import OTEL_EXPORTER_OTLP_ENDPOINT, ConfigError, load
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,11 @@ def main(
         print(usage(app_spec.split(".")[0], port_var, default_port, commands or {}))
         return 0
     private.restrict_new_files()
-    if check_settings is not None and mode in ("run", "serve", "worker"):
+    if mode in ("run", "serve", "worker"):
         try:
-            check_settings(mode)
+            if check_settings is not None:
+                check_settings(mode)
+            load([OTEL_EXPORTER_OTLP_ENDPOINT])  # read again by every process that traces
         except ConfigError as exc:
             print(f"{exc}", file=sys.stderr)
             return 2

@@ -30,12 +30,7 @@ from . import config
 
 log = logging.getLogger(__name__)
 
-OTEL_EXPORTER_OTLP_ENDPOINT = config.Var(
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "",
-    config.url_with_scheme("http", "https"),
-    "OTLP/HTTP collector base URL (spans go to <it>/v1/traces); empty: tracing off",
-)
+OTEL_EXPORTER_OTLP_ENDPOINT = config.OTEL_EXPORTER_OTLP_ENDPOINT
 TRACEPARENT = "traceparent"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 SERVER, CLIENT, PRODUCER, CONSUMER, INTERNAL = (
