@@ -1,12 +1,13 @@
 """One contact followed end to end: a trace across the web front end, contacts, the SLA
 monitor and the notifier, exported over OTLP/HTTP to a local receiver (tests/infra/otlp.py).
 
-The system runs as separate processes on the embedded defaults. A coordinator logs a
-letter a fortnight late through the web front end's form; it breaches at once, and the
-breach e-mail goes out. Every span of the POST's trace is checked: its parent is in the
-trace, the chain runs POST -> contacts POST -> outbox publish -> monitor consume -> clock
-transition -> breach publish -> notifier consume -> send, and no span carries anything
-the coordinator typed about the member of the public.
+The system runs as separate processes on the embedded defaults (one run). A coordinator
+logs a letter a fortnight late through the web front end's form: it breaches at once, and
+the breach e-mail goes out. A partner sends a referral through the partner pages: the SLA
+monitor starts its clock, and the referrer's receipt goes out, its address asked of the
+contacts service at send time. Each POST's trace is checked: every span's parent is in
+it, one path runs hop by hop as LETTER_CHAIN (REFERRAL_CHAIN) says, and no span carries
+anything typed about the family, nor the contact's id or reference.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +27,7 @@ from ccshared import contracts as c
 from ccshared import events, tracing
 from ccshared.timeutil import LONDON
 
-from tests.infra.otlp import ReceivedSpan, otlp_receiver
+from tests.infra.otlp import OtlpReceiver, ReceivedSpan, otlp_receiver
 from tests.infra.system import BACKEND, System
 from tests.infra.waiting import wait_for
 
@@ -35,9 +37,15 @@ PERSONAL = {
     "phone": "07700 900987",
     "subject": "Qx9 worry about nursery place",
     "summary": "Qx9 private circumstances of the family",
+    "family_name": "Ysolde Qx9carer",
+    "family_phone": "07700 900654",
+    "referrer_name": "Quentin Qx9referrer",
+    "referrer_email": "qx9.referrer@example.org",
+    "notes": "Qx9 note about the family's situation",
 }
+AGENCY_ID = "qx9-health-visitors"
 # From the root down: (service, span kind, name).
-CHAIN = [
+LETTER_CHAIN = [
     ("web", "server", "POST /staff/contacts/new"),
     ("contacts", "server", "POST /api/v1/contacts"),
     ("contacts", "producer", f"publish {c.CONTACT_RECEIVED}"),
@@ -46,6 +54,19 @@ CHAIN = [
     ("sla-monitor", "producer", f"publish {c.SLA_BREACHED}"),
     ("notifier", "consumer", f"handle {c.SLA_BREACHED}"),
     ("notifier", "client", "notifier send"),
+]
+# The referrer's receipt, with the due date the SLA monitor announced: the notifier asks
+# the contacts service for the referrer's address as it sends.
+REFERRAL_CHAIN = [
+    ("web", "server", "POST /partners/refer"),
+    ("contacts", "server", "POST /api/v1/referrals"),
+    ("contacts", "producer", f"publish {c.CONTACT_RECEIVED}"),
+    ("sla-monitor", "consumer", f"handle {c.CONTACT_RECEIVED}"),
+    ("sla-monitor", "internal", "clocks transition"),
+    ("sla-monitor", "producer", f"publish {c.SLA_STARTED}"),
+    ("notifier", "consumer", f"handle {c.SLA_STARTED}"),
+    ("notifier", "client", "notifier send"),
+    ("contacts", "server", "GET /api/v1/internal/referrals/"),
 ]
 
 
@@ -59,6 +80,11 @@ def _form_token(session: requests.Session, url: str) -> str:
     page = session.get(url, timeout=10)
     assert page.status_code == 200, page.text[:300]
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def _user(system: System, username: str, *args: str) -> str:
+    created = system.command("web", "create-user", username, *args)
+    return re.search(r"^Password: (\S+)$", created.stdout, re.MULTILINE).group(1)
 
 
 def _sign_in(system: System, username: str, password: str) -> requests.Session:
@@ -95,6 +121,37 @@ def _log_overdue_letter(system: System, session: requests.Session) -> str:
     return logged.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
 
 
+def _send_referral(system: System, session: requests.Session) -> str:
+    """A partner's referral through the front end's partner pages; returns its id."""
+    centres = requests.get(f"{system.url('directory')}/api/v1/centres", params={"area": "north"}, timeout=10)
+    centre = next(item for item in centres.json()["items"] if item["status"] == "open" and item["services"])
+    today = datetime.now(UTC).astimezone(LONDON)
+    form = {
+        "csrf_token": _form_token(session, f"{system.url('web')}/partners/refer"),
+        "idempotency_key": "0123456789abcdef0123456789abcdef",
+        "family_name": PERSONAL["family_name"],
+        "family_phone": PERSONAL["family_phone"],
+        "child_rows": "1",
+        "child_1_age": "2",
+        "child_1_unit": "years",
+        "support_needed": centre["services"][0]["id"],
+        "urgency": "urgent",
+        "notes": PERSONAL["notes"],
+        "referrer_name": PERSONAL["referrer_name"],
+        "referrer_email": PERSONAL["referrer_email"],
+        "consent_given": "yes",
+        "consent_by": PERSONAL["referrer_name"],
+        "consent_date": today.date().isoformat(),
+        "consent_time": "00:00",
+        "centre_choice": "named",
+        "centre_id": centre["id"],
+        "action": "send",
+    }
+    sent = session.post(f"{system.url('web')}/partners/refer", data=form, timeout=30, allow_redirects=False)
+    assert sent.status_code in (302, 303), sent.text[:500]
+    return sent.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
 def _ancestry(spans: dict[str, ReceivedSpan], leaf: ReceivedSpan) -> list[ReceivedSpan] | None:
     """leaf and its ancestors, root first; None while a parent has not arrived yet."""
     chain = [leaf]
@@ -106,14 +163,42 @@ def _ancestry(spans: dict[str, ReceivedSpan], leaf: ReceivedSpan) -> list[Receiv
     return chain
 
 
-def _matches(chain: list[ReceivedSpan]) -> bool:
-    return [(s.service, s.kind) for s in chain] == [(svc, kind) for svc, kind, _ in CHAIN] and all(
+def _matches(chain: list[ReceivedSpan], expected: list[tuple[str, str, str]]) -> bool:
+    return [(s.service, s.kind) for s in chain] == [(svc, kind) for svc, kind, _ in expected] and all(
         span.name.endswith(name) or span.name.startswith(name)
-        for span, (_, _, name) in zip(chain, CHAIN, strict=True)
+        for span, (_, _, name) in zip(chain, expected, strict=True)
     )
 
 
-def test_a_trace_follows_one_contact_through_all_four_services(tmp_path, receiver):
+def _followed(receiver: OtlpReceiver, expected: list[tuple[str, str, str]]) -> Callable:
+    """A check for wait_for: the trace of the root `expected` names, once every span in it has
+    its parent there and a path from the root to a leaf like expected's last is as expected."""
+    root_service, _, root_name = expected[0]
+    leaf_service, leaf_kind, leaf_name = expected[-1]
+
+    def check() -> tuple[dict[str, ReceivedSpan], list[ReceivedSpan]] | None:
+        roots = [s for s in receiver.snapshot() if (s.service, s.name) == (root_service, root_name)]
+        if not roots:
+            return None
+        spans = receiver.trace(roots[0].trace_id)
+        if not all(not s.parent_id or s.parent_id in spans for s in spans.values()):
+            return None
+        leaves = [
+            s
+            for s in spans.values()
+            if (s.service, s.kind) == (leaf_service, leaf_kind) and s.name.startswith(leaf_name)
+        ]
+        chains = [chain for leaf in leaves if (chain := _ancestry(spans, leaf)) and _matches(chain, expected)]
+        return (spans, chains[0]) if chains else None
+
+    return check
+
+
+def _roots(spans: dict[str, ReceivedSpan]) -> list[tuple[str, str]]:
+    return [(span.service, span.name) for span in spans.values() if not span.parent_id]
+
+
+def test_a_letter_and_a_referral_are_each_followed_through_all_four_services(tmp_path, receiver):
     system = System(
         tmp_path / "system",
         f"sqlite:///{tmp_path}/events.db",
@@ -121,52 +206,55 @@ def test_a_trace_follows_one_contact_through_all_four_services(tmp_path, receive
         services=(*BACKEND, "web"),
         extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "200"},
     )
-    created = system.command("web", "create-user", "tracer-north", "--role", "coordinator", "--area", "north")
-    password = re.search(r"^Password: (\S+)$", created.stdout, re.MULTILINE).group(1)
+    password = _user(system, "tracer-north", "--role", "coordinator", "--area", "north")
+    system.command(
+        "contacts",
+        "agency-key",
+        "create",
+        "--agency",
+        "Qx9 Health Visitors",
+        "--agency-id",
+        AGENCY_ID,
+        "--notify-email",
+        "agency@example.org",
+    )
+    partner_password = _user(system, "tracer-partner", "--role", "partner", "--agency", AGENCY_ID)
     system.command("directory", "load-sample")
     try:
         system.start()
         system.settle()
-        session = _sign_in(system, "tracer-north", password)
-        contact_id = _log_overdue_letter(system, session)
-
-        def followed() -> tuple[dict[str, ReceivedSpan], list[ReceivedSpan]] | None:
-            posts = [
-                s for s in receiver.snapshot() if s.service == "web" and s.name == "POST /staff/contacts/new"
-            ]
-            if not posts:
-                return None
-            spans = receiver.trace(posts[0].trace_id)
-            sends = [
-                s
-                for s in spans.values()
-                if s.name.startswith("notifier send") and s.attributes.get("cc.event.type") == c.SLA_BREACHED
-            ]
-            complete = all(not s.parent_id or s.parent_id in spans for s in spans.values())
-            chains = [chain for send in sends if (chain := _ancestry(spans, send)) and _matches(chain)]
-            return (spans, chains[0]) if complete and chains else None
-
-        spans, chain = wait_for(followed, DEADLINE, "the breach e-mail's send span, traced back to the POST")
-        reference = requests.get(
-            f"{system.url('contacts')}/api/v1/contacts/{contact_id}",
-            headers=system.staff("contacts", "coordinator", "north", "tracer-north"),
-            timeout=10,
-        ).json()["reference"]
+        contact_id = _log_overdue_letter(system, _sign_in(system, "tracer-north", password))
+        referral_id = _send_referral(system, _sign_in(system, "tracer-partner", partner_password))
+        letter, letter_chain = wait_for(
+            _followed(receiver, LETTER_CHAIN), DEADLINE, "the breach e-mail's send, traced back to the POST"
+        )
+        referral, referral_chain = wait_for(
+            _followed(receiver, REFERRAL_CHAIN), DEADLINE, "the referral's receipt, traced back to its POST"
+        )
+        staff = system.staff("contacts", "coordinator", "north", "tracer-north")
+        references = [
+            requests.get(
+                f"{system.url('contacts')}/api/v1/contacts/{each}", headers=staff, timeout=10
+            ).json()["reference"]
+            for each in (contact_id, referral_id)
+        ]
     finally:
         system.stop()
 
-    services = {span.service for span in spans.values()}
-    assert {"web", "contacts", "sla-monitor", "notifier"} <= services, services
-    roots = [span for span in spans.values() if not span.parent_id]
-    assert [(root.service, root.name) for root in roots] == [("web", "POST /staff/contacts/new")]
-    assert chain[-1].attributes["cc.notification.status"] == "sent"
-    assert chain[3].attributes["messaging.destination.name"] == c.CONTACTS_TOPIC
+    for spans in (letter, referral):
+        assert {"web", "contacts", "sla-monitor", "notifier"} <= {span.service for span in spans.values()}
+    assert _roots(letter) == [("web", LETTER_CHAIN[0][2])]
+    assert _roots(referral) == [("web", REFERRAL_CHAIN[0][2])]
+    assert letter_chain[-1].attributes["cc.notification.status"] == "sent"
+    assert letter_chain[3].attributes["messaging.destination.name"] == c.CONTACTS_TOPIC
+    assert referral_chain[-2].attributes["cc.notification.status"] == "sent"
 
     # Nothing about the member of the public, nor the contact's id or reference, in any span.
     recorded = json.dumps(
         [[s.name, s.attributes, s.resource] for s in receiver.snapshot()], ensure_ascii=False
     ).lower()
-    for label, value in {**PERSONAL, "contact id": contact_id, "reference": reference}.items():
+    ids = {"contact id": contact_id, "referral id": referral_id, "references": references[0] + references[1]}
+    for label, value in {**PERSONAL, **ids}.items():
         for variant in {value.lower(), value.replace(" ", "").lower()}:
             assert variant not in recorded, f"a span holds the {label}"
 
