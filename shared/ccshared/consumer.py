@@ -224,16 +224,18 @@ class ConsumerLoop:
         if self.processed.get(marker) is not None:
             CONSUMED.labels(self.name, event.type, "duplicate").inc()
             return False
-        with self._span(message, event):
+        with self._span(message, event) as span:
             try:
                 handler(event)
             except TRANSIENT:
                 raise
             except Rejected as exc:
+                tracing.failed(span, exc)
                 self._dead_letter(message, f"rejected by {self.name}: {exc}")
                 CONSUMED.labels(self.name, event.type, "dead_letter").inc()
                 return False
             except Exception as exc:  # noqa: BLE001 - bounded retries, then dead letter
+                tracing.failed(span, exc)
                 return self._failed(message, event, exc)
             self._mark(marker, event)
         CONSUMED.labels(self.name, event.type, "handled").inc()

@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -68,7 +69,7 @@ def configure(service: str, environ: Mapping[str, str] | None = None) -> bool:
         BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces"))
     )
     _state.update(enabled=True, provider=provider)
-    log.info("tracing on", extra={"service": service, "otlp_endpoint": endpoint})
+    log.info("tracing on", extra={"service": service, "otlp_host": urlsplit(endpoint).hostname})
     return True
 
 
@@ -106,20 +107,20 @@ def span(
     parent: str | None = None,
     kind: SpanKind = INTERNAL,
     attributes: Mapping[str, Any] | None = None,
-    own_parent: bool = False,
+    resume: bool = False,
 ) -> Iterator[Span | None]:
     """A span, current while the block runs; None and no cost when tracing is off.
 
     `parent` (a traceparent) makes it a child of a span in another process or in a
     stored document; without one, or if it does not parse, it is a child of the
-    current span, or a root. `own_parent=True` uses `parent` only when no span is
-    current (a timer resuming a stored context, but a consumer's span wins).
+    current span, or a root. `resume=True` uses `parent` only when no span is current:
+    a timer resumes a stored trace, but within a consumer's span that span is the parent.
     """
     if not enabled():
         yield None
         return
     context = None
-    if parent and not (own_parent and trace.get_current_span().get_span_context().is_valid):
+    if parent and not (resume and trace.get_current_span().get_span_context().is_valid):
         extracted = _propagator.extract({TRACEPARENT: parent})
         if trace.get_current_span(extracted).get_span_context().is_valid:
             context = extracted
@@ -135,8 +136,7 @@ def span(
         try:
             yield current
         except BaseException as exc:
-            current.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            current.set_attribute("error.type", type(exc).__name__)
+            failed(current, exc)
             raise
 
 
@@ -159,11 +159,17 @@ def start_child(
     return child, carrier[TRACEPARENT]
 
 
+def failed(span: Span | None, error: BaseException) -> None:
+    """Mark a span failed, naming the error's type only (its message may quote input)."""
+    if span is not None:
+        span.set_status(Status(StatusCode.ERROR))
+        span.set_attribute("error.type", type(error).__name__)
+
+
 def end(spans: Iterable[Span], error: BaseException | None = None) -> None:
     for each in spans:
         if error is not None:
-            each.set_status(Status(StatusCode.ERROR))
-            each.set_attribute("error.type", type(error).__name__)
+            failed(each, error)
         each.end()
 
 
@@ -189,9 +195,9 @@ def end_server_span(started: object | None, status: int | None, error: BaseExcep
     current, token = started  # type: ignore[misc]
     if status is not None:
         current.set_attribute("http.response.status_code", status)
-    if error is not None or (status is not None and status >= 500):
+    if error is not None:
+        failed(current, error)
+    elif status is not None and status >= 500:
         current.set_status(Status(StatusCode.ERROR))
-        if error is not None:
-            current.set_attribute("error.type", type(error).__name__)
     current.end()
     otel_context.detach(token)

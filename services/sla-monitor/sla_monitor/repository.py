@@ -165,7 +165,7 @@ class Repository(Generic[T]):
         with tracing.span(
             f"{SOURCE} {self.collection.name} transition",
             parent=(stored or {}).get(TRACE),
-            own_parent=True,
+            resume=True,
             attributes={"cc.event.types": sorted({event.type for event in raised})},
         ):
             return [event for event in raised if self.claims.stage(item_id, event)]
