@@ -253,7 +253,12 @@ def test_a_letter_and_a_referral_are_each_followed_through_all_four_services(tmp
     recorded = json.dumps(
         [[s.name, s.attributes, s.resource] for s in receiver.snapshot()], ensure_ascii=False
     ).lower()
-    ids = {"contact id": contact_id, "referral id": referral_id, "references": references[0] + references[1]}
+    ids = {
+        "letter's id": contact_id,
+        "referral's id": referral_id,
+        "letter's reference": references[0],
+        "referral's reference": references[1],
+    }
     for label, value in {**PERSONAL, **ids}.items():
         for variant in {value.lower(), value.replace(" ", "").lower()}:
             assert variant not in recorded, f"a span holds the {label}"
