@@ -240,6 +240,12 @@ BUS_URL = Var(
     "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
 )
 LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
+OTEL_EXPORTER_OTLP_ENDPOINT = Var(
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "",
+    url_with_scheme("http", "https"),
+    "OpenTelemetry collector's OTLP/HTTP base URL (spans go to <it>/v1/traces); empty: tracing off",
+)
 PROCESSED_RETENTION_DAYS = Var(
     "PROCESSED_RETENTION_DAYS",
     30,

@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from prometheus_client import Counter
 
-from . import events, metrics
+from . import events, metrics, tracing
 from .bus import BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
 from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
@@ -224,19 +224,37 @@ class ConsumerLoop:
         if self.processed.get(marker) is not None:
             CONSUMED.labels(self.name, event.type, "duplicate").inc()
             return False
-        try:
-            handler(event)
-        except TRANSIENT:
-            raise
-        except Rejected as exc:
-            self._dead_letter(message, f"rejected by {self.name}: {exc}")
-            CONSUMED.labels(self.name, event.type, "dead_letter").inc()
-            return False
-        except Exception as exc:  # noqa: BLE001 - bounded retries, then dead letter
-            return self._failed(message, event, exc)
-        self._mark(marker, event)
+        with self._span(message, event) as span:
+            try:
+                handler(event)
+            except TRANSIENT:
+                raise
+            except Rejected as exc:
+                tracing.failed(span, exc)
+                self._dead_letter(message, f"rejected by {self.name}: {exc}")
+                CONSUMED.labels(self.name, event.type, "dead_letter").inc()
+                return False
+            except Exception as exc:  # noqa: BLE001 - bounded retries, then dead letter
+                tracing.failed(span, exc)
+                return self._failed(message, event, exc)
+            self._mark(marker, event)
         CONSUMED.labels(self.name, event.type, "handled").inc()
         return False
+
+    def _span(self, message: Message, event: events.Event):  # noqa: ANN202 - a context manager
+        """The handling span: a child of the publish span whose context the event carries, so
+        what the handler stages (its events carry the handling span's context) follows on."""
+        return tracing.span(
+            f"{self.name} handle {event.type}",
+            parent=event.traceparent,
+            kind=tracing.CONSUMER,
+            attributes={
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.topic,
+                "messaging.consumer.group.name": self.name,
+                "cc.event.type": event.type,
+            },
+        )
 
     def _failed(self, message: Message, event: events.Event, exc: Exception) -> bool:
         key = (message.topic, message.partition, message.offset)

@@ -18,6 +18,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from . import contracts as c
+from . import tracing
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -39,6 +40,9 @@ class EnvelopeSchema(Schema):
     specversion = fields.String(required=True, validate=validate.Equal(SPEC_VERSION))
     datacontenttype = fields.String(load_default=CONTENT_TYPE, validate=validate.Equal(CONTENT_TYPE))
     data = fields.Dict(required=True)
+    # W3C trace context of the span that made the event (ccshared.tracing); absent when
+    # tracing is off, and in events made before it existed.
+    traceparent = fields.String(load_default=None, validate=validate.Regexp(tracing.TRACEPARENT_PATTERN))
 
 
 class _Data(Schema):
@@ -159,6 +163,7 @@ class Event:
     time: datetime
     subject: str
     data: dict[str, Any]
+    traceparent: str | None = None
 
     @property
     def key(self) -> str:
@@ -182,6 +187,9 @@ def make(type_: str, subject: str, data: dict[str, Any], *, source: str, time: d
         "datacontenttype": CONTENT_TYPE,
         "data": payload,
     }
+    current = tracing.traceparent()
+    if current:
+        envelope[tracing.TRACEPARENT] = current
     _instance(EnvelopeSchema).load(envelope)
     return envelope
 
@@ -214,6 +222,7 @@ def decode(raw: bytes) -> Event:
         time=envelope["time"],
         subject=envelope["subject"],
         data=data,
+        traceparent=envelope["traceparent"],
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from . import events, metrics
+from . import events, metrics, tracing
 from .bus import BusUnavailable, Producer
 from .hints import Hints, pause
 from .store import Collection, Document, StoreUnavailable
@@ -143,12 +143,20 @@ class Relay:
         return published, full
 
     def _publish(self, collection: Collection, topic: str, docs: list[Document]) -> int:
-        items = [
-            (topic, envelope["subject"], events.encode(envelope))
-            for doc in docs
-            for envelope in doc.get(OUTBOX) or []
-        ]
-        self.producer.publish_all(items)
+        envelopes = [envelope for doc in docs for envelope in doc.get(OUTBOX) or []]
+        spans, items = [], []
+        for envelope in envelopes:
+            traced = _publish_span(topic, envelope)
+            if traced is not None:
+                spans.append(traced[0])
+                envelope = {**envelope, tracing.TRACEPARENT: traced[1]}
+            items.append((topic, envelope["subject"], events.encode(envelope)))
+        try:
+            self.producer.publish_all(items)
+        except BaseException as exc:
+            tracing.end(spans, exc)
+            raise
+        tracing.end(spans)
         collection.update_each(
             [({"_id": doc["_id"], VERSION: doc[VERSION]}, {OUTBOX: [], PENDING: False}) for doc in docs]
         )
@@ -195,6 +203,22 @@ class Relay:
                 stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
             pause(stop, self.hints, next_sweep - time.monotonic(), HINT_LINGER_SECONDS)
+
+
+def _publish_span(topic: str, envelope: dict) -> tuple[tracing.Span, str] | None:
+    """A publish span, child of the span that staged the event (its traceparent, kept in the
+    outbox); the event goes out carrying the publish span's context instead, so its consumers'
+    spans follow the publish."""
+    return tracing.start_child(
+        f"publish {envelope['type']}",
+        envelope.get(tracing.TRACEPARENT),
+        kind=tracing.PRODUCER,
+        attributes={
+            "messaging.operation.type": "publish",
+            "messaging.destination.name": topic,
+            "cc.event.type": envelope["type"],
+        },
+    )
 
 
 def _instant(text: object) -> float | None:

@@ -18,8 +18,8 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
-from . import private
-from .config import ConfigError
+from . import private, tracing
+from .config import OTEL_EXPORTER_OTLP_ENDPOINT, ConfigError, load
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,13 @@ def main(
         print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
         return 2
     private.restrict_new_files()
-    if check_settings is not None:
-        try:
+    try:
+        if check_settings is not None:
             check_settings(mode)
-        except ConfigError as exc:
-            print(f"{exc}", file=sys.stderr)
-            return 2
+        load([OTEL_EXPORTER_OTLP_ENDPOINT])  # read again by every process that traces
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 2
     _prepare_metrics_dir(mode)
     port = int(os.environ.get(port_var, default_port))
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -165,6 +166,7 @@ def main(
     if mode == "run":
         gunicorn = subprocess.Popen(gunicorn_command(app_spec, port, workers))
         threading.Thread(target=_watch, args=(gunicorn, stop), daemon=True).start()
+    tracing.configure(service_name(port_var))
     build_tasks = _load(worker_spec)
     try:
         status = run_tasks(build_tasks(), stop)
@@ -180,6 +182,11 @@ def main(
     if gunicorn is not None and gunicorn.returncode not in (0, -signal.SIGTERM, None):
         return 1
     return status
+
+
+def service_name(port_var: str) -> str:
+    """The service a port variable belongs to: SLA_MONITOR_PORT -> sla-monitor."""
+    return port_var.removesuffix("_PORT").lower().replace("_", "-")
 
 
 def _watch(process: subprocess.Popen, stop: threading.Event) -> None:

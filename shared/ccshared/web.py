@@ -28,7 +28,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import config, tracing
 from .bus import BusUnavailable
 from .errors import ApiError, envelope
 from .outbox import VersionConflict
@@ -39,6 +39,7 @@ log = logging.getLogger("http")
 MAX_BODY_BYTES = 256 * 1024
 REQUESTS = Counter("cc_http_requests_total", "HTTP requests", ["service", "method", "status"])
 LATENCY = Histogram("cc_http_request_seconds", "HTTP request latency", ["service"])
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: neither logged nor traced
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -260,6 +261,36 @@ def trust_proxies(app: Flask, hops: int | None = None) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
+def trace_requests(app: Flask, service: str) -> None:
+    """A server span per request (child of the caller's traceparent header), when tracing is on.
+
+    Configures this process's tracing first: gunicorn makes the app in each worker, after
+    the fork. The span is named by the route's rule, never the path (it holds ids).
+    """
+    if not tracing.configure(service):
+        return
+
+    @app.before_request
+    def _start_span() -> None:
+        if request.path in OPS_PATHS:
+            return
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        g.trace_span = tracing.start_server_span(
+            f"{request.method} {rule}" if rule else request.method,
+            request.headers,
+            {"http.request.method": request.method, "http.route": rule or "", "cc.service": service},
+        )
+
+    @app.after_request
+    def _note_status(response: Response) -> Response:
+        g.trace_status = response.status_code
+        return response
+
+    @app.teardown_request
+    def _end_span(error: BaseException | None) -> None:
+        tracing.end_server_span(g.pop("trace_span", None), g.pop("trace_status", None), error)
+
+
 def create_app_base(
     service: str,
     *,
@@ -290,6 +321,7 @@ def create_app_base(
     api = Api(app)
     add_ops_endpoints(app, service, ready_checks)
 
+    trace_requests(app, service)
     if json_only:
         app.before_request(_require_json_bodies)
     app.before_request(_refuse_unreadable_json)
@@ -305,7 +337,7 @@ def create_app_base(
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         REQUESTS.labels(service, request.method, str(response.status_code)).inc()
         LATENCY.labels(service).observe(elapsed)
-        if request.path not in ("/healthz", "/readyz", "/metrics"):
+        if request.path not in OPS_PATHS:
             log.info(
                 "request",
                 extra={

@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from ccshared import metrics as shared_metrics
+from ccshared import tracing
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
 from ccshared.hints import Hints, pause
@@ -214,7 +215,24 @@ class Delivery:
             )
 
     def send(self, notification: Notification) -> Notification | None:
-        """Try one due notification; None when another worker claimed it first."""
+        """Try one due notification; None when another worker claimed it first.
+
+        Traced as a child of the span that recorded it (the event's handling), if any.
+        """
+        with tracing.span(
+            f"notifier send {notification.kind}",
+            parent=notification.trace,
+            kind=tracing.CLIENT,
+            attributes={"cc.notification.kind": notification.kind, "cc.event.type": notification.event_type},
+        ) as span:
+            settled = self._send(notification)
+            if span is not None:
+                span.set_attribute(
+                    "cc.notification.status", settled.status if settled else "claimed_elsewhere"
+                )
+            return settled
+
+    def _send(self, notification: Notification) -> Notification | None:
         claimed = notification.claim(self.clock.now())
         if not self.notifications.transition(notification, claimed):
             return None

@@ -201,6 +201,8 @@ class Notification:
     item_ids: tuple[str, ...] = ()
     envelope: Mapping[str, Any] | None = field(default=None, repr=False)
     updated_at: datetime | None = None
+    # The traceparent of the span that recorded it (ccshared.tracing): its sending follows on.
+    trace: str | None = field(default=None, repr=False)
 
     @property
     def message_id(self) -> str:

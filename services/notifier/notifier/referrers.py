@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
+from ccshared import tracing
 from ccshared.auth import StaffUser, TokenIssuer
 from ccshared.contracts import ROLE_SERVICE, SERVICE_CONTACTS, SERVICE_NOTIFIER
 
@@ -77,7 +78,9 @@ class Referrers:
             "Accept": "application/json",
         }
         try:
-            reply = self.session.get(self.contacts_url + path, headers=headers, timeout=self.timeout)
+            reply = self.session.get(
+                self.contacts_url + path, headers=tracing.inject(headers), timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise TemporaryFailure(
                 f"contacts service unreachable: {type(exc).__name__}", "contacts_unreachable"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ccshared import tracing
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import from_str, to_str
 
@@ -56,8 +57,10 @@ class NotificationRepository:
 
     def add(self, notification: Notification) -> bool:
         """Record a new notification; False if it was already recorded (a duplicate event)."""
+        doc = to_doc(notification)
+        doc["trace"] = doc["trace"] or tracing.traceparent()
         try:
-            self.collection.insert(to_doc(notification))
+            self.collection.insert(doc)
         except DuplicateKey:
             return False
         return True

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from ccshared import contracts
+from ccshared import contracts, tracing
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
@@ -39,7 +39,8 @@ CLOCKS = "clocks"
 CENTRES = "centres"
 SLA_EVENTS = "sla_events"
 PROCESSED = "processed"
-BOOKKEEPING = (VERSION, OUTBOX, PENDING)
+TRACE = "_trace"  # the traceparent of the event that made the item: a timer's events follow it
+BOOKKEEPING = (VERSION, OUTBOX, PENDING, TRACE)
 
 T = TypeVar("T")
 Change = Callable[[T], list[SlaEvent]]
@@ -146,13 +147,28 @@ class Repository(Generic[T]):
         after = self.to_doc(item)
         if stored is not None and after == before and not raised:
             return []
-        claimed = [event for event in raised if self.claims.stage(item_id, event)]
+        claimed = self._stage(item_id, raised, stored)
         if stored is None:
+            if trace := tracing.traceparent():
+                after[TRACE] = trace
             self.outbox.add(after)
         else:
             after.update({key: stored[key] for key in BOOKKEEPING if key in stored})
             self.outbox.save(after)
         return claimed
+
+    def _stage(self, item_id: str, raised: list[SlaEvent], stored: Document | None) -> list[SlaEvent]:
+        """Claim the raised events inside a span: a consumer's child or, from a timer, a child
+        of the stored trace, so a breach found hours later still follows its contact's trace."""
+        if not raised:
+            return []
+        with tracing.span(
+            f"{SOURCE} {self.collection.name} transition",
+            parent=(stored or {}).get(TRACE),
+            resume=True,
+            attributes={"cc.event.types": sorted({event.type for event in raised})},
+        ):
+            return [event for event in raised if self.claims.stage(item_id, event)]
 
 
 class ClockRepository(Repository[ContactClock]):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
+from ccshared import tracing
 from ccshared.auth import StaffUser, TokenIssuer
 
 
@@ -47,7 +48,7 @@ class RequestsTransport:
     def request(self, method, url, *, params, json, headers, timeout) -> Reply:  # noqa: ANN001 - Transport
         try:
             response = self.session.request(
-                method, url, params=params, json=json, headers=dict(headers), timeout=timeout
+                method, url, params=params, json=json, headers=tracing.inject(dict(headers)), timeout=timeout
             )
         except requests.RequestException as exc:
             raise TransportFailed(str(exc)) from exc
