@@ -22,7 +22,11 @@ SERVICES = {
 }
 COMMON = {"EVENT_BUS_URL", "STORE_URL", "LOG_LEVEL", "BIND_HOST", "WEB_CONCURRENCY", "TRUSTED_PROXY_HOPS"}
 ENGINES = {"kafka", "mongo", "mailpit", "proxy", "prometheus", "grafana"}
-BEHIND_THE_PROXY = {"web": "PROXY_WEB_UPSTREAM", "contacts": "PROXY_PARTNER_API_UPSTREAM"}
+BEHIND_THE_PROXY = {
+    "web": "PROXY_WEB_UPSTREAM",
+    "contacts": "PROXY_PARTNER_API_UPSTREAM",
+    "directory": "PROXY_DIRECTORY_UPSTREAM",
+}
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 TOKEN_KEYS = (
     "STAFF_TOKEN_PRIVATE_KEY",

@@ -47,8 +47,14 @@ KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 # test_custom_resources_have_what_their_controllers_read checks them instead.
 CUSTOM_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
 # The services the Ingress sends the public to (deploy/caddy/Caddyfile's two sites).
-PUBLIC = {"web", "contacts"}
-PARTNER_PATHS = {("/api/v1/referrals", "Prefix"), ("/openapi.json", "Exact"), ("/healthz", "Exact")}
+PUBLIC = {"web", "contacts", "directory"}
+# What the partner API host serves, and from which service.
+PARTNER_PATHS = {
+    ("/api/v1/referrals", "Prefix", "contacts"),
+    ("/openapi.json", "Exact", "contacts"),
+    ("/healthz", "Exact", "contacts"),
+    ("/oruk", "Prefix", "directory"),
+}
 HIDDEN_FROM_THE_SITE = {"/metrics", "/readyz"}
 # How each service's process loads its settings (module, function), as its entry points do.
 LOADERS = {
@@ -499,11 +505,13 @@ def test_the_ingress_serves_the_two_public_sites_over_tls(rendered):
     hidden = {path for path, kind, backend in routes[site] if backend == "not-public" and kind == "Exact"}
     assert hidden == HIDDEN_FROM_THE_SITE
     assert "selector" not in services["not-public"]["spec"], "no pod behind the paths kept inside"
-    assert routes[partner_api] == {(path, kind, "contacts") for path, kind in PARTNER_PATHS}
+    assert routes[partner_api] == PARTNER_PATHS
     if rendered.name == "production":
         assert "localhost" not in " ".join(hosts)
         base_url = environment(rendered, "notifier")["NOTIFIER_WEB_BASE_URL"]["value"]
         assert base_url == f"https://{site}", "the e-mails' links go to the public site"
+        feed_url = environment(rendered, "directory")["DIRECTORY_PUBLIC_URL"]["value"]
+        assert feed_url == f"https://{partner_api}", "the feed's links name the host that publishes it"
 
 
 # --- scaling --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ so each is a different client as far as Caddy and the services can tell.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -81,7 +82,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         root / "system",
         f"sqlite:///{root}/events.db",
         lambda name: f"sqlite:///{root}/{name}.db",
-        services=("contacts", "web"),
+        services=("directory", "contacts", "web"),
         extra_env={
             "LOG_LEVEL": "WARNING",
             "TRUSTED_PROXY_HOPS": "1",
@@ -105,11 +106,13 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         "PARTNER_API_DOMAIN": PARTNER_API,
         "PROXY_WEB_UPSTREAM": f"127.0.0.1:{system.ports['web']}",
         "PROXY_PARTNER_API_UPSTREAM": f"127.0.0.1:{system.ports['contacts']}",
+        "PROXY_DIRECTORY_UPSTREAM": f"127.0.0.1:{system.ports['directory']}",
     }
     root_ca = root / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
     caddy: subprocess.Popen | None = None
     log_path = root / "caddy.log"
     try:
+        system.command("directory", "load-sample")
         system.start()
         with log_path.open("ab") as log:
             caddy = subprocess.Popen(
@@ -264,7 +267,9 @@ def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:
         connection.close()
 
 
-@pytest.mark.parametrize("path", ["/api/v1/contacts", "/api/v1/internal/agencies/x", "/metrics", "/readyz"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/contacts", "/api/v1/internal/agencies/x", "/api/v1/centres", "/metrics", "/readyz"]
+)
 def test_partner_api_site_serves_the_partner_api_only(proxy: Proxy, path: str) -> None:
     status, _, body = proxy.request(PARTNER_API, path)
     assert status == 404
@@ -274,6 +279,22 @@ def test_partner_api_site_serves_the_partner_api_only(proxy: Proxy, path: str) -
 def test_partner_api_site_passes_the_partner_api_on(proxy: Proxy) -> None:
     status, _, body = proxy.request(PARTNER_API, "/api/v1/referrals", source="127.0.0.5")
     assert status == 401 and b"X-API-Key" in body
+
+
+def test_partner_api_site_publishes_the_open_referral_feed(proxy: Proxy) -> None:
+    """The ORUK validator and other directories read /oruk/ from outside, over TLS."""
+    status, headers, body = proxy.request(PARTNER_API, "/oruk/services?per_page=1")
+    assert status == 200, body
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    page = json.loads(body)
+    assert page["size"] == 1 and page["total_items"] >= 1
+    status, _, body = proxy.request(PARTNER_API, "/oruk/")
+    assert status == 200 and json.loads(body)["version"].startswith("3.")
+
+
+def test_the_feed_is_read_only_through_the_proxy(proxy: Proxy) -> None:
+    status, _, body = proxy.request(PARTNER_API, "/oruk/services", method="POST", body=b"{}")
+    assert status == 404 and b"not a partner API path" in body
 
 
 def _bad_key_calls(proxy: Proxy, source: str, count: int, spoof: bool = False) -> list[int]:
