@@ -17,6 +17,7 @@ import requests
 from ccshared import contracts as c
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.infra.common import free_port
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -45,7 +46,15 @@ PERSONAL_OR_ID_LABELS = {
 @pytest.fixture
 def system(tmp_path):
     bus_url = f"sqlite:///{tmp_path}/events.db"
-    system = System(tmp_path / "system", bus_url, lambda name: f"sqlite:///{tmp_path}/{name}.db", SERVICES)
+    # A partner feed nobody answers: the import's failure metrics are exported too.
+    feeds = {"ORUK_IMPORT_FEEDS": f"unanswered=http://127.0.0.1:{free_port()}/oruk"}
+    system = System(
+        tmp_path / "system",
+        bus_url,
+        lambda name: f"sqlite:///{tmp_path}/{name}.db",
+        SERVICES,
+        extra_env=feeds,
+    )
     try:
         system.command("directory", "load-sample")
         system.start()
@@ -96,6 +105,7 @@ def test_every_metric_an_alert_or_the_dashboard_reads_is_exported(system):
             and "cc_sla_breach_event_delay_seconds_count" in found["sla-monitor"]
             and "cc_consumer_lag_messages" in found["notifier"]
             and "cc_outbox_pending_events" in found["contacts"]
+            and "cc_partner_feed_last_success_timestamp_seconds" in found["directory"]
         )
 
     wait_for(flowed, DEADLINE, "the overdue letter's breach e-mail and the worker gauges")
