@@ -297,16 +297,16 @@ def create_app_base(
     ready_checks: Mapping[str, Callable[[], None]],
     title: str,
     json_only: bool = True,
-    import_name: str | None = None,
     trusted_proxy_hops: int | None = None,
 ) -> tuple[Flask, Api]:
     """A Flask app with the shared behaviour; the caller registers its blueprints on the Api.
 
-    import_name (the caller's `__name__`) lets Flask find the package's root even
-    when a test directory of the same name shadows the package as a namespace.
     trusted_proxy_hops: None reads TRUSTED_PROXY_HOPS from the environment.
+    The app is named after this module, not the service: the services' APIs serve no
+    templates or files, so Flask need not find their packages (the front end, which
+    does, sets its root itself).
     """
-    app = Flask(import_name or service)
+    app = Flask(__name__)
     trust_proxies(app, trusted_proxy_hops)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,

@@ -64,9 +64,7 @@ def create_app(
     store_ = store or _connect_store(settings.store_url)
     clock = clock or SystemClock()
     ready_checks = {"store": store_.ping, "bus": lambda: connect_bus(settings.bus_url).ping()}
-    app, web_api = create_app_base(
-        SERVICE, ready_checks=ready_checks, title="Children's Centres contacts", import_name=__name__
-    )
+    app, web_api = create_app_base(SERVICE, ready_checks=ready_checks, title="Children's Centres contacts")
     apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
     cipher = PersonalDataCipher(settings.encryption_key)
     contacts = build_service(settings, store_, clock)

@@ -52,7 +52,6 @@ def create_app(
         SERVICE,
         ready_checks={"store": store.ping},
         title="Children's centres directory",
-        import_name=__name__,
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     signposting = Signposting(PartnerRepository(store), settings.partner_import, clock)
