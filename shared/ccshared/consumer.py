@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import threading
 import time
@@ -30,6 +29,7 @@ from prometheus_client import Counter
 from . import events, metrics, tracing
 from .bus import BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
+from .retrying import TRANSIENT, backoff_seconds
 from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
 from .timeutil import Clock, SystemClock, to_str
 
@@ -38,16 +38,11 @@ log = logging.getLogger(__name__)
 CONSUMED = Counter("cc_events_consumed_total", "Events taken off the bus", ["consumer", "type", "outcome"])
 
 Handler = Callable[[events.Event], None]
-TRANSIENT = (StoreUnavailable, BusUnavailable)
 PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Rejected(Exception):
     """A handler's verdict that an event can never be handled; it goes to dead letters."""
-
-
-def backoff_seconds(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
-    return min(cap, base * 2 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
 
 
 class ConsumerLoop:

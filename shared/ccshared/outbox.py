@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from . import events, metrics, tracing
-from .bus import BusUnavailable, Producer
+from .bus import Producer
 from .hints import Hints, pause
-from .store import Collection, Document, StoreUnavailable
+from .retrying import TRANSIENT, Outage
+from .store import Collection, Document
 from .timeutil import Clock
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class Relay:
             )
 
     def run(self, stop: threading.Event) -> None:
-        failures = 0
+        outage = Outage("outbox relay waiting")
         next_sweep = 0.0
         next_report = 0.0
         while not stop.is_set():
@@ -196,11 +197,9 @@ class Relay:
                 if time.monotonic() >= next_sweep:
                     _, full = self.sweep()
                     next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
-                failures = 0
-            except (BusUnavailable, StoreUnavailable) as exc:
-                failures += 1
-                log.warning("outbox relay waiting", extra={"error": str(exc), "attempt": failures})
-                stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                outage.over()
+            except TRANSIENT as exc:
+                outage.wait(stop, exc)
                 continue
             pause(stop, self.hints, next_sweep - time.monotonic(), HINT_LINGER_SECONDS)
 

@@ -15,10 +15,11 @@ from ccshared import bus as bus_module
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as store_module
-from ccshared.bus import Bus, BusUnavailable, Consumer
+from ccshared.bus import Bus, Consumer
 from ccshared.consumer import ConsumerLoop, Handler
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
+from ccshared.retrying import until_done
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
 
@@ -177,15 +178,7 @@ def _subscribe(bus: Bus, topic: str, group: str) -> Consumer:
 
 def _when_bus_is_up(stop: threading.Event, action: Callable[[], T]) -> T | None:
     """Run action, waiting out a broker that is not up yet; None if stopped first."""
-    attempt = 0
-    while not stop.is_set():
-        try:
-            return action()
-        except BusUnavailable as exc:
-            attempt += 1
-            log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
-            stop.wait(min(30.0, 0.5 * 2 ** min(attempt, 6)))
-    return None
+    return until_done(stop, action, "waiting for the event bus")
 
 
 def tasks(

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from ccshared import bus as buses
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.bus import BusUnavailable
 from ccshared.contracts import CENTRES_TOPIC
 from ccshared.outbox import Relay
+from ccshared.retrying import until_done
 from ccshared.timeutil import Clock, SystemClock
 
 from .config import SERVICE, Settings, load
@@ -27,15 +27,7 @@ Task = Callable[[threading.Event], None]
 
 def _ensure_topic(bus: buses.Bus, stop: threading.Event) -> None:
     """Wait for the broker at start rather than dying while it boots."""
-    attempt = 0
-    while not stop.is_set():
-        try:
-            bus.ensure_topics([CENTRES_TOPIC])
-            return
-        except BusUnavailable as exc:
-            attempt += 1
-            log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
-            stop.wait(min(30.0, 0.5 * 2 ** min(attempt, 6)))
+    until_done(stop, lambda: bus.ensure_topics([CENTRES_TOPIC]), "waiting for the event bus")
 
 
 def relay_task(settings: Settings) -> Task:

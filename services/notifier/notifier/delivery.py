@@ -41,6 +41,7 @@ from ccshared import tracing
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
 from ccshared.hints import Hints, pause
+from ccshared.retrying import TRANSIENT, Outage
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
@@ -183,7 +184,7 @@ class Delivery:
             self.close()
 
     def _run(self, stop: threading.Event) -> None:
-        outages = 0
+        outage = Outage("delivery waiting for an outage to end")
         next_sweep = next_housekeeping = 0.0
         busy = False  # sent anything since the last sweep
         while not stop.is_set():
@@ -202,13 +203,9 @@ class Delivery:
                     if not (tried or busy):
                         self.transport.release()
                     busy = False
-                outages = 0
-            except (StoreUnavailable, BusUnavailable) as exc:
-                outages += 1
-                log.warning(
-                    "delivery waiting for an outage to end", extra={"error": str(exc), "attempt": outages}
-                )
-                stop.wait(min(30.0, 0.5 * 2 ** min(outages, 6)))
+                outage.over()
+            except TRANSIENT as exc:
+                outage.wait(stop, exc)
                 continue
             pause(
                 stop, self.hints, min(next_sweep, next_housekeeping) - time.monotonic(), HINT_LINGER_SECONDS

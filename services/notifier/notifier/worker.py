@@ -12,9 +12,10 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.bus import Bus, BusUnavailable, Consumer
-from ccshared.consumer import ConsumerLoop, backoff_seconds
+from ccshared.bus import Bus, Consumer
+from ccshared.consumer import ConsumerLoop
 from ccshared.hints import Hints
+from ccshared.retrying import until_done
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
@@ -73,13 +74,9 @@ def _subscribe(
     bus: Bus, group: str, topics: list[str], dead_letter_topic: str, stop: threading.Event
 ) -> Consumer | None:
     """Join the consumer group, waiting out a broker that is not up yet; None if stopped first."""
-    attempt = 0
-    while not stop.is_set():
-        try:
-            bus.ensure_topics([*topics, dead_letter_topic])
-            return bus.consumer(group, topics)
-        except BusUnavailable as exc:
-            attempt += 1
-            log.warning("waiting for the event bus", extra={"error": str(exc), "attempt": attempt})
-            stop.wait(backoff_seconds(attempt))
-    return None
+
+    def join() -> Consumer:
+        bus.ensure_topics([*topics, dead_letter_topic])
+        return bus.consumer(group, topics)
+
+    return until_done(stop, join, "waiting for the event bus")

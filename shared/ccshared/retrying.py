@@ -1,0 +1,56 @@
+"""Waiting out an outage of the store or the bus: one backoff and one retry loop for every worker.
+
+A worker never dies of an outage: it logs a warning, waits a little longer each
+time (with jitter, so replicas do not retry in step) and tries again, until the
+outage ends or the process is asked to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from .bus import BusUnavailable
+from .store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TRANSIENT = (StoreUnavailable, BusUnavailable)
+
+
+def backoff_seconds(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
+    """The wait before try number `attempt + 1`: doubling from `base` up to `cap`, jittered."""
+    return min(cap, base * 2 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
+
+
+class Outage:
+    """The failures in a row of one loop that keeps going: `wait` after each, `over` after a success."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.attempts = 0
+
+    def wait(self, stop: threading.Event, error: Exception) -> None:
+        self.attempts += 1
+        log.warning(self.message, extra={"error": str(error), "attempt": self.attempts})
+        stop.wait(backoff_seconds(self.attempts))
+
+    def over(self) -> None:
+        self.attempts = 0
+
+
+def until_done(
+    stop: threading.Event, action: Callable[[], T], message: str = "waiting for an outage to end"
+) -> T | None:
+    """Run `action` until it gets through an outage; None if the process is stopped first."""
+    outage = Outage(message)
+    while not stop.is_set():
+        try:
+            return action()
+        except TRANSIENT as exc:
+            outage.wait(stop, exc)
+    return None
