@@ -13,13 +13,10 @@ from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import SystemClock
 
-from . import subject_access_cli
+from . import bootstrap, subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
-from .app import build_subject_access
 from .config import PORT, Settings
-from .crypto import PersonalDataCipher
-from .idempotency import idempotent_requests
-from .repository import AgencyRepository, AuditLog, ContactRepository
+from .repository import AuditLog, ContactRepository
 from .retention import erase_expired
 
 RUN_MODES = ("run", "serve", "worker")
@@ -70,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0] in RUN_MODES:
         return runner.main(
             argv,
-            app_spec="contacts.app:create_app()",
+            app_spec="contacts.app:from_env()",
             worker_spec="contacts.worker:tasks",
             port_var=PORT.name,
             default_port=PORT.default,
@@ -84,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = store_module.connect(settings.store_url)
     clock = SystemClock()
     if args.command == "subject-access":
-        return subject_access_cli.run(args, build_subject_access(settings, store, clock))
-    requests = idempotent_requests(settings, store, clock)
+        return subject_access_cli.run(args, bootstrap.subject_access(settings, store, clock))
+    requests = bootstrap.requests(settings, store, clock)
     if args.command == "erase-expired":
         erased = erase_expired(
             ContactRepository(store, clock),
@@ -100,8 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "purge-idempotency":
         print(json.dumps({"purged": requests.purge()}))
         return 0
-    cipher = PersonalDataCipher(settings.encryption_key)
-    return _agency_key(args, AgencyKeys(AgencyRepository(store), clock, cipher))
+    return _agency_key(args, bootstrap.agency_keys(settings, store, clock))
 
 
 def _agency_key(args: argparse.Namespace, keys: AgencyKeys) -> int:

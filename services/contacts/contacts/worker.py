@@ -23,9 +23,9 @@ from ccshared.retrying import until_done
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
 
+from . import bootstrap
 from .config import SERVICE, Settings
 from .crypto import PersonalDataCipher
-from .idempotency import idempotent_requests
 from .read_model import CentreReadModel
 from .repository import PROCESSED, CentreRepository, ContactRepository
 from .webhook_delivery import HttpSender, Sender, WebhookDelivery
@@ -157,7 +157,7 @@ def idempotency_purge_task(
     """Deletes Idempotency-Key records past their 24 hours, every few minutes."""
 
     def purge(stop: threading.Event) -> None:
-        requests = idempotent_requests(settings, store, clock)
+        requests = bootstrap.requests(settings, store, clock)
         while not stop.is_set():
             try:
                 purged = requests.purge()
@@ -196,7 +196,7 @@ def tasks(
     bus = bus or bus_module.connect(settings.bus_url)
     clock = clock or SystemClock()
     keep_processed = timedelta(days=settings.processed_retention_days)
-    cipher = PersonalDataCipher(settings.encryption_key)
+    cipher = bootstrap.cipher(settings)
     recorded = Hints()
     return [
         relay_task(store, bus, clock),

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     return runner.main(
         args,
-        app_spec="directory.app:create_app()",
+        app_spec="directory.app:from_env()",
         worker_spec="directory.worker:tasks",
         port_var=PORT.name,
         default_port=PORT.default,

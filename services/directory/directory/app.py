@@ -35,15 +35,20 @@ def build_service(
     )
 
 
+def from_env() -> Flask:
+    """The app as gunicorn runs it (`directory.app:from_env()`): settings from the environment."""
+    settings = load()
+    logs.configure(SERVICE, settings.log_level)
+    return create_app(settings)
+
+
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     store: Store | None = None,
     clock: Clock | None = None,
     geocoder: Geocoder | None = None,
 ) -> Flask:
-    settings = settings or load()
-    logs.configure(SERVICE, settings.log_level)
     store = store or connect(settings.store_url)
     clock = clock or SystemClock()
     service = build_service(settings, store, clock, geocoder)

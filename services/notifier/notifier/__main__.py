@@ -12,7 +12,7 @@ if __name__ == "__main__":
     sys.exit(
         main(
             sys.argv[1:],
-            app_spec="notifier.app:create_app()",
+            app_spec="notifier.app:from_env()",
             worker_spec="notifier.worker:tasks",
             port_var=PORT.name,
             default_port=PORT.default,

@@ -1,4 +1,4 @@
-"""Composition root of the HTTP process: `gunicorn 'notifier.app:create_app()'`."""
+"""Composition root of the HTTP process: `gunicorn 'notifier.app:from_env()'`."""
 
 from __future__ import annotations
 
@@ -27,9 +27,14 @@ class AppContext:
     tokens: TokenVerifier
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+def from_env() -> Flask:
+    """The app as gunicorn runs it (`notifier.app:from_env()`): settings from the environment."""
+    settings = Settings.from_env()
     logs.configure("notifier", settings.log_level)
+    return create_app(settings)
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> Flask:
     store = store or stores.connect(settings.store_url)
     app, smorest = create_app_base(
         "notifier", ready_checks={"store": store.ping}, title="Children's Centres notifier"

@@ -76,7 +76,7 @@ def main(argv: Sequence[str]) -> int:
     logs.configure(config.SERVICE, _log_level())
     return run_service(
         argv,
-        app_spec="sla_monitor.app:create_app()",
+        app_spec="sla_monitor.app:from_env()",
         worker_spec="sla_monitor.worker:tasks",
         port_var=config.PORT.name,
         default_port=config.PORT.default,

@@ -1,4 +1,4 @@
-"""Composition root of the HTTP process: `gunicorn 'sla_monitor.app:create_app()'`."""
+"""Composition root of the HTTP process: `gunicorn 'sla_monitor.app:from_env()'`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,19 @@ from .api import Context, blueprint
 from .repository import repositories
 
 
+def from_env() -> Flask:
+    """The app as gunicorn runs it (`sla_monitor.app:from_env()`): settings from the environment."""
+    settings = config.load()
+    logs.configure(config.SERVICE, settings.worker.log_level)
+    return create_app(settings)
+
+
 def create_app(
-    settings: config.Settings | None = None,
+    settings: config.Settings,
     *,
     store: Store | None = None,
     clock: Clock | None = None,
 ) -> Flask:
-    if settings is None:
-        settings = config.load()
-        logs.configure(config.SERVICE, settings.worker.log_level)
     store = store or ccstore.connect(settings.worker.store_url)
     clock = clock or SystemClock()
     clocks, centres = repositories(store, clock)

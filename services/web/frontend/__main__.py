@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return runner.main(
             argv,
-            app_spec="frontend.app:create_app()",
+            app_spec="frontend.app:from_env()",
             worker_spec="frontend.worker:tasks",
             port_var=PORT.name,
             default_port=PORT.default,

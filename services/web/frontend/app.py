@@ -1,5 +1,5 @@
-"""Composition root of the web front end: `create_app()` wires settings, the
-store, the service clients and the pages (gunicorn 'frontend.app:create_app()')."""
+"""Composition root of the web front end: `create_app(settings)` wires settings, the
+store, the service clients and the pages (gunicorn 'frontend.app:from_env()')."""
 
 from __future__ import annotations
 
@@ -80,15 +80,20 @@ def _serve_package_files(app: Flask) -> None:
     app.static_folder = "static"
 
 
+def from_env() -> Flask:
+    """The app as gunicorn runs it (`frontend.app:from_env()`): settings from the environment."""
+    settings = Settings.from_env()
+    logs.configure(SERVICE, settings.log_level)
+    return create_app(settings)
+
+
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     store: Store | None = None,
     transport: Transport | None = None,
     clock: Clock | None = None,
 ) -> Flask:
-    settings = settings or Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
     store = store or connect(settings.store_url)
     clock = clock or SystemClock()
     app, _api = create_app_base(
