@@ -11,7 +11,7 @@ from ccshared.config import ConfigError
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
-from .app import build_service
+from . import bootstrap
 from .config import PORT, SERVICE, load
 from .sample import load_sample
 
@@ -23,7 +23,7 @@ def load_sample_command() -> int:
     logs.configure(SERVICE, settings.log_level)
     store = connect(settings.store_url)
     try:
-        loaded = load_sample(build_service(settings, store, SystemClock()))
+        loaded = load_sample(bootstrap.directory_service(settings, store, SystemClock()))
     finally:
         store.close()
     print(json.dumps({"sample_centres_created": loaded.created, "already_present": loaded.existing}))

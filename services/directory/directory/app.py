@@ -11,28 +11,11 @@ from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base
 from flask import Flask
 
-from . import api, oruk, oruk_api, partner_api
+from . import api, bootstrap, oruk, oruk_api, partner_api
 from .config import SERVICE, Settings, load
-from .geocoder import Geocoder, from_url
-from .partner_repository import PartnerRepository
-from .repository import CentreRepository
-from .service import DirectoryService
-from .signposting import Signposting
+from .geocoder import Geocoder
 
 log = logging.getLogger(__name__)
-
-
-def build_service(
-    settings: Settings, store: Store, clock: Clock, geocoder: Geocoder | None = None
-) -> DirectoryService:
-    """The service layer wired to its adapters (shared by the app and the CLI)."""
-    return DirectoryService(
-        CentreRepository(store, clock),
-        clock,
-        geocoder or from_url(settings.geocoder_url, settings.geocoder_timeout),
-        settings.stale_days,
-        settings.calendar,
-    )
 
 
 def from_env() -> Flask:
@@ -51,7 +34,7 @@ def create_app(
 ) -> Flask:
     store = store or connect(settings.store_url)
     clock = clock or SystemClock()
-    service = build_service(settings, store, clock, geocoder)
+    service = bootstrap.directory_service(settings, store, clock, geocoder)
 
     app, smorest = create_app_base(
         SERVICE,
@@ -59,7 +42,7 @@ def create_app(
         title="Children's centres directory",
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
-    signposting = Signposting(PartnerRepository(store), settings.partner_import, clock)
+    signposting = bootstrap.signposting(settings, store, clock)
     context = api.Context(
         service,
         TokenVerifier(SERVICE, settings.staff_token_public_key),

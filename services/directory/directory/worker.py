@@ -15,9 +15,9 @@ from ccshared.outbox import Relay
 from ccshared.retrying import until_done
 from ccshared.timeutil import Clock, SystemClock
 
+from . import bootstrap
 from .config import SERVICE, Settings, load
 from .importer import Fetcher, Importer, import_task
-from .partner_repository import PartnerRepository
 from .repository import CentreRepository
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,7 @@ def relay_task(settings: Settings) -> Task:
 def importer_task(settings: Settings, clock: Clock | None = None, fetcher: Fetcher | None = None) -> Task:
     def build() -> tuple[Importer, Callable[[], None]]:
         store = stores.connect(settings.store_url)
-        importer = Importer(
-            PartnerRepository(store), settings.partner_import, clock or SystemClock(), fetcher
-        )
+        importer = bootstrap.importer(settings, store, clock or SystemClock(), fetcher)
         return importer, store.close
 
     return import_task(build)
