@@ -4,7 +4,6 @@ whoever starts it; secrets are never written through a file planted in their pla
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
 import subprocess
@@ -17,6 +16,8 @@ from types import ModuleType
 import pytest
 from ccshared import store as stores
 from notifier.file_transport import FileTransport
+
+from tests.infra import common
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +34,7 @@ def permissive_umask() -> Iterator[None]:
 
 @pytest.fixture
 def run_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return common.run_script()
 
 
 def _mode(path: Path) -> int:

@@ -3,7 +3,7 @@
 See tests/conftest.py for the pytest fixtures built on it.
 """
 
-from .common import Engine, InfraError, cache_dir, free_port, wait_until
+from .common import Engine, InfraError, cache_dir, free_port
 from .ferretdb import FerretDB, install_ferretdb
 from .kafka import KafkaBroker, install_kafka
 
@@ -16,5 +16,4 @@ __all__ = [
     "free_port",
     "install_ferretdb",
     "install_kafka",
-    "wait_until",
 ]

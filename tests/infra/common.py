@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import fcntl
 import hashlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -14,8 +15,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
 DEFAULT_CACHE = Path.home() / ".cache" / "childrens-centres-infra"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,15 +79,40 @@ def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: dict[str, str] | 
         raise InfraError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
 
 
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
-    """Poll ``check`` until it is true or ``timeout`` seconds pass; return whether it became true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+def run_script() -> ModuleType:
+    """scripts/run.py (the embedded run, `make run`) as a module, to test its parts."""
+    spec = importlib.util.spec_from_file_location("run_script", REPO_ROOT / "scripts" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def go_install(package: str, version: str, binary: str, cache_name: str, tags: str = "") -> Path:
+    """A Go command built once with `go install PACKAGE@VERSION` (module proxy, checksum database)
+    and cached under `cache_name`; later calls, from any process, find it built."""
+    home = cache_dir() / cache_name
+    built = home / binary
+    if built.exists():
+        return built
+    with file_lock(home / ".lock"):
+        if built.exists():
+            return built
+        go = shutil.which("go")
+        if go is None:
+            raise InfraError("go not found on PATH")
+        staging = home / "partial"
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        run_checked(
+            [go, "install", *(["-tags", tags] if tags else []), f"{package}@{version}"],
+            cwd=home,
+            what=f"building {binary} {version}",
+            env={**os.environ, "GOBIN": str(staging), "GOFLAGS": "-trimpath -buildvcs=false"},
+        )
+        (staging / binary).rename(built)
+        shutil.rmtree(staging)
+    return built
 
 
 def tail_lines(path: Path, n: int) -> str:

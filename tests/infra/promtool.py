@@ -8,11 +8,9 @@ database, and cached per version like FerretDB and Kafka.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-from .common import InfraError, cache_dir, file_lock, missing_commands, run_checked
+from .common import go_install, missing_commands
 
 PROMETHEUS_MODULE_VERSION = "v0.316.0"
 PROMETHEUS_RELEASE = "v3.16.0"  # the prom/prometheus image tag built from the same source
@@ -29,29 +27,5 @@ def missing_tools() -> list[str]:
 
 def install_promtool() -> Path:
     """Return the cached promtool, building it with `go install` on first use."""
-    home = cache_dir() / f"promtool-{PROMETHEUS_MODULE_VERSION}-dns-sd"
-    binary = home / "promtool"
-    if binary.exists():
-        return binary
-    with file_lock(home / ".lock"):
-        if not binary.exists():
-            _build(home)
-    return binary
-
-
-def _build(home: Path) -> None:
-    go = shutil.which("go")
-    if go is None:
-        raise InfraError("go not found on PATH")
-    staging = home / "partial"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    run_checked(
-        [go, "install", "-tags", BUILD_TAGS, f"{PACKAGE}@{PROMETHEUS_MODULE_VERSION}"],
-        cwd=home,
-        what=f"building promtool {PROMETHEUS_MODULE_VERSION}",
-        env={**os.environ, "GOBIN": str(staging), "GOFLAGS": "-trimpath -buildvcs=false"},
-    )
-    (staging / "promtool").rename(home / "promtool")
-    shutil.rmtree(staging)
+    cache_name = f"promtool-{PROMETHEUS_MODULE_VERSION}-dns-sd"
+    return go_install(PACKAGE, PROMETHEUS_MODULE_VERSION, "promtool", cache_name, tags=BUILD_TAGS)

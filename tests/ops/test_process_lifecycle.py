@@ -8,7 +8,6 @@ end it, so it must end cleanly, not with make's "Error 130".
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from types import ModuleType
 import pytest
 import requests
 
+from tests.infra import common
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -62,10 +62,7 @@ def test_a_stopped_service_removes_its_metrics_folder(tmp_path, mode):
 
 @pytest.fixture
 def run_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return common.run_script()
 
 
 # Stands in for honcho: on SIGINT it stops and exits 130, as honcho does.
