@@ -19,12 +19,13 @@ from contacts.config import Settings
 from contacts.crypto import PersonalDataCipher
 from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
-from contacts_testkit import CENTRES, LETTER, NOW, REFERRAL, centre_event
+from contacts_testkit import CENTRES, NOW, centre_event
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.infra import tokens
+from tests.infra.payloads import LETTER, REFERRAL
 
 
 @pytest.fixture

@@ -37,24 +37,6 @@ CENTRE_LOCATIONS = {
     "centre-south": (53.389, -2.966),
 }
 
-LETTER = {
-    "channel": "letter",
-    "centre_id": "centre-north",
-    "subject": "Test subject about a nursery place",
-    "summary": "Test summary text of the letter",
-    "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, Liverpool L4 0AA"},
-}
-
-REFERRAL = {
-    "centre_id": "centre-south",
-    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
-    "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
-    "children": [{"age_years": 2}, {"age_months": 7}],
-    "support_needed": ["stay-and-play", "health-visitor-clinic"],
-    "urgency": "soon",
-    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00+00:00"},
-    "notes": "Test note: family new to the area",
-}
 
 PERSONAL_VALUES = (
     "Test Parent",

@@ -17,10 +17,11 @@ from contacts.idempotency import idempotent_requests
 from contacts.nearest import Place, district_of, nearest_suitable
 from contacts.repository import AuditLog, ContactRepository
 from contacts.service import ContactService
-from contacts_testkit import LETTER
 from cryptography.fernet import Fernet
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.infra.payloads import LETTER
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CENTRE = Centre("centre-1", "Test Centre", "north", "L4 0AA", "open", 1)

@@ -27,6 +27,7 @@ from flask import Flask
 from frontend.clients import Reply
 
 from tests.infra import tokens
+from tests.infra.payloads import LETTER, REFERRAL
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -40,25 +41,6 @@ CENTRES = [
     ("centre-central", "Test Central Centre", "central", "L1 0AA", "open"),
     ("centre-south", "Test South Centre", "south", "L8 0AA", "open"),
 ]
-
-LETTER = {
-    "channel": "letter",
-    "centre_id": "centre-north",
-    "subject": "Test subject about a nursery place",
-    "summary": "Test summary text of the letter",
-    "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, Liverpool L4 0AA"},
-}
-
-REFERRAL = {
-    "centre_id": "centre-south",
-    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
-    "family": {"name": "Test Family Carer", "phone": "07700 900123", "postcode": "L8 0AA"},
-    "children": [{"age_years": 2}],
-    "support_needed": ["stay_and_play"],
-    "urgency": "soon",
-    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00+00:00"},
-    "notes": "Test note",
-}
 
 
 def letter(**changes: Any) -> dict:

@@ -43,7 +43,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from frontend.presenters import local_now_fields
 from frontend.views.centres import form_values
-from hostile_testkit import LETTER, NOW, REFERRAL, Stack, bearer, stack
+from hostile_testkit import NOW, Stack, bearer, stack
+
+from tests.infra.payloads import LETTER, REFERRAL
 
 ROLES = ("anon", "partner", "partner2", "ptok", "ptok2", "st_other", "st_own", "coord", "po", "admin")
 AGENCY_A = "example-health-visitors"

@@ -20,9 +20,10 @@ from flask.testing import FlaskClient
 from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
 from frontend.service import StaffDesk
-from hostile_testkit import NOW, REFERRAL, bearer, contacts_app, mongo_url, sqlite_url, web_app
+from hostile_testkit import NOW, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
 from tests.infra import tokens
+from tests.infra.payloads import REFERRAL
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
