@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import flask_smorest
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -289,6 +289,26 @@ def trace_requests(app: Flask, service: str) -> None:
     @app.teardown_request
     def _end_span(error: BaseException | None) -> None:
         tracing.end_server_span(g.pop("trace_span", None), g.pop("trace_status", None), error)
+
+
+C = TypeVar("C")
+_CONTEXTS = "ccshared.contexts"
+
+
+def provide(app: Flask, context: object) -> None:
+    """Give the app's routes what they work with: one typed object, found by its class."""
+    app.extensions.setdefault(_CONTEXTS, {})[type(context)] = context
+
+
+def provided(app: Flask, kind: type[C]) -> C:
+    """The object of this class the app was given with `provide`."""
+    return app.extensions[_CONTEXTS][kind]
+
+
+def context(kind: type[C]) -> C:
+    """In a request: what the app was given of this class. Routes are module-level blueprints;
+    this is how they reach the service layer, typed."""
+    return provided(current_app, kind)
 
 
 def create_app_base(

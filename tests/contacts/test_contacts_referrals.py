@@ -9,6 +9,8 @@ from ccshared.auth import StaffUser
 from ccshared.ratelimit import Limit
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
+from ccshared.web import provided
+from contacts.api import Services
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
 from contacts_testkit import NOW, PERSONAL_VALUES, erase
@@ -69,7 +71,7 @@ def test_a_referral_posted_twice_with_one_idempotency_key_makes_one_contact(
 def test_a_retry_after_a_crash_before_the_response_was_kept_makes_no_second_contact(
     app, client, agency_headers, referral
 ):
-    services = app.extensions["contacts"]
+    services = provided(app, Services)
     agency = services.agencies.authenticate(agency_headers["X-API-Key"])
     form = ReferralCreateSchema().load(referral)
     request = services.idempotency.request(f"agency:{agency.id}", "crash-1", referral)
@@ -485,7 +487,7 @@ def test_staff_tokens_do_not_reach_the_partner_api(client, agency_headers, refer
 
 
 def test_a_partner_users_calls_count_against_its_agencys_rate_limit(app, client, agency_headers):
-    app.extensions["contacts"].partner_limiter.limit = Limit(3, 60)
+    provided(app, Services).partner_limiter.limit = Limit(3, 60)
     token = partner_token("example-health-visitors")
 
     answers = [client.get(REFERRALS, headers=token).status_code for _ in range(2)]

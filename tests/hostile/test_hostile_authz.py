@@ -39,6 +39,8 @@ from typing import Any
 
 import pytest
 from ccshared.ratelimit import Limit
+from ccshared.web import provided
+from contacts.api import Services
 from flask import Flask
 from flask.testing import FlaskClient
 from frontend.presenters import local_now_fields
@@ -657,7 +659,7 @@ def test_hostile_partners_read_only_their_own_referrals(world: World) -> None:
 
 
 def test_hostile_partner_web_users_see_only_their_own_agencys_referrals(world: World) -> None:
-    world.stack.contacts.app.extensions["contacts"].clock.advance(minutes=1)  # newest: on the first page
+    provided(world.stack.contacts.app, Services).clock.advance(minutes=1)  # newest: on the first page
     own = world.referral()
     reference = (
         world.stack.contacts.app.test_client()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ccshared.web import provided
+from contacts.api import Services
 from flask import Flask
 from hostile_testkit import Stack, bearer, stack
 
@@ -72,7 +74,7 @@ def test_hostile_security_headers_on_every_response(built: Stack) -> None:
 
 
 def test_hostile_rate_limited_answers_carry_headers(built: Stack) -> None:
-    limiter = built.contacts.app.extensions["contacts"].partner_limiter
+    limiter = provided(built.contacts.app, Services).partner_limiter
     original = limiter.limit
     from ccshared.ratelimit import Limit
 

@@ -16,6 +16,8 @@ import pytest
 from ccshared.ratelimit import Limit, RateLimiter, client_key
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock, to_str
+from ccshared.web import provided
+from contacts.api import Services
 from flask.testing import FlaskClient
 from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
@@ -58,7 +60,7 @@ def test_hostile_partner_api_is_rate_limited_per_agency(store_url: str, tmp_path
     from contacts.config import Settings
 
     world = contacts_app(store_url, tmp_path, seed=False)
-    settings = world.app.extensions["contacts"]
+    settings = provided(world.app, Services)
     assert settings.partner_limiter is not None
     settings.partner_limiter.limit = Limit(4, 60)
     client = world.app.test_client()
@@ -86,7 +88,7 @@ def test_hostile_partner_api_is_rate_limited_per_agency(store_url: str, tmp_path
 
 def test_hostile_bad_keys_are_rate_limited_per_address(tmp_path: Path) -> None:
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
-    world.app.extensions["contacts"].partner_limiter.limit = Limit(3, 60)
+    provided(world.app, Services).partner_limiter.limit = Limit(3, 60)
     client = world.app.test_client()
     guesses = [
         client.get("/api/v1/referrals", headers={"X-API-Key": f"cck_guess{n}"}).status_code for n in range(5)
@@ -148,7 +150,7 @@ def test_hostile_ipv6_clients_are_counted_by_their_64(address: str | None, key: 
 
 def test_hostile_a_new_ipv6_address_in_the_same_64_does_not_reset_the_count(tmp_path: Path) -> None:
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
-    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     guesses = []
     for host in (1, 2, 3):
@@ -169,7 +171,7 @@ def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
 ) -> None:
     monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
-    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     spoofed = [_forwarded(client, f"198.51.100.{n}, 192.0.2.20") for n in range(3)]
     assert spoofed == [401, 401, 429], "what the client wrote left of the proxy's entry is ignored"
@@ -181,7 +183,7 @@ def test_hostile_without_trusted_hops_forwarded_headers_change_nothing(
 ) -> None:
     monkeypatch.delenv("TRUSTED_PROXY_HOPS", raising=False)
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
-    world.app.extensions["contacts"].partner_limiter.limit = Limit(2, 3600)
+    provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     assert [_forwarded(client, f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
 

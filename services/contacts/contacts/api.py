@@ -11,7 +11,8 @@ from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
-from flask import Response, current_app, g, jsonify, request
+from ccshared.web import context
+from flask import Response, g, jsonify, request
 from flask_smorest import Blueprint
 
 from . import schemas as s
@@ -22,7 +23,6 @@ from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
 API_KEY_HEADER = apidoc.PARTNER_KEY_HEADER
-EXTENSION = "contacts"
 
 # Made once: a schema with nested fields costs more to build than to load a body with,
 # and webargs would build one per request from a class. Loads and dumps keep no state.
@@ -44,7 +44,7 @@ class Services:
 
 
 def _services() -> Services:
-    return current_app.extensions[EXTENSION]
+    return context(Services)
 
 
 def _staff() -> StaffUser:

@@ -7,7 +7,7 @@ from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base
+from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap, subject_access_api
@@ -30,20 +30,23 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     app, web_api = create_app_base(SERVICE, ready_checks=ready_checks, title="Children's Centres contacts")
     apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
     contacts = bootstrap.contact_service(settings, store_, clock)
-    app.extensions[api.EXTENSION] = api.Services(
-        contacts=contacts,
-        agencies=bootstrap.agency_keys(settings, store_, clock),
-        idempotency=contacts.requests,
-        tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
-        clock=clock,
-        partner_limiter=bootstrap.partner_limiter(settings, store_, clock),
-        webhook_log=DeliveryLog(DeliveryRepository(store_)),
+    provide(
+        app,
+        api.Services(
+            contacts=contacts,
+            agencies=bootstrap.agency_keys(settings, store_, clock),
+            idempotency=contacts.requests,
+            tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
+            clock=clock,
+            partner_limiter=bootstrap.partner_limiter(settings, store_, clock),
+            webhook_log=DeliveryLog(DeliveryRepository(store_)),
+        ),
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
     web_api.register_blueprint(api.internal)
     web_api.register_blueprint(api.webhook_deliveries)
-    app.extensions[subject_access_api.EXTENSION] = bootstrap.subject_access(settings, store_, clock)
+    provide(app, bootstrap.subject_access(settings, store_, clock))
     web_api.register_blueprint(subject_access_api.bp)
     return app
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from ccshared import apidoc
 from ccshared import contracts as c
 from ccshared.auth import current_staff
-from flask import current_app, g
+from ccshared.web import context
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -19,7 +20,6 @@ from .blind_index import InvalidQuery
 from .schemas import Strict, text
 from .subject_access import MAX_FOUND, SubjectAccess, invalid_query
 
-EXTENSION = "subject_access"
 CASE_REFERENCE = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$", error="letters, digits and / . _ - only, up to 40"
 )
@@ -64,7 +64,7 @@ class ErasureSchema(Schema):
 
 
 def _service() -> SubjectAccess:
-    return current_app.extensions[EXTENSION]
+    return context(SubjectAccess)
 
 
 bp = Blueprint(
@@ -77,7 +77,7 @@ bp = Blueprint(
 
 @bp.before_request
 def _authenticate_admin() -> None:
-    g.staff = current_staff(current_app.extensions[api.EXTENSION].tokens, (c.ROLE_ADMIN,))
+    g.staff = current_staff(context(api.Services).tokens, (c.ROLE_ADMIN,))
 
 
 @bp.post("/search")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ccshared import apidoc
-from ccshared.auth import current_staff
+from ccshared.auth import TokenVerifier, current_staff
 from ccshared.errors import NotFound
-from flask import current_app
+from ccshared.web import context
 from flask_smorest import Blueprint
 
 from . import schemas
 from .access import log_area, may_read
+from .domain import Routing
+from .file_transport import Mailbox
+from .repository import NotificationRepository
 
 notifications = Blueprint(
     "notifications", __name__, url_prefix="/api/v1/notifications", description="The delivery log"
@@ -19,8 +24,16 @@ messages = Blueprint(
 )
 
 
-def _ctx():
-    return current_app.extensions["notifier"]
+@dataclass(frozen=True)
+class AppContext:
+    notifications: NotificationRepository
+    mailbox: Mailbox
+    routing: Routing
+    tokens: TokenVerifier
+
+
+def _ctx() -> AppContext:
+    return context(AppContext)
 
 
 @notifications.route("")

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ccshared import apidoc, logs
 from ccshared import store as stores
 from ccshared.auth import TokenVerifier
 from ccshared.contracts import SERVICE_NOTIFIER
 from ccshared.store import Store
-from ccshared.web import create_app_base
+from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap
 from .config import Settings
-from .domain import Routing
 from .file_transport import Mailbox
-from .repository import NotificationRepository, repositories
-
-
-@dataclass(frozen=True)
-class AppContext:
-    notifications: NotificationRepository
-    mailbox: Mailbox
-    routing: Routing
-    tokens: TokenVerifier
+from .repository import repositories
 
 
 def from_env() -> Flask:
@@ -41,11 +30,14 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Flask:
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     notifications, _ = repositories(store)
-    app.extensions["notifier"] = AppContext(
-        notifications=notifications,
-        mailbox=Mailbox(settings.delivery.mail_dir),
-        routing=bootstrap.routing(settings),
-        tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key),
+    provide(
+        app,
+        api.AppContext(
+            notifications=notifications,
+            mailbox=Mailbox(settings.delivery.mail_dir),
+            routing=bootstrap.routing(settings),
+            tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key),
+        ),
     )
     smorest.register_blueprint(api.notifications)
     smorest.register_blueprint(api.messages)

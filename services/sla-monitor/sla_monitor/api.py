@@ -11,6 +11,7 @@ from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLE_SERVICE, ROLES
 from ccshared.errors import Forbidden
 from ccshared.timeutil import LONDON, Clock, to_str
+from ccshared.web import context
 from flask import Response
 from flask_smorest import Blueprint
 
@@ -57,85 +58,89 @@ def due_answer(
     }
 
 
-def blueprint(ctx: Context) -> Blueprint:
-    blp = Blueprint("sla", __name__, url_prefix="/api/v1", description="SLA clocks and compliance")
+blp = Blueprint("sla", __name__, url_prefix="/api/v1", description="SLA clocks and compliance")
 
-    @blp.get("/due")
-    @blp.arguments(DueQuery, location="query")
-    @blp.response(200, DueSchema)
-    def due(query: dict) -> dict:
-        """When a contact received at a given time is at risk and due (public).
 
-        Without `urgency` the channel's own target applies; without `area`,
-        only the closure days of every area.
-        """
-        return due_answer(
-            ctx.policy, query["channel"], query["received_at"], query.get("urgency"), query.get("area")
-        )
+def _ctx() -> Context:
+    return context(Context)
 
-    @blp.get("/clocks")
-    @blp.doc(**apidoc.STAFF_ONLY)
-    @blp.arguments(ClocksQuery, location="query")
-    @blp.response(200, ClocksSchema)
-    def clocks(query: dict) -> dict:
-        """Running clocks (paused ones too), soonest due first (staff; staff and coordinators see
-        their own area). Each row says how many working days it has spent paused."""
-        user = current_staff(ctx.tokens)
-        filter = _clock_filter(query, user)
-        found = list(
-            ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"])
-        )
-        today = ctx.clock.now().astimezone(LONDON).date()
-        rows = [_clock_row(clock, ctx.policy.calendar, today) for clock in found]
-        return {"clocks": rows, "count": len(rows)}
 
-    @blp.get("/reports/compliance")
-    @blp.doc(**apidoc.PUBLIC_MORE_WITH_TOKEN)
-    @blp.arguments(ComplianceQuery, location="query")
-    @blp.doc(**tables.openapi_files(ComplianceSchema))
-    @blp.response(200, ComplianceSchema)
-    def compliance_report(query: dict) -> dict | Response:
-        """Met, breached and open counts by channel, centre, area or month of receipt.
+@blp.get("/due")
+@blp.arguments(DueQuery, location="query")
+@blp.response(200, DueSchema)
+def due(query: dict) -> dict:
+    """When a contact received at a given time is at risk and due (public).
 
-        Public. Anonymous callers get whole months (the dates widen to the months
-        they fall in) and "fewer than 5" for small counts; staff get every figure,
-        and so does the notifier's service token (its monthly report to the
-        Principal Officer and the coordinators).
-        """
-        token = bearer_token()
-        # Anyone else (a partner's token included) gets the public figures.
-        public = token is None or ctx.tokens.verify(token).role not in FULL_FIGURES_ROLES
-        start, end = query["from_"], query["to"]
-        if public:
-            start, end = start.replace(day=1), _last_day_of_month(end)
-        filter: dict = {
-            "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
-            "state": {"$in": list(COUNTED_STATES)},
-        }
-        if query.get("area"):
-            filter["area"] = query["area"]
-        groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
-        rows, overall = [group.as_dict() for group in groups], totals.as_dict()
-        if query["group_by"] == "centre":
-            for row in rows:
-                centre = ctx.centres.get(row["key"])
-                row["name"] = centre.name if centre else ""
-        if public:
-            rows, overall = for_the_public(rows, overall)
-        if query["format"] != "json":
-            name = f"compliance-{query['group_by']}-{start.isoformat()}-to-{end.isoformat()}"
-            return tables.download(REPORT_COLUMNS, [*rows, overall], query["format"], name)
-        return {
-            "from_": start,
-            "to": end,
-            "group_by": query["group_by"],
-            "area": query.get("area"),
-            "by_month_only": public,
-            "groups": rows,
-            "totals": overall,
-        }
+    Without `urgency` the channel's own target applies; without `area`,
+    only the closure days of every area.
+    """
+    return due_answer(
+        _ctx().policy, query["channel"], query["received_at"], query.get("urgency"), query.get("area")
+    )
 
-    return blp
+
+@blp.get("/clocks")
+@blp.doc(**apidoc.STAFF_ONLY)
+@blp.arguments(ClocksQuery, location="query")
+@blp.response(200, ClocksSchema)
+def clocks(query: dict) -> dict:
+    """Running clocks (paused ones too), soonest due first (staff; staff and coordinators see
+    their own area). Each row says how many working days it has spent paused."""
+    ctx = _ctx()
+    user = current_staff(ctx.tokens)
+    filter = _clock_filter(query, user)
+    found = list(ctx.clocks.find(filter, sort=[("due_at", 1)], limit=query["limit"], skip=query["offset"]))
+    today = ctx.clock.now().astimezone(LONDON).date()
+    rows = [_clock_row(clock, ctx.policy.calendar, today) for clock in found]
+    return {"clocks": rows, "count": len(rows)}
+
+
+@blp.get("/reports/compliance")
+@blp.doc(**apidoc.PUBLIC_MORE_WITH_TOKEN)
+@blp.arguments(ComplianceQuery, location="query")
+@blp.doc(**tables.openapi_files(ComplianceSchema))
+@blp.response(200, ComplianceSchema)
+def compliance_report(query: dict) -> dict | Response:
+    """Met, breached and open counts by channel, centre, area or month of receipt.
+
+    Public. Anonymous callers get whole months (the dates widen to the months
+    they fall in) and "fewer than 5" for small counts; staff get every figure,
+    and so does the notifier's service token (its monthly report to the
+    Principal Officer and the coordinators).
+    """
+    ctx = _ctx()
+    token = bearer_token()
+    # Anyone else (a partner's token included) gets the public figures.
+    public = token is None or ctx.tokens.verify(token).role not in FULL_FIGURES_ROLES
+    start, end = query["from_"], query["to"]
+    if public:
+        start, end = start.replace(day=1), _last_day_of_month(end)
+    filter: dict = {
+        "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
+        "state": {"$in": list(COUNTED_STATES)},
+    }
+    if query.get("area"):
+        filter["area"] = query["area"]
+    groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
+    rows, overall = [group.as_dict() for group in groups], totals.as_dict()
+    if query["group_by"] == "centre":
+        for row in rows:
+            centre = ctx.centres.get(row["key"])
+            row["name"] = centre.name if centre else ""
+    if public:
+        rows, overall = for_the_public(rows, overall)
+    if query["format"] != "json":
+        name = f"compliance-{query['group_by']}-{start.isoformat()}-to-{end.isoformat()}"
+        return tables.download(REPORT_COLUMNS, [*rows, overall], query["format"], name)
+    return {
+        "from_": start,
+        "to": end,
+        "group_by": query["group_by"],
+        "area": query.get("area"),
+        "by_month_only": public,
+        "groups": rows,
+        "totals": overall,
+    }
 
 
 FULL_FIGURES_ROLES = (*ROLES, ROLE_SERVICE)

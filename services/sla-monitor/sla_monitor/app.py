@@ -7,11 +7,11 @@ from ccshared import store as ccstore
 from ccshared.auth import TokenVerifier
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base
+from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import config
-from .api import Context, blueprint
+from .api import Context, blp
 from .repository import repositories
 
 
@@ -42,5 +42,6 @@ def create_app(
     )
     app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
     apidoc.declare(api, apidoc.STAFF_TOKEN, apidoc.SERVICE_TOKEN)
-    api.register_blueprint(blueprint(context))
+    provide(app, context)
+    api.register_blueprint(blp)
     return app
