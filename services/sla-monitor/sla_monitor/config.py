@@ -67,7 +67,13 @@ CALENDAR_VARS = (*cccalendar.VARS, *TARGETS, *CELLS)
 STALE_DAYS = Var(
     "SLA_STALE_DAYS", 90, config.positive_int, "days after which unverified centre information is stale"
 )
-SCAN_SECONDS = Var("SLA_SCAN_SECONDS", 0.5, _positive_float, "how often to look for clocks that fall due")
+SCAN_SECONDS = Var(
+    "SLA_SCAN_SECONDS",
+    5.0,
+    _positive_float,
+    "the longest the deadline scanner sleeps; it wakes sooner when the next clock falls due "
+    "or a contact event changes a clock (another instance's changes are seen within this)",
+)
 FRESHNESS_SECONDS = Var("SLA_FRESHNESS_SECONDS", 60.0, _positive_float, "how often to look for stale centres")
 LATE_RECEIPT_GRACE = Var(
     "SLA_LATE_RECEIPT_GRACE_SECONDS",

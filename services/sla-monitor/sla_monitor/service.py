@@ -8,6 +8,7 @@ a fast path.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ccshared import contracts
@@ -16,7 +17,6 @@ from ccshared.events import Event
 from ccshared.timeutil import Clock
 
 from .domain import (
-    ADJUSTABLE,
     BREACHED,
     BY_CLOSURE,
     BY_REFERRAL_DECISION,
@@ -46,8 +46,10 @@ class Monitor:
         stale_days: int = 90,
         late_receipt_grace: timedelta = timedelta(seconds=5),
         ladder: Ladder | None = None,
+        changed: Callable[[], None] | None = None,
     ):
-        """`ladder`: the reminders of breaches still unanswered; None raises none."""
+        """`ladder`: the reminders of breaches still unanswered; None raises none.
+        `changed`: called after a contact event has written a clock (the scanner's wake-up)."""
         self.clocks = clocks
         self.centres = centres
         self.policy = policy
@@ -55,6 +57,8 @@ class Monitor:
         self.stale_days = stale_days
         self.late_receipt_grace = late_receipt_grace
         self.ladder = ladder
+        self.changed = changed
+        self._last_scan: tuple[datetime, bool] | None = None  # (its now, whether it took a full batch)
 
     def handlers(self) -> dict:
         contact = {
@@ -147,6 +151,8 @@ class Monitor:
             contact_id, lambda c: change(c) + self._escalate(c, now), make=lambda: ContactClock(contact_id)
         )
         _log_raised(contact_id, raised)
+        if self.changed is not None:
+            self.changed()
 
     def on_centre(self, event: Event) -> None:
         data = event.data
@@ -162,7 +168,9 @@ class Monitor:
         """Move every clock that has fallen due; return how many events were staged."""
         now = self.clock.now()
         staged = 0
-        for clock in self.clocks.falling_due(now, limit):
+        due = self.clocks.falling_due(now, limit)
+        self._last_scan = (now, len(due) >= limit)
+        for clock in due:
             raised = self.clocks.try_change(
                 clock.contact_id, lambda c: c.advance(now) + self._escalate(c, now)
             )
@@ -170,13 +178,24 @@ class Monitor:
             staged += len(raised)
         return staged
 
+    def seconds_to_next_due(self, longest: float) -> float:
+        """How long the scanner may sleep: until the earliest clock falls due, at most `longest`."""
+        due = self.clocks.next_due()
+        if due is None:
+            return longest
+        if self._last_scan is not None:
+            scanned_at, full = self._last_scan
+            if due <= scanned_at:  # the last scan left it: more than a batch, or another instance's
+                return 0.0 if full else longest
+        return min(longest, max(0.0, (due - self.clock.now()).total_seconds()))
+
     def recompute(self, limit: int = SCAN_BATCH) -> int:
         """Re-derive the deadlines of running clocks made under another calendar, closure or target."""
         fingerprint = self.policy.fingerprint
-        filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(ADJUSTABLE)}}
+        self.clocks.stamp_unmarked(limit)
         changed = 0
         while True:
-            batch = list(self.clocks.find(filter, limit=limit))
+            batch = self.clocks.made_under_another(fingerprint, limit)
             if not batch:
                 return changed
             now = self.clock.now()
