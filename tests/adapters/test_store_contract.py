@@ -150,6 +150,22 @@ def test_delete_removes_only_matches(centres):
     assert ids(centres.find({})) == ["b"]
 
 
+def test_a_delete_by_id_with_a_condition_deletes_only_while_it_holds(centres):
+    """On FerretDB this runs as a lookup by `_id` under the document's lock (mongo_store)."""
+    assert centres.delete({"_id": "a", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 0
+    assert centres.delete({"_id": "b", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 1
+    assert centres.delete({"_id": "c", "n": 3}) == 1
+    assert ids(centres.find({})) == ["a"]
+
+
+def test_racing_conditional_deletes_have_exactly_one_winner(doc_store):
+    collection = doc_store.collection("race_delete")
+    for trial in range(5):
+        collection.insert({"_id": f"d{trial}", "state": "stale"})
+        deleted = _race(lambda n, t=trial: collection.delete({"_id": f"d{t}", "state": "stale"}))
+        assert sum(deleted) == 1, deleted
+
+
 def test_operator_injection_is_refused(centres):
     with pytest.raises(BadFilter):
         centres.find({"$where": "sleep(1000)"})
