@@ -191,6 +191,44 @@ def start_process(cmd: Sequence[str], env: dict[str, str], log_path: Path) -> su
         )
 
 
+def peak_rss_mib(process: subprocess.Popen) -> list[tuple[str, float]]:
+    """(pid and program, peak RSS in MiB) of each live process in the child's process group
+    (a gunicorn master and its workers, say), from /proc's VmHWM; empty where /proc is not."""
+    found: list[tuple[str, float]] = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getpgid(int(entry.name)) != process.pid:
+                continue
+            status = (entry / "status").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        peak = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        if peak is not None:
+            found.append((f"{entry.name} {_program(argv)}", int(peak) / 1024))
+    return sorted(found, key=lambda item: int(item[0].split()[0]))
+
+
+def _program(argv: list[bytes]) -> str:
+    words = [word.decode(errors="replace") for word in argv if word]
+    if "-m" in words[:-1]:
+        index = words.index("-m")
+        return " ".join(words[index + 1 : index + 3])
+    return Path(words[0]).name if words else "?"
+
+
+def rss_note(report: Report, label: str, process: subprocess.Popen) -> None:
+    """Print and note the peak RSS of each process of a service, just before it is stopped."""
+    peaks = peak_rss_mib(process)
+    if not peaks:
+        return
+    text = f"peak RSS, {label}: " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peaks)
+    total = sum(mib for _, mib in peaks)
+    text += f" (total {total:.0f} MiB)" if len(peaks) > 1 else ""
+    print(f"  {text}", flush=True)
+    report.notes.append(text)
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 20.0) -> None:
     if process.poll() is not None:
         return
