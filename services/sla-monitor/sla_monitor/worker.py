@@ -116,6 +116,7 @@ def tasks(
             processed=store.collection(PROCESSED),
             clock=clock,
             keep_processed=timedelta(days=settings.processed_retention_days),
+            batch=store.batch,  # one SQLite transaction per polled batch; handlers write only to `store`
         ).run(stop)
 
     def scan(stop: threading.Event) -> None:

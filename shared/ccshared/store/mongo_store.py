@@ -72,6 +72,12 @@ class MongoStore:
             self._locks = DocumentLocks(self._db[LOCKS]) if "ferretdbVersion" in info else None
         return self._locks  # type: ignore[return-value]
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """No grouping: FerretDB v1 has no transactions, and each write here already
+        returns the outcome its caller acts on."""
+        yield
+
     def ping(self) -> None:
         _call("ping", lambda: self._client.admin.command("ping"))
 
