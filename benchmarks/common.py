@@ -209,11 +209,24 @@ def peak_rss_mib(process: subprocess.Popen) -> list[tuple[str, float]]:
     return sorted(found, key=lambda item: int(item[0].split()[0]))
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _program(argv: list[bytes]) -> str:
     words = [word.decode(errors="replace") for word in argv if word]
     if "-m" in words[:-1]:
-        index = words.index("-m")
-        return " ".join(words[index + 1 : index + 3])
+        return words[words.index("-m") + 1]
     return Path(words[0]).name if words else "?"
 
 

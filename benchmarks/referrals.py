@@ -16,6 +16,7 @@ ratio below 1 between the two.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from .common import (
     Report,
     base_env,
     free_port,
+    group_cpu_seconds,
     rss_note,
     start_process,
     stop_process,
@@ -238,14 +240,49 @@ def _measure_contacts(
         def headers(phase: str) -> Callable[[int], dict[str, str]]:
             return lambda index: {"X-API-Key": keys[index % len(keys)], "Idempotency-Key": f"{phase}-{index}"}
 
-        fresh = _load(url, headers("fresh"), size)
+        groups = {"the contacts service": process.pid, "FerretDB": _ferretdb_group(ctx)}
+        fresh = _cpu_noted(report, "fresh database", groups, size, lambda: _load(url, headers("fresh"), size))
         stored = _fill(store_url, size["stored referrals"])
         print(f"  (database now holds {stored:,} referrals)", flush=True)
-        grown = _load(url, headers("grown"), size)
+        grown = _cpu_noted(
+            report,
+            f"{stored:,} stored",
+            groups,
+            size,
+            lambda: _load(url, headers("grown"), size),
+        )
         rss_note(report, "contacts (gunicorn)", process)
         return fresh, grown
     finally:
         stop_process(process)
+
+
+def _ferretdb_group(ctx: Context) -> int | None:
+    try:
+        return os.getpgid(ctx.engines.ferretdb().process._proc.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _cpu_noted(
+    report: Report,
+    label: str,
+    groups: dict[str, int | None],
+    size: dict[str, int],
+    load: Callable[[], LoadResult],
+) -> LoadResult:
+    """Run load; note the CPU each process group spent per request meanwhile (where the time goes)."""
+    before = {name: group_cpu_seconds(pgid) for name, pgid in groups.items() if pgid is not None}
+    result = load()
+    requests_ = size["requests"] + size["warm-up requests"]
+    spent = [
+        f"{name} {(group_cpu_seconds(groups[name]) - used) / requests_ * 1000:.1f} ms"  # type: ignore[arg-type]
+        for name, used in before.items()
+    ]
+    text = f"CPU per referral POST, {label}: " + ", ".join(spent)
+    print(f"  {text}", flush=True)
+    report.notes.append(text)
+    return result
 
 
 def _load(url: str, headers: Callable[[int], dict[str, str]], size: dict[str, int]) -> LoadResult:
