@@ -159,7 +159,7 @@ class ConsumerLoop:
         outage: Exception | None = None
         retry = False
         try:
-            with self.batch():
+            with self.batch() if messages else nullcontext():
                 for message in messages:
                     try:
                         retry = self._handle(message)

@@ -8,7 +8,6 @@ a fast path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ccshared import contracts
@@ -46,10 +45,8 @@ class Monitor:
         stale_days: int = 90,
         late_receipt_grace: timedelta = timedelta(seconds=5),
         ladder: Ladder | None = None,
-        changed: Callable[[], None] | None = None,
     ):
-        """`ladder`: the reminders of breaches still unanswered; None raises none.
-        `changed`: called after a contact event has written a clock (the scanner's wake-up)."""
+        """`ladder`: the reminders of breaches still unanswered; None raises none."""
         self.clocks = clocks
         self.centres = centres
         self.policy = policy
@@ -57,7 +54,6 @@ class Monitor:
         self.stale_days = stale_days
         self.late_receipt_grace = late_receipt_grace
         self.ladder = ladder
-        self.changed = changed
         self._last_scan: tuple[datetime, bool] | None = None  # (its now, whether it took a full batch)
 
     def handlers(self) -> dict:
@@ -151,8 +147,6 @@ class Monitor:
             contact_id, lambda c: change(c) + self._escalate(c, now), make=lambda: ContactClock(contact_id)
         )
         _log_raised(contact_id, raised)
-        if self.changed is not None:
-            self.changed()
 
     def on_centre(self, event: Event) -> None:
         data = event.data

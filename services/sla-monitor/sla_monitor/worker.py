@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from ccshared import bus as ccbus
@@ -88,7 +89,7 @@ def tasks(
     bus = bus or ccbus.connect(settings.bus_url)
     clock = clock or SystemClock()
     staged = Hints()
-    changed = threading.Event()  # a contact event wrote a clock: its due instant may be sooner
+    changed = threading.Event()  # the consumer wrote clocks: the next due instant may be sooner
     clocks, centres = repositories(store, clock, staged)
     monitor = Monitor(
         clocks,
@@ -98,7 +99,6 @@ def tasks(
         stale_days=settings.stale_days,
         late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
         ladder=settings.ladder(),
-        changed=changed.set,
     )
     producer = bus.producer()
     caught_up = threading.Event()
@@ -116,8 +116,16 @@ def tasks(
             processed=store.collection(PROCESSED),
             clock=clock,
             keep_processed=timedelta(days=settings.processed_retention_days),
-            batch=store.batch,  # one SQLite transaction per polled batch; handlers write only to `store`
+            batch=one_batch,
         ).run(stop)
+
+    @contextmanager
+    def one_batch() -> Iterator[None]:
+        """One SQLite transaction per polled batch (the handlers write only to `store`); the
+        relay and the scanner hear of its writes once they are committed and readable."""
+        with staged.held(), store.batch():
+            yield
+        changed.set()  # a clock may now fall due sooner than the scanner planned
 
     def scan(stop: threading.Event) -> None:
         _wait_for(caught_up, stop, settings.startup_wait_seconds)
