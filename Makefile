@@ -17,4 +17,4 @@ lint:
 
 bench:
 	@scripts/venv.sh requirements-dev.txt
-	.venv/bin/python -m benchmarks
+	.venv/bin/python -m benchmarks $(BENCH_ARGS)

@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--only NAME] [--quick]`: run the benchmarks, write docs/benchmarks.md."""
+"""`python -m benchmarks [--only NAME] [--quick] [--compare OLD.md]`: run the benchmarks,
+write docs/benchmarks.md, and print each figure beside its value in OLD.md if given."""
 
 from __future__ import annotations
 
@@ -24,12 +25,21 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quick", action="store_true", help="small sizes, for a first look")
     p.add_argument("--output", type=Path, default=report.DEFAULT_PATH, help="where to write the figures")
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.md",
+        help="print the figures of this run beside those in an earlier report (e.g. a copy of docs/benchmarks.md)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.compare is not None and not args.compare.is_file():
+        parser().error(f"--compare: no such file {args.compare}")
+    old_text = args.compare.read_text() if args.compare is not None else None
     names = args.only or list(BENCHMARKS)
     workdir = Path(tempfile.mkdtemp(prefix="cc-bench-"))
     host = machine()
@@ -57,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         engines.close()
     report.write(args.output, results, host, args.quick)
     print(f"\nwrote {args.output}")
+    if old_text is not None:
+        print(f"\nold ({args.compare}) and new figures:\n{report.compare(old_text, results)}")
     if not args.keep and not failed:
         shutil.rmtree(workdir, ignore_errors=True)
     elif failed:

@@ -191,6 +191,57 @@ def start_process(cmd: Sequence[str], env: dict[str, str], log_path: Path) -> su
         )
 
 
+def peak_rss_mib(process: subprocess.Popen) -> list[tuple[str, float]]:
+    """(pid and program, peak RSS in MiB) of each live process in the child's process group
+    (a gunicorn master and its workers, say), from /proc's VmHWM; empty where /proc is not."""
+    found: list[tuple[str, float]] = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getpgid(int(entry.name)) != process.pid:
+                continue
+            status = (entry / "status").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        peak = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        if peak is not None:
+            found.append((f"{entry.name} {_program(argv)}", int(peak) / 1024))
+    return sorted(found, key=lambda item: int(item[0].split()[0]))
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _program(argv: list[bytes]) -> str:
+    words = [word.decode(errors="replace") for word in argv if word]
+    if "-m" in words[:-1]:
+        return words[words.index("-m") + 1]
+    return Path(words[0]).name if words else "?"
+
+
+def rss_note(report: Report, label: str, process: subprocess.Popen) -> None:
+    """Print and note the peak RSS of each process of a service, just before it is stopped."""
+    peaks = peak_rss_mib(process)
+    if not peaks:
+        return
+    text = f"peak RSS, {label}: " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peaks)
+    total = sum(mib for _, mib in peaks)
+    text += f" (total {total:.0f} MiB)" if len(peaks) > 1 else ""
+    print(f"  {text}", flush=True)
+    report.notes.append(text)
+
+
 def stop_process(process: subprocess.Popen, timeout: float = 20.0) -> None:
     if process.poll() is not None:
         return

@@ -88,3 +88,42 @@ def _value(value: object) -> str:
     if isinstance(value, list):
         return ", ".join(_value(item) for item in value)
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def figures_in(text: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """{benchmark: {figure: (value, ratio)}} from the tables of a report this module wrote."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    for chunk in text.split("<!-- bench:")[1:]:
+        name, _, rest = chunk.partition(":start -->")
+        if not _:
+            continue
+        rows = found.setdefault(name, {})
+        for line in rest.split(end_marker(name), 1)[0].splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 4 and cells[0] not in ("figure", "---"):
+                rows[cells[0]] = (cells[1], cells[3])
+    return found
+
+
+def compare(old_text: str, results: Sequence[Report]) -> str:
+    """A table of each figure's old (from an earlier report's text) and new value and ratio,
+    side by side. The text is read before the run, which may overwrite its file."""
+    old = figures_in(old_text)
+    lines = [
+        "| benchmark | figure | old | new | old ratio | new ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for result in results:
+        before = old.get(result.name, {})
+        for figure in result.figures:
+            value, ratio = before.get(figure.name, ("-", "-"))
+            new_ratio = format_ratio(figure.ratio) if figure.ratio is not None else "-"
+            lines.append(
+                f"| {result.name} | {figure.name} | {value} | {format_number(figure.value)} {figure.unit} "
+                f"| {ratio} | {new_ratio} |"
+            )
+        shown = {figure.name for figure in result.figures}
+        for name, (value, ratio) in before.items():
+            if name not in shown:
+                lines.append(f"| {result.name} | {name} | {value} | - | {ratio} | - |")
+    return "\n".join(lines)

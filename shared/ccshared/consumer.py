@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 
 from prometheus_client import Counter
@@ -57,7 +58,10 @@ class ConsumerLoop:
         max_attempts: int = 5,
         clock: Clock | None = None,
         keep_processed: timedelta = timedelta(days=30),
+        batch: Callable[[], AbstractContextManager[None]] | None = None,
     ):
+        """`batch`: what groups the writes of one polled batch (a store's `batch`); the
+        offsets are committed only after it has committed them."""
         if keep_processed <= timedelta(0):
             raise ValueError("keep_processed must be positive")
         self.name = name
@@ -68,6 +72,7 @@ class ConsumerLoop:
         self.max_attempts = max_attempts
         self.clock = clock or SystemClock()
         self.keep_processed = keep_processed
+        self.batch = batch or nullcontext
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._outages = 0
         self._next_prune: float | None = None  # time.monotonic(); None: at the first chance
@@ -146,21 +151,30 @@ class ConsumerLoop:
             self._waiting.setdefault((message.topic, message.partition), message.timestamp)
         self._report_when_due()
         done: list[Message] = []
-        for index, message in enumerate(messages):
-            try:
-                retry = self._handle(message)
-            except TRANSIENT as exc:
-                self._rewind(messages[index:])
-                self._commit(done)
-                self._note_waiting(messages, messages[index:])
-                return self._outage("handle", exc)
-            if retry:
-                self._rewind(messages[index:])
-                self._commit(done)
-                self._note_waiting(messages, messages[index:])
-                key = (message.topic, message.partition, message.offset)
-                return backoff_seconds(self._attempts.get(key, 1))
-            done.append(message)
+        outage: Exception | None = None
+        retry = False
+        try:
+            with self.batch() if messages else nullcontext():
+                for message in messages:
+                    try:
+                        retry = self._handle(message)
+                    except TRANSIENT as exc:
+                        outage = exc
+                        break
+                    if retry:
+                        break
+                    done.append(message)
+        except TRANSIENT as exc:  # the batch's writes did not commit: none of it is done
+            done, outage = [], exc
+        left = messages[len(done) :]
+        if left:
+            self._rewind(left)
+            self._commit(done)
+            self._note_waiting(messages, left)
+            if outage is not None:
+                return self._outage("handle", outage)
+            key = (left[0].topic, left[0].partition, left[0].offset)
+            return backoff_seconds(self._attempts.get(key, 1))
         self._outages = 0
         self._note_waiting(messages, [])
         return 0.0 if self._commit(done) else backoff_seconds(1)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 
 STOP_CHECK_SECONDS = 1.0  # the longest a loop waiting here goes without looking at its stop
 
@@ -25,11 +26,28 @@ class Hints:
         self._keys: dict[Hashable, None] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Event()
+        self._held = threading.local()
 
     def add(self, key: Hashable) -> None:
+        held = getattr(self._held, "keys", None)
+        if held is not None:
+            held.append(key)
+            return
         with self._lock:
             self._keys[key] = None
         self._arrived.set()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the keys this thread adds in the block until it ends, then add them: for
+        writes in a transaction, which the loop could not read before it commits."""
+        self._held.keys = keys = []
+        try:
+            yield
+        finally:
+            self._held.keys = None
+            for key in keys:
+                self.add(key)
 
     def take(self) -> list[Hashable]:
         """Every key added since the last take, oldest first."""

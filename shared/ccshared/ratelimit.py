@@ -1,20 +1,26 @@
 """Fixed-window rate limits kept in the service's own store.
 
 Every gunicorn worker (and every instance) of a service counts in the same
-collection, so a limit holds however the service is scaled. Each hit is one
-small document; counting the window's documents needs no atomic increment,
-which neither FerretDB v1 nor the SQLite adapter's `update` offers. Old
-windows are deleted as a key starts a new one.
+collection, so a limit holds however the service is scaled. A key's window is
+one bucket document, its `_id` the (key, window) pair, so a hit is a lookup and
+a write by `_id` (the one index FerretDB v1 uses). The count goes up by a
+compare-and-set on `_version`: neither FerretDB v1 nor the SQLite adapter has an
+atomic increment. A hit that loses the race reads again; each loss means another
+hit was counted, so this ends. A hit over the limit writes nothing. A key's old
+windows are deleted as it starts a new one.
+
+Buckets replace the one-document-per-hit layout used before; documents of that
+layout have no `hits` field, are never read, and go with their key's next window.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from dataclasses import dataclass
 
 from .errors import TooManyRequests
-from .store import Collection
+from .outbox import VERSION
+from .store import Collection, DuplicateKey
 from .timeutil import Clock
 
 
@@ -61,13 +67,27 @@ class RateLimiter:
         now = self.clock.now().timestamp()
         window = int(now // self.limit.window_seconds)
         scoped = f"{self.scope}:{key}"
-        self.collection.insert({"_id": uuid.uuid4().hex, "key": scoped, "window": window})
-        count = self.collection.count({"key": scoped, "window": window})
-        if count == 1:
-            self.collection.delete({"key": scoped, "window": {"$lt": window}})
-        if count <= self.limit.hits:
-            return None
-        return max(1, int((window + 1) * self.limit.window_seconds - now + 0.999))
+        bucket_id = f"{scoped}@{window}"
+        while True:
+            bucket = self.collection.get(bucket_id)
+            if bucket is None:
+                if self._start(bucket_id, scoped, window):
+                    return None
+            elif bucket["hits"] >= self.limit.hits:
+                return max(1, int((window + 1) * self.limit.window_seconds - now + 0.999))
+            else:
+                counted = bucket | {"hits": bucket["hits"] + 1, VERSION: bucket[VERSION] + 1}
+                if self.collection.replace(counted, expected_version=bucket[VERSION]):
+                    return None
+
+    def _start(self, bucket_id: str, scoped: str, window: int) -> bool:
+        """Open the key's bucket for this window with its first hit; False if another hit did."""
+        try:
+            self.collection.insert({"_id": bucket_id, "key": scoped, "window": window, "hits": 1, VERSION: 1})
+        except DuplicateKey:
+            return False
+        self.collection.delete({"key": scoped, "window": {"$lt": window}})
+        return True
 
     def check(self, key: str, what: str = "requests") -> None:
         """Count one hit; raise TooManyRequests (429 with Retry-After) when over the limit."""

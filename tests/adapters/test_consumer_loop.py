@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import chain, repeat
 from types import SimpleNamespace
@@ -285,3 +286,32 @@ def test_run_prunes_at_start_then_hourly_and_outlives_a_store_outage(
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
     assert warning.consumer == "centres.v1"
     assert any(getattr(r, "deleted", None) == 1 for r in caplog.records)
+
+
+def test_a_batch_commits_its_writes_before_its_offsets_and_a_failed_commit_loses_nothing(setup):
+    """With `batch` (one SQLite transaction per polled batch), the events' writes and
+    markers commit together; if that commit fails, none is kept and all come again."""
+    event_bus, doc_store = setup
+    seen = doc_store.collection("seen")
+    failures = [StoreUnavailable("commit failed")]
+
+    @contextmanager
+    def batch():
+        with doc_store.batch():
+            yield
+            if failures:
+                raise failures.pop()
+
+    def handler(event):
+        seen.upsert({"_id": event.subject})
+
+    publish(event_bus, events.encode(centre_event("c1")), events.encode(centre_event("c2")))
+    loop = make_loop(event_bus, doc_store, handler, batch=batch)
+    loop.run_once(0.5)
+    assert (seen.count(), doc_store.collection("processed_events").count()) == (0, 0)
+
+    run_until_idle(loop)
+
+    assert sorted(doc["_id"] for doc in seen.find({})) == ["c1", "c2"]
+    assert doc_store.collection("processed_events").count() == 2
+    assert drain(event_bus.consumer("test", [c.CENTRES_TOPIC]), 1, deadline_s=0.5) == []

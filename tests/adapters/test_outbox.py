@@ -195,3 +195,36 @@ def test_the_sweep_publishes_what_no_hint_named(doc_store, event_bus, topic):
         stop.set()
         thread.join(timeout=20)
     assert [events.decode(m.value).subject for m in got] == ["c9"]
+
+
+def test_events_staged_in_a_batch_are_handed_over_once_it_has_committed(doc_store, event_bus, topic):
+    """Held hints: a relay told of a document before its transaction commits would find
+    nothing to publish and drop the hint, leaving the event to the next sweep."""
+    collection = doc_store.collection("claims")
+    staged = Hints()
+    aggregates = AggregateStore(collection, "test", CLOCK, staged)
+    event_bus.ensure_topics([topic])
+    relay = Relay([(collection, topic)], event_bus.producer(), hints=staged, sweep_seconds=3600)
+    sweeps: list[tuple[int, bool]] = []
+    sweep = relay.sweep
+
+    def counted() -> tuple[int, bool]:
+        sweeps.append(sweep())
+        return sweeps[-1]
+
+    relay.sweep = counted
+    stop, thread = _relay_running(relay)
+    try:
+        wait_for(lambda: sweeps, 30, "the relay's start-up sweep")
+        with staged.held(), doc_store.batch():
+            for n in range(3):
+                aggregates.add(
+                    {"_id": f"b{n}"}, [aggregates.event(c.CENTRE_CREATED, f"b{n}", centre_data(f"b{n}"))]
+                )
+                time.sleep(0.1)  # the relay's linger passes while the batch is still open
+        got = drain(event_bus.consumer(f"{topic}-g", [topic]), 3, deadline_s=30)
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+    assert sorted(events.decode(m.value).subject for m in got) == ["b0", "b1", "b2"]
+    assert sweeps == [(0, False)], "published by the hand-off, not by a sweep"

@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from ccshared import store
 from ccshared.store import BadFilter, DuplicateKey
 
 
@@ -148,6 +149,55 @@ def test_index_creation_is_idempotent(doc_store):
 def test_delete_removes_only_matches(centres):
     assert centres.delete({"area": "north"}) == 2
     assert ids(centres.find({})) == ["b"]
+
+
+def test_a_delete_by_id_with_a_condition_deletes_only_while_it_holds(centres):
+    """On FerretDB this runs as a lookup by `_id` under the document's lock (mongo_store)."""
+    assert centres.delete({"_id": "a", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 0
+    assert centres.delete({"_id": "b", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 1
+    assert centres.delete({"_id": "c", "n": 3}) == 1
+    assert ids(centres.find({})) == ["a"]
+
+
+def test_racing_conditional_deletes_have_exactly_one_winner(doc_store):
+    collection = doc_store.collection("race_delete")
+    for trial in range(5):
+        collection.insert({"_id": f"d{trial}", "state": "stale"})
+        deleted = _race(lambda n, t=trial: collection.delete({"_id": f"d{t}", "state": "stale"}))
+        assert sum(deleted) == 1, deleted
+
+
+def test_writes_in_a_batch_are_read_back_within_it_and_kept_after_it(doc_store):
+    collection = doc_store.collection("batched")
+    with doc_store.batch():
+        collection.insert({"_id": "a", "n": 1})
+        collection.upsert({"_id": "b", "n": 2})
+        assert (
+            collection.update_each([({"_id": "a", "n": 1}, {"n": 10}), ({"_id": "b", "n": 9}, {"n": 20})])
+            == 1
+        )
+        with pytest.raises(DuplicateKey):
+            collection.insert({"_id": "a", "n": 3})
+        assert collection.replace({"_id": "b", "n": 3}) is True
+        assert [doc["n"] for doc in collection.find({})] == [10, 3]
+    assert [doc["n"] for doc in collection.find({})] == [10, 3]
+
+
+def test_a_batch_on_sqlite_is_one_transaction(tmp_path):
+    """Committed as one, and not at all if the block raises; other connections see it whole."""
+    url = f"sqlite:///{tmp_path}/batch.db"
+    mine, other = store.connect(url), store.connect(url)
+    collection = mine.collection("batched")
+    with mine.batch():
+        collection.insert({"_id": "a"})
+        with mine.batch():  # a nested block joins the open transaction
+            collection.insert({"_id": "b"})
+        assert other.collection("batched").count() == 0
+    assert other.collection("batched").count() == 2
+    with pytest.raises(RuntimeError), mine.batch():
+        collection.insert({"_id": "c"})
+        raise RuntimeError("handler failed")
+    assert ids(other.collection("batched").find({})) == ["a", "b"]
 
 
 def test_operator_injection_is_refused(centres):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import breach_latency, referrals, report, scale, sla_throughput
-from benchmarks.common import Context, Engines, Report, machine
+from benchmarks.common import Context, Engines, Figure, Report, machine
 
 
 def context(tmp_path: Path, **engines: object) -> Context:
@@ -64,10 +64,30 @@ def test_referrals_through_gunicorn_on_ferretdb(tmp_path: Path, mongo) -> None: 
         "concurrency": 2,
         "gunicorn workers": 1,
         "partner agencies": 2,
+        "stored referrals": 40,
     }
     result = referrals.run(context(tmp_path, ferretdb=mongo), size)
-    assert_complete(result, figures=4)
-    assert "referrals {201: 12}" in result.notes[0]
+    assert_complete(result, figures=8)
+    assert result.figures[4].name == "referral POST throughput at 40 stored"
+    assert any("referrals {201: 12} fresh, {201: 12} at 40 stored" in note for note in result.notes)
+    peaks = [note for note in result.notes if note.startswith("peak RSS, contacts (gunicorn): ")]
+    assert peaks and "MiB" in peaks[0], result.notes
+
+
+def test_compare_prints_old_and_new_figures_side_by_side(tmp_path: Path) -> None:
+    old = tmp_path / "old.md"
+    before = Report("one", "First", {"n": 1})
+    before.figures += [Figure("speed", 10.0, "req/s", "bare", 100.0), Figure("gone", 1.0, "s")]
+    report.write(old, [before], machine(), quick=True)
+    after = Report("one", "First", {"n": 1}, figures=[Figure("speed", 30.0, "req/s", "bare", 100.0)])
+    after.figures.append(Figure("new", 2.0, "s"))
+
+    lines = report.compare(old.read_text(), [after]).splitlines()
+
+    assert lines[0] == "| benchmark | figure | old | new | old ratio | new ratio |"
+    assert "| one | speed | 10.00 req/s | 30.00 req/s | 0.10x | 0.30x |" in lines
+    assert "| one | new | - | 2.00 s | - | - |" in lines
+    assert "| one | gone | 1.00 s | - | - | - |" in lines
 
 
 def test_report_replaces_only_the_sections_that_ran(tmp_path: Path) -> None:

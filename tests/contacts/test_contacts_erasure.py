@@ -112,3 +112,32 @@ def test_the_worker_purges_idempotency_records_older_than_24_hours(
 
     wait_for(lambda: records.count({}) == 1, 10, "the purge of records older than 24 hours")
     assert records.find({})[0]["contact_id"] == kept.json["id"]
+
+
+def test_an_idempotency_record_is_found_by_a_digest_id_that_names_neither_caller_nor_key(
+    client, agency_headers, referral, doc_store
+):
+    """Every read on the request path is a lookup by `_id`, FerretDB v1's one index; the
+    Idempotency-Key itself is not stored."""
+    key = "a-key-that-must-not-be-stored-17"
+    first = client.post(REFERRALS, json=referral, headers={**agency_headers, "Idempotency-Key": key})
+    again = client.post(REFERRALS, json=referral, headers={**agency_headers, "Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201 and again.json["id"] == first.json["id"]
+    (record,) = doc_store.collection(IDEMPOTENCY).find({})
+    assert record["_id"].startswith("k1-") and len(record["_id"]) == 3 + 64
+    assert key not in json.dumps(record) and "agency" not in record["_id"]
+
+
+def test_idempotency_records_of_the_old_layout_are_ignored_then_purged(
+    client, staff_headers, letter, doc_store, clock, settings, running
+):
+    """Records stored as `<scope>:<key>` before the digest ids: the service starts and
+    serves beside them, and the purge deletes them when their 24 hours are over."""
+    records = doc_store.collection(IDEMPOTENCY)
+    old = {"_id": "staff:someone:old-key", "contact_id": "c-old", "status": 201, "fingerprint": "0" * 64}
+    records.insert(old | {"created_at": "2000-01-01T00:00:00.000000Z"})
+    made = client.post(CONTACTS_API, json=letter, headers={**staff_headers(), "Idempotency-Key": "old-key"})
+    assert made.status_code == 201
+    clock.advance(hours=24, minutes=1)
+    running(idempotency_purge_task(settings, doc_store, clock, every_seconds=0.1))
+    wait_for(lambda: records.count({}) == 0, 10, "the purge of both records")

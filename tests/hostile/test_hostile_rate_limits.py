@@ -237,3 +237,42 @@ def test_hostile_sessions_are_stored_hashed_on_each_engine(store_url: str) -> No
     assert sessions.collection.get(session_id) is None, "the store never holds the id itself"
     assert sessions.get(session_id)["username"] == "a.coordinator"
     assert sessions.collection.get(old_id) is None, "a session stored unhashed is ended"
+
+
+def test_hostile_limiter_keeps_one_bucket_per_key_and_window_read_by_id(store_url: str) -> None:
+    """A hit is a lookup and a write by `_id` (FerretDB v1's one index), not a count over
+    one document per hit; documents of the old layout go when their key starts a window."""
+    clock = FixedClock(NOW)
+    limit = Limit(3, 60)
+    collection = connect(store_url).collection("rate_limits")
+    window = int(NOW.timestamp() // 60)
+    collection.insert({"_id": "legacy-hit-1", "key": "t:a", "window": window - 5})
+    limiter = RateLimiter(collection, limit, clock, "t")
+    answers = [limiter.hit("a") for _ in range(6)]
+    assert answers[:3] == [None] * 3 and all(answer is not None for answer in answers[3:])
+    assert [(doc["_id"], doc["hits"]) for doc in collection.find({"key": "t:a"})] == [(f"t:a@{window}", 3)]
+
+
+def test_hostile_limiter_counts_racing_hits_exactly(store_url: str) -> None:
+    import threading
+
+    clock = FixedClock(NOW)
+    limit = Limit(10, 60)
+    limiters = [
+        RateLimiter(connect(store_url).collection("rate_limits"), limit, clock, "t") for _ in range(4)
+    ]
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def hammer(limiter: RateLimiter) -> None:
+        for _ in range(6):
+            ok = limiter.hit("race") is None
+            with lock:
+                allowed.append(ok)
+
+    threads = [threading.Thread(target=hammer, args=(limiter,)) for limiter in limiters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(allowed) == 24 and allowed.count(True) == limit.hits

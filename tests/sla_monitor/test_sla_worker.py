@@ -38,6 +38,9 @@ def env(tmp_path) -> dict:
         "EVENT_BUS_URL": f"sqlite:///{tmp_path}/events.db",
         "STORE_URL": f"sqlite:///{tmp_path}/sla-monitor.db",
         "SLA_LATE_RECEIPT_GRACE_SECONDS": "1",
+        # The tests move a FixedClock by hand, which a scanner sleeping until the next due
+        # instant cannot see; it looks again at least this often.
+        "SLA_SCAN_SECONDS": "0.2",
     }
 
 
@@ -164,3 +167,42 @@ def test_a_pause_stands_the_clock_still_and_a_resume_moves_its_due_date(env, run
 
 def test_two_instances_and_a_restart_raise_each_reminder_once(env, running, contacts, sla_log) -> None:
     check_reminders_once(running, env, contacts, sla_log)
+
+
+def test_a_late_receipt_breaches_as_its_grace_ends_not_at_the_next_poll(
+    env, running, sla_log, contacts
+) -> None:
+    """The consumer's write wakes the scanner, which sleeps only until the clock falls due.
+
+    The contact was received ten days ago, so its breach waits only for the 1-second
+    late-receipt grace; the scanner's longest sleep is a minute, which a poll would wait.
+    """
+    running({**env, "SLA_SCAN_SECONDS": "60"})
+    sla_log.settle(1.0)  # the scanner has looked once and gone to sleep
+    contacts([received("late-1", datetime.now(UTC) - timedelta(days=10))])
+    sla_log.wait_until(
+        lambda log: log.subjects(contracts.SLA_BREACHED) == {"late-1": 1},
+        timeout=20,
+        what="the breach as the grace ends, well before the next minute's poll",
+    )
+
+
+def test_a_breach_leaves_as_the_clock_passes_due_while_the_scanner_sleeps(env, running, sla_log) -> None:
+    """A clock written by another process (here: straight into the store) falls due after
+    the monitor's first scan; the scanner, whose longest sleep is a minute, wakes for it."""
+    from ccshared import store as ccstore
+    from ccshared.timeutil import SystemClock
+    from sla_monitor.repository import repositories
+
+    from benchmarks.clocks import fingerprint, open_clock
+
+    settings = config.load_worker(env)
+    clocks, _ = repositories(ccstore.connect(settings.store_url), SystemClock())
+    breach_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=8)
+    clocks.outbox.add(clocks.to_doc(open_clock(1, breach_at, fingerprint(env))))
+    running({**env, "SLA_SCAN_SECONDS": "60"})
+    sla_log.wait_until(
+        lambda log: log.subjects(contracts.SLA_BREACHED) == {"bench-00000001": 1},
+        timeout=25,
+        what="the breach at its due instant, well before the next minute's poll",
+    )

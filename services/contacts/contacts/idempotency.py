@@ -1,7 +1,9 @@
 """Idempotency-Key handling for POSTs that create contacts.
 
-A (caller, key) pair is claimed with a record that holds only the contact id it
-makes, the status, when, and a keyed fingerprint of the body (an HMAC whose key
+A (caller, key) pair is claimed with a record whose `_id` is a keyed digest of
+the pair (so every read on the request path is a lookup by `_id`, the one index
+FerretDB v1 uses, and the key itself is not stored), and that holds only the
+contact id it makes, the status, when, and a keyed fingerprint of the body (an HMAC whose key
 is derived from CONTACTS_ENCRYPTION_KEY, so the stored value says nothing about
 the body to whoever reads the database). The record is written before the
 contact and fixes its id, so retries racing each other, or a retry after a crash
@@ -61,6 +63,16 @@ class Request:
     fingerprint: str
 
 
+def record_id(secret: bytes, scope: str, key: str) -> str:
+    """The record's `_id`: a keyed digest of (caller, key), unambiguous since a key has no NUL.
+
+    Records written before this (`<scope>:<key>` ids) are not found by it: they expire
+    within 24 hours and `purge` deletes them like any other.
+    """
+    pair = b"idempotency-record\0" + scope.encode() + b"\0" + key.encode()
+    return "k1-" + hmac.new(secret, pair, hashlib.sha256).hexdigest()
+
+
 class IdempotentRequests:
     def __init__(self, records: IdempotencyRecords, secret: bytes, clock: Clock):
         self.records = records
@@ -73,7 +85,7 @@ class IdempotentRequests:
             return None
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         fingerprint = hmac.new(self._secret, canonical, hashlib.sha256).hexdigest()
-        return Request(f"{scope}:{key}", fingerprint)
+        return Request(record_id(self._secret, scope, key), fingerprint)
 
     def earlier(self, request: Request | None) -> str | None:
         """The contact id an earlier request with this key claimed; IdempotencyMismatch

@@ -76,7 +76,11 @@ class WorkerSettings:
         "SLA_STALE_DAYS", 90, config.positive_int, "days after which unverified centre information is stale"
     )
     scan_seconds: float = setting(
-        "SLA_SCAN_SECONDS", 0.5, config.positive_float, "how often to look for clocks that fall due"
+        "SLA_SCAN_SECONDS",
+        5.0,
+        config.positive_float,
+        "the longest the deadline scanner sleeps; it wakes sooner when the next clock falls due "
+        "or a contact event changes a clock (another instance's changes are seen within this)",
     )
     freshness_seconds: float = setting(
         "SLA_FRESHNESS_SECONDS", 60.0, config.positive_float, "how often to look for stale centres"

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from ccshared import contracts
 from ccshared.calendar import Deadline, WorkingCalendar
@@ -64,9 +65,11 @@ class Policy:
         self.calendar = calendar or WorkingCalendar()
         self.targets = targets or Targets()
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """Changes whenever a rule that moves a deadline changes (closures, targets, holiday data)."""
+        """Changes whenever a rule that moves a deadline changes (closures, targets, holiday data).
+
+        Worked out once: every contact event asks for it, and a policy does not change."""
         text = f"{self.calendar.fingerprint}|targets={self.targets.describe()}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -29,7 +29,7 @@ from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import Clock, from_str, to_str
 
 from . import metrics
-from .domain import ContactClock, Pause, SlaEvent
+from .domain import ADJUSTABLE, ContactClock, Pause, SlaEvent
 from .freshness import CentreRecord
 
 log = logging.getLogger(__name__)
@@ -171,13 +171,57 @@ class Repository(Generic[T]):
             return [event for event in raised if self.claims.stage(item_id, event)]
 
 
+ADJUSTABLE_FINGERPRINT = "adjustable_fingerprint"
+FIXED = ""  # the adjustable_fingerprint of a clock whose deadline no calendar can move
+
+
 class ClockRepository(Repository[ContactClock]):
     kind = ContactClock
-    index_fields = ("next_check_at", "received_at", "state", "calendar_fingerprint")
+    index_fields = ("next_check_at", "received_at", "state", "calendar_fingerprint", ADJUSTABLE_FINGERPRINT)
 
     def derived(self, item: ContactClock) -> Document:
         check = item.next_check_at
-        return {"next_check_at": to_str(check) if check else None, "pauses": _pauses_doc(item.pauses)}
+        return {
+            "next_check_at": to_str(check) if check else None,
+            "pauses": _pauses_doc(item.pauses),
+            ADJUSTABLE_FINGERPRINT: _adjustable_fingerprint(item),
+        }
+
+    def next_due(self) -> datetime | None:
+        """The earliest instant any clock must be looked at (an indexed range query, first entry)."""
+        docs = self.collection.find({"next_check_at": {"$gt": ""}}, sort=[("next_check_at", 1)], limit=1)
+        return from_str(docs[0]["next_check_at"]) if docs else None
+
+    def made_under_another(self, fingerprint: str, limit: int) -> list[ContactClock]:
+        """Clocks whose deadline can move and was made under another calendar fingerprint.
+
+        Two ranges on the indexed adjustable_fingerprint, either side of the current one, so
+        the check reads only the clocks it returns, however many others there are (a `$ne`
+        filter reads every running clock). Documents written before the field existed are
+        given it first (`stamp_unmarked`).
+        """
+        field = ADJUSTABLE_FINGERPRINT
+        clocks: list[ContactClock] = []
+        for bounds in ({"$gt": FIXED, "$lt": fingerprint}, {"$gt": fingerprint}):
+            sort = [(field, 1)]
+            clocks += self.find({field: bounds}, sort=sort, limit=limit - len(clocks))
+            if len(clocks) >= limit:
+                break
+        return clocks
+
+    def stamp_unmarked(self, limit: int) -> int:
+        """Give clocks stored before adjustable_fingerprint existed their value; return how many."""
+        stamped = 0
+        while docs := self.collection.find({ADJUSTABLE_FINGERPRINT: None}, limit=limit):
+            changes = [
+                (
+                    {"_id": doc["_id"], ADJUSTABLE_FINGERPRINT: None},
+                    {ADJUSTABLE_FINGERPRINT: _adjustable_fingerprint(self.from_doc(doc))},
+                )
+                for doc in docs
+            ]
+            stamped += self.collection.update_each(changes)
+        return stamped
 
     def from_doc(self, doc: Document) -> ContactClock:
         clock = super().from_doc(doc)
@@ -188,6 +232,13 @@ class ClockRepository(Repository[ContactClock]):
         """An indexed range query on next_check_at, earliest first."""
         filter = {"next_check_at": {"$lte": to_str(now)}}
         return list(self.find(filter, sort=[("next_check_at", 1)], limit=limit))
+
+
+def _adjustable_fingerprint(clock: ContactClock) -> str:
+    """The calendar fingerprint of a clock whose deadline a calendar change can move, else FIXED."""
+    if clock.state not in ADJUSTABLE:
+        return FIXED
+    return clock.calendar_fingerprint or "unknown"
 
 
 def _pauses_doc(pauses: list[Pause]) -> list[dict]:

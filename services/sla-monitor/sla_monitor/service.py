@@ -16,7 +16,6 @@ from ccshared.events import Event
 from ccshared.timeutil import Clock
 
 from .domain import (
-    ADJUSTABLE,
     BREACHED,
     BY_CLOSURE,
     BY_REFERRAL_DECISION,
@@ -55,6 +54,7 @@ class Monitor:
         self.stale_days = stale_days
         self.late_receipt_grace = late_receipt_grace
         self.ladder = ladder
+        self._last_scan: tuple[datetime, bool] | None = None  # (its now, whether it took a full batch)
 
     def handlers(self) -> dict:
         contact = {
@@ -162,7 +162,9 @@ class Monitor:
         """Move every clock that has fallen due; return how many events were staged."""
         now = self.clock.now()
         staged = 0
-        for clock in self.clocks.falling_due(now, limit):
+        due = self.clocks.falling_due(now, limit)
+        self._last_scan = (now, len(due) >= limit)
+        for clock in due:
             raised = self.clocks.try_change(
                 clock.contact_id, lambda c: c.advance(now) + self._escalate(c, now)
             )
@@ -170,13 +172,24 @@ class Monitor:
             staged += len(raised)
         return staged
 
+    def seconds_to_next_due(self, longest: float) -> float:
+        """How long the scanner may sleep: until the earliest clock falls due, at most `longest`."""
+        due = self.clocks.next_due()
+        if due is None:
+            return longest
+        if self._last_scan is not None:
+            scanned_at, full = self._last_scan
+            if due <= scanned_at:  # the last scan left it: more than a batch, or another instance's
+                return 0.0 if full else longest
+        return min(longest, max(0.0, (due - self.clock.now()).total_seconds()))
+
     def recompute(self, limit: int = SCAN_BATCH) -> int:
         """Re-derive the deadlines of running clocks made under another calendar, closure or target."""
         fingerprint = self.policy.fingerprint
-        filter = {"calendar_fingerprint": {"$ne": fingerprint}, "state": {"$in": list(ADJUSTABLE)}}
+        self.clocks.stamp_unmarked(limit)
         changed = 0
         while True:
-            batch = list(self.clocks.find(filter, limit=limit))
+            batch = self.clocks.made_under_another(fingerprint, limit)
             if not batch:
                 return changed
             now = self.clock.now()

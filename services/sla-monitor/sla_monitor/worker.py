@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from ccshared import bus as ccbus
@@ -20,7 +21,7 @@ from ccshared import contracts
 from ccshared import store as ccstore
 from ccshared.bus import Bus, BusUnavailable, Consumer, Message
 from ccshared.consumer import ConsumerLoop, backoff_seconds
-from ccshared.hints import Hints
+from ccshared.hints import STOP_CHECK_SECONDS, Hints
 from ccshared.outbox import Relay
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock, SystemClock
@@ -88,6 +89,7 @@ def tasks(
     bus = bus or ccbus.connect(settings.bus_url)
     clock = clock or SystemClock()
     staged = Hints()
+    changed = threading.Event()  # the consumer wrote clocks: the next due instant may be sooner
     clocks, centres = repositories(store, clock, staged)
     monitor = Monitor(
         clocks,
@@ -114,7 +116,16 @@ def tasks(
             processed=store.collection(PROCESSED),
             clock=clock,
             keep_processed=timedelta(days=settings.processed_retention_days),
+            batch=one_batch,
         ).run(stop)
+
+    @contextmanager
+    def one_batch() -> Iterator[None]:
+        """One SQLite transaction per polled batch (the handlers write only to `store`); the
+        relay and the scanner hear of its writes once they are committed and readable."""
+        with staged.held(), store.batch():
+            yield
+        changed.set()  # a clock may now fall due sooner than the scanner planned
 
     def scan(stop: threading.Event) -> None:
         _wait_for(caught_up, stop, settings.startup_wait_seconds)
@@ -122,7 +133,7 @@ def tasks(
             return
         if _retrying(stop, monitor.replan_reminders) is None:
             return
-        _every(stop, settings.scan_seconds, monitor.scan)
+        _until_due(stop, changed, settings.scan_seconds, monitor)
 
     def freshness(stop: threading.Event) -> None:
         if _retrying(stop, lambda: monitor.rearm_centres() or True) is None:
@@ -161,6 +172,35 @@ def _retrying(stop: threading.Event, action: Callable[[], object]) -> object | N
             log.warning("waiting for an outage to end", extra={"error": str(exc), "attempt": attempt})
             stop.wait(backoff_seconds(attempt))
     return None
+
+
+def _until_due(stop: threading.Event, changed: threading.Event, longest: float, monitor: Monitor) -> None:
+    """Scan, then sleep until the next clock falls due (at most `longest`), or until a
+    contact event changes a clock, whichever comes first; so a breach is staged as the
+    clock passes due, not up to a polling interval later."""
+    failures = 0
+    while not stop.is_set():
+        changed.clear()
+        try:
+            monitor.scan()
+            seconds = monitor.seconds_to_next_due(longest)
+            failures = 0
+        except TRANSIENT as exc:
+            failures += 1
+            log.warning("periodic task waiting", extra={"error": str(exc), "attempt": failures})
+            stop.wait(backoff_seconds(failures))
+            continue
+        _sleep(stop, changed, seconds)
+
+
+def _sleep(stop: threading.Event, woken: threading.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if woken or stopped; stop is looked at every STOP_CHECK_SECONDS."""
+    deadline = time.monotonic() + seconds
+    while not (stop.is_set() or woken.is_set()):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        woken.wait(min(left, STOP_CHECK_SECONDS))
 
 
 def _every(stop: threading.Event, seconds: float, action: Callable[[], int]) -> None:

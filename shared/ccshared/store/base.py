@@ -16,6 +16,7 @@ claimed exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 Document = dict[str, Any]
@@ -88,6 +89,12 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group this thread's writes until the block ends, where the store can: one
+        transaction on SQLite, committed at the end (rolled back if the block raises);
+        on MongoDB each write stands alone, as outside a batch. Single-document atomicity
+        and the outcome of each conditional write are as outside a batch either way."""
 
     def scrub(self) -> None:
         """Push deleted and overwritten documents' bytes out of the files, as far as a

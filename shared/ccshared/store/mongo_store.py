@@ -72,6 +72,12 @@ class MongoStore:
             self._locks = DocumentLocks(self._db[LOCKS]) if "ferretdbVersion" in info else None
         return self._locks  # type: ignore[return-value]
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """No grouping: FerretDB v1 has no transactions, and each write here already
+        returns the outcome its caller acts on."""
+        yield
+
     def ping(self) -> None:
         _call("ping", lambda: self._client.admin.command("ping"))
 
@@ -203,7 +209,14 @@ class MongoCollection:
 
     def delete(self, filter: Filter) -> int:
         query = _checked(filter)
-        return _call(self.name, lambda: self._c.delete_many(query).deleted_count)
+        ids = _pinned_id(query)
+        if ids is None or len(query) == 1 or self._locks() is None:
+            return _call(self.name, lambda: self._c.delete_many(query).deleted_count)
+        with self._exclusive(ids[0]):
+            if not self._still_matches(ids[0], query):
+                return 0
+            by_id = {"_id": ids[0]}
+            return _call(self.name, lambda: self._c.delete_one(by_id).deleted_count)
 
     def ensure_index(self, fields: Sequence[str], unique: bool = False) -> None:
         keys = [(field, pymongo.ASCENDING) for field in fields]
@@ -215,7 +228,7 @@ def _pinned_id(filter: Filter) -> list[Any] | None:
 
     Saves a find that FerretDB answers with a scan of the whole collection when the
     filter has fields beside `_id` (the outbox relay's `{_id, _version}` clears cost
-    O(collection) each). The update under the lock re-checks the whole filter.
+    O(collection) each). The update or delete under the lock re-checks the whole filter.
     """
     doc_id = filter.get("_id")
     return [doc_id] if isinstance(doc_id, str | int) else None
