@@ -17,7 +17,7 @@ from ccshared.calendar import Closures, WorkingCalendar
 from ccshared.consumer import Rejected
 from sla_monitor import domain
 from sla_monitor.policy import DEFAULT_TARGETS, Policy, Targets
-from sla_support import as_event, contact_event, received, responded, staged
+from sla_testkit import as_event, contact_event, received, responded, staged
 
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 AT_RISK = datetime(2026, 6, 7, 23, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ from sla_monitor.policy import Policy
 from sla_monitor.repository import repositories
 from sla_monitor.service import Monitor
 from sla_monitor.worker import tasks
-from sla_support import (
+from sla_testkit import (
     Instance,
     SlaLog,
     as_event,
@@ -38,8 +38,9 @@ from sla_support import (
     publish,
     received,
     responded,
-    wait_for,
 )
+
+from tests.infra.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
@@ -258,7 +259,7 @@ def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
         sla_log.wait_until(
             lambda log: "overdue" in log.subjects(contracts.SLA_BREACHED), timeout=60, what="the breach"
         )
-        wait_for(lambda: store.collection("clocks").get("open-now"), what="the open clock")
+        wait_for(lambda: store.collection("clocks").get("open-now"), 20, "the open clock")
         due = store.collection("clocks").find({"next_check_at": {"$lte": to_str(now + timedelta(days=30))}})
         assert [doc["_id"] for doc in due] == ["open-now"]
     finally:

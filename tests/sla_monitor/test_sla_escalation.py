@@ -20,7 +20,7 @@ from sla_monitor import config
 from sla_monitor.escalation import Ladder
 from sla_monitor.policy import Policy
 from sla_monitor.service import Monitor
-from sla_support import as_event, received, responded, staged
+from sla_testkit import as_event, received, responded, staged
 
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 BREACH = datetime(2026, 6, 8, 23, 0, tzinfo=UTC)  # Tuesday 9 June 00:00 London

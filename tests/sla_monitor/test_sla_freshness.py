@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ccshared import contracts
-from sla_support import as_event, centre_event, staged
+from sla_testkit import as_event, centre_event, staged
 
 
 def handle(monitor, envelope: dict) -> None:

@@ -12,7 +12,7 @@ from ccshared import contracts
 from ccshared.auth import StaffUser
 from sla_monitor import config
 from sla_monitor.app import create_app
-from sla_support import as_event, centre_event, contact_event, received, responded
+from sla_testkit import as_event, centre_event, contact_event, received, responded
 
 from tests.infra import tokens
 

@@ -14,7 +14,7 @@ from ccshared.calendar import WorkingCalendar
 from sla_monitor import config
 from sla_monitor.app import create_app
 from sla_monitor.policy import Policy, Targets
-from sla_support import as_event, contact_event, paused, received, responded, resumed, staged
+from sla_testkit import as_event, contact_event, paused, received, responded, resumed, staged
 
 from tests.infra import tokens
 

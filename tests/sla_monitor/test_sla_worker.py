@@ -16,7 +16,7 @@ from ccshared import contracts
 from ccshared.config import ConfigError
 from ccshared.timeutil import FixedClock
 from sla_monitor import config
-from sla_support import (
+from sla_testkit import (
     Instance,
     SlaLog,
     check_pause_and_resume,
@@ -25,8 +25,9 @@ from sla_support import (
     publish,
     received,
     responded,
-    wait_for,
 )
+
+from tests.infra.waiting import wait_for
 
 MONDAY = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MONDAY_DUE = datetime(2026, 6, 8, 22, 59, 59, tzinfo=UTC)
@@ -115,7 +116,7 @@ def test_a_breach_is_emitted_within_a_second_of_its_due_instant(env, running, sl
     clock = FixedClock(MONDAY)
     instance = running(env, clock)
     contacts([received("c1", MONDAY)])
-    wait_for(lambda: instance.store.collection("clocks").get("c1"), what="the clock to start")
+    wait_for(lambda: instance.store.collection("clocks").get("c1"), 20, "the clock to start")
     clock.at = MONDAY_DUE + timedelta(seconds=1)
     started = time.monotonic()
     while not sla_log.subjects(contracts.SLA_BREACHED) and time.monotonic() - started < 5:
@@ -130,7 +131,7 @@ def test_catch_up_on_start_emits_what_fell_due_while_down(env, running, sla_log,
     first = running(env, clock)
     contacts([received("c1", MONDAY), received("c2", MONDAY, channel=contracts.TELEPHONE)])
     wait_for(
-        lambda: first.store.collection("clocks").count({"state": "open"}) == 2, what="both clocks to start"
+        lambda: first.store.collection("clocks").count({"state": "open"}) == 2, 20, "both clocks to start"
     )
     first.stop()
     clock.at = datetime(2026, 6, 5, 12, tzinfo=UTC)
@@ -146,7 +147,7 @@ def test_a_shorter_target_at_start_recomputes_open_clocks(env, running, sla_log,
     clock = FixedClock(MONDAY)
     first = running(env, clock)
     contacts([received("c1", MONDAY)])
-    wait_for(lambda: first.store.collection("clocks").get("c1"), what="the clock to start")
+    wait_for(lambda: first.store.collection("clocks").get("c1"), 20, "the clock to start")
     first.stop()
     clock.at = datetime(2026, 6, 3, 9, tzinfo=UTC)
     second = running({**env, "SLA_TARGET_LETTER": "1"}, clock)
@@ -182,8 +183,8 @@ def test_a_late_receipt_breaches_as_its_grace_ends_not_at_the_next_poll(
     contacts([received("late-1", datetime.now(UTC) - timedelta(days=10))])
     sla_log.wait_until(
         lambda log: log.subjects(contracts.SLA_BREACHED) == {"late-1": 1},
-        timeout=20,
-        what="the breach as the grace ends, well before the next minute's poll",
+        20,
+        "the breach as the grace ends, well before the next minute's poll",
     )
 
 

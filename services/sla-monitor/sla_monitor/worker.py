@@ -19,11 +19,12 @@ from datetime import timedelta
 from ccshared import bus as ccbus
 from ccshared import contracts
 from ccshared import store as ccstore
-from ccshared.bus import Bus, BusUnavailable, Consumer, Message
-from ccshared.consumer import ConsumerLoop, backoff_seconds
+from ccshared.bus import Bus, Consumer, Message
+from ccshared.consumer import ConsumerLoop
 from ccshared.hints import STOP_CHECK_SECONDS, Hints
 from ccshared.outbox import Relay
-from ccshared.store import Store, StoreUnavailable
+from ccshared.retrying import TRANSIENT, Outage, until_done
+from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
 from . import config, metrics
@@ -33,7 +34,6 @@ from .service import SCAN_BATCH, Monitor
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
-TRANSIENT = (StoreUnavailable, BusUnavailable)
 SETTLE_SECONDS = 3.0
 # Events staged here reach the relay as hints; the sweep only finds what a crash left.
 RELAY_SWEEP_SECONDS = 5.0
@@ -105,7 +105,7 @@ def tasks(
 
     def consume(stop: threading.Event) -> None:
         topics = [contracts.CONTACTS_TOPIC, contracts.CENTRES_TOPIC]
-        consumer = _retrying(stop, lambda: _subscribe(bus, settings.consumer_group, topics))
+        consumer = until_done(stop, lambda: _subscribe(bus, settings.consumer_group, topics))
         if consumer is None:
             return
         ConsumerLoop(
@@ -129,14 +129,14 @@ def tasks(
 
     def scan(stop: threading.Event) -> None:
         _wait_for(caught_up, stop, settings.startup_wait_seconds)
-        if _retrying(stop, monitor.recompute) is None:
+        if until_done(stop, monitor.recompute) is None:
             return
-        if _retrying(stop, monitor.replan_reminders) is None:
+        if until_done(stop, monitor.replan_reminders) is None:
             return
         _until_due(stop, changed, settings.scan_seconds, monitor)
 
     def freshness(stop: threading.Event) -> None:
-        if _retrying(stop, lambda: monitor.rearm_centres() or True) is None:
+        if until_done(stop, lambda: monitor.rearm_centres() or True) is None:
             return
         _every(stop, settings.freshness_seconds, monitor.check_freshness)
 
@@ -161,34 +161,19 @@ def _subscribe(bus: Bus, group: str, topics: list[str]) -> Consumer:
     return bus.consumer(group, topics)
 
 
-def _retrying(stop: threading.Event, action: Callable[[], object]) -> object | None:
-    """Run action until it succeeds despite outages; None if stopped first."""
-    attempt = 0
-    while not stop.is_set():
-        try:
-            return action()
-        except TRANSIENT as exc:
-            attempt += 1
-            log.warning("waiting for an outage to end", extra={"error": str(exc), "attempt": attempt})
-            stop.wait(backoff_seconds(attempt))
-    return None
-
-
 def _until_due(stop: threading.Event, changed: threading.Event, longest: float, monitor: Monitor) -> None:
     """Scan, then sleep until the next clock falls due (at most `longest`), or until a
     contact event changes a clock, whichever comes first; so a breach is staged as the
     clock passes due, not up to a polling interval later."""
-    failures = 0
+    outage = Outage("periodic task waiting")
     while not stop.is_set():
         changed.clear()
         try:
             monitor.scan()
             seconds = monitor.seconds_to_next_due(longest)
-            failures = 0
+            outage.over()
         except TRANSIENT as exc:
-            failures += 1
-            log.warning("periodic task waiting", extra={"error": str(exc), "attempt": failures})
-            stop.wait(backoff_seconds(failures))
+            outage.wait(stop, exc)
             continue
         _sleep(stop, changed, seconds)
 
@@ -205,15 +190,13 @@ def _sleep(stop: threading.Event, woken: threading.Event, seconds: float) -> Non
 
 def _every(stop: threading.Event, seconds: float, action: Callable[[], int]) -> None:
     """Run action every `seconds`; at once again while it finds full batches."""
-    failures = 0
+    outage = Outage("periodic task waiting")
     while not stop.is_set():
         try:
             done = action()
-            failures = 0
+            outage.over()
         except TRANSIENT as exc:
-            failures += 1
-            log.warning("periodic task waiting", extra={"error": str(exc), "attempt": failures})
-            stop.wait(backoff_seconds(failures))
+            outage.wait(stop, exc)
             continue
         if done < SCAN_BATCH:
             stop.wait(seconds)

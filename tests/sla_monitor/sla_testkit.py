@@ -19,6 +19,8 @@ from ccshared.timeutil import FixedClock, SystemClock
 from sla_monitor import config
 from sla_monitor.worker import tasks
 
+from tests.infra.waiting import wait_for
+
 SOURCE = "tests"
 
 
@@ -132,18 +134,6 @@ def staged(store: Store, collection: str = "sla_events") -> list[dict]:
     ]
 
 
-def wait_for(
-    check: Callable[[], object], timeout: float = 20.0, interval: float = 0.05, what: str = ""
-) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
-
-
 class SlaLog:
     """Reads the sla topic and keeps every event seen, for counting by type and contact."""
 
@@ -167,7 +157,7 @@ class SlaLog:
         return Counter(envelope["subject"] for envelope in self.seen if envelope["type"] == type_)
 
     def wait_until(self, check: Callable[[SlaLog], bool], timeout: float = 30.0, what: str = "") -> None:
-        wait_for(lambda: (self.read(), check(self))[1], timeout=timeout, what=what)
+        wait_for(lambda: (self.read(), check(self))[1], timeout, what)
 
     def settle(self, seconds: float) -> None:
         """Keep reading for a while, to catch any event that should not come."""
@@ -227,13 +217,13 @@ def check_targets_by_urgency_and_area(start: Callable, env: dict, contacts: Call
         return {cid: doc["due_at"][:10] for cid, doc in docs.items() if doc}
 
     expected = {"n-urgent": "2026-06-03", "s-urgent": "2026-06-02", "s-letter": "2026-06-08"}
-    wait_for(lambda: due_days(first.store) == expected, timeout=60, what=f"due days {expected}")
+    wait_for(lambda: due_days(first.store) == expected, 60, f"due days {expected}")
     first.stop()
 
     changed = {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03", "SLA_TARGET_LETTER_URGENT": "1"}
     second = start({**env, **changed}, clock)
     expected = {"n-urgent": "2026-06-04", "s-urgent": "2026-06-02", "s-letter": "2026-06-02"}
-    wait_for(lambda: due_days(second.store) == expected, timeout=60, what=f"recomputed due days {expected}")
+    wait_for(lambda: due_days(second.store) == expected, 60, f"recomputed due days {expected}")
 
 
 def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> None:
@@ -261,10 +251,8 @@ def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> No
     def clock_doc(contact_id: str) -> dict:
         return instance.store.collection("clocks").get(contact_id) or {}
 
-    wait_for(lambda: clock_doc("waiting").get("state") == "paused", timeout=60, what="the paused clock")
-    wait_for(
-        lambda: clock_doc("breached-first").get("state") == "breached", timeout=60, what="the first breach"
-    )
+    wait_for(lambda: clock_doc("waiting").get("state") == "paused", 60, "the paused clock")
+    wait_for(lambda: clock_doc("breached-first").get("state") == "breached", 60, "the first breach")
     clock.at = resumed_at  # past the first due date (Monday 8 June): the paused clock stands still
     late_pause = MONDAY + timedelta(days=9)
     contacts(
@@ -276,13 +264,13 @@ def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> No
     )
     wait_for(
         lambda: clock_doc("waiting").get("due_at") == "2026-06-17T22:59:59.000000Z",
-        timeout=60,
-        what="the due date moved on by the 7 working days paused",
+        60,
+        "the due date moved on by the 7 working days paused",
     )
     wait_for(
         lambda: clock_doc("breached-first").get("paused_working_days") == 1,
-        timeout=60,
-        what="the breached clock's paused day counted",
+        60,
+        "the breached clock's paused day counted",
     )
     waiting, breached = clock_doc("waiting"), clock_doc("breached-first")
     assert (waiting["state"], waiting["paused_working_days"]) == ("open", 7)
@@ -308,11 +296,12 @@ def check_reminders_once(start: Callable, env: dict, contacts: Callable, sla_log
     contacts([received(c, MONDAY) for c in overdue])
     wait_for(
         lambda: first.store.collection("clocks").count({"state": "open"}) == len(overdue),
-        what="every clock to start",
+        20,
+        "every clock to start",
     )
     clock.at = datetime(2026, 6, 8, 23, 0, tzinfo=UTC)  # the breach: Tuesday 9 June, London
     sla_log.wait_until(
-        lambda log: set(log.subjects(contracts.SLA_BREACHED)) == set(overdue), timeout=60, what="the breaches"
+        lambda log: set(log.subjects(contracts.SLA_BREACHED)) == set(overdue), 60, "the breaches"
     )
     clock.at = datetime(2026, 6, 11, 23, 0, tzinfo=UTC)  # three working days on: reminder 1
     sla_log.wait_until(
