@@ -9,10 +9,12 @@ import pytest
 from ccshared.auth import StaffUser
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
+from ccshared.web import provided
 from directory.app import create_app
 from directory.config import Settings
 from directory.geocoder import Geocoder
 from directory.sample import load_sample, sample_ids
+from directory.service import DirectoryService
 from directory_testkit import NOW
 from flask import Flask
 from flask.testing import FlaskClient
@@ -56,7 +58,7 @@ def make_app(clock: FixedClock, tmp_path) -> AppFactory:
             geocoder_timeout=1.0,
         )
         app = create_app(settings, store=connect(settings.store_url), clock=clock, geocoder=geocoder)
-        load_sample(app.extensions["directory"])
+        load_sample(provided(app, DirectoryService))
         return app
 
     return build

@@ -10,8 +10,10 @@ from ccshared import bus as buses
 from ccshared import contracts, events
 from ccshared.events import CentreData
 from ccshared.outbox import Relay
+from ccshared.web import provided
 from directory import worker
 from directory.config import Settings
+from directory.service import DirectoryService
 
 from tests.infra import tokens
 
@@ -38,7 +40,7 @@ def drain(bus_url: str, group: str, until_count: int = 0, deadline: float = 10.0
 
 
 def relay_all(client, bus_url: str) -> int:
-    collection = client.application.extensions["directory"].repository.collection
+    collection = provided(client.application, DirectoryService).repository.collection
     producer = buses.connect(bus_url).producer()
     try:
         return Relay([(collection, contracts.CENTRES_TOPIC)], producer).run_once()
@@ -91,7 +93,7 @@ def test_relayed_events_are_not_published_twice(client, tmp_path):
 
 
 def test_worker_task_relays_the_outbox_to_the_configured_bus(client, tmp_path: Path):
-    store_url = client.application.extensions["directory"].repository.collection.store.path
+    store_url = provided(client.application, DirectoryService).repository.collection.store.path
     bus_url = f"sqlite:///{tmp_path}/worker-events.db"
     settings = Settings(
         store_url=f"sqlite:///{store_url}", bus_url=bus_url, staff_token_public_key=tokens.STAFF_PUBLIC

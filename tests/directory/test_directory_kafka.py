@@ -17,6 +17,8 @@ import uuid
 import pytest
 from ccshared import bus as buses
 from ccshared import contracts, events
+from ccshared.web import provided
+from directory.service import DirectoryService
 from directory_testkit import NEW_CENTRE
 
 from tests.infra import tokens
@@ -44,7 +46,7 @@ def wait_for_events(consumer, subject: str, count: int, seen: set[str]) -> list[
 def worker_process(make_app, kafka, tmp_path):
     """The API (in this process) and the worker (another process) sharing one store."""
     app = make_app()
-    store_path = app.extensions["directory"].repository.collection.store.path
+    store_path = provided(app, DirectoryService).repository.collection.store.path
     env = {
         **os.environ,
         "STORE_URL": f"sqlite:///{store_path}",

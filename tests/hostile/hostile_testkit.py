@@ -22,7 +22,9 @@ from ccshared import events
 from ccshared.auth import StaffUser
 from ccshared.store import Store, connect
 from ccshared.timeutil import FixedClock
+from ccshared.web import provided
 from cryptography.fernet import Fernet
+from directory.service import DirectoryService
 from flask import Flask
 from frontend.clients import Reply
 
@@ -86,7 +88,7 @@ def directory_app(store_url: str, tmp: Path) -> Flask:
         staff_token_public_key=tokens.STAFF_PUBLIC,
     )
     app = create_app(settings, store=connect(store_url), clock=FixedClock(NOW))
-    load_sample(app.extensions["directory"])
+    load_sample(provided(app, DirectoryService))
     return app
 
 

@@ -16,6 +16,7 @@ from ccshared.auth import StaffUser, TokenVerifier, current_staff
 from ccshared.errors import InvalidInput, PreconditionRequired
 from ccshared.service_types import SERVICE_TYPES
 from ccshared.timeutil import Clock
+from ccshared.web import context
 from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -102,117 +103,135 @@ def after_centres(partners: list[PartnerHit], centres: int, page: int, per_page:
     return partners[max(0, start - centres) : max(0, end - centres)]
 
 
-def blueprint(ctx: Context) -> Blueprint:
-    blp = Blueprint(
-        "centres", __name__, url_prefix="/api/v1", description="Children's centres: search, read and edit"
-    )
+blp = Blueprint(
+    "centres", __name__, url_prefix="/api/v1", description="Children's centres: search, read and edit"
+)
 
-    @blp.before_request
-    def _staff_before_body() -> None:
-        """Who is asking is checked before what they sent: 401 beats 422."""
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            ctx.staff()
 
-    @blp.route("/services-list")
-    class ServiceTypes(MethodView):
-        @blp.response(200, schemas.ServiceListSchema)
-        def get(self) -> dict:
-            """The controlled list of services a centre can offer"""
-            return {"items": SERVICE_TYPES}
+def _ctx() -> Context:
+    return context(Context)
 
-    @blp.route("/centres")
-    class Centres(MethodView):
-        @blp.arguments(schemas.CentreSearchArgs, location="query", as_kwargs=False)
-        @blp.response(200, schemas.CentrePageSchema)
-        def get(self, args: dict) -> dict:
-            """Search centres, and partners' services after them
 
-            Ordered by name (then id), or nearest first when searching near a
-            point or a full postcode. Partners' services imported from their
-            Open Referral UK feeds (ORUK_IMPORT_FEEDS) follow the centres, in
-            the same order, under the same filters, each labelled "from
-            <organisation>"; a filter their data cannot answer (ward, area,
-            open now) leaves them out.
-            """
-            query, postcode, full = query_from(args)
-            located = ctx.service.locate(query, postcode, full=full)
-            page = ctx.service.search(located.query)
-            partners = ctx.signposting.search(located.query)
-            return {
-                "items": [ctx.view(hit.centre, hit.distance_km) for hit in page.hits],
-                "total": page.total,
-                "page": page.page,
-                "per_page": page.per_page,
-                "pages": -(-(page.total + len(partners)) // page.per_page),
-                "located_by": located.by,
-                "partner_services": [
-                    views.partner_service(hit.service, hit.distance_km)
-                    for hit in after_centres(partners, page.total, page.page, page.per_page)
-                ],
-                "partner_total": len(partners),
-            }
+@blp.before_request
+def _staff_before_body() -> None:
+    """Who is asking is checked before what they sent: 401 beats 422."""
+    ctx = _ctx()
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        ctx.staff()
 
-        @blp.arguments(schemas.CentreInputSchema)
-        @blp.response(201, schemas.CentreSchema)
-        @blp.doc(**apidoc.STAFF_ONLY)
-        def post(self, fields: dict) -> tuple:
-            """Add a centre (admin)"""
-            centre = ctx.service.create(fields, ctx.staff())
-            body, status, headers = ctx.answer(centre, 201)
-            headers["Location"] = url_for("centres.Centre", centre_id=centre["_id"])
-            return body, status, headers
 
-    @blp.route("/centres/stale")
-    class StaleCentres(MethodView):
-        @blp.response(200, schemas.StaleListSchema)
-        @blp.doc(**apidoc.STAFF_ONLY)
-        def get(self) -> dict:
-            """Centres not verified within DIRECTORY_STALE_DAYS (staff; own area unless principal or admin)"""
-            now = ctx.clock.now()
-            centres = ctx.service.stale(ctx.staff())
-            return {"stale_days": ctx.stale_days, "items": [views.stale_centre(c, now=now) for c in centres]}
+@blp.route("/services-list")
+class ServiceTypes(MethodView):
+    @blp.response(200, schemas.ServiceListSchema)
+    def get(self) -> dict:
+        """The controlled list of services a centre can offer"""
+        return {"items": SERVICE_TYPES}
 
-    @blp.route("/centres/<centre_id>")
-    class Centre(MethodView):
-        @blp.response(200, schemas.CentreSchema)
-        def get(self, centre_id: str) -> tuple:
-            """One centre, with its ETag"""
-            return ctx.answer(ctx.service.get(centre_id))
 
-        @blp.arguments(schemas.CentrePatchSchema)
-        @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[{**IF_MATCH, "required": True}], **apidoc.STAFF_ONLY)
-        def patch(self, fields: dict, centre_id: str) -> tuple:
-            """Change a centre's details (coordinator in own area, principal officer, admin)"""
-            user = ctx.staff()
-            expected = if_match(required=True)
-            return ctx.answer(ctx.service.update(centre_id, fields, user, expected))
+@blp.route("/centres")
+class Centres(MethodView):
+    @blp.arguments(schemas.CentreSearchArgs, location="query", as_kwargs=False)
+    @blp.response(200, schemas.CentrePageSchema)
+    def get(self, args: dict) -> dict:
+        """Search centres, and partners' services after them
 
-    @blp.route("/centres/<centre_id>/verify")
-    class Verify(MethodView):
-        @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
-        def post(self, centre_id: str) -> tuple:
-            """Record that the centre's information was checked and is still correct"""
-            user = ctx.staff()
-            return ctx.answer(ctx.service.verify(centre_id, user, if_match(required=False)))
+        Ordered by name (then id), or nearest first when searching near a
+        point or a full postcode. Partners' services imported from their
+        Open Referral UK feeds (ORUK_IMPORT_FEEDS) follow the centres, in
+        the same order, under the same filters, each labelled "from
+        <organisation>"; a filter their data cannot answer (ward, area,
+        open now) leaves them out.
+        """
+        ctx = _ctx()
+        query, postcode, full = query_from(args)
+        located = ctx.service.locate(query, postcode, full=full)
+        page = ctx.service.search(located.query)
+        partners = ctx.signposting.search(located.query)
+        return {
+            "items": [ctx.view(hit.centre, hit.distance_km) for hit in page.hits],
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+            "pages": -(-(page.total + len(partners)) // page.per_page),
+            "located_by": located.by,
+            "partner_services": [
+                views.partner_service(hit.service, hit.distance_km)
+                for hit in after_centres(partners, page.total, page.page, page.per_page)
+            ],
+            "partner_total": len(partners),
+        }
 
-    @blp.route("/centres/<centre_id>/close")
-    class Close(MethodView):
-        @blp.arguments(schemas.CloseSchema)
-        @blp.response(200, schemas.CentreSchema)
-        @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
-        def post(self, body: dict, centre_id: str) -> tuple:
-            """Close a centre for good (admin)"""
-            user = ctx.staff()
-            return ctx.answer(ctx.service.close(centre_id, body["reason"], user, if_match(required=False)))
+    @blp.arguments(schemas.CentreInputSchema)
+    @blp.response(201, schemas.CentreSchema)
+    @blp.doc(**apidoc.STAFF_ONLY)
+    def post(self, fields: dict) -> tuple:
+        """Add a centre (admin)"""
+        ctx = _ctx()
+        centre = ctx.service.create(fields, ctx.staff())
+        body, status, headers = ctx.answer(centre, 201)
+        headers["Location"] = url_for("centres.Centre", centre_id=centre["_id"])
+        return body, status, headers
 
-    @blp.route("/centres/<centre_id>/audit")
-    class Audit(MethodView):
-        @blp.response(200, schemas.AuditSchema)
-        @blp.doc(**apidoc.STAFF_ONLY)
-        def get(self, centre_id: str) -> dict:
-            """Every change to a centre, newest first (staff; own area unless principal or admin)"""
-            return {"centre_id": centre_id, "items": ctx.service.audit(centre_id, ctx.staff())}
 
-    return blp
+@blp.route("/centres/stale")
+class StaleCentres(MethodView):
+    @blp.response(200, schemas.StaleListSchema)
+    @blp.doc(**apidoc.STAFF_ONLY)
+    def get(self) -> dict:
+        """Centres not verified within DIRECTORY_STALE_DAYS (staff; own area unless principal or admin)"""
+        ctx = _ctx()
+        now = ctx.clock.now()
+        centres = ctx.service.stale(ctx.staff())
+        return {"stale_days": ctx.stale_days, "items": [views.stale_centre(c, now=now) for c in centres]}
+
+
+@blp.route("/centres/<centre_id>")
+class Centre(MethodView):
+    @blp.response(200, schemas.CentreSchema)
+    def get(self, centre_id: str) -> tuple:
+        """One centre, with its ETag"""
+        ctx = _ctx()
+        return ctx.answer(ctx.service.get(centre_id))
+
+    @blp.arguments(schemas.CentrePatchSchema)
+    @blp.response(200, schemas.CentreSchema)
+    @blp.doc(parameters=[{**IF_MATCH, "required": True}], **apidoc.STAFF_ONLY)
+    def patch(self, fields: dict, centre_id: str) -> tuple:
+        """Change a centre's details (coordinator in own area, principal officer, admin)"""
+        ctx = _ctx()
+        user = ctx.staff()
+        expected = if_match(required=True)
+        return ctx.answer(ctx.service.update(centre_id, fields, user, expected))
+
+
+@blp.route("/centres/<centre_id>/verify")
+class Verify(MethodView):
+    @blp.response(200, schemas.CentreSchema)
+    @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
+    def post(self, centre_id: str) -> tuple:
+        """Record that the centre's information was checked and is still correct"""
+        ctx = _ctx()
+        user = ctx.staff()
+        return ctx.answer(ctx.service.verify(centre_id, user, if_match(required=False)))
+
+
+@blp.route("/centres/<centre_id>/close")
+class Close(MethodView):
+    @blp.arguments(schemas.CloseSchema)
+    @blp.response(200, schemas.CentreSchema)
+    @blp.doc(parameters=[IF_MATCH], **apidoc.STAFF_ONLY)
+    def post(self, body: dict, centre_id: str) -> tuple:
+        """Close a centre for good (admin)"""
+        ctx = _ctx()
+        user = ctx.staff()
+        return ctx.answer(ctx.service.close(centre_id, body["reason"], user, if_match(required=False)))
+
+
+@blp.route("/centres/<centre_id>/audit")
+class Audit(MethodView):
+    @blp.response(200, schemas.AuditSchema)
+    @blp.doc(**apidoc.STAFF_ONLY)
+    def get(self, centre_id: str) -> dict:
+        """Every change to a centre, newest first (staff; own area unless principal or admin)"""
+        ctx = _ctx()
+        return {"centre_id": centre_id, "items": ctx.service.audit(centre_id, ctx.staff())}

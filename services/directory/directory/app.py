@@ -8,7 +8,7 @@ from ccshared import apidoc, logs
 from ccshared.auth import TokenVerifier
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base
+from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap, oruk, oruk_api, partner_api
@@ -50,13 +50,15 @@ def create_app(
         settings.stale_days,
         signposting,
     )
-    smorest.register_blueprint(api.blueprint(context))
-    smorest.register_blueprint(partner_api.blueprint(context))
+    provide(app, context)
+    smorest.register_blueprint(api.blp)
+    smorest.register_blueprint(partner_api.blp)
     feed = oruk_api.OrukContext(
         service, clock, oruk.Organization(settings.organization_name), settings.public_url
     )
-    smorest.register_blueprint(oruk_api.blueprint(feed))
+    provide(app, feed)
+    smorest.register_blueprint(oruk_api.blp)
     oruk_api.allow_any_origin(app)
-    app.extensions["directory"] = service
-    app.extensions["signposting"] = signposting
+    provide(app, service)
+    provide(app, signposting)
     return app

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 from ccshared.errors import NotFound
 from ccshared.service_types import BY_TERM_ID, SERVICE_TYPES
 from ccshared.timeutil import Clock
+from ccshared.web import context
 from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -45,6 +46,10 @@ class OrukContext:
     clock: Clock
     organization: oruk.Organization
     public_url: str
+
+    @cached_property
+    def queries(self) -> OrukQueries:
+        return OrukQueries(self.service, self.organization)
 
 
 def _about(ctx: OrukContext) -> dict[str, Any]:
@@ -82,142 +87,159 @@ def _one(records: Iterable[dict[str, Any]], record_id: str, what: str) -> dict[s
     return found
 
 
-def blueprint(ctx: OrukContext) -> Blueprint:
-    blp = Blueprint(
-        "oruk",
-        __name__,
-        url_prefix=PREFIX,
-        description="Open Referral UK (HSDS 3.0 UK profile) feed of the centres: open data, no key",
-    )
-    queries = OrukQueries(ctx.service, ctx.organization)
-    org = ctx.organization
+blp = Blueprint(
+    "oruk",
+    __name__,
+    url_prefix=PREFIX,
+    description="Open Referral UK (HSDS 3.0 UK profile) feed of the centres: open data, no key",
+)
 
-    @blp.route("/")
-    class Root(MethodView):
-        @blp.response(200)
-        def get(self) -> dict:
-            """About this API and the HSDS profile it follows"""
-            base = ctx.public_url or request.host_url.rstrip("/")
-            return {
-                "version": oruk.HSDS_VERSION,
-                "profile": oruk.PROFILE_URL,
-                "openapi_url": f"{base}/openapi.json",
-            }
 
-    @blp.route("/services")
-    class Services(MethodView):
-        @blp.arguments(ServicesArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict) -> dict | Response:
-            """A page of services (one per centre): one-to-one fields, or in full, or minimal"""
-            if args.get("minimal"):
-                shape: Shape = oruk.service_minimal
-            else:
-                full = args.get("full")
-                shape = partial(oruk.service_full if full else oruk.service_summary, **_about(ctx))
-            return _listing(args, queries.centres(args, shape))
+def _ctx() -> OrukContext:
+    return context(OrukContext)
 
-    @blp.route("/services/<service_id>")
-    class Service(MethodView):
-        @blp.response(200)
-        def get(self, service_id: str) -> dict:
-            """One service, fully nested: organisation, location, address, schedules, taxonomy terms"""
-            try:
-                centre = ctx.service.get(service_id)
-            except NotFound:
-                raise NotFound(f"no service with id {service_id}") from None
-            return oruk.service_full(centre, org, ctx.clock.now())
 
-    @blp.route("/service_at_locations")
-    class ServiceAtLocations(MethodView):
-        @blp.arguments(ServiceAtLocationArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict) -> dict | Response:
-            """A page of services at locations, nearest first when a postcode is located"""
+@blp.route("/")
+class Root(MethodView):
+    @blp.response(200)
+    def get(self) -> dict:
+        """About this API and the HSDS profile it follows"""
+        ctx = _ctx()
+        base = ctx.public_url or request.host_url.rstrip("/")
+        return {
+            "version": oruk.HSDS_VERSION,
+            "profile": oruk.PROFILE_URL,
+            "openapi_url": f"{base}/openapi.json",
+        }
+
+
+@blp.route("/services")
+class Services(MethodView):
+    @blp.arguments(ServicesArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict) -> dict | Response:
+        """A page of services (one per centre): one-to-one fields, or in full, or minimal"""
+        ctx = _ctx()
+        if args.get("minimal"):
+            shape: Shape = oruk.service_minimal
+        else:
             full = args.get("full")
-            shape = oruk.service_at_location_full if full else oruk.service_at_location_summary
-            return _listing(args, queries.centres(args, partial(shape, **_about(ctx)), near_postcode=True))
+            shape = partial(oruk.service_full if full else oruk.service_summary, **_about(ctx))
+        return _listing(args, ctx.queries.centres(args, shape))
 
-    @blp.route("/service_at_locations/<service_at_location_id>")
-    class ServiceAtLocation(MethodView):
-        @blp.response(200)
-        def get(self, service_at_location_id: str) -> dict:
-            """One service at a location: the location in full (address, accessibility) and its service"""
-            centre = queries.centre_at(service_at_location_id)
-            return oruk.service_at_location_full(centre, org, ctx.clock.now())
 
-    @blp.route("/taxonomies")
-    class Taxonomies(MethodView):
-        @blp.arguments(TaxonomiesArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict) -> dict | Response:
-            """The taxonomies the feed's terms come from (one: the services a centre offers)"""
-            found = [t for t in [oruk.taxonomy()] if _found(args.get("search"), t["name"], t["description"])]
-            return _listing(args, _slice(found))
+@blp.route("/services/<service_id>")
+class Service(MethodView):
+    @blp.response(200)
+    def get(self, service_id: str) -> dict:
+        """One service, fully nested: organisation, location, address, schedules, taxonomy terms"""
+        ctx = _ctx()
+        try:
+            centre = ctx.service.get(service_id)
+        except NotFound:
+            raise NotFound(f"no service with id {service_id}") from None
+        return oruk.service_full(centre, ctx.organization, ctx.clock.now())
 
-    @blp.route("/taxonomies/<taxonomy_id>")
-    class Taxonomy(MethodView):
-        @blp.response(200)
-        def get(self, taxonomy_id: str) -> dict:
-            """One taxonomy with its terms"""
-            return _one([oruk.taxonomy(with_terms=True)], taxonomy_id, "taxonomy")
 
-    @blp.route("/taxonomy_terms")
-    class TaxonomyTerms(MethodView):
-        @blp.arguments(TaxonomyTermsArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict) -> dict | Response:
-            """The terms services are tagged with; none has a parent, so each is a top term"""
-            terms = [oruk.taxonomy_term(offered) for offered in SERVICE_TYPES]
-            found = [
-                term
-                for term in terms
-                if _found(args.get("search"), term["name"], term["description"], term["term"])
-                and args.get("taxonomy_id", term["taxonomy_id"]) == term["taxonomy_id"]
-                and args.get("parent_id", term.get("parent_id")) == term.get("parent_id")
-                and not (args.get("top_only") and term.get("parent_id"))
-            ]
-            return _listing(args, _slice(found))
+@blp.route("/service_at_locations")
+class ServiceAtLocations(MethodView):
+    @blp.arguments(ServiceAtLocationArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict) -> dict | Response:
+        """A page of services at locations, nearest first when a postcode is located"""
+        ctx = _ctx()
+        full = args.get("full")
+        shape = oruk.service_at_location_full if full else oruk.service_at_location_summary
+        return _listing(args, ctx.queries.centres(args, partial(shape, **_about(ctx)), near_postcode=True))
 
-    @blp.route("/taxonomy_terms/<taxonomy_term_id>")
-    class TaxonomyTerm(MethodView):
-        @blp.response(200)
-        def get(self, taxonomy_term_id: str) -> dict:
-            """One taxonomy term"""
-            offered = BY_TERM_ID.get(taxonomy_term_id)
-            if offered is None:
-                raise NotFound(f"no taxonomy term with id {taxonomy_term_id}")
-            return oruk.taxonomy_term(offered)
 
-    @blp.route("/organizations")
-    class Organizations(MethodView):
-        @blp.arguments(OrganizationsArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict) -> dict | Response:
-            """The organisations whose services the feed lists (one: ours)"""
-            base = org.as_oruk()
-            if not _found(args.get("search"), base["name"], base["description"]):
-                return _listing(args, _slice([]))
-            record = org.in_full() if args.get("full") else base
-            if args.get("full_service"):
-                record = {**record, "services": queries.full_services(ctx.clock.now())}
-            return _listing(args, _slice([record]))
+@blp.route("/service_at_locations/<service_at_location_id>")
+class ServiceAtLocation(MethodView):
+    @blp.response(200)
+    def get(self, service_at_location_id: str) -> dict:
+        """One service at a location: the location in full (address, accessibility) and its service"""
+        ctx = _ctx()
+        centre = ctx.queries.centre_at(service_at_location_id)
+        return oruk.service_at_location_full(centre, ctx.organization, ctx.clock.now())
 
-    @blp.route("/organizations/<organization_id>")
-    class Organization(MethodView):
-        @blp.arguments(OrganizationArgs, location="query", as_kwargs=False)
-        @blp.response(200)
-        def get(self, args: dict, organization_id: str) -> dict:
-            """One organisation in full, with its services' ids (or the services in full: full_service)"""
-            if organization_id != org.id:
-                raise NotFound(f"no organization with id {organization_id}")
-            if args.get("full_service"):
-                services = queries.full_services(ctx.clock.now())
-            else:
-                services = [{"id": centre["_id"]} for centre in queries.all_centres()]
-            return {**org.in_full(), "services": services}
 
-    return blp
+@blp.route("/taxonomies")
+class Taxonomies(MethodView):
+    @blp.arguments(TaxonomiesArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict) -> dict | Response:
+        """The taxonomies the feed's terms come from (one: the services a centre offers)"""
+        found = [t for t in [oruk.taxonomy()] if _found(args.get("search"), t["name"], t["description"])]
+        return _listing(args, _slice(found))
+
+
+@blp.route("/taxonomies/<taxonomy_id>")
+class Taxonomy(MethodView):
+    @blp.response(200)
+    def get(self, taxonomy_id: str) -> dict:
+        """One taxonomy with its terms"""
+        return _one([oruk.taxonomy(with_terms=True)], taxonomy_id, "taxonomy")
+
+
+@blp.route("/taxonomy_terms")
+class TaxonomyTerms(MethodView):
+    @blp.arguments(TaxonomyTermsArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict) -> dict | Response:
+        """The terms services are tagged with; none has a parent, so each is a top term"""
+        terms = [oruk.taxonomy_term(offered) for offered in SERVICE_TYPES]
+        found = [
+            term
+            for term in terms
+            if _found(args.get("search"), term["name"], term["description"], term["term"])
+            and args.get("taxonomy_id", term["taxonomy_id"]) == term["taxonomy_id"]
+            and args.get("parent_id", term.get("parent_id")) == term.get("parent_id")
+            and not (args.get("top_only") and term.get("parent_id"))
+        ]
+        return _listing(args, _slice(found))
+
+
+@blp.route("/taxonomy_terms/<taxonomy_term_id>")
+class TaxonomyTerm(MethodView):
+    @blp.response(200)
+    def get(self, taxonomy_term_id: str) -> dict:
+        """One taxonomy term"""
+        offered = BY_TERM_ID.get(taxonomy_term_id)
+        if offered is None:
+            raise NotFound(f"no taxonomy term with id {taxonomy_term_id}")
+        return oruk.taxonomy_term(offered)
+
+
+@blp.route("/organizations")
+class Organizations(MethodView):
+    @blp.arguments(OrganizationsArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict) -> dict | Response:
+        """The organisations whose services the feed lists (one: ours)"""
+        ctx = _ctx()
+        base = ctx.organization.as_oruk()
+        if not _found(args.get("search"), base["name"], base["description"]):
+            return _listing(args, _slice([]))
+        record = ctx.organization.in_full() if args.get("full") else base
+        if args.get("full_service"):
+            record = {**record, "services": ctx.queries.full_services(ctx.clock.now())}
+        return _listing(args, _slice([record]))
+
+
+@blp.route("/organizations/<organization_id>")
+class Organization(MethodView):
+    @blp.arguments(OrganizationArgs, location="query", as_kwargs=False)
+    @blp.response(200)
+    def get(self, args: dict, organization_id: str) -> dict:
+        """One organisation in full, with its services' ids (or the services in full: full_service)"""
+        ctx = _ctx()
+        if organization_id != ctx.organization.id:
+            raise NotFound(f"no organization with id {organization_id}")
+        if args.get("full_service"):
+            services = ctx.queries.full_services(ctx.clock.now())
+        else:
+            services = [{"id": centre["_id"]} for centre in ctx.queries.all_centres()]
+        return {**ctx.organization.in_full(), "services": services}
 
 
 def allow_any_origin(app: Flask) -> None:
