@@ -25,6 +25,15 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDB]:
     yield from support.serve("mongo", ferretdb_missing_tools(), FerretDB, tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def scrubbing_mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDB]:
+    """FerretDB that zeroes what is deleted and checkpoints every commit, for the tests that
+    grep its files after an erasure (the other tests skip that cost on every write)."""
+    yield from support.serve(
+        "scrubbing_mongo", ferretdb_missing_tools(), lambda path: FerretDB(path, scrub=True), tmp_path_factory
+    )
+
+
 @pytest.fixture
 def fresh_mongo_db(mongo: FerretDB) -> Iterator[str]:
     """A database name no other test uses; dropped afterwards."""

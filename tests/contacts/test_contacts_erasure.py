@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,21 @@ REFERRALS = "/api/v1/referrals"
 CONTACTS_API = "/api/v1/contacts"
 
 
+@pytest.fixture(params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The contacts tests' stores, but a FerretDB that scrubs as the embedded store does."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/contacts.db"
+    return f"{request.getfixturevalue('scrubbing_mongo').url.rstrip('/')}/test_{uuid.uuid4().hex[:8]}"
+
+
 def store_files(request: pytest.FixtureRequest, store_url: str) -> list[Path]:
     """The files the store keeps its data in: the SQLite file and its WAL, or FerretDB's
     SQLite files of this test's database."""
     if store_url.startswith("sqlite:///"):
         path = Path(store_url.removeprefix("sqlite:///"))
     else:
-        path = request.getfixturevalue("mongo").data_dir / f"{store_url.rsplit('/', 1)[1]}.sqlite"
+        path = request.getfixturevalue("scrubbing_mongo").data_dir / f"{store_url.rsplit('/', 1)[1]}.sqlite"
     return [file for file in path.parent.glob(f"{path.name}*") if file.is_file()]
 
 

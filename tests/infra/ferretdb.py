@@ -133,10 +133,11 @@ class FerretDB(Engine):
     start_timeout = 30.0
     stop_timeout = 15.0
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, scrub: bool = False):
         super().__init__(workdir)
         self.port = port or free_port()
         self.data_dir = self.workdir / "data"
+        self.scrub = scrub  # zero deleted data, checkpoint every commit (tools/ferretdb/main.go)
 
     @property
     def url(self) -> str:
@@ -144,7 +145,8 @@ class FerretDB(Engine):
 
     def _prepare(self) -> list[str]:
         binary = install_ferretdb()
-        return [str(binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)]
+        command = [str(binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)]
+        return [*command, "-scrub"] if self.scrub else command
 
     def _ready(self) -> bool:
         if not port_open(self.port):

