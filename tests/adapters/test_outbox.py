@@ -151,11 +151,10 @@ def _relay_running(relay: Relay) -> tuple[threading.Event, threading.Thread]:
     return stop, thread
 
 
-def test_events_staged_in_this_process_go_out_without_waiting_for_the_sweep(doc_store, event_bus, topic):
-    collection = doc_store.collection("claims")
-    staged = Hints()
-    aggregates = AggregateStore(collection, "test", CLOCK, staged)
-    event_bus.ensure_topics([topic])
+def _relay_recording_sweeps(
+    collection, event_bus, topic, staged: Hints
+) -> tuple[Relay, list[tuple[int, bool]]]:
+    """A relay that sweeps once at start and then hourly, keeping the result of each sweep."""
     relay = Relay([(collection, topic)], event_bus.producer(), hints=staged, sweep_seconds=3600)
     sweeps: list[tuple[int, bool]] = []
     sweep = relay.sweep
@@ -165,6 +164,15 @@ def test_events_staged_in_this_process_go_out_without_waiting_for_the_sweep(doc_
         return sweeps[-1]
 
     relay.sweep = counted
+    return relay, sweeps
+
+
+def test_events_staged_in_this_process_go_out_without_waiting_for_the_sweep(doc_store, event_bus, topic):
+    collection = doc_store.collection("claims")
+    staged = Hints()
+    aggregates = AggregateStore(collection, "test", CLOCK, staged)
+    event_bus.ensure_topics([topic])
+    relay, sweeps = _relay_recording_sweeps(collection, event_bus, topic, staged)
     stop, thread = _relay_running(relay)
     try:
         wait_for(lambda: sweeps, 30, "the relay's start-up sweep")
@@ -204,15 +212,7 @@ def test_events_staged_in_a_batch_are_handed_over_once_it_has_committed(doc_stor
     staged = Hints()
     aggregates = AggregateStore(collection, "test", CLOCK, staged)
     event_bus.ensure_topics([topic])
-    relay = Relay([(collection, topic)], event_bus.producer(), hints=staged, sweep_seconds=3600)
-    sweeps: list[tuple[int, bool]] = []
-    sweep = relay.sweep
-
-    def counted() -> tuple[int, bool]:
-        sweeps.append(sweep())
-        return sweeps[-1]
-
-    relay.sweep = counted
+    relay, sweeps = _relay_recording_sweeps(collection, event_bus, topic, staged)
     stop, thread = _relay_running(relay)
     try:
         wait_for(lambda: sweeps, 30, "the relay's start-up sweep")
