@@ -202,30 +202,6 @@ def test_proxy_answers_healthz_within_a_second_with_200_slow_body_clients_open(p
         _close_all(slow)
 
 
-def test_the_same_slow_clients_stall_a_bare_gunicorn(proxy: Proxy) -> None:
-    """Why the proxy is there: gunicorn hands each slow body a thread until it ends."""
-    slow: list[socket.socket] = []
-    try:
-        for n in range(SLOW_CLIENTS):
-            name, path = ("contacts", "/api/v1/referrals") if n % 2 else ("web", "/sign-in")
-            port = proxy.system.ports[name]
-            slow.append(_slow_body(socket.create_connection(("127.0.0.1", port), timeout=10), "x", path))
-        for name in ("web", "contacts"):
-            with pytest.raises(requests.exceptions.ReadTimeout):
-                _healthz_direct(proxy, name, timeout=3)
-    finally:
-        _close_all(slow)
-    for name in ("web", "contacts"):
-        wait_for(lambda n=name: _recovered(proxy, n), 30, f"{name} to serve again once the slow clients left")
-
-
-def _recovered(proxy: Proxy, name: str) -> bool:
-    try:
-        return _healthz_direct(proxy, name, timeout=2) == 200
-    except requests.RequestException:
-        return False
-
-
 def test_slow_headers_are_cut_off_by_the_proxy(proxy: Proxy) -> None:
     connection = proxy.connect(SITE)
     try:
