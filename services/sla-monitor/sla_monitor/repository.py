@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import typing
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -47,7 +48,13 @@ Change = Callable[[T], list[SlaEvent]]
 
 
 def _instant_fields(kind: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(kind) if "datetime" in str(f.type))
+    """The fields typed `datetime` or `datetime | None`: stored as fixed-width UTC strings."""
+    hints = typing.get_type_hints(kind)
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(kind)
+        if hints[f.name] is datetime or datetime in typing.get_args(hints[f.name])
+    )
 
 
 class EventClaims:
