@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
 from frontend.service import StaffDesk
+from frontend.views import Context
 from hostile_testkit import NOW, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
 from tests.infra import tokens
@@ -111,9 +112,7 @@ def test_hostile_sign_in_is_rate_limited_per_address(store_url: str, tmp_path: P
     from frontend.config import Settings
 
     apps = [web_app(store_url, tmp_path, transport=None, sign_in_rate_limit=Limit(5, 60)) for _ in range(2)]
-    password = (
-        apps[0].extensions["frontend"].desk.create_account("t.limited", "staff", "north", None, by="t")[1]
-    )
+    password = provided(apps[0], Context).desk.create_account("t.limited", "staff", "north", None, by="t")[1]
     clients = [app.test_client() for app in apps]
     statuses = [_sign_in(clients[n % 2], f"t.spray{n}", "wrong-password").status_code for n in range(5)]
     assert statuses == [401] * 5, "spraying different usernames: no per-user lockout helps here"
