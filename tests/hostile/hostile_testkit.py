@@ -167,7 +167,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
 
 
 def sla_app(store_url: str, tmp: Path) -> Flask:
-    from sla_monitor import config
+    from sla_monitor import bootstrap, config
     from sla_monitor.app import create_app
     from sla_monitor.repository import repositories
     from sla_monitor.service import Monitor
@@ -176,7 +176,7 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     store = connect(store_url)
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)
-    monitor = Monitor(clocks, centres, settings.worker.calendar.policy(), clock)
+    monitor = Monitor(clocks, centres, bootstrap.policy(settings.worker.calendar), clock)
     contact_id = str(uuid.uuid4())
     data = {
         "contact_id": contact_id,
