@@ -28,7 +28,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, tracing
+from . import apidoc, config, tracing
 from .bus import BusUnavailable
 from .errors import ApiError, envelope
 from .outbox import VersionConflict
@@ -338,7 +338,7 @@ def create_app_base(
         JSON_SORT_KEYS=False,
     )
     register_errors(app)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": apidoc.Plugin()})
     add_ops_endpoints(app, service, ready_checks)
 
     trace_requests(app, service)
