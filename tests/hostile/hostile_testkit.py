@@ -126,7 +126,9 @@ def _centre_event(centre_id: str, name: str, area: str, postcode: str, status: s
     return events.decode(events.encode(envelope))
 
 
-def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWorld:
+def contacts_app(
+    store_url: str, tmp: Path, *, seed: bool = True, trusted_proxy_hops: int = 0
+) -> ContactsWorld:
     from contacts.agencies import AgencyKeys
     from contacts.app import create_app
     from contacts.config import Settings
@@ -141,6 +143,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
         service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
         blind_index_key=secrets.token_urlsafe(32),
+        trusted_proxy_hops=trusted_proxy_hops,
     )
     read_model = CentreReadModel(CentreRepository(store))
     for row in CENTRES:

@@ -165,11 +165,8 @@ def _forwarded(client: FlaskClient, chain: str) -> int:
     return client.get("/api/v1/referrals", headers=headers).status_code
 
 
-def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
-    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(tmp_path: Path) -> None:
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False, trusted_proxy_hops=1)
     provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     spoofed = [_forwarded(client, f"198.51.100.{n}, 192.0.2.20") for n in range(3)]
@@ -180,19 +177,19 @@ def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
 def test_hostile_without_trusted_hops_forwarded_headers_change_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TRUSTED_PROXY_HOPS", raising=False)
+    # The app takes the hops from its settings (0 here), never from the environment.
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
     provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     assert [_forwarded(client, f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
 
 
-@pytest.mark.parametrize(("hops", "hsts"), [("1", True), ("0", False)])
+@pytest.mark.parametrize(("hops", "hsts"), [(1, True), (0, False)])
 def test_hostile_front_end_sends_hsts_when_the_trusted_proxy_says_https(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hops: str, hsts: bool
+    tmp_path: Path, hops: int, hsts: bool
 ) -> None:
-    monkeypatch.setenv("TRUSTED_PROXY_HOPS", hops)
-    app = web_app(sqlite_url(tmp_path, "web"), tmp_path, transport=None)
+    app = web_app(sqlite_url(tmp_path, "web"), tmp_path, transport=None, trusted_proxy_hops=hops)
     answer = app.test_client().get("/sign-in", headers={"X-Forwarded-Proto": "https"})
     assert answer.status_code == 200
     assert ("Strict-Transport-Security" in answer.headers) is hsts

@@ -32,6 +32,7 @@ def create_app(
         config.SERVICE,
         ready_checks={"store": store.ping},
         title="SLA monitor",
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
     apidoc.declare(api, apidoc.STAFF_TOKEN, apidoc.SERVICE_TOKEN)
     provide(app, bootstrap.api_context(settings, store, clock))

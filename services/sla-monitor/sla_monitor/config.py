@@ -116,6 +116,7 @@ class Settings:
     # (the notifier fetches the full compliance report for its monthly e-mail).
     staff_token_public_key: OKPKey = setting(config.STAFF_TOKEN_PUBLIC_KEY)
     service_token_public_key: OKPKey | None = setting(config.SERVICE_TOKEN_PUBLIC_KEY)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
 
 
 def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:

@@ -53,7 +53,11 @@ def create_app(
     store = store or connect(settings.store_url)
     clock = clock or SystemClock()
     app, _api = create_app_base(
-        SERVICE, ready_checks={"store": store.ping}, title="Children's Centres web", json_only=False
+        SERVICE,
+        ready_checks={"store": store.ping},
+        title="Children's Centres web",
+        json_only=False,
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
     _serve_package_files(app)
     security.init_app(app, secret_key=settings.secret_key, cookie_secure=settings.cookie_secure)

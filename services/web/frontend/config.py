@@ -69,6 +69,7 @@ class Settings(AccountSettings):
         "WEB_SERVICE_TIMEOUT_SECONDS", 5.0, config.positive_float, "timeout of each call to a service"
     )
     log_level: str = setting(config.LOG_LEVEL)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     sign_in_rate_limit: Limit = setting(
         "WEB_SIGN_IN_RATE_LIMIT",
         Limit(20, 60),
