@@ -89,10 +89,45 @@ class AtLeastOne:
         }
 
 
+@dataclass(frozen=True)
+class NeededFor:
+    """When `choice` takes one of the values in `needs`, the field it maps to is given and not
+    empty; the error, `message` with {value}, names that field."""
+
+    choice: str
+    needs: tuple[tuple[str, str], ...]  # (value of choice, field it needs)
+    message: str = "needed when {choice} is {value}"
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        value = data.get(self.choice)
+        needed = dict(self.needs).get(value) if isinstance(value, str) else None
+        if needed and not data.get(needed):
+            raise ValidationError(self.message.format(choice=self.choice, value=value), needed)
+
+    @property
+    def said(self) -> str:
+        each = "; ".join(f"with {self.choice} {value}, give {needed}" for value, needed in self.needs)
+        return each[0].upper() + each[1:] + "."
+
+    def json_schema(self) -> dict[str, Any]:
+        each_need = [
+            {
+                "required": [self.choice, needed],
+                "properties": {self.choice: {"enum": [value]}, needed: {"minLength": 1}},
+            }
+            for value, needed in self.needs
+        ]
+        others = {"properties": {self.choice: {"not": {"enum": [value for value, _ in self.needs]}}}}
+        return {"anyOf": [*each_need, others]}
+
+
+Rule = AtLeastOne | NeededFor
+
+
 class RuledSchema(Schema):
     """A schema with rules over several fields (`rules`), checked on load and documented."""
 
-    rules: ClassVar[tuple[AtLeastOne, ...]] = ()
+    rules: ClassVar[tuple[Rule, ...]] = ()
 
     @validates_schema
     def _rules(self, data: dict, **kwargs: object) -> None:

@@ -43,11 +43,7 @@ class RequesterSchema(Strict):
     phone = fields.String(validate=PHONE)
     email = fields.Email()
 
-    @validates_schema
-    def _reply_detail(self, data: dict, **kwargs: object) -> None:
-        detail = REPLY_DETAIL.get(data.get("reply_by", ""))
-        if detail and not data.get(detail):
-            raise ValidationError(f"needed to reply by {data['reply_by']}", detail)
+    rules = (apidoc.NeededFor("reply_by", tuple(REPLY_DETAIL.items()), "needed to reply by {value}"),)
 
 
 class ContactCreateSchema(Strict):
