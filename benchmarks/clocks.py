@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from ccshared import contracts
 from ccshared.calendar import DUE_SECOND
-from sla_monitor import config
+from sla_monitor import bootstrap, config
 from sla_monitor.domain import AT_RISK, OPEN, ContactClock
 from sla_monitor.repository import ClockRepository
 
@@ -25,7 +25,7 @@ AREAS_CENTRES = (
 
 
 def fingerprint(environ: Mapping[str, str] | None = None) -> str:
-    return config.load_calendar(dict(environ or {})).policy().fingerprint
+    return bootstrap.policy(config.load_calendar(dict(environ or {}))).fingerprint
 
 
 def open_clock(index: int, breach_at: datetime, fingerprint: str) -> ContactClock:

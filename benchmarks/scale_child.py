@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ccshared import store as ccstore
 from ccshared.timeutil import SystemClock
-from sla_monitor import config
+from sla_monitor import bootstrap, config
 from sla_monitor.repository import repositories
 from sla_monitor.service import Monitor
 
@@ -65,7 +65,7 @@ def measure(total: int, due: int, store_url: str) -> dict[str, float]:
             clocks.outbox.add(clocks.to_doc(item))
             batch()
     insert_seconds, insert_cpu = time.perf_counter() - started, time.process_time() - cpu
-    monitor = Monitor(clocks, centres, config.load_calendar({}).policy(), SystemClock())
+    monitor = Monitor(clocks, centres, bootstrap.policy(config.load_calendar({})), SystemClock())
 
     query_times = []
     for _ in range(REPEATS):

@@ -28,7 +28,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, tracing
+from . import apidoc, tracing
 from .bus import BusUnavailable
 from .errors import ApiError, envelope
 from .outbox import VersionConflict
@@ -250,13 +250,11 @@ def add_ops_endpoints(app: Flask, service: str, ready_checks: Mapping[str, Calla
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
-def trust_proxies(app: Flask, hops: int | None = None) -> None:
+def trust_proxies(app: Flask, hops: int) -> None:
     """Take the client's address and scheme from the last `hops` proxies' X-Forwarded-For
     and X-Forwarded-Proto, so rate limits count per client (not per proxy) and the
     front end knows a request came over HTTPS. What a client wrote into those headers
     itself sits further left in the list and is ignored."""
-    if hops is None:
-        hops = config.load([config.TRUSTED_PROXY_HOPS])[config.TRUSTED_PROXY_HOPS.name]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
@@ -317,11 +315,11 @@ def create_app_base(
     ready_checks: Mapping[str, Callable[[], None]],
     title: str,
     json_only: bool = True,
-    trusted_proxy_hops: int | None = None,
+    trusted_proxy_hops: int,
 ) -> tuple[Flask, Api]:
     """A Flask app with the shared behaviour; the caller registers its blueprints on the Api.
 
-    trusted_proxy_hops: None reads TRUSTED_PROXY_HOPS from the environment.
+    trusted_proxy_hops: the service's TRUSTED_PROXY_HOPS setting (it reads no environment).
     The app is named after this module, not the service: the services' APIs serve no
     templates or files, so Flask need not find their packages (the front end, which
     does, sets its root itself).
@@ -338,7 +336,7 @@ def create_app_base(
         JSON_SORT_KEYS=False,
     )
     register_errors(app)
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": apidoc.Plugin()})
     add_ops_endpoints(app, service, ready_checks)
 
     trace_requests(app, service)

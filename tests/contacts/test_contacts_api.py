@@ -11,6 +11,7 @@ import pytest
 from ccshared.auth import StaffUser
 from contacts.repository import AUDIT, CONTACTS
 from contacts_testkit import PERSONAL_VALUES
+from openapi_schema_validator import OAS30Validator
 
 from tests.infra import tokens
 
@@ -83,6 +84,29 @@ def test_bad_contacts_get_a_4xx_naming_the_field(client, staff_headers, letter, 
     assert response.status_code == 422, response.json
     assert field in response.json["error"]["fields"]
     assert client.get("/api/v1/contacts", headers=staff_headers(role="admin", area=None)).json["total"] == 0
+
+
+REPLY_DETAILS = {"address": "1 Test Street, Liverpool", "phone": "07700 900456", "email": "reach@example.org"}
+
+
+@pytest.mark.parametrize(
+    ("reply_by", "needed"), [("post", "address"), ("telephone", "phone"), ("email", "email")]
+)
+def test_the_document_states_what_each_way_of_replying_needs_and_the_api_holds_to_exactly_that(
+    client, staff_headers, letter, reply_by, needed
+):
+    stated = client.get("/openapi.json").json["components"]["schemas"]["Requester"]
+    assert {"required": ["reply_by", needed]} in [{"required": b.get("required")} for b in stated["anyOf"]]
+    document = OAS30Validator(stated)
+    others = {name: value for name, value in REPLY_DETAILS.items() if name != needed}
+    for details in ({}, others, {needed: REPLY_DETAILS[needed]}, {needed: ""} if needed == "address" else {}):
+        letter["requester"] = {"name": "Test Person", "reply_by": reply_by, **details}
+        answer = create(client, staff_headers(), letter)
+        expected = document.is_valid(letter["requester"])
+        assert expected == bool(details.get(needed)), f"the document's rule for {details}"
+        assert (answer.status_code == 201) == expected, (details, answer.json)
+        if not expected:
+            assert answer.json["error"]["fields"]["requester"][needed] == [f"needed to reply by {reply_by}"]
 
 
 def test_a_body_that_is_not_json_is_refused(client, staff_headers):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import combinations
 
 import pytest
 from ccshared.auth import StaffUser
@@ -16,6 +17,7 @@ from contacts.schemas import ReferralCreateSchema
 from contacts_testkit import NOW, PERSONAL_VALUES, erase
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
+from openapi_schema_validator import OAS30Validator
 
 from tests.infra import tokens
 
@@ -275,6 +277,39 @@ def test_the_openapi_document_marks_the_old_codes_deprecated(client):
     published, aliases = items["oneOf"]
     assert "speech-and-language" in published["enum"] and not published.get("deprecated")
     assert "speech_and_language" in aliases["enum"] and aliases["deprecated"] is True
+
+
+# How each party to a referral can be reached, as a partner's developer reads it in the document.
+REACHABLE = {
+    "referrer": ("Referrer", ("phone", "email")),
+    "family": ("Family", ("phone", "email", "address")),
+}
+WAYS = {"phone": "07700 900456", "email": "reach@example.org", "address": "1 Test Street, Liverpool"}
+
+
+@pytest.mark.parametrize("part", sorted(REACHABLE))
+def test_the_document_states_how_to_reach_each_party_and_the_api_holds_to_exactly_that(
+    client, agency_headers, referral, part
+):
+    schema_name, ways = REACHABLE[part]
+    stated = client.get("/openapi.json").json["components"]["schemas"][schema_name]
+    assert [branch["required"] for branch in stated["anyOf"]] == [[way] for way in ways]
+    document = OAS30Validator(stated)
+    bodies = [
+        {way: WAYS[way] for way in chosen} for n in range(len(ways) + 1) for chosen in combinations(ways, n)
+    ]
+    bodies += [{"address": ""}] if "address" in ways else []  # given, but empty: not a way to reach them
+
+    for reach in bodies:
+        referral[part] = {"name": "Test Person", **reach}
+        answer = post(client, agency_headers, referral)
+        expected = document.is_valid(referral[part])
+        assert expected == any(reach.values()), f"the document's rule for {reach}"
+        assert (answer.status_code == 201) == expected, (reach, answer.json)
+        if not expected:
+            assert answer.status_code == 422
+            fields = answer.json["error"]["fields"]
+            assert "phone" in json.dumps(fields) and part in json.dumps(fields), fields
 
 
 def test_agency_keys_are_required_and_revocable(client, agency_keys, referral):

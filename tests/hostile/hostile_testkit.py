@@ -126,7 +126,9 @@ def _centre_event(centre_id: str, name: str, area: str, postcode: str, status: s
     return events.decode(events.encode(envelope))
 
 
-def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWorld:
+def contacts_app(
+    store_url: str, tmp: Path, *, seed: bool = True, trusted_proxy_hops: int = 0
+) -> ContactsWorld:
     from contacts.agencies import AgencyKeys
     from contacts.app import create_app
     from contacts.config import Settings
@@ -141,6 +143,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
         service_token_public_key=tokens.SERVICE_PUBLIC,
         encryption_key=Fernet.generate_key().decode(),
         blind_index_key=secrets.token_urlsafe(32),
+        trusted_proxy_hops=trusted_proxy_hops,
     )
     read_model = CentreReadModel(CentreRepository(store))
     for row in CENTRES:
@@ -167,7 +170,7 @@ def contacts_app(store_url: str, tmp: Path, *, seed: bool = True) -> ContactsWor
 
 
 def sla_app(store_url: str, tmp: Path) -> Flask:
-    from sla_monitor import config
+    from sla_monitor import bootstrap, config
     from sla_monitor.app import create_app
     from sla_monitor.repository import repositories
     from sla_monitor.service import Monitor
@@ -176,7 +179,7 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     store = connect(store_url)
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)
-    monitor = Monitor(clocks, centres, settings.worker.calendar.policy(), clock)
+    monitor = Monitor(clocks, centres, bootstrap.policy(settings.worker.calendar), clock)
     contact_id = str(uuid.uuid4())
     data = {
         "contact_id": contact_id,

@@ -45,6 +45,7 @@ from directory.signposting import Signposting
 from flask import Flask
 from flask.testing import FlaskClient
 from frontend.presenters import local_now_fields
+from frontend.views import Context
 from frontend.views.centres import form_values
 from hostile_testkit import NOW, Stack, bearer, stack
 
@@ -283,7 +284,7 @@ class World:
         return found["contents"][0]["id"]
 
     def web_account(self, username: str, role: str, area: str | None, agency: str | None = None) -> str:
-        desk = self.stack.web.extensions["frontend"].desk
+        desk = provided(self.stack.web, Context).desk
         self.passwords[username] = desk.create_account(username, role, area, None, by="test", agency=agency)[
             1
         ]
@@ -306,7 +307,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("authz")
     built = World(stack(tmp), tmp)
     # Every caller signs in, from one address, many times over: the limit has its own tests.
-    built.stack.web.extensions["frontend"].sign_in_limiter.limit = Limit(10_000, 60)
+    provided(built.stack.web, Context).sign_in_limiter.limit = Limit(10_000, 60)
     for username, role, area, agency in WEB_USERS.values():
         built.web_account(username, role, area, agency)
     yield built

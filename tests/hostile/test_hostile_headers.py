@@ -9,6 +9,7 @@ import pytest
 from ccshared.web import provided
 from contacts.api import Services
 from flask import Flask
+from frontend.views import Context
 from hostile_testkit import Stack, bearer, stack
 
 REQUIRED = ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy")
@@ -102,9 +103,7 @@ def test_hostile_mail_html_part_is_sandboxed(tmp_path: Path) -> None:
     """The web's mail HTML part is sandboxed on top of the usual headers."""
     built = stack(tmp_path)
     app = built.web
-    password = app.extensions["frontend"].desk.create_account(
-        "t.po", "principal_officer", None, None, by="t"
-    )[1]
+    password = provided(app, Context).desk.create_account("t.po", "principal_officer", None, None, by="t")[1]
     client = app.test_client()
     import re
 

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ccshared.web import provided
 from flask import Flask
+from frontend.views import Context
 from hostile_testkit import (
     LETTER,
     REFERRAL,
@@ -340,7 +342,7 @@ def web_stack(tmp_path: Path) -> Stack:
 def _signed_in(built: Stack, role: str = "principal_officer", area: str | None = None):  # noqa: ANN202
     import re
 
-    password = built.web.extensions["frontend"].desk.create_account("t.viewer", role, area, None, by="t")[1]
+    password = provided(built.web, Context).desk.create_account("t.viewer", role, area, None, by="t")[1]
     client = built.web.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)
     signed = client.post("/sign-in", data={"username": "t.viewer", "password": password, "csrf_token": token})
@@ -378,7 +380,7 @@ def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
 
 def test_hostile_admin_reset_or_disable_of_an_unknown_user_is_a_404_page(tmp_path: Path) -> None:
     built = stack(tmp_path)
-    desk = built.web.extensions["frontend"].desk
+    desk = provided(built.web, Context).desk
     password = desk.create_account("t.admin", "admin", None, None, by="test")[1]
     client = built.web.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
 from frontend.service import StaffDesk
+from frontend.views import Context
 from hostile_testkit import NOW, bearer, contacts_app, mongo_url, sqlite_url, web_app
 
 from tests.infra import tokens
@@ -111,9 +112,7 @@ def test_hostile_sign_in_is_rate_limited_per_address(store_url: str, tmp_path: P
     from frontend.config import Settings
 
     apps = [web_app(store_url, tmp_path, transport=None, sign_in_rate_limit=Limit(5, 60)) for _ in range(2)]
-    password = (
-        apps[0].extensions["frontend"].desk.create_account("t.limited", "staff", "north", None, by="t")[1]
-    )
+    password = provided(apps[0], Context).desk.create_account("t.limited", "staff", "north", None, by="t")[1]
     clients = [app.test_client() for app in apps]
     statuses = [_sign_in(clients[n % 2], f"t.spray{n}", "wrong-password").status_code for n in range(5)]
     assert statuses == [401] * 5, "spraying different usernames: no per-user lockout helps here"
@@ -166,11 +165,8 @@ def _forwarded(client: FlaskClient, chain: str) -> int:
     return client.get("/api/v1/referrals", headers=headers).status_code
 
 
-def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
-    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(tmp_path: Path) -> None:
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False, trusted_proxy_hops=1)
     provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     spoofed = [_forwarded(client, f"198.51.100.{n}, 192.0.2.20") for n in range(3)]
@@ -181,19 +177,19 @@ def test_hostile_forwarded_addresses_are_trusted_for_the_configured_hops_only(
 def test_hostile_without_trusted_hops_forwarded_headers_change_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TRUSTED_PROXY_HOPS", raising=False)
+    # The app takes the hops from its settings (0 here), never from the environment.
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
     world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
     provided(world.app, Services).partner_limiter.limit = Limit(2, 3600)
     client = world.app.test_client()
     assert [_forwarded(client, f"192.0.2.{n}") for n in range(3)] == [401, 401, 429]
 
 
-@pytest.mark.parametrize(("hops", "hsts"), [("1", True), ("0", False)])
+@pytest.mark.parametrize(("hops", "hsts"), [(1, True), (0, False)])
 def test_hostile_front_end_sends_hsts_when_the_trusted_proxy_says_https(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hops: str, hsts: bool
+    tmp_path: Path, hops: int, hsts: bool
 ) -> None:
-    monkeypatch.setenv("TRUSTED_PROXY_HOPS", hops)
-    app = web_app(sqlite_url(tmp_path, "web"), tmp_path, transport=None)
+    app = web_app(sqlite_url(tmp_path, "web"), tmp_path, transport=None, trusted_proxy_hops=hops)
     answer = app.test_client().get("/sign-in", headers={"X-Forwarded-Proto": "https"})
     assert answer.status_code == 200
     assert ("Strict-Transport-Security" in answer.headers) is hsts

@@ -12,6 +12,7 @@ from ccshared.calendar import WorkingCalendar, parse_closure_days
 from ccshared.timeutil import LONDON
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sla_monitor import bootstrap
 from sla_monitor.config import load_calendar
 from sla_monitor.policy import DEFAULT_TARGETS, Policy
 
@@ -132,7 +133,7 @@ def test_closure_days_and_targets_come_from_the_environment() -> None:
     settings = load_calendar(
         {"SLA_CLOSURE_DAYS": "2026-12-24..2026-12-31, 2027-01-04", "SLA_TARGET_LETTER": "3"}
     )
-    policy = settings.policy()
+    policy = bootstrap.policy(settings)
     assert not policy.calendar.is_working_day(date(2027, 1, 4))
     assert due("letter", "2026-12-23T10:00:00+00:00", policy) == "2027-01-07T23:59:59+00:00"
     assert policy.targets.channels == {"letter": 3, "telephone": 2, "email": 5, "referral": 2}
@@ -213,9 +214,11 @@ def test_default_targets_by_channel_and_urgency(channel: str, urgency: str | Non
 
 
 def test_each_cell_is_configurable_and_a_channel_target_is_its_cells_default() -> None:
-    policy = load_calendar(
-        {"SLA_TARGET_REFERRAL_URGENT": "3", "SLA_TARGET_LETTER_URGENT": "1", "SLA_TARGET_LETTER": "4"}
-    ).policy()
+    policy = bootstrap.policy(
+        load_calendar(
+            {"SLA_TARGET_REFERRAL_URGENT": "3", "SLA_TARGET_LETTER_URGENT": "1", "SLA_TARGET_LETTER": "4"}
+        )
+    )
     targets = policy.targets
     assert (targets.target("referral", "urgent"), targets.target("referral", "routine")) == (3, 5)
     assert (targets.target("letter", "urgent"), targets.target("letter", "soon")) == (1, 4)
@@ -284,9 +287,9 @@ def write(tmp_path, text: str) -> str:
 
 
 def test_area_closures_count_for_their_area_only() -> None:
-    policy = load_calendar(
-        {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03; south:2026-06-04"}
-    ).policy()
+    policy = bootstrap.policy(
+        load_calendar({"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03; south:2026-06-04"})
+    )
     received = datetime(2026, 6, 1, 9, tzinfo=UTC)  # Monday; telephone: 2 working days
     days = {area: policy.deadline("telephone", received, area=area).due_at.date() for area in contracts.AREAS}
     assert days == {"north": date(2026, 6, 5), "central": date(2026, 6, 3), "south": date(2026, 6, 3)}
@@ -296,9 +299,9 @@ def test_area_closures_count_for_their_area_only() -> None:
 
 
 def test_all_area_and_single_area_closures_add_up() -> None:
-    policy = load_calendar(
-        {"SLA_CLOSURE_DAYS": "2026-06-02", "SLA_AREA_CLOSURE_DAYS": "north:2026-06-03"}
-    ).policy()
+    policy = bootstrap.policy(
+        load_calendar({"SLA_CLOSURE_DAYS": "2026-06-02", "SLA_AREA_CLOSURE_DAYS": "north:2026-06-03"})
+    )
     received = datetime(2026, 6, 1, 9, tzinfo=UTC)
     assert policy.deadline("telephone", received, area="north").due_at.date() == date(2026, 6, 5)
     assert policy.deadline("telephone", received, area="central").due_at.date() == date(2026, 6, 4)
@@ -322,7 +325,7 @@ def test_bad_area_closures_are_refused_by_name(raw: str, named: str) -> None:
 
 
 def test_closures_load_from_an_icalendar_file_with_categories_naming_areas(tmp_path) -> None:
-    policy = load_calendar({"SLA_CLOSURE_CALENDAR": write(tmp_path, ICS)}).policy()
+    policy = bootstrap.policy(load_calendar({"SLA_CLOSURE_CALENDAR": write(tmp_path, ICS)}))
     calendar = policy.calendar
     assert not calendar.is_working_day(date(2026, 6, 3))  # every area
     assert not calendar.is_working_day(date(2026, 6, 3), "south")

@@ -16,7 +16,7 @@ import pytest
 from ccshared import contracts
 from ccshared.calendar import Closures, WorkingCalendar
 from ccshared.config import ConfigError
-from sla_monitor import config
+from sla_monitor import bootstrap, config
 from sla_monitor.escalation import Ladder
 from sla_monitor.policy import Policy
 from sla_monitor.service import Monitor
@@ -218,12 +218,14 @@ def test_the_reminder_interval_is_a_setting_refused_by_name(raw) -> None:
     env = {"SLA_ESCALATION_REMINDER_DAYS": raw}
     with pytest.raises(ConfigError, match="SLA_ESCALATION_REMINDER_DAYS"):
         config.load_worker(env)
-    assert config.load_worker({}).ladder().reminder_working_days == 3
-    assert config.load_worker({"SLA_ESCALATION_REMINDER_DAYS": "0"}).ladder().reminder_working_days == 0
+    assert bootstrap.ladder(config.load_worker({})).reminder_working_days == 3
+    assert (
+        bootstrap.ladder(config.load_worker({"SLA_ESCALATION_REMINDER_DAYS": "0"})).reminder_working_days == 0
+    )
 
 
 def test_the_worker_settings_build_the_configured_ladder(tmp_path) -> None:
     settings = config.load_worker(
         {"SLA_ESCALATION_REMINDER_DAYS": "5", "STORE_URL": f"sqlite:///{tmp_path}/s.db"}
     )
-    assert settings.ladder() == Ladder(settings.calendar.calendar, 5)
+    assert bootstrap.ladder(settings) == Ladder(settings.calendar.calendar, 5)

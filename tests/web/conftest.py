@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
+from ccshared.web import provided
 from flask import Flask
 from flask.testing import FlaskClient
 from frontend.app import create_app
 from frontend.config import Settings
+from frontend.views import Context
 from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, NOW, SLA, FakeServices, centre, csrf_of
 
 from tests.infra import tokens
@@ -99,7 +101,7 @@ def make_user(web_app: Flask) -> Callable[..., str]:
     """Create an account; returns its password."""
 
     def make(username: str, role: str, area: str | None = None, agency: str | None = None) -> str:
-        _, password = web_app.extensions["frontend"].desk.create_account(
+        _, password = provided(web_app, Context).desk.create_account(
             username, role, area, None, by="test", agency=agency
         )
         return password

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from ccshared.web import provided
+from frontend.views import Context
 from web_testkit import CONTACTS, csrf_of, error
 
 AGENCY = "example-health-visitors"
@@ -447,9 +449,9 @@ def test_partner_users_sign_in_with_the_staffs_protections(client, make_user, we
     failures = [sign_in("guess-guess-guess").status_code for _ in range(3)]
     assert failures[0] == 401
     assert sign_in(password).status_code == 429, "locked out like staff"
-    web_app.extensions["frontend"].desk.attempts.clear("p.visitor")
+    provided(web_app, Context).desk.attempts.clear("p.visitor")
     signed = sign_in(password)
     cookie = signed.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    web_app.extensions["frontend"].desk.set_disabled("p.visitor", True)
+    provided(web_app, Context).desk.set_disabled("p.visitor", True)
     assert client.get("/partners/").status_code == 302, "a disabled account's session ends"

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from ccshared.store import connect
 from ccshared.timeutil import to_str
+from ccshared.web import provided
 from frontend.app import create_app
+from frontend.views import Context
 from web_testkit import NOW, FakeServices, csrf_of
 
 
@@ -212,7 +214,7 @@ def test_an_account_for_an_area_role_needs_an_area(client, sign_in):
 def test_passwords_are_stored_hashed(web_app, make_user):
     password = make_user("a.coordinator", "coordinator", "north")
 
-    stored = web_app.extensions["frontend"].desk.accounts.collection.get("a.coordinator")
+    stored = provided(web_app, Context).desk.accounts.collection.get("a.coordinator")
 
     assert password not in str(stored)
     assert stored["password_hash"].startswith("$argon2")
@@ -251,13 +253,13 @@ def test_an_admin_adds_a_partner_user_of_an_agency_and_disables_it(client, sign_
     assert added.status_code == 200 and "p.visitor: " in added.text
     assert "Agency example-health-visitors" in added.text and "Partner agency" in added.text
     assert disabled.status_code == 302
-    account = web_app.extensions["frontend"].desk.accounts.get("p.visitor")
+    account = provided(web_app, Context).desk.accounts.get("p.visitor")
     assert account.agency == "example-health-visitors" and account.disabled
 
 
 def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, make_user):
     make_user("a.coordinator", "coordinator", "north")
-    accounts = web_app.extensions["frontend"].desk.accounts
+    accounts = provided(web_app, Context).desk.accounts
     stored = accounts.collection.get("a.coordinator")
     stored.pop("agency")
     accounts.collection.replace(stored)
@@ -276,7 +278,7 @@ def test_an_admin_cannot_add_a_user_named_like_a_role_mailbox(client, sign_in, w
         )
         assert response.status_code == 422, username
         assert "mailbox" in response.text
-        assert web_app.extensions["frontend"].desk.accounts.get(username) is None
+        assert provided(web_app, Context).desk.accounts.get(username) is None
 
 
 def _sign_in_from(client, address: str, username: str, password: str):
@@ -318,7 +320,7 @@ def test_a_failed_sign_in_logs_a_name_that_is_no_account_only_as_a_short_hash(cl
 
 def test_failed_sign_ins_are_forgotten_once_they_count_for_nothing(client, make_user, web_app, clock):
     make_user("a.coordinator", "coordinator", "north")
-    rows = web_app.extensions["frontend"].desk.attempts.collection
+    rows = provided(web_app, Context).desk.attempts.collection
     typed = "qx7-another-password-in-the-wrong-box"
     for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
         _sign_in_from(client, address, typed, "whatever-whatever")
@@ -336,7 +338,7 @@ def test_the_store_keeps_only_a_hash_of_each_session_id(client, sign_in, web_app
     sign_in()
     cookie = client.get_cookie("cc_session").value
     session_id = web_app.session_interface.get_signing_serializer(web_app).loads(cookie)["sid"]
-    sessions = web_app.extensions["frontend"].desk.sessions.collection
+    sessions = provided(web_app, Context).desk.sessions.collection
 
     assert sessions.get(session_id) is None
     assert sessions.get(hashlib.sha256(session_id.encode()).hexdigest()) is not None
@@ -352,11 +354,11 @@ def test_sessions_stored_before_ids_were_hashed_are_ended(client, sign_in, web_a
     serializer = web_app.session_interface.get_signing_serializer(web_app)
     old_id = secrets.token_urlsafe(32)
     stamp = to_str(clock.now())
-    sessions = web_app.extensions["frontend"].desk.sessions.collection
+    sessions = provided(web_app, Context).desk.sessions.collection
     sessions.insert({"_id": old_id, "username": "t.north", "started_at": stamp, "seen_at": stamp})
     client.set_cookie("cc_session", serializer.dumps({**serializer.loads(cookie), "sid": old_id}))
 
     restarted = create_app(settings, store=connect(settings.store_url), transport=FakeServices(), clock=clock)
 
-    assert restarted.extensions["frontend"].desk.sessions.collection.get(old_id) is None
+    assert provided(restarted, Context).desk.sessions.collection.get(old_id) is None
     assert client.get("/staff/today").status_code == 302

@@ -9,6 +9,8 @@ import pytest
 from ccshared.auth import ALGORITHM, TokenVerifier
 from ccshared.errors import Unauthorized
 from ccshared.timeutil import FixedClock
+from ccshared.web import provided
+from frontend.views import Context
 from joserfc import jwt
 from web_testkit import AUDIENCES, CONTACTS, SLA
 
@@ -68,7 +70,7 @@ def test_signing_out_or_disabling_stops_the_users_tokens_within_five_seconds(
         csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
         client.post("/sign-out", data={"csrf_token": csrf})
     else:
-        web_app.extensions["frontend"].desk.set_disabled("t.north", True)
+        provided(web_app, Context).desk.set_disabled("t.north", True)
 
     assert client.get("/staff/today").status_code == 302, "no page, so no new token"
     assert all("Authorization" not in call.headers for call in services.calls[calls_before:])

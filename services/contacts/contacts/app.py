@@ -27,7 +27,12 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     store_ = store or _connect_store(settings.store_url)
     clock = clock or SystemClock()
     ready_checks = {"store": store_.ping, "bus": lambda: connect_bus(settings.bus_url).ping()}
-    app, web_api = create_app_base(SERVICE, ready_checks=ready_checks, title="Children's Centres contacts")
+    app, web_api = create_app_base(
+        SERVICE,
+        ready_checks=ready_checks,
+        title="Children's Centres contacts",
+        trusted_proxy_hops=settings.trusted_proxy_hops,
+    )
     apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
     contacts = bootstrap.contact_service(settings, store_, clock)
     provide(

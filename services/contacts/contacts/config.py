@@ -55,6 +55,7 @@ class Settings(FromEnv):
         "days after closing or withdrawal before a contact's personal data is erased",
     )
     log_level: str = setting(config.LOG_LEVEL)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     partner_rate_limit: Limit = setting(
         "CONTACTS_PARTNER_RATE_LIMIT",
         Limit(120, 60),

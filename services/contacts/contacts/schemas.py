@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ccshared import apidoc, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
-from ccshared import tables
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import validate_received_at
 from ccshared.referrals import CHANGES
@@ -20,7 +20,7 @@ CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and unde
 REPLY_DETAIL = {"post": "address", "telephone": "phone", "email": "email"}
 
 
-class Strict(Schema):
+class Strict(apidoc.RuledSchema):
     class Meta:
         unknown = RAISE
 
@@ -29,11 +29,6 @@ def text(max_length: int, required: bool = False) -> fields.String:
     if required:
         return fields.String(required=True, validate=validate.Length(1, max_length))
     return fields.String(validate=validate.Length(0, max_length))
-
-
-def _require_some(data: dict, names: tuple[str, ...], field_name: str) -> None:
-    if not any(data.get(name) for name in names):
-        raise ValidationError(f"give at least one of {', '.join(names)}", field_name)
 
 
 # Staff contacts ---------------------------------------------------------------
@@ -48,11 +43,7 @@ class RequesterSchema(Strict):
     phone = fields.String(validate=PHONE)
     email = fields.Email()
 
-    @validates_schema
-    def _reply_detail(self, data: dict, **kwargs: object) -> None:
-        detail = REPLY_DETAIL.get(data.get("reply_by", ""))
-        if detail and not data.get(detail):
-            raise ValidationError(f"needed to reply by {data['reply_by']}", detail)
+    rules = (apidoc.NeededFor("reply_by", tuple(REPLY_DETAIL.items()), "needed to reply by {value}"),)
 
 
 class ContactCreateSchema(Strict):
@@ -147,9 +138,8 @@ class ReferrerSchema(Strict):
     phone = fields.String(validate=PHONE)
     email = fields.Email()
 
-    @validates_schema
-    def _reachable(self, data: dict, **kwargs: object) -> None:
-        _require_some(data, ("phone", "email"), "phone")
+    # The centre must be able to reach the professional who referred.
+    rules = (apidoc.AtLeastOne(("phone", "email"), "phone"),)
 
 
 class FamilySchema(Strict):
@@ -159,9 +149,8 @@ class FamilySchema(Strict):
     phone = fields.String(validate=PHONE)
     email = fields.Email()
 
-    @validates_schema
-    def _reachable(self, data: dict, **kwargs: object) -> None:
-        _require_some(data, ("phone", "email", "address"), "phone")
+    # The centre must be able to reach the family: by telephone, e-mail or post.
+    rules = (apidoc.AtLeastOne(("phone", "email", "address"), "phone"),)
 
 
 class ChildSchema(Strict):

@@ -40,6 +40,7 @@ def create_app(
         SERVICE,
         ready_checks={"store": store.ping},
         title="Children's centres directory",
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     signposting = bootstrap.signposting(settings, store, clock)

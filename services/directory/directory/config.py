@@ -81,6 +81,7 @@ class Settings:
         "ORUK_ORGANIZATION_NAME", "Liverpool Children's Centres", str, "organisation named in the /oruk/ feed"
     )
     log_level: str = setting(config.LOG_LEVEL)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     load_sample: bool = setting(
         "DIRECTORY_LOAD_SAMPLE",
         False,

@@ -26,7 +26,10 @@ def from_env() -> Flask:
 def create_app(settings: Settings, *, store: Store | None = None) -> Flask:
     store = store or stores.connect(settings.store_url)
     app, smorest = create_app_base(
-        "notifier", ready_checks={"store": store.ping}, title="Children's Centres notifier"
+        "notifier",
+        ready_checks={"store": store.ping},
+        title="Children's Centres notifier",
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     notifications, _ = repositories(store)

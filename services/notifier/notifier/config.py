@@ -158,6 +158,7 @@ class Settings(FromEnv):
     staff_token_public_key: OKPKey = setting(config.STAFF_TOKEN_PUBLIC_KEY)
     service_token_private_key: OKPKey = setting(config.SERVICE_TOKEN_PRIVATE_KEY)
     log_level: str = setting(config.LOG_LEVEL)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     consumer_group: str = setting(CONSUMER_GROUP)
     smtp: SmtpSettings = section(SmtpSettings)
     routing: RoutingSettings = section(RoutingSettings)

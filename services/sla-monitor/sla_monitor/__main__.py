@@ -22,7 +22,7 @@ from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, supported_instant
 from ccshared.config import ConfigError
 from ccshared.runner import main as run_service
 
-from . import config
+from . import bootstrap, config
 from .api import local_iso
 
 
@@ -61,7 +61,7 @@ def due_parser() -> argparse.ArgumentParser:
 def due(argv: Sequence[str]) -> int:
     args = due_parser().parse_args(argv)
     try:
-        policy = config.load_calendar().policy()
+        policy = bootstrap.policy(config.load_calendar())
     except ConfigError as exc:
         print(f"sla_monitor due: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +94,7 @@ def _check_settings(mode: str) -> None:
 
 def _log_level() -> str:
     try:
-        return config.config.load([config.config.LOG_LEVEL])["LOG_LEVEL"]
+        return config.load_log_level()
     except ConfigError:
         return "INFO"
 

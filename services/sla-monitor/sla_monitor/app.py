@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from ccshared import apidoc, logs
 from ccshared import store as ccstore
-from ccshared.auth import TokenVerifier
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base, provide
 from flask import Flask
 
-from . import config
-from .api import Context, blp
-from .repository import repositories
+from . import bootstrap, config
+from .api import blp
 
 
 def from_env() -> Flask:
@@ -30,18 +28,13 @@ def create_app(
 ) -> Flask:
     store = store or ccstore.connect(settings.worker.store_url)
     clock = clock or SystemClock()
-    clocks, centres = repositories(store, clock)
-    context = Context(
-        clocks=clocks,
-        centres=centres,
-        policy=settings.worker.calendar.policy(),
-        clock=clock,
-        tokens=TokenVerifier(
-            config.SERVICE, settings.staff_token_public_key, settings.service_token_public_key
-        ),
+    app, api = create_app_base(
+        config.SERVICE,
+        ready_checks={"store": store.ping},
+        title="SLA monitor",
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
-    app, api = create_app_base(config.SERVICE, ready_checks={"store": store.ping}, title="SLA monitor")
     apidoc.declare(api, apidoc.STAFF_TOKEN, apidoc.SERVICE_TOKEN)
-    provide(app, context)
+    provide(app, bootstrap.api_context(settings, store, clock))
     api.register_blueprint(blp)
     return app

@@ -14,8 +14,8 @@ from ccshared import config, contracts
 from ccshared.config import Var, derived, section, setting
 from joserfc.jwk import OKPKey
 
-from .escalation import DEFAULT_REMINDER_WORKING_DAYS, Ladder
-from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Policy, Targets
+from .escalation import DEFAULT_REMINDER_WORKING_DAYS
+from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
 PORT = Var("SLA_MONITOR_PORT", 8003, config.positive_int, "HTTP port")
@@ -63,9 +63,6 @@ class CalendarSettings:
     calendar: cccalendar.WorkingCalendar = derived(cccalendar.VARS, cccalendar.from_values)
     targets: Targets = derived((*TARGETS, *CELLS), _targets)
 
-    def policy(self) -> Policy:
-        return Policy(self.calendar, self.targets)
-
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerSettings:
@@ -111,9 +108,6 @@ class WorkerSettings:
         "the Principal Officer, and again every as many working days; 0 turns the reminders off",
     )
 
-    def ladder(self) -> Ladder:
-        return Ladder(self.calendar.calendar, self.escalation_reminder_days)
-
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -122,6 +116,7 @@ class Settings:
     # (the notifier fetches the full compliance report for its monthly e-mail).
     staff_token_public_key: OKPKey = setting(config.STAFF_TOKEN_PUBLIC_KEY)
     service_token_public_key: OKPKey | None = setting(config.SERVICE_TOKEN_PUBLIC_KEY)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
 
 
 def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
@@ -131,6 +126,11 @@ def load_calendar(environ: Mapping[str, str] | None = None) -> CalendarSettings:
 
 def load_worker(environ: Mapping[str, str] | None = None) -> WorkerSettings:
     return config.from_env(WorkerSettings, environ)
+
+
+def load_log_level(environ: Mapping[str, str] | None = None) -> str:
+    """LOG_LEVEL alone, so that logs are set up before the other settings are checked."""
+    return config.load([config.LOG_LEVEL], environ)[config.LOG_LEVEL.name]
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:

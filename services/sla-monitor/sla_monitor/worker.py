@@ -27,8 +27,8 @@ from ccshared.retrying import TRANSIENT, Outage, until_done
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
-from . import config, metrics
-from .repository import PROCESSED, repositories
+from . import bootstrap, config, metrics
+from .repository import PROCESSED
 from .service import SCAN_BATCH, Monitor
 
 log = logging.getLogger(__name__)
@@ -90,16 +90,8 @@ def tasks(
     clock = clock or SystemClock()
     staged = Hints()
     changed = threading.Event()  # the consumer wrote clocks: the next due instant may be sooner
-    clocks, centres = repositories(store, clock, staged)
-    monitor = Monitor(
-        clocks,
-        centres,
-        settings.calendar.policy(),
-        clock,
-        stale_days=settings.stale_days,
-        late_receipt_grace=timedelta(seconds=settings.late_receipt_grace_seconds),
-        ladder=settings.ladder(),
-    )
+    monitor = bootstrap.monitor(settings, store, clock, staged)
+    clocks = monitor.clocks
     producer = bus.producer()
     caught_up = threading.Event()
 

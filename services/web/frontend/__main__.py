@@ -11,32 +11,24 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
 
 import requests
-from ccshared import config, runner
 from ccshared import contracts as c
-from ccshared.auth import TokenIssuer
+from ccshared import runner
 from ccshared.config import ConfigError
-from ccshared.mailboxes import RoleMailboxes
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
-from .accounts import ACCOUNT_ROLES, Account, AccountError, LockoutRule
-from .config import PORT, SERVICE, Settings
+from . import bootstrap
+from .accounts import ACCOUNT_ROLES, Account, AccountError
+from .config import PORT, SERVICE, AccountSettings, Settings
 from .service import StaffDesk
 
 
-def _desk() -> StaffDesk:
+def _desk(settings: AccountSettings | None = None) -> StaffDesk:
     """The accounts store alone: managing accounts needs no secrets and no other service."""
-    store_url = config.load([config.store_url(SERVICE)])["STORE_URL"]
-    return StaffDesk(
-        connect(store_url),
-        SystemClock(),
-        LockoutRule(),
-        timedelta(minutes=30),
-        mailboxes=RoleMailboxes.from_env(),
-    )
+    settings = settings or AccountSettings.from_env()
+    return bootstrap.desk(settings, connect(settings.store_url), SystemClock())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,13 +121,11 @@ def _api(args: argparse.Namespace) -> int:
             print(f"{SERVICE}: standard input: not JSON ({error})", file=sys.stderr)
             return 2
     settings = Settings.from_env()
-    account = _desk().accounts.get(args.username.strip().lower())
+    account = _desk(settings).accounts.get(args.username.strip().lower())
     if account is None or account.disabled:
         print(f"{SERVICE}: username: no active account {args.username}", file=sys.stderr)
         return 1
-    token = TokenIssuer(c.SERVICE_WEB, settings.staff_token_private_key).issue(
-        account.staff_user(), args.service
-    )
+    token = bootstrap.token_issuer(settings).issue(account.staff_user(), args.service)
     url = getattr(settings, _SERVICE_URLS[args.service]) + args.path
     log.info(
         "api call from the command line",

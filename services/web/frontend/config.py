@@ -25,8 +25,27 @@ def _mailboxes(values: Mapping[str, object]) -> RoleMailboxes:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings(FromEnv):
+class AccountSettings(FromEnv):
+    """What the accounts and sessions need: enough for the account commands, which need no
+    secret and no other service."""
+
     store_url: str = setting(config.store_url(SERVICE))
+    session_idle_minutes: int = setting(
+        "WEB_SESSION_IDLE_MINUTES", 30, config.positive_int, "sign out after this idle time"
+    )
+    max_failures: int = setting(
+        "WEB_LOGIN_MAX_FAILURES", 5, config.positive_int, "failed sign-ins before a lockout"
+    )
+    lockout_minutes: int = setting(
+        "WEB_LOGIN_LOCKOUT_MINUTES", 15, config.positive_int, "how long a lockout lasts"
+    )
+    mailboxes: RoleMailboxes = derived((COORDINATORS, PRINCIPAL), _mailboxes, default=RoleMailboxes.defaults)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings(AccountSettings):
+    """Everything the web process needs."""
+
     # The key it holds: the staff tokens' private key, which no service has.
     staff_token_private_key: OKPKey = setting(config.STAFF_TOKEN_PRIVATE_KEY)
     secret_key: str = setting(
@@ -46,26 +65,17 @@ class Settings(FromEnv):
         config.boolean,
         "send the session cookie over HTTPS only; false only for http://localhost",
     )
-    session_idle_minutes: int = setting(
-        "WEB_SESSION_IDLE_MINUTES", 30, config.positive_int, "sign out after this idle time"
-    )
     service_timeout: float = setting(
         "WEB_SERVICE_TIMEOUT_SECONDS", 5.0, config.positive_float, "timeout of each call to a service"
     )
-    max_failures: int = setting(
-        "WEB_LOGIN_MAX_FAILURES", 5, config.positive_int, "failed sign-ins before a lockout"
-    )
-    lockout_minutes: int = setting(
-        "WEB_LOGIN_LOCKOUT_MINUTES", 15, config.positive_int, "how long a lockout lasts"
-    )
     log_level: str = setting(config.LOG_LEVEL)
+    trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     sign_in_rate_limit: Limit = setting(
         "WEB_SIGN_IN_RATE_LIMIT",
         Limit(20, 60),
         Limit.parse,
         "sign-in attempts per client address, whatever the username: HITS/SECONDS",
     )
-    mailboxes: RoleMailboxes = derived((COORDINATORS, PRINCIPAL), _mailboxes, default=RoleMailboxes.defaults)
 
     def pseudonym_key(self) -> bytes:
         """Keys the hash that stands in a log for a username that is no account's."""

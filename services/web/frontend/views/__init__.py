@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app
+from dataclasses import dataclass
+
+from ccshared.ratelimit import RateLimiter
+from ccshared.timeutil import Clock
+from ccshared.web import context as provided_context
+from flask import Response, abort
 
 from ..backends import Backends
 from ..clients import Reply
+from ..service import StaffDesk
 
 FILE_FORMATS = ("csv", "xlsx")
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the pages work with; the app is given one (`ccshared.web.provide`) by bootstrap."""
+
+    desk: StaffDesk
+    backends: Backends
+    clock: Clock
+    sign_in_limiter: RateLimiter | None = None
+
+
+def context() -> Context:
+    return provided_context(Context)
+
+
 def backends() -> Backends:
-    return current_app.extensions["frontend"].backends
-
-
-def context():  # noqa: ANN201 - frontend.app.Context (import cycle)
-    return current_app.extensions["frontend"]
+    return context().backends
 
 
 def passed_on(reply: Reply) -> Response:
