@@ -1,6 +1,6 @@
 """cProfile of one hot path, in-process, as a table of its top entries per unit of work.
 
-    python -m benchmarks.profile referral|bare|decode|make [--count N] [--top 12] [--timer cpu|wall]
+    python -m benchmarks.profile referral|bare|decode|make|monitor [--count N] [--top 12] [--timer cpu|wall]
 
 `referral`: partner referral POSTs (API key, Idempotency-Key) through the contacts app
 as gunicorn serves it (`create_app` with JSON request logs and multiprocess Prometheus
@@ -8,7 +8,9 @@ metrics), on the embedded SQLite store, through Flask's test client: the HTTP se
 and the network are left out, everything the service does per request is in. `bare`: the
 same POST to the bare Flask endpoint of the referral benchmark's baseline. `decode`:
 `ccshared.events.decode` of contact events as the SLA monitor receives them; `make`:
-`ccshared.events.make` of the same events, as a service stages them.
+`ccshared.events.make` of the same events, as a service stages them; `monitor`: the SLA
+monitor's consumer task taking contact.received events from the embedded bus into its
+SQLite store (per event; the CPU figures include the consumer's idle polls at the end).
 
 Each warms up first, times `--count` units unprofiled, then profiles as many more; the
 tables give calls and cumulative / own time per unit, CPU time by default (profiling
@@ -148,11 +150,63 @@ def make_work(workdir: Path) -> Callable[[int], None]:
     return make
 
 
+def each(unit: Callable[[int], None]) -> Callable[[range], None]:
+    def run(indices: range) -> None:
+        for index in indices:
+            unit(index)
+
+    return run
+
+
+def monitor_work(workdir: Path) -> Callable[[range], None]:
+    """The SLA monitor's consumer task (sla_monitor.worker.tasks) on the embedded bus and store,
+    run in this thread until it has marked every contact.received event published for the range
+    processed: decode, handle, stage, one SQLite transaction per polled batch."""
+    import threading
+
+    from ccshared import bus as ccbus
+    from ccshared import contracts
+    from ccshared import store as ccstore
+    from sla_monitor import config, worker
+    from sla_monitor.repository import PROCESSED
+
+    from .sla_throughput import received_events
+
+    store_url, bus_url = f"sqlite:///{workdir}/sla.db", f"sqlite:///{workdir}/bus.db"
+    settings = config.load_worker({"EVENT_BUS_URL": bus_url, "STORE_URL": store_url})
+    store, producer = ccstore.connect(store_url), ccbus.connect(bus_url).producer()
+    consume = worker.tasks(settings, store=store)[0]
+    processed = ccstore.connect(store_url).collection(PROCESSED)
+    now = datetime.now(UTC)
+
+    def publish(indices: range) -> None:
+        messages = received_events(len(indices), now)
+        producer.publish_all([(contracts.CONTACTS_TOPIC, key, value) for key, value in messages])
+
+    def run(indices: range) -> None:
+        target = processed.count() + len(indices)
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.05):
+                if processed.count() >= target:
+                    stop.set()
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        consume(stop)
+        watcher.join()
+
+    run.prepare = publish  # type: ignore[attr-defined]
+    return run
+
+
 WORK = {
-    "referral": (referral_work, 500, "request"),
-    "bare": (bare_work, 500, "request"),
-    "decode": (decode_work, 3000, "event"),
-    "make": (make_work, 3000, "event"),
+    "referral": (lambda workdir: each(referral_work(workdir)), 500, "request"),
+    "bare": (lambda workdir: each(bare_work(workdir)), 500, "request"),
+    "decode": (lambda workdir: each(decode_work(workdir)), 3000, "event"),
+    "make": (lambda workdir: each(make_work(workdir)), 3000, "event"),
+    "monitor": (monitor_work, 3000, "event"),
 }
 
 
@@ -202,17 +256,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     count = args.count or default_count
     with tempfile.TemporaryDirectory(prefix="cc-profile-") as workdir:
         work = build(Path(workdir))
-        for index in range(args.warm_up):
-            work(-1 - index)
+        prepare = getattr(work, "prepare", lambda indices: None)  # outside the timing
+        prepare(range(-args.warm_up, 0))
+        work(range(-args.warm_up, 0))
+        prepare(range(count))
         started, cpu_started = time.perf_counter(), time.process_time()
-        for index in range(count):
-            work(index)
+        work(range(count))
         wall = (time.perf_counter() - started) / count
         cpu = (time.process_time() - cpu_started) / count
         profiler = cProfile.Profile(time.process_time if args.timer == "cpu" else time.perf_counter)
+        prepare(range(count, 2 * count))
         profiler.enable()
-        for index in range(count, 2 * count):
-            work(index)
+        work(range(count, 2 * count))
         profiler.disable()
     stats = pstats.Stats(profiler, stream=io.StringIO())
     if args.dump:
