@@ -13,8 +13,9 @@ monitor's consumer task taking contact.received events from the embedded bus int
 SQLite store (per event; the CPU figures include the consumer's idle polls at the end).
 
 Each warms up first, times `--count` units unprofiled, then profiles as many more; the
-tables give calls and cumulative / own time per unit, CPU time by default (profiling
-inflates the times, evenly enough to rank them).
+tables give calls and cumulative / own time per unit, CPU time by default. Profiling
+inflates code made of many small Python calls (marshmallow) more than calls into C
+(SQLite, OpenSSL): read the profile for where time goes, the unprofiled line for how much.
 """
 
 from __future__ import annotations
