@@ -67,6 +67,39 @@ def test_an_event_round_trips_through_encode_and_decode():
     }
 
 
+def test_a_made_event_carries_every_data_field_those_left_out_at_their_defaults():
+    data = {
+        "centre_id": "c1",
+        "name": "Test Centre",
+        "area": "north",
+        "ward": "Test Ward",
+        "postcode": "L4 0AA",
+        "status": "open",
+        "version": "3",
+        "latitude": 53,
+        "unknown_field": "dropped",
+    }
+
+    payload = events.make(c.CENTRE_EVENTS[0], "c1", data, source="directory", time=NOW)["data"]
+
+    assert payload == {
+        "centre_id": "c1",
+        "name": "Test Centre",
+        "area": "north",
+        "ward": "Test Ward",
+        "postcode": "L4 0AA",
+        "status": "open",
+        "email": None,
+        "last_verified_at": None,
+        "latitude": 53.0,
+        "longitude": None,
+        "services": [],
+        "version": 3,
+        "changed_fields": [],
+    }
+    assert list(payload) == list(events.CentreData().fields)
+
+
 def test_making_an_event_with_bad_data_names_the_field():
     with pytest.raises(events.InvalidEvent, match="channel"):
         events.make(c.CONTACT_RECEIVED, "k1", {"channel": "pigeon"}, source="contacts", time=NOW)

@@ -7,12 +7,14 @@ same-run baselines, and that the report writer keeps hand-written text.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks import breach_latency, referrals, report, scale, sla_throughput
-from benchmarks.common import Context, Engines, Figure, Report, machine
+from benchmarks.common import REPO_ROOT, Context, Engines, Figure, Report, machine
 
 
 def context(tmp_path: Path, **engines: object) -> Context:
@@ -103,3 +105,29 @@ def test_report_replaces_only_the_sections_that_ran(tmp_path: Path) -> None:
     assert "Hand-written intro." in text and "## Fixed\n\nKept." in text
     assert "First again" in text and "### First\n" not in text and "### Second" in text
     assert text.index("First again") < text.index("Second") < text.index("## Fixed")
+
+
+def test_profile_of_a_referral_post_lists_its_top_entries_per_request() -> None:
+    """Its own process: the profile sets up the app as gunicorn's workers do (JSON logs,
+    multiprocess metrics), which must not leak into the test process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.profile",
+            "referral",
+            "--count",
+            "3",
+            "--warm-up",
+            "2",
+            "--top",
+            "5",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ms CPU" in result.stdout and "by cumulative, per request" in result.stdout, result.stdout
+    assert len([line for line in result.stdout.splitlines() if line.startswith("| `")]) == 10, result.stdout

@@ -53,7 +53,9 @@ class Term:
 def name_words(raw: str) -> list[str]:
     """ "Siân O'Brien-Jones" -> ["sian", "obrien", "jones"]: casefolded, without accents."""
     decomposed = unicodedata.normalize("NFKD", raw)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if not decomposed.isascii():  # most names: no character can be a combining mark
+        decomposed = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = decomposed.casefold()
     return [word for word in _WORD_BREAKS.split(_APOSTROPHES.sub("", plain)) if word]
 
 

@@ -209,10 +209,13 @@ class ContactService:
     ) -> tuple[Contact, bool]:
         contact_id = str(uuid.uuid4())
         if request is not None:
-            contact_id = self.requests.claim(request, contact_id)
-            made = self.contacts.get(contact_id)
+            claimed = self.requests.claim(request, contact_id)
+            # A fresh id claimed here names no contact yet; only one claimed by an earlier
+            # request with this key may (made, or still to make after a failure).
+            made = self.contacts.get(claimed) if claimed != contact_id else None
             if made is not None:
                 return made, False
+            contact_id = claimed
         for _ in range(REFERENCE_ATTEMPTS):
             with business_rules():
                 contact = build(contact_id, new_reference(channel, received_at, self.choose))

@@ -11,7 +11,7 @@ from typing import Any
 
 from ccshared import contracts as c
 
-from .domain import Contact, Referral
+from .domain import Contact, Referral, Transition
 from .nearest import Choice
 from .service import NEAREST, Reading, routing
 from .webhooks import Delivery
@@ -77,6 +77,12 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _steps(history: list[Transition]) -> list[dict[str, Any]]:
+    """A status history as dicts. A Transition holds only strings and datetimes, so its
+    fields are copied as they are: `asdict` would deep-copy every datetime."""
+    return [dict(vars(step)) for step in history]
+
+
 def contact_export_row(contact: Contact) -> dict[str, Any]:
     return {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS}
 
@@ -85,7 +91,7 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
     contact = reading.contact
     view = contact_summary(contact)
     view["created_by"] = contact.created_by
-    view["history"] = [asdict(step) for step in contact.history]
+    view["history"] = _steps(contact.history)
     view["personal"] = reading.personal
     notes = reading.pause_notes or (None,) * len(contact.pauses)
     view["pauses"] = [
@@ -94,7 +100,7 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
     if contact.referral is not None:
         view["referral"] |= {
             "decline_reason": reading.decline_reason,
-            "history": [asdict(step) for step in contact.referral.history],
+            "history": _steps(contact.referral.history),
         }
     return view
 
@@ -118,7 +124,7 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
         "urgency": referral.urgency,
         "support_needed": referral.support_needed,
         "routing": referral.routing,
-        "history": [asdict(step) for step in referral.history],
+        "history": _steps(referral.history),
         "personal_erased_at": contact.personal_erased_at,
     }
 
