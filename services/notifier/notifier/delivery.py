@@ -71,6 +71,9 @@ BATCH = 200
 # Notifications recorded together (one consumer batch) are sent together, over `threads`
 # connections, and after the rest of the batch (a centre's new name, say) is in the store.
 HINT_LINGER_SECONDS = 0.2
+# The queue gauge counts each status (on FerretDB a read of the whole log per status): once per
+# Prometheus scrape interval is enough for the dashboards and the alerts, which look over minutes.
+QUEUE_REPORT_SECONDS = 15.0
 
 
 class Delivery:
@@ -185,7 +188,7 @@ class Delivery:
 
     def _run(self, stop: threading.Event) -> None:
         outage = Outage("delivery waiting for an outage to end")
-        next_sweep = next_housekeeping = 0.0
+        next_sweep = next_housekeeping = next_report = 0.0
         busy = False  # sent anything since the last sweep
         while not stop.is_set():
             try:
@@ -193,8 +196,10 @@ class Delivery:
                     self.recover_interrupted()
                     self.rescue_waiting()
                     self.publish_dead_letters()
-                    self.report_queue()
                     next_housekeeping = time.monotonic() + self.housekeeping_seconds
+                if time.monotonic() >= next_report:
+                    self.report_queue()
+                    next_report = time.monotonic() + QUEUE_REPORT_SECONDS
                 busy = self.send_hinted() > 0 or busy
                 if time.monotonic() >= next_sweep:
                     busy = self.send_groups() > 0 or busy
