@@ -99,7 +99,7 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
     size = size or sizes(ctx.quick)
     report = Report(NAME, TITLE, dict(size))
     database = ctx.engines.ferretdb()
-    store_url = f"{database.url.rstrip('/')}/bench_{uuid.uuid4().hex[:8]}_contacts"
+    store_url = database.store_url(f"bench_{uuid.uuid4().hex[:8]}_contacts")
     env = base_env(
         STORE_URL=store_url,
         EVENT_BUS_URL=f"sqlite:///{ctx.workdir}/referrals-events.db",
@@ -301,7 +301,7 @@ def _fill(store_url: str, target: int, chunk: int = 1000) -> int:
     """
     import pymongo
 
-    client = pymongo.MongoClient(store_url)
+    client = pymongo.MongoClient(store_url.replace("ferretdb://", "mongodb://", 1))
     try:
         db = client.get_default_database()
         contacts, records = db["contacts"], db["idempotency"]

@@ -99,7 +99,7 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
 
 
 def _ferret_url(ctx: Context) -> str:
-    return f"{ctx.engines.ferretdb().url.rstrip('/')}/bench_{uuid.uuid4().hex[:8]}_sla"
+    return ctx.engines.ferretdb().store_url(f"bench_{uuid.uuid4().hex[:8]}_sla")
 
 
 def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:

@@ -311,6 +311,6 @@ def store_url(service: str) -> Var:
     return Var(
         "STORE_URL",
         f"sqlite:///var/{service}.db",
-        url_with_scheme("sqlite", "mongodb", "mongodb+srv"),
-        "sqlite:///path/to/file.db or mongodb://host:27017/dbname",
+        url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb"),
+        "sqlite:///path/to/file.db or mongodb://host:27017/dbname (ferretdb://host/dbname: test engine)",
     )

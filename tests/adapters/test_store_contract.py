@@ -1,4 +1,9 @@
-"""One contract, every store adapter: embedded SQLite and a real MongoDB-wire database."""
+"""One contract, every store adapter: embedded SQLite and a real MongoDB-wire database.
+
+On that database (FerretDB) each case runs twice, through the plain pymongo adapter that
+production runs on MongoDB and through the test-engine shim; the racing cases run on the
+shim only (why: tests/adapters/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from ccshared import store
 from ccshared.store import BadFilter, DuplicateKey
+from ccshared.store.ferretdb_shim import FerretDbCollection, FerretDbStore
+from ccshared.store.mongo_store import MongoCollection, MongoStore
 
 
 @pytest.fixture
@@ -152,15 +159,15 @@ def test_delete_removes_only_matches(centres):
 
 
 def test_a_delete_by_id_with_a_condition_deletes_only_while_it_holds(centres):
-    """On FerretDB this runs as a lookup by `_id` under the document's lock (mongo_store)."""
+    """Through the FerretDB shim this runs as a lookup by `_id` under the document's lock."""
     assert centres.delete({"_id": "a", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 0
     assert centres.delete({"_id": "b", "$or": [{"n": {"$gt": 5}}, {"gone": {"$exists": True}}]}) == 1
     assert centres.delete({"_id": "c", "n": 3}) == 1
     assert ids(centres.find({})) == ["a"]
 
 
-def test_racing_conditional_deletes_have_exactly_one_winner(doc_store):
-    collection = doc_store.collection("race_delete")
+def test_racing_conditional_deletes_have_exactly_one_winner(shim_store):
+    collection = shim_store.collection("race_delete")
     for trial in range(5):
         collection.insert({"_id": f"d{trial}", "state": "stale"})
         deleted = _race(lambda n, t=trial: collection.delete({"_id": f"d{t}", "state": "stale"}))
@@ -181,6 +188,17 @@ def test_writes_in_a_batch_are_read_back_within_it_and_kept_after_it(doc_store):
         assert collection.replace({"_id": "b", "n": 3}) is True
         assert [doc["n"] for doc in collection.find({})] == [10, 3]
     assert [doc["n"] for doc in collection.find({})] == [10, 3]
+
+
+def test_the_url_chooses_the_plain_adapter_or_the_ferretdb_shim():
+    """Production's mongodb:// never takes the shim's locks; only ferretdb:// does."""
+    plain, shim = store.connect("mongodb://127.0.0.1:9/db"), store.connect("ferretdb://127.0.0.1:9/db")
+    try:
+        assert type(plain) is MongoStore and type(plain.collection("c")) is MongoCollection
+        assert isinstance(shim, FerretDbStore) and isinstance(shim.collection("c"), FerretDbCollection)
+    finally:
+        plain.close()
+        shim.close()
 
 
 def test_a_batch_on_sqlite_is_one_transaction(tmp_path):
@@ -226,8 +244,8 @@ def _race(work, contenders: int = 6) -> list:
         return list(pool.map(contend, range(contenders)))
 
 
-def test_racing_compare_and_set_has_exactly_one_winner(doc_store):
-    collection = doc_store.collection("race_cas")
+def test_racing_compare_and_set_has_exactly_one_winner(shim_store):
+    collection = shim_store.collection("race_cas")
     for trial in range(5):
         collection.insert({"_id": f"d{trial}", "_version": 1, "winner": None})
         wins = _race(lambda n, t=trial: collection.replace({"_id": f"d{t}", "_version": 2, "winner": n}, 1))
@@ -235,8 +253,8 @@ def test_racing_compare_and_set_has_exactly_one_winner(doc_store):
         assert collection.get(f"d{trial}")["winner"] == wins.index(True)
 
 
-def test_racing_conditional_claims_have_exactly_one_winner(doc_store):
-    collection = doc_store.collection("race_claim")
+def test_racing_conditional_claims_have_exactly_one_winner(shim_store):
+    collection = shim_store.collection("race_claim")
     for trial in range(5):
         collection.insert({"_id": f"c{trial}", "state": "open"})
         claims = _race(

@@ -50,7 +50,7 @@ def clock() -> FixedClock:
 def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/contacts.db"
-    return f"{request.getfixturevalue('mongo').url.rstrip('/')}/{request.getfixturevalue('fresh_mongo_db')}"
+    return request.getfixturevalue("mongo").store_url(request.getfixturevalue("fresh_mongo_db"))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """The contacts tests' stores, but a FerretDB that scrubs as the embedded store does."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/contacts.db"
-    return f"{request.getfixturevalue('scrubbing_mongo').url.rstrip('/')}/test_{uuid.uuid4().hex[:8]}"
+    return request.getfixturevalue("scrubbing_mongo").store_url(f"test_{uuid.uuid4().hex[:8]}")
 
 
 def store_files(request: pytest.FixtureRequest, store_url: str) -> list[Path]:

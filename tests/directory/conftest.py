@@ -35,7 +35,7 @@ def any_store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/directory.db"
     engine = request.getfixturevalue("mongo")
-    return f"{engine.url.rstrip('/')}/{request.getfixturevalue('fresh_mongo_db')}"
+    return engine.store_url(request.getfixturevalue("fresh_mongo_db"))
 
 
 @pytest.fixture

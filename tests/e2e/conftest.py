@@ -24,7 +24,7 @@ def system(request: pytest.FixtureRequest, tmp_path):
         bus_url = f"kafka://{broker.bootstrap}?topic_prefix=e2e-{run}-"
 
         def store_url(name: str) -> str:
-            return f"{database.url.rstrip('/')}/e2e_{run}_{name.replace('-', '_')}"
+            return database.store_url(f"e2e_{run}_{name.replace('-', '_')}")
 
     system = System(tmp_path / "system", bus_url, store_url)
     try:

@@ -54,7 +54,7 @@ class Run:
         return f"kafka://{self.kafka.bootstrap}?topic_prefix=fault-{self.tag}-"
 
     def store_url(self, service: str) -> str:
-        return f"{self.mongo.url.rstrip('/')}/fault_{self.tag}_{service.replace('-', '_')}"
+        return self.mongo.store_url(f"fault_{self.tag}_{service.replace('-', '_')}")
 
     def system(self, services: Iterable[str], **extra_env: str) -> System:
         """The services as OS processes on this run's topics and databases (stopped at teardown)."""

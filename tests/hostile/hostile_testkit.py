@@ -70,10 +70,6 @@ def sqlite_url(tmp: Path, name: str) -> str:
     return f"sqlite:///{tmp}/{name}.db"
 
 
-def mongo_url(engine_url: str, database: str) -> str:
-    return f"{engine_url.rstrip('/')}/{database}"
-
-
 # Directory --------------------------------------------------------------------
 
 

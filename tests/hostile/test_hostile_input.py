@@ -28,7 +28,6 @@ from hostile_testkit import (
     contacts_app,
     directory_app,
     letter,
-    mongo_url,
     notifier_app,
     referral,
     sla_app,
@@ -55,7 +54,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield sqlite_url(tmp_path, "hostile")
     else:
-        yield mongo_url(request.getfixturevalue("mongo").url, request.getfixturevalue("fresh_mongo_db"))
+        yield request.getfixturevalue("mongo").store_url(request.getfixturevalue("fresh_mongo_db"))
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from frontend.accounts import LockoutRule
 from frontend.repository import Sessions
 from frontend.service import StaffDesk
 from frontend.views import Context
-from hostile_testkit import NOW, bearer, contacts_app, mongo_url, sqlite_url, web_app
+from hostile_testkit import NOW, bearer, contacts_app, sqlite_url, web_app
 
 from tests.infra import tokens
 from tests.infra.payloads import REFERRAL
@@ -35,7 +35,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path, "limits")
-    return mongo_url(request.getfixturevalue("mongo").url, request.getfixturevalue("fresh_mongo_db"))
+    return request.getfixturevalue("mongo").store_url(request.getfixturevalue("fresh_mongo_db"))
 
 
 def test_hostile_limiter_counts_across_instances_and_windows(store_url: str) -> None:

@@ -143,6 +143,11 @@ class FerretDB(Engine):
     def url(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/"
 
+    def store_url(self, database: str) -> str:
+        """STORE_URL for this server through the FerretDB shim (ccshared.store.ferretdb_shim),
+        which racing writers need; `url` + database is the plain adapter production runs."""
+        return f"ferretdb://127.0.0.1:{self.port}/{database}"
+
     def _prepare(self) -> list[str]:
         binary = install_ferretdb()
         command = [str(binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)]

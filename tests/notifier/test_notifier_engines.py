@@ -76,7 +76,7 @@ def test_a_breach_event_on_kafka_becomes_one_email_to_each_recipient(
 @pytest.mark.mongo
 def test_claims_on_mongodb_let_exactly_one_worker_send_each_notification(mongo, fresh_mongo_db):
     repository = NotificationRepository(
-        stores.connect(f"{mongo.url}{fresh_mongo_db}").collection("notifications")
+        stores.connect(mongo.store_url(fresh_mongo_db)).collection("notifications")
     )
     clock = FixedClock(MONDAY_MORNING)
     n = domain.new_notifications(

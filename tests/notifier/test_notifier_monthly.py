@@ -269,7 +269,7 @@ def test_the_first_working_day_skips_bank_holidays_weekends_and_an_areas_closure
 def test_several_notifier_instances_on_ferretdb_send_each_report_once(
     tmp_path, smtp_server: SmtpServer, sla_monitor: SlaMonitor, mongo, fresh_mongo_db
 ):
-    store_url = f"{mongo.url}{fresh_mongo_db}"
+    store_url = mongo.store_url(fresh_mongo_db)
     instances = []
     for n in range(3):
         (tmp_path / str(n)).mkdir()

@@ -212,7 +212,7 @@ def test_racing_delivery_workers_carry_each_notice_once(
     store = {}
     if engine == "mongo":
         mongo, database = request.getfixturevalue("mongo"), request.getfixturevalue("fresh_mongo_db")
-        store = {"STORE_URL": f"{mongo.url.rstrip('/')}/{database}"}
+        store = {"STORE_URL": mongo.store_url(database)}
     workers = [smtp_wired(tmp_path, smtp_server, **GROUPING, **store) for _ in range(3)]
     workers[0].receive(centre_event())
     for n in range(40):

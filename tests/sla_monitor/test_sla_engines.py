@@ -50,7 +50,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.mongo]
 def engine_env(kafka, mongo, fresh_mongo_db, kafka_topic_prefix) -> dict:
     return {
         "EVENT_BUS_URL": f"kafka://{kafka.bootstrap}?topic_prefix={kafka_topic_prefix}",
-        "STORE_URL": f"{mongo.url.rstrip('/')}/{fresh_mongo_db}",
+        "STORE_URL": mongo.store_url(fresh_mongo_db),
         "SLA_CONSUMER_GROUP": f"sla-{uuid.uuid4().hex[:8]}",
         "SLA_LATE_RECEIPT_GRACE_SECONDS": "1",
         # The tests move a FixedClock by hand, which a scanner sleeping until the next due

@@ -1,4 +1,8 @@
-"""Document store adapters, chosen by URL: sqlite:///path or mongodb://host/db."""
+"""Document store adapters, chosen by URL: sqlite:///path or mongodb://host/db.
+
+ferretdb://host/db is MongoDB's adapter with the test-engine shim that FerretDB v1
+needs for racing writers (ferretdb_shim); production on MongoDB uses mongodb://.
+"""
 
 from __future__ import annotations
 
@@ -36,4 +40,8 @@ def connect(url: str) -> Store:
         from .mongo_store import MongoStore
 
         return MongoStore(url)
-    raise ValueError(f"STORE_URL scheme {scheme!r} is not sqlite or mongodb")
+    if scheme == "ferretdb":
+        from .ferretdb_shim import FerretDbStore
+
+        return FerretDbStore(url)
+    raise ValueError(f"STORE_URL scheme {scheme!r} is not sqlite, mongodb or ferretdb")
