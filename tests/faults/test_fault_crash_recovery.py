@@ -60,7 +60,7 @@ def test_sigkilled_monitor_and_notifier_breach_once_and_mail_once(run: Run) -> N
         SLA_STARTUP_WAIT_SECONDS="5",
         NOTIFIER_SENDING_TIMEOUT_SECONDS="3",
         # One mail per breach and recipient, to count them; storm grouping has its own
-        # SIGKILL test (tests/notifier/test_notifier_storm.py).
+        # SIGKILL test (tests/notifier_service/test_notifier_storm.py).
         NOTIFIER_GROUP_INTERVAL_SECONDS="0",
     )
     received_at = datetime.now(UTC) - timedelta(days=10)

@@ -62,7 +62,7 @@ def test_mail_waits_for_the_server_and_arrives_once(run: Run) -> None:
         NOTIFIER_RETRY_BASE_SECONDS="0.5",
         NOTIFIER_RETRY_MAX_SECONDS="2",
         NOTIFIER_MAX_ATTEMPTS="100",
-        # One mail per breach, to count them: storm grouping has its own tests (tests/notifier).
+        # One mail per breach, to count them: storm grouping has its own tests (tests/notifier_service).
         NOTIFIER_GROUP_INTERVAL_SECONDS="0",
     )
     reference = re.compile(rf"SMTP-{run.tag}-\d{{3}}")

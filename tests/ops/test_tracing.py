@@ -342,7 +342,7 @@ TIMER_RUN = textwrap.dedent(
     from sla_monitor.policy import Policy
     from sla_monitor.repository import repositories
     from sla_monitor.service import Monitor
-    from tests.sla_monitor.sla_testkit import received
+    from tests.sla_monitor_service.sla_testkit import received
 
     workdir = sys.argv[1]
     assert tracing.configure("sla-monitor")

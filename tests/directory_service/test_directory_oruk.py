@@ -1,4 +1,4 @@
-"""The /oruk/ feed: what it publishes, judged against ../shared/oruk-3.0 (tests/directory/oruk_validator.py)."""
+"""The /oruk/ feed: what it publishes, judged against ../shared/oruk-3.0 (tests/directory_service/oruk_validator.py)."""
 
 from __future__ import annotations
 
