@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond .venv: Debian's Chromium and ChromeDriver
-# for the browser tests, and Debian's Caddy for the reverse proxy tests
-# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it). Kafka's jars (Maven), FerretDB, promtool and kustomize (Go) and axe-core (npm)
-# are installed and cached by the test harness itself when first needed.
+# for the browser tests, Debian's Caddy for the reverse proxy tests
+# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it), and Debian's
+# PostgreSQL for FerretDB's postgresql backend (FERRETDB_BACKEND=postgresql,
+# tests/infra/postgresql.py). Kafka's jars (Maven), FerretDB, promtool and
+# kustomize (Go) and axe-core (npm) are installed and cached by the test harness
+# itself when first needed.
 set -euo pipefail
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
@@ -25,5 +28,22 @@ if ! command -v caddy >/dev/null 2>&1; then
   else
     echo "WARNING: caddy missing and apt-get is not usable here;" \
          "proxy tests will skip (and fail under CI=true)" >&2
+  fi
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's postgresql for FERRETDB_BACKEND=postgresql"
+    # The package's own cluster and service are not wanted: tests/infra/postgresql.py runs
+    # initdb into a temp dir per FerretDB and starts the server on a private Unix socket.
+    mkdir -p /etc/postgresql-common
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+      echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "WARNING: PostgreSQL's server programs missing and apt-get is not usable here;" \
+         "FERRETDB_BACKEND=postgresql cannot run (the default SQLite backend is unaffected)" >&2
   fi
 fi

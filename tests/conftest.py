@@ -28,9 +28,13 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDB]:
 @pytest.fixture(scope="session")
 def scrubbing_mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDB]:
     """FerretDB that zeroes what is deleted and checkpoints every commit, for the tests that
-    grep its files after an erasure (the other tests skip that cost on every write)."""
+    grep its files after an erasure (the other tests skip that cost on every write). Always
+    on SQLite, whatever FERRETDB_BACKEND says: the files grepped are SQLite's."""
     yield from support.serve(
-        "scrubbing_mongo", ferretdb_missing_tools(), lambda path: FerretDB(path, scrub=True), tmp_path_factory
+        "scrubbing_mongo",
+        ferretdb_missing_tools("sqlite"),
+        lambda path: FerretDB(path, scrub=True),
+        tmp_path_factory,
     )
 
 

@@ -171,7 +171,8 @@ class ManagedProcess:
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
-    def spawn(self, cmd: Sequence[str], cwd: Path) -> None:
+    def spawn(self, cmd: Sequence[str], cwd: Path, user: str | None = None) -> None:
+        """Start ``cmd``; ``user`` runs it as that account (PostgreSQL refuses to run as root)."""
         if self.running:
             raise InfraError(f"{self.name} is already running")
         self._starts += 1
@@ -187,14 +188,15 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
+                user=user,
             )
         _live.add(self._proc)
 
-    def stop(self, timeout: float) -> None:
-        """SIGTERM the group, escalating to SIGKILL if it outlives ``timeout`` seconds."""
+    def stop(self, timeout: float, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the group (SIGTERM unless told), escalating to SIGKILL if it outlives ``timeout`` seconds."""
         if self._proc is None:
             return
-        _signal_group(self._proc, signal.SIGTERM)
+        _signal_group(self._proc, sig)
         try:
             self._proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -227,7 +229,9 @@ class Engine:
     name = "engine"
     start_timeout = 90.0
     stop_timeout = 30.0
+    stop_signal = signal.SIGTERM
     log_tail_lines = 80
+    user: str | None = None  # the account to run as, when not this process's
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)
@@ -241,7 +245,7 @@ class Engine:
     def start(self, timeout: float | None = None) -> None:
         """Install if needed, launch, and block until the engine answers its client protocol."""
         timeout = timeout or self.start_timeout
-        self.process.spawn(self._prepare(), cwd=self.workdir)
+        self.process.spawn(self._prepare(), cwd=self.workdir, user=self.user)
         deadline = time.monotonic() + timeout
         while not self._ready():
             if not self.process.running:
@@ -254,7 +258,7 @@ class Engine:
             time.sleep(0.25)
 
     def stop(self) -> None:
-        self.process.stop(self.stop_timeout)
+        self.process.stop(self.stop_timeout, self.stop_signal)
 
     def kill(self) -> None:
         """SIGKILL without any shutdown, to simulate a crash."""

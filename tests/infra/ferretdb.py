@@ -1,8 +1,12 @@
-"""A real FerretDB v1 (MongoDB wire protocol on SQLite) for tests.
+"""A real FerretDB v1 (MongoDB wire protocol on SQLite or PostgreSQL) for tests.
 
 The server is tools/ferretdb/main.go built against the module versions pinned in go.mod/go.sum,
 with the small fixes in tools/ferretdb/patches.json applied to FerretDB's source (each says why);
 the binary is cached per hash of those files, see ``install_ferretdb``.
+
+FERRETDB_BACKEND=sqlite|postgresql picks the backend (SQLite unless set; docs/benchmarks.md,
+"FerretDB backends", says why). With postgresql, each FerretDB gets a private PostgreSQL
+cluster (tests/infra/postgresql.py) that starts before it and stops, or is killed, with it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from . import postgresql
 from .common import (
     TOOLS_DIR,
     Engine,
@@ -27,13 +32,24 @@ from .common import (
     run_checked,
 )
 
+BACKENDS = ("sqlite", "postgresql")
 SOURCE = TOOLS_DIR / "ferretdb"
 SOURCE_FILES = ("go.mod", "go.sum", "main.go", "patches.json")
 MODULE = "github.com/FerretDB/FerretDB"
 
 
-def missing_tools() -> list[str]:
-    return missing_commands({"go": "install Go 1.24 or newer, see https://go.dev/doc/install"})
+def default_backend() -> str:
+    backend = os.environ.get("FERRETDB_BACKEND") or "sqlite"
+    if backend not in BACKENDS:
+        raise InfraError(f"FERRETDB_BACKEND={backend!r}; expected one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def missing_tools(backend: str | None = None) -> list[str]:
+    missing = missing_commands({"go": "install Go 1.24 or newer, see https://go.dev/doc/install"})
+    if (backend or default_backend()) == "postgresql":
+        missing += postgresql.missing_tools()
+    return missing
 
 
 def install_ferretdb() -> Path:
@@ -127,17 +143,32 @@ def _remove_tree(root: Path) -> None:
 
 
 class FerretDB(Engine):
-    """FerretDB on 127.0.0.1 with its SQLite files in ``workdir/data``."""
+    """FerretDB on 127.0.0.1: its SQLite files in ``workdir/data``, or its own PostgreSQL cluster
+    under ``workdir/postgresql`` with ``backend="postgresql"`` (default: ``FERRETDB_BACKEND``).
+
+    ``stop()`` and ``kill()`` take the PostgreSQL cluster down too, so a test that crashes "the
+    database" crashes all of it, and ``start()`` brings both back on the same data.
+    """
 
     name = "ferretdb"
     start_timeout = 30.0
     stop_timeout = 15.0
 
-    def __init__(self, workdir: Path, port: int | None = None, scrub: bool = False):
+    def __init__(
+        self, workdir: Path, port: int | None = None, scrub: bool = False, backend: str | None = None
+    ):
         super().__init__(workdir)
         self.port = port or free_port()
         self.data_dir = self.workdir / "data"
         self.scrub = scrub  # zero deleted data, checkpoint every commit (tools/ferretdb/main.go)
+        self.backend = backend or ("sqlite" if scrub else default_backend())
+        if self.backend not in BACKENDS:
+            raise InfraError(f"unknown FerretDB backend {self.backend!r}")
+        if scrub and self.backend != "sqlite":
+            raise InfraError("scrub=True is about the SQLite files; it needs backend='sqlite'")
+        self.postgresql = (
+            postgresql.PostgreSQL(self.workdir / "postgresql") if self.backend == "postgresql" else None
+        )
 
     @property
     def url(self) -> str:
@@ -148,9 +179,33 @@ class FerretDB(Engine):
         which racing writers need; `url` + database is the plain adapter production runs."""
         return f"ferretdb://127.0.0.1:{self.port}/{database}"
 
+    def start(self, timeout: float | None = None) -> None:
+        if self.postgresql is not None and not self.postgresql.running:
+            self.postgresql.start()
+        super().start(timeout)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.postgresql is not None:
+            self.postgresql.stop()
+
+    def kill(self) -> None:
+        super().kill()
+        if self.postgresql is not None:
+            self.postgresql.kill()
+
+    def log_tail(self, n: int = 80) -> str:
+        own = super().log_tail(n)
+        if self.postgresql is None:
+            return own
+        return f"{own}\n----- postgresql log, {self.postgresql.process.log_path}\n{self.postgresql.log_tail(n // 2)}"
+
     def _prepare(self) -> list[str]:
         binary = install_ferretdb()
-        command = [str(binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)]
+        command = [str(binary), "-listen", f"127.0.0.1:{self.port}"]
+        if self.postgresql is not None:
+            return [*command, "-postgresql-url", self.postgresql.url]
+        command += ["-dir", str(self.data_dir)]
         return [*command, "-scrub"] if self.scrub else command
 
     def _ready(self) -> bool:

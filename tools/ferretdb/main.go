@@ -1,6 +1,7 @@
-// Command ferretdb starts FerretDB v1 (MongoDB wire protocol on a SQLite
-// backend) for the test harness, on the loopback address and data directory
-// it is given. Built from the pinned module in go.mod; see tests/infra/ferret.py.
+// Command ferretdb starts FerretDB v1 (MongoDB wire protocol on a SQLite or
+// PostgreSQL backend) for the test harness, on the loopback address and data
+// directory (SQLite) or PostgreSQL URL it is given. Built from the pinned
+// module in go.mod; see tests/infra/ferretdb.py.
 package main
 
 import (
@@ -18,6 +19,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "data", "directory for the SQLite files")
 	scrub := flag.Bool("scrub", false, "zero deleted data and checkpoint the WAL after every commit")
+	postgresqlURL := flag.String("postgresql-url", "", "use the postgresql handler on this URL instead of SQLite")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -34,11 +36,21 @@ func main() {
 		pragmas = "?_pragma=secure_delete(on)&_pragma=wal_autocheckpoint(1)&_pragma=journal_size_limit(0)"
 	}
 
-	f, err := ferretdb.New(&ferretdb.Config{
+	config := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + *dir + "/" + pragmas,
-	})
+	}
+	if *postgresqlURL != "" {
+		if *scrub {
+			log.Fatalf("-scrub applies to the SQLite files only")
+		}
+		config.Handler = "postgresql"
+		config.PostgreSQLURL = *postgresqlURL
+		config.SQLiteURL = ""
+	}
+
+	f, err := ferretdb.New(config)
 	if err != nil {
 		log.Fatalf("ferretdb: %v", err)
 	}
@@ -46,7 +58,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	log.Printf("ferretdb listening on %s, data in %s", *listen, *dir)
+	log.Printf("ferretdb listening on %s, %s handler", *listen, config.Handler)
 	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatalf("ferretdb: %v", err)
 	}
