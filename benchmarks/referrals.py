@@ -240,7 +240,11 @@ def _measure_contacts(
         def headers(phase: str) -> Callable[[int], dict[str, str]]:
             return lambda index: {"X-API-Key": keys[index % len(keys)], "Idempotency-Key": f"{phase}-{index}"}
 
-        groups = {"the contacts service": process.pid, "FerretDB": _ferretdb_group(ctx)}
+        groups = {
+            "the contacts service": process.pid,
+            "FerretDB": _ferretdb_group(ctx),
+            "PostgreSQL under FerretDB": _postgresql_group(ctx),
+        }
         fresh = _cpu_noted(report, "fresh database", groups, size, lambda: _load(url, headers("fresh"), size))
         stored = _fill(store_url, size["stored referrals"])
         print(f"  (database now holds {stored:,} referrals)", flush=True)
@@ -260,6 +264,16 @@ def _measure_contacts(
 def _ferretdb_group(ctx: Context) -> int | None:
     try:
         return os.getpgid(ctx.engines.ferretdb().process._proc.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _postgresql_group(ctx: Context) -> int | None:
+    """The PostgreSQL cluster under FerretDB's postgresql backend: its own process group, whose
+    CPU is part of each request's database cost; None on the SQLite backend."""
+    cluster = getattr(ctx.engines.ferretdb(), "postgresql", None)
+    try:
+        return os.getpgid(cluster.process._proc.pid)
     except (AttributeError, OSError):
         return None
 
