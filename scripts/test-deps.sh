@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond .venv: Debian's Chromium and ChromeDriver
 # for the browser tests, Debian's Caddy for the reverse proxy tests
-# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it), and Debian's
-# PostgreSQL for FerretDB's postgresql backend (FERRETDB_BACKEND=postgresql,
-# tests/infra/postgresql.py). Kafka's jars (Maven), FerretDB, promtool and
+# (tests/deploy/test_proxy.py runs deploy/caddy/Caddyfile with it), and, with
+# FERRETDB_BACKEND=postgresql, Debian's PostgreSQL for FerretDB's postgresql backend
+# (tests/infra/postgresql.py). Kafka's jars (Maven), FerretDB, promtool and
 # kustomize (Go) and axe-core (npm) are installed and cached by the test harness
 # itself when first needed.
 set -euo pipefail
@@ -31,15 +31,16 @@ if ! command -v caddy >/dev/null 2>&1; then
   fi
 fi
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Only for FERRETDB_BACKEND=postgresql: the default backend is SQLite (docs/benchmarks.md,
+# "FerretDB backends"), so the default run does not pay for the package.
+if [ "${FERRETDB_BACKEND:-sqlite}" = "postgresql" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's postgresql for FERRETDB_BACKEND=postgresql"
     # The package's own cluster and service are not wanted: tests/infra/postgresql.py runs
     # initdb into a temp dir per FerretDB and starts the server on a private Unix socket.
-    mkdir -p /etc/postgresql-common
-    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-      echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-    fi
+    # (postgresql-common's createcluster.conf reads createcluster.d through its include_dir.)
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/no-main-cluster.conf
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
