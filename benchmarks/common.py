@@ -223,6 +223,20 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / ticks
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a live process and its live children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields: state, ppid, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _program(argv: list[bytes]) -> str:
     words = [word.decode(errors="replace") for word in argv if word]
     if "-m" in words[:-1]:

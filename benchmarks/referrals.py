@@ -44,6 +44,7 @@ from .common import (
     rss_note,
     start_process,
     stop_process,
+    tree_cpu_seconds,
 )
 from .common import wait_until as wait
 from .load import LoadResult, post_load
@@ -240,18 +241,18 @@ def _measure_contacts(
         def headers(phase: str) -> Callable[[int], dict[str, str]]:
             return lambda index: {"X-API-Key": keys[index % len(keys)], "Idempotency-Key": f"{phase}-{index}"}
 
-        groups = {
-            "the contacts service": process.pid,
-            "FerretDB": _ferretdb_group(ctx),
-            "PostgreSQL under FerretDB": _postgresql_group(ctx),
+        meters = {
+            "the contacts service": _group_meter(process.pid),
+            "FerretDB": _group_meter(_ferretdb_group(ctx)),
+            "PostgreSQL under FerretDB": _postgresql_meter(ctx),
         }
-        fresh = _cpu_noted(report, "fresh database", groups, size, lambda: _load(url, headers("fresh"), size))
+        fresh = _cpu_noted(report, "fresh database", meters, size, lambda: _load(url, headers("fresh"), size))
         stored = _fill(store_url, size["stored referrals"])
         print(f"  (database now holds {stored:,} referrals)", flush=True)
         grown = _cpu_noted(
             report,
             f"{stored:,} stored",
-            groups,
+            meters,
             size,
             lambda: _load(url, headers("grown"), size),
         )
@@ -268,29 +269,35 @@ def _ferretdb_group(ctx: Context) -> int | None:
         return None
 
 
-def _postgresql_group(ctx: Context) -> int | None:
-    """The PostgreSQL cluster under FerretDB's postgresql backend: its own process group, whose
-    CPU is part of each request's database cost; None on the SQLite backend."""
+def _group_meter(pgid: int | None) -> Callable[[], float] | None:
+    return None if pgid is None else lambda: group_cpu_seconds(pgid)
+
+
+def _postgresql_meter(ctx: Context) -> Callable[[], float] | None:
+    """CPU of the PostgreSQL cluster under FerretDB's postgresql backend, part of each request's
+    database cost; None on the SQLite backend. Each backend process PostgreSQL forks leads a
+    session of its own, so this counts the postmaster and its children, not a process group."""
     cluster = getattr(ctx.engines.ferretdb(), "postgresql", None)
     try:
-        return os.getpgid(cluster.process._proc.pid)
-    except (AttributeError, OSError):
+        postmaster = cluster.process._proc.pid
+    except AttributeError:
         return None
+    return lambda: tree_cpu_seconds(postmaster)
 
 
 def _cpu_noted(
     report: Report,
     label: str,
-    groups: dict[str, int | None],
+    meters: dict[str, Callable[[], float] | None],
     size: dict[str, int],
     load: Callable[[], LoadResult],
 ) -> LoadResult:
     """Run load; note the CPU each process group spent per request meanwhile (where the time goes)."""
-    before = {name: group_cpu_seconds(pgid) for name, pgid in groups.items() if pgid is not None}
+    before = {name: meter() for name, meter in meters.items() if meter is not None}
     result = load()
     requests_ = size["requests"] + size["warm-up requests"]
     spent = [
-        f"{name} {(group_cpu_seconds(groups[name]) - used) / requests_ * 1000:.1f} ms"  # type: ignore[arg-type]
+        f"{name} {(meters[name]() - used) / requests_ * 1000:.1f} ms"  # type: ignore[misc]
         for name, used in before.items()
     ]
     text = f"CPU per referral POST, {label}: " + ", ".join(spent)
