@@ -172,7 +172,7 @@ def measure(backend: str, threads: int, rounds: int, documents: int) -> dict[str
                 lost, of = lost_cas_writes(db, threads, rounds, "key")
                 row["CAS on {key, v}: overwritten wins"] = f"{lost} of {of}"
                 extra, of = double_claims(db, threads, rounds * 4)
-                row["claims handed out twice"] = f"{extra} of {of}"
+                row["claims beyond one per document"] = f"{extra} of {of}"
                 row.update(plans(db, documents))
                 return row
         finally:
