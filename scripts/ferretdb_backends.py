@@ -4,9 +4,9 @@
 
 For each backend it starts the test harness's FerretDB (tests/infra/ferretdb.py) and checks:
 
-* races: conditional writes from threads released together, without the DocumentLocks shim of
-  ccshared.store.mongo_store. On MongoDB each of these is atomic per document, so every count
-  printed as "lost" or "double" is 0 there:
+* races: conditional writes from threads released together, without the DocumentLocks shim
+  of ccshared.store.ferretdb_shim (STORE_URL=ferretdb://). On MongoDB each of these is
+  atomic per document, so every count printed is 0 there:
   - `$inc` by update_one on a non-_id filter: increments lost;
   - compare-and-set, update_one({_id, v: seen}, {$set: {v: seen + 1}}): writes that report a
     match but were overwritten (successes minus the final version);
