@@ -54,3 +54,28 @@ def until_done(
         except TRANSIENT as exc:
             outage.wait(stop, exc)
     return None
+
+
+def every(
+    stop: threading.Event,
+    seconds: float,
+    action: Callable[[], T],
+    message: str = "periodic task waiting for an outage to end",
+    again_at_once: Callable[[T], bool] = lambda _: False,
+) -> None:
+    """The one periodic-task loop: run `action` every `seconds` until the process stops.
+
+    An outage is waited out with the backoff above, not a whole period, so the task resumes
+    soon after the store or bus is back; `again_at_once(result)` runs it again without
+    waiting (a batch that came back full).
+    """
+    outage = Outage(message)
+    while not stop.is_set():
+        try:
+            result = action()
+            outage.over()
+        except TRANSIENT as exc:
+            outage.wait(stop, exc)
+            continue
+        if not again_at_once(result):
+            stop.wait(seconds)

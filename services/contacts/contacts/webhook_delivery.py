@@ -23,9 +23,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import requests
-from ccshared.bus import BusUnavailable
 from ccshared.hints import Hints, pause
-from ccshared.store import StoreUnavailable
+from ccshared.retrying import TRANSIENT, Outage
 from ccshared.timeutil import Clock, SystemClock
 from prometheus_client import Counter
 from standardwebhooks import Webhook
@@ -214,7 +213,7 @@ class WebhookDelivery:
         return recovered
 
     def run(self, stop: threading.Event) -> None:
-        outages = 0
+        outage = Outage("webhook delivery waiting for an outage to end")
         next_sweep = next_housekeeping = 0.0
         while not stop.is_set():
             try:
@@ -225,14 +224,9 @@ class WebhookDelivery:
                 if time.monotonic() >= next_sweep:
                     _, full = self.send_due()
                     next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
-                outages = 0
-            except (StoreUnavailable, BusUnavailable) as exc:
-                outages += 1
-                log.warning(
-                    "webhook delivery waiting for an outage to end",
-                    extra={"error": str(exc), "attempt": outages},
-                )
-                stop.wait(min(30.0, 0.5 * 2 ** min(outages, 6)))
+                outage.over()
+            except TRANSIENT as exc:
+                outage.wait(stop, exc)
                 continue
             pause(stop, self.hints, min(next_sweep, next_housekeeping) - time.monotonic())
 

@@ -19,8 +19,8 @@ from ccshared.bus import Bus, Consumer
 from ccshared.consumer import ConsumerLoop, Handler
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
-from ccshared.retrying import until_done
-from ccshared.store import Store, StoreUnavailable
+from ccshared.retrying import every, until_done
+from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
 from . import bootstrap
@@ -158,14 +158,12 @@ def idempotency_purge_task(
 
     def purge(stop: threading.Event) -> None:
         requests = bootstrap.requests(settings, store, clock)
-        while not stop.is_set():
-            try:
-                purged = requests.purge()
-                if purged:
-                    log.info("purged idempotency records", extra={"count": purged})
-            except StoreUnavailable as exc:
-                log.warning("idempotency purge waits for the store", extra={"error": str(exc)})
-            stop.wait(every_seconds)
+
+        def once() -> None:
+            if purged := requests.purge():
+                log.info("purged idempotency records", extra={"count": purged})
+
+        every(stop, every_seconds, once, "idempotency purge waits for the store")
 
     purge.__name__ = "contacts-idempotency-purge"
     return purge

@@ -17,7 +17,7 @@ import threading
 from datetime import date, datetime, time
 
 from ccshared.calendar import WorkingCalendar
-from ccshared.store import StoreUnavailable
+from ccshared.retrying import every
 from ccshared.timeutil import LONDON, Clock
 
 from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, notification_id
@@ -64,12 +64,7 @@ class DigestScheduler:
         return sum(self._digest_for(recipient, day, now) for recipient in sorted(self.recipients))
 
     def run(self, stop: threading.Event, every_seconds: float = 30.0) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("digest scheduler waiting for the store", extra={"error": str(exc)})
-            stop.wait(every_seconds)
+        every(stop, every_seconds, self.run_once, "digest scheduler waiting for the store")
 
     def _digest_for(self, recipient: str, day: date, now: datetime) -> bool:
         event_id = f"digest-{day.isoformat()}"

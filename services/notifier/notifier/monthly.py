@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 
 from ccshared.calendar import WorkingCalendar
+from ccshared.retrying import every
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import LONDON, Clock
 from jinja2 import Environment
@@ -113,12 +114,7 @@ class MonthlyReports:
         return sum(tried)
 
     def run(self, stop: threading.Event, every_seconds: float = 30.0) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("monthly reports waiting for the store", extra={"error": str(exc)})
-            stop.wait(every_seconds)
+        every(stop, every_seconds, self.run_once, "monthly reports waiting for the store")
 
     def _record(self, reader: Reader, month: Month, now: datetime) -> Notification:
         event_id = f"compliance-{month.key}-{reader.area or 'all-areas'}"

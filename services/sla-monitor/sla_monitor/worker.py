@@ -23,7 +23,7 @@ from ccshared.bus import Bus, Consumer, Message
 from ccshared.consumer import ConsumerLoop
 from ccshared.hints import STOP_CHECK_SECONDS, Hints
 from ccshared.outbox import Relay
-from ccshared.retrying import TRANSIENT, Outage, until_done
+from ccshared.retrying import TRANSIENT, Outage, every, until_done
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
@@ -182,13 +182,4 @@ def _sleep(stop: threading.Event, woken: threading.Event, seconds: float) -> Non
 
 def _every(stop: threading.Event, seconds: float, action: Callable[[], int]) -> None:
     """Run action every `seconds`; at once again while it finds full batches."""
-    outage = Outage("periodic task waiting")
-    while not stop.is_set():
-        try:
-            done = action()
-            outage.over()
-        except TRANSIENT as exc:
-            outage.wait(stop, exc)
-            continue
-        if done < SCAN_BATCH:
-            stop.wait(seconds)
+    every(stop, seconds, action, "periodic task waiting", again_at_once=lambda done: done >= SCAN_BATCH)

@@ -1,0 +1,75 @@
+"""The one periodic-task loop every worker uses: an outage delays it, never ends it."""
+
+from __future__ import annotations
+
+import threading
+
+from ccshared.retrying import every
+from ccshared.store import StoreUnavailable
+
+from tests.infra.waiting import wait_for
+
+
+def _run(action, **kwargs) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=every, args=(stop, 3600.0, action), kwargs=kwargs, daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def test_an_outage_is_retried_soon_not_a_whole_period_later():
+    calls: list[str] = []
+
+    def action() -> int:
+        calls.append("try")
+        if len(calls) < 3:
+            raise StoreUnavailable("the store is down")
+        return 0
+
+    stop, thread = _run(action)
+    try:
+        # The period is an hour: only the outage backoff (well under 5 s) can bring three tries.
+        wait_for(lambda: len(calls) >= 3, 10, "the task to get through a two-try outage")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_a_full_batch_runs_again_at_once_and_a_short_one_waits_the_period():
+    batches = [100, 100, 7, 100]
+    taken: list[int] = []
+
+    def action() -> int:
+        taken.append(batches[len(taken)])
+        return taken[-1]
+
+    stop, thread = _run(action, again_at_once=lambda size: size >= 100)
+    try:
+        wait_for(lambda: len(taken) >= 3, 10, "three batches back to back")
+        thread.join(0.5)
+        assert taken == [100, 100, 7], "the short batch must wait the period"
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_an_error_that_is_not_an_outage_is_not_swallowed():
+    errors: list[BaseException] = []
+
+    def action() -> int:
+        raise ValueError("a bug, not an outage")
+
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            every(stop, 3600.0, action)
+        except ValueError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert [str(e) for e in errors] == ["a bug, not an outage"]
