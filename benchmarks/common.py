@@ -211,20 +211,16 @@ def peak_rss_mib(process: subprocess.Popen) -> list[tuple[str, float]]:
 
 def group_cpu_seconds(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of a process group."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # after the name: state, ppid, pgrp, ..., utime (12), stime (13)
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return _cpu_seconds(lambda pid, ppid, pgrp: pgrp == pgid)
 
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) used so far by a live process and its live children."""
+    return _cpu_seconds(lambda own, ppid, pgrp: pid in (own, ppid))
+
+
+def _cpu_seconds(counted: Callable[[int, int, int], bool]) -> float:
+    """CPU seconds of the live processes for which counted(pid, ppid, pgrp) holds, from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").glob("[0-9]*"):
@@ -232,7 +228,8 @@ def tree_cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields: state, ppid, ...
+        # After the name: state, ppid, pgrp, ..., utime (12th), stime (13th).
+        if counted(int(entry.name), int(fields[1]), int(fields[2])):
             total += int(fields[11]) + int(fields[12])
     return total / ticks
 
