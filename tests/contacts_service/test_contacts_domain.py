@@ -83,25 +83,25 @@ def test_a_clashing_reference_is_drawn_again(doc_store, centres, settings):
 
 def test_accepting_a_referral_is_its_response():
     contact = a_referral()
-    contact.raised.clear()
+    contact.collect_events()
 
     contact.accept_referral("test.staff", NOW + timedelta(hours=3))
 
     assert contact.status == "responded" and contact.response_method == "referral_outcome"
     assert contact.responded_at == NOW + timedelta(hours=3)
-    assert [event.type for event in contact.raised] == ["contact.responded.v1", "referral.accepted.v1"]
+    assert [event.type for event in contact.events] == ["contact.responded.v1", "referral.accepted.v1"]
 
 
 def test_a_referral_already_answered_keeps_its_response_time_when_decided():
     contact = a_referral()
     contact.respond("test.staff", NOW + timedelta(hours=1), "telephone")
-    contact.raised.clear()
+    contact.collect_events()
 
     contact.decline_referral("test.staff", NOW + timedelta(days=2), "duplicate", "token")
 
     assert contact.responded_at == NOW + timedelta(hours=1)
-    assert [event.type for event in contact.raised] == ["referral.declined.v1"]
-    assert [event.reason_code for event in contact.raised] == ["duplicate"]
+    assert [event.type for event in contact.events] == ["referral.declined.v1"]
+    assert [event.reason_code for event in contact.events] == ["duplicate"]
 
 
 def test_a_withdrawn_referral_cannot_be_accepted():

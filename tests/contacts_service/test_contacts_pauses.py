@@ -190,7 +190,7 @@ def test_the_model_pauses_only_unanswered_contacts_with_a_known_reason() -> None
     contact.pause("test.staff", NOW, "waiting_on_partner", "note-token")
     contact.withdraw("test.staff", NOW + timedelta(days=1))
     assert contact.pause_now is None and contact.pauses[0].resumed_at == NOW + timedelta(days=1)
-    assert [raised.type for raised in contact.raised] == [
+    assert [raised.type for raised in contact.events] == [
         "contact.received.v1",
         "contact.paused.v1",
         "contact.resumed.v1",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ccshared import contracts as c
+from ccshared.aggregate import Aggregate
 from ccshared.referrals import DECISION_METHOD
 
 from . import vocabulary as v
@@ -103,7 +104,7 @@ class Referral:
 
 
 @dataclass
-class Contact:
+class Contact(Aggregate[Raised]):
     id: str
     reference: str
     channel: str
@@ -127,7 +128,6 @@ class Contact:
     referral: Referral | None = None
     pauses: list[Pause] = field(default_factory=list)
     history: list[Transition] = field(default_factory=list)
-    raised: list[Raised] = field(default_factory=list)
     version: int = 0
 
     @property
@@ -164,7 +164,7 @@ class Contact:
         to_status = v.ASSIGNED if self.status in (v.RECEIVED, v.ASSIGNED) else self.status
         self.assignee = assignee
         self._move(to_status, by, now, "assign")
-        self.raised.append(Raised(c.CONTACT_ASSIGNED))
+        self.record(Raised(c.CONTACT_ASSIGNED))
 
     def pause(self, by: str, now: datetime, reason_code: str, note: str | None = None) -> None:
         """Wait on the family or a partner (note: an encrypted token); the clock stops now."""
@@ -175,7 +175,7 @@ class Contact:
             raise RuleBroken("reason_code", f"must be one of {', '.join(c.PAUSE_REASONS)}")
         self.pauses.append(Pause(now, by, reason_code, note))
         self._move(self.status, by, now, "pause")
-        self.raised.append(Raised(c.CONTACT_PAUSED, reason_code, now))
+        self.record(Raised(c.CONTACT_PAUSED, reason_code, now))
 
     def resume(self, by: str, now: datetime) -> None:
         """Stop waiting; the SLA monitor moves the due date on by the working days paused."""
@@ -191,7 +191,7 @@ class Contact:
         pause.resumed_at = now
         pause.resumed_by = by
         self._move(self.status, by, now, "resume")
-        self.raised.append(Raised(c.CONTACT_RESUMED, pause.reason_code, pause.paused_at))
+        self.record(Raised(c.CONTACT_RESUMED, pause.reason_code, pause.paused_at))
 
     def respond(self, by: str, now: datetime, method: str, responded_at: datetime | None = None) -> None:
         self._require("respond", v.UNANSWERED_STATUSES)
@@ -204,14 +204,14 @@ class Contact:
         self.responded_at = when
         self.response_method = method
         self._move(v.RESPONDED, by, now, "respond", when if when < now else None)
-        self.raised.append(Raised(c.CONTACT_RESPONDED))
+        self.record(Raised(c.CONTACT_RESPONDED))
 
     def close(self, by: str, now: datetime, reason_code: str | None = None) -> None:
         """Close an answered contact; its personal data's retention period starts now."""
         self._require("close", (v.RESPONDED,))
         self.ended_at = now
         self._move(v.CLOSED, by, now, "close")
-        self.raised.append(Raised(c.CONTACT_CLOSED, reason_code))
+        self.record(Raised(c.CONTACT_CLOSED, reason_code))
 
     def withdraw(self, by: str, now: datetime, reason_code: str | None = None) -> None:
         """The member of the public (or agency) withdrew before being answered."""
@@ -219,7 +219,7 @@ class Contact:
         self._end_pause(by, now)
         self.ended_at = now
         self._move(v.WITHDRAWN, by, now, "withdraw")
-        self.raised.append(Raised(c.CONTACT_WITHDRAWN, reason_code))
+        self.record(Raised(c.CONTACT_WITHDRAWN, reason_code))
 
     def open_referral(self, by: str, now: datetime) -> None:
         referral = self._referral("open")
@@ -227,13 +227,13 @@ class Contact:
             raise InvalidTransition("open", referral.status)
         self._require("open", v.OPEN_STATUSES)
         referral.move(c.REFERRAL_STATUS_OPENED, by, now, "open")
-        self.raised.append(Raised(c.REFERRAL_OPENED))
+        self.record(Raised(c.REFERRAL_OPENED))
 
     def accept_referral(self, by: str, now: datetime) -> None:
         referral = self._decidable("accept", now)
         referral.move(c.REFERRAL_STATUS_ACCEPTED, by, now, "accept")
         self._answer_with_outcome(by, now)
-        self.raised.append(Raised(c.REFERRAL_ACCEPTED))
+        self.record(Raised(c.REFERRAL_ACCEPTED))
 
     def decline_referral(self, by: str, now: datetime, reason_code: str, reason: str) -> None:
         """Decline with a reason code and an (encrypted) reason the agency will read."""
@@ -244,7 +244,7 @@ class Contact:
         referral.decline_reason = reason
         referral.move(c.REFERRAL_STATUS_DECLINED, by, now, "decline")
         self._answer_with_outcome(by, now)
-        self.raised.append(Raised(c.REFERRAL_DECLINED, reason_code))
+        self.record(Raised(c.REFERRAL_DECLINED, reason_code))
 
     def erase_personal_data(self, now: datetime) -> None:
         self.personal = None
@@ -309,7 +309,7 @@ def receive(
     contact.history.append(Transition(by, now, None, v.RECEIVED, "receive"))
     if referral is not None:
         referral.history.append(Transition(by, now, None, c.REFERRAL_STATUS_NEW, "refer"))
-    contact.raised.append(Raised(c.CONTACT_RECEIVED))
+    contact.record(Raised(c.CONTACT_RECEIVED))
     return contact
 
 

@@ -434,14 +434,13 @@ class ContactService:
     # Events -----------------------------------------------------------------
 
     def _envelopes(self, contact: Contact) -> list[dict]:
-        raised, contact.raised = contact.raised, []
         return [
             self.contacts.aggregates.event(
                 event.type,
                 contact.id,
                 event_data(contact, event.reason_code, self.clock.now(), event.paused_at),
             )
-            for event in raised
+            for event in contact.collect_events()
         ]
 
 
