@@ -128,3 +128,50 @@ def test_sigterm_to_the_run_command_stops_the_services_too(tmp_path):
     finally:
         if supervisor.poll() is None:
             os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+# Exits 0 on SIGTERM, as every service's `python -m <service> run` does.
+STOPS_CLEANLY = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+print("ready", flush=True)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_path):
+    """honcho runs each Procfile line through /bin/sh; without `exec` the shell, not the
+    service, takes honcho's SIGTERM and every Ctrl-C ended in "stopped (rc=-15)" lines."""
+    script = tmp_path / "service.py"
+    script.write_text(STOPS_CLEANLY)
+    entries = [line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        "".join(
+            f"{name}: {command.split('.venv/bin/python')[0].strip()} {sys.executable} {script}\n"
+            for name, command in entries
+        )
+    )
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "start", "-f", str(procfile)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        seen = []
+        while len(seen) < len(entries):
+            line = honcho.stdout.readline()
+            assert line, "honcho ended before every process was ready"
+            if line.rstrip().endswith("ready"):
+                seen.append(line)
+        os.killpg(honcho.pid, signal.SIGINT)
+        honcho.wait(timeout=20)
+        stopped = [line for line in honcho.stdout.read().splitlines() if "stopped (rc=" in line]
+        assert len(stopped) == len(entries)
+        assert all(line.endswith("stopped (rc=0)") for line in stopped), stopped
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
