@@ -1,6 +1,6 @@
 """cProfile of one hot path, in-process, as a table of its top entries per unit of work.
 
-    python -m benchmarks.profile referral|bare|decode|make|monitor [--count N] [--top 12] [--timer cpu|wall]
+    python -m benchmarks.profile referral|bare|decode|make|monitor|scan [--count N] [--top 12] [--timer cpu|wall]
 
 `referral`: partner referral POSTs (API key, Idempotency-Key) through the contacts app
 as gunicorn serves it (`create_app` with JSON request logs and multiprocess Prometheus
@@ -10,7 +10,8 @@ same POST to the bare Flask endpoint of the referral benchmark's baseline. `deco
 `ccshared.events.decode` of contact events as the SLA monitor receives them; `make`:
 `ccshared.events.make` of the same events, as a service stages them; `monitor`: the SLA
 monitor's consumer task taking contact.received events from the embedded bus into its
-SQLite store (per event; the CPU figures include the consumer's idle polls at the end).
+SQLite store (per event; the CPU figures include the consumer's idle polls at the end);
+`scan`: the SLA monitor's due scan moving clocks that fell due to breached (per clock).
 
 Each warms up first, times `--count` units unprofiled, then profiles as many more; the
 tables give calls and cumulative / own time per unit, CPU time by default. Profiling
@@ -202,12 +203,48 @@ def monitor_work(workdir: Path) -> Callable[[range], None]:
     return run
 
 
+def scan_work(workdir: Path) -> Callable[[range], None]:
+    """The SLA monitor's due scan (`Monitor.scan`, as its scanner task calls it) moving clocks
+    that fell due a minute ago to breached, on the embedded SQLite store, per clock: the due
+    query, each clock read again and changed under compare-and-set, its breach claimed and
+    staged in the outbox. The clocks are written beforehand, outside the timing."""
+    from ccshared import store as ccstore
+    from ccshared.timeutil import SystemClock
+    from sla_monitor import bootstrap, config
+    from sla_monitor.repository import repositories
+    from sla_monitor.service import Monitor
+
+    from . import clocks as bench_clocks
+
+    store = ccstore.connect(f"sqlite:///{workdir}/sla.db")
+    clocks, centres = repositories(store, SystemClock())
+    monitor = Monitor(clocks, centres, bootstrap.policy(config.load_calendar({})), SystemClock())
+    fingerprint = bench_clocks.fingerprint()
+
+    def write(indices: range) -> None:
+        breach_at = datetime.now(UTC) - timedelta(minutes=1)
+        with store.batch():
+            bench_clocks.insert(clocks, (bench_clocks.open_clock(i, breach_at, fingerprint) for i in indices))
+
+    def run(indices: range) -> None:
+        staged = 0
+        while staged < len(indices):
+            moved = monitor.scan()
+            if not moved:
+                raise RuntimeError(f"the scan staged {staged} breaches of {len(indices)} clocks due")
+            staged += moved
+
+    run.prepare = write  # type: ignore[attr-defined]
+    return run
+
+
 WORK = {
     "referral": (lambda workdir: each(referral_work(workdir)), 500, "request"),
     "bare": (lambda workdir: each(bare_work(workdir)), 500, "request"),
     "decode": (lambda workdir: each(decode_work(workdir)), 3000, "event"),
     "make": (lambda workdir: each(make_work(workdir)), 3000, "event"),
     "monitor": (monitor_work, 3000, "event"),
+    "scan": (scan_work, 2000, "clock"),
 }
 
 

@@ -107,15 +107,16 @@ def test_report_replaces_only_the_sections_that_ran(tmp_path: Path) -> None:
     assert text.index("First again") < text.index("Second") < text.index("## Fixed")
 
 
-def test_profile_of_a_referral_post_lists_its_top_entries_per_request() -> None:
-    """Its own process: the profile sets up the app as gunicorn's workers do (JSON logs,
-    multiprocess metrics), which must not leak into the test process."""
+@pytest.mark.parametrize(("work", "unit"), [("referral", "request"), ("scan", "clock")])
+def test_profile_lists_its_top_entries_per_unit_of_work(work: str, unit: str) -> None:
+    """Its own process: the referral profile sets up the app as gunicorn's workers do (JSON
+    logs, multiprocess metrics), which must not leak into the test process."""
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "benchmarks.profile",
-            "referral",
+            work,
             "--count",
             "3",
             "--warm-up",
@@ -129,5 +130,5 @@ def test_profile_of_a_referral_post_lists_its_top_entries_per_request() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "ms CPU" in result.stdout and "by cumulative, per request" in result.stdout, result.stdout
+    assert "ms CPU" in result.stdout and f"by cumulative, per {unit}" in result.stdout, result.stdout
     assert len([line for line in result.stdout.splitlines() if line.startswith("| `")]) == 10, result.stdout
