@@ -1,4 +1,4 @@
-"""Referral POST throughput and latency through gunicorn on the MongoDB-wire database.
+"""Referral POST throughput and latency through gunicorn, on the MongoDB-wire database and on SQLite.
 
 The contacts service runs as `python -m contacts serve` (gunicorn with the
 settings of ccshared.runner.gunicorn_command) on FerretDB; partners' keys come
@@ -11,7 +11,8 @@ web frontend send one. The contacts service is measured twice: on a fresh
 database, then again once the database holds `stored referrals` (the first
 run's referrals copied with new ids, references and Idempotency-Key records,
 as a relay would have left them), so a cost that grows with data shows as a
-ratio below 1 between the two.
+ratio below 1 between the two. Last, the same load runs against the service on the
+embedded SQLite store (what `make run` uses), fresh, for the cost of the service alone.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from .common import wait_until as wait
 from .load import LoadResult, post_load
 
 NAME = "referrals"
-TITLE = "Referral POST through gunicorn on FerretDB"
+TITLE = "Referral POST through gunicorn on FerretDB and on SQLite"
 CENTRES = [
     ("bench-centre-north", "Bench North Centre", "north", "L4 0AA"),
     ("bench-centre-central", "Bench Central Centre", "central", "L1 0AA"),
@@ -148,10 +149,31 @@ def run(ctx: Context, size: dict[str, int] | None = None) -> Report:
             fresh.throughput,
         )
     )
+    on_sqlite = _measure_on_sqlite(ctx, env, size, report)
+    report.add(
+        Figure(
+            "referral POST throughput, SQLite store",
+            on_sqlite.throughput,
+            "req/s",
+            "bare Flask",
+            bare.throughput,
+        )
+    )
+    report.add(
+        Figure(
+            "referral POST p99 latency, SQLite store",
+            on_sqlite.p(99) * 1000,
+            "ms",
+            "bare Flask p99",
+            bare.p(99) * 1000,
+            higher_is_better=False,
+        )
+    )
     contacts = grown
     report.notes.append(
         f"statuses: referrals {dict(fresh.statuses)} fresh, {dict(contacts.statuses)} at "
-        f"{size['stored referrals']:,} stored, bare Flask {dict(bare.statuses)}; "
+        f"{size['stored referrals']:,} stored, {dict(on_sqlite.statuses)} on SQLite, bare Flask "
+        f"{dict(bare.statuses)}; "
         "the load generator runs on the same machine and takes its share of the cores"
     )
     return report
@@ -227,20 +249,9 @@ def _measure_contacts(
     ctx: Context, env: dict[str, str], size: dict[str, int], keys: list[str], store_url: str, report: Report
 ) -> tuple[LoadResult, LoadResult]:
     """(on a fresh database, once it holds `stored referrals`)."""
-    port = free_port()
-    process = start_process(
-        [sys.executable, "-m", "contacts", "serve"],
-        {**env, "CONTACTS_PORT": str(port)},
-        ctx.workdir / "contacts.log",
-    )
+    process, url = _serve_contacts(ctx, env, "contacts.log")
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(lambda: _ready(f"{base}/readyz"), process, "contacts")
-        url = f"{base}/api/v1/referrals"
-
-        def headers(phase: str) -> Callable[[int], dict[str, str]]:
-            return lambda index: {"X-API-Key": keys[index % len(keys)], "Idempotency-Key": f"{phase}-{index}"}
-
+        headers = _headers(keys)
         meters = {
             "the contacts service": _group_meter(process.pid),
             "FerretDB": _group_meter(_ferretdb_group(ctx)),
@@ -260,6 +271,48 @@ def _measure_contacts(
         return fresh, grown
     finally:
         stop_process(process)
+
+
+def _measure_on_sqlite(ctx: Context, env: dict[str, str], size: dict[str, int], report: Report) -> LoadResult:
+    """The same load against the service on the embedded SQLite store, fresh."""
+    store_url = f"sqlite:///{ctx.workdir}/referrals-contacts.db"
+    _seed_centres(store_url)
+    keys = _more_agency_keys(store_url, size["partner agencies"])
+    process, url = _serve_contacts(ctx, {**env, "STORE_URL": store_url}, "contacts-sqlite.log")
+    try:
+        meters = {"the contacts service": _group_meter(process.pid)}
+        result = _cpu_noted(
+            report, "SQLite store", meters, size, lambda: _load(url, _headers(keys)("sqlite"), size)
+        )
+        rss_note(report, "contacts (gunicorn) on SQLite", process)
+        return result
+    finally:
+        stop_process(process)
+
+
+def _serve_contacts(ctx: Context, env: dict[str, str], log: str) -> tuple[subprocess.Popen, str]:
+    """`python -m contacts serve` on a free port, once ready: (its process, the referrals URL)."""
+    port = free_port()
+    process = start_process(
+        [sys.executable, "-m", "contacts", "serve"], {**env, "CONTACTS_PORT": str(port)}, ctx.workdir / log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _ready(f"{base}/readyz"), process, "contacts")
+    except BaseException:
+        stop_process(process)
+        raise
+    return process, f"{base}/api/v1/referrals"
+
+
+def _headers(keys: list[str]) -> Callable[[str], Callable[[int], dict[str, str]]]:
+    """Per phase, each request's headers: agencies' keys in turn and a new Idempotency-Key."""
+    return lambda phase: (
+        lambda index: {
+            "X-API-Key": keys[index % len(keys)],
+            "Idempotency-Key": f"{phase}-{index}",
+        }
+    )
 
 
 def _ferretdb_group(ctx: Context) -> int | None:

@@ -59,7 +59,7 @@ def test_breach_latency_sees_every_breach_mailed(tmp_path: Path, kafka) -> None:
 
 
 @pytest.mark.mongo
-def test_referrals_through_gunicorn_on_ferretdb(tmp_path: Path, mongo) -> None:  # noqa: ANN001
+def test_referrals_through_gunicorn_on_ferretdb_and_sqlite(tmp_path: Path, mongo) -> None:  # noqa: ANN001
     size = {
         "requests": 12,
         "warm-up requests": 2,
@@ -69,9 +69,12 @@ def test_referrals_through_gunicorn_on_ferretdb(tmp_path: Path, mongo) -> None: 
         "stored referrals": 40,
     }
     result = referrals.run(context(tmp_path, ferretdb=mongo), size)
-    assert_complete(result, figures=8)
+    assert_complete(result, figures=10)
     assert result.figures[4].name == "referral POST throughput at 40 stored"
-    assert any("referrals {201: 12} fresh, {201: 12} at 40 stored" in note for note in result.notes)
+    assert result.figures[8].name == "referral POST throughput, SQLite store"
+    assert any(
+        "referrals {201: 12} fresh, {201: 12} at 40 stored, {201: 12} on SQLite" in n for n in result.notes
+    )
     peaks = [note for note in result.notes if note.startswith("peak RSS, contacts (gunicorn): ")]
     assert peaks and "MiB" in peaks[0], result.notes
 
