@@ -56,15 +56,25 @@ def test_engines_use_pinned_images_with_health_checks(name):
     assert service["healthcheck"]["test"]
 
 
+def image_recipe(name: str) -> str:
+    """The Dockerfile a service's build uses, with its build arguments put in as Docker does."""
+    build = COMPOSE["services"][name]["build"]
+    text = (ROOT / build["context"] / build.get("dockerfile", "Dockerfile")).read_text()
+    return re.sub(r"\$\{(\w+)\}", lambda match: str(build["args"].get(match[1], match[0])), text)
+
+
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_each_service_builds_from_a_dockerfile_that_exists(name):
     package, port_var, port = SERVICES[name]
     build = COMPOSE["services"][name]["build"]
-    dockerfile = ROOT / build["context"] / build["dockerfile"]
-    text = dockerfile.read_text()
+    assert build["args"]["SERVICE"] == name
+    text = image_recipe(name)
     for source in re.findall(r"^COPY\s+(\S+)\s", text, flags=re.M):
-        assert (ROOT / build["context"] / source).exists(), f"{dockerfile}: COPY {source} does not exist"
-    assert f'"-m", "{package}", "run"' in text
+        assert (ROOT / build["context"] / source).exists(), f"{name}: COPY {source} does not exist"
+    # The image runs `python -m <package> run` as its process, so SIGTERM reaches the service.
+    assert f"SERVICE_PACKAGE={package}" in text
+    assert 'CMD ["sh", "-c", "exec python -m \\"$SERVICE_PACKAGE\\" run"]' in text
+    assert (ROOT / "services" / name / package / "__main__.py").exists()
     assert f"EXPOSE {port}" in text
 
 
