@@ -1,9 +1,10 @@
 """A centre's directory entry and what can happen to it.
 
-The entry is a plain document (a dict) already validated by the schemas; these
-functions change it and say what changed, so the service layer can audit the
-change and raise the matching event. No Flask, no database, no bus: the time
-comes in as an argument.
+A Centre wraps the entry's document (a dict already validated by the schemas);
+its methods change it and record what changed (a Change), which the service
+layer collects to audit the change and raise the matching event. The free
+functions below read an entry as stored. No Flask, no database, no bus: the
+time comes in as an argument.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.aggregate import Aggregate
 from ccshared.geo import district_of
 from ccshared.timeutil import from_str, to_str
 
 from .vocabulary import WEEKDAYS
-
-Centre = dict[str, Any]
 
 EDITABLE = (
     "name",
@@ -72,7 +72,7 @@ class ClosedCentre(Exception):
 
 @dataclass
 class Change:
-    """What one command did to an entry: the basis of its audit record and event."""
+    """What one command did to an entry: the event a Centre records, the basis of its audit record."""
 
     action: str
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -87,53 +87,71 @@ class Change:
         return EVENT_FOR[self.action]
 
 
-def new_centre(
-    centre_id: str,
-    fields: Mapping[str, Any],
-    *,
-    by: str,
-    now: datetime,
-    verified_at: datetime | None = None,
-) -> tuple[Centre, Change]:
-    """A new entry; whoever enters the details has just checked them."""
-    centre: Centre = {"_id": centre_id, **DEFAULTS, **fields}
-    centre["postcode_district"] = district_of(centre["postcode"])
-    centre["created_at"] = centre["updated_at"] = to_str(now)
-    centre["last_verified_at"] = to_str(verified_at or now)
-    centre["verified_by"] = by
-    change = Change("created", {name: {"from": None, "to": centre[name]} for name in EDITABLE})
-    return centre, change
+@dataclass
+class Centre(Aggregate[Change]):
+    """A centre's entry, changed only by these methods, each recording its Change.
 
+    The state stays the plain document the schemas validated and the store keeps,
+    so reads (views, search, ORUK) take `doc` as it is stored.
+    """
 
-def update(centre: Centre, fields: Mapping[str, Any], *, now: datetime) -> Change:
-    """Apply the fields that differ; an empty Change means nothing was different."""
-    change = Change("updated")
-    for name, value in fields.items():
-        if name in EDITABLE and centre.get(name) != value:
-            change.changes[name] = {"from": centre.get(name), "to": value}
-            centre[name] = value
-    if change.changes:
-        centre["postcode_district"] = district_of(centre["postcode"])
-        centre["updated_at"] = to_str(now)
-    return change
+    doc: dict[str, Any]
 
+    @property
+    def id(self) -> str:
+        return self.doc["_id"]
 
-def verify(centre: Centre, *, by: str, now: datetime) -> Change:
-    if centre["status"] == c.CENTRE_CLOSED_STATUS:
-        raise ClosedCentre(f"centre {centre['_id']} is closed; reopen it before verifying")
-    previous = centre.get("last_verified_at")
-    centre["last_verified_at"] = to_str(now)
-    centre["verified_by"] = by
-    return Change("verified", {"last_verified_at": {"from": previous, "to": centre["last_verified_at"]}})
+    @classmethod
+    def create(
+        cls,
+        centre_id: str,
+        fields: Mapping[str, Any],
+        *,
+        by: str,
+        now: datetime,
+        verified_at: datetime | None = None,
+    ) -> Centre:
+        """A new entry; whoever enters the details has just checked them."""
+        centre = cls({"_id": centre_id, **DEFAULTS, **fields})
+        doc = centre.doc
+        doc["postcode_district"] = district_of(doc["postcode"])
+        doc["created_at"] = doc["updated_at"] = to_str(now)
+        doc["last_verified_at"] = to_str(verified_at or now)
+        doc["verified_by"] = by
+        centre.record(Change("created", {name: {"from": None, "to": doc[name]} for name in EDITABLE}))
+        return centre
 
+    def update(self, fields: Mapping[str, Any], *, now: datetime) -> None:
+        """Apply the fields that differ; records nothing when nothing was different."""
+        doc, changes = self.doc, {}
+        for name, value in fields.items():
+            if name in EDITABLE and doc.get(name) != value:
+                changes[name] = {"from": doc.get(name), "to": value}
+                doc[name] = value
+        if changes:
+            doc["postcode_district"] = district_of(doc["postcode"])
+            doc["updated_at"] = to_str(now)
+            self.record(Change("updated", changes))
 
-def close(centre: Centre, *, reason: str, now: datetime) -> Change:
-    if centre["status"] == c.CENTRE_CLOSED_STATUS:
-        raise ClosedCentre(f"centre {centre['_id']} is already closed")
-    change = Change("closed", {"status": {"from": centre["status"], "to": c.CENTRE_CLOSED_STATUS}}, reason)
-    centre["status"] = c.CENTRE_CLOSED_STATUS
-    centre["updated_at"] = to_str(now)
-    return change
+    def verify(self, *, by: str, now: datetime) -> None:
+        if self.doc["status"] == c.CENTRE_CLOSED_STATUS:
+            raise ClosedCentre(f"centre {self.id} is closed; reopen it before verifying")
+        previous = self.doc.get("last_verified_at")
+        self.doc["last_verified_at"] = to_str(now)
+        self.doc["verified_by"] = by
+        self.record(
+            Change("verified", {"last_verified_at": {"from": previous, "to": self.doc["last_verified_at"]}})
+        )
+
+    def close(self, *, reason: str, now: datetime) -> None:
+        if self.doc["status"] == c.CENTRE_CLOSED_STATUS:
+            raise ClosedCentre(f"centre {self.id} is already closed")
+        change = Change(
+            "closed", {"status": {"from": self.doc["status"], "to": c.CENTRE_CLOSED_STATUS}}, reason
+        )
+        self.doc["status"] = c.CENTRE_CLOSED_STATUS
+        self.doc["updated_at"] = to_str(now)
+        self.record(change)
 
 
 def is_free(centre: Mapping[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Where centre entries live: one collection, written through the outbox."""
+"""Where centre entries live: one collection; a Centre and its events are written together through the outbox."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from ccshared.outbox import VERSION, AggregateStore
 from ccshared.store import Document, Filter, Store
 from ccshared.timeutil import Clock
+
+from .domain import Centre
 
 COLLECTION = "centres"
 SOURCE = "directory"
@@ -29,12 +31,13 @@ class CentreRepository:
     def event(self, type_: str, subject: str, data: dict) -> dict:
         return self.aggregates.event(type_, subject, data)
 
-    def add(self, centre: Document, events: Sequence[dict]) -> Document:
-        return self.aggregates.add(centre, events)
+    def add(self, centre: Centre, events: Sequence[dict]) -> Document:
+        """Insert a new entry with its events; raises ccshared.store.DuplicateKey."""
+        return self.aggregates.add(centre.doc, events)
 
-    def save(self, centre: Document, events: Sequence[dict]) -> Document:
+    def save(self, centre: Centre, events: Sequence[dict]) -> Document:
         """Compare-and-set on the version read; raises ccshared.outbox.VersionConflict."""
-        return self.aggregates.save(centre, events)
+        return self.aggregates.save(centre.doc, events)
 
 
 def version_of(centre: Document) -> int:

@@ -1,8 +1,10 @@
 """The directory's service layer: commands in, entries saved with their events.
 
-Each command loads the entry, checks the actor may act on it (policy), lets
-the domain change it, appends the audit record and stages the event, then
-writes all of it in one compare-and-set through the outbox.
+Each command loads the entry as a domain.Centre, checks the actor may act on
+it (policy), lets the Centre change itself, then collects the changes it
+recorded: each is appended to the entry's audit trail and becomes an event,
+and the repository writes entry and events in one compare-and-set through the
+outbox.
 """
 
 from __future__ import annotations
@@ -111,71 +113,76 @@ class DirectoryService:
     ) -> Document:
         if not policy.may(actor, policy.CREATE, fields["area"]):
             raise Forbidden(f"role {actor.role} may not create centres")
-        now = self.clock.now()
-        centre, change = domain.new_centre(
-            centre_id or str(uuid.uuid4()), fields, by=actor.username, now=now, verified_at=verified_at
+        centre = domain.Centre.create(
+            centre_id or str(uuid.uuid4()),
+            fields,
+            by=actor.username,
+            now=self.clock.now(),
+            verified_at=verified_at,
         )
-        self._record(centre, change, actor, version=1)
         try:
-            return self.repository.add(centre, [self._event(centre, change, 1)])
+            return self.repository.add(centre, self._staged(centre, actor, version=1))
         except DuplicateKey as exc:
-            raise Conflict(f"a centre with id {centre['_id']} already exists") from exc
+            raise Conflict(f"a centre with id {centre.id} already exists") from exc
 
     def update(
         self, centre_id: str, fields: Mapping[str, Any], actor: Actor, expected_version: int
     ) -> Document:
         centre = self._load(centre_id, expected_version)
-        self._check(actor, policy.UPDATE, centre, new_area=fields.get("area"))
-        change = domain.update(centre, fields, now=self.clock.now())
-        if not change.changes:
-            return centre
-        return self._save(centre, change, actor)
+        self._check(actor, policy.UPDATE, centre.doc, new_area=fields.get("area"))
+        centre.update(fields, now=self.clock.now())
+        if not centre.events:
+            return centre.doc
+        return self._save(centre, actor)
 
     def verify(self, centre_id: str, actor: Actor, expected_version: int | None = None) -> Document:
         centre = self._load(centre_id, expected_version)
-        self._check(actor, policy.VERIFY, centre)
+        self._check(actor, policy.VERIFY, centre.doc)
         try:
-            change = domain.verify(centre, by=actor.username, now=self.clock.now())
+            centre.verify(by=actor.username, now=self.clock.now())
         except domain.ClosedCentre as exc:
             raise Conflict(str(exc)) from exc
-        return self._save(centre, change, actor)
+        return self._save(centre, actor)
 
     def close(
         self, centre_id: str, reason: str, actor: Actor, expected_version: int | None = None
     ) -> Document:
         centre = self._load(centre_id, expected_version)
-        self._check(actor, policy.CLOSE, centre)
+        self._check(actor, policy.CLOSE, centre.doc)
         try:
-            change = domain.close(centre, reason=reason, now=self.clock.now())
+            centre.close(reason=reason, now=self.clock.now())
         except domain.ClosedCentre as exc:
             raise Conflict(str(exc)) from exc
-        return self._save(centre, change, actor)
+        return self._save(centre, actor)
 
     # Plumbing
 
-    def _load(self, centre_id: str, expected_version: int | None) -> Document:
-        centre = self.get(centre_id)
-        if expected_version is not None and version_of(centre) != expected_version:
+    def _load(self, centre_id: str, expected_version: int | None) -> domain.Centre:
+        doc = self.get(centre_id)
+        if expected_version is not None and version_of(doc) != expected_version:
             raise VersionConflict(centre_id, expected_version)
-        return centre
+        return domain.Centre(doc)
 
     def _check(self, actor: Actor, action: str, centre: Document, new_area: str | None = None) -> None:
         reason = policy.refusal(actor, action, centre, new_area)
         if reason:
             raise Forbidden(reason)
 
-    def _save(self, centre: Document, change: domain.Change, actor: Actor) -> Document:
-        version = version_of(centre) + 1
-        self._record(centre, change, actor, version)
-        return self.repository.save(centre, [self._event(centre, change, version)])
+    def _save(self, centre: domain.Centre, actor: Actor) -> Document:
+        return self.repository.save(centre, self._staged(centre, actor, version_of(centre.doc) + 1))
 
-    def _record(self, centre: Document, change: domain.Change, actor: Actor, version: int) -> None:
-        record = domain.audit_record(
-            change, by=actor.username, role=actor.role, now=self.clock.now(), version=version
-        )
-        centre[AUDIT] = [*(centre.get(AUDIT) or []), record]
-
-    def _event(self, centre: Document, change: domain.Change, version: int) -> dict:
-        return self.repository.event(
-            change.event_type, centre["_id"], domain.event_data(centre, version, change)
-        )
+    def _staged(self, centre: domain.Centre, actor: Actor, version: int) -> list[dict]:
+        """Audit each change the centre collected and turn it into its event's envelope;
+        both carry the version the write gives the entry."""
+        envelopes = []
+        for change in centre.collect_events():
+            record = domain.audit_record(
+                change, by=actor.username, role=actor.role, now=self.clock.now(), version=version
+            )
+            centre.doc[AUDIT] = [*(centre.doc.get(AUDIT) or []), record]
+            envelopes.append(
+                self.repository.event(
+                    change.event_type, centre.id, domain.event_data(centre.doc, version, change)
+                )
+            )
+        return envelopes
