@@ -1,12 +1,10 @@
 """Configuration from environment variables, validated once at start.
 
 A setting is one field of a frozen settings dataclass, naming its variable, default, parser and help:
-
-    retention_days: int = setting("CONTACTS_RETENTION_DAYS", 365, positive_int, "days kept")
-
-`from_env(Settings)` (or `Settings.from_env()` on a `FromEnv` class) reads every variable the class
-and its sections declare and raises one `ConfigError` naming every missing or malformed one, so an
-operator fixes them in one go. A variable several services read (the bus, the keys) is a `Var` here.
+`retention_days: int = setting("CONTACTS_RETENTION_DAYS", 365, positive_int, "days kept")`.
+`Settings.from_env()` (a `FromEnv` class) reads every variable the class and its sections declare and
+raises one `ConfigError` naming every missing or malformed one, so an operator fixes them in one go.
+A variable several services read (the bus, the keys) is a `Var` here.
 """
 
 from __future__ import annotations
@@ -71,12 +69,7 @@ def _field(variables: Iterable[Var], build: Callable, default: Any = REQUIRED, s
 
 
 def setting(
-    var: Var | str,
-    default: Any = REQUIRED,
-    parse: Callable[[str], Any] = str,
-    help: str = "",  # noqa: A002 - the word the README uses
-    *,
-    sensitive: bool = False,
+    var: Var | str, default: Any = REQUIRED, parse: Callable = str, help: str = "", *, sensitive: bool = False
 ) -> Any:
     """A settings field read from one variable: a shared `Var`, or the Var's own arguments."""
     if not isinstance(var, Var):
@@ -85,9 +78,7 @@ def setting(
     return _field([var], lambda values: values[var.name], factory, shown=not var.sensitive)
 
 
-def derived(
-    variables: Iterable[Var], build: Callable[[Mapping[str, Any]], Any], default: Any = REQUIRED
-) -> Any:
+def derived(variables: Iterable[Var], build: Callable[[Mapping], Any], default: Any = REQUIRED) -> Any:
     """A settings field made from several variables at once (the working-day calendar)."""
     return _field(variables, build, default)
 
@@ -196,7 +187,7 @@ def one_of(*choices: str) -> Callable[[str], str]:
 http_url = url_with_scheme("http", "https")
 
 
-def _key(name: str, parse: Callable[[str], Any], help: str) -> Var:  # noqa: A002
+def _key(name: str, parse: Callable[[str], Any], help: str) -> Var:
     return Var(name, REQUIRED, parse, help, sensitive=True)  # a key is never echoed, nor a key put by mistake
 
 

@@ -73,10 +73,7 @@ class MonthlyReportSettings:
     # The SLA monitor, asked for the full compliance report mailed each month.
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
     at: time = setting(
-        "NOTIFIER_MONTHLY_REPORT_TIME",
-        time(8, 0),
-        clock_time,
-        "HH:MM on a month's first working day (London)",
+        "NOTIFIER_MONTHLY_REPORT_TIME", time(8, 0), clock_time, "local HH:MM on a month's first working day"
     )
 
 
@@ -98,18 +95,15 @@ class DeliverySettings:
         "NOTIFIER_RETRY_MAX_SECONDS", 3600.0, positive_float, "longest retry delay"
     )
     sending_timeout_seconds: float = setting(
-        "NOTIFIER_SENDING_TIMEOUT_SECONDS", 300.0, positive_float, "a send older counts as interrupted"
+        "NOTIFIER_SENDING_TIMEOUT_SECONDS", 300.0, positive_float, "a longer send counts as interrupted"
     )
     threads: int = setting("NOTIFIER_DELIVERY_THREADS", 4, positive_int, "notifications sent at once")
     # Storm grouping, as Alertmanager's group_wait and group_interval (README.md).
     group_wait_seconds: float = setting(
-        "NOTIFIER_GROUP_WAIT_SECONDS", 30.0, non_negative_float, "a recipient's next notices wait this"
+        "NOTIFIER_GROUP_WAIT_SECONDS", 30.0, non_negative_float, "a recipient's later notices wait this long"
     )
     group_interval_seconds: float = setting(
-        "NOTIFIER_GROUP_INTERVAL_SECONDS",
-        300.0,
-        non_negative_float,
-        "then one e-mail this often; 0: no groups",
+        "NOTIFIER_GROUP_INTERVAL_SECONDS", 300.0, non_negative_float, "one group mail per interval; 0: off"
     )
 
 

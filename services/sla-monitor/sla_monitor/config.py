@@ -50,19 +50,19 @@ class WorkerSettings(FromEnv):
     bus_url: str = setting(config.BUS_URL)
     store_url: str = setting(config.store_url(SERVICE))
     stale_days: int = setting(
-        "SLA_STALE_DAYS", 90, positive_int, "days until unverified centre data is stale"
+        "SLA_STALE_DAYS", 90, positive_int, "days after which unverified centre information is stale"
     )
     scan_seconds: float = setting(
-        "SLA_SCAN_SECONDS", 5.0, positive_float, "longest sleep of the deadline scanner between scans"
+        "SLA_SCAN_SECONDS", 5.0, positive_float, "deadline scanner's longest sleep; it wakes sooner when due"
     )
     freshness_seconds: float = setting(
         "SLA_FRESHNESS_SECONDS", 60.0, positive_float, "how often to look for stale centres"
     )
     late_receipt_grace_seconds: float = setting(
-        "SLA_LATE_RECEIPT_GRACE_SECONDS", 5.0, non_negative_float, "wait of a receipt processed late"
+        "SLA_LATE_RECEIPT_GRACE_SECONDS", 5.0, non_negative_float, "a late-processed receipt waits this long"
     )
     startup_wait_seconds: float = setting(
-        "SLA_STARTUP_WAIT_SECONDS", 30.0, non_negative_float, "longest wait for the backlog at start"
+        "SLA_STARTUP_WAIT_SECONDS", 30.0, non_negative_float, "first scan's longest wait for the backlog"
     )
     consumer_group: str = setting("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group of the instances")
     log_level: str = setting(config.LOG_LEVEL)
