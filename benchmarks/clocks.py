@@ -25,7 +25,7 @@ AREAS_CENTRES = (
 
 
 def fingerprint(environ: Mapping[str, str] | None = None) -> str:
-    return bootstrap.policy(config.load_calendar(dict(environ or {}))).fingerprint
+    return bootstrap.policy(config.CalendarSettings.from_env(dict(environ or {}))).fingerprint
 
 
 def open_clock(index: int, breach_at: datetime, fingerprint: str) -> ContactClock:

@@ -175,7 +175,7 @@ def monitor_work(workdir: Path) -> Callable[[range], None]:
     from .sla_throughput import received_events
 
     store_url, bus_url = f"sqlite:///{workdir}/sla.db", f"sqlite:///{workdir}/bus.db"
-    settings = config.load_worker({"EVENT_BUS_URL": bus_url, "STORE_URL": store_url})
+    settings = config.WorkerSettings.from_env({"EVENT_BUS_URL": bus_url, "STORE_URL": store_url})
     store, producer = ccstore.connect(store_url), ccbus.connect(bus_url).producer()
     consume = worker.tasks(settings, store=store)[0]
     processed = ccstore.connect(store_url).collection(PROCESSED)

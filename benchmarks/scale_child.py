@@ -65,7 +65,7 @@ def measure(total: int, due: int, store_url: str) -> dict[str, float]:
             clocks.outbox.add(clocks.to_doc(item))
             batch()
     insert_seconds, insert_cpu = time.perf_counter() - started, time.process_time() - cpu
-    monitor = Monitor(clocks, centres, bootstrap.policy(config.load_calendar({})), SystemClock())
+    monitor = Monitor(clocks, centres, bootstrap.policy(config.CalendarSettings.from_env({})), SystemClock())
 
     query_times = []
     for _ in range(REPEATS):

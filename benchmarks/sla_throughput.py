@@ -137,7 +137,7 @@ def _monitor_seconds(bootstrap: str, prefix: str, store_url: str, count: int, wo
     from sla_monitor import config, worker
     from sla_monitor.repository import PROCESSED
 
-    settings = config.load_worker(
+    settings = config.WorkerSettings.from_env(
         {
             "EVENT_BUS_URL": f"kafka://{bootstrap}?topic_prefix={prefix}",
             "STORE_URL": store_url,

@@ -31,7 +31,6 @@ from marshmallow import ValidationError
 
 from . import contracts
 from .config import Var
-from .config import load as load_vars
 from .timeutil import LONDON
 
 END_OF_DAY = time(23, 59, 59)
@@ -389,8 +388,3 @@ def from_values(values: Mapping[str, object]) -> WorkingCalendar:
     closures = Closures(values[CLOSURE_DAYS.name])  # type: ignore[arg-type]
     closures = closures.merged(values[AREA_CLOSURE_DAYS.name])  # type: ignore[arg-type]
     return WorkingCalendar(closures.merged(values[CLOSURE_CALENDAR.name]))  # type: ignore[arg-type]
-
-
-def load(environ: Mapping[str, str] | None = None) -> WorkingCalendar:
-    """The calendar from the environment; ConfigError names every bad setting."""
-    return from_values(load_vars(VARS, environ))

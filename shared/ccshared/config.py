@@ -1,28 +1,25 @@
 """Configuration from environment variables, validated once at start.
 
-A setting is declared once, as a field of a frozen settings dataclass:
-
-    retention_days: int = setting("CONTACTS_RETENTION_DAYS", 365, positive_int, "days kept")
-
-names the variable, its default, its parser, its help and the typed field together.
-`from_env(Settings)` (or `Settings.from_env()` on a `FromEnv` class) parses every
-variable the class and its sections declare and raises one `ConfigError` naming
-every missing or malformed one, so an operator fixes them in one go instead of
-one restart per mistake. A variable several services read (the bus, the keys) is
-a `Var` here, given to `setting(VAR)`.
+A setting is one field of a frozen settings dataclass, naming its variable, default, parser and help:
+`retention_days: int = setting("CONTACTS_RETENTION_DAYS", 365, positive_int, "days kept")`.
+`Settings.from_env()` (a `FromEnv` class) reads every variable the class and its sections declare and
+raises one `ConfigError` naming every missing or malformed one, so an operator fixes them in one go.
+A variable several services read (the bus, the keys) is a `Var` here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 from . import keys
 
 REQUIRED = object()
+S = TypeVar("S")
+N = TypeVar("N", int, float)
+_FIELD = "ccshared.config"  # a settings field's metadata: (the Vars it reads, how it is built from them)
 
 
 class ConfigError(Exception):
@@ -49,95 +46,63 @@ def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> 
     problems: list[str] = []
     for var in variables:
         raw = env.get(var.name)
-        if raw is None or raw == "":
-            if var.default is REQUIRED:
-                problems.append(f"{var.name} is required ({var.help or 'no default'})")
-            else:
-                values[var.name] = var.default
-            continue
-        try:
-            values[var.name] = var.parse(raw)
-        except (TypeError, ValueError) as exc:
-            shown = var.name if var.sensitive else f"{var.name}={raw!r}"
-            problems.append(f"{shown} is invalid: {exc}")
+        if not raw and var.default is REQUIRED:
+            problems.append(f"{var.name} is required ({var.help or 'no default'})")
+        elif not raw:
+            values[var.name] = var.default
+        else:
+            try:
+                values[var.name] = var.parse(raw)
+            except (TypeError, ValueError) as exc:
+                shown = var.name if var.sensitive else f"{var.name}={raw!r}"
+                problems.append(f"{shown} is invalid: {exc}")
     if problems:
         raise ConfigError(problems)
     return values
 
 
-_VAR, _DERIVED, _SECTION = "ccshared.var", "ccshared.derived", "ccshared.section"
-S = TypeVar("S")
+def _field(variables: Iterable[Var], build: Callable, default: Any = REQUIRED, shown: bool = True) -> Any:
+    metadata = {_FIELD: (tuple(variables), build)}
+    if default is REQUIRED:
+        return field(metadata=metadata, repr=shown)
+    return field(default_factory=default, metadata=metadata, repr=shown)
 
 
 def setting(
-    var: Var | str,
-    default: Any = REQUIRED,
-    parse: Callable[[str], Any] = str,
-    help: str = "",  # noqa: A002 - the word the README uses
-    *,
-    sensitive: bool = False,
+    var: Var | str, default: Any = REQUIRED, parse: Callable = str, help: str = "", *, sensitive: bool = False
 ) -> Any:
     """A settings field read from one variable: a shared `Var`, or the Var's own arguments."""
     if not isinstance(var, Var):
         var = Var(var, default, parse, help, sensitive)
-    repr_ = not var.sensitive
-    if var.default is REQUIRED:
-        return dataclasses.field(metadata={_VAR: var}, repr=repr_)
-    return dataclasses.field(default_factory=lambda: var.default, metadata={_VAR: var}, repr=repr_)
+    factory = REQUIRED if var.default is REQUIRED else lambda: var.default
+    return _field([var], lambda values: values[var.name], factory, shown=not var.sensitive)
 
 
-def derived(
-    variables: Iterable[Var], build: Callable[[Mapping[str, Any]], Any], default: Any = REQUIRED
-) -> Any:
+def derived(variables: Iterable[Var], build: Callable[[Mapping], Any], default: Any = REQUIRED) -> Any:
     """A settings field made from several variables at once (the working-day calendar)."""
-    metadata = {_DERIVED: (tuple(variables), build)}
-    if default is REQUIRED:
-        return dataclasses.field(metadata=metadata)
-    return dataclasses.field(default_factory=default, metadata=metadata)
+    return _field(variables, build, default)
 
 
 def section(cls: type) -> Any:
-    """A settings field that is a group of settings of its own (a dataclass of settings fields);
-    a group whose every setting has a default may be left out where settings are built by hand."""
-    if all(_has_default(item) for item in dataclasses.fields(cls)):
-        return dataclasses.field(default_factory=cls, metadata={_SECTION: cls})
-    return dataclasses.field(metadata={_SECTION: cls})
-
-
-def _has_default(item: dataclasses.Field) -> bool:
-    return item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
+    """A field that is a group of settings of its own; may be left out if each of them has a default."""
+    optional = all(f.default is not MISSING or f.default_factory is not MISSING for f in fields(cls))
+    return _field(variables(cls), lambda values: _build(cls, values), cls if optional else REQUIRED)
 
 
 def variables(cls: type) -> list[Var]:
     """Every variable a settings class reads, its sections' too, each once, in declaration order."""
-    found: dict[str, Var] = {}
-    for item in dataclasses.fields(cls):
-        if _VAR in item.metadata:
-            found.setdefault(item.metadata[_VAR].name, item.metadata[_VAR])
-        elif _DERIVED in item.metadata:
-            for var in item.metadata[_DERIVED][0]:
-                found.setdefault(var.name, var)
-        elif _SECTION in item.metadata:
-            for var in variables(item.metadata[_SECTION]):
-                found.setdefault(var.name, var)
+    found = {var.name: var for item in fields(cls) for var in item.metadata.get(_FIELD, ((),))[0]}
     return list(found.values())
+
+
+def _build(cls: type[S], values: Mapping[str, Any]) -> S:
+    given = [item for item in fields(cls) if _FIELD in item.metadata]
+    return cls(**{item.name: item.metadata[_FIELD][1](values) for item in given})
 
 
 def from_env(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
     """The settings from the environment; one ConfigError names every bad variable."""
     return _build(cls, load(variables(cls), environ))
-
-
-def _build(cls: type[S], values: Mapping[str, Any]) -> S:
-    given: dict[str, Any] = {}
-    for item in dataclasses.fields(cls):
-        if _VAR in item.metadata:
-            given[item.name] = values[item.metadata[_VAR].name]
-        elif _DERIVED in item.metadata:
-            given[item.name] = item.metadata[_DERIVED][1](values)
-        elif _SECTION in item.metadata:
-            given[item.name] = _build(item.metadata[_SECTION], values)
-    return cls(**given)
 
 
 def declared_in(module: object) -> dict[str, Var]:
@@ -147,7 +112,7 @@ def declared_in(module: object) -> dict[str, Var]:
         for candidate in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(candidate, Var):
                 found[candidate.name] = candidate
-            elif isinstance(candidate, type) and dataclasses.is_dataclass(candidate):
+            elif isinstance(candidate, type) and is_dataclass(candidate):
                 found.update((var.name, var) for var in variables(candidate))
     return found
 
@@ -169,20 +134,20 @@ def boolean(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("must be a positive whole number")
-    return value
+def _at_least(kind: Callable[[str], N], zero_allowed: bool, message: str) -> Callable[[str], N]:
+    def parse(raw: str) -> N:
+        value = kind(raw)
+        if not (value >= 0 if zero_allowed else value > 0):  # a NaN is neither
+            raise ValueError(message)
+        return value
+
+    return parse
 
 
-def non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be 0 or a positive whole number")
-    return value
-
-
+positive_int = _at_least(int, False, "must be a positive whole number")
+non_negative_int = _at_least(int, True, "must be 0 or a positive whole number")
+positive_float = _at_least(float, False, "must be a positive number")
+non_negative_float = _at_least(float, True, "must be zero or a positive number")
 MIN_SECRET_BYTES = 32
 
 
@@ -209,20 +174,6 @@ def url_with_scheme(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
-def non_negative_float(raw: str) -> float:
-    value = float(raw)
-    if not value >= 0:
-        raise ValueError("must be zero or a positive number")
-    return value
-
-
-def positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
 def one_of(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -233,6 +184,13 @@ def one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+http_url = url_with_scheme("http", "https")
+
+
+def _key(name: str, parse: Callable[[str], Any], help: str) -> Var:
+    return Var(name, REQUIRED, parse, help, sensitive=True)  # a key is never echoed, nor a key put by mistake
+
+
 BUS_URL = Var(
     "EVENT_BUS_URL",
     "sqlite:///var/events.db",
@@ -241,76 +199,43 @@ BUS_URL = Var(
 )
 LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
 OTEL_EXPORTER_OTLP_ENDPOINT = Var(
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "",
-    url_with_scheme("http", "https"),
-    "OpenTelemetry collector's OTLP/HTTP base URL (spans go to <it>/v1/traces); empty: tracing off",
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "", http_url, "OTLP/HTTP collector base URL; empty: tracing off"
 )
 PROCESSED_RETENTION_DAYS = Var(
-    "PROCESSED_RETENTION_DAYS",
-    30,
-    positive_int,
-    "how many days a consumer remembers the ids of events it handled, to skip redeliveries; "
-    "keep it longer than the topics' retention and any replay window",
+    "PROCESSED_RETENTION_DAYS", 30, positive_int, "days handled event ids are kept, to skip redeliveries"
 )
 TRUSTED_PROXY_HOPS = Var(
-    "TRUSTED_PROXY_HOPS",
-    0,
-    non_negative_int,
-    "how many reverse proxies in front of this service append to X-Forwarded-For and set "
-    "X-Forwarded-Proto (1 behind the Caddy of docker-compose.yml); 0 trusts no forwarded header",
+    "TRUSTED_PROXY_HOPS", 0, non_negative_int, "how many proxies in front set X-Forwarded-For/-Proto"
 )
 # Staff tokens: the front end alone signs them (private key); each service checks
 # them with the public key. Service tokens: a service calling another's internal
 # API signs with a key pair of its own, which staff tokens cannot stand in for.
-STAFF_TOKEN_PRIVATE_KEY = Var(
+STAFF_TOKEN_PRIVATE_KEY = _key(
     "STAFF_TOKEN_PRIVATE_KEY",
-    REQUIRED,
     keys.private_key,
     "Ed25519 private key (PEM text or the path of a PEM file) with which the front end signs staff tokens",
-    sensitive=True,
 )
-STAFF_TOKEN_PUBLIC_KEY = Var(
+STAFF_TOKEN_PUBLIC_KEY = _key(
     "STAFF_TOKEN_PUBLIC_KEY",
-    REQUIRED,
     keys.public_key,
     "the front end's Ed25519 public key (PEM text or file path); checks staff tokens",
-    sensitive=True,  # a private key put here by mistake must not reach the logs
 )
-SERVICE_TOKEN_PRIVATE_KEY = Var(
+SERVICE_TOKEN_PRIVATE_KEY = _key(
     "SERVICE_TOKEN_PRIVATE_KEY",
-    REQUIRED,
     keys.private_key,
     "Ed25519 private key (PEM text or file path) with which this service signs calls to another's internal API",
-    sensitive=True,
 )
-SERVICE_TOKEN_PUBLIC_KEY = Var(
+SERVICE_TOKEN_PUBLIC_KEY = _key(
     "SERVICE_TOKEN_PUBLIC_KEY",
-    REQUIRED,
     keys.public_key,
     "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
-    sensitive=True,  # a private key put here by mistake must not reach the logs
 )
-# Where the contacts service answers, for the services that call it (front end, notifier).
-CONTACTS_URL = Var(
-    "CONTACTS_URL",
-    "http://127.0.0.1:8002",
-    url_with_scheme("http", "https"),
-    "the contacts service's base URL",
-)
-# Where the SLA monitor answers, for the services that call it (front end, notifier).
-SLA_MONITOR_URL = Var(
-    "SLA_MONITOR_URL",
-    "http://127.0.0.1:8003",
-    url_with_scheme("http", "https"),
-    "the SLA monitor's base URL",
-)
+# Where the contacts service and the SLA monitor answer, for the front end and the notifier.
+CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", http_url, "the contacts service's base URL")
+SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", http_url, "the SLA monitor's base URL")
 
 
 def store_url(service: str) -> Var:
-    return Var(
-        "STORE_URL",
-        f"sqlite:///var/{service}.db",
-        url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb"),
-        "sqlite:///path/to/file.db or mongodb://host:27017/dbname (ferretdb://host/dbname: test engine)",
-    )
+    stores = url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb")
+    help_ = "sqlite:///path/to/file.db or mongodb://host:27017/dbname (ferretdb://host/dbname: test engine)"
+    return Var("STORE_URL", f"sqlite:///var/{service}.db", stores, help_)

@@ -11,7 +11,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import config
 from .config import Var
 from .contracts import AREAS
 
@@ -63,11 +62,6 @@ class RoleMailboxes:
     @classmethod
     def defaults(cls) -> RoleMailboxes:
         return cls(DEFAULT_COORDINATORS, PRINCIPAL.default)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RoleMailboxes:
-        values = config.load([COORDINATORS, PRINCIPAL], environ)
-        return cls(values[COORDINATORS.name], values[PRINCIPAL.name])
 
     @property
     def addresses(self) -> frozenset[str]:

@@ -58,9 +58,9 @@ PARTNER_PATHS = {
 HIDDEN_FROM_THE_SITE = {"/metrics", "/readyz"}
 # How each service's process loads its settings (module, function), as its entry points do.
 LOADERS = {
-    "directory": ("directory.config", "load"),
+    "directory": ("directory.config", "Settings.from_env"),
     "contacts": ("contacts.config", "Settings.from_env"),
-    "sla-monitor": ("sla_monitor.config", "load"),
+    "sla-monitor": ("sla_monitor.config", "Settings.from_env"),
     "notifier": ("notifier.config", "Settings.from_env"),
     "web": ("frontend.config", "Settings.from_env"),
 }
@@ -212,7 +212,7 @@ def sla_monitor_subscriptions(rendered: Rendered, tmp_path: Path) -> set[tuple[s
     from sla_monitor import worker as sla_worker
 
     env = embedded_environment(rendered, "sla-monitor", tmp_path)
-    settings = sla_config.load_worker(env)
+    settings = sla_config.WorkerSettings.from_env(env)
     stop = threading.Event()
     bus = NotingSubscriptions(buses.connect(settings.bus_url), stop)
     store = stores.connect(settings.store_url)

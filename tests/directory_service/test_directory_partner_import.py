@@ -280,13 +280,13 @@ def test_a_bad_feeds_setting_is_refused_by_name(raw):
     from tests.infra import tokens
 
     with pytest.raises(ConfigError, match="ORUK_IMPORT_FEEDS"):
-        config.load({**tokens.key_env("directory"), "ORUK_IMPORT_FEEDS": raw})
+        config.Settings.from_env({**tokens.key_env("directory"), "ORUK_IMPORT_FEEDS": raw})
 
 
 def test_feed_settings_are_read_from_the_environment():
     from tests.infra import tokens
 
-    settings = config.load(
+    settings = config.Settings.from_env(
         {
             **tokens.key_env("directory"),
             "ORUK_IMPORT_FEEDS": "https://api.example.org/oruk",
@@ -296,4 +296,4 @@ def test_feed_settings_are_read_from_the_environment():
     )
     assert settings.partner_import.feeds == (Feed("api.example.org", "https://api.example.org/oruk"),)
     assert (settings.partner_import.interval_seconds, settings.partner_import.timeout_seconds) == (600, 2.5)
-    assert config.load(tokens.key_env("directory")).partner_import.interval_seconds == 3600
+    assert config.Settings.from_env(tokens.key_env("directory")).partner_import.interval_seconds == 3600

@@ -54,14 +54,14 @@ def test_a_few_sample_centres_are_stale():
 
 
 def test_config_defaults_and_every_bad_variable_named():
-    settings = config.load(tokens.key_env("directory"))
+    settings = config.Settings.from_env(tokens.key_env("directory"))
     assert (settings.stale_days, settings.geocoder_url, settings.store_url) == (
         90,
         "",
         "sqlite:///var/directory.db",
     )
     with pytest.raises(ConfigError) as error:
-        config.load({"DIRECTORY_STALE_DAYS": "soon", "GEOCODER_URL": "file:///etc/passwd"})
+        config.Settings.from_env({"DIRECTORY_STALE_DAYS": "soon", "GEOCODER_URL": "file:///etc/passwd"})
     problems = " ".join(error.value.problems)
     for name in ("STAFF_TOKEN_PUBLIC_KEY", "DIRECTORY_STALE_DAYS", "GEOCODER_URL"):
         assert name in problems

@@ -171,7 +171,7 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     from sla_monitor.repository import repositories
     from sla_monitor.service import Monitor
 
-    settings = config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
+    settings = config.Settings.from_env({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
     store = connect(store_url)
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)

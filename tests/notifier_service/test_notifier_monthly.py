@@ -67,7 +67,7 @@ class SlaMonitor:
     """The real SLA monitor, its clocks made from contact events, served over HTTP on loopback."""
 
     def __init__(self, store_url: str) -> None:
-        settings = sla_config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
+        settings = sla_config.Settings.from_env({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
         self.store = stores.connect(store_url)
         self.clock = FixedClock(JUNE)
         clocks, centres = sla_repositories(self.store, self.clock)

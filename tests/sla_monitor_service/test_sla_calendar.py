@@ -13,7 +13,7 @@ from ccshared.timeutil import LONDON
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sla_monitor import bootstrap
-from sla_monitor.config import load_calendar
+from sla_monitor.config import CalendarSettings
 from sla_monitor.policy import DEFAULT_TARGETS, Policy
 
 POLICY = Policy()
@@ -130,7 +130,7 @@ def test_closure_days_are_not_working_days() -> None:
 
 
 def test_closure_days_and_targets_come_from_the_environment() -> None:
-    settings = load_calendar(
+    settings = CalendarSettings.from_env(
         {"SLA_CLOSURE_DAYS": "2026-12-24..2026-12-31, 2027-01-04", "SLA_TARGET_LETTER": "3"}
     )
     policy = bootstrap.policy(settings)
@@ -144,7 +144,7 @@ def test_malformed_closure_days_are_refused_by_name(raw: str) -> None:
     from ccshared.config import ConfigError
 
     with pytest.raises(ConfigError, match="SLA_CLOSURE_DAYS"):
-        load_calendar({"SLA_CLOSURE_DAYS": raw})
+        CalendarSettings.from_env({"SLA_CLOSURE_DAYS": raw})
 
 
 def test_unknown_channel_is_refused() -> None:
@@ -215,7 +215,7 @@ def test_default_targets_by_channel_and_urgency(channel: str, urgency: str | Non
 
 def test_each_cell_is_configurable_and_a_channel_target_is_its_cells_default() -> None:
     policy = bootstrap.policy(
-        load_calendar(
+        CalendarSettings.from_env(
             {"SLA_TARGET_REFERRAL_URGENT": "3", "SLA_TARGET_LETTER_URGENT": "1", "SLA_TARGET_LETTER": "4"}
         )
     )
@@ -233,7 +233,7 @@ def test_a_bad_cell_is_refused_by_name(raw: str) -> None:
     from ccshared.config import ConfigError
 
     with pytest.raises(ConfigError, match="SLA_TARGET_REFERRAL_SOON"):
-        load_calendar({"SLA_TARGET_REFERRAL_SOON": raw})
+        CalendarSettings.from_env({"SLA_TARGET_REFERRAL_SOON": raw})
 
 
 def test_an_unknown_urgency_is_refused() -> None:
@@ -288,7 +288,7 @@ def write(tmp_path, text: str) -> str:
 
 def test_area_closures_count_for_their_area_only() -> None:
     policy = bootstrap.policy(
-        load_calendar({"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03; south:2026-06-04"})
+        CalendarSettings.from_env({"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02..2026-06-03; south:2026-06-04"})
     )
     received = datetime(2026, 6, 1, 9, tzinfo=UTC)  # Monday; telephone: 2 working days
     days = {area: policy.deadline("telephone", received, area=area).due_at.date() for area in contracts.AREAS}
@@ -300,7 +300,9 @@ def test_area_closures_count_for_their_area_only() -> None:
 
 def test_all_area_and_single_area_closures_add_up() -> None:
     policy = bootstrap.policy(
-        load_calendar({"SLA_CLOSURE_DAYS": "2026-06-02", "SLA_AREA_CLOSURE_DAYS": "north:2026-06-03"})
+        CalendarSettings.from_env(
+            {"SLA_CLOSURE_DAYS": "2026-06-02", "SLA_AREA_CLOSURE_DAYS": "north:2026-06-03"}
+        )
     )
     received = datetime(2026, 6, 1, 9, tzinfo=UTC)
     assert policy.deadline("telephone", received, area="north").due_at.date() == date(2026, 6, 5)
@@ -320,12 +322,12 @@ def test_bad_area_closures_are_refused_by_name(raw: str, named: str) -> None:
     from ccshared.config import ConfigError
 
     with pytest.raises(ConfigError, match="SLA_AREA_CLOSURE_DAYS") as caught:
-        load_calendar({"SLA_AREA_CLOSURE_DAYS": raw})
+        CalendarSettings.from_env({"SLA_AREA_CLOSURE_DAYS": raw})
     assert named in str(caught.value)
 
 
 def test_closures_load_from_an_icalendar_file_with_categories_naming_areas(tmp_path) -> None:
-    policy = bootstrap.policy(load_calendar({"SLA_CLOSURE_CALENDAR": write(tmp_path, ICS)}))
+    policy = bootstrap.policy(CalendarSettings.from_env({"SLA_CLOSURE_CALENDAR": write(tmp_path, ICS)}))
     calendar = policy.calendar
     assert not calendar.is_working_day(date(2026, 6, 3))  # every area
     assert not calendar.is_working_day(date(2026, 6, 3), "south")
@@ -339,7 +341,7 @@ def test_closures_load_from_an_icalendar_file_with_categories_naming_areas(tmp_p
 
 
 def test_an_icalendar_file_adds_to_the_other_closure_settings(tmp_path) -> None:
-    calendar = load_calendar(
+    calendar = CalendarSettings.from_env(
         {"SLA_CLOSURE_CALENDAR": write(tmp_path, ICS), "SLA_AREA_CLOSURE_DAYS": "north:2026-06-01"}
     ).calendar
     assert not calendar.is_working_day(date(2026, 6, 1), "north")
@@ -382,7 +384,7 @@ def test_a_malformed_icalendar_file_is_refused_naming_the_file_and_line(
 
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match="SLA_CLOSURE_CALENDAR") as caught:
-        load_calendar({"SLA_CLOSURE_CALENDAR": path})
+        CalendarSettings.from_env({"SLA_CLOSURE_CALENDAR": path})
     message = str(caught.value)
     assert f"{path}, line {line}:" in message and named in message, message
 
@@ -391,7 +393,7 @@ def test_a_missing_icalendar_file_is_refused_naming_it(tmp_path) -> None:
     from ccshared.config import ConfigError
 
     with pytest.raises(ConfigError, match="nowhere.ics"):
-        load_calendar({"SLA_CLOSURE_CALENDAR": str(tmp_path / "nowhere.ics")})
+        CalendarSettings.from_env({"SLA_CLOSURE_CALENDAR": str(tmp_path / "nowhere.ics")})
 
 
 # One calendar for every service (issue 16, item 1) --------------------------------

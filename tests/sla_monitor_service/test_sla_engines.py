@@ -88,7 +88,7 @@ def monitors():
     started: list[Instance] = []
 
     def start(env: dict, clock) -> Instance:  # noqa: ANN001 - a FixedClock
-        started.append(Instance(config.load_worker(env), clock))
+        started.append(Instance(config.WorkerSettings.from_env(env), clock))
         return started[-1]
 
     yield start
@@ -101,7 +101,7 @@ def counts(ids_by_subject: dict[str, set[str]]) -> dict[str, int]:
 
 
 def test_late_duplicate_and_out_of_order_events(engine_env, contacts, sla_log) -> None:
-    settings = config.load_worker(engine_env)
+    settings = config.WorkerSettings.from_env(engine_env)
     store = ccstore.connect(settings.store_url)
     stop = threading.Event()
     worker = threading.Thread(target=run_tasks, args=(tasks(settings, store=store), stop), daemon=True)
@@ -248,7 +248,7 @@ def test_the_range_scan_on_next_check_at_works_on_the_mongodb_wire_store(
     engine_env, contacts, sla_log
 ) -> None:
     # Without reminders a breached clock has nothing left to check: only the open one is due.
-    settings = config.load_worker({**engine_env, "SLA_ESCALATION_REMINDER_DAYS": "0"})
+    settings = config.WorkerSettings.from_env({**engine_env, "SLA_ESCALATION_REMINDER_DAYS": "0"})
     store = ccstore.connect(settings.store_url)
     stop = threading.Event()
     worker = threading.Thread(target=run_tasks, args=(tasks(settings, store=store), stop), daemon=True)

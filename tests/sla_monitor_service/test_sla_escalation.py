@@ -217,15 +217,18 @@ def test_a_changed_interval_replans_breached_clocks_at_start(laddered, store, cl
 def test_the_reminder_interval_is_a_setting_refused_by_name(raw) -> None:
     env = {"SLA_ESCALATION_REMINDER_DAYS": raw}
     with pytest.raises(ConfigError, match="SLA_ESCALATION_REMINDER_DAYS"):
-        config.load_worker(env)
-    assert bootstrap.ladder(config.load_worker({})).reminder_working_days == 3
+        config.WorkerSettings.from_env(env)
+    assert bootstrap.ladder(config.WorkerSettings.from_env({})).reminder_working_days == 3
     assert (
-        bootstrap.ladder(config.load_worker({"SLA_ESCALATION_REMINDER_DAYS": "0"})).reminder_working_days == 0
+        bootstrap.ladder(
+            config.WorkerSettings.from_env({"SLA_ESCALATION_REMINDER_DAYS": "0"})
+        ).reminder_working_days
+        == 0
     )
 
 
 def test_the_worker_settings_build_the_configured_ladder(tmp_path) -> None:
-    settings = config.load_worker(
+    settings = config.WorkerSettings.from_env(
         {"SLA_ESCALATION_REMINDER_DAYS": "5", "STORE_URL": f"sqlite:///{tmp_path}/s.db"}
     )
     assert bootstrap.ladder(settings) == Ladder(settings.calendar.calendar, 5)

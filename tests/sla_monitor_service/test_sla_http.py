@@ -21,7 +21,7 @@ RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def client(store, store_url, clock):
-    settings = config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
+    settings = config.Settings.from_env({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
     app = create_app(settings, store=store, clock=clock)
     return app.test_client()
 
@@ -79,7 +79,7 @@ def test_bad_due_queries_name_the_field(client, query: dict, field: str) -> None
 
 def test_due_takes_an_urgency_and_an_area(store, store_url, clock) -> None:
     env = {**tokens.key_env("sla-monitor"), "STORE_URL": store_url}
-    settings = config.load(
+    settings = config.Settings.from_env(
         env | {"SLA_AREA_CLOSURE_DAYS": "north:2026-06-02", "SLA_TARGET_LETTER_URGENT": "1"}
     )
     client = create_app(settings, store=store, clock=clock).test_client()

@@ -180,7 +180,7 @@ def test_the_clocks_list_shows_paused_clocks_and_their_paused_days(monitor, stor
     handle(monitor, paused("c2", RECEIVED, TUESDAY, area="south"))
     clock.at = THURSDAY_AFTER
     handle(monitor, resumed("c2", RECEIVED, TUESDAY, THURSDAY_AFTER, area="south"))
-    settings = config.load({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
+    settings = config.Settings.from_env({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
     client = create_app(settings, store=store, clock=clock).test_client()
     headers = tokens.staff_headers(StaffUser("test.coordinator", "coordinator", "south"), "sla-monitor")
 

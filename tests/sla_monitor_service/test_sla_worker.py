@@ -48,9 +48,12 @@ def env(tmp_path) -> dict:
 @pytest.mark.parametrize("raw", ["0", "abc"])
 def test_a_bad_processed_retention_is_refused_by_name(env, raw):
     with pytest.raises(ConfigError, match="PROCESSED_RETENTION_DAYS"):
-        config.load_worker(env | {"PROCESSED_RETENTION_DAYS": raw})
-    assert config.load_worker(env).processed_retention_days == 30
-    assert config.load_worker(env | {"PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days == 90
+        config.WorkerSettings.from_env(env | {"PROCESSED_RETENTION_DAYS": raw})
+    assert config.WorkerSettings.from_env(env).processed_retention_days == 30
+    assert (
+        config.WorkerSettings.from_env(env | {"PROCESSED_RETENTION_DAYS": "90"}).processed_retention_days
+        == 90
+    )
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def running():
     started: list[Instance] = []
 
     def start(env: dict, clock=None) -> Instance:
-        instance = Instance(config.load_worker(env), clock)
+        instance = Instance(config.WorkerSettings.from_env(env), clock)
         started.append(instance)
         return instance
 
@@ -197,7 +200,7 @@ def test_a_breach_leaves_as_the_clock_passes_due_while_the_scanner_sleeps(env, r
 
     from benchmarks.clocks import fingerprint, open_clock
 
-    settings = config.load_worker(env)
+    settings = config.WorkerSettings.from_env(env)
     clocks, _ = repositories(ccstore.connect(settings.store_url), SystemClock())
     breach_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=8)
     clocks.outbox.add(clocks.to_doc(open_clock(1, breach_at, fingerprint(env))))

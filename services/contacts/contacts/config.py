@@ -49,17 +49,11 @@ class Settings(FromEnv):
         sensitive=True,
     )
     retention_days: int = setting(
-        "CONTACTS_RETENTION_DAYS",
-        365,
-        positive_int,
-        "days after closing or withdrawal before a contact's personal data is erased",
+        "CONTACTS_RETENTION_DAYS", 365, positive_int, "days before a closed contact's personal data is erased"
     )
     log_level: str = setting(config.LOG_LEVEL)
     trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     partner_rate_limit: Limit = setting(
-        "CONTACTS_PARTNER_RATE_LIMIT",
-        Limit(120, 60),
-        Limit.parse,
-        "partner API requests per agency (or per address, without a valid key): HITS/SECONDS",
+        "CONTACTS_PARTNER_RATE_LIMIT", Limit(120, 60), Limit.parse, "requests per agency, HITS/SECONDS"
     )
     processed_retention_days: int = setting(config.PROCESSED_RETENTION_DAYS)

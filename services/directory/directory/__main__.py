@@ -12,14 +12,14 @@ from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
 from . import bootstrap
-from .config import PORT, SERVICE, load
+from .config import PORT, SERVICE, Settings
 from .sample import load_sample
 
 USAGE = "usage: python -m directory [run | serve | worker | load-sample]"
 
 
 def load_sample_command() -> int:
-    settings = load()
+    settings = Settings.from_env()
     logs.configure(SERVICE, settings.log_level)
     store = connect(settings.store_url)
     try:
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args[:1] == ["load-sample"]:
             return load_sample_command()
-        if args[:1] in ([], ["run"]) and load().load_sample:
+        if args[:1] in ([], ["run"]) and Settings.from_env().load_sample:
             load_sample_command()
     except ConfigError as exc:
         print(exc, file=sys.stderr)

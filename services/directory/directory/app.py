@@ -12,7 +12,7 @@ from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap, oruk, oruk_api, partner_api
-from .config import SERVICE, Settings, load
+from .config import SERVICE, Settings
 from .geocoder import Geocoder
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`directory.app:from_env()`): settings from the environment."""
-    settings = load()
+    settings = Settings.from_env()
     logs.configure(SERVICE, settings.log_level)
     return create_app(settings)
 

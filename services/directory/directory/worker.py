@@ -16,7 +16,7 @@ from ccshared.retrying import until_done
 from ccshared.timeutil import Clock, SystemClock
 
 from . import bootstrap
-from .config import SERVICE, Settings, load
+from .config import SERVICE, Settings
 from .importer import Fetcher, Importer, import_task
 from .repository import CentreRepository
 
@@ -56,7 +56,7 @@ def importer_task(settings: Settings, clock: Clock | None = None, fetcher: Fetch
 
 
 def tasks(settings: Settings | None = None) -> list[Task]:
-    settings = settings or load()
+    settings = settings or Settings.from_env()
     logs.configure(SERVICE, settings.log_level)
     found = [relay_task(settings)]
     if settings.partner_import.feeds:

@@ -1,7 +1,6 @@
 """The notifier's settings: one small settings class per component, loaded once.
 
-Every variable is parsed up front, so one `ConfigError` names every mistake.
-Secrets (the SMTP password, the staff token secret) come from the environment only.
+Secrets (the SMTP password, the keys) come from the environment only.
 """
 
 from __future__ import annotations
@@ -11,24 +10,10 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-from ccshared import calendar as cccalendar
-from ccshared import config
-from ccshared.config import (
-    FromEnv,
-    Var,
-    derived,
-    non_negative_float,
-    one_of,
-    positive_float,
-    positive_int,
-    section,
-    setting,
-)
+from ccshared import calendar, config
+from ccshared.config import FromEnv, Var, non_negative_float, positive_float, positive_int, section, setting
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, address, address_map
 from joserfc.jwk import OKPKey
-
-TRANSPORTS = ("file", "smtp")
-SECURITY_MODES = ("none", "starttls", "tls")
 
 
 def address_list(raw: str) -> frozenset[str]:
@@ -50,17 +35,12 @@ CONSUMER_GROUP = Var("NOTIFIER_CONSUMER_GROUP", "notifier")
 class SmtpSettings:
     host: str = setting("NOTIFIER_SMTP_HOST", "localhost")
     port: int = setting("NOTIFIER_SMTP_PORT", 25, positive_int)
-    security: str = setting(
-        "NOTIFIER_SMTP_SECURITY", "none", one_of(*SECURITY_MODES), "none, starttls or tls"
-    )
+    security: str = setting("NOTIFIER_SMTP_SECURITY", "none", config.one_of("none", "starttls", "tls"))
     username: str | None = setting("NOTIFIER_SMTP_USERNAME", None)
     password: str | None = setting("NOTIFIER_SMTP_PASSWORD", None, sensitive=True)
     timeout: float = setting("NOTIFIER_SMTP_TIMEOUT", 10.0, positive_float, "seconds per SMTP operation")
     messages_per_connection: int = setting(
-        "NOTIFIER_SMTP_MESSAGES_PER_CONNECTION",
-        100,
-        positive_int,
-        "messages sent over one connection before a new one",
+        "NOTIFIER_SMTP_MESSAGES_PER_CONNECTION", 100, positive_int, "messages sent over one connection"
     )
 
 
@@ -83,8 +63,8 @@ class DigestSettings:
     )
     at: time = setting("NOTIFIER_DIGEST_TIME", time(8, 0), clock_time, "local time (Europe/London) HH:MM")
     # The one working-day calendar (bank holidays and closures), shared with the SLA monitor.
-    calendar: cccalendar.WorkingCalendar = derived(
-        cccalendar.VARS, cccalendar.from_values, default=cccalendar.WorkingCalendar
+    calendar: calendar.WorkingCalendar = config.derived(
+        calendar.VARS, calendar.from_values, calendar.WorkingCalendar
     )
 
 
@@ -93,29 +73,21 @@ class MonthlyReportSettings:
     # The SLA monitor, asked for the full compliance report mailed each month.
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
     at: time = setting(
-        "NOTIFIER_MONTHLY_REPORT_TIME",
-        time(8, 0),
-        clock_time,
-        "local time (Europe/London) HH:MM on the first working day of a month from which "
-        "last month's compliance report is mailed",
+        "NOTIFIER_MONTHLY_REPORT_TIME", time(8, 0), clock_time, "local HH:MM on a month's first working day"
     )
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeliverySettings:
     transport: str = setting(
-        "NOTIFIER_TRANSPORT", "file", one_of(*TRANSPORTS), "file (writes .eml files) or smtp"
+        "NOTIFIER_TRANSPORT", "file", config.one_of("file", "smtp"), "file (writes .eml files) or smtp"
     )
-    mail_dir: Path = setting(
-        "NOTIFIER_MAIL_DIR", Path("var/mail"), Path, "where the file transport writes .eml files"
-    )
+    mail_dir: Path = setting("NOTIFIER_MAIL_DIR", Path("var/mail"), Path, "where .eml files are written")
     sender: str = setting("NOTIFIER_FROM", "Children's Centres SLA monitor <sla-monitor@example.org>")
     web_base_url: str = setting("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", lambda raw: raw.rstrip("/"))
     # The contacts service, asked at send time where to tell a referral's referrer.
     contacts_url: str = setting(config.CONTACTS_URL)
-    max_attempts: int = setting(
-        "NOTIFIER_MAX_ATTEMPTS", 6, positive_int, "delivery attempts before a notification fails"
-    )
+    max_attempts: int = setting("NOTIFIER_MAX_ATTEMPTS", 6, positive_int, "attempts before a notice fails")
     retry_base_seconds: float = setting(
         "NOTIFIER_RETRY_BASE_SECONDS", 30.0, positive_float, "first retry delay, doubled each time"
     )
@@ -123,30 +95,15 @@ class DeliverySettings:
         "NOTIFIER_RETRY_MAX_SECONDS", 3600.0, positive_float, "longest retry delay"
     )
     sending_timeout_seconds: float = setting(
-        "NOTIFIER_SENDING_TIMEOUT_SECONDS",
-        300.0,
-        positive_float,
-        "after this, a send in progress counts as interrupted",
+        "NOTIFIER_SENDING_TIMEOUT_SECONDS", 300.0, positive_float, "a longer send counts as interrupted"
     )
-    threads: int = setting(
-        "NOTIFIER_DELIVERY_THREADS",
-        4,
-        positive_int,
-        "notifications sent at once, each over its own connection",
-    )
+    threads: int = setting("NOTIFIER_DELIVERY_THREADS", 4, positive_int, "notifications sent at once")
+    # Storm grouping, as Alertmanager's group_wait and group_interval (README.md).
     group_wait_seconds: float = setting(
-        "NOTIFIER_GROUP_WAIT_SECONDS",
-        30.0,
-        non_negative_float,
-        "in a storm of notices for one recipient, the first goes at once and the next ones wait this long "
-        "for one group e-mail (Alertmanager's group_wait)",
+        "NOTIFIER_GROUP_WAIT_SECONDS", 30.0, non_negative_float, "a recipient's later notices wait this long"
     )
     group_interval_seconds: float = setting(
-        "NOTIFIER_GROUP_INTERVAL_SECONDS",
-        300.0,
-        non_negative_float,
-        "then at most one group e-mail per recipient this often while notices keep coming; a recipient "
-        "quiet this long gets the next notice at once (Alertmanager's group_interval); 0 turns grouping off",
+        "NOTIFIER_GROUP_INTERVAL_SECONDS", 300.0, non_negative_float, "one group mail per interval; 0: off"
     )
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from ccshared import contracts, logs
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, supported_instant
-from ccshared.config import ConfigError
+from ccshared.config import LOG_LEVEL, ConfigError, load
 from ccshared.runner import main as run_service
 
 from . import bootstrap, config
@@ -61,7 +61,7 @@ def due_parser() -> argparse.ArgumentParser:
 def due(argv: Sequence[str]) -> int:
     args = due_parser().parse_args(argv)
     try:
-        policy = bootstrap.policy(config.load_calendar())
+        policy = bootstrap.policy(config.CalendarSettings.from_env())
     except ConfigError as exc:
         print(f"sla_monitor due: {exc}", file=sys.stderr)
         return 2
@@ -87,14 +87,14 @@ def main(argv: Sequence[str]) -> int:
 
 def _check_settings(mode: str) -> None:
     if mode == "worker":
-        config.load_worker()
+        config.WorkerSettings.from_env()
     else:
-        config.load()
+        config.Settings.from_env()
 
 
 def _log_level() -> str:
     try:
-        return config.load_log_level()
+        return load([LOG_LEVEL])[LOG_LEVEL.name]  # alone: logs are set up before the rest is checked
     except ConfigError:
         return "INFO"
 

@@ -15,7 +15,7 @@ from .api import blp
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`sla_monitor.app:from_env()`): settings from the environment."""
-    settings = config.load()
+    settings = config.Settings.from_env()
     logs.configure(config.SERVICE, settings.worker.log_level)
     return create_app(settings)
 

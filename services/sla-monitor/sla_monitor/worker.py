@@ -84,7 +84,7 @@ def tasks(
     clock: Clock | None = None,
 ) -> list[Task]:
     """The worker's tasks for ccshared.runner (composition root of the worker process)."""
-    settings = settings or config.load_worker()
+    settings = settings or config.WorkerSettings.from_env()
     store = store or ccstore.connect(settings.store_url)
     bus = bus or ccbus.connect(settings.bus_url)
     clock = clock or SystemClock()

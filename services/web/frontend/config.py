@@ -8,16 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ccshared import config, contracts
-from ccshared.config import REQUIRED, FromEnv, Var, derived, setting
+from ccshared.config import REQUIRED, FromEnv, Var, derived, http_url, positive_float, positive_int, setting
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
 from joserfc.jwk import OKPKey
 
 SERVICE = contracts.SERVICE_WEB
-
-PORT = Var("WEB_PORT", 8000, config.positive_int, "HTTP port")
-DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", config.url_with_scheme("http", "https"))
-NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", config.url_with_scheme("http", "https"))
+PORT = Var("WEB_PORT", 8000, positive_int, "HTTP port")
+DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", http_url)
+NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", http_url)
 
 
 def _mailboxes(values: Mapping[str, object]) -> RoleMailboxes:
@@ -26,20 +25,15 @@ def _mailboxes(values: Mapping[str, object]) -> RoleMailboxes:
 
 @dataclass(frozen=True, kw_only=True)
 class AccountSettings(FromEnv):
-    """What the accounts and sessions need: enough for the account commands, which need no
-    secret and no other service."""
+    """What the accounts and sessions need: enough for the account commands (no secret, no service)."""
 
     store_url: str = setting(config.store_url(SERVICE))
     session_idle_minutes: int = setting(
-        "WEB_SESSION_IDLE_MINUTES", 30, config.positive_int, "sign out after this idle time"
+        "WEB_SESSION_IDLE_MINUTES", 30, positive_int, "sign out after this idle time"
     )
-    max_failures: int = setting(
-        "WEB_LOGIN_MAX_FAILURES", 5, config.positive_int, "failed sign-ins before a lockout"
-    )
-    lockout_minutes: int = setting(
-        "WEB_LOGIN_LOCKOUT_MINUTES", 15, config.positive_int, "how long a lockout lasts"
-    )
-    mailboxes: RoleMailboxes = derived((COORDINATORS, PRINCIPAL), _mailboxes, default=RoleMailboxes.defaults)
+    max_failures: int = setting("WEB_LOGIN_MAX_FAILURES", 5, positive_int, "failed sign-ins before a lockout")
+    lockout_minutes: int = setting("WEB_LOGIN_LOCKOUT_MINUTES", 15, positive_int, "how long a lockout lasts")
+    mailboxes: RoleMailboxes = derived((COORDINATORS, PRINCIPAL), _mailboxes, RoleMailboxes.defaults)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,21 +54,15 @@ class Settings(AccountSettings):
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
     notifier_url: str = setting(NOTIFIER_URL)
     cookie_secure: bool = setting(
-        "WEB_COOKIE_SECURE",
-        True,
-        config.boolean,
-        "send the session cookie over HTTPS only; false only for http://localhost",
+        "WEB_COOKIE_SECURE", True, config.boolean, "session cookie over HTTPS only; false only for localhost"
     )
     service_timeout: float = setting(
-        "WEB_SERVICE_TIMEOUT_SECONDS", 5.0, config.positive_float, "timeout of each call to a service"
+        "WEB_SERVICE_TIMEOUT_SECONDS", 5.0, positive_float, "timeout of each call to a service"
     )
     log_level: str = setting(config.LOG_LEVEL)
     trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     sign_in_rate_limit: Limit = setting(
-        "WEB_SIGN_IN_RATE_LIMIT",
-        Limit(20, 60),
-        Limit.parse,
-        "sign-in attempts per client address, whatever the username: HITS/SECONDS",
+        "WEB_SIGN_IN_RATE_LIMIT", Limit(20, 60), Limit.parse, "sign-ins per client address: HITS/SECONDS"
     )
 
     def pseudonym_key(self) -> bytes:
