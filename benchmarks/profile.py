@@ -218,7 +218,7 @@ def scan_work(workdir: Path) -> Callable[[range], None]:
 
     store = ccstore.connect(f"sqlite:///{workdir}/sla.db")
     clocks, centres = repositories(store, SystemClock())
-    monitor = Monitor(clocks, centres, bootstrap.policy(config.load_calendar({})), SystemClock())
+    monitor = Monitor(clocks, centres, bootstrap.policy(config.CalendarSettings.from_env({})), SystemClock())
     fingerprint = bench_clocks.fingerprint()
 
     def write(indices: range) -> None:
