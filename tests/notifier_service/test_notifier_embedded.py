@@ -156,8 +156,9 @@ def test_file_transport_restart_trusts_the_file_and_never_duplicates(file_notifi
     file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-a"))
     file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-b", area=c.SOUTH))
     written, unwritten = sorted(file_notifier.notifications.search(), key=lambda n: n.area)
+    now = file_notifier.clock.now()
     for pending in (written, unwritten):
-        assert file_notifier.notifications.transition(pending, pending.claim(file_notifier.clock.now()))
+        assert file_notifier.notifications.transition(pending, lambda n: n.claim(now))
     # The killed process had written one file before it died.
     FileTransport(mail_dir).deliver(EmailMessage(), written.recipient, written.message_key)
     before = (mail_dir / f"{written.message_key}.eml").stat().st_mtime_ns
