@@ -12,7 +12,7 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
-from ccshared.auth import StaffUser
+from ccshared.auth import STAFF_ISSUER, StaffUser, TokenIssuer
 from ccshared.runner import run_tasks
 from notifier import bootstrap, domain
 from notifier.app import create_app
@@ -149,6 +149,16 @@ def test_the_delivery_log_lists_and_filters_by_role(file_notifier: Notifier):
     bad = client.get("/api/v1/notifications?status=lost", headers=headers(PRINCIPAL))
     assert bad.status_code == 422
     assert "status" in bad.get_json()["error"]["fields"]
+
+
+def test_the_api_judges_a_staff_token_by_the_clock_it_is_given(file_notifier: Notifier):
+    """create_app takes the clock, as the worker does: a test's fixed time is the API's time too."""
+    issuer = TokenIssuer(STAFF_ISSUER, tokens.STAFF_KEY, file_notifier.clock)
+    issued_at_fixed_time = tokens.TokenHeaders(issuer, PRINCIPAL, "notifier")
+    fixed = create_app(file_notifier.settings, store=file_notifier.store, clock=file_notifier.clock)
+    assert fixed.test_client().get("/api/v1/notifications", headers=issued_at_fixed_time).status_code == 200
+    system = create_app(file_notifier.settings, store=file_notifier.store)
+    assert system.test_client().get("/api/v1/notifications", headers=issued_at_fixed_time).status_code == 401
 
 
 def test_file_transport_restart_trusts_the_file_and_never_duplicates(file_notifier: Notifier):
