@@ -12,7 +12,7 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
-from ccshared.auth import StaffUser
+from ccshared.auth import STAFF_ISSUER, StaffUser, TokenIssuer
 from ccshared.runner import run_tasks
 from notifier import bootstrap, domain
 from notifier.app import create_app
@@ -151,13 +151,24 @@ def test_the_delivery_log_lists_and_filters_by_role(file_notifier: Notifier):
     assert "status" in bad.get_json()["error"]["fields"]
 
 
+def test_the_api_judges_a_staff_token_by_the_clock_it_is_given(file_notifier: Notifier):
+    """create_app takes the clock, as the worker does: a test's fixed time is the API's time too."""
+    issuer = TokenIssuer(STAFF_ISSUER, tokens.STAFF_KEY, file_notifier.clock)
+    issued_at_fixed_time = tokens.TokenHeaders(issuer, PRINCIPAL, "notifier")
+    fixed = create_app(file_notifier.settings, store=file_notifier.store, clock=file_notifier.clock)
+    assert fixed.test_client().get("/api/v1/notifications", headers=issued_at_fixed_time).status_code == 200
+    system = create_app(file_notifier.settings, store=file_notifier.store)
+    assert system.test_client().get("/api/v1/notifications", headers=issued_at_fixed_time).status_code == 401
+
+
 def test_file_transport_restart_trusts_the_file_and_never_duplicates(file_notifier: Notifier):
     mail_dir = file_notifier.settings.delivery.mail_dir
     file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-a"))
     file_notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-b", area=c.SOUTH))
     written, unwritten = sorted(file_notifier.notifications.search(), key=lambda n: n.area)
+    now = file_notifier.clock.now()
     for pending in (written, unwritten):
-        assert file_notifier.notifications.transition(pending, pending.claim(file_notifier.clock.now()))
+        assert file_notifier.notifications.transition(pending, lambda n: n.claim(now))
     # The killed process had written one file before it died.
     FileTransport(mail_dir).deliver(EmailMessage(), written.recipient, written.message_key)
     before = (mail_dir / f"{written.message_key}.eml").stat().st_mtime_ns

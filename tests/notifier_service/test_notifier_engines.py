@@ -94,13 +94,16 @@ def test_claims_on_mongodb_let_exactly_one_worker_send_each_notification(mongo, 
     assert repository.add(n[0]) is False
 
     [first, second] = repository.due(clock.now())
-    claimed = first.claim(clock.now())
-    assert repository.transition(first, claimed)
-    assert not repository.transition(first, first.claim(clock.now()))  # a rival's claim loses
+    rival = repository.get(first.id)  # another worker's read of the same record
+    assert repository.transition(first, lambda n: n.claim(clock.now()))
+    assert first.status == domain.SENDING
+    assert not repository.transition(rival, lambda n: n.claim(clock.now()))  # a rival's claim loses
+    assert repository.get(first.id).attempts == 1
+    assert "events" not in repository.collection.get(first.id)  # the aggregate's list is not state
     assert [x.id for x in repository.due(clock.now())] == [second.id]
 
     clock.advance(minutes=10)
     assert [x.id for x in repository.sending_since(clock.now() - timedelta(minutes=5))] == [first.id]
-    assert repository.transition(claimed, claimed.delivered(clock.now(), "250 ok"))
+    assert repository.transition(first, lambda n: n.delivered(clock.now(), "250 ok"))
     assert repository.get(first.id).status == domain.SENT
     assert [x.id for x in repository.search(status=domain.SENT, event_type=c.SLA_BREACHED)] == [first.id]

@@ -85,13 +85,16 @@ def test_retries_end_in_failed_at_the_limit():
         created_at=now,
         next_attempt_at=now,
     )
-    first = n.claim(now).failed_temporarily(now, "451", policy, random.Random(1))
-    assert first.status == domain.RETRYING
-    second = first.claim(now).failed_temporarily(now, "451", policy, random.Random(1))
-    assert second.status == domain.FAILED
-    assert second.dead_lettered is False
+    n.claim(now)
+    n.failed_temporarily(now, "451", policy, random.Random(1))
+    assert (n.status, n.attempts) == (domain.RETRYING, 1)
+    n.claim(now)
+    n.failed_temporarily(now, "451", policy, random.Random(1))
+    assert (n.status, n.attempts) == (domain.FAILED, 2)
+    assert n.dead_lettered is False
     with pytest.raises(ValueError):
-        second.claim(now)
+        n.claim(now)
+    assert n.collect_events() == []  # a notification publishes nothing
 
 
 @pytest.mark.parametrize(

@@ -239,7 +239,7 @@ def test_an_interrupted_send_goes_again_with_the_same_message_id(
         next_attempt_at=FIRST_WORKING_DAY_0800,
     )
     assert reports.reports.add(record)
-    assert reports.reports.transition(record, record.claim(FIRST_WORKING_DAY_0800))
+    assert reports.reports.transition(record, lambda n: n.claim(FIRST_WORKING_DAY_0800))
 
     reports.clock.at = FIRST_WORKING_DAY_0800 + timedelta(seconds=60)
     assert reports.run_once() == 0, "within the sending timeout: the sender may still be at it"

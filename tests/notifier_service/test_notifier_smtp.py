@@ -249,8 +249,8 @@ def test_a_send_interrupted_by_a_killed_process_is_resent_once_with_the_same_mes
 ):
     smtp_notifier.receive(sla_event(c.SLA_AT_RISK))
     [pending] = smtp_notifier.notifications.search()
-    claimed = pending.claim(smtp_notifier.clock.now())
-    assert smtp_notifier.notifications.transition(pending, claimed)  # then the process died
+    now = smtp_notifier.clock.now()
+    assert smtp_notifier.notifications.transition(pending, lambda n: n.claim(now))  # then the process died
 
     restarted = wire(
         tmp_path,

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from ccshared import apidoc, logs
 from ccshared import store as stores
-from ccshared.auth import TokenVerifier
-from ccshared.contracts import SERVICE_NOTIFIER
 from ccshared.store import Store
+from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap
 from .config import Settings
-from .file_transport import Mailbox
-from .repository import repositories
 
 
 def from_env() -> Flask:
@@ -23,8 +20,9 @@ def from_env() -> Flask:
     return create_app(settings)
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> Flask:
+def create_app(settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Flask:
     store = store or stores.connect(settings.store_url)
+    clock = clock or SystemClock()
     app, smorest = create_app_base(
         "notifier",
         ready_checks={"store": store.ping},
@@ -32,16 +30,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Flask:
         trusted_proxy_hops=settings.trusted_proxy_hops,
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
-    notifications, _ = repositories(store)
-    provide(
-        app,
-        api.AppContext(
-            notifications=notifications,
-            mailbox=Mailbox(settings.delivery.mail_dir),
-            routing=bootstrap.routing(settings),
-            tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key),
-        ),
-    )
+    provide(app, bootstrap.api_context(settings, store, clock))
     smorest.register_blueprint(api.notifications)
     smorest.register_blueprint(api.messages)
     return app

@@ -1,22 +1,23 @@
-"""Builds the notifier's parts from settings; the app and the worker both use it."""
+"""Builds the notifier's parts from settings, store and clock; the app and the worker both use it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from ccshared.auth import TokenIssuer
+from ccshared.auth import TokenIssuer, TokenVerifier
 from ccshared.bus import Producer
 from ccshared.contracts import SERVICE_NOTIFIER
 from ccshared.hints import Hints
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 
+from .api import AppContext
 from .compliance import ComplianceReports
 from .config import Settings
 from .delivery import Delivery
 from .digest import DigestScheduler
 from .domain import RetryPolicy, Routing
-from .file_transport import FileTransport
+from .file_transport import FileTransport, Mailbox
 from .grouping import Grouper
 from .intake import Intake
 from .mail import Transport
@@ -41,6 +42,17 @@ def transport(settings: Settings) -> Transport:
     if settings.delivery.transport == "smtp":
         return SmtpTransport(settings.smtp)
     return FileTransport(settings.delivery.mail_dir)
+
+
+def api_context(settings: Settings, store: Store, clock: Clock) -> AppContext:
+    """What the HTTP routes work with: the delivery log, the file transport's mailbox, who reads what."""
+    notifications, _ = repositories(store)
+    return AppContext(
+        notifications=notifications,
+        mailbox=Mailbox(settings.delivery.mail_dir),
+        routing=routing(settings),
+        tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key, clock=clock),
+    )
 
 
 def intake(settings: Settings, store: Store, clock: Clock, recorded: Hints | None = None) -> Intake:

@@ -235,23 +235,26 @@ class Delivery:
             return settled
 
     def _send(self, notification: Notification) -> Notification | None:
-        claimed = notification.claim(self.clock.now())
-        if not self.notifications.transition(notification, claimed):
+        now = self.clock.now()
+        if not self.notifications.transition(notification, lambda claimed: claimed.claim(now)):
             return None
-        settled = self._attempt(claimed)
-        if not self.notifications.transition(claimed, settled):
-            log.warning("send settled elsewhere after a slow attempt", extra={"notification": claimed.id})
-            return settled
-        self._count(settled)
-        if settled.status == FAILED:
-            self._dead_letter(settled)
-        return settled
+        if not self.notifications.transition(notification, self._attempt):
+            log.warning(
+                "send settled elsewhere after a slow attempt", extra={"notification": notification.id}
+            )
+            return notification
+        self._count(notification)
+        if notification.status == FAILED:
+            self._dead_letter(notification)
+        return notification
 
-    def _attempt(self, claimed: Notification) -> Notification:
+    def _attempt(self, claimed: Notification) -> None:
+        """Send a claimed notification and settle it: delivered, skipped, or failed (to retry or not)."""
         try:
             partner = partner_role(claimed.recipient)
             if partner is not None:
-                return self._tell_partner(claimed, *partner)
+                self._tell_partner(claimed, *partner)
+                return
             items = self.notifications.many(list(claimed.item_ids)) if claimed.kind in CARRIERS else []
             started = self.clock.now()
             rendered = self.renderer.render(claimed, started, items)
@@ -259,50 +262,53 @@ class Delivery:
             reply = self.transport.deliver(message, claimed.recipient, claimed.message_key)
         except TemporaryFailure as exc:
             metrics.SEND_FAILURES.labels(exc.kind).inc()
-            return claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+            claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+            return
         except PermanentFailure as exc:
             metrics.SEND_FAILURES.labels(exc.kind).inc()
-            return claimed.failed_permanently(self.clock.now(), str(exc))
+            claimed.failed_permanently(self.clock.now(), str(exc))
+            return
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - bounded retries end in failed + dead letter
             log.exception("unexpected delivery error", extra={"notification": claimed.id})
             metrics.SEND_FAILURES.labels("unexpected_error").inc()
-            return claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
-        return claimed.delivered(self.clock.now(), reply)
+            claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
+            return
+        claimed.delivered(self.clock.now(), reply)
 
-    def _tell_partner(self, claimed: Notification, role: str, subject: str) -> Notification:
+    def _tell_partner(self, claimed: Notification, role: str, subject: str) -> None:
         """A partner's notice: its address and facts are asked of contacts now, and not kept."""
         if self.referrers is None:
             raise PermanentFailure("no contacts service configured to find the referrer's address")
         facts = self.referrers.agency(subject) if role == AGENCY else self.referrers.facts(subject)
         address = facts.address(role) if facts else None
         if facts is None or address is None:
-            return claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")
+            claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")
+            return
         started = self.clock.now()
         rendered = self.renderer.render_for_partner(claimed, facts, started)
         message = compose(claimed, rendered, self.sender, started, to=(address,))
         reply = self.transport.deliver(message, address, claimed.message_key)
-        return claimed.delivered(self.clock.now(), reply)
+        claimed.delivered(self.clock.now(), reply)
 
     def recover_interrupted(self) -> int:
         now = self.clock.now()
-        recovered = 0
-        for stuck in self.notifications.sending_since(now - self.sending_timeout):
-            reply = self.transport.delivered_reply(stuck.message_key)
-            settled = stuck.delivered(now, reply) if reply else stuck.interrupted(now, self.policy)
-            if not reply:
-                metrics.SEND_FAILURES.labels("interrupted").inc()
-            if self.notifications.transition(stuck, settled):
-                recovered += 1
-                self._count(settled)
-                log.warning(
-                    "interrupted send recovered",
-                    extra={"notification": stuck.id, "outcome": settled.status},
-                )
-                if settled.status == FAILED:
-                    self._dead_letter(settled)
-        return recovered
+        stuck = self.notifications.sending_since(now - self.sending_timeout)
+        return sum(self._recover(notification, now) for notification in stuck)
+
+    def _recover(self, stuck: Notification, now: datetime) -> bool:
+        """Settle a send left unsettled (the process died); False if another worker settled it."""
+        reply = self.transport.delivered_reply(stuck.message_key)
+        if not reply:
+            metrics.SEND_FAILURES.labels("interrupted").inc()
+        if not self.notifications.transition(stuck, lambda s: s.recovered(now, reply, self.policy)):
+            return False
+        self._count(stuck)
+        log.warning("interrupted send recovered", extra={"notification": stuck.id, "outcome": stuck.status})
+        if stuck.status == FAILED:
+            self._dead_letter(stuck)
+        return True
 
     def report_queue(self) -> None:
         """Set the queue gauge: notifications in each not-yet-settled (or failed) status."""

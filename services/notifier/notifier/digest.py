@@ -105,9 +105,9 @@ class DigestScheduler:
     def _settle_items(self, digest: Notification, now: datetime) -> None:
         for item in self.notifications.many(list(digest.item_ids)):
             if item.status == HELD:
-                self.notifications.transition(item, item.digested(digest.id, now))
+                self.notifications.transition(item, lambda held: held.digested(digest.id, now))
 
     def _release_former_readers(self, now: datetime) -> None:
         for recipient in self.notifications.held_recipients() - self.recipients:
             for item in self.notifications.held_for(recipient):
-                self.notifications.transition(item, item.released(now))
+                self.notifications.transition(item, lambda held: held.released(now))

@@ -24,12 +24,13 @@ import hashlib
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Never
 
 from ccshared import contracts as c
 from ccshared import referrals
+from ccshared.aggregate import Aggregate
 from ccshared.mailboxes import RoleMailboxes
 
 PENDING = c.DELIVERY_PENDING
@@ -177,8 +178,15 @@ class RetryPolicy:
         return timedelta(seconds=ceiling * rng.uniform(0.5, 1.0))
 
 
-@dataclass(frozen=True)
-class Notification:
+@dataclass
+class Notification(Aggregate[Never]):
+    """One e-mail to one recipient. Transitions change it in place; it raises no events.
+
+    Its repository writes a transition as a compare-and-set on the (status, attempts)
+    it had before (NotificationRepository.transition), so two workers never both
+    claim, nor both settle, one notification.
+    """
+
     id: str
     kind: str
     event_id: str
@@ -227,72 +235,85 @@ class Notification:
             self.kind == EVENT and self.event_type in GROUPED_TYPES and partner_role(self.recipient) is None
         )
 
-    def claim(self, now: datetime) -> Notification:
+    def claim(self, now: datetime) -> None:
         if self.status not in DUE_STATUSES:
             raise ValueError(f"{self.id} is {self.status}, not due for sending")
-        return replace(
-            self, status=SENDING, attempts=self.attempts + 1, attempt_started_at=now, updated_at=now
-        )
+        self.status = SENDING
+        self.attempts += 1
+        self.attempt_started_at = now
+        self.updated_at = now
 
-    def delivered(self, now: datetime, reply: str) -> Notification:
-        return replace(
-            self,
-            status=SENT,
-            sent_at=now,
-            server_reply=reply,
-            next_attempt_at=None,
-            last_error=None,
-            updated_at=now,
-        )
+    def delivered(self, now: datetime, reply: str) -> None:
+        self.status = SENT
+        self.sent_at = now
+        self.server_reply = reply
+        self.next_attempt_at = None
+        self.last_error = None
+        self.updated_at = now
 
-    def failed_temporarily(
-        self, now: datetime, reason: str, policy: RetryPolicy, rng: random.Random
-    ) -> Notification:
+    def failed_temporarily(self, now: datetime, reason: str, policy: RetryPolicy, rng: random.Random) -> None:
         if self.attempts >= policy.max_attempts:
-            return self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
-        return replace(
-            self,
-            status=RETRYING,
-            last_error=reason,
-            next_attempt_at=now + policy.delay(self.attempts, rng),
-            updated_at=now,
-        )
+            self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
+            return
+        self._retry(now, reason, now + policy.delay(self.attempts, rng))
 
-    def failed_permanently(self, now: datetime, reason: str) -> Notification:
-        return replace(
-            self,
-            status=FAILED,
-            last_error=reason,
-            next_attempt_at=None,
-            dead_lettered=False,
-            updated_at=now,
-        )
+    def failed_permanently(self, now: datetime, reason: str) -> None:
+        self.status = FAILED
+        self.last_error = reason
+        self.next_attempt_at = None
+        self.dead_lettered = False
+        self.updated_at = now
 
-    def interrupted(self, now: datetime, policy: RetryPolicy) -> Notification:
+    def interrupted(self, now: datetime, policy: RetryPolicy) -> None:
         """A send that never reported back (the process died): due again at once, within the limit."""
         reason = "interrupted during an attempt; sending again with the same Message-ID"
         if self.attempts >= policy.max_attempts:
-            return self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
-        return replace(self, status=RETRYING, last_error=reason, next_attempt_at=now, updated_at=now)
+            self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
+            return
+        self._retry(now, reason, now)
 
-    def released(self, now: datetime) -> Notification:
+    def recovered(self, now: datetime, reply: str | None, policy: RetryPolicy) -> None:
+        """A send found unsettled after a crash: delivered if the transport has its reply, else interrupted."""
+        if reply:
+            self.delivered(now, reply)
+        else:
+            self.interrupted(now, policy)
+
+    def _retry(self, now: datetime, reason: str, at: datetime) -> None:
+        self.status = RETRYING
+        self.last_error = reason
+        self.next_attempt_at = at
+        self.updated_at = now
+
+    def released(self, now: datetime) -> None:
         """Out of the digest (the recipient no longer reads one): send it on its own."""
-        return replace(self, status=PENDING, next_attempt_at=now, updated_at=now)
+        self.status = PENDING
+        self.next_attempt_at = now
+        self.updated_at = now
 
-    def skipped(self, now: datetime, reason: str) -> Notification:
+    def skipped(self, now: datetime, reason: str) -> None:
         """Nobody to send to (the referrer gave no address, or it was erased): an end, not a failure."""
-        return replace(self, status=SKIPPED, last_error=reason, next_attempt_at=None, updated_at=now)
+        self.status = SKIPPED
+        self.last_error = reason
+        self.next_attempt_at = None
+        self.updated_at = now
 
-    def digested(self, digest_id: str, now: datetime) -> Notification:
-        return replace(self, status=DIGESTED, digest_id=digest_id, updated_at=now)
+    def digested(self, digest_id: str, now: datetime) -> None:
+        self.status = DIGESTED
+        self.digest_id = digest_id
+        self.updated_at = now
 
-    def waiting(self, now: datetime) -> Notification:
+    def waiting(self, now: datetime) -> None:
         """Held back for its recipient's next group mail (a storm of notices)."""
-        return replace(self, status=WAITING, next_attempt_at=None, updated_at=now)
+        self.status = WAITING
+        self.next_attempt_at = None
+        self.updated_at = now
 
-    def grouped(self, group_id: str, now: datetime) -> Notification:
+    def grouped(self, group_id: str, now: datetime) -> None:
         """Carried by the group mail `group_id` (its notification id)."""
-        return replace(self, status=GROUPED, digest_id=group_id, updated_at=now)
+        self.status = GROUPED
+        self.digest_id = group_id
+        self.updated_at = now
 
 
 def new_notifications(

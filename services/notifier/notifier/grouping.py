@@ -130,7 +130,7 @@ class Grouper:
         if scheduled != window and self.windows.save(window, scheduled) is None:
             return False
         for notice in notices:
-            self.notifications.transition(notice, notice.waiting(now))
+            self.notifications.transition(notice, lambda due: due.waiting(now))
         return True
 
     def flush(self) -> list[Notification]:
@@ -164,7 +164,7 @@ class Grouper:
     def _settle(self, group: Notification, now: datetime) -> None:
         for item in self.notifications.many(list(group.item_ids)):
             if item.status == WAITING:
-                self.notifications.transition(item, item.grouped(group.id, now))
+                self.notifications.transition(item, lambda waiting: waiting.grouped(group.id, now))
 
     def rescue(self, limit: int = 100) -> int:
         """Give a group mail to notices left waiting with none due; return how many windows were fixed."""

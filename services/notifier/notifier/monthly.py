@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
+from functools import partial
 
 from ccshared.calendar import WorkingCalendar
 from ccshared.retrying import every
@@ -134,41 +135,44 @@ class MonthlyReports:
         )
 
     def _send(self, report: Notification) -> bool:
-        claimed = report.claim(self.clock.now())
-        if not self.reports.transition(report, claimed):
+        now = self.clock.now()
+        if not self.reports.transition(report, lambda claimed: claimed.claim(now)):
             return False  # another instance took it
+        self._settle(report, self._attempt)
+        return True
+
+    def _attempt(self, claimed: Notification) -> None:
         try:
             reply = self.transport.deliver(self._message(claimed), claimed.recipient, claimed.message_key)
-            settled = claimed.delivered(self.clock.now(), reply)
         except TemporaryFailure as exc:
-            settled = claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+            claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
         except PermanentFailure as exc:
-            settled = claimed.failed_permanently(self.clock.now(), str(exc))
+            claimed.failed_permanently(self.clock.now(), str(exc))
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - bounded retries end in failed
             log.exception("unexpected monthly report error", extra={"notification": claimed.id})
-            settled = claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
-        self._settle(claimed, settled)
-        return True
+            claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
+        else:
+            claimed.delivered(self.clock.now(), reply)
 
-    def _settle(self, before: Notification, after: Notification) -> None:
-        if not self.reports.transition(before, after):
+    def _settle(self, report: Notification, change: Callable[[Notification], None]) -> None:
+        if not self.reports.transition(report, change):
             return
-        counter = {SENT: metrics.SENT, RETRYING: metrics.RETRIED, FAILED: metrics.FAILED}.get(after.status)
+        counter = {SENT: metrics.SENT, RETRYING: metrics.RETRIED, FAILED: metrics.FAILED}.get(report.status)
         if counter is not None:
             counter.labels(EVENT_TYPE).inc()
-        level = logging.ERROR if after.status == FAILED else logging.INFO
+        level = logging.ERROR if report.status == FAILED else logging.INFO
         log.log(
             level,
-            "monthly report " + after.status,
-            extra={"notification": after.id, "reason": (after.last_error or "")[:300]},
+            "monthly report " + report.status,
+            extra={"notification": report.id, "reason": (report.last_error or "")[:300]},
         )
 
     def _recover_interrupted(self, now: datetime) -> None:
         for stuck in self.reports.sending_since(now - self.sending_timeout):
             reply = self.transport.delivered_reply(stuck.message_key)
-            self._settle(stuck, stuck.delivered(now, reply) if reply else stuck.interrupted(now, self.policy))
+            self._settle(stuck, partial(Notification.recovered, now=now, reply=reply, policy=self.policy))
 
     def _message(self, claimed: Notification) -> EmailMessage:
         month = Month(date.fromisoformat(claimed.data["month"]))

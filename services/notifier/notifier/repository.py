@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from ccshared import tracing
+from ccshared.aggregate import Aggregate
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import from_str, to_str
 
@@ -16,7 +17,10 @@ from .grouping import Window
 
 _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
 _TUPLES = ("to", "cc", "item_ids")
-_FIELDS = dataclasses.fields(Notification)
+# The notification's own fields: not the aggregate's pending events (it raises none, and
+# events travel through an outbox, never as a field of the record).
+_AGGREGATE = {f.name for f in dataclasses.fields(Aggregate)}
+_FIELDS = tuple(f for f in dataclasses.fields(Notification) if f.name not in _AGGREGATE)
 
 
 def to_doc(notification: Notification) -> Document:
@@ -69,12 +73,19 @@ class NotificationRepository:
         doc = self.collection.get(notification_id)
         return from_doc(doc) if doc else None
 
-    def transition(self, before: Notification, after: Notification) -> bool:
-        """Write `after` only if the stored record is still `before`; True when it was."""
-        old = to_doc(before)
-        changed = {name: value for name, value in to_doc(after).items() if value != old.get(name)}
-        guard = {"_id": before.id, "status": before.status, "attempts": before.attempts}
-        return self.collection.update(guard, changed or {"status": after.status}) == 1
+    def transition(self, notification: Notification, change: Callable[[Notification], None]) -> bool:
+        """Apply `change` (its transitions) to `notification` and store what it changed; True if stored.
+
+        A compare-and-set: the write happens only if the stored record still has the status
+        and attempts `notification` had before `change` ran, taken here first so no caller
+        can compare against the changed object. On False another worker got there first and
+        `notification` holds a change that was not stored: drop it.
+        """
+        before = to_doc(notification)
+        guard = {"_id": notification.id, "status": notification.status, "attempts": notification.attempts}
+        change(notification)
+        changed = {name: value for name, value in to_doc(notification).items() if value != before.get(name)}
+        return self.collection.update(guard, changed or {"status": notification.status}) == 1
 
     def due(self, now: datetime, limit: int = 50) -> list[Notification]:
         docs = self.collection.find(
