@@ -335,13 +335,53 @@ def test_a_crash_between_claiming_a_breach_and_recording_it_is_repaired_by_the_n
 ) -> None:
     handle(monitor, received("c1", RECEIVED))
     clock.at = BREACH
-    [breach] = monitor.clocks.get("c1").advance(BREACH)
+    moved = monitor.clocks.get("c1")
+    moved.advance(BREACH)
+    [breach] = moved.collect_events()
     assert monitor.clocks.claims.stage("c1", breach), (
         "claimed, then the process died before writing the clock"
     )
     assert state(monitor) == "open"
     assert monitor.scan() == 0
     assert state(monitor) == "breached"
+    assert types(store) == [contracts.SLA_BREACHED]
+
+
+def test_a_clock_records_its_events_in_order_until_they_are_collected() -> None:
+    policy = Policy()
+    receipt = domain.Receipt("r1", "REF-r1", contracts.REFERRAL, "centre-test-1", contracts.NORTH, RECEIVED)
+    deadline = policy.deadline(contracts.REFERRAL, RECEIVED)
+    clock = domain.ContactClock("r1")
+    caught_up_at = deadline.due_at + timedelta(days=1)
+    clock.receive(receipt, deadline, policy.fingerprint, caught_up_at, timedelta(0), policy.calendar)
+    assert [event.type for event in clock.events] == [contracts.SLA_STARTED, contracts.SLA_BREACHED]
+    clock.respond(caught_up_at + timedelta(days=1), policy.calendar)
+    events = clock.collect_events()
+    assert [event.type for event in events] == [
+        contracts.SLA_STARTED,
+        contracts.SLA_BREACHED,
+        contracts.SLA_RESPONDED_LATE,
+    ]
+    assert events[1].data["late_seconds"] == 86400
+    assert clock.collect_events() == []
+
+
+def test_the_events_a_clock_holds_are_not_stored_as_its_state(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH
+    monitor.scan()
+    assert "events" not in store.collection("clocks").get("c1")
+    assert monitor.clocks.get("c1").events == []
+    assert types(store) == [contracts.SLA_BREACHED]
+
+
+def test_a_change_that_leaves_events_uncollected_is_refused_not_lost(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH
+    with pytest.raises(RuntimeError, match="uncollected"):
+        monitor.clocks.change("c1", lambda c: c.advance(BREACH) or [])
+    assert (state(monitor), types(store)) == ("open", [])
+    assert monitor.scan() == 1
     assert types(store) == [contracts.SLA_BREACHED]
 
 

@@ -44,6 +44,10 @@ Decisions the rules leave open, made here once:
   withdrawal while paused ends the pause at its own time (at the pause's start
   if dated before it). Each pause is known by when it began, so a repeated,
   early or late pause or resume event is applied once, in its place.
+
+A clock is an aggregate (ccshared.aggregate): each method changes it in place and
+records the events it raises, in the order raised; the service layer collects them
+after each change and the repository claims and stages them (repository.py).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts
+from ccshared.aggregate import Aggregate
 from ccshared.calendar import Deadline, WorkingCalendar
 
 AWAITING_RECEIPT = "awaiting_receipt"
@@ -111,7 +116,7 @@ class Pause:
 
 
 @dataclass
-class ContactClock:
+class ContactClock(Aggregate[SlaEvent]):
     contact_id: str
     state: str = AWAITING_RECEIPT
     reference: str | None = None
@@ -173,10 +178,10 @@ class ContactClock:
         now: datetime,
         grace: timedelta,
         calendar: WorkingCalendar,
-    ) -> list[SlaEvent]:
+    ) -> None:
         """Start the clock; apply anything held while the receipt was awaited (pauses too)."""
         if self.state != AWAITING_RECEIPT:
-            return []
+            return
         self.reference = receipt.reference
         self.channel = receipt.channel
         self.centre_id = receipt.centre_id
@@ -188,76 +193,77 @@ class ContactClock:
         if self.withdrawn_at is not None and (
             self.responded_at is None or self.withdrawn_at < self.responded_at
         ):
-            return self._enter(WITHDRAWN)
+            self._enter(WITHDRAWN)
+            return
         if self.responded_at is not None:
-            return self._decide(self.responded_at)
+            self._decide(self.responded_at)
+            return
         if now >= deadline.at_risk_at:
             self.not_before = now + grace
         announce = contracts.SLA_STARTED if self.channel == contracts.REFERRAL else None
         pause = self.pause_now
         if pause is not None and pause.paused_at < self.breach_at:
-            return self._enter(PAUSED, announce)
-        return self._enter(OPEN, announce) + self.advance(now)
+            self._enter(PAUSED, announce)
+            return
+        self._enter(OPEN, announce)
+        self.advance(now)
 
-    def advance(self, now: datetime) -> list[SlaEvent]:
+    def advance(self, now: datetime) -> None:
         """Move an unanswered clock on to at risk or breached as time passes."""
         if self.state not in MOVABLE:
-            return []
+            return
         if self.not_before is not None and now < self.not_before:
-            return []
+            return
         if now >= self.breach_at:
-            return self._breach(now)
-        if now >= self.at_risk_at:
-            if self.at_risk_emitted:
-                return self._enter(AT_RISK)
+            self._breach(now)
+        elif now >= self.at_risk_at:
+            self._enter(AT_RISK, None if self.at_risk_emitted else contracts.SLA_AT_RISK)
             self.at_risk_emitted = True
-            return self._enter(AT_RISK, contracts.SLA_AT_RISK)
-        return self._enter(OPEN)
+        else:
+            self._enter(OPEN)
 
-    def respond(self, at: datetime, calendar: WorkingCalendar, by: str = BY_RESPONSE) -> list[SlaEvent]:
+    def respond(self, at: datetime, calendar: WorkingCalendar, by: str = BY_RESPONSE) -> None:
         """Stop the clock at `at` (the response's own time); the earliest response wins."""
         if self.state == WITHDRAWN:
-            return []
+            return
         if self.responded_at is not None and self.responded_at <= at:
-            return []
+            return
         self._end_pause(at, calendar)
         self.responded_at = at
         self.stopped_by = by
-        if self.state == AWAITING_RECEIPT:
-            return []
-        return self._decide(at)
+        if self.state != AWAITING_RECEIPT:
+            self._decide(at)
 
-    def withdraw(self, at: datetime, calendar: WorkingCalendar) -> list[SlaEvent]:
+    def withdraw(self, at: datetime, calendar: WorkingCalendar) -> None:
         if self.state == AWAITING_RECEIPT:
             self.withdrawn_at = self.withdrawn_at or at
-            return []
+            return
         if self.state not in RUNNING:
-            return []
+            return
         self._end_pause(at, calendar)
         self.withdrawn_at = at
-        return self._enter(WITHDRAWN)
+        self._enter(WITHDRAWN)
 
-    def assign(self, assignee: str | None, at: datetime) -> list[SlaEvent]:
+    def assign(self, assignee: str | None, at: datetime) -> None:
         if self.assigned_at is not None and at < self.assigned_at:
-            return []
+            return
         self.assignee = assignee
         self.assigned_at = at
-        return []
 
     def remind(
         self, step: int, next_at: datetime | None, fingerprint: str, now: datetime, once_per: str
-    ) -> list[SlaEvent]:
+    ) -> None:
         """Raise reminder `step` of a breach still unanswered, once; plan the next for `next_at`."""
         if self.state != BREACHED:
-            return []
+            return
         self.next_reminder_at = next_at
         self.ladder_fingerprint = fingerprint
         if step <= self.reminders_sent:
-            return []
+            return
         self.reminders_sent = step
         late = int((now - self.due_at).total_seconds())
         data = {**self._event_data(late), "reminder": step}
-        return [SlaEvent(contracts.SLA_STILL_BREACHED, data, once_per=once_per)]
+        self.record(SlaEvent(contracts.SLA_STILL_BREACHED, data, once_per=once_per))
 
     def restart_reminders(self, through_step: int) -> None:
         """Count the reminders already due as sent: a new plan of the ladder starts from now."""
@@ -265,54 +271,50 @@ class ContactClock:
 
     def recompute(
         self, deadline: Deadline, fingerprint: str, now: datetime, calendar: WorkingCalendar
-    ) -> list[SlaEvent]:
+    ) -> None:
         """Apply a changed calendar or target to a clock still running on time (or paused)."""
         if self.state not in ADJUSTABLE:
             self.calendar_fingerprint = fingerprint
-            return []
+            return
         self._set_deadline(self._with_pauses(deadline, calendar), fingerprint)
         if self.state == PAUSED:
-            return []
+            return
         self.state = OPEN
-        return self.advance(now)
+        self.advance(now)
 
-    def pause(self, at: datetime, reason_code: str | None, now: datetime) -> list[SlaEvent]:
+    def pause(self, at: datetime, reason_code: str | None, now: datetime) -> None:
         """Stand the clock still from `at`; a pause begun after the breach instant raises the breach."""
         if self.state in (*OUTCOMES, WITHDRAWN) or self._known(at) or self.pause_now is not None:
-            return []
+            return
         if self._paused_during(at):
-            return []  # a stale pause event, from inside a pause already ended
-        raised: list[SlaEvent] = []
+            return  # a stale pause event, from inside a pause already ended
         if self.state in MOVABLE and at >= self.breach_at:
-            raised = self._breach(now)
+            self._breach(now)
         self._add_pause(Pause(at, reason_code))
         if self.state in MOVABLE:
             self.state = PAUSED
-        return raised
 
-    def resume(
-        self, paused_at: datetime, at: datetime, now: datetime, calendar: WorkingCalendar
-    ) -> list[SlaEvent]:
+    def resume(self, paused_at: datetime, at: datetime, now: datetime, calendar: WorkingCalendar) -> None:
         """End the pause begun at `paused_at`; a paused clock runs on with its due date moved."""
         if at < paused_at or self.state in (*OUTCOMES, WITHDRAWN):
-            return []
+            return
         pause = next((pause for pause in self.pauses if pause.paused_at == paused_at), None)
         if pause is not None and pause.resumed_at is not None:
-            return []
+            return
         if pause is None:  # the resume came before its pause: the pause is over already
             self._add_pause(Pause(paused_at, None, at))
             self._count_pause(self.pauses[self._index(paused_at)], calendar)
-            return []
+            return
         self._close(pause, at, calendar)
         if self.state != PAUSED or self.pause_now is not None:
-            return []
+            return
         self.state = OPEN
-        return self.advance(now)
+        self.advance(now)
 
-    def _breach(self, now: datetime) -> list[SlaEvent]:
+    def _breach(self, now: datetime) -> None:
         self.breach_emitted = True
         late = int((now - self.due_at).total_seconds())
-        return self._enter(BREACHED, contracts.SLA_BREACHED, late_seconds=late)
+        self._enter(BREACHED, contracts.SLA_BREACHED, late_seconds=late)
 
     def _known(self, paused_at: datetime) -> bool:
         return any(pause.paused_at == paused_at for pause in self.pauses)
@@ -360,15 +362,16 @@ class ContactClock:
                 deadline = calendar.extended(deadline, days, self.area)
         return deadline
 
-    def _decide(self, at: datetime) -> list[SlaEvent]:
+    def _decide(self, at: datetime) -> None:
         on_time = at < self.breach_at and not self.breach_emitted
         outcome = MET if on_time else RESPONDED_LATE
         if outcome == self.state:
-            return []
+            return
         if outcome == MET:
-            return self._enter(MET, contracts.SLA_MET)
-        late = max(0, int((at - self.due_at).total_seconds()))
-        return self._enter(RESPONDED_LATE, contracts.SLA_RESPONDED_LATE, late_seconds=late)
+            self._enter(MET, contracts.SLA_MET)
+        else:
+            late = max(0, int((at - self.due_at).total_seconds()))
+            self._enter(RESPONDED_LATE, contracts.SLA_RESPONDED_LATE, late_seconds=late)
 
     def _set_deadline(self, deadline: Deadline, fingerprint: str) -> None:
         self._move_deadline(deadline)
@@ -382,13 +385,11 @@ class ContactClock:
     def _deadline(self) -> Deadline:
         return Deadline(self.target_working_days or 0, self.at_risk_at, self.due_at)
 
-    def _enter(
-        self, state: str, event_type: str | None = None, late_seconds: int | None = None
-    ) -> list[SlaEvent]:
+    def _enter(self, state: str, event_type: str | None = None, late_seconds: int | None = None) -> None:
+        """Move to `state`, recording an event of `event_type` if given."""
         self.state = state
-        if event_type is None:
-            return []
-        return [SlaEvent(event_type, self._event_data(late_seconds))]
+        if event_type is not None:
+            self.record(SlaEvent(event_type, self._event_data(late_seconds)))
 
     def _event_data(self, late_seconds: int | None) -> dict[str, Any]:
         return {

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from ccshared.calendar import WorkingCalendar
 from ccshared.timeutil import LONDON
 
-from .domain import BREACHED, ContactClock, SlaEvent
+from .domain import BREACHED, ContactClock
 
 DEFAULT_REMINDER_WORKING_DAYS = 3
 
@@ -56,20 +56,21 @@ class Ladder:
         passed = self.calendar.working_days_between(due_day, yesterday, clock.area)
         return max(0, passed // self.reminder_working_days)
 
-    def escalate(self, clock: ContactClock, now: datetime) -> list[SlaEvent]:
-        """Plan a breached clock's next reminder, raising the one due now if any."""
+    def escalate(self, clock: ContactClock, now: datetime) -> None:
+        """Plan a breached clock's next reminder, raising the one due now if any (the clock records it)."""
         if clock.state != BREACHED or clock.due_at is None:
-            return []
+            return
         every = self.reminder_working_days
         if not every:
-            return clock.remind(0, None, self.fingerprint, now, once_per="")
+            clock.remind(0, None, self.fingerprint, now, once_per="")
+            return
         step = self.steps_due(clock, now)
         if clock.next_reminder_at is None:
             clock.restart_reminders(step)
         next_at = self.reminder_at(clock, max(step, clock.reminders_sent) + 1)
-        return clock.remind(step, next_at, self.fingerprint, now, once_per=f"reminder-{step}-every-{every}")
+        clock.remind(step, next_at, self.fingerprint, now, once_per=f"reminder-{step}-every-{every}")
 
-    def replan(self, clock: ContactClock, now: datetime) -> list[SlaEvent]:
+    def replan(self, clock: ContactClock, now: datetime) -> None:
         """Plan again from now, under this ladder's calendar and N."""
         clock.next_reminder_at = None
-        return self.escalate(clock, now)
+        self.escalate(clock, now)

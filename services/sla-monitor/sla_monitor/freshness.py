@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccshared import contracts
+from ccshared.aggregate import Aggregate
 
 from .domain import SlaEvent
 
@@ -22,7 +23,7 @@ NEVER = "never"
 
 
 @dataclass
-class CentreRecord:
+class CentreRecord(Aggregate[SlaEvent]):
     centre_id: str
     name: str = ""
     area: str | None = None
@@ -64,9 +65,10 @@ class CentreRecord:
         else:
             self.next_stale_at = basis + timedelta(days=stale_days)
 
-    def check(self, now: datetime) -> list[SlaEvent]:
+    def check(self, now: datetime) -> None:
+        """Record the centre gone stale, once per lapse, if it has by `now`."""
         if self.next_stale_at is None or now < self.next_stale_at:
-            return []
+            return
         stale_since = self.next_stale_at
         self.stale_reported_for = self.verification_key
         self.next_stale_at = None
@@ -77,4 +79,4 @@ class CentreRecord:
             "last_verified_at": self.last_verified_at,
             "stale_since": stale_since,
         }
-        return [SlaEvent(contracts.CENTRE_STALE, data, once_per=self.stale_reported_for)]
+        self.record(SlaEvent(contracts.CENTRE_STALE, data, once_per=self.stale_reported_for))

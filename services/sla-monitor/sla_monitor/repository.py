@@ -1,7 +1,9 @@
 """Clocks and centres as documents, and the claims that make each SLA event unique.
 
-`change()` reads a document, lets the domain change it, and writes it back
-with a compare-and-set on `_version`.
+`change()` reads a document, lets the service layer change the aggregate it
+holds and collect the events that raised, claims those, and writes the state back
+with a compare-and-set on `_version`. The aggregate's pending `events` list is not
+state: it is never stored.
 
 Each event the domain raises is claimed by inserting a document whose id is
 the event's identity (`<contact id>:sla.breached.v1`), carrying the event in
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from ccshared import contracts, tracing
+from ccshared.aggregate import Aggregate
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
@@ -43,8 +46,16 @@ PROCESSED = "processed"
 TRACE = "_trace"  # the traceparent of the event that made the item: a timer's events follow it
 BOOKKEEPING = (VERSION, OUTBOX, PENDING, TRACE)
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Aggregate[SlaEvent])
+# Changes an aggregate in place and returns the events it recorded, collected (in order).
 Change = Callable[[T], list[SlaEvent]]
+
+NOT_STATE = frozenset(f.name for f in dataclasses.fields(Aggregate))  # its pending events
+
+
+def _stored_fields(kind: type) -> tuple[dataclasses.Field, ...]:
+    """The fields of an aggregate's state, in order: all but the pending events."""
+    return tuple(f for f in dataclasses.fields(kind) if f.name not in NOT_STATE)
 
 
 def _instant_fields(kind: type) -> frozenset[str]:
@@ -52,7 +63,7 @@ def _instant_fields(kind: type) -> frozenset[str]:
     hints = typing.get_type_hints(kind)
     return frozenset(
         f.name
-        for f in dataclasses.fields(kind)
+        for f in _stored_fields(kind)
         if hints[f.name] is datetime or datetime in typing.get_args(hints[f.name])
     )
 
@@ -90,12 +101,12 @@ class Repository(Generic[T]):
         self.claims = claims
         self.outbox = AggregateStore(collection, SOURCE, clock)
         self._instants = _instant_fields(self.kind)
-        self._names = tuple(f.name for f in dataclasses.fields(self.kind))
+        self._names = tuple(f.name for f in _stored_fields(self.kind))
         for name in self.index_fields:
             collection.ensure_index([name])
 
     def id_field(self) -> str:
-        return dataclasses.fields(self.kind)[0].name
+        return self._names[0]
 
     def to_doc(self, item: T) -> Document:
         doc: Document = {"_id": getattr(item, self.id_field())}
@@ -151,6 +162,8 @@ class Repository(Generic[T]):
         item = self.from_doc(stored) if stored else make()
         before = self.to_doc(item)
         raised = change(item)
+        if item.events:
+            raise RuntimeError(f"{item_id}: the change left events uncollected, which would be lost")
         after = self.to_doc(item)
         if stored is not None and after == before and not raised:
             return []

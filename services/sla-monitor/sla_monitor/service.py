@@ -3,14 +3,21 @@
 Every handler is idempotent on its own (a repeated event leaves the document
 as it was and raises nothing); the consumer loop's processed-id check is only
 a fast path.
+
+Each change works on one aggregate (a clock, a centre) inside the repository's
+read-change-write: the domain records its events, the change collects them
+(`collect_events`) and the repository claims them with the state, per aggregate.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ccshared import contracts
+from ccshared.aggregate import Aggregate
 from ccshared.consumer import Rejected
 from ccshared.events import Event
 from ccshared.timeutil import Clock
@@ -27,7 +34,7 @@ from .domain import (
 from .escalation import Ladder
 from .freshness import CentreRecord
 from .policy import Policy
-from .repository import CentreRepository, ClockRepository
+from .repository import CentreRepository, Change, ClockRepository
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +98,12 @@ class Monitor:
         fingerprint = self.policy.fingerprint
         now = self.clock.now()
         calendar = self.policy.calendar
-        self._contact(
-            data,
-            lambda c: (
-                c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace, calendar)
-                + c.assign(data.get("assignee"), data["occurred_at"])
-            ),
-        )
+
+        def receive(c: ContactClock) -> None:
+            c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace, calendar)
+            c.assign(data.get("assignee"), data["occurred_at"])
+
+        self._contact(data, receive)
 
     def on_assigned(self, event: Event) -> None:
         data = event.data
@@ -140,13 +146,20 @@ class Monitor:
             data, lambda c: c.resume(data["paused_at"], data["occurred_at"], now, self.policy.calendar)
         )
 
-    def _contact(self, data: dict, change) -> None:
+    def _contact(self, data: dict, step: Callable[[ContactClock], object]) -> None:
         contact_id = data["contact_id"]
-        now = self.clock.now()
-        raised = self.clocks.change(
-            contact_id, lambda c: change(c) + self._escalate(c, now), make=lambda: ContactClock(contact_id)
-        )
+        change = self._then_escalate(step, self.clock.now())
+        raised = self.clocks.change(contact_id, change, make=lambda: ContactClock(contact_id))
         _log_raised(contact_id, raised)
+
+    def _then_escalate(self, step: Callable[[ContactClock], object], now: datetime) -> Change:
+        """A change of a clock: `step`, then the escalation ladder; returns the events both recorded."""
+
+        def steps(clock: ContactClock) -> None:
+            step(clock)
+            self._escalate(clock, now)
+
+        return _collected(steps)
 
     def on_centre(self, event: Event) -> None:
         data = event.data
@@ -154,7 +167,7 @@ class Monitor:
         seen_at = event.time if isinstance(event.time, datetime) else self.clock.now()
         self.centres.change(
             centre_id,
-            lambda record: _applied(record, data, seen_at, self.stale_days),
+            _collected(lambda record: record.apply(data, seen_at, self.stale_days)),
             make=lambda: CentreRecord(centre_id),
         )
 
@@ -166,7 +179,7 @@ class Monitor:
         self._last_scan = (now, len(due) >= limit)
         for clock in due:
             raised = self.clocks.try_change(
-                clock.contact_id, lambda c: c.advance(now) + self._escalate(c, now)
+                clock.contact_id, self._then_escalate(lambda c: c.advance(now), now)
             )
             _log_raised(clock.contact_id, raised)
             staged += len(raised)
@@ -197,8 +210,8 @@ class Monitor:
                 deadline = self.policy.deadline(clock.channel, clock.received_at, clock.urgency, clock.area)
                 self.clocks.change(
                     clock.contact_id,
-                    lambda c, d=deadline, t=now: (
-                        c.recompute(d, fingerprint, t, self.policy.calendar) + self._escalate(c, t)
+                    self._then_escalate(
+                        lambda c, d=deadline, t=now: c.recompute(d, fingerprint, t, self.policy.calendar), now
                     ),
                 )
                 changed += 1
@@ -212,19 +225,22 @@ class Monitor:
         while batch := list(self.clocks.find(filter, limit=limit)):
             now = self.clock.now()
             for clock in batch:
-                raised = self.clocks.change(clock.contact_id, lambda c, t=now: self.ladder.replan(c, t))
+                raised = self.clocks.change(
+                    clock.contact_id, _collected(lambda c, t=now: self.ladder.replan(c, t))
+                )
                 _log_raised(clock.contact_id, raised)
                 changed += 1
         return changed
 
-    def _escalate(self, clock: ContactClock, now: datetime) -> list[SlaEvent]:
-        return self.ladder.escalate(clock, now) if self.ladder is not None else []
+    def _escalate(self, clock: ContactClock, now: datetime) -> None:
+        if self.ladder is not None:
+            self.ladder.escalate(clock, now)
 
     def check_freshness(self, limit: int = SCAN_BATCH) -> int:
         now = self.clock.now()
         staged = 0
         for record in self.centres.going_stale(now, limit):
-            staged += len(self.centres.try_change(record.centre_id, lambda r: r.check(now)))
+            staged += len(self.centres.try_change(record.centre_id, _collected(lambda r: r.check(now))))
         return staged
 
     def rearm_centres(self, limit: int = SCAN_BATCH) -> None:
@@ -232,17 +248,20 @@ class Monitor:
         filter = {"stale_days": {"$ne": self.stale_days}}
         while batch := list(self.centres.find(filter, limit=limit)):
             for record in batch:
-                self.centres.change(record.centre_id, lambda r: _rearmed(r, self.stale_days))
+                self.centres.change(record.centre_id, _collected(lambda r: r.rearm(self.stale_days)))
 
 
-def _applied(record: CentreRecord, data: dict, seen_at: datetime, stale_days: int) -> list[SlaEvent]:
-    record.apply(data, seen_at, stale_days)
-    return []
+A = TypeVar("A", bound=Aggregate[SlaEvent])
 
 
-def _rearmed(record: CentreRecord, stale_days: int) -> list[SlaEvent]:
-    record.rearm(stale_days)
-    return []
+def _collected(step: Callable[[A], object]) -> Callable[[A], list[SlaEvent]]:
+    """A change of an aggregate: `step`, then the events it recorded, collected in order."""
+
+    def change(item: A) -> list[SlaEvent]:
+        step(item)
+        return item.collect_events()
+
+    return change
 
 
 def _log_raised(contact_id: str, raised: list[SlaEvent]) -> None:
