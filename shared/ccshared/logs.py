@@ -38,7 +38,9 @@ class JsonFormatter(logging.Formatter):
 # level, line by line per socket. That is expected weather: the outbox keeps the
 # events, consumers resume, and the lag and backlog metrics (and their alerts) show
 # an outage that lasts. So those lines are warnings; anything else kafka-python
-# calls an error stays one.
+# calls an error stays one. Some lines say only "Error receiving network data" and
+# carry the reason in the exception (a reset or refused socket), so its type counts
+# as much as the message.
 _BROKER_AWAY = re.compile(
     r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
     r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out",
@@ -46,12 +48,17 @@ _BROKER_AWAY = re.compile(
 )
 
 
+def _network_failure(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return isinstance(error, (ConnectionError, TimeoutError))
+
+
 class BrokerAwayIsAWarning(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if (
             record.levelno >= logging.ERROR
             and record.name.startswith("kafka")
-            and _BROKER_AWAY.search(record.getMessage())
+            and (_BROKER_AWAY.search(record.getMessage()) or _network_failure(record))
         ):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
