@@ -233,7 +233,9 @@ def _agency_key(env: dict[str, str]) -> str:
 
 def _measure_bare(ctx: Context, env: dict[str, str], size: dict[str, int], report: Report) -> LoadResult:
     port = free_port()
-    command = gunicorn_command("benchmarks.bare_app:create_app()", port, size["gunicorn workers"])
+    command = gunicorn_command(
+        "benchmarks.bare_app:create_app()", "127.0.0.1", port, size["gunicorn workers"]
+    )
     process = start_process(command, env, ctx.workdir / "bare-flask.log")
     try:
         url = f"http://127.0.0.1:{port}/api/v1/referrals"

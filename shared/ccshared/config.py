@@ -136,7 +136,10 @@ def boolean(raw: str) -> bool:
 
 def _at_least(kind: Callable[[str], N], zero_allowed: bool, message: str) -> Callable[[str], N]:
     def parse(raw: str) -> N:
-        value = kind(raw)
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(message) from None
         if not (value >= 0 if zero_allowed else value > 0):  # a NaN is neither
             raise ValueError(message)
         return value
@@ -197,6 +200,9 @@ BUS_URL = Var(
     url_with_scheme("sqlite", "kafka"),
     "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
 )
+# How `python -m <service> run|serve` starts gunicorn (each service's port is its own Var).
+BIND_HOST = Var("BIND_HOST", "127.0.0.1", help="address the HTTP API listens on; 0.0.0.0 in a container")
+WEB_CONCURRENCY = Var("WEB_CONCURRENCY", 2, positive_int, "gunicorn worker processes per service")
 LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
 OTEL_EXPORTER_OTLP_ENDPOINT = Var(
     "OTEL_EXPORTER_OTLP_ENDPOINT", "", http_url, "OTLP/HTTP collector base URL; empty: tracing off"

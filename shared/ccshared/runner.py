@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from . import private, tracing
-from .config import OTEL_EXPORTER_OTLP_ENDPOINT, ConfigError, load
+from .config import BIND_HOST, OTEL_EXPORTER_OTLP_ENDPOINT, WEB_CONCURRENCY, ConfigError, Var, load
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,13 @@ def _load(spec: str) -> Callable:
     return getattr(importlib.import_module(module), attr)
 
 
-def gunicorn_command(app_spec: str, port: int, workers: int, threads: int = 4) -> list[str]:
+def gunicorn_command(app_spec: str, host: str, port: int, workers: int, threads: int = 4) -> list[str]:
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{port}",
+        f"{host}:{port}",
         "--workers",
         str(workers),
         "--threads",
@@ -113,11 +113,11 @@ MODES = {
 }
 
 
-def usage(package: str, port_var: str, default_port: int, commands: Mapping[str, str]) -> str:
+def usage(package: str, port: Var, commands: Mapping[str, str]) -> str:
     lines = [f"usage: python -m {package} {'|'.join([*MODES, *commands])} [...]", ""]
     width = max(len(name) for name in (*MODES, *commands))
     lines += [f"  {name:{width}}  {text}" for name, text in {**MODES, **commands}.items()]
-    lines += ["", f"The API listens on {port_var} (default {default_port}); README.md lists every setting."]
+    lines += ["", f"The API listens on {port.name} (default {port.default}); README.md lists every setting."]
     return "\n".join(lines)
 
 
@@ -126,8 +126,7 @@ def main(
     *,
     app_spec: str,
     worker_spec: str,
-    port_var: str,
-    default_port: int,
+    port: Var,
     check_settings: Callable[[str], object] | None = None,
     commands: Mapping[str, str] | None = None,
 ) -> int:
@@ -142,7 +141,7 @@ def main(
     """
     mode = argv[0] if argv else "run"
     if mode in ("-h", "--help", "help"):
-        print(usage(app_spec.split(".")[0], port_var, default_port, commands or {}))
+        print(usage(app_spec.split(".")[0], port, commands or {}))
         return 0
     if mode not in MODES:
         print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
@@ -151,22 +150,24 @@ def main(
     try:
         if check_settings is not None:
             check_settings(mode)
-        load([OTEL_EXPORTER_OTLP_ENDPOINT])  # read again by every process that traces
+        # The endpoint is read again by every process that traces; the rest are this one's.
+        process = load([OTEL_EXPORTER_OTLP_ENDPOINT, port, BIND_HOST, WEB_CONCURRENCY])
     except ConfigError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
     _prepare_metrics_dir(mode)
-    port = int(os.environ.get(port_var, default_port))
-    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+    http = gunicorn_command(
+        app_spec, process[BIND_HOST.name], process[port.name], process[WEB_CONCURRENCY.name]
+    )
     if mode == "serve":
-        os.execv(sys.executable, gunicorn_command(app_spec, port, workers))
+        os.execv(sys.executable, http)
     stop = threading.Event()
     _stop_on_signals(stop)
     gunicorn = None
     if mode == "run":
-        gunicorn = subprocess.Popen(gunicorn_command(app_spec, port, workers))
+        gunicorn = subprocess.Popen(http)
         threading.Thread(target=_watch, args=(gunicorn, stop), daemon=True).start()
-    tracing.configure(service_name(port_var))
+    tracing.configure(service_name(port))
     build_tasks = _load(worker_spec)
     try:
         status = run_tasks(build_tasks(), stop)
@@ -184,9 +185,9 @@ def main(
     return status
 
 
-def service_name(port_var: str) -> str:
+def service_name(port: Var) -> str:
     """The service a port variable belongs to: SLA_MONITOR_PORT -> sla-monitor."""
-    return port_var.removesuffix("_PORT").lower().replace("_", "-")
+    return port.name.removesuffix("_PORT").lower().replace("_", "-")
 
 
 def _watch(process: subprocess.Popen, stop: threading.Event) -> None:

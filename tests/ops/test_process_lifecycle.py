@@ -175,3 +175,27 @@ def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_pa
     finally:
         if honcho.poll() is None:
             os.killpg(honcho.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("DIRECTORY_PORT", "eighty", "DIRECTORY_PORT='eighty' is invalid: must be a positive whole number"),
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY='0' is invalid: must be a positive whole number"),
+    ],
+)
+def test_a_malformed_port_or_worker_count_stops_the_service_naming_it(tmp_path, variable, value, says):
+    """The runner's own variables go through the same loader as every setting: no traceback."""
+    env = {**os.environ, "TMPDIR": str(tmp_path), variable: value}
+    result = subprocess.run(
+        [sys.executable, "-m", "directory", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not _metrics_dirs(tmp_path)

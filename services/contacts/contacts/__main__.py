@@ -69,8 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv,
             app_spec="contacts.app:from_env()",
             worker_spec="contacts.worker:tasks",
-            port_var=PORT.name,
-            default_port=PORT.default,
+            port=PORT,
         )
     args = _parser().parse_args(argv)
     try:

@@ -47,8 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args,
         app_spec="directory.app:from_env()",
         worker_spec="directory.worker:tasks",
-        port_var=PORT.name,
-        default_port=PORT.default,
+        port=PORT,
     )
 
 

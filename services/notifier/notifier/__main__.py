@@ -14,8 +14,7 @@ if __name__ == "__main__":
             sys.argv[1:],
             app_spec="notifier.app:from_env()",
             worker_spec="notifier.worker:tasks",
-            port_var=PORT.name,
-            default_port=PORT.default,
+            port=PORT,
             check_settings=lambda mode: Settings.from_env(),
         )
     )

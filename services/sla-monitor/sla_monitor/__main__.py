@@ -78,8 +78,7 @@ def main(argv: Sequence[str]) -> int:
         argv,
         app_spec="sla_monitor.app:from_env()",
         worker_spec="sla_monitor.worker:tasks",
-        port_var=config.PORT.name,
-        default_port=config.PORT.default,
+        port=config.PORT,
         check_settings=_check_settings,
         commands={"due": "when a contact received at a given time is at risk and due (due --help)"},
     )

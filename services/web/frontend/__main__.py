@@ -162,8 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv,
             app_spec="frontend.app:from_env()",
             worker_spec="frontend.worker:tasks",
-            port_var=PORT.name,
-            default_port=PORT.default,
+            port=PORT,
         )
     args = _parser().parse_args(argv)
     try:
