@@ -79,27 +79,22 @@ def business_rules() -> Iterator[None]:
         raise InvalidInput(exc.message, fields={exc.field: [exc.message]}) from exc
 
 
-class ContactService:
-    def __init__(
-        self,
-        *,
-        contacts: ContactRepository,
-        centres: CentreRepository,
-        audit: AuditLog,
-        cipher: PersonalDataCipher,
-        index: BlindIndex,
-        clock: Clock,
-        requests: IdempotentRequests,
-        choose: Callable[[str], str] = secrets.choice,
-    ):
-        self.requests = requests
-        self.contacts = contacts
-        self.centres = centres
-        self.audit = audit
-        self.cipher = cipher
-        self.index = index
-        self.clock = clock
-        self.choose = choose
+@dataclass(eq=False, kw_only=True)
+class ContactRecords:
+    """What the contact service and subject access both work with: the same stores and keys."""
+
+    contacts: ContactRepository
+    centres: CentreRepository
+    audit: AuditLog
+    cipher: PersonalDataCipher
+    index: BlindIndex
+    clock: Clock
+    requests: IdempotentRequests
+
+
+@dataclass(eq=False, kw_only=True)
+class ContactService(ContactRecords):
+    choose: Callable[[str], str] = secrets.choice  # draws a reference's letters
 
     # Intake -----------------------------------------------------------------
 

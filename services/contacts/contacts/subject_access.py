@@ -19,14 +19,13 @@ from typing import Any
 
 from ccshared.errors import InvalidInput
 from ccshared.outbox import VersionConflict
-from ccshared.timeutil import Clock, to_str
+from ccshared.timeutil import to_str
 
 from . import vocabulary as v
-from .blind_index import BlindIndex, InvalidQuery, Query
-from .crypto import PersonalDataCipher
+from .blind_index import InvalidQuery, Query
 from .domain import Contact, Transition
-from .idempotency import IdempotentRequests
-from .repository import SAVE_ATTEMPTS, AuditLog, CentreRepository, ContactRepository
+from .repository import SAVE_ATTEMPTS
+from .service import ContactRecords
 
 # A person has a handful of contacts; more than this means the search is too broad to be about one.
 MAX_FOUND = 500
@@ -44,27 +43,11 @@ class Erasure:
     not_found: list[str]
 
 
-class SubjectAccess:
-    def __init__(
-        self,
-        *,
-        contacts: ContactRepository,
-        centres: CentreRepository,
-        audit: AuditLog,
-        cipher: PersonalDataCipher,
-        index: BlindIndex,
-        clock: Clock,
-        requests: IdempotentRequests,
-        scrub: Callable[[], None],
-    ):
-        self.requests = requests  # erasing a contact forgets its Idempotency-Key record too
-        self.scrub = scrub  # and clears the bytes its old document left in the store's files
-        self.contacts = contacts
-        self.centres = centres
-        self.audit = audit
-        self.cipher = cipher
-        self.index = index
-        self.clock = clock
+@dataclass(eq=False, kw_only=True)
+class SubjectAccess(ContactRecords):
+    # Erasing a contact forgets its Idempotency-Key record too (`requests`), and `scrub` clears
+    # the bytes its old document left in the store's files.
+    scrub: Callable[[], None]
 
     def search(self, who: str, asked: Query) -> dict[str, Any]:
         """The export: every contact about the person asked for (audited)."""

@@ -12,29 +12,9 @@ from ccshared.service_types import BY_ID
 from . import domain, hours, partners
 from .repository import version_of
 
-PUBLIC = (
-    "name",
-    "description",
-    "address",
-    "postcode",
-    "postcode_district",
-    "ward",
-    "area",
-    "location",
-    "phone",
-    "email",
-    "website",
-    "opening_times",
-    "min_age",
-    "max_age",
-    "accessibility",
-    "languages",
-    "cost_options",
-    "status",
-    "last_verified_at",
-    "verified_by",
-    "updated_at",
-)
+# What a family sees of a centre: what staff edit (exceptions and services shaped below), and
+# the fields the directory derives or keeps about each edit.
+PUBLIC = (*domain.EDITABLE, "postcode_district", "last_verified_at", "verified_by", "updated_at")
 
 
 def centre(

@@ -11,7 +11,7 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
+from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
@@ -128,7 +128,7 @@ def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200)
             values=values,
             errors=errors,
             centres=_centres_for_user(),
-            channels=LOGGABLE,
+            channels=[(channel, CHANNEL_LABELS[channel]) for channel in LOGGABLE],
             reply_by=REPLY_BY,
             urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in c.URGENCIES],
         ),

@@ -14,6 +14,7 @@ from ccshared import service_types
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
+from ..formatting import URGENCY_LABELS
 from ..presenters import local_now_fields
 from ..referral_form import AGE_UNITS, ReferralForm
 from . import backends, context
@@ -154,7 +155,7 @@ def _form_page(
             errors=errors,
             services=services,
             centres=centres,
-            urgencies=c.URGENCIES,
+            urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in reversed(c.URGENCIES)],
             units=AGE_UNITS,
             choice=choice,
             notice=notice,
