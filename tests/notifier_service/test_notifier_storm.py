@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from ccshared.timeutil import to_str
 from notifier import domain
 from notifier.app import create_app
 from notifier.config import Settings
+from notifier.grouping import Window
 from notifier_testkit import Notifier, SmtpServer, centre_event, environment, sla_event, smtp_wired
 
 from tests.infra import tokens
@@ -273,3 +274,41 @@ def test_grouping_is_on_by_default_and_zero_turns_it_off(tmp_path: Path) -> None
     defaults = Settings.from_env(env).delivery
     assert (defaults.group_wait_seconds, defaults.group_interval_seconds) == (30.0, 300.0)
     assert Settings.from_env(environment(tmp_path)).delivery.group_interval_seconds == 0
+
+
+def test_a_window_changes_in_place_with_the_grouping_timing() -> None:
+    wait, interval = timedelta(seconds=30), timedelta(seconds=300)
+    start = datetime(2026, 7, 1, 9, tzinfo=UTC)
+    window = Window(COORDINATOR, start)
+    window.scheduled(start + timedelta(seconds=1), wait, interval)
+    assert window.flush_at == start + wait, "the first group mail, group_wait after the lone notice"
+    window.scheduled(start + timedelta(seconds=2), wait, interval)
+    assert window.flush_at == start + wait, "one group mail due at a time"
+    window.flushed()
+    assert (window.last_mail_at, window.last_was_group, window.flush_at) == (start + wait, True, None)
+    window.scheduled(start + timedelta(seconds=40), wait, interval)
+    assert window.flush_at == start + wait + interval, "then group_interval after the group mail"
+    window.emptied()
+    assert not window.is_open(start + wait + interval, interval)
+    window.reopened(start + timedelta(hours=1))
+    assert (window.last_mail_at, window.last_was_group) == (start + timedelta(hours=1), False)
+    assert window.collect_events() == []  # a window publishes nothing
+
+
+def test_a_window_is_written_compare_and_set_on_the_version_it_was_read_at(storm: Notifier) -> None:
+    windows = storm.delivery.grouper.windows
+    now = storm.clock.now()
+    assert windows.add(Window(COORDINATOR, now))
+    assert not windows.add(Window(COORDINATOR, now)), "one window per recipient"
+    mine, rival = windows.get(COORDINATOR), windows.get(COORDINATOR)
+    assert windows.transition(mine, lambda w: w.scheduled(now, timedelta(seconds=30), timedelta(seconds=300)))
+    assert mine.version == 1
+    assert not windows.transition(rival, lambda w: w.stranded(now)), "a rival's change loses"
+    assert windows.collection.get(COORDINATOR) == {
+        "_id": COORDINATOR,
+        "last_mail_at": to_str(now),
+        "last_was_group": False,
+        "flush_at": to_str(now + timedelta(seconds=30)),
+        "version": 1,
+    }  # the window's own fields: never its events
+    assert windows.get(COORDINATOR) == mine

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Never
 
+from ccshared.aggregate import Aggregate
 from ccshared.timeutil import Clock
 
 from .domain import GROUP, GROUP_TYPE, WAITING, Notification, notification_id
@@ -47,9 +48,14 @@ MAX_GROUP_ITEMS = 2000
 _ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class Window:
-    """One recipient's grouping window: when it was last mailed and when its next group mail is due."""
+@dataclass
+class Window(Aggregate[Never]):
+    """One recipient's grouping window: when it was last mailed and when its next group mail is due.
+
+    Its methods change it in place and it raises no events. Its repository writes a change
+    as a compare-and-set on the `version` it had before (GroupWindows.transition), so of two
+    instances changing one window, one wins and the other reads it again.
+    """
 
     recipient: str
     last_mail_at: datetime
@@ -60,18 +66,37 @@ class Window:
     def is_open(self, now: datetime, interval: timedelta) -> bool:
         return self.flush_at is not None or now < self.last_mail_at + interval
 
-    def scheduled(self, now: datetime, wait: timedelta, interval: timedelta) -> Window:
+    @property
+    def group_due(self) -> bool:
+        return self.flush_at is not None
+
+    def reopened(self, now: datetime) -> None:
+        """A lone notice went `now` after a quiet interval: the window starts again from it."""
+        self.last_mail_at = now
+        self.last_was_group = False
+        self.flush_at = None
+
+    def scheduled(self, now: datetime, wait: timedelta, interval: timedelta) -> None:
         """A group mail due `wait` after a lone first notice, `interval` after a group mail."""
         if self.flush_at is not None:
-            return self
+            return
         gap = interval if self.last_was_group else wait
-        return replace(self, flush_at=max(now, self.last_mail_at + gap))
+        self.flush_at = max(now, self.last_mail_at + gap)
 
-    def flushed(self) -> Window:
-        return replace(self, last_mail_at=self.flush_at, last_was_group=True, flush_at=None)
+    def stranded(self, now: datetime) -> None:
+        """Notices wait with no group mail due (two instances crossed): one is due `now`."""
+        self.flush_at = now
 
-    def emptied(self) -> Window:
-        return replace(self, flush_at=None)
+    def flushed(self) -> None:
+        """The group mail due went: the next waits `interval` from it."""
+        assert self.flush_at is not None
+        self.last_mail_at = self.flush_at
+        self.last_was_group = True
+        self.flush_at = None
+
+    def emptied(self) -> None:
+        """The group mail came due with nothing waiting: none went."""
+        self.flush_at = None
 
     @property
     def stamp(self) -> str:
@@ -113,10 +138,14 @@ class Grouper:
         for _ in range(_ATTEMPTS):
             window = self.windows.get(recipient)
             if window is None or not window.is_open(now, self.interval):
-                opened = self.windows.open(window, Window(recipient, now))
-                if opened is None:
+                if window is None:
+                    window = Window(recipient, now)
+                    opened = self.windows.add(window)
+                else:
+                    opened = self.windows.transition(window, lambda quiet: quiet.reopened(now))
+                if not opened:
                     continue  # another instance opened it first: these wait in its window
-                if len(notices) > 1 and not self._hold(opened, notices[1:], now):
+                if len(notices) > 1 and not self._hold(window, notices[1:], now):
                     return list(notices)
                 return notices[:1]
             if self._hold(window, notices, now):
@@ -126,8 +155,9 @@ class Grouper:
 
     def _hold(self, window: Window, notices: Sequence[Notification], now: datetime) -> bool:
         """Make sure a group mail is due, then let the notices wait for it."""
-        scheduled = window.scheduled(now, self.wait, self.interval)
-        if scheduled != window and self.windows.save(window, scheduled) is None:
+        if not window.group_due and not self.windows.transition(
+            window, lambda current: current.scheduled(now, self.wait, self.interval)
+        ):
             return False
         for notice in notices:
             self.notifications.transition(notice, lambda due: due.waiting(now))
@@ -158,7 +188,7 @@ class Grouper:
                 group = self.notifications.get(group_id) or group
             self._settle(group, now)
             part += 1
-        self.windows.save(window, window.flushed() if part > 1 else window.emptied())
+        self.windows.transition(window, Window.flushed if part > 1 else Window.emptied)
         return made
 
     def _settle(self, group: Notification, now: datetime) -> None:
@@ -174,9 +204,9 @@ class Grouper:
         for recipient in {notice.recipient for notice in stranded}:
             window = self.windows.get(recipient)
             if window is None:
-                fixed += self.windows.open(None, Window(recipient, now, flush_at=now)) is not None
-            elif window.flush_at is None:
-                fixed += self.windows.save(window, replace(window, flush_at=now)) is not None
+                fixed += self.windows.add(Window(recipient, now, flush_at=now))
+            elif not window.group_due:
+                fixed += self.windows.transition(window, lambda idle: idle.stranded(now))
         if fixed:
             log.warning("waiting notices had no group mail due; scheduled one", extra={"windows": fixed})
         return fixed

@@ -168,33 +168,34 @@ class GroupWindows:
         doc = self.collection.get(recipient)
         return _window(doc) if doc else None
 
-    def open(self, current: Window | None, opened: Window) -> Window | None:
-        """Start a new window in place of `current` (None: the first); None if another did first."""
-        if current is not None:
-            return self.save(current, opened)
+    def add(self, window: Window) -> bool:
+        """Record the recipient's first window; False if another instance recorded one first."""
         try:
-            self.collection.insert(_window_doc(replace_version(opened, 0)))
+            self.collection.insert(_window_doc(window))
         except DuplicateKey:
-            return None
-        return replace_version(opened, 0)
+            return False
+        return True
 
-    def save(self, before: Window, after: Window) -> Window | None:
-        """Write `after` if the stored window is still `before`; the written window, else None."""
-        written = replace_version(after, before.version + 1)
-        guard = {"_id": before.recipient, "version": before.version}
-        fields = {key: value for key, value in _window_doc(written).items() if key != "_id"}
-        return written if self.collection.update(guard, fields) == 1 else None
+    def transition(self, window: Window, change: Callable[[Window], None]) -> bool:
+        """Apply `change` to `window` and store it with the next version; True if stored.
+
+        A compare-and-set: the write happens only if the stored window still has the version
+        `window` had before `change` ran, taken here first. On False another instance changed
+        the window first and `window` holds a change that was not stored: drop it and read again.
+        """
+        guard = {"_id": window.recipient, "version": window.version}
+        change(window)
+        window.version = guard["version"] + 1
+        fields = {key: value for key, value in _window_doc(window).items() if key != "_id"}
+        return self.collection.update(guard, fields) == 1
 
     def due(self, now: datetime, limit: int = 100) -> list[Window]:
         docs = self.collection.find({"flush_at": {"$lte": to_str(now)}}, sort=[("flush_at", 1)], limit=limit)
         return [_window(doc) for doc in docs]
 
 
-def replace_version(window: Window, version: int) -> Window:
-    return dataclasses.replace(window, version=version)
-
-
 def _window_doc(window: Window) -> Document:
+    """The window's own fields: never its (always empty) pending events."""
     return {
         "_id": window.recipient,
         "last_mail_at": to_str(window.last_mail_at),
