@@ -21,16 +21,16 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 
 from prometheus_client import Counter
 
 from . import events, metrics, tracing
-from .bus import BusUnavailable, Consumer, Message, Producer
+from .bus import Bus, BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
-from .retrying import TRANSIENT, backoff_seconds
+from .retrying import TRANSIENT, backoff_seconds, until_done
 from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
 from .timeutil import Clock, SystemClock, to_str
 
@@ -40,6 +40,17 @@ CONSUMED = Counter("cc_events_consumed_total", "Events taken off the bus", ["con
 
 Handler = Callable[[events.Event], None]
 PRUNE_EVERY_SECONDS = 3600.0
+
+
+def join_group(stop: threading.Event, bus: Bus, group: str, topics: Sequence[str]) -> Consumer | None:
+    """Join `group` on `topics` once the bus is up, the topics (and the dead-letter topic the
+    loop writes to) made first; None if the process is stopped while the bus is still away."""
+
+    def join() -> Consumer:
+        bus.ensure_topics([*topics, DEAD_LETTER_TOPIC])
+        return bus.consumer(group, list(topics))
+
+    return until_done(stop, join, "waiting for the event bus")
 
 
 class Rejected(Exception):

@@ -9,17 +9,16 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 from ccshared import bus as bus_module
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as store_module
-from ccshared.bus import Bus, Consumer
-from ccshared.consumer import ConsumerLoop, Handler
+from ccshared.bus import Bus
+from ccshared.consumer import ConsumerLoop, Handler, join_group
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
-from ccshared.retrying import every, until_done
+from ccshared.retrying import every
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 CENTRES_GROUP = "contacts-centres"
 WEBHOOKS_GROUP = "contacts-webhooks"
 Task = Callable[[threading.Event], None]
-T = TypeVar("T")
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
@@ -111,7 +109,7 @@ def _consumer_task(
     """One consumer group on one topic, waiting out a broker that is not up yet."""
 
     def consume(stop: threading.Event) -> None:
-        consumer = _when_bus_is_up(stop, lambda: _subscribe(bus, topic, group))
+        consumer = join_group(stop, bus, group, [topic])
         if consumer is None:
             return
         ConsumerLoop(
@@ -167,16 +165,6 @@ def idempotency_purge_task(
 
     purge.__name__ = "contacts-idempotency-purge"
     return purge
-
-
-def _subscribe(bus: Bus, topic: str, group: str) -> Consumer:
-    bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
-    return bus.consumer(group, [topic])
-
-
-def _when_bus_is_up(stop: threading.Event, action: Callable[[], T]) -> T | None:
-    """Run action, waiting out a broker that is not up yet; None if stopped first."""
-    return until_done(stop, action, "waiting for the event bus")
 
 
 def tasks(

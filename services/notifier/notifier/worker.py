@@ -12,10 +12,9 @@ from ccshared import bus as buses
 from ccshared import contracts as c
 from ccshared import logs
 from ccshared import store as stores
-from ccshared.bus import Bus, Consumer
-from ccshared.consumer import ConsumerLoop
+from ccshared.bus import Bus
+from ccshared.consumer import ConsumerLoop, join_group
 from ccshared.hints import Hints
-from ccshared.retrying import until_done
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
 
@@ -44,7 +43,7 @@ def tasks(
     recorded = Hints()
 
     def consume(stop: threading.Event) -> None:
-        consumer = _subscribe(bus, settings.consumer_group, list(TOPICS), c.DEAD_LETTER_TOPIC, stop)
+        consumer = join_group(stop, bus, settings.consumer_group, TOPICS)
         if consumer is None:
             return
         ConsumerLoop(
@@ -68,15 +67,3 @@ def tasks(
         bootstrap.monthly_reports(settings, store, clock).run(stop)
 
     return [consume, deliver, digest, monthly_reports]
-
-
-def _subscribe(
-    bus: Bus, group: str, topics: list[str], dead_letter_topic: str, stop: threading.Event
-) -> Consumer | None:
-    """Join the consumer group, waiting out a broker that is not up yet; None if stopped first."""
-
-    def join() -> Consumer:
-        bus.ensure_topics([*topics, dead_letter_topic])
-        return bus.consumer(group, topics)
-
-    return until_done(stop, join, "waiting for the event bus")

@@ -20,7 +20,7 @@ from ccshared import bus as ccbus
 from ccshared import contracts
 from ccshared import store as ccstore
 from ccshared.bus import Bus, Consumer, Message
-from ccshared.consumer import ConsumerLoop
+from ccshared.consumer import ConsumerLoop, join_group
 from ccshared.hints import STOP_CHECK_SECONDS, Hints
 from ccshared.outbox import Relay
 from ccshared.retrying import TRANSIENT, Outage, every, until_done
@@ -97,7 +97,7 @@ def tasks(
 
     def consume(stop: threading.Event) -> None:
         topics = [contracts.CONTACTS_TOPIC, contracts.CENTRES_TOPIC]
-        consumer = until_done(stop, lambda: _subscribe(bus, settings.consumer_group, topics))
+        consumer = join_group(stop, bus, settings.consumer_group, topics)
         if consumer is None:
             return
         ConsumerLoop(
@@ -146,11 +146,6 @@ def _wait_for(event: threading.Event, stop: threading.Event, seconds: float) -> 
     deadline = time.monotonic() + seconds
     while not (event.is_set() or stop.is_set()) and time.monotonic() < deadline:
         event.wait(0.1)
-
-
-def _subscribe(bus: Bus, group: str, topics: list[str]) -> Consumer:
-    bus.ensure_topics(topics)
-    return bus.consumer(group, topics)
 
 
 def _until_due(stop: threading.Event, changed: threading.Event, longest: float, monitor: Monitor) -> None:
