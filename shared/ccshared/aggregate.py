@@ -12,7 +12,7 @@ an SLA clock, a notification), after cosmicpython's `model.events`:
   and the event's data contract) and hands state and envelopes to the repository,
   which writes them together through the outbox (ccshared.outbox.AggregateStore):
   the state change and its events land in one single-document write, or neither.
-- An aggregate with nothing to publish (the notifier's notifications) still
+- An aggregate with nothing to publish (notifications, grouping windows, webhook deliveries) still
   follows the same shape: methods change it in place; its events list stays empty.
 """
 

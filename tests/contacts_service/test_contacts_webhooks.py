@@ -38,6 +38,27 @@ from tests.infra.waiting import drain, wait_for
 
 AGENCY = "example-health-visitors"
 NOT_IN_ANY_BODY = (*PERSONAL_VALUES, "Test reason", "Example Health Visitors", TOKEN)
+# A delivery's document: its fields, and nothing of the aggregate's bookkeeping.
+STORED_FIELDS = {
+    "_id",
+    "agency_id",
+    "contact_id",
+    "reference",
+    "area",
+    "type",
+    "sequence",
+    "body",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "first_attempt_at",
+    "attempt_started_at",
+    "last_status_code",
+    "last_error",
+    "delivered_at",
+    "updated_at",
+}
 DATA_FIELDS = {
     "referral_id",
     "reference",
@@ -350,7 +371,8 @@ def test_the_mark_and_its_event_are_one_write_once_per_failing_spell(agency_keys
 def test_a_delivery_left_sending_by_a_dead_worker_is_sent_again_with_the_same_id(webhooks):
     webhooks.referral()
     (delivery,) = webhooks.recorded(1)
-    assert webhooks.deliveries.transition(delivery, delivery.claim(webhooks.clock.now()))
+    now = webhooks.clock.now()
+    assert webhooks.deliveries.transition(delivery, lambda due: due.claim(now))
 
     assert webhooks.settle() == 0
     webhooks.clock.advance(minutes=3)
@@ -362,11 +384,13 @@ def test_a_delivery_left_sending_by_a_dead_worker_is_sent_again_with_the_same_id
 
     assert webhooks.deliveries.get(delivery.id).status == DELIVERED
     assert [r.webhook_id for r in webhooks.receiver.received] == [delivery.id]
+    assert set(webhooks.deliveries.collection.get(delivery.id)) == STORED_FIELDS  # never `events`
 
 
 def test_two_workers_never_send_the_same_delivery(webhooks):
     webhooks.referral()
     (delivery,) = webhooks.recorded(1)
+    stale = webhooks.deliveries.get(delivery.id)  # the other worker read it too, before the first sent it
     other = WebhookDelivery(
         deliveries=webhooks.deliveries,
         receivers=webhooks.receivers,
@@ -376,9 +400,10 @@ def test_two_workers_never_send_the_same_delivery(webhooks):
     )
 
     assert webhooks.loop.send(delivery) is not None
-    assert other.send(delivery) is None  # its copy is stale: the claim does not match
+    assert other.send(stale) is None  # its copy is stale: the claim does not match
 
     assert len(webhooks.receiver.received) == 1
+    assert webhooks.deliveries.get(delivery.id).status == DELIVERED
 
 
 def test_a_receiver_that_times_out_is_retried(webhooks):

@@ -19,6 +19,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -146,24 +147,24 @@ class WebhookDelivery:
         return sum(self.send(delivery) is not None for delivery in due), len(due) >= batch
 
     def send(self, delivery: Delivery) -> Delivery | None:
-        """Try one due delivery; None when it must wait its turn or another worker has it."""
+        """Try one due delivery, changed in place; None when it must wait its turn or another worker has it."""
         now = self.clock.now()
         older = self.deliveries.older_open(delivery)
         if older is not None:
-            waiting = delivery.waiting_for(older, now)
-            if waiting.next_attempt_at != delivery.next_attempt_at:
-                self.deliveries.transition(delivery, waiting)
+            if delivery.turn_after(older, now) != delivery.next_attempt_at:
+                self.deliveries.transition(delivery, lambda waiting: waiting.waiting_for(older, now))
             return None
         receiver = self.receivers.get(delivery.agency_id)
         if receiver is None:
-            return self._settle(delivery, delivery.cancelled(now))
-        claimed = delivery.claim(now)
-        if not self.deliveries.transition(delivery, claimed):
+            return self._settle(delivery, lambda due: due.cancelled(now))
+        if not self.deliveries.transition(delivery, lambda due: due.claim(now)):
             return None
-        outcome = self._post(claimed, receiver)
-        settled = self._settle(claimed, claimed.settled(outcome, self.clock.now(), self.policy, self.rng))
+        outcome = self._post(delivery, receiver)
+        self._settle(
+            delivery, lambda claimed: claimed.settled(outcome, self.clock.now(), self.policy, self.rng)
+        )
         self._record_health(receiver, outcome)
-        return settled
+        return delivery
 
     def _post(self, claimed: Delivery, receiver: Receiver) -> Outcome:
         """The attempt's outcome; a fault on our side is a failed attempt too, retried like any."""
@@ -178,23 +179,24 @@ class WebhookDelivery:
             log.error("webhook send failed", extra={"delivery": claimed.id, "error": type(exc).__name__})
             return Outcome(error=REQUEST_ERROR)
 
-    def _settle(self, before: Delivery, after: Delivery) -> Delivery:
-        if not self.deliveries.transition(before, after):
-            log.warning("webhook delivery settled elsewhere", extra={"delivery": before.id})
-            return after
-        OUTCOMES.labels(after.status).inc()
+    def _settle(self, delivery: Delivery, change: Callable[[Delivery], None]) -> Delivery:
+        """Apply `change` (cancelled, settled, interrupted) and store it, unless another worker did first."""
+        if not self.deliveries.transition(delivery, change):
+            log.warning("webhook delivery settled elsewhere", extra={"delivery": delivery.id})
+            return delivery
+        OUTCOMES.labels(delivery.status).inc()
         log.info(
             "webhook delivery attempt",
             extra={
-                "delivery": after.id,
-                "agency_id": after.agency_id,
-                "status": after.status,
-                "attempts": after.attempts,
-                "status_code": after.last_status_code,
-                "error": after.last_error,
+                "delivery": delivery.id,
+                "agency_id": delivery.agency_id,
+                "status": delivery.status,
+                "attempts": delivery.attempts,
+                "status_code": delivery.last_status_code,
+                "error": delivery.last_error,
             },
         )
-        return after
+        return delivery
 
     def _record_health(self, receiver: Receiver, outcome: Outcome) -> None:
         health = self.receivers.record(receiver.agency_id, outcome, self.clock.now())
@@ -208,7 +210,7 @@ class WebhookDelivery:
         now = self.clock.now()
         recovered = 0
         for stuck in self.deliveries.sending_since(now - self.sending_timeout):
-            self._settle(stuck, stuck.interrupted(now, self.policy, self.rng))
+            self._settle(stuck, lambda interrupted: interrupted.interrupted(now, self.policy, self.rng))
             recovered += 1
         return recovered
 

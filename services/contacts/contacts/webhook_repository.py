@@ -7,12 +7,14 @@ announces it are one atomic write through that document's outbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.aggregate import Aggregate
 from ccshared.outbox import AggregateStore, VersionConflict
 from ccshared.store import Document, DuplicateKey, Filter, Store
 from ccshared.timeutil import Clock, from_str, to_str
@@ -30,10 +32,14 @@ _INSTANTS = {
     "delivered_at",
     "updated_at",
 }
+# The delivery's own fields: not the aggregate's pending events (it raises none, and
+# events travel through an outbox, never as a field of the record).
+_AGGREGATE = {field.name for field in dataclasses.fields(Aggregate)}
+_FIELDS = tuple(field for field in dataclasses.fields(Delivery) if field.name not in _AGGREGATE)
 
 
 def _doc(delivery: Delivery) -> Document:
-    doc = {field.name: getattr(delivery, field.name) for field in fields(Delivery)}
+    doc = {field.name: getattr(delivery, field.name) for field in _FIELDS}
     doc["_id"] = doc.pop("id")
     for name in _INSTANTS:
         doc[name] = to_str(doc[name]) if doc[name] is not None else None
@@ -41,7 +47,7 @@ def _doc(delivery: Delivery) -> Document:
 
 
 def _delivery(doc: Mapping[str, Any]) -> Delivery:
-    values = {field.name: doc.get(field.name) for field in fields(Delivery) if field.name != "id"}
+    values = {field.name: doc.get(field.name) for field in _FIELDS if field.name != "id"}
     for name in _INSTANTS:
         values[name] = from_str(values[name]) if values[name] is not None else None
     return Delivery(id=doc["_id"], **values)
@@ -50,8 +56,9 @@ def _delivery(doc: Mapping[str, Any]) -> Delivery:
 class DeliveryRepository:
     """One document per delivery, `_id` = the event's id.
 
-    Every change of status is a compare-and-set on (status, attempts), so two
-    workers never both claim, or both settle, the same delivery.
+    Every change is a compare-and-set on the (status, attempts) the delivery had
+    before it (`transition`), so two workers never both claim, or both settle, the
+    same delivery. The record never holds the aggregate's `events`.
     """
 
     def __init__(self, store: Store):
@@ -78,12 +85,19 @@ class DeliveryRepository:
         last = self.collection.find({"contact_id": contact_id}, sort=[("sequence", -1)], limit=1)
         return last[0]["sequence"] + 1 if last else 1
 
-    def transition(self, before: Delivery, after: Delivery) -> bool:
-        """Write `after` only if the stored delivery is still `before`; True when it was."""
-        old = _doc(before)
-        changed = {name: value for name, value in _doc(after).items() if value != old.get(name)}
-        guard = {"_id": before.id, "status": before.status, "attempts": before.attempts}
-        return self.collection.update(guard, changed or {"status": after.status}) == 1
+    def transition(self, delivery: Delivery, change: Callable[[Delivery], None]) -> bool:
+        """Apply `change` (its methods) to `delivery` and store what it changed; True if stored.
+
+        A compare-and-set: the write happens only if the stored delivery still has the
+        status and attempts `delivery` had before `change` ran, taken here first so no
+        caller can compare against the changed object. On False another worker got there
+        first and `delivery` holds a change that was not stored: drop it.
+        """
+        before = _doc(delivery)
+        guard = {"_id": delivery.id, "status": delivery.status, "attempts": delivery.attempts}
+        change(delivery)
+        changed = {name: value for name, value in _doc(delivery).items() if value != before.get(name)}
+        return self.collection.update(guard, changed or {"status": delivery.status}) == 1
 
     def due(self, now: datetime, limit: int) -> list[Delivery]:
         docs = self.collection.find(

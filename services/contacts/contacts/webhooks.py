@@ -26,12 +26,13 @@ import json
 import random
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Never
 from urllib.parse import urlsplit
 
 from ccshared import contracts as c
+from ccshared.aggregate import Aggregate
 from ccshared.referrals import DECLINED, change_of
 from ccshared.timeutil import to_str
 
@@ -146,8 +147,15 @@ class RetryPolicy:
         return now - first_attempt_at > self.window
 
 
-@dataclass(frozen=True)
-class Delivery:
+@dataclass
+class Delivery(Aggregate[Never]):
+    """One webhook to one agency. Its methods change it in place; it raises no events.
+
+    Its repository writes a change as a compare-and-set on the (status, attempts) it
+    had before (DeliveryRepository.transition), so two workers never both claim,
+    nor both settle, one delivery.
+    """
+
     id: str
     agency_id: str
     contact_id: str
@@ -167,40 +175,49 @@ class Delivery:
     delivered_at: datetime | None = None
     updated_at: datetime | None = None
 
-    def claim(self, now: datetime) -> Delivery:
+    def claim(self, now: datetime) -> None:
         if self.status not in DUE_STATUSES:
             raise ValueError(f"{self.id} is {self.status}, not due for sending")
-        return replace(
-            self,
-            status=SENDING,
-            attempts=self.attempts + 1,
-            attempt_started_at=now,
-            first_attempt_at=self.first_attempt_at or now,
-            updated_at=now,
-        )
+        self.status = SENDING
+        self.attempts += 1
+        self.attempt_started_at = now
+        self.first_attempt_at = self.first_attempt_at or now
+        self.updated_at = now
 
-    def settled(self, outcome: Outcome, now: datetime, policy: RetryPolicy, rng: random.Random) -> Delivery:
+    def settled(self, outcome: Outcome, now: datetime, policy: RetryPolicy, rng: random.Random) -> None:
         """The claimed attempt's result: delivered, due again later, or failed for good."""
-        recorded = replace(
-            self, last_status_code=outcome.status_code, last_error=outcome.error, updated_at=now
-        )
+        self.last_status_code = outcome.status_code
+        self.last_error = outcome.error
+        self.updated_at = now
         if outcome.ok:
-            return replace(recorded, status=DELIVERED, delivered_at=now, next_attempt_at=None)
-        if outcome.final or policy.gives_up(self.first_attempt_at or now, now):
-            return replace(recorded, status=FAILED, next_attempt_at=None)
-        return replace(recorded, status=RETRYING, next_attempt_at=now + policy.delay(self.attempts, rng))
+            self.status = DELIVERED
+            self.delivered_at = now
+            self.next_attempt_at = None
+        elif outcome.final or policy.gives_up(self.first_attempt_at or now, now):
+            self.status = FAILED
+            self.next_attempt_at = None
+        else:
+            self.status = RETRYING
+            self.next_attempt_at = now + policy.delay(self.attempts, rng)
 
-    def interrupted(self, now: datetime, policy: RetryPolicy, rng: random.Random) -> Delivery:
+    def interrupted(self, now: datetime, policy: RetryPolicy, rng: random.Random) -> None:
         """An attempt that never reported back (the worker died): counted as failed, retried."""
-        return self.settled(Outcome(error=INTERRUPTED), now, policy, rng)
+        self.settled(Outcome(error=INTERRUPTED), now, policy, rng)
 
-    def waiting_for(self, older: Delivery, now: datetime) -> Delivery:
-        """Not before the older delivery of the same referral has had its next try."""
+    def turn_after(self, older: Delivery, now: datetime) -> datetime:
+        """When this may next be tried while `older`, of the same referral, is still open."""
         after = older.next_attempt_at if older.status in DUE_STATUSES else None
-        return replace(self, next_attempt_at=max(after or now + BLOCKED_RECHECK, now), updated_at=now)
+        return max(after or now + BLOCKED_RECHECK, now)
 
-    def cancelled(self, now: datetime) -> Delivery:
-        return replace(self, status=CANCELLED, next_attempt_at=None, updated_at=now)
+    def waiting_for(self, older: Delivery, now: datetime) -> None:
+        """Not before the older delivery of the same referral has had its next try."""
+        self.next_attempt_at = self.turn_after(older, now)
+        self.updated_at = now
+
+    def cancelled(self, now: datetime) -> None:
+        self.status = CANCELLED
+        self.next_attempt_at = None
+        self.updated_at = now
 
 
 def payload(change: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,6 +266,11 @@ class ReceiverHealth:
 
     `failures_from` is the first failure of the current run; `failing_since` is the
     mark, set once the run is long enough and kept until an attempt succeeds.
+
+    A value, not an aggregate: it is a part of the agency's profile document (whose
+    outbox carries the failing event), and ReceiverRepository.record works it out
+    again from a fresh read after every version conflict, comparing the health it
+    read with the one `after` returns.
     """
 
     failures: int = 0
