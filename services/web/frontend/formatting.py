@@ -171,7 +171,13 @@ def label(vocabulary: dict[str, str], key: str | None) -> str:
     return vocabulary.get(key, key.replace("_", " ").capitalize())
 
 
+def centre_choices(centres: list[dict]) -> list[tuple[str, str]]:
+    """A select's options for centres: the name and, to tell like names apart, the area."""
+    return [(centre["id"], f"{centre['name']} ({label(AREA_LABELS, centre['area'])})") for centre in centres]
+
+
 FILTERS = {
+    "centre_choices": centre_choices,
     "when": when,
     "day": day,
     "month": month,
