@@ -23,6 +23,14 @@ from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
 API_KEY_HEADER = apidoc.PARTNER_KEY_HEADER
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": HEADER,
+    "schema": {"type": "string"},
+    "required": False,
+    "description": "a key of your own per request: a retry within 24 hours with the same key and body gets "
+    "the first answer, not a second record; the same key with another body is refused",
+}
 
 # Made once: a schema with nested fields costs more to build than to load a body with,
 # and webargs would build one per request from a class. Loads and dumps keep no state.
@@ -138,7 +146,7 @@ staff.before_request(_authenticate_staff)
 @staff.doc(**apidoc.STAFF_ONLY)
 @staff.arguments(CONTACT_CREATE)
 @staff.response(201, s.ContactDetailSchema)
-@staff.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
+@staff.doc(parameters=[IDEMPOTENCY_KEY])
 def create_contact(form: dict) -> Response:
     """Log a letter, telephone message, e-mail or visit; its SLA clock starts from `received_at`."""
     user = _staff()
@@ -286,7 +294,7 @@ partners.before_request(_authenticate_agency)
 @partners.doc(**apidoc.PARTNER)
 @partners.arguments(REFERRAL_CREATE)
 @partners.response(201, s.AgencyReferralSchema)
-@partners.doc(parameters=[{"in": "header", "name": HEADER, "schema": {"type": "string"}, "required": False}])
+@partners.doc(parameters=[IDEMPOTENCY_KEY])
 def create_referral(form: dict) -> Response:
     """Refer a family (consent recorded); `nearest: true` picks the nearest suitable centre."""
     agency = _agency()
