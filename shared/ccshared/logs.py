@@ -43,7 +43,8 @@ class JsonFormatter(logging.Formatter):
 # as much as the message.
 _BROKER_AWAY = re.compile(
     r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
-    r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out",
+    r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out"
+    r"|Connection refused|reset by peer|Bootstrap attempt to \S+ failed",
     re.IGNORECASE,
 )
 

@@ -23,6 +23,8 @@ def _record(name: str, message: str, error: BaseException | None = None) -> logg
         ),
         ("<KafkaTCPTransport [none]>: Error sending request data: x", BrokenPipeError(32, "pipe")),
         ("Bootstrap attempt to 1 failed: refused", ConnectionRefusedError(111, "refused")),
+        ("Bootstrap attempt to bootstrap-0 failed: KafkaConnectionError (backoff 0.05 secs)", None),
+        ("Connection failed: [Errno 111] Connection refused", None),
     ],
 )
 def test_a_broker_going_away_is_logged_as_a_warning(message, error):
