@@ -20,8 +20,8 @@ from typing import Any
 
 from . import events, metrics, tracing
 from .bus import Producer
-from .hints import Hints, pause
-from .retrying import TRANSIENT, Outage
+from .hints import Hints
+from .retrying import hinted_loop
 from .store import Collection, Document
 from .timeutil import Clock
 
@@ -188,23 +188,16 @@ class Relay:
             )
 
     def run(self, stop: threading.Event) -> None:
-        outage = Outage("outbox relay waiting")
-        next_sweep = 0.0
-        next_report = 0.0
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_report:
-                    next_report = time.monotonic() + metrics.REFRESH_SECONDS
-                    self.report_metrics()
-                self.publish_hinted()
-                if time.monotonic() >= next_sweep:
-                    _, full = self.sweep()
-                    next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
-                outage.over()
-            except TRANSIENT as exc:
-                outage.wait(stop, exc)
-                continue
-            pause(stop, self.hints, next_sweep - time.monotonic(), HINT_LINGER_SECONDS)
+        hinted_loop(
+            stop,
+            "outbox relay waiting",
+            hints=self.hints,
+            hinted=self.publish_hinted,
+            sweep=lambda: self.sweep()[1],
+            sweep_seconds=self.sweep_seconds,
+            chores=[(metrics.REFRESH_SECONDS, self.report_metrics)],
+            linger=HINT_LINGER_SECONDS,
+        )
 
 
 def _publish_span(topic: str, envelope: dict) -> tuple[tracing.Span, str] | None:

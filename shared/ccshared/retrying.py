@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .bus import BusUnavailable
+from .hints import Hints, pause
 from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -79,3 +81,42 @@ def every(
             continue
         if not again_at_once(result):
             stop.wait(seconds)
+
+
+def hinted_loop(
+    stop: threading.Event,
+    message: str,
+    *,
+    hints: Hints | None,
+    hinted: Callable[[], object],
+    sweep: Callable[[], bool],
+    sweep_seconds: float,
+    chores: Sequence[tuple[float, Callable[[], object]]] = (),
+    linger: float = 0.0,
+) -> None:
+    """The loop of a worker that acts at once on work hinted to it and sweeps for the rest
+    (the outbox relay, the notifier's and the webhooks' delivery; ccshared.hints).
+
+    Each round runs every chore whose period (seconds) has passed, then `hinted`, then
+    `sweep` when due: again at once when it returns True (its batch came back full), else
+    `sweep_seconds` later. Between rounds it waits for a hint or the next due instant. An
+    outage is waited out with the backoff above, as `every` does.
+    """
+    outage = Outage(message)
+    next_chore = [0.0] * len(chores)
+    next_sweep = 0.0
+    while not stop.is_set():
+        try:
+            for index, (seconds, chore) in enumerate(chores):
+                if time.monotonic() >= next_chore[index]:
+                    chore()
+                    next_chore[index] = time.monotonic() + seconds
+            hinted()
+            if time.monotonic() >= next_sweep:
+                full = sweep()
+                next_sweep = time.monotonic() + (0.0 if full else sweep_seconds)
+            outage.over()
+        except TRANSIENT as exc:
+            outage.wait(stop, exc)
+            continue
+        pause(stop, hints, min(next_sweep, *next_chore) - time.monotonic(), linger)

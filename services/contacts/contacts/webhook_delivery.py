@@ -18,14 +18,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import requests
-from ccshared.hints import Hints, pause
-from ccshared.retrying import TRANSIENT, Outage
+from ccshared.hints import Hints
+from ccshared.retrying import hinted_loop
 from ccshared.timeutil import Clock, SystemClock
 from prometheus_client import Counter
 from standardwebhooks import Webhook
@@ -215,22 +214,15 @@ class WebhookDelivery:
         return recovered
 
     def run(self, stop: threading.Event) -> None:
-        outage = Outage("webhook delivery waiting for an outage to end")
-        next_sweep = next_housekeeping = 0.0
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_housekeeping:
-                    self.recover_interrupted()
-                    next_housekeeping = time.monotonic() + self.housekeeping_seconds
-                self.send_hinted()
-                if time.monotonic() >= next_sweep:
-                    _, full = self.send_due()
-                    next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
-                outage.over()
-            except TRANSIENT as exc:
-                outage.wait(stop, exc)
-                continue
-            pause(stop, self.hints, min(next_sweep, next_housekeeping) - time.monotonic())
+        hinted_loop(
+            stop,
+            "webhook delivery waiting for an outage to end",
+            hints=self.hints,
+            hinted=self.send_hinted,
+            sweep=lambda: self.send_due()[1],
+            sweep_seconds=self.sweep_seconds,
+            chores=[(self.housekeeping_seconds, self.recover_interrupted)],
+        )
 
 
 def _due(next_attempt_at: datetime | None, now: datetime) -> bool:

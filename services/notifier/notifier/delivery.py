@@ -31,7 +31,6 @@ import json
 import logging
 import random
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -40,8 +39,8 @@ from ccshared import metrics as shared_metrics
 from ccshared import tracing
 from ccshared.bus import BusUnavailable, Producer
 from ccshared.contracts import DEAD_LETTER_TOPIC
-from ccshared.hints import Hints, pause
-from ccshared.retrying import TRANSIENT, Outage
+from ccshared.hints import Hints
+from ccshared.retrying import hinted_loop
 from ccshared.store import StoreUnavailable
 from ccshared.timeutil import Clock, to_str
 
@@ -187,34 +186,39 @@ class Delivery:
             self.close()
 
     def _run(self, stop: threading.Event) -> None:
-        outage = Outage("delivery waiting for an outage to end")
-        next_sweep = next_housekeeping = next_report = 0.0
-        busy = False  # sent anything since the last sweep
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= next_housekeeping:
-                    self.recover_interrupted()
-                    self.rescue_waiting()
-                    self.publish_dead_letters()
-                    next_housekeeping = time.monotonic() + self.housekeeping_seconds
-                if time.monotonic() >= next_report:
-                    self.report_queue()
-                    next_report = time.monotonic() + QUEUE_REPORT_SECONDS
-                busy = self.send_hinted() > 0 or busy
-                if time.monotonic() >= next_sweep:
-                    busy = self.send_groups() > 0 or busy
-                    tried, full = self.send_due()
-                    next_sweep = time.monotonic() + (0.0 if full else self.sweep_seconds)
-                    if not (tried or busy):
-                        self.transport.release()
-                    busy = False
-                outage.over()
-            except TRANSIENT as exc:
-                outage.wait(stop, exc)
-                continue
-            pause(
-                stop, self.hints, min(next_sweep, next_housekeeping) - time.monotonic(), HINT_LINGER_SECONDS
-            )
+        sent_since_sweep = False
+
+        def hinted() -> None:
+            nonlocal sent_since_sweep
+            sent_since_sweep = self.send_hinted() > 0 or sent_since_sweep
+
+        def sweep() -> bool:
+            nonlocal sent_since_sweep
+            busy = self.send_groups() > 0 or sent_since_sweep
+            tried, full = self.send_due()
+            if not (tried or busy):
+                self.transport.release()  # a quiet spell: no SMTP connection kept open for nothing
+            sent_since_sweep = False
+            return full
+
+        hinted_loop(
+            stop,
+            "delivery waiting for an outage to end",
+            hints=self.hints,
+            hinted=hinted,
+            sweep=sweep,
+            sweep_seconds=self.sweep_seconds,
+            chores=[
+                (self.housekeeping_seconds, self._housekeeping),
+                (QUEUE_REPORT_SECONDS, self.report_queue),
+            ],
+            linger=HINT_LINGER_SECONDS,
+        )
+
+    def _housekeeping(self) -> None:
+        self.recover_interrupted()
+        self.rescue_waiting()
+        self.publish_dead_letters()
 
     def send(self, notification: Notification) -> Notification | None:
         """Try one due notification; None when another worker claimed it first.
