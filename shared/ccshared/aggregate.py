@@ -18,6 +18,7 @@ an SLA clock, a notification), after cosmicpython's `model.events`:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -37,3 +38,9 @@ class Aggregate(Generic[E]):
         """The events raised since the last collection, in order; the list is emptied."""
         collected, self.events = self.events, []
         return collected
+
+
+def state_fields(kind: type[Aggregate]) -> tuple[dataclasses.Field, ...]:
+    """The fields a repository stores, in order: all but the pending events."""
+    pending = {item.name for item in dataclasses.fields(Aggregate)}
+    return tuple(item for item in dataclasses.fields(kind) if item.name not in pending)

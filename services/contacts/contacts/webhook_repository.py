@@ -7,14 +7,13 @@ announces it are one atomic write through that document's outbox.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared.aggregate import Aggregate
+from ccshared.aggregate import state_fields
 from ccshared.outbox import AggregateStore, VersionConflict
 from ccshared.store import Document, DuplicateKey, Filter, Store
 from ccshared.timeutil import Clock, from_str, to_str
@@ -34,8 +33,7 @@ _INSTANTS = {
 }
 # The delivery's own fields: not the aggregate's pending events (it raises none, and
 # events travel through an outbox, never as a field of the record).
-_AGGREGATE = {field.name for field in dataclasses.fields(Aggregate)}
-_FIELDS = tuple(field for field in dataclasses.fields(Delivery) if field.name not in _AGGREGATE)
+_FIELDS = state_fields(Delivery)
 
 
 def _doc(delivery: Delivery) -> Document:

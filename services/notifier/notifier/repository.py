@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ccshared import tracing
-from ccshared.aggregate import Aggregate
+from ccshared.aggregate import state_fields
 from ccshared.store import Collection, Document, DuplicateKey, Store
 from ccshared.timeutil import from_str, to_str
 
@@ -19,8 +19,7 @@ _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at"
 _TUPLES = ("to", "cc", "item_ids")
 # The notification's own fields: not the aggregate's pending events (it raises none, and
 # events travel through an outbox, never as a field of the record).
-_AGGREGATE = {f.name for f in dataclasses.fields(Aggregate)}
-_FIELDS = tuple(f for f in dataclasses.fields(Notification) if f.name not in _AGGREGATE)
+_FIELDS = state_fields(Notification)
 
 
 def to_doc(notification: Notification) -> Document:

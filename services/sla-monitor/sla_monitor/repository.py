@@ -18,7 +18,6 @@ recomputes the transition, finds the claim taken and just records the state.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import typing
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from ccshared import contracts, tracing
-from ccshared.aggregate import Aggregate
+from ccshared.aggregate import Aggregate, state_fields
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
@@ -50,20 +49,13 @@ T = TypeVar("T", bound=Aggregate[SlaEvent])
 # Changes an aggregate in place and returns the events it recorded, collected (in order).
 Change = Callable[[T], list[SlaEvent]]
 
-NOT_STATE = frozenset(f.name for f in dataclasses.fields(Aggregate))  # its pending events
-
-
-def _stored_fields(kind: type) -> tuple[dataclasses.Field, ...]:
-    """The fields of an aggregate's state, in order: all but the pending events."""
-    return tuple(f for f in dataclasses.fields(kind) if f.name not in NOT_STATE)
-
 
 def _instant_fields(kind: type) -> frozenset[str]:
     """The fields typed `datetime` or `datetime | None`: stored as fixed-width UTC strings."""
     hints = typing.get_type_hints(kind)
     return frozenset(
         f.name
-        for f in _stored_fields(kind)
+        for f in state_fields(kind)
         if hints[f.name] is datetime or datetime in typing.get_args(hints[f.name])
     )
 
@@ -101,7 +93,7 @@ class Repository(Generic[T]):
         self.claims = claims
         self.outbox = AggregateStore(collection, SOURCE, clock)
         self._instants = _instant_fields(self.kind)
-        self._names = tuple(f.name for f in _stored_fields(self.kind))
+        self._names = tuple(f.name for f in state_fields(self.kind))
         for name in self.index_fields:
             collection.ensure_index([name])
 
