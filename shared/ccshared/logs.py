@@ -44,7 +44,7 @@ class JsonFormatter(logging.Formatter):
 _BROKER_AWAY = re.compile(
     r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
     r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out"
-    r"|Connection refused|reset by peer|Bootstrap attempt to \S+ failed",
+    r"|Connection refused|reset by peer",
     re.IGNORECASE,
 )
 

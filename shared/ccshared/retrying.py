@@ -109,8 +109,10 @@ def hinted_loop(
         try:
             for index, (seconds, chore) in enumerate(chores):
                 if time.monotonic() >= next_chore[index]:
-                    chore()
+                    # Due again a period on even if it fails now: a chore (a backlog count, say)
+                    # must never keep the loop from its work.
                     next_chore[index] = time.monotonic() + seconds
+                    chore()
             hinted()
             if time.monotonic() >= next_sweep:
                 full = sweep()

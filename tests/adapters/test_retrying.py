@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ccshared.retrying import every
+from ccshared.retrying import every, hinted_loop
 from ccshared.store import StoreUnavailable
 
 from tests.infra.waiting import wait_for
@@ -73,3 +73,37 @@ def test_an_error_that_is_not_an_outage_is_not_swallowed():
     thread.start()
     thread.join(5)
     assert [str(e) for e in errors] == ["a bug, not an outage"]
+
+
+def test_a_failing_chore_never_keeps_a_hinted_loop_from_its_work():
+    """A chore that keeps failing (a backlog count timing out, say) waits its period; the
+    hinted work and the sweep go on in between."""
+    chores: list[str] = []
+    hinted: list[str] = []
+    sweeps: list[str] = []
+
+    def count_backlog() -> None:
+        chores.append("try")
+        raise StoreUnavailable("the count timed out")
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=hinted_loop,
+        args=(stop, "test loop waiting"),
+        kwargs={
+            "hints": None,
+            "hinted": lambda: hinted.append("hint"),
+            "sweep": lambda: sweeps.append("sweep") is not None,  # never full
+            "sweep_seconds": 0.05,
+            "chores": [(3600.0, count_backlog)],
+        },
+        daemon=True,
+    )
+    thread.start()
+    try:
+        wait_for(lambda: len(sweeps) >= 3 and len(hinted) >= 3, 10, "sweeps while the chore fails")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert chores == ["try"], "a failed chore waits its period, not the next round"

@@ -24,6 +24,10 @@ def _record(name: str, message: str, error: BaseException | None = None) -> logg
         ("<KafkaTCPTransport [none]>: Error sending request data: x", BrokenPipeError(32, "pipe")),
         ("Bootstrap attempt to 1 failed: refused", ConnectionRefusedError(111, "refused")),
         ("Bootstrap attempt to bootstrap-0 failed: KafkaConnectionError (backoff 0.05 secs)", None),
+        (
+            "Bootstrap attempt to bootstrap-0 failed: [Errno 104] Connection reset by peer (backoff 1 secs)",
+            None,
+        ),
         ("Connection failed: [Errno 111] Connection refused", None),
     ],
 )
@@ -38,6 +42,11 @@ def test_a_broker_going_away_is_logged_as_a_warning(message, error):
     [
         ("kafka.net.selector", "IO loop crashed (client_id=x)", RuntimeError("bug")),
         ("kafka.net.connection", "SaslHandshake failed: UnsupportedSaslMechanism", None),
+        (
+            "kafka.net.manager",
+            "Bootstrap attempt to bootstrap-0 failed: [Error 31] ClusterAuthorizationFailedError",
+            None,
+        ),
         ("contacts.relay", "Connection lost to the database", ConnectionResetError(104, "reset")),
     ],
 )

@@ -13,7 +13,8 @@ from . import domain, hours, partners
 from .repository import version_of
 
 # What a family sees of a centre: what staff edit (exceptions and services shaped below), and
-# the fields the directory derives or keeps about each edit.
+# the fields the directory derives or keeps about each edit. Every editable field is public
+# information; one that is not (a staff-only note) must be left out here.
 PUBLIC = (*domain.EDITABLE, "postcode_district", "last_verified_at", "verified_by", "updated_at")
 
 

@@ -194,9 +194,9 @@ class Delivery:
 
         def sweep() -> bool:
             nonlocal sent_since_sweep
-            busy = self.send_groups() > 0 or sent_since_sweep
+            sent_since_sweep = self.send_groups() > 0 or sent_since_sweep
             tried, full = self.send_due()
-            if not (tried or busy):
+            if not (tried or sent_since_sweep):
                 self.transport.release()  # a quiet spell: no SMTP connection kept open for nothing
             sent_since_sweep = False
             return full
