@@ -1,25 +1,31 @@
 """Configuration from environment variables, validated once at start.
 
-A setting is one field of a frozen settings dataclass, naming its variable, default, parser and help:
-`retention_days: int = setting("CONTACTS_RETENTION_DAYS", 365, positive_int, "days kept")`.
-`Settings.from_env()` (a `FromEnv` class) reads every variable the class and its sections declare and
-raises one `ConfigError` naming every missing or malformed one, so an operator fixes them in one go.
-A variable several services read (the bus, the keys) is a `Var` here.
+A settings class is a `@group(PREFIX)`: a frozen, keyword-only dataclass whose fields give their default,
+parser and help. A field reads PREFIX + its name in capitals, unless it names its variable or is a shared
+`Var` (the bus, the keys: variables several services read):
+
+    @config.group("CONTACTS_")
+    class Settings:
+        retention_days: int = setting(365, positive_int, "days kept")  # CONTACTS_RETENTION_DAYS
+        bus_url: str = setting(config.BUS_URL)  # EVENT_BUS_URL
+
+`Settings.from_env()` reads every variable the class and its sections declare and raises one `ConfigError`
+naming every missing or malformed one, so an operator fixes them in one go.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from typing import Any, TypeVar
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any, TypeVar, dataclass_transform
 
 from . import keys
 
 REQUIRED = object()
 S = TypeVar("S")
 N = TypeVar("N", int, float)
-_FIELD = "ccshared.config"  # a settings field's metadata: (the Vars it reads, how it is built from them)
+_FIELD = "ccshared.config"  # a settings field's metadata: its _Source
 
 
 class ConfigError(Exception):
@@ -61,68 +67,73 @@ def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> 
     return values
 
 
-def _field(variables: Iterable[Var], build: Callable, default: Any = REQUIRED, shown: bool = True) -> Any:
-    metadata = {_FIELD: (tuple(variables), build)}
+@dataclass
+class _Source:
+    """The variables a settings field reads and how the field is built from their values."""
+
+    variables: tuple[Var, ...]
+    build: Callable[[Mapping[str, Any]], Any]
+
+
+def _field(source: _Source, default: Any = REQUIRED, shown: bool = True) -> Any:
     if default is REQUIRED:
-        return field(metadata=metadata, repr=shown)
-    return field(default_factory=default, metadata=metadata, repr=shown)
+        return field(metadata={_FIELD: source}, repr=shown)
+    return field(default_factory=default, metadata={_FIELD: source}, repr=shown)
 
 
 def setting(
-    var: Var | str, default: Any = REQUIRED, parse: Callable = str, help: str = "", *, sensitive: bool = False
+    default: Any = REQUIRED, parse: Callable = str, help: str = "", *, name: str = "", sensitive: bool = False
 ) -> Any:
-    """A settings field read from one variable: a shared `Var`, or the Var's own arguments."""
-    if not isinstance(var, Var):
-        var = Var(var, default, parse, help, sensitive)
+    """A settings field read from one variable: a shared `Var`, `name`, or its group's PREFIX + FIELD_NAME."""
+    var = default if isinstance(default, Var) else Var(name, default, parse, help, sensitive)
+    source = _Source((var,), lambda values: values[source.variables[0].name])
     factory = REQUIRED if var.default is REQUIRED else lambda: var.default
-    return _field([var], lambda values: values[var.name], factory, shown=not var.sensitive)
+    return _field(source, factory, shown=not var.sensitive)
 
 
 def derived(variables: Iterable[Var], build: Callable[[Mapping], Any], default: Any = REQUIRED) -> Any:
     """A settings field made from several variables at once (the working-day calendar)."""
-    return _field(variables, build, default)
+    return _field(_Source(tuple(variables), build), default)
 
 
 def section(cls: type) -> Any:
     """A field that is a group of settings of its own; may be left out if each of them has a default."""
     optional = all(f.default is not MISSING or f.default_factory is not MISSING for f in fields(cls))
-    return _field(variables(cls), lambda values: _build(cls, values), cls if optional else REQUIRED)
+    return _field(
+        _Source(tuple(variables(cls)), lambda values: _build(cls, values)), cls if optional else REQUIRED
+    )
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(setting, derived, section))
+def group(prefix: str = "") -> Callable[[type[S]], type[S]]:
+    """A settings class: a frozen keyword-only dataclass with `from_env`, its unnamed fields read PREFIX+NAME."""
+
+    def make(cls: type[S]) -> type[S]:
+        made = dataclass(frozen=True, kw_only=True)(cls)
+        for item in fields(made):
+            source = item.metadata.get(_FIELD)
+            if source and not source.variables[0].name:
+                source.variables = (replace(source.variables[0], name=prefix + item.name.upper()),)
+        made.from_env = classmethod(from_env)  # type: ignore[attr-defined]
+        return made
+
+    return make
 
 
 def variables(cls: type) -> list[Var]:
     """Every variable a settings class reads, its sections' too, each once, in declaration order."""
-    found = {var.name: var for item in fields(cls) for var in item.metadata.get(_FIELD, ((),))[0]}
-    return list(found.values())
+    sources = [item.metadata[_FIELD] for item in fields(cls) if _FIELD in item.metadata]
+    return list({var.name: var for source in sources for var in source.variables}.values())
 
 
 def _build(cls: type[S], values: Mapping[str, Any]) -> S:
     given = [item for item in fields(cls) if _FIELD in item.metadata]
-    return cls(**{item.name: item.metadata[_FIELD][1](values) for item in given})
+    return cls(**{item.name: item.metadata[_FIELD].build(values) for item in given})
 
 
 def from_env(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
     """The settings from the environment; one ConfigError names every bad variable."""
     return _build(cls, load(variables(cls), environ))
-
-
-def declared_in(module: object) -> dict[str, Var]:
-    """Every variable a config module declares: its Vars and its settings classes' fields."""
-    found: dict[str, Var] = {}
-    for value in vars(module).values():
-        for candidate in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(candidate, Var):
-                found[candidate.name] = candidate
-            elif isinstance(candidate, type) and is_dataclass(candidate):
-                found.update((var.name, var) for var in variables(candidate))
-    return found
-
-
-class FromEnv:
-    """Gives a settings dataclass `from_env(environ=None)`."""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Any:
-        return from_env(cls, environ)
 
 
 def boolean(raw: str) -> bool:
@@ -190,8 +201,11 @@ def one_of(*choices: str) -> Callable[[str], str]:
 http_url = url_with_scheme("http", "https")
 
 
-def _key(name: str, parse: Callable[[str], Any], help: str) -> Var:
-    return Var(name, REQUIRED, parse, help, sensitive=True)  # a key is never echoed, nor a key put by mistake
+def _key(name: str, help: str) -> Var:
+    """An Ed25519 key, private or public as its name says; never echoed, nor a key put by mistake."""
+    kind = "private" if name.endswith("PRIVATE_KEY") else "public"
+    parse = keys.private_key if kind == "private" else keys.public_key
+    return Var(name, REQUIRED, parse, f"Ed25519 {kind} key (PEM text or file path) {help}", sensitive=True)
 
 
 BUS_URL = Var(
@@ -210,32 +224,14 @@ OTEL_EXPORTER_OTLP_ENDPOINT = Var(
 PROCESSED_RETENTION_DAYS = Var(
     "PROCESSED_RETENTION_DAYS", 30, positive_int, "days handled event ids are kept, to skip redeliveries"
 )
-TRUSTED_PROXY_HOPS = Var(
-    "TRUSTED_PROXY_HOPS", 0, non_negative_int, "how many proxies in front set X-Forwarded-For/-Proto"
-)
+TRUSTED_PROXY_HOPS = Var("TRUSTED_PROXY_HOPS", 0, non_negative_int, "proxies in front setting X-Forwarded-*")
 # Staff tokens: the front end alone signs them (private key); each service checks
 # them with the public key. Service tokens: a service calling another's internal
 # API signs with a key pair of its own, which staff tokens cannot stand in for.
-STAFF_TOKEN_PRIVATE_KEY = _key(
-    "STAFF_TOKEN_PRIVATE_KEY",
-    keys.private_key,
-    "Ed25519 private key (PEM text or the path of a PEM file) with which the front end signs staff tokens",
-)
-STAFF_TOKEN_PUBLIC_KEY = _key(
-    "STAFF_TOKEN_PUBLIC_KEY",
-    keys.public_key,
-    "the front end's Ed25519 public key (PEM text or file path); checks staff tokens",
-)
-SERVICE_TOKEN_PRIVATE_KEY = _key(
-    "SERVICE_TOKEN_PRIVATE_KEY",
-    keys.private_key,
-    "Ed25519 private key (PEM text or file path) with which this service signs calls to another's internal API",
-)
-SERVICE_TOKEN_PUBLIC_KEY = _key(
-    "SERVICE_TOKEN_PUBLIC_KEY",
-    keys.public_key,
-    "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
-)
+STAFF_TOKEN_PRIVATE_KEY = _key("STAFF_TOKEN_PRIVATE_KEY", "with which the front end signs staff tokens")
+STAFF_TOKEN_PUBLIC_KEY = _key("STAFF_TOKEN_PUBLIC_KEY", "of the front end; checks staff tokens")
+SERVICE_TOKEN_PRIVATE_KEY = _key("SERVICE_TOKEN_PRIVATE_KEY", "with which this service signs internal calls")
+SERVICE_TOKEN_PUBLIC_KEY = _key("SERVICE_TOKEN_PUBLIC_KEY", "of the calling services; checks their calls")
 # Where the contacts service and the SLA monitor answer, for the front end and the notifier.
 CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", http_url, "the contacts service's base URL")
 SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", http_url, "the SLA monitor's base URL")

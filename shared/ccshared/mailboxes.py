@@ -24,6 +24,11 @@ def address(raw: str) -> str:
     return value
 
 
+def address_list(raw: str) -> frozenset[str]:
+    """'addr,addr2' -> {addr, addr2}."""
+    return frozenset(address(part) for part in raw.split(",") if part.strip())
+
+
 def address_map(raw: str) -> dict[str, str]:
     """'key=addr,key2=addr2' -> {key: addr}."""
     pairs: dict[str, str] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -125,17 +124,18 @@ def test_config_applies_defaults_and_parses_values():
     assert values == {"A_NUMBER": 3, "FLAG": True}
 
 
-@dataclass(frozen=True, kw_only=True)
+@config.group("T_MAIL_")
 class _Mail:
-    host: str = config.setting("T_MAIL_HOST", "localhost")
-    port: int = config.setting("T_MAIL_PORT", 25, config.positive_int)
-    password: str = config.setting("T_MAIL_PASSWORD", config.REQUIRED, config.secret, sensitive=True)
+    host: str = config.setting("localhost")
+    port: int = config.setting(25, config.positive_int)
+    password: str = config.setting(config.REQUIRED, config.secret, sensitive=True)
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Settings(config.FromEnv):
+@config.group("T_")
+class _Settings:
     bus_url: str = config.setting(config.BUS_URL)
-    base_url: str = config.setting("T_BASE_URL", "http://x", config.url_with_scheme("http", "https"))
+    base_url: str = config.setting("http://x", config.url_with_scheme("http", "https"))
+    timeout: float = config.setting(2.0, config.positive_float, name="T_TIMEOUT_SECONDS")
     mail: _Mail = config.section(_Mail)
     pair: tuple = config.derived(
         [config.Var("T_LEFT", 1, int), config.Var("T_RIGHT", 2, int)], lambda v: (v["T_LEFT"], v["T_RIGHT"])
@@ -150,11 +150,13 @@ def test_settings_declared_on_their_fields_load_with_sections_and_derived_values
     assert loaded.base_url == "https://x/api", "a base URL loses its trailing slash"
     assert loaded.pair == (1, 5)
     assert loaded.bus_url == config.BUS_URL.default
+    assert loaded.timeout == 2.0
     assert "p" * 32 not in repr(loaded), "a secret stays out of the settings' repr"
     names = [var.name for var in config.variables(_Settings)]
     assert names == [
         "EVENT_BUS_URL",
         "T_BASE_URL",
+        "T_TIMEOUT_SECONDS",
         "T_MAIL_HOST",
         "T_MAIL_PORT",
         "T_MAIL_PASSWORD",
@@ -165,8 +167,16 @@ def test_settings_declared_on_their_fields_load_with_sections_and_derived_values
 
 def test_settings_name_every_bad_variable_of_every_section_at_once():
     with pytest.raises(config.ConfigError) as caught:
-        _Settings.from_env({"T_MAIL_PORT": "0", "T_BASE_URL": "ftp://x", "T_MAIL_PASSWORD": "short-secret"})
+        _Settings.from_env(
+            {
+                "T_MAIL_PORT": "0",
+                "T_BASE_URL": "ftp://x",
+                "T_MAIL_PASSWORD": "short-secret",
+                "T_TIMEOUT_SECONDS": "-1",
+            }
+        )
     message = str(caught.value)
     assert "T_MAIL_PORT='0' is invalid: must be a positive whole number" in message
     assert "T_BASE_URL='ftp://x' is invalid" in message
     assert "T_MAIL_PASSWORD is invalid" in message and "short-secret" not in message
+    assert "T_TIMEOUT_SECONDS='-1' is invalid: must be a positive number" in message

@@ -225,14 +225,15 @@ def sla_monitor_subscriptions(rendered: Rendered, tmp_path: Path) -> set[tuple[s
 def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, set[tuple[str, str]]]:
     """(consumer group, topic) of every consumer each service runs, read from its code."""
     from contacts import worker as contacts_worker
-    from notifier import config as notifier_config
     from notifier import worker as notifier_worker
 
     def default(task, parameter: str) -> str:
         return inspect.signature(task).parameters[parameter].default
 
-    given = environment(rendered, "notifier").get(notifier_config.CONSUMER_GROUP.name, {}).get("value")
-    notifier_group = given or notifier_config.CONSUMER_GROUP.default
+    group_var = known_variables("notifier")["NOTIFIER_CONSUMER_GROUP"]
+    notifier_group = (
+        environment(rendered, "notifier").get(group_var.name, {}).get("value") or group_var.default
+    )
     return {
         "contacts": {
             (default(task, "group"), default(task, "topic"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from hostile_testkit import contacts_app, directory_app, notifier_app, sla_app, 
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+from tests.deploy.test_deploy_compose import known_variables
 from tests.infra import tokens
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -171,7 +171,7 @@ SERVICE_PACKAGES = {
 
 
 def declared(package: str) -> set[str]:
-    return set(config.declared_in(importlib.import_module(f"{package}.config")))
+    return set(known_variables(package))
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_PACKAGES))

@@ -79,8 +79,8 @@ def settings(tmp_path: Path) -> Settings:
         sla_monitor_url=SLA,
         notifier_url=NOTIFIER,
         cookie_secure=True,
-        max_failures=3,
-        lockout_minutes=15,
+        login_max_failures=3,
+        login_lockout_minutes=15,
     )
 
 

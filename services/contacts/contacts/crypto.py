@@ -17,6 +17,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 IDEMPOTENCY_FINGERPRINT = b"contacts idempotency fingerprint v1"
 
 
+def fernet_key(raw: str) -> str:
+    """CONTACTS_ENCRYPTION_KEY's parser: only a well-formed Fernet key (32 url-safe base64-encoded bytes)."""
+    try:
+        Fernet(raw.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            "not a Fernet key; make one with python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from exc
+    return raw
+
+
 def derived_key(fernet_key: str, purpose: bytes) -> bytes:
     """A key for one purpose (HKDF-SHA256) from CONTACTS_ENCRYPTION_KEY: keyed hashes
     need their own key, and one secret from the environment is enough to make it."""

@@ -35,7 +35,7 @@ HINTED_SWEEP_SECONDS = 2.0
 
 def routing(settings: Settings) -> Routing:
     r = settings.routing
-    return Routing(r.coordinators, r.principal, r.staff_emails, r.staff_domain)
+    return Routing(r.coordinators, r.principal, r.staff_emails, r.staff_email_domain)
 
 
 def transport(settings: Settings) -> Transport:
@@ -77,7 +77,7 @@ def delivery(
         renderer=Renderer(d.web_base_url, centres.name_of),
         transport=mail or transport(settings),
         sender=d.sender,
-        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_cap_seconds),
+        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_max_seconds),
         dead_letters=dead_letters,
         clock=clock,
         sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
@@ -127,7 +127,7 @@ def monthly_reports(
         transport=mail or transport(settings),
         sender=d.sender,
         web_base_url=d.web_base_url,
-        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_cap_seconds),
+        policy=RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_max_seconds),
         clock=clock,
         calendar=settings.digest.calendar,
         at=m.at,

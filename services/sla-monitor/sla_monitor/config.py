@@ -7,26 +7,26 @@ machine with no other configuration (no staff token key, no database).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ccshared import calendar, config, contracts
-from ccshared.config import FromEnv, Var, non_negative_float, positive_float, positive_int, section, setting
+from ccshared.calendar import WorkingCalendar
+from ccshared.config import derived, group, non_negative_float, positive_float, positive_int, section, setting
 from joserfc.jwk import OKPKey
 
 from .escalation import DEFAULT_REMINDER_WORKING_DAYS
 from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
-PORT = Var("SLA_MONITOR_PORT", 8003, positive_int, "HTTP port")
+PORT = config.Var("SLA_MONITOR_PORT", 8003, positive_int, "HTTP port")
 
 
-def _target(channel: str, urgency: str = "") -> Var:
+def _target(channel: str, urgency: str = "") -> config.Var:
     """SLA_TARGET_<CHANNEL>, or a cell SLA_TARGET_<CHANNEL>_<URGENCY> (unset: its channel's target)."""
     default = DEFAULT_CELLS.get((channel, urgency)) if urgency else DEFAULT_TARGETS[channel]
     contact = f"{urgency} {channel}".strip()
     name = f"SLA_TARGET_{channel}_{urgency}".upper().rstrip("_")
-    return Var(name, default, positive_int, f"working days to respond to {contact} contacts")
+    return config.Var(name, default, positive_int, f"working days to respond to {contact} contacts")
 
 
 TARGETS = {channel: _target(channel) for channel in contracts.CHANNELS}
@@ -38,45 +38,34 @@ def _targets(values: Mapping[str, Any]) -> Targets:
     return Targets(channels, {cell: values[var.name] or channels[cell[0]] for cell, var in CELLS.items()})
 
 
-@dataclass(frozen=True, kw_only=True)
-class CalendarSettings(FromEnv):
-    calendar: calendar.WorkingCalendar = config.derived(calendar.VARS, calendar.from_values)
-    targets: Targets = config.derived((*TARGETS.values(), *CELLS.values()), _targets)
+@group()
+class CalendarSettings:
+    calendar: WorkingCalendar = derived(calendar.VARS, calendar.from_values)
+    targets: Targets = derived((*TARGETS.values(), *CELLS.values()), _targets)
 
 
-@dataclass(frozen=True, kw_only=True)
-class WorkerSettings(FromEnv):
+@group("SLA_")
+class WorkerSettings:
     calendar: CalendarSettings = section(CalendarSettings)
     bus_url: str = setting(config.BUS_URL)
     store_url: str = setting(config.store_url(SERVICE))
-    stale_days: int = setting(
-        "SLA_STALE_DAYS", 90, positive_int, "days after which unverified centre information is stale"
-    )
-    scan_seconds: float = setting(
-        "SLA_SCAN_SECONDS", 5.0, positive_float, "deadline scanner's longest sleep; it wakes sooner when due"
-    )
-    freshness_seconds: float = setting(
-        "SLA_FRESHNESS_SECONDS", 60.0, positive_float, "how often to look for stale centres"
-    )
-    late_receipt_grace_seconds: float = setting(
-        "SLA_LATE_RECEIPT_GRACE_SECONDS", 5.0, non_negative_float, "a late-processed receipt waits this long"
-    )
-    startup_wait_seconds: float = setting(
-        "SLA_STARTUP_WAIT_SECONDS", 30.0, non_negative_float, "first scan's longest wait for the backlog"
-    )
-    consumer_group: str = setting("SLA_CONSUMER_GROUP", "sla-monitor", str, "consumer group of the instances")
+    stale_days: int = setting(90, positive_int, "days after which unverified centre information is stale")
+    scan_seconds: float = setting(5.0, positive_float, "the deadline scanner's longest sleep")
+    freshness_seconds: float = setting(60.0, positive_float, "how often to look for stale centres")
+    late_receipt_grace_seconds: float = setting(5.0, non_negative_float, "a late receipt waits this long")
+    startup_wait_seconds: float = setting(30.0, non_negative_float, "first scan's longest wait for backlog")
+    consumer_group: str = setting("sla-monitor", str, "consumer group of the instances")
     log_level: str = setting(config.LOG_LEVEL)
     processed_retention_days: int = setting(config.PROCESSED_RETENTION_DAYS)
     escalation_reminder_days: int = setting(
-        "SLA_ESCALATION_REMINDER_DAYS",
         DEFAULT_REMINDER_WORKING_DAYS,
         config.non_negative_int,
         "working days after a breach, and between, its reminders; 0: none",
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Settings(FromEnv):
+@group("SLA_")
+class Settings:
     worker: WorkerSettings = section(WorkerSettings)
     # The keys it holds: the front end's public key, and the notifier's service token public key
     # (the notifier fetches the full compliance report for its monthly e-mail).

@@ -137,7 +137,7 @@ def _api(args: argparse.Namespace) -> int:
             url,
             json=body,
             headers={"Authorization": f"Bearer {token}"},
-            timeout=settings.service_timeout * 10,  # a download may take longer than a page's call
+            timeout=settings.service_timeout_seconds * 10,  # a download may take longer than a page's call
         )
     except requests.RequestException as error:
         print(f"{SERVICE}: {args.service} could not be reached at {url}: {error}", file=sys.stderr)

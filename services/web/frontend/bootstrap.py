@@ -24,7 +24,7 @@ def desk(
 ) -> StaffDesk:
     """Accounts and sessions; the account commands build it from the account settings alone."""
     rule = LockoutRule(
-        max_failures=settings.max_failures, lockout=timedelta(minutes=settings.lockout_minutes)
+        max_failures=settings.login_max_failures, lockout=timedelta(minutes=settings.login_lockout_minutes)
     )
     return StaffDesk(
         store,
@@ -57,7 +57,7 @@ def backends(settings: Settings, transport: Transport) -> Backends:
             tokens=tokens,
             audience=audience,
             identity=_signed_in_user,
-            timeout=settings.service_timeout,
+            timeout=settings.service_timeout_seconds,
         )
 
     contacts_client = client("contacts", contracts.SERVICE_CONTACTS, settings.contacts_url)

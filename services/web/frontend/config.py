@@ -5,64 +5,53 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ccshared import config, contracts
-from ccshared.config import REQUIRED, FromEnv, Var, derived, http_url, positive_float, positive_int, setting
+from ccshared.config import REQUIRED, Var, derived, group, http_url, positive_float, positive_int, setting
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
 from joserfc.jwk import OKPKey
 
 SERVICE = contracts.SERVICE_WEB
 PORT = Var("WEB_PORT", 8000, positive_int, "HTTP port")
-DIRECTORY_URL = Var("DIRECTORY_URL", "http://127.0.0.1:8001", http_url)
-NOTIFIER_URL = Var("NOTIFIER_URL", "http://127.0.0.1:8004", http_url)
 
 
 def _mailboxes(values: Mapping[str, object]) -> RoleMailboxes:
     return RoleMailboxes(values[COORDINATORS.name], values[PRINCIPAL.name])  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, kw_only=True)
-class AccountSettings(FromEnv):
+@group("WEB_")
+class AccountSettings:
     """What the accounts and sessions need: enough for the account commands (no secret, no service)."""
 
     store_url: str = setting(config.store_url(SERVICE))
-    session_idle_minutes: int = setting(
-        "WEB_SESSION_IDLE_MINUTES", 30, positive_int, "sign out after this idle time"
-    )
-    max_failures: int = setting("WEB_LOGIN_MAX_FAILURES", 5, positive_int, "failed sign-ins before a lockout")
-    lockout_minutes: int = setting("WEB_LOGIN_LOCKOUT_MINUTES", 15, positive_int, "how long a lockout lasts")
+    session_idle_minutes: int = setting(30, positive_int, "sign out after this idle time")
+    login_max_failures: int = setting(5, positive_int, "failed sign-ins before a lockout")
+    login_lockout_minutes: int = setting(15, positive_int, "how long a lockout lasts")
     mailboxes: RoleMailboxes = derived((COORDINATORS, PRINCIPAL), _mailboxes, RoleMailboxes.defaults)
 
 
-@dataclass(frozen=True, kw_only=True)
+@group("WEB_")
 class Settings(AccountSettings):
     """Everything the web process needs."""
 
     # The key it holds: the staff tokens' private key, which no service has.
     staff_token_private_key: OKPKey = setting(config.STAFF_TOKEN_PRIVATE_KEY)
     secret_key: str = setting(
-        "WEB_SECRET_KEY",
-        REQUIRED,
-        config.secret,
-        "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
-        sensitive=True,
+        REQUIRED, config.secret, "signs the session cookie and keys the CSRF tokens", sensitive=True
     )
-    directory_url: str = setting(DIRECTORY_URL)
+    directory_url: str = setting("http://127.0.0.1:8001", http_url, name="DIRECTORY_URL")
     contacts_url: str = setting(config.CONTACTS_URL)
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
-    notifier_url: str = setting(NOTIFIER_URL)
+    notifier_url: str = setting("http://127.0.0.1:8004", http_url, name="NOTIFIER_URL")
     cookie_secure: bool = setting(
-        "WEB_COOKIE_SECURE", True, config.boolean, "session cookie over HTTPS only; false only for localhost"
+        True, config.boolean, "session cookie over HTTPS only; false only for localhost"
     )
-    service_timeout: float = setting(
-        "WEB_SERVICE_TIMEOUT_SECONDS", 5.0, positive_float, "timeout of each call to a service"
-    )
+    service_timeout_seconds: float = setting(5.0, positive_float, "timeout of each call to a service")
     log_level: str = setting(config.LOG_LEVEL)
     trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     sign_in_rate_limit: Limit = setting(
-        "WEB_SIGN_IN_RATE_LIMIT", Limit(20, 60), Limit.parse, "sign-ins per client address: HITS/SECONDS"
+        Limit(20, 60), Limit.parse, "sign-ins per client address: HITS/SECONDS"
     )
 
     def pseudonym_key(self) -> bytes:
