@@ -8,6 +8,7 @@ the data schemas below have no field that could hold it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import uuid
@@ -80,14 +81,19 @@ class CentreStaleData(_Data):
     stale_since = fields.AwareDateTime(required=True)
 
 
-class ContactData(_Data):
-    """A contact's lifecycle step: ids, channel, centre, area and times only."""
+class _ContactNamed(_Data):
+    """The contact an event is about: its id and reference, channel, centre and area."""
 
     contact_id = fields.String(required=True)
     reference = fields.String(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(c.CHANNELS))
     centre_id = fields.String(required=True)
     area = _area()
+
+
+class ContactData(_ContactNamed):
+    """A contact's lifecycle step: ids, channel, centre, area and times only."""
+
     received_at = fields.AwareDateTime(required=True)
     status = fields.String(required=True)
     assignee = fields.String(load_default=None, allow_none=True)
@@ -108,12 +114,7 @@ class ContactData(_Data):
     paused_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
-class SlaData(_Data):
-    contact_id = fields.String(required=True)
-    reference = fields.String(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf(c.CHANNELS))
-    centre_id = fields.String(required=True)
-    area = _area()
+class SlaData(_ContactNamed):
     assignee = fields.String(load_default=None, allow_none=True)
     received_at = fields.AwareDateTime(required=True)
     due_at = fields.AwareDateTime(required=True)
@@ -168,6 +169,10 @@ class Event:
     @property
     def key(self) -> str:
         return self.subject
+
+
+# What an Event takes from its envelope as it stands; its data is loaded by the type's schema.
+_EVENT_FIELDS = tuple(item.name for item in dataclasses.fields(Event) if item.name != "data")
 
 
 def make(type_: str, subject: str, data: dict[str, Any], *, source: str, time: datetime) -> dict:
@@ -234,15 +239,7 @@ def decode(raw: bytes) -> Event:
         data = schema.load(envelope["data"])
     except ValidationError as exc:
         raise InvalidEvent(f"bad data for {envelope['type']}: {exc.messages}") from exc
-    return Event(
-        id=envelope["id"],
-        source=envelope["source"],
-        type=envelope["type"],
-        time=envelope["time"],
-        subject=envelope["subject"],
-        data=data,
-        traceparent=envelope["traceparent"],
-    )
+    return Event(**{name: envelope[name] for name in _EVENT_FIELDS}, data=data)
 
 
 def _schema_for(type_: str) -> Schema:

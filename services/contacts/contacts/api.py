@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ccshared import apidoc, tables
 from ccshared import contracts as c
@@ -14,6 +16,7 @@ from ccshared.timeutil import Clock
 from ccshared.web import context
 from flask import Response, g, jsonify, request
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from . import schemas as s
 from . import views
@@ -38,6 +41,8 @@ CONTACT_CREATE = s.ContactCreateSchema()
 CONTACT_DETAIL = s.ContactDetailSchema()
 REFERRAL_CREATE = s.ReferralCreateSchema()
 AGENCY_REFERRAL = s.AgencyReferralSchema()
+
+F = TypeVar("F", bound=Callable)
 
 
 @dataclass(frozen=True)
@@ -111,16 +116,28 @@ def _partner_agency(services: Services, user: StaffUser) -> Agency:
     return Agency(id=user.agency, name=profile["name"])
 
 
-def _idempotent_create(scope: str, create: Callable[[Request | None], tuple[dict, bool]]) -> Response:
-    """Run create once per (scope, Idempotency-Key); a retry gets the same contact back,
-    rebuilt from the store for the caller (with the service layer's access check and audit)."""
-    services = _services()
+def _creates(blueprint: Blueprint, form: Schema, answer: type[Schema], security: dict) -> Callable[[F], F]:
+    """The blueprint's POST that makes a record once per Idempotency-Key, answered with 201."""
+
+    def register(route: F) -> F:
+        route = blueprint.doc(parameters=[IDEMPOTENCY_KEY])(route)
+        route = blueprint.response(201, answer)(route)
+        route = blueprint.arguments(form)(route)
+        return blueprint.post("")(blueprint.doc(**security)(route))
+
+    return register
+
+
+@contextmanager
+def _idempotent(scope: str) -> Iterator[Request | None]:
+    """The create request to make once per (scope, Idempotency-Key); a retry gets the same
+    contact back, which the route rebuilds from the store for the caller (with the service
+    layer's access check and audit). A key used before with another body is refused."""
     key = checked_key(request.headers.get(HEADER))
     try:
-        body, _created = create(services.idempotency.request(scope, key, request.get_json(silent=True)))
+        yield _services().idempotency.request(scope, key, request.get_json(silent=True))
     except IdempotencyMismatch:
         raise mismatch() from None
-    return _json(body, 201)
 
 
 def _json(body: dict, status: int) -> Response:
@@ -142,22 +159,27 @@ staff = Blueprint(
 staff.before_request(_authenticate_staff)
 
 
-@staff.post("")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(CONTACT_CREATE)
-@staff.response(201, s.ContactDetailSchema)
-@staff.doc(parameters=[IDEMPOTENCY_KEY])
+def _step(action: str, form: type[Schema] | None = None) -> Callable[[F], F]:
+    """A member of staff's step on one contact, POST /<contact_id>/<action>: the answer is
+    the contact as the step left it."""
+
+    def register(route: F) -> F:
+        route = staff.response(200, s.ContactSummarySchema)(route)
+        if form is not None:
+            route = staff.arguments(form)(route)
+        return staff.post(f"/<contact_id>/{action}")(staff.doc(**apidoc.STAFF_ONLY)(route))
+
+    return register
+
+
+@_creates(staff, CONTACT_CREATE, s.ContactDetailSchema, apidoc.STAFF_ONLY)
 def create_contact(form: dict) -> Response:
     """Log a letter, telephone message, e-mail or visit; its SLA clock starts from `received_at`."""
     user = _staff()
     service = _services().contacts
-
-    def create(request: Request | None) -> tuple[dict, bool]:
-        contact, created = service.receive_contact(user, form, request)
-        reading = service.read(user, contact.id)
-        return CONTACT_DETAIL.dump(views.contact_detail(reading)), created
-
-    return _idempotent_create(f"staff:{user.username}", create)
+    with _idempotent(f"staff:{user.username}") as create_request:
+        contact, _created = service.receive_contact(user, form, create_request)
+    return _json(CONTACT_DETAIL.dump(views.contact_detail(service.read(user, contact.id))), 201)
 
 
 @staff.get("")
@@ -197,82 +219,57 @@ def contact_audit(contact_id: str) -> list[dict]:
     return _services().contacts.audit_trail(_staff(), contact_id)
 
 
-@staff.post("/<contact_id>/assign")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.AssignSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("assign", s.AssignSchema)
 def assign(form: dict, contact_id: str) -> dict:
     """Give the contact to a member of staff to answer."""
     return views.contact_summary(_services().contacts.assign(_staff(), contact_id, form["assignee"]))
 
 
-@staff.post("/<contact_id>/respond")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.RespondSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("respond", s.RespondSchema)
 def respond(form: dict, contact_id: str) -> dict:
     """Record the answer (how and when): this stops the SLA clock."""
     contact = _services().contacts.respond(_staff(), contact_id, form["method"], form.get("responded_at"))
     return views.contact_summary(contact)
 
 
-@staff.post("/<contact_id>/pause")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.PauseSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("pause", s.PauseSchema)
 def pause(form: dict, contact_id: str) -> dict:
     """Wait on the family or a partner: the SLA clock stands still from now until resumed."""
     contact = _services().contacts.pause(_staff(), contact_id, form["reason_code"], form.get("note"))
     return views.contact_summary(contact)
 
 
-@staff.post("/<contact_id>/resume")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.ResumeSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("resume", s.ResumeSchema)
 def resume(form: dict, contact_id: str) -> dict:
     """Stop waiting: the due date moves on by the working days the contact was paused."""
     return views.contact_summary(_services().contacts.resume(_staff(), contact_id))
 
 
-@staff.post("/<contact_id>/close")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.EndSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("close", s.EndSchema)
 def close(form: dict, contact_id: str) -> dict:
     """Close without an answer (the family could not be reached, say), with a reason."""
     return views.contact_summary(_services().contacts.close(_staff(), contact_id, form.get("reason_code")))
 
 
-@staff.post("/<contact_id>/withdraw")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.EndSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("withdraw", s.EndSchema)
 def withdraw(form: dict, contact_id: str) -> dict:
     """Withdraw: logged in error or no longer wanted, with a reason."""
     return views.contact_summary(_services().contacts.withdraw(_staff(), contact_id, form.get("reason_code")))
 
 
-@staff.post("/<contact_id>/referral/open")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.response(200, s.ContactSummarySchema)
+@_step("referral/open")
 def open_referral(contact_id: str) -> dict:
     """A centre has opened the referral: the agency is told it is being looked at."""
     return views.contact_summary(_services().contacts.open_referral(_staff(), contact_id))
 
 
-@staff.post("/<contact_id>/referral/accept")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.response(200, s.ContactSummarySchema)
+@_step("referral/accept")
 def accept_referral(contact_id: str) -> dict:
     """Accept the referral: the agency is told."""
     return views.contact_summary(_services().contacts.accept_referral(_staff(), contact_id))
 
 
-@staff.post("/<contact_id>/referral/decline")
-@staff.doc(**apidoc.STAFF_ONLY)
-@staff.arguments(s.DeclineSchema)
-@staff.response(200, s.ContactSummarySchema)
+@_step("referral/decline", s.DeclineSchema)
 def decline_referral(form: dict, contact_id: str) -> dict:
     """Decline the referral with a reason code and words for the agency."""
     contact = _services().contacts.decline_referral(_staff(), contact_id, form["reason_code"], form["reason"])
@@ -290,21 +287,13 @@ partners = Blueprint(
 partners.before_request(_authenticate_agency)
 
 
-@partners.post("")
-@partners.doc(**apidoc.PARTNER)
-@partners.arguments(REFERRAL_CREATE)
-@partners.response(201, s.AgencyReferralSchema)
-@partners.doc(parameters=[IDEMPOTENCY_KEY])
+@_creates(partners, REFERRAL_CREATE, s.AgencyReferralSchema, apidoc.PARTNER)
 def create_referral(form: dict) -> Response:
     """Refer a family (consent recorded); `nearest: true` picks the nearest suitable centre."""
     agency = _agency()
-    service = _services().contacts
-
-    def create(request: Request | None) -> tuple[dict, bool]:
-        contact, created = service.receive_referral(agency, form, request)
-        return AGENCY_REFERRAL.dump(views.agency_referral(contact)), created
-
-    return _idempotent_create(f"agency:{agency.id}", create)
+    with _idempotent(f"agency:{agency.id}") as create_request:
+        contact, _created = _services().contacts.receive_referral(agency, form, create_request)
+    return _json(AGENCY_REFERRAL.dump(views.agency_referral(contact)), 201)
 
 
 @partners.get("")

@@ -3,12 +3,13 @@ read model, partner agencies, the audit log and idempotency records."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.aggregate import state_fields
 from ccshared.outbox import OUTBOX, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Filter, Store
 from ccshared.timeutil import Clock, from_str, to_str
@@ -67,40 +68,46 @@ def _transition(doc: dict) -> Transition:
     return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated)
 
 
+@dataclass(frozen=True)
+class _Fields:
+    """The fields of a record that its document holds under their own names: as they are,
+    or (instants) as fixed-width UTC strings. Its id, version and parts it writes itself."""
+
+    names: tuple[str, ...]
+    instants: frozenset[str]
+
+    @classmethod
+    def of(cls, kind: type, instants: tuple[str, ...]) -> _Fields:
+        names = tuple(item.name for item in state_fields(kind) if item.name not in ("id", "version"))
+        return cls(names, frozenset(instants))
+
+    def doc(self, record: object) -> dict[str, Any]:
+        values = {name: getattr(record, name) for name in self.names}
+        return {name: _ts(value) if name in self.instants else value for name, value in values.items()}
+
+    def values(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        stored = {name: doc.get(name) for name in self.names}
+        return {name: _dt(value) if name in self.instants else value for name, value in stored.items()}
+
+
+_PAUSE = _Fields.of(Pause, ("paused_at", "resumed_at"))
+_REFERRAL = _Fields.of(Referral, ("consent_recorded_at", "decided_at"))
+_CONTACT = _Fields.of(
+    Contact, ("received_at", "created_at", "responded_at", "ended_at", "personal_erased_at")
+)
+
+
 def _pause_doc(pause: Pause) -> dict:
-    return {
-        "paused_at": to_str(pause.paused_at),
-        "paused_by": pause.paused_by,
-        "reason_code": pause.reason_code,
-        "note": pause.note,
-        "resumed_at": _ts(pause.resumed_at),
-        "resumed_by": pause.resumed_by,
-    }
+    return _PAUSE.doc(pause)
 
 
 def _pause(doc: dict) -> Pause:
-    return Pause(
-        paused_at=from_str(doc["paused_at"]),
-        paused_by=doc["paused_by"],
-        reason_code=doc["reason_code"],
-        note=doc.get("note"),
-        resumed_at=_dt(doc.get("resumed_at")),
-        resumed_by=doc.get("resumed_by"),
-    )
+    return Pause(**_PAUSE.values(doc))
 
 
 def _referral_doc(referral: Referral) -> dict:
-    return {
-        "agency_id": referral.agency_id,
-        "agency_name": referral.agency_name,
-        "urgency": referral.urgency,
+    return _REFERRAL.doc(referral) | {
         "support_needed": list(referral.support_needed),
-        "consent_recorded_at": to_str(referral.consent_recorded_at),
-        "status": referral.status,
-        "decline_reason_code": referral.decline_reason_code,
-        "decline_reason": referral.decline_reason,
-        "decided_at": _ts(referral.decided_at),
-        "routing": referral.routing,
         "history": [_transition_doc(step) for step in referral.history],
     }
 
@@ -108,71 +115,39 @@ def _referral_doc(referral: Referral) -> dict:
 def _referral(doc: dict | None) -> Referral | None:
     if doc is None:
         return None
-    return Referral(
-        agency_id=doc["agency_id"],
-        agency_name=doc["agency_name"],
-        urgency=doc["urgency"],
-        support_needed=list(doc["support_needed"]),
-        consent_recorded_at=from_str(doc["consent_recorded_at"]),
-        status=doc["status"],
-        decline_reason_code=doc.get("decline_reason_code"),
-        decline_reason=doc.get("decline_reason"),
-        decided_at=_dt(doc.get("decided_at")),
-        routing=doc.get("routing"),
-        history=[_transition(step) for step in doc.get("history", [])],
-    )
+    parts = {
+        "support_needed": list(doc["support_needed"]),
+        "history": [_transition(step) for step in doc.get("history", [])],
+    }
+    return Referral(**_REFERRAL.values(doc) | parts)
 
 
 def contact_doc(contact: Contact) -> Document:
-    return {
-        "_id": contact.id,
-        "reference": contact.reference,
-        "channel": contact.channel,
-        "centre_id": contact.centre_id,
-        "area": contact.area,
-        "received_at": to_str(contact.received_at),
-        "created_at": to_str(contact.created_at),
-        "created_by": contact.created_by,
-        "personal": contact.personal,
-        "blind_index": list(contact.blind_index),
-        "status": contact.status,
-        "assignee": contact.assignee,
-        "responded_at": _ts(contact.responded_at),
-        "response_method": contact.response_method,
-        "ended_at": _ts(contact.ended_at),
-        "personal_erased_at": _ts(contact.personal_erased_at),
-        "urgency": contact.urgency,
-        "referral": _referral_doc(contact.referral) if contact.referral else None,
-        "agency_id": contact.referral.agency_id if contact.referral else None,
-        "pauses": [_pause_doc(pause) for pause in contact.pauses],
-        "history": [_transition_doc(step) for step in contact.history],
-    }
+    referral = contact.referral
+    return (
+        {"_id": contact.id}
+        | _CONTACT.doc(contact)
+        | {
+            "blind_index": list(contact.blind_index),
+            "referral": _referral_doc(referral) if referral else None,
+            "agency_id": referral.agency_id if referral else None,
+            "pauses": [_pause_doc(pause) for pause in contact.pauses],
+            "history": [_transition_doc(step) for step in contact.history],
+        }
+    )
 
 
 def contact_from_doc(doc: Document) -> Contact:
-    return Contact(
-        id=doc["_id"],
-        reference=doc["reference"],
-        channel=doc["channel"],
-        centre_id=doc["centre_id"],
-        area=doc["area"],
-        received_at=from_str(doc["received_at"]),
-        created_at=from_str(doc["created_at"]),
-        created_by=doc["created_by"],
-        personal=doc.get("personal"),
-        blind_index=list(doc.get("blind_index") or []),
-        status=doc["status"],
-        assignee=doc.get("assignee"),
-        responded_at=_dt(doc.get("responded_at")),
-        response_method=doc.get("response_method"),
-        ended_at=_dt(doc.get("ended_at")),
-        personal_erased_at=_dt(doc.get("personal_erased_at")),
-        urgency=doc.get("urgency") or (doc["referral"]["urgency"] if doc.get("referral") else None),
-        referral=_referral(doc.get("referral")),
-        pauses=[_pause(pause) for pause in doc.get("pauses") or []],
-        history=[_transition(step) for step in doc.get("history", [])],
-        version=doc[VERSION],
-    )
+    referral = doc.get("referral")
+    parts = {
+        "blind_index": list(doc.get("blind_index") or []),
+        # Contacts stored before any contact had an urgency took their referral's.
+        "urgency": doc.get("urgency") or (referral["urgency"] if referral else None),
+        "referral": _referral(referral),
+        "pauses": [_pause(pause) for pause in doc.get("pauses") or []],
+        "history": [_transition(step) for step in doc.get("history", [])],
+    }
+    return Contact(id=doc["_id"], **_CONTACT.values(doc) | parts, version=doc[VERSION])
 
 
 class ContactRepository:

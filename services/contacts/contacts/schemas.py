@@ -267,6 +267,19 @@ class NearestCentreSchema(Schema):
 # Responses --------------------------------------------------------------------
 
 
+def page_of(items: type[Schema], name: str) -> type[Schema]:
+    """One page of a list (views.page): its items, how many match in all, and where it is."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(items)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=name,
+    )
+
+
 class TransitionSchema(Schema):
     by = fields.String()
     at = fields.DateTime(metadata={"description": "when the step was recorded"})
@@ -343,11 +356,7 @@ class ContactDetailSchema(ContactSummarySchema):
     referral = fields.Nested(ReferralDetailSchema, allow_none=True)
 
 
-class ContactPageSchema(Schema):
-    items = fields.List(fields.Nested(ContactSummarySchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+ContactPageSchema = page_of(ContactSummarySchema, "ContactPageSchema")
 
 
 class AgencyTransitionSchema(Schema):
@@ -386,11 +395,7 @@ class AgencyReferralDetailSchema(AgencyReferralSchema):
     )
 
 
-class AgencyReferralPageSchema(Schema):
-    items = fields.List(fields.Nested(AgencyReferralSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+AgencyReferralPageSchema = page_of(AgencyReferralSchema, "AgencyReferralPageSchema")
 
 
 class AuditEntrySchema(Schema):
@@ -447,8 +452,4 @@ class WebhookDeliverySchema(Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
-class WebhookDeliveryPageSchema(Schema):
-    items = fields.List(fields.Nested(WebhookDeliverySchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+WebhookDeliveryPageSchema = page_of(WebhookDeliverySchema, "WebhookDeliveryPageSchema")
