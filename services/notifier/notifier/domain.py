@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Never
@@ -314,6 +314,45 @@ class Notification(Aggregate[Never]):
         self.status = GROUPED
         self.digest_id = group_id
         self.updated_at = now
+
+
+def own_mail(event_id: str, recipient: str, now: datetime, **fields: Any) -> Notification:
+    """A mail the notifier writes itself (a monthly report, a digest, a group mail) to one
+    address, due at once. `fields`: its kind, event_type, area, data (and a carrier's item_ids)."""
+    return Notification(
+        id=notification_id(event_id, recipient),
+        event_id=event_id,
+        recipient=recipient,
+        to=(recipient,),
+        cc=(),
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        **fields,
+    )
+
+
+def carrier(
+    kind: str,
+    event_type: str,
+    event_id: str,
+    recipient: str,
+    items: Sequence[Notification],
+    data: Mapping[str, Any],
+    now: datetime,
+) -> Notification:
+    """A mail that carries `items` (a digest, a group mail): in their area if they share one."""
+    areas = {item.area for item in items}
+    return own_mail(
+        event_id,
+        recipient,
+        now,
+        kind=kind,
+        event_type=event_type,
+        area=areas.pop() if len(areas) == 1 else None,
+        data=data,
+        item_ids=tuple(item.id for item in items),
+    )
 
 
 def new_notifications(
