@@ -124,13 +124,15 @@ def usage(package: str, port: Var, commands: Mapping[str, str]) -> str:
 def main(
     argv: Sequence[str],
     *,
-    app_spec: str,
-    worker_spec: str,
+    package: str,
     port: Var,
     check_settings: Callable[[str], object] | None = None,
     commands: Mapping[str, str] | None = None,
 ) -> int:
-    """Entry for `python -m <service> run|serve|worker`.
+    """Entry for `python -m <package> run|serve|worker`.
+
+    Every service is laid out alike: gunicorn runs `<package>.app:from_env()` and
+    the worker runs the tasks of `<package>.worker:tasks`.
 
     `commands` names the service's own further commands (handled before this is
     called) so that `--help` lists them too.
@@ -139,9 +141,10 @@ def main(
     starts: a bad one (a malformed closure calendar, say) stops the service
     with one message naming it, not a traceback from a worker thread.
     """
+    app_spec, worker_spec = f"{package}.app:from_env()", f"{package}.worker:tasks"
     mode = argv[0] if argv else "run"
     if mode in ("-h", "--help", "help"):
-        print(usage(app_spec.split(".")[0], port, commands or {}))
+        print(usage(package, port, commands or {}))
         return 0
     if mode not in MODES:
         print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import flask_smorest
@@ -28,7 +29,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import apidoc, tracing
+from . import apidoc, logs, tracing
 from .bus import BusUnavailable
 from .errors import ApiError, envelope
 from .outbox import VersionConflict
@@ -290,7 +291,21 @@ def trace_requests(app: Flask, service: str) -> None:
 
 
 C = TypeVar("C")
+S = TypeVar("S")
 _CONTEXTS = "ccshared.contexts"
+
+
+def app_from_env(
+    service: str,
+    load: Callable[[], S],
+    create_app: Callable[[S], Flask],
+    log_level: Callable[[S], str] = attrgetter("log_level"),
+) -> Flask:
+    """The app as gunicorn runs it: the settings loaded from the environment, the logs
+    configured at their level, then `create_app(settings)`."""
+    settings = load()
+    logs.configure(service, log_level(settings))
+    return create_app(settings)
 
 
 def provide(app: Flask, context: object) -> None:

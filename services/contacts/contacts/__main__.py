@@ -65,12 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in RUN_MODES:
-        return runner.main(
-            argv,
-            app_spec="contacts.app:from_env()",
-            worker_spec="contacts.worker:tasks",
-            port=PORT,
-        )
+        return runner.main(argv, package="contacts", port=PORT)
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ccshared import apidoc, logs, store
+from ccshared import apidoc, store
 from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base, provide
+from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap, subject_access_api
@@ -18,9 +18,7 @@ from .webhook_service import DeliveryLog
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`contacts.app:from_env()`): settings from the environment."""
-    settings = Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
-    return create_app(settings)
+    return app_from_env(SERVICE, Settings.from_env, create_app)
 
 
 def create_app(settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Flask:

@@ -28,12 +28,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Never
+from typing import Any
 from urllib.parse import urlsplit
 
 from ccshared import contracts as c
-from ccshared.aggregate import Aggregate
 from ccshared.referrals import DECLINED, change_of
+from ccshared.sending import Outgoing
 from ccshared.timeutil import to_str
 
 PENDING = c.DELIVERY_PENDING
@@ -148,15 +148,10 @@ class RetryPolicy:
 
 
 @dataclass
-class Delivery(Aggregate[Never]):
-    """One webhook to one agency. Its methods change it in place; it raises no events.
+class Delivery(Outgoing):
+    """One webhook to one agency (its sending: ccshared.sending.Outgoing; its
+    compare-and-set: DeliveryRepository.transition)."""
 
-    Its repository writes a change as a compare-and-set on the (status, attempts) it
-    had before (DeliveryRepository.transition), so two workers never both claim,
-    nor both settle, one delivery.
-    """
-
-    id: str
     agency_id: str
     contact_id: str
     reference: str
@@ -165,24 +160,13 @@ class Delivery(Aggregate[Never]):
     sequence: int
     body: str
     created_at: datetime
-    status: str = PENDING
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
     first_attempt_at: datetime | None = None
-    attempt_started_at: datetime | None = None
     last_status_code: int | None = None
-    last_error: str | None = None
     delivered_at: datetime | None = None
-    updated_at: datetime | None = None
 
     def claim(self, now: datetime) -> None:
-        if self.status not in DUE_STATUSES:
-            raise ValueError(f"{self.id} is {self.status}, not due for sending")
-        self.status = SENDING
-        self.attempts += 1
-        self.attempt_started_at = now
+        super().claim(now)
         self.first_attempt_at = self.first_attempt_at or now
-        self.updated_at = now
 
     def settled(self, outcome: Outcome, now: datetime, policy: RetryPolicy, rng: random.Random) -> None:
         """The claimed attempt's result: delivered, due again later, or failed for good."""

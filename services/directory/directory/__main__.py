@@ -43,12 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    return runner.main(
-        args,
-        app_spec="directory.app:from_env()",
-        worker_spec="directory.worker:tasks",
-        port=PORT,
-    )
+    return runner.main(args, package="directory", port=PORT)
 
 
 if __name__ == "__main__":

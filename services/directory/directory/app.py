@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from ccshared import apidoc, logs
+from ccshared import apidoc
 from ccshared.auth import TokenVerifier
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base, provide
+from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap, oruk, oruk_api, partner_api
@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`directory.app:from_env()`): settings from the environment."""
-    settings = Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
-    return create_app(settings)
+    return app_from_env(SERVICE, Settings.from_env, create_app)
 
 
 def create_app(

@@ -49,57 +49,58 @@ class _Lenient(Schema):
         unknown = EXCLUDE
 
 
-class OrganizationSchema(_Lenient):
+class _Record(_Lenient):
+    """An object of the specification: each has a uuid id."""
+
     id = Id(required=True)
+
+
+class _Described(_Record):
+    """An object the specification requires a name and a description of."""
+
     name = fields.String(required=True)
     description = fields.String(required=True)
 
 
-class LanguageSchema(_Lenient):
-    id = Id(required=True)
+class OrganizationSchema(_Described):
+    """The organisation a service belongs to."""
+
+
+class LanguageSchema(_Record):
     name = fields.String()
     code = fields.String()
 
 
-class CostOptionSchema(_Lenient):
-    id = Id(required=True)
+class CostOptionSchema(_Record):
     option = fields.String(allow_none=True)
     amount = fields.Float(allow_none=True)
 
 
-class TaxonomyTermSchema(_Lenient):
-    id = Id(required=True)
-    name = fields.String(required=True)
-    description = fields.String(required=True)
+class TaxonomyTermSchema(_Described):
     term = fields.String(allow_none=True)
 
 
-class AttributeSchema(_Lenient):
-    id = Id(required=True)
+class AttributeSchema(_Record):
     taxonomy_term_id = Id(allow_none=True)
     taxonomy_term = fields.Nested(TaxonomyTermSchema, allow_none=True)
 
 
-class AddressSchema(_Lenient):
-    id = Id(required=True)
+class AddressSchema(_Record):
     postal_code = fields.String(required=True)
 
 
-class LocationSchema(_Lenient):
-    id = Id(required=True)
+class LocationSchema(_Record):
     location_type = fields.String(required=True)
     latitude = fields.Float(allow_none=True, allow_nan=False)
     longitude = fields.Float(allow_none=True, allow_nan=False)
     addresses = fields.List(fields.Nested(AddressSchema))
 
 
-class ServiceAtLocationSchema(_Lenient):
-    id = Id(required=True)
+class ServiceAtLocationSchema(_Record):
     location = fields.Nested(LocationSchema, allow_none=True)
 
 
-class ServiceSchema(_Lenient):
-    id = Id(required=True)
+class ServiceSchema(_Record):
     organization_id = Id(allow_none=True)
     name = fields.String(required=True)
     description = fields.String(allow_none=True)

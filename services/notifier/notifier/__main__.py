@@ -12,8 +12,7 @@ if __name__ == "__main__":
     sys.exit(
         main(
             sys.argv[1:],
-            app_spec="notifier.app:from_env()",
-            worker_spec="notifier.worker:tasks",
+            package="notifier",
             port=PORT,
             check_settings=lambda mode: Settings.from_env(),
         )

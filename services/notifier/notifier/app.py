@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ccshared import apidoc, logs
+from ccshared import apidoc
 from ccshared import store as stores
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base, provide
+from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
 from . import api, bootstrap
@@ -15,9 +15,7 @@ from .config import Settings
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`notifier.app:from_env()`): settings from the environment."""
-    settings = Settings.from_env()
-    logs.configure("notifier", settings.log_level)
-    return create_app(settings)
+    return app_from_env("notifier", Settings.from_env, create_app)
 
 
 def create_app(settings: Settings, *, store: Store | None = None, clock: Clock | None = None) -> Flask:

@@ -20,7 +20,7 @@ from ccshared.calendar import WorkingCalendar
 from ccshared.retrying import every
 from ccshared.timeutil import LONDON, Clock
 
-from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, notification_id
+from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, carrier, notification_id
 from .repository import NotificationRepository
 
 log = logging.getLogger(__name__)
@@ -80,22 +80,7 @@ class DigestScheduler:
         ]
         if not items:
             return False
-        areas = {item.area for item in items}
-        digest = Notification(
-            id=notification_id(event_id, recipient),
-            kind=DIGEST,
-            event_id=event_id,
-            event_type=DIGEST_TYPE,
-            recipient=recipient,
-            to=(recipient,),
-            cc=(),
-            area=areas.pop() if len(areas) == 1 else None,
-            data={"day": day.isoformat()},
-            item_ids=tuple(item.id for item in items),
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
-        )
+        digest = carrier(DIGEST, DIGEST_TYPE, event_id, recipient, items, {"day": day.isoformat()}, now)
         created = self.notifications.add(digest)
         self._settle_items(self.notifications.get(digest.id) or digest, now)
         if created:

@@ -23,15 +23,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Never
+from typing import Any
 
 from ccshared import contracts as c
 from ccshared import referrals
-from ccshared.aggregate import Aggregate
 from ccshared.mailboxes import RoleMailboxes
+from ccshared.sending import Outgoing
 
 PENDING = c.DELIVERY_PENDING
 SENDING = c.DELIVERY_SENDING
@@ -179,15 +179,10 @@ class RetryPolicy:
 
 
 @dataclass
-class Notification(Aggregate[Never]):
-    """One e-mail to one recipient. Transitions change it in place; it raises no events.
+class Notification(Outgoing):
+    """One e-mail to one recipient (its sending: ccshared.sending.Outgoing; its
+    compare-and-set: NotificationRepository.transition)."""
 
-    Its repository writes a transition as a compare-and-set on the (status, attempts)
-    it had before (NotificationRepository.transition), so two workers never both
-    claim, nor both settle, one notification.
-    """
-
-    id: str
     kind: str
     event_id: str
     event_type: str
@@ -197,18 +192,12 @@ class Notification(Aggregate[Never]):
     area: str | None
     data: Mapping[str, Any]
     created_at: datetime
-    status: str = PENDING
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    attempt_started_at: datetime | None = None
     sent_at: datetime | None = None
     server_reply: str | None = None
-    last_error: str | None = None
     dead_lettered: bool | None = None
     digest_id: str | None = None
     item_ids: tuple[str, ...] = ()
     envelope: Mapping[str, Any] | None = field(default=None, repr=False)
-    updated_at: datetime | None = None
     # The traceparent of the span that recorded it (ccshared.tracing): its sending follows on.
     trace: str | None = field(default=None, repr=False)
 
@@ -234,14 +223,6 @@ class Notification(Aggregate[Never]):
         return (
             self.kind == EVENT and self.event_type in GROUPED_TYPES and partner_role(self.recipient) is None
         )
-
-    def claim(self, now: datetime) -> None:
-        if self.status not in DUE_STATUSES:
-            raise ValueError(f"{self.id} is {self.status}, not due for sending")
-        self.status = SENDING
-        self.attempts += 1
-        self.attempt_started_at = now
-        self.updated_at = now
 
     def delivered(self, now: datetime, reply: str) -> None:
         self.status = SENT
@@ -314,6 +295,45 @@ class Notification(Aggregate[Never]):
         self.status = GROUPED
         self.digest_id = group_id
         self.updated_at = now
+
+
+def own_mail(event_id: str, recipient: str, now: datetime, **fields: Any) -> Notification:
+    """A mail the notifier writes itself (a monthly report, a digest, a group mail) to one
+    address, due at once. `fields`: its kind, event_type, area, data (and a carrier's item_ids)."""
+    return Notification(
+        id=notification_id(event_id, recipient),
+        event_id=event_id,
+        recipient=recipient,
+        to=(recipient,),
+        cc=(),
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        **fields,
+    )
+
+
+def carrier(
+    kind: str,
+    event_type: str,
+    event_id: str,
+    recipient: str,
+    items: Sequence[Notification],
+    data: Mapping[str, Any],
+    now: datetime,
+) -> Notification:
+    """A mail that carries `items` (a digest, a group mail): in their area if they share one."""
+    areas = {item.area for item in items}
+    return own_mail(
+        event_id,
+        recipient,
+        now,
+        kind=kind,
+        event_type=event_type,
+        area=areas.pop() if len(areas) == 1 else None,
+        data=data,
+        item_ids=tuple(item.id for item in items),
+    )
 
 
 def new_notifications(

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Never
 from ccshared.aggregate import Aggregate
 from ccshared.timeutil import Clock
 
-from .domain import GROUP, GROUP_TYPE, WAITING, Notification, notification_id
+from .domain import GROUP, GROUP_TYPE, WAITING, Notification, carrier, notification_id
 
 if TYPE_CHECKING:
     from .repository import GroupWindows, NotificationRepository
@@ -213,20 +213,5 @@ class Grouper:
 
 
 def _group(window: Window, part: int, items: Sequence[Notification], now: datetime) -> Notification:
-    event_id = f"group-{window.stamp}-{part}"
-    areas = {item.area for item in items}
-    return Notification(
-        id=notification_id(event_id, window.recipient),
-        kind=GROUP,
-        event_id=event_id,
-        event_type=GROUP_TYPE,
-        recipient=window.recipient,
-        to=(window.recipient,),
-        cc=(),
-        area=areas.pop() if len(areas) == 1 else None,
-        data={"window": window.flush_at.isoformat() if window.flush_at else None, "part": part},
-        item_ids=tuple(item.id for item in items),
-        created_at=now,
-        updated_at=now,
-        next_attempt_at=now,
-    )
+    data = {"window": window.flush_at.isoformat() if window.flush_at else None, "part": part}
+    return carrier(GROUP, GROUP_TYPE, f"group-{window.stamp}-{part}", window.recipient, items, data, now)

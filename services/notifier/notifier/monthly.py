@@ -35,7 +35,7 @@ from jinja2 import Environment
 
 from . import metrics
 from .compliance import XLSX_TYPE, ComplianceReports, Month, filename
-from .domain import FAILED, RETRYING, SENT, Notification, RetryPolicy, notification_id
+from .domain import FAILED, RETRYING, SENT, Notification, RetryPolicy, own_mail
 from .mail import PermanentFailure, TemporaryFailure, Transport, compose
 from .rendering import RenderedMessage, london
 from .repository import NotificationRepository
@@ -119,19 +119,9 @@ class MonthlyReports:
 
     def _record(self, reader: Reader, month: Month, now: datetime) -> Notification:
         event_id = f"compliance-{month.key}-{reader.area or 'all-areas'}"
-        return Notification(
-            id=notification_id(event_id, reader.address),
-            kind=KIND,
-            event_id=event_id,
-            event_type=EVENT_TYPE,
-            recipient=reader.address,
-            to=(reader.address,),
-            cc=(),
-            area=reader.area,
-            data={"month": month.first.isoformat()},
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
+        data = {"month": month.first.isoformat()}
+        return own_mail(
+            event_id, reader.address, now, kind=KIND, event_type=EVENT_TYPE, area=reader.area, data=data
         )
 
     def _send(self, report: Notification) -> bool:

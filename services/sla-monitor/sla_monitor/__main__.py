@@ -76,8 +76,7 @@ def main(argv: Sequence[str]) -> int:
     logs.configure(config.SERVICE, _log_level())
     return run_service(
         argv,
-        app_spec="sla_monitor.app:from_env()",
-        worker_spec="sla_monitor.worker:tasks",
+        package="sla_monitor",
         port=config.PORT,
         check_settings=_check_settings,
         commands={"due": "when a contact received at a given time is at risk and due (due --help)"},

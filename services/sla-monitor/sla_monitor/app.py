@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ccshared import apidoc, logs
+from ccshared import apidoc
 from ccshared import store as ccstore
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base, provide
+from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
 from . import bootstrap, config
@@ -15,9 +15,9 @@ from .api import blp
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`sla_monitor.app:from_env()`): settings from the environment."""
-    settings = config.Settings.from_env()
-    logs.configure(config.SERVICE, settings.worker.log_level)
-    return create_app(settings)
+    return app_from_env(
+        config.SERVICE, config.Settings.from_env, create_app, lambda settings: settings.worker.log_level
+    )
 
 
 def create_app(

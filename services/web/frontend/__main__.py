@@ -153,16 +153,8 @@ def _api(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("run", "serve", "worker"):
-        try:
-            Settings.from_env()
-        except ConfigError as error:
-            print(error, file=sys.stderr)
-            return 2
         return runner.main(
-            argv,
-            app_spec="frontend.app:from_env()",
-            worker_spec="frontend.worker:tasks",
-            port=PORT,
+            argv, package="frontend", port=PORT, check_settings=lambda mode: Settings.from_env()
         )
     args = _parser().parse_args(argv)
     try:

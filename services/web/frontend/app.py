@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccshared import logs
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
-from ccshared.web import create_app_base, provide
+from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
 from . import bootstrap, security
@@ -38,9 +37,7 @@ def _serve_package_files(app: Flask) -> None:
 
 def from_env() -> Flask:
     """The app as gunicorn runs it (`frontend.app:from_env()`): settings from the environment."""
-    settings = Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
-    return create_app(settings)
+    return app_from_env(SERVICE, Settings.from_env, create_app)
 
 
 def create_app(

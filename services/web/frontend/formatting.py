@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ccshared import contracts as c
 from ccshared import service_types
 from ccshared.timeutil import LONDON
 
@@ -76,16 +77,9 @@ PAUSE_REASON_LABELS = {
     "waiting_on_partner": "Waiting on a partner",
 }
 URGENCY_LABELS = {"urgent": "Urgent", "soon": "Soon", "routine": "Routine"}
-AREA_LABELS = {"north": "North", "central": "Central", "south": "South"}
-WEEKDAY_LABELS = {
-    "monday": "Monday",
-    "tuesday": "Tuesday",
-    "wednesday": "Wednesday",
-    "thursday": "Thursday",
-    "friday": "Friday",
-    "saturday": "Saturday",
-    "sunday": "Sunday",
-}
+# An area's or a weekday's label is its name, capitalised ("north": "North", "monday": "Monday").
+AREA_LABELS = {area: area.capitalize() for area in c.AREAS}
+WEEKDAY_LABELS = {day: day.capitalize() for day in c.WEEKDAYS}
 
 
 def parse_instant(value: str | datetime | None) -> datetime | None:
