@@ -9,7 +9,7 @@ nothing of it is stored here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -58,12 +58,15 @@ def filename(month: Month, area: str | None) -> str:
     return f"compliance-report-{month.key}-{area or 'all-areas'}.xlsx"
 
 
+@dataclass(eq=False)
 class ComplianceReports:
-    def __init__(self, sla_monitor_url: str, tokens: TokenIssuer, timeout: float = 30.0):
-        self.sla_monitor_url = sla_monitor_url.rstrip("/")
-        self.tokens = tokens
-        self.timeout = timeout
-        self.session = requests.Session()
+    sla_monitor_url: str
+    tokens: TokenIssuer
+    timeout: float = 30.0
+    session: requests.Session = field(default_factory=requests.Session, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sla_monitor_url = self.sla_monitor_url.rstrip("/")
 
     def report(self, month: Month, area: str | None) -> Report:
         """The month's figures (of one area, or of every area) and the same as a workbook."""

@@ -33,6 +33,7 @@ import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ccshared import metrics as shared_metrics
@@ -75,43 +76,27 @@ HINT_LINGER_SECONDS = 0.2
 QUEUE_REPORT_SECONDS = 15.0
 
 
+@dataclass(eq=False, kw_only=True)
 class Delivery:
-    def __init__(
-        self,
-        *,
-        notifications: NotificationRepository,
-        renderer: Renderer,
-        transport: Transport,
-        sender: str,
-        policy: RetryPolicy,
-        dead_letters: Producer,
-        clock: Clock,
-        sending_timeout: timedelta = timedelta(minutes=2),
-        rng: random.Random | None = None,
-        threads: int = 1,
-        hints: Hints | None = None,
-        sweep_seconds: float = 0.25,
-        housekeeping_seconds: float = 5.0,
-        referrers: Referrers | None = None,
-        grouper: Grouper | None = None,
-    ):
-        self.notifications = notifications
-        self.renderer = renderer
-        self.transport = transport
-        self.sender = sender
-        self.policy = policy
-        self.dead_letters = dead_letters
-        self.clock = clock
-        self.sending_timeout = sending_timeout
-        self.rng = rng or random.Random()
-        self.threads = threads
-        self.hints = hints
-        self.sweep_seconds = sweep_seconds
-        self.housekeeping_seconds = housekeeping_seconds
-        self.referrers = referrers
-        self.grouper = grouper
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+    notifications: NotificationRepository
+    renderer: Renderer
+    transport: Transport
+    sender: str
+    policy: RetryPolicy
+    dead_letters: Producer
+    clock: Clock
+    sending_timeout: timedelta = timedelta(minutes=2)
+    rng: random.Random = field(default_factory=random.Random)
+    threads: int = 1
+    hints: Hints | None = None
+    sweep_seconds: float = 0.25
+    housekeeping_seconds: float = 5.0
+    referrers: Referrers | None = None
+    grouper: Grouper | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
         metrics.start()
         shared_metrics.DEAD_LETTERS.labels(CONSUMER_NAME)
 

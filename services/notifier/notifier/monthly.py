@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from functools import partial
@@ -70,37 +70,24 @@ def month_due(now: datetime, at: time, calendar: WorkingCalendar, area: str | No
     return Month.before(local.date())
 
 
+@dataclass(eq=False, kw_only=True)
 class MonthlyReports:
-    def __init__(
-        self,
-        *,
-        reports: NotificationRepository,
-        readers: Sequence[Reader],
-        compliance: ComplianceReports,
-        templates: Environment,
-        transport: Transport,
-        sender: str,
-        web_base_url: str,
-        policy: RetryPolicy,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        at: time,
-        sending_timeout: timedelta = timedelta(minutes=5),
-        rng: random.Random | None = None,
-    ):
-        self.reports = reports
-        self.readers = readers
-        self.compliance = compliance
-        self.templates = templates
-        self.transport = transport
-        self.sender = sender
-        self.web_base_url = web_base_url.rstrip("/")
-        self.policy = policy
-        self.clock = clock
-        self.calendar = calendar
-        self.at = at
-        self.sending_timeout = sending_timeout
-        self.rng = rng or random.Random()
+    reports: NotificationRepository
+    readers: Sequence[Reader]
+    compliance: ComplianceReports
+    templates: Environment
+    transport: Transport
+    sender: str
+    web_base_url: str
+    policy: RetryPolicy
+    clock: Clock
+    calendar: WorkingCalendar
+    at: time
+    sending_timeout: timedelta = timedelta(minutes=5)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.web_base_url = self.web_base_url.rstrip("/")
 
     def run_once(self) -> int:
         """Claim this month's reports once due, send what is due; return the sends tried."""

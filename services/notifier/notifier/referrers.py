@@ -9,7 +9,7 @@ is stored here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 from ccshared import tracing
@@ -45,12 +45,15 @@ class AgencyFacts:
         return self.agency_email
 
 
+@dataclass(eq=False)
 class Referrers:
-    def __init__(self, contacts_url: str, tokens: TokenIssuer, timeout: float = 10.0):
-        self.contacts_url = contacts_url.rstrip("/")
-        self.tokens = tokens
-        self.timeout = timeout
-        self.session = requests.Session()
+    contacts_url: str
+    tokens: TokenIssuer
+    timeout: float = 10.0
+    session: requests.Session = field(default_factory=requests.Session, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.contacts_url = self.contacts_url.rstrip("/")
 
     def facts(self, contact_id: str) -> ReferralFacts | None:
         """The referral's facts; None if contacts has no such referral; TemporaryFailure if it cannot say."""
