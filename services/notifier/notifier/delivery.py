@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,7 @@ from ccshared.contracts import DEAD_LETTER_TOPIC
 from ccshared.hints import Hints
 from ccshared.retrying import hinted_loop
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import Clock, to_str
+from ccshared.timeutil import to_str
 
 from . import metrics
 from .domain import (
@@ -54,11 +53,10 @@ from .domain import (
     RETRYING,
     SENT,
     Notification,
-    RetryPolicy,
     partner_role,
 )
 from .grouping import Grouper
-from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
 from .referrers import Referrers
 from .rendering import Renderer
 from .repository import NotificationRepository
@@ -77,16 +75,11 @@ QUEUE_REPORT_SECONDS = 15.0
 
 
 @dataclass(eq=False, kw_only=True)
-class Delivery:
+class Delivery(Mailer):
     notifications: NotificationRepository
     renderer: Renderer
-    transport: Transport
-    sender: str
-    policy: RetryPolicy
     dead_letters: Producer
-    clock: Clock
     sending_timeout: timedelta = timedelta(minutes=2)
-    rng: random.Random = field(default_factory=random.Random)
     threads: int = 1
     hints: Hints | None = None
     sweep_seconds: float = 0.25

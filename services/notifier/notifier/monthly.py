@@ -19,10 +19,9 @@ within the month.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from functools import partial
@@ -30,13 +29,13 @@ from functools import partial
 from ccshared.calendar import WorkingCalendar
 from ccshared.retrying import every
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import LONDON, Clock
+from ccshared.timeutil import LONDON
 from jinja2 import Environment
 
 from . import metrics
 from .compliance import XLSX_TYPE, ComplianceReports, Month, filename
-from .domain import FAILED, RETRYING, SENT, Notification, RetryPolicy, notification_id
-from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .domain import FAILED, RETRYING, SENT, Notification, notification_id
+from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
 from .rendering import RenderedMessage, london
 from .repository import NotificationRepository
 
@@ -71,20 +70,15 @@ def month_due(now: datetime, at: time, calendar: WorkingCalendar, area: str | No
 
 
 @dataclass(eq=False, kw_only=True)
-class MonthlyReports:
+class MonthlyReports(Mailer):
     reports: NotificationRepository
     readers: Sequence[Reader]
     compliance: ComplianceReports
     templates: Environment
-    transport: Transport
-    sender: str
     web_base_url: str
-    policy: RetryPolicy
-    clock: Clock
     calendar: WorkingCalendar
     at: time
     sending_timeout: timedelta = timedelta(minutes=5)
-    rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
         self.web_base_url = self.web_base_url.rstrip("/")
