@@ -31,7 +31,7 @@ from . import events, metrics, tracing
 from .bus import Bus, BusUnavailable, Consumer, Message, Producer
 from .contracts import DEAD_LETTER_TOPIC
 from .retrying import TRANSIENT, backoff_seconds, until_done
-from .store import Collection, DuplicateKey, StoreError, StoreUnavailable
+from .store import Collection, StoreError, StoreUnavailable, insert_new
 from .timeutil import Clock, SystemClock, to_str
 
 log = logging.getLogger(__name__)
@@ -298,10 +298,7 @@ class ConsumerLoop:
         return False
 
     def _mark(self, marker: str, event: events.Event) -> None:
-        try:
-            self.processed.insert({"_id": marker, "type": event.type, "at": to_str(self.clock.now())})
-        except DuplicateKey:
-            pass
+        insert_new(self.processed, {"_id": marker, "type": event.type, "at": to_str(self.clock.now())})
 
     def _dead_letter(self, message: Message, reason: str) -> None:
         record = {

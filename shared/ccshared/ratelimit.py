@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .errors import TooManyRequests
 from .outbox import VERSION
-from .store import Collection, DuplicateKey
+from .store import Collection, insert_new
 from .timeutil import Clock
 
 
@@ -82,9 +82,8 @@ class RateLimiter:
 
     def _start(self, bucket_id: str, scoped: str, window: int) -> bool:
         """Open the key's bucket for this window with its first hit; False if another hit did."""
-        try:
-            self.collection.insert({"_id": bucket_id, "key": scoped, "window": window, "hits": 1, VERSION: 1})
-        except DuplicateKey:
+        first = {"_id": bucket_id, "key": scoped, "window": window, "hits": 1, VERSION: 1}
+        if not insert_new(self.collection, first):
             return False
         self.collection.delete({"key": scoped, "window": {"$lt": window}})
         return True

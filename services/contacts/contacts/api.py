@@ -68,8 +68,13 @@ def _agency() -> Agency:
     return g.agency
 
 
-def _authenticate_staff() -> None:
-    g.staff = current_staff(_services().tokens)
+def authenticate(roles: tuple[str, ...] = c.ROLES) -> Callable[[], None]:
+    """A blueprint's `before_request`: the caller's token must name one of `roles` (any staff role)."""
+
+    def check() -> None:
+        g.staff = current_staff(_services().tokens, roles)
+
+    return check
 
 
 def _authenticate_agency() -> None:
@@ -156,7 +161,7 @@ staff = Blueprint(
     url_prefix="/api/v1/contacts",
     description="Letters, telephone messages, e-mails and referrals, for staff",
 )
-staff.before_request(_authenticate_staff)
+staff.before_request(authenticate())
 
 
 def _step(action: str, form: type[Schema] | None = None) -> Callable[[F], F]:
@@ -333,11 +338,7 @@ internal = Blueprint(
     url_prefix="/api/v1/internal",
     description="For the project's other services only (a service token); not for partners or staff",
 )
-
-
-@internal.before_request
-def _authenticate_service() -> None:
-    g.staff = current_staff(_services().tokens, (c.ROLE_SERVICE,))
+internal.before_request(authenticate((c.ROLE_SERVICE,)))
 
 
 @internal.get("/referrals/<contact_id>")
@@ -372,7 +373,7 @@ webhook_deliveries = Blueprint(
     url_prefix="/api/v1/webhook-deliveries",
     description="Status webhooks sent to partner agencies, for staff (their own area's referrals)",
 )
-webhook_deliveries.before_request(_authenticate_staff)
+webhook_deliveries.before_request(authenticate())
 
 
 @webhook_deliveries.get("")

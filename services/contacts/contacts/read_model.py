@@ -6,6 +6,8 @@ nothing, so redelivered or out-of-order events cannot undo a newer state.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ccshared import contracts as c
 from ccshared.consumer import Handler
 from ccshared.events import Event
@@ -14,9 +16,9 @@ from .domain import Centre
 from .repository import CentreRepository
 
 
+@dataclass(eq=False)
 class CentreReadModel:
-    def __init__(self, centres: CentreRepository):
-        self.centres = centres
+    centres: CentreRepository
 
     def apply(self, event: Event) -> None:
         data = event.data

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ccshared import apidoc
 from ccshared import contracts as c
-from ccshared.auth import current_staff
 from ccshared.web import context
 from flask import g
 from flask_smorest import Blueprint
@@ -73,11 +72,7 @@ bp = Blueprint(
     url_prefix="/api/v1/subject-access",
     description="Subject access requests: find, export and erase a person's contacts (admins only)",
 )
-
-
-@bp.before_request
-def _authenticate_admin() -> None:
-    g.staff = current_staff(context(api.Services).tokens, (c.ROLE_ADMIN,))
+bp.before_request(api.authenticate((c.ROLE_ADMIN,)))
 
 
 @bp.post("/search")

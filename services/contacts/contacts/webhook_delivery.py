@@ -19,6 +19,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -99,33 +100,22 @@ class HttpSender:
         return Outcome(status_code=response.status_code)
 
 
+@dataclass(eq=False, kw_only=True)
 class WebhookDelivery:
-    def __init__(
-        self,
-        *,
-        deliveries: DeliveryRepository,
-        receivers: ReceiverRepository,
-        sender: Sender,
-        cipher: PersonalDataCipher,
-        clock: Clock,
-        policy: RetryPolicy | None = None,
-        rng: random.Random | None = None,
-        hints: Hints | None = None,
-        sending_timeout: timedelta = timedelta(minutes=2),
-        sweep_seconds: float = 1.0,
-        housekeeping_seconds: float = 15.0,
-    ):
-        self.deliveries = deliveries
-        self.receivers = receivers
-        self.sender = sender
-        self.cipher = cipher
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.rng = rng or random.Random()
-        self.hints = hints
-        self.sending_timeout = sending_timeout
-        self.sweep_seconds = sweep_seconds
-        self.housekeeping_seconds = housekeeping_seconds
+    deliveries: DeliveryRepository
+    receivers: ReceiverRepository
+    sender: Sender
+    cipher: PersonalDataCipher
+    clock: Clock
+    policy: RetryPolicy | None = None  # None: RetryPolicy()'s defaults
+    rng: random.Random = field(default_factory=random.Random)
+    hints: Hints | None = None
+    sending_timeout: timedelta = timedelta(minutes=2)
+    sweep_seconds: float = 1.0
+    housekeeping_seconds: float = 15.0
+
+    def __post_init__(self) -> None:
+        self.policy = self.policy or RetryPolicy()
 
     def run_once(self) -> int:
         """Recover interrupted sends, then send what is due; return the sends tried."""

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared.aggregate import state_fields
+from ccshared.aggregate import state_doc, state_values
 from ccshared.outbox import AggregateStore, VersionConflict
-from ccshared.store import Document, DuplicateKey, Filter, Store
+from ccshared.store import Document, Filter, Store, insert_new
 from ccshared.timeutil import Clock, from_str, to_str
 
 from .config import SERVICE
@@ -31,24 +31,14 @@ _INSTANTS = {
     "delivered_at",
     "updated_at",
 }
-# The delivery's own fields: not the aggregate's pending events (it raises none, and
-# events travel through an outbox, never as a field of the record).
-_FIELDS = state_fields(Delivery)
 
 
 def _doc(delivery: Delivery) -> Document:
-    doc = {field.name: getattr(delivery, field.name) for field in _FIELDS}
-    doc["_id"] = doc.pop("id")
-    for name in _INSTANTS:
-        doc[name] = to_str(doc[name]) if doc[name] is not None else None
-    return doc
+    return state_doc(delivery, _INSTANTS)
 
 
 def _delivery(doc: Mapping[str, Any]) -> Delivery:
-    values = {field.name: doc.get(field.name) for field in _FIELDS if field.name != "id"}
-    for name in _INSTANTS:
-        values[name] = from_str(values[name]) if values[name] is not None else None
-    return Delivery(id=doc["_id"], **values)
+    return Delivery(**state_values(Delivery, doc, _INSTANTS))
 
 
 class DeliveryRepository:
@@ -68,11 +58,7 @@ class DeliveryRepository:
 
     def add(self, delivery: Delivery) -> bool:
         """Record a delivery; False if its event was recorded before (a redelivery)."""
-        try:
-            self.collection.insert(_doc(delivery))
-        except DuplicateKey:
-            return False
-        return True
+        return insert_new(self.collection, _doc(delivery))
 
     def get(self, delivery_id: str) -> Delivery | None:
         doc = self.collection.get(delivery_id)

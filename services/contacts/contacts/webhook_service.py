@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.consumer import Handler
@@ -14,6 +16,7 @@ from .webhook_repository import DeliveryRepository, ReceiverRepository
 from .webhooks import Delivery, new_delivery
 
 
+@dataclass(eq=False)
 class WebhookIntake:
     """Records one delivery per referral change for agencies that have a callback URL.
 
@@ -21,17 +24,10 @@ class WebhookIntake:
     event finds its delivery and adds nothing.
     """
 
-    def __init__(
-        self,
-        deliveries: DeliveryRepository,
-        receivers: ReceiverRepository,
-        clock: Clock,
-        hints: Hints | None = None,
-    ):
-        self.deliveries = deliveries
-        self.receivers = receivers
-        self.clock = clock
-        self.hints = hints
+    deliveries: DeliveryRepository
+    receivers: ReceiverRepository
+    clock: Clock
+    hints: Hints | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return dict.fromkeys(c.CONTACT_EVENTS, self.record)
@@ -48,12 +44,12 @@ class WebhookIntake:
             self.hints.add(delivery.id)
 
 
+@dataclass(eq=False)
 class DeliveryLog:
     """What staff may read of the delivery log: all of it for the Principal Officer and
     admins, their own area's referrals for everyone else."""
 
-    def __init__(self, deliveries: DeliveryRepository):
-        self.deliveries = deliveries
+    deliveries: DeliveryRepository
 
     def page(self, user: StaffUser, query: dict, page: int, per_page: int) -> tuple[list[Delivery], int]:
         filter: Filter = {name: query[name] for name in ("agency_id", "status") if query.get(name)}

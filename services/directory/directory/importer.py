@@ -120,19 +120,16 @@ class Outcome:
     dropped: int = 0
 
 
+@dataclass(eq=False)
 class Importer:
-    def __init__(
-        self,
-        repository: PartnerRepository,
-        settings: ImportSettings,
-        clock: Clock,
-        fetcher: Fetcher | None = None,
-    ):
-        self.repository = repository
-        self.settings = settings
-        self.clock = clock
-        self.fetcher = fetcher or HttpFetcher()
-        partner_metrics.start([feed.name for feed in settings.feeds])
+    repository: PartnerRepository
+    settings: ImportSettings
+    clock: Clock
+    fetcher: Fetcher | None = None  # None: an HttpFetcher
+
+    def __post_init__(self) -> None:
+        self.fetcher = self.fetcher or HttpFetcher()
+        partner_metrics.start([feed.name for feed in self.settings.feeds])
 
     def run_once(self) -> list[Outcome]:
         """Fetch every feed that is due now; return what happened to each."""

@@ -39,20 +39,16 @@ class Located:
     by: str | None = None
 
 
+@dataclass(eq=False)
 class DirectoryService:
-    def __init__(
-        self,
-        repository: CentreRepository,
-        clock: Clock,
-        geocoder: Geocoder,
-        stale_days: int,
-        calendar: WorkingCalendar | None = None,
-    ):
-        self.repository = repository
-        self.clock = clock
-        self.geocoder = geocoder
-        self.stale_days = stale_days
-        self.calendar = calendar or WorkingCalendar()
+    repository: CentreRepository
+    clock: Clock
+    geocoder: Geocoder
+    stale_days: int
+    calendar: WorkingCalendar | None = None  # None: England's bank holidays alone
+
+    def __post_init__(self) -> None:
+        self.calendar = self.calendar or WorkingCalendar()
 
     # Reading
 

@@ -28,11 +28,11 @@ class PartnerHit:
     distance_km: float | None = None
 
 
+@dataclass(eq=False)
 class Signposting:
-    def __init__(self, repository: PartnerRepository, settings: ImportSettings, clock: Clock):
-        self.repository = repository
-        self.settings = settings
-        self.clock = clock
+    repository: PartnerRepository
+    settings: ImportSettings
+    clock: Clock
 
     def search(self, query: CentreQuery) -> list[PartnerHit]:
         """Every shown partner service matching the query, nearest first near a point, else by name."""

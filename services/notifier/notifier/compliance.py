@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
-from ccshared.auth import StaffUser, TokenIssuer
-from ccshared.contracts import ROLE_SERVICE, SERVICE_NOTIFIER, SERVICE_SLA_MONITOR
+from ccshared.contracts import SERVICE_SLA_MONITOR
 
 from .mail import PermanentFailure, TemporaryFailure
+from .service_api import ServiceApi
 
-SERVICE_USER = StaffUser(SERVICE_NOTIFIER, ROLE_SERVICE)
 GROUP_BY = "centre"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -58,12 +57,10 @@ def filename(month: Month, area: str | None) -> str:
     return f"compliance-report-{month.key}-{area or 'all-areas'}.xlsx"
 
 
-class ComplianceReports:
-    def __init__(self, sla_monitor_url: str, tokens: TokenIssuer, timeout: float = 30.0):
-        self.sla_monitor_url = sla_monitor_url.rstrip("/")
-        self.tokens = tokens
-        self.timeout = timeout
-        self.session = requests.Session()
+@dataclass(eq=False)
+class ComplianceReports(ServiceApi):
+    audience: ClassVar[str] = SERVICE_SLA_MONITOR
+    timeout: float = 30.0
 
     def report(self, month: Month, area: str | None) -> Report:
         """The month's figures (of one area, or of every area) and the same as a workbook."""
@@ -76,8 +73,8 @@ class ComplianceReports:
         if area:
             query["area"] = area
         query["format"] = format
-        headers = {"Authorization": f"Bearer {self.tokens.issue(SERVICE_USER, SERVICE_SLA_MONITOR)}"}
-        url = f"{self.sla_monitor_url}/api/v1/reports/compliance"
+        headers = {"Authorization": self._bearer()}
+        url = f"{self.base_url}/api/v1/reports/compliance"
         try:
             reply = self.session.get(url, params=query, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ccshared import metrics as shared_metrics
@@ -42,7 +42,7 @@ from ccshared.contracts import DEAD_LETTER_TOPIC
 from ccshared.hints import Hints
 from ccshared.retrying import hinted_loop
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import Clock, to_str
+from ccshared.timeutil import to_str
 
 from . import metrics
 from .domain import (
@@ -53,11 +53,10 @@ from .domain import (
     RETRYING,
     SENT,
     Notification,
-    RetryPolicy,
     partner_role,
 )
 from .grouping import Grouper
-from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
 from .referrers import Referrers
 from .rendering import Renderer
 from .repository import NotificationRepository
@@ -75,43 +74,22 @@ HINT_LINGER_SECONDS = 0.2
 QUEUE_REPORT_SECONDS = 15.0
 
 
-class Delivery:
-    def __init__(
-        self,
-        *,
-        notifications: NotificationRepository,
-        renderer: Renderer,
-        transport: Transport,
-        sender: str,
-        policy: RetryPolicy,
-        dead_letters: Producer,
-        clock: Clock,
-        sending_timeout: timedelta = timedelta(minutes=2),
-        rng: random.Random | None = None,
-        threads: int = 1,
-        hints: Hints | None = None,
-        sweep_seconds: float = 0.25,
-        housekeeping_seconds: float = 5.0,
-        referrers: Referrers | None = None,
-        grouper: Grouper | None = None,
-    ):
-        self.notifications = notifications
-        self.renderer = renderer
-        self.transport = transport
-        self.sender = sender
-        self.policy = policy
-        self.dead_letters = dead_letters
-        self.clock = clock
-        self.sending_timeout = sending_timeout
-        self.rng = rng or random.Random()
-        self.threads = threads
-        self.hints = hints
-        self.sweep_seconds = sweep_seconds
-        self.housekeeping_seconds = housekeeping_seconds
-        self.referrers = referrers
-        self.grouper = grouper
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+@dataclass(eq=False, kw_only=True)
+class Delivery(Mailer):
+    notifications: NotificationRepository
+    renderer: Renderer
+    dead_letters: Producer
+    sending_timeout: timedelta = timedelta(minutes=2)
+    threads: int = 1
+    hints: Hints | None = None
+    sweep_seconds: float = 0.25
+    housekeeping_seconds: float = 5.0
+    referrers: Referrers | None = None
+    grouper: Grouper | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
         metrics.start()
         shared_metrics.DEAD_LETTERS.labels(CONSUMER_NAME)
 

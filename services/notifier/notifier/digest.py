@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from ccshared.calendar import WorkingCalendar
@@ -39,20 +40,16 @@ def digest_cutoff(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=LONDON)
 
 
+@dataclass(eq=False)
 class DigestScheduler:
-    def __init__(
-        self,
-        notifications: NotificationRepository,
-        recipients: frozenset[str],
-        at: time,
-        clock: Clock,
-        calendar: WorkingCalendar | None = None,
-    ):
-        self.notifications = notifications
-        self.recipients = recipients
-        self.at = at
-        self.clock = clock
-        self.calendar = calendar or WorkingCalendar()
+    notifications: NotificationRepository
+    recipients: frozenset[str]
+    at: time
+    clock: Clock
+    calendar: WorkingCalendar | None = None  # None: England's bank holidays alone
+
+    def __post_init__(self) -> None:
+        self.calendar = self.calendar or WorkingCalendar()
 
     def run_once(self) -> int:
         """Release held items of former digest readers; create today's digests once due."""

@@ -225,12 +225,7 @@ class Notification(Outgoing):
         )
 
     def delivered(self, now: datetime, reply: str) -> None:
-        self.status = SENT
-        self.sent_at = now
-        self.server_reply = reply
-        self.next_attempt_at = None
-        self.last_error = None
-        self.updated_at = now
+        self._move(SENT, now, sent_at=now, server_reply=reply, next_attempt_at=None, last_error=None)
 
     def failed_temporarily(self, now: datetime, reason: str, policy: RetryPolicy, rng: random.Random) -> None:
         if self.attempts >= policy.max_attempts:
@@ -239,11 +234,7 @@ class Notification(Outgoing):
         self._retry(now, reason, now + policy.delay(self.attempts, rng))
 
     def failed_permanently(self, now: datetime, reason: str) -> None:
-        self.status = FAILED
-        self.last_error = reason
-        self.next_attempt_at = None
-        self.dead_lettered = False
-        self.updated_at = now
+        self._move(FAILED, now, last_error=reason, next_attempt_at=None, dead_lettered=False)
 
     def interrupted(self, now: datetime, policy: RetryPolicy) -> None:
         """A send that never reported back (the process died): due again at once, within the limit."""
@@ -261,39 +252,32 @@ class Notification(Outgoing):
             self.interrupted(now, policy)
 
     def _retry(self, now: datetime, reason: str, at: datetime) -> None:
-        self.status = RETRYING
-        self.last_error = reason
-        self.next_attempt_at = at
-        self.updated_at = now
+        self._move(RETRYING, now, last_error=reason, next_attempt_at=at)
 
     def released(self, now: datetime) -> None:
         """Out of the digest (the recipient no longer reads one): send it on its own."""
-        self.status = PENDING
-        self.next_attempt_at = now
-        self.updated_at = now
+        self._move(PENDING, now, next_attempt_at=now)
 
     def skipped(self, now: datetime, reason: str) -> None:
         """Nobody to send to (the referrer gave no address, or it was erased): an end, not a failure."""
-        self.status = SKIPPED
-        self.last_error = reason
-        self.next_attempt_at = None
-        self.updated_at = now
+        self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
     def digested(self, digest_id: str, now: datetime) -> None:
-        self.status = DIGESTED
-        self.digest_id = digest_id
-        self.updated_at = now
+        self._move(DIGESTED, now, digest_id=digest_id)
 
     def waiting(self, now: datetime) -> None:
         """Held back for its recipient's next group mail (a storm of notices)."""
-        self.status = WAITING
-        self.next_attempt_at = None
-        self.updated_at = now
+        self._move(WAITING, now, next_attempt_at=None)
 
     def grouped(self, group_id: str, now: datetime) -> None:
         """Carried by the group mail `group_id` (its notification id)."""
-        self.status = GROUPED
-        self.digest_id = group_id
+        self._move(GROUPED, now, digest_id=group_id)
+
+    def _move(self, status: str, now: datetime, **changed: Any) -> None:
+        """Into `status` at `now`, with the fields that change with it (named as the dataclass's)."""
+        self.status = status
+        for name, value in changed.items():
+            setattr(self, name, value)
         self.updated_at = now
 
 

@@ -104,20 +104,13 @@ class Window(Aggregate[Never]):
         return self.flush_at.strftime("%Y%m%dT%H%M%S%fZ")
 
 
+@dataclass(eq=False)
 class Grouper:
-    def __init__(
-        self,
-        notifications: NotificationRepository,
-        windows: GroupWindows,
-        clock: Clock,
-        wait: timedelta,
-        interval: timedelta,
-    ):
-        self.notifications = notifications
-        self.windows = windows
-        self.clock = clock
-        self.wait = wait
-        self.interval = interval
+    notifications: NotificationRepository
+    windows: GroupWindows
+    clock: Clock
+    wait: timedelta
+    interval: timedelta
 
     def route(self, due: Sequence[Notification]) -> list[Notification]:
         """The notices to send now; the others of a recipient in a window wait for its group mail."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ccshared import contracts as c
@@ -47,22 +48,14 @@ def envelope_of(event: events.Event, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(eq=False)
 class Intake:
-    def __init__(
-        self,
-        notifications: NotificationRepository,
-        centres: CentreDirectory,
-        routing: Routing,
-        digest_recipients: frozenset[str],
-        clock: Clock,
-        recorded: Hints | None = None,
-    ):
-        self.notifications = notifications
-        self.centres = centres
-        self.routing = routing
-        self.digest_recipients = digest_recipients
-        self.clock = clock
-        self.recorded = recorded
+    notifications: NotificationRepository
+    centres: CentreDirectory
+    routing: Routing
+    digest_recipients: frozenset[str]
+    clock: Clock
+    recorded: Hints | None = None
 
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
         handlers: dict[str, Callable[[events.Event], None]] = dict.fromkeys(NOTIFYING_EVENTS, self.notify)

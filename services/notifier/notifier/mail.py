@@ -6,15 +6,17 @@ or raises `TemporaryFailure` (try again later) or `PermanentFailure` (never).
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
 from ccshared.text import one_line
-from ccshared.timeutil import LONDON
+from ccshared.timeutil import LONDON, Clock
 
-from .domain import Notification
+from .domain import Notification, RetryPolicy
 from .rendering import RenderedMessage
 
 
@@ -52,6 +54,18 @@ class Transport(Protocol):
 
     def release(self) -> None:
         """Let go of what is kept between messages (open connections); called when nothing is due."""
+
+
+@dataclass(eq=False, kw_only=True)
+class Mailer:
+    """The ports of what sends notifications (the delivery loop, the monthly reports): the
+    transport, the From address, the clock, and the retry policy with its jitter."""
+
+    transport: Transport
+    sender: str
+    policy: RetryPolicy
+    clock: Clock
+    rng: random.Random = field(default_factory=random.Random)
 
 
 def compose(

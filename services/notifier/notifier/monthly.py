@@ -19,7 +19,6 @@ within the month.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,13 +29,13 @@ from functools import partial
 from ccshared.calendar import WorkingCalendar
 from ccshared.retrying import every
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import LONDON, Clock
+from ccshared.timeutil import LONDON
 from jinja2 import Environment
 
 from . import metrics
 from .compliance import XLSX_TYPE, ComplianceReports, Month, filename
-from .domain import FAILED, RETRYING, SENT, Notification, RetryPolicy, own_mail
-from .mail import PermanentFailure, TemporaryFailure, Transport, compose
+from .domain import FAILED, RETRYING, SENT, Notification, own_mail
+from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
 from .rendering import RenderedMessage, london
 from .repository import NotificationRepository
 
@@ -70,37 +69,19 @@ def month_due(now: datetime, at: time, calendar: WorkingCalendar, area: str | No
     return Month.before(local.date())
 
 
-class MonthlyReports:
-    def __init__(
-        self,
-        *,
-        reports: NotificationRepository,
-        readers: Sequence[Reader],
-        compliance: ComplianceReports,
-        templates: Environment,
-        transport: Transport,
-        sender: str,
-        web_base_url: str,
-        policy: RetryPolicy,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        at: time,
-        sending_timeout: timedelta = timedelta(minutes=5),
-        rng: random.Random | None = None,
-    ):
-        self.reports = reports
-        self.readers = readers
-        self.compliance = compliance
-        self.templates = templates
-        self.transport = transport
-        self.sender = sender
-        self.web_base_url = web_base_url.rstrip("/")
-        self.policy = policy
-        self.clock = clock
-        self.calendar = calendar
-        self.at = at
-        self.sending_timeout = sending_timeout
-        self.rng = rng or random.Random()
+@dataclass(eq=False, kw_only=True)
+class MonthlyReports(Mailer):
+    reports: NotificationRepository
+    readers: Sequence[Reader]
+    compliance: ComplianceReports
+    templates: Environment
+    web_base_url: str
+    calendar: WorkingCalendar
+    at: time
+    sending_timeout: timedelta = timedelta(minutes=5)
+
+    def __post_init__(self) -> None:
+        self.web_base_url = self.web_base_url.rstrip("/")
 
     def run_once(self) -> int:
         """Claim this month's reports once due, send what is due; return the sends tried."""

@@ -10,16 +10,15 @@ is stored here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import requests
 from ccshared import tracing
-from ccshared.auth import StaffUser, TokenIssuer
-from ccshared.contracts import ROLE_SERVICE, SERVICE_CONTACTS, SERVICE_NOTIFIER
+from ccshared.contracts import SERVICE_CONTACTS
 
 from .domain import REFERRER_OF
 from .mail import TemporaryFailure
-
-SERVICE_USER = StaffUser(SERVICE_NOTIFIER, ROLE_SERVICE)
+from .service_api import ServiceApi
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,10 @@ class AgencyFacts:
         return self.agency_email
 
 
-class Referrers:
-    def __init__(self, contacts_url: str, tokens: TokenIssuer, timeout: float = 10.0):
-        self.contacts_url = contacts_url.rstrip("/")
-        self.tokens = tokens
-        self.timeout = timeout
-        self.session = requests.Session()
+@dataclass(eq=False)
+class Referrers(ServiceApi):
+    audience: ClassVar[str] = SERVICE_CONTACTS
+    timeout: float = 10.0
 
     def facts(self, contact_id: str) -> ReferralFacts | None:
         """The referral's facts; None if contacts has no such referral; TemporaryFailure if it cannot say."""
@@ -74,12 +71,12 @@ class Referrers:
 
     def _get(self, path: str) -> dict | None:
         headers = {
-            "Authorization": f"Bearer {self.tokens.issue(SERVICE_USER, SERVICE_CONTACTS)}",
+            "Authorization": self._bearer(),
             "Accept": "application/json",
         }
         try:
             reply = self.session.get(
-                self.contacts_url + path, headers=tracing.inject(headers), timeout=self.timeout
+                self.base_url + path, headers=tracing.inject(headers), timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise TemporaryFailure(

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from ccshared import tracing
-from ccshared.aggregate import state_fields
-from ccshared.store import Collection, Document, DuplicateKey, Store
+from ccshared.aggregate import state_doc, state_values
+from ccshared.store import Collection, Document, Store, insert_new
 from ccshared.timeutil import from_str, to_str
 
 from .domain import DUE_STATUSES, FAILED, HELD, SENDING, WAITING, Notification
@@ -17,30 +17,21 @@ from .grouping import Window
 
 _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
 _TUPLES = ("to", "cc", "item_ids")
-# The notification's own fields: not the aggregate's pending events (it raises none, and
-# events travel through an outbox, never as a field of the record).
-_FIELDS = state_fields(Notification)
 
 
 def to_doc(notification: Notification) -> Document:
-    """A shallow copy: `dataclasses.asdict` deep-copies the event data, twice per transition."""
-    doc = {f.name: getattr(notification, f.name) for f in _FIELDS}
-    doc["_id"] = doc.pop("id")
-    for name in _INSTANTS:
-        doc[name] = to_str(doc[name]) if doc[name] is not None else None
+    doc = state_doc(notification, _INSTANTS)
     for name in _TUPLES:
         doc[name] = list(doc[name])
     return doc
 
 
 def from_doc(doc: Mapping[str, Any]) -> Notification:
-    values = {f.name: doc.get(f.name) for f in _FIELDS if f.name != "id"}
-    for name in _INSTANTS:
-        values[name] = from_str(values[name]) if values[name] else None
+    values = state_values(Notification, doc, _INSTANTS)
     for name in _TUPLES:
         values[name] = tuple(values[name] or ())
     values["attempts"] = values["attempts"] or 0
-    return Notification(id=doc["_id"], **values)
+    return Notification(**values)
 
 
 class NotificationRepository:
@@ -62,11 +53,7 @@ class NotificationRepository:
         """Record a new notification; False if it was already recorded (a duplicate event)."""
         doc = to_doc(notification)
         doc["trace"] = doc["trace"] or tracing.traceparent()
-        try:
-            self.collection.insert(doc)
-        except DuplicateKey:
-            return False
-        return True
+        return insert_new(self.collection, doc)
 
     def get(self, notification_id: str) -> Notification | None:
         doc = self.collection.get(notification_id)
@@ -169,11 +156,7 @@ class GroupWindows:
 
     def add(self, window: Window) -> bool:
         """Record the recipient's first window; False if another instance recorded one first."""
-        try:
-            self.collection.insert(_window_doc(window))
-        except DuplicateKey:
-            return False
-        return True
+        return insert_new(self.collection, _window_doc(window))
 
     def transition(self, window: Window, change: Callable[[Window], None]) -> bool:
         """Apply `change` to `window` and store it with the next version; True if stored.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -41,27 +42,18 @@ log = logging.getLogger(__name__)
 SCAN_BATCH = 200
 
 
+@dataclass(eq=False)
 class Monitor:
-    def __init__(
-        self,
-        clocks: ClockRepository,
-        centres: CentreRepository,
-        policy: Policy,
-        clock: Clock,
-        *,
-        stale_days: int = 90,
-        late_receipt_grace: timedelta = timedelta(seconds=5),
-        ladder: Ladder | None = None,
-    ):
-        """`ladder`: the reminders of breaches still unanswered; None raises none."""
-        self.clocks = clocks
-        self.centres = centres
-        self.policy = policy
-        self.clock = clock
-        self.stale_days = stale_days
-        self.late_receipt_grace = late_receipt_grace
-        self.ladder = ladder
-        self._last_scan: tuple[datetime, bool] | None = None  # (its now, whether it took a full batch)
+    clocks: ClockRepository
+    centres: CentreRepository
+    policy: Policy
+    clock: Clock
+    _: KW_ONLY
+    stale_days: int = 90
+    late_receipt_grace: timedelta = timedelta(seconds=5)
+    ladder: Ladder | None = None  # the reminders of breaches still unanswered; None raises none
+    # (its now, whether it took a full batch)
+    _last_scan: tuple[datetime, bool] | None = field(default=None, init=False, repr=False)
 
     def handlers(self) -> dict:
         contact = {

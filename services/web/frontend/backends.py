@@ -15,10 +15,14 @@ from .clients import Reply, ServiceClient
 API = "/api/v1"
 
 
-class Directory:
-    def __init__(self, client: ServiceClient):
-        self.client = client
+@dataclass(eq=False)
+class Backend:
+    """One service's client, as the front end's methods for that service call it."""
 
+    client: ServiceClient
+
+
+class Directory(Backend):
     def search(self, **query: Any) -> dict:
         return self.client.get(f"{API}/centres", params=query, as_staff=False)
 
@@ -68,10 +72,7 @@ class Directory:
         return self.client.post(f"{API}/partner-services/{quote(partner_id, safe='')}/{action}", json=body)
 
 
-class Contacts:
-    def __init__(self, client: ServiceClient):
-        self.client = client
-
+class Contacts(Backend):
     def page(self, **query: Any) -> dict:
         return self.client.get(f"{API}/contacts", params=query)
 
@@ -112,12 +113,9 @@ class Contacts:
         )
 
 
-class Referrals:
+class Referrals(Backend):
     """The contacts service's partner API, called as the signed-in partner user (whose
     token names the agency), so contacts shows only that agency's referrals."""
-
-    def __init__(self, client: ServiceClient):
-        self.client = client
 
     def page(self, **query: Any) -> dict:
         """The agency's referrals, newest first: {"items", "total", "page", "per_page"}."""
@@ -135,10 +133,7 @@ class Referrals:
         return self.client.post(f"{API}/referrals", body, headers={"Idempotency-Key": idempotency_key})
 
 
-class SlaMonitor:
-    def __init__(self, client: ServiceClient):
-        self.client = client
-
+class SlaMonitor(Backend):
     def clocks(self, **query: Any) -> list[dict]:
         """Running clocks (open, at risk, breached), soonest due first."""
         return self.client.get(f"{API}/clocks", params={"limit": 500, **query}).get("clocks", [])
@@ -165,10 +160,7 @@ class SlaMonitor:
         return self.client.call("GET", f"{API}/reports/compliance", params={**query, "format": format})
 
 
-class Notifier:
-    def __init__(self, client: ServiceClient):
-        self.client = client
-
+class Notifier(Backend):
     def notifications(self, **query: Any) -> dict:
         return self.client.get(f"{API}/notifications", params=query)
 

@@ -8,7 +8,7 @@ project's error envelope, so a form can show each field's message beside it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 import requests
@@ -98,25 +98,19 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
 Identity = Callable[[], StaffUser | None]
 
 
+@dataclass(eq=False)
 class ServiceClient:
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        transport: Transport,
-        *,
-        tokens: TokenIssuer,
-        audience: str,
-        identity: Identity,
-        timeout: float = 5.0,
-    ):
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self.transport = transport
-        self.tokens = tokens
-        self.audience = audience
-        self.identity = identity
-        self.timeout = timeout
+    name: str
+    base_url: str
+    transport: Transport
+    _: KW_ONLY
+    tokens: TokenIssuer
+    audience: str
+    identity: Identity
+    timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
 
     def call(
         self,

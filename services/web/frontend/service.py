@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime, timedelta
 
 from ccshared.mailboxes import RoleMailboxes
@@ -35,27 +35,27 @@ class SignInResult:
         return self.session_id is not None
 
 
+@dataclass(eq=False)
 class StaffDesk:
     """Accounts and sessions of the people who use the front end: staff and partner users."""
 
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        rule: LockoutRule,
-        idle: timedelta,
-        *,
-        pseudonym_key: bytes | None = None,
-        mailboxes: RoleMailboxes | None = None,
-    ):
-        self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
-        self.mailboxes = mailboxes or RoleMailboxes.defaults()
+    store: InitVar[Store]
+    clock: Clock
+    rule: LockoutRule
+    idle: timedelta
+    _: KW_ONLY
+    pseudonym_key: bytes | None = field(default=None, repr=False)  # None: a random key for this process
+    mailboxes: RoleMailboxes | None = None  # None: RoleMailboxes.defaults()
+    accounts: Accounts = field(init=False)
+    attempts: LoginAttempts = field(init=False)
+    sessions: Sessions = field(init=False)
+
+    def __post_init__(self, store: Store) -> None:
+        self.pseudonym_key = self.pseudonym_key or secrets.token_bytes(32)
+        self.mailboxes = self.mailboxes or RoleMailboxes.defaults()
         self.accounts = Accounts(store)
         self.attempts = LoginAttempts(store)
         self.sessions = Sessions(store)
-        self.clock = clock
-        self.rule = rule
-        self.idle = idle
 
     def create_account(
         self,

@@ -15,6 +15,7 @@ from .base import (
     Store,
     StoreError,
     StoreUnavailable,
+    insert_new,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "connect",
+    "insert_new",
 ]
 
 

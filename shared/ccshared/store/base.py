@@ -103,6 +103,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def insert_new(collection: Collection, doc: Document) -> bool:
+    """Insert `doc`; False, and nothing written, if a document with its `_id` is there already."""
+    try:
+        collection.insert(doc)
+    except DuplicateKey:
+        return False
+    return True
+
+
 def check_filter(filter: Filter) -> None:
     """Reject operator keys from untrusted input that reached a filter unchecked."""
     for key, value in filter.items():
