@@ -17,13 +17,15 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from . import private, tracing
-from .config import BIND_HOST, OTEL_EXPORTER_OTLP_ENDPOINT, WEB_CONCURRENCY, ConfigError, Var, load
+from . import logs, private, tracing
+from .config import BIND_HOST, LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT, WEB_CONCURRENCY, ConfigError, Var, load
+
+if TYPE_CHECKING:
+    from .worker import Task
 
 log = logging.getLogger(__name__)
-
-Task = Callable[[threading.Event], None]
 
 
 def _prepare_metrics_dir(mode: str) -> None:
@@ -154,10 +156,11 @@ def main(
         if check_settings is not None:
             check_settings(mode)
         # The endpoint is read again by every process that traces; the rest are this one's.
-        process = load([OTEL_EXPORTER_OTLP_ENDPOINT, port, BIND_HOST, WEB_CONCURRENCY])
+        process = load([OTEL_EXPORTER_OTLP_ENDPOINT, port, BIND_HOST, WEB_CONCURRENCY, LOG_LEVEL])
     except ConfigError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
+    logs.configure(service_name(port), process[LOG_LEVEL.name])  # gunicorn's app configures its own
     _prepare_metrics_dir(mode)
     http = gunicorn_command(
         app_spec, process[BIND_HOST.name], process[port.name], process[WEB_CONCURRENCY.name]

@@ -9,21 +9,21 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Unpack
 
-from ccshared import bus as bus_module
 from ccshared import contracts as c
-from ccshared import logs
-from ccshared import store as store_module
+from ccshared import worker
 from ccshared.bus import Bus
 from ccshared.consumer import ConsumerLoop, Handler, join_group
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
 from ccshared.retrying import every
 from ccshared.store import Store
-from ccshared.timeutil import Clock, SystemClock
+from ccshared.timeutil import Clock
+from ccshared.worker import Given, Task
 
 from . import bootstrap
-from .config import SERVICE, Settings
+from .config import Settings
 from .crypto import PersonalDataCipher
 from .read_model import CentreReadModel
 from .repository import PROCESSED, CentreRepository, ContactRepository
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 CENTRES_GROUP = "contacts-centres"
 WEBHOOKS_GROUP = "contacts-webhooks"
-Task = Callable[[threading.Event], None]
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
@@ -167,20 +166,10 @@ def idempotency_purge_task(
     return purge
 
 
-def tasks(
-    settings: Settings | None = None,
-    *,
-    store: Store | None = None,
-    bus: Bus | None = None,
-    clock: Clock | None = None,
-) -> list[Task]:
+def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:
     """The worker's long-running tasks, for ccshared.runner."""
-    if settings is None:
-        settings = Settings.from_env()
-        logs.configure(SERVICE, settings.log_level)
-    store = store or store_module.connect(settings.store_url)
-    bus = bus or bus_module.connect(settings.bus_url)
-    clock = clock or SystemClock()
+    settings = settings or Settings.from_env()
+    store, bus, clock = worker.connect(settings, given)
     keep_processed = timedelta(days=settings.processed_retention_days)
     cipher = bootstrap.cipher(settings)
     recorded = Hints()

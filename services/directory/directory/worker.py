@@ -8,21 +8,19 @@ import threading
 from collections.abc import Callable
 
 from ccshared import bus as buses
-from ccshared import logs
 from ccshared import store as stores
 from ccshared.contracts import CENTRES_TOPIC
 from ccshared.outbox import Relay
 from ccshared.retrying import until_done
 from ccshared.timeutil import Clock, SystemClock
+from ccshared.worker import Task
 
 from . import bootstrap
-from .config import SERVICE, Settings
+from .config import Settings
 from .importer import Fetcher, Importer, import_task
 from .repository import CentreRepository
 
 log = logging.getLogger(__name__)
-
-Task = Callable[[threading.Event], None]
 
 
 def _ensure_topic(bus: buses.Bus, stop: threading.Event) -> None:
@@ -57,7 +55,6 @@ def importer_task(settings: Settings, clock: Clock | None = None, fetcher: Fetch
 
 def tasks(settings: Settings | None = None) -> list[Task]:
     settings = settings or Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
     found = [relay_task(settings)]
     if settings.partner_import.feeds:
         found.append(importer_task(settings))

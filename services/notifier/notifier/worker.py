@@ -5,41 +5,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from datetime import timedelta
+from typing import Unpack
 
-from ccshared import bus as buses
 from ccshared import contracts as c
-from ccshared import logs
-from ccshared import store as stores
-from ccshared.bus import Bus
+from ccshared import worker
 from ccshared.consumer import ConsumerLoop, join_group
 from ccshared.hints import Hints
-from ccshared.store import Store
-from ccshared.timeutil import Clock, SystemClock
+from ccshared.worker import Given, Task
 
 from . import bootstrap
 from .config import Settings
 
 log = logging.getLogger(__name__)
 
-Task = Callable[[threading.Event], None]
 # Contact events: a referral's changes, which its referrer is told of.
 TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC, c.CONTACTS_TOPIC)
 
 
-def tasks(
-    settings: Settings | None = None,
-    *,
-    store: Store | None = None,
-    bus: Bus | None = None,
-    clock: Clock | None = None,
-) -> list[Task]:
+def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:
+    """The worker's long-running tasks, for ccshared.runner."""
     settings = settings or Settings.from_env()
-    logs.configure("notifier", settings.log_level)
-    store = store or stores.connect(settings.store_url)
-    bus = bus or buses.connect(settings.bus_url)
-    clock = clock or SystemClock()
+    store, bus, clock = worker.connect(settings, given)
     recorded = Hints()
 
     def consume(stop: threading.Event) -> None:

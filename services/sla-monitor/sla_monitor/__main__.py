@@ -17,9 +17,9 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from ccshared import contracts, logs
+from ccshared import contracts
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, supported_instant
-from ccshared.config import LOG_LEVEL, ConfigError, load
+from ccshared.config import ConfigError
 from ccshared.runner import main as run_service
 
 from . import bootstrap, config
@@ -73,7 +73,6 @@ def due(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str]) -> int:
     if argv and argv[0] == "due":
         return due(argv[1:])
-    logs.configure(config.SERVICE, _log_level())
     return run_service(
         argv,
         package="sla_monitor",
@@ -88,13 +87,6 @@ def _check_settings(mode: str) -> None:
         config.WorkerSettings.from_env()
     else:
         config.Settings.from_env()
-
-
-def _log_level() -> str:
-    try:
-        return load([LOG_LEVEL])[LOG_LEVEL.name]  # alone: logs are set up before the rest is checked
-    except ConfigError:
-        return "INFO"
 
 
 if __name__ == "__main__":

@@ -15,17 +15,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Unpack
 
-from ccshared import bus as ccbus
-from ccshared import contracts
-from ccshared import store as ccstore
-from ccshared.bus import Bus, Consumer, Message
+from ccshared import contracts, worker
+from ccshared.bus import Consumer, Message
 from ccshared.consumer import ConsumerLoop, join_group
 from ccshared.hints import STOP_CHECK_SECONDS, Hints
 from ccshared.outbox import Relay
 from ccshared.retrying import TRANSIENT, Outage, every, until_done
-from ccshared.store import Store
-from ccshared.timeutil import Clock, SystemClock
+from ccshared.worker import Given, Task
 
 from . import bootstrap, config, metrics
 from .repository import PROCESSED
@@ -33,7 +31,6 @@ from .service import SCAN_BATCH, Monitor
 
 log = logging.getLogger(__name__)
 
-Task = Callable[[threading.Event], None]
 SETTLE_SECONDS = 3.0
 # Events staged here reach the relay as hints; the sweep only finds what a crash left.
 RELAY_SWEEP_SECONDS = 5.0
@@ -76,18 +73,10 @@ class WatchedConsumer:
         self.consumer.close()
 
 
-def tasks(
-    settings: config.WorkerSettings | None = None,
-    *,
-    store: Store | None = None,
-    bus: Bus | None = None,
-    clock: Clock | None = None,
-) -> list[Task]:
+def tasks(settings: config.WorkerSettings | None = None, **given: Unpack[Given]) -> list[Task]:
     """The worker's tasks for ccshared.runner (composition root of the worker process)."""
     settings = settings or config.WorkerSettings.from_env()
-    store = store or ccstore.connect(settings.store_url)
-    bus = bus or ccbus.connect(settings.bus_url)
-    clock = clock or SystemClock()
+    store, bus, clock = worker.connect(settings, given)
     staged = Hints()
     changed = threading.Event()  # the consumer wrote clocks: the next due instant may be sooner
     monitor = bootstrap.monitor(settings, store, clock, staged)

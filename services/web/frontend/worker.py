@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from ccshared.worker import Task
 
 
-def tasks() -> list[Callable[[threading.Event], None]]:
+def tasks() -> list[Task]:
     return []
