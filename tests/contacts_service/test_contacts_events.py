@@ -5,12 +5,13 @@ events by version."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 from ccshared import bus, events
 from ccshared.bus import Bus
 from contacts.read_model import CentreReadModel
-from contacts.worker import centres_task, relay_task
+from contacts.worker import CENTRES, centres_task, relay_task
 from contacts_testkit import NOW, PERSONAL_VALUES, centre_event
 
 from tests.infra.waiting import wait_for
@@ -180,7 +181,8 @@ def _centre_read_model_follows_the_directory(
             ("centre.updated.v1", centre_id, "south", "open", 2),
         ],
     )
-    running(centres_task(doc_store, event_bus, clock, topic=topic, group=f"g-{uuid.uuid4().hex[:8]}"))
+    subscription = replace(CENTRES, topic=topic, group=f"g-{uuid.uuid4().hex[:8]}")
+    running(centres_task(doc_store, event_bus, clock, subscription=subscription))
     wait_for(
         lambda: (centre := centres.get(centre_id)) is not None and centre.version == 2,
         60,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import inspect
 import re
 import secrets
 import threading
@@ -227,17 +226,13 @@ def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, s
     from contacts import worker as contacts_worker
     from notifier import worker as notifier_worker
 
-    def default(task, parameter: str) -> str:
-        return inspect.signature(task).parameters[parameter].default
-
     group_var = known_variables("notifier")["NOTIFIER_CONSUMER_GROUP"]
     notifier_group = (
         environment(rendered, "notifier").get(group_var.name, {}).get("value") or group_var.default
     )
     return {
         "contacts": {
-            (default(task, "group"), default(task, "topic"))
-            for task in (contacts_worker.centres_task, contacts_worker.webhooks_task)
+            (each.group, each.topic) for each in (contacts_worker.CENTRES, contacts_worker.WEBHOOKS)
         },
         "sla-monitor": sla_monitor_subscriptions(rendered, tmp_path),
         "notifier": {(notifier_group, topic) for topic in notifier_worker.TOPICS},

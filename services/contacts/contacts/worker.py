@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Unpack
 
@@ -34,8 +35,19 @@ from .webhooks import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-CENTRES_GROUP = "contacts-centres"
-WEBHOOKS_GROUP = "contacts-webhooks"
+
+@dataclass(frozen=True)
+class Subscription:
+    """Which consumer group reads which topic, and the task that runs it."""
+
+    task: str
+    topic: str
+    group: str
+
+
+CENTRES = Subscription("contacts-centre-read-model", c.CENTRES_TOPIC, "contacts-centres")
+WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-webhooks")
+KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
@@ -54,61 +66,48 @@ def centres_task(
     store: Store,
     bus: Bus,
     clock: Clock,
-    topic: str = c.CENTRES_TOPIC,
-    group: str = CENTRES_GROUP,
-    keep_processed: timedelta = timedelta(days=30),
+    keep_processed: timedelta = KEEP,
+    subscription: Subscription = CENTRES,
 ) -> Task:
-    return _consumer_task(
-        "contacts-centre-read-model",
-        store,
-        bus,
-        clock,
-        topic,
-        group,
-        keep_processed,
-        lambda: CentreReadModel(CentreRepository(store)).handlers(),
-    )
+    """Keeps the read model of the centres contacts may be logged against."""
+
+    def handlers() -> dict[str, Handler]:
+        return CentreReadModel(CentreRepository(store)).handlers()
+
+    return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
 
 def webhooks_task(
     store: Store,
     bus: Bus,
     clock: Clock,
-    topic: str = c.CONTACTS_TOPIC,
-    group: str = WEBHOOKS_GROUP,
-    keep_processed: timedelta = timedelta(days=30),
+    keep_processed: timedelta = KEEP,
     hints: Hints | None = None,
+    subscription: Subscription = WEBHOOKS,
 ) -> Task:
     """Records a delivery for each referral change of an agency with a callback URL."""
 
-    return _consumer_task(
-        "contacts-webhook-intake",
-        store,
-        bus,
-        clock,
-        topic,
-        group,
-        keep_processed,
-        lambda: WebhookIntake(
+    def handlers() -> dict[str, Handler]:
+        return WebhookIntake(
             DeliveryRepository(store), ReceiverRepository(store, clock), clock, hints
-        ).handlers(),
-    )
+        ).handlers()
+
+    return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
 
 def _consumer_task(
-    name: str,
+    subscription: Subscription,
     store: Store,
     bus: Bus,
     clock: Clock,
-    topic: str,
-    group: str,
     keep_processed: timedelta,
     handlers: Callable[[], dict[str, Handler]],
 ) -> Task:
     """One consumer group on one topic, waiting out a broker that is not up yet."""
+    group = subscription.group
 
     def consume(stop: threading.Event) -> None:
-        consumer = join_group(stop, bus, group, [topic])
+        consumer = join_group(stop, bus, group, [subscription.topic])
         if consumer is None:
             return
         ConsumerLoop(
@@ -121,7 +120,7 @@ def _consumer_task(
             keep_processed=keep_processed,
         ).run(stop)
 
-    consume.__name__ = name
+    consume.__name__ = subscription.task
     return consume
 
 
