@@ -6,13 +6,14 @@ for a reader is written to the audit log first.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
@@ -79,6 +80,30 @@ def business_rules() -> Iterator[None]:
         raise InvalidInput(exc.message, fields={exc.field: [exc.message]}) from exc
 
 
+Intake = TypeVar("Intake", bound=Callable[..., tuple[Contact, bool]])
+
+
+def _replayable(receive: Intake) -> Intake:
+    """An intake command that a replayed request answers before checking anything, with
+    (the contact an earlier request with its Idempotency-Key made, False).
+
+    IdempotencyMismatch if that request had another body. Received as new if there was
+    none, or if it claimed a contact id but failed before making the contact (which this
+    request then makes, with that id: `_create`)."""
+
+    @functools.wraps(receive)
+    def replay_or_receive(
+        service: ContactService, caller: Any, form: dict, request: Request | None = None
+    ) -> tuple[Contact, bool]:
+        contact_id = service.requests.earlier(request)
+        earlier = service.contacts.get(contact_id) if contact_id else None
+        if earlier is not None:
+            return earlier, False
+        return receive(service, caller, form, request)
+
+    return cast(Intake, replay_or_receive)
+
+
 @dataclass(eq=False, kw_only=True)
 class ContactRecords:
     """What the contact service and subject access both work with: the same stores and keys."""
@@ -98,13 +123,11 @@ class ContactService(ContactRecords):
 
     # Intake -----------------------------------------------------------------
 
+    @_replayable
     def receive_contact(
         self, user: StaffUser, form: dict, request: Request | None = None
     ) -> tuple[Contact, bool]:
         """Log a letter, telephone message or e-mail; (contact, False) when replayed."""
-        earlier = self._earlier(request)
-        if earlier is not None:
-            return earlier, False
         centre = self._open_centre(form["centre_id"])
         if not user.may_see_area(centre.area):
             raise Forbidden(
@@ -135,13 +158,11 @@ class ContactService(ContactRecords):
 
         return self._create(build, form["channel"], form.get("received_at") or now, request)
 
+    @_replayable
     def receive_referral(
         self, agency: Agency, form: dict, request: Request | None = None
     ) -> tuple[Contact, bool]:
         """Take a partner agency's referral; it becomes a contact on the referral channel."""
-        earlier = self._earlier(request)
-        if earlier is not None:
-            return earlier, False
         centre, how = self._referral_centre(form)
         now = self.clock.now()
         consent = form["consent"]
@@ -185,15 +206,6 @@ class ContactService(ContactRecords):
             )
 
         return self._create(build, c.REFERRAL, now, request)
-
-    def _earlier(self, request: Request | None) -> Contact | None:
-        """The contact an earlier request with this Idempotency-Key made, if it exists.
-
-        IdempotencyMismatch if that request had another body; None if there was none,
-        or if it claimed a contact id but failed before making the contact (which this
-        request then makes, with that id)."""
-        contact_id = self.requests.earlier(request)
-        return self.contacts.get(contact_id) if contact_id else None
 
     def _create(
         self,
