@@ -12,8 +12,7 @@ from ccshared import contracts as c
 from ccshared.consumer import Handler
 from ccshared.events import Event
 
-from .domain import Centre
-from .repository import CentreRepository
+from .repository import CentreRepository, centre_of
 
 
 @dataclass(eq=False)
@@ -26,19 +25,7 @@ class CentreReadModel:
         if current is not None and current.version >= data["version"]:
             return
         status = c.CENTRE_CLOSED_STATUS if event.type == c.CENTRE_CLOSED else data["status"]
-        self.centres.put(
-            Centre(
-                id=data["centre_id"],
-                name=data["name"],
-                area=data["area"],
-                postcode=data["postcode"],
-                status=status,
-                version=data["version"],
-                latitude=data.get("latitude"),
-                longitude=data.get("longitude"),
-                services=tuple(data.get("services") or ()),
-            )
-        )
+        self.centres.put(centre_of(data["centre_id"], {**data, "status": status}))
 
     def handlers(self) -> dict[str, Handler]:
         return {event_type: self.apply for event_type in c.CENTRE_EVENTS}

@@ -250,7 +250,7 @@ class CentreRepository:
 
     def get(self, centre_id: str) -> Centre | None:
         doc = self.collection.get(centre_id)
-        return _centre(doc) if doc else None
+        return centre_of(doc["_id"], doc) if doc else None
 
     def put(self, centre: Centre) -> None:
         doc = asdict(centre)
@@ -259,12 +259,13 @@ class CentreRepository:
         self.collection.upsert(doc)
 
     def all(self) -> list[Centre]:
-        return [_centre(doc) for doc in self.collection.find({}, sort=[("name", 1)])]
+        return [centre_of(doc["_id"], doc) for doc in self.collection.find({}, sort=[("name", 1)])]
 
 
-def _centre(doc: Document) -> Centre:
+def centre_of(centre_id: str, doc: Mapping[str, Any]) -> Centre:
+    """The centre its stored document, or a directory centre event's data, describes (the same fields)."""
     return Centre(
-        id=doc["_id"],
+        id=centre_id,
         name=doc["name"],
         area=doc["area"],
         postcode=doc["postcode"],
