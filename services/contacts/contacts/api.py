@@ -77,6 +77,13 @@ def authenticate(roles: tuple[str, ...] = c.ROLES) -> Callable[[], None]:
     return check
 
 
+def guarded(name: str, url_prefix: str, description: str, guard: Callable[[], None]) -> Blueprint:
+    """A part of this API whose every request `guard` checks first (`authenticate`, or an agency's key)."""
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix, description=description)
+    blueprint.before_request(guard)
+    return blueprint
+
+
 def _authenticate_agency() -> None:
     """Who is calling, within the rate limit: per agency, or per address without valid credentials."""
     services = _services()
@@ -155,13 +162,12 @@ def _json(body: dict, status: int) -> Response:
 
 EXPORT_LIMIT = 50_000  # a year of contacts for the whole city, several times over
 
-staff = Blueprint(
+staff = guarded(
     "contacts",
-    __name__,
-    url_prefix="/api/v1/contacts",
-    description="Letters, telephone messages, e-mails and referrals, for staff",
+    "/api/v1/contacts",
+    "Letters, telephone messages, e-mails and referrals, for staff",
+    authenticate(),
 )
-staff.before_request(authenticate())
 
 
 def _step(action: str, form: type[Schema] | None = None) -> Callable[[F], F]:
@@ -283,13 +289,12 @@ def decline_referral(form: dict, contact_id: str) -> dict:
 
 # Partner agencies -------------------------------------------------------------
 
-partners = Blueprint(
+partners = guarded(
     "referrals",
-    __name__,
-    url_prefix="/api/v1/referrals",
-    description=f"Partner agencies' referrals (authenticate with {API_KEY_HEADER}, or a partner user's token)",
+    "/api/v1/referrals",
+    f"Partner agencies' referrals (authenticate with {API_KEY_HEADER}, or a partner user's token)",
+    _authenticate_agency,
 )
-partners.before_request(_authenticate_agency)
 
 
 @_creates(partners, REFERRAL_CREATE, s.AgencyReferralSchema, apidoc.PARTNER)
@@ -332,13 +337,12 @@ def get_referral(contact_id: str) -> dict:
 
 # Internal: other services -----------------------------------------------------
 
-internal = Blueprint(
+internal = guarded(
     "internal",
-    __name__,
-    url_prefix="/api/v1/internal",
-    description="For the project's other services only (a service token); not for partners or staff",
+    "/api/v1/internal",
+    "For the project's other services only (a service token); not for partners or staff",
+    authenticate((c.ROLE_SERVICE,)),
 )
-internal.before_request(authenticate((c.ROLE_SERVICE,)))
 
 
 @internal.get("/referrals/<contact_id>")
@@ -367,13 +371,12 @@ def agency_notice(agency_id: str) -> dict:
 
 # Webhook delivery log (staff) -------------------------------------------------
 
-webhook_deliveries = Blueprint(
+webhook_deliveries = guarded(
     "webhook_deliveries",
-    __name__,
-    url_prefix="/api/v1/webhook-deliveries",
-    description="Status webhooks sent to partner agencies, for staff (their own area's referrals)",
+    "/api/v1/webhook-deliveries",
+    "Status webhooks sent to partner agencies, for staff (their own area's referrals)",
+    authenticate(),
 )
-webhook_deliveries.before_request(authenticate())
 
 
 @webhook_deliveries.get("")

@@ -10,7 +10,6 @@ from ccshared import apidoc
 from ccshared import contracts as c
 from ccshared.web import context
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from . import api, blind_index
@@ -66,13 +65,12 @@ def _service() -> SubjectAccess:
     return context(SubjectAccess)
 
 
-bp = Blueprint(
+bp = api.guarded(
     "subject_access",
-    __name__,
-    url_prefix="/api/v1/subject-access",
-    description="Subject access requests: find, export and erase a person's contacts (admins only)",
+    "/api/v1/subject-access",
+    "Subject access requests: find, export and erase a person's contacts (admins only)",
+    api.authenticate((c.ROLE_ADMIN,)),
 )
-bp.before_request(api.authenticate((c.ROLE_ADMIN,)))
 
 
 @bp.post("/search")
