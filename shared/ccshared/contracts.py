@@ -70,7 +70,6 @@ SLA_EVENTS = (
 )
 AGENCY_EVENTS = (AGENCY_WEBHOOK_FAILING,)
 
-# Contact channels, as the service standards name them.
 # A contact's statuses: the contacts service moves them, the others read them.
 CONTACT_STATUS_RECEIVED = "received"
 CONTACT_STATUS_ASSIGNED = "assigned"
@@ -88,6 +87,7 @@ CONTACT_OPEN_STATUSES = (CONTACT_STATUS_RECEIVED, CONTACT_STATUS_ASSIGNED, CONTA
 CONTACT_UNANSWERED_STATUSES = (CONTACT_STATUS_RECEIVED, CONTACT_STATUS_ASSIGNED)  # the SLA clock runs
 CONTACT_ENDED_STATUSES = (CONTACT_STATUS_CLOSED, CONTACT_STATUS_WITHDRAWN)
 
+# Contact channels, as the service standards name them.
 LETTER = "letter"
 TELEPHONE = "telephone"
 EMAIL = "email"
