@@ -15,7 +15,7 @@ an SLA clock, a notification), after cosmicpython's `model.events`:
 - An aggregate with nothing to publish (notifications, grouping windows, webhook deliveries) still
   follows the same shape: methods change it in place; its events list stays empty.
 - A repository stores `state_fields(kind)`, never the pending events; `state_doc` and
-  `state_values` turn an aggregate with an `id` into its document and back.
+  `state_values` turn a record (an aggregate, or a part of one) into its document and back.
 """
 
 from __future__ import annotations
@@ -47,28 +47,35 @@ class Aggregate(Generic[E]):
 
 
 @cache
-def state_fields(kind: type[Aggregate]) -> tuple[dataclasses.Field, ...]:
+def state_fields(kind: type) -> tuple[dataclasses.Field, ...]:
     """The fields a repository stores, in order: all but the pending events."""
     pending = {item.name for item in dataclasses.fields(Aggregate)}
     return tuple(item for item in dataclasses.fields(kind) if item.name not in pending)
 
 
-def state_doc(item: Aggregate, instants: Iterable[str]) -> dict[str, Any]:
-    """The document of an aggregate with an `id`: its state, `id` as `_id`, `instants` as UTC strings.
+def state_doc(item: object, instants: Iterable[str], skip: Iterable[str] = ()) -> dict[str, Any]:
+    """A record's document: its state fields (an `id` as `_id`), `instants` as UTC strings;
+    `skip` names the fields its repository writes itself (a contact's version).
 
     A shallow copy: `dataclasses.asdict` would deep-copy nested data on every write.
     """
-    doc = {f.name: getattr(item, f.name) for f in state_fields(type(item))}
-    doc["_id"] = doc.pop("id")
+    skipped = set(skip)
+    doc = {f.name: getattr(item, f.name) for f in state_fields(type(item)) if f.name not in skipped}
+    if "id" in doc:
+        doc["_id"] = doc.pop("id")
     for name in instants:
         doc[name] = to_str(doc[name]) if doc[name] is not None else None
     return doc
 
 
-def state_values(kind: type[Aggregate], doc: Mapping[str, Any], instants: Iterable[str]) -> dict[str, Any]:
+def state_values(
+    kind: type, doc: Mapping[str, Any], instants: Iterable[str], skip: Iterable[str] = ()
+) -> dict[str, Any]:
     """The reverse of `state_doc`: the fields to build `kind` again (a field the document lacks is None)."""
-    values = {f.name: doc.get(f.name) for f in state_fields(kind) if f.name != "id"}
+    skipped = {"id", *skip}
+    values = {f.name: doc.get(f.name) for f in state_fields(kind) if f.name not in skipped}
     for name in instants:
         values[name] = from_str(values[name]) if values[name] else None
-    values["id"] = doc["_id"]
+    if "_id" in doc:
+        values["id"] = doc["_id"]
     return values

@@ -4,12 +4,12 @@ read model, partner agencies, the audit log and idempotency records."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared.aggregate import state_fields
+from ccshared.aggregate import state_doc, state_values
 from ccshared.outbox import OUTBOX, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Filter, Store
 from ccshared.timeutil import Clock, from_str, to_str
@@ -68,45 +68,21 @@ def _transition(doc: dict) -> Transition:
     return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated)
 
 
-@dataclass(frozen=True)
-class _Fields:
-    """The fields of a record that its document holds under their own names: as they are,
-    or (instants) as fixed-width UTC strings. Its id, version and parts it writes itself."""
-
-    names: tuple[str, ...]
-    instants: frozenset[str]
-
-    @classmethod
-    def of(cls, kind: type, instants: tuple[str, ...]) -> _Fields:
-        names = tuple(item.name for item in state_fields(kind) if item.name not in ("id", "version"))
-        return cls(names, frozenset(instants))
-
-    def doc(self, record: object) -> dict[str, Any]:
-        values = {name: getattr(record, name) for name in self.names}
-        return {name: _ts(value) if name in self.instants else value for name, value in values.items()}
-
-    def values(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        stored = {name: doc.get(name) for name in self.names}
-        return {name: _dt(value) if name in self.instants else value for name, value in stored.items()}
-
-
-_PAUSE = _Fields.of(Pause, ("paused_at", "resumed_at"))
-_REFERRAL = _Fields.of(Referral, ("consent_recorded_at", "decided_at"))
-_CONTACT = _Fields.of(
-    Contact, ("received_at", "created_at", "responded_at", "ended_at", "personal_erased_at")
-)
+_PAUSE_INSTANTS = ("paused_at", "resumed_at")
+_REFERRAL_INSTANTS = ("consent_recorded_at", "decided_at")
+_CONTACT_INSTANTS = ("received_at", "created_at", "responded_at", "ended_at", "personal_erased_at")
 
 
 def _pause_doc(pause: Pause) -> dict:
-    return _PAUSE.doc(pause)
+    return state_doc(pause, _PAUSE_INSTANTS)
 
 
 def _pause(doc: dict) -> Pause:
-    return Pause(**_PAUSE.values(doc))
+    return Pause(**state_values(Pause, doc, _PAUSE_INSTANTS))
 
 
 def _referral_doc(referral: Referral) -> dict:
-    return _REFERRAL.doc(referral) | {
+    return state_doc(referral, _REFERRAL_INSTANTS) | {
         "support_needed": list(referral.support_needed),
         "history": [_transition_doc(step) for step in referral.history],
     }
@@ -119,22 +95,18 @@ def _referral(doc: dict | None) -> Referral | None:
         "support_needed": list(doc["support_needed"]),
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    return Referral(**_REFERRAL.values(doc) | parts)
+    return Referral(**state_values(Referral, doc, _REFERRAL_INSTANTS) | parts)
 
 
 def contact_doc(contact: Contact) -> Document:
     referral = contact.referral
-    return (
-        {"_id": contact.id}
-        | _CONTACT.doc(contact)
-        | {
-            "blind_index": list(contact.blind_index),
-            "referral": _referral_doc(referral) if referral else None,
-            "agency_id": referral.agency_id if referral else None,
-            "pauses": [_pause_doc(pause) for pause in contact.pauses],
-            "history": [_transition_doc(step) for step in contact.history],
-        }
-    )
+    return state_doc(contact, _CONTACT_INSTANTS, skip=("version",)) | {
+        "blind_index": list(contact.blind_index),
+        "referral": _referral_doc(referral) if referral else None,
+        "agency_id": referral.agency_id if referral else None,
+        "pauses": [_pause_doc(pause) for pause in contact.pauses],
+        "history": [_transition_doc(step) for step in contact.history],
+    }
 
 
 def contact_from_doc(doc: Document) -> Contact:
@@ -147,7 +119,8 @@ def contact_from_doc(doc: Document) -> Contact:
         "pauses": [_pause(pause) for pause in doc.get("pauses") or []],
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    return Contact(id=doc["_id"], **_CONTACT.values(doc) | parts, version=doc[VERSION])
+    values = state_values(Contact, doc, _CONTACT_INSTANTS, skip=("version",))
+    return Contact(**values | parts, version=doc[VERSION])
 
 
 class ContactRepository:
