@@ -318,22 +318,32 @@ class PauseViewSchema(Schema):
     resumed_by = fields.String(allow_none=True)
 
 
-class ContactSummarySchema(Schema):
-    """A contact without personal data: safe to list."""
+class ContactNamedSchema(Schema):
+    """How every view of a contact names it: its id, reference and centre."""
 
     id = fields.String()
     reference = fields.String()
-    channel = fields.String()
     centre_id = fields.String()
-    area = fields.String()
+
+
+class ContactStandingSchema(ContactNamedSchema):
+    """A contact as staff and its partner agency both see it: when it came, where it stands."""
+
     received_at = fields.DateTime()
-    created_at = fields.DateTime()
     status = fields.String()
+    personal_erased_at = fields.DateTime(allow_none=True)
+
+
+class ContactSummarySchema(ContactStandingSchema):
+    """A contact without personal data: safe to list."""
+
+    channel = fields.String()
+    area = fields.String()
+    created_at = fields.DateTime()
     assignee = fields.String(allow_none=True)
     responded_at = fields.DateTime(allow_none=True)
     response_method = fields.String(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
-    personal_erased_at = fields.DateTime(allow_none=True)
     urgency = fields.String(allow_none=True)
     paused_since = fields.DateTime(
         allow_none=True, metadata={"description": "when its current pause began; null when not paused"}
@@ -365,14 +375,9 @@ class AgencyTransitionSchema(Schema):
     to_status = fields.String(data_key="to")
 
 
-class AgencyReferralSchema(Schema):
+class AgencyReferralSchema(ContactStandingSchema):
     """What a partner agency may see of its own referral: status and outcome."""
 
-    id = fields.String()
-    reference = fields.String()
-    centre_id = fields.String()
-    received_at = fields.DateTime()
-    status = fields.String()
     referral_status = fields.String()
     outcome = fields.String(allow_none=True)
     decline_reason_code = fields.String(allow_none=True)
@@ -382,7 +387,6 @@ class AgencyReferralSchema(Schema):
     support_needed = fields.List(fields.String())
     routing = fields.Nested(RoutingSchema, allow_none=True)
     history = fields.List(fields.Nested(AgencyTransitionSchema))
-    personal_erased_at = fields.DateTime(allow_none=True)
 
 
 class AgencyReferralDetailSchema(AgencyReferralSchema):
@@ -414,12 +418,9 @@ class AgencyNoticeSchema(Schema):
     agency_email = fields.String(allow_none=True)
 
 
-class ReferralNoticeSchema(AgencyNoticeSchema):
+class ReferralNoticeSchema(AgencyNoticeSchema, ContactNamedSchema):
     """For the notifier only: where to tell a referral's referrer, and the decline reason's words."""
 
-    id = fields.String()
-    reference = fields.String()
-    centre_id = fields.String()
     referrer_email = fields.String(allow_none=True)
     referral_status = fields.String()
     decline_reason_code = fields.String(allow_none=True)
