@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import apidoc, tables
+from ccshared import apidoc, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
@@ -64,16 +64,17 @@ class ContactCreateSchema(Strict):
     requester = fields.Nested(RequesterSchema, required=True)
 
 
-class ContactQuerySchema(Strict):
-    status = fields.String(validate=validate.OneOf(v.STATUSES))
-    centre_id = text(100)
-    area = fields.String(validate=validate.OneOf(c.AREAS))
-    assignee = fields.String(validate=USERNAME)
-    channel = fields.String(validate=validate.OneOf(c.CHANNELS))
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
+class PageQuerySchema(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ContactQuerySchema(PageQuerySchema, query.ContactFilters):
+    status = fields.String(validate=validate.OneOf(v.STATUSES))
+    centre_id = text(100)
+    assignee = fields.String(validate=USERNAME)
+    received_from = fields.AwareDateTime()
+    received_to = fields.AwareDateTime()
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(("json", *tables.FORMATS)),
@@ -82,11 +83,6 @@ class ContactQuerySchema(Strict):
             "xlsx (no personal data; page and per_page do not apply)"
         },
     )
-
-
-class PageQuerySchema(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AgencyReferralQuerySchema(PageQuerySchema):
