@@ -288,16 +288,26 @@ class TransitionSchema(Schema):
     )
 
 
-class ReferralSummarySchema(Schema):
+class AgencyNamedSchema(Schema):
+    """The partner agency a referral came from."""
+
     agency_id = fields.String()
     agency_name = fields.String()
-    status = fields.String()
+
+
+class ReferralOutlineSchema(Schema):
+    """What a referral asks for, where it was routed and any decline: staff and its agency see the same."""
+
     urgency = fields.String()
     support_needed = fields.List(fields.String())
-    consent_recorded_at = fields.DateTime()
+    routing = fields.Nested(RoutingSchema, allow_none=True)
     decline_reason_code = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
-    routing = fields.Nested(RoutingSchema, allow_none=True)
+
+
+class ReferralSummarySchema(AgencyNamedSchema, ReferralOutlineSchema):
+    status = fields.String()
+    consent_recorded_at = fields.DateTime()
 
 
 class ReferralDetailSchema(ReferralSummarySchema):
@@ -371,17 +381,12 @@ class AgencyTransitionSchema(Schema):
     to_status = fields.String(data_key="to")
 
 
-class AgencyReferralSchema(ContactStandingSchema):
+class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
     """What a partner agency may see of its own referral: status and outcome."""
 
     referral_status = fields.String()
     outcome = fields.String(allow_none=True)
-    decline_reason_code = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    urgency = fields.String()
-    support_needed = fields.List(fields.String())
-    routing = fields.Nested(RoutingSchema, allow_none=True)
     history = fields.List(fields.Nested(AgencyTransitionSchema))
 
 
@@ -406,11 +411,9 @@ class AuditEntrySchema(Schema):
     details = fields.Dict(metadata={"description": "codes and counts only (a pause's reason code)"})
 
 
-class AgencyNoticeSchema(Schema):
+class AgencyNoticeSchema(AgencyNamedSchema):
     """For the notifier only: where to tell an agency of its own affairs."""
 
-    agency_id = fields.String()
-    agency_name = fields.String()
     agency_email = fields.String(allow_none=True)
 
 
