@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import apidoc, tables
+from ccshared import apidoc, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
@@ -64,16 +64,17 @@ class ContactCreateSchema(Strict):
     requester = fields.Nested(RequesterSchema, required=True)
 
 
-class ContactQuerySchema(Strict):
-    status = fields.String(validate=validate.OneOf(v.STATUSES))
-    centre_id = text(100)
-    area = fields.String(validate=validate.OneOf(c.AREAS))
-    assignee = fields.String(validate=USERNAME)
-    channel = fields.String(validate=validate.OneOf(c.CHANNELS))
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
+class PageQuerySchema(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ContactQuerySchema(PageQuerySchema, query.ContactFilters):
+    status = fields.String(validate=validate.OneOf(v.STATUSES))
+    centre_id = text(100)
+    assignee = fields.String(validate=USERNAME)
+    received_from = fields.AwareDateTime()
+    received_to = fields.AwareDateTime()
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(("json", *tables.FORMATS)),
@@ -82,11 +83,6 @@ class ContactQuerySchema(Strict):
             "xlsx (no personal data; page and per_page do not apply)"
         },
     )
-
-
-class PageQuerySchema(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class AgencyReferralQuerySchema(PageQuerySchema):
@@ -292,16 +288,26 @@ class TransitionSchema(Schema):
     )
 
 
-class ReferralSummarySchema(Schema):
+class AgencyNamedSchema(Schema):
+    """The partner agency a referral came from."""
+
     agency_id = fields.String()
     agency_name = fields.String()
-    status = fields.String()
+
+
+class ReferralOutlineSchema(Schema):
+    """What a referral asks for, where it was routed and any decline: staff and its agency see the same."""
+
     urgency = fields.String()
     support_needed = fields.List(fields.String())
-    consent_recorded_at = fields.DateTime()
+    routing = fields.Nested(RoutingSchema, allow_none=True)
     decline_reason_code = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
-    routing = fields.Nested(RoutingSchema, allow_none=True)
+
+
+class ReferralSummarySchema(AgencyNamedSchema, ReferralOutlineSchema):
+    status = fields.String()
+    consent_recorded_at = fields.DateTime()
 
 
 class ReferralDetailSchema(ReferralSummarySchema):
@@ -318,22 +324,32 @@ class PauseViewSchema(Schema):
     resumed_by = fields.String(allow_none=True)
 
 
-class ContactSummarySchema(Schema):
-    """A contact without personal data: safe to list."""
+class ContactNamedSchema(Schema):
+    """How every view of a contact names it: its id, reference and centre."""
 
     id = fields.String()
     reference = fields.String()
-    channel = fields.String()
     centre_id = fields.String()
-    area = fields.String()
+
+
+class ContactStandingSchema(ContactNamedSchema):
+    """A contact as staff and its partner agency both see it: when it came, where it stands."""
+
     received_at = fields.DateTime()
-    created_at = fields.DateTime()
     status = fields.String()
+    personal_erased_at = fields.DateTime(allow_none=True)
+
+
+class ContactSummarySchema(ContactStandingSchema):
+    """A contact without personal data: safe to list."""
+
+    channel = fields.String()
+    area = fields.String()
+    created_at = fields.DateTime()
     assignee = fields.String(allow_none=True)
     responded_at = fields.DateTime(allow_none=True)
     response_method = fields.String(allow_none=True)
     ended_at = fields.DateTime(allow_none=True)
-    personal_erased_at = fields.DateTime(allow_none=True)
     urgency = fields.String(allow_none=True)
     paused_since = fields.DateTime(
         allow_none=True, metadata={"description": "when its current pause began; null when not paused"}
@@ -365,24 +381,13 @@ class AgencyTransitionSchema(Schema):
     to_status = fields.String(data_key="to")
 
 
-class AgencyReferralSchema(Schema):
+class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
     """What a partner agency may see of its own referral: status and outcome."""
 
-    id = fields.String()
-    reference = fields.String()
-    centre_id = fields.String()
-    received_at = fields.DateTime()
-    status = fields.String()
     referral_status = fields.String()
     outcome = fields.String(allow_none=True)
-    decline_reason_code = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    urgency = fields.String()
-    support_needed = fields.List(fields.String())
-    routing = fields.Nested(RoutingSchema, allow_none=True)
     history = fields.List(fields.Nested(AgencyTransitionSchema))
-    personal_erased_at = fields.DateTime(allow_none=True)
 
 
 class AgencyReferralDetailSchema(AgencyReferralSchema):
@@ -406,20 +411,15 @@ class AuditEntrySchema(Schema):
     details = fields.Dict(metadata={"description": "codes and counts only (a pause's reason code)"})
 
 
-class AgencyNoticeSchema(Schema):
+class AgencyNoticeSchema(AgencyNamedSchema):
     """For the notifier only: where to tell an agency of its own affairs."""
 
-    agency_id = fields.String()
-    agency_name = fields.String()
     agency_email = fields.String(allow_none=True)
 
 
-class ReferralNoticeSchema(AgencyNoticeSchema):
+class ReferralNoticeSchema(AgencyNoticeSchema, ContactNamedSchema):
     """For the notifier only: where to tell a referral's referrer, and the decline reason's words."""
 
-    id = fields.String()
-    reference = fields.String()
-    centre_id = fields.String()
     referrer_email = fields.String(allow_none=True)
     referral_status = fields.String()
     decline_reason_code = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ parameters go through schemas.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
@@ -23,6 +23,7 @@ from ccshared.web import context
 from flask import Flask, Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from . import oruk
 from .oruk_args import (
@@ -99,6 +100,17 @@ def _ctx() -> OrukContext:
     return context(OrukContext)
 
 
+def _list_path(rule: str, args: type[Schema]) -> Callable[[type[MethodView]], type[MethodView]]:
+    """A list path: its view's get takes the query `args` parses (paging, format, the path's filters),
+    as one dict, and answers through `_listing`."""
+
+    def register(view: type[MethodView]) -> type[MethodView]:
+        view.get = blp.arguments(args, location="query", as_kwargs=False)(blp.response(200)(view.get))
+        return blp.route(rule)(view)
+
+    return register
+
+
 @blp.route("/")
 class Root(MethodView):
     @blp.response(200)
@@ -113,10 +125,8 @@ class Root(MethodView):
         }
 
 
-@blp.route("/services")
+@_list_path("/services", ServicesArgs)
 class Services(MethodView):
-    @blp.arguments(ServicesArgs, location="query", as_kwargs=False)
-    @blp.response(200)
     def get(self, args: dict) -> dict | Response:
         """A page of services (one per centre): one-to-one fields, or in full, or minimal"""
         ctx = _ctx()
@@ -141,10 +151,8 @@ class Service(MethodView):
         return oruk.service_full(centre, ctx.organization, ctx.clock.now())
 
 
-@blp.route("/service_at_locations")
+@_list_path("/service_at_locations", ServiceAtLocationArgs)
 class ServiceAtLocations(MethodView):
-    @blp.arguments(ServiceAtLocationArgs, location="query", as_kwargs=False)
-    @blp.response(200)
     def get(self, args: dict) -> dict | Response:
         """A page of services at locations, nearest first when a postcode is located"""
         ctx = _ctx()
@@ -163,10 +171,8 @@ class ServiceAtLocation(MethodView):
         return oruk.service_at_location_full(centre, ctx.organization, ctx.clock.now())
 
 
-@blp.route("/taxonomies")
+@_list_path("/taxonomies", TaxonomiesArgs)
 class Taxonomies(MethodView):
-    @blp.arguments(TaxonomiesArgs, location="query", as_kwargs=False)
-    @blp.response(200)
     def get(self, args: dict) -> dict | Response:
         """The taxonomies the feed's terms come from (one: the services a centre offers)"""
         found = [t for t in [oruk.taxonomy()] if _found(args.get("search"), t["name"], t["description"])]
@@ -181,10 +187,8 @@ class Taxonomy(MethodView):
         return _one([oruk.taxonomy(with_terms=True)], taxonomy_id, "taxonomy")
 
 
-@blp.route("/taxonomy_terms")
+@_list_path("/taxonomy_terms", TaxonomyTermsArgs)
 class TaxonomyTerms(MethodView):
-    @blp.arguments(TaxonomyTermsArgs, location="query", as_kwargs=False)
-    @blp.response(200)
     def get(self, args: dict) -> dict | Response:
         """The terms services are tagged with; none has a parent, so each is a top term"""
         terms = [oruk.taxonomy_term(offered) for offered in SERVICE_TYPES]
@@ -210,10 +214,8 @@ class TaxonomyTerm(MethodView):
         return oruk.taxonomy_term(offered)
 
 
-@blp.route("/organizations")
+@_list_path("/organizations", OrganizationsArgs)
 class Organizations(MethodView):
-    @blp.arguments(OrganizationsArgs, location="query", as_kwargs=False)
-    @blp.response(200)
     def get(self, args: dict) -> dict | Response:
         """The organisations whose services the feed lists (one: ours)"""
         ctx = _ctx()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ccshared import apidoc
 from ccshared.web import context
 from flask.views import MethodView
@@ -50,21 +52,27 @@ def _mark(partner_id: str, hidden: bool, body: dict | None) -> dict:
     return views.partner_service_for_staff(ctx.signposting.set_hidden(partner_id, hidden, user, reason))
 
 
-@blp.route("/partner-services/<partner_id>/hide")
+def _marking(rule: str) -> Callable[[type[MethodView]], type[MethodView]]:
+    """Hiding and showing a service: a staff POST with an optional reason, answered with the service."""
+
+    def register(view: type[MethodView]) -> type[MethodView]:
+        post = blp.doc(**apidoc.STAFF_ONLY)(view.post)
+        post = blp.response(200, schemas.StaffPartnerServiceSchema)(post)
+        view.post = blp.arguments(schemas.HideSchema, required=False)(post)
+        return blp.route(rule)(view)
+
+    return register
+
+
+@_marking("/partner-services/<partner_id>/hide")
 class Hide(MethodView):
-    @blp.arguments(schemas.HideSchema, required=False)
-    @blp.response(200, schemas.StaffPartnerServiceSchema)
-    @blp.doc(**apidoc.STAFF_ONLY)
     def post(self, body: dict | None, partner_id: str) -> dict:
         """Hide a partner's service from the public search (coordinator, principal officer, admin)"""
         return _mark(partner_id, True, body)
 
 
-@blp.route("/partner-services/<partner_id>/show")
+@_marking("/partner-services/<partner_id>/show")
 class Show(MethodView):
-    @blp.arguments(schemas.HideSchema, required=False)
-    @blp.response(200, schemas.StaffPartnerServiceSchema)
-    @blp.doc(**apidoc.STAFF_ONLY)
     def post(self, body: dict | None, partner_id: str) -> dict:
         """Show a hidden partner's service again (coordinator, principal officer, admin)"""
         return _mark(partner_id, False, body)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from ccshared import query
 from marshmallow import Schema, fields, validate
 
 from .domain import DIGEST_TYPE, GROUP_TYPE, NOTICE_TYPES, STATUSES
 
 
-class NotificationQuery(Schema):
+class NotificationQuery(query.Limited):
     status = fields.String(validate=validate.OneOf(STATUSES))
     event_type = fields.String(validate=validate.OneOf((*NOTICE_TYPES, DIGEST_TYPE, GROUP_TYPE)))
     since = fields.AwareDateTime()
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
 class NotificationSchema(Schema):

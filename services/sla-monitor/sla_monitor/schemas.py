@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import contracts, tables
+from ccshared import contracts, query, tables
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -44,12 +44,9 @@ class DueSchema(Schema):
     due_at = fields.String(metadata={"description": "23:59:59 on the due day, Europe/London"})
 
 
-class ClocksQuery(_Query):
+class ClocksQuery(_Query, query.ContactFilters, query.Limited):
     state = fields.String(validate=validate.OneOf((OPEN, AT_RISK, PAUSED, BREACHED)))
     centre_id = fields.String(validate=validate.Length(1, 128))
-    channel = fields.String(validate=validate.OneOf(contracts.CHANNELS))
-    area = fields.String(validate=validate.OneOf(contracts.AREAS))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 100_000))
 
 
