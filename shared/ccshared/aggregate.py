@@ -69,13 +69,27 @@ def state_doc(item: object, instants: Iterable[str], skip: Iterable[str] = ()) -
 
 
 def state_values(
-    kind: type, doc: Mapping[str, Any], instants: Iterable[str], skip: Iterable[str] = ()
+    kind: type,
+    doc: Mapping[str, Any],
+    instants: Iterable[str],
+    skip: Iterable[str] = (),
+    *,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """The reverse of `state_doc`: the fields to build `kind` again (a field the document lacks is None)."""
+    """The reverse of `state_doc`: the fields to build `kind` again. A field the document lacks is
+    None, unless `strict`: then one without a default must be there (a KeyError names it)."""
     skipped = {"id", *skip}
-    values = {f.name: doc.get(f.name) for f in state_fields(kind) if f.name not in skipped}
+    values = {
+        f.name: doc[f.name] if strict and _required(f) else doc.get(f.name)
+        for f in state_fields(kind)
+        if f.name not in skipped
+    }
     for name in instants:
         values[name] = from_str(values[name]) if values[name] else None
     if "_id" in doc:
         values["id"] = doc["_id"]
     return values
+
+
+def _required(item: dataclasses.Field) -> bool:
+    return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING

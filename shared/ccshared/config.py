@@ -203,9 +203,8 @@ http_url = url_with_scheme("http", "https")
 
 def _key(name: str, help: str) -> Var:
     """An Ed25519 key, private or public as its name says; never echoed, nor a key put by mistake."""
-    kind = "private" if name.endswith("PRIVATE_KEY") else "public"
-    parse = keys.private_key if kind == "private" else keys.public_key
-    return Var(name, REQUIRED, parse, f"Ed25519 {kind} key (PEM text or file path) {help}", sensitive=True)
+    parse = keys.private_key if name.endswith("PRIVATE_KEY") else keys.public_key
+    return Var(name, REQUIRED, parse, help, sensitive=True)
 
 
 BUS_URL = Var(
@@ -228,10 +227,22 @@ TRUSTED_PROXY_HOPS = Var("TRUSTED_PROXY_HOPS", 0, non_negative_int, "proxies in 
 # Staff tokens: the front end alone signs them (private key); each service checks
 # them with the public key. Service tokens: a service calling another's internal
 # API signs with a key pair of its own, which staff tokens cannot stand in for.
-STAFF_TOKEN_PRIVATE_KEY = _key("STAFF_TOKEN_PRIVATE_KEY", "with which the front end signs staff tokens")
-STAFF_TOKEN_PUBLIC_KEY = _key("STAFF_TOKEN_PUBLIC_KEY", "of the front end; checks staff tokens")
-SERVICE_TOKEN_PRIVATE_KEY = _key("SERVICE_TOKEN_PRIVATE_KEY", "with which this service signs internal calls")
-SERVICE_TOKEN_PUBLIC_KEY = _key("SERVICE_TOKEN_PUBLIC_KEY", "of the calling services; checks their calls")
+STAFF_TOKEN_PRIVATE_KEY = _key(
+    "STAFF_TOKEN_PRIVATE_KEY",
+    "Ed25519 private key (PEM text or the path of a PEM file) with which the front end signs staff tokens",
+)
+STAFF_TOKEN_PUBLIC_KEY = _key(
+    "STAFF_TOKEN_PUBLIC_KEY",
+    "the front end's Ed25519 public key (PEM text or file path); checks staff tokens",
+)
+SERVICE_TOKEN_PRIVATE_KEY = _key(
+    "SERVICE_TOKEN_PRIVATE_KEY",
+    "Ed25519 private key (PEM text or file path) with which this service signs calls to another's internal API",
+)
+SERVICE_TOKEN_PUBLIC_KEY = _key(
+    "SERVICE_TOKEN_PUBLIC_KEY",
+    "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
+)
 # Where the contacts service and the SLA monitor answer, for the front end and the notifier.
 CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", http_url, "the contacts service's base URL")
 SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", http_url, "the SLA monitor's base URL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
@@ -180,3 +181,26 @@ def test_settings_name_every_bad_variable_of_every_section_at_once():
     assert "T_BASE_URL='ftp://x' is invalid" in message
     assert "T_MAIL_PASSWORD is invalid" in message and "short-secret" not in message
     assert "T_TIMEOUT_SECONDS='-1' is invalid: must be a positive number" in message
+
+
+@pytest.mark.parametrize(
+    ("package", "variable", "help_"),
+    [
+        (
+            "frontend",
+            "WEB_SECRET_KEY",
+            "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
+        ),
+        ("frontend", "STAFF_TOKEN_PRIVATE_KEY", "with which the front end signs staff tokens"),
+        ("contacts", "CONTACTS_BLIND_INDEX_KEY", "kept apart from CONTACTS_ENCRYPTION_KEY"),
+        ("contacts", "SERVICE_TOKEN_PUBLIC_KEY", "checks tokens on the internal API"),
+        ("notifier", "SERVICE_TOKEN_PRIVATE_KEY", "signs calls to another's internal API"),
+        ("directory", "STAFF_TOKEN_PUBLIC_KEY", "the front end's Ed25519 public key (PEM text or file path)"),
+    ],
+)
+def test_a_missing_secret_is_named_with_what_it_is_for(package, variable, help_):
+    settings = importlib.import_module(f"{package}.config").Settings
+    with pytest.raises(config.ConfigError) as caught:
+        settings.from_env({})
+    [problem] = [p for p in caught.value.problems if p.startswith(f"{variable} is required")]
+    assert help_ in problem

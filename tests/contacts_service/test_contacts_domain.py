@@ -5,17 +5,19 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared.auth import StaffUser
+from ccshared.outbox import VERSION
 from ccshared.timeutil import FixedClock
 from contacts.blind_index import BlindIndex
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from contacts.idempotency import idempotent_requests
 from contacts.nearest import Place, district_of, nearest_suitable
-from contacts.repository import AuditLog, ContactRepository
+from contacts.repository import AuditLog, ContactRepository, contact_doc, contact_from_doc
 from contacts.service import ContactService
 from cryptography.fernet import Fernet
 from hypothesis import given
@@ -235,3 +237,20 @@ def test_personal_data_needs_the_right_key():
     token = PersonalDataCipher(Fernet.generate_key().decode()).encrypt({"name": "Test Parent"})
     with pytest.raises(UnreadableToken):
         PersonalDataCipher(Fernet.generate_key().decode()).decrypt(token)
+
+
+def test_a_stored_contact_reads_back_as_it_was_and_a_damaged_one_is_refused():
+    contact = a_referral()
+    contact.collect_events()
+    contact.accept_referral("test.staff", NOW + timedelta(hours=3))
+    doc = contact_doc(contact) | {VERSION: 4}
+
+    again = contact_from_doc(doc)
+
+    assert again == replace(contact, version=4)
+    for needed in ("reference", "received_at"):
+        with pytest.raises(KeyError, match=needed):  # not a contact with no reference
+            contact_from_doc({name: value for name, value in doc.items() if name != needed})
+    broken_referral = doc | {"referral": {k: v for k, v in doc["referral"].items() if k != "agency_id"}}
+    with pytest.raises(KeyError, match="agency_id"):
+        contact_from_doc(broken_referral)

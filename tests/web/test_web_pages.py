@@ -575,6 +575,9 @@ def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client,
     assert '<rect x="200"' in page and 'width="270.0"' in page
     assert 'data-testid="overall-percent">75%<' in page
     assert "<td>3</td><td>1</td><td>2</td><td>6</td><td>75%</td>" in page
+    for table in ("channel-table", "month-table"):  # each scrolling table is named by its own caption
+        assert f'aria-labelledby="{table}-caption"' in page and f'data-testid="{table}"' in page
+        assert f'<caption id="{table}-caption"' in page
     assert services.last("GET", "/api/v1/reports/compliance").user.username == "p.officer"
 
 

@@ -23,10 +23,12 @@ class Settings:
     encryption_key: str = setting(
         REQUIRED, fernet_key, "Fernet key that encrypts personal data at rest", sensitive=True
     )
-    # Kept apart from the encryption key: it keys the HMACs with which a subject access request
-    # finds a person's contacts.
     blind_index_key: str = setting(
-        REQUIRED, config.secret, "secret (at least 32 bytes) keying the subject access index", sensitive=True
+        REQUIRED,
+        config.secret,
+        "secret (at least 32 bytes) keying the HMACs that let a subject access request find a "
+        "person's contacts; kept apart from CONTACTS_ENCRYPTION_KEY",
+        sensitive=True,
     )
     retention_days: int = setting(365, positive_int, "days before a closed contact's personal data is erased")
     log_level: str = setting(config.LOG_LEVEL)

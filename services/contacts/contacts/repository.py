@@ -78,7 +78,7 @@ def _pause_doc(pause: Pause) -> dict:
 
 
 def _pause(doc: dict) -> Pause:
-    return Pause(**state_values(Pause, doc, _PAUSE_INSTANTS))
+    return Pause(**state_values(Pause, doc, _PAUSE_INSTANTS, strict=True))
 
 
 def _referral_doc(referral: Referral) -> dict:
@@ -95,7 +95,7 @@ def _referral(doc: dict | None) -> Referral | None:
         "support_needed": list(doc["support_needed"]),
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    return Referral(**state_values(Referral, doc, _REFERRAL_INSTANTS) | parts)
+    return Referral(**state_values(Referral, doc, _REFERRAL_INSTANTS, strict=True) | parts)
 
 
 def contact_doc(contact: Contact) -> Document:
@@ -119,7 +119,7 @@ def contact_from_doc(doc: Document) -> Contact:
         "pauses": [_pause(pause) for pause in doc.get("pauses") or []],
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    values = state_values(Contact, doc, _CONTACT_INSTANTS, skip=("version",))
+    values = state_values(Contact, doc, _CONTACT_INSTANTS, skip=("version",), strict=True)
     return Contact(**values | parts, version=doc[VERSION])
 
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ccshared.timeutil import Clock, from_str, to_str
+from ccshared.worker import Task
 
 from . import partner_metrics, partners
 from .config import ImportSettings
@@ -285,7 +286,7 @@ class Importer:
 
 def import_task(
     importer_factory: Callable[[], tuple[Importer, Callable[[], None]]],
-) -> Callable[[threading.Event], None]:
+) -> Task:
     """A worker task: run the importer whenever a feed is due, until stopped.
 
     importer_factory builds the importer in the task's own thread and returns it

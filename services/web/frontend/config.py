@@ -38,7 +38,10 @@ class Settings(AccountSettings):
     # The key it holds: the staff tokens' private key, which no service has.
     staff_token_private_key: OKPKey = setting(config.STAFF_TOKEN_PRIVATE_KEY)
     secret_key: str = setting(
-        REQUIRED, config.secret, "signs the session cookie and keys CSRF tokens; 32+ bytes", sensitive=True
+        REQUIRED,
+        config.secret,
+        "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
+        sensitive=True,
     )
     directory_url: str = setting("http://127.0.0.1:8001", http_url, name="DIRECTORY_URL")
     contacts_url: str = setting(config.CONTACTS_URL)
