@@ -4,7 +4,6 @@ read model, partner agencies, the audit log and idempotency records."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -226,10 +225,7 @@ class CentreRepository:
         return centre_of(doc["_id"], doc) if doc else None
 
     def put(self, centre: Centre) -> None:
-        doc = asdict(centre)
-        doc["_id"] = doc.pop("id")
-        doc["services"] = list(centre.services)
-        self.collection.upsert(doc)
+        self.collection.upsert(state_doc(centre, ()) | {"services": list(centre.services)})
 
     def all(self) -> list[Centre]:
         return [centre_of(doc["_id"], doc) for doc in self.collection.find({}, sort=[("name", 1)])]
@@ -237,17 +233,8 @@ class CentreRepository:
 
 def centre_of(centre_id: str, doc: Mapping[str, Any]) -> Centre:
     """The centre its stored document, or a directory centre event's data, describes (the same fields)."""
-    return Centre(
-        id=centre_id,
-        name=doc["name"],
-        area=doc["area"],
-        postcode=doc["postcode"],
-        status=doc["status"],
-        version=doc["version"],
-        latitude=doc.get("latitude"),
-        longitude=doc.get("longitude"),
-        services=tuple(doc.get("services") or ()),
-    )
+    values = state_values(Centre, doc, (), strict=True)
+    return Centre(**values | {"id": centre_id, "services": tuple(values["services"] or ())})
 
 
 class AgencyRepository:
