@@ -63,6 +63,10 @@ class System:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ports = {name: free_port() for name in SPECS}
         self.mail_dir = self.workdir / "mail"
+        # A service's scratch files (its metrics folder) stay in the test's own folder, even when the
+        # test SIGKILLs it and it cannot remove them.
+        scratch = self.workdir / "tmp"
+        scratch.mkdir(exist_ok=True)
         self._env = {
             **os.environ,
             "EVENT_BUS_URL": self.bus_url,
@@ -75,6 +79,7 @@ class System:
             "LOG_LEVEL": "INFO",
             "BIND_HOST": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
+            "TMPDIR": str(scratch),
             **{SPECS[n].port_var: str(p) for n, p in self.ports.items()},
             **{SPECS[n].url_var: self.url(n) for n in SPECS},
             "NOTIFIER_WEB_BASE_URL": self.url("web"),
@@ -140,8 +145,11 @@ class System:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-4000:]}")
             try:
-                return requests.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200
-            except requests.RequestException:
+                answer = requests.get(f"{self.url(name)}/readyz", timeout=2)
+                # Another process may have taken the port between free_port() and the bind: only
+                # this service's own answer counts (a stranger's 200 would fail the test later, obscurely).
+                return answer.status_code == 200 and answer.json().get("service") == name
+            except (requests.RequestException, ValueError):
                 return False
 
         wait_for(ready, deadline_s, f"{name} /readyz")
