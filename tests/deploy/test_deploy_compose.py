@@ -3,14 +3,14 @@ would trip over first, found here instead."""
 
 from __future__ import annotations
 
-import importlib
 import re
-from dataclasses import is_dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from ccshared import config
+
+from tests.infra.variables import known_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -35,18 +35,6 @@ TOKEN_KEYS = (
     "SERVICE_TOKEN_PRIVATE_KEY",
     "SERVICE_TOKEN_PUBLIC_KEY",
 )
-
-
-def known_variables(package: str) -> dict[str, config.Var]:
-    """Every environment variable the service's config module declares: its Vars and its settings' fields."""
-    found: dict[str, config.Var] = {}
-    for value in vars(importlib.import_module(f"{package}.config")).values():
-        for candidate in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(candidate, config.Var):
-                found[candidate.name] = candidate
-            elif isinstance(candidate, type) and is_dataclass(candidate):
-                found.update((var.name, var) for var in config.variables(candidate))
-    return found
 
 
 def environment(name: str) -> dict[str, str]:

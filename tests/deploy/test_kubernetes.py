@@ -28,10 +28,11 @@ from ccshared import store as stores
 from ccshared.timeutil import SystemClock
 from cryptography.fernet import Fernet
 
-from tests.deploy.test_deploy_compose import COMMON, SERVICES, known_variables
+from tests.deploy.test_deploy_compose import COMMON, SERVICES
 from tests.infra import pytest_support as support
 from tests.infra.kustomize import build, install_kustomize, missing_tools
 from tests.infra.tokens import key_env
+from tests.infra.variables import known_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 KUSTOMIZE_ROOT = ROOT / "deploy" / "kubernetes"

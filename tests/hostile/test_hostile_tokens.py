@@ -28,8 +28,8 @@ from hostile_testkit import contacts_app, directory_app, notifier_app, sla_app, 
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
-from tests.deploy.test_deploy_compose import known_variables
 from tests.infra import tokens
+from tests.infra.variables import known_variables
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 COORDINATOR = StaffUser("test.coordinator", contracts.ROLE_COORDINATOR, contracts.NORTH)
