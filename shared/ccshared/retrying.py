@@ -60,7 +60,7 @@ def until_done(
 
 def every(
     stop: threading.Event,
-    seconds: float,
+    seconds: float | Callable[[T], float],
     action: Callable[[], T],
     message: str = "periodic task waiting for an outage to end",
     again_at_once: Callable[[T], bool] = lambda _: False,
@@ -69,7 +69,8 @@ def every(
 
     An outage is waited out with the backoff above, not a whole period, so the task resumes
     soon after the store or bus is back; `again_at_once(result)` runs it again without
-    waiting (a batch that came back full).
+    waiting (a batch that came back full). `seconds` may be a function of the result: the
+    wait it calls for (the partner import sleeps until its next feed is due).
     """
     outage = Outage(message)
     while not stop.is_set():
@@ -80,7 +81,7 @@ def every(
             outage.wait(stop, exc)
             continue
         if not again_at_once(result):
-            stop.wait(seconds)
+            stop.wait(seconds(result) if callable(seconds) else seconds)
 
 
 def hinted_loop(

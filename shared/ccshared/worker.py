@@ -1,10 +1,9 @@
 """What every service's worker shares: the shape of a task and what its tasks run on.
 
 A service's `worker.tasks(...)` returns its long-running tasks for ccshared.runner, which
-configures the process's logs first. Those of contacts, the SLA monitor and the notifier take
-`(settings=None, **given)`: tests give them a SQLite store, an in-process bus or a fixed clock,
-and what they are not given they connect from their settings (the directory's tasks connect
-their own stores; the front end has none).
+configures the process's logs first. Each takes `(settings=None, **given)`: tests give it a
+SQLite store, an in-process bus or a fixed clock, and what it is not given it connects from its
+settings (the front end has no worker).
 """
 
 from __future__ import annotations

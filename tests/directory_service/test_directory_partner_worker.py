@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 
-from ccshared.store import connect
+from ccshared.store import StoreUnavailable, connect
 from directory import worker
 from directory.app import create_app
 from directory.config import ImportSettings, Settings
+from directory.importer import import_task
 from directory.partner_repository import PartnerRepository
 from directory.partners import Feed
 from feed_server import FeedServer, partner_service
@@ -69,3 +70,48 @@ def test_the_worker_imports_on_its_schedule_drops_what_leaves_and_survives_a_fai
         feed.stop()
         store.close()
     assert not any(thread.is_alive() for thread in threads)
+
+
+class ScriptedImporter:
+    """What the import task asks of an Importer, failing as scripted: a store outage, then an error no
+    feed handler foresaw, then good rounds."""
+
+    settings = ImportSettings(interval_seconds=1)
+
+    def __init__(self) -> None:
+        self.script: list[Exception | None] = [StoreUnavailable("store down"), KeyError("unforeseen")]
+        self.rounds = 0
+
+    def run_once(self) -> None:
+        self.rounds += 1
+        failure = self.script.pop(0) if self.script else None
+        if failure is not None:
+            raise failure
+
+    def next_due_in(self) -> float:
+        return 0.0
+
+
+def test_the_import_task_waits_out_an_outage_and_outlives_an_unforeseen_error(caplog):
+    """One partner's data the importer did not foresee must not end the worker, whose process also
+    relays the directory's centre events: it is logged and the next round comes."""
+    importer = ScriptedImporter()
+    stop = threading.Event()
+    died: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            import_task(importer)(stop)
+        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion below
+            died.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: importer.rounds >= 4 or died, DEADLINE, "rounds after both failures")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not died and not thread.is_alive()
+    assert importer.rounds >= 4
+    assert "partner feed import run failed" in caplog.text

@@ -19,12 +19,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ccshared.retrying import TRANSIENT, every
 from ccshared.timeutil import Clock, from_str, to_str
 from ccshared.worker import Task
 
@@ -284,26 +285,23 @@ class Importer:
         return answer, fresh
 
 
-def import_task(
-    importer_factory: Callable[[], tuple[Importer, Callable[[], None]]],
-) -> Task:
-    """A worker task: run the importer whenever a feed is due, until stopped.
+def import_task(importer: Importer) -> Task:
+    """A worker task: run the importer whenever a feed is due, until stopped."""
 
-    importer_factory builds the importer in the task's own thread and returns it
-    with what closes its store."""
+    def next_round() -> float:
+        """Import what is due; return the seconds until the next feed is. A failure that is not an
+        outage (a partner's data the importer did not foresee) is logged and tried again later:
+        one feed must not bring down the worker, and with it the directory's outbox relay."""
+        try:
+            importer.run_once()
+            return importer.next_due_in()
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - see above
+            log.exception("partner feed import run failed; trying again shortly")
+            return min(60.0, importer.settings.interval_seconds)
 
     def import_partner_feeds(stop: threading.Event) -> None:
-        importer, close = importer_factory()
-        try:
-            while not stop.is_set():
-                try:
-                    importer.run_once()
-                    wait = importer.next_due_in()
-                except Exception:  # noqa: BLE001 - a store outage must not end the task; retried
-                    log.exception("partner feed import run failed; trying again shortly")
-                    wait = min(60.0, importer.settings.interval_seconds)
-                stop.wait(max(wait, 0.05))
-        finally:
-            close()
+        every(stop, lambda wait: max(wait, 0.05), next_round, "partner feed import waiting for the store")
 
     return import_partner_feeds
