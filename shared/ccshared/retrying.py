@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .bus import BusUnavailable
-from .hints import Hints, pause
+from .hints import STOP_CHECK_SECONDS, Hints, pause
 from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,15 @@ def every(
     action: Callable[[], T],
     message: str = "periodic task waiting for an outage to end",
     again_at_once: Callable[[T], bool] = lambda _: False,
+    woken: threading.Event | None = None,
 ) -> None:
     """The one periodic-task loop: run `action` every `seconds` until the process stops.
 
     An outage is waited out with the backoff above, not a whole period, so the task resumes
     soon after the store or bus is back; `again_at_once(result)` runs it again without
     waiting (a batch that came back full). `seconds` may be a function of the result: the
-    wait it calls for (the partner import sleeps until its next feed is due).
+    wait it calls for (the SLA scanner sleeps until the next clock falls due, the partner
+    import until its next feed is). Setting `woken` cuts a wait short (a clock changed).
     """
     outage = Outage(message)
     while not stop.is_set():
@@ -81,7 +83,20 @@ def every(
             outage.wait(stop, exc)
             continue
         if not again_at_once(result):
-            stop.wait(seconds(result) if callable(seconds) else seconds)
+            _sleep(stop, woken, seconds(result) if callable(seconds) else seconds)
+
+
+def _sleep(stop: threading.Event, woken: threading.Event | None, seconds: float) -> None:
+    """Wait `seconds`, or less if woken or stopped; a stop is looked at every STOP_CHECK_SECONDS."""
+    if woken is None:
+        stop.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while not (stop.is_set() or woken.is_set()):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        woken.wait(min(left, STOP_CHECK_SECONDS))
 
 
 def hinted_loop(

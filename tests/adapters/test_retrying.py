@@ -55,6 +55,34 @@ def test_a_full_batch_runs_again_at_once_and_a_short_one_waits_the_period():
     assert not thread.is_alive()
 
 
+def test_a_wait_set_by_the_result_is_cut_short_when_woken():
+    """The SLA scanner's way: sleep until the next clock falls due, unless a clock changes first."""
+    woken = threading.Event()
+    rounds: list[float] = []
+
+    def action() -> float:
+        woken.clear()  # the action clears it, so that only a change after it started wakes the wait
+        rounds.append(0.01 if not rounds else 3600.0)
+        return rounds[-1]
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=every, args=(stop, lambda wait: wait, action), kwargs={"woken": woken}, daemon=True
+    )
+    thread.start()
+    try:
+        # The first round asks for a 10 ms wait, the second for an hour.
+        wait_for(lambda: len(rounds) >= 2, 10, "the round after a 10 ms wait")
+        thread.join(0.5)
+        assert len(rounds) == 2, "the hour-long wait must hold until woken"
+        woken.set()
+        wait_for(lambda: len(rounds) >= 3, 10, "the round the wake-up brings")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_an_error_that_is_not_an_outage_is_not_swallowed():
     errors: list[BaseException] = []
 

@@ -20,9 +20,9 @@ from typing import Unpack
 from ccshared import contracts, worker
 from ccshared.bus import Consumer, Message
 from ccshared.consumer import ConsumerLoop, join_group
-from ccshared.hints import STOP_CHECK_SECONDS, Hints
+from ccshared.hints import Hints
 from ccshared.outbox import Relay
-from ccshared.retrying import TRANSIENT, Outage, every, until_done
+from ccshared.retrying import every, until_done
 from ccshared.worker import Given, Task
 
 from . import bootstrap, config, metrics
@@ -141,27 +141,13 @@ def _until_due(stop: threading.Event, changed: threading.Event, longest: float, 
     """Scan, then sleep until the next clock falls due (at most `longest`), or until a
     contact event changes a clock, whichever comes first; so a breach is staged as the
     clock passes due, not up to a polling interval later."""
-    outage = Outage("periodic task waiting")
-    while not stop.is_set():
+
+    def scan() -> float:
         changed.clear()
-        try:
-            monitor.scan()
-            seconds = monitor.seconds_to_next_due(longest)
-            outage.over()
-        except TRANSIENT as exc:
-            outage.wait(stop, exc)
-            continue
-        _sleep(stop, changed, seconds)
+        monitor.scan()
+        return monitor.seconds_to_next_due(longest)
 
-
-def _sleep(stop: threading.Event, woken: threading.Event, seconds: float) -> None:
-    """Wait `seconds`, or less if woken or stopped; stop is looked at every STOP_CHECK_SECONDS."""
-    deadline = time.monotonic() + seconds
-    while not (stop.is_set() or woken.is_set()):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        woken.wait(min(left, STOP_CHECK_SECONDS))
+    every(stop, lambda seconds: seconds, scan, "periodic task waiting", woken=changed)
 
 
 def _every(stop: threading.Event, seconds: float, action: Callable[[], int]) -> None:
