@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from frontend.accounts import AccountError, Attempts, LockoutRule, check_new_account
+from frontend.backends import Contacts
 from frontend.formatting import days_left, distance, when
 from frontend.presenters import BadLocalTime, caseload, local_instant
 from frontend.views.public import directory_query, last_twelve_months
@@ -94,3 +95,23 @@ def test_an_area_role_needs_an_area_and_a_password_of_twelve():
 
     assert missing_area.value.field == "area"
     assert short.value.field == "password"
+
+
+class PagedList:
+    """A list answered as the services answer theirs: `page` and `per_page` in, `items` and `total` out."""
+
+    def __init__(self, count: int) -> None:
+        self.items = [{"id": str(index)} for index in range(count)]
+        self.pages_asked: list[int] = []
+
+    def get(self, path: str, params: dict, as_staff: bool = True) -> dict:
+        self.pages_asked.append(params["page"])
+        start = (params["page"] - 1) * params["per_page"]
+        return {"items": self.items[start : start + params["per_page"]], "total": len(self.items)}
+
+
+@pytest.mark.parametrize(("count", "pages"), [(0, 1), (100, 1), (101, 2), (250, 3)])
+def test_a_whole_list_is_read_page_by_page_and_no_further(count, pages):
+    source = PagedList(count)
+    assert Contacts(source).all_open(status="open") == source.items
+    assert source.pages_asked == list(range(1, pages + 1))

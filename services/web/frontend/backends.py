@@ -13,6 +13,7 @@ from urllib.parse import quote
 from .clients import Reply, ServiceClient
 
 API = "/api/v1"
+PER_PAGE = 100  # the most a list answers at once
 
 
 @dataclass(eq=False)
@@ -20,6 +21,19 @@ class Backend:
     """One service's client, as the front end's methods for that service call it."""
 
     client: ServiceClient
+
+    def every_page(self, path: str, query: dict[str, Any], as_staff: bool = True) -> list[dict]:
+        """Every item of a paged list, following its pages until `total` items are in."""
+        items: list[dict] = []
+        page, total = 0, 1
+        while page * PER_PAGE < total:
+            page += 1
+            body = self.client.get(
+                path, params={**query, "page": page, "per_page": PER_PAGE}, as_staff=as_staff
+            )
+            items.extend(body.get("items", []))
+            total = body.get("total", 0)
+        return items
 
 
 class Directory(Backend):
@@ -38,14 +52,7 @@ class Directory(Backend):
 
     def all_centres(self) -> list[dict]:
         """Every centre, for pick lists (a city has tens of centres)."""
-        items: list[dict] = []
-        page = 1
-        while True:
-            body = self.client.get(f"{API}/centres", params={"page": page, "per_page": 100}, as_staff=False)
-            items.extend(body.get("items", []))
-            if page >= (body.get("pages") or 1):
-                return items
-            page += 1
+        return self.every_page(f"{API}/centres", {}, as_staff=False)
 
     def update(self, centre_id: str, fields: dict, etag: str) -> dict:
         return self.client.call(
@@ -78,14 +85,7 @@ class Contacts(Backend):
 
     def all_open(self, **query: Any) -> list[dict]:
         """Every contact matching query, following pages (a day's caseload is small)."""
-        items: list[dict] = []
-        page = 1
-        while True:
-            body = self.page(page=page, per_page=100, **query)
-            items.extend(body.get("items", []))
-            if page * 100 >= body.get("total", 0):
-                return items
-            page += 1
+        return self.every_page(f"{API}/contacts", query)
 
     def list_file(self, format: str, **query: Any) -> Reply:
         """Every contact matching query as a CSV or XLSX file (no personal data)."""
