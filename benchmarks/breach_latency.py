@@ -43,6 +43,7 @@ from notifier.repository import NotificationRepository
 from sla_monitor.repository import repositories
 
 from tests.infra import tokens
+from tests.infra.common import free_port
 
 from . import clocks as bench_clocks
 from .common import (
@@ -50,7 +51,6 @@ from .common import (
     Figure,
     Report,
     base_env,
-    free_port,
     percentile,
     rss_note,
     start_process,

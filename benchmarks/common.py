@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -168,12 +167,6 @@ class Context:
     workdir: Path
     engines: Engines
     quick: bool
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_process(cmd: Sequence[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:

@@ -33,6 +33,7 @@ from ccshared.runner import gunicorn_command
 from cryptography.fernet import Fernet
 
 from tests.infra import tokens
+from tests.infra.common import free_port
 
 from .common import (
     REPO_ROOT,
@@ -40,7 +41,6 @@ from .common import (
     Figure,
     Report,
     base_env,
-    free_port,
     group_cpu_seconds,
     rss_note,
     start_process,
