@@ -261,12 +261,11 @@ def trust_proxies(app: Flask, hops: int) -> None:
 
 
 def trace_requests(app: Flask, service: str) -> None:
-    """A server span per request (child of the caller's traceparent header), when tracing is on.
-
-    Configures this process's tracing first: gunicorn makes the app in each worker, after
-    the fork. The span is named by the route's rule, never the path (it holds ids).
+    """A server span per request (child of the caller's traceparent header), when this process's
+    tracing is on: the process's entry turned it on (`app_from_env`, which gunicorn calls in each
+    worker after the fork). The span is named by the route's rule, never the path (it holds ids).
     """
-    if not tracing.configure(service):
+    if not tracing.enabled():
         return
 
     @app.before_request
@@ -302,9 +301,11 @@ def app_from_env(
     log_level: Callable[[S], str] = attrgetter("log_level"),
 ) -> Flask:
     """The app as gunicorn runs it: the settings loaded from the environment, the logs
-    configured at their level, then `create_app(settings)`."""
+    configured at their level, tracing turned on if OTEL_EXPORTER_OTLP_ENDPOINT says so, then
+    `create_app(settings)`, which reads no environment of its own."""
     settings = load()
     logs.configure(service, log_level(settings))
+    tracing.configure(service)
     return create_app(settings)
 
 
