@@ -115,7 +115,17 @@ def test_an_unknown_centre_is_a_friendly_404(client):
     assert "Page not found" in page.text
 
 
+def _targets(services, **days: int) -> None:
+    """The SLA monitor's /due, answering with these target working days by channel."""
+    days = {"letter": 5, "telephone": 2, **days}
+    services.on(
+        "GET", SLA, "/api/v1/due", lambda call: (200, {"target_working_days": days[call.params["channel"]]})
+    )
+
+
 def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(client, services):
+    _targets(services)
+
     def compliance(call):
         if call.params["group_by"] == "month":
             return 200, {"groups": [{"key": "2026-02"}, {"key": "2026-03"}], "totals": {}}
@@ -142,9 +152,33 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
     assert "90%</strong> (9 of 10)" in page
     assert "75%</strong> (3 of 4)" in page
     assert "No letters answered yet" in page
+    assert "Letters answered within 5 working days" in page
+    assert "Telephone messages answered within 2 working days" in page
+
+
+def test_how_we_are_doing_names_the_targets_the_sla_monitor_measures_against(client, services):
+    """Settings may set other targets than the published standards: the figures say which they used."""
+    _targets(services, letter=3, telephone=1)
+    services.on(
+        "GET",
+        SLA,
+        "/api/v1/reports/compliance",
+        lambda call: (
+            200,
+            {"groups": [{"key": "2026-03"}] if call.params["group_by"] == "month" else [], "totals": {}},
+        ),
+    )
+
+    page = client.get("/how-we-are-doing").text
+
+    assert "Letters answered within 3 working days" in page
+    assert "Telephone messages answered within 1 working day<" in page
+    assert "We will respond to all letters within 5 working days." in page  # the standard, as published
 
 
 def test_how_we_are_doing_says_fewer_than_5_where_the_figures_are_withheld(client, services):
+    _targets(services)
+
     def compliance(call):
         if call.params["group_by"] == "month":
             return 200, {"groups": [{"key": "2026-03"}], "totals": {}}

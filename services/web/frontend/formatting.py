@@ -143,16 +143,19 @@ def distance(km: float | None) -> str:
     return f"{km:.1f} km"
 
 
+def working_days(days: int) -> str:
+    return f"{days} working day{'s' if days != 1 else ''}"
+
+
 def days_left(remaining: int | None) -> str:
     """Working days to the due day, in words: overdue, due today or how many are left."""
     if remaining is None:
         return "–"
     if remaining < 0:
-        days = -remaining
-        return f"Overdue by {days} working day{'s' if days != 1 else ''}"
+        return f"Overdue by {working_days(-remaining)}"
     if remaining == 0:
         return "Due today"
-    return f"{remaining} working day{'s' if remaining != 1 else ''}"
+    return working_days(remaining)
 
 
 def percent(value: float | None) -> str:
@@ -180,6 +183,7 @@ FILTERS = {
     "distance": distance,
     "percent": percent,
     "days_left": days_left,
+    "working_days": working_days,
     "history": lambda key: label(HISTORY_LABELS, key),
     "event": lambda key: label(EVENT_LABELS, key),
     "channel": lambda key: label(CHANNEL_LABELS, key),
