@@ -95,6 +95,33 @@ REFERRAL = "referral"
 CHANNELS = (LETTER, TELEPHONE, EMAIL, REFERRAL)
 STAFF_CHANNELS = (LETTER, TELEPHONE, EMAIL)  # what staff log; partners post referrals
 
+# How staff answered a contact (a referral's decision answers it too: ccshared.referrals).
+IN_PERSON = "in_person"
+RESPONSE_METHODS = (LETTER, TELEPHONE, EMAIL, IN_PERSON)
+# How the person who wrote or telephoned asked to be answered.
+POST = "post"
+REPLY_BY = (POST, TELEPHONE, EMAIL)
+
+# An SLA clock's states: the SLA monitor keeps the clocks, the front end shows them.
+CLOCK_AWAITING_RECEIPT = "awaiting_receipt"  # an answer came before the contact's own event
+CLOCK_OPEN = "open"
+CLOCK_AT_RISK = "at_risk"
+CLOCK_PAUSED = "paused"
+CLOCK_BREACHED = "breached"
+CLOCK_MET = "met"
+CLOCK_RESPONDED_LATE = "responded_late"
+CLOCK_WITHDRAWN = "withdrawn"
+CLOCK_STATES = (
+    CLOCK_AWAITING_RECEIPT,
+    CLOCK_OPEN,
+    CLOCK_AT_RISK,
+    CLOCK_PAUSED,
+    CLOCK_BREACHED,
+    CLOCK_MET,
+    CLOCK_RESPONDED_LATE,
+    CLOCK_WITHDRAWN,
+)
+
 # Why a referral was declined (the free-text reason is kept as well).
 DECLINE_REASONS = (
     "not_eligible",

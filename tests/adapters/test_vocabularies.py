@@ -1,4 +1,4 @@
-"""Every vocabulary has one home: ccshared (contracts, service_types, calendar).
+"""Every vocabulary has one home: ccshared (contracts, service_types, calendar...).
 
 A service may name a shared vocabulary (`STATUSES = c.CONTACT_STATUSES`) or keep
 one of its own, but not write out a list that another service, or ccshared,
@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections import defaultdict
+from pathlib import Path
 from types import ModuleType
 
-from ccshared import contracts, service_types
+import pytest
+from ccshared import contracts
+from frontend import formatting
 
 PACKAGES = {
     "directory": "directory",
@@ -22,7 +26,9 @@ PACKAGES = {
     "notifier": "notifier",
     "web": "frontend",
 }
-SHARED = (contracts, service_types)
+TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "web" / "frontend" / "templates"
+# A template's literal choice: `x in ('a', 'b')`.
+LITERAL_CHOICE = re.compile(r"\bin \(\s*('[^']*'(?:\s*,\s*'[^']*')+)\s*,?\s*\)")
 
 
 def vocabularies(module: ModuleType) -> list[tuple[str, object, frozenset[str]]]:
@@ -36,28 +42,34 @@ def vocabularies(module: ModuleType) -> list[tuple[str, object, frozenset[str]]]
     return found
 
 
-def service_modules(package: str) -> list[ModuleType]:
+def modules(package: str) -> list[ModuleType]:
     root = importlib.import_module(package)
     return [root] + [
         importlib.import_module(info.name) for info in pkgutil.walk_packages(root.__path__, package + ".")
     ]
 
 
-def test_no_service_writes_out_a_vocabulary_that_lives_elsewhere() -> None:
-    shared = {codes: value for module in SHARED for _, value, codes in vocabularies(module)}
+def copies() -> list[str]:
+    """Every list a service writes out that ccshared, or another service, also writes out."""
+    shared = {codes: value for module in modules("ccshared") for _, value, codes in vocabularies(module)}
     written: dict[frozenset[str], dict[int, tuple[str, str]]] = defaultdict(dict)
     for service, package in PACKAGES.items():
-        for module in service_modules(package):
+        for module in modules(package):
             for name, value, codes in vocabularies(module):
                 written[codes].setdefault(id(value), (service, f"{module.__name__}.{name}"))
     problems = []
-    for codes, copies in written.items():
+    for codes, found in written.items():
         if codes in shared:
-            own = [where for identity, (_, where) in copies.items() if identity != id(shared[codes])]
+            own = [where for identity, (_, where) in found.items() if identity != id(shared[codes])]
             problems += [f"{where} repeats a shared vocabulary: import it from ccshared" for where in own]
-        elif len({service for service, _ in copies.values()}) > 1:
-            places = ", ".join(sorted(where for _, where in copies.values()))
+        elif len({service for service, _ in found.values()}) > 1:
+            places = ", ".join(sorted(where for _, where in found.values()))
             problems.append(f"{places} each write out {sorted(codes)}: give it one home in ccshared")
+    return problems
+
+
+def test_no_service_writes_out_a_vocabulary_that_lives_elsewhere() -> None:
+    problems = copies()
     assert not problems, "\n".join(problems)
 
 
@@ -65,10 +77,44 @@ def test_the_check_finds_a_copy(monkeypatch) -> None:  # noqa: ANN001
     """The check above can fail: a service's own copy of the channels is found."""
     module = importlib.import_module("notifier.domain")
     monkeypatch.setattr(module, "COPIED_CHANNELS", list(contracts.CHANNELS), raising=False)
-    shared = {codes for m in SHARED for _, _, codes in vocabularies(m)}
-    copies = [
-        name
-        for name, value, codes in vocabularies(module)
-        if codes in shared and value is not contracts.CHANNELS
+    assert "notifier.domain.COPIED_CHANNELS repeats a shared vocabulary: import it from ccshared" in copies()
+
+
+def literal_choices(text: str) -> list[frozenset[str]]:
+    return [frozenset(re.findall(r"'([^']*)'", found)) for found in LITERAL_CHOICE.findall(text)]
+
+
+def test_no_template_writes_out_part_of_a_shared_vocabulary() -> None:
+    """`contact.status in ('received', 'assigned')` drifts when the statuses change: a template
+    names the list (`contracts.CONTACT_UNANSWERED_STATUSES`), the app's `contracts` global."""
+    shared = [codes for module in modules("ccshared") for _, _, codes in vocabularies(module)]
+    problems = [
+        f"{path.relative_to(TEMPLATES)} writes out {sorted(choice)}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for choice in literal_choices(path.read_text())
+        if any(choice <= codes for codes in shared)
     ]
-    assert "COPIED_CHANNELS" in copies
+    assert not problems, "\n".join(problems)
+    assert literal_choices("{% if contact.status in ('received', 'assigned') %}") == [
+        frozenset({"received", "assigned"})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("labels", "vocabulary"),
+    [
+        (formatting.CHANNEL_LABELS, contracts.CHANNELS),
+        (formatting.STATUS_LABELS, contracts.CONTACT_STATUSES),
+        (formatting.CLOCK_LABELS, contracts.CLOCK_STATES),
+        (formatting.REFERRAL_STATUS_LABELS, contracts.REFERRAL_STATUSES),
+        (formatting.DECLINE_REASON_LABELS, contracts.DECLINE_REASONS),
+        (formatting.PAUSE_REASON_LABELS, contracts.PAUSE_REASONS),
+        (formatting.URGENCY_LABELS, contracts.URGENCIES),
+        (formatting.RESPONSE_METHOD_LABELS, contracts.RESPONSE_METHODS),
+        (formatting.REPLY_BY_LABELS, contracts.REPLY_BY),
+        (formatting.AREA_LABELS, contracts.AREAS),
+        (formatting.WEEKDAY_LABELS, contracts.WEEKDAYS),
+    ],
+)
+def test_each_label_map_labels_its_whole_vocabulary_and_nothing_else(labels, vocabulary) -> None:  # noqa: ANN001
+    assert set(labels) == set(vocabulary)

@@ -17,7 +17,7 @@ from . import webhooks as wh
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
 PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,30}$", error="not a valid telephone number")
 CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and underscores")
-REPLY_DETAIL = {"post": "address", "telephone": "phone", "email": "email"}
+REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
 
 
 class Strict(apidoc.RuledSchema):
@@ -38,7 +38,7 @@ class RequesterSchema(Strict):
     """The member of the public and how they asked to be answered."""
 
     name = text(200, required=True)
-    reply_by = fields.String(required=True, validate=validate.OneOf(tuple(REPLY_DETAIL)))
+    reply_by = fields.String(required=True, validate=validate.OneOf(c.REPLY_BY))
     address = text(500)
     phone = fields.String(validate=PHONE)
     email = fields.Email()

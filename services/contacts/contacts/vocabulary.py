@@ -21,7 +21,7 @@ UNANSWERED_STATUSES = c.CONTACT_UNANSWERED_STATUSES  # the SLA clock runs (unles
 ENDED_STATUSES = c.CONTACT_ENDED_STATUSES
 
 # How a contact was answered.
-RESPONSE_METHODS = ("letter", "telephone", "email", "in_person", DECISION_METHOD)
+RESPONSE_METHODS = (*c.RESPONSE_METHODS, DECISION_METHOD)
 
 # Why a referral was declined (shared: the front end labels them).
 DECLINE_REASONS = c.DECLINE_REASONS

@@ -35,7 +35,13 @@ FAILURE_KINDS = (
     "interrupted",
 )
 # The statuses that make up the queue (sent, digested and skipped ones are history).
-QUEUE_STATUSES = ("pending", "sending", "retrying", "held", "failed")
+QUEUE_STATUSES = (
+    contracts.DELIVERY_PENDING,
+    contracts.DELIVERY_SENDING,
+    contracts.DELIVERY_RETRYING,
+    contracts.NOTIFICATION_HELD,
+    contracts.DELIVERY_FAILED,
+)
 QUEUE = Gauge(
     "cc_notifier_queue_notifications",
     "Notifications in the delivery log, by status",

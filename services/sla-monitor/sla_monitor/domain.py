@@ -60,16 +60,16 @@ from ccshared import contracts
 from ccshared.aggregate import Aggregate
 from ccshared.calendar import Deadline, WorkingCalendar
 
-AWAITING_RECEIPT = "awaiting_receipt"
-OPEN = "open"
-AT_RISK = "at_risk"
-BREACHED = "breached"
-MET = "met"
-RESPONDED_LATE = "responded_late"
-WITHDRAWN = "withdrawn"
-PAUSED = "paused"
-
-STATES = (AWAITING_RECEIPT, OPEN, AT_RISK, PAUSED, BREACHED, MET, RESPONDED_LATE, WITHDRAWN)
+# A clock's states (shared contracts: the front end shows them).
+AWAITING_RECEIPT = contracts.CLOCK_AWAITING_RECEIPT
+OPEN = contracts.CLOCK_OPEN
+AT_RISK = contracts.CLOCK_AT_RISK
+BREACHED = contracts.CLOCK_BREACHED
+MET = contracts.CLOCK_MET
+RESPONDED_LATE = contracts.CLOCK_RESPONDED_LATE
+WITHDRAWN = contracts.CLOCK_WITHDRAWN
+PAUSED = contracts.CLOCK_PAUSED
+STATES = contracts.CLOCK_STATES
 RUNNING = (OPEN, AT_RISK, PAUSED, BREACHED)
 MOVABLE = (OPEN, AT_RISK)
 # Clocks whose deadline a new calendar or target moves: those not breached or answered.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ccshared import contracts
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import app_from_env, create_app_base, provide
@@ -59,6 +60,7 @@ def create_app(
     _serve_package_files(app)
     security.init_app(app, secret_key=settings.secret_key, cookie_secure=settings.cookie_secure)
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["contracts"] = contracts  # the shared vocabularies, by name
     provide(app, bootstrap.pages(settings, store, clock, transport or RequestsTransport()))
     errors.init_app(app)
     auth.init_app(app)

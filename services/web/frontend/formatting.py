@@ -8,28 +8,37 @@ from ccshared import contracts as c
 from ccshared import service_types
 from ccshared.timeutil import LONDON
 
+# Labels are keyed by the shared vocabularies' own names (ccshared.contracts), and a test checks
+# that each map labels its whole vocabulary and nothing else.
 CHANNEL_LABELS = {
-    "letter": "Letter",
-    "telephone": "Telephone message",
-    "email": "E-mail",
-    "referral": "Partner referral",
+    c.LETTER: "Letter",
+    c.TELEPHONE: "Telephone message",
+    c.EMAIL: "E-mail",
+    c.REFERRAL: "Partner referral",
 }
 STATUS_LABELS = {
-    "received": "Received",
-    "assigned": "Assigned",
-    "responded": "Responded",
-    "closed": "Closed",
-    "withdrawn": "Withdrawn",
+    c.CONTACT_STATUS_RECEIVED: "Received",
+    c.CONTACT_STATUS_ASSIGNED: "Assigned",
+    c.CONTACT_STATUS_RESPONDED: "Responded",
+    c.CONTACT_STATUS_CLOSED: "Closed",
+    c.CONTACT_STATUS_WITHDRAWN: "Withdrawn",
 }
 CLOCK_LABELS = {
-    "open": "On time",
-    "at_risk": "At risk",
-    "breached": "Breached",
-    "met": "Met",
-    "responded_late": "Answered late",
-    "withdrawn": "Withdrawn",
-    "awaiting_receipt": "Waiting",
-    "paused": "Paused",
+    c.CLOCK_OPEN: "On time",
+    c.CLOCK_AT_RISK: "At risk",
+    c.CLOCK_BREACHED: "Breached",
+    c.CLOCK_MET: "Met",
+    c.CLOCK_RESPONDED_LATE: "Answered late",
+    c.CLOCK_WITHDRAWN: "Withdrawn",
+    c.CLOCK_AWAITING_RECEIPT: "Waiting",
+    c.CLOCK_PAUSED: "Paused",
+}
+# The marker (a CSS class) of a running clock's state.
+CLOCK_MARKERS = {
+    c.CLOCK_BREACHED: "breached",
+    c.CLOCK_AT_RISK: "at-risk",
+    c.CLOCK_OPEN: "on-time",
+    c.CLOCK_PAUSED: "paused",
 }
 HISTORY_LABELS = {
     "receive": "Logged",
@@ -56,12 +65,12 @@ EVENT_LABELS = {
 }
 # The status a partner agency follows (contacts' referral_status).
 REFERRAL_STATUS_LABELS = {
-    "new": "New",
-    "opened": "Opened",
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "responded": "Responded",
-    "withdrawn": "Withdrawn",
+    c.REFERRAL_STATUS_NEW: "New",
+    c.REFERRAL_STATUS_OPENED: "Opened",
+    c.REFERRAL_STATUS_ACCEPTED: "Accepted",
+    c.REFERRAL_STATUS_DECLINED: "Declined",
+    c.REFERRAL_STATUS_RESPONDED: "Responded",
+    c.REFERRAL_STATUS_WITHDRAWN: "Withdrawn",
 }
 DECLINE_REASON_LABELS = {
     "not_eligible": "Not eligible",
@@ -73,10 +82,18 @@ DECLINE_REASON_LABELS = {
 }
 # Who a paused contact is waiting on (contracts.PAUSE_REASONS).
 PAUSE_REASON_LABELS = {
-    "waiting_on_family": "Waiting on the family",
-    "waiting_on_partner": "Waiting on a partner",
+    c.WAITING_ON_FAMILY: "Waiting on the family",
+    c.WAITING_ON_PARTNER: "Waiting on a partner",
 }
-URGENCY_LABELS = {"urgent": "Urgent", "soon": "Soon", "routine": "Routine"}
+URGENCY_LABELS = {c.URGENT: "Urgent", c.SOON: "Soon", c.ROUTINE: "Routine"}
+# How staff answered, and how the person asked to be answered (the casework forms' choices).
+RESPONSE_METHOD_LABELS = {
+    c.LETTER: "Letter",
+    c.TELEPHONE: "Telephone call",
+    c.EMAIL: "E-mail",
+    c.IN_PERSON: "In person",
+}
+REPLY_BY_LABELS = {c.POST: "Letter by post", c.TELEPHONE: "Telephone", c.EMAIL: "E-mail"}
 # An area's or a weekday's label is its name, capitalised ("north": "North", "monday": "Monday").
 AREA_LABELS = {area: area.capitalize() for area in c.AREAS}
 WEEKDAY_LABELS = {day: day.capitalize() for day in c.WEEKDAYS}
@@ -189,6 +206,7 @@ FILTERS = {
     "channel": lambda key: label(CHANNEL_LABELS, key),
     "status": lambda key: label(STATUS_LABELS, key),
     "clock_state": lambda key: label(CLOCK_LABELS, key),
+    "clock_marker": lambda key, otherwise="unknown": CLOCK_MARKERS.get(key, otherwise),
     "area": lambda key: label(AREA_LABELS, key),
     "weekday": lambda key: label(WEEKDAY_LABELS, key),
     "words": lambda key: label({}, key),

@@ -11,10 +11,9 @@ from typing import Any
 from ccshared import contracts as c
 from ccshared.timeutil import LONDON
 
-from .formatting import WEEKDAY_LABELS, parse_instant
+from .formatting import CLOCK_MARKERS, WEEKDAY_LABELS, parse_instant
 
 UNANSWERED = c.CONTACT_UNANSWERED_STATUSES
-MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time", "paused": "paused"}
 
 
 @dataclass
@@ -29,7 +28,7 @@ class CaseRow:
 
     @property
     def marker(self) -> str:
-        return MARKERS.get(self.state or "", "unknown")
+        return CLOCK_MARKERS.get(self.state or "", "unknown")
 
     @property
     def paused_since(self) -> str | None:
@@ -70,8 +69,8 @@ def caseload(
     rows.sort(key=_due_order)
     counts = {
         "open": len(rows),
-        "breached": sum(row.state == "breached" for row in rows),
-        "at_risk": sum(row.state == "at_risk" for row in rows),
+        "breached": sum(row.state == c.CLOCK_BREACHED for row in rows),
+        "at_risk": sum(row.state == c.CLOCK_AT_RISK for row in rows),
         "unassigned": sum(not row.contact.get("assignee") for row in rows),
         "paused": sum(bool(row.paused_since) for row in rows),
     }

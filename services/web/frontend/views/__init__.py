@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ccshared import tables
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from ccshared.web import context as provided_context
@@ -12,8 +13,6 @@ from flask import Response, abort
 from ..backends import Backends
 from ..clients import Reply
 from ..service import StaffDesk
-
-FILE_FORMATS = ("csv", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,6 @@ def passed_on(reply: Reply) -> Response:
 
 
 def file_format(chosen: str | None) -> str:
-    if chosen not in FILE_FORMATS:
+    if chosen not in tables.FORMATS:
         abort(404)
     return chosen

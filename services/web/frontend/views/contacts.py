@@ -11,20 +11,20 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
+from ..formatting import (
+    CHANNEL_LABELS,
+    DECLINE_REASON_LABELS,
+    PAUSE_REASON_LABELS,
+    REPLY_BY_LABELS,
+    RESPONSE_METHOD_LABELS,
+    URGENCY_LABELS,
+)
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
 
 bp = Blueprint("contacts", __name__, url_prefix="/staff")
 LOGGABLE = c.STAFF_CHANNELS
-REPLY_BY = {"post": "Letter by post", "telephone": "Telephone", "email": "E-mail"}
-RESPONSE_METHODS = {
-    "letter": "Letter",
-    "telephone": "Telephone call",
-    "email": "E-mail",
-    "in_person": "In person",
-}
 # The contacts service's names for the pause form's fields.
 PAUSE_FIELDS = {"reason_code": "pause_reason", "note": "pause_note"}
 ACTIONS = {
@@ -129,7 +129,7 @@ def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200)
             errors=errors,
             centres=_centres_for_user(),
             channels=[(channel, CHANNEL_LABELS[channel]) for channel in LOGGABLE],
-            reply_by=REPLY_BY,
+            reply_by=REPLY_BY_LABELS,
             urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in c.URGENCIES],
         ),
         status,
@@ -144,7 +144,7 @@ def new_contact() -> Any:
         "channel": request.args.get("channel", c.TELEPHONE),
         "received_date": received_date,
         "received_time": received_time,
-        "reply_by": "telephone",
+        "reply_by": c.TELEPHONE,
         "idempotency_key": secrets.token_urlsafe(16),
     }
     return _log_form(values, {})
@@ -247,10 +247,10 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             due=due,
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
-            methods=RESPONSE_METHODS,
+            methods=RESPONSE_METHOD_LABELS,
             decline_reasons=DECLINE_REASON_LABELS,
             pause_reasons=PAUSE_REASON_LABELS,
-            reply_by=REPLY_BY,
+            reply_by=REPLY_BY_LABELS,
             errors=errors,
             values={"responded_date": now_date, "responded_time": now_time, **values},
         ),
