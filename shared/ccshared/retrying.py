@@ -24,9 +24,15 @@ T = TypeVar("T")
 TRANSIENT = (StoreUnavailable, BusUnavailable)
 
 
+def doubling(tries: int, base: float, cap: float) -> float:
+    """The one backoff schedule: `base` after the first failed try, then twice as long after
+    each next one, never more than `cap` (an outage here, a notice's or a partner feed's retries)."""
+    return min(cap, base * 2 ** min(max(tries - 1, 0), 30))
+
+
 def backoff_seconds(attempt: int, base: float = 0.2, cap: float = 30.0) -> float:
     """The wait before try number `attempt + 1`: doubling from `base` up to `cap`, jittered."""
-    return min(cap, base * 2 ** min(attempt, 16)) * random.uniform(0.5, 1.0)
+    return doubling(attempt + 1, base, cap) * random.uniform(0.5, 1.0)
 
 
 class Outage:

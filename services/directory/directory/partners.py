@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ccshared.geo import distance_km, district_of, normalise_postcode
+from ccshared.retrying import doubling
 from ccshared.service_types import BY_ID
 from ccshared.timeutil import to_str
 
@@ -86,7 +87,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def backoff(failures: int, base_seconds: float, max_seconds: float) -> timedelta:
     """How long to leave a feed alone after `failures` failed fetches in a row: doubling, capped."""
-    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, failures - 1)))
+    return timedelta(seconds=doubling(failures, base_seconds, max_seconds))
 
 
 def partner_id(feed: str, service_id: str) -> str:

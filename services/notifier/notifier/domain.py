@@ -31,6 +31,7 @@ from typing import Any
 from ccshared import contracts as c
 from ccshared import referrals
 from ccshared.mailboxes import RoleMailboxes
+from ccshared.retrying import doubling
 from ccshared.sending import Outgoing
 
 PENDING = c.DELIVERY_PENDING
@@ -174,7 +175,7 @@ class RetryPolicy:
 
     def delay(self, attempts: int, rng: random.Random) -> timedelta:
         """Exponential backoff with jitter: between half and all of base * 2^(attempts-1), capped."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** min(max(attempts - 1, 0), 20))
+        ceiling = doubling(attempts, self.base_seconds, self.cap_seconds)
         return timedelta(seconds=ceiling * rng.uniform(0.5, 1.0))
 
 
