@@ -141,11 +141,16 @@ def test_a_malformed_icalendar_file_stops_the_service_at_start_naming_file_and_l
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("package", ["sla_monitor", "notifier"])
-def test_help_lists_the_commands_and_succeeds(package: str) -> None:
+@pytest.mark.parametrize(
+    ("package", "own_command"), [("sla_monitor", "due"), ("notifier", None), ("directory", "load-sample")]
+)
+def test_help_lists_the_commands_and_succeeds(package: str, own_command: str | None) -> None:
     result = subprocess.run(
         [sys.executable, "-m", package, "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert f"usage: python -m {package} run|serve|worker" in result.stdout
-    assert ("due" in result.stdout) is (package == "sla_monitor")
+    usage = result.stdout.splitlines()[0]
+    assert usage.startswith(f"usage: python -m {package} run|serve|worker")
+    assert ("|due" in usage) is (own_command == "due")
+    if own_command:
+        assert f"  {own_command}  " in result.stdout

@@ -15,7 +15,7 @@ from . import bootstrap
 from .config import PORT, SERVICE, Settings
 from .sample import load_sample
 
-USAGE = "usage: python -m directory [run | serve | worker | load-sample]"
+COMMANDS = {"load-sample": "load the SAMPLE centres, idempotently (DIRECTORY_LOAD_SAMPLE does it at run)"}
 
 
 def load_sample_command() -> int:
@@ -32,9 +32,6 @@ def load_sample_command() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] in (["-h"], ["--help"]):
-        print(USAGE)
-        return 0
     try:
         if args[:1] == ["load-sample"]:
             return load_sample_command()
@@ -43,7 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    return runner.main(args, package="directory", port=PORT)
+    return runner.main(
+        args,
+        package="directory",
+        port=PORT,
+        check_settings=lambda mode: Settings.from_env(),
+        commands=COMMANDS,
+    )
 
 
 if __name__ == "__main__":
