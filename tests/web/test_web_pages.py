@@ -701,6 +701,7 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
                 "id": "m1",
                 "subject": "Breached: T-2603-AAAAA",
                 "to": "c@example.org",
+                "delivered_to": "po@example.org",
                 "date": "x",
                 "text": "Please answer it today.",
                 "html": "<p>Please</p>",
@@ -718,6 +719,7 @@ def test_sent_emails_lists_the_log_and_shows_a_message(client, services, sign_in
     assert '<td>po@example.org <span class="hint">(addressed to c@example.org)</span></td>' in log
     assert "<td>po@example.org</td><td>Wed, 18 Mar 2026</td>" in log
     assert "Please answer it today." in message
+    assert '<dd data-testid="delivered-to">po@example.org</dd>' in message
     assert html.headers["Content-Security-Policy"].startswith("sandbox")
 
 
