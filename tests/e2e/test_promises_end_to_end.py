@@ -14,13 +14,14 @@ import requests
 from ccshared import bus, events
 from ccshared import contracts as c
 
+from tests.infra.payloads import REFERRAL
 from tests.infra.waiting import drain_quiet, wait_for
 
 DEADLINE = 90.0
 COORDINATOR_NORTH = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
 AGENCY = "hv-team@example.org"
-REFERRER = "referrer@example.org"
+REFERRER = REFERRAL["referrer"]["email"]
 
 
 def first_centre_in(system, area: str) -> dict:
@@ -158,18 +159,10 @@ def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(syst
         line.split(":", 1)[1].strip() for line in created.stdout.splitlines() if line.startswith("API key")
     )
     centre = first_centre_in(system, "north")
-    referral = {
+    referral = REFERRAL | {
         "centre_id": centre["id"],
-        "referrer": {"name": "Test Referrer", "email": REFERRER},
-        "family": {"name": "Test Family Carer", "phone": "07700 900123"},
-        "children": [{"age_months": 18}],
         "support_needed": [centre["services"][0]["id"]],
         "urgency": "urgent",
-        "consent": {
-            "given": True,
-            "recorded_by": "Test Referrer",
-            "recorded_at": datetime.now(UTC).isoformat(),
-        },
     }
     made = post_until_created(f"{system.url('contacts')}/api/v1/referrals", referral, {"X-API-Key": key})
     reference = made["reference"]
