@@ -128,21 +128,26 @@ def test_no_event_is_lost_when_the_relay_is_killed_mid_batch(
     assert len(first) == 50, "both batches were published before the kill"
     assert collection.count({PENDING: True}) == total - 25, "the second batch was published, not cleared"
 
-    deadline = time.monotonic() + 120
     restarted = Relay([(collection, topic)], event_bus.producer(), batch=200)
-    while time.monotonic() < deadline:
+
+    def outbox_empty() -> bool:
         try:
-            if not restarted.run_once():
-                break
+            return not restarted.run_once()
         except StoreUnavailable:
             # On FerretDB the killed relay may have died holding a document lock; like
             # Relay.run, wait for it to go stale instead of giving up.
             time.sleep(1)
+            return False
+
+    wait_for(outbox_empty, 120, "the restarted relay to publish the rest", interval=0)
 
     seen = {events.decode(m.value).subject for m in first}
-    deadline = time.monotonic() + 120
-    while len(seen) < total and time.monotonic() < deadline:
+
+    def all_seen() -> bool:
         seen.update(events.decode(m.value).subject for m in consumer.poll(0.5))
+        return len(seen) >= total
+
+    wait_for(all_seen, 120, f"all {total} centres on the bus", interval=0)
     assert len(seen) == total
     assert collection.count({PENDING: True}) == 0
 

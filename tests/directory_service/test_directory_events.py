@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from ccshared import bus as buses
@@ -16,27 +15,18 @@ from directory.config import Settings
 from directory.service import DirectoryService
 
 from tests.infra import tokens
+from tests.infra.waiting import drain
 
 PUBLIC_FIELDS = set(CentreData().fields)
 
 
-def drain(bus_url: str, group: str, until_count: int = 0, deadline: float = 10.0) -> list[events.Event]:
-    """Read the centres topic as a new consumer group; wait until at least until_count events."""
+def read_centres_topic(bus_url: str, group: str, want: int, deadline_s: float = 10.0) -> list[events.Event]:
+    """Read the centres topic as a new consumer group until at least `want` events arrived."""
     consumer = buses.connect(bus_url).consumer(group, [contracts.CENTRES_TOPIC])
-    found: list[events.Event] = []
-    give_up = time.monotonic() + deadline
     try:
-        while time.monotonic() < give_up:
-            batch = consumer.poll(0.2)
-            found += [events.decode(message.value) for message in batch]
-            consumer.commit(batch)
-            if until_count and len(found) >= until_count:
-                break
-            if not until_count and not batch and found:
-                break
+        return [events.decode(message.value) for message in drain(consumer, want, deadline_s)]
     finally:
         consumer.close()
-    return found
 
 
 def relay_all(client, bus_url: str) -> int:
@@ -65,7 +55,7 @@ def test_each_change_raises_its_event_with_public_fields_only(client, staff, ids
     )
 
     assert relay_all(client, bus_url) == 24 + 3
-    published = drain(bus_url, "test-directory-events", until_count=27)
+    published = read_centres_topic(bus_url, "test-directory-events", 27)
     assert [e.type for e in published].count(contracts.CENTRE_CREATED) == 24
     mine = [e for e in published if e.subject == centre]
     assert [e.type for e in mine] == [
@@ -103,7 +93,7 @@ def test_worker_task_relays_the_outbox_to_the_configured_bus(client, tmp_path: P
     thread = threading.Thread(target=task, args=(stop,), daemon=True)
     thread.start()
     try:
-        published = drain(bus_url, "test-directory-worker", until_count=24)
+        published = read_centres_topic(bus_url, "test-directory-worker", 24)
     finally:
         stop.set()
         thread.join(timeout=10)

@@ -12,6 +12,8 @@ import pytest
 from directory.geocoder import PostcodesIoGeocoder
 from directory_testkit import search, slugs_of
 
+from tests.infra.common import free_port
+
 # Made-up answers of the fake Postcodes.io: near the Speke and the Anfield sample centres.
 KNOWN = {"L24 0ZZ": (53.3450, -2.8410), "L4 0ZZ": (53.4335, -2.9615)}
 
@@ -60,12 +62,7 @@ def geocoder_url() -> Iterator[str]:
 @pytest.fixture
 def unreachable_url() -> str:
     """A loopback port with nothing listening: connections are refused at once."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def test_adapter_asks_for_the_postcode_and_reads_coordinates(geocoder_url):

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -22,23 +21,27 @@ from directory.service import DirectoryService
 from directory_testkit import NEW_CENTRE
 
 from tests.infra import tokens
+from tests.infra.waiting import wait_for
 
 DEADLINE_SECONDS = 60
 
 
-def wait_for_events(consumer, subject: str, count: int, seen: set[str]) -> list[events.Event]:
+def wait_for_events(consumer, subject: str, count: int, seen: set[str], what: str) -> list[events.Event]:
     """The next `count` distinct events about subject. The outbox relay delivers at least
     once (a relay whose clear lost a race with a new edit publishes again), and consumers
     dedupe by event id, so this reader does too: `seen` holds the ids already returned."""
     found: list[events.Event] = []
-    give_up = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < give_up and len(found) < count:
+
+    def enough() -> bool:
         batch = consumer.poll(0.5)
         for event in (events.decode(m.value) for m in batch):
             if event.subject == subject and event.id not in seen:
                 seen.add(event.id)
                 found.append(event)
         consumer.commit(batch)
+        return len(found) >= count
+
+    wait_for(enough, DEADLINE_SECONDS, what, interval=0)
     return found
 
 
@@ -89,10 +92,13 @@ def test_staff_edits_are_consumed_by_another_process_over_kafka(worker_process, 
     )
     try:
         seen: set[str] = set()
-        first = wait_for_events(consumer, centre_id, 2, seen)
+        log = tmp_path / "worker.log"
+        first = wait_for_events(
+            consumer, centre_id, 2, seen, f"created and updated events (worker log: {log})"
+        )
         assert [e.type for e in first] == [contracts.CENTRE_CREATED, contracts.CENTRE_UPDATED], (
-            tmp_path / "worker.log"
-        ).read_text()[-3000:]
+            log.read_text()[-3000:]
+        )
         assert first[1].data["changed_fields"] == ["phone"]
 
         coordinator = staff("coordinator", "south", username="test.south")
@@ -103,7 +109,7 @@ def test_staff_edits_are_consumed_by_another_process_over_kafka(worker_process, 
             ).status_code
             == 200
         )
-        later = wait_for_events(consumer, centre_id, 2, seen)
+        later = wait_for_events(consumer, centre_id, 2, seen, "verified and closed events")
     finally:
         consumer.close()
     assert [e.type for e in later] == [contracts.CENTRE_VERIFIED, contracts.CENTRE_CLOSED]

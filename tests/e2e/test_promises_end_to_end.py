@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -15,11 +14,14 @@ import requests
 from ccshared import bus, events
 from ccshared import contracts as c
 
+from tests.infra.payloads import REFERRAL
+from tests.infra.waiting import drain_quiet, wait_for
+
 DEADLINE = 90.0
 COORDINATOR_NORTH = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
 AGENCY = "hv-team@example.org"
-REFERRER = "referrer@example.org"
+REFERRER = REFERRAL["referrer"]["email"]
 
 
 def first_centre_in(system, area: str) -> dict:
@@ -39,15 +41,17 @@ def log_contact(system, centre_id: str, channel: str, received_at: datetime) -> 
         "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
     }
     headers = system.staff("contacts", "coordinator", "north", "coordinator-north")
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        response = requests.post(
-            f"{system.url('contacts')}/api/v1/contacts", json=body, headers=headers, timeout=10
-        )
-        if response.status_code == 201 or time.monotonic() > deadline:
-            assert response.status_code == 201, response.text
-            return response.json()
-        time.sleep(0.5)
+    return post_until_created(f"{system.url('contacts')}/api/v1/contacts", body, headers)
+
+
+def post_until_created(url: str, body: dict, headers: dict) -> dict:
+    """POST, again while the contacts service's centre read model catches up; the created record."""
+
+    def created() -> dict | None:
+        response = requests.post(url, json=body, headers=headers, timeout=10)
+        return response.json() if response.status_code == 201 else None
+
+    return wait_for(created, DEADLINE, f"201 Created from {url}", interval=0.5)
 
 
 def sla_events(
@@ -56,28 +60,31 @@ def sla_events(
     """SLA events read from the bus until `until(events)` holds, then for `quiet_s` more."""
     consumer = bus.connect(system.bus_url).consumer(group, [c.SLA_TOPIC])
     seen: list[events.Event] = []
-    deadline = time.monotonic() + deadline_s
-    while not until(seen) and time.monotonic() < deadline:
+
+    def settled() -> bool:
         seen.extend(events.decode(m.value) for m in consumer.poll(0.5))
-    quiet_end = time.monotonic() + quiet_s
-    while time.monotonic() < quiet_end:
-        seen.extend(events.decode(m.value) for m in consumer.poll(0.3))
-    consumer.close()
+        return until(seen)
+
+    try:
+        wait_for(settled, deadline_s, "the SLA events awaited", interval=0)
+        seen.extend(events.decode(m.value) for m in drain_quiet(consumer, want=0, quiet_s=quiet_s))
+    finally:
+        consumer.close()
     return seen
 
 
 def recipients_of_mail_about(system, reference: str, want: int) -> Counter:
     """Messages about a contact, counted per delivery (envelope) recipient."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
+
+    def counted() -> Counter | None:
         counts: Counter = Counter()
         for path in system.mail_dir.rglob("*.eml"):
             message = email.message_from_bytes(path.read_bytes())
             if reference in (message["Subject"] or ""):
                 counts[message["Delivered-To"]] += 1
-        if sum(counts.values()) >= want or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.5)
+        return counts if sum(counts.values()) >= want else None
+
+    return wait_for(counted, DEADLINE, f"{want} messages about {reference}", interval=0.5)
 
 
 def test_an_unanswered_letter_is_breached_once_and_escalated_once(system):
@@ -132,16 +139,16 @@ def test_no_personal_data_leaves_the_contacts_service(system):
 
 def mail_about(system, reference: str, until, deadline_s: float = DEADLINE) -> list:
     """Messages about a reference, read from the mail directory until `until(messages)` holds."""
-    deadline = time.monotonic() + deadline_s
-    while True:
+
+    def found() -> list | None:
         messages = [
             email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in system.mail_dir.rglob("*.eml")
         ]
-        found = [m for m in messages if reference in (m["Subject"] or "")]
-        if until(found) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
+        about = [m for m in messages if reference in (m["Subject"] or "")]
+        return about if until(about) else None
+
+    return wait_for(found, deadline_s, f"the messages awaited about {reference}", interval=0.5)
 
 
 def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(system):
@@ -152,18 +159,10 @@ def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(syst
         line.split(":", 1)[1].strip() for line in created.stdout.splitlines() if line.startswith("API key")
     )
     centre = first_centre_in(system, "north")
-    referral = {
+    referral = REFERRAL | {
         "centre_id": centre["id"],
-        "referrer": {"name": "Test Referrer", "email": REFERRER},
-        "family": {"name": "Test Family Carer", "phone": "07700 900123"},
-        "children": [{"age_months": 18}],
         "support_needed": [centre["services"][0]["id"]],
         "urgency": "urgent",
-        "consent": {
-            "given": True,
-            "recorded_by": "Test Referrer",
-            "recorded_at": datetime.now(UTC).isoformat(),
-        },
     }
     made = post_until_created(f"{system.url('contacts')}/api/v1/referrals", referral, {"X-API-Key": key})
     reference = made["reference"]
@@ -202,14 +201,3 @@ def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(syst
     ]
     for personal in ("Test Family Carer", "07700 900123", "Test Referrer"):
         assert not any(personal in text for text in everything), personal
-
-
-def post_until_created(url: str, body: dict, headers: dict) -> dict:
-    """POST, waiting while the contacts service's centre read model catches up."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        response = requests.post(url, json=body, headers=headers, timeout=10)
-        if response.status_code == 201 or time.monotonic() > deadline:
-            assert response.status_code == 201, response.text
-            return response.json()
-        time.sleep(0.5)

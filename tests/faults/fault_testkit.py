@@ -30,6 +30,7 @@ from tests.infra.common import free_port
 from tests.infra.ferretdb import FerretDB
 from tests.infra.kafka import KafkaBroker
 from tests.infra.system import System
+from tests.infra.waiting import wait_for
 
 SOURCE = "fault-tests"
 SMALL_DEADLINE = 60.0
@@ -93,10 +94,13 @@ class Run:
         """Everything on a topic from the start, until `until(messages)` holds, then `quiet_s` more."""
         consumer = buses.connect(self.bus_url).consumer(f"reader-{uuid.uuid4().hex[:8]}", [topic])
         seen: list[Message] = []
+
+        def arrived() -> bool:
+            seen.extend(consumer.poll(0.5, max_messages=1000))
+            return until(seen)
+
         try:
-            end = time.monotonic() + deadline_s
-            while not until(seen) and time.monotonic() < end:
-                seen.extend(consumer.poll(0.5, max_messages=1000))
+            wait_for(arrived, deadline_s, f"the messages awaited on {topic}", interval=0)
             quiet_end = time.monotonic() + quiet_s
             while time.monotonic() < quiet_end:
                 seen.extend(consumer.poll(0.3, max_messages=1000))

@@ -10,13 +10,14 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from ccshared import contracts as c
 from fault_testkit import UNLIMITED, Run, centre_created, decoded, keyed
 
+from tests.infra.payloads import REFERRAL
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -61,19 +62,7 @@ class Ledger:
 
 
 def referral_body(centre_id: str) -> dict:
-    return {
-        "centre_id": centre_id,
-        "referrer": {"name": "Test Referrer", "email": "test@example.org"},
-        "family": {"name": "Test Parent", "phone": "07700 900123"},
-        "children": [{"age_years": 2}],
-        "support_needed": ["family_support"],
-        "urgency": "soon",
-        "consent": {
-            "given": True,
-            "recorded_by": "Test Referrer",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        },
-    }
+    return {**REFERRAL, "centre_id": centre_id}
 
 
 def contact_body(centre_id: str) -> dict:

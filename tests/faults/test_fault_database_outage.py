@@ -8,13 +8,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from ccshared import contracts as c
 from fault_testkit import UNLIMITED, Run, centre_created, keyed
 
+from tests.infra.payloads import REFERRAL
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -74,19 +75,7 @@ def contact(centre_id: str) -> dict:
 
 
 def referral(centre_id: str) -> dict:
-    return {
-        "centre_id": centre_id,
-        "referrer": {"name": "Test Referrer", "role": "Health visitor", "email": "test@example.org"},
-        "family": {"name": "Test Parent", "phone": "07700 900123", "postcode": "L1 0AA"},
-        "children": [{"age_months": 14}],
-        "support_needed": ["stay_and_play"],
-        "urgency": "routine",
-        "consent": {
-            "given": True,
-            "recorded_by": "Test Referrer",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        },
-    }
+    return {**REFERRAL, "centre_id": centre_id, "urgency": "routine"}
 
 
 def agency_key(system: System) -> str:

@@ -6,7 +6,6 @@ values, and every service's captured log is scanned for each of them."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from tests.infra.system import BACKEND, System
+from tests.infra.waiting import wait_for
 
 DEADLINE = 60.0
 # Distinctive, obviously fake values that occur nowhere else.
@@ -54,16 +54,6 @@ def running(tmp_path: Path) -> Iterator[System]:
         system.stop()
 
 
-def _until(make, done, what: str):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        answer = make()
-        if done(answer):
-            return answer
-        assert time.monotonic() < deadline, f"{what}: {answer.status_code} {answer.text[:300]}"
-        time.sleep(0.3)
-
-
 def _agency_key(system: System) -> str:
     printed = system.command("contacts", "agency-key", "create", "--agency", "Example Qx7 Health").stdout
     return re.search(r"API key: (\S+)", printed).group(1)
@@ -88,11 +78,12 @@ def test_hostile_no_personal_data_in_any_log(running: System) -> None:
             "email": PERSONAL["requester_email"],
         },
     }
-    made = _until(
-        lambda: requests.post(f"{contacts}/contacts", json=letter, headers=staff, timeout=10),
-        lambda answer: answer.status_code == 201,
-        "the contacts service learns the sample centres",
-    ).json()
+
+    def logged() -> dict | None:
+        answer = requests.post(f"{contacts}/contacts", json=letter, headers=staff, timeout=10)
+        return answer.json() if answer.status_code == 201 else None
+
+    made = wait_for(logged, DEADLINE, "the contacts service learns the sample centres", interval=0.3)
     assert requests.get(f"{contacts}/contacts/{made['id']}", headers=staff, timeout=10).status_code == 200
     refused = {**letter, "requester": {**letter["requester"], "email": PERSONAL["bad_email"]}}
     assert requests.post(f"{contacts}/contacts", json=refused, headers=staff, timeout=10).status_code == 422
@@ -134,11 +125,12 @@ def test_hostile_no_personal_data_in_any_log(running: System) -> None:
     assert web.post(f"{system.url('web')}/sign-in", data=form, timeout=10).status_code == 401
 
     clocks = f"{system.url('sla-monitor')}/api/v1/clocks"
-    _until(
-        lambda: requests.get(clocks, headers=system.staff("sla-monitor"), timeout=10),
-        lambda answer: made["id"] in {c["contact_id"] for c in answer.json()["clocks"]},
-        "the SLA monitor receives the contact events",
-    )
+
+    def clocked() -> bool:
+        answer = requests.get(clocks, headers=system.staff("sla-monitor"), timeout=10)
+        return made["id"] in {c["contact_id"] for c in answer.json()["clocks"]}
+
+    wait_for(clocked, DEADLINE, "the SLA monitor receives the contact events", interval=0.3)
     system.stop()
 
     logs = {name: system.log(name) for name in (*BACKEND, "web")}

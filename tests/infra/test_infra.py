@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ from pymongo import MongoClient
 
 from .ferretdb import FerretDB
 from .kafka import KafkaBroker
+from .waiting import wait_for
 
 
 def test_kafka_produce_and_consume_with_group(kafka: KafkaBroker, kafka_topic_prefix: str) -> None:
@@ -31,11 +31,14 @@ def test_kafka_produce_and_consume_with_group(kafka: KafkaBroker, kafka_topic_pr
         enable_auto_commit=False,
     )
     received: dict[bytes, bytes] = {}
+
+    def all_received() -> bool:
+        for records in consumer.poll(timeout_ms=500).values():
+            received.update((r.key, r.value) for r in records)
+        return len(received) >= len(sent)
+
     try:
-        deadline = time.monotonic() + 30
-        while len(received) < len(sent) and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                received.update((r.key, r.value) for r in records)
+        wait_for(all_received, 30, f"the {len(sent)} messages sent to {topic}", interval=0)
         consumer.commit()
     finally:
         consumer.close()

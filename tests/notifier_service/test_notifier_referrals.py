@@ -29,19 +29,16 @@ from notifier.domain import FAILED, RETRYING, SENT, SKIPPED
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired
 from werkzeug.serving import make_server
 
-from tests.infra import tokens
+from tests.infra import payloads, tokens
 from tests.infra.common import free_port
 
 CENTRE = "centre-north-1"
-REFERRAL = {
+REFERRAL = payloads.REFERRAL | {
     "centre_id": CENTRE,
-    "referrer": {"name": "Test Referrer", "role": "health visitor", "email": "referrer@example.org"},
-    "family": {"name": "Test Family Carer", "phone": "07700 900123"},
-    "children": [{"age_years": 2}],
     "support_needed": ["speech-and-language", "stay-and-play"],
     "urgency": "urgent",
-    "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": "2026-07-06T08:30:00+00:00"},
-    "notes": "Test note: family new to the area",
+    # Before the test clock's Monday morning: consent recorded later would be refused.
+    "consent": payloads.REFERRAL["consent"] | {"recorded_at": "2026-07-06T08:30:00+00:00"},
 }
 FAMILY_VALUES = ("Test Family Carer", "07700 900123", "Test note", "Test Referrer", "age_years")
 

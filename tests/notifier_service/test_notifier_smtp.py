@@ -6,7 +6,6 @@ import hashlib
 import json
 import socket
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,8 @@ from notifier import domain
 from notifier.repository import repositories
 from notifier_testkit import Notifier, SmtpServer, centre_event, sla_event, wire
 from prometheus_client import REGISTRY
+
+from tests.infra.waiting import drain
 
 COORDINATOR = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -27,12 +28,10 @@ def metric(name: str, event_type: str) -> float:
 
 def dead_letters(notifier: Notifier, want: int, deadline_s: float = 10.0) -> list[dict]:
     consumer = notifier.dead_letters()
-    found: list[dict] = []
-    deadline = time.monotonic() + deadline_s
-    while len(found) < want and time.monotonic() < deadline:
-        found.extend(json.loads(m.value) for m in consumer.poll(0.2))
-    consumer.close()
-    return found
+    try:
+        return [json.loads(m.value) for m in drain(consumer, want, deadline_s)]
+    finally:
+        consumer.close()
 
 
 def statuses(notifier: Notifier) -> dict[str, str]:
