@@ -21,10 +21,9 @@ from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRep
 from .retention import erase_expired
 from .service import ContactService
 from .subject_access import SubjectAccess
-from .webhook_delivery import HttpSender, Sender, WebhookDelivery
+from .webhook_delivery import HttpSender, WebhookDelivery
 from .webhook_repository import DeliveryRepository, ReceiverRepository
 from .webhook_service import DeliveryLog, WebhookIntake
-from .webhooks import RetryPolicy
 
 
 def cipher(settings: Settings) -> PersonalDataCipher:
@@ -93,20 +92,14 @@ def webhook_intake(store: Store, clock: Clock, recorded: Hints | None = None) ->
 
 
 def webhook_delivery(
-    store: Store,
-    clock: Clock,
-    cipher: PersonalDataCipher,
-    recorded: Hints | None = None,
-    sender: Sender | None = None,
-    policy: RetryPolicy | None = None,
+    store: Store, clock: Clock, cipher: PersonalDataCipher, recorded: Hints | None = None
 ) -> WebhookDelivery:
-    """The loop that signs and sends the recorded deliveries (over HTTP unless given a sender)."""
+    """The loop that signs and sends the recorded deliveries over HTTP; `recorded` wakes it."""
     return WebhookDelivery(
         deliveries=DeliveryRepository(store),
         receivers=ReceiverRepository(store, clock),
-        sender=sender or HttpSender(),
+        sender=HttpSender(),
         cipher=cipher,
         clock=clock,
-        policy=policy,
         hints=recorded,
     )

@@ -27,9 +27,7 @@ from . import bootstrap
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .repository import PROCESSED, ContactRepository
-from .webhook_delivery import Sender
 from .webhook_repository import ReceiverRepository
-from .webhooks import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +119,10 @@ def _consumer_task(
 
 
 def webhook_delivery_task(
-    store: Store,
-    clock: Clock,
-    cipher: PersonalDataCipher,
-    hints: Hints | None = None,
-    sender: Sender | None = None,
-    policy: RetryPolicy | None = None,
+    store: Store, clock: Clock, cipher: PersonalDataCipher, hints: Hints | None = None
 ) -> Task:
     def deliver(stop: threading.Event) -> None:
-        bootstrap.webhook_delivery(store, clock, cipher, hints, sender, policy).run(stop)
+        bootstrap.webhook_delivery(store, clock, cipher, hints).run(stop)
 
     deliver.__name__ = "contacts-webhook-delivery"
     return deliver
