@@ -1,4 +1,4 @@
-"""Composition root of the contacts service's web process."""
+"""The contacts service's web process: the app connects its adapters and gives the routes what bootstrap builds."""
 
 from __future__ import annotations
 

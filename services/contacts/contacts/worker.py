@@ -1,7 +1,7 @@
 """The contacts service's background work: the outbox relay (contact events, and
 agency events from the agencies' profiles), the consumer that builds the centre
 read model, and the partner webhooks (the consumer that records deliveries and the
-loop that sends them). The parts come from bootstrap."""
+loop that sends them)."""
 
 from __future__ import annotations
 
