@@ -16,8 +16,6 @@ from ccshared.timeutil import SystemClock
 from . import bootstrap, subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
 from .config import PORT, Settings
-from .repository import AuditLog, ContactRepository
-from .retention import erase_expired
 
 RUN_MODES = ("run", "serve", "worker")
 CALLBACK_HELP = "https URL the agency's signed status webhooks are POSTed to (http only to localhost)"
@@ -76,18 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = SystemClock()
     if args.command == "subject-access":
         return subject_access_cli.run(args, bootstrap.subject_access(settings, store, clock))
-    requests = bootstrap.requests(settings, store, clock)
     if args.command == "erase-expired":
-        erased = erase_expired(
-            ContactRepository(store, clock),
-            AuditLog(store),
-            requests,
-            clock,
-            settings.retention_days,
-            store.scrub,
-        )
+        erased = bootstrap.retention(settings, store, clock)()
         print(json.dumps({"erased": erased, "retention_days": settings.retention_days}))
         return 0
+    requests = bootstrap.requests(settings, store, clock)
     if args.command == "purge-idempotency":
         print(json.dumps({"purged": requests.purge()}))
         return 0

@@ -1,4 +1,4 @@
-"""Composition root of the contacts service's web process."""
+"""The contacts service's web process: the app connects its adapters and gives the routes what bootstrap builds."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from flask import Flask
 
 from . import api, bootstrap, subject_access_api
 from .config import SERVICE, Settings
-from .webhook_repository import DeliveryRepository
-from .webhook_service import DeliveryLog
 
 
 def from_env() -> Flask:
@@ -42,7 +40,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
             tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
             clock=clock,
             partner_limiter=bootstrap.partner_limiter(settings, store_, clock),
-            webhook_log=DeliveryLog(DeliveryRepository(store_)),
+            webhook_log=bootstrap.delivery_log(store_),
         ),
     )
     web_api.register_blueprint(api.staff)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from ccshared.hints import Hints
 from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store
 from ccshared.timeutil import Clock
@@ -13,9 +16,14 @@ from .blind_index import BlindIndex
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .idempotency import IdempotentRequests, idempotent_requests
+from .read_model import CentreReadModel
 from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRepository
+from .retention import erase_expired
 from .service import ContactService
 from .subject_access import SubjectAccess
+from .webhook_delivery import HttpSender, WebhookDelivery
+from .webhook_repository import DeliveryRepository, ReceiverRepository
+from .webhook_service import DeliveryLog, WebhookIntake
 
 
 def cipher(settings: Settings) -> PersonalDataCipher:
@@ -53,3 +61,45 @@ def agency_keys(settings: Settings, store: Store, clock: Clock) -> AgencyKeys:
 
 def partner_limiter(settings: Settings, store: Store, clock: Clock) -> RateLimiter:
     return RateLimiter(store.collection("rate_limits"), settings.partner_rate_limit, clock, "partner-api")
+
+
+def retention(settings: Settings, store: Store, clock: Clock) -> Callable[[], int]:
+    """The erase-expired command: erases what is past CONTACTS_RETENTION_DAYS, returns how many contacts."""
+    return partial(
+        erase_expired,
+        ContactRepository(store, clock),
+        AuditLog(store),
+        requests(settings, store, clock),
+        clock,
+        settings.retention_days,
+        store.scrub,
+    )
+
+
+def centre_read_model(store: Store) -> CentreReadModel:
+    """The centres contacts may be logged against, kept from the directory's events."""
+    return CentreReadModel(CentreRepository(store))
+
+
+def delivery_log(store: Store) -> DeliveryLog:
+    """The webhook deliveries as staff may read them."""
+    return DeliveryLog(DeliveryRepository(store))
+
+
+def webhook_intake(store: Store, clock: Clock, recorded: Hints | None = None) -> WebhookIntake:
+    """Records the deliveries a referral change owes; reports each to `recorded`, if given."""
+    return WebhookIntake(DeliveryRepository(store), ReceiverRepository(store, clock), clock, recorded)
+
+
+def webhook_delivery(
+    store: Store, clock: Clock, cipher: PersonalDataCipher, recorded: Hints | None = None
+) -> WebhookDelivery:
+    """The loop that signs and sends the recorded deliveries over HTTP; `recorded` wakes it."""
+    return WebhookDelivery(
+        deliveries=DeliveryRepository(store),
+        receivers=ReceiverRepository(store, clock),
+        sender=HttpSender(),
+        cipher=cipher,
+        clock=clock,
+        hints=recorded,
+    )

@@ -1,7 +1,7 @@
-"""Composition root of the contacts service's background worker: the outbox
-relay (contact events, and agency events from the agencies' profiles), the
-consumer that builds the centre read model, and the partner webhooks (the
-consumer that records deliveries and the loop that sends them)."""
+"""The contacts service's background work: the outbox relay (contact events, and
+agency events from the agencies' profiles), the consumer that builds the centre
+read model, and the partner webhooks (the consumer that records deliveries and the
+loop that sends them)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,8 @@ from ccshared.worker import Given, Task
 from . import bootstrap
 from .config import Settings
 from .crypto import PersonalDataCipher
-from .read_model import CentreReadModel
-from .repository import PROCESSED, CentreRepository, ContactRepository
-from .webhook_delivery import HttpSender, Sender, WebhookDelivery
-from .webhook_repository import DeliveryRepository, ReceiverRepository
-from .webhook_service import WebhookIntake
-from .webhooks import RetryPolicy
+from .repository import PROCESSED, ContactRepository
+from .webhook_repository import ReceiverRepository
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +68,7 @@ def centres_task(
     """Keeps the read model of the centres contacts may be logged against."""
 
     def handlers() -> dict[str, Handler]:
-        return CentreReadModel(CentreRepository(store)).handlers()
+        return bootstrap.centre_read_model(store).handlers()
 
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
@@ -88,9 +84,7 @@ def webhooks_task(
     """Records a delivery for each referral change of an agency with a callback URL."""
 
     def handlers() -> dict[str, Handler]:
-        return WebhookIntake(
-            DeliveryRepository(store), ReceiverRepository(store, clock), clock, hints
-        ).handlers()
+        return bootstrap.webhook_intake(store, clock, hints).handlers()
 
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
@@ -125,23 +119,10 @@ def _consumer_task(
 
 
 def webhook_delivery_task(
-    store: Store,
-    clock: Clock,
-    cipher: PersonalDataCipher,
-    hints: Hints | None = None,
-    sender: Sender | None = None,
-    policy: RetryPolicy | None = None,
+    store: Store, clock: Clock, cipher: PersonalDataCipher, hints: Hints | None = None
 ) -> Task:
     def deliver(stop: threading.Event) -> None:
-        WebhookDelivery(
-            deliveries=DeliveryRepository(store),
-            receivers=ReceiverRepository(store, clock),
-            sender=sender or HttpSender(),
-            cipher=cipher,
-            clock=clock,
-            policy=policy,
-            hints=hints,
-        ).run(stop)
+        bootstrap.webhook_delivery(store, clock, cipher, hints).run(stop)
 
     deliver.__name__ = "contacts-webhook-delivery"
     return deliver

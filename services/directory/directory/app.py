@@ -1,17 +1,16 @@
-"""Composition root of the directory's web process."""
+"""The directory's web process: the app connects its adapters and gives the routes what bootstrap builds."""
 
 from __future__ import annotations
 
 import logging
 
 from ccshared import apidoc
-from ccshared.auth import TokenVerifier
 from ccshared.store import Store, connect
 from ccshared.timeutil import Clock, SystemClock
 from ccshared.web import app_from_env, create_app_base, provide
 from flask import Flask
 
-from . import api, bootstrap, oruk, oruk_api, partner_api
+from . import api, bootstrap, oruk_api, partner_api
 from .config import SERVICE, Settings
 from .geocoder import Geocoder
 
@@ -42,20 +41,10 @@ def create_app(
     )
     apidoc.declare(smorest, apidoc.STAFF_TOKEN)
     signposting = bootstrap.signposting(settings, store, clock)
-    context = api.Context(
-        service,
-        TokenVerifier(SERVICE, settings.staff_token_public_key),
-        clock,
-        settings.stale_days,
-        signposting,
-    )
-    provide(app, context)
+    provide(app, bootstrap.api_context(settings, service, signposting, clock))
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(partner_api.blp)
-    feed = oruk_api.OrukContext(
-        service, clock, oruk.Organization(settings.organization_name), settings.public_url
-    )
-    provide(app, feed)
+    provide(app, bootstrap.oruk_context(settings, service, clock))
     smorest.register_blueprint(oruk_api.blp)
     oruk_api.allow_any_origin(app)
     provide(app, service)

@@ -42,7 +42,7 @@ def relay_task(store: Store, bus: Bus, clock: Clock) -> Task:
 
 
 def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:
-    """The worker's tasks for ccshared.runner (composition root of the worker process)."""
+    """The worker's tasks for ccshared.runner."""
     settings = settings or Settings.from_env()
     store, bus, clock = worker.connect(settings, given)
     found = [relay_task(store, bus, clock)]
