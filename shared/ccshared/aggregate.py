@@ -64,7 +64,8 @@ def state_doc(item: object, instants: Iterable[str], skip: Iterable[str] = ()) -
     if "id" in doc:
         doc["_id"] = doc.pop("id")
     for name in instants:
-        doc[name] = to_str(doc[name]) if doc[name] is not None else None
+        if (value := doc[name]) is not None:
+            doc[name] = to_str(value)
     return doc
 
 
@@ -75,17 +76,26 @@ def state_values(
     skip: Iterable[str] = (),
     *,
     strict: bool = False,
+    defaults: bool = False,
 ) -> dict[str, Any]:
     """The reverse of `state_doc`: the fields to build `kind` again. A field the document lacks is
-    None, unless `strict`: then one without a default must be there (a KeyError names it)."""
+    None, unless `strict`: then one without a default must be there (a KeyError names it). With
+    `defaults` it takes its default instead (a document written before the field existed), and one
+    without a default must be there."""
     skipped = {"id", *skip}
-    values = {
-        f.name: doc[f.name] if strict and _required(f) else doc.get(f.name)
-        for f in state_fields(kind)
-        if f.name not in skipped
-    }
+    fields = state_fields(kind)
+    if defaults:
+        values = {
+            f.name: doc[f.name] if f.name in doc else _default(f) for f in fields if f.name not in skipped
+        }
+    else:
+        values = {
+            f.name: doc[f.name] if strict and _required(f) else doc.get(f.name)
+            for f in fields
+            if f.name not in skipped
+        }
     for name in instants:
-        values[name] = from_str(values[name]) if values[name] else None
+        values[name] = from_str(value) if (value := values[name]) else None
     if "_id" in doc:
         values["id"] = doc["_id"]
     return values
@@ -93,3 +103,12 @@ def state_values(
 
 def _required(item: dataclasses.Field) -> bool:
     return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+
+
+def _default(item: dataclasses.Field) -> Any:
+    """The field's default, made afresh from its factory; a KeyError names a field without one."""
+    if item.default is not dataclasses.MISSING:
+        return item.default
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    raise KeyError(item.name)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared import bus, events
@@ -27,7 +27,17 @@ from contacts.repository import AGENCY_PROFILES
 from contacts.webhook_delivery import HttpSender, WebhookDelivery
 from contacts.webhook_repository import DeliveryRepository, ReceiverRepository
 from contacts.webhook_service import WebhookIntake
-from contacts.webhooks import CONNECTION_ERROR, DELIVERED, FAILED, RETRYING, TIMEOUT, Delivery, Outcome
+from contacts.webhooks import (
+    CONNECTION_ERROR,
+    DELIVERED,
+    FAILED,
+    RETRYING,
+    TIMEOUT,
+    Delivery,
+    Outcome,
+    ReceiverHealth,
+)
+from contacts.webhooks import Receiver as AgencyReceiver
 from contacts.worker import relay_task, tasks, webhooks_task
 from contacts_testkit import PERSONAL_VALUES
 from flask.testing import FlaskClient
@@ -366,6 +376,24 @@ def test_the_mark_and_its_event_are_one_write_once_per_failing_spell(agency_keys
     assert len(staged()) == 1
     fail(1, timedelta(0), Outcome(status_code=503))
     assert len(staged()) == 2 and staged()[1]["data"]["last_status_code"] == 503
+
+
+def test_a_receiver_records_its_failing_event_when_marked_and_not_again_that_spell():
+    receiver = AgencyReceiver(AGENCY, "https://hooks.example.org/in", "sealed", ReceiverHealth())
+    started = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    for minutes in (0, 15, 30, 45, 60, 75):
+        receiver.count(Outcome(status_code=503), started + timedelta(minutes=minutes))
+
+    (event,) = receiver.collect_events()
+    assert event.type == c.AGENCY_WEBHOOK_FAILING
+    assert event.data == {
+        "agency_id": AGENCY,
+        "failing_since": started,
+        "consecutive_failures": 5,
+        "last_status_code": 503,
+        "error_kind": None,
+    }
+    assert receiver.health.failures == 6 and receiver.events == []
 
 
 def test_a_delivery_left_sending_by_a_dead_worker_is_sent_again_with_the_same_id(webhooks):

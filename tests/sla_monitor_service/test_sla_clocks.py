@@ -485,3 +485,18 @@ def test_the_start_up_recompute_check_reads_one_indexed_field_by_range_or_equali
             assert field in indexed
             assert not (isinstance(condition, dict) and {"$ne", "$nin"} & set(condition)), filter
     assert raw.count({"adjustable_fingerprint": None}) == 0, "old documents are given the field"
+
+
+def test_a_clock_stored_before_pauses_and_reminders_existed_reads_back_with_their_defaults(
+    monitor, store
+) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    raw = store.collection("clocks")
+    doc = raw.get("c1")
+    for name in ("pauses", "paused_working_days", "reminders_sent", "next_reminder_at", "ladder_fingerprint"):
+        del doc[name]
+    raw.replace(doc)
+
+    clock = monitor.clocks.get("c1")
+
+    assert (clock.pauses, clock.paused_working_days, clock.reminders_sent) == ([], 0, 0)

@@ -31,7 +31,7 @@ from prometheus_client import Counter
 from standardwebhooks import Webhook
 
 from .crypto import PersonalDataCipher, UnreadableToken
-from .webhook_repository import DeliveryRepository, Receiver, ReceiverRepository
+from .webhook_repository import DeliveryRepository, ReceiverRepository
 from .webhooks import (
     CONNECTION_ERROR,
     DUE_STATUSES,
@@ -40,6 +40,7 @@ from .webhooks import (
     TIMEOUT,
     Delivery,
     Outcome,
+    Receiver,
     RetryPolicy,
 )
 

@@ -2,17 +2,16 @@
 
 The receiver (callback URL, encrypted secret, health and failing mark) lives in
 the agency's profile document, so that the failing mark and the event that
-announces it are one atomic write through that document's outbox.
+announces it (which the `Receiver` records) are one atomic write through that
+document's outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ccshared import contracts as c
 from ccshared.aggregate import state_doc, state_values
 from ccshared.outbox import AggregateStore, VersionConflict
 from ccshared.store import Document, Filter, Store, insert_new
@@ -20,7 +19,7 @@ from ccshared.timeutil import Clock, from_str, to_str
 
 from .config import SERVICE
 from .repository import AGENCY_PROFILES, SAVE_ATTEMPTS
-from .webhooks import DUE_STATUSES, OPEN_STATUSES, SENDING, Delivery, Outcome, ReceiverHealth
+from .webhooks import DUE_STATUSES, OPEN_STATUSES, SENDING, Delivery, Outcome, Receiver, ReceiverHealth
 
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 _INSTANTS = {
@@ -118,16 +117,6 @@ class DeliveryRepository:
         return [_delivery(doc) for doc in docs], self.collection.count(filter)
 
 
-@dataclass(frozen=True)
-class Receiver:
-    """Where an agency takes its webhooks: URL, encrypted signing secret, and how it has fared."""
-
-    agency_id: str
-    callback_url: str
-    secret_token: str
-    health: ReceiverHealth
-
-
 def _health(doc: Mapping[str, Any]) -> ReceiverHealth:
     def instant(name: str) -> datetime | None:
         return from_str(doc[name]) if doc.get(name) else None
@@ -139,6 +128,10 @@ def _health(doc: Mapping[str, Any]) -> ReceiverHealth:
         last_status_code=doc.get("webhook_last_status_code"),
         last_error=doc.get("webhook_last_error"),
     )
+
+
+def _receiver(agency_id: str, doc: Mapping[str, Any]) -> Receiver:
+    return Receiver(agency_id, doc["callback_url"], doc.get("webhook_secret"), _health(doc))
 
 
 def health_fields(health: ReceiverHealth) -> dict[str, Any]:
@@ -168,35 +161,24 @@ class ReceiverRepository:
         doc = self.collection.get(agency_id)
         if not doc or not doc.get("callback_url") or not doc.get("webhook_secret"):
             return None
-        return Receiver(agency_id, doc["callback_url"], doc["webhook_secret"], _health(doc))
+        return _receiver(agency_id, doc)
 
     def record(self, agency_id: str, outcome: Outcome, now: datetime) -> ReceiverHealth | None:
-        """Count an attempt's outcome; mark the receiver failing (once, with its event) or clear it."""
+        """Count an attempt's outcome on the stored receiver (`Receiver.count`) and write its
+        health with the events it recorded; read again and retry on a version conflict."""
         for _ in range(SAVE_ATTEMPTS):
             doc = self.collection.get(agency_id)
             if not doc or not doc.get("callback_url"):
                 return None
-            before = _health(doc)
-            after = before.after(outcome, now)
-            if after == before:
-                return after
-            staged = [self._failing_event(agency_id, after)] if after.became_failing(before) else []
+            receiver = _receiver(agency_id, doc)
+            before = receiver.health
+            receiver.count(outcome, now)
+            if receiver.health == before:
+                return before
+            staged = [self.aggregates.event(e.type, agency_id, e.data) for e in receiver.collect_events()]
             try:
-                self.aggregates.save(doc | health_fields(after), staged)
+                self.aggregates.save(doc | health_fields(receiver.health), staged)
             except VersionConflict:
                 continue
-            return after
+            return receiver.health
         raise VersionConflict(agency_id, -1)
-
-    def _failing_event(self, agency_id: str, health: ReceiverHealth) -> dict:
-        return self.aggregates.event(
-            c.AGENCY_WEBHOOK_FAILING,
-            agency_id,
-            {
-                "agency_id": agency_id,
-                "failing_since": health.failing_since,
-                "consecutive_failures": health.failures,
-                "last_status_code": health.last_status_code,
-                "error_kind": health.last_error,
-            },
-        )

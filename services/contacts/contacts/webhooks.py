@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ccshared import contracts as c
+from ccshared.aggregate import Aggregate
 from ccshared.referrals import DECLINED, change_of
 from ccshared.sending import Outgoing
 from ccshared.timeutil import to_str
@@ -251,10 +252,8 @@ class ReceiverHealth:
     `failures_from` is the first failure of the current run; `failing_since` is the
     mark, set once the run is long enough and kept until an attempt succeeds.
 
-    A value, not an aggregate: it is a part of the agency's profile document (whose
-    outbox carries the failing event), and ReceiverRepository.record works it out
-    again from a fresh read after every version conflict, comparing the health it
-    read with the one `after` returns.
+    A value, not an aggregate: it is a part of the agency's profile document, and
+    its `Receiver` replaces it (`count`) and records the failing event.
     """
 
     failures: int = 0
@@ -279,3 +278,37 @@ class ReceiverHealth:
 
     def became_failing(self, before: ReceiverHealth) -> bool:
         return before.failing_since is None and self.failing_since is not None
+
+
+@dataclass(frozen=True)
+class ReceiverEvent:
+    """What a receiver raised: the event's type and data (ids, counts, codes and times)."""
+
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Receiver(Aggregate[ReceiverEvent]):
+    """Where an agency takes its webhooks: URL, encrypted signing secret, and how it has fared."""
+
+    agency_id: str
+    callback_url: str
+    secret_token: str
+    health: ReceiverHealth
+
+    def count(self, outcome: Outcome, now: datetime) -> None:
+        """Take an attempt's outcome; record AGENCY_WEBHOOK_FAILING when it marks the receiver
+        failing, once a spell: the mark stays until an attempt succeeds."""
+        before, self.health = self.health, self.health.after(outcome, now)
+        if self.health.became_failing(before):
+            self.record(ReceiverEvent(c.AGENCY_WEBHOOK_FAILING, self._failing_data()))
+
+    def _failing_data(self) -> dict[str, Any]:
+        return {
+            "agency_id": self.agency_id,
+            "failing_since": self.health.failing_since,
+            "consecutive_failures": self.health.failures,
+            "last_status_code": self.health.last_status_code,
+            "error_kind": self.health.last_error,
+        }

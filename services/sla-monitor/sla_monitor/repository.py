@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from ccshared import contracts, tracing
-from ccshared.aggregate import Aggregate, state_fields
+from ccshared.aggregate import Aggregate, state_doc, state_fields, state_values
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
 from ccshared.store import Collection, Document, DuplicateKey, Store
@@ -93,30 +93,18 @@ class Repository(Generic[T]):
         self.claims = claims
         self.outbox = AggregateStore(collection, SOURCE, clock)
         self._instants = _instant_fields(self.kind)
-        self._names = tuple(f.name for f in state_fields(self.kind))
+        self._id_field = state_fields(self.kind)[0].name
         for name in self.index_fields:
             collection.ensure_index([name])
 
-    def id_field(self) -> str:
-        return self._names[0]
-
     def to_doc(self, item: T) -> Document:
-        doc: Document = {"_id": getattr(item, self.id_field())}
-        for name in self._names:
-            value = getattr(item, name)
-            doc[name] = to_str(value) if isinstance(value, datetime) else value
-        doc.update(self.derived(item))
-        return doc
-
-    def derived(self, item: T) -> Document:
-        return {}
+        """Its state, with the first field (the id) also as `_id`."""
+        return {"_id": getattr(item, self._id_field)} | state_doc(item, self._instants)
 
     def from_doc(self, doc: Document) -> T:
-        values = {
-            name: (from_str(value) if name in self._instants and value is not None else value)
-            for name, value in doc.items()
-            if name in self._names
-        }
+        """A field the document lacks (written before the field existed) takes its default."""
+        values = state_values(self.kind, doc, self._instants, defaults=True)
+        del values["id"]  # the `_id`, which the id field holds too
         return self.kind(**values)
 
     def get(self, item_id: str) -> T | None:
@@ -191,9 +179,10 @@ class ClockRepository(Repository[ContactClock]):
     kind = ContactClock
     index_fields = ("next_check_at", "received_at", "state", "calendar_fingerprint", ADJUSTABLE_FINGERPRINT)
 
-    def derived(self, item: ContactClock) -> Document:
+    def to_doc(self, item: ContactClock) -> Document:
+        """Its pauses as documents, and the fields the scanner's and calendar checks' queries need."""
         check = item.next_check_at
-        return {
+        return super().to_doc(item) | {
             "next_check_at": to_str(check) if check else None,
             "pauses": _pauses_doc(item.pauses),
             ADJUSTABLE_FINGERPRINT: _adjustable_fingerprint(item),
