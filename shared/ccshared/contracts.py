@@ -121,6 +121,7 @@ CLOCK_STATES = (
     CLOCK_RESPONDED_LATE,
     CLOCK_WITHDRAWN,
 )
+CLOCK_RUNNING = (CLOCK_OPEN, CLOCK_AT_RISK, CLOCK_PAUSED, CLOCK_BREACHED)  # the clock list shows these
 
 # Why a referral was declined (the free-text reason is kept as well).
 DECLINE_REASONS = (

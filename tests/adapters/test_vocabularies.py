@@ -16,8 +16,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from ccshared import contracts
+from ccshared import contracts, labels
 from frontend import formatting
+from frontend.views import contacts as casework
 
 PACKAGES = {
     "directory": "directory",
@@ -110,10 +111,13 @@ def test_no_template_writes_out_part_of_a_shared_vocabulary() -> None:
         (formatting.DECLINE_REASON_LABELS, contracts.DECLINE_REASONS),
         (formatting.PAUSE_REASON_LABELS, contracts.PAUSE_REASONS),
         (formatting.URGENCY_LABELS, contracts.URGENCIES),
-        (formatting.RESPONSE_METHOD_LABELS, contracts.RESPONSE_METHODS),
-        (formatting.REPLY_BY_LABELS, contracts.REPLY_BY),
+        (casework.RESPONSE_METHODS, contracts.RESPONSE_METHODS),
+        (casework.REPLY_BY, contracts.REPLY_BY),
         (formatting.AREA_LABELS, contracts.AREAS),
         (formatting.WEEKDAY_LABELS, contracts.WEEKDAYS),
+        (labels.CHANNELS, contracts.CHANNELS),
+        (labels.URGENCIES, contracts.URGENCIES),
+        (formatting.CLOCK_MARKERS, contracts.CLOCK_RUNNING),
     ],
 )
 def test_each_label_map_labels_its_whole_vocabulary_and_nothing_else(labels, vocabulary) -> None:  # noqa: ANN001

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ccshared import contracts as c
-from ccshared import referrals
+from ccshared import labels, referrals
 from ccshared.service_types import label
 from ccshared.timeutil import LONDON
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -23,12 +23,7 @@ from .domain import DIGEST, GROUP, Notification
 if TYPE_CHECKING:
     from .referrers import AgencyFacts, ReferralFacts
 
-CHANNEL_LABELS = {
-    c.LETTER: "letter",
-    c.TELEPHONE: "telephone message",
-    c.EMAIL: "e-mail",
-    c.REFERRAL: "partner referral",
-}
+CHANNEL_LABELS = {channel: words.lower() for channel, words in labels.CHANNELS.items()}  # mid-sentence
 HEADLINES = {
     c.SLA_STARTED: "New referral",
     c.SLA_AT_RISK: "Due today",
@@ -46,7 +41,7 @@ PARTNER_NEWS = {
     referrals.DECLINED: "Your referral has been declined",
     referrals.RESPONDED: "The centre has responded to your referral",
 }
-URGENCY_LABELS = {c.URGENT: "Urgent", c.SOON: "Soon", c.ROUTINE: "Routine"}
+URGENCY_LABELS = labels.URGENCIES
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ RESPONDED_LATE = contracts.CLOCK_RESPONDED_LATE
 WITHDRAWN = contracts.CLOCK_WITHDRAWN
 PAUSED = contracts.CLOCK_PAUSED
 STATES = contracts.CLOCK_STATES
-RUNNING = (OPEN, AT_RISK, PAUSED, BREACHED)
+RUNNING = contracts.CLOCK_RUNNING
 MOVABLE = (OPEN, AT_RISK)
 # Clocks whose deadline a new calendar or target moves: those not breached or answered.
 ADJUSTABLE = (OPEN, AT_RISK, PAUSED)

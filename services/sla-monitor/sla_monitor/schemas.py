@@ -6,7 +6,7 @@ from ccshared import contracts, query, tables
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from .domain import AT_RISK, BREACHED, OPEN, PAUSED
+from .domain import RUNNING
 from .reports import FEWER_THAN_5, GROUPINGS
 
 MAX_REPORT_DAYS = 1100
@@ -45,7 +45,7 @@ class DueSchema(Schema):
 
 
 class ClocksQuery(_Query, query.ContactFilters, query.Limited):
-    state = fields.String(validate=validate.OneOf((OPEN, AT_RISK, PAUSED, BREACHED)))
+    state = fields.String(validate=validate.OneOf(RUNNING))
     centre_id = fields.String(validate=validate.Length(1, 128))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 100_000))
 

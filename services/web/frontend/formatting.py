@@ -5,41 +5,29 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ccshared import contracts as c
-from ccshared import service_types
+from ccshared import labels, service_types
 from ccshared.timeutil import LONDON
 
-# Labels are keyed by the shared vocabularies' own names (ccshared.contracts), and a test checks
-# that each map labels its whole vocabulary and nothing else.
-CHANNEL_LABELS = {
-    c.LETTER: "Letter",
-    c.TELEPHONE: "Telephone message",
-    c.EMAIL: "E-mail",
-    c.REFERRAL: "Partner referral",
-}
+# A test checks that each label map labels its whole vocabulary (ccshared.contracts) and nothing else.
 STATUS_LABELS = {
-    c.CONTACT_STATUS_RECEIVED: "Received",
-    c.CONTACT_STATUS_ASSIGNED: "Assigned",
-    c.CONTACT_STATUS_RESPONDED: "Responded",
-    c.CONTACT_STATUS_CLOSED: "Closed",
-    c.CONTACT_STATUS_WITHDRAWN: "Withdrawn",
+    "received": "Received",
+    "assigned": "Assigned",
+    "responded": "Responded",
+    "closed": "Closed",
+    "withdrawn": "Withdrawn",
 }
 CLOCK_LABELS = {
-    c.CLOCK_OPEN: "On time",
-    c.CLOCK_AT_RISK: "At risk",
-    c.CLOCK_BREACHED: "Breached",
-    c.CLOCK_MET: "Met",
-    c.CLOCK_RESPONDED_LATE: "Answered late",
-    c.CLOCK_WITHDRAWN: "Withdrawn",
-    c.CLOCK_AWAITING_RECEIPT: "Waiting",
-    c.CLOCK_PAUSED: "Paused",
+    "open": "On time",
+    "at_risk": "At risk",
+    "breached": "Breached",
+    "met": "Met",
+    "responded_late": "Answered late",
+    "withdrawn": "Withdrawn",
+    "awaiting_receipt": "Waiting",
+    "paused": "Paused",
 }
 # The marker (a CSS class) of a running clock's state.
-CLOCK_MARKERS = {
-    c.CLOCK_BREACHED: "breached",
-    c.CLOCK_AT_RISK: "at-risk",
-    c.CLOCK_OPEN: "on-time",
-    c.CLOCK_PAUSED: "paused",
-}
+CLOCK_MARKERS = {"breached": "breached", "at_risk": "at-risk", "open": "on-time", "paused": "paused"}
 HISTORY_LABELS = {
     "receive": "Logged",
     "refer": "Referred by the partner agency",
@@ -65,12 +53,12 @@ EVENT_LABELS = {
 }
 # The status a partner agency follows (contacts' referral_status).
 REFERRAL_STATUS_LABELS = {
-    c.REFERRAL_STATUS_NEW: "New",
-    c.REFERRAL_STATUS_OPENED: "Opened",
-    c.REFERRAL_STATUS_ACCEPTED: "Accepted",
-    c.REFERRAL_STATUS_DECLINED: "Declined",
-    c.REFERRAL_STATUS_RESPONDED: "Responded",
-    c.REFERRAL_STATUS_WITHDRAWN: "Withdrawn",
+    "new": "New",
+    "opened": "Opened",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "responded": "Responded",
+    "withdrawn": "Withdrawn",
 }
 DECLINE_REASON_LABELS = {
     "not_eligible": "Not eligible",
@@ -82,18 +70,12 @@ DECLINE_REASON_LABELS = {
 }
 # Who a paused contact is waiting on (contracts.PAUSE_REASONS).
 PAUSE_REASON_LABELS = {
-    c.WAITING_ON_FAMILY: "Waiting on the family",
-    c.WAITING_ON_PARTNER: "Waiting on a partner",
+    "waiting_on_family": "Waiting on the family",
+    "waiting_on_partner": "Waiting on a partner",
 }
-URGENCY_LABELS = {c.URGENT: "Urgent", c.SOON: "Soon", c.ROUTINE: "Routine"}
-# How staff answered, and how the person asked to be answered (the casework forms' choices).
-RESPONSE_METHOD_LABELS = {
-    c.LETTER: "Letter",
-    c.TELEPHONE: "Telephone call",
-    c.EMAIL: "E-mail",
-    c.IN_PERSON: "In person",
-}
-REPLY_BY_LABELS = {c.POST: "Letter by post", c.TELEPHONE: "Telephone", c.EMAIL: "E-mail"}
+# The words the notifier's e-mails use too.
+CHANNEL_LABELS = labels.CHANNELS
+URGENCY_LABELS = labels.URGENCIES
 # An area's or a weekday's label is its name, capitalised ("north": "North", "monday": "Monday").
 AREA_LABELS = {area: area.capitalize() for area in c.AREAS}
 WEEKDAY_LABELS = {day: day.capitalize() for day in c.WEEKDAYS}

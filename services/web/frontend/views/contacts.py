@@ -11,20 +11,21 @@ from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import (
-    CHANNEL_LABELS,
-    DECLINE_REASON_LABELS,
-    PAUSE_REASON_LABELS,
-    REPLY_BY_LABELS,
-    RESPONSE_METHOD_LABELS,
-    URGENCY_LABELS,
-)
+from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
 
 bp = Blueprint("contacts", __name__, url_prefix="/staff")
 LOGGABLE = c.STAFF_CHANNELS
+# The casework forms' choices (contracts.REPLY_BY and RESPONSE_METHODS), in words.
+REPLY_BY = {"post": "Letter by post", "telephone": "Telephone", "email": "E-mail"}
+RESPONSE_METHODS = {
+    "letter": "Letter",
+    "telephone": "Telephone call",
+    "email": "E-mail",
+    "in_person": "In person",
+}
 # The contacts service's names for the pause form's fields.
 PAUSE_FIELDS = {"reason_code": "pause_reason", "note": "pause_note"}
 ACTIONS = {
@@ -129,7 +130,7 @@ def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200)
             errors=errors,
             centres=_centres_for_user(),
             channels=[(channel, CHANNEL_LABELS[channel]) for channel in LOGGABLE],
-            reply_by=REPLY_BY_LABELS,
+            reply_by=REPLY_BY,
             urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in c.URGENCIES],
         ),
         status,
@@ -247,10 +248,10 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             due=due,
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
-            methods=RESPONSE_METHOD_LABELS,
+            methods=RESPONSE_METHODS,
             decline_reasons=DECLINE_REASON_LABELS,
             pause_reasons=PAUSE_REASON_LABELS,
-            reply_by=REPLY_BY_LABELS,
+            reply_by=REPLY_BY,
             errors=errors,
             values={"responded_date": now_date, "responded_time": now_time, **values},
         ),
