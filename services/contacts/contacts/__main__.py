@@ -17,7 +17,7 @@ from . import bootstrap, subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
 from .config import PORT, Settings
 
-RUN_MODES = ("run", "serve", "worker")
+RUN_MODES = tuple(runner.MODES)
 CALLBACK_HELP = "https URL the agency's signed status webhooks are POSTed to (http only to localhost)"
 
 
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m contacts", description="The contacts service.")
     commands = parser.add_subparsers(dest="command", required=True)
     for mode in RUN_MODES:
-        commands.add_parser(mode, help=f"{mode} the service (ccshared.runner)")
+        commands.add_parser(mode, help=runner.MODES[mode])
     keys = commands.add_parser("agency-key", help="manage partner agencies' API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
