@@ -34,8 +34,8 @@ def _desk(settings: AccountSettings | None = None) -> StaffDesk:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m frontend", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    for mode in ("run", "serve", "worker"):
-        commands.add_parser(mode, help=f"{mode} the web front end")
+    for mode, says in runner.MODES.items():
+        commands.add_parser(mode, help=says)
     create = commands.add_parser(
         "create-user", help="add a staff or partner user's account (prints a generated password)"
     )
@@ -152,7 +152,7 @@ def _api(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("run", "serve", "worker"):
+    if not argv or argv[0] in runner.MODES:
         return runner.main(
             argv, package="frontend", port=PORT, check_settings=lambda mode: Settings.from_env()
         )
