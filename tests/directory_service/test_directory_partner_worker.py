@@ -114,4 +114,5 @@ def test_the_import_task_waits_out_an_outage_and_outlives_an_unforeseen_error(ca
         thread.join(timeout=10)
     assert not died and not thread.is_alive()
     assert importer.rounds >= 4
-    assert "partner feed import run failed" in caplog.text
+    assert "partner feed import waiting for the store" in caplog.text  # the outage: waited out
+    assert caplog.text.count("partner feed import run failed") == 1  # the unforeseen error: logged

@@ -176,6 +176,26 @@ def test_how_we_are_doing_names_the_targets_the_sla_monitor_measures_against(cli
     assert "We will respond to all letters within 5 working days." in page  # the standard, as published
 
 
+def test_how_we_are_doing_without_figures_asks_for_no_targets_and_without_targets_shows_none(
+    client, services
+):
+    def compliance(call):
+        groups = [{"key": "2026-03"}] if call.params["group_by"] == "month" else []
+        return 200, {"groups": groups, "totals": {}}
+
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"groups": [], "totals": {}}))
+    empty = client.get("/how-we-are-doing")
+    assert empty.status_code == 200 and "There are no figures for" in empty.text
+    assert not [call for call in services.calls if call.path == "/api/v1/due"]
+
+    services.on("GET", SLA, "/api/v1/reports/compliance", compliance)
+    services.on("GET", SLA, "/api/v1/due", (503, {"error": {"status": 503, "code": "unavailable"}}))
+    page = client.get("/how-we-are-doing")
+    assert page.status_code == 200
+    assert "these figures are not available at the moment" in page.text
+    assert "working days</th>" not in page.text
+
+
 def test_how_we_are_doing_says_fewer_than_5_where_the_figures_are_withheld(client, services):
     _targets(services)
 

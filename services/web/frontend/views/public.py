@@ -133,7 +133,8 @@ def how_we_are_doing() -> Any:
     rows, targets, unavailable = [], {}, False
     try:
         rows = monthly_by_channel(date.fromisoformat(start), date.fromisoformat(end))
-        targets = measured_against(now)
+        if rows:  # only figures need their targets named
+            targets = measured_against(now)
     except ServiceUnavailable:
         unavailable = True
     return render_template(
