@@ -152,13 +152,19 @@ def main(
         print(f"unknown mode {mode!r}: use run, serve or worker", file=sys.stderr)
         return 2
     private.restrict_new_files()
-    try:
-        if check_settings is not None:
+    problems: list[str] = []
+    if check_settings is not None:
+        try:
             check_settings(mode)
+        except ConfigError as exc:
+            problems += exc.problems
+    try:
         # The endpoint is read again by every process that traces; the rest are this one's.
         process = load([OTEL_EXPORTER_OTLP_ENDPOINT, port, BIND_HOST, WEB_CONCURRENCY, LOG_LEVEL])
     except ConfigError as exc:
-        print(f"{exc}", file=sys.stderr)
+        problems += exc.problems
+    if problems:  # every bad variable at once, the service's and the runner's own
+        print(ConfigError(problems), file=sys.stderr)
         return 2
     logs.configure(service_name(port), process[LOG_LEVEL.name])  # gunicorn's app configures its own
     _prepare_metrics_dir(mode)
