@@ -55,7 +55,7 @@ class SlowToAnswer:
 def start_worker(env: dict, cwd) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "notifier", "worker"],
-        env=env,
+        env={**env, "TMPDIR": str(cwd)},  # its metrics folder outlives a kill -9
         cwd=cwd,
         start_new_session=True,
         stdout=subprocess.DEVNULL,

@@ -159,7 +159,7 @@ def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "sla_monitor", "worker"],
             cwd=REPO,
-            env={**clean, **env},
+            env={**clean, **env, "TMPDIR": str(log_path.parent)},  # its metrics folder outlives a kill -9
             stdout=log,
             stderr=subprocess.STDOUT,
         )
