@@ -89,11 +89,12 @@ def every(
             outage.wait(stop, exc)
             continue
         if not again_at_once(result):
-            _sleep(stop, woken, seconds(result) if callable(seconds) else seconds)
+            sleep(stop, woken, seconds(result) if callable(seconds) else seconds)
 
 
-def _sleep(stop: threading.Event, woken: threading.Event | None, seconds: float) -> None:
-    """Wait `seconds`, or less if woken or stopped; a stop is looked at every STOP_CHECK_SECONDS."""
+def sleep(stop: threading.Event, woken: threading.Event | None, seconds: float) -> None:
+    """Wait `seconds`, or less if woken or stopped; a stop is looked at every STOP_CHECK_SECONDS
+    (the SLA monitor's first scan waits so for its consumer to catch up)."""
     if woken is None:
         stop.wait(seconds)
         return

@@ -17,15 +17,14 @@ from . import bootstrap, subject_access_cli
 from .agencies import AgencyKeys, CallbackChange
 from .config import PORT, Settings
 
-RUN_MODES = tuple(runner.MODES)
 CALLBACK_HELP = "https URL the agency's signed status webhooks are POSTed to (http only to localhost)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m contacts", description="The contacts service.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for mode in RUN_MODES:
-        commands.add_parser(mode, help=runner.MODES[mode])
+    for mode, says in runner.MODES.items():
+        commands.add_parser(mode, help=says)
     keys = commands.add_parser("agency-key", help="manage partner agencies' API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="make a key for an agency; it is shown once")
@@ -62,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in RUN_MODES:
+    if not argv or argv[0] in runner.MODES:
         return runner.main(argv, package="contacts", port=PORT)
     args = _parser().parse_args(argv)
     try:

@@ -22,7 +22,7 @@ from ccshared.bus import Consumer, Message
 from ccshared.consumer import ConsumerLoop, join_group
 from ccshared.hints import Hints
 from ccshared.outbox import Relay
-from ccshared.retrying import every, until_done
+from ccshared.retrying import every, sleep, until_done
 from ccshared.worker import Given, Task
 
 from . import bootstrap, config, metrics
@@ -109,7 +109,7 @@ def tasks(settings: config.WorkerSettings | None = None, **given: Unpack[Given])
         changed.set()  # a clock may now fall due sooner than the scanner planned
 
     def scan(stop: threading.Event) -> None:
-        _wait_for(caught_up, stop, settings.startup_wait_seconds)
+        sleep(stop, caught_up, settings.startup_wait_seconds)
         if until_done(stop, monitor.recompute) is None:
             return
         if until_done(stop, monitor.replan_reminders) is None:
@@ -129,12 +129,6 @@ def tasks(settings: config.WorkerSettings | None = None, **given: Unpack[Given])
         _every(stop, REPORT_SECONDS, lambda: metrics.report(clocks.collection, clock.now()) or 0)
 
     return [consume, scan, freshness, relay, report]
-
-
-def _wait_for(event: threading.Event, stop: threading.Event, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not (event.is_set() or stop.is_set()) and time.monotonic() < deadline:
-        event.wait(0.1)
 
 
 def _until_due(stop: threading.Event, changed: threading.Event, longest: float, monitor: Monitor) -> None:
