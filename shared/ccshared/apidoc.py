@@ -68,31 +68,108 @@ def declare(api: Api, *names: str) -> None:
 # states it (a field's own constraints are already there; these span fields).
 
 
+def _given(value: object) -> bool:
+    """Given: present, and neither false nor an empty or blank string (0 is given)."""
+    return value is not None and value is not False and not (isinstance(value, str) and not value.strip())
+
+
+def _given_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of `_given(data[name])`; `pattern` speaks only to strings."""
+    return {"required": [name], "properties": {name: {"not": {"enum": [False]}, "pattern": r"\S"}}}
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return ", ".join(names)
+
+
 @dataclass(frozen=True)
 class AtLeastOne:
-    """At least one of `names` is given and not empty; the error names `field`."""
+    """At least one of `names` is given; the error, `message` or one naming them all, names `field`."""
 
     names: tuple[str, ...]
     field: str
+    message: str = ""
 
     def check(self, data: Mapping[str, Any]) -> None:
-        if not any(data.get(name) for name in self.names):
-            raise ValidationError(f"give at least one of {', '.join(self.names)}", self.field)
+        if not any(_given(data.get(name)) for name in self.names):
+            raise ValidationError(self.message or f"give at least one of {_listed(self.names)}", self.field)
 
     @property
     def said(self) -> str:
-        return f"Give at least one of {', '.join(self.names)}."
+        return f"Give at least one of {_listed(self.names)}."
 
     def json_schema(self) -> dict[str, Any]:
-        return {
-            "anyOf": [{"required": [name], "properties": {name: {"minLength": 1}}} for name in self.names]
-        }
+        return {"anyOf": [_given_schema(name) for name in self.names]}
+
+
+@dataclass(frozen=True)
+class ExactlyOne:
+    """One of `names` is given, not more; the error names the first: `message`, or `both` when more."""
+
+    names: tuple[str, ...]
+    message: str
+    both: str = ""
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        count = sum(_given(data.get(name)) for name in self.names)
+        if count != 1:
+            raise ValidationError(self.both if count and self.both else self.message, self.names[0])
+
+    @property
+    def said(self) -> str:
+        return f"Give exactly one of {_listed(self.names)}."
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"oneOf": [_given_schema(name) for name in self.names]}
+
+
+@dataclass(frozen=True)
+class Together:
+    """`names` are given all together or not at all; the error, `message`, names the first missing."""
+
+    names: tuple[str, ...]
+    message: str
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        missing = [name for name in self.names if not _given(data.get(name))]
+        if missing and len(missing) < len(self.names):
+            raise ValidationError(self.message, missing[0])
+
+    @property
+    def said(self) -> str:
+        return f"Give {_listed(self.names)} together or none of them."
+
+    def json_schema(self) -> dict[str, Any]:
+        every = {"allOf": [_given_schema(name) for name in self.names]}
+        none = {"not": {"anyOf": [_given_schema(name) for name in self.names]}}
+        return {"anyOf": [every, none]}
+
+
+@dataclass(frozen=True)
+class NeededWith:
+    """When `flag` is given, so is at least one of `names`; the error, `message`, names `field`."""
+
+    flag: str
+    names: tuple[str, ...]
+    field: str
+    message: str
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        if _given(data.get(self.flag)) and not any(_given(data.get(name)) for name in self.names):
+            raise ValidationError(self.message, self.field)
+
+    @property
+    def said(self) -> str:
+        return f"With {self.flag}, give at least one of {_listed(self.names)}."
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"not": _given_schema(self.flag)}, *(_given_schema(name) for name in self.names)]}
 
 
 @dataclass(frozen=True)
 class NeededFor:
-    """When `choice` takes one of the values in `needs`, the field it maps to is given and not
-    empty; the error, `message` with {value}, names that field."""
+    """When `choice` takes one of the values in `needs`, the field it maps to is given; the error,
+    `message` with {value}, names that field."""
 
     choice: str
     needs: tuple[tuple[str, str], ...]  # (value of choice, field it needs)
@@ -101,7 +178,7 @@ class NeededFor:
     def check(self, data: Mapping[str, Any]) -> None:
         value = data.get(self.choice)
         needed = dict(self.needs).get(value) if isinstance(value, str) else None
-        if needed and not data.get(needed):
+        if needed and not _given(data.get(needed)):
             raise ValidationError(self.message.format(choice=self.choice, value=value), needed)
 
     @property
@@ -113,7 +190,7 @@ class NeededFor:
         each_need = [
             {
                 "required": [self.choice, needed],
-                "properties": {self.choice: {"enum": [value]}, needed: {"minLength": 1}},
+                "properties": {self.choice: {"enum": [value]}, **_given_schema(needed)["properties"]},
             }
             for value, needed in self.needs
         ]
@@ -121,7 +198,7 @@ class NeededFor:
         return {"anyOf": [*each_need, others]}
 
 
-Rule = AtLeastOne | NeededFor
+Rule = AtLeastOne | ExactlyOne | Together | NeededWith | NeededFor
 
 
 class RuledSchema(Schema):
@@ -131,8 +208,16 @@ class RuledSchema(Schema):
 
     @validates_schema
     def _rules(self, data: dict, **kwargs: object) -> None:
+        """Every rule broken is reported, each under its field, as separate validators would be."""
+        broken: dict[str, list[str]] = {}
         for rule in self.rules:
-            rule.check(data)
+            try:
+                rule.check(data)
+            except ValidationError as exc:
+                for field, messages in exc.normalized_messages().items():
+                    broken.setdefault(field, []).extend(messages)
+        if broken:
+            raise ValidationError(broken)
 
 
 class _RulesConverter(OpenAPIConverter):

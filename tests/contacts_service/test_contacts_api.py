@@ -12,6 +12,7 @@ from ccshared.auth import StaffUser
 from contacts.repository import AUDIT, CONTACTS
 from contacts_testkit import PERSONAL_VALUES
 from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
 
 from tests.infra import tokens
 
@@ -84,6 +85,12 @@ def test_bad_contacts_get_a_4xx_naming_the_field(client, staff_headers, letter, 
     assert response.status_code == 422, response.json
     assert field in response.json["error"]["fields"]
     assert client.get("/api/v1/contacts", headers=staff_headers(role="admin", area=None)).json["total"] == 0
+
+
+def test_the_openapi_document_validates_with_its_rules_across_fields(client):
+    document = client.get("/openapi.json").json
+    validate(document)
+    assert "oneOf" in document["components"]["schemas"]["Child"]
 
 
 REPLY_DETAILS = {"address": "1 Test Street, Liverpool", "phone": "07700 900456", "email": "reach@example.org"}

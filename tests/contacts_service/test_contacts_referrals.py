@@ -312,6 +312,69 @@ def test_the_document_states_how_to_reach_each_party_and_the_api_holds_to_exactl
             assert "phone" in json.dumps(fields) and part in json.dumps(fields), fields
 
 
+def _rules_of(schema: dict) -> OAS30Validator:
+    """A validator of what the document says across a schema's fields (its fields' own $refs left out)."""
+    return OAS30Validator({key: schema[key] for key in ("anyOf", "oneOf", "allOf") if key in schema})
+
+
+DESTINATIONS = [{}, {"centre_id": "centre-south"}]
+CHOICES = [{}, {"nearest": True}, {"nearest": False}]
+PLACES = [{}, {"postcode_district": "L8"}, {"lat": 53.408, "lon": -2.982}, {"lat": 53.408}, {"lon": -2.982}]
+ROUTING_FIELDS = {"centre_id", "nearest", "postcode_district", "lat", "lon"}
+
+
+def test_the_document_states_where_a_referral_may_go_and_the_api_holds_to_exactly_that(
+    client, agency_headers, referral
+):
+    document = _rules_of(client.get("/openapi.json").json["components"]["schemas"]["ReferralCreate"])
+    base = {key: value for key, value in referral.items() if key != "centre_id"}
+
+    for destination in DESTINATIONS:
+        for choice in CHOICES:
+            for place in PLACES:
+                body = base | destination | choice | place
+                expected = document.is_valid(body)
+                answer = post(client, agency_headers, body)
+                assert (answer.status_code == 201) == expected, (destination, choice, place, answer.json)
+                if not expected:
+                    assert answer.status_code == 422
+                    assert set(answer.json["error"]["fields"]) <= ROUTING_FIELDS, answer.json
+    # Spot checks that the document is not simply open: the rules' own words, each under its field.
+    refused = {
+        "centre_id": post(client, agency_headers, base).json,
+        "both": post(client, agency_headers, base | {"centre_id": "centre-south", "nearest": True}).json,
+        "nowhere": post(client, agency_headers, base | {"nearest": True}).json,
+        "half": post(client, agency_headers, referral | {"lat": 53.408}).json,
+    }
+    assert refused["centre_id"]["error"]["fields"]["centre_id"] == [
+        "give centre_id, or nearest: true with postcode_district or lat and lon"
+    ]
+    assert refused["both"]["error"]["fields"]["centre_id"] == ["give centre_id or nearest, not both"]
+    assert refused["nowhere"]["error"]["fields"]["postcode_district"] == [
+        "needed with nearest (or give lat and lon)"
+    ]
+    assert refused["half"]["error"]["fields"] == {"lon": ["give lat and lon together"]}
+
+
+@pytest.mark.parametrize(
+    "age", [{}, {"age_years": 0}, {"age_months": 0}, {"age_years": 3}, {"age_years": 1, "age_months": 14}]
+)
+def test_the_document_states_how_a_childs_age_is_given_and_the_api_holds_to_exactly_that(
+    client, agency_headers, referral, age
+):
+    document = _rules_of(client.get("/openapi.json").json["components"]["schemas"]["Child"])
+    expected = document.is_valid(age)
+
+    answer = post(client, agency_headers, referral | {"children": [age]})
+
+    assert expected == (len(age) == 1), f"the document's rule for {age}"
+    assert (answer.status_code == 201) == expected, answer.json
+    if not expected:
+        assert answer.json["error"]["fields"]["children"]["0"]["age_years"] == [
+            "give age_years or age_months, not both or neither"
+        ]
+
+
 def test_agency_keys_are_required_and_revocable(client, agency_keys, referral):
     assert post(client, {}, referral).status_code == 401
     assert post(client, {"X-API-Key": "cck_guess"}, referral).status_code == 401

@@ -8,7 +8,7 @@ from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import validate_received_at
 from ccshared.referrals import CHANGES
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
 from . import vocabulary as v
@@ -156,11 +156,9 @@ class ChildSchema(Strict):
     age_months = fields.Integer(
         validate=validate.Range(0, 59, error="children must be under five (0-59 months)")
     )
-
-    @validates_schema
-    def _one_age(self, data: dict, **kwargs: object) -> None:
-        if ("age_years" in data) == ("age_months" in data):
-            raise ValidationError("give age_years or age_months, not both or neither", "age_years")
+    rules = (
+        apidoc.ExactlyOne(("age_years", "age_months"), "give age_years or age_months, not both or neither"),
+    )
 
 
 class ConsentSchema(Strict):
@@ -202,22 +200,20 @@ class PlaceSchema(Strict):
     postcode_district = text(8)
     lat = fields.Float(validate=validate.Range(-90, 90))
     lon = fields.Float(validate=validate.Range(-180, 180))
-
-    @validates_schema
-    def _place(self, data: dict, **kwargs: object) -> None:
-        if ("lat" in data) != ("lon" in data):
-            raise ValidationError("give lat and lon together", "lat" if "lon" in data else "lon")
+    rules = (apidoc.Together(("lat", "lon"), "give lat and lon together"),)
 
 
 class NearestCentreQuerySchema(PlaceSchema):
     support_needed = DelimitedList(
         ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS))
     )
-
-    @validates_schema
-    def _somewhere(self, data: dict, **kwargs: object) -> None:
-        if not data.get("postcode_district") and "lat" not in data:
-            raise ValidationError("give postcode_district, or lat and lon", "postcode_district")
+    # A query's parameters: OpenAPI 3.0 cannot state a rule across them, so only the check holds it.
+    rules = (
+        *PlaceSchema.rules,
+        apidoc.AtLeastOne(
+            ("postcode_district", "lat"), "postcode_district", "give postcode_district, or lat and lon"
+        ),
+    )
 
 
 class ReferralCreateSchema(PlaceSchema):
@@ -230,17 +226,20 @@ class ReferralCreateSchema(PlaceSchema):
     urgency = fields.String(required=True, validate=validate.OneOf(c.URGENCIES))
     consent = fields.Nested(ConsentSchema, required=True)
     notes = text(5000)
-
-    @validates_schema
-    def _one_destination(self, data: dict, **kwargs: object) -> None:
-        if data.get("centre_id") and data.get("nearest"):
-            raise ValidationError("give centre_id or nearest, not both", "centre_id")
-        if not data.get("centre_id") and not data.get("nearest"):
-            raise ValidationError(
-                "give centre_id, or nearest: true with postcode_district or lat and lon", "centre_id"
-            )
-        if data.get("nearest") and not data.get("postcode_district") and "lat" not in data:
-            raise ValidationError("needed with nearest (or give lat and lon)", "postcode_district")
+    rules = (
+        *PlaceSchema.rules,
+        apidoc.ExactlyOne(
+            ("centre_id", "nearest"),
+            "give centre_id, or nearest: true with postcode_district or lat and lon",
+            both="give centre_id or nearest, not both",
+        ),
+        apidoc.NeededWith(
+            "nearest",
+            ("postcode_district", "lat"),
+            "postcode_district",
+            "needed with nearest (or give lat and lon)",
+        ),
+    )
 
 
 class RoutingSchema(Schema):

@@ -10,7 +10,7 @@ from ccshared import apidoc
 from ccshared import contracts as c
 from ccshared.web import context
 from flask import g
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from . import api, blind_index
 from . import vocabulary as v
@@ -28,11 +28,9 @@ class SubjectSearchSchema(Strict):
     phone = text(40)
     email = text(254)
     postcode = text(12)
-
-    @validates_schema
-    def _something(self, data: dict, **kwargs: object) -> None:
-        if not any((data.get(kind) or "").strip() for kind in blind_index.KINDS):
-            raise ValidationError("give at least one of name, phone, email or postcode", "name")
+    rules = (
+        apidoc.AtLeastOne(blind_index.KINDS, "name", "give at least one of name, phone, email or postcode"),
+    )
 
 
 class SubjectEraseSchema(Strict):
