@@ -89,38 +89,35 @@ class AtLeastOne:
     names: tuple[str, ...]
     field: str
     message: str = ""
+    HOW_MANY: ClassVar[str] = "at least one"
+    KEYWORD: ClassVar[str] = "anyOf"  # the JSON Schema keyword that counts the branches so
 
     def check(self, data: Mapping[str, Any]) -> None:
         if not any(_given(data.get(name)) for name in self.names):
-            raise ValidationError(self.message or f"give at least one of {_listed(self.names)}", self.field)
+            raise ValidationError(
+                self.message or f"give {self.HOW_MANY} of {_listed(self.names)}", self.field
+            )
 
     @property
     def said(self) -> str:
-        return f"Give at least one of {_listed(self.names)}."
+        return f"Give {self.HOW_MANY} of {_listed(self.names)}."
 
     def json_schema(self) -> dict[str, Any]:
-        return {"anyOf": [_given_schema(name) for name in self.names]}
+        return {self.KEYWORD: [_given_schema(name) for name in self.names]}
 
 
 @dataclass(frozen=True)
-class ExactlyOne:
-    """One of `names` is given, not more; the error names the first: `message`, or `both` when more."""
+class ExactlyOne(AtLeastOne):
+    """One of `names` is given, not more; when more, the error is `both` (or `message`)."""
 
-    names: tuple[str, ...]
-    message: str
     both: str = ""
+    HOW_MANY: ClassVar[str] = "exactly one"
+    KEYWORD: ClassVar[str] = "oneOf"
 
     def check(self, data: Mapping[str, Any]) -> None:
-        count = sum(_given(data.get(name)) for name in self.names)
-        if count != 1:
-            raise ValidationError(self.both if count and self.both else self.message, self.names[0])
-
-    @property
-    def said(self) -> str:
-        return f"Give exactly one of {_listed(self.names)}."
-
-    def json_schema(self) -> dict[str, Any]:
-        return {"oneOf": [_given_schema(name) for name in self.names]}
+        super().check(data)
+        if sum(_given(data.get(name)) for name in self.names) > 1:
+            raise ValidationError(self.both or self.message, self.field)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,9 @@ class ChildSchema(Strict):
         validate=validate.Range(0, 59, error="children must be under five (0-59 months)")
     )
     rules = (
-        apidoc.ExactlyOne(("age_years", "age_months"), "give age_years or age_months, not both or neither"),
+        apidoc.ExactlyOne(
+            ("age_years", "age_months"), "age_years", "give age_years or age_months, not both or neither"
+        ),
     )
 
 
@@ -230,6 +232,7 @@ class ReferralCreateSchema(PlaceSchema):
         *PlaceSchema.rules,
         apidoc.ExactlyOne(
             ("centre_id", "nearest"),
+            "centre_id",
             "give centre_id, or nearest: true with postcode_district or lat and lon",
             both="give centre_id or nearest, not both",
         ),
