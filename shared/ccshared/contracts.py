@@ -172,6 +172,28 @@ NOTIFICATION_STATUSES = (
     NOTIFICATION_GROUPED,
 )
 
+# What was done to a centre's entry: each raises its event above, and its audit
+# record (which the staff pages show) names it.
+CENTRE_ACTION_CREATED = "created"
+CENTRE_ACTION_UPDATED = "updated"
+CENTRE_ACTION_VERIFIED = "verified"
+CENTRE_ACTION_CLOSED = "closed"
+CENTRE_ACTIONS = (CENTRE_ACTION_CREATED, CENTRE_ACTION_UPDATED, CENTRE_ACTION_VERIFIED, CENTRE_ACTION_CLOSED)
+
+# How the directory's last fetch of a partner's feed went (the staff pages show it).
+FEED_IMPORTED = "imported"
+FEED_NOT_MODIFIED = "not_modified"
+FEED_FAILED = "failed"
+FEED_RESULTS = (FEED_IMPORTED, FEED_NOT_MODIFIED, FEED_FAILED)
+
+# A service's status in Open Referral UK: the directory publishes its centres'
+# and shows partners' services only while active.
+ORUK_ACTIVE = "active"
+ORUK_INACTIVE = "inactive"
+ORUK_DEFUNCT = "defunct"
+ORUK_TEMPORARILY_CLOSED = "temporarily closed"
+ORUK_STATUSES = (ORUK_ACTIVE, ORUK_INACTIVE, ORUK_DEFUNCT, ORUK_TEMPORARILY_CLOSED)
+
 # The days of a centre's week, Monday first.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

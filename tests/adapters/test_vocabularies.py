@@ -28,8 +28,9 @@ PACKAGES = {
     "web": "frontend",
 }
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "web" / "frontend" / "templates"
-# A template's literal choice: `x in ('a', 'b')`.
+# A template's literal choice: `x in ('a', 'b')`; and a literal word compared with: `x == 'a'`.
 LITERAL_CHOICE = re.compile(r"\bin \(\s*('[^']*'(?:\s*,\s*'[^']*')+)\s*,?\s*\)")
+LITERAL_COMPARISON = re.compile(r"[!=]=\s*'([^']*)'")
 
 
 def vocabularies(module: ModuleType) -> list[tuple[str, object, frozenset[str]]]:
@@ -82,7 +83,8 @@ def test_the_check_finds_a_copy(monkeypatch) -> None:  # noqa: ANN001
 
 
 def literal_choices(text: str) -> list[frozenset[str]]:
-    return [frozenset(re.findall(r"'([^']*)'", found)) for found in LITERAL_CHOICE.findall(text)]
+    choices = [frozenset(re.findall(r"'([^']*)'", found)) for found in LITERAL_CHOICE.findall(text)]
+    return choices + [frozenset({word}) for word in LITERAL_COMPARISON.findall(text)]
 
 
 def test_no_template_writes_out_part_of_a_shared_vocabulary() -> None:
@@ -98,6 +100,10 @@ def test_no_template_writes_out_part_of_a_shared_vocabulary() -> None:
     assert not problems, "\n".join(problems)
     assert literal_choices("{% if contact.status in ('received', 'assigned') %}") == [
         frozenset({"received", "assigned"})
+    ]
+    assert literal_choices("{% if f.last_result == 'failed' or s != 'active' %}") == [
+        frozenset({"failed"}),
+        frozenset({"active"}),
     ]
 
 

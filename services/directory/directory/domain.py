@@ -59,10 +59,10 @@ DEFAULTS: Mapping[str, Any] = {
     "status": c.CENTRE_OPEN,
 }
 EVENT_FOR = {
-    "created": c.CENTRE_CREATED,
-    "updated": c.CENTRE_UPDATED,
-    "verified": c.CENTRE_VERIFIED,
-    "closed": c.CENTRE_CLOSED,
+    c.CENTRE_ACTION_CREATED: c.CENTRE_CREATED,
+    c.CENTRE_ACTION_UPDATED: c.CENTRE_UPDATED,
+    c.CENTRE_ACTION_VERIFIED: c.CENTRE_VERIFIED,
+    c.CENTRE_ACTION_CLOSED: c.CENTRE_CLOSED,
 }
 
 
@@ -118,7 +118,9 @@ class Centre(Aggregate[Change]):
         doc["created_at"] = doc["updated_at"] = to_str(now)
         doc["last_verified_at"] = to_str(verified_at or now)
         doc["verified_by"] = by
-        centre.record(Change("created", {name: {"from": None, "to": doc[name]} for name in EDITABLE}))
+        centre.record(
+            Change(c.CENTRE_ACTION_CREATED, {name: {"from": None, "to": doc[name]} for name in EDITABLE})
+        )
         return centre
 
     def update(self, fields: Mapping[str, Any], *, now: datetime) -> None:
@@ -131,7 +133,7 @@ class Centre(Aggregate[Change]):
         if changes:
             doc["postcode_district"] = district_of(doc["postcode"])
             doc["updated_at"] = to_str(now)
-            self.record(Change("updated", changes))
+            self.record(Change(c.CENTRE_ACTION_UPDATED, changes))
 
     def verify(self, *, by: str, now: datetime) -> None:
         if self.doc["status"] == c.CENTRE_CLOSED_STATUS:
@@ -140,14 +142,19 @@ class Centre(Aggregate[Change]):
         self.doc["last_verified_at"] = to_str(now)
         self.doc["verified_by"] = by
         self.record(
-            Change("verified", {"last_verified_at": {"from": previous, "to": self.doc["last_verified_at"]}})
+            Change(
+                c.CENTRE_ACTION_VERIFIED,
+                {"last_verified_at": {"from": previous, "to": self.doc["last_verified_at"]}},
+            )
         )
 
     def close(self, *, reason: str, now: datetime) -> None:
         if self.doc["status"] == c.CENTRE_CLOSED_STATUS:
             raise ClosedCentre(f"centre {self.id} is already closed")
         change = Change(
-            "closed", {"status": {"from": self.doc["status"], "to": c.CENTRE_CLOSED_STATUS}}, reason
+            c.CENTRE_ACTION_CLOSED,
+            {"status": {"from": self.doc["status"], "to": c.CENTRE_CLOSED_STATUS}},
+            reason,
         )
         self.doc["status"] = c.CENTRE_CLOSED_STATUS
         self.doc["updated_at"] = to_str(now)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ccshared import contracts as c
 from ccshared.retrying import TRANSIENT, every
 from ccshared.timeutil import Clock, from_str, to_str
 from ccshared.worker import Task
@@ -116,7 +117,7 @@ def page_url(feed: partners.Feed, page: int) -> str:
 @dataclass(frozen=True)
 class Outcome:
     feed: str
-    result: str  # "imported", "not_modified" or "failed"
+    result: str  # one of contracts.FEED_RESULTS
     reason: str | None = None
     written: int = 0
     dropped: int = 0
@@ -175,11 +176,11 @@ class Importer:
         except FetchFailed as failure:
             return self._failed(feed, status, now, failure)
         if pages is None:
-            status.update(failures=0, last_success_at=to_str(now), last_result="not_modified")
+            status.update(failures=0, last_success_at=to_str(now), last_result=c.FEED_NOT_MODIFIED)
             status["next_attempt_at"] = to_str(now + timedelta(seconds=self.settings.interval_seconds))
             self.repository.save_feed_status(status)
             log.info("partner feed unchanged", extra={"feed": feed.name})
-            return Outcome(feed.name, "not_modified")
+            return Outcome(feed.name, c.FEED_NOT_MODIFIED)
         services = {}
         for page in pages:
             for record in page["contents"]:
@@ -188,7 +189,7 @@ class Importer:
         status.update(
             failures=0,
             last_success_at=to_str(now),
-            last_result="imported",
+            last_result=c.FEED_IMPORTED,
             validators=validators,
             pages=len(pages),
             services=len(services),
@@ -199,7 +200,7 @@ class Importer:
             "partner feed imported",
             extra={"feed": feed.name, "services": len(services), "written": written, "dropped": dropped},
         )
-        return Outcome(feed.name, "imported", written=written, dropped=dropped)
+        return Outcome(feed.name, c.FEED_IMPORTED, written=written, dropped=dropped)
 
     def _failed(
         self, feed: partners.Feed, status: dict[str, Any], now: datetime, failure: FetchFailed
@@ -208,7 +209,7 @@ class Importer:
         wait = partners.backoff(failures, self.settings.backoff_seconds, self.settings.backoff_max_seconds)
         status.update(
             failures=failures,
-            last_result="failed",
+            last_result=c.FEED_FAILED,
             last_error={"at": to_str(now), "reason": failure.reason, "detail": failure.detail},
             next_attempt_at=to_str(now + wait),
         )
@@ -224,7 +225,7 @@ class Importer:
                 "retry_in_seconds": int(wait.total_seconds()),
             },
         )
-        return Outcome(feed.name, "failed", failure.reason)
+        return Outcome(feed.name, c.FEED_FAILED, failure.reason)
 
     def _fetch_all(
         self, feed: partners.Feed, status: Mapping[str, Any]

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ccshared.contracts import CENTRE_CLOSED_STATUS, CENTRE_OPEN, CENTRE_TEMPORARILY_CLOSED
+from ccshared.contracts import (
+    CENTRE_CLOSED_STATUS,
+    CENTRE_OPEN,
+    CENTRE_TEMPORARILY_CLOSED,
+    ORUK_ACTIVE,
+    ORUK_DEFUNCT,
+    ORUK_TEMPORARILY_CLOSED,
+)
 from ccshared.service_types import BY_ID, NAMESPACE, SERVICE_TYPES, TAXONOMY_NAME, ServiceType
 from ccshared.timeutil import LONDON, from_str, to_str
 
@@ -25,9 +32,9 @@ from .vocabulary import RRULE_DAYS, WEEKDAYS
 HSDS_VERSION = "3.0"
 PROFILE_URL = "https://github.com/OpenReferralUK/uk-profile"
 STATUS = {
-    CENTRE_OPEN: "active",
-    CENTRE_TEMPORARILY_CLOSED: "temporarily closed",
-    CENTRE_CLOSED_STATUS: "defunct",
+    CENTRE_OPEN: ORUK_ACTIVE,
+    CENTRE_TEMPORARILY_CLOSED: ORUK_TEMPORARILY_CLOSED,
+    CENTRE_CLOSED_STATUS: ORUK_DEFUNCT,
 }
 COUNTY = "Merseyside"
 COUNTRY = "GB"

@@ -14,9 +14,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from ccshared.contracts import ORUK_STATUSES
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-
-STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 
 
 def _uuid(value: str) -> None:
@@ -106,7 +105,7 @@ class ServiceSchema(_Record):
     description = fields.String(allow_none=True)
     url = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(ORUK_STATUSES))
     fees = fields.String(allow_none=True)
     minimum_age = fields.Float(allow_none=True, allow_nan=False)
     maximum_age = fields.Float(allow_none=True, allow_nan=False)

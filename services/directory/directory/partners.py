@@ -33,7 +33,6 @@ INVALID_JSON = "invalid_json"
 INVALID_DATA = "invalid_data"
 FAILURE_REASONS = (UNREACHABLE, TIMEOUT, HTTP_ERROR, TOO_LARGE, INVALID_JSON, INVALID_DATA)
 
-SHOWN_STATUS = "active"
 FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,39}$")
 
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ccshared import geo
-from ccshared.contracts import AREAS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
+from ccshared.contracts import AREAS, CENTRE_ACTIONS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
 from ccshared.service_types import SERVICE_IDS
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -411,7 +411,7 @@ class AuditRecordSchema(Schema):
     at = fields.String(metadata=DATE_TIME)
     by = fields.String()
     role = fields.String()
-    action = fields.String(validate=validate.OneOf(("created", "updated", "verified", "closed")))
+    action = fields.String(validate=validate.OneOf(CENTRE_ACTIONS))
     version = fields.Integer()
     changed_fields = fields.List(fields.String())
     changes = fields.Dict(metadata={"description": "{field: {from, to}}"})

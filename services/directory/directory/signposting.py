@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ccshared import contracts as c
 from ccshared.errors import Forbidden, NotFound
 from ccshared.store import Document
 from ccshared.timeutil import Clock
@@ -38,7 +39,7 @@ class Signposting:
         """Every shown partner service matching the query, nearest first near a point, else by name."""
         if query.area or query.ward or query.open_now:
             return []
-        found = self.repository.find({"hidden": {"$ne": True}, "status": partners.SHOWN_STATUS})
+        found = self.repository.find({"hidden": {"$ne": True}, "status": c.ORUK_ACTIVE})
         checks = [
             (query.q, lambda s: partners.mentions(s, query.q)),
             (query.service, lambda s: partners.offers(s, query.service)),
