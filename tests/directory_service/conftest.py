@@ -10,11 +10,11 @@ from ccshared.auth import StaffUser
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from ccshared.web import provided
+from directory import api
 from directory.app import create_app
 from directory.config import Settings
 from directory.geocoder import Geocoder
 from directory.sample import load_sample, sample_ids
-from directory.service import DirectoryService
 from directory_testkit import NOW
 from flask import Flask
 from flask.testing import FlaskClient
@@ -58,7 +58,7 @@ def make_app(clock: FixedClock, tmp_path) -> AppFactory:
             geocoder_timeout=1.0,
         )
         app = create_app(settings, store=connect(settings.store_url), clock=clock, geocoder=geocoder)
-        load_sample(provided(app, DirectoryService))
+        load_sample(provided(app, api.Context).service)
         return app
 
     return build

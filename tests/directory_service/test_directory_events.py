@@ -10,9 +10,8 @@ from ccshared import contracts, events
 from ccshared.events import CentreData
 from ccshared.outbox import Relay
 from ccshared.web import provided
-from directory import worker
+from directory import api, worker
 from directory.config import Settings
-from directory.service import DirectoryService
 
 from tests.infra import tokens
 from tests.infra.waiting import drain
@@ -30,7 +29,7 @@ def read_centres_topic(bus_url: str, group: str, want: int, deadline_s: float = 
 
 
 def relay_all(client, bus_url: str) -> int:
-    collection = provided(client.application, DirectoryService).repository.collection
+    collection = provided(client.application, api.Context).service.repository.collection
     producer = buses.connect(bus_url).producer()
     try:
         return Relay([(collection, contracts.CENTRES_TOPIC)], producer).run_once()
@@ -83,7 +82,7 @@ def test_relayed_events_are_not_published_twice(client, tmp_path):
 
 
 def test_worker_task_relays_the_outbox_to_the_configured_bus(client, tmp_path: Path):
-    store_url = provided(client.application, DirectoryService).repository.collection.store.path
+    store_url = provided(client.application, api.Context).service.repository.collection.store.path
     bus_url = f"sqlite:///{tmp_path}/worker-events.db"
     settings = Settings(
         store_url=f"sqlite:///{store_url}", bus_url=bus_url, staff_token_public_key=tokens.STAFF_PUBLIC

@@ -9,10 +9,10 @@ from ccshared.calendar import Closures, WorkingCalendar
 from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from ccshared.web import provided
+from directory import api
 from directory.app import create_app
 from directory.config import Settings
 from directory.sample import load_sample
-from directory.service import DirectoryService
 from directory_testkit import search, slugs_of
 from oruk_validator import assert_valid, schema
 
@@ -88,7 +88,7 @@ def _christmas_app(tmp_path):
         calendar=WorkingCalendar(Closures(by_area=MappingProxyType({"north": frozenset({NORTH_CLOSURE})}))),
     )
     app = create_app(settings, store=connect(settings.store_url), clock=FixedClock(CHRISTMAS_WEEK))
-    load_sample(provided(app, DirectoryService))
+    load_sample(provided(app, api.Context).service)
     return app.test_client()
 
 
@@ -107,7 +107,7 @@ def test_bank_holidays_and_closure_days_are_closed_on_the_days_they_fall(tmp_pat
 def test_open_now_knows_the_bank_holidays(tmp_path, ids):
     client = _christmas_app(tmp_path)
     assert len(search(client, open_now="true")["items"]) > 0  # Wednesday 23rd, 10:30
-    app_clock = provided(client.application, DirectoryService).clock
+    app_clock = provided(client.application, api.Context).service.clock
     app_clock.advance(days=2)  # Christmas Day: open only where staff set holiday hours for the day
     still_open = search(client, open_now="true")["items"]
     assert all(e["date"] == "2026-12-25" and not e["closed"] for c in still_open for e in c["exceptions"])

@@ -17,7 +17,7 @@ import pytest
 from ccshared import bus as buses
 from ccshared import contracts, events
 from ccshared.web import provided
-from directory.service import DirectoryService
+from directory import api
 from directory_testkit import NEW_CENTRE
 
 from tests.infra import tokens
@@ -49,7 +49,7 @@ def wait_for_events(consumer, subject: str, count: int, seen: set[str], what: st
 def worker_process(make_app, kafka, tmp_path):
     """The API (in this process) and the worker (another process) sharing one store."""
     app = make_app()
-    store_path = provided(app, DirectoryService).repository.collection.store.path
+    store_path = provided(app, api.Context).service.repository.collection.store.path
     env = {
         **os.environ,
         "STORE_URL": f"sqlite:///{store_path}",

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 from ccshared.store import connect
 from ccshared.web import provided
+from directory import api as directory_api
 from directory.app import create_app
 from directory.config import ImportSettings, Settings
 from directory.importer import Importer
 from directory.partner_repository import PartnerRepository
 from directory.partners import Feed
 from directory.sample import load_sample
-from directory.service import DirectoryService
 from directory_testkit import search
 from feed_server import EXAMPLE_ORGANISATION, FeedServer, partner_service, the_example_service
 
@@ -59,7 +59,7 @@ def world(any_store_url, clock, tmp_path, feed):
         partner_import=imports,
     )
     app = create_app(settings, store=store, clock=clock)
-    load_sample(provided(app, DirectoryService))
+    load_sample(provided(app, directory_api.Context).service)
     importer = Importer(PartnerRepository(store), imports, clock)
     [outcome] = importer.run_once()
     assert outcome.result == "imported"

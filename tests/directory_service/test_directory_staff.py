@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ccshared.web import provided
-from directory.service import DirectoryService
+from directory import api
 from directory_testkit import NEW_CENTRE, NOW, etag, search, slugs_of
 
 
@@ -114,7 +114,7 @@ def test_stale_if_match_is_409_and_changes_nothing(any_store_client, staff, ids,
 
 def test_concurrent_editors_of_the_same_version_one_wins(client, staff, ids):
     """Both read version 1; the store's compare-and-set lets exactly one save."""
-    service = provided(client.application, DirectoryService)
+    service = provided(client.application, api.Context).service
     from directory.sample import SampleLoader
 
     service.update(ids["county"], {"accessibility": "Test A"}, SampleLoader(), 1)
@@ -345,7 +345,7 @@ def test_closing_needs_a_reason(client, staff, ids):
 def test_sample_is_loaded_once_and_relative_to_now(client, ids):
     from directory.sample import load_sample
 
-    service = provided(client.application, DirectoryService)
+    service = provided(client.application, api.Context).service
     assert load_sample(service).created == 0
     assert search(client, include_closed="true")["total"] == 24
     county = client.get(f"/api/v1/centres/{ids['county']}").json

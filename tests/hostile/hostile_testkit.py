@@ -24,7 +24,7 @@ from ccshared.store import Store, connect
 from ccshared.timeutil import FixedClock
 from ccshared.web import provided
 from cryptography.fernet import Fernet
-from directory.service import DirectoryService
+from directory import api as directory_api
 from flask import Flask
 from frontend.clients import Reply
 
@@ -84,7 +84,7 @@ def directory_app(store_url: str, tmp: Path) -> Flask:
         staff_token_public_key=tokens.STAFF_PUBLIC,
     )
     app = create_app(settings, store=connect(store_url), clock=FixedClock(NOW))
-    load_sample(provided(app, DirectoryService))
+    load_sample(provided(app, directory_api.Context).service)
     return app
 
 

@@ -41,7 +41,7 @@ import pytest
 from ccshared.ratelimit import Limit
 from ccshared.web import provided
 from contacts.api import Services
-from directory.signposting import Signposting
+from directory import api as directory_api
 from flask import Flask
 from flask.testing import FlaskClient
 from frontend.presenters import local_now_fields
@@ -272,7 +272,9 @@ class World:
 
         record = {"id": str(uuid.uuid4()), "name": "Test Partner Service", "status": "active"}
         service = from_record(Feed("test-partner", "http://partner.test/oruk"), record, NOW)
-        provided(self.stack.directory, Signposting).repository.services.upsert({**service, "hidden": False})
+        provided(self.stack.directory, directory_api.Context).signposting.repository.services.upsert(
+            {**service, "hidden": False}
+        )
         return service["_id"]
 
     def oruk_service_id(self) -> str:

@@ -47,6 +47,4 @@ def create_app(
     provide(app, bootstrap.oruk_context(settings, service, clock))
     smorest.register_blueprint(oruk_api.blp)
     oruk_api.allow_any_origin(app)
-    provide(app, service)
-    provide(app, signposting)
     return app
