@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 
 import pytest
 from ccshared import bus as buses
@@ -26,7 +27,9 @@ from tests.infra.waiting import wait_for
 DEADLINE_SECONDS = 60
 
 
-def wait_for_events(consumer, subject: str, count: int, seen: set[str], what: str) -> list[events.Event]:
+def wait_for_events(
+    consumer, subject: str, count: int, seen: set[str], what: str | Callable[[], str]
+) -> list[events.Event]:
     """The next `count` distinct events about subject. The outbox relay delivers at least
     once (a relay whose clear lost a race with a new edit publishes again), and consumers
     dedupe by event id, so this reader does too: `seen` holds the ids already returned."""
@@ -94,7 +97,11 @@ def test_staff_edits_are_consumed_by_another_process_over_kafka(worker_process, 
         seen: set[str] = set()
         log = tmp_path / "worker.log"
         first = wait_for_events(
-            consumer, centre_id, 2, seen, f"created and updated events (worker log: {log})"
+            consumer,
+            centre_id,
+            2,
+            seen,
+            lambda: f"created and updated events; worker log:\n{log.read_text()[-3000:]}",
         )
         assert [e.type for e in first] == [contracts.CENTRE_CREATED, contracts.CENTRE_UPDATED], (
             log.read_text()[-3000:]

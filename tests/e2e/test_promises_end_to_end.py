@@ -47,11 +47,16 @@ def log_contact(system, centre_id: str, channel: str, received_at: datetime) -> 
 def post_until_created(url: str, body: dict, headers: dict) -> dict:
     """POST, again while the contacts service's centre read model catches up; the created record."""
 
-    def created() -> dict | None:
-        response = requests.post(url, json=body, headers=headers, timeout=10)
-        return response.json() if response.status_code == 201 else None
+    last: list[requests.Response] = []
 
-    return wait_for(created, DEADLINE, f"201 Created from {url}", interval=0.5)
+    def created() -> dict | None:
+        last[:] = [requests.post(url, json=body, headers=headers, timeout=10)]
+        return last[0].json() if last[0].status_code == 201 else None
+
+    def said() -> str:
+        return f"201 Created from {url}; last answer {last[0].status_code}: {last[0].text[:500]}"
+
+    return wait_for(created, DEADLINE, said, interval=0.5)
 
 
 def sla_events(

@@ -83,3 +83,15 @@ def test_mongo_keeps_data_across_restart(mongo: FerretDB, fresh_mongo_db: str, h
             mongo.start()
     with MongoClient(mongo.url, serverSelectionTimeoutMS=5000) as client:
         assert client[fresh_mongo_db]["visits"].find_one({"_id": 1}) == {"_id": 1, "child": "A"}
+
+
+def test_a_wait_that_gives_up_says_what_it_last_saw() -> None:
+    seen = []
+
+    def answered() -> bool:
+        seen.append(f"503 after try {len(seen) + 1}")
+        return False
+
+    with pytest.raises(TimeoutError, match=r"waiting for a 200; last: 503 after try \d+$"):
+        wait_for(answered, 0.05, lambda: f"a 200; last: {seen[-1]}", interval=0.01)
+    assert len(seen) >= 2

@@ -31,13 +31,17 @@ def drain_quiet(
     return got
 
 
-def wait_for(condition: Callable[[], T], deadline_s: float, what: str, interval: float = 0.2) -> T:
-    """Poll until condition returns something truthy and return it; fail naming what was awaited."""
+def wait_for(
+    condition: Callable[[], T], deadline_s: float, what: str | Callable[[], str], interval: float = 0.2
+) -> T:
+    """Poll until condition returns something truthy and return it; fail naming what was awaited
+    (`what`, or what it returns when called at the deadline: say the last thing seen)."""
     deadline = time.monotonic() + deadline_s
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {deadline_s:.0f}s waiting for {what}")
+            said = what() if callable(what) else what
+            raise TimeoutError(f"gave up after {deadline_s:.0f}s waiting for {said}")
         time.sleep(interval)
