@@ -70,39 +70,22 @@ def state_doc(item: object, instants: Iterable[str], skip: Iterable[str] = ()) -
 
 
 def state_values(
-    kind: type,
-    doc: Mapping[str, Any],
-    instants: Iterable[str],
-    skip: Iterable[str] = (),
-    *,
-    strict: bool = False,
-    defaults: bool = False,
+    kind: type, doc: Mapping[str, Any], instants: Iterable[str], skip: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """The reverse of `state_doc`: the fields to build `kind` again. A field the document lacks is
-    None, unless `strict`: then one without a default must be there (a KeyError names it). With
-    `defaults` it takes its default instead (a document written before the field existed), and one
-    without a default must be there."""
+    """The reverse of `state_doc`: the fields to build `kind` again. A field without a default must
+    be in the document (a KeyError names it: the document is damaged); one with a default that the
+    document lacks takes its default (the document was written before the field existed)."""
     skipped = {"id", *skip}
-    fields = state_fields(kind)
-    if defaults:
-        values = {
-            f.name: doc[f.name] if f.name in doc else _default(f) for f in fields if f.name not in skipped
-        }
-    else:
-        values = {
-            f.name: doc[f.name] if strict and _required(f) else doc.get(f.name)
-            for f in fields
-            if f.name not in skipped
-        }
+    values = {
+        f.name: doc[f.name] if f.name in doc else _default(f)
+        for f in state_fields(kind)
+        if f.name not in skipped
+    }
     for name in instants:
         values[name] = from_str(value) if (value := values[name]) else None
     if "_id" in doc:
         values["id"] = doc["_id"]
     return values
-
-
-def _required(item: dataclasses.Field) -> bool:
-    return item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
 
 
 def _default(item: dataclasses.Field) -> Any:

@@ -77,7 +77,7 @@ def _pause_doc(pause: Pause) -> dict:
 
 
 def _pause(doc: dict) -> Pause:
-    return Pause(**state_values(Pause, doc, _PAUSE_INSTANTS, strict=True))
+    return Pause(**state_values(Pause, doc, _PAUSE_INSTANTS))
 
 
 def _referral_doc(referral: Referral) -> dict:
@@ -94,7 +94,7 @@ def _referral(doc: dict | None) -> Referral | None:
         "support_needed": list(doc["support_needed"]),
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    return Referral(**state_values(Referral, doc, _REFERRAL_INSTANTS, strict=True) | parts)
+    return Referral(**state_values(Referral, doc, _REFERRAL_INSTANTS) | parts)
 
 
 def contact_doc(contact: Contact) -> Document:
@@ -118,7 +118,7 @@ def contact_from_doc(doc: Document) -> Contact:
         "pauses": [_pause(pause) for pause in doc.get("pauses") or []],
         "history": [_transition(step) for step in doc.get("history", [])],
     }
-    values = state_values(Contact, doc, _CONTACT_INSTANTS, skip=("version",), strict=True)
+    values = state_values(Contact, doc, _CONTACT_INSTANTS, skip=("version",))
     return Contact(**values | parts, version=doc[VERSION])
 
 
@@ -233,7 +233,7 @@ class CentreRepository:
 
 def centre_of(centre_id: str, doc: Mapping[str, Any]) -> Centre:
     """The centre its stored document, or a directory centre event's data, describes (the same fields)."""
-    values = state_values(Centre, doc, (), strict=True)
+    values = state_values(Centre, doc, ())
     return Centre(**values | {"id": centre_id, "services": tuple(values["services"] or ())})
 
 

@@ -103,7 +103,7 @@ class Repository(Generic[T]):
 
     def from_doc(self, doc: Document) -> T:
         """A field the document lacks (written before the field existed) takes its default."""
-        values = state_values(self.kind, doc, self._instants, defaults=True)
+        values = state_values(self.kind, doc, self._instants)
         del values["id"]  # the `_id`, which the id field holds too
         return self.kind(**values)
 
