@@ -48,6 +48,7 @@ from frontend.presenters import local_now_fields
 from frontend.views import Context
 from frontend.views.centres import form_values
 from hostile_testkit import NOW, Stack, bearer, stack
+from sla_monitor import api as sla_api
 
 from tests.infra.payloads import LETTER, REFERRAL
 
@@ -112,6 +113,7 @@ directory  partners.Hide                      POST   401  401     401      403  
 directory  partners.Show                      POST   401  401     401      403   403   403      403    200   200 200
 sla        sla.due                            GET    200  200     200      200   200   200      200    200   200 200
 sla        sla.clocks                         GET    401  401     401      403   403   200      200    200   200 200
+sla        sla.clock_of                       GET    401  401     401      403   403   403      200    200   200 200
 sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
 notifier   notifications.list_notifications   GET    401  401     401      403   403   403      403    200   200 200
 notifier   messages.list_messages             GET    401  401     401      403   403   200      200    200   200 200
@@ -247,6 +249,11 @@ class World:
             path = f"/api/v1/contacts/{contact_id}/referral/open"
             assert client.post(path, headers=bearer("coordinator", "north", to="contacts")).status_code == 200
         return contact_id
+
+    def north_clock(self) -> str:
+        """The SLA monitor's clock of a north contact (hostile_testkit.sla_app starts one)."""
+        clocks = provided(self.stack.sla, sla_api.Context).clocks
+        return next(iter(clocks.find({"area": "north"}))).contact_id
 
     def centre(self) -> str:
         body = {
@@ -521,6 +528,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "GET", "/api/v1/due?channel=letter&received_at=2026-11-23T10:00:00%2B00:00"
     ),
     ("sla", "sla.clocks", "GET"): lambda w: Call("GET", "/api/v1/clocks"),
+    ("sla", "sla.clock_of", "GET"): lambda w: Call("GET", f"/api/v1/clocks/{w.north_clock()}"),
     ("sla", "sla.compliance_report", "GET"): lambda w: Call(
         "GET", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30"
     ),

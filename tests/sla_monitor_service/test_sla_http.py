@@ -155,6 +155,40 @@ def test_principal_officer_filters_clocks_by_state_channel_and_centre(client, mo
     assert client.get("/api/v1/clocks", query_string={"state": "met"}, headers=headers).status_code == 422
 
 
+def test_one_contacts_clock_is_shown_in_any_state_and_stands_still_once_answered(
+    client, monitor, clock
+) -> None:
+    seed(monitor, clock)
+    late_answer = clock.at
+    handle(
+        monitor,
+        responded("n-late", RECEIVED - timedelta(days=14), late_answer, area="north", centre_id="ctr-n"),
+    )
+    headers = bearer("principal_officer")
+
+    met = client.get("/api/v1/clocks/s-met", headers=headers).get_json()
+    late = client.get("/api/v1/clocks/n-late", headers=headers).get_json()
+    running = client.get("/api/v1/clocks/n-open", headers=headers).get_json()
+
+    assert (met["state"], met["responded_at"]) == (contracts.CLOCK_MET, "2026-06-01T13:00:00+01:00")
+    assert met["working_days_remaining"] == 5  # answered on the day it came: all five were left
+    assert late["state"] == contracts.CLOCK_RESPONDED_LATE and late["working_days_remaining"] < 0
+    assert (running["state"], running["responded_at"], running["working_days_remaining"]) == ("open", None, 3)
+    clock.at = late_answer + timedelta(days=7)
+    assert client.get("/api/v1/clocks/n-late", headers=headers).get_json() == late
+    assert client.get("/api/v1/clocks/n-open", headers=headers).get_json()["working_days_remaining"] < 0
+
+
+def test_one_contacts_clock_is_for_staff_of_its_area_and_404_until_known(client, monitor, clock) -> None:
+    seed(monitor, clock)
+    assert client.get("/api/v1/clocks/n-open").status_code == 401
+    assert client.get("/api/v1/clocks/n-open", headers=bearer("coordinator", "north")).status_code == 200
+    assert client.get("/api/v1/clocks/s-met", headers=bearer("staff", "north")).status_code == 403
+    missing = client.get("/api/v1/clocks/never-seen", headers=bearer("principal_officer"))
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["message"] == "no clock for contact never-seen yet"
+
+
 def test_compliance_counts_outcomes_by_area_without_personal_data(client, monitor, clock) -> None:
     seed(monitor, clock)
     query = {"from": "2026-05-01", "to": "2026-06-30", "group_by": "area"}

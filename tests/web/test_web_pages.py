@@ -466,6 +466,37 @@ def test_recording_a_response_sends_the_method_and_when(client, services, sign_i
     }
 
 
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        ("breached", "after it was breached (it was due by Tue 17 Mar 2026, 11:59pm)"),
+        ("responded_late", "after it was breached (it was due by Tue 17 Mar 2026, 11:59pm)"),
+        ("met", "in time (it was due by Tue 17 Mar 2026, 11:59pm)"),
+    ],
+)
+def test_an_answered_contact_says_whether_it_was_answered_in_time(client, services, sign_in, state, said):
+    answered = _contact("k1", "T-2603-AAAAA", "responded", responded_at="2026-03-18T09:05:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, answered))
+    services.on("GET", SLA, "/api/v1/clocks/k1", (200, _clock("k1", state, "2026-03-17T23:59:59+00:00", -1)))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert f"Answered Wed 18 Mar 2026, 9:05am, {said}; the clock has stopped" in page
+    assert services.last("GET", "/api/v1/clocks/k1").user.username == "t.north"  # as the signed-in user
+
+
+def test_a_contact_the_sla_monitor_has_not_seen_shows_when_it_falls_due(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    due = {"due_at": "2026-03-17T23:59:59+00:00", "target_working_days": 2}
+    services.on("GET", SLA, "/api/v1/due", (200, due))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert "Due by Tue 17 Mar 2026, 11:59pm" in page and "the clock starts in a moment" in page
+
+
 def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, sign_in):
     referral = {
         "agency_name": "Test Health Visiting Team",

@@ -9,17 +9,18 @@ from ccshared import apidoc, tables
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLE_SERVICE, ROLES
-from ccshared.errors import Forbidden
+from ccshared.errors import Forbidden, NotFound
 from ccshared.timeutil import LONDON, Clock, to_str
 from ccshared.web import context
 from flask import Response
 from flask_smorest import Blueprint
 
-from .domain import AT_RISK, BREACHED, OPEN, PAUSED, ContactClock
+from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, ContactClock
 from .policy import Policy
 from .reports import COUNTED_STATES, compliance, for_the_public
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
+    ClockSchema,
     ClocksQuery,
     ClocksSchema,
     ComplianceQuery,
@@ -93,6 +94,23 @@ def clocks(query: dict) -> dict:
     today = ctx.clock.now().astimezone(LONDON).date()
     rows = [_clock_row(clock, ctx.policy.calendar, today) for clock in found]
     return {"clocks": rows, "count": len(rows)}
+
+
+@blp.get("/clocks/<contact_id>")
+@blp.doc(**apidoc.STAFF_ONLY)
+@blp.response(200, ClockSchema)
+def clock_of(contact_id: str) -> dict:
+    """One contact's clock in any state: running, or stopped, when and with what outcome (staff;
+    staff and coordinators in their own area). 404 until the monitor has the contact's event."""
+    ctx = _ctx()
+    user = current_staff(ctx.tokens)
+    found = ctx.clocks.get(contact_id)
+    if found is None or found.state == AWAITING_RECEIPT:
+        raise NotFound(f"no clock for contact {contact_id} yet")
+    if _check_area(user, found.area) != found.area:
+        raise Forbidden(f"you may see clocks in your own area ({user.area}) only")
+    today = ctx.clock.now().astimezone(LONDON).date()
+    return _clock_row(found, ctx.policy.calendar, today)
 
 
 @blp.get("/reports/compliance")
@@ -173,22 +191,30 @@ def _clock_filter(query: dict, user: StaffUser) -> dict:
     for name in ("centre_id", "channel"):
         if query.get(name):
             filter[name] = query[name]
-    area = query.get("area")
-    if not user.sees_all_areas:
-        if user.area is None:
-            raise Forbidden("your staff token names no area, and your role sees one area only")
-        if area and area != user.area:
-            raise Forbidden(f"you may see clocks in your own area ({user.area}) only")
-        area = user.area
+    area = _check_area(user, query.get("area"))
     if area:
         filter["area"] = area
     return filter
 
 
+def _check_area(user: StaffUser, area: str | None) -> str | None:
+    """The area the user may see clocks in (theirs, unless their role sees every area)."""
+    if user.sees_all_areas:
+        return area
+    if user.area is None:
+        raise Forbidden("your staff token names no area, and your role sees one area only")
+    if area and area != user.area:
+        raise Forbidden(f"you may see clocks in your own area ({user.area}) only")
+    return user.area
+
+
 def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> dict:
     due_day = clock.due_at.astimezone(LONDON).date()
     pause = clock.pause_now
-    if pause is not None and clock.state == PAUSED:
+    stopped = clock.responded_at or clock.withdrawn_at
+    if stopped is not None:
+        today = stopped.astimezone(LONDON).date()  # a stopped clock stands still
+    elif pause is not None and clock.state == PAUSED:
         today = pause.paused_at.astimezone(LONDON).date()  # the clock stands still while paused
     return {
         "contact_id": clock.contact_id,
@@ -199,6 +225,7 @@ def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> d
         "assignee": clock.assignee,
         "state": clock.state,
         "received_at": local_iso(clock.received_at),
+        "responded_at": local_iso(clock.responded_at) if clock.responded_at else None,
         "at_risk_at": local_iso(clock.at_risk_at),
         "due_at": local_iso(clock.due_at),
         "target_working_days": clock.target_working_days,

@@ -57,15 +57,19 @@ class ClockSchema(Schema):
     centre_id = fields.String()
     area = fields.String()
     assignee = fields.String(allow_none=True)
-    state = fields.String()
+    state = fields.String(metadata={"enum": list(contracts.CLOCK_STATES)})
     received_at = fields.String()
+    responded_at = fields.String(
+        allow_none=True, metadata={"description": "when it was answered, Europe/London; null until then"}
+    )
     at_risk_at = fields.String()
     due_at = fields.String()
     target_working_days = fields.Integer()
     working_days_remaining = fields.Integer(
         metadata={
             "description": "working days after today up to the due day; 0 on it; negative once past it. "
-            "While paused: those left when the pause began (the due date moves on when it is resumed)"
+            "While paused: those left when the pause began (the due date moves on when it is resumed). "
+            "Once answered or withdrawn: those left on that day (negative: that many late)"
         }
     )
     paused_since = fields.String(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .clients import Reply, ServiceClient
+from .clients import Reply, ServiceClient, ServiceError
 
 API = "/api/v1"
 PER_PAGE = 100  # the most a list answers at once
@@ -139,9 +139,13 @@ class SlaMonitor(Backend):
         return self.client.get(f"{API}/clocks", params={"limit": 500, **query}).get("clocks", [])
 
     def clock_of(self, contact: dict) -> dict | None:
-        """The running clock of one contact, if it has one."""
-        found = self.clocks(centre_id=contact.get("centre_id"), channel=contact.get("channel"))
-        return next((clock for clock in found if clock.get("contact_id") == contact.get("id")), None)
+        """One contact's clock, running or stopped; None while the monitor has not seen the contact."""
+        try:
+            return self.client.get(f"{API}/clocks/{quote(str(contact['id']), safe='')}")
+        except ServiceError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def due(self, contact: dict) -> dict:
         """When the contact falls due, by the same calendar and targets as its clock."""
