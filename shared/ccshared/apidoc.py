@@ -74,7 +74,8 @@ def _given(value: object) -> bool:
 
 
 def _given_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of `_given(data[name])`; `pattern` speaks only to strings."""
+    """The JSON Schema of `_given(data[name])`; `pattern` speaks only to strings. A null passes it:
+    a rule's fields refuse null themselves (none allows it)."""
     return {"required": [name], "properties": {name: {"not": {"enum": [False]}, "pattern": r"\S"}}}
 
 
@@ -117,7 +118,9 @@ class ExactlyOne(AtLeastOne):
     def check(self, data: Mapping[str, Any]) -> None:
         super().check(data)
         if sum(_given(data.get(name)) for name in self.names) > 1:
-            raise ValidationError(self.both or self.message, self.field)
+            raise ValidationError(
+                self.both or self.message or f"give {self.HOW_MANY} of {_listed(self.names)}", self.field
+            )
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ directory  partners.Hide                      POST   401  401     401      403  
 directory  partners.Show                      POST   401  401     401      403   403   403      403    200   200 200
 sla        sla.due                            GET    200  200     200      200   200   200      200    200   200 200
 sla        sla.clocks                         GET    401  401     401      403   403   200      200    200   200 200
-sla        sla.clock_of                       GET    401  401     401      403   403   403      200    200   200 200
+sla        sla.clock_of                       GET    401  401     401      403   403   404      200    200   200 200
 sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
 notifier   notifications.list_notifications   GET    401  401     401      403   403   403      403    200   200 200
 notifier   messages.list_messages             GET    401  401     401      403   403   200      200    200   200 200

@@ -486,6 +486,30 @@ def test_an_answered_contact_says_whether_it_was_answered_in_time(client, servic
     assert services.last("GET", "/api/v1/clocks/k1").user.username == "t.north"  # as the signed-in user
 
 
+@pytest.mark.parametrize(
+    ("stopped", "said"),
+    [
+        (
+            {"state": "met", "responded_at": "2026-03-16T09:05:00+00:00"},
+            "Answered Mon 16 Mar 2026, 9:05am, in time",
+        ),
+        ({"state": "withdrawn", "responded_at": None}, "The clock has stopped (withdrawn)"),
+    ],
+)
+def test_a_stopped_clock_is_never_shown_as_running(client, services, sign_in, stopped, said):
+    """The monitor may have stopped a clock before the contact shows it answered (a contact's events
+    reach it first): the page says it stopped, never a due date and working days left."""
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA", "assigned")))
+    clock = _clock("k1", stopped["state"], "2026-03-17T23:59:59+00:00", 1) | stopped
+    services.on("GET", SLA, "/api/v1/clocks/k1", (200, clock))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert said in page
+    assert 'data-testid="clock-stopped"' in page and 'data-testid="clock-state"' not in page
+
+
 def test_a_contact_the_sla_monitor_has_not_seen_shows_when_it_falls_due(client, services, sign_in):
     services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
     due = {"due_at": "2026-03-17T23:59:59+00:00", "target_working_days": 2}

@@ -323,7 +323,10 @@ def list_referrals(query: dict) -> dict:
 @partners.arguments(s.NearestCentreQuerySchema, location="query")
 @partners.response(200, s.NearestCentreSchema)
 def nearest_centre(query: dict) -> dict:
-    """The centre a referral with `nearest: true` would go to, and why: to show before sending."""
+    """The centre a referral with `nearest: true` would go to, and why: to show before sending.
+
+    Give `postcode_district`, or `lat` and `lon` together.
+    """
     return views.nearest_centre(_services().contacts.nearest_centre(query))
 
 

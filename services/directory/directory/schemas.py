@@ -11,7 +11,14 @@ import re
 from typing import Any
 
 from ccshared import geo
-from ccshared.contracts import AREAS, CENTRE_ACTIONS, CENTRE_OPEN, CENTRE_STATUSES, CENTRE_TEMPORARILY_CLOSED
+from ccshared.contracts import (
+    AREAS,
+    CENTRE_ACTIONS,
+    CENTRE_OPEN,
+    CENTRE_STATUSES,
+    CENTRE_TEMPORARILY_CLOSED,
+    FEED_RESULTS,
+)
 from ccshared.service_types import SERVICE_IDS
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -454,7 +461,7 @@ class PartnerFeedSchema(Schema):
     hidden = fields.Integer()
     last_attempt_at = fields.String(allow_none=True, metadata=DATE_TIME)
     last_success_at = fields.String(allow_none=True, metadata=DATE_TIME)
-    last_result = fields.String(allow_none=True, metadata={"description": "imported, not_modified or failed"})
+    last_result = fields.String(allow_none=True, metadata={"enum": list(FEED_RESULTS)})
     failures_in_a_row = fields.Integer()
     next_attempt_at = fields.String(allow_none=True, metadata=DATE_TIME)
     last_error = fields.Nested(PartnerFeedErrorSchema, allow_none=True)
