@@ -93,6 +93,10 @@ class AtLeastOne:
     HOW_MANY: ClassVar[str] = "at least one"
     KEYWORD: ClassVar[str] = "anyOf"  # the JSON Schema keyword that counts the branches so
 
+    @property
+    def about(self) -> tuple[str, ...]:
+        return self.names
+
     def check(self, data: Mapping[str, Any]) -> None:
         if not any(_given(data.get(name)) for name in self.names):
             raise ValidationError(
@@ -130,6 +134,10 @@ class Together:
     names: tuple[str, ...]
     message: str
 
+    @property
+    def about(self) -> tuple[str, ...]:
+        return self.names
+
     def check(self, data: Mapping[str, Any]) -> None:
         missing = [name for name in self.names if not _given(data.get(name))]
         if missing and len(missing) < len(self.names):
@@ -154,6 +162,10 @@ class NeededWith:
     field: str
     message: str
 
+    @property
+    def about(self) -> tuple[str, ...]:
+        return (self.flag, *self.names)
+
     def check(self, data: Mapping[str, Any]) -> None:
         if _given(data.get(self.flag)) and not any(_given(data.get(name)) for name in self.names):
             raise ValidationError(self.message, self.field)
@@ -174,6 +186,10 @@ class NeededFor:
     choice: str
     needs: tuple[tuple[str, str], ...]  # (value of choice, field it needs)
     message: str = "needed when {choice} is {value}"
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return (self.choice, *(needed for _, needed in self.needs))
 
     def check(self, data: Mapping[str, Any]) -> None:
         value = data.get(self.choice)
@@ -208,12 +224,18 @@ class RuledSchema(Schema):
 
     @validates_schema
     def _rules(self, data: dict, **kwargs: object) -> None:
-        """Every rule broken is reported, each under its field, as separate validators would be."""
+        """Every rule broken is reported, each under its field, but for a rule about a field that
+        one before it already found wrong: with centre_id and nearest both given, saying that
+        nearest also needs a place would mislead."""
         broken: dict[str, list[str]] = {}
+        wrong: set[str] = set()
         for rule in self.rules:
+            if wrong.intersection(rule.about):
+                continue
             try:
                 rule.check(data)
             except ValidationError as exc:
+                wrong.update(rule.about)
                 for field, messages in exc.normalized_messages().items():
                     broken.setdefault(field, []).extend(messages)
         if broken:

@@ -349,7 +349,7 @@ def test_the_document_states_where_a_referral_may_go_and_the_api_holds_to_exactl
     assert refused["centre_id"]["error"]["fields"]["centre_id"] == [
         "give centre_id, or nearest: true with postcode_district or lat and lon"
     ]
-    assert refused["both"]["error"]["fields"]["centre_id"] == ["give centre_id or nearest, not both"]
+    assert refused["both"]["error"]["fields"] == {"centre_id": ["give centre_id or nearest, not both"]}
     assert refused["nowhere"]["error"]["fields"]["postcode_district"] == [
         "needed with nearest (or give lat and lon)"
     ]
