@@ -169,6 +169,15 @@ def test_bad_referrals_get_a_4xx_naming_the_field(client, agency_headers, referr
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
+def test_a_phone_of_spaces_is_refused_as_not_a_number(client, agency_headers, referral):
+    referral["referrer"] = {"name": "Test Referrer", "phone": "      "}
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422
+    assert answer.json["error"]["fields"]["referrer"] == {"phone": ["not a valid telephone number"]}
+
+
 def test_nearest_suitable_centre_is_chosen_by_postcode_district(client, agency_headers, referral):
     nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
 

@@ -15,7 +15,8 @@ from . import vocabulary as v
 from . import webhooks as wh
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
-PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,30}$", error="not a valid telephone number")
+# Digits, spaces, brackets and dashes, a digit among them (a line of spaces is not a number).
+PHONE = validate.Regexp(r"^\+?(?=[^0-9]*[0-9])[0-9 ()-]{6,30}$", error="not a valid telephone number")
 CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and underscores")
 REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
 
