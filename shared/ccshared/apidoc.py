@@ -128,6 +128,35 @@ class ExactlyOne(AtLeastOne):
 
 
 @dataclass(frozen=True)
+class AtMostOne:
+    """No more than one of `names` is given; the error, `message`, names `field`."""
+
+    names: tuple[str, ...]
+    field: str
+    message: str
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return self.names
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        if sum(_given(data.get(name)) for name in self.names) > 1:
+            raise ValidationError(self.message, self.field)
+
+    @property
+    def said(self) -> str:
+        return f"Give at most one of {_listed(self.names)}."
+
+    def json_schema(self) -> dict[str, Any]:
+        pairs = [
+            {"allOf": [_given_schema(first), _given_schema(second)]}
+            for index, first in enumerate(self.names)
+            for second in self.names[index + 1 :]
+        ]
+        return {"not": {"anyOf": pairs}}
+
+
+@dataclass(frozen=True)
 class Together:
     """`names` are given all together or not at all; the error, `message`, names the first missing."""
 
@@ -214,7 +243,7 @@ class NeededFor:
         return {"anyOf": [*each_need, others]}
 
 
-Rule = AtLeastOne | ExactlyOne | Together | NeededWith | NeededFor
+Rule = AtLeastOne | ExactlyOne | AtMostOne | Together | NeededWith | NeededFor
 
 
 class RuledSchema(Schema):

@@ -164,3 +164,20 @@ def test_bad_search_parameters_are_422_naming_the_field(client):
         response = client.get("/api/v1/centres", query_string=params)
         assert response.status_code == 422, (field, response.json)
         assert field in response.json["error"]["fields"], (field, response.json)
+
+    said = {
+        "lon": ({"lat": 53.4}, "Give lat and lon together."),
+        "postcode": (
+            {"postcode": "L8", "lat": 53.4, "lon": -2.9},
+            "Search near lat/lon or a postcode, not both.",
+        ),
+        "radius_km": ({"radius_km": 2}, "radius_km needs lat and lon, or a postcode."),
+    }
+    for field, (params, message) in said.items():
+        fields = client.get("/api/v1/centres", query_string=params).json["error"]["fields"]
+        assert fields == {field: [message]}, params
+    # A postcode that is not one: said once, by the field (not also by a rule).
+    fields = client.get("/api/v1/centres", query_string={"postcode": "XX", "radius_km": 2}).json["error"][
+        "fields"
+    ]
+    assert fields == {"postcode": ["Not a UK postcode or postcode district, e.g. L8 or L8 0AA."]}

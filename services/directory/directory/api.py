@@ -141,6 +141,9 @@ class Centres(MethodView):
         the same order, under the same filters, each labelled "from
         <organisation>"; a filter their data cannot answer (ward, area,
         open now) leaves them out.
+
+        Give lat and lon together; near a point or a postcode, not both;
+        radius_km with either.
         """
         ctx = _ctx()
         query, postcode, full = query_from(args)

@@ -128,7 +128,7 @@ class Root(MethodView):
 @_list_path("/services", ServicesArgs)
 class Services(MethodView):
     def get(self, args: dict) -> dict | Response:
-        """A page of services (one per centre): one-to-one fields, or in full, or minimal"""
+        """A page of services (one per centre): one-to-one fields, or in full, or minimal (not both)"""
         ctx = _ctx()
         if args.get("minimal"):
             shape: Shape = oruk.service_minimal

@@ -12,10 +12,10 @@ import re
 from datetime import UTC
 from typing import Any
 
-from ccshared import geo
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from ccshared import apidoc
+from marshmallow import EXCLUDE, ValidationError, fields, post_load, validate, validates_schema
 
-from .schemas import Text
+from .schemas import Text, postcode_or_district
 from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 FORMATS = ("json", "ndjson")
@@ -25,7 +25,7 @@ _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
 _DAYS = {**{day: day for day in WEEKDAYS}, **{code.lower(): day for day, code in RRULE_DAYS.items()}}
 
 
-class Lenient(Schema):
+class Lenient(apidoc.RuledSchema):
     """Federated consumers send parameters a path does not list: ignore those."""
 
     class Meta:
@@ -83,24 +83,17 @@ class CentreArgs(ListArgs):
 class ServicesArgs(CentreArgs):
     minimal = fields.Boolean(metadata={"description": "only each service's id and last_modified"})
 
-    @validates_schema
-    def _one_shape(self, data: dict, **kwargs: Any) -> None:
-        if data.get("minimal") and data.get("full"):
-            raise ValidationError("Ask for minimal or full, not both.", "minimal")
+    rules = (apidoc.AtMostOne(("minimal", "full"), "minimal", "Ask for minimal or full, not both."),)
 
 
 class ServiceAtLocationArgs(CentreArgs):
-    postcode = Text(validate=validate.Length(2, 10))
+    postcode = Text(
+        validate=[validate.Length(2, 10), postcode_or_district("Not a UK postcode or postcode district.")]
+    )
     proximity = fields.Float(
         validate=validate.Range(0, 100_000),
         metadata={"description": "metres from the postcode's centroid; needs a full postcode"},
     )
-
-    @validates_schema
-    def _postcode(self, data: dict, **kwargs: Any) -> None:
-        raw = data.get("postcode")
-        if raw and not (geo.normalise_postcode(raw) or geo.normalise_district(raw)):
-            raise ValidationError("Not a UK postcode or postcode district.", "postcode")
 
 
 class TaxonomiesArgs(ListArgs):

@@ -8,9 +8,10 @@ strings. The domain then compares like with like when it works out what changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from ccshared import geo
+from ccshared import apidoc, geo
 from ccshared.contracts import (
     AREAS,
     CENTRE_ACTIONS,
@@ -32,9 +33,20 @@ _PHONE = re.compile(r"^(?:0\d{9,10}|\+44\d{9,10})$")
 DATE_TIME = {"format": "date-time"}
 
 
-class Strict(Schema):
+class Strict(apidoc.RuledSchema):
     class Meta:
         unknown = RAISE
+
+
+def postcode_or_district(message: str) -> Callable[[str], None]:
+    """A field's check: a full UK postcode or a district. Text outside 2-10 characters is left to
+    the field's Length, which says so."""
+
+    def check(value: str) -> None:
+        if 2 <= len(value) <= 10 and not (geo.normalise_postcode(value) or geo.normalise_district(value)):
+            raise ValidationError(message)
+
+    return check
 
 
 class Text(fields.String):
@@ -244,7 +256,10 @@ class CentreSearchArgs(Strict):
     ward = Text(validate=validate.Length(1, 80))
     area = fields.String(validate=validate.OneOf(AREAS))
     postcode = Text(
-        validate=validate.Length(2, 10),
+        validate=[
+            validate.Length(2, 10),
+            postcode_or_district("Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
+        ],
         metadata={
             "description": "a district (L8) or a full postcode (L8 0AA); a full one is located "
             "and results come nearest first, otherwise its district is matched"
@@ -268,18 +283,14 @@ class CentreSearchArgs(Strict):
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
-    @validates_schema
-    def _coherent(self, data: dict, **kwargs: Any) -> None:
-        if ("lat" in data) != ("lon" in data):
-            raise ValidationError("Give lat and lon together.", "lat" if "lon" in data else "lon")
-        if "radius_km" in data and "lat" not in data and "postcode" not in data:
-            raise ValidationError("radius_km needs lat and lon, or a postcode.", "radius_km")
-        if "postcode" in data and "lat" in data:
-            raise ValidationError("Search near lat/lon or a postcode, not both.", "postcode")
-        if "postcode" in data and not (
-            geo.normalise_postcode(data["postcode"]) or geo.normalise_district(data["postcode"])
-        ):
-            raise ValidationError("Not a UK postcode or postcode district, e.g. L8 or L8 0AA.", "postcode")
+    # Query parameters: checked, and said in the operation's description (OpenAPI 3.0 cannot state them).
+    rules = (
+        apidoc.Together(("lat", "lon"), "Give lat and lon together."),
+        apidoc.NeededWith(
+            "radius_km", ("lat", "postcode"), "radius_km", "radius_km needs lat and lon, or a postcode."
+        ),
+        apidoc.AtMostOne(("postcode", "lat"), "postcode", "Search near lat/lon or a postcode, not both."),
+    )
 
 
 # Responses
