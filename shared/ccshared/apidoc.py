@@ -69,14 +69,19 @@ def declare(api: Api, *names: str) -> None:
 
 
 def _given(value: object) -> bool:
-    """Given: present, and neither false nor an empty or blank string (0 is given)."""
-    return value is not None and value is not False and not (isinstance(value, str) and not value.strip())
+    """Given: present, and neither false, a blank string nor an empty list or object (0 is given)."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict):
+        return bool(value)
+    return value is not None and value is not False
 
 
 def _given_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of `_given(data[name])`; `pattern` speaks only to strings. A null passes it:
-    a rule's fields refuse null themselves (none allows it)."""
-    return {"required": [name], "properties": {name: {"not": {"enum": [False]}, "pattern": r"\S"}}}
+    """The JSON Schema of `_given(data[name])`; `pattern`, `minItems` and `minProperties` each speak
+    to their own type only. A null passes it: a rule's fields refuse null themselves (none allows it)."""
+    given = {"not": {"enum": [False]}, "pattern": r"\S", "minItems": 1, "minProperties": 1}
+    return {"required": [name], "properties": {name: given}}
 
 
 def _listed(names: tuple[str, ...]) -> str:

@@ -177,6 +177,32 @@ def test_invalid_edits_are_422_naming_the_field_and_change_nothing(client, staff
     assert etag(client, ids["anfield"]) == '"1"'
 
 
+def test_a_days_times_and_an_exception_are_refused_in_their_own_words(client, staff, ids):
+    def fields_of(body: dict) -> dict:
+        response = patch(client, ids["anfield"], body, staff("admin"))
+        assert response.status_code == 422, response.json
+        return response.json["error"]["fields"]
+
+    overlapping = [{"opens": "09:00", "closes": "13:00"}, {"opens": "12:00", "closes": "15:00"}]
+    closed_with_sessions = {"date": "2026-12-25", "closed": True, "sessions": overlapping[:1]}
+
+    assert fields_of({"opening_times": {"monday": overlapping}}) == {
+        "opening_times": {"monday": ["sessions 09:00-13:00 and 12:00-15:00 overlap"]}
+    }
+    assert fields_of({"exceptions": [closed_with_sessions]}) == {
+        "exceptions": {"0": {"sessions": ["A closed day has no sessions."]}}
+    }
+    assert fields_of({"exceptions": [{"date": "2026-12-24"}]}) == {
+        "exceptions": {"0": {"sessions": ["Give the sessions, or set closed to true."]}}
+    }
+    assert fields_of({"exceptions": [{"date": "2026-12-24", "sessions": overlapping}]}) == {
+        "exceptions": {"0": {"sessions": ["sessions 09:00-13:00 and 12:00-15:00 overlap"]}}
+    }
+    document = client.get("/openapi.json").json["components"]["schemas"]["Exception"]
+    assert [branch["required"] for branch in document["oneOf"]] == [["closed"], ["sessions"]]
+    assert etag(client, ids["anfield"]) == '"1"'
+
+
 CONTROL_CHARACTERS = [
     ({"name": "Test Centre\nBcc: someone@example.org"}, ["name"]),
     ({"name": "Test\rCentre"}, ["name"]),

@@ -101,14 +101,22 @@ class SessionSchema(Strict):
             raise ValidationError("Must be after opens.", "closes")
 
 
-def _sessions() -> fields.List:
-    return fields.List(fields.Nested(SessionSchema), load_default=list, validate=validate.Length(max=6))
+MAX_SESSIONS = 6
 
 
-def _check_sessions(sessions: list[dict], where: str) -> None:
-    problems = hours.session_problems(sessions)
+def _sessions_fit(sessions: list[dict]) -> None:
+    """A day's sessions in order and apart; more than MAX_SESSIONS is left to the field's Length."""
+    problems = hours.session_problems(sessions) if len(sessions) <= MAX_SESSIONS else []
     if problems:
-        raise ValidationError(problems, where)
+        raise ValidationError(problems)
+
+
+def _sessions() -> fields.List:
+    return fields.List(
+        fields.Nested(SessionSchema),
+        load_default=list,
+        validate=[validate.Length(max=MAX_SESSIONS), _sessions_fit],
+    )
 
 
 class OpeningTimesSchema(Strict):
@@ -121,11 +129,6 @@ class OpeningTimesSchema(Strict):
     friday = _sessions()
     saturday = _sessions()
     sunday = _sessions()
-
-    @validates_schema
-    def _no_overlaps(self, data: dict, **kwargs: Any) -> None:
-        for day, sessions in data.items():
-            _check_sessions(sessions, day)
 
     @post_load
     def _every_day_in_order(self, data: dict, **kwargs: Any) -> dict:
@@ -140,13 +143,14 @@ class ExceptionSchema(Strict):
     sessions = _sessions()
     note = Text(load_default="", validate=validate.Length(max=200))
 
-    @validates_schema
-    def _consistent(self, data: dict, **kwargs: Any) -> None:
-        if data["closed"] and data["sessions"]:
-            raise ValidationError("A closed day has no sessions.", "sessions")
-        if not data["closed"] and not data["sessions"]:
-            raise ValidationError("Give the sessions, or set closed to true.", "sessions")
-        _check_sessions(data["sessions"], "sessions")
+    rules = (
+        apidoc.ExactlyOne(
+            ("closed", "sessions"),
+            "sessions",
+            "Give the sessions, or set closed to true.",
+            both="A closed day has no sessions.",
+        ),
+    )
 
     @post_load
     def _as_stored(self, data: dict, **kwargs: Any) -> dict:
