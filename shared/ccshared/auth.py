@@ -59,8 +59,9 @@ class StaffUser:
     def sees_all_areas(self) -> bool:
         return self.role in (ROLE_PRINCIPAL, ROLE_ADMIN)
 
-    def may_see_area(self, area: str) -> bool:
-        return self.sees_all_areas or area == self.area
+    def may_see_area(self, area: str | None) -> bool:
+        """Theirs, unless their role sees every area; a record of no area is not one's own."""
+        return self.sees_all_areas or (area is not None and area == self.area)
 
 
 def _seconds(clock: Clock) -> int:

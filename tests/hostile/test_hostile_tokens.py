@@ -201,3 +201,17 @@ def test_hostile_secrets_shorter_than_32_bytes_are_refused_by_name():
     assert "TEST_SECRET is invalid: is 31 bytes; a secret needs at least 32" in str(refused.value)
     assert "x" * 31 not in str(refused.value)
     assert config.load([short], {"TEST_SECRET": "x" * 32}) == {"TEST_SECRET": "x" * 32}
+
+
+@pytest.mark.parametrize(
+    ("user", "area", "sees"),
+    [
+        (StaffUser("t.north", "staff", "north"), "north", True),
+        (StaffUser("t.north", "staff", "north"), "south", False),
+        (StaffUser("t.none", "staff", None), None, False),  # no area is nobody's own
+        (StaffUser("t.po", "principal_officer", None), "south", True),
+        (StaffUser("t.po", "principal_officer", None), None, True),
+    ],
+)
+def test_a_user_tied_to_an_area_sees_only_records_of_that_area(user, area, sees) -> None:  # noqa: ANN001
+    assert user.may_see_area(area) is sees

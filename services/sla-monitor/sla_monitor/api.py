@@ -106,7 +106,7 @@ def clock_of(contact_id: str) -> dict:
     ctx = _ctx()
     user = current_staff(ctx.tokens)
     found = ctx.clocks.get(contact_id)
-    if found is None or found.state == AWAITING_RECEIPT or not _sees(user, found.area):
+    if found is None or found.state == AWAITING_RECEIPT or not user.may_see_area(found.area):
         raise NotFound(f"no clock for contact {contact_id} yet")
     today = ctx.clock.now().astimezone(LONDON).date()
     return _clock_row(found, ctx.policy.calendar, today)
@@ -194,10 +194,6 @@ def _clock_filter(query: dict, user: StaffUser) -> dict:
     if area:
         filter["area"] = area
     return filter
-
-
-def _sees(user: StaffUser, area: str | None) -> bool:
-    return user.sees_all_areas or (user.area is not None and area == user.area)
 
 
 def _check_area(user: StaffUser, area: str | None) -> str | None:
