@@ -9,7 +9,7 @@ names here are the only spelling of those schemes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -77,6 +77,11 @@ def _given(value: object) -> bool:
     return value is not None and value is not False
 
 
+def _how_many(data: Mapping[str, Any], names: Iterable[str]) -> int:
+    """How many of `names` the data gives."""
+    return sum(_given(data.get(name)) for name in names)
+
+
 def _given_schema(name: str) -> dict[str, Any]:
     """The JSON Schema of `_given(data[name])`; `pattern`, `minItems` and `minProperties` each speak
     to their own type only. A null passes it: a rule's fields refuse null themselves (none allows it)."""
@@ -103,14 +108,16 @@ class AtLeastOne:
         return self.names
 
     def check(self, data: Mapping[str, Any]) -> None:
-        if not any(_given(data.get(name)) for name in self.names):
-            raise ValidationError(
-                self.message or f"give {self.HOW_MANY} of {_listed(self.names)}", self.field
-            )
+        if _how_many(data, self.names) == 0:
+            raise ValidationError(self.message or self._wanted, self.field)
+
+    @property
+    def _wanted(self) -> str:
+        return f"give {self.HOW_MANY} of {_listed(self.names)}"
 
     @property
     def said(self) -> str:
-        return f"Give {self.HOW_MANY} of {_listed(self.names)}."
+        return self._wanted[0].upper() + self._wanted[1:] + "."
 
     def json_schema(self) -> dict[str, Any]:
         return {self.KEYWORD: [_given_schema(name) for name in self.names]}
@@ -126,10 +133,8 @@ class ExactlyOne(AtLeastOne):
 
     def check(self, data: Mapping[str, Any]) -> None:
         super().check(data)
-        if sum(_given(data.get(name)) for name in self.names) > 1:
-            raise ValidationError(
-                self.both or self.message or f"give {self.HOW_MANY} of {_listed(self.names)}", self.field
-            )
+        if _how_many(data, self.names) > 1:
+            raise ValidationError(self.both or self.message or self._wanted, self.field)
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ class AtMostOne:
         return self.names
 
     def check(self, data: Mapping[str, Any]) -> None:
-        if sum(_given(data.get(name)) for name in self.names) > 1:
+        if _how_many(data, self.names) > 1:
             raise ValidationError(self.message, self.field)
 
     @property
@@ -201,7 +206,7 @@ class NeededWith:
         return (self.flag, *self.names)
 
     def check(self, data: Mapping[str, Any]) -> None:
-        if _given(data.get(self.flag)) and not any(_given(data.get(name)) for name in self.names):
+        if _given(data.get(self.flag)) and _how_many(data, self.names) == 0:
             raise ValidationError(self.message, self.field)
 
     @property
