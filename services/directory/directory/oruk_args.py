@@ -87,9 +87,7 @@ class ServicesArgs(CentreArgs):
 
 
 class ServiceAtLocationArgs(CentreArgs):
-    postcode = Text(
-        validate=[validate.Length(2, 10), postcode_or_district("Not a UK postcode or postcode district.")]
-    )
+    postcode = Text(validate=postcode_or_district("Not a UK postcode or postcode district."))
     proximity = fields.Float(
         validate=validate.Range(0, 100_000),
         metadata={"description": "metres from the postcode's centroid; needs a full postcode"},

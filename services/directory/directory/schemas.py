@@ -38,15 +38,17 @@ class Strict(apidoc.RuledSchema):
         unknown = RAISE
 
 
-def postcode_or_district(message: str) -> Callable[[str], None]:
-    """A field's check: a full UK postcode or a district. Text outside 2-10 characters is left to
-    the field's Length, which says so."""
+def postcode_or_district(message: str) -> list[Callable[[str], Any]]:
+    """A field's checks: 2-10 characters, then a full UK postcode or a district (`message` if not;
+    text of the wrong length gets the length's message alone)."""
+    length = validate.Length(2, 10)
 
     def check(value: str) -> None:
-        if 2 <= len(value) <= 10 and not (geo.normalise_postcode(value) or geo.normalise_district(value)):
+        fits = length.min <= len(value) <= length.max
+        if fits and not (geo.normalise_postcode(value) or geo.normalise_district(value)):
             raise ValidationError(message)
 
-    return check
+    return [length, check]
 
 
 class Text(fields.String):
@@ -260,10 +262,7 @@ class CentreSearchArgs(Strict):
     ward = Text(validate=validate.Length(1, 80))
     area = fields.String(validate=validate.OneOf(AREAS))
     postcode = Text(
-        validate=[
-            validate.Length(2, 10),
-            postcode_or_district("Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
-        ],
+        validate=postcode_or_district("Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
         metadata={
             "description": "a district (L8) or a full postcode (L8 0AA); a full one is located "
             "and results come nearest first, otherwise its district is matched"
