@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask_smorest import Api
-from marshmallow import Schema, ValidationError, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
+from webargs.flaskparser import FlaskParser
 
 STAFF_TOKEN = "staffToken"
 SERVICE_TOKEN = "serviceToken"
@@ -302,3 +304,70 @@ class Plugin(MarshmallowPlugin):
     """The marshmallow plugin of every service's document: it states the schemas' rules."""
 
     Converter = _RulesConverter
+
+
+# A JSON body is held to the types its document states. marshmallow alone would take "yes" or 1 for a
+# boolean, "53.4" for a number, and 2.5 for a whole number (as 2): a body the document refuses.
+_JSON_TYPES = ((fields.Boolean, (bool,)), (fields.Integer, (int,)), (fields.Number, (int, float)))
+
+
+def _wrong_type(field: fields.Field, value: object) -> Any:
+    """The field's error for a JSON value of the wrong type; None if the type is right (or for the
+    field's own checks to judge: null, a container that is not one, a type not listed above)."""
+    if value is None or isinstance(field, fields.Pluck):
+        return None
+    if isinstance(field, fields.Nested):
+        items = value if field.many and isinstance(value, list) else None
+        if items is None:
+            return json_type_errors(field.schema, value) or None
+        return {
+            i: wrong for i, item in enumerate(items) if (wrong := json_type_errors(field.schema, item))
+        } or None
+    if isinstance(field, fields.List):
+        if not isinstance(value, list):
+            return None
+        return {i: wrong for i, item in enumerate(value) if (wrong := _wrong_type(field.inner, item))} or None
+    for kind, types in _JSON_TYPES:
+        if isinstance(field, kind):
+            return None if type(value) in types else [field.error_messages["invalid"]]
+    return None
+
+
+def json_type_errors(schema: Schema, data: object) -> dict[Any, Any]:
+    """{field: its error} for each value of a JSON body whose type is not the one its field states."""
+    if not isinstance(data, Mapping):
+        return {}
+    found = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if key in data and (wrong := _wrong_type(field, data[key])) is not None:
+            found[key] = wrong
+    return found
+
+
+def _merged(into: dict[Any, Any], wrong: Mapping[Any, Any]) -> dict[Any, Any]:
+    for key, value in wrong.items():
+        both = isinstance(into.get(key), dict) and isinstance(value, dict)
+        into[key] = _merged(into[key], value) if both else value
+    return into
+
+
+class _JsonParser(FlaskParser):
+    def pre_load(self, location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
+        """A body with a value of the wrong type is refused, with every other error the schema finds
+        (found as if the values had been taken): the caller fixes them all in one go."""
+        wrong = json_type_errors(schema, location_data) if location == "json" else {}
+        if wrong:
+            try:
+                schema.load(location_data)
+                others: dict[Any, Any] = {}
+            except ValidationError as error:
+                others = error.messages if isinstance(error.messages, dict) else {}
+            raise ValidationError(_merged(others, wrong))
+        return location_data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every service's blueprint: its JSON bodies are loaded with their documented types."""
+
+    ARGUMENTS_PARSER = _JsonParser()

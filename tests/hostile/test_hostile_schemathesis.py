@@ -114,3 +114,82 @@ def test_hostile_schemathesis_due_dates_at_the_ends_of_time_are_a_422(received_a
     response = case.call(headers=_headers("sla-monitor"))
     assert response.status_code == 422 and "received_at" in response.json()["error"]["fields"]
     case.validate_response(response, checks=CHECKS)
+
+
+def _resolved(document: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+Where = tuple[str | int, ...]  # keys, and 0 for an array's first item
+
+
+def _typed_values(document: dict, schema: dict, at: Where = ()) -> list[tuple[Where, str]]:
+    """(where, JSON type) of each boolean or number of a body, in nested objects and arrays too."""
+    schema = _resolved(document, schema)
+    if schema.get("type") in ("boolean", "integer", "number") and not schema.get("readOnly"):
+        return [(at, schema["type"])]
+    if schema.get("type") == "array":
+        return _typed_values(document, schema.get("items", {}), (*at, 0))
+    found = [typed for branch in _branches(schema) for typed in _typed_values(document, branch, at)]
+    for prop, spec in schema.get("properties", {}).items():
+        found.extend(_typed_values(document, spec, (*at, prop)))
+    return list(dict.fromkeys(found))
+
+
+def _branches(schema: dict) -> list[dict]:
+    """A nullable nested object is an anyOf of null and its reference (allOf of one, before)."""
+    return [branch for key in ("allOf", "anyOf", "oneOf") for branch in schema.get(key, ())]
+
+
+def _typed_properties(name: str, path: str, method: str) -> list[tuple[Where, str]]:
+    document = SCHEMAS[name].raw_schema
+    body = document["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    return _typed_values(document, body)
+
+
+TYPED = [
+    (*operation, *typed) for operation in _json_body_operations() for typed in _typed_properties(*operation)
+]
+
+
+def _nested(where: Where, value: object) -> dict:
+    for key in reversed(where):
+        value = [value] if key == 0 else {key: value}
+    return value  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "method", "where", "kind"),
+    TYPED,
+    ids=[f"{name}-{method}-{path}-{'.'.join(map(str, where))}" for name, path, method, where, _ in TYPED],
+)
+def test_hostile_schemathesis_a_body_value_of_another_type_than_documented_is_a_422_naming_it(
+    name: str, path: str, method: str, where: Where, kind: str
+) -> None:
+    """marshmallow alone takes "true" for a boolean and "2" or 2.5 (as 2) for a whole number."""
+    operation = SCHEMAS[name][path][method]
+    path_parameters = {parameter.name: "x" for parameter in operation.path_parameters}
+    for value in ["1", 2.5] if kind == "integer" else ["1", 1] if kind == "boolean" else ["1"]:
+        body = _nested(where, value)
+        case = operation.Case(body=body, media_type="application/json", path_parameters=path_parameters)
+        # The other agency's key: the schemathesis runs above spend the first one's rate limit.
+        response = case.call(headers={**_headers(name), "X-API-Key": _contacts.other_agency_key})
+        assert response.status_code == 422, (path, body, response.status_code, response.text)
+        named = response.json()["error"]["fields"]
+        for key in map(str, where):
+            assert key in named, (path, body, response.text)
+            named = named[key]
+
+
+def test_hostile_schemathesis_every_json_body_operation_has_a_typed_value_to_try() -> None:
+    """The test above is not vacuous: the bodies of centres and referrals carry booleans and numbers."""
+    tried = {(name, where[-1]) for name, _, _, where, _ in TYPED}
+    assert tried >= {
+        ("directory", "latitude"),
+        ("directory", "min_age"),
+        ("directory", "closed"),
+        ("contacts", "nearest"),
+        ("contacts", "age_years"),
+    }

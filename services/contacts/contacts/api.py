@@ -9,13 +9,13 @@ from typing import TypeVar
 
 from ccshared import apidoc, tables
 from ccshared import contracts as c
+from ccshared.apidoc import Blueprint
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
 from ccshared.web import context
 from flask import Response, g, jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from . import schemas as s

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccshared import apidoc, geo
+from ccshared.apidoc import Blueprint
 from ccshared.auth import StaffUser, TokenVerifier, current_staff
 from ccshared.errors import InvalidInput, PreconditionRequired
 from ccshared.service_types import SERVICE_TYPES
@@ -19,7 +20,6 @@ from ccshared.timeutil import Clock
 from ccshared.web import context
 from flask import request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from . import schemas, views
 from .repository import version_of

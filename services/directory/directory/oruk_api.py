@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
 
+from ccshared.apidoc import Blueprint
 from ccshared.errors import NotFound
 from ccshared.service_types import BY_TERM_ID, SERVICE_TYPES
 from ccshared.timeutil import Clock
 from ccshared.web import context
 from flask import Flask, Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema
 
 from . import oruk

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ccshared import apidoc
+from ccshared.apidoc import Blueprint
 from ccshared.web import context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from . import schemas, views
 from .api import Context

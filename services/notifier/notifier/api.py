@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ccshared import apidoc
+from ccshared.apidoc import Blueprint
 from ccshared.auth import TokenVerifier, current_staff
 from ccshared.errors import NotFound
 from ccshared.web import context
-from flask_smorest import Blueprint
 
 from . import schemas
 from .access import log_area, may_read

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from ccshared import apidoc, tables
+from ccshared.apidoc import Blueprint
 from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
 from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import ROLE_SERVICE, ROLES
@@ -13,7 +14,6 @@ from ccshared.errors import Forbidden, NotFound
 from ccshared.timeutil import LONDON, Clock, to_str
 from ccshared.web import context
 from flask import Response
-from flask_smorest import Blueprint
 
 from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, WITHDRAWN, ContactClock
 from .policy import Policy
