@@ -40,11 +40,13 @@ class JsonFormatter(logging.Formatter):
 # an outage that lasts. So those lines are warnings; anything else kafka-python
 # calls an error stays one. Some lines say only "Error receiving network data" and
 # carry the reason in the exception (a reset or refused socket), so its type counts
-# as much as the message.
+# as much as the message. A bootstrap that runs out of time ("Bootstrap failed: ... Unable
+# to bootstrap from ...") follows attempts already logged: a refused or reset one is weather,
+# an authorisation failure stays an error on its own line.
 _BROKER_AWAY = re.compile(
     r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
     r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out"
-    r"|Connection refused|reset by peer",
+    r"|Connection refused|reset by peer|Unable to bootstrap",
     re.IGNORECASE,
 )
 
