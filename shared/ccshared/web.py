@@ -40,6 +40,9 @@ log = logging.getLogger("http")
 MAX_BODY_BYTES = 256 * 1024
 REQUESTS = Counter("cc_http_requests_total", "HTTP requests", ["service", "method", "status"])
 LATENCY = Histogram("cc_http_request_seconds", "HTTP request latency", ["service"])
+# A label takes the methods HTTP defines; any other a client invents counts as "other", so no
+# caller can add series to the metrics at will.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: neither logged nor traced
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -378,7 +381,8 @@ def create_app_base(
     def _finish(response: Response) -> Response:
         _add_security_headers(response)
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        REQUESTS.labels(service, request.method, str(response.status_code)).inc()
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(service, method, str(response.status_code)).inc()
         LATENCY.labels(service).observe(elapsed)
         if request.path not in OPS_PATHS:
             log.info(

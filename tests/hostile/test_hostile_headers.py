@@ -11,6 +11,7 @@ from contacts.api import Services
 from flask import Flask
 from frontend.views import Context
 from hostile_testkit import Stack, bearer, stack
+from prometheus_client import REGISTRY
 
 REQUIRED = ("X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy")
 
@@ -113,3 +114,18 @@ def test_hostile_mail_html_part_is_sandboxed(tmp_path: Path) -> None:
     assert html.status_code == 200
     assert "sandbox" in html.headers["Content-Security-Policy"]
     assert html.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("name", ["directory", "contacts", "sla-monitor", "notifier", "web"])
+def test_a_method_a_client_invents_adds_no_metric_series(built: Stack, name: str) -> None:
+    """Labels are small fixed sets: a made-up method is counted as "other", not as a new series."""
+    answer = _apps(built)[name].test_client().open("/healthz", method="QWERTY1")
+    assert 400 <= answer.status_code < 500  # 405; the front end's CSRF check answers 400 first
+    methods = {
+        sample.labels["method"]
+        for family in REGISTRY.collect()
+        if family.name == "cc_http_requests"
+        for sample in family.samples
+        if sample.labels.get("service") == name
+    }
+    assert "other" in methods and "QWERTY1" not in methods
