@@ -12,7 +12,8 @@ makes a feed of a few services span pages.
 
 `mode` breaks it on purpose: "500", "invalid_json", "schema_invalid" (a
 service whose status is outside the vocabulary), "bad_page_2" (page 1 is fine,
-page 2 is not), "slow" (answers after `slow_seconds`), "too_large". `stop()`
+page 2 is not), "slow" (answers after `slow_seconds`), "dribble" (sends its answer
+50 bytes at a time, every `dribble_seconds`), "too_large". `stop()`
 closes the socket, so the URL then refuses connections (a feed that is down).
 """
 
@@ -148,8 +149,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if status != 304:
+            pieces = (
+                [body]
+                if self.server.feed.mode != "dribble"
+                else [body[i : i + 50] for i in range(0, len(body), 50)]
+            )
             try:
-                self.wfile.write(body)
+                for piece in pieces:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                    if len(pieces) > 1 and self.server.feed.released.wait(self.server.feed.dribble_seconds):
+                        return
             except OSError:
                 pass
 
@@ -168,6 +178,7 @@ class FeedServer:
         self.max_per_page = max_per_page
         self.mode = "ok"
         self.slow_seconds = 5.0
+        self.dribble_seconds = 0.1
         self.large_bytes = 0
         self.last_modified = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
         self.released = threading.Event()

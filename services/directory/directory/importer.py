@@ -92,12 +92,15 @@ class HttpFetcher:
 
 
 def _read(response: Any, max_bytes: int, deadline: float) -> bytes:
+    """The body, given up at the deadline. `read1` returns what has come, so a feed that dribbles
+    its answer is caught between pieces; a silent one by the socket's own timeout (so a fetch
+    ends within twice the timeout at worst)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         if time.monotonic() > deadline:
             raise TimeoutError
-        chunk = response.read(64 * 1024)
+        chunk = response.read1(64 * 1024)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
