@@ -17,7 +17,10 @@ PORT = Var("DIRECTORY_PORT", 8001, positive_int, "HTTP port")
 class ImportSettings:
     """Which partner feeds the worker imports, how often, and within what limits."""
 
-    feeds: tuple[Feed, ...] = setting((), parse_feeds, "partners' ORUK 3.0 feeds: [name=]base URL, ...")
+    # A feed's URL may carry its key: a bad value is named, never echoed.
+    feeds: tuple[Feed, ...] = setting(
+        (), parse_feeds, "partners' ORUK 3.0 feeds: [name=]base URL, ...", sensitive=True
+    )
     interval_seconds: float = setting(3600, positive_int, "seconds between fetches of each partner feed")
     timeout_seconds: float = setting(10.0, positive_float, "seconds allowed for each request to a feed")
     max_bytes: int = setting(5_000_000, positive_int, "largest answer accepted")
