@@ -216,3 +216,30 @@ def test_our_oruk_feed_does_not_republish_partners_services(api):
     assert [o["name"] for o in organisations] == ["Liverpool Children's Centres"]
     everything = api.get("/oruk/services", query_string={"format": "ndjson"}).text
     assert "Test Stay and Play" not in everything and "Community Counselling" not in everything
+
+
+def test_a_feed_taken_out_of_the_setting_leaves_the_search_at_once_and_the_store_at_the_next_import(
+    any_store_url, clock, tmp_path, world
+):
+    """Its copies would otherwise stay public for good: nobody refreshes, drops or reports them."""
+    store = connect(any_store_url)
+    repository = PartnerRepository(store)
+    assert repository.count("partner") == 5
+    other = FeedServer([partner_service("Test Other Group")])
+    try:
+        imports = ImportSettings(feeds=(Feed("other", other.url),))
+        settings = Settings(
+            store_url=any_store_url,
+            bus_url=f"sqlite:///{tmp_path}/events.db",
+            staff_token_public_key=tokens.STAFF_PUBLIC,
+            partner_import=imports,
+        )
+        restarted = create_app(settings, store=store, clock=clock).test_client()
+        assert partner_names(search(restarted)) == []  # before "other" is first imported
+
+        Importer(repository, imports, clock).run_once()
+        assert partner_names(search(restarted)) == ["Test Other Group"]
+        assert repository.count("partner") == 0 and "partner" not in repository.all_feed_status()
+    finally:
+        other.stop()
+        store.close()
