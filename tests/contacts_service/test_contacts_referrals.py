@@ -453,6 +453,40 @@ def test_staff_decide_referrals_with_a_full_status_history(
     ]
 
 
+@pytest.mark.parametrize(
+    ("actions", "expected"),
+    [
+        ([("respond", {"method": "telephone"})], [(None, "new"), ("new", "responded")]),
+        (
+            [("referral/open", {}), ("withdraw", {})],
+            [(None, "new"), ("new", "opened"), ("opened", "withdrawn")],
+        ),
+        (
+            [("respond", {"method": "telephone"}), ("referral/accept", {})],
+            [(None, "new"), ("new", "responded"), ("responded", "accepted")],
+        ),
+        ([("referral/accept", {})], [(None, "new"), ("new", "accepted")]),  # the decision is the answer
+    ],
+)
+def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
+    client, agency_headers, referral, staff_headers, clock, actions, expected
+):
+    """Answered and withdrawn are statuses the agency reads; the history must name them too."""
+    created = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+    for action, body in actions:
+        clock.advance(minutes=5)
+        done = client.post(f"/api/v1/contacts/{created['id']}/{action}", json=body, headers=staff)
+        assert done.status_code == 200, done.json
+
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    staff_view = client.get(f"/api/v1/contacts/{created['id']}", headers=staff).json
+
+    assert [(step["from"], step["to"]) for step in seen["history"]] == expected
+    assert seen["referral_status"] == expected[-1][1]
+    assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected
+
+
 def test_an_accepted_referral_shows_its_outcome(client, agency_headers, referral, staff_headers):
     created = post(client, agency_headers, referral).json
     staff = staff_headers(area="south")

@@ -8,7 +8,7 @@ tokens, so nothing in this module can leak a name into a log or an event.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ccshared import contracts as c
@@ -147,6 +147,23 @@ class Contact(Aggregate[Raised]):
         if self.responded_at is not None:
             return c.REFERRAL_STATUS_RESPONDED
         return self.referral.status
+
+    @property
+    def referral_history(self) -> list[Transition]:
+        """The steps its referrer follows, as `referral_status` names them: the referral's own, and
+        the contact's answer and withdrawal (but an answer that is a decision's, which the decision
+        step already says), each from the status before it."""
+        if self.referral is None:
+            return []
+        ended = {"respond": c.REFERRAL_STATUS_RESPONDED, "withdraw": c.REFERRAL_STATUS_WITHDRAWN}
+        answers = [
+            replace(step, to_status=ended[step.action])
+            for step in self.history
+            if step.action in ended and not (step.action == "respond" and step.at == self.referral.decided_at)
+        ]
+        steps = sorted([*self.referral.history, *answers], key=lambda step: step.at)
+        before = [None, *(step.to_status for step in steps)]
+        return [replace(step, from_status=was) for step, was in zip(steps, before, strict=False)]
 
     def _move(
         self, to_status: str, by: str, at: datetime, action: str, dated: datetime | None = None

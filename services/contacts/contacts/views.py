@@ -100,7 +100,7 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
     if contact.referral is not None:
         view["referral"] |= {
             "decline_reason": reading.decline_reason,
-            "history": _steps(contact.referral.history),
+            "history": _steps(contact.referral_history),
         }
     return view
 
@@ -124,7 +124,7 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
         "urgency": referral.urgency,
         "support_needed": referral.support_needed,
         "routing": referral.routing,
-        "history": _steps(referral.history),
+        "history": _steps(contact.referral_history),
         "personal_erased_at": contact.personal_erased_at,
     }
 
