@@ -280,6 +280,14 @@ def test_the_old_underscore_codes_are_read_as_the_published_ones(client, agency_
     assert response.json["support_needed"] == ["speech-and-language", "employment-support"]
 
 
+def test_an_old_code_beside_the_one_it_stands_for_names_one_service(client, agency_headers, referral):
+    needed = ["speech_and_language", "speech-and-language", "stay-and-play", "stay-and-play"]
+    response = post(client, agency_headers, referral | {"support_needed": needed})
+
+    assert response.status_code == 201, response.json
+    assert response.json["support_needed"] == ["speech-and-language", "stay-and-play"]
+
+
 def test_the_openapi_document_marks_the_old_codes_deprecated(client):
     spec = client.get("/openapi.json").json
     items = spec["components"]["schemas"]["ReferralCreate"]["properties"]["support_needed"]["items"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ccshared import apidoc, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
@@ -193,8 +195,15 @@ class ServiceCode(fields.String):
             ) from None
 
 
+class ServiceCodes(fields.List):
+    """Service codes, each once: an old alias and the code it stands for name one service."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
+
+
 def support_needed() -> fields.List:
-    return fields.List(ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS)))
+    return ServiceCodes(ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS)))
 
 
 class PlaceSchema(Strict):
