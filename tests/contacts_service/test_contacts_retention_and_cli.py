@@ -215,3 +215,22 @@ def test_a_name_that_would_join_another_agency_is_refused_unless_its_id_is_named
     keys = [json.loads(line) for line in run_cli(cli_env, "agency-key", "list").stdout.splitlines()]
     assert [key["agency_id"] for key in keys] == ["demo-health-visitors"] * 2
     assert create("--agency-id", "Not An Id!").returncode == 2
+
+
+def test_an_agency_of_an_existing_name_under_another_id_or_a_name_of_two_lines_is_refused(cli_env):
+    """Mails and staff pages tell agencies apart by name; a line break would split a mail's line."""
+
+    def create(*args: str) -> subprocess.CompletedProcess:
+        return run_cli(cli_env, "agency-key", "create", *args)
+
+    assert create("--agency", "Demo Health Visitors").returncode == 0
+    same_name = create("--agency", "DEMO Health Visitors", "--agency-id", "demo-hv-2")
+    two_lines = create("--agency", "Test\nAgency")
+    accented = create("--agency", "Démo Test Group")
+
+    assert same_name.returncode == 2 and "API key" not in same_name.stdout
+    assert "existing agency demo-health-visitors ('Demo Health Visitors')" in same_name.stderr
+    assert two_lines.returncode == 2 and "printable text on one line" in two_lines.stderr
+    assert accented.returncode == 0 and "(demo-test-group)" in accented.stdout, accented.stdout
+    keys = [json.loads(line) for line in run_cli(cli_env, "agency-key", "list").stdout.splitlines()]
+    assert sorted(key["agency_id"] for key in keys) == ["demo-health-visitors", "demo-test-group"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -41,7 +42,9 @@ _AGENCY_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def agency_id(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    """A name's id: its letters without accents ("Démo" gives "demo"), digits and hyphens."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.strip().lower()).strip("-")
     if not slug:
         raise ValueError("an agency name needs letters or digits")
     return slug
@@ -150,25 +153,31 @@ class AgencyKeys:
     def _agency_for_key(self, name: str | None, existing_id: str | None) -> tuple[Agency, dict | None]:
         """The agency a new key belongs to, and its profile if it has one."""
         name = name.strip() if name else None
+        if name and not name.isprintable():
+            raise ValueError("--agency: the name must be printable text on one line")
         if existing_id is None:
             if not name:
                 raise ValueError("--agency: give the agency's name")
-            new = Agency(id=agency_id(name), name=name)
-            profile = self.repository.profile(new.id)
-            if profile is not None:
-                raise AgencyExists(name, new.id, profile["name"])
-            return new, None
+            return self._new_agency(Agency(id=agency_id(name), name=name)), None
         profile = self.repository.profile(checked_agency_id(existing_id))
         if profile is None:
             if not name:
                 raise ValueError(f"--agency: no agency {existing_id} yet; give its name to make it")
-            return Agency(id=existing_id, name=name), None
+            return self._new_agency(Agency(id=existing_id, name=name)), None
         if name and name != profile["name"]:
             raise ValueError(
                 f"--agency: agency {existing_id} is named {profile['name']!r}; "
                 "leave --agency out to add a key to it"
             )
         return Agency(id=existing_id, name=profile["name"]), profile
+
+    def _new_agency(self, new: Agency) -> Agency:
+        """A new agency, unless its id or its name is an existing one's: partners' mails and staff
+        tell agencies apart by name."""
+        taken = self.repository.profile(new.id) or self.repository.profile_named(new.name)
+        if taken is not None:
+            raise AgencyExists(new.name, taken["_id"], taken["name"])
+        return new
 
     def update(
         self, agency_id_: str, *, notify_email: str | None = None, callback: CallbackChange | None = None

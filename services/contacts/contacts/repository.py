@@ -248,6 +248,12 @@ class AgencyRepository:
     def profile(self, agency_id: str) -> dict | None:
         return self.profiles.get(agency_id)
 
+    def profile_named(self, name: str) -> dict | None:
+        """The agency of this name, however it is capitalised."""
+        return next(
+            (doc for doc in self.profiles.find({}) if doc["name"].casefold() == name.casefold()), None
+        )
+
     def save_profile(self, agency_id: str, name: str, at: datetime, **changes: Any) -> None:
         """Make the agency's profile, or apply changes to it (a value of None clears a field).
 
