@@ -646,6 +646,24 @@ def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client,
     assert "Someone else changed this centre after you opened it" in page.text
 
 
+@pytest.mark.parametrize("etag", ["é\n", '"3"\r\nX-Test: 1', '"' + "9" * 200 + '"'])
+def test_an_altered_version_in_the_centre_form_is_a_400_and_sends_nothing(client, services, sign_in, etag):
+    """It becomes the If-Match header: a line break would make the HTTP library refuse the call
+    (and the page say the directory is down), so it is refused before."""
+    found = centre("c-north", "Everton Test Centre", "north")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", (200, found, {"ETag": '"3"'}))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    sign_in()
+    form = client.get("/staff/centres/c-north").text
+
+    page = client.post(
+        "/staff/centres/c-north", data={"csrf_token": csrf_of(form), "etag": etag, "name": "x"}
+    )
+
+    assert page.status_code == 400 and "reload the page" in page.text
+    assert not [call for call in services.calls if call.method == "PATCH"]
+
+
 def test_centre_staff_may_verify_but_not_edit(client, services, sign_in):
     services.on(
         "GET", DIRECTORY, "/api/v1/centres/c-north", (200, centre("c-north", "Everton Test Centre", "north"))

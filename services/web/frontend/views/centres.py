@@ -3,10 +3,11 @@ The directory decides who may change what and keeps the audit trail."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ccshared import contracts as c
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError
 from . import backends
@@ -131,11 +132,19 @@ def edit(centre_id: str) -> Any:
     return _edit_page(centre_id, form_values(centre), etag or str(centre.get("version", "")), {})
 
 
+# The version the edit page was given, sent back as If-Match: visible ASCII only, so an altered
+# form cannot put a line break into a header (which the HTTP library refuses, as if the
+# directory were down).
+ETAG = re.compile(r'(W/)?"?[\x21\x23-\x7e]{0,100}"?')
+
+
 @bp.post("/<centre_id>")
 @signed_in(*EDIT_ROLES)
 def save(centre_id: str) -> Any:
     form = request.form.to_dict()
     etag = form.get("etag", "")
+    if not ETAG.fullmatch(etag):
+        abort(400, description="The form was altered: reload the page and make your changes again.")
     services = request.form.getlist("services")
     try:
         backends().directory.update(centre_id, patch_body(form, services), etag)
