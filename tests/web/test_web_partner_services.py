@@ -72,6 +72,17 @@ def test_partners_services_follow_the_centres_labelled_from_their_organisation(c
     assert "Information last checked by Test Partner Charity 1 October 2026" in page
 
 
+def test_a_partner_services_ages_read_as_whole_years_when_they_are(client, services):
+    """Feeds give ages as JSON numbers, which the directory keeps as decimals (3.0)."""
+    given = [
+        {**PARTNER, "min_age": 3.0, "max_age": 10.0},
+        {**PARTNER, "id": "p2", "min_age": 1.5, "max_age": None},
+    ]
+    services.on("GET", DIRECTORY, "/api/v1/centres", search_answer(given, total=2))
+    page = client.get("/?q=play").text
+    assert "<li>Ages 3 to 10</li>" in page and "<li>Ages 1.5 and over</li>" in page
+
+
 def test_a_cut_list_says_so(client, services):
     status, body = search_answer([PARTNER])
     services.on("GET", DIRECTORY, "/api/v1/centres", (status, {**body, "partner_total": 30}))

@@ -161,6 +161,11 @@ def percent(value: float | None) -> str:
     return "no answers yet" if value is None else f"{value:g}%"
 
 
+def number(value: float) -> str:
+    """A number as people write it: 3, not 3.0 (partners' feeds give ages as decimals)."""
+    return f"{value:g}"
+
+
 def label(vocabulary: dict[str, str], key: str | None) -> str:
     if not key:
         return "–"
@@ -181,6 +186,7 @@ FILTERS = {
     "iso": iso,
     "distance": distance,
     "percent": percent,
+    "number": number,
     "days_left": days_left,
     "working_days": working_days,
     "history": lambda key: label(HISTORY_LABELS, key),
