@@ -39,7 +39,7 @@ class Signposting:
         """Every shown partner service matching the query, nearest first near a point, else by name."""
         if query.area or query.ward or query.open_now:
             return []
-        found = self.repository.find({"hidden": {"$ne": True}, "status": c.ORUK_ACTIVE})
+        found = self.repository.find({"hidden": {"$ne": True}, "status": c.ORUK_ACTIVE, **self._configured()})
         checks = [
             (query.q, lambda s: partners.mentions(s, query.q)),
             (query.service, lambda s: partners.offers(s, query.service)),
@@ -75,7 +75,7 @@ class Signposting:
     def services(self, actor: Actor, feed: str | None = None) -> list[Document]:
         """Every imported service, hidden ones included, by feed then name (staff)."""
         self._check(actor, policy.READ_PARTNER_FEEDS, "see partner services")
-        found = self.repository.of_feed(feed) if feed else self.repository.find({})
+        found = self.repository.of_feed(feed) if feed else self.repository.find(self._configured())
         return sorted(found, key=lambda s: (s["feed"], s["name"].casefold(), s["_id"]))
 
     def get(self, partner_id: str) -> Document:
@@ -93,6 +93,12 @@ class Signposting:
             hidden=hidden, by=actor.username, role=actor.role, now=self.clock.now(), reason=reason
         )
         return self.repository.mark(service, hidden, record)
+
+    def _configured(self) -> dict[str, Any]:
+        """Only the feeds ORUK_IMPORT_FEEDS names now: one taken out is neither refreshed nor
+        reported, so its copies must not stay on the public search (the importer drops them
+        when it next runs; with no feeds left it does not run)."""
+        return {"feed": {"$in": [feed.name for feed in self.settings.feeds]}}
 
     @staticmethod
     def _check(actor: Actor, action: str, what: str) -> None:
