@@ -232,7 +232,9 @@ def partner_mail(notifier: Notifier, event_type: str, address: str, area: str) -
         data={},
     )
     rendered = RenderedMessage("Referral LCC-TEST-0009", "Your referral", "<p>Your referral</p>")
-    message = compose(notice, rendered, notifier.settings.delivery.sender, notifier.clock.now(), to=(address,))
+    message = compose(
+        notice, rendered, notifier.settings.delivery.sender, notifier.clock.now(), to=(address,)
+    )
     FileTransport(notifier.settings.delivery.mail_dir).deliver(message, address, notice.message_key)
 
 
