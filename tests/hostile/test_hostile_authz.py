@@ -376,7 +376,7 @@ def _contact_action(action: str, body: Any = None, referral: str | None = None) 
 
 
 def _web_act(world: World) -> Call:
-    return Call("POST", f"/staff/contacts/{world.letter()}/assign", form={})
+    return Call("POST", f"/staff/contacts/{world.letter()}/assign", form={"assignee": WEB_USERS["st_own"][0]})
 
 
 def _web_log(world: World) -> Call:

@@ -18,6 +18,8 @@ from notifier import bootstrap, domain
 from notifier.app import create_app
 from notifier.config import Settings
 from notifier.file_transport import FileTransport
+from notifier.mail import compose
+from notifier.rendering import RenderedMessage
 from notifier.repository import repositories
 from notifier.worker import tasks
 from notifier_testkit import Notifier, centre_event, environment, sla_event, stale_event
@@ -216,3 +218,72 @@ def test_a_username_that_spells_a_role_mailbox_reads_none_of_its_mail(file_notif
     assert [m["event_type"] for m in mine] == [c.SLA_AT_RISK], "staff still read mail to their own address"
     north = client.get("/api/v1/messages", headers=headers(NORTH)).get_json()["items"]
     assert to_north["id"] in {m["id"] for m in north}
+
+
+def partner_mail(notifier: Notifier, event_type: str, address: str, area: str) -> None:
+    """A partner's notice as delivery writes it once the contacts service has named the address."""
+    notice = domain.own_mail(
+        f"event-{event_type}-{area}",
+        f"{domain.AGENCY_OF}:contact-0009",
+        notifier.clock.now(),
+        kind=domain.EVENT,
+        event_type=event_type,
+        area=area,
+        data={},
+    )
+    rendered = RenderedMessage("Referral LCC-TEST-0009", "Your referral", "<p>Your referral</p>")
+    message = compose(
+        notice, rendered, notifier.settings.delivery.sender, notifier.clock.now(), to=(address,)
+    )
+    FileTransport(notifier.settings.delivery.mail_dir).deliver(message, address, notice.message_key)
+
+
+def readable(client, user: StaffUser) -> set[str]:
+    """The ids `user` is shown in the list, once each message's own page agrees."""
+    listed = {m["id"] for m in client.get("/api/v1/messages", headers=headers(user)).get_json()["items"]}
+    everything = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    for message in everything:
+        shown = client.get(f"/api/v1/messages/{message['id']}", headers=headers(user)).status_code
+        assert shown == (200 if message["id"] in listed else 404), (user, message["delivered_to"])
+    return listed
+
+
+def test_a_username_that_spells_a_centre_or_partner_address_reads_none_of_its_mail(file_notifier: Notifier):
+    """Read access goes by role and area: being named like a centre's inbox or an agency's
+    notification address gives a user none of the mail sent there."""
+    file_notifier.receive(centre_event())  # its inbox: centre@example.org
+    referral = sla_event(c.SLA_STARTED, contact_id="contact-0009", channel=c.REFERRAL)
+    referral["data"] |= {"urgency": "urgent", "support_needed": ["stay-and-play"], "target_working_days": 1}
+    file_notifier.receive(referral)
+    file_notifier.deliver()
+    partner_mail(file_notifier, c.SLA_STARTED, "demo.health.visitors@example.org", c.NORTH)
+    partner_mail(file_notifier, c.REFERRAL_DECLINED, "other@example.org", c.SOUTH)
+    client = create_app(file_notifier.settings, store=file_notifier.store).test_client()
+    everything = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    assert "centre@example.org" in {m["delivered_to"] for m in everything}
+    impostors = (
+        StaffUser("centre", c.ROLE_STAFF, c.SOUTH),  # a south user named like a north centre's inbox
+        StaffUser("centre", c.ROLE_STAFF, c.NORTH),
+        StaffUser("demo.health.visitors", c.ROLE_STAFF, c.NORTH),  # like the agency's mailbox
+        StaffUser("other", c.ROLE_STAFF, c.CENTRAL),  # another area's decline mail
+    )
+    for impostor in impostors:
+        assert readable(client, impostor) == set(), impostor
+    south = StaffUser("test.coordinator2", c.ROLE_COORDINATOR, c.SOUTH)
+    assert {m["delivered_to"] for m in everything if m["id"] in readable(client, south)} == {
+        "other@example.org"
+    }
+
+
+def test_staff_read_their_own_notices_only_in_their_own_area(file_notifier: Notifier):
+    file_notifier.receive(sla_event(c.SLA_AT_RISK, assignee="test.worker"))
+    file_notifier.receive(
+        sla_event(c.SLA_AT_RISK, contact_id="contact-0002", area=c.SOUTH, assignee="test.worker")
+    )
+    file_notifier.deliver()
+    client = create_app(file_notifier.settings, store=file_notifier.store).test_client()
+    everything = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    assert {m["delivered_to"] for m in everything} == {"test.worker@example.org"}
+    north = next(m["id"] for m in everything if m["area"] == c.NORTH)
+    assert readable(client, WORKER) == {north}
+    assert readable(client, StaffUser("test.worker", c.ROLE_STAFF, c.CENTRAL)) == set()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from ccshared.web import provided
+from frontend.views import Context
 from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, csrf_of, error
 
 
@@ -519,6 +523,56 @@ def test_a_contact_the_sla_monitor_has_not_seen_shows_when_it_falls_due(client, 
     page = client.get("/staff/contacts/k1").text
 
     assert "Due by Tue 17 Mar 2026, 11:59pm" in page and "the clock starts in a moment" in page
+
+
+@pytest.fixture
+def assignable(client, services, sign_in, make_user, web_app):
+    """A north contact, and accounts of every kind: its Assign list offers the north's active
+    staff and coordinators only (the assignee's at-risk mail goes to them by name)."""
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on(
+        "POST", CONTACTS, "/api/v1/contacts/k1/assign", (200, _contact("k1", "T-2603-AAAAA", "assigned"))
+    )
+    make_user("s.north", "staff", "north")
+    make_user("s.south", "staff", "south")
+    make_user("c.central", "coordinator", "central")
+    make_user("partner-demo", "partner", None, agency="demo-health-visitors")
+    make_user("admin", "admin")
+    make_user("p.officer", "principal_officer")
+    make_user("s.left", "staff", "north")
+    provided(web_app, Context).desk.set_disabled("s.left", True)
+    return sign_in()  # t.north, the north's coordinator
+
+
+def test_the_assign_list_offers_only_active_staff_and_coordinators_of_the_contacts_area(assignable):
+    page = assignable.get("/staff/contacts/k1").text
+    offered = re.findall(r'<option value="([^"]+)"', page.split('id="assignee"')[1].split("</select>")[0])
+    assert sorted(offered) == ["s.north", "t.north"]
+
+
+@pytest.mark.parametrize(
+    "someone", ["partner-demo", "admin", "p.officer", "s.south", "c.central", "s.left", "nobody"]
+)
+def test_assigning_to_someone_the_list_does_not_offer_is_refused(assignable, services, someone):
+    page = assignable.get("/staff/contacts/k1").text
+    answer = assignable.post(
+        "/staff/contacts/k1/assign", data={"csrf_token": csrf_of(page), "assignee": someone}
+    )
+    assert answer.status_code == 422
+    assert "Choose a member of staff or a coordinator of the contact&#39;s area." in answer.text
+    assert 'href="#assignee"' in answer.text
+    assert not [call for call in services.calls if call.method == "POST"], (
+        "nothing reached the contacts service"
+    )
+
+
+def test_assigning_to_a_member_of_the_contacts_area_reaches_the_contacts_service(assignable, services):
+    page = assignable.get("/staff/contacts/k1").text
+    answer = assignable.post(
+        "/staff/contacts/k1/assign", data={"csrf_token": csrf_of(page), "assignee": "s.north"}
+    )
+    assert answer.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/assign").json == {"assignee": "s.north"}
 
 
 def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, sign_in):

@@ -2,39 +2,44 @@
 
 from __future__ import annotations
 
+from ccshared import contracts as c
 from ccshared.auth import StaffUser
-from ccshared.contracts import ROLE_COORDINATOR
 from ccshared.errors import Forbidden
 
-from .domain import Routing
+from .domain import GROUP_TYPE, Routing
 from .file_transport import StoredMessage
+
+# What the notifier sends a staff member by name: an at-risk notice for a contact
+# assigned to them, or a group mail carrying such notices. Everything else goes to
+# a role mailbox, a centre's inbox or a partner, never to a username.
+PERSONAL_TYPES = frozenset({c.SLA_AT_RISK, GROUP_TYPE})
 
 
 def log_area(user: StaffUser) -> str | None:
     """The area a user's view of the delivery log is limited to; None for all areas."""
     if user.sees_all_areas:
         return None
-    if user.role == ROLE_COORDINATOR and user.area:
+    if user.role == c.ROLE_COORDINATOR and user.area:
         return user.area
     raise Forbidden("the delivery log is for the Principal Officer, admins and area coordinators")
 
 
 def may_read(user: StaffUser, message: StoredMessage, routing: Routing) -> bool:
     """Principal Officer and admins: all; coordinators: their area's and their mailbox's;
-    everyone: mail to their own address.
+    everyone: the notices sent to them by name, in their own area.
 
-    A role mailbox (a coordinator's, the Principal Officer's) is read by role and
-    area only: a username that happens to spell its address gives no access.
+    Access goes by role and area. The address a username spells grants nothing of
+    itself: a user named like a role mailbox, a centre's inbox or an agency's
+    notification address reads none of its mail, and a notice to the user's own
+    address is theirs only in their own area.
     """
     if user.sees_all_areas:
         return True
     delivered = (message.delivered_to or "").lower()
-    if user.role == ROLE_COORDINATOR and user.area:
+    if user.role == c.ROLE_COORDINATOR and user.area:
         if message.area == user.area or delivered == routing.coordinators.get(user.area, "").lower():
             return True
-    if not delivered:
+    if not delivered or message.event_type not in PERSONAL_TYPES or not user.may_see_area(message.area):
         return False
-    if user.username in routing.staff_emails:  # an explicit username -> address
-        return delivered == routing.staff_emails[user.username].lower()
     own = routing.staff_address(user.username)
     return own is not None and delivered == own.lower() and not routing.mailboxes.is_role_address(delivered)

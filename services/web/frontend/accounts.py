@@ -58,6 +58,11 @@ class Account:
     def staff_user(self) -> StaffUser:
         return StaffUser(self.username, self.role, self.area, self.agency)
 
+    def takes_contacts_of(self, area: str | None) -> bool:
+        """Whom a contact of `area` may be assigned to: its area's active staff and
+        coordinators. Its due-today mail goes to the assignee by name, so nobody else."""
+        return not self.disabled and self.role in AREA_ROLES and area is not None and self.area == area
+
     @property
     def is_partner(self) -> bool:
         return self.role == c.ROLE_PARTNER

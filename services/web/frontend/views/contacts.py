@@ -10,6 +10,7 @@ from ccshared import contracts as c
 from ccshared.timeutil import to_str
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
+from ..accounts import AccountError
 from ..clients import ServiceError, ServiceUnavailable
 from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
@@ -211,11 +212,15 @@ def log_contact() -> Any:
 
 
 def _assignees(area: str | None) -> list[str]:
-    return [
-        account.username
-        for account in context().desk.accounts.all()
-        if not account.disabled and (area is None or account.area in (area, None))
-    ]
+    return [account.username for account in context().desk.accounts.all() if account.takes_contacts_of(area)]
+
+
+def _check_assignee(contact_id: str, assignee: str) -> None:
+    """The contacts service keeps no list of users: the web, which does, refuses anyone
+    the Assign list would not offer."""
+    area = backends().contacts.get(contact_id).get("area")
+    if assignee not in _assignees(area):
+        raise AccountError("assignee", "Choose a member of staff or a coordinator of the contact's area.")
 
 
 @bp.get("/contacts/<contact_id>")
@@ -283,9 +288,13 @@ def act(contact_id: str, action: str) -> Any:
     form = {key: value.strip() for key, value in request.form.items()}
     try:
         body = _action_body(action, form)
+        if action == "assign":
+            _check_assignee(contact_id, body["assignee"])
         backends().contacts.act(contact_id, ACTIONS[action], body)
     except BadLocalTime as error:
         return _show(contact_id, {"responded_date": str(error)}, form, 422)
+    except AccountError as error:
+        return _show(contact_id, {error.field: error.message, "_action": action}, form, 422)
     except ServiceError as error:
         if error.status not in (409, 422):
             raise
