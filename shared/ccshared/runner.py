@@ -61,11 +61,16 @@ def _load(spec: str) -> Callable:
     return getattr(importlib.import_module(module), attr)
 
 
-def gunicorn_command(app_spec: str, host: str, port: int, workers: int, threads: int = 4) -> list[str]:
+def gunicorn_command(
+    app_spec: str, host: str, port: int, workers: int, threads: int = 4, name: str = "gunicorn"
+) -> list[str]:
+    """`name` is the service its own log lines name (ccshared.gunicorn_conf.JsonLogger)."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
+        "--name",
+        name,
         "--bind",
         f"{host}:{port}",
         "--workers",
@@ -169,7 +174,11 @@ def main(
     logs.configure(service_name(port), process[LOG_LEVEL.name])  # gunicorn's app configures its own
     _prepare_metrics_dir(mode)
     http = gunicorn_command(
-        app_spec, process[BIND_HOST.name], process[port.name], process[WEB_CONCURRENCY.name]
+        app_spec,
+        process[BIND_HOST.name],
+        process[port.name],
+        process[WEB_CONCURRENCY.name],
+        name=service_name(port),
     )
     if mode == "serve":
         os.execv(sys.executable, http)
