@@ -1,4 +1,5 @@
-"""The shared gauges: a consumer's lag and oldest unhandled event, a relay's backlog, dead letters.
+"""The shared gauges: a consumer's lag, oldest unhandled event and last poll, a relay's backlog,
+dead letters.
 
 Each runs on both bus adapters (SQLite log, real Kafka) and both stores; the figures are read
 from the process's Prometheus registry, as /metrics serves them.
@@ -6,6 +7,7 @@ from the process's Prometheus registry, as /metrics serves them.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -93,6 +95,50 @@ def test_a_consumer_reports_its_lag_and_the_age_of_what_waits_until_it_catches_u
     store_down = False
     wait_for(reported(0, want_age=False), DEADLINE, "lag 0 and nothing waiting")
     loop.consumer.close()
+
+
+def test_a_consumer_stamps_each_poll_so_one_stuck_on_an_event_shows_for_how_long(event_bus, doc_store, topic):
+    """Its lag gauges come from its own thread and stand still when it hangs (a frozen worker
+    read lag 0 and looked healthy); the time of its last poll is what ConsumerStalled reads."""
+    event_bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
+    started = datetime.now(UTC)
+    clock = FixedClock(started)
+    taken, release = threading.Event(), threading.Event()
+
+    def hang(event: events.Event) -> None:
+        taken.set()
+        release.wait(DEADLINE)
+
+    name = f"beat-{uuid.uuid4().hex[:6]}"
+    loop = ConsumerLoop(
+        name=name,
+        consumer=event_bus.consumer(name, [topic]),
+        handlers={c.CENTRE_CREATED: hang},
+        dead_letters=event_bus.producer(),
+        processed=doc_store.collection("processed_events"),
+        clock=clock,
+    )
+
+    def last_poll() -> float:
+        return total("cc_consumer_last_poll_timestamp_seconds", consumer=name)
+
+    assert last_poll() == started.timestamp()
+    event_bus.producer().publish(topic, "c1", events.encode(centre_event("c1", started)))
+    stop = threading.Event()
+    running = threading.Thread(target=loop.run, args=(stop, 0.2))
+    running.start()
+    try:
+        wait_for(taken.is_set, DEADLINE, "the handler to take the event")
+        clock.advance(minutes=10)
+        assert last_poll() == started.timestamp()  # stuck in the handler: no poll since it took the event
+
+        release.set()
+        later = clock.now().timestamp()
+        wait_for(lambda: last_poll() == later, DEADLINE, lambda: f"a poll stamped {later}, not {last_poll()}")
+    finally:
+        release.set()
+        stop.set()
+        running.join(DEADLINE)
 
 
 def test_a_dead_letter_counts_once_per_message(event_bus, doc_store, topic):
