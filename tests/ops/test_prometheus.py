@@ -29,6 +29,7 @@ from .ops_files import (
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 ALERTS_THE_ISSUE_ASKS_FOR = {
     "ConsumerLagGrowing",  # a consumer's lag growing for 10 minutes
+    "ConsumerStalled",  # a consumer that has stopped: "be paged when they stop"
     "OutboxBacklogOld",  # an outbox backlog older than 5 minutes
     "DeadLetter",  # any dead letter
     "MailFailuresHigh",  # mail failures above a threshold
