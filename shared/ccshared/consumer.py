@@ -9,6 +9,9 @@
   goes to the dead-letter topic: an explicit terminal status, never silence.
 - Its lag per partition and the age of the oldest event it has read and not
   yet handled go to the shared gauges (ccshared.metrics) every few seconds.
+  Each poll that reaches the bus stamps its heartbeat gauge: those figures come
+  from this loop's own thread, so when it hangs they stand still, and only the
+  time since its last poll shows it.
 - The markers of handled events are kept for `keep_processed`, then pruned (at
   start and about hourly): the stores have no TTL index we can rely on (FerretDB
   has none), so the loop deletes them itself.
@@ -91,6 +94,7 @@ class ConsumerLoop:
         self._waiting: dict[tuple[str, int], float | None] = {}  # first unhandled message's log time
         self._reported: set[tuple[str, int]] = set()
         metrics.DEAD_LETTERS.labels(name)  # exported as 0 from the start: the first one is an increase
+        self._polled()  # from the start too: a loop that never gets to poll ages like a stuck one
         self._indexed = self._ensure_index()
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
@@ -158,6 +162,7 @@ class ConsumerLoop:
         except BusUnavailable as exc:
             self._report_when_due()
             return self._outage("poll", exc)
+        self._polled()
         for message in messages:
             self._waiting.setdefault((message.topic, message.partition), message.timestamp)
         self._report_when_due()
@@ -220,6 +225,9 @@ class ConsumerLoop:
             metrics.CONSUMER_LAG.labels(self.name, topic, str(partition)).set(behind)
             metrics.CONSUMER_OLDEST_AGE.labels(self.name, topic, str(partition)).set(age)
         self._reported = set(lags)
+
+    def _polled(self) -> None:
+        metrics.CONSUMER_LAST_POLL.labels(self.name).set(self.clock.now().timestamp())
 
     def _report_when_due(self) -> None:
         now = time.monotonic()

@@ -1,4 +1,4 @@
-"""The Prometheus metrics every service shares: consumer lag, outbox backlog, dead letters.
+"""The Prometheus metrics every service shares: consumer lag and heartbeat, outbox backlog, dead letters.
 
 Defined once here, updated by the consumer loop (consumer.py) and the outbox
 relay (outbox.py), so every service that runs one exports the same names. Names
@@ -9,7 +9,11 @@ collection), never an id or anything about a person.
 The background worker and the gunicorn workers are separate processes, so
 metrics go through prometheus_client's multiprocess mode (ccshared.runner sets
 PROMETHEUS_MULTIPROC_DIR). A gauge there keeps the value the last process wrote
-(`mostrecent`); the worker refreshes them every few seconds.
+(`mostrecent`); the worker refreshes them every few seconds. It keeps it, too,
+when the thread that sets it hangs or the worker is frozen: a stuck consumer's
+lag reads as it last was. So each consumer stamps every poll of the bus
+(CONSUMER_LAST_POLL), and the time since that stamp tells a stuck loop from an
+idle one.
 
 A partition this process no longer owns (after a rebalance) reports lag 0 here,
 its new owner the real figure: sum or max over instances, per partition, tells
@@ -32,6 +36,12 @@ CONSUMER_OLDEST_AGE = Gauge(
     "cc_consumer_oldest_unprocessed_age_seconds",
     "Age of the oldest event read from the partition and not yet handled (0: none waiting)",
     ["consumer", "topic", "partition"],
+    multiprocess_mode="mostrecent",
+)
+CONSUMER_LAST_POLL = Gauge(
+    "cc_consumer_last_poll_timestamp_seconds",
+    "When this consumer last polled the bus (Unix time); a live loop polls at least every 30 s, idle or not",
+    ["consumer"],
     multiprocess_mode="mostrecent",
 )
 DEAD_LETTERS = Counter(

@@ -1,4 +1,5 @@
-"""The shared gauges: a consumer's lag and oldest unhandled event, a relay's backlog, dead letters.
+"""The shared gauges: a consumer's lag, oldest unhandled event and last poll, a relay's backlog,
+dead letters.
 
 Each runs on both bus adapters (SQLite log, real Kafka) and both stores; the figures are read
 from the process's Prometheus registry, as /metrics serves them.
@@ -6,15 +7,16 @@ from the process's Prometheus registry, as /metrics serves them.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from ccshared import contracts as c
 from ccshared import events
-from ccshared.consumer import ConsumerLoop
+from ccshared.consumer import ConsumerLoop, Handler
 from ccshared.outbox import AggregateStore, Relay
 from ccshared.store import StoreUnavailable
-from ccshared.timeutil import FixedClock
+from ccshared.timeutil import Clock, FixedClock
 from prometheus_client import REGISTRY
 
 from tests.infra.waiting import wait_for
@@ -40,6 +42,22 @@ def largest(metric: str, **labels: str) -> float:
         if sample.name == metric and labels.items() <= sample.labels.items()
     ]
     return max(values, default=0.0)
+
+
+def consumer_loop(
+    event_bus, doc_store, topic: str, group: str, handler: Handler | None = None, clock: Clock | None = None
+) -> ConsumerLoop:
+    """A loop of a group of its own (`group` and a random suffix) on `topic`; `handler` takes
+    centre.created events (none: every event is ignored)."""
+    name = f"{group}-{uuid.uuid4().hex[:6]}"
+    return ConsumerLoop(
+        name=name,
+        consumer=event_bus.consumer(name, [topic]),
+        handlers={c.CENTRE_CREATED: handler} if handler else {},
+        dead_letters=event_bus.producer(),
+        processed=doc_store.collection("processed_events"),
+        clock=clock,
+    )
 
 
 def centre_event(centre_id: str, at: datetime) -> dict:
@@ -69,15 +87,9 @@ def test_a_consumer_reports_its_lag_and_the_age_of_what_waits_until_it_catches_u
         if store_down:
             raise StoreUnavailable("the store is down for this test")
 
-    name = f"lag-{uuid.uuid4().hex[:6]}"
-    loop = ConsumerLoop(
-        name=name,
-        consumer=event_bus.consumer(name, [topic]),
-        handlers={c.CENTRE_CREATED: handler},
-        dead_letters=event_bus.producer(),
-        processed=doc_store.collection("processed_events"),
-        clock=FixedClock(now + timedelta(hours=1)),  # an hour after the events were logged
-    )
+    an_hour_later = FixedClock(now + timedelta(hours=1))  # an hour after the events were logged
+    loop = consumer_loop(event_bus, doc_store, topic, "lag", handler, an_hour_later)
+    name = loop.name
 
     def reported(want_lag: float, want_age: bool):
         def check() -> bool:
@@ -95,16 +107,46 @@ def test_a_consumer_reports_its_lag_and_the_age_of_what_waits_until_it_catches_u
     loop.consumer.close()
 
 
+def test_a_consumer_stamps_each_poll_so_one_stuck_on_an_event_shows_for_how_long(event_bus, doc_store, topic):
+    """Its lag gauges come from its own thread and stand still when it hangs (a frozen worker
+    read lag 0 and looked healthy); the time of its last poll is what ConsumerStalled reads."""
+    event_bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
+    started = datetime.now(UTC)
+    clock = FixedClock(started)
+    taken, release = threading.Event(), threading.Event()
+
+    def hang(event: events.Event) -> None:
+        taken.set()
+        release.wait(DEADLINE)
+
+    loop = consumer_loop(event_bus, doc_store, topic, "beat", hang, clock)
+
+    def last_poll() -> float:
+        return total("cc_consumer_last_poll_timestamp_seconds", consumer=loop.name)
+
+    assert last_poll() == started.timestamp()
+    event_bus.producer().publish(topic, "c1", events.encode(centre_event("c1", started)))
+    stop = threading.Event()
+    running = threading.Thread(target=loop.run, args=(stop, 0.2))
+    running.start()
+    try:
+        wait_for(taken.is_set, DEADLINE, "the handler to take the event")
+        clock.advance(minutes=10)
+        assert last_poll() == started.timestamp()  # stuck in the handler: no poll since it took the event
+
+        release.set()
+        later = clock.now().timestamp()
+        wait_for(lambda: last_poll() == later, DEADLINE, lambda: f"a poll stamped {later}, not {last_poll()}")
+    finally:
+        release.set()
+        stop.set()
+        running.join(DEADLINE)
+
+
 def test_a_dead_letter_counts_once_per_message(event_bus, doc_store, topic):
     event_bus.ensure_topics([topic, c.DEAD_LETTER_TOPIC])
-    name = f"dlq-{uuid.uuid4().hex[:6]}"
-    loop = ConsumerLoop(
-        name=name,
-        consumer=event_bus.consumer(name, [topic]),
-        handlers={},
-        dead_letters=event_bus.producer(),
-        processed=doc_store.collection("processed_events"),
-    )
+    loop = consumer_loop(event_bus, doc_store, topic, "dlq")
+    name = loop.name
     assert total("cc_dead_letters_total", consumer=name) == 0
     event_bus.producer().publish_all([(topic, "k", b"{not json"), (topic, "k", b"[]")])
 

@@ -118,7 +118,11 @@ def test_every_metric_an_alert_or_the_dashboard_reads_is_exported(system):
 
     # Each service exports what the issue asks of it.
     for name in ("contacts", "sla-monitor", "notifier"):
-        assert {"cc_consumer_lag_messages", "cc_consumer_oldest_unprocessed_age_seconds"} <= set(found[name])
+        assert {
+            "cc_consumer_lag_messages",
+            "cc_consumer_oldest_unprocessed_age_seconds",
+            "cc_consumer_last_poll_timestamp_seconds",
+        } <= set(found[name])
     for name in ("directory", "contacts", "sla-monitor"):
         assert {"cc_outbox_pending_events", "cc_outbox_oldest_pending_age_seconds"} <= set(found[name])
     assert {

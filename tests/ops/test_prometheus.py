@@ -29,12 +29,23 @@ from .ops_files import (
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 ALERTS_THE_ISSUE_ASKS_FOR = {
     "ConsumerLagGrowing",  # a consumer's lag growing for 10 minutes
+    "ConsumerStalled",  # a consumer that has stopped: "be paged when they stop"
     "OutboxBacklogOld",  # an outbox backlog older than 5 minutes
     "DeadLetter",  # any dead letter
     "MailFailuresHigh",  # mail failures above a threshold
     "BreachEventMissing",  # a due clock with no breach event after 1 minute
     "ServiceDown",  # a service down
 }
+# Gauges that every replica counts from the one store it shares with the others (a relay its
+# whole outbox collection, an SLA monitor every clock, a notifier the whole delivery log).
+COUNTED_BY_EVERY_REPLICA = (
+    "cc_outbox_pending_events",
+    "cc_outbox_oldest_pending_age_seconds",
+    "cc_sla_clocks",
+    "cc_sla_due_unbreached_clocks",
+    "cc_sla_oldest_due_unbreached_seconds",
+    "cc_notifier_queue_notifications",
+)
 
 
 def run(promtool: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -116,6 +127,18 @@ def test_the_dashboards_queries_are_valid_promql(promtool, tmp_path):
     as_rules = tmp_path / "dashboard-queries.yml"
     as_rules.write_text(yaml.safe_dump(rules))
     run(promtool, "check", "rules", str(as_rules))
+
+
+def test_gauges_every_replica_counts_alike_are_read_with_max_never_added_up():
+    """Two replicas report the same figure: a sum would show twice the events waiting."""
+    expressions = dashboard_expressions() + [rule["expr"] for rule in alert_rules()]
+    read = set()
+    for expr in expressions:
+        for found in re.finditer(rf"\b({'|'.join(COUNTED_BY_EVERY_REPLICA)})\b", expr):
+            read.add(found.group(1))
+            before = expr[: found.start()]
+            assert re.search(r"\bmax(\s+by\s*\([^)]*\))?\s*\(\s*$", before), f"max, not {expr!r}"
+    assert read == set(COUNTED_BY_EVERY_REPLICA)
 
 
 def test_the_dashboard_covers_what_ops_asked_to_see():
