@@ -30,6 +30,15 @@ BREACH = DUE + timedelta(seconds=1)
 TUESDAY = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
 THURSDAY_AFTER = datetime(2026, 6, 11, 10, 0, tzinfo=UTC)  # 7 working days after Tuesday 2 June
 
+CALL = datetime(2026, 11, 30, 10, tzinfo=LONDON)  # Monday: a telephone message due by the end of Wednesday
+CALL_DUE = datetime(2026, 12, 2, 23, 59, 59, tzinfo=LONDON)
+LETTER_DUE = datetime(2026, 12, 7, 23, 59, 59, tzinfo=LONDON)
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A local instant (GMT) by its day of December 2026: 0 is Monday 30 November."""
+    return datetime(2026, 11, 30, hour, minute, tzinfo=LONDON) + timedelta(days=day)
+
 
 def handle(monitor, envelope: dict) -> None:
     event = as_event(envelope)
@@ -46,11 +55,6 @@ def test_the_calendar_counts_the_working_time_a_pause_held_in_whole_working_days
     assert calendar.paused_working_days(TUESDAY, THURSDAY_AFTER) == 7, "13 hours, 6 whole days, 11 hours"
     friday = datetime(2026, 5, 22, 12, tzinfo=UTC)
     assert calendar.paused_working_days(friday, friday + timedelta(days=4)) == 1, "bank holiday Monday"
-
-
-def local(day: int, hour: int, minute: int = 0) -> datetime:
-    """An instant in the week of Monday 30 November 2026 (GMT), by its day of December."""
-    return datetime(2026, 11, 30, hour, minute, tzinfo=LONDON) + timedelta(days=day)
 
 
 def test_a_pause_moves_the_due_date_by_the_working_time_it_held_not_the_dates_it_touched() -> None:
@@ -70,37 +74,6 @@ def test_the_closure_days_of_the_contacts_area_hold_no_paused_time() -> None:
     )
     assert north_closed.paused_working_days(local(1, 9), local(4, 8), "north") == 1, "Wednesday closed"
     assert north_closed.paused_working_days(local(1, 9), local(4, 8), "south") == 2
-
-
-class CalendarDateRule(WorkingCalendar):
-    """The rule before December 2026: the working dates after the pause began up to the one it
-    ended, under the fingerprint the monitors stored then."""
-
-    @property
-    def fingerprint(self) -> str:
-        text = f"holidays={holidays.__version__}|closed={self.closures.describe()}"
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def paused_working_days(self, paused_at: datetime, resumed_at: datetime, area: str | None = None) -> int:
-        start, end = paused_at.astimezone(LONDON).date(), resumed_at.astimezone(LONDON).date()
-        return max(0, self.working_days_between(start, end, area))
-
-
-def test_a_clock_whose_pause_the_calendar_date_rule_counted_is_recounted_at_start(
-    make_monitor, clock
-) -> None:
-    before = make_monitor(Policy(CalendarDateRule()))
-    clock.at = CALL
-    handle(before, received("c1", CALL))
-    handle(before, paused("c1", CALL, local(4, 17)))
-    clock.at = local(7, 8)
-    handle(before, resumed("c1", CALL, local(4, 17), local(7, 8)))
-    assert before.clocks.get("c1").due_at == LETTER_DUE + timedelta(days=1), "a weekend moved it a day"
-
-    after = make_monitor()
-    assert after.recompute() == 1
-    recounted = after.clocks.get("c1")
-    assert (recounted.state, recounted.due_at, recounted.paused_working_days) == ("at_risk", LETTER_DUE, 0)
 
 
 def test_a_paused_clock_neither_goes_at_risk_nor_breaches(monitor, store, clock) -> None:
@@ -134,11 +107,6 @@ def test_on_resume_the_due_date_moves_by_the_paused_working_days(monitor, store,
     monitor.scan()
     assert types(store) == [contracts.SLA_AT_RISK, contracts.SLA_BREACHED]
     assert staged(store)[1]["data"]["due_at"] == "2026-06-17T22:59:59+00:00"
-
-
-CALL = datetime(2026, 11, 30, 10, tzinfo=LONDON)  # Monday: a telephone message due by the end of Wednesday
-CALL_DUE = datetime(2026, 12, 2, 23, 59, 59, tzinfo=LONDON)
-LETTER_DUE = datetime(2026, 12, 7, 23, 59, 59, tzinfo=LONDON)
 
 
 @pytest.mark.parametrize(
@@ -188,6 +156,37 @@ def test_two_minutes_paused_across_the_due_midnight_cannot_hide_the_breach(
         "2026-12-02T23:59:59+00:00",
         0,
     )
+
+
+class CalendarDateRule(WorkingCalendar):
+    """The rule before December 2026: the working dates after the pause began up to the one it
+    ended, under the fingerprint the monitors stored then."""
+
+    @property
+    def fingerprint(self) -> str:
+        text = f"holidays={holidays.__version__}|closed={self.closures.describe()}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def paused_working_days(self, paused_at: datetime, resumed_at: datetime, area: str | None = None) -> int:
+        start, end = paused_at.astimezone(LONDON).date(), resumed_at.astimezone(LONDON).date()
+        return max(0, self.working_days_between(start, end, area))
+
+
+def test_a_clock_whose_pause_the_calendar_date_rule_counted_is_recounted_at_start(
+    make_monitor, clock
+) -> None:
+    before = make_monitor(Policy(CalendarDateRule()))
+    clock.at = CALL
+    handle(before, received("c1", CALL))
+    handle(before, paused("c1", CALL, local(4, 17)))
+    clock.at = local(7, 8)
+    handle(before, resumed("c1", CALL, local(4, 17), local(7, 8)))
+    assert before.clocks.get("c1").due_at == LETTER_DUE + timedelta(days=1), "a weekend moved it a day"
+
+    after = make_monitor()
+    assert after.recompute() == 1
+    recounted = after.clocks.get("c1")
+    assert (recounted.state, recounted.due_at, recounted.paused_working_days) == ("at_risk", LETTER_DUE, 0)
 
 
 def test_a_response_while_paused_is_judged_against_the_moved_due_date(monitor, store, clock) -> None:
