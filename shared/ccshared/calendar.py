@@ -6,7 +6,9 @@ Easter Monday and the late summer bank holiday), minus the closure days the
 team configures, for all areas or for one area. The local date of receipt is
 day 0; a contact with an N working day target is at risk from 00:00 local on
 working day N and due at 23:59:59 local on it; it is breached from the first
-instant after the due second.
+instant after the due second. A pause moves the due date on by the working time
+it held in whole working days (the part of each working day inside it, added
+up and rounded down), not by the dates it touched.
 
 Closure days come from three settings, merged: `SLA_CLOSURE_DAYS` (all
 areas), `SLA_AREA_CLOSURE_DAYS` (per area) and `SLA_CLOSURE_CALENDAR` (an
@@ -21,7 +23,7 @@ import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
@@ -35,6 +37,8 @@ from .timeutil import LONDON
 
 END_OF_DAY = time(23, 59, 59)
 DUE_SECOND = timedelta(seconds=1)
+# How paused_working_days counts, in the fingerprint: a new rule moves the clocks made under the old.
+PAUSE_RULE = "pauses=working-time-held"
 # Received dates the clock accepts: the holiday data and the team's records lie
 # within these; anything outside is a mistake (a year typed as 0026 or 9999).
 EARLIEST_DAY = date(1990, 1, 1)
@@ -93,6 +97,13 @@ class Closures:
 
 def _days(first: date, last: date) -> Iterator[date]:
     return (first + timedelta(days=offset) for offset in range((last - first).days + 1))
+
+
+def _time_inside(day: date, start: datetime, end: datetime) -> timedelta:
+    """How much of a local day (midnight to midnight) lies between two UTC instants."""
+    opens = datetime.combine(day, time(0), LONDON).astimezone(UTC)
+    closes = datetime.combine(day + timedelta(days=1), time(0), LONDON).astimezone(UTC)
+    return max(timedelta(0), min(end, closes) - max(start, opens))
 
 
 def parse_closure_days(raw: str) -> frozenset[date]:
@@ -298,8 +309,9 @@ class WorkingCalendar:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever a rule that moves a working day changes (closures, holiday data)."""
-        text = f"holidays={holidays.__version__}|closed={self.closures.describe()}"
+        """Changes whenever a rule that moves a due date changes (closures, holiday data, how a
+        pause is counted), so the SLA monitor recomputes the clocks made under the old rule."""
+        text = f"holidays={holidays.__version__}|closed={self.closures.describe()}|{PAUSE_RULE}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def bank_holiday(self, day: date) -> str | None:
@@ -344,11 +356,18 @@ class WorkingCalendar:
         )
 
     def paused_working_days(self, paused_at: datetime, resumed_at: datetime, area: str | None = None) -> int:
-        """Working days a pause takes off the clock: those after the local date it began, up
-        to and including the local date it ended (a pause begun and ended on one day takes none;
-        one from a Monday to the Wednesday after takes two), as day 0 is the date of receipt."""
-        start, end = paused_at.astimezone(LONDON).date(), resumed_at.astimezone(LONDON).date()
-        return max(0, self.working_days_between(start, end, area))
+        """Whole working days a pause takes off the clock: the working time it held, rounded down.
+
+        The part of each working day (local midnight to midnight) that fell inside the pause,
+        added up: two minutes across a midnight take none, nor does a weekend, nor a pause from
+        Friday 17:00 to Monday 08:00; Tuesday 09:00 to Thursday 09:00 takes two. A time, not
+        the dates it touched, so a short pause cannot carry a contact past its due instant."""
+        start, end = paused_at.astimezone(UTC), resumed_at.astimezone(UTC)
+        days = _days(start.astimezone(LONDON).date(), end.astimezone(LONDON).date())
+        held = sum(
+            (_time_inside(day, start, end) for day in days if self.is_working_day(day, area)), timedelta(0)
+        )
+        return held // timedelta(days=1)  # the clocks change on Sundays: every working day has 24 hours
 
     def extended(self, deadline: Deadline, working_days: int, area: str | None = None) -> Deadline:
         """The deadline moved on by working days (those a contact spent paused)."""

@@ -228,7 +228,7 @@ def check_targets_by_urgency_and_area(start: Callable, env: dict, contacts: Call
 
 def check_pause_and_resume(start: Callable, env: dict, contacts: Callable) -> None:
     """Paused, the clock stands still past its due date; resumed, its due date moves on by
-    the working days paused; a contact breached before its pause stays breached.
+    the whole working days paused; a contact breached before its pause stays breached.
 
     `start(env, clock)` runs a monitor instance (with .store and .stop()) on the engines
     under test; `contacts(envelopes)` publishes contact events.

@@ -398,7 +398,13 @@ def test_a_missing_icalendar_file_is_refused_naming_it(tmp_path) -> None:
 
 # One calendar for every service (issue 16, item 1) --------------------------------
 
-CALENDAR_WORDS = {"is_working_day", "add_working_days", "working_days_between", "bank_holiday"}
+CALENDAR_WORDS = {
+    "is_working_day",
+    "add_working_days",
+    "working_days_between",
+    "paused_working_days",
+    "bank_holiday",
+}
 CALENDAR_LIBRARIES = {"holidays", "icalendar"}
 
 

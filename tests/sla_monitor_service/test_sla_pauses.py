@@ -1,16 +1,22 @@
 """Pauses: while a contact waits on the family or a partner its clock stands still;
-on resume the due date moves on by the working days paused; a breach stays a breach.
+on resume the due date moves on by the working time paused, in whole working days;
+a breach stays a breach.
 
 A letter received Monday 1 June 2026 is due by the end of Monday 8 June (BST).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 
+import holidays
+import pytest
 from ccshared import contracts
 from ccshared.auth import StaffUser
-from ccshared.calendar import WorkingCalendar
+from ccshared.calendar import Closures, WorkingCalendar
+from ccshared.timeutil import LONDON
 from sla_monitor import config
 from sla_monitor.app import create_app
 from sla_monitor.policy import Policy, Targets
@@ -24,6 +30,15 @@ BREACH = DUE + timedelta(seconds=1)
 TUESDAY = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
 THURSDAY_AFTER = datetime(2026, 6, 11, 10, 0, tzinfo=UTC)  # 7 working days after Tuesday 2 June
 
+CALL = datetime(2026, 11, 30, 10, tzinfo=LONDON)  # Monday: a telephone message due by the end of Wednesday
+CALL_DUE = datetime(2026, 12, 2, 23, 59, 59, tzinfo=LONDON)
+LETTER_DUE = datetime(2026, 12, 7, 23, 59, 59, tzinfo=LONDON)
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A local instant (GMT) by its day of December 2026: 0 is Monday 30 November."""
+    return datetime(2026, 11, 30, hour, minute, tzinfo=LONDON) + timedelta(days=day)
+
 
 def handle(monitor, envelope: dict) -> None:
     event = as_event(envelope)
@@ -34,12 +49,31 @@ def types(store) -> list[str]:
     return [envelope["type"] for envelope in staged(store)]
 
 
-def test_the_calendar_counts_the_working_days_after_the_pause_began_up_to_its_end() -> None:
+def test_the_calendar_counts_the_working_time_a_pause_held_in_whole_working_days() -> None:
     calendar = WorkingCalendar()
     assert calendar.paused_working_days(TUESDAY, TUESDAY + timedelta(hours=5)) == 0
-    assert calendar.paused_working_days(TUESDAY, THURSDAY_AFTER) == 7
+    assert calendar.paused_working_days(TUESDAY, THURSDAY_AFTER) == 7, "13 hours, 6 whole days, 11 hours"
     friday = datetime(2026, 5, 22, 12, tzinfo=UTC)
     assert calendar.paused_working_days(friday, friday + timedelta(days=4)) == 1, "bank holiday Monday"
+
+
+def test_a_pause_moves_the_due_date_by_the_working_time_it_held_not_the_dates_it_touched() -> None:
+    calendar = WorkingCalendar()
+    assert calendar.paused_working_days(local(2, 23, 59), local(3, 0, 1)) == 0, "2 minutes across midnight"
+    assert calendar.paused_working_days(local(1, 0, 1), local(1, 23, 58)) == 0, "almost all of one day"
+    assert calendar.paused_working_days(local(4, 17), local(7, 8)) == 0, "Friday evening to Monday morning"
+    assert calendar.paused_working_days(local(1, 9), local(3, 9)) == 2, "Tuesday 09:00 to Thursday 09:00"
+    assert calendar.paused_working_days(local(1, 9), local(4, 8, 59)) == 2, "a minute short of three"
+    assert calendar.paused_working_days(local(1, 9), local(4, 9)) == 3
+    assert calendar.paused_working_days(local(3, 9), local(1, 9)) == 0, "a pause that ends before it began"
+
+
+def test_the_closure_days_of_the_contacts_area_hold_no_paused_time() -> None:
+    north_closed = WorkingCalendar(
+        Closures(by_area=MappingProxyType({"north": frozenset({date(2026, 12, 2)})}))
+    )
+    assert north_closed.paused_working_days(local(1, 9), local(4, 8), "north") == 1, "Wednesday closed"
+    assert north_closed.paused_working_days(local(1, 9), local(4, 8), "south") == 2
 
 
 def test_a_paused_clock_neither_goes_at_risk_nor_breaches(monitor, store, clock) -> None:
@@ -73,6 +107,86 @@ def test_on_resume_the_due_date_moves_by_the_paused_working_days(monitor, store,
     monitor.scan()
     assert types(store) == [contracts.SLA_AT_RISK, contracts.SLA_BREACHED]
     assert staged(store)[1]["data"]["due_at"] == "2026-06-17T22:59:59+00:00"
+
+
+@pytest.mark.parametrize(
+    ("channel", "paused_at", "resumed_at", "due_at", "days"),
+    [
+        (contracts.TELEPHONE, local(2, 23, 59), local(3, 0, 1), CALL_DUE, 0),  # was moved to Thursday
+        (contracts.TELEPHONE, local(1, 0, 1), local(1, 23, 58), CALL_DUE, 0),
+        (contracts.LETTER, local(4, 17), local(7, 8), LETTER_DUE, 0),  # was moved to Tuesday 8 December
+        (contracts.TELEPHONE, local(1, 9), local(3, 9), datetime(2026, 12, 4, 23, 59, 59, tzinfo=LONDON), 2),
+    ],
+    ids=["two-minutes-across-the-due-midnight", "almost-a-whole-day", "over-a-weekend", "two-whole-days"],
+)
+def test_on_resume_the_due_date_moves_by_the_whole_working_days_the_pause_held(
+    monitor, clock, channel, paused_at, resumed_at, due_at, days
+) -> None:
+    clock.at = CALL
+    handle(monitor, received("c1", CALL, channel=channel))
+    clock.at = paused_at
+    handle(monitor, paused("c1", CALL, paused_at, channel=channel))
+    clock.at = resumed_at
+    handle(monitor, resumed("c1", CALL, paused_at, resumed_at, channel=channel))
+
+    after = monitor.clocks.get("c1")
+    assert (after.due_at, after.paused_working_days) == (due_at, days)
+
+
+def test_two_minutes_paused_across_the_due_midnight_cannot_hide_the_breach(
+    monitor, store, store_url, clock
+) -> None:
+    clock.at = CALL
+    handle(monitor, received("c1", CALL, channel=contracts.TELEPHONE, area="south"))
+    clock.at = local(2, 9)
+    monitor.scan()
+    handle(monitor, paused("c1", CALL, local(2, 23, 59), channel=contracts.TELEPHONE, area="south"))
+    clock.at = local(3, 0, 1)
+    handle(
+        monitor, resumed("c1", CALL, local(2, 23, 59), clock.at, channel=contracts.TELEPHONE, area="south")
+    )
+
+    assert types(store) == [contracts.SLA_AT_RISK, contracts.SLA_BREACHED]
+    settings = config.Settings.from_env({**tokens.key_env("sla-monitor"), "STORE_URL": store_url})
+    client = create_app(settings, store=store, clock=clock).test_client()
+    headers = tokens.staff_headers(StaffUser("test.coordinator", "coordinator", "south"), "sla-monitor")
+    row = client.get("/api/v1/clocks/c1", headers=headers).json
+    assert (row["state"], row["due_at"], row["paused_working_days"]) == (
+        "breached",
+        "2026-12-02T23:59:59+00:00",
+        0,
+    )
+
+
+class CalendarDateRule(WorkingCalendar):
+    """The rule before December 2026: the working dates after the pause began up to the one it
+    ended, under the fingerprint the monitors stored then."""
+
+    @property
+    def fingerprint(self) -> str:
+        text = f"holidays={holidays.__version__}|closed={self.closures.describe()}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def paused_working_days(self, paused_at: datetime, resumed_at: datetime, area: str | None = None) -> int:
+        start, end = paused_at.astimezone(LONDON).date(), resumed_at.astimezone(LONDON).date()
+        return max(0, self.working_days_between(start, end, area))
+
+
+def test_a_clock_whose_pause_the_calendar_date_rule_counted_is_recounted_at_start(
+    make_monitor, clock
+) -> None:
+    before = make_monitor(Policy(CalendarDateRule()))
+    clock.at = CALL
+    handle(before, received("c1", CALL))
+    handle(before, paused("c1", CALL, local(4, 17)))
+    clock.at = local(7, 8)
+    handle(before, resumed("c1", CALL, local(4, 17), local(7, 8)))
+    assert before.clocks.get("c1").due_at == LETTER_DUE + timedelta(days=1), "a weekend moved it a day"
+
+    after = make_monitor()
+    assert after.recompute() == 1
+    recounted = after.clocks.get("c1")
+    assert (recounted.state, recounted.due_at, recounted.paused_working_days) == ("at_risk", LETTER_DUE, 0)
 
 
 def test_a_response_while_paused_is_judged_against_the_moved_due_date(monitor, store, clock) -> None:

@@ -252,7 +252,7 @@ def pause(form: dict, contact_id: str) -> dict:
 
 @_step("resume", s.ResumeSchema)
 def resume(form: dict, contact_id: str) -> dict:
-    """Stop waiting: the due date moves on by the working days the contact was paused."""
+    """Stop waiting: the due date moves on by the whole working days the contact was paused."""
     return views.contact_summary(_services().contacts.resume(_staff(), contact_id))
 
 

@@ -195,7 +195,7 @@ class Contact(Aggregate[Raised]):
         self.record(Raised(c.CONTACT_PAUSED, reason_code, now))
 
     def resume(self, by: str, now: datetime) -> None:
-        """Stop waiting; the SLA monitor moves the due date on by the working days paused."""
+        """Stop waiting; the SLA monitor moves the due date on by the whole working days paused."""
         self._require("resume", v.UNANSWERED_STATUSES)
         if self.pause_now is None:
             raise InvalidTransition("resume", f"{self.status}, not paused")

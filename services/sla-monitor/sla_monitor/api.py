@@ -86,7 +86,7 @@ def due(query: dict) -> dict:
 @blp.response(200, ClocksSchema)
 def clocks(query: dict) -> dict:
     """Running clocks (paused ones too), soonest due first (staff; staff and coordinators see
-    their own area). Each row says how many working days it has spent paused."""
+    their own area). Each row says how many whole working days it has spent paused."""
     ctx = _ctx()
     user = current_staff(ctx.tokens)
     filter = _clock_filter(query, user)

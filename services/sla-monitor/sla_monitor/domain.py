@@ -36,8 +36,11 @@ Decisions the rules leave open, made here once:
   answered or withdrawn when its receipt arrives has nothing to announce.
 - A pause (waiting on the family or a partner) stands the clock still: no
   at-risk or breach while paused. On resume the due date moves on by the
-  working days paused (`WorkingCalendar.paused_working_days`: those after the
-  date it began up to the date it ended). A pause begun after the breach
+  working time paused in whole working days (`WorkingCalendar.paused_working_days`:
+  the part of each working day inside the pause, added up and rounded down; each
+  pause on its own, so two half days in two pauses move nothing). A pause that
+  ends after the due instant without a whole working day in it does not save the
+  contact: on resume it breaches at once. A pause begun after the breach
   instant cannot hide it: the breach is raised then, and a breached clock
   stays breached, its due date unmoved; its paused days are still counted in
   `paused_working_days` (all paused time, for reports). A response or
@@ -139,7 +142,7 @@ class ContactClock(Aggregate[SlaEvent]):
     breach_emitted: bool = False
     not_before: datetime | None = None
     pauses: list[Pause] = field(default_factory=list)
-    # Working days of every ended pause (those that moved the due date, and any after a breach).
+    # Whole working days of every ended pause (those that moved the due date, and any after a breach).
     paused_working_days: int = 0
 
     reminders_sent: int = 0

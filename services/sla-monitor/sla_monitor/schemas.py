@@ -77,7 +77,10 @@ class ClockSchema(Schema):
     )
     pause_reason = fields.String(allow_none=True, metadata={"enum": list(contracts.PAUSE_REASONS)})
     paused_working_days = fields.Integer(
-        metadata={"description": "working days spent paused in pauses that have ended (not counted)"}
+        metadata={
+            "description": "whole working days spent paused in pauses that have ended, which the clock does not "
+            "count: each pause's working time (the part of each working day inside it) rounded down"
+        }
     )
 
 

@@ -46,7 +46,7 @@ DONE = {
     "close": "Contact closed.",
     "withdraw": "Contact marked as withdrawn.",
     "pause": "Contact paused. Its clock stands still until you resume it.",
-    "resume": "Contact resumed. The due date moves on by the working days it was paused.",
+    "resume": "Contact resumed. The due date moves on by the whole working days it was paused.",
     "referral-open": "Referral opened.",
     "referral-accept": "Referral accepted. The partner agency will see the outcome.",
     "referral-decline": "Referral declined. The partner agency will see the reason.",
