@@ -352,7 +352,16 @@ def _merged(into: dict[Any, Any], wrong: Mapping[Any, Any]) -> dict[Any, Any]:
     return into
 
 
-class _JsonParser(FlaskParser):
+class _Parser(FlaskParser):
+    # A query parameter the operation does not take is refused by name (a typo, or a filter the
+    # list has not got, would otherwise be ignored and the answer taken as filtered), unless the
+    # schema says otherwise: ORUK's federated consumers send parameters a path does not list.
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
     def pre_load(self, location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
         """A body with a value of the wrong type is refused, with every other error the schema finds
         (found as if the values had been taken): the caller fixes them all in one go."""
@@ -368,6 +377,7 @@ class _JsonParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """Every service's blueprint: its JSON bodies are loaded with their documented types."""
+    """Every service's blueprint: its JSON bodies are loaded with their documented types, and its
+    query strings take only the parameters the operation documents."""
 
-    ARGUMENTS_PARSER = _JsonParser()
+    ARGUMENTS_PARSER = _Parser()

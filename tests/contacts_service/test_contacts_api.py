@@ -309,6 +309,20 @@ def test_filter_by_status_and_assignee(client, staff_headers, letter):
     assert by_assignee["total"] == 1
 
 
+def test_filter_by_urgency_and_an_unknown_urgency_or_parameter_is_named(client, staff_headers, letter):
+    headers = staff_headers()
+    urgent = create(client, headers, letter | {"urgency": "urgent"}).json
+    create(client, headers, letter)
+
+    by_urgency = client.get("/api/v1/contacts?urgency=urgent", headers=headers).json
+    unknown = client.get("/api/v1/contacts?urgency=bogus", headers=headers)
+    typo = client.get("/api/v1/contacts?urgent=urgent", headers=headers)
+
+    assert [item["id"] for item in by_urgency["items"]] == [urgent["id"]]
+    assert unknown.status_code == 422 and "urgency" in unknown.json["error"]["fields"]
+    assert typo.status_code == 422 and "urgent" in typo.json["error"]["fields"]
+
+
 def test_staff_and_coordinators_see_only_their_area(client, staff_headers, letter):
     admin = staff_headers(role="admin", area=None)
     north = create(client, admin, letter).json

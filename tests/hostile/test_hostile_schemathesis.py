@@ -193,3 +193,43 @@ def test_hostile_schemathesis_every_json_body_operation_has_a_typed_value_to_try
         ("contacts", "nearest"),
         ("contacts", "age_years"),
     }
+
+
+def _query_operations() -> list[tuple[str, str, str]]:
+    return [
+        (name, operation.path, operation.method.upper())
+        for name, schema in SCHEMAS.items()
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if any(parameter.location == "query" for parameter in operation.query)
+    ]
+
+
+QUERIED = _query_operations()
+
+
+@pytest.mark.parametrize(("name", "path", "method"), QUERIED, ids=[f"{n}-{m}-{p}" for n, p, m in QUERIED])
+def test_hostile_schemathesis_a_query_parameter_the_operation_does_not_take_is_a_422_naming_it(
+    name: str, path: str, method: str
+) -> None:
+    """A typo, or a filter the list has not got (?urgency= on a list without one), must not be
+    ignored and the answer taken as filtered. ORUK's paths take what federated consumers send."""
+    operation = SCHEMAS[name][path][method]
+    path_parameters = {parameter.name: "x" for parameter in operation.path_parameters}
+    case = operation.Case(query={"no_such_parameter": "1"}, path_parameters=path_parameters)
+    response = case.call(headers={**_headers(name), "X-API-Key": _contacts.other_agency_key})
+    if path.startswith("/oruk"):
+        assert response.status_code != 422, (path, response.text)
+    else:
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert "no_such_parameter" in response.json()["error"]["fields"], (path, response.text)
+
+
+def test_hostile_schemathesis_the_query_operations_tried_include_every_services_lists() -> None:
+    tried = {(name, path) for name, path, _ in QUERIED}
+    assert tried >= {
+        ("contacts", "/api/v1/contacts"),
+        ("directory", "/api/v1/centres"),
+        ("directory", "/oruk/services"),
+        ("sla-monitor", "/api/v1/clocks"),
+        ("notifier", "/api/v1/notifications"),
+    }

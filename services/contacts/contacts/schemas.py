@@ -74,6 +74,7 @@ class PageQuerySchema(Strict):
 
 class ContactQuerySchema(PageQuerySchema, query.ContactFilters):
     status = fields.String(validate=validate.OneOf(v.STATUSES))
+    urgency = fields.String(validate=validate.OneOf(c.URGENCIES))
     centre_id = text(100)
     assignee = fields.String(validate=USERNAME)
     received_from = fields.AwareDateTime()

@@ -277,7 +277,9 @@ class ContactService(ContactRecords):
         self, user: StaffUser, query: dict, page: int, per_page: int
     ) -> tuple[list[Contact], int]:
         filter: Filter = {
-            name: query[name] for name in ("status", "centre_id", "assignee", "channel") if query.get(name)
+            name: query[name]
+            for name in ("status", "centre_id", "assignee", "channel", "urgency")
+            if query.get(name)
         }
         area = query.get("area")
         if not user.sees_all_areas:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ccshared import contracts, query, tables
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import RUNNING
 from .reports import FEWER_THAN_5, GROUPINGS
@@ -14,7 +14,7 @@ MAX_REPORT_DAYS = 1100
 
 class _Query(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # a parameter the operation does not take is named, not ignored
 
 
 class DueQuery(_Query):
