@@ -3,6 +3,7 @@ security headers, request logs, /healthz, /readyz and Prometheus /metrics."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import apidoc, logs, tracing
@@ -221,6 +222,29 @@ def _refuse_unreadable_json() -> Response | None:
     return error_response(422, "invalid_input", f"invalid input: {where}", {where: [problem]})
 
 
+def _read_streamed_body() -> None:
+    """Read a body sent without a Content-Length (chunked) to its very end, before anything
+    uses it: over MAX_CONTENT_LENGTH is 413, one cut short (the client or the proxy went away
+    before its last chunk) is 400, and what is left is the request's whole body.
+
+    Werkzeug stops reading such a body at MAX_CONTENT_LENGTH and takes what it has read for
+    the whole of it, so the first 256 KiB of a longer body, or of one Caddy gave up on at
+    that size, would be acted on (a JSON body padded with spaces still parses)."""
+    limit = request.max_content_length
+    environ = request.environ
+    if limit is None or request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        return  # a Content-Length bounds the body; without either, werkzeug reads none of it
+    body, read = bytearray(), environ["wsgi.input"].read
+    try:
+        while len(body) <= limit and (piece := read(min(64 * 1024, limit + 1 - len(body)))):
+            body += piece
+    except Exception as error:  # noqa: BLE001 - gunicorn's reader raises parse errors, not only OSError
+        raise BadRequest("the request body ended before its last chunk") from error
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+
+
 def _require_json_bodies() -> Response | None:
     if request.method in ("POST", "PUT", "PATCH") and request.content_length:
         if not request.is_json:
@@ -369,6 +393,7 @@ def create_app_base(
     add_ops_endpoints(app, service, ready_checks)
 
     trace_requests(app, service)
+    app.before_request(_read_streamed_body)
     if json_only:
         app.before_request(_require_json_bodies)
     app.before_request(_refuse_unreadable_json)

@@ -16,14 +16,18 @@ import ssl
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from ccshared.store import connect as connect_store
+from contacts.repository import CENTRES
+from directory.sample import sample_ids
 
 from tests.infra.common import free_port, tail_lines
+from tests.infra.payloads import REFERRAL
 from tests.infra.pytest_support import require_tools
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
@@ -57,7 +61,7 @@ class Proxy:
         *,
         method: str = "GET",
         headers: dict[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         source: str = "127.0.0.1",
         timeout: float = 10.0,
     ) -> tuple[int, http.client.HTTPMessage, bytes]:
@@ -230,6 +234,52 @@ def test_proxy_speaks_tls_with_hsts_and_refuses_oversized_bodies(proxy: Proxy, s
     )
     assert status == 413
     assert headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def _chunked(document: dict, padding: int) -> Iterator[bytes]:
+    """The JSON document and `padding` spaces after it, sent in 64 KiB chunks (no Content-Length).
+    JSON allows the spaces, so any leading part that holds the whole document still parses."""
+    body = json.dumps(document).encode() + b" " * padding
+    return (body[start : start + 65_536] for start in range(0, len(body), 65_536))
+
+
+def _referral_count(proxy: Proxy) -> int:
+    """Referrals the contacts service holds, asked of it directly (as staff), not through Caddy."""
+    answer = requests.get(
+        f"{proxy.system.url('contacts')}/api/v1/contacts",
+        params={"channel": "referral", "per_page": 1},
+        headers=proxy.system.staff("contacts"),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["total"]
+
+
+def _agency_key(proxy: Proxy) -> str:
+    printed = proxy.system.command("contacts", "agency-key", "create", "--agency", "Test Proxy Agency").stdout
+    return next(line.split(":", 1)[1].strip() for line in printed.splitlines() if line.startswith("API key:"))
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_never_acted_on(proxy: Proxy) -> None:
+    """Without a Content-Length Caddy learns the size only by reading: past 256 KiB it answers
+    413, but has begun passing the first 256 KiB on, and the service must not take that for
+    the whole body (the audit's case: the referral was created)."""
+    centre_id = next(iter(sample_ids().values()))
+    centres = connect_store(proxy.system.store_url("contacts")).collection(CENTRES)
+    wait_for(lambda: centres.get(centre_id) is not None, 30, "the contacts service to know the centre")
+    referral = {**REFERRAL, "centre_id": centre_id}
+    headers = {"X-API-Key": _agency_key(proxy), "Content-Type": "application/json"}
+    before = _referral_count(proxy)
+
+    status, _, body = proxy.request(
+        PARTNER_API, "/api/v1/referrals", method="POST", headers=headers, body=_chunked(referral, 300_000)
+    )
+    assert status == 413, body[:500]
+    status, _, body = proxy.request(
+        PARTNER_API, "/api/v1/referrals", method="POST", headers=headers, body=_chunked(referral, 100_000)
+    )
+    assert status == 201, body[:500]
+    assert _referral_count(proxy) == before + 1, "the refused body was made into a referral as well"
 
 
 def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:

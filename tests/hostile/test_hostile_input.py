@@ -1,7 +1,10 @@
 """Hostile bodies, strings and query strings against every service.
 
-- every JSON-accepting route (read from url_map): oversized body 413, wrong
-  content type 415, deeply nested JSON a 4xx, never a 5xx;
+- every JSON-accepting route (read from url_map): oversized body 413 (also
+  one sent chunked, without a Content-Length), wrong content type 415, deeply
+  nested JSON a 4xx, never a 5xx;
+- a chunked body cut short at the size limit (what Caddy passes on when it
+  gives up on a longer one) is refused, never taken for the whole body;
 - unicode edge cases and injection strings in every text field: stored and
   read back exactly (or refused with a 422 naming the field), never a 5xx,
   on both store adapters;
@@ -11,6 +14,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -46,6 +50,10 @@ HOSTILE_STRINGS = {
     "combining": "Te\u0301st Na\u0308me",
     "long": "x" * 10_000,
 }
+BODY_LIMIT = 256 * 1024
+# A body without a Content-Length, as gunicorn hands one on: it ends the stream itself.
+STREAMED = {"Transfer-Encoding": "chunked"}
+TERMINATED = {"wsgi.input_terminated": True}
 OPERATOR_VALUES = [{"$gt": ""}, {"$where": "sleep(100)"}, {"$ne": None}, ["$in"], {"$regex": ".*"}]
 
 
@@ -101,6 +109,15 @@ def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
         # a route that never reads its body (verify of no such centre) answers 404 first
         assert big.status_code in (413, 404), (name, path, big.status_code)
         assert big.get_json()["error"]["status"] == big.status_code
+        streamed = client.open(
+            path,
+            method=method,
+            input_stream=io.BytesIO(b" " * (300 * 1024)),
+            headers=_headers(name, {**json_type, **STREAMED}),
+            environ_overrides=TERMINATED,
+        )
+        assert streamed.status_code == 413, (name, path, streamed.status_code)
+        assert streamed.get_json()["error"]["status"] == 413
         wrong = client.open(
             path, method=method, data=b"name=x", headers=_headers(name, {"Content-Type": "text/plain"})
         )
@@ -135,6 +152,45 @@ def test_hostile_web_refuses_oversized_forms(tmp_path: Path) -> None:
     client = built.web.test_client()
     answer = client.post("/sign-in", data={"username": "x" * (300 * 1024), "password": "x"})
     assert answer.status_code == 413
+    streamed = client.post(
+        "/sign-in",
+        input_stream=io.BytesIO(b"username=" + b"x" * (300 * 1024) + b"&password=x"),
+        content_type="application/x-www-form-urlencoded",
+        headers=STREAMED,
+        environ_overrides=TERMINATED,
+    )
+    assert streamed.status_code == 413
+
+
+class _CutShort(io.BytesIO):
+    """A chunked body whose sender went away before the last chunk: once what arrived is
+    read, gunicorn's reader raises (NoMoreData, an OSError) instead of ending the body."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        if not data:
+            raise OSError("no more data")
+        return data
+
+
+def test_hostile_a_chunked_body_cut_short_at_the_limit_is_not_acted_on(tmp_path: Path) -> None:
+    """Caddy, given a chunked body over 256 KiB, passes the first 256 KiB on and stops there:
+    a referral padded with spaces to that size would parse if taken for the whole body."""
+    world = contacts_app(sqlite_url(tmp_path, "contacts"), tmp_path, seed=False)
+    client = world.app.test_client()
+    document = json.dumps(REFERRAL).encode()
+    body = document + b" " * (BODY_LIMIT - len(document))
+    headers = {"X-API-Key": world.agency_key, "Content-Type": "application/json", **STREAMED}
+
+    def post(stream: io.BytesIO) -> int:
+        sent = client.post(
+            "/api/v1/referrals", input_stream=stream, headers=headers, environ_overrides=TERMINATED
+        )
+        return sent.status_code
+
+    assert post(_CutShort(body)) == 400
+    assert client.get("/api/v1/referrals", headers=headers).get_json()["total"] == 0
+    assert post(io.BytesIO(body)) == 201, "a whole body of exactly 256 KiB is within the limit"
 
 
 # Unicode and injection strings in every text field ------------------------------
