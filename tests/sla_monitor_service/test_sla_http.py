@@ -303,6 +303,33 @@ def test_compliance_refuses_a_backwards_range_by_field(client) -> None:
     assert "to" in response.get_json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("headers", [{}, STAFF], ids=["anonymous", "staff"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "9999-12-01", "to": "9999-12-31"}, "from"),
+        ({"from": "9999-11-01", "to": "9999-12-31"}, "to"),
+        ({"from": "2026-06-01", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "2026-06-30"}, "from"),
+        ({"from": "1989-12-31", "to": "1990-01-31"}, "from"),
+        ({"from": "2100-12-01", "to": "2101-01-01"}, "to"),
+    ],
+)
+def test_compliance_refuses_dates_out_of_range_by_field(client, headers, query: dict, field: str) -> None:
+    """Years the calendar does not know are a 422 naming the field, as for /due, never a 500."""
+    response = client.get("/api/v1/reports/compliance", query_string=query, headers=headers)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("headers", [{}, STAFF], ids=["anonymous", "staff"])
+def test_compliance_answers_for_the_first_and_last_months_the_calendar_knows(client, headers) -> None:
+    for query in ({"from": "1990-01-01", "to": "1990-01-31"}, {"from": "2100-12-01", "to": "2100-12-31"}):
+        assert (
+            client.get("/api/v1/reports/compliance", query_string=query, headers=headers).status_code == 200
+        )
+
+
 def test_openapi_lists_the_endpoints(client) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
     assert {"/api/v1/due", "/api/v1/clocks", "/api/v1/reports/compliance"} <= set(paths)

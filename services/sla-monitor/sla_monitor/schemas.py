@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccshared import contracts, query, tables
-from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_day, validate_received_at
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import RUNNING
@@ -88,9 +88,18 @@ class ClocksSchema(Schema):
 
 class ComplianceQuery(_Query):
     from_ = fields.Date(
-        required=True, data_key="from", metadata={"description": "first local date of receipt"}
+        required=True,
+        data_key="from",
+        validate=validate_day,
+        metadata={"description": f"first local date of receipt, between {EARLIEST_DAY} and {LATEST_DAY}"},
     )
-    to = fields.Date(required=True, metadata={"description": "last local date of receipt, inclusive"})
+    to = fields.Date(
+        required=True,
+        validate=validate_day,
+        metadata={
+            "description": f"last local date of receipt, inclusive, between {EARLIEST_DAY} and {LATEST_DAY}"
+        },
+    )
     group_by = fields.String(load_default="channel", validate=validate.OneOf(tuple(GROUPINGS)))
     area = fields.String(validate=validate.OneOf(contracts.AREAS))
     format = fields.String(
