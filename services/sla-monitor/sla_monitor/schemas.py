@@ -7,7 +7,7 @@ from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_day, validate_r
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import RUNNING
-from .reports import FEWER_THAN_5, GROUPINGS
+from .reports import GROUPINGS
 
 MAX_REPORT_DAYS = 1100
 
@@ -118,13 +118,20 @@ class ComplianceQuery(_Query):
 
 
 def Count(description: str = "") -> fields.Raw:  # noqa: N802 - reads as a field type
-    """A count, or "fewer than 5" where an anonymous caller may not see a small one."""
-    kinds = [{"type": "integer"}, {"type": "string", "enum": [FEWER_THAN_5]}]
-    return fields.Raw(metadata={"oneOf": kinds, "description": description or "a count"})
+    """A count, or what an anonymous caller sees in its place."""
+    kinds = [{"type": "integer"}, {"type": "string", "enum": list(contracts.HIDDEN_COUNTS)}]
+    hidden = (
+        f'to anonymous callers, "{contracts.FEWER_THAN_5}" for a count from 1 to 4, and '
+        f'"{contracts.WITHHELD}" for a cell of any size hidden so that such a count cannot be worked out'
+    )
+    return fields.Raw(metadata={"oneOf": kinds, "description": f"{description or 'a count'}; {hidden}"})
 
 
 class TallySchema(Schema):
-    key = fields.String()
+    key = fields.String(metadata={"description": 'the group; "all" in a totals row'})
+    month = fields.String(
+        metadata={"description": "YYYY-MM of receipt, for anonymous callers, whose figures are per month"}
+    )
     name = fields.String(metadata={"description": "centre name, when grouped by centre"})
     met = Count()
     breached = Count("answered late, or past due and unanswered")
@@ -136,10 +143,25 @@ class TallySchema(Schema):
 class ComplianceSchema(Schema):
     from_ = fields.Date(data_key="from")
     by_month_only = fields.Boolean(
-        metadata={"description": "true for anonymous callers: whole months, small counts withheld"}
+        metadata={
+            "description": "true for anonymous callers: whole months, each month's figures on their own, "
+            "small counts withheld"
+        }
     )
     to = fields.Date()
     group_by = fields.String()
     area = fields.String(allow_none=True)
-    groups = fields.List(fields.Nested(TallySchema))
-    totals = fields.Nested(TallySchema)
+    groups = fields.List(
+        fields.Nested(TallySchema),
+        metadata={"description": "for anonymous callers, one row per month and group"},
+    )
+    totals = fields.Nested(
+        TallySchema,
+        allow_none=True,
+        metadata={"description": "all groups together; null for anonymous callers"},
+    )
+    months = fields.List(
+        fields.Nested(TallySchema),
+        allow_none=True,
+        metadata={"description": "each month's totals, for anonymous callers; null for staff"},
+    )
