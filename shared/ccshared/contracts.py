@@ -226,6 +226,13 @@ REFERRAL_STATUSES = (
     REFERRAL_STATUS_WITHDRAWN,
 )
 
+# What anonymous callers of the compliance report see in place of a count (the SLA monitor
+# writes them, the public "How we are doing" page reads them): a count from 1 to 4, and a
+# cell withheld only because a small count could be worked out from it, whatever its size.
+FEWER_THAN_5 = "fewer than 5"
+WITHHELD = "withheld"
+HIDDEN_COUNTS = (FEWER_THAN_5, WITHHELD)
+
 # The three area coordinators' areas of the city.
 NORTH = "north"
 CENTRAL = "central"

@@ -17,6 +17,7 @@ from sla_testkit import as_event, centre_event, contact_event, received, respond
 from tests.infra import tokens
 
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+FEWER = contracts.FEWER_THAN_5
 
 
 @pytest.fixture
@@ -238,8 +239,10 @@ def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor
     # north: 0 met, 0 breached in June, 1 open; nothing that small is shown, and the
     # totals row cannot give it back.
     assert north["key"] == "north" and north["open"] == "fewer than 5" and north["total"] == "fewer than 5"
-    assert north["met"] == 0 and north["percent_met"] is None
-    assert body["totals"]["open"] == "fewer than 5" and body["totals"]["total"] == "fewer than 5"
+    assert north["met"] == 0 and north["percent_met"] is None and north["month"] == "2026-06"
+    assert body["totals"] is None
+    [june] = body["months"]
+    assert (june["month"], june["key"], june["open"], june["total"]) == ("2026-06", "all", FEWER, FEWER)
     staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
     assert (staff["to"], staff["by_month_only"], staff["groups"][0]["open"]) == ("2026-06-02", False, 1)
 
@@ -268,8 +271,58 @@ def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> N
         query_string={"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"},
     ).get_json()
     assert body["groups"] == [
-        {"key": "north", "met": 0, "breached": 0, "open": 6, "total": 6, "percent_met": None}
+        {
+            "month": "2026-06",
+            "key": "north",
+            "met": 0,
+            "breached": 0,
+            "open": 6,
+            "total": 6,
+            "percent_met": None,
+        }
     ]
+
+
+def test_anonymous_figures_are_each_months_own_so_no_range_can_be_subtracted_from_another(
+    client, monitor
+) -> None:
+    """November 3 open, December 6: a November-December total of 9 would give November's 3 back."""
+    for n in range(3):
+        handle(monitor, received(f"nov-{n}", datetime(2025, 11, 10, 9, tzinfo=UTC), area="north"))
+    for n in range(6):
+        handle(monitor, received(f"dec-{n}", datetime(2025, 12, 10, 9, tzinfo=UTC), area="north"))
+
+    def report(start: str, end: str, group_by: str = "channel", headers=None) -> dict:
+        query = {"from": start, "to": end, "group_by": group_by}
+        return client.get("/api/v1/reports/compliance", query_string=query, headers=headers or {}).get_json()
+
+    for group_by in ("channel", "area", "month"):
+        november, december = (
+            report("2025-11-01", "2025-11-30", group_by),
+            report("2025-12-01", "2025-12-31", group_by),
+        )
+        both = report("2025-11-01", "2025-12-31", group_by)
+        assert both["groups"] == november["groups"] + december["groups"]
+        assert both["months"] == november["months"] + december["months"]
+        assert both["totals"] is None
+        assert [(row["month"], row["open"]) for row in both["groups"]] == [
+            ("2025-11", "fewer than 5"),
+            ("2025-12", 6),
+        ]
+        assert 9 not in [row["open"] for row in both["groups"] + both["months"]]
+    as_csv = client.get(
+        "/api/v1/reports/compliance", query_string={"from": "2025-11-01", "to": "2025-12-31", "format": "csv"}
+    )
+    lines = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert [line[:2] + line[4:6] for line in lines] == [
+        ["month", "group", "breached", "open"],
+        ["2025-11", "letter", "0", "fewer than 5"],
+        ["2025-11", "all", "0", "fewer than 5"],
+        ["2025-12", "letter", "0", "6"],
+        ["2025-12", "all", "0", "6"],
+    ]
+    staff = report("2025-11-05", "2025-12-31", headers=STAFF)  # staff: any range, every figure
+    assert (staff["groups"][0]["open"], staff["totals"]["open"], staff["months"]) == (9, 9, None)
 
 
 def test_the_report_downloads_as_csv_and_xlsx_with_the_same_figures(client, monitor, clock) -> None:
@@ -295,12 +348,35 @@ def test_the_report_downloads_as_csv_and_xlsx_with_the_same_figures(client, moni
     assert refused.status_code == 422 and "format" in refused.get_json()["error"]["fields"]
 
 
-def test_compliance_refuses_a_backwards_range_by_field(client) -> None:
-    response = client.get(
-        "/api/v1/reports/compliance", query_string={"from": "2026-06-30", "to": "2026-06-01"}
-    )
+@pytest.mark.parametrize("headers", [{}, STAFF], ids=["anonymous", "staff"])
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("9999-12-01", "9999-12-31", "from"),
+        ("9999-11-01", "9999-12-31", "to"),
+        ("2026-06-01", "9999-12-31", "to"),
+        ("0001-01-01", "2026-06-30", "from"),
+        ("1989-12-31", "1990-01-31", "from"),
+        ("2100-12-01", "2101-01-01", "to"),
+        ("2026-06-30", "2026-06-01", "to"),
+    ],
+)
+def test_compliance_refuses_dates_out_of_range_or_backwards_by_field(
+    client, headers, start, end, field
+) -> None:
+    """Years the calendar does not know are a 422 naming the field, as for /due, never a 500."""
+    query = {"from": start, "to": end}
+    response = client.get("/api/v1/reports/compliance", query_string=query, headers=headers)
     assert response.status_code == 422
-    assert "to" in response.get_json()["error"]["fields"]
+    assert field in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("headers", [{}, STAFF], ids=["anonymous", "staff"])
+def test_compliance_answers_for_the_first_and_last_months_the_calendar_knows(client, headers) -> None:
+    for query in ({"from": "1990-01-01", "to": "1990-01-31"}, {"from": "2100-12-01", "to": "2100-12-31"}):
+        assert (
+            client.get("/api/v1/reports/compliance", query_string=query, headers=headers).status_code == 200
+        )
 
 
 def test_openapi_lists_the_endpoints(client) -> None:

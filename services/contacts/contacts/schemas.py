@@ -77,8 +77,8 @@ class ContactQuerySchema(PageQuerySchema, query.ContactFilters):
     urgency = fields.String(validate=validate.OneOf(c.URGENCIES))
     centre_id = text(100)
     assignee = fields.String(validate=USERNAME)
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
+    received_from = fields.AwareDateTime(validate=validate_received_at)
+    received_to = fields.AwareDateTime(validate=validate_received_at)
     format = fields.String(
         load_default="json",
         validate=validate.OneOf(("json", *tables.FORMATS)),

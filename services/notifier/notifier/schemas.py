@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ccshared import query
+from ccshared.calendar import validate_received_at
 from marshmallow import Schema, fields, validate
 
 from .domain import DIGEST_TYPE, GROUP_TYPE, NOTICE_TYPES, STATUSES
@@ -11,7 +12,7 @@ from .domain import DIGEST_TYPE, GROUP_TYPE, NOTICE_TYPES, STATUSES
 class NotificationQuery(query.Limited):
     status = fields.String(validate=validate.OneOf(STATUSES))
     event_type = fields.String(validate=validate.OneOf((*NOTICE_TYPES, DIGEST_TYPE, GROUP_TYPE)))
-    since = fields.AwareDateTime()
+    since = fields.AwareDateTime(validate=validate_received_at)  # the calendar's years, as every date
 
 
 class NotificationSchema(Schema):

@@ -17,7 +17,7 @@ from flask import Response
 
 from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, WITHDRAWN, ContactClock
 from .policy import Policy
-from .reports import COUNTED_STATES, compliance, for_the_public
+from .reports import COUNTED_STATES, compliance, public_figures
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
     ClockSchema,
@@ -121,9 +121,13 @@ def compliance_report(query: dict) -> dict | Response:
     """Met, breached and open counts by channel, centre, area or month of receipt.
 
     Public. Anonymous callers get whole months (the dates widen to the months
-    they fall in) and "fewer than 5" for small counts; staff get every figure,
-    and so does the notifier's service token (its monthly report to the
-    Principal Officer and the coordinators).
+    they fall in), each month's figures on their own: every group row names its
+    `month`, `months` holds each month's totals (key `all`), and `totals` is
+    null, so a month's figures are the same whatever range they are asked in.
+    A count from 1 to 4 says "fewer than 5"; a cell from which one could be
+    worked out says "withheld" (it may be any size). Staff get any range and
+    every figure, and so does the notifier's service token (its monthly report
+    to the Principal Officer and the coordinators).
     """
     ctx = _ctx()
     token = bearer_token()
@@ -138,16 +142,21 @@ def compliance_report(query: dict) -> dict | Response:
     }
     if query.get("area"):
         filter["area"] = query["area"]
-    groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
-    rows, overall = [group.as_dict() for group in groups], totals.as_dict()
+    overall, months = None, None
+    if public:
+        rows, months = public_figures(ctx.clocks.find(filter), query["group_by"])
+    else:
+        groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
+        rows, overall = [group.as_dict() for group in groups], totals.as_dict()
     if query["group_by"] == "centre":
         for row in rows:
             centre = ctx.centres.get(row["key"])
             row["name"] = centre.name if centre else ""
-    if public:
-        rows, overall = for_the_public(rows, overall)
     if query["format"] != "json":
         name = f"compliance-{query['group_by']}-{start.isoformat()}-to-{end.isoformat()}"
+        if public:  # each month's groups, then its totals
+            by_month = sorted([*rows, *months], key=lambda row: row["month"])
+            return tables.download(PUBLIC_COLUMNS, by_month, query["format"], name)
         return tables.download(REPORT_COLUMNS, [*rows, overall], query["format"], name)
     return {
         "from_": start,
@@ -157,6 +166,7 @@ def compliance_report(query: dict) -> dict | Response:
         "by_month_only": public,
         "groups": rows,
         "totals": overall,
+        "months": months,
     }
 
 
@@ -170,6 +180,7 @@ REPORT_COLUMNS = [
     ("total", "total"),
     ("percent_met", "percent met"),
 ]
+PUBLIC_COLUMNS = [("month", "month"), *REPORT_COLUMNS]
 
 
 def _last_day_of_month(day: date) -> date:

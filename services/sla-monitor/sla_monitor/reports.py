@@ -11,15 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ccshared.contracts import FEWER_THAN_5, WITHHELD
 from ccshared.timeutil import LONDON
 
 from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, ContactClock
+
+
+def month_of(clock: ContactClock) -> str:
+    """The local month of receipt, as YYYY-MM."""
+    return clock.received_at.astimezone(LONDON).strftime("%Y-%m")
+
 
 GROUPINGS: dict[str, Callable[[ContactClock], str]] = {
     "channel": lambda clock: clock.channel or "",
     "centre": lambda clock: clock.centre_id or "",
     "area": lambda clock: clock.area or "",
-    "month": lambda clock: clock.received_at.astimezone(LONDON).strftime("%Y-%m"),
+    "month": month_of,
 }
 _COLUMN = {
     OPEN: "open",
@@ -79,15 +86,37 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
 
 
 # Figures shown to anonymous callers: a count from 1 to 4 could point at a family,
-# so it is withheld, and so is any other cell from which it could be worked out
-# (a row's cells add up to its total; the groups' cells add up to the totals row).
-FEWER_THAN_5 = "fewer than 5"
+# so it says "fewer than 5", and any other cell from which it could be worked out
+# (a row's cells add up to its total; the groups' cells add up to the totals row)
+# says "withheld", whatever its size: it is not a small number.
 SMALLEST_SHOWN = 5
 _CELLS = ("met", "breached", "open")
 
 
+def public_figures(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[dict], list[dict]]:
+    """The figures anonymous callers see: each month of receipt on its own, its groups and its
+    totals (key "all"), each row naming its month, small counts withheld.
+
+    A month's cells depend on that month's contacts alone, so they are the same in every
+    answer that covers the month, and no total spans months: two answers never overlap in
+    part, and no figure can be worked out by subtracting one answer from another.
+    """
+    months: dict[str, list[ContactClock]] = {}
+    for clock in clocks:
+        if clock.state in _COLUMN:
+            months.setdefault(month_of(clock), []).append(clock)
+    rows, totals = [], []
+    for month in sorted(months):
+        groups, overall = compliance(months[month], group_by)
+        shown, shown_overall = for_the_public([group.as_dict() for group in groups], overall.as_dict())
+        rows += [{"month": month, **row} for row in shown]
+        totals.append({"month": month, **shown_overall})
+    return rows, totals
+
+
 def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
-    """The rows as anonymous callers see them: small counts say "fewer than 5"."""
+    """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
+    hidden only so that those cannot be worked out say "withheld"."""
     rows = [dict(row) for row in groups] + [dict(totals)]
     names = (*_CELLS, "total")
     hidden = {(n, name) for n, row in enumerate(rows) for name in names if 0 < row[name] < SMALLEST_SHOWN}
@@ -102,7 +131,7 @@ def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
                 hidden.add(_next_to_hide(rows, cells, hidden))
                 changed = True
     for n, name in hidden:
-        rows[n][name] = FEWER_THAN_5
+        rows[n][name] = FEWER_THAN_5 if 0 < rows[n][name] < SMALLEST_SHOWN else WITHHELD
         if name in ("met", "breached"):
             rows[n]["percent_met"] = None
     return rows[:-1], rows[-1]

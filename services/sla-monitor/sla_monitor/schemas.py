@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ccshared import contracts, query, tables
-from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_day, validate_received_at
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .domain import RUNNING
-from .reports import FEWER_THAN_5, GROUPINGS
+from .reports import GROUPINGS
 
 MAX_REPORT_DAYS = 1100
 
@@ -91,9 +91,18 @@ class ClocksSchema(Schema):
 
 class ComplianceQuery(_Query):
     from_ = fields.Date(
-        required=True, data_key="from", metadata={"description": "first local date of receipt"}
+        required=True,
+        data_key="from",
+        validate=validate_day,
+        metadata={"description": f"first local date of receipt, between {EARLIEST_DAY} and {LATEST_DAY}"},
     )
-    to = fields.Date(required=True, metadata={"description": "last local date of receipt, inclusive"})
+    to = fields.Date(
+        required=True,
+        validate=validate_day,
+        metadata={
+            "description": f"last local date of receipt, inclusive, between {EARLIEST_DAY} and {LATEST_DAY}"
+        },
+    )
     group_by = fields.String(load_default="channel", validate=validate.OneOf(tuple(GROUPINGS)))
     area = fields.String(validate=validate.OneOf(contracts.AREAS))
     format = fields.String(
@@ -112,13 +121,20 @@ class ComplianceQuery(_Query):
 
 
 def Count(description: str = "") -> fields.Raw:  # noqa: N802 - reads as a field type
-    """A count, or "fewer than 5" where an anonymous caller may not see a small one."""
-    kinds = [{"type": "integer"}, {"type": "string", "enum": [FEWER_THAN_5]}]
-    return fields.Raw(metadata={"oneOf": kinds, "description": description or "a count"})
+    """A count, or what an anonymous caller sees in its place."""
+    kinds = [{"type": "integer"}, {"type": "string", "enum": list(contracts.HIDDEN_COUNTS)}]
+    hidden = (
+        f'to anonymous callers, "{contracts.FEWER_THAN_5}" for a count from 1 to 4, and '
+        f'"{contracts.WITHHELD}" for a cell of any size hidden so that such a count cannot be worked out'
+    )
+    return fields.Raw(metadata={"oneOf": kinds, "description": f"{description or 'a count'}; {hidden}"})
 
 
 class TallySchema(Schema):
-    key = fields.String()
+    key = fields.String(metadata={"description": 'the group; "all" in a totals row'})
+    month = fields.String(
+        metadata={"description": "YYYY-MM of receipt, for anonymous callers, whose figures are per month"}
+    )
     name = fields.String(metadata={"description": "centre name, when grouped by centre"})
     met = Count()
     breached = Count("answered late, or past due and unanswered")
@@ -130,10 +146,25 @@ class TallySchema(Schema):
 class ComplianceSchema(Schema):
     from_ = fields.Date(data_key="from")
     by_month_only = fields.Boolean(
-        metadata={"description": "true for anonymous callers: whole months, small counts withheld"}
+        metadata={
+            "description": "true for anonymous callers: whole months, each month's figures on their own, "
+            "small counts withheld"
+        }
     )
     to = fields.Date()
     group_by = fields.String()
     area = fields.String(allow_none=True)
-    groups = fields.List(fields.Nested(TallySchema))
-    totals = fields.Nested(TallySchema)
+    groups = fields.List(
+        fields.Nested(TallySchema),
+        metadata={"description": "for anonymous callers, one row per month and group"},
+    )
+    totals = fields.Nested(
+        TallySchema,
+        allow_none=True,
+        metadata={"description": "all groups together; null for anonymous callers"},
+    )
+    months = fields.List(
+        fields.Nested(TallySchema),
+        allow_none=True,
+        metadata={"description": "each month's totals, for anonymous callers; null for staff"},
+    )

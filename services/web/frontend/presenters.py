@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from ccshared import contracts as c
@@ -128,16 +128,28 @@ def bars(groups: Iterable[Mapping[str, Any]]) -> list[Bar]:
     ]
 
 
-def month_bounds(key: str, start: date, end: date) -> tuple[date, date]:
-    """The first and last day of month key ('2026-03'), kept within start..end."""
-    first = date.fromisoformat(f"{key}-01")
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return max(first, start), min(following - timedelta(days=1), end)
+def by_month(groups: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The public compliance report's rows (one per month and channel) as one row per month,
+    newest first: the month and its group per channel."""
+    months: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        months.setdefault(group["month"], {"month": group["month"]})[group["key"]] = group
+    return [months[key] for key in sorted(months, reverse=True)]
 
 
-def month_row(key: str, groups: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """One month's row: the month and its compliance group per channel."""
-    return {"month": key, **{group["key"]: group for group in groups}}
+def withheld_answered(group: Mapping[str, Any]) -> str:
+    """What the public page says where a month's answered figures for a channel are not shown:
+    "fewer than 5" is a small count; "withheld" hides a figure of any size, so that a small
+    one cannot be worked out from it."""
+    small = [
+        words
+        for name, words in (("met", "in time"), ("breached", "late"))
+        if group.get(name) == c.FEWER_THAN_5
+    ]
+    if small:
+        answered = " and fewer than 5 ".join(small)
+        return f"Fewer than 5 answered {answered}: too few to show without risk of identifying anyone"
+    return "Withheld, so that a smaller figure for this month cannot be worked out from it"
 
 
 def week_of(centre: Mapping[str, Any]) -> list[dict[str, Any]]:
