@@ -235,12 +235,14 @@ def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor
     query = {"from": "2026-06-01", "to": "2026-06-02", "group_by": "area"}
     body = client.get("/api/v1/reports/compliance", query_string=query).get_json()
     assert (body["from"], body["to"], body["by_month_only"]) == ("2026-06-01", "2026-06-30", True)
-    north = body["groups"][0]
+    north = body["monthly"][0]
     # north: 0 met, 0 breached in June, 1 open; nothing that small is shown, and the
     # totals row cannot give it back.
     assert north["key"] == "north" and north["open"] == "fewer than 5" and north["total"] == "fewer than 5"
     assert north["met"] == 0 and north["percent_met"] is None and north["month"] == "2026-06"
-    assert body["totals"] is None
+    # Over a range of one month, the groups and totals are that month's.
+    assert body["groups"][0] | {"month": "2026-06"} == north
+    assert (body["totals"]["key"], body["totals"]["open"]) == ("all", FEWER)
     [june] = body["months"]
     assert (june["month"], june["key"], june["open"], june["total"]) == ("2026-06", "all", FEWER, FEWER)
     staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
@@ -270,17 +272,9 @@ def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> N
         "/api/v1/reports/compliance",
         query_string={"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"},
     ).get_json()
-    assert body["groups"] == [
-        {
-            "month": "2026-06",
-            "key": "north",
-            "met": 0,
-            "breached": 0,
-            "open": 6,
-            "total": 6,
-            "percent_met": None,
-        }
-    ]
+    shown = {"key": "north", "met": 0, "breached": 0, "open": 6, "total": 6, "percent_met": None}
+    assert body["monthly"] == [{"month": "2026-06", **shown}]
+    assert body["groups"] == [shown] and body["totals"] == shown | {"key": "all"}
 
 
 def test_anonymous_figures_are_each_months_own_so_no_range_can_be_subtracted_from_another(
@@ -302,14 +296,16 @@ def test_anonymous_figures_are_each_months_own_so_no_range_can_be_subtracted_fro
             report("2025-12-01", "2025-12-31", group_by),
         )
         both = report("2025-11-01", "2025-12-31", group_by)
-        assert both["groups"] == november["groups"] + december["groups"]
+        assert both["monthly"] == november["monthly"] + december["monthly"]
         assert both["months"] == november["months"] + december["months"]
-        assert both["totals"] is None
-        assert [(row["month"], row["open"]) for row in both["groups"]] == [
+        assert [(row["month"], row["open"]) for row in both["monthly"]] == [
             ("2025-11", "fewer than 5"),
             ("2025-12", 6),
         ]
-        assert 9 not in [row["open"] for row in both["groups"] + both["months"]]
+        # Over both months a cell adds up only shown cells: November's is not, so it is withheld.
+        assert both["totals"]["open"] == contracts.WITHHELD
+        ranged = [row["open"] for row in [*both["groups"], both["totals"]]]
+        assert 9 not in ranged + [row["open"] for row in both["monthly"] + both["months"]], ranged
     as_csv = client.get(
         "/api/v1/reports/compliance", query_string={"from": "2025-11-01", "to": "2025-12-31", "format": "csv"}
     )
@@ -322,7 +318,12 @@ def test_anonymous_figures_are_each_months_own_so_no_range_can_be_subtracted_fro
         ["2025-12", "all", "0", "6"],
     ]
     staff = report("2025-11-05", "2025-12-31", headers=STAFF)  # staff: any range, every figure
-    assert (staff["groups"][0]["open"], staff["totals"]["open"], staff["months"]) == (9, 9, None)
+    assert (staff["groups"][0]["open"], staff["totals"]["open"], staff["monthly"], staff["months"]) == (
+        9,
+        9,
+        None,
+        None,
+    )
 
 
 def test_the_report_downloads_as_csv_and_xlsx_with_the_same_figures(client, monitor, clock) -> None:

@@ -159,9 +159,7 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
             "percent_met": None,
         },
     ]
-    services.on(
-        "GET", SLA, "/api/v1/reports/compliance", (200, {"groups": groups, "totals": None, "months": []})
-    )
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": groups, "months": []}))
 
     page = client.get("/how-we-are-doing").text
 
@@ -185,10 +183,9 @@ def test_how_we_are_doing_names_the_targets_the_sla_monitor_measures_against(cli
         (
             200,
             {
-                "groups": [
+                "monthly": [
                     {"month": "2026-03", "key": "letter", "met": 0, "breached": 0, "percent_met": None}
-                ],
-                "totals": None,
+                ]
             },
         ),
     )
@@ -203,13 +200,13 @@ def test_how_we_are_doing_names_the_targets_the_sla_monitor_measures_against(cli
 def test_how_we_are_doing_without_figures_asks_for_no_targets_and_without_targets_shows_none(
     client, services
 ):
-    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"groups": [], "totals": None}))
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": []}))
     empty = client.get("/how-we-are-doing")
     assert empty.status_code == 200 and "There are no figures for" in empty.text
     assert not [call for call in services.calls if call.path == "/api/v1/due"]
 
     letter = {"month": "2026-03", "key": "letter", "met": 0, "breached": 0, "percent_met": None}
-    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"groups": [letter], "totals": None}))
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": [letter]}))
     services.on("GET", SLA, "/api/v1/due", (503, {"error": {"status": 503, "code": "unavailable"}}))
     page = client.get("/how-we-are-doing")
     assert page.status_code == 200
@@ -248,7 +245,7 @@ def test_how_we_are_doing_says_fewer_than_5_only_of_small_counts_and_withheld_of
             "percent_met": None,
         },
     ]
-    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"groups": groups, "totals": None}))
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": groups}))
 
     page = client.get("/how-we-are-doing")
 

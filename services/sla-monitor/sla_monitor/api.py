@@ -17,7 +17,7 @@ from flask import Response
 
 from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, WITHDRAWN, ContactClock
 from .policy import Policy
-from .reports import COUNTED_STATES, compliance, public_figures
+from .reports import COUNTED_STATES, compliance, over_the_range, public_figures
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
     ClockSchema,
@@ -121,11 +121,13 @@ def compliance_report(query: dict) -> dict | Response:
     """Met, breached and open counts by channel, centre, area or month of receipt.
 
     Public. Anonymous callers get whole months (the dates widen to the months
-    they fall in), each month's figures on their own: every group row names its
-    `month`, `months` holds each month's totals (key `all`), and `totals` is
-    null, so a month's figures are the same whatever range they are asked in.
-    A count from 1 to 4 says "fewer than 5"; a cell from which one could be
-    worked out says "withheld" (it may be any size). Staff get any range and
+    they fall in), each month's figures on their own in `monthly` (a row per
+    month and group, each naming its `month`) and `months` (each month's
+    totals), the same whatever range they are asked in. A count from 1 to 4
+    says "fewer than 5"; a cell from which one could be worked out says
+    "withheld" (it may be any size). `groups` and `totals` add up those
+    published cells over the range (a cell is "withheld" where any month's is
+    not shown), so no answer tells more than its months do. Staff get any range and
     every figure, and so does the notifier's service token (its monthly report
     to the Principal Officer and the coordinators).
     """
@@ -142,20 +144,22 @@ def compliance_report(query: dict) -> dict | Response:
     }
     if query.get("area"):
         filter["area"] = query["area"]
-    overall, months = None, None
+    monthly, months = None, None
     if public:
-        rows, months = public_figures(ctx.clocks.find(filter), query["group_by"])
+        monthly, months = public_figures(ctx.clocks.find(filter), query["group_by"])
+        if query["group_by"] == "centre":
+            _name_centres(ctx, monthly)
+        rows = over_the_range(monthly)
+        overall = (over_the_range(months) or [compliance((), query["group_by"])[1].as_dict()])[0]
     else:
         groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
         rows, overall = [group.as_dict() for group in groups], totals.as_dict()
-    if query["group_by"] == "centre":
-        for row in rows:
-            centre = ctx.centres.get(row["key"])
-            row["name"] = centre.name if centre else ""
+        if query["group_by"] == "centre":
+            _name_centres(ctx, rows)
     if query["format"] != "json":
         name = f"compliance-{query['group_by']}-{start.isoformat()}-to-{end.isoformat()}"
         if public:  # each month's groups, then its totals
-            by_month = sorted([*rows, *months], key=lambda row: row["month"])
+            by_month = sorted([*monthly, *months], key=lambda row: row["month"])  # type: ignore[misc]
             return tables.download(PUBLIC_COLUMNS, by_month, query["format"], name)
         return tables.download(REPORT_COLUMNS, [*rows, overall], query["format"], name)
     return {
@@ -166,8 +170,15 @@ def compliance_report(query: dict) -> dict | Response:
         "by_month_only": public,
         "groups": rows,
         "totals": overall,
+        "monthly": monthly,
         "months": months,
     }
+
+
+def _name_centres(ctx: Context, rows: list[dict]) -> None:
+    for row in rows:
+        centre = ctx.centres.get(row["key"])
+        row["name"] = centre.name if centre else ""
 
 
 FULL_FIGURES_ROLES = (*ROLES, ROLE_SERVICE)

@@ -114,6 +114,25 @@ def public_figures(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[
     return rows, totals
 
 
+def over_the_range(monthly: Iterable[dict]) -> list[dict]:
+    """Months' published rows as one row per key, from those cells alone: each cell is the sum
+    of the months' cells, or "withheld" where any month's is not shown (one month's cell is
+    itself). So an answer over a range tells nothing that its months' own figures do not."""
+    keyed: dict[str, dict] = {}
+    for row in monthly:
+        into = keyed.get(row["key"])
+        if into is None:
+            keyed[row["key"]] = {name: value for name, value in row.items() if name != "month"}
+            continue
+        for name in (*_CELLS, "total"):
+            both = isinstance(into[name], int) and isinstance(row[name], int)
+            into[name] = into[name] + row[name] if both else WITHHELD
+    for row in keyed.values():
+        known = isinstance(row["met"], int) and isinstance(row["breached"], int)
+        row["percent_met"] = Tally("", row["met"], row["breached"]).percent_met if known else None
+    return [keyed[key] for key in sorted(keyed)]
+
+
 def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
     """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
     hidden only so that those cannot be worked out say "withheld"."""

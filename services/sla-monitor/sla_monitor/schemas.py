@@ -156,12 +156,16 @@ class ComplianceSchema(Schema):
     area = fields.String(allow_none=True)
     groups = fields.List(
         fields.Nested(TallySchema),
-        metadata={"description": "for anonymous callers, one row per month and group"},
+        metadata={
+            "description": "one row per group over the range; for anonymous callers the sum of the "
+            "months' published cells, \"withheld\" where any month's is not shown"
+        },
     )
-    totals = fields.Nested(
-        TallySchema,
+    totals = fields.Nested(TallySchema, metadata={"description": "all groups together, likewise"})
+    monthly = fields.List(
+        fields.Nested(TallySchema),
         allow_none=True,
-        metadata={"description": "all groups together; null for anonymous callers"},
+        metadata={"description": "for anonymous callers, one row per month and group; null for staff"},
     )
     months = fields.List(
         fields.Nested(TallySchema),

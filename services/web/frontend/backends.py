@@ -155,8 +155,8 @@ class SlaMonitor(Backend):
     def compliance(self, *, as_staff: bool = False, **query: Any) -> dict:
         """{"groups": [{key, met, breached, open, total, percent_met}], "totals": {...}}.
 
-        Anonymous (the public pages): whole months, each group row naming its month, each
-        month's totals in "months" and no "totals"; "fewer than 5" for a small count and
+        Anonymous (the public pages): whole months, each month's groups in "monthly" (each
+        naming its month) and totals in "months"; "fewer than 5" for a small count and
         "withheld" for a cell from which one could be worked out.
         """
         return self.client.get(f"{API}/reports/compliance", params=query, as_staff=as_staff)

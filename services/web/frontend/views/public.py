@@ -108,7 +108,7 @@ def monthly_by_channel(start: date, end: date) -> list[dict[str, Any]]:
     report = backends().sla.compliance(
         **{"from": start.isoformat(), "to": end.isoformat(), "group_by": "channel"}
     )
-    return by_month(report["groups"])
+    return by_month(report["monthly"])
 
 
 def measured_against(now: datetime) -> dict[str, int]:
