@@ -7,14 +7,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from ccshared import contracts as c
+from ccshared.auth import StaffUser
 from ccshared.calendar import WorkingCalendar
 from ccshared.config import ConfigError
 from hypothesis import given
 from hypothesis import strategies as st
 from notifier import domain
+from notifier.access import may_read
 from notifier.config import Settings
 from notifier.digest import digest_day_due
 from notifier.domain import Addressing, RetryPolicy, Routing
+from notifier.file_transport import StoredMessage
 from notifier.rendering import duration, london
 
 from tests.infra import tokens
@@ -203,3 +206,25 @@ def test_configured_routing_and_digest_readers_are_parsed():
     assert settings.digest.recipients == frozenset({"test.south@example.org", "po@example.org"})
     assert settings.digest.at == time(7, 30)
     assert "from-the-environment" not in repr(settings)
+
+
+def _stored(event_type: str, area: str | None, to: str) -> StoredMessage:
+    return StoredMessage("m1", to, None, to, "Test subject", "2026-11-23", area, event_type)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "area", "readable"),
+    [
+        (c.SLA_AT_RISK, c.NORTH, True),
+        (c.SLA_AT_RISK, c.SOUTH, False),  # another area's, though addressed to them
+        (domain.GROUP_TYPE, c.NORTH, True),
+        (domain.GROUP_TYPE, None, True),  # notices of several areas, all sent to them by name
+        (domain.DIGEST_TYPE, None, True),  # their own daily digest
+        (domain.DIGEST_TYPE, c.SOUTH, False),
+        (c.SLA_BREACHED, c.NORTH, False),  # never sent to a username
+    ],
+)
+def test_a_staff_member_reads_the_notices_sent_to_them_by_name(event_type, area, readable):
+    user = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
+    message = _stored(event_type, area, "test.worker@example.org")
+    assert may_read(user, message, ROUTING) is readable

@@ -6,13 +6,16 @@ from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.errors import Forbidden
 
-from .domain import GROUP_TYPE, Routing
+from .domain import DIGEST_TYPE, GROUP_TYPE, Routing
 from .file_transport import StoredMessage
 
+# A group mail or a daily digest carries notices, of one area or (area None) of several:
+# a user who moved area is still sent notices of contacts assigned to them before.
+CARRIERS = frozenset({GROUP_TYPE, DIGEST_TYPE})
 # What the notifier sends a staff member by name: an at-risk notice for a contact
-# assigned to them, or a group mail carrying such notices. Everything else goes to
-# a role mailbox, a centre's inbox or a partner, never to a username.
-PERSONAL_TYPES = frozenset({c.SLA_AT_RISK, GROUP_TYPE})
+# assigned to them, or a carrier of such notices. Everything else goes to a role
+# mailbox, a centre's inbox or a partner, never to a username.
+PERSONAL_TYPES = frozenset({c.SLA_AT_RISK, *CARRIERS})
 
 
 def log_area(user: StaffUser) -> str | None:
@@ -39,7 +42,9 @@ def may_read(user: StaffUser, message: StoredMessage, routing: Routing) -> bool:
     if user.role == c.ROLE_COORDINATOR and user.area:
         if message.area == user.area or delivered == routing.coordinators.get(user.area, "").lower():
             return True
-    if not delivered or message.event_type not in PERSONAL_TYPES or not user.may_see_area(message.area):
+    if not delivered or message.event_type not in PERSONAL_TYPES:
+        return False
+    if not user.may_see_area(message.area) and not (message.area is None and message.event_type in CARRIERS):
         return False
     own = routing.staff_address(user.username)
     return own is not None and delivered == own.lower() and not routing.mailboxes.is_role_address(delivered)
