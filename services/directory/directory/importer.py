@@ -138,11 +138,7 @@ class Importer:
         partner_metrics.start([feed.name for feed in self.settings.feeds])
 
     def run_once(self) -> list[Outcome]:
-        """Fetch every feed that is due now; return what happened to each. Services of a feed no
-        longer configured are dropped first: nobody would refresh or report them again."""
-        forgotten = self.repository.forget_feeds_except(feed.name for feed in self.settings.feeds)
-        if forgotten:
-            log.info("dropped the services of feeds no longer configured", extra={"dropped": forgotten})
+        """Fetch every feed that is due now; return what happened to each."""
         outcomes = []
         for feed in self.settings.feeds:
             status = self.repository.feed_status(feed.name)

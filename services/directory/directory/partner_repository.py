@@ -54,12 +54,6 @@ class PartnerRepository:
         dropped = self.services.delete({"_id": {"$in": gone}}) if gone else 0
         return written, dropped
 
-    def forget_feeds_except(self, names: Iterable[str]) -> int:
-        """Drop the services and state of every feed not named (taken out of ORUK_IMPORT_FEEDS)."""
-        kept = list(names)
-        self.feeds.delete({"_id": {"$nin": kept}})
-        return self.services.delete({"feed": {"$nin": kept}})
-
     def count(self, feed: str, hidden: bool | None = None) -> int:
         filter: Filter = {"feed": feed}
         if hidden is not None:

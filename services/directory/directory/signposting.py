@@ -96,8 +96,9 @@ class Signposting:
 
     def _configured(self) -> dict[str, Any]:
         """Only the feeds ORUK_IMPORT_FEEDS names now: one taken out is neither refreshed nor
-        reported, so its copies must not stay on the public search (the importer drops them
-        when it next runs; with no feeds left it does not run)."""
+        reported, so its copies must not stay on the public search. They stay stored, with
+        staff's hide marks and their audit, for the feed's return (a mistyped setting, a
+        rolling deploy)."""
         return {"feed": {"$in": [feed.name for feed in self.settings.feeds]}}
 
     @staticmethod
