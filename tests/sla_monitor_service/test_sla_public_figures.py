@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from ccshared.contracts import FEWER_THAN_5, HIDDEN_COUNTS, WITHHELD
 from hypothesis import given
 from hypothesis import strategies as st
-from sla_monitor.reports import for_the_public
+from sla_monitor.domain import BREACHED, MET, OPEN
+from sla_monitor.reports import for_the_public, public_figures
 
 CELLS = ("met", "breached", "open")
 
@@ -65,3 +69,85 @@ def test_a_cell_hidden_only_to_protect_a_small_one_says_withheld_not_fewer_than_
     shown, overall = for_the_public(groups, totals_of(groups))
     assert (shown[0]["met"], shown[0]["breached"], shown[0]["total"]) == (25, FEWER_THAN_5, WITHHELD)
     assert overall["breached"] == WITHHELD  # 9: it would give letter's 3 back through telephone's 6
+
+
+# Across answers: every grouping and area filter of one month, as an outsider collects them.
+
+AREAS, CHANNELS_ = ("north", "central", "south"), ("letter", "telephone")
+STATES = {"met": MET, "breached": BREACHED, "open": OPEN}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What public_figures reads of a clock."""
+
+    area: str
+    channel: str
+    centre_id: str
+    state: str
+    received_at: datetime = datetime(2026, 6, 10, 9, tzinfo=UTC)
+
+
+def _answer(clocks: list[Clock], group_by: str, area: str | None = None) -> tuple[dict, dict]:
+    rows, [totals] = public_figures(clocks, group_by, area)
+    return {row["key"]: row for row in rows}, totals
+
+
+def _lone_unknowns(sums: list[list[object]]) -> list[list[object]]:
+    return [cells for cells in sums if sum(cell in HIDDEN_COUNTS for cell in cells) == 1]
+
+
+clocks_of_a_month = st.lists(
+    st.builds(
+        Clock,
+        st.sampled_from(AREAS),
+        st.sampled_from(CHANNELS_),
+        st.sampled_from(("c1", "c2")),
+        st.sampled_from(tuple(STATES.values())),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@given(clocks_of_a_month)
+def test_no_answer_set_beside_another_leaves_a_hidden_figure_alone_in_a_sum(clocks) -> None:
+    """By area beside by channel, an area's channels beside its row, its centres beside it: each
+    figure is the same in every answer, and no sum an outsider can form has one unknown alone."""
+    by_area, whole = _answer(clocks, "area")
+    by_channel, whole_by_channel = _answer(clocks, "channel")
+    by_month, whole_by_month = _answer(clocks, "month")
+    assert whole == whole_by_channel == whole_by_month == {**by_month["2026-06"], "key": "all"}
+    within_area = {
+        area: (_answer(clocks, "centre", area), _answer(clocks, "channel", area)) for area in by_area
+    }
+    sums = []
+    for name in (*STATES, "total"):
+        sums.append([whole[name], *(row[name] for row in by_area.values())])
+        sums.append([whole[name], *(row[name] for row in by_channel.values())])
+        for area, ((centres, of_centres), (channels, of_channels)) in within_area.items():
+            assert of_centres == of_channels == by_area[area] | {"key": "all"}
+            sums.append([by_area[area][name], *(row[name] for row in centres.values())])
+            sums.append([by_area[area][name], *(row[name] for row in channels.values())])
+        for channel, channel_row in by_channel.items():
+            parts = [channels.get(channel) for _, (channels, _) in within_area.values()]
+            sums.append([channel_row[name], *(part[name] for part in parts if part)])
+    for row in [whole, *by_area.values(), *by_channel.values()]:
+        sums.append([row["total"], *(row[name] for name in STATES)])
+    assert not _lone_unknowns(sums), _lone_unknowns(sums)
+    for row in [whole, *by_area.values(), *by_channel.values()]:
+        for name in (*STATES, "total"):
+            assert not (isinstance(row[name], int) and 0 < row[name] < 5), (name, row)
+
+
+def test_the_review_case_a_small_areas_figure_is_not_given_back_by_the_whole_months() -> None:
+    """north met 3, central 10, south 12: by area alone hides north's, but the month's 25
+    by channel would give it back (25 - 10 - 12)."""
+    clocks = [
+        Clock(area, "letter", f"c-{area}", MET)
+        for area, met in (("north", 3), ("central", 10), ("south", 12))
+        for _ in range(met)
+    ]
+    assert _answer(clocks, "area")[0]["north"]["met"] == FEWER_THAN_5
+    assert _answer(clocks, "month")[1]["met"] == WITHHELD
+    assert _answer(clocks, "channel")[0]["letter"]["met"] == WITHHELD

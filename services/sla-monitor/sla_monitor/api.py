@@ -142,16 +142,16 @@ def compliance_report(query: dict) -> dict | Response:
         "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
         "state": {"$in": list(COUNTED_STATES)},
     }
-    if query.get("area"):
-        filter["area"] = query["area"]
     monthly, months = None, None
-    if public:
-        monthly, months = public_figures(ctx.clocks.find(filter), query["group_by"])
+    if public:  # withheld cells are decided over every area's figures; the area picks the rows
+        monthly, months = public_figures(ctx.clocks.find(filter), query["group_by"], query.get("area"))
         if query["group_by"] == "centre":
             _name_centres(ctx, monthly)
         rows = over_the_range(monthly)
         overall = (over_the_range(months) or [compliance((), query["group_by"])[1].as_dict()])[0]
     else:
+        if query.get("area"):
+            filter["area"] = query["area"]
         groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
         rows, overall = [group.as_dict() for group in groups], totals.as_dict()
         if query["group_by"] == "centre":

@@ -8,8 +8,9 @@ late and contacts past due still unanswered; `open` counts those still in time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ccshared.contracts import FEWER_THAN_5, WITHHELD
 from ccshared.timeutil import LONDON
@@ -93,25 +94,73 @@ SMALLEST_SHOWN = 5
 _CELLS = ("met", "breached", "open")
 
 
-def public_figures(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[dict], list[dict]]:
+def public_figures(
+    clocks: Iterable[ContactClock], group_by: str, area: str | None = None
+) -> tuple[list[dict], list[dict]]:
     """The figures anonymous callers see: each month of receipt on its own, its groups and its
-    totals (key "all"), each row naming its month, small counts withheld.
+    totals (key "all"), each row naming its month, small counts withheld. `clocks` are every
+    area's: `area` picks the rows, not what is withheld.
 
     A month's cells depend on that month's contacts alone, so they are the same in every
-    answer that covers the month, and no total spans months: two answers never overlap in
-    part, and no figure can be worked out by subtracting one answer from another.
+    answer that covers the month. And what is withheld is decided once for the month, over
+    every figure any anonymous answer gives of it (by channel, area, centre, an area's
+    channels, the whole), so no figure can be worked out by setting one answer beside
+    another: a grouping or an area filter beside another, or a range beside another.
     """
     months: dict[str, list[ContactClock]] = {}
     for clock in clocks:
         if clock.state in _COLUMN:
             months.setdefault(month_of(clock), []).append(clock)
     rows, totals = [], []
+    whole = ("area", area) if area else ("all",)
     for month in sorted(months):
-        groups, overall = compliance(months[month], group_by)
-        shown, shown_overall = for_the_public([group.as_dict() for group in groups], overall.as_dict())
-        rows += [{"month": month, **row} for row in shown]
-        totals.append({"month": month, **shown_overall})
+        tallies, wholes = _month_figures(months[month])
+        if whole not in tallies:  # none of the area's contacts that month
+            continue
+        shown = _withhold({unit: tally.as_dict() for unit, tally in tallies.items()}, wholes)
+        if group_by == "month":
+            units = [whole]
+        else:
+            kind = {"channel": "area-channel" if area else "channel", "area": "area", "centre": "centre"}[
+                group_by
+            ]
+            units = [
+                unit
+                for unit in shown
+                if unit[0] == kind and (area is None or kind == "channel" or unit[1] == area)
+            ]
+        picked = [shown[unit] | ({"key": month} if group_by == "month" else {}) for unit in units]
+        rows += [{"month": month, **row} for row in sorted(picked, key=lambda row: row["key"])]
+        totals.append({"month": month, **shown[whole], "key": "all"})
     return rows, totals
+
+
+Unit = tuple[str, ...]  # ("all",), ("area", a), ("channel", ch), ("centre", a, id), ("area-channel", a, ch)
+
+
+def _month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, Tally], list[tuple[Unit, list[Unit]]]]:
+    """Every figure an anonymous answer can give of a month, and which of them add up to which."""
+    tallies: dict[Unit, Tally] = {}
+    for clock in clocks:
+        area, channel = clock.area or "", clock.channel or ""
+        for unit, key in (
+            (("all",), "all"),
+            (("area", area), area),
+            (("channel", channel), channel),
+            (("centre", area, clock.centre_id or ""), clock.centre_id or ""),
+            (("area-channel", area, channel), channel),
+        ):
+            tallies.setdefault(unit, Tally(key)).count(clock.state)
+    of_kind = {kind: [unit for unit in tallies if unit[0] == kind] for kind in ("area", "channel")}
+    wholes: list[tuple[Unit, list[Unit]]] = [(("all",), of_kind["area"]), (("all",), of_kind["channel"])]
+    for area_unit in of_kind["area"]:
+        for kind in ("centre", "area-channel"):
+            wholes.append((area_unit, [u for u in tallies if u[0] == kind and u[1] == area_unit[1]]))
+    for channel_unit in of_kind["channel"]:
+        wholes.append(
+            (channel_unit, [u for u in tallies if u[0] == "area-channel" and u[2] == channel_unit[1]])
+        )
+    return tallies, wholes
 
 
 def over_the_range(monthly: Iterable[dict]) -> list[dict]:
@@ -134,14 +183,22 @@ def over_the_range(monthly: Iterable[dict]) -> list[dict]:
 
 
 def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
+    """One table as anonymous callers see it: its groups add up to its totals row."""
+    rows: dict[Any, dict] = {n: row for n, row in enumerate(groups)} | {"all": totals}
+    shown = _withhold(rows, [("all", list(range(len(groups))))])
+    return [shown[n] for n in range(len(groups))], shown["all"]
+
+
+def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]]) -> dict[Any, dict]:
     """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
-    hidden only so that those cannot be worked out say "withheld"."""
-    rows = [dict(row) for row in groups] + [dict(totals)]
+    hidden only so that those cannot be worked out say "withheld". A row's cells add up to its
+    total, and each whole's rows to the whole: no sum may have one hidden cell alone in it."""
+    rows = {unit: dict(row) for unit, row in rows.items()}
     names = (*_CELLS, "total")
-    hidden = {(n, name) for n, row in enumerate(rows) for name in names if 0 < row[name] < SMALLEST_SHOWN}
+    hidden = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}
     # Each sum, as the cells it ties together, the one to hide first listed first.
-    sums = [[(n, "total"), *((n, name) for name in _CELLS)] for n in range(len(rows))]
-    sums += [[(len(rows) - 1, name), *((n, name) for n in range(len(rows) - 1))] for name in names]
+    sums = [[(u, "total"), *((u, name) for name in _CELLS)] for u in rows]
+    sums += [[(whole, name), *((part, name) for part in parts)] for whole, parts in wholes for name in names]
     changed = True
     while changed:
         changed = False
@@ -149,14 +206,14 @@ def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
             if sum(cell in hidden for cell in cells) == 1:  # one unknown in a sum: hide another
                 hidden.add(_next_to_hide(rows, cells, hidden))
                 changed = True
-    for n, name in hidden:
-        rows[n][name] = FEWER_THAN_5 if 0 < rows[n][name] < SMALLEST_SHOWN else WITHHELD
+    for u, name in hidden:
+        rows[u][name] = FEWER_THAN_5 if 0 < rows[u][name] < SMALLEST_SHOWN else WITHHELD
         if name in ("met", "breached"):
-            rows[n]["percent_met"] = None
-    return rows[:-1], rows[-1]
+            rows[u]["percent_met"] = None
+    return rows
 
 
-def _next_to_hide(rows: list[dict], cells: list[tuple[int, str]], hidden: set) -> tuple[int, str]:
+def _next_to_hide(rows: Mapping[Any, dict], cells: list[tuple[Any, str]], hidden: set) -> tuple[Any, str]:
     """The sum's total if shown, else its smallest shown cell (zeros complete a sum too)."""
     shown = [cell for cell in cells if cell not in hidden]
     if shown[0] == cells[0]:
