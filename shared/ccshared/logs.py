@@ -42,11 +42,13 @@ class JsonFormatter(logging.Formatter):
 # carry the reason in the exception (a reset or refused socket), so its type counts
 # as much as the message. A bootstrap that runs out of time ("Bootstrap failed: ... Unable
 # to bootstrap from ...") follows attempts already logged: a refused or reset one is weather,
-# an authorisation failure stays an error on its own line.
+# an authorisation failure stays an error on its own line. A transport already closed
+# ("<KafkaTCPTransport [none] (closed)>") that fails a last read is a close racing a read
+# at shutdown, not a fault.
 _BROKER_AWAY = re.compile(
     r"KafkaConnectionError|socket disconnected|Connection (lost|failed)|ECONNREFUSED|ECONNRESET"
     r"|NodeNotReady|Broker not available|Metadata refresh: failed|timed out"
-    r"|Connection refused|reset by peer|Unable to bootstrap",
+    r"|Connection refused|reset by peer|Unable to bootstrap|\(closed\)>",
     re.IGNORECASE,
 )
 

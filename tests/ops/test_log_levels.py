@@ -30,6 +30,10 @@ def _record(name: str, message: str, error: BaseException | None = None) -> logg
         ),
         ("Connection failed: [Errno 111] Connection refused", None),
         ("Bootstrap failed: KafkaTimeoutError: Unable to bootstrap from ['127.0.0.1:9186']", None),
+        (
+            "<KafkaTCPTransport [none] (closed)>: Error receiving network data closing socket",
+            AttributeError("'NoneType' object has no attribute 'recv'"),
+        ),
     ],
 )
 def test_a_broker_going_away_is_logged_as_a_warning(message, error):
