@@ -48,17 +48,22 @@ def feed():
     server.stop()
 
 
+def app_reading(feeds: ImportSettings, store_url: str, store, clock, tmp_path):
+    """The directory's app on this store, with these partner feeds configured."""
+    settings = Settings(
+        store_url=store_url,
+        bus_url=f"sqlite:///{tmp_path}/events.db",
+        staff_token_public_key=tokens.STAFF_PUBLIC,
+        partner_import=feeds,
+    )
+    return create_app(settings, store=store, clock=clock)
+
+
 @pytest.fixture
 def world(any_store_url, clock, tmp_path, feed):
     store = connect(any_store_url)
     imports = ImportSettings(feeds=(Feed("partner", feed.url),))
-    settings = Settings(
-        store_url=any_store_url,
-        bus_url=f"sqlite:///{tmp_path}/events.db",
-        staff_token_public_key=tokens.STAFF_PUBLIC,
-        partner_import=imports,
-    )
-    app = create_app(settings, store=store, clock=clock)
+    app = app_reading(imports, any_store_url, store, clock, tmp_path)
     load_sample(provided(app, directory_api.Context).service)
     importer = Importer(PartnerRepository(store), imports, clock)
     [outcome] = importer.run_once()
@@ -228,13 +233,7 @@ def test_a_feed_taken_out_of_the_setting_leaves_the_search_and_keeps_staffs_mark
     other = FeedServer([partner_service("Test Other Group")])
     try:
         imports = ImportSettings(feeds=(Feed("other", other.url),))
-        settings = Settings(
-            store_url=any_store_url,
-            bus_url=f"sqlite:///{tmp_path}/events.db",
-            staff_token_public_key=tokens.STAFF_PUBLIC,
-            partner_import=imports,
-        )
-        restarted = create_app(settings, store=store, clock=clock).test_client()
+        restarted = app_reading(imports, any_store_url, store, clock, tmp_path).test_client()
         assert partner_names(search(restarted)) == []  # before "other" is first imported
 
         Importer(repository, imports, clock).run_once()
