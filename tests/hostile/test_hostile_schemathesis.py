@@ -10,7 +10,9 @@ behind the gate instead of stopping at 401.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -86,13 +88,20 @@ HUGE_INTEGER_BODIES = [b"9" * 5000, b'{"id": ' + b"9" * 5000 + b"}", b'{"a": [{"
 SCHEMAS = {"directory": directory, "contacts": contacts, "sla-monitor": sla, "notifier": notifier}
 
 
-def _json_body_operations() -> list[tuple[str, str, str]]:
+def _operations(taking: Callable[[Any], bool]) -> list[tuple[str, str, str]]:
+    """(service, path, method) of every documented operation `taking` picks."""
     return [
         (name, operation.path, operation.method.upper())
         for name, schema in SCHEMAS.items()
         for operation in (result.ok() for result in schema.get_all_operations())
-        if any(body.media_type == "application/json" for body in operation.body)
+        if taking(operation)
     ]
+
+
+def _json_body_operations() -> list[tuple[str, str, str]]:
+    return _operations(
+        lambda operation: any(body.media_type == "application/json" for body in operation.body)
+    )
 
 
 @pytest.mark.parametrize(("name", "path", "method"), _json_body_operations())
@@ -223,12 +232,7 @@ def test_hostile_schemathesis_every_json_body_operation_has_a_typed_value_to_try
 
 
 def _query_operations() -> list[tuple[str, str, str]]:
-    return [
-        (name, operation.path, operation.method.upper())
-        for name, schema in SCHEMAS.items()
-        for operation in (result.ok() for result in schema.get_all_operations())
-        if any(parameter.location == "query" for parameter in operation.query)
-    ]
+    return _operations(lambda operation: any(parameter.location == "query" for parameter in operation.query))
 
 
 QUERIED = _query_operations()
