@@ -9,7 +9,7 @@ names here are the only spelling of those schemes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -317,20 +317,22 @@ def _wrong_type(field: fields.Field, value: object) -> Any:
     if value is None or isinstance(field, fields.Pluck):
         return None
     if isinstance(field, fields.Nested):
-        items = value if field.many and isinstance(value, list) else None
-        if items is None:
-            return json_type_errors(field.schema, value) or None
-        return {
-            i: wrong for i, item in enumerate(items) if (wrong := json_type_errors(field.schema, item))
-        } or None
+        if field.many:
+            return _each(value, lambda item: json_type_errors(field.schema, item))
+        return json_type_errors(field.schema, value) or None
     if isinstance(field, fields.List):
-        if not isinstance(value, list):
-            return None
-        return {i: wrong for i, item in enumerate(value) if (wrong := _wrong_type(field.inner, item))} or None
+        return _each(value, lambda item: _wrong_type(field.inner, item))
     for kind, types in _JSON_TYPES:
         if isinstance(field, kind):
             return None if type(value) in types else [field.error_messages["invalid"]]
     return None
+
+
+def _each(value: object, wrong: Callable[[object], Any]) -> dict[int, Any] | None:
+    """{index: its error} for the items of a JSON array; None if all are right or it is no array."""
+    if not isinstance(value, list):
+        return None
+    return {i: error for i, item in enumerate(value) if (error := wrong(item))} or None
 
 
 def json_type_errors(schema: Schema, data: object) -> dict[Any, Any]:
