@@ -58,6 +58,9 @@ def supported_instant(instant: datetime) -> bool:
         return False
 
 
+_OUT_OF_RANGE = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
+
+
 def validate_received_at(instant: datetime) -> None:
     """A marshmallow validator for a received date, so bad years get a 422 naming the field."""
     if not supported_instant(instant):
@@ -68,9 +71,6 @@ def validate_day(day: date) -> None:
     """The same rule for a local calendar date (a report's first or last day of receipt)."""
     if not in_supported_range(day):
         raise ValidationError(_OUT_OF_RANGE)
-
-
-_OUT_OF_RANGE = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
 
 
 # Closure days ------------------------------------------------------------------

@@ -121,14 +121,8 @@ def public_figures(
         if group_by == "month":
             units = [whole]
         else:
-            kind = {"channel": "area-channel" if area else "channel", "area": "area", "centre": "centre"}[
-                group_by
-            ]
-            units = [
-                unit
-                for unit in shown
-                if unit[0] == kind and (area is None or kind == "channel" or unit[1] == area)
-            ]
+            kind = "area-channel" if group_by == "channel" and area else group_by  # the Unit's first part
+            units = [unit for unit in shown if unit[0] == kind and (area is None or unit[1] == area)]
         picked = [shown[unit] | ({"key": month} if group_by == "month" else {}) for unit in units]
         rows += [{"month": month, **row} for row in sorted(picked, key=lambda row: row["key"])]
         totals.append({"month": month, **shown[whole], "key": "all"})
