@@ -27,6 +27,12 @@ def district_of(postcode: str) -> str:
     return postcode.split(" ", 1)[0]
 
 
+def outward_code(raw: str) -> str | None:
+    """The district ('L8') of a postcode or of a bare district as typed ('l81aa', 'L8'); None if neither."""
+    full = normalise_postcode(raw)
+    return district_of(full) if full else normalise_district(raw)
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (haversine) distance."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

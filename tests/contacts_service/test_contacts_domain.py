@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ccshared.auth import StaffUser
+from ccshared.geo import outward_code
 from ccshared.outbox import VERSION
 from ccshared.timeutil import FixedClock
 from contacts.blind_index import BlindIndex
 from contacts.crypto import PersonalDataCipher, UnreadableToken
 from contacts.domain import Centre, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from contacts.idempotency import idempotent_requests
-from contacts.nearest import Place, district_of, nearest_suitable
+from contacts.nearest import Place, nearest_suitable
 from contacts.repository import AuditLog, ContactRepository, contact_doc, contact_from_doc
 from contacts.service import ContactService
 from cryptography.fernet import Fernet
@@ -144,7 +145,7 @@ def test_a_closed_centre_takes_no_contacts():
     ],
 )
 def test_postcode_districts(given_postcode, district):
-    assert district_of(given_postcode) == district
+    assert outward_code(given_postcode) == district
 
 
 def nearest_id(centres, district=None, wanted=("childcare",), lat=None, lon=None):
@@ -231,6 +232,30 @@ def test_coordinates_rank_by_distance_when_the_centre_has_them():
     assert nearest_id(centres, "L4") == "a"
     # Without a district, a centre with no coordinates cannot be compared.
     assert nearest_id([centres[2]], None, lat=53.4, lon=-2.97) is None
+
+
+def test_a_district_alone_ranks_centres_beyond_it_by_distance_from_the_centres_known_in_it():
+    def located(centre_id, postcode, lat, lon, status="open", services=("childcare",)):
+        return Centre(centre_id, f"Test {centre_id}", "central", postcode, status, 1, lat, lon, services)
+
+    centres = [
+        # L8's two centres lack the service; L9 has the closest number but lies across the city.
+        located("l8-a", "L8 0AB", 53.3921, -2.9748, services=()),
+        located("l8-b", "L8 0AD", 53.3932, -2.9598, status="closed"),
+        located("l7", "L7 0AE", 53.4069, -2.9497),
+        located("l9", "L9 0AH", 53.4679, -2.9388),
+    ]
+    choice = nearest_suitable(centres, Place("L8"), ["childcare"])
+    assert choice.centre.id == "l7"
+    assert choice.distance_km is None  # not measured from the family's own location
+    assert "about 2.0 km from the centres in L8 (L7)" in choice.reason
+
+    # A centre in the family's own district still comes first, wherever its neighbours are.
+    in_district = located("l8-c", "L8 0AF", 53.38, -2.99)
+    assert nearest_suitable([*centres, in_district], Place("L8"), ["childcare"]).centre.id == "l8-c"
+    # A district where no centre is known falls back to district numbers.
+    assert nearest_suitable(centres, Place("L10"), ["childcare"]).centre.id == "l9"
+    assert "nearest postcode district to L10 (L9)" in nearest_suitable(centres, Place("L10"), []).reason
 
 
 def test_personal_data_needs_the_right_key():

@@ -3,8 +3,11 @@
 Suitable first: among open centres, those offering every service asked for,
 or, when none offers them all, those offering the most. Nearest next: by
 distance when the referral gives a location and the centre's coordinates are
-known (the directory's centre events carry them), else by postcode district:
-the same district first (L8 for L8 1AB), then the same postcode area with the
+known (the directory's centre events carry them). Given only a postcode
+district, a centre in that district comes first; beyond it, the district is
+placed at the middle of the centres known in it (open or not) and centres are
+ranked by distance from there, so L8 finds L7 next door before L9 across the
+city. A district with no known centre falls back to the same postcode area's
 closest district number (L7, L9 for L8). A centre that cannot be compared with
 the referral's location (no coordinates, another postcode area) is not chosen.
 """
@@ -14,14 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from statistics import fmean
 
 from ccshared import contracts as c
-from ccshared.geo import distance_km
+from ccshared.geo import distance_km, outward_code
 from ccshared.service_types import label
 
 from .domain import Centre
 
-_OUTWARD = re.compile(r"^([A-Z]{1,2})(\d{1,2})([A-Z]?)$")
+_AREA_AND_NUMBER = re.compile(r"([A-Z]+)(\d+)")  # of an outward code: L and 8 in L8, EC and 1 in EC1A
+# How a centre compares with the family's place, best first (the first item of a nearness).
+BY_DISTANCE, SAME_DISTRICT, FROM_DISTRICT_CENTRES, BY_DISTRICT_NUMBER = range(4)
 
 
 @dataclass(frozen=True)
@@ -46,42 +52,56 @@ class Choice:
     reason: str
 
 
-def district_of(postcode: str) -> str | None:
-    """The outward code (district) of a full postcode or of a bare district."""
-    compact = postcode.strip().upper()
-    outward = compact.split()[0] if " " in compact else compact
-    if " " not in compact and len(compact) > 4:
-        outward = compact[:-3]
-    return outward if _OUTWARD.match(outward) else None
-
-
-def _district_distance(wanted: str, centre_district: str) -> int | None:
+def _district_steps(wanted: str, centre_district: str) -> int | None:
+    """0 for the same district, else 1 + the difference of their numbers in one postcode area."""
     if wanted == centre_district:
         return 0
-    want, have = _OUTWARD.match(wanted), _OUTWARD.match(centre_district)
+    want, have = _AREA_AND_NUMBER.match(wanted), _AREA_AND_NUMBER.match(centre_district)
     if not want or not have or want.group(1) != have.group(1):
         return None
     return 1 + abs(int(want.group(2)) - int(have.group(2)))
 
 
-def _nearness(place: Place, centre: Centre) -> tuple[int, float] | None:
-    """A sortable nearness: by km when both have coordinates, else by district steps."""
-    if place.has_coordinates and centre.latitude is not None and centre.longitude is not None:
-        return (0, distance_km(place.lat, place.lon, centre.latitude, centre.longitude))  # type: ignore[arg-type]
-    centre_district = district_of(centre.postcode)
+def _located(centre: Centre) -> bool:
+    return centre.latitude is not None and centre.longitude is not None
+
+
+def _district_middle(district: str, centres: Iterable[Centre]) -> tuple[float, float] | None:
+    """Where a district lies, as the middle of the centres known in it; None when none has coordinates."""
+    points = [
+        (x.latitude, x.longitude) for x in centres if _located(x) and outward_code(x.postcode) == district
+    ]
+    if not points:
+        return None
+    return fmean(lat for lat, _ in points), fmean(lon for _, lon in points)  # type: ignore[misc]
+
+
+def _nearness(place: Place, middle: tuple[float, float] | None, centre: Centre) -> tuple[int, float] | None:
+    """A sortable nearness (how it was measured, then km or district steps); None if not comparable."""
+    if place.has_coordinates and _located(centre):
+        return BY_DISTANCE, distance_km(place.lat, place.lon, centre.latitude, centre.longitude)  # type: ignore[arg-type]
+    centre_district = outward_code(centre.postcode)
     if place.district is None or centre_district is None:
         return None
-    steps = _district_distance(place.district, centre_district)
-    return None if steps is None else (1, float(steps))
+    if centre_district == place.district:
+        return SAME_DISTRICT, 0.0
+    if middle is not None and _located(centre):
+        return FROM_DISTRICT_CENTRES, distance_km(*middle, centre.latitude, centre.longitude)  # type: ignore[arg-type]
+    steps = _district_steps(place.district, centre_district)
+    return None if steps is None else (BY_DISTRICT_NUMBER, float(steps))
 
 
 def nearest_suitable(centres: Iterable[Centre], place: Place, wanted: Sequence[str]) -> Choice | None:
     """The open centre that best fits the services wanted, nearest first; None if none compares."""
+    known = list(centres)
+    middle = (
+        None if place.has_coordinates or place.district is None else _district_middle(place.district, known)
+    )
     ranked = []
-    for centre in centres:
+    for centre in known:
         if centre.status != c.CENTRE_OPEN:
             continue
-        nearness = _nearness(place, centre)
+        nearness = _nearness(place, middle, centre)
         if nearness is None:
             continue
         missing = tuple(code for code in wanted if code not in centre.services)
@@ -89,7 +109,7 @@ def nearest_suitable(centres: Iterable[Centre], place: Place, wanted: Sequence[s
     if not ranked:
         return None
     missing_count, nearness, _, _, centre, missing = min(ranked, key=lambda item: item[:4])
-    distance = round(nearness[1], 1) if nearness[0] == 0 else None
+    distance = round(nearness[1], 1) if nearness[0] == BY_DISTANCE else None
     return Choice(centre, not missing, missing, distance, _reason(centre, wanted, missing, nearness, place))
 
 
@@ -104,10 +124,13 @@ def _reason(
     else:
         names = ", ".join(label(code) for code in missing)
         fit = f"no open centre offers every service asked for; it offers the most (not {names})"
-    if nearness[0] == 0:
-        near = f"{nearness[1]:.1f} km from the location given"
-    elif nearness[1] == 0:
+    how, amount = nearness
+    if how == BY_DISTANCE:
+        near = f"{amount:.1f} km from the location given"
+    elif how == SAME_DISTRICT:
         near = f"in the postcode district {place.district}"
+    elif how == FROM_DISTRICT_CENTRES:
+        near = f"about {amount:.1f} km from the centres in {place.district} ({outward_code(centre.postcode)})"
     else:
-        near = f"in the nearest postcode district to {place.district} ({district_of(centre.postcode)})"
+        near = f"in the nearest postcode district to {place.district} ({outward_code(centre.postcode)})"
     return f"{centre.name}: {fit}; nearest such centre, {near}."

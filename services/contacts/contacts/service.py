@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from ccshared.geo import outward_code
 from ccshared.store import Filter
 from ccshared.timeutil import Clock, to_str
 
@@ -26,7 +27,7 @@ from .blind_index import BlindIndex
 from .crypto import PersonalDataCipher
 from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
 from .idempotency import IdempotentRequests, Request
-from .nearest import Choice, Place, district_of, nearest_suitable
+from .nearest import Choice, Place, nearest_suitable
 from .repository import (
     AgencyRepository,
     AuditLog,
@@ -260,7 +261,7 @@ class ContactService(ContactRecords):
 
     def nearest_centre(self, form: dict) -> Choice:
         """The nearest suitable open centre for a place and the services wanted, or 422 saying why not."""
-        place = Place(district_of(form.get("postcode_district") or ""), form.get("lat"), form.get("lon"))
+        place = Place(outward_code(form.get("postcode_district") or ""), form.get("lat"), form.get("lon"))
         if place.district is None and not place.has_coordinates:
             message = "give a postcode district such as L8, or lat and lon"
             raise InvalidInput(message, fields={"postcode_district": [message]})
