@@ -508,6 +508,22 @@ def test_an_accepted_referral_shows_its_outcome(client, agency_headers, referral
     assert seen["outcome"] == "accepted" and seen["decline_reason"] is None
 
 
+def test_a_referral_answered_by_other_means_is_not_opened_after_and_its_history_stays_in_order(
+    client, agency_headers, referral, staff_headers, clock
+):
+    """Opened after the family was answered would tell the agency 'opened' when it is already 'responded'."""
+    created = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+    client.post(f"/api/v1/contacts/{created['id']}/respond", json={"method": "telephone"}, headers=staff)
+    clock.advance(minutes=5)
+
+    opened = client.post(f"/api/v1/contacts/{created['id']}/referral/open", headers=staff)
+
+    assert opened.status_code == 409 and opened.json["error"]["current_status"] == "responded"
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    assert [step["to"] for step in seen["history"]] == ["new", "responded"]
+
+
 def test_referral_personal_data_is_encrypted_at_rest(
     client, agency_headers, referral, doc_store, staff_headers
 ):

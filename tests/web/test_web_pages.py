@@ -642,6 +642,20 @@ def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, s
     }
 
 
+@pytest.mark.parametrize(("contact_status", "offered"), [("assigned", True), ("responded", False)])
+def test_mark_as_opened_is_offered_only_while_the_family_waits(
+    client, services, sign_in, contact_status, offered
+):
+    referral = {"agency_name": "Test Agency", "status": "new", "urgency": "routine", "support_needed": []}
+    found = _contact("r3", "R-2603-CCCCC", contact_status, channel="referral", referral=referral)
+    services.on("GET", CONTACTS, "/api/v1/contacts/r3", (200, found))
+    sign_in()
+    page = client.get("/staff/contacts/r3").text
+
+    assert ("Mark as opened" in page) is offered
+    assert "Accept referral" in page  # the decision can still be recorded after a reply by phone
+
+
 def test_a_referral_shows_its_services_by_name_and_why_its_centre_was_chosen(client, services, sign_in):
     referral = {
         "agency_name": "Test Health Visiting Team",

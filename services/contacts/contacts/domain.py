@@ -239,10 +239,11 @@ class Contact(Aggregate[Raised]):
         self.record(Raised(c.CONTACT_WITHDRAWN, reason_code))
 
     def open_referral(self, by: str, now: datetime) -> None:
+        """Tell the referrer it is being read; once the family is answered that is old news, so refused."""
         referral = self._referral("open")
         if referral.status != c.REFERRAL_STATUS_NEW:
             raise InvalidTransition("open", referral.status)
-        self._require("open", v.OPEN_STATUSES)
+        self._require("open", v.UNANSWERED_STATUSES)
         referral.move(c.REFERRAL_STATUS_OPENED, by, now, "open")
         self.record(Raised(c.REFERRAL_OPENED))
 
