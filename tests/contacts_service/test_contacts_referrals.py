@@ -524,6 +524,21 @@ def test_a_referral_answered_by_other_means_is_not_opened_after_and_its_history_
     assert [step["to"] for step in seen["history"]] == ["new", "responded"]
 
 
+def test_a_referral_stored_before_contacts_had_an_urgency_is_found_by_its_referrals(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    urgent = post(client, agency_headers, referral | {"urgency": "urgent"}, key="old-1").json
+    post(client, agency_headers, referral | {"urgency": "routine"}, key="old-2")
+    stored = doc_store.collection(CONTACTS).get(urgent["id"])
+    doc_store.collection(CONTACTS).replace({k: v for k, v in stored.items() if k != "urgency"})
+    staff = staff_headers(area="south")
+
+    found = client.get("/api/v1/contacts?urgency=urgent", headers=staff).json
+
+    assert [item["id"] for item in found["items"]] == [urgent["id"]]
+    assert found["items"][0]["urgency"] == "urgent"
+
+
 def test_referral_personal_data_is_encrypted_at_rest(
     client, agency_headers, referral, doc_store, staff_headers
 ):

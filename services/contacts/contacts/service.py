@@ -278,10 +278,12 @@ class ContactService(ContactRecords):
         self, user: StaffUser, query: dict, page: int, per_page: int
     ) -> tuple[list[Contact], int]:
         filter: Filter = {
-            name: query[name]
-            for name in ("status", "centre_id", "assignee", "channel", "urgency")
-            if query.get(name)
+            name: query[name] for name in ("status", "centre_id", "assignee", "channel") if query.get(name)
         }
+        if query.get("urgency"):
+            # A referral stored before contacts had an urgency of their own keeps it in the referral.
+            urgency = query["urgency"]
+            filter["$or"] = [{"urgency": urgency}, {"urgency": None, "referral.urgency": urgency}]
         area = query.get("area")
         if not user.sees_all_areas:
             if area and area != user.area:
