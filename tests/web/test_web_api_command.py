@@ -74,3 +74,22 @@ def test_a_path_must_start_with_a_slash(system):
     answer = system.command("web", "api", username, "contacts", "api/v1/contacts", check=False)
     assert answer.returncode == 2
     assert "path: must start with /" in answer.stderr
+
+
+def test_a_partner_user_is_made_only_for_an_agency_contacts_knows(system):
+    """Else its user would meet 403 on every partner page; contacts is asked as that user would be."""
+    username = f"partner-{uuid.uuid4().hex[:8]}"
+    unknown = system.command(
+        "web", "create-user", username, "--role", "partner", "--agency", "no-such-agency", check=False
+    )
+    assert unknown.returncode == 1
+    assert "agency: contacts has no agency no-such-agency" in unknown.stderr
+    assert "Password" not in unknown.stdout
+
+    issued = system.command("contacts", "agency-key", "create", "--agency", f"Test Agency {username}").stdout
+    agency = next(
+        line.rsplit("(", 1)[1].rstrip(")") for line in issued.splitlines() if line.startswith("agency:")
+    )
+    made = system.command("web", "create-user", username, "--role", "partner", "--agency", agency)
+    assert "Password: " in made.stdout and "not checked" not in made.stderr
+    assert system.command("web", "api", username, "contacts", "/api/v1/referrals").returncode == 0

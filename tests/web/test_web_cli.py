@@ -62,6 +62,14 @@ def test_create_user_refuses_a_username_twice(store_url, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_a_partner_user_made_where_contacts_cannot_be_asked_is_made_with_a_warning(store_url, capsys):
+    """make run makes its demo partner before the services start; the check must not stop it."""
+    assert main(["create-user", "p.partner", "--role", "partner", "--agency", "example-agency"]) == 0
+
+    assert "agency example-agency was not checked with contacts" in capsys.readouterr().err
+    assert _desk(store_url).accounts.get("p.partner").agency == "example-agency"
+
+
 def test_reset_password_replaces_the_old_one(store_url, capsys):
     main(["create-user", "s.staff", "--role", "staff", "--area", "south"])
     old = re.search(r"Password: (\S+)", capsys.readouterr().out).group(1)

@@ -13,7 +13,7 @@ from ccshared.timeutil import to_str
 from ccshared.web import provided
 from frontend.app import create_app
 from frontend.views import Context
-from web_testkit import NOW, FakeServices, csrf_of
+from web_testkit import CONTACTS, NOW, FakeServices, csrf_of, error
 
 
 def _sign_in_form(client, username: str, password: str):
@@ -231,7 +231,19 @@ def test_html_pages_carry_a_self_only_content_security_policy(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_an_admin_adds_a_partner_user_of_an_agency_and_disables_it(client, sign_in, web_app):
+def _contacts_knows(services, *agencies: str) -> None:
+    """Contacts answers a partner token of a known agency, and 403 for any other (as it does)."""
+
+    def answer(call):  # noqa: ANN001, ANN202 - a FakeServices handler
+        if call.user.role == "partner" and call.user.agency in agencies:
+            return 200, {"items": [], "total": 0, "page": 1, "per_page": 1}
+        return error(403, f"agency {call.user.agency} is not registered here")
+
+    services.on("GET", CONTACTS, "/api/v1/referrals", answer)
+
+
+def test_an_admin_adds_a_partner_user_of_an_agency_and_disables_it(client, sign_in, web_app, services):
+    _contacts_knows(services, "example-health-visitors")
     sign_in("an.admin", "admin", None)
     token = csrf_of(client.get("/admin/").text)
 
@@ -255,6 +267,21 @@ def test_an_admin_adds_a_partner_user_of_an_agency_and_disables_it(client, sign_
     assert disabled.status_code == 302
     account = provided(web_app, Context).desk.accounts.get("p.visitor")
     assert account.agency == "example-health-visitors" and account.disabled
+
+
+def test_a_partner_user_needs_an_agency_contacts_knows(client, sign_in, web_app, services):
+    _contacts_knows(services, "example-health-visitors")
+    sign_in("an.admin", "admin", None)
+    token = csrf_of(client.get("/admin/").text)
+    form = {"username": "p.visitor", "role": "partner", "agency": "no-such-agency", "csrf_token": token}
+
+    unknown = client.post("/admin/users", data=form)
+    services.down.add(CONTACTS)
+    unchecked = client.post("/admin/users", data=form | {"agency": "example-health-visitors"})
+
+    assert unknown.status_code == 422 and "contacts has no agency no-such-agency" in unknown.text
+    assert unchecked.status_code == 422 and "contacts is not answering" in unchecked.text
+    assert provided(web_app, Context).desk.accounts.get("p.visitor") is None
 
 
 def test_accounts_from_before_partner_users_read_as_having_no_agency(web_app, make_user):

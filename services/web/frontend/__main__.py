@@ -20,7 +20,8 @@ from ccshared.store import connect
 from ccshared.timeutil import SystemClock
 
 from . import bootstrap
-from .accounts import ACCOUNT_ROLES, Account, AccountError
+from .accounts import ACCOUNT_ROLES, Account, AccountError, unknown_agency
+from .clients import RequestsTransport, ServiceUnavailable
 from .config import PORT, SERVICE, AccountSettings, Settings
 from .service import StaffDesk
 
@@ -85,12 +86,33 @@ def _password(from_stdin: bool) -> str | None:
 def _create_user(args: argparse.Namespace) -> int:
     given = _password(args.password_stdin)
     account, password = _desk().create_account(
-        args.username, args.role, args.area, given, by="command line", agency=args.agency
+        args.username,
+        args.role,
+        args.area,
+        given,
+        by="command line",
+        agency=args.agency,
+        check_agency=_agency_in_contacts,
     )
     print(f"Created {account.username} ({account.role}{_where(account)}).")
     if given is None:
         print(f"Password: {password}")
     return 0
+
+
+def _agency_in_contacts(agency: str) -> None:
+    """Refuse an agency contacts does not know. When contacts cannot be asked (not running yet, or
+    this shell lacks the front end's key), say so and go on: accounts may be made before it runs."""
+    try:
+        known = bootstrap.backends(Settings.from_env(), RequestsTransport()).referrals.agency_registered(
+            agency
+        )
+    except (ConfigError, ServiceUnavailable) as error:
+        why = "the front end's settings are incomplete here" if isinstance(error, ConfigError) else str(error)
+        print(f"{SERVICE}: agency {agency} was not checked with contacts ({why})", file=sys.stderr)
+        return
+    if not known:
+        raise unknown_agency(agency)
 
 
 def _where(account: Account) -> str:

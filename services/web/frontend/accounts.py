@@ -44,6 +44,15 @@ class AccountError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
+def unknown_agency(agency: str) -> AccountError:
+    """A partner user for an agency contacts does not know would meet 403 on every page."""
+    return AccountError(
+        "agency",
+        f"contacts has no agency {agency}; make it first "
+        f"(python -m contacts agency-key create --agency NAME --agency-id {agency})",
+    )
+
+
 @dataclass
 class Account:
     username: str

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ccshared import contracts
+from ccshared.auth import StaffUser
+
 from .clients import Reply, ServiceClient, ServiceError
 
 API = "/api/v1"
@@ -131,6 +134,17 @@ class Referrals(Backend):
 
     def send(self, body: dict, idempotency_key: str) -> dict:
         return self.client.post(f"{API}/referrals", body, headers={"Idempotency-Key": idempotency_key})
+
+    def agency_registered(self, agency: str) -> bool:
+        """Whether contacts knows the agency, asked as a partner user of it would be (before making one)."""
+        user = StaffUser("account-check", contracts.ROLE_PARTNER, None, agency)
+        try:
+            self.client.get(f"{API}/referrals", params={"per_page": 1}, as_user=user)
+        except ServiceError as error:
+            if error.status == 403:  # contacts: "agency ... is not registered here"
+                return False
+            raise
+        return True
 
 
 class SlaMonitor(Backend):

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,14 +67,18 @@ class StaffDesk:
         *,
         by: str,
         agency: str | None = None,
+        check_agency: Callable[[str], None] | None = None,
     ) -> tuple[Account, str]:
-        """A new account; returns it and its password (generated when none is given)."""
+        """A new account; returns it and its password (generated when none is given). A partner's
+        agency is put to `check_agency` (which raises AccountError) after every other check."""
         password = password or accounts.generate_password()
         username = username.strip().lower()
         area = area or None
         agency = (agency or "").strip().lower() or None
         accounts.check_new_account(username, role, area, password, agency)
         self._refuse_role_mailbox_name(username)
+        if agency is not None and check_agency is not None:
+            check_agency(agency)
         account = Account(
             username=username,
             role=role,

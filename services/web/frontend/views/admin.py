@@ -7,8 +7,9 @@ from typing import Any
 from ccshared import contracts as c
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from ..accounts import ROLE_LABELS, AccountError
-from . import context
+from ..accounts import ROLE_LABELS, AccountError, unknown_agency
+from ..clients import ServiceUnavailable
+from . import backends, context
 from .auth import signed_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,10 +55,21 @@ def create_user() -> Any:
             None,
             by=g.user.username,
             agency=values["agency"] or None,
+            check_agency=_registered,
         )
     except AccountError as error:
         return _page({error.field: error.message}, values, status=422)
     return _page(new_password=f"{account.username}: {password}")
+
+
+def _registered(agency: str) -> None:
+    try:
+        known = backends().referrals.agency_registered(agency)
+    except ServiceUnavailable as error:
+        message = "contacts is not answering, so the agency cannot be checked; try again"
+        raise AccountError("agency", message) from error
+    if not known:
+        raise unknown_agency(agency)
 
 
 @bp.post("/users/<username>/reset")
