@@ -68,10 +68,19 @@ def test_refuses_bad_input_naming_it(args: list[str], named: str) -> None:
     assert named in result.stderr
 
 
-def test_refuses_bad_calendar_settings_naming_the_variable() -> None:
-    result = run("--channel", "letter", "--received", "2026-12-24T16:00:00Z", SLA_TARGET_LETTER="five")
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("SLA_TARGET_LETTER", "five", "must be a positive whole number"),
+        # A typo of a few digits would hang each deadline's working-day count, or overflow it.
+        ("SLA_TARGET_LETTER", "100000", "must be at most 260 working days"),
+        ("SLA_TARGET_REFERRAL_URGENT", "99999999999999999999", "must be at most 260 working days"),
+    ],
+)
+def test_refuses_bad_calendar_settings_naming_the_variable(variable: str, value: str, says: str) -> None:
+    result = run("--channel", "letter", "--received", "2026-12-24T16:00:00Z", **{variable: value})
     assert result.returncode != 0
-    assert "SLA_TARGET_LETTER" in result.stderr
+    assert f"{variable}={value!r} is invalid: {says}" in result.stderr
 
 
 def test_takes_an_urgency_and_an_area() -> None:

@@ -252,9 +252,9 @@ def test_how_we_are_doing_says_fewer_than_5_only_of_small_counts_and_withheld_of
     assert page.status_code == 200
     cells = [" ".join(cell.split()) for cell in re.findall(r"<td>(.*?)</td>", page.text, re.S)]
     assert cells == [
-        "Fewer than 5 answered in time and fewer than 5 late: too few to show without risk of identifying anyone",
+        "Fewer than 5 answered in time and fewer than 5 not answered in time: too few to show without risk of identifying anyone",
         "Withheld, so that a smaller figure for this month cannot be worked out from it",
-        "Fewer than 5 answered late: too few to show without risk of identifying anyone",
+        "Fewer than 5 not answered in time: too few to show without risk of identifying anyone",
         "No messages answered yet",
     ]
     assert all(call.user is None for call in services.calls if call.path == "/api/v1/reports/compliance")

@@ -19,6 +19,14 @@ from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
 PORT = config.Var("SLA_MONITOR_PORT", 8003, positive_int, "HTTP port")
+MAX_TARGET_DAYS = 260  # a year of working days: a larger target is a typo (the calendar ends in 2100)
+
+
+def _working_days(raw: str) -> int:
+    days = positive_int(raw)
+    if days > MAX_TARGET_DAYS:
+        raise ValueError(f"must be at most {MAX_TARGET_DAYS} working days (a year)")
+    return days
 
 
 def _target(channel: str, urgency: str = "") -> config.Var:
@@ -26,7 +34,7 @@ def _target(channel: str, urgency: str = "") -> config.Var:
     default = DEFAULT_CELLS.get((channel, urgency)) if urgency else DEFAULT_TARGETS[channel]
     contact = f"{urgency} {channel}".strip()
     name = f"SLA_TARGET_{channel}_{urgency}".upper().rstrip("_")
-    return config.Var(name, default, positive_int, f"working days to respond to {contact} contacts")
+    return config.Var(name, default, _working_days, f"working days to respond to {contact} contacts")
 
 
 TARGETS = {channel: _target(channel) for channel in contracts.CHANNELS}

@@ -143,12 +143,13 @@ def withheld_answered(group: Mapping[str, Any]) -> str:
     one cannot be worked out from it."""
     small = [
         words
-        for name, words in (("met", "in time"), ("breached", "late"))
+        # Breached counts the late answers and those past their time still unanswered.
+        for name, words in (("met", "answered in time"), ("breached", "not answered in time"))
         if group.get(name) == c.FEWER_THAN_5
     ]
     if small:
-        answered = " and fewer than 5 ".join(small)
-        return f"Fewer than 5 answered {answered}: too few to show without risk of identifying anyone"
+        counts = " and fewer than 5 ".join(small)
+        return f"Fewer than 5 {counts}: too few to show without risk of identifying anyone"
     return "Withheld, so that a smaller figure for this month cannot be worked out from it"
 
 
