@@ -138,6 +138,25 @@ def test_coordinators_see_their_own_area_with_working_days_remaining(client, mon
     assert forbidden.status_code == 403
 
 
+def test_a_breached_clock_is_overdue_on_the_day_off_after_its_due_day(client, monitor, clock) -> None:
+    """No working day lies between Friday's due day and Saturday, yet Saturday is not "due today"."""
+    handle(monitor, received("fri", RECEIVED + timedelta(days=2), area="north", channel="telephone"))
+    clock.at = datetime(2026, 6, 6, 10, tzinfo=UTC)  # Saturday
+    monitor.scan()
+
+    row = client.get("/api/v1/clocks/fri", headers=bearer("coordinator", "north")).get_json()
+
+    assert (row["state"], row["due_at"]) == ("breached", "2026-06-05T23:59:59+01:00")
+    assert row["working_days_remaining"] == -1
+    clock.at = datetime(2026, 6, 9, 10, tzinfo=UTC)  # Tuesday: two working days late
+    assert (
+        client.get("/api/v1/clocks/fri", headers=bearer("principal_officer")).get_json()[
+            "working_days_remaining"
+        ]
+        == -2
+    )
+
+
 def test_principal_officer_filters_clocks_by_state_channel_and_centre(client, monitor, clock) -> None:
     seed(monitor, clock)
     headers = bearer("principal_officer")

@@ -229,6 +229,13 @@ def _check_area(user: StaffUser, area: str | None) -> str | None:
     return user.area
 
 
+def _remaining(calendar: WorkingCalendar, today: date, due_day: date, area: str) -> int:
+    """Working days after today up to the due day; past it, at least one late, even on a day off
+    (the Saturday after a Friday due day has no working day between, but is not "due today")."""
+    remaining = calendar.working_days_between(today, due_day, area)
+    return min(remaining, -1) if today > due_day else remaining
+
+
 def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> dict:
     due_day = clock.due_at.astimezone(LONDON).date()
     pause = clock.pause_now
@@ -251,7 +258,7 @@ def _clock_row(clock: ContactClock, calendar: WorkingCalendar, today: date) -> d
         "at_risk_at": local_iso(clock.at_risk_at),
         "due_at": local_iso(clock.due_at),
         "target_working_days": clock.target_working_days,
-        "working_days_remaining": calendar.working_days_between(today, due_day, clock.area),
+        "working_days_remaining": _remaining(calendar, today, due_day, clock.area),
         "paused_since": local_iso(pause.paused_at) if pause else None,
         "pause_reason": pause.reason_code if pause else None,
         "paused_working_days": clock.paused_working_days,

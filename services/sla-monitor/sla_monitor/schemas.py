@@ -67,7 +67,8 @@ class ClockSchema(Schema):
     target_working_days = fields.Integer()
     working_days_remaining = fields.Integer(
         metadata={
-            "description": "working days after today up to the due day; 0 on it; negative once past it. "
+            "description": "working days after today up to the due day; 0 on it; negative once past it "
+            "(-1 at least, on a day off too). "
             "While paused: those left when the pause began (the due date moves on when it is resumed). "
             "Once answered or withdrawn: those left on that day (negative: that many late)"
         }
