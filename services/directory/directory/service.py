@@ -18,7 +18,7 @@ from typing import Any
 from ccshared.calendar import WorkingCalendar
 from ccshared.contracts import CENTRE_CLOSED_STATUS
 from ccshared.errors import Conflict, Forbidden, NotFound
-from ccshared.geo import district_of
+from ccshared.geo import district_middle, district_of
 from ccshared.outbox import VersionConflict
 from ccshared.store import Document, DuplicateKey
 from ccshared.timeutil import Clock
@@ -31,9 +31,15 @@ from .repository import CentreRepository, version_of
 AUDIT = "_audit"
 
 
+# How a postcode search was answered (the API's located_by).
+BY_POSTCODE = "postcode"  # near the postcode's own coordinates
+BY_DISTRICT_MIDDLE = "district_middle"  # near the middle of the district's known centres
+BY_DISTRICT = "district"  # the district matched exactly: none of its centres has coordinates
+
+
 @dataclass(frozen=True)
 class Located:
-    """How a postcode search was answered: by coordinates, or by its district."""
+    """How a postcode search was answered: BY_POSTCODE, BY_DISTRICT_MIDDLE or BY_DISTRICT."""
 
     query: search.CentreQuery
     by: str | None = None
@@ -67,13 +73,20 @@ class DirectoryService:
         return search.finish(centres, query, self.clock.now(), self.calendar)
 
     def locate(self, query: search.CentreQuery, postcode: str | None, *, full: bool) -> Located:
-        """Turn a postcode into a "near" search, or into a district match when it cannot be located."""
+        """Turn a postcode into a "near" search: near its coordinates when the geocoder knows a
+        full one, else near the middle of its district's centres (open or not, so a closure does
+        not move the district), else, when none of those has coordinates, into a district match."""
         if not postcode:
             return Located(query)
         point = self.geocoder.locate(postcode) if full else None
         if point is not None:
-            return Located(replace(query, near=point), "postcode")
-        return Located(replace(query, district=district_of(postcode)), "district")
+            return Located(replace(query, near=point), BY_POSTCODE)
+        district = district_of(postcode)
+        known = self.repository.find({"postcode_district": district})
+        middle = district_middle(district, (_place_of(centre) for centre in known))
+        if middle is not None:
+            return Located(replace(query, near=middle), BY_DISTRICT_MIDDLE)
+        return Located(replace(query, district=district), BY_DISTRICT)
 
     def stale(self, actor: Actor) -> list[Document]:
         if not policy.may(actor, policy.LIST_STALE):
@@ -182,3 +195,8 @@ class DirectoryService:
                 )
             )
         return envelopes
+
+
+def _place_of(centre: Document) -> tuple[str | None, float | None, float | None]:
+    location = centre.get("location") or {}
+    return centre.get("postcode"), location.get("latitude"), location.get("longitude")
