@@ -12,14 +12,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ccshared import geo
+from ccshared import contracts, geo
 from ccshared.errors import ApiError, NotFound
 from ccshared.service_types import BY_TERM_ID
 from ccshared.store import Document
 
 from . import oruk
 from .search import CentreQuery
-from .service import BY_POSTCODE, DirectoryService
+from .service import DirectoryService
 
 ALL = 1_000_000
 
@@ -94,7 +94,7 @@ class OrukQueries:
         located = self.service.locate(query, full or geo.normalise_district(raw), full=full is not None)
         if "proximity" not in args:
             return located.query
-        if located.by != BY_POSTCODE:
+        if located.by != contracts.LOCATED_BY_POSTCODE:
             raise _not_applicable(
                 "proximity", "the postcode could not be located to a point; send a full, known postcode."
             )

@@ -16,7 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from ccshared.calendar import WorkingCalendar
-from ccshared.contracts import CENTRE_CLOSED_STATUS
+from ccshared.contracts import (
+    CENTRE_CLOSED_STATUS,
+    LOCATED_BY_DISTRICT,
+    LOCATED_BY_DISTRICT_MIDDLE,
+    LOCATED_BY_POSTCODE,
+)
 from ccshared.errors import Conflict, Forbidden, NotFound
 from ccshared.geo import district_middle, district_of
 from ccshared.outbox import VersionConflict
@@ -31,15 +36,9 @@ from .repository import CentreRepository, version_of
 AUDIT = "_audit"
 
 
-# How a postcode search was answered (the API's located_by).
-BY_POSTCODE = "postcode"  # near the postcode's own coordinates
-BY_DISTRICT_MIDDLE = "district_middle"  # near the middle of the district's known centres
-BY_DISTRICT = "district"  # the district matched exactly: none of its centres has coordinates
-
-
 @dataclass(frozen=True)
 class Located:
-    """How a postcode search was answered: BY_POSTCODE, BY_DISTRICT_MIDDLE or BY_DISTRICT."""
+    """How a postcode search was answered: by is one of contracts' LOCATED_BY_* (None without one)."""
 
     query: search.CentreQuery
     by: str | None = None
@@ -80,13 +79,13 @@ class DirectoryService:
             return Located(query)
         point = self.geocoder.locate(postcode) if full else None
         if point is not None:
-            return Located(replace(query, near=point), BY_POSTCODE)
+            return Located(replace(query, near=point), LOCATED_BY_POSTCODE)
         district = district_of(postcode)
         known = self.repository.find({"postcode_district": district})
         middle = district_middle(district, (_place_of(centre) for centre in known))
         if middle is not None:
-            return Located(replace(query, near=middle), BY_DISTRICT_MIDDLE)
-        return Located(replace(query, district=district), BY_DISTRICT)
+            return Located(replace(query, near=middle), LOCATED_BY_DISTRICT_MIDDLE)
+        return Located(replace(query, district=district), LOCATED_BY_DISTRICT)
 
     def stale(self, actor: Actor) -> list[Document]:
         if not policy.may(actor, policy.LIST_STALE):

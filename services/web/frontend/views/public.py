@@ -69,10 +69,21 @@ def find() -> Any:
     except ServiceError as error:
         page["errors"] = _form_errors(error)
     page["service_labels"] = {s["id"]: s["label"] for s in page["services"]}
-    page["district"] = outward_code(form["place"]) if form["place"] else None
+    page.update(located(page["results"], form["place"]))
     status = 503 if page.get("unavailable") else 422 if page["errors"] else 200
     page["ages"] = AGES
     return render_template("public/find.html", opening_today=opening_today, **page), status
+
+
+def located(results: dict | None, place: str) -> dict[str, Any]:
+    """How the directory placed the postcode typed, for the page to say where distances run from."""
+    by = (results or {}).get("located_by")
+    return {
+        "nearest_first": by in (c.LOCATED_BY_POSTCODE, c.LOCATED_BY_DISTRICT_MIDDLE),
+        "from_district": by == c.LOCATED_BY_DISTRICT_MIDDLE,
+        "district_only": by == c.LOCATED_BY_DISTRICT,
+        "district": outward_code(place) if place else None,
+    }
 
 
 def _form_errors(error: ServiceError) -> dict[str, str]:
