@@ -194,6 +194,11 @@ ORUK_DEFUNCT = "defunct"
 ORUK_TEMPORARILY_CLOSED = "temporarily closed"
 ORUK_STATUSES = (ORUK_ACTIVE, ORUK_INACTIVE, ORUK_DEFUNCT, ORUK_TEMPORARILY_CLOSED)
 
+# How the directory's centre search placed a postcode (its located_by; the find page says it).
+LOCATED_BY_POSTCODE = "postcode"  # at the postcode's own coordinates (geocoded)
+LOCATED_BY_DISTRICT_MIDDLE = "district_middle"  # at the middle of its district's known centres
+LOCATED_BY_DISTRICT = "district"  # not placed: its district matched exactly, no distances
+
 # The days of a centre's week, Monday first.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

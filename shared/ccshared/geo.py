@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
+from statistics import fmean
 
 _FULL = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 _DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -40,3 +42,19 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dlambda = math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def district_middle(
+    district: str, places: Iterable[tuple[str | None, float | None, float | None]]
+) -> tuple[float, float] | None:
+    """Where a postcode district lies when no geocoder can say: the middle (mean latitude and
+    longitude) of the places known in it, each given as (postcode, latitude, longitude), whatever
+    their status. None when none of them in the district has coordinates."""
+    points = [
+        (lat, lon)
+        for postcode, lat, lon in places
+        if lat is not None and lon is not None and postcode and outward_code(postcode) == district
+    ]
+    if not points:
+        return None
+    return fmean(lat for lat, _ in points), fmean(lon for _, lon in points)

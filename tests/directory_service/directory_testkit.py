@@ -31,6 +31,11 @@ def slugs_of(response_json: dict, ids: dict[str, str]) -> set[str]:
     return {by_id[item["id"]] for item in response_json["items"]}
 
 
+def slugs_in_order(response_json: dict, ids: dict[str, str]) -> list[str]:
+    by_id = {centre_id: slug for slug, centre_id in ids.items()}
+    return [by_id[item["id"]] for item in response_json["items"]]
+
+
 def search(client: FlaskClient, **params: object) -> dict:
     response = client.get("/api/v1/centres", query_string={"per_page": 100, **params})
     assert response.status_code == 200, response.json

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 from directory.geocoder import PostcodesIoGeocoder
-from directory_testkit import search, slugs_of
+from directory_testkit import NEW_CENTRE, search, slugs_in_order, slugs_of
 
 from tests.infra.common import free_port
 
@@ -89,27 +89,68 @@ def test_full_postcode_search_is_nearest_first(make_app, geocoder_url, ids):
     assert slugs_of(nearby, ids) == {"anfield", "county", "everton"}
 
 
-def test_unknown_postcode_falls_back_to_its_district(make_app, geocoder_url, ids):
+def test_unknown_postcode_is_searched_from_the_middle_of_its_district(make_app, geocoder_url, ids):
     client = make_app(geocoder_url=geocoder_url).test_client()
     result = search(client, postcode="L25 0ZZ")
-    assert result["located_by"] == "district"
-    assert slugs_of(result, ids) == {"hunts-cross", "woolton", "belle-vale"}
-    assert all(item["distance_km"] is None for item in result["items"])
+    assert result["located_by"] == "district_middle"
+    assert result["total"] == 24
+    assert slugs_in_order(result, ids)[:2] == ["woolton", "hunts-cross"]
+    distances = [item["distance_km"] for item in result["items"]]
+    assert distances == sorted(distances)
 
 
-def test_geocoder_outage_falls_back_to_the_district(make_app, unreachable_url, ids):
+def test_geocoder_outage_searches_from_the_middle_of_the_district(make_app, unreachable_url, ids):
     client = make_app(geocoder_url=unreachable_url).test_client()
     result = search(client, postcode="L24 0ZZ")
-    assert result["located_by"] == "district"
-    assert slugs_of(result, ids) == {"speke"}
+    assert result["located_by"] == "district_middle"
+    assert result["items"][0]["id"] == ids["speke"]
+    assert result["items"][0]["distance_km"] == 0.0
 
 
-def test_without_a_geocoder_a_full_postcode_matches_its_district(client, ids):
-    result = search(client, postcode="L8 0ZZ")
-    assert result["located_by"] == "district"
-    assert slugs_of(result, ids) == {"riverside", "princes-park"}
-    assert search(client, postcode="L8")["located_by"] == "district"
+def test_without_a_geocoder_a_district_finds_the_nearest_centres_beyond_it(client, ids):
+    # L8's centres offer no speech and language therapy; Kensington, in L7, about 2 km off, does.
+    result = search(client, postcode="L8", service="speech-and-language")
+    assert result["located_by"] == "district_middle"
+    assert result["items"][0]["id"] == ids["kensington"]
+    assert result["items"][0]["distance_km"] == pytest.approx(2.0, abs=0.05)
+    distances = [item["distance_km"] for item in result["items"]]
+    assert distances == sorted(distances)
+
+    full = search(client, postcode="L8 0ZZ")
+    assert full["located_by"] == "district_middle"
+    assert set(slugs_in_order(full, ids)[:2]) == {"riverside", "princes-park"}
     assert search(client)["located_by"] is None
+
+
+def test_radius_from_a_district_is_measured_from_its_middle(client, ids):
+    result = search(client, postcode="l8", radius_km=1.5)
+    assert slugs_of(result, ids) == {"riverside", "princes-park", "city-centre"}
+
+
+def test_the_middle_of_a_district_counts_its_closed_centres(client, staff, ids):
+    closed = client.post(
+        f"/api/v1/centres/{ids['princes-park']}/close",
+        json={"reason": "Test closure"},
+        headers=staff("admin"),
+    )
+    assert closed.status_code == 200
+    result = search(client, postcode="L8")
+    assert ids["princes-park"] not in {item["id"] for item in result["items"]}
+    assert result["items"][0]["id"] == ids["riverside"]
+    assert result["items"][0]["distance_km"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_district_without_a_located_centre_is_matched_exactly(client, staff):
+    created = client.post(
+        "/api/v1/centres", json={**NEW_CENTRE, "postcode": "L36 0ZZ"}, headers=staff("admin")
+    )
+    assert created.status_code == 201
+    result = search(client, postcode="L36")
+    assert result["located_by"] == "district"
+    assert [item["id"] for item in result["items"]] == [created.json["id"]]
+    assert result["items"][0]["distance_km"] is None
+    nowhere = search(client, postcode="L99")
+    assert (nowhere["located_by"], nowhere["total"]) == ("district", 0)
 
 
 def test_oruk_proximity_is_in_metres_from_the_postcode(make_app, geocoder_url, ids):

@@ -34,6 +34,7 @@ def test_openapi_document_names_the_routes_and_the_staff_token(client):
         "q",
         "service",
         "ward",
+        "place",
         "area",
         "postcode",
         "open_now",

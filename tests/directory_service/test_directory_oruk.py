@@ -183,10 +183,13 @@ def test_own_api_is_not_opened_to_every_origin(client):
 
 
 @pytest.mark.parametrize("postcode", ["L25", "l25"])
-def test_service_at_locations_by_district_without_a_geocoder(client, ids, postcode):
-    assert _ids(client, "/oruk/service_at_locations", postcode=postcode) == {
-        ids[s] for s in ("hunts-cross", "woolton", "belle-vale")
-    }
+def test_service_at_locations_near_a_district_without_a_geocoder(client, ids, postcode):
+    """Nearest first from the middle of the district's centres, as the centre search does."""
+    response = client.get("/oruk/service_at_locations", query_string={"postcode": postcode, "per_page": 100})
+    assert response.status_code == 200, response.json
+    order = [item["service_id"] for item in response.json["contents"]]
+    assert response.json["total_items"] == 24
+    assert order[:2] == [ids["woolton"], ids["hunts-cross"]]
 
 
 def test_modified_after_accepts_offsets(client):

@@ -121,11 +121,12 @@ def test_pages_run_on_from_the_last_centre_into_the_partners(api):
         ({"service": "stay-and-play"}, ["Test Stay and Play"]),
         ({"q": "swim"}, ["Test Paid Swim"]),
         ({"q": "speech charity"}, ["Test Polish Speech Group"]),
-        ({"postcode": "L8"}, ["Test Polish Speech Group"]),
+        ({"postcode": "L8"}, ["Test Polish Speech Group", "Test Stay and Play"]),  # from L8's middle
         ({"lat": L8[0], "lon": L8[1], "radius_km": 1}, ["Test Polish Speech Group"]),
         ({"lat": L8[0], "lon": L8[1]}, ["Test Polish Speech Group", "Test Stay and Play"]),
         ({"area": "north"}, []),
         ({"ward": "Everton"}, []),
+        ({"place": "Everton"}, []),
         ({"open_now": "true"}, []),
     ],
 )

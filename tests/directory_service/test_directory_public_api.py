@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from directory_testkit import names, search, slugs_of
+from directory_testkit import names, search, slugs_in_order, slugs_of
 
 
 def test_lists_every_sample_centre_in_name_order_across_pages(any_store_client, ids):
@@ -22,7 +22,7 @@ def test_lists_every_sample_centre_in_name_order_across_pages(any_store_client, 
     assert paged == [item["id"] for item in everyone["items"]]
 
 
-def test_filters_by_area_ward_service_and_postcode_district(any_store_client, ids):
+def test_filters_by_area_ward_and_service(any_store_client, ids):
     assert search(any_store_client, area="north")["total"] == 8
     assert slugs_of(search(any_store_client, ward="princes park"), ids) == {"princes-park"}
     assert slugs_of(search(any_store_client, ward="Allerton and Hunts Cross"), ids) == {
@@ -36,13 +36,32 @@ def test_filters_by_area_ward_service_and_postcode_district(any_store_client, id
         "wavertree",
         "hunts-cross",
     }
-    assert slugs_of(search(any_store_client, postcode="l25"), ids) == {"hunts-cross", "woolton", "belle-vale"}
     assert slugs_of(search(any_store_client, area="south", service="childcare"), ids) == {
         "speke",
         "allerton",
         "belle-vale",
         "childwall",
     }
+
+
+def test_a_postcode_district_is_searched_from_the_middle_of_its_centres(any_store_client, ids):
+    result = search(any_store_client, postcode="l25")
+    assert result["located_by"] == "district_middle"
+    assert result["total"] == 24
+    assert slugs_in_order(result, ids)[:2] == ["woolton", "hunts-cross"]
+
+
+def test_a_place_is_part_of_a_ward_a_centre_name_or_an_address(any_store_client, ids):
+    assert slugs_of(search(any_store_client, place="Garston"), ids) == {"speke", "garston"}
+    assert slugs_of(search(any_store_client, place="allerton"), ids) == {
+        "allerton",
+        "hunts-cross",
+        "woolton",  # on Allerton Road
+    }
+    assert slugs_of(search(any_store_client, place="TUEBROOK"), ids) == {"tuebrook"}
+    assert slugs_of(search(any_store_client, place="Kensington"), ids) == {"kensington"}
+    assert slugs_of(search(any_store_client, place="Garston", q="Speke Children"), ids) == {"speke"}
+    assert search(any_store_client, place=".*")["total"] == 0
 
 
 def test_text_search_looks_in_name_ward_and_address(any_store_client, ids):

@@ -60,31 +60,58 @@ def test_searching_by_service_asks_the_directory_and_lists_what_it_found(client,
     assert "Open today 09:00 to 17:00" in page.text
 
 
-def test_the_place_box_takes_a_ward_or_a_postcode(client, services):
+def test_the_place_box_takes_a_place_name_or_a_postcode(client, services):
     client.get("/?place=L8")
     assert services.last("GET", "/api/v1/centres").params.get("postcode") == "L8"
 
-    client.get("/?place=Princes+Park")
-    assert services.last("GET", "/api/v1/centres").params.get("ward") == "Princes Park"
+    # Part of a ward ("Speke-Garston"), a centre's name or its address: not a whole ward's name.
+    client.get("/?place=Garston")
+    params = services.last("GET", "/api/v1/centres").params
+    assert params.get("place") == "Garston" and "ward" not in params
 
 
-def test_the_directorys_complaint_shows_beside_the_place_box(client, services):
+def directory_located(services, located_by: str, *items: dict) -> None:
+    """The directory's answer to a postcode search, saying how it placed the postcode."""
+    answer = {"items": list(items), "total": len(items), "page": 1, "pages": 1, "located_by": located_by}
+    services.on("GET", DIRECTORY, "/api/v1/centres", (200, answer))
+
+
+def test_distances_from_a_districts_middle_are_said_to_be_from_the_district(client, services):
+    near = centre("c-7", "Kensington Test Centre", "central", postcode="L7 0AE", distance_km=1.97)
+    directory_located(services, "district_middle", near)
+
+    page = client.get("/?place=l8&service=stay-and-play")
+
+    assert "1 centre found, nearest first" in page.text
+    assert "measured from the middle of postcode district L8, not from your address" in page.text
+    assert "2.0 km</strong> from the middle of L8" in page.text
+
+
+def test_a_district_matched_exactly_says_so(client, services):
+    directory_located(services, "district")
+
+    page = client.get("/?place=L99+1ZZ")
+
+    assert "centres in postcode district L99 only" in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "place", "message"),
+    [
+        ("postcode", "L99+ZZZ", "Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
+        ("place", "x" * 101, "Longer than maximum length 100."),
+    ],
+)
+def test_the_directorys_complaint_shows_beside_the_place_box(client, services, field, place, message):
     services.on(
-        "GET",
-        DIRECTORY,
-        "/api/v1/centres",
-        error(
-            422,
-            "invalid input: postcode",
-            {"postcode": ["Not a UK postcode or postcode district, e.g. L8 or L8 0AA."]},
-        ),
+        "GET", DIRECTORY, "/api/v1/centres", error(422, f"invalid input: {field}", {field: [message]})
     )
 
-    page = client.get("/?place=L99+ZZZ")
+    page = client.get(f"/?place={place}")
 
     assert page.status_code == 422
     assert 'id="place-error"' in page.text
-    assert "Not a UK postcode or postcode district" in page.text
+    assert message in page.text
     assert 'aria-invalid="true"' in page.text
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from statistics import fmean
 
 from ccshared import contracts as c
-from ccshared.geo import distance_km, outward_code
+from ccshared.geo import distance_km, district_middle, outward_code
 from ccshared.service_types import label
 
 from .domain import Centre
@@ -66,16 +65,6 @@ def _located(centre: Centre) -> bool:
     return centre.latitude is not None and centre.longitude is not None
 
 
-def _district_middle(district: str, centres: Iterable[Centre]) -> tuple[float, float] | None:
-    """Where a district lies, as the middle of the centres known in it; None when none has coordinates."""
-    points = [
-        (x.latitude, x.longitude) for x in centres if _located(x) and outward_code(x.postcode) == district
-    ]
-    if not points:
-        return None
-    return fmean(lat for lat, _ in points), fmean(lon for _, lon in points)  # type: ignore[misc]
-
-
 def _nearness(place: Place, middle: tuple[float, float] | None, centre: Centre) -> tuple[int, float] | None:
     """A sortable nearness (how it was measured, then km or district steps); None if not comparable."""
     if place.has_coordinates and _located(centre):
@@ -95,7 +84,9 @@ def nearest_suitable(centres: Iterable[Centre], place: Place, wanted: Sequence[s
     """The open centre that best fits the services wanted, nearest first; None if none compares."""
     known = list(centres)
     middle = (
-        None if place.has_coordinates or place.district is None else _district_middle(place.district, known)
+        None
+        if place.has_coordinates or place.district is None
+        else district_middle(place.district, ((x.postcode, x.latitude, x.longitude) for x in known))
     )
     ranked = []
     for centre in known:

@@ -79,6 +79,7 @@ def query_from(args: dict[str, Any]) -> tuple[CentreQuery, str | None, bool]:
         q=args.get("q"),
         service=args.get("service"),
         ward=args.get("ward"),
+        place=args.get("place"),
         area=args.get("area"),
         open_now=args["open_now"],
         age=args.get("age"),
@@ -139,8 +140,8 @@ class Centres(MethodView):
         point or a full postcode. Partners' services imported from their
         Open Referral UK feeds (ORUK_IMPORT_FEEDS) follow the centres, in
         the same order, under the same filters, each labelled "from
-        <organisation>"; a filter their data cannot answer (ward, area,
-        open now) leaves them out.
+        <organisation>"; a filter their data cannot answer (ward, place,
+        area, open now) leaves them out.
 
         Give lat and lon together; near a point or a postcode, not both;
         radius_km with either.

@@ -2,8 +2,9 @@
 
 Production points GEOCODER_URL at Postcodes.io (or anything that answers like
 it: GET {url}/postcodes/{postcode} -> {"result": {"latitude", "longitude"}}).
-Without one, or when it fails, searches fall back to the postcode district, so
-a geocoder outage degrades the search instead of breaking it.
+Without one, or when it fails, searches are measured from the middle of the
+postcode's district (DirectoryService.locate), so a geocoder outage degrades
+the search instead of breaking it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Geocoder(Protocol):
 
 
 class NoGeocoder:
-    """No geocoding configured: every lookup falls back to the district."""
+    """No geocoding configured: every search is measured from the postcode's district."""
 
     def locate(self, postcode: str) -> Point | None:
         return None
@@ -50,7 +51,9 @@ class PostcodesIoGeocoder:
                 log.warning("geocoder refused a lookup", extra={"status": exc.code})
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("geocoder unavailable; using the postcode district", extra={"error": repr(exc)})
+            log.warning(
+                "geocoder unavailable; measuring from the postcode district", extra={"error": repr(exc)}
+            )
             return None
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ccshared import geo
+from ccshared import contracts, geo
 from ccshared.errors import ApiError, NotFound
 from ccshared.service_types import BY_TERM_ID
 from ccshared.store import Document
@@ -82,7 +82,9 @@ class OrukQueries:
         return query, keep
 
     def _near(self, query: CentreQuery, args: dict[str, Any]) -> CentreQuery:
-        """postcode: nearest first (or its district when it cannot be located); proximity: within metres."""
+        """postcode: nearest first (as the centre search: from the middle of its district's centres
+        when it cannot be located); proximity: within metres of the postcode itself, so only of one
+        located (a district's middle is a guess the feed has no field to admit)."""
         raw = args.get("postcode")
         if not raw:
             if "proximity" in args:
@@ -92,7 +94,7 @@ class OrukQueries:
         located = self.service.locate(query, full or geo.normalise_district(raw), full=full is not None)
         if "proximity" not in args:
             return located.query
-        if located.by != "postcode":
+        if located.by != contracts.LOCATED_BY_POSTCODE:
             raise _not_applicable(
                 "proximity", "the postcode could not be located to a point; send a full, known postcode."
             )

@@ -259,13 +259,22 @@ class CentreSearchArgs(Strict):
         validate=validate.OneOf(SERVICE_IDS),
         metadata={"description": "a service id from /api/v1/services-list"},
     )
-    ward = Text(validate=validate.Length(1, 80))
+    ward = Text(validate=validate.Length(1, 80), metadata={"description": "a ward's whole name, any case"})
+    place = Text(
+        validate=validate.Length(1, 100),
+        metadata={
+            "description": "a place as a family types it: part of a centre's ward, name or address, "
+            "any case (Garston finds the Speke-Garston ward's centres and Garston Children's Centre)"
+        },
+    )
     area = fields.String(validate=validate.OneOf(AREAS))
     postcode = Text(
         validate=postcode_or_district("Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
         metadata={
-            "description": "a district (L8) or a full postcode (L8 0AA); a full one is located "
-            "and results come nearest first, otherwise its district is matched"
+            "description": "a district (L8) or a full postcode (L8 0AA): results come nearest first, "
+            "measured from a full postcode the geocoder locates, else from the middle of its "
+            "district's known centres (see located_by); a district none of whose centres has "
+            "coordinates is matched exactly"
         },
     )
     open_now = fields.Boolean(load_default=False)
@@ -413,7 +422,12 @@ class CentrePageSchema(Schema):
     partner_total = fields.Integer(metadata={"description": "partners' services matching"})
     located_by = fields.String(
         allow_none=True,
-        metadata={"description": "postcode (searched near its coordinates) or district (matched)"},
+        metadata={
+            "description": "how a postcode was searched: postcode (nearest its own coordinates), "
+            "district_middle (nearest the middle of its district's known centres: distance_km and "
+            "radius_km are measured from there, not from the address) or district (its district "
+            "matched exactly, no distances); null without a postcode"
+        },
     )
 
 

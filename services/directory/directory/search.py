@@ -1,7 +1,7 @@
 """Finding centres: the public search's filters, ordering and pages.
 
 The store narrows by the indexed, exact filters (area, ward, service, district,
-status, text); "open now" and distance are worked out here, because they need
+status) and by text (q, place); "open now" and distance are worked out here, because they need
 the clock and arithmetic that neither store adapter shares. A city has tens of
 centres, so the narrowed set is small enough to finish in memory, and both
 adapters then order and page identically.
@@ -24,6 +24,7 @@ from ccshared.store import Filter
 from . import domain, hours
 
 TEXT_FIELDS = ("name", "ward", "postcode", "address.line1", "address.line2", "description")
+PLACE_FIELDS = ("ward", "name", "address.line1", "address.line2")  # where a place a family types shows
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class CentreQuery:
     q: str | None = None
     service: str | None = None
     ward: str | None = None
+    place: str | None = None
     area: str | None = None
     district: str | None = None
     open_now: bool = False
@@ -79,10 +81,20 @@ def store_filter(query: CentreQuery) -> Filter:
         filter["postcode_district"] = query.district
     if not query.include_closed:
         filter["status"] = {"$ne": CENTRE_CLOSED_STATUS}
-    if query.q:
-        pattern = {"$regex": re.escape(query.q.strip()), "$options": "i"}
-        filter["$or"] = [{field: pattern} for field in TEXT_FIELDS]
+    texts = [
+        _mentioning(text, fields)
+        for text, fields in ((query.q, TEXT_FIELDS), (query.place, PLACE_FIELDS))
+        if text
+    ]
+    if texts:
+        filter["$and"] = texts
     return filter
+
+
+def _mentioning(text: str, fields: tuple[str, ...]) -> Filter:
+    """Any of the fields contains the text, in any case."""
+    pattern = {"$regex": re.escape(text.strip()), "$options": "i"}
+    return {"$or": [{field: pattern} for field in fields]}
 
 
 def _distance(centre: Mapping[str, Any], near: tuple[float, float]) -> float | None:

@@ -16,9 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from ccshared.calendar import WorkingCalendar
-from ccshared.contracts import CENTRE_CLOSED_STATUS
+from ccshared.contracts import (
+    CENTRE_CLOSED_STATUS,
+    LOCATED_BY_DISTRICT,
+    LOCATED_BY_DISTRICT_MIDDLE,
+    LOCATED_BY_POSTCODE,
+)
 from ccshared.errors import Conflict, Forbidden, NotFound
-from ccshared.geo import district_of
+from ccshared.geo import district_middle, district_of
 from ccshared.outbox import VersionConflict
 from ccshared.store import Document, DuplicateKey
 from ccshared.timeutil import Clock
@@ -33,7 +38,7 @@ AUDIT = "_audit"
 
 @dataclass(frozen=True)
 class Located:
-    """How a postcode search was answered: by coordinates, or by its district."""
+    """How a postcode search was answered: by is one of contracts' LOCATED_BY_* (None without one)."""
 
     query: search.CentreQuery
     by: str | None = None
@@ -67,13 +72,20 @@ class DirectoryService:
         return search.finish(centres, query, self.clock.now(), self.calendar)
 
     def locate(self, query: search.CentreQuery, postcode: str | None, *, full: bool) -> Located:
-        """Turn a postcode into a "near" search, or into a district match when it cannot be located."""
+        """Turn a postcode into a "near" search: near its coordinates when the geocoder knows a
+        full one, else near the middle of its district's centres (open or not, so a closure does
+        not move the district), else, when none of those has coordinates, into a district match."""
         if not postcode:
             return Located(query)
         point = self.geocoder.locate(postcode) if full else None
         if point is not None:
-            return Located(replace(query, near=point), "postcode")
-        return Located(replace(query, district=district_of(postcode)), "district")
+            return Located(replace(query, near=point), LOCATED_BY_POSTCODE)
+        district = district_of(postcode)
+        known = self.repository.find({"postcode_district": district})
+        middle = district_middle(district, (_place_of(centre) for centre in known))
+        if middle is not None:
+            return Located(replace(query, near=middle), LOCATED_BY_DISTRICT_MIDDLE)
+        return Located(replace(query, district=district), LOCATED_BY_DISTRICT)
 
     def stale(self, actor: Actor) -> list[Document]:
         if not policy.may(actor, policy.LIST_STALE):
@@ -182,3 +194,8 @@ class DirectoryService:
                 )
             )
         return envelopes
+
+
+def _place_of(centre: Document) -> tuple[str | None, float | None, float | None]:
+    location = centre.get("location") or {}
+    return centre.get("postcode"), location.get("latitude"), location.get("longitude")

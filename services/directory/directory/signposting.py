@@ -1,7 +1,7 @@
 """The service layer of partners' services: finding them for the public, their feeds for staff, hiding.
 
 The public search lists them after the centres with the centres' filters; a
-filter their data cannot answer (a ward or area of ours, "open now") leaves
+filter their data cannot answer (a ward, place or area of ours, "open now") leaves
 them out rather than in. Hidden services and any not `active` never show.
 Hiding and showing again are staff actions, audited on the service itself.
 """
@@ -37,7 +37,7 @@ class Signposting:
 
     def search(self, query: CentreQuery) -> list[PartnerHit]:
         """Every shown partner service matching the query, nearest first near a point, else by name."""
-        if query.area or query.ward or query.open_now:
+        if query.area or query.ward or query.place or query.open_now:
             return []
         found = self.repository.find({"hidden": {"$ne": True}, "status": c.ORUK_ACTIVE, **self._configured()})
         checks = [

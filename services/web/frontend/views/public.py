@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.geo import outward_code
 from ccshared.timeutil import LONDON, to_str
 from flask import Blueprint, render_template, request
 
@@ -29,7 +30,9 @@ PUBLISHED_CHANNELS = (c.LETTER, c.TELEPHONE)  # the channels the published stand
 
 
 def directory_query(form: dict[str, str]) -> dict[str, Any]:
-    """The directory's search parameters from the public form's fields."""
+    """The directory's search parameters from the public form's fields. A place that is not a
+    postcode goes as `place` (part of a ward, a centre's name or address), never as `ward`, which
+    must name a ward whole: families type "Garston", not "Speke-Garston"."""
     query: dict[str, Any] = {"per_page": 50}
     if form.get("q"):
         query["q"] = form["q"]
@@ -37,7 +40,7 @@ def directory_query(form: dict[str, str]) -> dict[str, Any]:
         query["service"] = form["service"]
     place = form.get("place", "").strip()
     if place:
-        query["postcode" if POSTCODE_LIKE.match(place) else "ward"] = place
+        query["postcode" if POSTCODE_LIKE.match(place) else "place"] = place
     elif form.get("lat") and form.get("lon"):
         query.update(lat=form["lat"], lon=form["lon"], radius_km=10)
     if form.get("open_now"):
@@ -66,9 +69,21 @@ def find() -> Any:
     except ServiceError as error:
         page["errors"] = _form_errors(error)
     page["service_labels"] = {s["id"]: s["label"] for s in page["services"]}
+    page.update(located(page["results"], form["place"]))
     status = 503 if page.get("unavailable") else 422 if page["errors"] else 200
     page["ages"] = AGES
     return render_template("public/find.html", opening_today=opening_today, **page), status
+
+
+def located(results: dict | None, place: str) -> dict[str, Any]:
+    """How the directory placed the postcode typed, for the page to say where distances run from."""
+    by = (results or {}).get("located_by")
+    return {
+        "nearest_first": by in (c.LOCATED_BY_POSTCODE, c.LOCATED_BY_DISTRICT_MIDDLE),
+        "from_district": by == c.LOCATED_BY_DISTRICT_MIDDLE,
+        "district_only": by == c.LOCATED_BY_DISTRICT,
+        "district": outward_code(place) if place else None,
+    }
 
 
 def _form_errors(error: ServiceError) -> dict[str, str]:
@@ -76,6 +91,7 @@ def _form_errors(error: ServiceError) -> dict[str, str]:
     where = {
         "postcode": "place",
         "ward": "place",
+        "place": "place",
         "q": "q",
         "service": "service",
         "lat": "place",
