@@ -230,7 +230,10 @@ class NearestCentreQuerySchema(PlaceSchema):
 
 
 class ReferralCreateSchema(PlaceSchema):
-    centre_id = text(100)
+    centre_id = fields.String(
+        validate=validate.Length(0, 100),
+        metadata={"description": "an open centre: one closed, or temporarily closed, is refused (422)"},
+    )
     nearest = fields.Boolean()
     referrer = fields.Nested(ReferrerSchema, required=True)
     family = fields.Nested(FamilySchema, required=True)
