@@ -514,6 +514,7 @@ def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
 
     assert [(step["from"], step["to"]) for step in seen["history"]] == expected
     assert seen["referral_status"] == expected[-1][1]
+    assert staff_view["referral_status"] == seen["referral_status"]  # staff read what the agency reads
     assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected
 
 

@@ -374,6 +374,14 @@ class ContactSummarySchema(ContactStandingSchema):
         allow_none=True, metadata={"enum": list(c.PAUSE_REASONS), "description": "who it is waiting on"}
     )
     referral = fields.Nested(ReferralSummarySchema, allow_none=True)
+    referral_status = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": list(c.REFERRAL_STATUSES),
+            "description": "a referral's status as its agency reads it (the referral's `status` is its "
+            "decision only); null for other channels",
+        },
+    )
 
 
 class ContactDetailSchema(ContactSummarySchema):
