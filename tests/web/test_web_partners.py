@@ -228,7 +228,8 @@ def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, 
 
     page = partner.get("/partners/referrals/r1").text
 
-    assert "were erased on 18 March 2027" in page
+    assert "were erased on 18 March 2027. The reference and its history stay." in page
+    assert "retention" not in page  # a subject-access request erases too: the page cannot tell which
     assert "What you sent" not in page and "Other reason" in page
 
 
