@@ -12,9 +12,10 @@ from ccshared.store import connect
 from ccshared.timeutil import FixedClock
 from ccshared.web import provided
 from contacts.api import Services
+from contacts.read_model import CentreReadModel
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ReferralCreateSchema
-from contacts_testkit import NOW, PERSONAL_VALUES, erase
+from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
 from openapi_schema_validator import OAS30Validator
@@ -230,6 +231,27 @@ def test_a_service_no_open_centre_offers_is_accepted_and_routed_with_a_note(clie
     assert response.json["centre_id"] == "centre-north"
     assert response.json["routing"]["services_missing"] == ["confidential-advice"]
     assert "no open centre offers Confidential advice" in response.json["routing"]["reason"]
+
+
+def test_a_referral_to_a_temporarily_closed_centre_is_refused_but_a_letter_to_it_is_logged(
+    client, agency_headers, referral, letter, staff_headers, centres
+):
+    """A family referred to a centre that is shut for now would wait on nobody; a letter arrives anyway."""
+    CentreReadModel(centres).apply(
+        centre_event("centre-shut", "Test Shut Centre", "south", "L8 1AA", "temporarily_closed")
+    )
+
+    refused = post(client, agency_headers, referral | {"centre_id": "centre-shut"})
+    logged = client.post(
+        "/api/v1/contacts", json=letter | {"centre_id": "centre-shut"}, headers=staff_headers(area="south")
+    )
+
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["fields"]["centre_id"] == [
+        "temporarily closed; name another centre or ask for the nearest"
+    ]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+    assert logged.status_code == 201, logged.json
 
 
 def test_a_named_centre_says_so_and_what_it_does_not_offer(client, agency_headers, referral):
@@ -492,6 +514,7 @@ def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
 
     assert [(step["from"], step["to"]) for step in seen["history"]] == expected
     assert seen["referral_status"] == expected[-1][1]
+    assert staff_view["referral_status"] == seen["referral_status"]  # staff read what the agency reads
     assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected
 
 

@@ -61,7 +61,7 @@ def test_the_caseload_leaves_out_answered_contacts_and_puts_the_most_overdue_fir
         {"contact_id": "b", "state": "breached", "due_at": "2026-06-29T23:59:59+01:00"},
     ]
 
-    load = caseload(contacts, clocks, {})
+    load = caseload(contacts, clocks, {}, NOW)
 
     assert [row.contact["id"] for row in load.rows] == ["b", "a", "d"]
     assert [row.marker for row in load.rows] == ["breached", "on-time", "unknown"]

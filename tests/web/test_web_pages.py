@@ -575,6 +575,91 @@ def test_a_stopped_clock_is_never_shown_as_running(client, services, sign_in, st
     assert 'data-testid="clock-stopped"' in page and 'data-testid="clock-state"' not in page
 
 
+def _lists_today(services, contact: dict) -> None:
+    """The contacts service lists the contact among those of its status."""
+
+    def listed(call):
+        items = [contact] if call.params.get("status") == contact["status"] else []
+        return 200, {"items": items, "total": len(items), "page": 1, "per_page": 100}
+
+    services.on("GET", CONTACTS, "/api/v1/contacts", listed)
+
+
+def test_an_answer_dated_before_the_deadline_but_recorded_after_the_breach_says_why_it_stays_breached(
+    client, services, sign_in
+):
+    """A breach once raised is never undone, so a backdated answer stays late: the page says so
+    without claiming the family was answered after the deadline."""
+    answered = _contact("k1", "L-2603-AAAAA", "responded", responded_at="2026-03-16T09:05:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, answered))
+    late = _clock("k1", "responded_late", "2026-03-17T23:59:59+00:00", 1)
+    services.on("GET", SLA, "/api/v1/clocks/k1", (200, late))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert (
+        "Answered Mon 16 Mar 2026, 9:05am, recorded after the deadline had passed, so it stays breached "
+        "(it was due by Tue 17 Mar 2026, 11:59pm); the clock has stopped"
+    ) in page
+    assert "after it was breached" not in page
+
+
+def test_a_contact_past_its_due_time_before_the_monitor_records_the_breach_is_not_on_time(
+    client, services, sign_in
+):
+    """A contact logged late is saved a few seconds before the monitor's scan calls it breached."""
+    logged_late = _contact("k1", "T-2603-AAAAA", received_at="2026-03-12T10:00:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, logged_late))
+    _lists_today(services, logged_late)
+    not_yet_breached = _clock("k1", "open", "2026-03-16T23:59:59+00:00", -2)
+    services.on("GET", SLA, "/api/v1/clocks/k1", (200, not_yet_breached))
+    services.on("GET", SLA, "/api/v1/clocks", (200, {"clocks": [not_yet_breached]}))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+    today = client.get("/staff/today").text
+
+    assert "On time" not in page and "On time" not in today
+    assert "Overdue</span> (it was due by Mon 16 Mar 2026, 11:59pm; overdue by 2 working days)" in page
+    assert "the breach is being recorded" in page and "the breach is being recorded" in today
+    assert 'class="tag tag-breached">Overdue' in today and 'data-testid="count-breached">1<' in today
+
+
+@pytest.mark.parametrize(
+    ("channel", "urgency", "shown"),
+    [("letter", "urgent", "Urgent"), ("email", "soon", "Soon"), ("telephone", None, "Usual target")],
+)
+def test_the_urgency_chosen_for_a_contact_shows_on_its_page_and_today(
+    client, services, sign_in, channel, urgency, shown
+):
+    logged = _contact("k1", "T-2603-AAAAA", channel=channel, urgency=urgency)
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, logged))
+    _lists_today(services, logged)
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+    today = client.get("/staff/today").text
+
+    assert f'data-testid="urgency">{shown}' in page
+    row = re.search(r'<tr class="[^"]*" data-reference="T-2603-AAAAA">(.*?)</tr>', today, re.S).group(1)
+    assert f"<td>{shown}</td>" in row
+
+
+def test_erased_personal_details_say_when_and_no_reason_the_service_did_not_give(client, services, sign_in):
+    """A subject-access erasure is not a retention one: the page cannot tell which it was."""
+    erased = _contact(
+        "k1", "T-2603-AAAAA", "closed", personal=None, personal_erased_at="2026-03-18T09:00:00Z"
+    )
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, erased))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert 'data-testid="erased">The personal details were erased on 18 March 2026.</p>' in page
+    assert "retention" not in page
+
+
 def test_a_contact_the_sla_monitor_has_not_seen_shows_when_it_falls_due(client, services, sign_in):
     services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
     due = {"due_at": "2026-03-17T23:59:59+00:00", "target_working_days": 2}
@@ -707,6 +792,97 @@ def test_a_referral_shows_its_services_by_name_and_why_its_centre_was_chosen(cli
 
     assert "Speech and language, Job Centre Plus employment support" in page
     assert "offers every service asked for; nearest such centre, 1.2 km away." in page
+
+
+def test_a_referral_answered_by_telephone_shows_the_status_its_agency_reads_and_may_still_be_decided(
+    client, services, sign_in
+):
+    referral = {"agency_name": "Test Agency", "status": "new", "urgency": "routine", "support_needed": []}
+    answered = _contact(
+        "r4",
+        "R-2603-DDDDD",
+        "responded",
+        channel="referral",
+        referral=referral,
+        referral_status="responded",
+        responded_at="2026-03-18T09:05:00+00:00",
+    )
+    services.on("GET", CONTACTS, "/api/v1/contacts/r4", (200, answered))
+    sign_in()
+
+    page = client.get("/staff/contacts/r4").text
+
+    assert 'data-testid="referral-status">Responded</dd>' in page  # as the partner's page says
+    assert "The family was answered on Wed 18 Mar 2026, 9:05am" in page
+    assert "Accept referral" in page and "Decline referral" in page
+
+
+def test_a_referral_to_a_centre_without_a_service_asked_for_says_what_it_does_not_offer(
+    client, services, sign_in
+):
+    referral = {
+        "agency_name": "Test Agency",
+        "status": "new",
+        "urgency": "soon",
+        "support_needed": ["stay-and-play", "childcare", "speech-and-language"],
+        "routing": {
+            "chosen": "named",
+            "reason": "Everton Test Centre: named by the referrer.",
+            "services_missing": ["childcare", "speech-and-language"],
+            "distance_km": None,
+        },
+    }
+    found = _contact("r5", "R-2603-EEEEE", channel="referral", referral=referral)
+    services.on("GET", CONTACTS, "/api/v1/contacts/r5", (200, found))
+    sign_in()
+
+    page = client.get("/staff/contacts/r5").text
+
+    assert 'data-testid="services-missing">It does not offer: Childcare, Speech and language.<' in page
+
+
+def test_the_history_has_the_referrals_decisions_among_the_contacts_steps_in_time_order(
+    client, services, sign_in
+):
+    def step(at, by, was, to, action):
+        return {"at": f"2026-03-17T{at}:00.000000Z", "by": by, "from": was, "to": to, "action": action}
+
+    agency = "agency:test-agency"
+    referral = {
+        "agency_name": "Test Agency",
+        "status": "accepted",
+        "urgency": "soon",
+        "support_needed": [],
+        "history": [
+            step("09:00", agency, None, "new", "refer"),
+            step("10:00", "t.north", "new", "opened", "open"),
+            step("11:00", "t.north", "opened", "responded", "respond"),
+            step("12:00", "t.north", "responded", "accepted", "accept"),
+        ],
+    }
+    history = [
+        step("09:00", agency, None, "received", "receive"),
+        step("10:30", "t.north", "received", "assigned", "assign"),
+        step("11:00", "t.north", "assigned", "responded", "respond"),
+    ]
+    found = _contact(
+        "r6", "R-2603-FFFFF", "responded", channel="referral", referral=referral, history=history
+    )
+    services.on("GET", CONTACTS, "/api/v1/contacts/r6", (200, found))
+    sign_in()
+
+    page = client.get("/staff/contacts/r6").text
+
+    listed = re.search(r'data-testid="history">(.*?)</ol>', page, re.S).group(1)
+    assert [
+        re.sub(r"\s+", " ", item).split(": ", 1)[1] for item in re.findall(r"<li>(.*?)</li>", listed)
+    ] == [
+        f"Logged by {agency}",
+        "Referral opened by t.north",
+        "Assigned by t.north",
+        "Response recorded by t.north",
+        "Referral accepted by t.north",
+    ]
 
 
 def test_a_refused_action_is_explained_on_the_contact_page(client, services, sign_in):

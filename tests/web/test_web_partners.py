@@ -228,8 +228,24 @@ def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, 
 
     page = partner.get("/partners/referrals/r1").text
 
-    assert "were erased on 18 March 2027" in page
+    assert "were erased on 18 March 2027. The reference and its history stay." in page
+    assert "retention" not in page  # a subject-access request erases too: the page cannot tell which
     assert "What you sent" not in page and "Other reason" in page
+
+
+def test_the_detail_says_what_a_named_centre_does_not_offer(partner, services):
+    routing = {
+        "chosen": "named",
+        "reason": "Everton Test Centre: named by the referrer.",
+        "services_missing": ["childcare"],
+        "distance_km": None,
+    }
+    found = _referral("r1", "R-2603-AAAA1", support_needed=["stay-and-play", "childcare"], routing=routing)
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, found))
+
+    page = partner.get("/partners/referrals/r1").text
+
+    assert 'data-testid="services-missing">It does not offer: Childcare.<' in page
 
 
 def test_another_agencys_referral_is_not_found(partner, services):
@@ -363,6 +379,36 @@ def test_a_chosen_centre_is_sent_by_its_id_without_a_check(partner, services):
     assert response.status_code == 302
     body = _posts(services)[0].json
     assert body["centre_id"] == "c-north" and "nearest" not in body
+
+
+def test_a_chosen_centre_without_a_service_asked_for_is_shown_before_it_is_sent(partner, services):
+    """The nearest check warns of a service the centre lacks; a centre named by the partner too."""
+    named = _form(centre_choice="named", centre_id="c-north", checked="", support_needed="childcare")
+
+    first = _post(partner, named)
+
+    assert first.status_code == 200 and not _posts(services)
+    assert "The centre you chose does not offer every service the family needs" in first.text
+    assert "The referral will go to Everton Test Centre" in first.text
+    assert (
+        'data-testid="services-missing">It does not offer: Childcare. The centre will sign-post' in first.text
+    )
+    checked = re.search(r'name="checked" value="([^"]*)"', first.text).group(1)
+
+    sent = _post(partner, named | {"checked": checked})
+
+    assert sent.status_code == 302
+    assert _posts(services)[0].json["centre_id"] == "c-north"
+
+
+def test_checking_a_chosen_centre_shows_it_and_what_it_does_not_offer(partner, services):
+    page = _post(
+        partner, _form(action="check", centre_choice="named", centre_id="c-north", support_needed="childcare")
+    )
+
+    assert "The referral will go to Everton Test Centre" in page.text
+    assert "It does not offer: Childcare." in page.text
+    assert not _posts(services)
 
 
 def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner, services):

@@ -230,7 +230,10 @@ class NearestCentreQuerySchema(PlaceSchema):
 
 
 class ReferralCreateSchema(PlaceSchema):
-    centre_id = text(100)
+    centre_id = fields.String(
+        validate=validate.Length(0, 100),
+        metadata={"description": "an open centre: one closed, or temporarily closed, is refused (422)"},
+    )
     nearest = fields.Boolean()
     referrer = fields.Nested(ReferrerSchema, required=True)
     family = fields.Nested(FamilySchema, required=True)
@@ -371,6 +374,14 @@ class ContactSummarySchema(ContactStandingSchema):
         allow_none=True, metadata={"enum": list(c.PAUSE_REASONS), "description": "who it is waiting on"}
     )
     referral = fields.Nested(ReferralSummarySchema, allow_none=True)
+    referral_status = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": list(c.REFERRAL_STATUSES),
+            "description": "a referral's status as its agency reads it (the referral's `status` is its "
+            "decision only); null for other channels",
+        },
+    )
 
 
 class ContactDetailSchema(ContactSummarySchema):

@@ -243,6 +243,8 @@ class ContactService(ContactRecords):
         return contact
 
     def _open_centre(self, centre_id: str) -> Centre:
+        """A known centre that is not closed for good: a letter, telephone message or e-mail
+        arrives whatever the centre's status, so one temporarily closed is taken too."""
         centre = self.centres.get(centre_id)
         if centre is None:
             raise InvalidInput(f"unknown centre {centre_id}", fields={"centre_id": ["unknown centre"]})
@@ -254,6 +256,9 @@ class ContactService(ContactRecords):
         """The centre named, or the nearest suitable one, with how it was chosen."""
         if form.get("centre_id"):
             centre = self._open_centre(form["centre_id"])
+            if centre.status != c.CENTRE_OPEN:
+                message = "temporarily closed; name another centre or ask for the nearest"
+                raise InvalidInput(f"centre {centre.id} is {message}", fields={"centre_id": [message]})
             missing = [code for code in form["support_needed"] if code not in centre.services]
             return centre, routing(NAMED, f"{centre.name}: named by the referrer.", missing, None)
         choice = self.nearest_centre(form)

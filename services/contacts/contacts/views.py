@@ -60,6 +60,7 @@ def contact_summary(contact: Contact) -> dict[str, Any]:
     view["paused_since"] = pause.paused_at if pause else None
     view["pause_reason"] = pause.reason_code if pause else None
     view["referral"] = _referral_summary(contact.referral)
+    view["referral_status"] = contact.referral_status
     return view
 
 

@@ -16,18 +16,36 @@ from .formatting import CLOCK_MARKERS, WEEKDAY_LABELS, parse_instant
 UNANSWERED = c.CONTACT_UNANSWERED_STATUSES
 
 
+def breach_pending(clock: Mapping[str, Any] | None, now: datetime) -> bool:
+    """A running clock past its due time that the SLA monitor has not called breached yet: its
+    scan records the breach a few seconds after a contact logged late is saved, and until then
+    the state still reads on time (or at risk)."""
+    if not clock or clock.get("state") not in (c.CLOCK_OPEN, c.CLOCK_AT_RISK):
+        return False
+    due = parse_instant(clock.get("due_at"))
+    remaining = clock.get("working_days_remaining")
+    return (due is not None and due < now) or (remaining is not None and remaining < 0)
+
+
 @dataclass
 class CaseRow:
     contact: Mapping[str, Any]
     clock: Mapping[str, Any] | None
     centre_name: str
+    breach_pending: bool = False  # see `breach_pending`
 
     @property
     def state(self) -> str | None:
         return self.clock.get("state") if self.clock else None
 
     @property
+    def breached(self) -> bool:
+        return self.state == c.CLOCK_BREACHED or self.breach_pending
+
+    @property
     def marker(self) -> str:
+        if self.breach_pending:
+            return CLOCK_MARKERS[c.CLOCK_BREACHED]
         return CLOCK_MARKERS.get(self.state or "", "unknown")
 
     @property
@@ -54,6 +72,7 @@ def caseload(
     contacts: Iterable[Mapping[str, Any]],
     clocks: Iterable[Mapping[str, Any]],
     centre_names: Mapping[str, str],
+    now: datetime,
 ) -> Caseload:
     """Unanswered contacts, soonest due first, each with its clock and marker."""
     by_contact = {clock.get("contact_id"): clock for clock in clocks}
@@ -62,6 +81,7 @@ def caseload(
             contact,
             by_contact.get(contact["id"]),
             centre_names.get(contact.get("centre_id"), "Unknown centre"),
+            breach_pending(by_contact.get(contact["id"]), now),
         )
         for contact in contacts
         if contact.get("status") in UNANSWERED
@@ -69,7 +89,7 @@ def caseload(
     rows.sort(key=_due_order)
     counts = {
         "open": len(rows),
-        "breached": sum(row.state == c.CLOCK_BREACHED for row in rows),
+        "breached": sum(row.breached for row in rows),
         "at_risk": sum(row.state == c.CLOCK_AT_RISK for row in rows),
         "unassigned": sum(not row.contact.get("assignee") for row in rows),
         "paused": sum(bool(row.paused_since) for row in rows),
@@ -81,6 +101,39 @@ def _due_order(row: CaseRow) -> tuple:
     due = parse_instant(row.due_at)
     received = parse_instant(row.contact.get("received_at"))
     return (due is None, due or received, received)
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """What the contact page says beyond the contact and its clock as the services give them."""
+
+    history: list[Mapping[str, Any]]  # the contact's steps and its referral's decisions, in time order
+    breach_pending: bool  # see `breach_pending`
+    kept_breached: bool  # answered before it was due, but recorded after the breach was raised
+
+
+# The steps of a referral's history that are its own decisions; the rest (sent, answered,
+# withdrawn) are the contact's steps too.
+REFERRAL_DECISIONS = (c.REFERRAL_STATUS_OPENED, c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
+
+
+def contact_page(contact: Mapping[str, Any], clock: Mapping[str, Any] | None, now: datetime) -> ContactPage:
+    referral = contact.get("referral") or {}
+    decisions = [step for step in referral.get("history") or [] if step.get("to") in REFERRAL_DECISIONS]
+    # A decision first where it shares its instant with the answer it makes.
+    history = sorted(
+        [*decisions, *(contact.get("history") or [])], key=lambda step: parse_instant(step["at"])
+    )
+    answered = parse_instant(contact.get("responded_at") or (clock or {}).get("responded_at"))
+    due = parse_instant((clock or {}).get("due_at"))
+    kept_breached = (
+        clock is not None
+        and clock.get("state") in (c.CLOCK_BREACHED, c.CLOCK_RESPONDED_LATE)
+        and answered is not None
+        and due is not None
+        and answered <= due
+    )
+    return ContactPage(history, breach_pending(clock, now), kept_breached)
 
 
 class BadLocalTime(ValueError):

@@ -149,8 +149,9 @@ class ReferralForm:
         return " ".join(self.values["family_postcode"].upper().split())
 
     def check_signature(self) -> str:
-        """What a centre check was made for: the same place and services need no new check."""
-        return f"{self.place}|{','.join(sorted(self.services))}"
+        """What a centre check was made for: the same place (or centre named) and services need no new check."""
+        where = self.place if self.nearest else f"centre:{self.values['centre_id']}"
+        return f"{where}|{','.join(sorted(self.services))}"
 
     def check_problems(self) -> dict[str, str]:
         """What must be there before the nearest suitable centre can be looked up."""

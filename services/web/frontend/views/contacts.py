@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from ..accounts import AccountError
 from ..clients import ServiceError, ServiceUnavailable
 from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
-from ..presenters import BadLocalTime, caseload, local_instant, local_now_fields
+from ..presenters import BadLocalTime, caseload, contact_page, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
 
@@ -83,7 +83,7 @@ def today() -> Any:
         clocks = backends().sla.clocks(area=area)
     except ServiceUnavailable:
         sla_down = True
-    load = caseload(open_contacts, clocks, centre_names())
+    load = caseload(open_contacts, clocks, centre_names(), context().clock.now())
     return render_template("staff/today.html", load=load, area=area, sla_down=sla_down, areas=c.AREAS)
 
 
@@ -251,6 +251,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             contact=contact,
             clock=clock,
             due=due,
+            page=contact_page(contact, clock, context().clock.now()),
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,

@@ -72,9 +72,9 @@ def refer_post() -> Any:
 
 
 def _check(form: ReferralForm, notice: str | None = None) -> Any:
-    """Look up the nearest suitable centre, to show it (and why) before anything is sent."""
+    """Look up the nearest suitable centre, or the one named, to show it (and why) before anything is sent."""
     if not form.nearest:
-        return _form_page(form, {})
+        return _check_named(form, notice)
     errors = form.check_problems()
     if errors:
         return _form_page(form, errors, status=422)
@@ -86,6 +86,33 @@ def _check(form: ReferralForm, notice: str | None = None) -> Any:
         return _form_page(form, _check_refused(form, error), 422)
     form.values["checked"] = form.check_signature()
     return _form_page(form, {}, choice=choice, notice=notice)
+
+
+def _check_named(form: ReferralForm, notice: str | None = None, choice: dict | None = None) -> Any:
+    if not form.values["centre_id"]:
+        return _form_page(form, {"centre_id": "Choose a centre, or choose the nearest suitable centre"}, 422)
+    form.values["checked"] = form.check_signature()
+    return _form_page(form, {}, choice=choice or _named_choice(form), notice=notice)
+
+
+def _named_choice(form: ReferralForm) -> dict | None:
+    """The centre named, shown as the nearest check shows one: with the services asked for that it
+    does not offer (the contacts service routes it there all the same). None if the directory
+    cannot say."""
+    try:
+        centres = backends().directory.all_centres()
+    except ServiceUnavailable:
+        return None
+    centre = next((centre for centre in centres if centre["id"] == form.values["centre_id"]), None)
+    if centre is None:
+        return None
+    offered = {service["id"] for service in centre.get("services") or []}
+    missing = [code for code in form.services if code not in offered]
+    reason = f"{centre['name']}: the centre you chose."
+    return {
+        "centre_name": centre["name"],
+        "routing": {"chosen": "named", "reason": reason, "services_missing": missing},
+    }
 
 
 def _check_refused(form: ReferralForm, error: ServiceError) -> dict[str, str]:
@@ -109,8 +136,15 @@ def _send(form: ReferralForm) -> Any:
     errors = form.problems(now)
     if errors:
         return _form_page(form, errors, status=422)
-    if form.nearest and form.values["checked"] != form.check_signature():
-        return _check(form, notice="Check the centre this referral will go to, then send it.")
+    if form.values["checked"] != form.check_signature():
+        if form.nearest:
+            return _check(form, notice="Check the centre this referral will go to, then send it.")
+        choice = _named_choice(form)
+        if choice and choice["routing"]["services_missing"]:
+            notice = (
+                "The centre you chose does not offer every service the family needs: check, then send it."
+            )
+            return _check_named(form, notice, choice)
     try:
         created = backends().referrals.send(form.body(now), key)
     except ServiceError as error:
