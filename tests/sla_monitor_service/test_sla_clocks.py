@@ -153,6 +153,20 @@ def test_withdrawn_contact_never_breaches(monitor, store, clock) -> None:
     assert types(store) == []
 
 
+def test_a_breached_contact_withdrawn_keeps_its_breach_and_raises_nothing_more(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(hours=1)
+    monitor.scan()
+    handle(
+        monitor, contact_event(contracts.CONTACT_WITHDRAWN, "c1", received_at=RECEIVED, occurred_at=clock.at)
+    )
+    clock.advance(days=10)
+    assert monitor.scan() == 0
+    withdrawn = monitor.clocks.get("c1")
+    assert (withdrawn.state, withdrawn.breach_emitted) == ("withdrawn", True)
+    assert types(store) == [contracts.SLA_BREACHED]
+
+
 def test_closing_without_a_response_stops_the_clock_at_the_closing_time(monitor, store, clock) -> None:
     handle(monitor, received("c1", RECEIVED))
     handle(monitor, received("c2", RECEIVED))
