@@ -8,7 +8,9 @@ import json
 
 import openpyxl
 import pytest
+from ccshared import contracts
 from ccshared.auth import StaffUser
+from ccshared.outbox import OUTBOX
 from contacts.repository import AUDIT, CONTACTS
 from contacts_testkit import PERSONAL_VALUES
 from openapi_schema_validator import OAS30Validator
@@ -73,6 +75,20 @@ def test_received_at_defaults_to_now_and_may_not_be_in_the_future(client, staff_
         ({"urgency": "critical"}, "urgency"),
         ({"received_at": "1989-12-31T12:00:00+00:00"}, "received_at"),
         ({"received_at": "0001-01-01T00:00:00+05:00"}, "received_at"),
+        ({"response": {"method": "pigeon"}}, "response"),
+        ({"response": {"responded_at": "2026-11-22T10:00:00+00:00"}}, "response"),
+        ({"response": {"method": "letter", "responded_at": "2026-11-22"}}, "response"),
+        (
+            {
+                "received_at": "2026-11-22T10:00:00+00:00",
+                "response": {"method": "letter", "responded_at": "2026-11-22T09:59:00+00:00"},
+            },
+            "response.responded_at",
+        ),
+        (
+            {"response": {"method": "letter", "responded_at": "2026-11-23T11:00:00+00:00"}},
+            "response.responded_at",
+        ),
     ],
 )
 def test_bad_contacts_get_a_4xx_naming_the_field(client, staff_headers, letter, change, field):
@@ -180,6 +196,26 @@ def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
     assert respond_step["dated"].startswith("2026-11-21T12:00:00")
     assert respond_step["at"] > respond_step["dated"]
     assert all(step["dated"] is None for step in history if step is not respond_step)
+
+
+def test_a_contact_answered_before_it_was_logged_is_received_then_responded_in_one_write(
+    client, staff_headers, letter, doc_store
+):
+    """Last week's letter, answered on Tuesday, logged today: the SLA monitor hears of the
+    receipt and the answer together, in that order, and judges the answer by its own time."""
+    answer = {"method": "letter", "responded_at": "2026-11-17T14:00:00Z"}
+    body = letter | {"received_at": "2026-11-13T09:00:00Z", "response": answer}
+
+    contact = create(client, staff_headers(), body).json
+
+    assert (contact["status"], contact["response_method"]) == ("responded", "letter")
+    assert contact["responded_at"].startswith("2026-11-17T14:00:00")
+    history = client.get(f"/api/v1/contacts/{contact['id']}", headers=staff_headers()).json["history"]
+    assert [(step["from"], step["to"]) for step in history] == [(None, "received"), ("received", "responded")]
+    assert history[1]["dated"].startswith("2026-11-17T14:00:00")
+    outbox = doc_store.collection(CONTACTS).get(contact["id"])[OUTBOX]
+    assert [event["type"] for event in outbox] == [contracts.CONTACT_RECEIVED, contracts.CONTACT_RESPONDED]
+    assert {event["data"]["responded_at"] for event in outbox} == {"2026-11-17T14:00:00+00:00"}
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,20 @@ def test_withdrawn_contact_never_breaches(monitor, store, clock) -> None:
     assert types(store) == []
 
 
+def test_a_breached_contact_withdrawn_keeps_its_breach_and_raises_nothing_more(monitor, store, clock) -> None:
+    handle(monitor, received("c1", RECEIVED))
+    clock.at = BREACH + timedelta(hours=1)
+    monitor.scan()
+    handle(
+        monitor, contact_event(contracts.CONTACT_WITHDRAWN, "c1", received_at=RECEIVED, occurred_at=clock.at)
+    )
+    clock.advance(days=10)
+    assert monitor.scan() == 0
+    withdrawn = monitor.clocks.get("c1")
+    assert (withdrawn.state, withdrawn.breach_emitted) == ("withdrawn", True)
+    assert types(store) == [contracts.SLA_BREACHED]
+
+
 def test_closing_without_a_response_stops_the_clock_at_the_closing_time(monitor, store, clock) -> None:
     handle(monitor, received("c1", RECEIVED))
     handle(monitor, received("c2", RECEIVED))
@@ -249,6 +263,30 @@ def test_a_receipt_processed_after_its_due_instant_waits_a_grace_for_its_respons
         ("answered", contracts.SLA_MET),
         ("unanswered", contracts.SLA_BREACHED),
     ]
+
+
+def test_a_contact_logged_late_with_its_answer_is_decided_by_the_answers_own_time(
+    make_monitor, store, clock
+) -> None:
+    """Last week's letter, logged after its due date with the answer it already had: its
+    receipt and response come as a pair, each carrying the answer, and no breach is raised,
+    even if the response event is slow to follow (the monitor restarted between them, say)."""
+    monitor = make_monitor(late_receipt_grace=timedelta(seconds=5))
+    clock.at = BREACH + timedelta(days=3)
+    in_time, late = DUE - timedelta(days=1), BREACH + timedelta(days=1)
+    for contact_id, answered_at in (("in-time", in_time), ("late", late), ("receipt-only", in_time)):
+        handle(monitor, received(contact_id, RECEIVED, responded_at=answered_at))
+    clock.advance(minutes=10)
+    assert monitor.scan() == 0
+    handle(monitor, responded("in-time", RECEIVED, in_time))
+    handle(monitor, responded("late", RECEIVED, late))
+    decided = {(e["subject"], e["type"]) for e in staged(store)}
+    assert decided == {
+        ("in-time", contracts.SLA_MET),
+        ("late", contracts.SLA_RESPONDED_LATE),
+        ("receipt-only", contracts.SLA_MET),
+    }
+    assert len(staged(store)) == 3
 
 
 def test_a_new_calendar_recomputes_running_clocks_and_emits_what_falls_due(

@@ -268,6 +268,32 @@ def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor
     assert (staff["to"], staff["by_month_only"], staff["groups"][0]["open"]) == ("2026-06-02", False, 1)
 
 
+def withdrawn(contact_id: str, at: datetime) -> dict:
+    return contact_event(contracts.CONTACT_WITHDRAWN, contact_id, received_at=RECEIVED, occurred_at=at)
+
+
+def test_a_contact_withdrawn_after_its_breach_still_counts_as_breached(client, monitor, clock) -> None:
+    """Withdrawing cannot make a breach disappear from any figure; withdrawing in time still drops out."""
+    for n in range(5):
+        handle(monitor, received(f"late-{n}", RECEIVED))
+    handle(monitor, received("in-time", RECEIVED))
+    handle(monitor, withdrawn("in-time", RECEIVED + timedelta(hours=1)))
+    clock.at = datetime(2026, 6, 9, 9, tzinfo=UTC)  # past the letters' due instant
+    assert monitor.scan() == 5
+    for n in range(5):
+        handle(monitor, withdrawn(f"late-{n}", clock.at))
+
+    query = {"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"}
+    staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
+    public = client.get("/api/v1/reports/compliance", query_string=query).get_json()
+    notifier = tokens.service_headers(contracts.SERVICE_SLA_MONITOR)  # the monthly report's
+    monthly = client.get("/api/v1/reports/compliance", query_string=query, headers=notifier).get_json()
+    counted = {"key": "all", "met": 0, "breached": 5, "open": 0, "total": 5, "percent_met": 0.0}
+    assert staff["totals"] == monthly["totals"] == counted
+    assert public["totals"] == counted and public["months"] == [{"month": "2026-06", **counted}]
+    assert client.get("/api/v1/clocks/late-0", headers=STAFF).get_json()["state"] == contracts.CLOCK_WITHDRAWN
+
+
 def test_the_notifiers_service_token_gets_every_figure_of_the_report_and_nothing_else(
     client, monitor, clock
 ) -> None:

@@ -457,6 +457,90 @@ def test_an_urgency_the_contacts_service_refuses_shows_beside_the_select(client,
     assert 'id="urgency-error"' in page.text
 
 
+LAST_WEEKS_LETTER = {
+    "idempotency_key": "key-answered",
+    "channel": "letter",
+    "centre_id": "c-north",
+    "received_date": "2026-03-09",
+    "received_time": "09:00",
+    "subject": "Asking about a place",
+    "name": "Test Parent",
+    "reply_by": "post",
+    "address": "1 Test Street",
+}
+
+
+def test_a_contact_already_answered_is_logged_with_its_answer(client, services, sign_in):
+    """Last week's letter, answered on Tuesday: logged with the answer, its clock stops then."""
+    services.on("POST", CONTACTS, "/api/v1/contacts", (201, {"id": "k9", "reference": "L-2603-ZZZZZ"}))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    assert "Already answered? (optional)" in form
+    assert '<option value="">Not answered yet</option>' in form
+    assert 'id="responded_date" name="responded_date" type="date" value=""' in form
+    answered = {"response_method": "letter", "responded_date": "2026-03-10", "responded_time": "14:15"}
+
+    response = client.post(
+        "/staff/contacts/new", data={"csrf_token": csrf_of(form), **LAST_WEEKS_LETTER, **answered}
+    )
+
+    assert response.status_code == 302
+    sent = services.last("POST", "/api/v1/contacts").json
+    assert sent["response"] == {"method": "letter", "responded_at": "2026-03-10T14:15:00.000000Z"}
+    client.post(
+        "/staff/contacts/new",
+        data={"csrf_token": csrf_of(form), **LAST_WEEKS_LETTER, "idempotency_key": "k2"},
+    )
+    assert "response" not in services.last("POST", "/api/v1/contacts").json, "left empty: not answered yet"
+
+
+@pytest.mark.parametrize(
+    ("answered", "field", "message"),
+    [
+        (
+            {"responded_date": "2026-03-10", "responded_time": "14:15"},
+            "response_method",
+            "Choose how it was answered",
+        ),
+        ({"response_method": "letter"}, "responded_date", "Enter a real date and time"),
+        (
+            {"response_method": "email", "responded_date": "2026-03-19", "responded_time": "09:00"},
+            "responded_date",
+            "The time answered cannot be in the future.",
+        ),
+    ],
+)
+def test_a_half_filled_answer_is_refused_beside_its_field_before_anything_is_sent(
+    client, services, sign_in, answered, field, message
+):
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post(
+        "/staff/contacts/new", data={"csrf_token": csrf_of(form), **LAST_WEEKS_LETTER, **answered}
+    )
+
+    assert page.status_code == 422
+    assert f'<a href="#{field}">{message}' in page.text
+    assert not [c for c in services.calls if c.method == "POST"]
+
+
+def test_an_answer_the_contacts_service_refuses_shows_beside_its_date(client, services, sign_in):
+    refused = {"response.responded_at": ["must not be before the contact was received"]}
+    services.on("POST", CONTACTS, "/api/v1/contacts", error(422, "must not be before", refused))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    answered = {"response_method": "letter", "responded_date": "2026-03-08", "responded_time": "09:00"}
+
+    page = client.post(
+        "/staff/contacts/new", data={"csrf_token": csrf_of(form), **LAST_WEEKS_LETTER, **answered}
+    )
+
+    assert page.status_code == 422
+    assert '<a href="#responded_date">must not be before the contact was received</a>' in page.text
+    assert 'value="2026-03-08"' in page.text
+
+
 def test_a_received_time_in_the_future_is_refused_before_anything_is_sent(client, services, sign_in):
     sign_in()
     form = client.get("/staff/contacts/new").text

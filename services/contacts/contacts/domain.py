@@ -305,8 +305,14 @@ def receive(
     referral: Referral | None = None,
     urgency: str | None = None,
     blind_index: Sequence[str] = (),
+    response_method: str | None = None,
+    responded_at: datetime | None = None,
 ) -> Contact:
-    """A new contact, checked against the rules that need the clock and the centre."""
+    """A new contact, checked against the rules that need the clock and the centre.
+
+    With a `response_method` it was answered before it was logged (last week's letter,
+    answered on Tuesday): it is received, then responded, as `Contact.respond` records it.
+    """
     if received_at > now + CLOCK_SKEW:
         raise RuleBroken("received_at", "must not be in the future")
     centre.check_accepts_contacts()
@@ -328,6 +334,11 @@ def receive(
     if referral is not None:
         referral.history.append(Transition(by, now, None, c.REFERRAL_STATUS_NEW, "refer"))
     contact.record(Raised(c.CONTACT_RECEIVED))
+    if response_method is not None:
+        try:
+            contact.respond(by, now, response_method, responded_at)
+        except RuleBroken as exc:
+            raise RuleBroken(f"response.{exc.field}", exc.message) from exc
     return contact
 
 

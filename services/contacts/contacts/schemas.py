@@ -49,6 +49,11 @@ class RequesterSchema(Strict):
     rules = (apidoc.NeededFor("reply_by", tuple(REPLY_DETAIL.items()), "needed to reply by {value}"),)
 
 
+class RespondSchema(Strict):
+    method = fields.String(required=True, validate=validate.OneOf(v.RESPONSE_METHODS))
+    responded_at = fields.AwareDateTime()
+
+
 class ContactCreateSchema(Strict):
     channel = fields.String(
         required=True,
@@ -65,6 +70,13 @@ class ContactCreateSchema(Strict):
     subject = text(200, required=True)
     summary = text(5000)
     requester = fields.Nested(RequesterSchema, required=True)
+    response = fields.Nested(
+        RespondSchema,
+        metadata={
+            "description": "the answer already given, for a contact logged after it was answered: "
+            "as POST /contacts/{id}/respond takes it; the SLA clock stops at its responded_at"
+        },
+    )
 
 
 class PageQuerySchema(Strict):
@@ -95,11 +107,6 @@ class AgencyReferralQuerySchema(PageQuerySchema):
 
 class AssignSchema(Strict):
     assignee = fields.String(required=True, validate=USERNAME)
-
-
-class RespondSchema(Strict):
-    method = fields.String(required=True, validate=validate.OneOf(v.RESPONSE_METHODS))
-    responded_at = fields.AwareDateTime()
 
 
 class EndSchema(Strict):

@@ -128,7 +128,8 @@ class ContactService(ContactRecords):
     def receive_contact(
         self, user: StaffUser, form: dict, request: Request | None = None
     ) -> tuple[Contact, bool]:
-        """Log a letter, telephone message or e-mail; (contact, False) when replayed."""
+        """Log a letter, telephone message or e-mail, and the answer if already given (written
+        with it, its events received then responded); (contact, False) when replayed."""
         centre = self._open_centre(form["centre_id"])
         if not user.may_see_area(centre.area):
             raise Forbidden(
@@ -142,6 +143,7 @@ class ContactService(ContactRecords):
         }
         personal = self.cipher.encrypt(details)
         blind_index = self.index.of_personal(details)
+        response = form.get("response") or {}
 
         def build(contact_id: str, reference: str) -> Contact:
             return receive(
@@ -155,6 +157,8 @@ class ContactService(ContactRecords):
                 personal=personal,
                 urgency=form.get("urgency"),
                 blind_index=blind_index,
+                response_method=response.get("method"),
+                responded_at=response.get("responded_at"),
             )
 
         return self._create(build, form["channel"], form.get("received_at") or now, request)

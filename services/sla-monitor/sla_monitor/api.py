@@ -17,7 +17,7 @@ from flask import Response
 
 from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, WITHDRAWN, ContactClock
 from .policy import Policy
-from .reports import COUNTED_STATES, Tally, compliance, over_the_range, public_figures
+from .reports import COUNTED, Tally, compliance, over_the_range, public_figures
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
     ClockSchema,
@@ -140,7 +140,7 @@ def compliance_report(query: dict) -> dict | Response:
         start, end = start.replace(day=1), _last_day_of_month(end)
     filter: dict = {
         "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
-        "state": {"$in": list(COUNTED_STATES)},
+        **COUNTED,
     }
     monthly, months = None, None
     if public:  # withheld cells are decided over every area's figures; the area picks the rows

@@ -22,7 +22,10 @@ Decisions the rules leave open, made here once:
 - Closing a contact without a response stops the clock at the closing time,
   judged like a response: closing is the deliberate end of the case.
 - A withdrawn contact stops without an outcome and is left out of compliance
-  figures. A withdrawal after a response changes nothing.
+  figures, unless its breach was raised first: it stays withdrawn with
+  `breach_emitted` kept, and the figures count it as breached (reports.py), so a
+  breach cannot be made to disappear by withdrawing the contact after it. A
+  withdrawal after a response changes nothing.
 - A catch-up (now already past the due instant when first checked) emits the
   breach alone, without a stale at-risk event before it.
 - A new calendar, area closure or target moves open and at-risk clocks only; a breached or

@@ -1,9 +1,11 @@
 """Compliance figures: counts by outcome, grouped, with the percentage met.
 
 Public and aggregate: groups carry channel, centre id, area or month, never a
-contact. Withdrawn contacts are left out. `breached` counts contacts answered
-late and contacts past due still unanswered; `open` counts those still in time
-(paused ones too: waiting on the family or a partner, their clocks stand still).
+contact. `breached` counts contacts answered late, contacts past due still
+unanswered, and contacts withdrawn after their breach was raised (a breach once
+raised is never undone); `open` counts those still in time (paused ones too:
+waiting on the family or a partner, their clocks stand still). Other withdrawn
+contacts are left out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from ccshared.contracts import FEWER_THAN_5, WITHHELD
 from ccshared.timeutil import LONDON
 
-from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, ContactClock
+from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, WITHDRAWN, ContactClock
 
 
 def month_of(clock: ContactClock) -> str:
@@ -37,7 +39,15 @@ _COLUMN = {
     RESPONDED_LATE: "breached",
     MET: "met",
 }
-COUNTED_STATES = tuple(_COLUMN)
+# The clocks the figures count, as a store filter: those `column_of` puts in a column.
+COUNTED = {"$or": [{"state": {"$in": list(_COLUMN)}}, {"state": WITHDRAWN, "breach_emitted": True}]}
+
+
+def column_of(clock: ContactClock) -> str | None:
+    """The column a clock counts in; None for one left out (withdrawn before any breach was raised)."""
+    if clock.state == WITHDRAWN:
+        return "breached" if clock.breach_emitted else None
+    return _COLUMN.get(clock.state)
 
 
 @dataclass
@@ -57,8 +67,7 @@ class Tally:
         decided = self.met + self.breached
         return round(100 * self.met / decided, 1) if decided else None
 
-    def count(self, state: str) -> None:
-        column = _COLUMN[state]
+    def count(self, column: str) -> None:
         setattr(self, column, getattr(self, column) + 1)
 
     def as_dict(self) -> dict:
@@ -78,11 +87,12 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
     groups: dict[str, Tally] = {}
     overall = Tally("all")
     for clock in clocks:
-        if clock.state not in _COLUMN:
+        column = column_of(clock)
+        if column is None:
             continue
         key = key_of(clock)
-        groups.setdefault(key, Tally(key)).count(clock.state)
-        overall.count(clock.state)
+        groups.setdefault(key, Tally(key)).count(column)
+        overall.count(column)
     return [groups[key] for key in sorted(groups)], overall
 
 
@@ -109,7 +119,7 @@ def public_figures(
     """
     months: dict[str, list[ContactClock]] = {}
     for clock in clocks:
-        if clock.state in _COLUMN:
+        if column_of(clock) is not None:
             months.setdefault(month_of(clock), []).append(clock)
     rows, totals = [], []
     whole = ("area", area) if area else ("all",)
@@ -144,7 +154,7 @@ def _month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, Tally], l
             (("centre", area, clock.centre_id or ""), clock.centre_id or ""),
             (("area-channel", area, channel), channel),
         ):
-            tallies.setdefault(unit, Tally(key)).count(clock.state)
+            tallies.setdefault(unit, Tally(key)).count(column_of(clock))
     of_kind = {kind: [unit for unit in tallies if unit[0] == kind] for kind in ("area", "channel")}
     wholes: list[tuple[Unit, list[Unit]]] = [(("all",), of_kind["area"]), (("all",), of_kind["channel"])]
     for area_unit in of_kind["area"]:

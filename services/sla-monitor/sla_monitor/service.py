@@ -70,6 +70,9 @@ class Monitor:
         return {**contact, **{name: self.on_centre for name in contracts.CENTRE_EVENTS}}
 
     def on_received(self, event: Event) -> None:
+        """Start the clock. A contact logged with its answer already given carries its
+        `responded_at` here too: held first, it decides the clock on receipt, by the answer's
+        own time, whenever its responded event follows."""
         data = event.data
         receipt = Receipt(
             contact_id=data["contact_id"],
@@ -92,6 +95,8 @@ class Monitor:
         calendar = self.policy.calendar
 
         def receive(c: ContactClock) -> None:
+            if data.get("responded_at") is not None:
+                c.respond(data["responded_at"], calendar, BY_RESPONSE)
             c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace, calendar)
             c.assign(data.get("assignee"), data["occurred_at"])
 

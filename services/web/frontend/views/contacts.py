@@ -133,6 +133,7 @@ def _log_form(values: dict[str, str], errors: dict[str, str], status: int = 200)
             channels=[(channel, CHANNEL_LABELS[channel]) for channel in LOGGABLE],
             reply_by=REPLY_BY,
             urgencies=[(urgency, URGENCY_LABELS[urgency]) for urgency in c.URGENCIES],
+            methods=RESPONSE_METHODS,
         ),
         status,
     )
@@ -165,6 +166,9 @@ LOG_FIELDS = (
     "address",
     "phone",
     "email",
+    "response_method",
+    "responded_date",
+    "responded_time",
     "idempotency_key",
 )
 # The contacts service's field names, as the form's.
@@ -175,7 +179,25 @@ FIELD_FOR = {
     "requester.phone": "phone",
     "requester.email": "email",
     "received_at": "received_date",
+    "response.method": "response_method",
+    "response.responded_at": "responded_date",
 }
+
+
+def _already_answered(values: dict[str, str]) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """The form's "Already answered" part as the contacts service's `response` (None when left
+    empty), or its errors: a date without how it was answered, or a date that is not real."""
+    if not values["response_method"] and not values["responded_date"]:
+        return None, {}
+    if not values["response_method"]:
+        return None, {"response_method": "Choose how it was answered, or clear the date answered."}
+    try:
+        responded_at = local_instant(
+            values["responded_date"], values["responded_time"], context().clock.now(), "The time answered"
+        )
+    except BadLocalTime as error:
+        return None, {"responded_date": str(error)}
+    return {"method": values["response_method"], "responded_at": to_str(responded_at)}, {}
 
 
 @bp.post("/contacts/new")
@@ -187,6 +209,9 @@ def log_contact() -> Any:
         received_at = local_instant(values["received_date"], values["received_time"], context().clock.now())
     except BadLocalTime as error:
         return _log_form(values, {"received_date": str(error)}, 422)
+    response, problems = _already_answered(values)
+    if problems:
+        return _log_form(values, problems, 422)
     requester = {"name": values["name"], "reply_by": values["reply_by"]}
     requester.update({k: values[k] for k in ("address", "phone", "email") if values[k]})
     body = {
@@ -200,6 +225,8 @@ def log_contact() -> Any:
         body["urgency"] = values["urgency"]
     if values["summary"]:
         body["summary"] = values["summary"]
+    if response:
+        body["response"] = response
     try:
         created = backends().contacts.log(body, values["idempotency_key"])
     except ServiceError as error:
