@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 
 import pytest
@@ -449,6 +450,38 @@ def test_a_received_time_in_the_future_is_refused_before_anything_is_sent(client
     assert not [c for c in services.calls if c.method == "POST"]
 
 
+def test_an_empty_log_form_names_every_problem_at_once_in_plain_words(client, services, sign_in):
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post("/staff/contacts/new", data={"csrf_token": csrf_of(form), "channel": "letter"})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == [
+        "Choose a centre",
+        "Enter a real date and time, for example 2026-03-04 and 14:30.",
+        "Enter what it is about",
+        "Enter the caller's name",
+        "Choose how they want a reply",
+    ]
+    assert '<a href="#centre_id">Choose a centre</a>' in page.text
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+def test_a_choice_the_contacts_service_refuses_is_named_in_plain_words(client, services, sign_in):
+    refusal = {"requester": {"reply_by": ["Must be one of: post, telephone, email."]}}
+    services.on("POST", CONTACTS, "/api/v1/contacts", error(422, "invalid input: requester", refusal))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    fields = {"channel": "letter", "centre_id": "c-north", "subject": "Asking", "name": "Test Parent"}
+    dated = {"received_date": "2026-03-18", "received_time": "09:00", "reply_by": "pigeon"}
+
+    page = client.post("/staff/contacts/new", data={"csrf_token": csrf_of(form), **fields, **dated})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["Choose how they want a reply"]
+
+
 def test_the_contacts_services_field_errors_show_beside_the_form_fields(client, services, sign_in):
     services.on(
         "POST",
@@ -704,7 +737,114 @@ def test_a_refused_action_is_explained_on_the_contact_page(client, services, sig
     )
 
     assert response.status_code == 409
-    assert "cannot respond when the status is responded" in response.text
+    assert _summary(response.text) == [
+        "Nothing was changed: this contact cannot be marked as answered as it stands now. It may "
+        "already have been done, by a second click or by someone else. The page now shows where it stands."
+    ]
+    assert "status is" not in response.text
+
+
+def _summary(html: str) -> list[str]:
+    """The error summary's lines, as staff read them."""
+    found = re.search(r'data-testid="error-summary">(.*?)</div>', html, re.S)
+    assert found, "the page has no error summary"
+    lines = re.findall(r"<li>(.*?)</li>", found.group(1), re.S)
+    return [html_text.unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in lines]
+
+
+def _respond(client, services, **fields):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    page = client.get("/staff/contacts/k1").text
+    return client.post("/staff/contacts/k1/respond", data={"csrf_token": csrf_of(page), **fields})
+
+
+def test_a_response_left_at_the_time_the_form_offers_is_sent_as_now(client, services, sign_in):
+    """The form offers this minute (10:30); a contact received at 10:30:20 was answered after it."""
+    services.on("POST", CONTACTS, "/api/v1/contacts/k1/respond", (200, _contact("k1", "T-2603-AAAAA")))
+    sign_in()
+    page = client.get("/staff/contacts/new").text
+    assert 'value="2026-03-18"' in page and 'value="10:30"' in page
+
+    response = _respond(
+        client, services, method="telephone", responded_date="2026-03-18", responded_time="10:30"
+    )
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/respond").json == {"method": "telephone"}
+
+
+def test_a_response_in_the_future_speaks_of_when_you_responded(client, services, sign_in):
+    sign_in()
+
+    response = _respond(
+        client, services, method="letter", responded_date="2026-03-18", responded_time="10:31"
+    )
+
+    assert response.status_code == 422
+    assert _summary(response.text) == ["The time you responded cannot be in the future."]
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+def test_a_response_without_a_method_asks_for_one_in_plain_words(client, services, sign_in):
+    sign_in()
+
+    response = _respond(client, services, responded_date="2026-03-18", responded_time="09:00")
+
+    assert response.status_code == 422
+    assert _summary(response.text) == ["Choose how you responded"]
+    assert 'id="method-error"' in response.text
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "refusal", "said"),
+    [
+        (
+            "respond",
+            {"method": "letter", "responded_date": "2026-03-12", "responded_time": "09:00"},
+            error(
+                422,
+                "invalid input: responded_at",
+                {"responded_at": ["must not be before the contact was received"]},
+            ),
+            "The time you responded must not be before the contact was received.",
+        ),
+        (
+            "respond",
+            {"method": "fax", "responded_date": "2026-03-18", "responded_time": "09:00"},
+            error(
+                422,
+                "invalid input: method",
+                {"method": ["Must be one of: letter, telephone, email, in_person, referral_outcome."]},
+            ),
+            "Choose how you responded",
+        ),
+        (
+            "pause",
+            {"pause_reason": "bored"},
+            error(
+                422,
+                "invalid input: reason_code",
+                {"reason_code": ["Must be one of: waiting_on_family, waiting_on_partner."]},
+            ),
+            "Choose who the contact is waiting on",
+        ),
+    ],
+)
+def test_a_refused_field_is_said_once_in_plain_words(
+    client, services, sign_in, action, fields, refusal, said
+):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on("POST", CONTACTS, f"/api/v1/contacts/k1/{action}", refusal)
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(f"/staff/contacts/k1/{action}", data={"csrf_token": csrf_of(page), **fields})
+
+    assert response.status_code == 422
+    assert _summary(response.text) == [said]
+    for raw in ("invalid input", "referral_outcome", "Must be one of", "reason_code"):
+        assert raw not in response.text
 
 
 def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client, services, sign_in):
