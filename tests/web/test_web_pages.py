@@ -888,6 +888,37 @@ def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client,
     assert "Someone else changed this centre after you opened it" in page.text
 
 
+def test_a_coordinator_moving_a_centre_out_of_their_area_is_told_on_the_area_field(client, services, sign_in):
+    found = centre("c-north", "Everton Test Centre", "north")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", (200, found, {"ETag": '"3"'}))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    refusal = error(403, "role coordinator may update centres only in their own area (north)")
+    services.on("PATCH", DIRECTORY, "/api/v1/centres/c-north", refusal)
+    sign_in()  # a coordinator of the north
+    form = client.get("/staff/centres/c-north").text
+    assert '<option value="north" selected>North</option>' in form
+    assert 'value="south"' not in form, "only the areas the coordinator may choose"
+
+    page = client.post(
+        "/staff/centres/c-north",
+        data={
+            "csrf_token": csrf_of(form),
+            "etag": '"3"',
+            "name": "Everton Test Centre (edited)",
+            "area": "south",
+        },
+    )
+
+    assert page.status_code == 403
+    assert _summary(page.text) == [
+        "Choose the North area: you can keep a centre only in your own area. "
+        "Ask the Principal Officer to move it to another."
+    ]
+    assert 'id="area-error"' in page.text
+    assert 'value="Everton Test Centre (edited)"' in page.text, "what was typed is kept"
+    assert "role coordinator" not in page.text
+
+
 @pytest.mark.parametrize("etag", ["é\n", '"3"\r\nX-Test: 1', '"' + "9" * 200 + '"'])
 def test_an_altered_version_in_the_centre_form_is_a_400_and_sends_nothing(client, services, sign_in, etag):
     """It becomes the If-Match header: a line break would make the HTTP library refuse the call
