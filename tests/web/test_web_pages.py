@@ -981,6 +981,19 @@ def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client,
     assert services.last("GET", "/api/v1/reports/compliance").user.username == "p.officer"
 
 
+def test_a_compliance_period_the_sla_monitor_refuses_is_a_422_naming_its_field(client, services, sign_in):
+    refusal = error(422, "invalid input: from", {"from": ["Not a valid date."]})
+    services.on("GET", SLA, "/api/v1/reports/compliance", refusal)
+    sign_in("p.officer", "principal_officer", None)
+
+    page = client.get("/staff/compliance?from=2026-13-01")
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["From date: Not a valid date."]
+    assert '<a href="#from">' in page.text
+    assert "No contacts in this period" not in page.text
+
+
 @pytest.mark.parametrize(
     ("page", "service", "path", "kind"),
     [
