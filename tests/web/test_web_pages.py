@@ -981,6 +981,33 @@ def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client,
     assert services.last("GET", "/api/v1/reports/compliance").user.username == "p.officer"
 
 
+def test_a_list_filter_the_contacts_service_refuses_is_left_out_and_said_plainly(client, services, sign_in):
+    def contacts(call):
+        if call.params.get("status") == "bogus":
+            return error(422, "invalid input: status", {"status": ["Must be one of: received, assigned."]})
+        return 200, {"items": [_contact("k1", "T-2603-AAAAA")], "total": 1, "page": 1, "per_page": 25}
+
+    services.on("GET", CONTACTS, "/api/v1/contacts", contacts)
+    sign_in()
+
+    page = client.get("/staff/contacts?status=bogus&channel=letter")
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["Status: “bogus” is not one the list knows, so this filter is left out."]
+    assert "T-2603-AAAAA" in page.text
+    assert services.last("GET", "/api/v1/contacts").params == {
+        "page": 1,
+        "per_page": 25,
+        "channel": "letter",
+        "area": "north",
+    }
+    assert "Sorry, something went wrong" not in page.text and "invalid input" not in page.text
+    download = client.get("/staff/contacts.csv?status=bogus")
+    assert download.status_code == 302 and download.headers["Location"].startswith(
+        "/staff/contacts?status=bogus"
+    )
+
+
 def test_a_compliance_period_the_sla_monitor_refuses_is_a_422_naming_its_field(client, services, sign_in):
     refusal = error(422, "invalid input: from", {"from": ["Not a valid date."]})
     services.on("GET", SLA, "/api/v1/reports/compliance", refusal)

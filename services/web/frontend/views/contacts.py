@@ -112,11 +112,31 @@ def _list_filters() -> dict[str, str]:
     return filters
 
 
+# The list's filters as its form labels them, for a filter the contacts service cannot use.
+FILTER_LABELS = {"status": "Status", "channel": "Type", "assignee": "Assigned to", "area": "Area"}
+
+
 @bp.get("/contacts.<format>")
 @signed_in()
 def contacts_file(format: str) -> Any:
     """Every contact the list's filters match, to take away (no personal data)."""
-    return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+    try:
+        return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+    except ServiceError as error:
+        if not _refused_filters(error, _list_filters()):
+            raise
+        return redirect(url_for("contacts.list_contacts", **request.args))  # which says what is wrong
+
+
+def _refused_filters(error: ServiceError, filters: dict[str, str]) -> dict[str, str]:
+    """The filters the contacts service refused, each with what staff are told of it."""
+    if error.status != 422:
+        return {}
+    return {
+        name: f"{FILTER_LABELS[name]}: “{filters[name]}” is not one the list knows, so this filter is left out."
+        for name in error.field_messages()
+        if filters.get(name) and name in FILTER_LABELS
+    }
 
 
 @bp.get("/contacts")
@@ -124,16 +144,26 @@ def contacts_file(format: str) -> Any:
 def list_contacts() -> Any:
     filters = _list_filters()
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
-    page = backends().contacts.page(page=page_number, per_page=25, **filters)
-    return render_template(
+    errors: dict[str, str] = {}
+    try:
+        page = backends().contacts.page(page=page_number, per_page=25, **filters)
+    except ServiceError as error:
+        errors = _refused_filters(error, filters)
+        if not errors:
+            raise
+        filters = {name: "" if name in errors else value for name, value in filters.items()}
+        page = backends().contacts.page(page=page_number, per_page=25, **filters)
+    page_html = render_template(
         "staff/contacts.html",
         page=page,
         filters=filters,
+        errors=errors,
         statuses=c.CONTACT_STATUSES,
         channels=c.CHANNELS,
         areas=c.AREAS,
         names=centre_names(),
     )
+    return page_html, 422 if errors else 200
 
 
 def _centres_for_user() -> list[dict]:
