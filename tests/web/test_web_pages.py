@@ -113,11 +113,14 @@ def test_a_centres_page_has_address_map_services_times_and_access(client, servic
     assert "last checked on 1 March 2026" in page
 
 
-def test_an_unknown_centre_is_a_friendly_404(client):
+def test_an_unknown_centre_is_a_friendly_404(client, services):
+    services.on("GET", DIRECTORY, "/api/v1/centres/nope", error(404, "no centre with id nope"))
+
     page = client.get("/centres/nope")
 
     assert page.status_code == 404
     assert "Page not found" in page.text
+    assert "No centre with id nope. If you followed a link, it may be out of date." in page.text
 
 
 def _targets(services, **days: int) -> None:
