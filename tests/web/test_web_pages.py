@@ -727,16 +727,9 @@ def test_a_refused_action_is_explained_on_the_contact_page(client, services, sig
         error(409, "cannot respond when the status is responded"),
     )
     sign_in()
-    page = client.get("/staff/contacts/k1").text
 
-    response = client.post(
-        "/staff/contacts/k1/respond",
-        data={
-            "csrf_token": csrf_of(page),
-            "method": "letter",
-            "responded_date": "2026-03-18",
-            "responded_time": "09:05",
-        },
+    response = _respond(
+        client, services, method="letter", responded_date="2026-03-18", responded_time="09:05"
     )
 
     assert response.status_code == 409
@@ -902,15 +895,9 @@ def test_a_coordinator_moving_a_centre_out_of_their_area_is_told_on_the_area_fie
     assert '<option value="north" selected>North</option>' in form
     assert 'value="south"' not in form, "only the areas the coordinator may choose"
 
-    page = client.post(
-        "/staff/centres/c-north",
-        data={
-            "csrf_token": csrf_of(form),
-            "etag": '"3"',
-            "name": "Everton Test Centre (edited)",
-            "area": "south",
-        },
-    )
+    edits = {"etag": '"3"', "name": "Everton Test Centre (edited)", "area": "south"}
+
+    page = client.post("/staff/centres/c-north", data={"csrf_token": csrf_of(form), **edits})
 
     assert page.status_code == 403
     assert _summary(page.text) == [
