@@ -62,7 +62,8 @@ _OUT_OF_RANGE = f"must be between {EARLIEST_DAY} and {LATEST_DAY}"
 
 
 def validate_received_at(instant: datetime) -> None:
-    """A marshmallow validator for a received date, so bad years get a 422 naming the field."""
+    """A marshmallow validator for a date someone gives (a contact received, a family's consent
+    recorded), so bad years get a 422 naming the field."""
     if not supported_instant(instant):
         raise ValidationError(_OUT_OF_RANGE)
 

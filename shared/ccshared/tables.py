@@ -2,7 +2,8 @@
 
 Spreadsheet programs run a cell that starts with = + - or @ as a formula, so
 text cells that start with one are written with a leading apostrophe; numbers
-stay numbers.
+stay numbers. Times are for people: UK local time (Europe/London) to the second,
+as date-time cells in XLSX; a column of them says "(UK time)" in its heading.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import Response
 from openpyxl import Workbook
+
+from .timeutil import LONDON
 
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {
@@ -44,6 +48,8 @@ def _cell(value: Any) -> Any:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
+    if isinstance(value, datetime):
+        return value.astimezone(LONDON).replace(tzinfo=None, microsecond=0)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -79,6 +85,6 @@ def download(columns: Columns, rows: Iterable[Mapping[str, Any]], format: str, n
     body = as_csv(columns, rows) if format == "csv" else as_xlsx(columns, rows, name)
     return Response(
         body,
-        mimetype=MEDIA_TYPES[format],
+        content_type=MEDIA_TYPES[format],  # as it is: `mimetype` would add a second charset
         headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 
 import openpyxl
 import pytest
@@ -311,16 +312,17 @@ def test_the_list_downloads_with_its_filters_and_no_personal_data(client, staff_
         "reference",
         "channel",
         "centre",
+        "centre id",
         "area",
-        "received",
-        "responded",
-        "ended",
+        "received (UK time)",
+        "responded (UK time)",
+        "ended (UK time)",
         "status",
         "urgency",
     ]
     listed = client.get("/api/v1/contacts", query_string={"area": "north"}, headers=admin).json
     assert [line[0] for line in lines[1:]] == [item["reference"] for item in listed["items"]]
-    assert {line[3] for line in lines[1:]} == {"north"}
+    assert {line[4] for line in lines[1:]} == {"north"}
 
     as_xlsx = client.get("/api/v1/contacts", query_string=query | {"format": "xlsx"}, headers=admin)
     sheet = openpyxl.load_workbook(io.BytesIO(as_xlsx.get_data())).active
@@ -330,6 +332,25 @@ def test_the_list_downloads_with_its_filters_and_no_personal_data(client, staff_
     south_staff = staff_headers(role="staff", area="south")
     assert client.get("/api/v1/contacts", query_string=query, headers=south_staff).status_code == 403
     assert client.get("/api/v1/contacts", query_string={"format": "pdf"}, headers=admin).status_code == 422
+
+
+def test_a_download_gives_uk_times_to_the_second_and_each_centres_name(client, staff_headers, letter):
+    """Received in summer (BST): 09:00:00.5 UTC is 10:00:00 in the UK."""
+    admin = staff_headers(role="admin", area=None)
+    create(client, admin, letter | {"received_at": "2026-06-15T09:00:00.500000Z"})
+    query = {"area": "north", "format": "csv"}
+
+    as_csv = client.get("/api/v1/contacts", query_string=query, headers=admin)
+    as_xlsx = client.get("/api/v1/contacts", query_string=query | {"format": "xlsx"}, headers=admin)
+
+    assert as_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    line = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))[1]
+    assert line[2:6] == ["Test North Centre", "centre-north", "north", "2026-06-15 10:00:00"]
+    row = next(
+        openpyxl.load_workbook(io.BytesIO(as_xlsx.get_data())).active.iter_rows(min_row=2, values_only=True)
+    )
+    assert row[2] == "Test North Centre"
+    assert row[5] == datetime(2026, 6, 15, 10, 0, 0), "a date-time cell, in UK time"
 
 
 def test_filter_by_status_and_assignee(client, staff_headers, letter):

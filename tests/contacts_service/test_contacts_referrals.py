@@ -170,6 +170,21 @@ def test_bad_referrals_get_a_4xx_naming_the_field(client, agency_headers, referr
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
+@pytest.mark.parametrize("recorded_at", ["1980-01-01T09:30:00Z", "1989-12-31T23:59:59Z"])
+def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
+    client, agency_headers, referral, recorded_at
+):
+    consent = {"given": True, "recorded_by": "Test Referrer", "recorded_at": recorded_at}
+
+    response = post(client, agency_headers, referral | {"consent": consent})
+
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["fields"]["consent"] == {
+        "recorded_at": ["must be between 1990-01-01 and 2100-12-31"]
+    }
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
 def test_a_phone_of_spaces_is_refused_as_not_a_number(client, agency_headers, referral):
     referral["referrer"] = {"name": "Test Referrer", "phone": "      "}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import re
 
 import pytest
@@ -139,11 +140,14 @@ def test_a_centres_page_has_address_map_services_times_and_access(client, servic
     assert "last checked on 1 March 2026" in page
 
 
-def test_an_unknown_centre_is_a_friendly_404(client):
+def test_an_unknown_centre_is_a_friendly_404(client, services):
+    services.on("GET", DIRECTORY, "/api/v1/centres/nope", error(404, "no centre with id nope"))
+
     page = client.get("/centres/nope")
 
     assert page.status_code == 404
     assert "Page not found" in page.text
+    assert "No centre with id nope. If you followed a link, it may be out of date." in page.text
 
 
 def _targets(services, **days: int) -> None:
@@ -558,6 +562,38 @@ def test_a_received_time_in_the_future_is_refused_before_anything_is_sent(client
     assert page.status_code == 422
     assert "The time received cannot be in the future." in page.text
     assert not [c for c in services.calls if c.method == "POST"]
+
+
+def test_an_empty_log_form_names_every_problem_at_once_in_plain_words(client, services, sign_in):
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+
+    page = client.post("/staff/contacts/new", data={"csrf_token": csrf_of(form), "channel": "letter"})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == [
+        "Choose a centre",
+        "Enter a real date and time, for example 2026-03-04 and 14:30.",
+        "Enter what it is about",
+        "Enter the caller's name",
+        "Choose how they want a reply",
+    ]
+    assert '<a href="#centre_id">Choose a centre</a>' in page.text
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+def test_a_choice_the_contacts_service_refuses_is_named_in_plain_words(client, services, sign_in):
+    refusal = {"requester": {"reply_by": ["Must be one of: post, telephone, email."]}}
+    services.on("POST", CONTACTS, "/api/v1/contacts", error(422, "invalid input: requester", refusal))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    fields = {"channel": "letter", "centre_id": "c-north", "subject": "Asking", "name": "Test Parent"}
+    dated = {"received_date": "2026-03-18", "received_time": "09:00", "reply_by": "pigeon"}
+
+    page = client.post("/staff/contacts/new", data={"csrf_token": csrf_of(form), **fields, **dated})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["Choose how they want a reply"]
 
 
 def test_the_contacts_services_field_errors_show_beside_the_form_fields(client, services, sign_in):
@@ -978,20 +1014,120 @@ def test_a_refused_action_is_explained_on_the_contact_page(client, services, sig
         error(409, "cannot respond when the status is responded"),
     )
     sign_in()
-    page = client.get("/staff/contacts/k1").text
 
-    response = client.post(
-        "/staff/contacts/k1/respond",
-        data={
-            "csrf_token": csrf_of(page),
-            "method": "letter",
-            "responded_date": "2026-03-18",
-            "responded_time": "09:05",
-        },
+    response = _respond(
+        client, services, method="letter", responded_date="2026-03-18", responded_time="09:05"
     )
 
     assert response.status_code == 409
-    assert "cannot respond when the status is responded" in response.text
+    assert _summary(response.text) == [
+        "Nothing was changed: this contact cannot be marked as answered as it stands now. It may "
+        "already have been done, by a second click or by someone else. The page now shows where it stands."
+    ]
+    assert "status is" not in response.text
+
+
+def _summary(html: str) -> list[str]:
+    """The error summary's lines, as staff read them."""
+    found = re.search(r'data-testid="error-summary">(.*?)</div>', html, re.S)
+    assert found, "the page has no error summary"
+    lines = re.findall(r"<li>(.*?)</li>", found.group(1), re.S)
+    return [html_text.unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in lines]
+
+
+def _respond(client, services, **fields):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    page = client.get("/staff/contacts/k1").text
+    return client.post("/staff/contacts/k1/respond", data={"csrf_token": csrf_of(page), **fields})
+
+
+def test_a_response_left_at_the_time_the_form_offers_is_sent_as_now(client, services, sign_in):
+    """The form offers this minute (10:30); a contact received at 10:30:20 was answered after it."""
+    services.on("POST", CONTACTS, "/api/v1/contacts/k1/respond", (200, _contact("k1", "T-2603-AAAAA")))
+    sign_in()
+    page = client.get("/staff/contacts/new").text
+    assert 'value="2026-03-18"' in page and 'value="10:30"' in page
+
+    response = _respond(
+        client, services, method="telephone", responded_date="2026-03-18", responded_time="10:30"
+    )
+
+    assert response.status_code == 302
+    assert services.last("POST", "/api/v1/contacts/k1/respond").json == {"method": "telephone"}
+
+
+def test_a_response_in_the_future_speaks_of_when_you_responded(client, services, sign_in):
+    sign_in()
+
+    response = _respond(
+        client, services, method="letter", responded_date="2026-03-18", responded_time="10:31"
+    )
+
+    assert response.status_code == 422
+    assert _summary(response.text) == ["The time you responded cannot be in the future."]
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+def test_a_response_without_a_method_asks_for_one_in_plain_words(client, services, sign_in):
+    sign_in()
+
+    response = _respond(client, services, responded_date="2026-03-18", responded_time="09:00")
+
+    assert response.status_code == 422
+    assert _summary(response.text) == ["Choose how you responded"]
+    assert 'id="method-error"' in response.text
+    assert not [call for call in services.calls if call.method == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "refusal", "said"),
+    [
+        (
+            "respond",
+            {"method": "letter", "responded_date": "2026-03-12", "responded_time": "09:00"},
+            error(
+                422,
+                "invalid input: responded_at",
+                {"responded_at": ["must not be before the contact was received"]},
+            ),
+            "The time you responded must not be before the contact was received.",
+        ),
+        (
+            "respond",
+            {"method": "fax", "responded_date": "2026-03-18", "responded_time": "09:00"},
+            error(
+                422,
+                "invalid input: method",
+                {"method": ["Must be one of: letter, telephone, email, in_person, referral_outcome."]},
+            ),
+            "Choose how you responded",
+        ),
+        (
+            "pause",
+            {"pause_reason": "bored"},
+            error(
+                422,
+                "invalid input: reason_code",
+                {"reason_code": ["Must be one of: waiting_on_family, waiting_on_partner."]},
+            ),
+            "Choose who the contact is waiting on",
+        ),
+    ],
+)
+def test_a_refused_field_is_said_once_in_plain_words(
+    client, services, sign_in, action, fields, refusal, said
+):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    services.on("POST", CONTACTS, f"/api/v1/contacts/k1/{action}", refusal)
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(f"/staff/contacts/k1/{action}", data={"csrf_token": csrf_of(page), **fields})
+
+    assert response.status_code == 422
+    assert _summary(response.text) == [said]
+    for raw in ("invalid input", "referral_outcome", "Must be one of", "reason_code"):
+        assert raw not in response.text
 
 
 def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client, services, sign_in):
@@ -1033,6 +1169,31 @@ def test_editing_a_centre_sends_the_version_read_and_explains_a_conflict(client,
     assert call.json["phone"] is None
     assert page.status_code == 409
     assert "Someone else changed this centre after you opened it" in page.text
+
+
+def test_a_coordinator_moving_a_centre_out_of_their_area_is_told_on_the_area_field(client, services, sign_in):
+    found = centre("c-north", "Everton Test Centre", "north")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", (200, found, {"ETag": '"3"'}))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    refusal = error(403, "role coordinator may update centres only in their own area (north)")
+    services.on("PATCH", DIRECTORY, "/api/v1/centres/c-north", refusal)
+    sign_in()  # a coordinator of the north
+    form = client.get("/staff/centres/c-north").text
+    assert '<option value="north" selected>North</option>' in form
+    assert 'value="south"' not in form, "only the areas the coordinator may choose"
+
+    edits = {"etag": '"3"', "name": "Everton Test Centre (edited)", "area": "south"}
+
+    page = client.post("/staff/centres/c-north", data={"csrf_token": csrf_of(form), **edits})
+
+    assert page.status_code == 403
+    assert _summary(page.text) == [
+        "Choose the North area: you can keep a centre only in your own area. "
+        "Ask the Principal Officer to move it to another."
+    ]
+    assert 'id="area-error"' in page.text
+    assert 'value="Everton Test Centre (edited)"' in page.text, "what was typed is kept"
+    assert "role coordinator" not in page.text
 
 
 @pytest.mark.parametrize("etag", ["é\n", '"3"\r\nX-Test: 1', '"' + "9" * 200 + '"'])
@@ -1097,10 +1258,50 @@ def test_the_compliance_page_has_a_table_and_a_chart_for_the_chosen_area(client,
     assert services.last("GET", "/api/v1/reports/compliance").user.username == "p.officer"
 
 
+def test_a_list_filter_the_contacts_service_refuses_is_left_out_and_said_plainly(client, services, sign_in):
+    def contacts(call):
+        if call.params.get("status") == "bogus":
+            return error(422, "invalid input: status", {"status": ["Must be one of: received, assigned."]})
+        return 200, {"items": [_contact("k1", "T-2603-AAAAA")], "total": 1, "page": 1, "per_page": 25}
+
+    services.on("GET", CONTACTS, "/api/v1/contacts", contacts)
+    sign_in()
+
+    page = client.get("/staff/contacts?status=bogus&channel=letter")
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["Status: “bogus” is not one the list knows, so this filter is left out."]
+    assert "T-2603-AAAAA" in page.text
+    assert services.last("GET", "/api/v1/contacts").params == {
+        "page": 1,
+        "per_page": 25,
+        "channel": "letter",
+        "area": "north",
+    }
+    assert "Sorry, something went wrong" not in page.text and "invalid input" not in page.text
+    download = client.get("/staff/contacts.csv?status=bogus")
+    assert download.status_code == 302 and download.headers["Location"].startswith(
+        "/staff/contacts?status=bogus"
+    )
+
+
+def test_a_compliance_period_the_sla_monitor_refuses_is_a_422_naming_its_field(client, services, sign_in):
+    refusal = error(422, "invalid input: from", {"from": ["Not a valid date."]})
+    services.on("GET", SLA, "/api/v1/reports/compliance", refusal)
+    sign_in("p.officer", "principal_officer", None)
+
+    page = client.get("/staff/compliance?from=2026-13-01")
+
+    assert page.status_code == 422
+    assert _summary(page.text) == ["From date: Not a valid date."]
+    assert '<a href="#from">' in page.text
+    assert "No contacts in this period" not in page.text
+
+
 @pytest.mark.parametrize(
     ("page", "service", "path", "kind"),
     [
-        ("/staff/compliance.csv?area=south", SLA, "/api/v1/reports/compliance", "text/csv"),
+        ("/staff/compliance.csv?area=south", SLA, "/api/v1/reports/compliance", "text/csv; charset=utf-8"),
         ("/staff/contacts.xlsx?status=received", CONTACTS, "/api/v1/contacts", XLSX),
     ],
 )
@@ -1115,7 +1316,7 @@ def test_staff_download_a_file_made_with_the_pages_filters(
     response = client.get(page)
 
     assert response.status_code == 200 and response.data == made
-    assert response.mimetype == kind.split(";")[0]
+    assert response.headers["Content-Type"] == kind, "as the service made it: one charset"
     assert response.headers["Content-Disposition"] == 'attachment; filename="made.file"'
     asked = services.last("GET", path)
     assert asked.params["format"] == page.split("?")[0].rsplit(".", 1)[1]

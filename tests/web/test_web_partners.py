@@ -331,6 +331,14 @@ def test_without_consent_nothing_is_sent_and_the_summary_names_each_field(partne
     assert not _posts(services)
 
 
+def test_a_consent_dated_outside_the_projects_dates_is_refused_beside_its_field(partner, services):
+    page = _post(partner, _form(consent_date="1980-01-01"))
+
+    assert page.status_code == 422
+    assert '<a href="#consent_date">Enter a date from 1 January 1990 to 31 December 2100.</a>' in page.text
+    assert not _posts(services)
+
+
 def test_a_referral_is_sent_once_per_form_and_the_page_moves_to_it(partner, services):
     first = _post(partner, _form())
     shown = partner.get(first.headers["Location"]).text

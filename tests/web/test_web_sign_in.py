@@ -181,6 +181,31 @@ def test_sign_in_returns_to_the_page_that_asked_with_its_query(client, make_user
     assert client.get("/sign-in?next=/staff/mail").headers["Location"] == "/staff/mail"
 
 
+@pytest.mark.parametrize(
+    ("role", "area", "agency", "target", "lands"),
+    [
+        ("partner", None, "example-health-visitors", "/staff/today", "/partners/"),
+        ("partner", None, "example-health-visitors", "/partners/refer", "/partners/refer"),
+        ("coordinator", "north", None, "/partners/", "/staff/today"),
+        ("coordinator", "north", None, "/partners", "/staff/today"),
+        ("staff", "north", None, "/admin/", "/staff/today"),
+        ("coordinator", "north", None, "/centres/c-north", "/centres/c-north"),
+    ],
+)
+def test_sign_in_goes_on_only_to_a_page_the_users_role_may_open(
+    client, make_user, role, area, agency, target, lands
+):
+    password = make_user("a.user", role, area, agency)
+    token = csrf_of(client.get("/sign-in").text)
+
+    posted = client.post(
+        "/sign-in", data={"username": "a.user", "password": password, "csrf_token": token, "next": target}
+    )
+    again = client.get("/sign-in", query_string={"next": target})
+
+    assert posted.headers["Location"] == again.headers["Location"] == lands
+
+
 def test_admin_pages_are_for_admins_only(client, sign_in):
     sign_in("a.staff", "staff", "north")
 

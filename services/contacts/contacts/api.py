@@ -208,7 +208,8 @@ def list_contacts(query: dict) -> dict | Response:
                 f"{total} contacts match; a download holds at most {EXPORT_LIMIT}: narrow the filters",
                 {"received_from": ["narrow the dates, or filter by another field"]},
             )
-        rows = [views.contact_export_row(contact) for contact in contacts]
+        names = {centre.id: centre.name for centre in _services().contacts.centres.all()}
+        rows = [views.contact_export_row(contact, names) for contact in contacts]
         return tables.download(views.EXPORT_COLUMNS, rows, query["format"], "contacts")
     contacts, total = _services().contacts.list_contacts(user, query, query["page"], query["per_page"])
     return views.page([views.contact_summary(c) for c in contacts], total, query["page"], query["per_page"])

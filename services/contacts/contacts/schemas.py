@@ -177,7 +177,7 @@ class ChildSchema(Strict):
 class ConsentSchema(Strict):
     given = fields.Boolean(required=True, validate=validate.Equal(True, error="the family must consent"))
     recorded_by = text(200, required=True)
-    recorded_at = fields.AwareDateTime(required=True)
+    recorded_at = fields.AwareDateTime(required=True, validate=validate_received_at)
 
 
 class ServiceCode(fields.String):

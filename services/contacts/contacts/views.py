@@ -6,6 +6,7 @@ never copy a token out, and take decrypted data only from a `Reading`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -68,11 +69,12 @@ def contact_summary(contact: Contact) -> dict[str, Any]:
 EXPORT_COLUMNS = [
     ("reference", "reference"),
     ("channel", "channel"),
-    ("centre_id", "centre"),
+    ("centre_name", "centre"),
+    ("centre_id", "centre id"),
     ("area", "area"),
-    ("received_at", "received"),
-    ("responded_at", "responded"),
-    ("ended_at", "ended"),
+    ("received_at", "received (UK time)"),
+    ("responded_at", "responded (UK time)"),
+    ("ended_at", "ended (UK time)"),
     ("status", "status"),
     ("urgency", "urgency"),
 ]
@@ -84,8 +86,10 @@ def _steps(history: list[Transition]) -> list[dict[str, Any]]:
     return [dict(vars(step)) for step in history]
 
 
-def contact_export_row(contact: Contact) -> dict[str, Any]:
-    return {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS}
+def contact_export_row(contact: Contact, centre_names: Mapping[str, str]) -> dict[str, Any]:
+    """A contact as a row of the download; its centre named as the read model of centres knows it."""
+    row = {name: getattr(contact, name) for name, _ in EXPORT_COLUMNS if name != "centre_name"}
+    return row | {"centre_name": centre_names.get(contact.centre_id, "")}
 
 
 def contact_detail(reading: Reading) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from ccshared import contracts as c
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, in_supported_range
 from ccshared.timeutil import LONDON
 
 from .formatting import CLOCK_MARKERS, WEEKDAY_LABELS, parse_instant
@@ -141,11 +142,14 @@ class BadLocalTime(ValueError):
 
 
 def local_instant(day: str, clock_time: str, now: datetime, what: str = "The time received") -> datetime:
-    """A date and time typed in London, as an aware instant; never in the future."""
+    """A date and time typed in London, as an aware instant: never in the future, and on a
+    day the calendar holds (the project's one date rule)."""
     try:
         parsed = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock_time.strip()))
     except ValueError as exc:
         raise BadLocalTime("Enter a real date and time, for example 2026-03-04 and 14:30.") from exc
+    if not in_supported_range(parsed.date()):
+        raise BadLocalTime(f"Enter a date from {EARLIEST_DAY:%-d %B %Y} to {LATEST_DAY:%-d %B %Y}.")
     instant = parsed.replace(tzinfo=LONDON)
     if instant > now.astimezone(LONDON):
         raise BadLocalTime(f"{what} cannot be in the future.")

@@ -36,7 +36,7 @@ def backends() -> Backends:
 def passed_on(reply: Reply) -> Response:
     """A file a service made (a CSV or XLSX download), handed to the browser as it is."""
     headers = {"Content-Disposition": reply.headers.get("Content-Disposition", "attachment")}
-    return Response(reply.content, mimetype=reply.headers.get("Content-Type"), headers=headers)
+    return Response(reply.content, content_type=reply.headers.get("Content-Type"), headers=headers)
 
 
 def file_format(chosen: str | None) -> str:

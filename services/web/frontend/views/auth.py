@@ -78,13 +78,34 @@ def signed_in(*roles: str) -> Callable:
                 abort(403, description="Your role does not give you access to this page.")
             return view(*args, **kwargs)
 
+        wrapper.signed_in_roles = allowed  # read by _opens_for, before sending anyone to the page
         return wrapper
 
     return decorate
 
 
 def _safe_next(target: str | None, user: StaffUser | None = None) -> str:
-    return local_target(target) or home_url(user)
+    """next when it is a page of this front end the user's role may open, else their home."""
+    user = user or g.get("user")
+    page = local_target(target)
+    return page if page and _opens_for(page, user) else home_url(user)
+
+
+def _opens_for(page: str, user: StaffUser | None) -> bool:
+    view = current_app.view_functions.get(_endpoint(urlsplit(page).path) or "")
+    roles = getattr(view, "signed_in_roles", None)
+    return roles is None or (user is not None and user.role in roles)
+
+
+def _endpoint(path: str) -> str | None:
+    """The endpoint a GET of path reaches (following one trailing-slash redirect), or None."""
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        return adapter.match(unquote(path), method="GET")[0]
+    except RequestRedirect as moved:
+        return _endpoint(urlsplit(moved.new_url).path) if urlsplit(moved.new_url).path != path else None
+    except HTTPException:
+        return None
 
 
 def local_target(target: str | None) -> str | None:
@@ -99,11 +120,7 @@ def local_target(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
         return None
-    try:
-        current_app.url_map.bind("localhost").match(unquote(parts.path), method="GET")
-    except RequestRedirect:
-        pass  # the page exists under a slightly different path (a trailing slash)
-    except HTTPException:
+    if _endpoint(parts.path) is None:
         return None
     return urlunsplit(("", "", parts.path, parts.query, ""))
 

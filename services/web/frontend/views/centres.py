@@ -10,6 +10,7 @@ from ccshared import contracts as c
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError
+from ..formatting import AREA_LABELS
 from . import backends
 from .auth import signed_in
 
@@ -105,6 +106,24 @@ def form_field(name: str) -> str:
     return parts[0]
 
 
+def _area_choices(centre: dict[str, Any]) -> list[tuple[str, str]]:
+    """The areas the user may put a centre in (a coordinator: their own), and the one it is in."""
+    user = g.user
+    offered = [area for area in c.AREAS if user.sees_all_areas or area in (user.area, centre.get("area"))]
+    return [(area, AREA_LABELS[area]) for area in offered]
+
+
+def _area_refused(form: dict[str, Any]) -> dict[str, str]:
+    """The directory's refusal of a change outside the user's area, on the field that made it."""
+    if form.get("area") != g.user.area:
+        own = AREA_LABELS.get(g.user.area or "", "your own")
+        return {
+            "area": f"Choose the {own} area: you can keep a centre only in your own area. "
+            "Ask the Principal Officer to move it to another."
+        }
+    return {"_": "You can change only the centres in your own area. Nothing was saved."}
+
+
 def _edit_page(centre_id: str, values: dict, etag: str, errors: dict[str, str], status: int = 200) -> Any:
     centre, _ = backends().directory.centre_for_edit(centre_id)
     return (
@@ -118,7 +137,7 @@ def _edit_page(centre_id: str, values: dict, etag: str, errors: dict[str, str], 
             sessions_per_day=SESSIONS_PER_DAY,
             services=backends().directory.services_list(),
             audit=backends().directory.audit(centre_id),
-            areas=c.AREAS,
+            areas=_area_choices(centre),
             may_edit=g.user.role in EDIT_ROLES,
         ),
         status,
@@ -152,6 +171,8 @@ def save(centre_id: str) -> Any:
         if error.status == 409 or error.status == 412:
             message = "Someone else changed this centre after you opened it. Reload the page to see their changes, then make yours again."
             return _edit_page(centre_id, {**form, "services": services}, etag, {"_": message}, 409)
+        if error.status == 403 and not g.user.sees_all_areas:
+            return _edit_page(centre_id, {**form, "services": services}, etag, _area_refused(form), 403)
         if error.status != 422:
             raise
         errors = {form_field(name): message for name, message in error.field_messages().items()}

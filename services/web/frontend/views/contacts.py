@@ -27,8 +27,16 @@ RESPONSE_METHODS = {
     "email": "E-mail",
     "in_person": "In person",
 }
-# The contacts service's names for the pause form's fields.
-PAUSE_FIELDS = {"reason_code": "pause_reason", "note": "pause_note"}
+# The contacts service's names for the contact page's fields (the pause form's and the response's).
+ACTION_FIELDS = {
+    "pause": {"reason_code": "pause_reason", "note": "pause_note"},
+    "respond": {"responded_at": "responded_date"},
+}
+# What each action needs chosen, as staff are told when it is not (or the service refuses it).
+ACTION_NEEDS = {
+    "respond": {"method": "Choose how you responded"},
+    "pause": {"pause_reason": "Choose who the contact is waiting on"},
+}
 ACTIONS = {
     "assign": "assign",
     "respond": "respond",
@@ -39,6 +47,17 @@ ACTIONS = {
     "referral-open": "referral/open",
     "referral-accept": "referral/accept",
     "referral-decline": "referral/decline",
+}
+NOT_DONE = {
+    "assign": "assigned",
+    "respond": "marked as answered",
+    "close": "closed",
+    "withdraw": "marked as withdrawn",
+    "pause": "paused",
+    "resume": "resumed",
+    "referral-open": "marked as opened",
+    "referral-accept": "accepted",
+    "referral-decline": "declined",
 }
 DONE = {
     "assign": "Contact assigned.",
@@ -93,11 +112,31 @@ def _list_filters() -> dict[str, str]:
     return filters
 
 
+# The list's filters as its form labels them, for a filter the contacts service cannot use.
+FILTER_LABELS = {"status": "Status", "channel": "Type", "assignee": "Assigned to", "area": "Area"}
+
+
 @bp.get("/contacts.<format>")
 @signed_in()
 def contacts_file(format: str) -> Any:
     """Every contact the list's filters match, to take away (no personal data)."""
-    return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+    try:
+        return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+    except ServiceError as error:
+        if not _refused_filters(error, _list_filters()):
+            raise
+        return redirect(url_for("contacts.list_contacts", **request.args))  # which says what is wrong
+
+
+def _refused_filters(error: ServiceError, filters: dict[str, str]) -> dict[str, str]:
+    """The filters the contacts service refused, each with what staff are told of it."""
+    if error.status != 422:
+        return {}
+    return {
+        name: f"{FILTER_LABELS[name]}: “{filters[name]}” is not one the list knows, so this filter is left out."
+        for name in error.field_messages()
+        if filters.get(name) and name in FILTER_LABELS
+    }
 
 
 @bp.get("/contacts")
@@ -105,16 +144,26 @@ def contacts_file(format: str) -> Any:
 def list_contacts() -> Any:
     filters = _list_filters()
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
-    page = backends().contacts.page(page=page_number, per_page=25, **filters)
-    return render_template(
+    errors: dict[str, str] = {}
+    try:
+        page = backends().contacts.page(page=page_number, per_page=25, **filters)
+    except ServiceError as error:
+        errors = _refused_filters(error, filters)
+        if not errors:
+            raise
+        filters = {name: "" if name in errors else value for name, value in filters.items()}
+        page = backends().contacts.page(page=page_number, per_page=25, **filters)
+    page_html = render_template(
         "staff/contacts.html",
         page=page,
         filters=filters,
+        errors=errors,
         statuses=c.CONTACT_STATUSES,
         channels=c.CHANNELS,
         areas=c.AREAS,
         names=centre_names(),
     )
+    return page_html, 422 if errors else 200
 
 
 def _centres_for_user() -> list[dict]:
@@ -200,18 +249,45 @@ def _already_answered(values: dict[str, str]) -> tuple[dict[str, str] | None, di
     return {"method": values["response_method"], "responded_at": to_str(responded_at)}, {}
 
 
+# What staff are told of a field left empty, or of a choice the contacts service refuses
+# (its own words name the values it takes, which mean nothing on a form).
+LOG_NEEDED = {
+    "channel": "Choose what was received",
+    "centre_id": "Choose a centre",
+    "subject": "Enter what it is about",
+    "name": "Enter the caller's name",
+    "reply_by": "Choose how they want a reply",
+}
+LOG_CHOICES = ("channel", "centre_id", "reply_by")
+
+
+def _unfilled(values: dict[str, str], needed: dict[str, str]) -> dict[str, str]:
+    return {name: message for name, message in needed.items() if not values.get(name)}
+
+
+def _refused_fields(error: ServiceError, names: dict[str, str], plain: dict[str, str]) -> dict[str, str]:
+    """The service's messages by the form's field names, in plain words where `plain` has them;
+    its summary line only when it named no field (never both: the summary would say it twice)."""
+    messages = {names.get(name, name): message for name, message in error.field_messages().items()}
+    messages = {name: plain.get(name, message) for name, message in messages.items()}
+    return messages or {"_": error.message}
+
+
 @bp.post("/contacts/new")
 @signed_in()
 def log_contact() -> Any:
     values = {name: request.form.get(name, "").strip() for name in LOG_FIELDS}
     values["idempotency_key"] = values["idempotency_key"] or secrets.token_urlsafe(16)
+    errors = _unfilled(values, LOG_NEEDED)
     try:
         received_at = local_instant(values["received_date"], values["received_time"], context().clock.now())
     except BadLocalTime as error:
-        return _log_form(values, {"received_date": str(error)}, 422)
+        errors["received_date"] = str(error)
     response, problems = _already_answered(values)
-    if problems:
-        return _log_form(values, problems, 422)
+    errors.update(problems)
+    if errors:  # every problem at once, and nothing sent
+        ordered = [name for name in LOG_FIELDS if name in errors]
+        return _log_form(values, {name: errors[name] for name in ordered}, 422)
     requester = {"name": values["name"], "reply_by": values["reply_by"]}
     requester.update({k: values[k] for k in ("address", "phone", "email") if values[k]})
     body = {
@@ -232,8 +308,8 @@ def log_contact() -> Any:
     except ServiceError as error:
         if error.status != 422 and not error.fields:
             raise
-        errors = {FIELD_FOR.get(name, name): message for name, message in error.field_messages().items()}
-        return _log_form(values, errors or {"_": error.message}, error.status)
+        plain = {name: LOG_NEEDED[name] for name in LOG_CHOICES}
+        return _log_form(values, _refused_fields(error, FIELD_FOR, plain), error.status)
     flash(f"Logged as {created.get('reference', 'a new contact')}.")
     return redirect(url_for("contacts.show", contact_id=created["id"]))
 
@@ -296,10 +372,17 @@ def _action_body(action: str, form: dict[str, str]) -> dict[str, Any]:
     if action == "assign":
         return {"assignee": form.get("assignee") or g.user.username}
     if action == "respond":
+        now = context().clock.now()
         responded_at = local_instant(
-            form.get("responded_date", ""), form.get("responded_time", ""), context().clock.now()
+            form.get("responded_date", ""), form.get("responded_time", ""), now, what="The time you responded"
         )
-        return {"method": form.get("method", ""), "responded_at": to_str(responded_at)}
+        body = {"method": form.get("method", "")}
+        # The form offers this minute, cut to the minute: left as it is, it means "now", which the
+        # contacts service takes when no time is sent (this minute's start may come before a
+        # contact received seconds ago).
+        if responded_at != now.replace(second=0, microsecond=0):
+            body["responded_at"] = to_str(responded_at)
+        return body
     if action == "pause":
         body = {"reason_code": form.get("pause_reason", "")}
         return body | ({"note": form["pause_note"]} if form.get("pause_note") else {})
@@ -314,23 +397,39 @@ def act(contact_id: str, action: str) -> Any:
     if action not in ACTIONS:
         abort(404)
     form = {key: value.strip() for key, value in request.form.items()}
+    errors = _unfilled(form, ACTION_NEEDS.get(action, {}))
     try:
         body = _action_body(action, form)
+    except BadLocalTime as error:
+        errors["responded_date"] = str(error)
+    if errors:
+        return _show(contact_id, {**errors, "_action": action}, form, 422)
+    try:
         if action == "assign":
             _check_assignee(contact_id, body["assignee"])
         backends().contacts.act(contact_id, ACTIONS[action], body)
-    except BadLocalTime as error:
-        return _show(contact_id, {"responded_date": str(error)}, form, 422)
     except AccountError as error:
         return _show(contact_id, {error.field: error.message, "_action": action}, form, 422)
     except ServiceError as error:
-        if error.status not in (409, 422):
+        if error.status == 409:
+            return _show(contact_id, {"_": _moved_on(action), "_action": action}, form, 409)
+        if error.status != 422:
             raise
-        messages = error.field_messages()
-        if "responded_at" in messages:
-            messages["responded_date"] = messages.pop("responded_at")
-        if action == "pause":
-            messages = {PAUSE_FIELDS.get(name, name): message for name, message in messages.items()}
-        return _show(contact_id, {**messages, "_": error.message, "_action": action}, form, error.status)
+        return _show(contact_id, {**_refused_action(action, error), "_action": action}, form, 422)
     flash(DONE[action])
     return redirect(url_for("contacts.show", contact_id=contact_id))
+
+
+def _moved_on(action: str) -> str:
+    """A refused step (the contact is no longer where the page showed it), in staff's words."""
+    return (
+        f"Nothing was changed: this contact cannot be {NOT_DONE[action]} as it stands now. It may "
+        "already have been done, by a second click or by someone else. The page now shows where it stands."
+    )
+
+
+def _refused_action(action: str, error: ServiceError) -> dict[str, str]:
+    messages = _refused_fields(error, ACTION_FIELDS.get(action, {}), ACTION_NEEDS.get(action, {}))
+    if "responded_date" in messages:
+        messages["responded_date"] = f"The time you responded {messages['responded_date'].rstrip('.')}."
+    return messages

@@ -52,7 +52,15 @@ def _unavailable(error: ServiceUnavailable) -> tuple[str, int]:
 
 def _service_error(error: ServiceError) -> tuple[str, int]:
     status = error.status if error.status in (400, 403, 404, 409, 422, 429) else 502
+    if status == 404 and error.message:
+        return _page(404, f"{_sentence(error.message)} If you followed a link, it may be out of date.")
     return _page(status, error.message or str(error))
+
+
+def _sentence(text: str) -> str:
+    """A service's short message ("no centre with id x") as a sentence: capital and full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def init_app(app: Flask) -> None:

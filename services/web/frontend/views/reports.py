@@ -16,6 +16,8 @@ from .contacts import area_scope, centre_names
 from .public import last_twelve_months
 
 bp = Blueprint("reports", __name__, url_prefix="/staff")
+# The SLA monitor's names for the period's fields, as the page labels them.
+PERIOD_FIELDS = {"from": "From date", "to": "To date", "area": "Area"}
 
 
 def _query() -> dict[str, Any]:
@@ -35,15 +37,19 @@ def _query() -> dict[str, Any]:
 def compliance() -> Any:
     query = _query()
     area = query["area"]
-    error = None
+    error, status = None, 200
     by_month = by_channel = {"groups": [], "totals": None}
     try:
         by_month = backends().sla.compliance(as_staff=True, group_by="month", **query)
         by_channel = backends().sla.compliance(as_staff=True, group_by="channel", **query)
     except ServiceError as problem:
-        error = problem.field_messages() or {"_": problem.message}
+        named = {
+            name: f"{PERIOD_FIELDS.get(name, name)}: {message}"
+            for name, message in problem.field_messages().items()
+        }
+        error, status = named or {"_": problem.message}, problem.status
     breached = backends().sla.clocks(state="breached", area=area)
-    return render_template(
+    page = render_template(
         "staff/compliance.html",
         query=query,
         area=area,
@@ -55,6 +61,7 @@ def compliance() -> Any:
         names=centre_names(),
         error=error,
     )
+    return page, status
 
 
 @bp.get("/compliance.<format>")
