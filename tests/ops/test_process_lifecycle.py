@@ -196,7 +196,7 @@ def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_pa
         ("EVENT_BUS_URL", "kafka://", "EVENT_BUS_URL='kafka://' is invalid: names no broker host"),
     ],
 )
-def test_a_malformed_port_or_worker_count_stops_the_service_naming_it(tmp_path, variable, value, says):
+def test_a_malformed_runner_or_store_setting_stops_the_service_naming_it(tmp_path, variable, value, says):
     """The runner's own variables go through the same loader as every setting: no traceback."""
     env = {**os.environ, "TMPDIR": str(tmp_path), variable: value}
     result = subprocess.run(
