@@ -13,6 +13,7 @@ test:
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint:
+	@scripts/venv.sh requirements-dev.txt
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 bench:

@@ -4,15 +4,19 @@ Needs Python alone: SQLite for the event log and every service's store, and a
 file mail transport whose messages staff read in the front end. Secrets are
 generated on first run into var/secrets.env (git-ignored), never kept in the repo,
 and so are the token key pairs (var/*-token.pem, private, and *-token.pub.pem).
+Every variable the run sets for the services is kept in var/run.env, for the
+commands run by hand (`set -a; . var/run.env; set +a`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from ccshared import private
@@ -23,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SECRETS = VAR / "secrets.env"
+RUN_ENV = VAR / "run.env"
 CREDENTIALS = VAR / "first-run-credentials.txt"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 # Where the demo agency is told of its referrals (a demo address: mail goes to var/mail).
@@ -66,12 +71,12 @@ def _write_private(path: Path, data: bytes) -> None:
         file.write(data)
 
 
-def ensure_token_keys() -> dict[str, str]:
+def ensure_token_keys(var: Path = VAR) -> dict[str, str]:
     """The Ed25519 key pairs of staff tokens (the front end signs) and service tokens
     (the notifier signs), made on first run; the settings name their files."""
     settings = {}
     for kind in ("staff", "service"):
-        private, public = VAR / f"{kind}-token.pem", VAR / f"{kind}-token.pub.pem"
+        private, public = var / f"{kind}-token.pem", var / f"{kind}-token.pub.pem"
         if not (private.exists() and public.exists()):
             private.unlink(missing_ok=True)
             public.unlink(missing_ok=True)
@@ -151,18 +156,40 @@ def service_urls(ports: dict[str, int], env: dict[str, str]) -> dict[str, str]:
     return {name: env.get(name) or url for name, url in derived.items()}
 
 
+def listening_ports(environ: Mapping[str, str]) -> dict[str, int]:
+    return {
+        name: int(environ.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()
+    }
+
+
+def run_settings(environ: Mapping[str, str], var: Path = VAR) -> dict[str, str]:
+    """Every variable the run sets for the services: the secrets, the key files,
+    and where the services reach each other on the ports they listen on."""
+    settings = {
+        **ensure_secrets(var / SECRETS.name),
+        **ensure_token_keys(var),
+        "WEB_COOKIE_SECURE": environ.get("WEB_COOKIE_SECURE", "false"),
+    }
+    combined = {**environ, **settings}
+    return {**settings, **service_urls(listening_ports(combined), combined)}
+
+
+def write_run_env(settings: Mapping[str, str], path: Path = RUN_ENV) -> None:
+    """The run's settings for commands run by hand, private like the secrets they hold."""
+    lines = [
+        "# Written by `make run`: the settings its services run with. In a shell, before a",
+        "# command of README's 'Everyday commands': set -a; . var/run.env; set +a",
+        *(f"{name}={shlex.quote(value)}" for name, value in settings.items()),
+    ]
+    private.replace(path, ("\n".join(lines) + "\n").encode())
+
+
 def main() -> int:
     prepare_var()
-    env = {
-        **os.environ,
-        **ensure_secrets(),
-        **ensure_token_keys(),
-        "WEB_COOKIE_SECURE": os.environ.get("WEB_COOKIE_SECURE", "false"),
-    }
-    ports = {
-        name: int(env.get(f"{name.upper().replace('-', '_')}_PORT", port)) for name, port in PORTS.items()
-    }
-    env.update(service_urls(ports, env))
+    settings = run_settings(os.environ)
+    write_run_env(settings)
+    env = {**os.environ, **settings}
+    ports = listening_ports(env)
     run(["directory", "load-sample"], env)
     run(["contacts", "subject-access", "backfill"], env)  # contacts stored before blind indexes
     if not CREDENTIALS.exists():

@@ -16,9 +16,11 @@ naming every missing or malformed one, so an operator fixes them in one go.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar, dataclass_transform
+from urllib.parse import parse_qs, urlsplit
 
 from . import keys
 
@@ -43,6 +45,14 @@ class Var:
     parse: Callable[[str], Any] = str
     help: str = ""
     sensitive: bool = False  # a secret or key: an error names the variable, never echoes its value
+    # A value that may hold a secret (a URL's password): what an error may echo of it instead.
+    redact: Callable[[str], str] | None = None
+
+    def shown(self, raw: str) -> str:
+        """The variable as an error names it: its value too, unless that is secret."""
+        if self.redact is not None:
+            return f"{self.name}={self.redact(raw)!r}"
+        return self.name if self.sensitive else f"{self.name}={raw!r}"
 
 
 def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -60,8 +70,7 @@ def load(variables: Iterable[Var], environ: Mapping[str, str] | None = None) -> 
             try:
                 values[var.name] = var.parse(raw)
             except (TypeError, ValueError) as exc:
-                shown = var.name if var.sensitive else f"{var.name}={raw!r}"
-                problems.append(f"{shown} is invalid: {exc}")
+                problems.append(f"{var.shown(raw)} is invalid: {exc}")
     if problems:
         raise ConfigError(problems)
     return values
@@ -82,10 +91,16 @@ def _field(source: _Source, default: Any = REQUIRED, shown: bool = True) -> Any:
 
 
 def setting(
-    default: Any = REQUIRED, parse: Callable = str, help: str = "", *, name: str = "", sensitive: bool = False
+    default: Any = REQUIRED,
+    parse: Callable = str,
+    help: str = "",
+    *,
+    name: str = "",
+    sensitive: bool = False,
+    redact: Callable[[str], str] | None = None,
 ) -> Any:
     """A settings field read from one variable: a shared `Var`, `name`, or its group's PREFIX + FIELD_NAME."""
-    var = default if isinstance(default, Var) else Var(name, default, parse, help, sensitive)
+    var = default if isinstance(default, Var) else Var(name, default, parse, help, sensitive, redact)
     source = _Source((var,), lambda values: values[source.variables[0].name])
     factory = REQUIRED if var.default is REQUIRED else lambda: var.default
     return _field(source, factory, shown=not var.sensitive)
@@ -176,6 +191,18 @@ def secret(raw: str) -> str:
     return raw
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def without_credentials(raw: str) -> str:
+    """A URL as an error may show it: all before the host's '@' (a user and password) masked."""
+    if "@" not in raw:
+        return raw
+    scheme = _SCHEME.match(raw)
+    start = scheme.end() if scheme else 0
+    return raw[:start] + "***" + raw[raw.rindex("@") :]
+
+
 def url_with_scheme(*schemes: str) -> Callable[[str], str]:
     """A URL with one of these schemes; a base URL's trailing slash is dropped (paths are appended)."""
 
@@ -183,7 +210,11 @@ def url_with_scheme(*schemes: str) -> Callable[[str], str]:
         scheme = raw.split(":", 1)[0]
         if scheme not in schemes:
             raise ValueError(f"scheme must be one of {', '.join(schemes)}")
-        return raw.rstrip("/") if scheme in ("http", "https") else raw
+        if scheme not in ("http", "https"):
+            return raw
+        if not raw.startswith(f"{scheme}://") or not urlsplit(raw).hostname:
+            raise ValueError(f"expected {scheme}://host[:port][/path]")
+        return raw.rstrip("/")
 
     return parse
 
@@ -201,6 +232,76 @@ def one_of(*choices: str) -> Callable[[str], str]:
 http_url = url_with_scheme("http", "https")
 
 
+def port(raw: str) -> int:
+    """A TCP port: a whole number from 1 to 65535."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number from 1 to 65535") from None
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a whole number from 1 to 65535")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return value
+
+
+def _sqlite_path(raw: str) -> None:
+    if not raw.startswith("sqlite:///") or not raw.removeprefix("sqlite:///").strip("/"):
+        raise ValueError("expected sqlite:///path/to/file.db (three slashes; four for an absolute path)")
+
+
+def _hosts(netloc: str, what: str) -> list[str]:
+    hosts = netloc.split(",")
+    if not netloc or not all(host.partition(":")[0] for host in hosts):
+        raise ValueError(f"names no {what} host")
+    for host in hosts:
+        given = host.rpartition(":")[2] if ":" in host else ""
+        if given:
+            port(given)
+    return hosts
+
+
+def bus_location(raw: str) -> str:
+    """sqlite:///path or kafka://host[:port][,host[:port]][?topic_prefix=...]."""
+    url_with_scheme("sqlite", "kafka")(raw)
+    if raw.startswith("sqlite:"):
+        _sqlite_path(raw.partition("?")[0])
+    else:
+        parts = urlsplit(raw)
+        if not raw.startswith("kafka://") or parts.path.strip("/"):
+            raise ValueError("expected kafka://host:9092[,host2:9092]")
+        if "@" in parts.netloc:
+            raise ValueError("takes no user or password: the Kafka bus connects without SASL")
+        _hosts(parts.netloc, "broker")
+    unknown = set(parse_qs(raw.partition("?")[2])) - {"topic_prefix"}
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)}; only topic_prefix is known")
+    return raw
+
+
+def store_location(raw: str) -> str:
+    """sqlite:///path, or a MongoDB URL that names its host and database."""
+    scheme = url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb")(raw).split(":", 1)[0]
+    if scheme == "sqlite":
+        _sqlite_path(raw)
+        return raw
+    parts = urlsplit(raw)
+    if not raw.startswith(f"{scheme}://"):
+        raise ValueError(f"expected {scheme}://host:27017/dbname")
+    _hosts(parts.netloc.rpartition("@")[2], "database")
+    if not parts.path.strip("/"):
+        raise ValueError(f"names no database: expected {scheme}://host:27017/dbname")
+    return raw
+
+
 def _key(name: str, help: str) -> Var:
     """An Ed25519 key, private or public as its name says; never echoed, nor a key put by mistake."""
     parse = keys.private_key if name.endswith("PRIVATE_KEY") else keys.public_key
@@ -210,15 +311,20 @@ def _key(name: str, help: str) -> Var:
 BUS_URL = Var(
     "EVENT_BUS_URL",
     "sqlite:///var/events.db",
-    url_with_scheme("sqlite", "kafka"),
+    bus_location,
     "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
+    redact=without_credentials,
 )
 # How `python -m <service> run|serve` starts gunicorn (each service's port is its own Var).
 BIND_HOST = Var("BIND_HOST", "127.0.0.1", help="address the HTTP API listens on; 0.0.0.0 in a container")
 WEB_CONCURRENCY = Var("WEB_CONCURRENCY", 2, positive_int, "gunicorn worker processes per service")
-LOG_LEVEL = Var("LOG_LEVEL", "INFO", lambda raw: raw.upper(), "DEBUG, INFO, WARNING or ERROR")
+LOG_LEVEL = Var("LOG_LEVEL", "INFO", log_level, "DEBUG, INFO, WARNING or ERROR")
 OTEL_EXPORTER_OTLP_ENDPOINT = Var(
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "", http_url, "OTLP/HTTP collector base URL; empty: tracing off"
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "",
+    http_url,
+    "OTLP/HTTP collector base URL; empty: tracing off",
+    redact=without_credentials,
 )
 PROCESSED_RETENTION_DAYS = Var(
     "PROCESSED_RETENTION_DAYS", 30, positive_int, "days handled event ids are kept, to skip redeliveries"
@@ -244,11 +350,30 @@ SERVICE_TOKEN_PUBLIC_KEY = _key(
     "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
 )
 # Where the contacts service and the SLA monitor answer, for the front end and the notifier.
-CONTACTS_URL = Var("CONTACTS_URL", "http://127.0.0.1:8002", http_url, "the contacts service's base URL")
-SLA_MONITOR_URL = Var("SLA_MONITOR_URL", "http://127.0.0.1:8003", http_url, "the SLA monitor's base URL")
+CONTACTS_URL = Var(
+    "CONTACTS_URL",
+    "http://127.0.0.1:8002",
+    http_url,
+    "the contacts service's base URL",
+    redact=without_credentials,
+)
+SLA_MONITOR_URL = Var(
+    "SLA_MONITOR_URL",
+    "http://127.0.0.1:8003",
+    http_url,
+    "the SLA monitor's base URL",
+    redact=without_credentials,
+)
 
 
 def store_url(service: str) -> Var:
-    stores = url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb")
+    """The service's store; the URL may carry the database's password, so it is never echoed whole."""
     help_ = "sqlite:///path/to/file.db or mongodb://host:27017/dbname (ferretdb://host/dbname: test engine)"
-    return Var("STORE_URL", f"sqlite:///var/{service}.db", stores, help_)
+    return Var(
+        "STORE_URL",
+        f"sqlite:///var/{service}.db",
+        store_location,
+        help_,
+        sensitive=True,
+        redact=without_credentials,
+    )

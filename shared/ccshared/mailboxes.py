@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from .config import Var
 from .contracts import AREAS
@@ -21,6 +22,26 @@ def address(raw: str) -> str:
     value = raw.strip()
     if not _ADDRESS.match(value):
         raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def sender_address(raw: str) -> str:
+    """A From header: an address, or 'Display Name <address>'."""
+    name, found = parseaddr(raw.strip())
+    if not found or "<" in found:
+        raise ValueError("expected an address or 'Name <address>'")
+    address(found)
+    return raw.strip()
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
+
+def domain(raw: str) -> str:
+    """A mail domain, e.g. example.org (a leading '@' is dropped)."""
+    value = raw.strip().removeprefix("@")
+    if not _DOMAIN.match(value):
+        raise ValueError("expected a mail domain such as example.org")
     return value
 
 
@@ -43,6 +64,7 @@ def address_map(raw: str) -> dict[str, str]:
 
 
 DEFAULT_COORDINATORS = {area: f"coordinator.{area}@example.org" for area in AREAS}
+COORDINATORS_FORMAT = ",".join(f"{area}=address" for area in AREAS)
 
 
 def coordinator_map(raw: str) -> dict[str, str]:
@@ -50,12 +72,15 @@ def coordinator_map(raw: str) -> dict[str, str]:
     unknown = set(pairs) - set(AREAS)
     if unknown:
         raise ValueError(f"unknown area(s) {sorted(unknown)}; areas are {', '.join(AREAS)}")
-    return {**DEFAULT_COORDINATORS, **pairs}
+    missing = [area for area in AREAS if area not in pairs]
+    if missing:
+        raise ValueError(
+            f"no address for area(s) {', '.join(missing)}; give every area: {COORDINATORS_FORMAT}"
+        )
+    return pairs
 
 
-COORDINATORS = Var(
-    "NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, "north=addr,central=addr,south=addr"
-)
+COORDINATORS = Var("NOTIFIER_COORDINATOR_EMAILS", DEFAULT_COORDINATORS, coordinator_map, COORDINATORS_FORMAT)
 PRINCIPAL = Var("NOTIFIER_PRINCIPAL_EMAIL", "principal.officer@example.org", address)
 
 

@@ -125,6 +125,79 @@ def test_config_applies_defaults_and_parses_values():
     assert values == {"A_NUMBER": 3, "FLAG": True}
 
 
+@pytest.mark.parametrize(
+    ("variable", "raw", "says"),
+    [
+        (config.LOG_LEVEL, "LOUD", "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        (config.Var("T_PORT", 1, config.port), "70000", "must be a whole number from 1 to 65535"),
+        (config.Var("T_PORT", 1, config.port), "0", "must be a whole number from 1 to 65535"),
+        (config.store_url("t"), "mongodb://host:27017", "names no database"),
+        (config.store_url("t"), "mongodb:///t", "names no database host"),
+        (config.store_url("t"), "sqlite:var/x.db", "expected sqlite:///path/to/file.db"),
+        (config.BUS_URL, "kafka://", "names no broker host"),
+        (config.BUS_URL, "kafka://host:99999", "must be a whole number from 1 to 65535"),
+        (config.BUS_URL, "kafka://host:9092?prefix=x", "unknown option(s) ['prefix']"),
+        (config.BUS_URL, "sqlite://", "expected sqlite:///path/to/file.db"),
+        (config.CONTACTS_URL, "http://", "expected http://host[:port][/path]"),
+    ],
+)
+def test_a_value_that_would_fail_later_is_refused_at_start_naming_its_variable(variable, raw, says):
+    with pytest.raises(config.ConfigError) as caught:
+        config.load([variable], {variable.name: raw})
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{variable.name}={raw!r} is invalid: ")
+    assert says in problem
+
+
+def test_good_values_of_the_shared_settings_still_load():
+    variables = [config.LOG_LEVEL, config.store_url("t"), config.BUS_URL]
+    for environ in [
+        {
+            "LOG_LEVEL": "warning",
+            "STORE_URL": "mongodb://a:1,b:2/t?replicaSet=r",
+            "EVENT_BUS_URL": "kafka://k:9092,k2",
+        },
+        {
+            "LOG_LEVEL": "DEBUG",
+            "STORE_URL": "sqlite:////abs/t.db",
+            "EVENT_BUS_URL": "sqlite:///e.db?topic_prefix=x-",
+        },
+        {"STORE_URL": "ferretdb://127.0.0.1:1/t", "EVENT_BUS_URL": "kafka://k:9092?topic_prefix=x-"},
+    ]:
+        assert set(config.load(variables, environ).values()) >= set(environ.values()) - {"warning"}
+    assert config.load([config.LOG_LEVEL], {"LOG_LEVEL": "warning"}) == {"LOG_LEVEL": "WARNING"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "shown"),
+    [
+        (
+            config.store_url("t"),
+            "mongodbx://dir:S3cretPass@mongo:27017/directory",
+            "mongodbx://***@mongo:27017/",
+        ),
+        (config.store_url("t"), "mongodb://dir:S3cretPass@mongo:27017", "mongodb://***@mongo:27017"),
+        (config.store_url("t"), "dir:S3cretPass@mongo/directory", "***@mongo/directory"),
+        (config.BUS_URL, "kafka://bus:S3cretPass@kafka:9092", "kafka://***@kafka:9092"),
+        (config.OTEL_EXPORTER_OTLP_ENDPOINT, "ftp://otel:S3cretPass@collector", "ftp://***@collector"),
+    ],
+)
+def test_a_password_in_a_malformed_url_is_never_echoed(variable, raw, shown):
+    with pytest.raises(config.ConfigError) as caught:
+        config.load([variable], {variable.name: raw})
+    assert shown in str(caught.value)
+    assert "S3cretPass" not in str(caught.value)
+
+
+def test_a_store_url_stays_out_of_the_settings_repr():
+    assert "S3cretPass" not in repr(_Stored.from_env({"STORE_URL": "mongodb://dir:S3cretPass@mongo:27017/d"}))
+
+
+@config.group("T_")
+class _Stored:
+    store_url: str = config.setting(config.store_url("t"))
+
+
 @config.group("T_MAIL_")
 class _Mail:
     host: str = config.setting("localhost")

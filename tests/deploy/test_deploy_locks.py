@@ -102,3 +102,14 @@ def test_both_readme_commands_install_with_hashes():
         "scripts/venv.sh requirements.txt" in makefile and "scripts/venv.sh requirements-dev.txt" in makefile
     )
     assert "--require-hashes" in venv and "--no-deps --no-build-isolation" in venv
+
+
+def test_every_make_target_that_uses_the_venv_installs_it_first():
+    """`make lint` after `make run` found no ruff: run's venv holds the runner's locks alone."""
+    targets = re.findall(r"^([a-z]+):\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    uses_tools = {name: recipe for name, recipe in targets if ".venv/bin/" in recipe}
+    assert set(uses_tools) >= {"run", "test", "lint", "bench"}
+    for name, recipe in uses_tools.items():
+        first = recipe.splitlines()[0]
+        wanted = "requirements.txt" if name == "run" else "requirements-dev.txt"
+        assert f"scripts/venv.sh {wanted}" in first, f"make {name} runs {first.strip()!r} first"

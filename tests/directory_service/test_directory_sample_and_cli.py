@@ -83,6 +83,13 @@ def test_load_sample_command_is_idempotent(tmp_path):
     assert json.loads(second.stdout) == {"sample_centres_created": 0, "already_present": 24}
 
 
+def test_a_malformed_store_url_is_named_without_its_password(tmp_path):
+    result = _run(["load-sample"], "mongodbx://dir:S3cretPass@mongo:27017/directory")
+    assert result.returncode == 2
+    assert "STORE_URL='mongodbx://***@mongo:27017/directory' is invalid" in result.stderr
+    assert "S3cretPass" not in result.stderr + result.stdout
+
+
 def test_a_missing_key_stops_the_command_with_its_name(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "STAFF_TOKEN_PUBLIC_KEY"}
     env["STORE_URL"] = f"sqlite:///{tmp_path}/cli.db"

@@ -114,3 +114,30 @@ def test_the_run_command_points_the_callers_at_overridden_ports(run_script):
     assert urls["DIRECTORY_URL"] == "http://127.0.0.1:8001"
     assert urls["NOTIFIER_WEB_BASE_URL"] == "http://localhost:9100"
     assert urls["NOTIFIER_URL"] == "http://notifier.internal:1", "an explicit setting wins"
+
+
+def test_the_run_command_keeps_its_settings_for_commands_run_by_hand(tmp_path, permissive_umask, run_script):
+    """README's everyday commands, from a plain shell after `make run`, once stopped at
+    "STAFF_TOKEN_PUBLIC_KEY is required": the keys, secrets and URLs lived in honcho's environment alone."""
+    var = tmp_path / "var"
+    run_script.prepare_var(var)
+    settings = run_script.run_settings({"CONTACTS_PORT": "9102"}, var)
+    run_script.write_run_env(settings, var / "run.env")
+
+    plain_shell = {name: value for name, value in os.environ.items() if not name.endswith(("_KEY", "_URL"))}
+    sourced = subprocess.run(
+        ["sh", "-c", 'set -a; . var/run.env; set +a; exec "$@"', "sh", sys.executable, "-m", "directory"]
+        + ["load-sample"],
+        cwd=tmp_path,
+        env=plain_shell,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert sourced.returncode == 0, sourced.stderr
+    assert _mode(var / "run.env") == 0o600
+    written = (var / "run.env").read_text()
+    assert f"STAFF_TOKEN_PUBLIC_KEY={var / 'staff-token.pub.pem'}" in written
+    assert "CONTACTS_URL=http://127.0.0.1:9102" in written, "the port the run used"
+    assert f"WEB_SECRET_KEY={settings['WEB_SECRET_KEY']}" in written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -287,3 +288,20 @@ def test_staff_read_their_own_notices_only_in_their_own_area(file_notifier: Noti
     north = next(m["id"] for m in everything if m["area"] == c.NORTH)
     assert readable(client, WORKER) == {north}
     assert readable(client, StaffUser("test.worker", c.ROLE_STAFF, c.CENTRAL)) == set()
+
+
+def test_a_long_subject_folded_over_lines_reads_back_as_it_was_written(file_notifier: Notifier):
+    """A fold right after "Subject:" (what the writer does when a first word fills the line)
+    once showed as a leading space on the staff mail page; a space before a fold doubled."""
+    subject = "Overdue: LCC-TEST-0009 for Test Centre North, not answered within five working days"
+    partner_mail(file_notifier, c.SLA_BREACHED, "coordinator.north@example.org", c.NORTH)
+    [written] = emls(file_notifier.settings.delivery.mail_dir)
+    folded = b"Subject:\r\n Overdue: LCC-TEST-0009 for Test Centre North, not \r\n answered within five working days"
+    written.write_bytes(re.sub(rb"Subject: [^\r]*(\r\n [^\r]*)*", folded, written.read_bytes(), count=1))
+    client = create_app(file_notifier.settings, store=file_notifier.store).test_client()
+
+    [listed] = client.get("/api/v1/messages", headers=headers(PRINCIPAL)).get_json()["items"]
+    shown = client.get(f"/api/v1/messages/{listed['id']}", headers=headers(PRINCIPAL)).get_json()
+
+    assert listed["subject"] == subject
+    assert shown["subject"] == subject

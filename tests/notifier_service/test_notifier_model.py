@@ -190,7 +190,10 @@ def test_configured_routing_and_digest_readers_are_parsed():
     settings = Settings.from_env(
         {
             **KEYS,
-            "NOTIFIER_COORDINATOR_EMAILS": "south=test.south@example.org",
+            "NOTIFIER_COORDINATOR_EMAILS": (
+                "north=coordinator.north@example.org,central=coordinator.central@example.org,"
+                "south=test.south@example.org"
+            ),
             "NOTIFIER_STAFF_EMAILS": "test.a=a@example.net, test.b=b@example.net",
             "NOTIFIER_DIGEST_RECIPIENTS": "test.south@example.org,po@example.org",
             "NOTIFIER_DIGEST_TIME": "07:30",
@@ -206,6 +209,50 @@ def test_configured_routing_and_digest_readers_are_parsed():
     assert settings.digest.recipients == frozenset({"test.south@example.org", "po@example.org"})
     assert settings.digest.at == time(7, 30)
     assert "from-the-environment" not in repr(settings)
+
+
+def test_coordinator_addresses_name_every_area_or_none():
+    """A partial list once kept example.org addresses for the areas left out: their mail went nowhere."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                **KEYS,
+                "NOTIFIER_COORDINATOR_EMAILS": "north=test.north@example.org,central=test.central@example.org",
+            }
+        )
+    [problem] = caught.value.problems
+    assert problem.startswith("NOTIFIER_COORDINATOR_EMAILS='north=test.north@example.org,")
+    assert "no address for area(s) south" in problem
+    assert Settings.from_env(KEYS).routing.coordinators["south"] == "coordinator.south@example.org"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("NOTIFIER_WEB_BASE_URL", "localhost:8000", "scheme must be one of http, https"),
+        ("NOTIFIER_WEB_BASE_URL", "http://", "expected http://host[:port][/path]"),
+        ("NOTIFIER_FROM", "bad", "'bad' is not an e-mail address"),
+        ("NOTIFIER_FROM", "Test Team <bad>", "'bad' is not an e-mail address"),
+        ("NOTIFIER_STAFF_EMAIL_DOMAIN", "@@", "expected a mail domain such as example.org"),
+        ("NOTIFIER_SMTP_PORT", "70000", "must be a whole number from 1 to 65535"),
+    ],
+)
+def test_a_link_base_sender_or_domain_that_would_make_broken_mail_is_refused(variable, value, says):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**KEYS, variable: value})
+    assert caught.value.problems == [f"{variable}={value!r} is invalid: {says}"]
+
+
+def test_the_sender_and_staff_domain_are_read_as_given():
+    delivery = Settings.from_env(
+        {
+            **KEYS,
+            "NOTIFIER_FROM": "Test Team <test.team@example.org>",
+            "NOTIFIER_STAFF_EMAIL_DOMAIN": "@example.net",
+        }
+    )
+    assert delivery.delivery.sender == "Test Team <test.team@example.org>"
+    assert delivery.routing.staff_email_domain == "example.net"
 
 
 def _stored(event_type: str, area: str | None, to: str) -> StoredMessage:

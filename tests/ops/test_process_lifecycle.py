@@ -180,11 +180,23 @@ def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_pa
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [
-        ("DIRECTORY_PORT", "eighty", "DIRECTORY_PORT='eighty' is invalid: must be a positive whole number"),
+        (
+            "DIRECTORY_PORT",
+            "eighty",
+            "DIRECTORY_PORT='eighty' is invalid: must be a whole number from 1 to 65535",
+        ),
         ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY='0' is invalid: must be a positive whole number"),
+        (
+            "DIRECTORY_PORT",
+            "70000",
+            "DIRECTORY_PORT='70000' is invalid: must be a whole number from 1 to 65535",
+        ),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' is invalid: expected one of DEBUG, INFO"),
+        ("STORE_URL", "sqlite:var/x.db", "STORE_URL='sqlite:var/x.db' is invalid: expected sqlite:///"),
+        ("EVENT_BUS_URL", "kafka://", "EVENT_BUS_URL='kafka://' is invalid: names no broker host"),
     ],
 )
-def test_a_malformed_port_or_worker_count_stops_the_service_naming_it(tmp_path, variable, value, says):
+def test_a_malformed_runner_or_store_setting_stops_the_service_naming_it(tmp_path, variable, value, says):
     """The runner's own variables go through the same loader as every setting: no traceback."""
     env = {**os.environ, "TMPDIR": str(tmp_path), variable: value}
     result = subprocess.run(

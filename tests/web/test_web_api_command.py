@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 import uuid
 
 from tests.infra.system import System
@@ -54,7 +56,28 @@ def test_a_call_the_user_may_not_make_fails_with_the_services_answer(system):
     )
     assert answer.returncode == 1
     assert "contacts answered 403" in answer.stderr
-    assert json.loads(answer.stdout)["error"]["code"]
+    assert answer.stdout == "", "a script's `> file` gets no error body"
+    error = next(json.loads(line) for line in answer.stderr.splitlines() if line.startswith('{"error"'))
+    assert error["error"]["code"]
+
+
+def test_each_call_is_logged_with_the_username_on_standard_error(system):
+    """The log line once went nowhere: logging was set up for run, serve and worker alone."""
+    username = _user(system, "principal_officer")
+    answer = subprocess.run(
+        [sys.executable, "-m", "frontend", "api", username, "contacts", "/api/v1/contacts"],
+        env={**system.env("web"), "LOG_LEVEL": "INFO"},
+        cwd=system.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout), "the answer alone on standard output"
+    logged = [json.loads(line) for line in answer.stderr.splitlines() if '"message": "api call' in line]
+    assert [(line["username"], line["service"], line["level"]) for line in logged] == [
+        (username, "contacts", "info")
+    ]
 
 
 def test_no_token_for_a_disabled_or_unknown_account(system):

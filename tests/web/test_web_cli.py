@@ -146,7 +146,11 @@ def test_create_user_refuses_an_agency_unless_the_role_is_partner(store_url, cap
 )
 def test_create_user_refuses_a_name_that_spells_a_role_mailbox(store_url, capsys, monkeypatch, username):
     monkeypatch.setenv("NOTIFIER_PRINCIPAL_EMAIL", "chief@council.example")
-    monkeypatch.setenv("NOTIFIER_COORDINATOR_EMAILS", "south=south.lead@council.example")
+    monkeypatch.setenv(
+        "NOTIFIER_COORDINATOR_EMAILS",
+        "north=coordinator.north@example.org,central=coordinator.central@example.org,"
+        "south=south.lead@council.example",
+    )
     if username == "principal.officer":
         monkeypatch.delenv("NOTIFIER_PRINCIPAL_EMAIL")  # the default address
 

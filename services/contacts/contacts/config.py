@@ -10,7 +10,7 @@ from joserfc.jwk import OKPKey
 from .crypto import fernet_key
 
 SERVICE = contracts.SERVICE_CONTACTS
-PORT = Var("CONTACTS_PORT", 8002, positive_int, "HTTP port")
+PORT = Var("CONTACTS_PORT", 8002, config.port, "HTTP port")
 
 
 @group("CONTACTS_")

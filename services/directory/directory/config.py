@@ -10,7 +10,7 @@ from joserfc.jwk import OKPKey
 from .partners import Feed, parse_feeds
 
 SERVICE = contracts.SERVICE_DIRECTORY
-PORT = Var("DIRECTORY_PORT", 8001, positive_int, "HTTP port")
+PORT = Var("DIRECTORY_PORT", 8001, config.port, "HTTP port")
 
 
 @group("ORUK_IMPORT_")
@@ -36,7 +36,11 @@ class Settings:
     staff_token_public_key: OKPKey = setting(config.STAFF_TOKEN_PUBLIC_KEY)
     stale_days: int = setting(90, positive_int, "days after which an unverified entry is stale")
     geocoder_url: str = setting(
-        "", http_url, "Postcodes.io-compatible base URL; unset: match postcode districts", name="GEOCODER_URL"
+        "",
+        http_url,
+        "Postcodes.io-compatible base URL; unset: match postcode districts",
+        name="GEOCODER_URL",
+        redact=config.without_credentials,
     )
     geocoder_timeout: float = setting(2.0, positive_float, "seconds", name="GEOCODER_TIMEOUT_SECONDS")
     public_url: str = setting("", http_url, "external base URL in /oruk/ links; unset: the request's host")

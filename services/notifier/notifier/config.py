@@ -11,8 +11,17 @@ from pathlib import Path
 
 from ccshared import calendar, config
 from ccshared.calendar import WorkingCalendar
-from ccshared.config import derived, group, non_negative_float, positive_float, positive_int, section, setting
-from ccshared.mailboxes import COORDINATORS, PRINCIPAL, address_list, address_map
+from ccshared.config import (
+    derived,
+    group,
+    http_url,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    section,
+    setting,
+)
+from ccshared.mailboxes import COORDINATORS, PRINCIPAL, address_list, address_map, domain, sender_address
 from joserfc.jwk import OKPKey
 
 
@@ -23,13 +32,13 @@ def clock_time(raw: str) -> time:
     return time(int(hours), int(minutes))
 
 
-PORT = config.Var("NOTIFIER_PORT", 8004, positive_int, "HTTP port")
+PORT = config.Var("NOTIFIER_PORT", 8004, config.port, "HTTP port")
 
 
 @group("NOTIFIER_SMTP_")
 class SmtpSettings:
     host: str = setting("localhost")
-    port: int = setting(25, positive_int)
+    port: int = setting(25, config.port)
     security: str = setting("none", config.one_of("none", "starttls", "tls"))
     username: str | None = setting(None)
     password: str | None = setting(None, sensitive=True)
@@ -42,7 +51,7 @@ class RoutingSettings:
     coordinators: Mapping[str, str] = setting(COORDINATORS)
     principal: str = setting(PRINCIPAL)
     staff_emails: Mapping[str, str] = setting({}, address_map, "username=address,... of staff elsewhere")
-    staff_email_domain: str = setting("example.org", lambda raw: raw.strip().lstrip("@"))
+    staff_email_domain: str = setting("example.org", domain, "domain of staff addresses: username@domain")
 
 
 @group("NOTIFIER_DIGEST_")
@@ -66,8 +75,13 @@ class MonthlyReportSettings:
 class DeliverySettings:
     transport: str = setting("file", config.one_of("file", "smtp"), "file (writes .eml files) or smtp")
     mail_dir: Path = setting(Path("var/mail"), Path, "where .eml files are written")
-    sender: str = setting("Children's Centres SLA monitor <sla-monitor@example.org>", name="NOTIFIER_FROM")
-    web_base_url: str = setting("http://localhost:8000", lambda raw: raw.rstrip("/"))
+    sender: str = setting(
+        "Children's Centres SLA monitor <sla-monitor@example.org>",
+        sender_address,
+        "From: address",
+        name="NOTIFIER_FROM",
+    )
+    web_base_url: str = setting("http://localhost:8000", http_url, "base of the links in e-mails")
     # The contacts service, asked at send time where to tell a referral's referrer.
     contacts_url: str = setting(config.CONTACTS_URL)
     max_attempts: int = setting(6, positive_int, "attempts before a notice fails")

@@ -18,6 +18,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
 from ccshared import private
+from ccshared.text import one_line
 
 from .mail import TemporaryFailure
 
@@ -103,16 +104,23 @@ class Mailbox:
         )
 
 
+def _header(headers, name: str) -> str | None:
+    """A header's value unfolded: the parser keeps the whitespace of each fold (a leading
+    space when the writer folded right after "Name:"), and compose wrote every one on one line."""
+    value = headers.get(name)
+    return one_line(str(value)) if value is not None else None
+
+
 def _summary(key: str, headers, text: str | None = None, html: str | None = None) -> StoredMessage:
     return StoredMessage(
         id=key,
-        to=str(headers.get("To", "")),
-        cc=str(headers["Cc"]) if headers.get("Cc") else None,
-        delivered_to=str(headers["Delivered-To"]) if headers.get("Delivered-To") else None,
-        subject=str(headers.get("Subject", "")),
-        date=str(headers.get("Date", "")),
-        area=str(headers["X-CC-Area"]) if headers.get("X-CC-Area") else None,
-        event_type=str(headers["X-CC-Event-Type"]) if headers.get("X-CC-Event-Type") else None,
+        to=_header(headers, "To") or "",
+        cc=_header(headers, "Cc") or None,
+        delivered_to=_header(headers, "Delivered-To") or None,
+        subject=_header(headers, "Subject") or "",
+        date=_header(headers, "Date") or "",
+        area=_header(headers, "X-CC-Area") or None,
+        event_type=_header(headers, "X-CC-Event-Type") or None,
         text=text,
         html=html,
     )

@@ -18,7 +18,7 @@ from .escalation import DEFAULT_REMINDER_WORKING_DAYS
 from .policy import DEFAULT_CELLS, DEFAULT_TARGETS, Targets
 
 SERVICE = contracts.SERVICE_SLA_MONITOR
-PORT = config.Var("SLA_MONITOR_PORT", 8003, positive_int, "HTTP port")
+PORT = config.Var("SLA_MONITOR_PORT", 8003, config.port, "HTTP port")
 MAX_TARGET_DAYS = 260  # a year of working days: a larger target is a typo (the calendar ends in 2100)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import requests
 from ccshared import contracts as c
-from ccshared import runner
+from ccshared import logs, runner
 from ccshared.config import ConfigError
 from ccshared.store import connect
 from ccshared.timeutil import SystemClock
@@ -143,6 +143,7 @@ def _api(args: argparse.Namespace) -> int:
             print(f"{SERVICE}: standard input: not JSON ({error})", file=sys.stderr)
             return 2
     settings = Settings.from_env()
+    logs.configure(SERVICE, settings.log_level)  # the call's log line names its user, on standard error
     account = _desk(settings).accounts.get(args.username.strip().lower())
     if account is None or account.disabled:
         print(f"{SERVICE}: username: no active account {args.username}", file=sys.stderr)
@@ -164,11 +165,12 @@ def _api(args: argparse.Namespace) -> int:
     except requests.RequestException as error:
         print(f"{SERVICE}: {args.service} could not be reached at {url}: {error}", file=sys.stderr)
         return 1
-    sys.stdout.buffer.write(answer.content)
-    sys.stdout.flush()
-    if answer.status_code >= 400:
+    if answer.status_code >= 400:  # nothing on standard output: a `> report.csv` gets no error body
+        sys.stderr.buffer.write(answer.content.rstrip(b"\n") + b"\n")
         print(f"{SERVICE}: {args.service} answered {answer.status_code}", file=sys.stderr)
         return 1
+    sys.stdout.buffer.write(answer.content)
+    sys.stdout.flush()
     return 0
 
 

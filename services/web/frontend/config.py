@@ -13,7 +13,7 @@ from ccshared.ratelimit import Limit
 from joserfc.jwk import OKPKey
 
 SERVICE = contracts.SERVICE_WEB
-PORT = Var("WEB_PORT", 8000, positive_int, "HTTP port")
+PORT = Var("WEB_PORT", 8000, config.port, "HTTP port")
 
 
 def _mailboxes(values: Mapping[str, object]) -> RoleMailboxes:
@@ -43,10 +43,14 @@ class Settings(AccountSettings):
         "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
         sensitive=True,
     )
-    directory_url: str = setting("http://127.0.0.1:8001", http_url, name="DIRECTORY_URL")
+    directory_url: str = setting(
+        "http://127.0.0.1:8001", http_url, name="DIRECTORY_URL", redact=config.without_credentials
+    )
     contacts_url: str = setting(config.CONTACTS_URL)
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
-    notifier_url: str = setting("http://127.0.0.1:8004", http_url, name="NOTIFIER_URL")
+    notifier_url: str = setting(
+        "http://127.0.0.1:8004", http_url, name="NOTIFIER_URL", redact=config.without_credentials
+    )
     cookie_secure: bool = setting(
         True, config.boolean, "session cookie over HTTPS only; false only for localhost"
     )
