@@ -54,6 +54,31 @@ PARTNER_PATHS = {
     ("/openapi.json", "Exact", "contacts"),
     ("/healthz", "Exact", "contacts"),
     ("/oruk", "Prefix", "directory"),
+    ("/api/v1/centres", "Prefix", "directory"),
+    ("/api/v1/centres/stale", "Exact", "not-public"),
+    ("/api/v1/services-list", "Exact", "directory"),
+}
+# Where a request on the partner API host ends up (None: the controller's 404), as
+# deploy/caddy/Caddyfile sends it, but for the directory's staff calls under /api/v1/centres/
+# that Ingress paths cannot tell apart (they need a staff token there).
+PARTNER_ROUTES = {
+    "/api/v1/referrals": "contacts",
+    "/api/v1/referrals/a-referral": "contacts",
+    "/openapi.json": "contacts",
+    "/healthz": "contacts",
+    "/oruk": "directory",
+    "/oruk/services": "directory",
+    "/oruk/openapi.json": "directory",
+    "/api/v1/services-list": "directory",
+    "/api/v1/centres": "directory",
+    "/api/v1/centres/a-centre": "directory",
+    "/api/v1/centres/stale": None,
+    "/api/v1/partner-feeds": None,
+    "/api/v1/partner-services/a-service/hide": None,
+    "/api/v1/contacts": None,
+    "/api/v1/internal/agencies/an-agency": None,
+    "/metrics": None,
+    "/readyz": None,
 }
 HIDDEN_FROM_THE_SITE = {"/metrics", "/readyz"}
 # How each service's process loads its settings (module, function), as its entry points do.
@@ -238,6 +263,25 @@ def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, s
         "sla-monitor": sla_monitor_subscriptions(rendered, tmp_path),
         "notifier": {(notifier_group, topic) for topic in notifier_worker.TOPICS},
     }
+
+
+def ingress_backend(paths: list[dict[str, Any]], request_path: str) -> str | None:
+    """The Service the Ingress spec sends `request_path` to: an Exact path by equality, a Prefix
+    by whole path elements; the longest path wins, Exact before Prefix at one length. None: the
+    controller answers 404 (no path matches, or the pod-less not-public)."""
+    best: tuple[tuple[int, bool], str] | None = None
+    for entry in paths:
+        path, kind = entry["path"], entry["pathType"]
+        prefix = path.rstrip("/")
+        if kind == "Exact":
+            hit = request_path == path
+        else:
+            hit = request_path == prefix or request_path.startswith(prefix + "/")
+        rank = (len(prefix), kind == "Exact")
+        if hit and (best is None or rank > best[0]):
+            best = (rank, entry["backend"]["service"]["name"])
+    backend = best[1] if best else None
+    return None if backend == "not-public" else backend
 
 
 def autoscalers(rendered: Rendered, service: str) -> Iterator[dict[str, Any]]:
@@ -509,6 +553,15 @@ def test_the_ingress_serves_the_two_public_sites_over_tls(rendered):
         assert base_url == f"https://{site}", "the e-mails' links go to the public site"
         feed_url = environment(rendered, "directory")["DIRECTORY_PUBLIC_URL"]["value"]
         assert feed_url == f"https://{partner_api}", "the feed's links name the host that publishes it"
+
+
+def test_the_partner_api_host_publishes_the_public_reads_and_keeps_the_rest_inside(rendered):
+    """README promises a public API: the directory's centres and services list, beside the partner
+    API and the feed; the services' staff and internal routes are not published."""
+    (ingress,) = rendered.of_kind("Ingress")
+    paths = ingress["spec"]["rules"][1]["http"]["paths"]
+    reached = {path: ingress_backend(paths, path) for path in PARTNER_ROUTES}
+    assert reached == PARTNER_ROUTES
 
 
 # --- scaling --------------------------------------------------------------------------------
