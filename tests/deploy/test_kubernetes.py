@@ -594,6 +594,22 @@ def test_consumers_scale_on_the_lag_of_their_real_groups_and_topics(rendered, tm
 # --- the documents ---------------------------------------------------------------------------
 
 
+def test_the_readme_makes_the_certificate_issuer_the_production_ingress_asks_for(kustomize):
+    """cert-manager gives no certificate for an issuer that does not exist: README says which to make."""
+    rendered = Rendered(
+        "production", list(yaml.safe_load_all(build(kustomize, KUSTOMIZATIONS["production"])))
+    )
+    (ingress,) = rendered.of_kind("Ingress")
+    issuer = ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    text = (ROOT / "README.md").read_text()
+    (manifest,) = re.findall(r"kubectl apply -f - <<'EOF'\n(.*?)\n\s*EOF\n", text, flags=re.S)
+    made = yaml.safe_load(manifest)
+    assert (made["kind"], made["metadata"]["name"]) == ("ClusterIssuer", issuer)
+    (solver,) = made["spec"]["acme"]["solvers"]
+    assert solver["http01"]["ingress"]["ingressClassName"] == ingress["spec"]["ingressClassName"]
+    assert f"ClusterIssuer named `{issuer}`" in " ".join(text.split())
+
+
 def test_the_readme_makes_topics_with_a_partition_for_every_replica_and_three_copies(rendered):
     """KEDA and the consumer groups stop at the partitions: the documented topics have enough."""
     text = (ROOT / "README.md").read_text()
