@@ -25,6 +25,7 @@ from ccshared import bus as buses
 from ccshared import config
 from ccshared import contracts as c
 from ccshared import store as stores
+from ccshared.calendar import CLOSURE_CALENDAR
 from ccshared.timeutil import SystemClock
 from cryptography.fernet import Fernet
 
@@ -193,9 +194,25 @@ def kafka_hosts(rendered: Rendered, service: str) -> str:
     return url.removeprefix("kafka://").rstrip("/")
 
 
+def mounted_files(rendered: Rendered, service: str) -> dict[str, str]:
+    """The files the container sees from ConfigMap volumes: {path in the container: content}."""
+    pod = rendered.deployment(service)["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    files = {}
+    for mount in container(rendered.deployment(service)).get("volumeMounts", []):
+        config_map = volumes[mount["name"]].get("configMap")
+        if config_map is None:
+            continue
+        assert mount.get("readOnly"), f"{service}: a ConfigMap is mounted read-only"
+        for key, content in rendered.config_map(config_map["name"]).items():
+            files[f"{mount['mountPath']}/{key}"] = content
+    return files
+
+
 def embedded_environment(rendered: Rendered, service: str, tmp_path: Path) -> dict[str, str]:
-    """The Deployment's settings as its process would see them, with made-up secrets and the
-    embedded engines in place of Kafka and MongoDB."""
+    """The Deployment's settings as its process would see them, with made-up secrets, the
+    embedded engines in place of Kafka and MongoDB, and the files its ConfigMap volumes mount
+    written under tmp_path (a setting naming one names the copy)."""
     made_up = {
         **key_env(service),
         "STORE_URL": f"sqlite:///{tmp_path}/{service}.db",
@@ -204,12 +221,17 @@ def embedded_environment(rendered: Rendered, service: str, tmp_path: Path) -> di
         "CONTACTS_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "WEB_SECRET_KEY": secrets.token_urlsafe(32),
     }
+    copies = {}
+    for path, content in mounted_files(rendered, service).items():
+        copies[path] = tmp_path / service / path.lstrip("/")
+        copies[path].parent.mkdir(parents=True, exist_ok=True)
+        copies[path].write_text(content)
     env = {}
     for key, source in environment(rendered, service).items():
         if key in made_up:
             env[key] = made_up[key]
         elif "value" in source:
-            env[key] = source["value"]
+            env[key] = str(copies.get(source["value"], source["value"]))
         else:
             assert source["optional"], f"{service}: no made-up value for the Secret's {key}"
     return env
@@ -468,6 +490,19 @@ def test_settings_that_name_another_service_point_at_its_service_and_port(render
                 assert int(found[2]) in ports.get(found[1], set()), f"{name}: {key}={source['value']}"
                 seen += 1
     assert seen >= 6
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_the_closure_calendar_file_is_mounted_where_the_setting_points(rendered, name):
+    """SLA_CLOSURE_CALENDAR is a path and the root filesystem is read-only: the file comes from a
+    ConfigMap volume, the same for every service that reads the calendar, and it parses."""
+    path = environment(rendered, name).get(CLOSURE_CALENDAR.name, {}).get("value")
+    if not path:
+        assert CLOSURE_CALENDAR.name not in known_variables(SERVICES[name][0]), f"{name} reads no calendar"
+        return
+    files = mounted_files(rendered, name)
+    assert path in files, f"{rendered.name}: {name}'s {path} is not mounted"
+    assert files == mounted_files(rendered, "sla-monitor"), "one calendar for all three"
 
 
 # --- probes, resources, disruption budgets -------------------------------------------------
