@@ -11,13 +11,16 @@ import pytest
 from ccshared import store as store_module
 from ccshared.config import ConfigError
 from ccshared.timeutil import FixedClock
+from contacts import worker
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS, IDEMPOTENCY, AgencyRepository
 from contacts_testkit import PERSONAL_VALUES, erase
 from cryptography.fernet import Fernet
+from prometheus_client import REGISTRY
 
 from tests.infra import tokens
+from tests.infra.waiting import wait_for
 
 
 def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays(
@@ -57,6 +60,70 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     erasures = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
     assert sorted(entry["contact_id"] for entry in erasures) == sorted([closed, withdrawn])
     assert erase(doc_store, clock, settings) == 0
+
+
+def _ended_contact(client, headers: dict, letter: dict) -> str:
+    contact_id = client.post("/api/v1/contacts", json=letter, headers=headers).json["id"]
+    assert client.post(f"/api/v1/contacts/{contact_id}/withdraw", json={}, headers=headers).status_code == 200
+    return contact_id
+
+
+def _erased(doc_store, contact_id: str) -> bool:
+    return doc_store.collection(CONTACTS).get(contact_id)["personal_erased_at"] is not None
+
+
+def _erasures_of(doc_store, contact_id: str) -> int:
+    return doc_store.collection(AUDIT).count({"action": "erase_personal_data", "contact_id": contact_id})
+
+
+def _metric(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_the_worker_erases_expired_personal_data_without_cron_once_across_replicas(
+    client, staff_headers, letter, doc_store, clock, settings, running, caplog
+):
+    """Families' personal data must not outlive CONTACTS_RETENTION_DAYS because nobody set up a
+    cron job: every worker runs the erasure. Two replicas at once erase and audit a contact once."""
+    headers = staff_headers()
+    expired = _ended_contact(client, headers, letter)
+    clock.advance(days=settings.retention_days + 1)
+    erased_before = _metric("cc_retention_erased_contacts_total")
+    replicas = [
+        next(task for task in worker.tasks(settings, store=doc_store, clock=clock) if task.__name__ == name)
+        for name in ("contacts-retention-erasure", "contacts-retention-erasure")
+    ]
+    caplog.set_level("INFO", logger="contacts.worker")
+
+    running(*replicas)
+
+    wait_for(lambda: _erased(doc_store, expired), 10, "the worker's retention erasure")
+    wait_for(
+        lambda: _metric("cc_retention_last_run_timestamp_seconds") == clock.now().timestamp(),
+        10,
+        "the erasure's last run in the metrics",
+    )
+    assert _erasures_of(doc_store, expired) == 1
+    assert _metric("cc_retention_erased_contacts_total") - erased_before == 1
+    assert any(record.getMessage() == "retention erasure ran" for record in caplog.records)
+
+
+def test_the_worker_erases_again_each_period_without_a_restart(
+    client, staff_headers, letter, doc_store, clock, settings, running
+):
+    headers = staff_headers()
+    first = _ended_contact(client, headers, letter)
+    clock.advance(days=200)
+    second = _ended_contact(client, headers, letter)
+    clock.advance(days=settings.retention_days - 199)
+
+    running(worker.retention_erasure_task(settings, doc_store, clock, every_seconds=0.1))
+
+    wait_for(lambda: _erased(doc_store, first), 10, "the first erasure")
+    assert not _erased(doc_store, second)
+    clock.advance(days=200)
+    wait_for(lambda: _erased(doc_store, second), 10, "the next period's erasure")
+    assert _erasures_of(doc_store, first) == _erasures_of(doc_store, second) == 1
 
 
 ENV_BASE = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from ccshared import config
+from ccshared.calendar import CLOSURE_CALENDAR, read_icalendar
 
 from tests.infra.variables import known_variables
 
@@ -171,3 +172,51 @@ def test_secrets_come_from_the_environment_not_the_file():
         assert re.search(rf"{secret}: \$\{{{secret}:\?", text), (
             f"{secret} must be required from the environment"
         )
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"### {title}\n")
+    return text[start : text.index("\n#", start + 1)]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_reads_its_own_optional_settings_file(name):
+    """Settings compose does not pass (SLA_TARGET_*, NOTIFIER_FROM...) can still be set, one
+    service's file at a time, so no container gets another's settings or secrets."""
+    assert COMPOSE["services"][name]["env_file"] == [
+        {"path": f"./deploy/compose/{name}.env", "required": False}
+    ]
+    ignored = (ROOT / "deploy" / "compose" / ".gitignore").read_text().splitlines()
+    assert "*.env" in ignored, "a service's settings file may hold a secret: git must ignore it"
+    assert "deploy/compose/<service>.env" in " ".join(_readme_section("Settings of one service").split())
+
+
+def test_the_readme_names_the_defaults_that_are_wrong_in_production():
+    section = " ".join(_readme_section("Settings of one service").split())
+    notifier = known_variables("notifier")
+    for name in ("NOTIFIER_FROM", "NOTIFIER_STAFF_EMAIL_DOMAIN"):
+        assert f"`{name}` (`{notifier[name].default}`)" in section, name
+
+
+def test_the_readme_examples_set_only_variables_their_service_reads():
+    section = _readme_section("Settings of one service")
+    for name, body in re.findall(
+        r"cat > deploy/compose/([\w-]+)\.env <<'ENV'\n(.*?)\nENV", section, flags=re.S
+    ):
+        declared = known_variables(SERVICES[name][0])
+        for line in body.splitlines():
+            assert line.split("=", 1)[0] in declared, f"{name} never reads {line}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in SERVICES if CLOSURE_CALENDAR.name in environment(n)))
+def test_the_closure_calendar_is_a_file_mounted_in_the_container(name):
+    """SLA_CLOSURE_CALENDAR is a path: the file must be in the container, the same for the three."""
+    path = _defaults(environment(name)[CLOSURE_CALENDAR.name])
+    mounts = [str(volume).split(":") for volume in COMPOSE["services"][name].get("volumes", [])]
+    (source,) = [
+        ROOT / host / path.removeprefix(inside + "/")
+        for host, inside, *options in mounts
+        if path.startswith(inside + "/") and options == ["ro"]
+    ]
+    assert read_icalendar(source) is not None, "the shipped calendar parses"

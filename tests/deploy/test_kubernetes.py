@@ -25,6 +25,7 @@ from ccshared import bus as buses
 from ccshared import config
 from ccshared import contracts as c
 from ccshared import store as stores
+from ccshared.calendar import CLOSURE_CALENDAR
 from ccshared.timeutil import SystemClock
 from cryptography.fernet import Fernet
 
@@ -54,6 +55,31 @@ PARTNER_PATHS = {
     ("/openapi.json", "Exact", "contacts"),
     ("/healthz", "Exact", "contacts"),
     ("/oruk", "Prefix", "directory"),
+    ("/api/v1/centres", "Prefix", "directory"),
+    ("/api/v1/centres/stale", "Exact", "not-public"),
+    ("/api/v1/services-list", "Exact", "directory"),
+}
+# Where a request on the partner API host ends up (None: the controller's 404), as
+# deploy/caddy/Caddyfile sends it, but for the directory's staff calls under /api/v1/centres/
+# that Ingress paths cannot tell apart (they need a staff token there).
+PARTNER_ROUTES = {
+    "/api/v1/referrals": "contacts",
+    "/api/v1/referrals/a-referral": "contacts",
+    "/openapi.json": "contacts",
+    "/healthz": "contacts",
+    "/oruk": "directory",
+    "/oruk/services": "directory",
+    "/oruk/openapi.json": "directory",
+    "/api/v1/services-list": "directory",
+    "/api/v1/centres": "directory",
+    "/api/v1/centres/a-centre": "directory",
+    "/api/v1/centres/stale": None,
+    "/api/v1/partner-feeds": None,
+    "/api/v1/partner-services/a-service/hide": None,
+    "/api/v1/contacts": None,
+    "/api/v1/internal/agencies/an-agency": None,
+    "/metrics": None,
+    "/readyz": None,
 }
 HIDDEN_FROM_THE_SITE = {"/metrics", "/readyz"}
 # How each service's process loads its settings (module, function), as its entry points do.
@@ -168,9 +194,25 @@ def kafka_hosts(rendered: Rendered, service: str) -> str:
     return url.removeprefix("kafka://").rstrip("/")
 
 
+def mounted_files(rendered: Rendered, service: str) -> dict[str, str]:
+    """The files the container sees from ConfigMap volumes: {path in the container: content}."""
+    pod = rendered.deployment(service)["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    files = {}
+    for mount in container(rendered.deployment(service)).get("volumeMounts", []):
+        config_map = volumes[mount["name"]].get("configMap")
+        if config_map is None:
+            continue
+        assert mount.get("readOnly"), f"{service}: a ConfigMap is mounted read-only"
+        for key, content in rendered.config_map(config_map["name"]).items():
+            files[f"{mount['mountPath']}/{key}"] = content
+    return files
+
+
 def embedded_environment(rendered: Rendered, service: str, tmp_path: Path) -> dict[str, str]:
-    """The Deployment's settings as its process would see them, with made-up secrets and the
-    embedded engines in place of Kafka and MongoDB."""
+    """The Deployment's settings as its process would see them, with made-up secrets, the
+    embedded engines in place of Kafka and MongoDB, and the files its ConfigMap volumes mount
+    written under tmp_path (a setting naming one names the copy)."""
     made_up = {
         **key_env(service),
         "STORE_URL": f"sqlite:///{tmp_path}/{service}.db",
@@ -179,12 +221,17 @@ def embedded_environment(rendered: Rendered, service: str, tmp_path: Path) -> di
         "CONTACTS_BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "WEB_SECRET_KEY": secrets.token_urlsafe(32),
     }
+    copies = {}
+    for path, content in mounted_files(rendered, service).items():
+        copies[path] = tmp_path / service / path.lstrip("/")
+        copies[path].parent.mkdir(parents=True, exist_ok=True)
+        copies[path].write_text(content)
     env = {}
     for key, source in environment(rendered, service).items():
         if key in made_up:
             env[key] = made_up[key]
         elif "value" in source:
-            env[key] = source["value"]
+            env[key] = str(copies.get(source["value"], source["value"]))
         else:
             assert source["optional"], f"{service}: no made-up value for the Secret's {key}"
     return env
@@ -238,6 +285,25 @@ def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, s
         "sla-monitor": sla_monitor_subscriptions(rendered, tmp_path),
         "notifier": {(notifier_group, topic) for topic in notifier_worker.TOPICS},
     }
+
+
+def ingress_backend(paths: list[dict[str, Any]], request_path: str) -> str | None:
+    """The Service the Ingress spec sends `request_path` to: an Exact path by equality, a Prefix
+    by whole path elements; the longest path wins, Exact before Prefix at one length. None: the
+    controller answers 404 (no path matches, or the pod-less not-public)."""
+    best: tuple[tuple[int, bool], str] | None = None
+    for entry in paths:
+        path, kind = entry["path"], entry["pathType"]
+        prefix = path.rstrip("/")
+        if kind == "Exact":
+            hit = request_path == path
+        else:
+            hit = request_path == prefix or request_path.startswith(prefix + "/")
+        rank = (len(prefix), kind == "Exact")
+        if hit and (best is None or rank > best[0]):
+            best = (rank, entry["backend"]["service"]["name"])
+    backend = best[1] if best else None
+    return None if backend == "not-public" else backend
 
 
 def autoscalers(rendered: Rendered, service: str) -> Iterator[dict[str, Any]]:
@@ -426,6 +492,19 @@ def test_settings_that_name_another_service_point_at_its_service_and_port(render
     assert seen >= 6
 
 
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_the_closure_calendar_file_is_mounted_where_the_setting_points(rendered, name):
+    """SLA_CLOSURE_CALENDAR is a path and the root filesystem is read-only: the file comes from a
+    ConfigMap volume, the same for every service that reads the calendar, and it parses."""
+    path = environment(rendered, name).get(CLOSURE_CALENDAR.name, {}).get("value")
+    if not path:
+        assert CLOSURE_CALENDAR.name not in known_variables(SERVICES[name][0]), f"{name} reads no calendar"
+        return
+    files = mounted_files(rendered, name)
+    assert path in files, f"{rendered.name}: {name}'s {path} is not mounted"
+    assert files == mounted_files(rendered, "sla-monitor"), "one calendar for all three"
+
+
 # --- probes, resources, disruption budgets -------------------------------------------------
 
 
@@ -511,6 +590,15 @@ def test_the_ingress_serves_the_two_public_sites_over_tls(rendered):
         assert feed_url == f"https://{partner_api}", "the feed's links name the host that publishes it"
 
 
+def test_the_partner_api_host_publishes_the_public_reads_and_keeps_the_rest_inside(rendered):
+    """README promises a public API: the directory's centres and services list, beside the partner
+    API and the feed; the services' staff and internal routes are not published."""
+    (ingress,) = rendered.of_kind("Ingress")
+    paths = ingress["spec"]["rules"][1]["http"]["paths"]
+    reached = {path: ingress_backend(paths, path) for path in PARTNER_ROUTES}
+    assert reached == PARTNER_ROUTES
+
+
 # --- scaling --------------------------------------------------------------------------------
 
 
@@ -539,6 +627,22 @@ def test_consumers_scale_on_the_lag_of_their_real_groups_and_topics(rendered, tm
 
 
 # --- the documents ---------------------------------------------------------------------------
+
+
+def test_the_readme_makes_the_certificate_issuer_the_production_ingress_asks_for(kustomize):
+    """cert-manager gives no certificate for an issuer that does not exist: README says which to make."""
+    rendered = Rendered(
+        "production", list(yaml.safe_load_all(build(kustomize, KUSTOMIZATIONS["production"])))
+    )
+    (ingress,) = rendered.of_kind("Ingress")
+    issuer = ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    text = (ROOT / "README.md").read_text()
+    (manifest,) = re.findall(r"kubectl apply -f - <<'EOF'\n(.*?)\n\s*EOF\n", text, flags=re.S)
+    made = yaml.safe_load(manifest)
+    assert (made["kind"], made["metadata"]["name"]) == ("ClusterIssuer", issuer)
+    (solver,) = made["spec"]["acme"]["solvers"]
+    assert solver["http01"]["ingress"]["ingressClassName"] == ingress["spec"]["ingressClassName"]
+    assert f"ClusterIssuer named `{issuer}`" in " ".join(text.split())
 
 
 def test_the_readme_makes_topics_with_a_partition_for_every_replica_and_three_copies(rendered):

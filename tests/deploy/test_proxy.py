@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -264,7 +265,7 @@ def test_a_chunked_body_over_the_limit_is_refused_and_never_acted_on(proxy: Prox
     """Without a Content-Length Caddy learns the size only by reading: past 256 KiB it answers
     413, but has begun passing the first 256 KiB on, and the service must not take that for
     the whole body (the audit's case: the referral was created)."""
-    centre_id = next(iter(sample_ids().values()))
+    centre_id = _a_centre()
     centres = connect_store(proxy.system.store_url("contacts")).collection(CENTRES)
     wait_for(lambda: centres.get(centre_id) is not None, 30, "the contacts service to know the centre")
     referral = {**REFERRAL, "centre_id": centre_id}
@@ -293,13 +294,65 @@ def test_plain_http_is_redirected_to_https(proxy: Proxy) -> None:
         connection.close()
 
 
+def _a_centre() -> str:
+    return next(iter(sample_ids().values()))
+
+
 @pytest.mark.parametrize(
-    "path", ["/api/v1/contacts", "/api/v1/internal/agencies/x", "/api/v1/centres", "/metrics", "/readyz"]
+    "path",
+    [
+        "/api/v1/contacts",
+        "/api/v1/internal/agencies/x",
+        "/metrics",
+        "/readyz",
+        # the directory's staff routes, beside its public reads
+        "/api/v1/centres/stale",
+        "/api/v1/centres/stal%65",
+        "/api/v1/centres/{centre}/audit",
+        "/api/v1/centres/{centre}%2Faudit",
+        "/api/v1/centres/x/../stale",
+        "/api/v1/partner-feeds",
+    ],
 )
 def test_partner_api_site_serves_the_partner_api_only(proxy: Proxy, path: str) -> None:
-    status, _, body = proxy.request(PARTNER_API, path)
+    status, _, body = proxy.request(PARTNER_API, path.format(centre=_a_centre()))
     assert status == 404
     assert b"not a partner API path" in body
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/centres"),
+        ("PATCH", "/api/v1/centres/{centre}"),
+        ("POST", "/api/v1/centres/{centre}/verify"),
+        ("POST", "/api/v1/partner-services/x/hide"),
+    ],
+)
+def test_the_directorys_staff_writes_are_not_published(proxy: Proxy, method: str, path: str) -> None:
+    status, _, body = proxy.request(
+        PARTNER_API,
+        path.format(centre=_a_centre()),
+        method=method,
+        headers={"Content-Type": "application/json"},
+        body=b"{}",
+    )
+    assert status == 404 and b"not a partner API path" in body
+
+
+def test_partner_api_site_publishes_the_directorys_public_read_api(proxy: Proxy) -> None:
+    """README promises a public API: partners read the centres and the support_needed codes."""
+    status, _, body = proxy.request(PARTNER_API, "/api/v1/services-list")
+    assert status == 200, body[:500]
+    assert json.loads(body)["items"]
+    status, _, body = proxy.request(PARTNER_API, "/api/v1/centres?per_page=2")
+    assert status == 200, body[:500]
+    page = json.loads(body)
+    assert page["total"] >= 1 and len(page["items"]) <= 2
+    centre = _a_centre()
+    status, headers, body = proxy.request(PARTNER_API, f"/api/v1/centres/{centre}")
+    assert status == 200, body[:500]
+    assert json.loads(body)["id"] == centre and headers["ETag"]
 
 
 def test_partner_api_site_passes_the_partner_api_on(proxy: Proxy) -> None:
@@ -316,6 +369,18 @@ def test_partner_api_site_publishes_the_open_referral_feed(proxy: Proxy) -> None
     assert page["size"] == 1 and page["total_items"] >= 1
     status, _, body = proxy.request(PARTNER_API, "/oruk/")
     assert status == 200 and json.loads(body)["version"].startswith("3.")
+
+
+def test_the_feeds_openapi_url_answers_with_the_feeds_document_through_the_proxy(proxy: Proxy) -> None:
+    """Not the referrals API's /openapi.json, which the partner host also serves."""
+    status, _, body = proxy.request(PARTNER_API, "/oruk/")
+    url = urlsplit(json.loads(body)["openapi_url"])
+    assert url.hostname == PARTNER_API
+    status, _, body = proxy.request(PARTNER_API, url.path)
+    assert status == 200, body[:500]
+    document = json.loads(body)
+    assert {"/", "/services", "/services/{service_id}"} <= set(document["paths"])
+    assert not any(path.startswith("/api/v1/referrals") for path in document["paths"])
 
 
 def test_the_feed_is_read_only_through_the_proxy(proxy: Proxy) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
 
 import pytest
+from openapi_spec_validator import validate
 from oruk_validator import assert_valid, errors, openapi, schema
 
 
@@ -30,8 +34,28 @@ def test_root_says_version_profile_and_openapi_url(client):
     body = response.json
     assert body["version"] == "3.0"
     assert body["profile"].startswith("https://")
-    assert body["openapi_url"] == "http://localhost/openapi.json"
-    assert client.get("/openapi.json").status_code == 200
+    assert body["openapi_url"] == "http://localhost/oruk/openapi.json"
+
+
+def shape(path: str) -> str:
+    """A path with its parameters' names left out: `/services/{id}` and `/services/{service_id}` are one."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_the_openapi_url_is_under_the_feed_and_describes_the_feed(client):
+    """On the partner host only /oruk/... reaches the directory (its /openapi.json is the referrals
+    API's), so the document the feed names lives under /oruk and describes the feed alone."""
+    url = urlsplit(client.get("/oruk/").json["openapi_url"])
+    response = client.get(url.path)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = response.json
+    validate(document)
+    assert document["servers"] == [{"url": "http://localhost/oruk"}]
+    assert {shape(path) for path in openapi()["paths"]} <= {shape(path) for path in document["paths"]}
+    assert all(not path.startswith(("/api/", "/oruk")) for path in document["paths"])
+    assert "securitySchemes" not in document["components"], "nothing of the staff API"
+    assert "CentreInput" not in json.dumps(document)
 
 
 def test_every_service_in_full_validates_against_service_json(client, ids):

@@ -1,7 +1,8 @@
 """The contacts service's background work: the outbox relay (contact events, and
 agency events from the agencies' profiles), the consumer that builds the centre
-read model, and the partner webhooks (the consumer that records deliveries and the
-loop that sends them)."""
+read model, the partner webhooks (the consumer that records deliveries and the
+loop that sends them), and the timers: the Idempotency-Key purge and the daily
+retention erasure."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ccshared.retrying import every
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 from ccshared.worker import Given, Task
+from prometheus_client import Counter, Gauge
 
 from . import bootstrap
 from .config import Settings
@@ -44,6 +46,17 @@ class Subscription:
 CENTRES = Subscription("contacts-centre-read-model", c.CENTRES_TOPIC, "contacts-centres")
 WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-webhooks")
 KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
+DAY_SECONDS = 24 * 3600
+
+ERASED = Counter(
+    "cc_retention_erased_contacts_total",
+    "Contacts whose personal data the worker's retention erasure erased (CONTACTS_RETENTION_DAYS after they ended)",
+)
+ERASURE_LAST_RUN = Gauge(
+    "cc_retention_last_run_timestamp_seconds",
+    "When the worker's retention erasure last ran to the end (Unix time); a day or more ago: it is not running",
+    multiprocess_mode="mostrecent",
+)
 
 
 def relay_task(store: Store, bus: Bus, clock: Clock, topic: str = c.CONTACTS_TOPIC) -> Task:
@@ -146,6 +159,31 @@ def idempotency_purge_task(
     return purge
 
 
+def retention_erasure_task(
+    settings: Settings, store: Store, clock: Clock, every_seconds: float = DAY_SECONDS
+) -> Task:
+    """Erases the personal data of contacts ended over CONTACTS_RETENTION_DAYS ago: at start, then
+    daily. Every replica runs it; a contact two of them reach at once is erased by the one whose
+    write lands first (the other's is a version conflict, skipped), and audited once."""
+
+    def erase(stop: threading.Event) -> None:
+        erase_expired = bootstrap.retention(settings, store, clock)
+
+        def once() -> None:
+            erased = erase_expired()
+            ERASED.inc(erased)
+            ERASURE_LAST_RUN.set(clock.now().timestamp())
+            log.info(
+                "retention erasure ran",
+                extra={"erased": erased, "retention_days": settings.retention_days},
+            )
+
+        every(stop, every_seconds, once, "retention erasure waits for the store")
+
+    erase.__name__ = "contacts-retention-erasure"
+    return erase
+
+
 def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:
     """The worker's long-running tasks, for ccshared.runner."""
     settings = settings or Settings.from_env()
@@ -159,4 +197,5 @@ def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task
         webhooks_task(store, bus, clock, keep_processed=keep_processed, hints=recorded),
         webhook_delivery_task(store, clock, cipher, hints=recorded),
         idempotency_purge_task(settings, store, clock),
+        retention_erasure_task(settings, store, clock),
     ]

@@ -45,6 +45,5 @@ def create_app(
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(partner_api.blp)
     provide(app, bootstrap.oruk_context(settings, service, clock))
-    smorest.register_blueprint(oruk_api.blp)
-    oruk_api.allow_any_origin(app)
+    oruk_api.publish(app, smorest)
     return app

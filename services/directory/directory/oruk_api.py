@@ -20,8 +20,8 @@ from ccshared.apidoc import Blueprint
 from ccshared.errors import NotFound
 from ccshared.service_types import BY_TERM_ID, SERVICE_TYPES
 from ccshared.timeutil import Clock
-from ccshared.web import context
-from flask import Flask, Response, request
+from ccshared.web import Api, context
+from flask import Flask, Response, jsonify, request
 from flask.views import MethodView
 from marshmallow import Schema
 
@@ -38,6 +38,7 @@ from .oruk_query import ALL, Build, OrukQueries, Shape
 from .service import DirectoryService
 
 PREFIX = "/oruk"
+DOCUMENT_PATH = "/openapi.json"  # under PREFIX: the partner host sends only /oruk/... to the directory
 NDJSON = "application/x-ndjson"
 
 
@@ -111,17 +112,20 @@ def _list_path(rule: str, args: type[Schema]) -> Callable[[type[MethodView]], ty
     return register
 
 
+def _feed_url(ctx: OrukContext) -> str:
+    """The feed's public base URL: DIRECTORY_PUBLIC_URL's, else the host the request named."""
+    return (ctx.public_url or request.host_url.rstrip("/")) + PREFIX
+
+
 @blp.route("/")
 class Root(MethodView):
     @blp.response(200)
     def get(self) -> dict:
         """About this API and the HSDS profile it follows"""
-        ctx = _ctx()
-        base = ctx.public_url or request.host_url.rstrip("/")
         return {
             "version": oruk.HSDS_VERSION,
             "profile": oruk.PROFILE_URL,
-            "openapi_url": f"{base}/openapi.json",
+            "openapi_url": f"{_feed_url(_ctx())}{DOCUMENT_PATH}",
         }
 
 
@@ -242,6 +246,65 @@ class Organization(MethodView):
         else:
             services = [{"id": centre["_id"]} for centre in ctx.queries.all_centres()]
         return {**ctx.organization.in_full(), "services": services}
+
+
+def feed_document(document: dict[str, Any], feed_url: str) -> dict[str, Any]:
+    """The directory's OpenAPI document cut down to the feed: its paths written from the feed's
+    root (`/services`, as the ORUK profile's own document writes them), served from `feed_url`,
+    with the components those paths use and nothing of the staff API."""
+    paths = {
+        path.removeprefix(PREFIX) or "/": operations
+        for path, operations in document["paths"].items()
+        if path.startswith(PREFIX + "/")
+    }
+    return {
+        "openapi": document["openapi"],
+        "info": {**document["info"], "title": f"{document['info']['title']}: Open Referral UK feed"},
+        "servers": [{"url": feed_url}],
+        "tags": [tag for tag in document.get("tags", []) if tag["name"] == blp.name],
+        "paths": paths,
+        "components": _used_components(paths, document.get("components", {})),
+    }
+
+
+def _used_components(paths: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """The components `paths` refer to, and those they refer to in turn."""
+    used: dict[str, dict[str, Any]] = {}
+    waiting = list(_refs(paths))
+    while waiting:
+        kind, name = waiting.pop()
+        if name in used.get(kind, {}):
+            continue
+        found = components[kind][name]
+        used.setdefault(kind, {})[name] = found
+        waiting.extend(_refs(found))
+    return used
+
+
+def _refs(node: Any) -> Iterable[tuple[str, str]]:
+    """(kind, name) of every `#/components/<kind>/<name>` reference inside `node`."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            kind, name = ref.removeprefix("#/components/").split("/", 1)
+            yield kind, name
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def publish(app: Flask, smorest: Api) -> None:
+    """The feed's routes, open to any origin, and its own OpenAPI document at /oruk/openapi.json:
+    the one the root's `openapi_url` names (the service's /openapi.json is not on the feed's host)."""
+    smorest.register_blueprint(blp)
+    allow_any_origin(app)
+
+    def document() -> Response:
+        return jsonify(feed_document(smorest.spec.to_dict(), _feed_url(_ctx())))
+
+    app.add_url_rule(PREFIX + DOCUMENT_PATH, "oruk_openapi", document, methods=["GET"])
 
 
 def allow_any_origin(app: Flask) -> None:
