@@ -16,6 +16,7 @@ from ccshared.contracts import AREAS
 from ccshared.geo import normalise_postcode
 from directory import config
 from directory.sample import sample_file, sample_ids
+from directory_testkit import NEW_CENTRE
 
 from tests.infra import tokens
 
@@ -102,3 +103,17 @@ def test_a_missing_key_stops_the_command_with_its_name(tmp_path):
     )
     assert result.returncode == 2
     assert "STAFF_TOKEN_PUBLIC_KEY" in result.stderr
+
+
+def test_the_api_marks_every_sample_centre_even_once_staff_have_checked_it(client, ids, staff):
+    listed = client.get("/api/v1/centres?per_page=100").get_json()["items"]
+    assert len(listed) == 24 and all(centre["sample"] is True for centre in listed)
+    checked = client.post(f"/api/v1/centres/{ids['anfield']}/verify", headers=staff("coordinator", "north"))
+    assert checked.status_code == 200, checked.get_json()
+    assert client.get(f"/api/v1/centres/{ids['anfield']}").get_json()["sample"] is True
+
+    made = client.post("/api/v1/centres", json=NEW_CENTRE, headers=staff("admin"))
+
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["sample"] is False
+    assert client.get(f"/api/v1/centres/{made.get_json()['id']}").get_json()["sample"] is False

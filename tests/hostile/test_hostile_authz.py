@@ -19,7 +19,8 @@ The callers:
   admin     administrator
 
 Targets: a north contact logged by staff, a referral by agency A to a north
-centre, a north sample centre, a message to the north coordinator. Each
+centre, a north sample centre, a message to the north coordinator, a failed
+e-mail to the north coordinator. Each
 state-changing request acts on a fresh target, so cells do not interfere.
 In the web front end callers are signed-in sessions (bearer tokens and API
 keys mean nothing there, so ptok and ptok2 see what anonymous callers see);
@@ -48,6 +49,8 @@ from frontend.presenters import local_now_fields
 from frontend.views import Context
 from frontend.views.centres import form_values
 from hostile_testkit import NOW, Stack, bearer, stack
+from notifier import api as notifier_api
+from notifier import domain as notifier_domain
 from sla_monitor import api as sla_api
 
 from tests.infra.payloads import LETTER, REFERRAL
@@ -116,6 +119,7 @@ sla        sla.clocks                         GET    401  401     401      403  
 sla        sla.clock_of                       GET    401  401     401      403   403   404      200    200   200 200
 sla        sla.compliance_report              GET    200  200     200      200   200   200      200    200   200 200
 notifier   notifications.list_notifications   GET    401  401     401      403   403   403      403    200   200 200
+notifier   notifications.resend               POST   401  401     401      403   403   403      403    200   200 200
 notifier   messages.list_messages             GET    401  401     401      403   403   200      200    200   200 200
 notifier   messages.show_message              GET    401  401     401      403   403   404      404    200   200 200
 web        public.find                        GET    200  200     200      200   200   200      200    200   200 200
@@ -142,6 +146,7 @@ web        partner_feeds.index                GET    302  403     403      302  
 web        partner_feeds.hide                 POST   302  403     403      302   302   403      403    302   302 302
 web        partner_feeds.show                 POST   302  403     403      302   302   403      403    302   302 302
 web        mail.log                           GET    302  403     403      302   302   200      200    200   200 200
+web        mail.resend                        POST   302  403     403      302   302   403      403    302   302 302
 web        mail.message                       GET    302  403     403      302   302   404      404    200   200 200
 web        mail.message_html                  GET    302  403     403      302   302   404      404    200   200 200
 web        admin.users                        GET    302  403     403      302   302   403      403    403   403 200
@@ -291,6 +296,22 @@ class World:
     def oruk_first_id(self, listing: str) -> str:
         found = self.stack.directory.test_client().get(f"/oruk/{listing}").get_json()
         return found["contents"][0]["id"]
+
+    def failed_mail(self) -> str:
+        """A fresh breach notice to the north coordinator that the relay refused for good."""
+        notice = notifier_domain.own_mail(
+            f"test-{uuid.uuid4().hex[:8]}",
+            "coordinator.north@example.org",
+            NOW,
+            kind=notifier_domain.EVENT,
+            event_type="sla.breached.v1",
+            area="north",
+            data={},
+        )
+        notice.claim(NOW)
+        notice.failed_permanently(NOW, "550 5.1.1 Test refusal")
+        assert provided(self.stack.notifier, notifier_api.AppContext).notifications.add(notice)
+        return notice.id
 
     def web_account(self, username: str, role: str, area: str | None, agency: str | None = None) -> str:
         desk = provided(self.stack.web, Context).desk
@@ -533,6 +554,9 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "GET", "/api/v1/reports/compliance?from=2026-11-01&to=2026-11-30"
     ),
     ("notifier", "notifications.list_notifications", "GET"): lambda w: Call("GET", "/api/v1/notifications"),
+    ("notifier", "notifications.resend", "POST"): lambda w: Call(
+        "POST", f"/api/v1/notifications/{w.failed_mail()}/resend"
+    ),
     ("notifier", "messages.list_messages", "GET"): lambda w: Call("GET", "/api/v1/messages"),
     ("notifier", "messages.show_message", "GET"): lambda w: Call("GET", "/api/v1/messages/test-message-1"),
     ("web", "public.find", "GET"): lambda w: Call("GET", "/"),
@@ -565,6 +589,9 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "POST", f"/staff/partner-feeds/services/{w.partner_service()}/show", form={}
     ),
     ("web", "mail.log", "GET"): lambda w: Call("GET", "/staff/mail/"),
+    ("web", "mail.resend", "POST"): lambda w: Call(
+        "POST", f"/staff/mail/notifications/{w.failed_mail()}/resend", form={}
+    ),
     ("web", "mail.message", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1"),
     ("web", "mail.message_html", "GET"): lambda w: Call("GET", "/staff/mail/messages/test-message-1/html"),
     ("web", "admin.users", "GET"): lambda w: Call("GET", "/admin/"),

@@ -9,6 +9,7 @@ loading, so "stale" and "closed on" demos work whenever the data is loaded.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -50,6 +51,17 @@ def sample_ids() -> dict[str, str]:
     data = sample_file()
     namespace = uuid.UUID(data["namespace"])
     return {entry["slug"]: str(uuid.uuid5(namespace, entry["slug"])) for entry in data["centres"]}
+
+
+@functools.cache
+def _sample_id_set() -> frozenset[str]:
+    return frozenset(sample_ids().values())
+
+
+def is_sample(centre_id: str) -> bool:
+    """One of the SAMPLE centres (an id of the sample file's namespace), however edited or
+    verified since: invented data, for demonstrations, never the council's list."""
+    return centre_id in _sample_id_set()
 
 
 def _details(entry: dict[str, Any], today: Any) -> dict[str, Any]:

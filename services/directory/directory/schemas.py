@@ -383,6 +383,12 @@ class CentreSchema(Schema):
     cost_options = fields.List(fields.Nested(CostOptionOut))
     free = fields.Boolean(metadata={"description": "no cost option with an amount above zero"})
     distance_km = fields.Float(allow_none=True)
+    sample = fields.Boolean(
+        metadata={
+            "description": "one of the SAMPLE centres `make run` loads: invented for demonstration, "
+            "not the council's list of children's centres"
+        }
+    )
 
 
 class PartnerServiceSchema(Schema):

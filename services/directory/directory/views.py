@@ -9,7 +9,7 @@ from typing import Any
 from ccshared.calendar import WorkingCalendar
 from ccshared.service_types import BY_ID
 
-from . import domain, hours, partners
+from . import domain, hours, partners, sample
 from .repository import version_of
 
 # What a family sees of a centre: what staff edit (exceptions and services shaped below), and
@@ -38,6 +38,7 @@ def centre(
         week=hours.week(doc, now, calendar),
         free=domain.is_free(doc),
         distance_km=round(distance_km, 2) if distance_km is not None else None,
+        sample=sample.is_sample(doc["_id"]),
     )
     return view
 

@@ -1,4 +1,4 @@
-"""Who may read which part of the delivery log and the mailbox."""
+"""Who may read which part of the delivery log and the mailbox, and send a failed e-mail again."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.errors import Forbidden
 
-from .domain import DIGEST_TYPE, GROUP_TYPE, Routing
+from .domain import DIGEST_TYPE, GROUP_TYPE, Notification, Routing
 from .file_transport import StoredMessage
 
 # A group mail or a daily digest carries notices, of one area or (area None) of several:
@@ -48,3 +48,17 @@ def may_read(user: StaffUser, message: StoredMessage, routing: Routing) -> bool:
         return False
     own = routing.staff_address(user.username)
     return own is not None and delivered == own.lower() and not routing.mailboxes.is_role_address(delivered)
+
+
+def may_resend(user: StaffUser, notification: Notification | None, routing: Routing) -> bool:
+    """Who sees a notification in the delivery log may send it again: the Principal Officer
+    and admins any; a coordinator their area's and their mailbox's (as `may_read`).
+
+    Staff read no delivery log: Forbidden (`log_area`) whether the notification exists or not.
+    """
+    area = log_area(user)
+    if notification is None:
+        return False
+    if area is None or notification.area == area:
+        return True
+    return notification.recipient.lower() == routing.coordinators.get(area, "").lower()

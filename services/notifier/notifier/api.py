@@ -1,21 +1,24 @@
-"""HTTP API: the delivery log, and the messages the file transport wrote."""
+"""HTTP API: the delivery log (and sending a failed e-mail again), and the messages the file transport wrote."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ccshared import apidoc
 from ccshared.apidoc import Blueprint
 from ccshared.auth import TokenVerifier, current_staff
-from ccshared.errors import NotFound
+from ccshared.errors import Conflict, NotFound
+from ccshared.timeutil import Clock
 from ccshared.web import context
 
 from . import schemas
-from .access import log_area, may_read
-from .domain import Routing
+from .access import log_area, may_read, may_resend
+from .domain import NotFailed, Notification, Routing
 from .file_transport import Mailbox
 from .repository import NotificationRepository
 
+log = logging.getLogger(__name__)
 notifications = Blueprint(
     "notifications", __name__, url_prefix="/api/v1/notifications", description="The delivery log"
 )
@@ -30,6 +33,7 @@ class AppContext:
     mailbox: Mailbox
     routing: Routing
     tokens: TokenVerifier
+    clock: Clock
 
 
 def _ctx() -> AppContext:
@@ -52,6 +56,26 @@ def list_notifications(query: dict):
         limit=query["limit"],
     )
     return {"items": found}
+
+
+@notifications.route("/<string:notification_id>/resend", methods=["POST"])
+@notifications.doc(**apidoc.STAFF_ONLY)
+@notifications.response(200, schemas.NotificationSchema)
+def resend(notification_id: str) -> Notification:
+    """Send a failed notification again: pending at once, its attempts afresh; 409 unless failed."""
+    ctx = _ctx()
+    user = current_staff(ctx.tokens)
+    found = ctx.notifications.get(notification_id)
+    if not may_resend(user, found, ctx.routing):
+        raise NotFound(f"no notification {notification_id} for you")
+    try:
+        stored = ctx.notifications.transition(found, lambda n: n.resend(user.username, ctx.clock.now()))
+        if not stored:  # a second click, or the delivery loop, changed it first
+            raise NotFailed(notification_id, ctx.notifications.get(notification_id).status)
+    except NotFailed as exc:
+        raise Conflict(str(exc), current_status=exc.status) from exc
+    log.info("failed notification sent again", extra={"notification": notification_id, "by": user.username})
+    return found
 
 
 @messages.route("")

@@ -52,6 +52,7 @@ def api_context(settings: Settings, store: Store, clock: Clock) -> AppContext:
         mailbox=Mailbox(settings.delivery.mail_dir),
         routing=routing(settings),
         tokens=TokenVerifier(SERVICE_NOTIFIER, settings.staff_token_public_key, clock=clock),
+        clock=clock,
     )
 
 

@@ -6,6 +6,7 @@ before anything is sent (status pending) and moves on by explicit transitions:
     pending/retrying --claim--> sending --delivered--> sent
                                         --temporary--> retrying (or failed at the limit)
                                         --permanent--> failed
+    failed --resend (a staff member's word)--> pending, its attempts counted afresh
     held (waits for the recipient's daily digest) --> digested
     pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
@@ -79,6 +80,14 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 class UnknownArea(Exception):
     """An event names an area that has no coordinator configured."""
+
+
+class NotFailed(Exception):
+    """Only a failed notification is sent again: any other is on its way or settled."""
+
+    def __init__(self, notification_id: str, status: str):
+        super().__init__(f"notification {notification_id} is {status}, not failed: it is not sent again")
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,9 @@ class Notification(Outgoing):
     envelope: Mapping[str, Any] | None = field(default=None, repr=False)
     # The traceparent of the span that recorded it (ccshared.tracing): its sending follows on.
     trace: str | None = field(default=None, repr=False)
+    # Who last asked to send it again after it failed, and when (None: never).
+    resent_by: str | None = None
+    resent_at: datetime | None = None
 
     @property
     def message_id(self) -> str:
@@ -251,6 +263,22 @@ class Notification(Outgoing):
             self.delivered(now, reply)
         else:
             self.interrupted(now, policy)
+
+    def resend(self, by: str, now: datetime) -> None:
+        """Failed, and sent again at a staff member's word (the address or the relay is fixed):
+        pending at once with all its attempts again, sent by the delivery loop as any other."""
+        if self.status != FAILED:
+            raise NotFailed(self.id, self.status)
+        self._move(
+            PENDING,
+            now,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            dead_lettered=None,
+            resent_by=by,
+            resent_at=now,
+        )
 
     def _retry(self, now: datetime, reason: str, at: datetime) -> None:
         self._move(RETRYING, now, last_error=reason, next_attempt_at=at)

@@ -15,7 +15,7 @@ from ccshared.timeutil import from_str, to_str
 from .domain import DUE_STATUSES, FAILED, HELD, SENDING, WAITING, Notification
 from .grouping import Window
 
-_INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at")
+_INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at", "resent_at")
 _TUPLES = ("to", "cc", "item_ids")
 
 

@@ -39,6 +39,10 @@ class NotificationSchema(Schema):
     carried_by = fields.String(
         allow_none=True, metadata={"description": "Message-ID of the e-mail that carried this notice"}
     )
+    resent_by = fields.String(
+        allow_none=True, metadata={"description": "who last sent it again after it failed"}
+    )
+    resent_at = fields.AwareDateTime(allow_none=True)
     contact_id = fields.Function(lambda n: n.data.get("contact_id"))
     reference = fields.Function(lambda n: n.data.get("reference"))
     centre_id = fields.Function(lambda n: n.data.get("centre_id"))

@@ -184,6 +184,10 @@ class Notifier(Backend):
     def notifications(self, **query: Any) -> dict:
         return self.client.get(f"{API}/notifications", params=query)
 
+    def resend(self, notification_id: str) -> dict:
+        """Send a failed notification again (409 if it is not failed)."""
+        return self.client.post(f"{API}/notifications/{quote(notification_id, safe='')}/resend")
+
     def messages(self) -> dict:
         return self.client.get(f"{API}/messages")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccshared import contracts as c
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from ..clients import ServiceError
 from . import backends
@@ -13,6 +13,8 @@ from .auth import signed_in
 
 bp = Blueprint("mail", __name__, url_prefix="/staff/mail")
 STATUSES = c.NOTIFICATION_STATUSES
+# Who reads the delivery log, and so may send a failed e-mail again (the notifier judges each).
+LOG_READERS = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
 
 @bp.get("/")
@@ -37,6 +39,15 @@ def log() -> Any:
         log_error=log_error,
         event_types=c.SLA_EVENTS,
     )
+
+
+@bp.post("/notifications/<notification_id>/resend")
+@signed_in(*LOG_READERS)
+def resend(notification_id: str) -> Any:
+    """Send a failed e-mail again, once its address or the mail relay is fixed."""
+    backends().notifier.resend(notification_id)
+    flash("The e-mail will be sent again in a moment.")
+    return redirect(url_for("mail.log"))
 
 
 @bp.get("/messages/<message_id>")
