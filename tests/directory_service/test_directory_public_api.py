@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from directory_testkit import names, search, slugs_in_order, slugs_of
+from directory_testkit import NEW_CENTRE, names, search, slugs_in_order, slugs_of
 
 
 def test_lists_every_sample_centre_in_name_order_across_pages(any_store_client, ids):
@@ -49,6 +49,21 @@ def test_a_postcode_district_is_searched_from_the_middle_of_its_centres(any_stor
     assert result["located_by"] == "district_middle"
     assert result["total"] == 24
     assert slugs_in_order(result, ids)[:2] == ["woolton", "hunts-cross"]
+
+
+def test_a_district_search_keeps_its_centres_whose_place_is_not_known(client, staff, ids):
+    """A centre of L25 with no coordinates cannot be measured, but it is in the district asked for."""
+    unplaced = {**NEW_CENTRE, "name": "Test Unplaced Centre", "postcode": "L25 0ZZ", "area": "south"}
+    made = client.post("/api/v1/centres", json=unplaced, headers=staff("admin")).json
+    elsewhere = {**unplaced, "name": "Test Elsewhere Centre", "postcode": "L4 0ZZ", "area": "north"}
+    client.post("/api/v1/centres", json=elsewhere, headers=staff("admin"))
+
+    result = search(client, postcode="L25", per_page=50)
+
+    assert result["located_by"] == "district_middle"
+    assert result["total"] == 25 and result["items"][-1]["id"] == made["id"]
+    assert result["items"][-1].get("distance_km") is None
+    assert "Test Elsewhere Centre" not in names(result)
 
 
 def test_a_place_is_part_of_a_ward_a_centre_name_or_an_address(any_store_client, ids):

@@ -41,6 +41,8 @@ class CentreQuery:
     language: str | None = None
     near: tuple[float, float] | None = None
     radius_km: float | None = None
+    # A search placed at the middle of this district keeps its centres that have no coordinates.
+    near_district: str | None = None
     include_closed: bool = False
     page: int = 1
     per_page: int = 20
@@ -121,14 +123,22 @@ def finish(
     if query.language:
         hits = [h for h in hits if domain.speaks(h.centre, query.language)]
     if query.near:
+        unplaced = [h for h in hits if h.distance_km is None and _in(h.centre, query.near_district)]
         hits = [h for h in hits if h.distance_km is not None]
         if query.radius_km is not None:
             hits = [h for h in hits if h.distance_km <= query.radius_km]
+        hits += unplaced  # after those placed: how near they are is not known
     hits.sort(key=lambda h: _order(h, query.near is not None))
     start = (query.page - 1) * query.per_page
     return Page(hits[start : start + query.per_page], len(hits), query.page, query.per_page)
 
 
+def _in(centre: Mapping[str, Any], district: str | None) -> bool:
+    return district is not None and centre.get("postcode_district") == district
+
+
 def _order(hit: Hit, by_distance: bool) -> tuple:
     by_name = (hit.centre["name"].casefold(), hit.centre["_id"])
-    return ((hit.distance_km,) if by_distance else ()) + by_name
+    if not by_distance:
+        return by_name
+    return (hit.distance_km is None, hit.distance_km or 0.0, *by_name)

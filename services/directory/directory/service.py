@@ -84,7 +84,7 @@ class DirectoryService:
         known = self.repository.find({"postcode_district": district})
         middle = district_middle(district, (_place_of(centre) for centre in known))
         if middle is not None:
-            return Located(replace(query, near=middle), LOCATED_BY_DISTRICT_MIDDLE)
+            return Located(replace(query, near=middle, near_district=district), LOCATED_BY_DISTRICT_MIDDLE)
         return Located(replace(query, district=district), LOCATED_BY_DISTRICT)
 
     def stale(self, actor: Actor) -> list[Document]:
