@@ -1035,25 +1035,44 @@ def _summary(html: str) -> list[str]:
     return [html_text.unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in lines]
 
 
-def _respond(client, services, **fields):
+def _respond(client, services, clock=None, **fields):
+    """Post the response form as shown (with the time it offers), `clock` moved on in between."""
     services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
     page = client.get("/staff/contacts/k1").text
-    return client.post("/staff/contacts/k1/respond", data={"csrf_token": csrf_of(page), **fields})
+    offered = re.search(r'name="responded_offered" value="([^"]*)"', page).group(1)
+    if clock is not None:
+        clock.advance(minutes=2)
+    data = {"csrf_token": csrf_of(page), "responded_offered": offered, **fields}
+    return client.post("/staff/contacts/k1/respond", data=data)
 
 
-def test_a_response_left_at_the_time_the_form_offers_is_sent_as_now(client, services, sign_in):
-    """The form offers this minute (10:30); a contact received at 10:30:20 was answered after it."""
+@pytest.mark.parametrize("sent_later", [False, True])
+def test_a_response_left_at_the_time_the_form_offers_is_sent_as_now(
+    client, services, sign_in, clock, sent_later
+):
+    """The form offers the minute it is shown (10:30); a contact received at 10:30:20 was answered
+    after it, and the form may be sent minutes later."""
     services.on("POST", CONTACTS, "/api/v1/contacts/k1/respond", (200, _contact("k1", "T-2603-AAAAA")))
     sign_in()
     page = client.get("/staff/contacts/new").text
     assert 'value="2026-03-18"' in page and 'value="10:30"' in page
 
     response = _respond(
-        client, services, method="telephone", responded_date="2026-03-18", responded_time="10:30"
+        client,
+        services,
+        clock if sent_later else None,
+        method="telephone",
+        responded_date="2026-03-18",
+        responded_time="10:30",
     )
 
     assert response.status_code == 302
     assert services.last("POST", "/api/v1/contacts/k1/respond").json == {"method": "telephone"}
+    changed = _respond(
+        client, services, method="telephone", responded_date="2026-03-18", responded_time="10:10"
+    )
+    assert changed.status_code == 302
+    assert "responded_at" in services.last("POST", "/api/v1/contacts/k1/respond").json
 
 
 def test_a_response_in_the_future_speaks_of_when_you_responded(client, services, sign_in):

@@ -363,6 +363,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             reply_by=REPLY_BY,
             errors=errors,
             values={"responded_date": now_date, "responded_time": now_time, **values},
+            offered=f"{now_date} {now_time}",
         ),
         status,
     )
@@ -377,10 +378,11 @@ def _action_body(action: str, form: dict[str, str]) -> dict[str, Any]:
             form.get("responded_date", ""), form.get("responded_time", ""), now, what="The time you responded"
         )
         body = {"method": form.get("method", "")}
-        # The form offers this minute, cut to the minute: left as it is, it means "now", which the
-        # contacts service takes when no time is sent (this minute's start may come before a
-        # contact received seconds ago).
-        if responded_at != now.replace(second=0, microsecond=0):
+        # The form offers the minute it was shown: left as it is, it means "now", which the
+        # contacts service takes when no time is sent (that minute's start may come before a
+        # contact received seconds earlier, and the form may be sent minutes later).
+        offered = form.get("responded_offered")
+        if offered != f"{form.get('responded_date', '')} {form.get('responded_time', '')}":
             body["responded_at"] = to_str(responded_at)
         return body
     if action == "pause":
