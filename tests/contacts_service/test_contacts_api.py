@@ -219,6 +219,19 @@ def test_a_contact_answered_before_it_was_logged_is_received_then_responded_in_o
     assert {event["data"]["responded_at"] for event in outbox} == {"2026-11-17T14:00:00+00:00"}
 
 
+def test_a_contact_logged_with_a_response_and_no_time_is_answered_now_or_at_its_receipt(
+    client, staff_headers, letter
+):
+    """A receipt a moment ahead of this server's clock (within the allowed skew) is not refused
+    because "now" comes before it."""
+    body = letter | {"received_at": "2026-11-23T10:01:00Z", "response": {"method": "telephone"}}
+
+    contact = create(client, staff_headers(), body)
+
+    assert contact.status_code == 201, contact.json
+    assert contact.json["responded_at"].startswith("2026-11-23T10:01:00")
+
+
 @pytest.mark.parametrize(
     ("steps", "action", "body", "current"),
     [

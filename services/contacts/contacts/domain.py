@@ -336,7 +336,8 @@ def receive(
     contact.record(Raised(c.CONTACT_RECEIVED))
     if response_method is not None:
         try:
-            contact.respond(by, now, response_method, responded_at)
+            # No time given: now, or its receipt if that is a moment ahead (within the clock skew).
+            contact.respond(by, now, response_method, responded_at or max(now, received_at))
         except RuleBroken as exc:
             raise RuleBroken(f"response.{exc.field}", exc.message) from exc
     return contact
