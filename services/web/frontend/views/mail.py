@@ -45,7 +45,14 @@ def log() -> Any:
 @signed_in(*LOG_READERS)
 def resend(notification_id: str) -> Any:
     """Send a failed e-mail again, once its address or the mail relay is fixed."""
-    backends().notifier.resend(notification_id)
+    try:
+        backends().notifier.resend(notification_id)
+    except ServiceError as error:
+        if error.status != 409:
+            raise
+        # A second click, or a colleague was first: nothing to do but say where it stands.
+        flash(f"Nothing was changed: {error.message}.")
+        return redirect(url_for("mail.log"))
     flash("The e-mail will be sent again in a moment.")
     return redirect(url_for("mail.log"))
 
