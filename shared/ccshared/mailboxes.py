@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parseaddr
+from email.utils import formataddr, getaddresses
 
 from .config import Var
 from .contracts import AREAS
@@ -26,12 +26,12 @@ def address(raw: str) -> str:
 
 
 def sender_address(raw: str) -> str:
-    """A From header: an address, or 'Display Name <address>'."""
-    name, found = parseaddr(raw.strip())
-    if not found or "<" in found:
-        raise ValueError("expected an address or 'Name <address>'")
-    address(found)
-    return raw.strip()
+    """A From header: one address, or 'Display Name <address>' (no line break: no header injection)."""
+    found = getaddresses([raw.strip()])
+    if len(found) != 1 or not found[0][1] or "<" in found[0][1] or any(c in raw for c in "\r\n"):
+        raise ValueError("expected one address or 'Name <address>'")
+    name, sender = found[0]
+    return formataddr((name, address(sender)))
 
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")

@@ -233,6 +233,9 @@ def test_coordinator_addresses_name_every_area_or_none():
         ("NOTIFIER_WEB_BASE_URL", "http://", "expected http://host[:port][/path]"),
         ("NOTIFIER_FROM", "bad", "'bad' is not an e-mail address"),
         ("NOTIFIER_FROM", "Test Team <bad>", "'bad' is not an e-mail address"),
+        # Two senders, or a line break that would add a header to every mail.
+        ("NOTIFIER_FROM", "a@example.org, b@example.org", "expected one address or 'Name <address>'"),
+        ("NOTIFIER_FROM", "a@example.org\nBcc: b@example.org", "expected one address or 'Name <address>'"),
         ("NOTIFIER_STAFF_EMAIL_DOMAIN", "@@", "expected a mail domain such as example.org"),
         ("NOTIFIER_SMTP_PORT", "70000", "must be a whole number from 1 to 65535"),
     ],
