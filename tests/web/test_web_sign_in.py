@@ -305,7 +305,11 @@ def test_a_partner_user_needs_an_agency_contacts_knows(client, sign_in, web_app,
     unchecked = client.post("/admin/users", data=form | {"agency": "example-health-visitors"})
 
     assert unknown.status_code == 422 and "contacts has no agency no-such-agency" in unknown.text
-    assert unchecked.status_code == 422 and "contacts is not answering" in unchecked.text
+    assert unchecked.status_code == 422 and "could not be checked with contacts" in unchecked.text
+    services.down.discard(CONTACTS)
+    services.on("GET", CONTACTS, "/api/v1/referrals", error(401, "token is not valid"))  # keys differ
+    refused = client.post("/admin/users", data=form | {"agency": "example-health-visitors"})
+    assert refused.status_code == 422 and "token is not valid" in refused.text
     assert provided(web_app, Context).desk.accounts.get("p.visitor") is None
 
 

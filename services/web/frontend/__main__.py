@@ -21,7 +21,7 @@ from ccshared.timeutil import SystemClock
 
 from . import bootstrap
 from .accounts import ACCOUNT_ROLES, Account, AccountError, unknown_agency
-from .clients import RequestsTransport, ServiceUnavailable
+from .clients import RequestsTransport, ServiceError, ServiceUnavailable
 from .config import PORT, SERVICE, AccountSettings, Settings
 from .service import StaffDesk
 
@@ -107,7 +107,7 @@ def _agency_in_contacts(agency: str) -> None:
         known = bootstrap.backends(Settings.from_env(), RequestsTransport()).referrals.agency_registered(
             agency
         )
-    except (ConfigError, ServiceUnavailable) as error:
+    except (ConfigError, ServiceUnavailable, ServiceError) as error:  # a refusal other than "no such agency"
         why = "the front end's settings are incomplete here" if isinstance(error, ConfigError) else str(error)
         print(f"{SERVICE}: agency {agency} was not checked with contacts ({why})", file=sys.stderr)
         return

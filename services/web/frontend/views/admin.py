@@ -8,7 +8,7 @@ from ccshared import contracts as c
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from ..accounts import ROLE_LABELS, AccountError, unknown_agency
-from ..clients import ServiceUnavailable
+from ..clients import ServiceError, ServiceUnavailable
 from . import backends, context
 from .auth import signed_in
 
@@ -65,8 +65,8 @@ def create_user() -> Any:
 def _registered(agency: str) -> None:
     try:
         known = backends().referrals.agency_registered(agency)
-    except ServiceUnavailable as error:
-        message = "contacts is not answering, so the agency cannot be checked; try again"
+    except (ServiceUnavailable, ServiceError) as error:  # down, or a refusal other than "no such agency"
+        message = f"the agency could not be checked with contacts ({error}); try again"
         raise AccountError("agency", message) from error
     if not known:
         raise unknown_agency(agency)
