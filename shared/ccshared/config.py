@@ -248,6 +248,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 def log_level(raw: str) -> str:
     value = raw.strip().upper()
+    value = "WARNING" if value == "WARN" else value  # Python's logging takes WARN too
     if value not in LOG_LEVELS:
         raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
     return value
@@ -260,10 +261,12 @@ def _sqlite_path(raw: str) -> None:
 
 def _hosts(netloc: str, what: str) -> list[str]:
     hosts = netloc.split(",")
-    if not netloc or not all(host.partition(":")[0] for host in hosts):
-        raise ValueError(f"names no {what} host")
     for host in hosts:
-        given = host.rpartition(":")[2] if ":" in host else ""
+        name, given = host, ""
+        if ":" in host and not host.endswith("]"):  # host:port, [::1]:port (a bare [::1] has none)
+            name, _, given = host.rpartition(":")
+        if not name.strip("[]"):
+            raise ValueError(f"names no {what} host")
         if given:
             port(given)
     return hosts

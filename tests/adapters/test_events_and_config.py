@@ -163,9 +163,11 @@ def test_good_values_of_the_shared_settings_still_load():
             "EVENT_BUS_URL": "sqlite:///e.db?topic_prefix=x-",
         },
         {"STORE_URL": "ferretdb://127.0.0.1:1/t", "EVENT_BUS_URL": "kafka://k:9092?topic_prefix=x-"},
+        {"STORE_URL": "mongodb://[::1]/t", "EVENT_BUS_URL": "kafka://[::1]:9092,[fe80::1]"},  # IPv6
     ]:
         assert set(config.load(variables, environ).values()) >= set(environ.values()) - {"warning"}
     assert config.load([config.LOG_LEVEL], {"LOG_LEVEL": "warning"}) == {"LOG_LEVEL": "WARNING"}
+    assert config.load([config.LOG_LEVEL], {"LOG_LEVEL": "warn"}) == {"LOG_LEVEL": "WARNING"}
 
 
 @pytest.mark.parametrize(

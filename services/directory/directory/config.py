@@ -43,7 +43,12 @@ class Settings:
         redact=config.without_credentials,
     )
     geocoder_timeout: float = setting(2.0, positive_float, "seconds", name="GEOCODER_TIMEOUT_SECONDS")
-    public_url: str = setting("", http_url, "external base URL in /oruk/ links; unset: the request's host")
+    public_url: str = setting(
+        "",
+        http_url,
+        "external base URL in /oruk/ links; unset: the request's host",
+        redact=config.without_credentials,
+    )
     organization_name: str = setting(
         "Liverpool Children's Centres",
         str,

@@ -81,7 +81,9 @@ class DeliverySettings:
         "From: address",
         name="NOTIFIER_FROM",
     )
-    web_base_url: str = setting("http://localhost:8000", http_url, "base of the links in e-mails")
+    web_base_url: str = setting(
+        "http://localhost:8000", http_url, "base of the links in e-mails", redact=config.without_credentials
+    )
     # The contacts service, asked at send time where to tell a referral's referrer.
     contacts_url: str = setting(config.CONTACTS_URL)
     max_attempts: int = setting(6, positive_int, "attempts before a notice fails")
