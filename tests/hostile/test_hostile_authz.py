@@ -101,6 +101,7 @@ directory  centres.Verify                     POST   401  401     401      403  
 directory  centres.Close                      POST   401  401     401      403   403   403      403    403   403 200
 directory  centres.Audit                      GET    401  401     401      403   403   403      200    200   200 200
 directory  oruk.Root                          GET    200  200     200      200   200   200      200    200   200 200
+directory  oruk_openapi                       GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.Services                      GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.Service                       GET    200  200     200      200   200   200      200    200   200 200
 directory  oruk.ServiceAtLocations            GET    200  200     200      200   200   200      200    200   200 200
@@ -527,6 +528,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "POST", f"/api/v1/partner-services/{w.partner_service()}/show", json={}
     ),
     ("directory", "oruk.Root", "GET"): lambda w: Call("GET", "/oruk/"),
+    ("directory", "oruk_openapi", "GET"): lambda w: Call("GET", "/oruk/openapi.json"),
     ("directory", "oruk.Services", "GET"): lambda w: Call("GET", "/oruk/services"),
     ("directory", "oruk.Service", "GET"): lambda w: Call("GET", f"/oruk/services/{w.oruk_service_id()}"),
     ("directory", "oruk.ServiceAtLocations", "GET"): lambda w: Call("GET", "/oruk/service_at_locations"),
