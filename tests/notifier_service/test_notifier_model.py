@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,7 +18,7 @@ from notifier.access import may_read
 from notifier.config import Settings
 from notifier.digest import digest_day_due
 from notifier.domain import Addressing, RetryPolicy, Routing
-from notifier.file_transport import StoredMessage
+from notifier.file_transport import FileTransport, Mailbox, StoredMessage
 from notifier.rendering import duration, london
 
 from tests.infra import tokens
@@ -278,3 +279,21 @@ def test_a_staff_member_reads_the_notices_sent_to_them_by_name(event_type, area,
     user = StaffUser("test.worker", c.ROLE_STAFF, c.NORTH)
     message = _stored(event_type, area, "test.worker@example.org")
     assert may_read(user, message, ROUTING) is readable
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "We have your referral: R-2612-0C2CD for St Mary’s Children’s Centre, Anfield",
+        "Overdue: letter L-2612-AAAAA at St Mary’s Children’s Centre, Anfield, due Wednesday 2 December",
+    ],
+)
+def test_a_subject_with_curly_apostrophes_reads_back_as_written(tmp_path, subject):
+    """Folded at 78 characters, two encoded words lost the space between them."""
+    message = email.message.EmailMessage()
+    message["Subject"], message["From"], message["To"] = subject, "test@example.org", "a@example.org"
+    message.set_content("Test")
+
+    FileTransport(tmp_path).deliver(message, "a@example.org", "m1")
+
+    assert Mailbox(tmp_path).get("m1").subject == subject

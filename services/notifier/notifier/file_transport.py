@@ -20,7 +20,7 @@ from pathlib import Path
 from ccshared import private
 from ccshared.text import one_line
 
-from .mail import TemporaryFailure
+from .mail import WIRE_POLICY, TemporaryFailure
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 SUFFIX = ".eml"
@@ -43,7 +43,7 @@ class FileTransport:
         temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp"
         try:
             private.make_dir(self.directory)
-            private.write_new(temporary, message.as_bytes(policy=email.policy.SMTP))
+            private.write_new(temporary, message.as_bytes(policy=WIRE_POLICY))
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ or raises `TemporaryFailure` (try again later) or `PermanentFailure` (never).
 
 from __future__ import annotations
 
+import email.policy
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,11 @@ from ccshared.timeutil import LONDON, Clock
 
 from .domain import Notification, RetryPolicy
 from .rendering import RenderedMessage
+
+# How messages go on the wire: SMTP line ends, and headers folded only past RFC 5322's 998
+# characters. At 78, CPython folds a subject between two encoded words and the space between
+# them is lost when read ("St Mary’s Children’s" arrives as "St Mary’sChildren’s").
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class DeliveryFailure(Exception):
@@ -75,7 +81,8 @@ def compose(
     now: datetime,
     to: tuple[str, ...] | None = None,
 ) -> EmailMessage:
-    """The MIME message; `to` replaces the notification's own addressing (a partner's resolved address)."""
+    """The MIME message; `to` replaces the notification's own addressing (a partner's resolved address).
+    Transports write it with WIRE_POLICY."""
     message = EmailMessage()
     message["Message-ID"] = notification.message_id
     message["Date"] = format_datetime(now.astimezone(LONDON))

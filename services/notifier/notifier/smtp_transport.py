@@ -19,7 +19,6 @@ delivery loop's retry rules apply.
 
 from __future__ import annotations
 
-import email.policy
 import smtplib
 import ssl
 import threading
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from .config import SmtpSettings
-from .mail import PermanentFailure, TemporaryFailure
+from .mail import WIRE_POLICY, PermanentFailure, TemporaryFailure
 
 _LOST = (smtplib.SMTPServerDisconnected, smtplib.SMTPNotSupportedError, OSError)
 _CLOSING = 421
@@ -186,7 +185,7 @@ def _transaction(connection: _Connection, message: EmailMessage, recipient: str)
     code, text = smtp.rcpt(recipient)
     if code not in (250, 251):
         raise _Refusal("RCPT TO", code, text)
-    code, text = smtp.data(message.as_bytes(policy=email.policy.SMTP))
+    code, text = smtp.data(message.as_bytes(policy=WIRE_POLICY))
     if code != 250:
         raise _Refusal("DATA", code, text)
     return _reply(code, text)
