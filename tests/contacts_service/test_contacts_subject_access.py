@@ -159,6 +159,11 @@ def test_the_export_is_readable_and_says_who_the_person_is_in_each_contact(
     assert entry["found_as"] == {"family": ["phone"]}
     assert entry["details"]["family"]["name"] == "Test Family Carer"
     assert entry["details"]["children"] == referral["children"]
+    assert entry["details"]["notes"] == referral["notes"]
+    assert "referrer" not in entry["details"], "the professional's details are theirs, not the family's"
+    assert entry["details"]["consent"] == {"given": True, "recorded_at": "2026-11-22T09:30:00.000000Z"}
+    assert entry["left_out"] == ["referrer", "consent.recorded_by"]
+    assert "other people's details" in export["about"]
     assert entry["centre"] == {"id": "centre-south", "name": "Test South Centre"}
     assert entry["referral"]["agency"]["name"] == "Example Health Visitors"
     assert [step["action"] for step in entry["history"]] == ["receive"]
@@ -171,7 +176,7 @@ def test_the_export_is_readable_and_says_who_the_person_is_in_each_contact(
 def test_only_admins_may_search_or_erase(client, staff_headers, people, role, area):
     headers = staff_headers(role, area)
     assert client.post(SEARCH, json={"name": "Test Parent"}, headers=headers).status_code == 403
-    body = {"contact_ids": [people["letter"]], "reason": "erasure_request"}
+    body = {"name": "Test Parent", "contact_ids": [people["letter"]], "reason": "erasure_request"}
     assert client.post(ERASE, json=body, headers=headers).status_code == 403
     assert client.post(SEARCH, json={"name": "Test Parent"}).status_code == 401
     assert client.post(ERASE, json=body).status_code == 401
@@ -195,13 +200,35 @@ def test_bad_searches_and_erasures_are_refused_naming_the_field(client, staff_he
             assert answer.json["error"]["fields"]["name"] == [
                 "give at least one of name, phone, email or postcode"
             ]
+    who = {"name": "Test Parent"}
     for body, field in (
-        ({"contact_ids": [], "reason": "erasure_request"}, "contact_ids"),
-        ({"contact_ids": ["x"], "reason": "because"}, "reason"),
-        ({"contact_ids": ["x"], "reason": "objection", "case_reference": "Test Parent's"}, "case_reference"),
+        ({"contact_ids": [], "reason": "erasure_request"} | who, "contact_ids"),
+        ({"contact_ids": ["x"], "reason": "because"} | who, "reason"),
+        ({"contact_ids": ["x"], "reason": "objection"}, "name"),
+        ({"contact_ids": ["x"], "reason": "objection", "postcode": "L8"}, "postcode"),
     ):
         answer = client.post(ERASE, json=body, headers=admin)
         assert answer.status_code == 422 and field in answer.json["error"]["fields"], answer.text
+
+
+@pytest.mark.parametrize(
+    "case_reference", ["Test Parent's", "Wilhelmina.Southgate", "TestParent", "Test Parent 07700 900123", ""]
+)
+def test_a_case_reference_that_is_not_a_case_number_is_refused_and_nothing_erased(
+    client, staff_headers, people, doc_store, case_reference
+):
+    body = {
+        "name": "Test Parent",
+        "contact_ids": [people["letter"]],
+        "reason": "erasure_request",
+        "case_reference": case_reference,
+    }
+    answer = client.post(ERASE, json=body, headers=staff_headers("admin", None))
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json["error"]["fields"]["case_reference"][0].startswith("a case number")
+    assert doc_store.collection(CONTACTS).get(people["letter"])["personal"] is not None
+    assert doc_store.collection(AUDIT).find({"action": "erase_personal_data"}) == []
 
 
 def test_each_search_is_audited_without_the_values_searched_for(client, staff_headers, people, doc_store):
@@ -225,11 +252,68 @@ def test_each_search_is_audited_without_the_values_searched_for(client, staff_he
             assert digest not in everything
 
 
+def test_a_referrers_export_holds_their_own_part_and_not_the_familys(client, staff_headers, people, referral):
+    answer = client.post(SEARCH, json={"name": "Test Referrer"}, headers=staff_headers("admin", None))
+
+    assert answer.status_code == 200, answer.text
+    [entry] = answer.json["contacts"]
+    assert entry["id"] == people["referral"]
+    assert entry["found_as"] == {"referrer": ["name"], "consent_recorded_by": ["name"]}
+    assert entry["details"] == {
+        "referrer": referral["referrer"],
+        "consent": {"recorded_by": "Test Referrer", "recorded_at": "2026-11-22T09:30:00.000000Z"},
+    }
+    assert entry["left_out"] == ["family", "children", "notes", "consent.given"]
+    text = json.dumps(answer.json)
+    for value in ("Test Family Carer", "07700 900123", "L8 0AA", "Test note", "age_months"):
+        assert value not in text, value
+
+
+def test_erasure_at_a_referrers_request_clears_their_part_only(client, staff_headers, people, doc_store):
+    admin = staff_headers("admin", None, username="test.admin")
+    body = {
+        "email": "referrer@example.org",
+        "contact_ids": [people["referral"]],
+        "reason": "erasure_request",
+        "case_reference": "SAR/2026/0043",
+    }
+    answer = client.post(ERASE, json=body, headers=admin)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json["erased"] == [people["referral"]]
+    assert answer.json["parts"] == {people["referral"]: ["referrer"]}
+    document = doc_store.collection(CONTACTS).get(people["referral"])
+    assert document["personal"] is not None and document["personal_erased_at"] is None
+    assert _search(client, admin, email="referrer@example.org") == []
+    assert _search(client, admin, name="Test Referrer") == [people["referral"]], "still the consent recorder"
+    family = client.post(SEARCH, json={"phone": "07700 900123"}, headers=admin).json["contacts"]
+    assert [entry["id"] for entry in family] == [people["referral"]]
+    assert family[0]["details"]["family"]["name"] == "Test Family Carer"
+    assert family[0]["details"]["notes"] and family[0]["details"]["children"]
+    staff_view = client.get(
+        f"/api/v1/contacts/{people['referral']}", headers=staff_headers("staff", "south")
+    ).json
+    assert staff_view["personal"]["referrer"] is None
+    assert staff_view["personal"]["consent"]["recorded_by"] == "Test Referrer"
+    [erasure] = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
+    assert erasure["details"]["parts"] == ["referrer"]
+    assert erasure["details"]["case_reference"] == "SAR/2026/0043"
+
+    by_name_body = {key: value for key, value in body.items() if key != "email"} | {"name": "Test Referrer"}
+    by_name = client.post(ERASE, json=by_name_body, headers=admin)
+    assert by_name.json["parts"] == {people["referral"]: ["consent_recorded_by"]}
+    assert _search(client, admin, name="Test Referrer") == []
+    again = client.post(ERASE, json=by_name_body, headers=admin)
+    assert again.json["erased"] == [] and again.json["not_matched"] == [people["referral"]]
+    assert _search(client, admin, name="Test Family Carer") == [people["referral"]]
+
+
 def test_erasure_removes_personal_data_and_blind_index_and_is_audited(
     client, staff_headers, people, doc_store
 ):
     admin = staff_headers("admin", None, username="test.admin")
     body = {
+        "phone": "07700 900123",
         "contact_ids": [people["referral"], people["referral"], "no-such-contact"],
         "reason": "erasure_request",
         "case_reference": "SAR/2026/0042",
@@ -241,6 +325,8 @@ def test_erasure_removes_personal_data_and_blind_index_and_is_audited(
         "erased": [people["referral"]],
         "already_erased": [],
         "not_found": ["no-such-contact"],
+        "not_matched": [],
+        "parts": {people["referral"]: ["all"]},
     }
     document = doc_store.collection(CONTACTS).get(people["referral"])
     assert document["personal"] is None and document["blind_index"] == []
@@ -256,9 +342,12 @@ def test_erasure_removes_personal_data_and_blind_index_and_is_audited(
         "reason": "erasure_request",
         "case_reference": "SAR/2026/0042",
         "on_request": True,
+        "parts": ["all"],
     }
     again = client.post(
-        ERASE, json={"contact_ids": [people["referral"]], "reason": "objection"}, headers=admin
+        ERASE,
+        json={"phone": "07700 900123", "contact_ids": [people["referral"]], "reason": "objection"},
+        headers=admin,
     )
     assert again.json["already_erased"] == [people["referral"]]
 
@@ -316,9 +405,13 @@ def test_the_command_exports_a_readable_file_erases_and_backfills(
 
     bad = run_cli(cli_env, "subject-access", "search", "--postcode", "L4")
     assert bad.returncode == 2 and "--postcode" in bad.stderr
-    erased = run_cli(
-        cli_env, "subject-access", "erase", "--contact", contact_id, "--reason", "erasure_request"
+    erase_args = ("subject-access", "erase", "--name", "Test Parent", "--contact", contact_id)
+    named = run_cli(
+        cli_env, *erase_args, "--reason", "erasure_request", "--case-reference", "Test Parent 07700 900123"
     )
+    assert named.returncode == 2 and "--case-reference: a case number" in named.stderr, named.stderr
+    assert raw.get(contact_id)["personal"] is not None
+    erased = run_cli(cli_env, *erase_args, "--reason", "erasure_request", "--case-reference", "SAR/2026/0042")
     assert erased.returncode == 0, erased.stderr
     assert json.loads(erased.stdout)["erased"] == [contact_id]
     document = raw.get(contact_id)

@@ -496,7 +496,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("contacts", "subject_access.erase", "POST"): lambda w: Call(
         "POST",
         "/api/v1/subject-access/erase",
-        json={"contact_ids": [w.letter()], "reason": "erasure_request"},
+        json={"name": "Test Parent", "contact_ids": [w.letter()], "reason": "erasure_request"},
     ),
     ("directory", "centres.ServiceTypes", "GET"): lambda w: Call("GET", "/api/v1/services-list"),
     ("directory", "centres.Centres", "GET"): lambda w: Call("GET", "/api/v1/centres?q=Test"),
@@ -610,7 +610,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
     ("web", "subject_access.erase", "POST"): lambda w: Call(
         "POST",
         "/admin/subject-access/erase",
-        form={"contact_id": w.letter(), "reason": "erasure_request", "confirm": "yes"},
+        form={"name": "Test Parent", "contact_id": w.letter(), "reason": "erasure_request", "confirm": "yes"},
     ),
     ("web", "partners.referrals", "GET"): lambda w: Call("GET", "/partners/"),
     ("web", "partners.referral", "GET"): lambda w: Call("GET", f"/partners/referrals/{w.referral()}"),

@@ -109,11 +109,37 @@ def test_erasing_needs_a_reason_and_a_confirmation(admin, sar):
     assert done.status_code == 302 and done.headers["Location"].endswith(PAGE)
     call = sar.last("POST", "/api/v1/subject-access/erase")
     assert call.json == {
+        "name": "Test Parent",
         "contact_ids": ["contact-1"],
         "reason": "erasure_request",
         "case_reference": "SAR/2026/0042",
     }
     assert "Personal data erased from 1 contact." in admin.get(PAGE).text
+
+
+def test_erasing_at_a_referrers_request_says_only_their_details_went(admin, services):
+    services.on(
+        "POST",
+        CONTACTS,
+        "/api/v1/subject-access/erase",
+        (
+            200,
+            {
+                "erased": ["contact-1"],
+                "already_erased": [],
+                "not_found": [],
+                "parts": {"contact-1": ["referrer"]},
+            },
+        ),
+    )
+    form = {"name": "Test Referrer", "contact_id": "contact-1", "reason": "erasure_request", "confirm": "yes"}
+
+    done = _post(admin, PAGE + "erase", form)
+
+    assert done.status_code == 302
+    call = services.last("POST", "/api/v1/subject-access/erase")
+    assert call.json["name"] == "Test Referrer", "the service erases only this person's part"
+    assert "(as referrer or consent recorder) were erased" in admin.get(PAGE).text
 
 
 @pytest.mark.parametrize(

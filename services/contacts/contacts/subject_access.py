@@ -2,15 +2,21 @@
 
 A search finds the contacts and referrals about a person through their blind
 indexes (blind_index.py), decrypts only those, and gives them back as one
-readable export. Each search is written to the audit log with the kinds of
-identifier asked about and the contacts found, never the values; each contact
-exported gets its own entry, so its audit trail shows the disclosure. Erasure
-on request clears the personal data and the blind index, as retention does,
-and records the ground and the council's case reference.
+readable export. Each contact gives the person their own part of it
+(personal_parts.py): a referrer is not handed the family's details, and the
+export says what was left out as other people's. Each search is written to
+the audit log with the kinds of identifier asked about and the contacts
+found, never the values; each contact exported gets its own entry, so its
+audit trail shows the disclosure. Erasure
+on request of the person a contact is about clears its personal data and blind
+index, as retention does; on request of the referrer or consent recorder only,
+it clears their part and re-indexes the rest. Either way it records the ground,
+the council's case reference and the part erased.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +27,7 @@ from ccshared.errors import InvalidInput
 from ccshared.outbox import VersionConflict
 from ccshared.timeutil import to_str
 
+from . import personal_parts as parts
 from . import vocabulary as v
 from .blind_index import InvalidQuery, Query
 from .domain import Contact, Transition
@@ -32,7 +39,13 @@ MAX_FOUND = 500
 BATCH = 200
 ABOUT = (
     "Every contact and referral the Children's Centres contacts service holds about the person "
-    "searched for, with who has read each one. Times are UTC."
+    "searched for, with who has read each one. Times are UTC. Each contact's details hold only the "
+    "person's own part of it (found_as says who they are in it); other people's details in the record "
+    "(a referral's family, referrer or consent recorder) are left out, and left_out names those fields."
+)
+CASE_REFERENCE = re.compile(r"^(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
+CASE_REFERENCE_RULE = (
+    "a case number: letters, digits, / and - only, with a digit, up to 40 (e.g. SAR/2026/0042)"
 )
 
 
@@ -41,6 +54,8 @@ class Erasure:
     erased: list[str]
     already_erased: list[str]
     not_found: list[str]
+    not_matched: list[str]  # the person asked about is not (or no longer) in these contacts
+    parts: dict[str, list[str]]  # each contact erased: the parts cleared, or ["all"]
 
 
 @dataclass(eq=False, kw_only=True)
@@ -84,13 +99,22 @@ class SubjectAccess(ContactRecords):
         }
 
     def erase(
-        self, who: str, contact_ids: Sequence[str], reason: str, case_reference: str | None = None
+        self,
+        who: str,
+        asked: Query,
+        contact_ids: Sequence[str],
+        reason: str,
+        case_reference: str | None = None,
     ) -> Erasure:
-        """Erase the personal data and blind index of each contact named (audited)."""
-        result = Erasure([], [], [])
+        """Erase the asker's data from each contact named (audited): all of it when the contact is
+        about them, else only their part (as referrer or consent recorder)."""
+        check_case_reference(case_reference)
+        result = Erasure([], [], [], [], {})
         for contact_id in dict.fromkeys(contact_ids):
-            outcome = self._erase_one(who, contact_id, reason, case_reference)
+            outcome, erased = self._erase_one(who, asked, contact_id, reason, case_reference)
             getattr(result, outcome).append(contact_id)
+            if erased:
+                result.parts[contact_id] = erased
         if result.erased:
             self.scrub()
         return result
@@ -117,23 +141,42 @@ class SubjectAccess(ContactRecords):
                 contact = fresh
         raise VersionConflict(contact.id, contact.version)
 
-    def _erase_one(self, who: str, contact_id: str, reason: str, case_reference: str | None) -> str:
+    def _erase_one(
+        self, who: str, asked: Query, contact_id: str, reason: str, case_reference: str | None
+    ) -> tuple[str, list[str]]:
         for _ in range(SAVE_ATTEMPTS):
             contact = self.contacts.get(contact_id)
             if contact is None:
-                return "not_found"
+                return "not_found", []
             if contact.personal_erased_at is not None:
-                return "already_erased"
+                return "already_erased", []
+            personal = self._decrypt(contact.personal)
+            roles = list(self.index.matched(personal, asked))
+            if not roles:
+                return "not_matched", []
             now = self.clock.now()
-            contact.erase_personal_data(now)
+            if parts.about_them(roles):
+                erased = [parts.WHOLE]
+                contact.erase_personal_data(now)
+            else:
+                erased = roles
+                kept = parts.without(personal, roles)
+                contact.personal = self.cipher.encrypt(kept)
+                contact.blind_index = self.index.of_personal(kept)
             try:
                 self.contacts.save(contact, [])
             except VersionConflict:
                 continue
-            self.requests.forget(contact_id)
-            details = {"reason": reason, "case_reference": case_reference, "on_request": True}
+            if erased == [parts.WHOLE]:
+                self.requests.forget(contact_id)
+            details = {
+                "reason": reason,
+                "case_reference": case_reference,
+                "on_request": True,
+                "parts": erased,
+            }
             self.audit.record(str(uuid.uuid4()), who, v.AUDIT_ERASE, contact_id, now, details)
-            return "erased"
+            return "erased", erased
         raise VersionConflict(contact_id, -1)
 
     def _decrypt(self, token: str | None) -> Any:
@@ -143,6 +186,8 @@ class SubjectAccess(ContactRecords):
         self, contact: Contact, personal: Any, matched: dict[str, list[str]], centre_names: dict[str, str]
     ) -> dict[str, Any]:
         referral = contact.referral
+        about_them = parts.about_them(matched)
+        details, left_out = parts.own_part(personal or {}, matched)
         return {
             "id": contact.id,
             "reference": contact.reference,
@@ -156,7 +201,8 @@ class SubjectAccess(ContactRecords):
             "response_method": contact.response_method,
             "ended_at": _when(contact.ended_at),
             "found_as": matched,
-            "details": personal,
+            "details": details,
+            "left_out": left_out + ([] if about_them else _about_the_family(contact)),
             "referral": None
             if referral is None
             else {
@@ -165,7 +211,7 @@ class SubjectAccess(ContactRecords):
                 "support_needed": list(referral.support_needed),
                 "status": contact.referral_status,
                 "decline_reason_code": referral.decline_reason_code,
-                "decline_reason": self._decrypt(referral.decline_reason),
+                "decline_reason": self._decrypt(referral.decline_reason) if about_them else None,
                 "decided_at": _when(referral.decided_at),
                 "routing": referral.routing,
                 "history": _history(referral.history),
@@ -174,7 +220,7 @@ class SubjectAccess(ContactRecords):
                 {
                     "paused_at": to_str(pause.paused_at),
                     "reason_code": pause.reason_code,
-                    "note": self._decrypt(pause.note),
+                    "note": self._decrypt(pause.note) if about_them else None,
                     "resumed_at": _when(pause.resumed_at),
                 }
                 for pause in contact.pauses
@@ -189,6 +235,12 @@ class SubjectAccess(ContactRecords):
 
 def _when(value: datetime | None) -> str | None:
     return to_str(value) if value is not None else None
+
+
+def _about_the_family(contact: Contact) -> list[str]:
+    """What else a referral holds about the family, kept from its referrer's export."""
+    held = ["decline_reason"] if contact.referral and contact.referral.decline_reason else []
+    return held + (["pause notes"] if any(pause.note for pause in contact.pauses) else [])
 
 
 def _history(steps: list[Transition]) -> list[dict[str, Any]]:
@@ -207,3 +259,9 @@ def _history(steps: list[Transition]) -> list[dict[str, Any]]:
 def invalid_query(exc: InvalidQuery) -> InvalidInput:
     """The API's 422, naming the field that cannot be searched for."""
     return InvalidInput(exc.message, fields={exc.field: [exc.message]})
+
+
+def check_case_reference(case_reference: str | None) -> None:
+    """A case reference goes into the audit log area staff read: a case number, never a name."""
+    if case_reference is not None and not CASE_REFERENCE.match(case_reference):
+        raise InvalidInput(CASE_REFERENCE_RULE, fields={"case_reference": [CASE_REFERENCE_RULE]})

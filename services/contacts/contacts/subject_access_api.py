@@ -6,6 +6,8 @@ log or proxy log holds them.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ccshared import apidoc
 from ccshared import contracts as c
 from ccshared.web import context
@@ -18,10 +20,6 @@ from .blind_index import InvalidQuery
 from .schemas import Strict, text
 from .subject_access import MAX_FOUND, SubjectAccess, invalid_query
 
-CASE_REFERENCE = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,39}$", error="letters, digits and / . _ - only, up to 40"
-)
-
 
 class SubjectSearchSchema(Strict):
     name = text(200)
@@ -33,12 +31,16 @@ class SubjectSearchSchema(Strict):
     )
 
 
-class SubjectEraseSchema(Strict):
+class SubjectEraseSchema(SubjectSearchSchema):
+    """Who asked (the identifiers their search was made with), and the contacts to erase them from."""
+
     contact_ids = fields.List(
         fields.String(validate=validate.Length(1, 100)), required=True, validate=validate.Length(1, MAX_FOUND)
     )
     reason = fields.String(required=True, validate=validate.OneOf(v.ERASURE_REASONS))
-    case_reference = fields.String(validate=CASE_REFERENCE)
+    case_reference = fields.String(
+        metadata={"description": "the council's case number, e.g. SAR/2026/0042 (letters, digits, / -)"}
+    )
 
 
 class SubjectExportSchema(Schema):
@@ -50,13 +52,27 @@ class SubjectExportSchema(Schema):
     generated_by = fields.String()
     searched_for = fields.List(fields.String(metadata={"enum": list(blind_index.KINDS)}))
     count = fields.Integer()
-    contacts = fields.List(fields.Dict())
+    contacts = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "each contact: found_as (who the person is in it), details (their own "
+            "part only), left_out (other people's fields withheld), its referral, history and readers"
+        },
+    )
 
 
 class ErasureSchema(Schema):
     erased = fields.List(fields.String())
     already_erased = fields.List(fields.String())
     not_found = fields.List(fields.String())
+    not_matched = fields.List(
+        fields.String(), metadata={"description": "contacts the person asked about is not (or no longer) in"}
+    )
+    parts = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": 'each contact erased: ["all"], or the parts cleared (referrer, ...)'},
+    )
 
 
 def _service() -> SubjectAccess:
@@ -76,14 +92,9 @@ bp = api.guarded(
 @bp.arguments(SubjectSearchSchema)
 @bp.response(200, SubjectExportSchema)
 def search(form: dict) -> dict:
-    """Every contact and referral about a person, found by name, phone, e-mail or postcode (audited)."""
-    try:
-        asked = blind_index.query(
-            form.get("name"), form.get("phone"), form.get("email"), form.get("postcode")
-        )
-    except InvalidQuery as exc:
-        raise invalid_query(exc) from None
-    return _service().search(g.staff.username, asked)
+    """Every contact and referral about a person, found by name, phone, e-mail or postcode (audited);
+    of each, the person's own part."""
+    return _service().search(g.staff.username, _asked(form))
 
 
 @bp.post("/erase")
@@ -91,6 +102,16 @@ def search(form: dict) -> dict:
 @bp.arguments(SubjectEraseSchema)
 @bp.response(200, ErasureSchema)
 def erase(form: dict) -> dict:
-    """Erase the personal data of the contacts named, on the person's request (audited)."""
-    done = _service().erase(g.staff.username, form["contact_ids"], form["reason"], form.get("case_reference"))
-    return {"erased": done.erased, "already_erased": done.already_erased, "not_found": done.not_found}
+    """Erase the person's data from the contacts named, on their request (audited): the whole
+    contact's when it is about them, else only their part (as referrer or consent recorder)."""
+    done = _service().erase(
+        g.staff.username, _asked(form), form["contact_ids"], form["reason"], form.get("case_reference")
+    )
+    return dataclasses.asdict(done)
+
+
+def _asked(form: dict) -> blind_index.Query:
+    try:
+        return blind_index.query(form.get("name"), form.get("phone"), form.get("email"), form.get("postcode"))
+    except InvalidQuery as exc:
+        raise invalid_query(exc) from None

@@ -8,6 +8,7 @@ standard output), and the standard error says how many contacts it holds.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
@@ -27,21 +28,33 @@ def add_parser(commands: Any) -> None:
     sar = commands.add_parser("subject-access", help="find, export or erase a person's contacts (UK GDPR)")
     sar_commands = sar.add_subparsers(dest="sar_command", required=True)
     search = sar_commands.add_parser(
-        "search", help="export every contact about a person, found by any identifier given (audited)"
+        "search", help="export every contact about a person, their own part of each (audited)"
     )
-    search.add_argument("--name", help="the person's name; every word of it must match")
-    search.add_argument("--phone", help="a telephone number, in any spelling (+44 7700 900123, 07700900123)")
-    search.add_argument("--email", help="an e-mail address")
-    search.add_argument("--postcode", help="a full postcode, such as L8 0AA")
+    _identifiers(search)
     search.add_argument("--out", type=Path, help="write the export here (readable JSON), else to stdout")
-    erase = sar_commands.add_parser("erase", help="erase the personal data of contacts, on request (audited)")
+    erase = sar_commands.add_parser(
+        "erase",
+        help="erase a person's data from contacts, on their request: all of a contact about them, "
+        "else only their part as referrer or consent recorder (audited)",
+    )
+    _identifiers(erase)
     erase.add_argument("--contact", action="append", required=True, metavar="ID", help="a contact id; repeat")
     erase.add_argument("--reason", required=True, choices=v.ERASURE_REASONS, help="the ground for erasure")
-    erase.add_argument("--case-reference", help="the council's case reference for the request (no names)")
+    erase.add_argument(
+        "--case-reference", help="the council's case number for the request, e.g. SAR/2026/0042 (no names)"
+    )
     backfill = sar_commands.add_parser("backfill", help="index contacts stored before blind indexes existed")
     backfill.add_argument(
         "--all", action="store_true", help="re-index every contact (after CONTACTS_BLIND_INDEX_KEY changes)"
     )
+
+
+def _identifiers(command: argparse.ArgumentParser) -> None:
+    """Who the person is: any of these (the same as their search, for an erasure)."""
+    command.add_argument("--name", help="the person's name; every word of it must match")
+    command.add_argument("--phone", help="a telephone number, in any spelling (+44 7700 900123, 07700900123)")
+    command.add_argument("--email", help="an e-mail address")
+    command.add_argument("--postcode", help="a full postcode, such as L8 0AA")
 
 
 def _actor() -> str:
@@ -49,31 +62,32 @@ def _actor() -> str:
 
 
 def run(args: argparse.Namespace, service: SubjectAccess) -> int:
-    if args.sar_command == "search":
-        return _search(args, service)
-    if args.sar_command == "erase":
-        done = service.erase(_actor(), args.contact, args.reason, args.case_reference)
-        print(
-            json.dumps(
-                {"erased": done.erased, "already_erased": done.already_erased, "not_found": done.not_found}
-            )
-        )
-        return 1 if done.not_found else 0
-    print(json.dumps({"indexed": service.backfill(everything=args.all)}))
-    return 0
-
-
-def _search(args: argparse.Namespace, service: SubjectAccess) -> int:
+    if args.sar_command == "backfill":
+        print(json.dumps({"indexed": service.backfill(everything=args.all)}))
+        return 0
     try:
         asked = blind_index.query(args.name, args.phone, args.email, args.postcode)
+        if args.sar_command == "search":
+            return _search(args, service, asked)
+        done = service.erase(_actor(), asked, args.contact, args.reason, args.case_reference)
     except InvalidQuery as exc:
         print(f"--{exc.field}: {exc.message}", file=sys.stderr)
         return 2
-    try:
-        export = service.search(_actor(), asked)
     except InvalidInput as exc:
-        print(exc.message, file=sys.stderr)
+        print(_complaint(exc), file=sys.stderr)
         return 2
+    print(json.dumps(dataclasses.asdict(done)))
+    return 1 if done.not_found or done.not_matched else 0
+
+
+def _complaint(exc: InvalidInput) -> str:
+    """The service's refusal, naming the option at fault as typed ("--case-reference: ...")."""
+    field = next(iter(exc.fields or {}), None)
+    return f"--{field.replace('_', '-')}: {exc.message}" if field else exc.message
+
+
+def _search(args: argparse.Namespace, service: SubjectAccess, asked: blind_index.Query) -> int:
+    export = service.search(_actor(), asked)
     text = json.dumps(export, indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
         sys.stdout.write(text)

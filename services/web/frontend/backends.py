@@ -108,8 +108,12 @@ class Contacts(Backend):
         """A subject access export: every contact about the person (admins only; audited there)."""
         return self.client.post(f"{API}/subject-access/search", identifiers)
 
-    def subject_erase(self, contact_ids: list[str], reason: str, case_reference: str | None) -> dict:
-        body = {"contact_ids": contact_ids, "reason": reason}
+    def subject_erase(
+        self, identifiers: dict[str, str], contact_ids: list[str], reason: str, case_reference: str | None
+    ) -> dict:
+        """Erase the person (found by their search's identifiers) from the contacts: all of a contact
+        about them, only their part of one they referred or recorded consent for."""
+        body = identifiers | {"contact_ids": contact_ids, "reason": reason}
         return self.client.post(
             f"{API}/subject-access/erase",
             body | ({"case_reference": case_reference} if case_reference else {}),

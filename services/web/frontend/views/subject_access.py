@@ -123,7 +123,10 @@ def erase() -> Any:
     if not errors:
         try:
             done = backends().contacts.subject_erase(
-                chosen["contact_ids"], chosen["reason"], chosen["case_reference"] or None
+                {k: v for k, v in values.items() if v},
+                chosen["contact_ids"],
+                chosen["reason"],
+                chosen["case_reference"] or None,
             )
         except ServiceError as error:
             if error.status != 422:
@@ -144,6 +147,14 @@ _FIELD_FOR = {"contact_ids": "contact_id"}
 def _erased_message(done: dict) -> str:
     erased = len(done.get("erased", []))
     parts = [f"Personal data erased from {erased} contact{'s' if erased != 1 else ''}."]
+    own_part_only = [cleared for cleared in done.get("parts", {}).values() if cleared != ["all"]]
+    if own_part_only:
+        parts.append(
+            f"From {len(own_part_only)} of them only the person's own details (as referrer or "
+            "consent recorder) were erased; the family's stay."
+        )
+    if done.get("not_matched"):
+        parts.append(f"{len(done['not_matched'])} no longer held the person's details.")
     if done.get("already_erased"):
         parts.append(f"{len(done['already_erased'])} had been erased already.")
     if done.get("not_found"):
