@@ -676,6 +676,30 @@ def test_a_partner_users_token_refers_and_reads_as_its_agency(
     assert preview.status_code == 200 and preview.json["centre_id"] == "centre-south"
 
 
+def test_a_partner_users_referral_and_reads_name_the_user_as_well_as_the_agency(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    """The audit trail must say who at an agency sent or read a family's details: a partner
+    user's token names that user; the agency's own software (an API key) names the agency."""
+    made = post(client, partner_token("example-health-visitors"), referral).json
+    client.get(f"{REFERRALS}/{made['id']}", headers=partner_token("example-health-visitors"))
+    client.get(f"{REFERRALS}/{made['id']}", headers=agency_headers)
+
+    user = "partner:test.partner@example-health-visitors"
+    staff = client.get(f"/api/v1/contacts/{made['id']}", headers=staff_headers(area="south")).json
+    assert staff["created_by"] == user
+    assert [step["by"] for step in staff["history"]] == [user]
+    assert [step["by"] for step in staff["referral"]["history"]] == [user]
+    entries = doc_store.collection(AUDIT).find({"contact_id": made["id"]})
+    assert sorted((entry["who"], entry["action"]) for entry in entries) == [
+        ("agency:example-health-visitors", "agency_read"),
+        (user, "agency_read"),
+        ("test.staff", "read_personal_data"),
+    ]
+    seen = client.get(f"{REFERRALS}/{made['id']}", headers=agency_headers).json
+    assert all("by" not in step for step in seen["history"])
+
+
 def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refused(
     client, agency_keys, referral, staff_headers
 ):
@@ -688,7 +712,7 @@ def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refuse
     staff = client.get(f"/api/v1/contacts/{made.json['id']}", headers=staff_headers(area="south")).json
     assert staff["referral"]["agency_id"] == "example-voluntary-group"
     assert staff["referral"]["agency_name"] == "Example Voluntary Group"
-    assert staff["created_by"] == "agency:example-voluntary-group"
+    assert staff["created_by"] == "partner:test.partner@example-voluntary-group"
     assert unknown.status_code == 403
     assert "example-unregistered-agency" in unknown.json["error"]["message"]
 

@@ -50,14 +50,18 @@ def routing(chosen: str, reason: str, missing: list[str] | tuple[str, ...], dist
 
 @dataclass(frozen=True)
 class Agency:
-    """A partner agency, as identified by one of its API keys."""
+    """A partner agency, as identified by one of its API keys, or by one of its users'
+    tokens on the partner pages (`user`: that user's username)."""
 
     id: str
     name: str
+    user: str | None = None
 
     @property
     def actor(self) -> str:
-        return f"agency:{self.id}"
+        """Who the audit trail and histories name: the agency's software (`agency:<id>`), or
+        the partner user at that agency (`partner:<username>@<id>`)."""
+        return f"partner:{self.user}@{self.id}" if self.user else f"agency:{self.id}"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ RESPONSE_METHODS = (*c.RESPONSE_METHODS, DECISION_METHOD)
 # Why a referral was declined (shared: the front end labels them).
 DECLINE_REASONS = c.DECLINE_REASONS
 
+# Why a contact was closed or withdrawn (shared: codes only, they travel in events).
+CLOSE_REASONS = c.CLOSE_REASONS
+WITHDRAW_REASONS = c.WITHDRAW_REASONS
+
 # First letter of a contact's reference, by channel.
 REFERENCE_LETTERS = {c.LETTER: "L", c.TELEPHONE: "T", c.EMAIL: "E", c.REFERRAL: "R"}
 
