@@ -395,12 +395,16 @@ class ContactService(ContactRecords):
         )
 
     def decline_referral(self, user: StaffUser, contact_id: str, reason_code: str, reason: str) -> Contact:
+        """Decline with words for the agency (encrypted: they may name the family); audited
+        with the reason code only."""
         token = self.cipher.encrypt(reason)
-        return self._change(
+        contact = self._change(
             user,
             contact_id,
             lambda contact, now: contact.decline_referral(user.username, now, reason_code, token),
         )
+        self._audit(user.username, v.AUDIT_DECLINE, contact, {"reason_code": reason_code})
+        return contact
 
     # Partner agency reads ---------------------------------------------------
 
