@@ -276,6 +276,11 @@ ROLE_COORDINATOR = "coordinator"
 ROLE_PRINCIPAL = "principal_officer"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
+# Who a partner agency's step names in the contacts service's audit trail and
+# histories: `agency:<agency id>` for its own software (an API key), and
+# `partner:<username>@<agency id>` for one of its users on the partner pages.
+AGENCY_ACTOR = "agency"
+PARTNER_ACTOR = "partner"
 # Not staff: a partner agency's user of the partner pages (the token names the
 # agency), and one service calling another's internal API. Staff endpoints take
 # ROLES only, so neither passes them.

@@ -61,7 +61,9 @@ class Agency:
     def actor(self) -> str:
         """Who the audit trail and histories name: the agency's software (`agency:<id>`), or
         the partner user at that agency (`partner:<username>@<id>`)."""
-        return f"partner:{self.user}@{self.id}" if self.user else f"agency:{self.id}"
+        if self.user:
+            return f"{c.PARTNER_ACTOR}:{self.user}@{self.id}"
+        return f"{c.AGENCY_ACTOR}:{self.id}"
 
 
 @dataclass(frozen=True)
