@@ -133,6 +133,26 @@ DECLINE_REASONS = (
     "other",
 )
 
+# Why a contact was closed or withdrawn. Codes only, never words: the code travels in
+# the contact's closed or withdrawn event, which nothing erases. (Events written
+# before these lists carry other codes; readers take any code.)
+CLOSE_REASONS = (
+    "answered",
+    "no_further_action",
+    "family_not_reachable",
+    "referred_elsewhere",
+    "no_longer_needed",
+    "duplicate",
+    "other",
+)
+WITHDRAW_REASONS = (
+    "logged_in_error",
+    "duplicate",
+    "no_longer_needed",
+    "family_withdrew",
+    "other",
+)
+
 # Subject access requests (UK GDPR): what a person is looked for by, and the
 # grounds on which their contacts are erased on request (article 17).
 SUBJECT_ACCESS_IDENTIFIERS = ("name", "phone", "email", "postcode")
@@ -256,6 +276,11 @@ ROLE_COORDINATOR = "coordinator"
 ROLE_PRINCIPAL = "principal_officer"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
+# Who a partner agency's step names in the contacts service's audit trail and
+# histories: `agency:<agency id>` for its own software (an API key), and
+# `partner:<username>@<agency id>` for one of its users on the partner pages.
+AGENCY_ACTOR = "agency"
+PARTNER_ACTOR = "partner"
 # Not staff: a partner agency's user of the partner pages (the token names the
 # agency), and one service calling another's internal API. Staff endpoints take
 # ROLES only, so neither passes them.

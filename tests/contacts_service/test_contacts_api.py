@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
-from ccshared import contracts
+from ccshared import contracts, events
 from ccshared.auth import StaffUser
 from ccshared.outbox import OUTBOX
 from contacts.repository import AUDIT, CONTACTS
@@ -197,6 +197,67 @@ def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
     assert respond_step["dated"].startswith("2026-11-21T12:00:00")
     assert respond_step["at"] > respond_step["dated"]
     assert all(step["dated"] is None for step in history if step is not respond_step)
+
+
+def test_close_and_withdraw_reasons_are_codes_from_fixed_lists(client, staff_headers, letter, doc_store):
+    """A reason travels in the contact's event, which nothing erases: words that could name
+    the family (eve_example_moved_to_wirral) are refused, naming the field and the codes."""
+    headers = staff_headers()
+
+    def contact(*steps: tuple[str, dict]) -> str:
+        contact_id = client.post("/api/v1/contacts", json=letter, headers=headers).json["id"]
+        for step, body in steps:
+            client.post(f"/api/v1/contacts/{contact_id}/{step}", json=body, headers=headers)
+        return contact_id
+
+    answered = contact(("respond", {"method": "letter"}))
+    unanswered = contact()
+    words = {"reason_code": "eve_example_moved_to_wirral"}
+    for contact_id, action, reasons in (
+        (answered, "close", contracts.CLOSE_REASONS),
+        (unanswered, "withdraw", contracts.WITHDRAW_REASONS),
+    ):
+        outbox = len(doc_store.collection(CONTACTS).get(contact_id)[OUTBOX])
+        refused = client.post(f"/api/v1/contacts/{contact_id}/{action}", json=words, headers=headers)
+        assert refused.status_code == 422
+        message = refused.json["error"]["fields"]["reason_code"][0]
+        assert all(code in message for code in reasons)
+        document = doc_store.collection(CONTACTS).get(contact_id)
+        assert document["status"] != action and len(document[OUTBOX]) == outbox
+    assert (
+        client.post(
+            f"/api/v1/contacts/{answered}/close", json={"reason_code": "no_further_action"}, headers=headers
+        ).json["status"]
+        == "closed"
+    )
+    assert (
+        client.post(
+            f"/api/v1/contacts/{unanswered}/withdraw",
+            json={"reason_code": "logged_in_error"},
+            headers=headers,
+        ).json["status"]
+        == "withdrawn"
+    )
+    # The codes the staff pages and existing callers send stay valid.
+    assert "no_longer_needed" in contracts.WITHDRAW_REASONS
+
+
+def test_an_event_stored_with_a_code_from_before_the_lists_still_reads(client, staff_headers, letter):
+    data = {
+        "contact_id": "c-old",
+        "reference": "L-2601-AAAAA",
+        "channel": "letter",
+        "centre_id": "centre-north",
+        "area": "north",
+        "received_at": datetime(2026, 1, 5, 9, tzinfo=UTC),
+        "status": "closed",
+        "occurred_at": datetime(2026, 1, 6, 9, tzinfo=UTC),
+        "reason_code": "some_older_code",
+    }
+    envelope = events.make(
+        contracts.CONTACT_CLOSED, "c-old", data, source="contacts", time=datetime(2026, 1, 6, tzinfo=UTC)
+    )
+    assert events.decode(events.encode(envelope)).data["reason_code"] == "some_older_code"
 
 
 def test_a_contact_answered_before_it_was_logged_is_received_then_responded_in_one_write(

@@ -595,6 +595,25 @@ def test_referral_personal_data_is_encrypted_at_rest(
         assert value not in replays
 
 
+def test_declining_is_audited_with_the_reason_code_and_never_the_words(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    created = post(client, agency_headers, referral).json
+    words = "Test reason: Test Family Carer moved away"
+    declined = client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": words},
+        headers=staff_headers(area="south", username="test.decider"),
+    )
+
+    assert declined.status_code == 200
+    entries = doc_store.collection(AUDIT).find({"contact_id": created["id"]})
+    assert [(e["who"], e["action"], e.get("details")) for e in entries] == [
+        ("test.decider", "decline_referral", {"reason_code": "outside_area"})
+    ]
+    assert "Test reason" not in json.dumps(entries, default=str)
+
+
 def test_an_agency_reading_a_decline_reason_is_audited(
     client, agency_headers, referral, staff_headers, doc_store
 ):
@@ -607,10 +626,8 @@ def test_an_agency_reading_a_decline_reason_is_audited(
 
     client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers)
 
-    entries = doc_store.collection(AUDIT).find({"contact_id": created["id"]})
-    assert [(entry["who"], entry["action"]) for entry in entries] == [
-        ("agency:example-health-visitors", "agency_read")
-    ]
+    entries = doc_store.collection(AUDIT).find({"contact_id": created["id"], "action": "agency_read"})
+    assert [entry["who"] for entry in entries] == ["agency:example-health-visitors"]
 
 
 def test_the_notifier_reads_where_to_tell_the_referrer_at_send_time_audited(
@@ -676,6 +693,30 @@ def test_a_partner_users_token_refers_and_reads_as_its_agency(
     assert preview.status_code == 200 and preview.json["centre_id"] == "centre-south"
 
 
+def test_a_partner_users_referral_and_reads_name_the_user_as_well_as_the_agency(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    """The audit trail must say who at an agency sent or read a family's details: a partner
+    user's token names that user; the agency's own software (an API key) names the agency."""
+    made = post(client, partner_token("example-health-visitors"), referral).json
+    client.get(f"{REFERRALS}/{made['id']}", headers=partner_token("example-health-visitors"))
+    client.get(f"{REFERRALS}/{made['id']}", headers=agency_headers)
+
+    user = "partner:test.partner@example-health-visitors"
+    staff = client.get(f"/api/v1/contacts/{made['id']}", headers=staff_headers(area="south")).json
+    assert staff["created_by"] == user
+    assert [step["by"] for step in staff["history"]] == [user]
+    assert [step["by"] for step in staff["referral"]["history"]] == [user]
+    entries = doc_store.collection(AUDIT).find({"contact_id": made["id"]})
+    assert sorted((entry["who"], entry["action"]) for entry in entries) == [
+        ("agency:example-health-visitors", "agency_read"),
+        (user, "agency_read"),
+        ("test.staff", "read_personal_data"),
+    ]
+    seen = client.get(f"{REFERRALS}/{made['id']}", headers=agency_headers).json
+    assert all("by" not in step for step in seen["history"])
+
+
 def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refused(
     client, agency_keys, referral, staff_headers
 ):
@@ -688,7 +729,7 @@ def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refuse
     staff = client.get(f"/api/v1/contacts/{made.json['id']}", headers=staff_headers(area="south")).json
     assert staff["referral"]["agency_id"] == "example-voluntary-group"
     assert staff["referral"]["agency_name"] == "Example Voluntary Group"
-    assert staff["created_by"] == "agency:example-voluntary-group"
+    assert staff["created_by"] == "partner:test.partner@example-voluntary-group"
     assert unknown.status_code == 403
     assert "example-unregistered-agency" in unknown.json["error"]["message"]
 

@@ -39,15 +39,18 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
 
     closed = contact(("respond", {"method": "letter"}), ("close", {}))
     withdrawn = contact(("withdraw", {}))
-    still_open = contact(("respond", {"method": "letter"}))
+    # Answered (a referral accepted or declined is answered too) and never closed.
+    answered = contact(("respond", {"method": "letter"}))
+    still_open = contact()
     clock.advance(days=200)
     closed_later = contact(("respond", {"method": "letter"}), ("close", {}))
+    answered_later = contact(("respond", {"method": "letter"}))
     clock.advance(days=166)
     erased = erase(doc_store, clock, settings)
 
-    assert erased == 2
+    assert erased == 3
     raw = doc_store.collection(CONTACTS)
-    for contact_id in (closed, withdrawn):
+    for contact_id in (closed, withdrawn, answered):
         document = raw.get(contact_id)
         assert document["personal"] is None and document["personal_erased_at"] is not None
         assert document["reference"] and document["centre_id"] == "centre-north"
@@ -56,10 +59,41 @@ def test_personal_data_is_erased_after_the_retention_period_and_the_record_stays
     assert client.get(f"/api/v1/contacts/{closed}", headers=headers).json["personal"] is None
     assert client.get(f"/api/v1/contacts/{still_open}", headers=headers).json["personal"]["subject"]
     assert client.get(f"/api/v1/contacts/{closed_later}", headers=headers).json["personal"]["subject"]
-    assert client.get("/api/v1/contacts", headers=headers).json["total"] == 4
+    assert client.get(f"/api/v1/contacts/{answered_later}", headers=headers).json["personal"]["subject"]
+    assert client.get("/api/v1/contacts", headers=headers).json["total"] == 6
     erasures = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
-    assert sorted(entry["contact_id"] for entry in erasures) == sorted([closed, withdrawn])
+    assert sorted(entry["contact_id"] for entry in erasures) == sorted([closed, withdrawn, answered])
     assert erase(doc_store, clock, settings) == 0
+
+
+def test_an_answered_contact_counts_its_retention_from_its_last_answer_or_logging(
+    client, staff_headers, agency_headers, letter, referral, doc_store, clock, settings
+):
+    """A referral answered then declined later holds the decline's words from the decision;
+    a letter logged today with last year's answer holds today's details from today."""
+    south = staff_headers(area="south")
+    declined = client.post("/api/v1/referrals", json=referral, headers=agency_headers).json["id"]
+    client.post(f"/api/v1/contacts/{declined}/respond", json={"method": "telephone"}, headers=south)
+    clock.advance(days=200)
+    decline = {"reason_code": "outside_area", "reason": "Test reason"}
+    assert (
+        client.post(f"/api/v1/contacts/{declined}/referral/decline", json=decline, headers=south).json[
+            "status"
+        ]
+        == "responded"
+    )
+    answered_long_ago = letter | {
+        "received_at": "2026-01-05T09:00:00Z",
+        "response": {"method": "letter", "responded_at": "2026-01-06T09:00:00Z"},
+    }
+    logged = client.post("/api/v1/contacts", json=answered_long_ago, headers=staff_headers()).json["id"]
+    clock.advance(days=166)
+
+    assert erase(doc_store, clock, settings, retention_days=300) == 0
+    clock.advance(days=200)
+    assert erase(doc_store, clock, settings, retention_days=300) == 2
+    assert _erased(doc_store, declined) and _erased(doc_store, logged)
+    assert doc_store.collection(CONTACTS).get(declined)["referral"]["decline_reason"] is None
 
 
 def _ended_contact(client, headers: dict, letter: dict) -> str:

@@ -188,6 +188,13 @@ def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_p
     declined = next(m for m in mail["hv-team@example.org"] if "declined" in m["Subject"])
     assert "Reason (outside area): Test reason: outside our area" in body(declined)
     assert "Test Family Carer" not in declined.as_string()
+    # The footer must be true: the decline reason staff wrote may mention the family.
+    opened = next(m for m in mail["hv-team@example.org"] if "opened" in m["Subject"])
+    html = declined.get_body(("html",)).get_content()
+    for text in (body(declined), html):
+        assert "holds no details of the family" not in text
+        assert "Of the family it holds only the decline reason the centre's staff wrote" in text
+    assert "It holds no details of the family." in body(opened)
 
 
 def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_address(

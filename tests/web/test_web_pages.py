@@ -7,6 +7,7 @@ import re
 
 import pytest
 from ccshared.web import provided
+from frontend import formatting
 from frontend.views import Context
 from web_testkit import CONTACTS, DIRECTORY, NOTIFIER, SLA, centre, csrf_of, error
 
@@ -967,7 +968,7 @@ def test_the_history_has_the_referrals_decisions_among_the_contacts_steps_in_tim
     def step(at, by, was, to, action):
         return {"at": f"2026-03-17T{at}:00.000000Z", "by": by, "from": was, "to": to, "action": action}
 
-    agency = "agency:test-agency"
+    agency = "partner:test.partner@test-agency"
     referral = {
         "agency_name": "Test Agency",
         "status": "accepted",
@@ -997,12 +998,24 @@ def test_the_history_has_the_referrals_decisions_among_the_contacts_steps_in_tim
     assert [
         re.sub(r"\s+", " ", item).split(": ", 1)[1] for item in re.findall(r"<li>(.*?)</li>", listed)
     ] == [
-        f"Logged by {agency}",
+        "Logged by test.partner of test-agency (partner pages)",
         "Referral opened by t.north",
         "Assigned by t.north",
         "Response recorded by t.north",
         "Referral accepted by t.north",
     ]
+
+
+@pytest.mark.parametrize(
+    "by, shown",
+    [
+        ("partner:test.partner@test-agency", "test.partner of test-agency (partner pages)"),
+        ("agency:test-agency", "test-agency (partner API)"),
+        ("t.north", "t.north"),
+    ],
+)
+def test_the_history_says_which_partner_user_or_agency_took_a_step(by, shown):
+    assert formatting.actor(by) == shown
 
 
 def test_a_refused_action_is_explained_on_the_contact_page(client, services, sign_in):

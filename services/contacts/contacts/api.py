@@ -117,7 +117,8 @@ def _calling_agency(services: Services) -> tuple[Agency | None, ApiError | None]
 
 def _partner_agency(services: Services, user: StaffUser) -> Agency:
     """Partners and staff stay apart: only a partner's token reaches referrals, and only
-    for an agency the service knows (its profile gives the name)."""
+    for an agency the service knows (its profile gives the name). The user is kept, so
+    the audit trail and histories name who at the agency read or sent a family's details."""
     if user.role != c.ROLE_PARTNER or user.agency is None:
         raise Forbidden(f"role {user.role} may not use the partner API; staff use /api/v1/contacts")
     profile = services.agencies.profile(user.agency)
@@ -125,7 +126,7 @@ def _partner_agency(services: Services, user: StaffUser) -> Agency:
         raise Forbidden(
             f"agency {user.agency} is not registered here; an admin makes it with agency-key create"
         )
-    return Agency(id=user.agency, name=profile["name"])
+    return Agency(id=user.agency, name=profile["name"], user=user.username)
 
 
 def _creates(blueprint: Blueprint, form: Schema, answer: type[Schema], security: dict) -> Callable[[F], F]:
@@ -257,13 +258,13 @@ def resume(form: dict, contact_id: str) -> dict:
     return views.contact_summary(_services().contacts.resume(_staff(), contact_id))
 
 
-@_step("close", s.EndSchema)
+@_step("close", s.CloseSchema)
 def close(form: dict, contact_id: str) -> dict:
     """Close without an answer (the family could not be reached, say), with a reason."""
     return views.contact_summary(_services().contacts.close(_staff(), contact_id, form.get("reason_code")))
 
 
-@_step("withdraw", s.EndSchema)
+@_step("withdraw", s.WithdrawSchema)
 def withdraw(form: dict, contact_id: str) -> dict:
     """Withdraw: logged in error or no longer wanted, with a reason."""
     return views.contact_summary(_services().contacts.withdraw(_staff(), contact_id, form.get("reason_code")))

@@ -30,7 +30,9 @@ class Settings:
         "person's contacts; kept apart from CONTACTS_ENCRYPTION_KEY",
         sensitive=True,
     )
-    retention_days: int = setting(365, positive_int, "days before a closed contact's personal data is erased")
+    retention_days: int = setting(
+        365, positive_int, "days after a contact ends, or is answered, before its personal data is erased"
+    )
     log_level: str = setting(config.LOG_LEVEL)
     trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
     partner_rate_limit: Limit = setting(Limit(120, 60), Limit.parse, "requests per agency, HITS/SECONDS")

@@ -128,7 +128,16 @@ class ContactRepository:
     def __init__(self, store: Store, clock: Clock):
         self.collection = store.collection(CONTACTS)
         self.aggregates = AggregateStore(self.collection, SERVICE, clock)
-        for field in ("received_at", "status", "area", "centre_id", "assignee", "agency_id", "ended_at"):
+        for field in (
+            "received_at",
+            "status",
+            "area",
+            "centre_id",
+            "assignee",
+            "agency_id",
+            "ended_at",
+            "responded_at",
+        ):
             self.collection.ensure_index([field])
         self.collection.ensure_index(["blind_index"])
         self.collection.ensure_index(["reference"], unique=True)
@@ -167,15 +176,26 @@ class ContactRepository:
         docs = self.collection.find(filter, sort=[("received_at", order)], skip=skip, limit=limit)
         return [contact_from_doc(doc) for doc in docs], self.collection.count(filter)
 
-    def ended_before(self, cutoff: datetime, statuses: Sequence[str], limit: int = 200) -> list[Contact]:
-        """Ended contacts whose personal data is still held, oldest first."""
+    def past_retention(self, cutoff: datetime, limit: int = 200) -> list[Contact]:
+        """Contacts still holding personal data that ended (closed or withdrawn) before cutoff,
+        or were answered before it and never closed, oldest first.
+
+        An answered contact's period runs from the latest of its answer, its logging (a
+        contact logged after it was answered) and its referral's decision (a decline's
+        reason may be written after the answer); an answer is never undone, so nothing
+        re-opens it.
+        """
+        before = {"$lt": to_str(cutoff)}
+        answered = {
+            "status": v.RESPONDED,
+            "responded_at": before,
+            "created_at": before,
+            "$or": [{"referral.decided_at": None}, {"referral.decided_at": before}],
+        }
+        ended = {"status": {"$in": list(v.ENDED_STATUSES)}, "ended_at": before}
         docs = self.collection.find(
-            {
-                "status": {"$in": list(statuses)},
-                "ended_at": {"$lt": to_str(cutoff)},
-                "personal_erased_at": None,
-            },
-            sort=[("ended_at", 1)],
+            {"personal_erased_at": None, "$or": [ended, answered]},
+            sort=[("received_at", 1)],
             limit=limit,
         )
         return [contact_from_doc(doc) for doc in docs]

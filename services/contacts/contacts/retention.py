@@ -1,4 +1,5 @@
-"""Retention: erase the personal data of contacts ended long enough ago.
+"""Retention: erase the personal data of contacts ended, or answered and never closed,
+long enough ago.
 
 The anonymous record (reference, channel, centre, area, times, statuses)
 stays for reports; the erasure is written to the audit log. Every other copy
@@ -36,7 +37,7 @@ def erase_expired(
     erased = 0
     skipped: set[str] = set()
     while True:
-        batch = [c for c in contacts.ended_before(cutoff, v.ENDED_STATUSES) if c.id not in skipped]
+        batch = [c for c in contacts.past_retention(cutoff) if c.id not in skipped]
         if not batch:
             if erased:
                 scrub()

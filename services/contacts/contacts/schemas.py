@@ -19,7 +19,6 @@ from . import webhooks as wh
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
 # Digits, spaces, brackets and dashes, a digit among them (a line of spaces is not a number).
 PHONE = validate.Regexp(r"^\+?(?=[^0-9]*[0-9])[0-9 ()-]{6,30}$", error="not a valid telephone number")
-CODE = validate.Regexp(r"^[a-z_]{1,50}$", error="use lower-case letters and underscores")
 REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
 
 
@@ -109,8 +108,17 @@ class AssignSchema(Strict):
     assignee = fields.String(required=True, validate=USERNAME)
 
 
-class EndSchema(Strict):
-    reason_code = fields.String(validate=CODE)
+def end_reason(reasons: tuple[str, ...], why: str) -> fields.String:
+    """A close or withdraw reason: a code from a fixed list, so no words reach its event."""
+    return fields.String(validate=validate.OneOf(reasons), metadata={"description": why})
+
+
+class CloseSchema(Strict):
+    reason_code = end_reason(v.CLOSE_REASONS, "why it was closed (a code: it travels in the event)")
+
+
+class WithdrawSchema(Strict):
+    reason_code = end_reason(v.WITHDRAW_REASONS, "why it was withdrawn (a code: it travels in the event)")
 
 
 class PauseSchema(Strict):

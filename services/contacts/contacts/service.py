@@ -50,14 +50,20 @@ def routing(chosen: str, reason: str, missing: list[str] | tuple[str, ...], dist
 
 @dataclass(frozen=True)
 class Agency:
-    """A partner agency, as identified by one of its API keys."""
+    """A partner agency, as identified by one of its API keys, or by one of its users'
+    tokens on the partner pages (`user`: that user's username)."""
 
     id: str
     name: str
+    user: str | None = None
 
     @property
     def actor(self) -> str:
-        return f"agency:{self.id}"
+        """Who the audit trail and histories name: the agency's software (`agency:<id>`), or
+        the partner user at that agency (`partner:<username>@<id>`)."""
+        if self.user:
+            return f"{c.PARTNER_ACTOR}:{self.user}@{self.id}"
+        return f"{c.AGENCY_ACTOR}:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -391,12 +397,16 @@ class ContactService(ContactRecords):
         )
 
     def decline_referral(self, user: StaffUser, contact_id: str, reason_code: str, reason: str) -> Contact:
+        """Decline with words for the agency (encrypted: they may name the family); audited
+        with the reason code only."""
         token = self.cipher.encrypt(reason)
-        return self._change(
+        contact = self._change(
             user,
             contact_id,
             lambda contact, now: contact.decline_referral(user.username, now, reason_code, token),
         )
+        self._audit(user.username, v.AUDIT_DECLINE, contact, {"reason_code": reason_code})
+        return contact
 
     # Partner agency reads ---------------------------------------------------
 

@@ -26,6 +26,10 @@ RESPONSE_METHODS = (*c.RESPONSE_METHODS, DECISION_METHOD)
 # Why a referral was declined (shared: the front end labels them).
 DECLINE_REASONS = c.DECLINE_REASONS
 
+# Why a contact was closed or withdrawn (shared: codes only, they travel in events).
+CLOSE_REASONS = c.CLOSE_REASONS
+WITHDRAW_REASONS = c.WITHDRAW_REASONS
+
 # First letter of a contact's reference, by channel.
 REFERENCE_LETTERS = {c.LETTER: "L", c.TELEPHONE: "T", c.EMAIL: "E", c.REFERRAL: "R"}
 
@@ -38,6 +42,7 @@ AUDIT_SUBJECT_SEARCH = "subject_access_search"  # an admin searched for a person
 AUDIT_SUBJECT_EXPORT = "subject_access_export"  # the contact was in a subject access export
 AUDIT_PAUSE = "pause"  # staff stopped the clock to wait on the family or a partner
 AUDIT_RESUME = "resume"
+AUDIT_DECLINE = "decline_referral"  # staff wrote a decline reason (personal data) for the agency
 
 # Why an admin erased a person's contacts on request (UK GDPR article 17 grounds).
 ERASURE_REASONS = c.ERASURE_REASONS

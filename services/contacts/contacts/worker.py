@@ -50,7 +50,7 @@ DAY_SECONDS = 24 * 3600
 
 ERASED = Counter(
     "cc_retention_erased_contacts_total",
-    "Contacts whose personal data the worker's retention erasure erased (CONTACTS_RETENTION_DAYS after they ended)",
+    "Contacts whose personal data the worker's retention erasure erased (CONTACTS_RETENTION_DAYS after they ended or were answered)",
 )
 ERASURE_LAST_RUN = Gauge(
     "cc_retention_last_run_timestamp_seconds",
@@ -162,7 +162,8 @@ def idempotency_purge_task(
 def retention_erasure_task(
     settings: Settings, store: Store, clock: Clock, every_seconds: float = DAY_SECONDS
 ) -> Task:
-    """Erases the personal data of contacts ended over CONTACTS_RETENTION_DAYS ago: at start, then
+    """Erases the personal data of contacts ended, or answered and never closed, over
+    CONTACTS_RETENTION_DAYS ago: at start, then
     daily. Every replica runs it; a contact two of them reach at once is erased by the one whose
     write lands first (the other's is a version conflict, skipped), and audited once."""
 

@@ -177,7 +177,19 @@ def centre_choices(centres: list[dict]) -> list[tuple[str, str]]:
     return [(centre["id"], f"{centre['name']} ({label(AREA_LABELS, centre['area'])})") for centre in centres]
 
 
+def actor(by: str) -> str:
+    """Who took a step, in words: a partner agency's user or its software, else the username."""
+    kind, _, who = by.partition(":")
+    if kind == c.PARTNER_ACTOR and "@" in who:
+        user, _, agency = who.rpartition("@")
+        return f"{user} of {agency} (partner pages)"
+    if kind == c.AGENCY_ACTOR and who:
+        return f"{who} (partner API)"
+    return by
+
+
 FILTERS = {
+    "actor": actor,
     "centre_choices": centre_choices,
     "when": when,
     "day": day,
