@@ -859,6 +859,7 @@ def test_a_referral_is_declined_with_a_reason_for_the_agency(client, services, s
     sign_in()
     page = client.get("/staff/contacts/r1").text
     assert "Referral from Test Health Visiting Team" in page and "Accept referral" in page
+    assert "by e-mail and on its pages: do not name the family" in page  # the words leave the service
 
     client.post(
         "/staff/contacts/r1/referral-decline",
