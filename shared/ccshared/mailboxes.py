@@ -45,6 +45,11 @@ def domain(raw: str) -> str:
     return value
 
 
+def same_address(one: str | None, other: str | None) -> bool:
+    """The same mailbox: addresses compare without regard to case (and none is no mailbox)."""
+    return bool(one and other) and one.strip().lower() == other.strip().lower()
+
+
 def address_list(raw: str) -> frozenset[str]:
     """'addr,addr2' -> {addr, addr2}."""
     return frozenset(address(part) for part in raw.split(",") if part.strip())

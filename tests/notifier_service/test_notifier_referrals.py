@@ -222,6 +222,30 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
     assert "group@example.org" in by_recipient(smtp_server)
 
 
+def test_a_referrer_whose_address_is_the_agencys_gets_one_copy(tmp_path, smtp_server, contacts):
+    issued = contacts.keys.create("Example Health Visitors", notify_email="Referrer@Example.org")
+    referral = contacts.client.post(
+        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
+    ).json
+    contacts.staff("open", referral["id"])
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+
+    notifier.receive(started_event(referral))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    notifier.deliver()
+
+    to_partner = [r for r in smtp_server.received if "referrer@example.org" in map(str.lower, r.rcpt_tos)]
+    assert len(to_partner) == 2  # the receipt and the opening, each once
+    for event_type in (c.SLA_STARTED, c.REFERRAL_OPENED):
+        statuses = statuses_of(notifier, event_type)
+        assert statuses[f"agency-of:{referral['id']}"] == SENT
+        assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
+    skipped = notifier.store.collection("notifications").find({"recipient": f"referrer-of:{referral['id']}"})
+    assert all("same address as the referring agency" in doc["last_error"] for doc in skipped)
+
+
 def statuses_of(notifier, event_type: str) -> dict[str, str]:
     docs = notifier.store.collection("notifications").find({"event_type": event_type})
     return {doc["recipient"]: doc["status"] for doc in docs}
