@@ -6,6 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
+import pytest
 from ccshared import contracts as c
 from notifier import domain
 from notifier_testkit import SmtpServer, sla_event, stale_event, wire
@@ -132,3 +133,22 @@ def test_no_digest_on_a_closure_day_and_an_areas_items_wait_for_its_next_working
         if n.recipient == PRINCIPAL and n.kind == domain.EVENT
     }
     assert held == {c.NORTH: domain.DIGESTED, c.SOUTH: domain.DIGESTED}
+
+
+@pytest.mark.parametrize(
+    ("principal", "readers"),
+    [(PRINCIPAL, "Principal.Officer@Example.org"), ("Principal.Officer@Example.org", PRINCIPAL)],
+)
+def test_a_digest_reader_is_known_whatever_the_case_of_the_address(tmp_path, principal, readers):
+    """Principal.Officer@example.org in the digest list once still got every notice on its own."""
+    notifier = wire(tmp_path, NOTIFIER_PRINCIPAL_EMAIL=principal, NOTIFIER_DIGEST_RECIPIENTS=readers)
+    notifier.receive(sla_event(c.SLA_BREACHED))
+    [held] = [n for n in notifier.notifications.search() if n.recipient == principal]
+    assert held.status == domain.HELD
+
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+    notifier.deliver()
+    assert notifier.notifications.get(held.id).status == domain.DIGESTED
+    [digest] = [n for n in notifier.notifications.search() if n.kind == domain.DIGEST]
+    assert digest.status == domain.SENT and digest.item_ids == (held.id,)

@@ -54,6 +54,8 @@ def test_breach_goes_to_the_coordinator_copied_to_the_principal_officer_and_stal
 def test_one_copy_each_when_the_coordinator_is_also_the_principal_officer():
     routing = Routing({c.NORTH: "po@example.org"}, "po@example.org", {}, "example.org")
     assert routing.addressing(c.SLA_BREACHED, {"area": c.NORTH}).recipients == ("po@example.org",)
+    mixed = Routing({c.NORTH: "PO@Example.org"}, "po@example.org", {}, "example.org")
+    assert mixed.addressing(c.SLA_BREACHED, {"area": c.NORTH}).recipients == ("PO@Example.org",)
 
 
 def test_message_ids_are_stable_per_event_and_recipient():

@@ -31,7 +31,7 @@ from typing import Any
 
 from ccshared import contracts as c
 from ccshared import referrals
-from ccshared.mailboxes import RoleMailboxes
+from ccshared.mailboxes import RoleMailboxes, mailbox
 from ccshared.retrying import doubling
 from ccshared.sending import Outgoing
 
@@ -97,8 +97,8 @@ class Addressing:
 
     @property
     def recipients(self) -> tuple[str, ...]:
-        """Each address once: the people who each get their own copy."""
-        return tuple(dict.fromkeys((*self.to, *self.cc)))
+        """Each mailbox once (as first written): the people who each get their own copy."""
+        return tuple({mailbox(a): a for a in reversed((*self.to, *self.cc))}.values())[::-1]
 
 
 class Routing:
@@ -361,7 +361,7 @@ def new_notifications(
     digest_recipients: frozenset[str],
     now: datetime,
 ) -> list[Notification]:
-    """One pending (or held, for digest readers) notification per recipient of an event."""
+    """One pending (or held, for digest readers: mailboxes) notification per recipient of an event."""
     return [
         Notification(
             id=notification_id(event_id, recipient),
@@ -376,8 +376,8 @@ def new_notifications(
             envelope=envelope,
             created_at=now,
             updated_at=now,
-            status=HELD if recipient in digest_recipients else PENDING,
-            next_attempt_at=None if recipient in digest_recipients else now,
+            status=HELD if mailbox(recipient) in digest_recipients else PENDING,
+            next_attempt_at=None if mailbox(recipient) in digest_recipients else now,
         )
         for recipient in addressing.recipients
     ]
