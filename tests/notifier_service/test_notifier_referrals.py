@@ -138,6 +138,7 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
     started = started_event(referral)
     notifier.receive(started)
     notifier.receive(started)  # redelivered: nothing more
+    notifier.clock.advance(hours=3)  # sent later than the referral came in
     notifier.deliver()
 
     mail = by_recipient(smtp_server)
@@ -159,6 +160,7 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
         f"We have your referral {referral['reference']}, for Test Park Children's Centre. "
         "We will respond by Tuesday 7 July 2026, 23:59." in body(receipt)
     )
+    assert "When:       Monday 6 July 2026, 10:00" in body(receipt)  # received, not sent
     for messages in mail.values():
         for value in FAMILY_VALUES:
             assert value not in messages[0].as_string()

@@ -176,7 +176,8 @@ class Renderer:
             "due": london(data["due_at"]) if data.get("due_at") else None,
             "decline_reason": facts.decline_reason if news == referrals.DECLINED else None,
             "decline_reason_code": (facts.decline_reason_code or "").replace("_", " ") or None,
-            "when": london(data.get("occurred_at") or now),
+            # The change's own time; a receipt's is when the referral came in, not when this is sent.
+            "when": london(data.get("occurred_at") or data.get("received_at") or now),
             "link": f"{self.web_base_url}/partners/referrals/{data['contact_id']}",
         }
         return self._render(
