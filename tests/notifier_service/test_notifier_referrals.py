@@ -188,7 +188,8 @@ def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_p
         subjects = sorted(message["Subject"].strip().split(":")[0] for message in messages)
         assert subjects == ["Your referral has been declined", "Your referral has been opened"]
     declined = next(m for m in mail["hv-team@example.org"] if "declined" in m["Subject"])
-    assert "Reason (outside area): Test reason: outside our area" in body(declined)
+    # In the words the partner pages use for the reason (ccshared.labels).
+    assert "Reason: Outside our area. Test reason: outside our area" in body(declined)
     assert "Test Family Carer" not in declined.as_string()
 
 

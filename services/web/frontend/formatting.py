@@ -60,14 +60,7 @@ REFERRAL_STATUS_LABELS = {
     "responded": "Responded",
     "withdrawn": "Withdrawn",
 }
-DECLINE_REASON_LABELS = {
-    "not_eligible": "Not eligible",
-    "outside_area": "Outside our area",
-    "service_not_offered": "Service not offered",
-    "family_declined": "Family declined",
-    "duplicate": "Duplicate referral",
-    "other": "Other reason",
-}
+DECLINE_REASON_LABELS = labels.DECLINE_REASONS
 # Who a paused contact is waiting on (contracts.PAUSE_REASONS).
 PAUSE_REASON_LABELS = {
     "waiting_on_family": "Waiting on the family",
