@@ -71,9 +71,9 @@ NOTICE_TYPES = (
     c.CONTACT_RESPONDED,
     c.AGENCY_WEBHOOK_FAILING,
 )
-AGENCY_OF = "agency-of"
-AGENCY = "agency"  # an agency by its own id, for news of its own (its webhook receiver failing)
-REFERRER_OF = "referrer-of"
+AGENCY_OF = c.RECIPIENT_AGENCY_OF
+AGENCY = c.RECIPIENT_AGENCY  # for news of the agency's own (its webhook receiver failing)
+REFERRER_OF = c.RECIPIENT_REFERRER_OF
 MESSAGE_ID_DOMAIN = "childrens-centres.notifier"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
