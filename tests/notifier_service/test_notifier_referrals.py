@@ -84,6 +84,11 @@ class Contacts:
         answer = self.client.post(url, json=body or {}, headers=headers)
         assert answer.status_code == 200, answer.json
 
+    def refer(self, notify_email: str, referral: dict = REFERRAL) -> dict:
+        """A referral posted by a new agency whose notification address is `notify_email`."""
+        issued = self.keys.create("Example Health Visitors", notify_email=notify_email)
+        return self.client.post("/api/v1/referrals", json=referral, headers={"X-API-Key": issued.key}).json
+
     def staged(self, contact_id: str) -> list[dict]:
         """The contact's events as its relay would publish them."""
         return list(self.store.collection("contacts").get(contact_id)[OUTBOX])
@@ -128,10 +133,7 @@ def body(message) -> str:
 
 
 def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, smtp_server, contacts):
-    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
-    referral = contacts.client.post(
-        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
-    ).json
+    referral = contacts.refer("hv-team@example.org")
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
 
@@ -167,10 +169,7 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
 
 
 def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_path, smtp_server, contacts):
-    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
-    referral = contacts.client.post(
-        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
-    ).json
+    referral = contacts.refer("hv-team@example.org")
     contacts.staff("open", referral["id"])
     contacts.staff(
         "decline", referral["id"], {"reason_code": "outside_area", "reason": "Test reason: outside our area"}
@@ -226,10 +225,7 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
 
 
 def test_a_referrer_whose_address_is_the_agencys_gets_one_copy(tmp_path, smtp_server, contacts):
-    issued = contacts.keys.create("Example Health Visitors", notify_email="Referrer@Example.org")
-    referral = contacts.client.post(
-        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
-    ).json
+    referral = contacts.refer("Referrer@Example.org")
     contacts.staff("open", referral["id"])
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
