@@ -10,6 +10,7 @@ before anything is sent (status pending) and moves on by explicit transitions:
     held (waits for the recipient's daily digest) --> digested
     pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
+    pending/retrying/waiting/held (a reminder of a contact answered or withdrawn since) --> skipped
 
 A partner's notice is addressed to a role, not an address: "agency-of:<contact
 id>" (the agency's notification address) or "referrer-of:<contact id>" (the
@@ -59,6 +60,10 @@ CARRIERS = (DIGEST, GROUP)
 NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED, c.CENTRE_STALE)
 # Staff notices about a contact's clock: in a storm, grouped per recipient (grouping.py).
 GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
+# Reminders that stop being true once the contact is answered or withdrawn: dropped while
+# still queued. A breach is never undone, so its notices stay.
+MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED)
+QUEUED_STATUSES = (PENDING, RETRYING, WAITING, HELD)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
 PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
 # Every event type a notification may be about.
@@ -288,7 +293,8 @@ class Notification(Outgoing):
         self._move(PENDING, now, next_attempt_at=now)
 
     def skipped(self, now: datetime, reason: str) -> None:
-        """Nobody to send to (the referrer gave no address, or it was erased): an end, not a failure."""
+        """Nothing to send (the referrer gave no address, or it was erased; the contact was answered
+        before its reminder went): an end, not a failure, with the reason in the delivery log."""
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
     def digested(self, digest_id: str, now: datetime) -> None:
