@@ -45,6 +45,10 @@ SLA_STILL_BREACHED = "sla.still_breached.v1"
 # A partner agency's webhook receiver has kept failing (published on the contacts
 # topic, key = agency id), so that the agency can be told by e-mail.
 AGENCY_WEBHOOK_FAILING = "agency.webhook_failing.v1"
+# A partner's notice is addressed to a role, "<role>:<id>" (the notifier asks its address at send time).
+RECIPIENT_AGENCY_OF = "agency-of"  # a referral's agency (its notification address), by contact id
+RECIPIENT_REFERRER_OF = "referrer-of"  # the professional who referred, by contact id
+RECIPIENT_AGENCY = "agency"  # an agency by its own id
 
 CENTRE_EVENTS = (CENTRE_CREATED, CENTRE_UPDATED, CENTRE_VERIFIED, CENTRE_CLOSED)
 CONTACT_EVENTS = (

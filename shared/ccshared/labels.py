@@ -10,3 +10,17 @@ CHANNELS = {
     "referral": "Partner referral",
 }
 URGENCIES = {"urgent": "Urgent", "soon": "Soon", "routine": "Routine"}
+# Why a centre declined a referral (contracts.DECLINE_REASONS): the partner pages and the referrer's e-mail.
+DECLINE_REASONS = {
+    "not_eligible": "Not eligible",
+    "outside_area": "Outside our area",
+    "service_not_offered": "Service not offered",
+    "family_declined": "Family declined",
+    "duplicate": "Duplicate referral",
+    "other": "Other reason",
+}
+
+
+def working_days(count: int) -> str:
+    """'1 working day', '5 working days'."""
+    return f"{count} working day{'' if count == 1 else 's'}"

@@ -45,9 +45,19 @@ def domain(raw: str) -> str:
     return value
 
 
+def mailbox(value: str) -> str:
+    """An address as compared with another: the same mailbox whatever its case."""
+    return value.strip().lower()
+
+
+def same_address(one: str | None, other: str | None) -> bool:
+    """The same mailbox (and no address is no mailbox)."""
+    return bool(one and other) and mailbox(one) == mailbox(other)
+
+
 def address_list(raw: str) -> frozenset[str]:
-    """'addr,addr2' -> {addr, addr2}."""
-    return frozenset(address(part) for part in raw.split(",") if part.strip())
+    """'addr,Addr2' -> {addr, addr2}: mailboxes, compared with mailbox(address)."""
+    return frozenset(mailbox(address(part)) for part in raw.split(",") if part.strip())
 
 
 def address_map(raw: str) -> dict[str, str]:

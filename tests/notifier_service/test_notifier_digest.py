@@ -6,6 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
+import pytest
 from ccshared import contracts as c
 from notifier import domain
 from notifier_testkit import SmtpServer, sla_event, stale_event, wire
@@ -132,3 +133,47 @@ def test_no_digest_on_a_closure_day_and_an_areas_items_wait_for_its_next_working
         if n.recipient == PRINCIPAL and n.kind == domain.EVENT
     }
     assert held == {c.NORTH: domain.DIGESTED, c.SOUTH: domain.DIGESTED}
+
+
+@pytest.mark.parametrize(
+    ("principal", "readers"),
+    [(PRINCIPAL, "Principal.Officer@Example.org"), ("Principal.Officer@Example.org", PRINCIPAL)],
+)
+def test_a_digest_reader_is_known_whatever_the_case_of_the_address(tmp_path, principal, readers):
+    """Principal.Officer@example.org in the digest list once still got every notice on its own."""
+    notifier = wire(tmp_path, NOTIFIER_PRINCIPAL_EMAIL=principal, NOTIFIER_DIGEST_RECIPIENTS=readers)
+    notifier.receive(sla_event(c.SLA_BREACHED))
+    [held] = [n for n in notifier.notifications.search() if n.recipient == principal]
+    assert held.status == domain.HELD
+
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+    notifier.deliver()
+    assert notifier.notifications.get(held.id).status == domain.DIGESTED
+    [digest] = [n for n in notifier.notifications.search() if n.kind == domain.DIGEST]
+    assert digest.status == domain.SENT and digest.item_ids == (held.id,)
+
+
+def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_path):
+    """A digest once told its reader a contact was 'due today' that was answered that morning."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK, assignee="test.worker"))  # pending, to the worker
+    notifier.receive(sla_event(c.SLA_AT_RISK))  # held for the coordinator's digest
+    notifier.receive(sla_event(c.SLA_BREACHED))
+    other = {"contact_id": "contact-0002", "reference": "LCC-TEST-0002"}
+    notifier.receive(sla_event(c.SLA_AT_RISK, **other))
+
+    notifier.receive(sla_event(c.SLA_MET))
+    notifier.deliver()
+
+    log = [n for n in notifier.notifications.search() if n.kind == domain.EVENT]
+    about_answered = {(n.event_type, n.recipient): n for n in log if n.data["contact_id"] == "contact-0001"}
+    dropped = [n for n in about_answered.values() if n.event_type == c.SLA_AT_RISK]
+    assert len(dropped) == 2 and {n.status for n in dropped} == {domain.SKIPPED}
+    assert all("no longer needed: the contact was answered" in n.last_error for n in dropped)
+    # A breach is never undone: its notices stay.
+    assert about_answered[(c.SLA_BREACHED, DIGEST_READER)].status == domain.HELD
+    assert about_answered[(c.SLA_BREACHED, PRINCIPAL)].status == domain.SENT
+    [still_due] = [n for n in log if n.data["contact_id"] == "contact-0002"]
+    assert still_due.status == domain.HELD
+    assert not list((tmp_path / "mail").glob("*.eml"))[1:]  # the Principal Officer's breach copy only

@@ -19,7 +19,7 @@ from notifier.config import Settings
 from notifier.digest import digest_day_due
 from notifier.domain import Addressing, RetryPolicy, Routing
 from notifier.file_transport import FileTransport, Mailbox, StoredMessage
-from notifier.rendering import duration, london
+from notifier.rendering import Renderer, duration, london
 
 from tests.infra import tokens
 
@@ -55,6 +55,8 @@ def test_breach_goes_to_the_coordinator_copied_to_the_principal_officer_and_stal
 def test_one_copy_each_when_the_coordinator_is_also_the_principal_officer():
     routing = Routing({c.NORTH: "po@example.org"}, "po@example.org", {}, "example.org")
     assert routing.addressing(c.SLA_BREACHED, {"area": c.NORTH}).recipients == ("po@example.org",)
+    mixed = Routing({c.NORTH: "PO@Example.org"}, "po@example.org", {}, "example.org")
+    assert mixed.addressing(c.SLA_BREACHED, {"area": c.NORTH}).recipients == ("PO@Example.org",)
 
 
 def test_message_ids_are_stable_per_event_and_recipient():
@@ -297,3 +299,58 @@ def test_a_subject_with_curly_apostrophes_reads_back_as_written(tmp_path, subjec
     FileTransport(tmp_path).deliver(message, "a@example.org", "m1")
 
     assert Mailbox(tmp_path).get("m1").subject == subject
+
+
+def _notice(event_type: str, data: dict) -> domain.Notification:
+    [notice] = domain.new_notifications(
+        kind=domain.EVENT,
+        event_id=f"event-{data['contact_id']}",
+        event_type=event_type,
+        addressing=Addressing(to=("north@example.org",)),
+        area=c.NORTH,
+        data=data,
+        envelope=None,
+        digest_recipients=frozenset(),
+        now=MONDAY,
+    )
+    return notice
+
+
+MONDAY = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
+A_CONTACT = {
+    "contact_id": "contact-0001",
+    "reference": "LCC-TEST-0001",
+    "channel": c.TELEPHONE,
+    "centre_id": "centre-north-1",
+    "area": c.NORTH,
+    "assignee": None,
+    "received_at": "2026-07-03T09:00:00+00:00",
+    "due_at": "2026-07-03T22:59:59+00:00",
+    "target_working_days": 1,
+    "late_seconds": 3600,
+}
+
+
+def test_one_working_day_and_one_grouped_notice_read_in_the_singular():
+    renderer = Renderer("http://localhost:8000", lambda centre_id: "Test Park Children's Centre")
+    breach = _notice(c.SLA_BREACHED, A_CONTACT)
+    referral = _notice(c.SLA_STARTED, A_CONTACT | {"channel": c.REFERRAL, "urgency": c.ROUTINE})
+
+    for message in (renderer.render(breach, MONDAY), renderer.render(referral, MONDAY)):
+        for part in (message.text, message.html):
+            assert "1 working day" in part and "working days" not in part
+    group = renderer.render(
+        domain.own_mail(
+            "group-1",
+            "north@example.org",
+            MONDAY,
+            kind=domain.GROUP,
+            event_type=domain.GROUP_TYPE,
+            area=c.NORTH,
+            data={},
+        ),
+        MONDAY,
+        [breach],
+    )
+    for part in (group.text, group.html):
+        assert "came close together" not in part and "listed in one message" not in part

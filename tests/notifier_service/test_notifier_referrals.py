@@ -84,6 +84,11 @@ class Contacts:
         answer = self.client.post(url, json=body or {}, headers=headers)
         assert answer.status_code == 200, answer.json
 
+    def refer(self, notify_email: str, referral: dict = REFERRAL) -> dict:
+        """A referral posted by a new agency whose notification address is `notify_email`."""
+        issued = self.keys.create("Example Health Visitors", notify_email=notify_email)
+        return self.client.post("/api/v1/referrals", json=referral, headers={"X-API-Key": issued.key}).json
+
     def staged(self, contact_id: str) -> list[dict]:
         """The contact's events as its relay would publish them."""
         return list(self.store.collection("contacts").get(contact_id)[OUTBOX])
@@ -128,16 +133,14 @@ def body(message) -> str:
 
 
 def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, smtp_server, contacts):
-    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
-    referral = contacts.client.post(
-        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
-    ).json
+    referral = contacts.refer("hv-team@example.org")
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
 
     started = started_event(referral)
     notifier.receive(started)
     notifier.receive(started)  # redelivered: nothing more
+    notifier.clock.advance(hours=3)  # sent later than the referral came in
     notifier.deliver()
 
     mail = by_recipient(smtp_server)
@@ -159,16 +162,14 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
         f"We have your referral {referral['reference']}, for Test Park Children's Centre. "
         "We will respond by Tuesday 7 July 2026, 23:59." in body(receipt)
     )
+    assert "When:       Monday 6 July 2026, 10:00" in body(receipt)  # received, not sent
     for messages in mail.values():
         for value in FAMILY_VALUES:
             assert value not in messages[0].as_string()
 
 
 def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_path, smtp_server, contacts):
-    issued = contacts.keys.create("Example Health Visitors", notify_email="hv-team@example.org")
-    referral = contacts.client.post(
-        "/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": issued.key}
-    ).json
+    referral = contacts.refer("hv-team@example.org")
     contacts.staff("open", referral["id"])
     contacts.staff(
         "decline", referral["id"], {"reason_code": "outside_area", "reason": "Test reason: outside our area"}
@@ -186,7 +187,8 @@ def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_p
         subjects = sorted(message["Subject"].strip().split(":")[0] for message in messages)
         assert subjects == ["Your referral has been declined", "Your referral has been opened"]
     declined = next(m for m in mail["hv-team@example.org"] if "declined" in m["Subject"])
-    assert "Reason (outside area): Test reason: outside our area" in body(declined)
+    # In the words the partner pages use for the reason (ccshared.labels).
+    assert "Reason: Outside our area. Test reason: outside our area" in body(declined)
     assert "Test Family Carer" not in declined.as_string()
     # The footer must be true: the decline reason staff wrote may mention the family.
     opened = next(m for m in mail["hv-team@example.org"] if "opened" in m["Subject"])
@@ -227,6 +229,27 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
     assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
     assert FAILED not in statuses.values()
     assert "group@example.org" in by_recipient(smtp_server)
+
+
+def test_a_referrer_whose_address_is_the_agencys_gets_one_copy(tmp_path, smtp_server, contacts):
+    referral = contacts.refer("Referrer@Example.org")
+    contacts.staff("open", referral["id"])
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+
+    notifier.receive(started_event(referral))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    notifier.deliver()
+
+    to_partner = [r for r in smtp_server.received if "referrer@example.org" in map(str.lower, r.rcpt_tos)]
+    assert len(to_partner) == 2  # the receipt and the opening, each once
+    for event_type in (c.SLA_STARTED, c.REFERRAL_OPENED):
+        statuses = statuses_of(notifier, event_type)
+        assert statuses[f"agency-of:{referral['id']}"] == SENT
+        assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
+    skipped = notifier.store.collection("notifications").find({"recipient": f"referrer-of:{referral['id']}"})
+    assert all("same address as the referring agency" in doc["last_error"] for doc in skipped)
 
 
 def statuses_of(notifier, event_type: str) -> dict[str, str]:

@@ -74,3 +74,51 @@ def test_staff_and_forged_posts_send_nothing_again(client, services, sign_in):
     sign_in("t.north", "coordinator", "north")
     assert client.post(f"/staff/mail/notifications/{FAILED_ID}/resend", data={}).status_code == 400
     assert not [call for call in services.calls if call.method == "POST" and call.path == RESEND_PATH]
+
+
+REFERRAL_ID = "5b0e7c2a-0000-4000-8000-000000000001"
+RECEIPT = {
+    **SENT_AGAIN,
+    "id": f"test-event-3:agency-of:{REFERRAL_ID}",
+    "event_type": "sla.started.v1",
+    "reference": "R-2612-CCCCC",
+    "recipient": f"agency-of:{REFERRAL_ID}",
+    "to": [f"agency-of:{REFERRAL_ID}", f"referrer-of:{REFERRAL_ID}"],
+    "resent_by": None,
+}
+ACCEPTED = {
+    **RECEIPT,
+    "id": "test-event-4:r",
+    "event_type": "referral.accepted.v1",
+    "recipient": f"referrer-of:{REFERRAL_ID}",
+}
+MESSAGE = {
+    "id": "m1",
+    "subject": "We have your referral: R-2612-CCCCC",
+    "to": "hv-team@example.org",
+    "delivered_to": None,
+    "date": "Thu, 03 Dec 2026 15:17:00 +0000",
+}
+
+
+def test_the_log_names_what_each_email_was_about_and_whom_in_plain_words(client, services, sign_in):
+    services.on("GET", NOTIFIER, "/api/v1/notifications", (200, {"items": [RECEIPT, ACCEPTED]}))
+    services.on("GET", NOTIFIER, "/api/v1/messages", (200, {"items": [MESSAGE]}))
+    sign_in("t.north", "coordinator", "north")
+
+    page = html.unescape(client.get("/staff/mail/").text)
+
+    assert "New referral R-2612-CCCCC" in page and "Referral accepted" in page
+    assert "Sla.started" not in page and ".v1" not in page
+    assert "agency-of:" not in page and "referrer-of:" not in page
+    assert "the referring agency" in page and "the referrer" in page
+    assert "referral" in page.split("<h2")[0]  # the intro says partners' mail is here too
+    assert "Thu 3 Dec 2026, 3:17pm" in page and "+0000" not in page
+
+
+def test_every_kind_of_email_the_notifier_sends_has_a_label():
+    from frontend.formatting import EVENT_LABELS
+    from notifier.domain import DIGEST_TYPE, GROUP_TYPE, NOTICE_TYPES
+    from notifier.monthly import EVENT_TYPE as MONTHLY_REPORT
+
+    assert set(NOTICE_TYPES) | {DIGEST_TYPE, GROUP_TYPE, MONTHLY_REPORT} <= set(EVENT_LABELS)

@@ -268,6 +268,9 @@ class Delivery(Mailer):
         if facts is None or address is None:
             claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")
             return
+        if facts.agency_has_copy(role):
+            claimed.skipped(self.clock.now(), "same address as the referring agency: one copy sent there")
+            return
         started = self.clock.now()
         rendered = self.renderer.render_for_partner(claimed, facts, started)
         message = compose(claimed, rendered, self.sender, started, to=(address,))

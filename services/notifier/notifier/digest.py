@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from ccshared.calendar import WorkingCalendar
+from ccshared.mailboxes import mailbox
 from ccshared.retrying import every
 from ccshared.timeutil import LONDON, Clock
 
@@ -43,7 +44,7 @@ def digest_cutoff(day: date, at: time) -> datetime:
 @dataclass(eq=False)
 class DigestScheduler:
     notifications: NotificationRepository
-    recipients: frozenset[str]
+    recipients: frozenset[str]  # mailboxes: ccshared.mailboxes.mailbox(address)
     at: time
     clock: Clock
     calendar: WorkingCalendar | None = None  # None: England's bank holidays alone
@@ -58,7 +59,8 @@ class DigestScheduler:
         day = digest_day_due(now, self.at, self.calendar)
         if day is None:
             return 0
-        return sum(self._digest_for(recipient, day, now) for recipient in sorted(self.recipients))
+        readers = {held for held in self.notifications.held_recipients() if mailbox(held) in self.recipients}
+        return sum(self._digest_for(recipient, day, now) for recipient in sorted(readers))
 
     def run(self, stop: threading.Event, every_seconds: float = 30.0) -> None:
         every(stop, every_seconds, self.run_once, "digest scheduler waiting for the store")
@@ -90,6 +92,8 @@ class DigestScheduler:
                 self.notifications.transition(item, lambda held: held.digested(digest.id, now))
 
     def _release_former_readers(self, now: datetime) -> None:
-        for recipient in self.notifications.held_recipients() - self.recipients:
+        for recipient in self.notifications.held_recipients():
+            if mailbox(recipient) in self.recipients:
+                continue
             for item in self.notifications.held_for(recipient):
                 self.notifications.transition(item, lambda held: held.released(now))

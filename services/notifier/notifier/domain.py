@@ -10,6 +10,7 @@ before anything is sent (status pending) and moves on by explicit transitions:
     held (waits for the recipient's daily digest) --> digested
     pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
+    pending/retrying/waiting/held (a reminder of a contact answered or withdrawn since) --> skipped
 
 A partner's notice is addressed to a role, not an address: "agency-of:<contact
 id>" (the agency's notification address) or "referrer-of:<contact id>" (the
@@ -31,7 +32,7 @@ from typing import Any
 
 from ccshared import contracts as c
 from ccshared import referrals
-from ccshared.mailboxes import RoleMailboxes
+from ccshared.mailboxes import RoleMailboxes, mailbox
 from ccshared.retrying import doubling
 from ccshared.sending import Outgoing
 
@@ -59,6 +60,10 @@ CARRIERS = (DIGEST, GROUP)
 NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED, c.CENTRE_STALE)
 # Staff notices about a contact's clock: in a storm, grouped per recipient (grouping.py).
 GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
+# Reminders that stop being true once the contact is answered or withdrawn: dropped while
+# still queued. A breach is never undone, so its notices stay.
+MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED)
+QUEUED_STATUSES = (PENDING, RETRYING, WAITING, HELD)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
 PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
 # Every event type a notification may be about.
@@ -71,9 +76,9 @@ NOTICE_TYPES = (
     c.CONTACT_RESPONDED,
     c.AGENCY_WEBHOOK_FAILING,
 )
-AGENCY_OF = "agency-of"
-AGENCY = "agency"  # an agency by its own id, for news of its own (its webhook receiver failing)
-REFERRER_OF = "referrer-of"
+AGENCY_OF = c.RECIPIENT_AGENCY_OF
+AGENCY = c.RECIPIENT_AGENCY  # for news of the agency's own (its webhook receiver failing)
+REFERRER_OF = c.RECIPIENT_REFERRER_OF
 MESSAGE_ID_DOMAIN = "childrens-centres.notifier"
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -97,8 +102,8 @@ class Addressing:
 
     @property
     def recipients(self) -> tuple[str, ...]:
-        """Each address once: the people who each get their own copy."""
-        return tuple(dict.fromkeys((*self.to, *self.cc)))
+        """Each mailbox once (as first written): the people who each get their own copy."""
+        return tuple({mailbox(a): a for a in reversed((*self.to, *self.cc))}.values())[::-1]
 
 
 class Routing:
@@ -288,7 +293,8 @@ class Notification(Outgoing):
         self._move(PENDING, now, next_attempt_at=now)
 
     def skipped(self, now: datetime, reason: str) -> None:
-        """Nobody to send to (the referrer gave no address, or it was erased): an end, not a failure."""
+        """Nothing to send (the referrer gave no address, or it was erased; the contact was answered
+        before its reminder went): an end, not a failure, with the reason in the delivery log."""
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
     def digested(self, digest_id: str, now: datetime) -> None:
@@ -361,7 +367,7 @@ def new_notifications(
     digest_recipients: frozenset[str],
     now: datetime,
 ) -> list[Notification]:
-    """One pending (or held, for digest readers) notification per recipient of an event."""
+    """One pending (or held, for digest readers: mailboxes) notification per recipient of an event."""
     return [
         Notification(
             id=notification_id(event_id, recipient),
@@ -376,8 +382,8 @@ def new_notifications(
             envelope=envelope,
             created_at=now,
             updated_at=now,
-            status=HELD if recipient in digest_recipients else PENDING,
-            next_attempt_at=None if recipient in digest_recipients else now,
+            status=HELD if mailbox(recipient) in digest_recipients else PENDING,
+            next_attempt_at=None if mailbox(recipient) in digest_recipients else now,
         )
         for recipient in addressing.recipients
     ]

@@ -21,6 +21,7 @@ from ccshared.timeutil import Clock
 from .domain import (
     AGENCY,
     EVENT,
+    MOOT_ONCE_STOPPED,
     NOTIFYING_EVENTS,
     PARTNER_CHANGES,
     Addressing,
@@ -63,7 +64,22 @@ class Intake:
         handlers[c.SLA_STARTED] = self.referral_received
         handlers.update(dict.fromkeys(c.CONTACT_EVENTS, self.referral_changed))
         handlers[c.AGENCY_WEBHOOK_FAILING] = self.webhook_failing
+        handlers.update(dict.fromkeys((c.SLA_MET, c.SLA_RESPONDED_LATE), self.clock_stopped))
+        handlers[c.CONTACT_WITHDRAWN] = self.withdrawn
         return handlers
+
+    def withdrawn(self, event: events.Event) -> None:
+        self.referral_changed(event)
+        self.clock_stopped(event)
+
+    def clock_stopped(self, event: events.Event) -> None:
+        """Answered or withdrawn: its queued reminders (due today, still overdue) are no longer needed."""
+        why = "withdrawn" if event.type == c.CONTACT_WITHDRAWN else "answered"
+        now = self.clock.now()
+        for notice in self.notifications.queued_about(event.data["contact_id"], MOOT_ONCE_STOPPED):
+            self.notifications.transition(
+                notice, lambda queued: queued.skipped(now, f"no longer needed: the contact was {why}")
+            )
 
     def webhook_failing(self, event: events.Event) -> None:
         """An agency's webhook receiver keeps failing: its notification address is told, once."""

@@ -15,6 +15,7 @@ from typing import ClassVar
 import requests
 from ccshared import tracing
 from ccshared.contracts import SERVICE_CONTACTS
+from ccshared.mailboxes import same_address
 
 from .domain import REFERRER_OF
 from .mail import TemporaryFailure
@@ -34,6 +35,10 @@ class ReferralFacts:
     def address(self, role: str) -> str | None:
         return self.referrer_email if role == REFERRER_OF else self.agency_email
 
+    def agency_has_copy(self, role: str) -> bool:
+        """The referrer's address is the agency's own: the agency's copy reaches that mailbox."""
+        return role == REFERRER_OF and same_address(self.referrer_email, self.agency_email)
+
 
 @dataclass(frozen=True)
 class AgencyFacts:
@@ -42,6 +47,9 @@ class AgencyFacts:
 
     def address(self, role: str) -> str | None:
         return self.agency_email
+
+    def agency_has_copy(self, role: str) -> bool:
+        return False
 
 
 @dataclass(eq=False)

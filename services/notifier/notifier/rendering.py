@@ -129,7 +129,7 @@ class Renderer:
             "centre": centre,
             "area": data["area"],
             "assignee": data.get("assignee"),
-            "target_working_days": data["target_working_days"],
+            "target": labels.working_days(data["target_working_days"]),
             "received": london(data["received_at"]),
             "due": london(due),
             "late": duration(late_seconds) if late_seconds > 0 else None,
@@ -151,7 +151,7 @@ class Renderer:
             "services": [label(code) for code in data.get("support_needed") or ()],
             "received": london(data["received_at"]),
             "due": london(data["due_at"]),
-            "target_working_days": data["target_working_days"],
+            "target": labels.working_days(data["target_working_days"]),
             "link": f"{self.web_base_url}/staff/contacts/{data['contact_id']}",
         }
 
@@ -175,8 +175,9 @@ class Renderer:
             "agency": facts.agency_name,
             "due": london(data["due_at"]) if data.get("due_at") else None,
             "decline_reason": facts.decline_reason if news == referrals.DECLINED else None,
-            "decline_reason_code": (facts.decline_reason_code or "").replace("_", " ") or None,
-            "when": london(data.get("occurred_at") or now),
+            "decline_label": labels.DECLINE_REASONS.get(facts.decline_reason_code or "other"),
+            # The change's own time; a receipt's is when the referral came in, not when this is sent.
+            "when": london(data.get("occurred_at") or data.get("received_at") or now),
             "link": f"{self.web_base_url}/partners/referrals/{data['contact_id']}",
         }
         return self._render(

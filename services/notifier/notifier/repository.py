@@ -12,7 +12,7 @@ from ccshared.aggregate import state_doc, state_values
 from ccshared.store import Collection, Document, Store, insert_new
 from ccshared.timeutil import from_str, to_str
 
-from .domain import DUE_STATUSES, FAILED, HELD, SENDING, WAITING, Notification
+from .domain import DUE_STATUSES, FAILED, HELD, QUEUED_STATUSES, SENDING, WAITING, Notification
 from .grouping import Window
 
 _INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at", "resent_at")
@@ -111,6 +111,13 @@ class NotificationRepository:
         """Notices that started waiting before `before` and wait still."""
         docs = self.collection.find({"status": WAITING, "updated_at": {"$lte": to_str(before)}}, limit=limit)
         return [from_doc(doc) for doc in docs]
+
+    def queued_about(self, contact_id: str, event_types: tuple[str, ...]) -> list[Notification]:
+        """Notices of these types about the contact, not yet sent nor carried by a digest or group."""
+        docs = self.collection.find(
+            {"status": {"$in": list(QUEUED_STATUSES)}, "event_type": {"$in": list(event_types)}}
+        )
+        return [from_doc(doc) for doc in docs if (doc.get("data") or {}).get("contact_id") == contact_id]
 
     def held_recipients(self) -> set[str]:
         return {doc["recipient"] for doc in self.collection.find({"status": HELD})}

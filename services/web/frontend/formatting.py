@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 
 from ccshared import contracts as c
 from ccshared import labels, service_types
@@ -41,15 +42,29 @@ HISTORY_LABELS = {
     "pause": "Paused",
     "resume": "Resumed",
 }
+# What an e-mail was about (the notifier's event types; a test checks it labels every one).
 EVENT_LABELS = {
-    "sla.at_risk.v1": "At risk",
-    "sla.breached.v1": "Breached",
-    "sla.still_breached.v1": "Still breached (reminder)",
-    "sla.met.v1": "Answered in time",
-    "sla.responded_late.v1": "Answered late",
-    "directory.centre_stale.v1": "Centre needs checking",
+    c.SLA_STARTED: "New referral",
+    c.SLA_AT_RISK: "At risk",
+    c.SLA_BREACHED: "Breached",
+    c.SLA_STILL_BREACHED: "Still breached (reminder)",
+    c.SLA_MET: "Answered in time",
+    c.SLA_RESPONDED_LATE: "Answered late",
+    c.CENTRE_STALE: "Centre needs checking",
+    c.REFERRAL_OPENED: "Referral opened",
+    c.REFERRAL_ACCEPTED: "Referral accepted",
+    c.REFERRAL_DECLINED: "Referral declined",
+    c.CONTACT_RESPONDED: "Response recorded",
+    c.AGENCY_WEBHOOK_FAILING: "Agency's webhook failing",
     "notifier.digest": "Daily digest",
     "notifier.group": "Grouped notices",
+    "notifier.monthly_report": "Monthly report",
+}
+# A partner's notice names a role, not an address: who that is (contracts.RECIPIENT_*).
+RECIPIENT_ROLE_LABELS = {
+    c.RECIPIENT_AGENCY_OF: "the referring agency",
+    c.RECIPIENT_REFERRER_OF: "the referrer",
+    c.RECIPIENT_AGENCY: "the agency",
 }
 # The status a partner agency follows (contacts' referral_status).
 REFERRAL_STATUS_LABELS = {
@@ -60,14 +75,7 @@ REFERRAL_STATUS_LABELS = {
     "responded": "Responded",
     "withdrawn": "Withdrawn",
 }
-DECLINE_REASON_LABELS = {
-    "not_eligible": "Not eligible",
-    "outside_area": "Outside our area",
-    "service_not_offered": "Service not offered",
-    "family_declined": "Family declined",
-    "duplicate": "Duplicate referral",
-    "other": "Other reason",
-}
+DECLINE_REASON_LABELS = labels.DECLINE_REASONS
 # Who a paused contact is waiting on (contracts.PAUSE_REASONS).
 PAUSE_REASON_LABELS = {
     "waiting_on_family": "Waiting on the family",
@@ -79,6 +87,20 @@ URGENCY_LABELS = labels.URGENCIES
 # An area's or a weekday's label is its name, capitalised ("north": "North", "monday": "Monday").
 AREA_LABELS = {area: area.capitalize() for area in c.AREAS}
 WEEKDAY_LABELS = {day: day.capitalize() for day in c.WEEKDAYS}
+
+
+def recipient(value: str | None) -> str:
+    """An address as it is, a partner's role ('referrer-of:<id>') in words ('the referrer')."""
+    role, sep, _ = (value or "").partition(":")
+    return RECIPIENT_ROLE_LABELS[role] if sep and role in RECIPIENT_ROLE_LABELS else (value or "–")
+
+
+def mail_date(value: str | None) -> str:
+    """A message's Date header (RFC 2822) as the rest of the page shows times; as written if unreadable."""
+    try:
+        return when(parsedate_to_datetime(value or ""))
+    except (TypeError, ValueError):
+        return value or "–"
 
 
 def parse_instant(value: str | datetime | None) -> datetime | None:
@@ -203,6 +225,8 @@ FILTERS = {
     "working_days": working_days,
     "history": lambda key: label(HISTORY_LABELS, key),
     "event": lambda key: label(EVENT_LABELS, key),
+    "recipient": recipient,
+    "mail_date": mail_date,
     "channel": lambda key: label(CHANNEL_LABELS, key),
     "status": lambda key: label(STATUS_LABELS, key),
     "clock_state": lambda key: label(CLOCK_LABELS, key),
