@@ -163,9 +163,9 @@ def retention_erasure_task(
     settings: Settings, store: Store, clock: Clock, every_seconds: float = DAY_SECONDS
 ) -> Task:
     """Erases the personal data of contacts ended, or answered and never closed, over
-    CONTACTS_RETENTION_DAYS ago: at start, then
-    daily. Every replica runs it; a contact two of them reach at once is erased by the one whose
-    write lands first (the other's is a version conflict, skipped), and audited once."""
+    CONTACTS_RETENTION_DAYS ago: at start, then daily. Every replica runs it; a contact two of
+    them reach at once is erased by the one whose write lands first (the other's is a version
+    conflict, skipped), and audited once."""
 
     def erase(stop: threading.Event) -> None:
         erase_expired = bootstrap.retention(settings, store, clock)

@@ -38,7 +38,7 @@ class Settings:
     geocoder_url: str = setting(
         "",
         http_url,
-        "Postcodes.io-compatible base URL; unset: match postcode districts",
+        "Postcodes.io-compatible base URL; unset: postcodes measured from their district's centres",
         name="GEOCODER_URL",
         redact=config.without_credentials,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.errors import Forbidden
+from ccshared.mailboxes import same_address
 
 from .domain import DIGEST_TYPE, GROUP_TYPE, Notification, Routing
 from .file_transport import StoredMessage
@@ -61,4 +62,4 @@ def may_resend(user: StaffUser, notification: Notification | None, routing: Rout
         return False
     if area is None or notification.area == area:
         return True
-    return notification.recipient.lower() == routing.coordinators.get(area, "").lower()
+    return same_address(notification.recipient, routing.coordinators.get(area))

@@ -115,9 +115,13 @@ class NotificationRepository:
     def queued_about(self, contact_id: str, event_types: tuple[str, ...]) -> list[Notification]:
         """Notices of these types about the contact, not yet sent nor carried by a digest or group."""
         docs = self.collection.find(
-            {"status": {"$in": list(QUEUED_STATUSES)}, "event_type": {"$in": list(event_types)}}
+            {
+                "status": {"$in": list(QUEUED_STATUSES)},
+                "event_type": {"$in": list(event_types)},
+                "data.contact_id": contact_id,
+            }
         )
-        return [from_doc(doc) for doc in docs if (doc.get("data") or {}).get("contact_id") == contact_id]
+        return [from_doc(doc) for doc in docs]
 
     def held_recipients(self) -> set[str]:
         return {doc["recipient"] for doc in self.collection.find({"status": HELD})}

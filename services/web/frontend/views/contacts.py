@@ -120,10 +120,11 @@ FILTER_LABELS = {"status": "Status", "channel": "Type", "assignee": "Assigned to
 @signed_in()
 def contacts_file(format: str) -> Any:
     """Every contact the list's filters match, to take away (no personal data)."""
+    filters = _list_filters()
     try:
-        return passed_on(backends().contacts.list_file(file_format(format), **_list_filters()))
+        return passed_on(backends().contacts.list_file(file_format(format), **filters))
     except ServiceError as error:
-        if not _refused_filters(error, _list_filters()):
+        if not _refused_filters(error, filters):
             raise
         return redirect(url_for("contacts.list_contacts", **request.args))  # which says what is wrong
 
