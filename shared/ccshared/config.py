@@ -16,13 +16,13 @@ naming every missing or malformed one, so an operator fixes them in one go.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar, dataclass_transform
-from urllib.parse import parse_qs, urlsplit
 
-from . import keys
+from . import bus, keys, store
+from .urls import http_url, without_credentials
+from .urls import port as port  # the services' *_PORT variables
 
 REQUIRED = object()
 S = TypeVar("S")
@@ -191,34 +191,6 @@ def secret(raw: str) -> str:
     return raw
 
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def without_credentials(raw: str) -> str:
-    """A URL as an error may show it: all before the host's '@' (a user and password) masked."""
-    if "@" not in raw:
-        return raw
-    scheme = _SCHEME.match(raw)
-    start = scheme.end() if scheme else 0
-    return raw[:start] + "***" + raw[raw.rindex("@") :]
-
-
-def url_with_scheme(*schemes: str) -> Callable[[str], str]:
-    """A URL with one of these schemes; a base URL's trailing slash is dropped (paths are appended)."""
-
-    def parse(raw: str) -> str:
-        scheme = raw.split(":", 1)[0]
-        if scheme not in schemes:
-            raise ValueError(f"scheme must be one of {', '.join(schemes)}")
-        if scheme not in ("http", "https"):
-            return raw
-        if not raw.startswith(f"{scheme}://") or not urlsplit(raw).hostname:
-            raise ValueError(f"expected {scheme}://host[:port][/path]")
-        return raw.rstrip("/")
-
-    return parse
-
-
 def one_of(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -227,20 +199,6 @@ def one_of(*choices: str) -> Callable[[str], str]:
         return value
 
     return parse
-
-
-http_url = url_with_scheme("http", "https")
-
-
-def port(raw: str) -> int:
-    """A TCP port: a whole number from 1 to 65535."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError("must be a whole number from 1 to 65535") from None
-    if not 1 <= value <= 65535:
-        raise ValueError("must be a whole number from 1 to 65535")
-    return value
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -254,55 +212,9 @@ def log_level(raw: str) -> str:
     return value
 
 
-def _sqlite_path(raw: str) -> None:
-    if not raw.startswith("sqlite:///") or not raw.removeprefix("sqlite:///").strip("/"):
-        raise ValueError("expected sqlite:///path/to/file.db (three slashes; four for an absolute path)")
-
-
-def _hosts(netloc: str, what: str) -> list[str]:
-    hosts = netloc.split(",")
-    for host in hosts:
-        name, given = host, ""
-        if ":" in host and not host.endswith("]"):  # host:port, [::1]:port (a bare [::1] has none)
-            name, _, given = host.rpartition(":")
-        if not name.strip("[]"):
-            raise ValueError(f"names no {what} host")
-        if given:
-            port(given)
-    return hosts
-
-
-def bus_location(raw: str) -> str:
-    """sqlite:///path or kafka://host[:port][,host[:port]][?topic_prefix=...]."""
-    url_with_scheme("sqlite", "kafka")(raw)
-    if raw.startswith("sqlite:"):
-        _sqlite_path(raw.partition("?")[0])
-    else:
-        parts = urlsplit(raw)
-        if not raw.startswith("kafka://") or parts.path.strip("/"):
-            raise ValueError("expected kafka://host:9092[,host2:9092]")
-        if "@" in parts.netloc:
-            raise ValueError("takes no user or password: the Kafka bus connects without SASL")
-        _hosts(parts.netloc, "broker")
-    unknown = set(parse_qs(raw.partition("?")[2])) - {"topic_prefix"}
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; only topic_prefix is known")
-    return raw
-
-
-def store_location(raw: str) -> str:
-    """sqlite:///path, or a MongoDB URL that names its host and database."""
-    scheme = url_with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb")(raw).split(":", 1)[0]
-    if scheme == "sqlite":
-        _sqlite_path(raw)
-        return raw
-    parts = urlsplit(raw)
-    if not raw.startswith(f"{scheme}://"):
-        raise ValueError(f"expected {scheme}://host:27017/dbname")
-    _hosts(parts.netloc.rpartition("@")[2], "database")
-    if not parts.path.strip("/"):
-        raise ValueError(f"names no database: expected {scheme}://host:27017/dbname")
-    return raw
+def url(name: str, default: str, help: str = "", parse: Callable[[str], str] = http_url) -> Var:
+    """A URL variable (an http(s) base URL unless `parse` says otherwise); errors mask its password."""
+    return Var(name, default, parse, help, redact=without_credentials)
 
 
 def _key(name: str, help: str) -> Var:
@@ -311,24 +223,17 @@ def _key(name: str, help: str) -> Var:
     return Var(name, REQUIRED, parse, help, sensitive=True)
 
 
-BUS_URL = Var(
+BUS_URL = url(
     "EVENT_BUS_URL",
     "sqlite:///var/events.db",
-    bus_location,
     "sqlite:///path/to/events.db or kafka://host:9092[,host2:9092]",
-    redact=without_credentials,
+    bus.check_url,
 )
 # How `python -m <service> run|serve` starts gunicorn (each service's port is its own Var).
 BIND_HOST = Var("BIND_HOST", "127.0.0.1", help="address the HTTP API listens on; 0.0.0.0 in a container")
 WEB_CONCURRENCY = Var("WEB_CONCURRENCY", 2, positive_int, "gunicorn worker processes per service")
 LOG_LEVEL = Var("LOG_LEVEL", "INFO", log_level, "DEBUG, INFO, WARNING or ERROR")
-OTEL_EXPORTER_OTLP_ENDPOINT = Var(
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "",
-    http_url,
-    "OTLP/HTTP collector base URL; empty: tracing off",
-    redact=without_credentials,
-)
+OTEL_EXPORTER_OTLP_ENDPOINT = url("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector; empty: no tracing")
 PROCESSED_RETENTION_DAYS = Var(
     "PROCESSED_RETENTION_DAYS", 30, positive_int, "days handled event ids are kept, to skip redeliveries"
 )
@@ -352,31 +257,14 @@ SERVICE_TOKEN_PUBLIC_KEY = _key(
     "SERVICE_TOKEN_PUBLIC_KEY",
     "the calling services' Ed25519 public key (PEM text or file path); checks tokens on the internal API",
 )
-# Where the contacts service and the SLA monitor answer, for the front end and the notifier.
-CONTACTS_URL = Var(
-    "CONTACTS_URL",
-    "http://127.0.0.1:8002",
-    http_url,
-    "the contacts service's base URL",
-    redact=without_credentials,
-)
-SLA_MONITOR_URL = Var(
-    "SLA_MONITOR_URL",
-    "http://127.0.0.1:8003",
-    http_url,
-    "the SLA monitor's base URL",
-    redact=without_credentials,
-)
+# Where the other services answer, for the front end and the notifier.
+DIRECTORY_URL = url("DIRECTORY_URL", "http://127.0.0.1:8001", "the directory's base URL")
+CONTACTS_URL = url("CONTACTS_URL", "http://127.0.0.1:8002", "the contacts service's base URL")
+SLA_MONITOR_URL = url("SLA_MONITOR_URL", "http://127.0.0.1:8003", "the SLA monitor's base URL")
+NOTIFIER_URL = url("NOTIFIER_URL", "http://127.0.0.1:8004", "the notifier's base URL")
 
 
 def store_url(service: str) -> Var:
-    """The service's store; the URL may carry the database's password, so it is never echoed whole."""
+    """The service's store; the URL may carry the database's password, so it stays out of reprs too."""
     help_ = "sqlite:///path/to/file.db or mongodb://host:27017/dbname (ferretdb://host/dbname: test engine)"
-    return Var(
-        "STORE_URL",
-        f"sqlite:///var/{service}.db",
-        store_location,
-        help_,
-        sensitive=True,
-        redact=without_credentials,
-    )
+    return replace(url("STORE_URL", f"sqlite:///var/{service}.db", help_, store.check_url), sensitive=True)

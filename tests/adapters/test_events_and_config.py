@@ -210,7 +210,7 @@ class _Mail:
 @config.group("T_")
 class _Settings:
     bus_url: str = config.setting(config.BUS_URL)
-    base_url: str = config.setting("http://x", config.url_with_scheme("http", "https"))
+    base_url: str = config.setting("http://x", config.http_url)
     timeout: float = config.setting(2.0, config.positive_float, name="T_TIMEOUT_SECONDS")
     mail: _Mail = config.section(_Mail)
     pair: tuple = config.derived(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ccshared import calendar, config, contracts
 from ccshared.calendar import WorkingCalendar
-from ccshared.config import Var, derived, group, http_url, positive_float, positive_int, section, setting
+from ccshared.config import Var, derived, group, positive_float, positive_int, section, setting
 from joserfc.jwk import OKPKey
 
 from .partners import Feed, parse_feeds
@@ -36,18 +36,11 @@ class Settings:
     staff_token_public_key: OKPKey = setting(config.STAFF_TOKEN_PUBLIC_KEY)
     stale_days: int = setting(90, positive_int, "days after which an unverified entry is stale")
     geocoder_url: str = setting(
-        "",
-        http_url,
-        "Postcodes.io-compatible base URL; unset: postcodes measured from their district's centres",
-        name="GEOCODER_URL",
-        redact=config.without_credentials,
+        config.url("GEOCODER_URL", "", "Postcodes.io-compatible; unset: postcodes placed by their district")
     )
     geocoder_timeout: float = setting(2.0, positive_float, "seconds", name="GEOCODER_TIMEOUT_SECONDS")
     public_url: str = setting(
-        "",
-        http_url,
-        "external base URL in /oruk/ links; unset: the request's host",
-        redact=config.without_credentials,
+        config.url("DIRECTORY_PUBLIC_URL", "", "base of /oruk/ links; unset: the request's")
     )
     organization_name: str = setting(
         "Liverpool Children's Centres",

@@ -14,7 +14,6 @@ from ccshared.calendar import WorkingCalendar
 from ccshared.config import (
     derived,
     group,
-    http_url,
     non_negative_float,
     positive_float,
     positive_int,
@@ -82,7 +81,7 @@ class DeliverySettings:
         name="NOTIFIER_FROM",
     )
     web_base_url: str = setting(
-        "http://localhost:8000", http_url, "base of the links in e-mails", redact=config.without_credentials
+        config.url("NOTIFIER_WEB_BASE_URL", "http://localhost:8000", "base of e-mail links")
     )
     # The contacts service, asked at send time where to tell a referral's referrer.
     contacts_url: str = setting(config.CONTACTS_URL)

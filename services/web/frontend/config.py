@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Mapping
 
 from ccshared import config, contracts
-from ccshared.config import REQUIRED, Var, derived, group, http_url, positive_float, positive_int, setting
+from ccshared.config import REQUIRED, Var, derived, group, positive_float, positive_int, setting
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
 from joserfc.jwk import OKPKey
@@ -43,14 +43,10 @@ class Settings(AccountSettings):
         "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
         sensitive=True,
     )
-    directory_url: str = setting(
-        "http://127.0.0.1:8001", http_url, name="DIRECTORY_URL", redact=config.without_credentials
-    )
+    directory_url: str = setting(config.DIRECTORY_URL)
     contacts_url: str = setting(config.CONTACTS_URL)
     sla_monitor_url: str = setting(config.SLA_MONITOR_URL)
-    notifier_url: str = setting(
-        "http://127.0.0.1:8004", http_url, name="NOTIFIER_URL", redact=config.without_credentials
-    )
+    notifier_url: str = setting(config.NOTIFIER_URL)
     cookie_secure: bool = setting(
         True, config.boolean, "session cookie over HTTPS only; false only for localhost"
     )

@@ -6,6 +6,9 @@ needs for racing writers (ferretdb_shim); production on MongoDB uses mongodb://.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from .. import urls
 from .base import (
     BadFilter,
     Collection,
@@ -27,23 +30,38 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "check_url",
     "connect",
     "insert_new",
 ]
 
 
+def check_url(raw: str) -> str:
+    """sqlite:///path, or a MongoDB URL (mongodb, mongodb+srv, ferretdb) naming its host and database."""
+    scheme = urls.with_scheme("sqlite", "mongodb", "mongodb+srv", "ferretdb")(raw).split(":", 1)[0]
+    if scheme == "sqlite":
+        urls.sqlite_path(raw)
+        return raw
+    parts = urlsplit(raw)
+    if not raw.startswith(f"{scheme}://"):
+        raise ValueError(f"expected {scheme}://host:27017/dbname")
+    urls.hosts(parts.netloc.rpartition("@")[2], "database")
+    if not parts.path.strip("/"):
+        raise ValueError(f"names no database: expected {scheme}://host:27017/dbname")
+    return raw
+
+
 def connect(url: str) -> Store:
-    scheme = url.split("://", 1)[0]
+    """The store a URL names (`check_url` says which are taken)."""
+    scheme = check_url(url).split(":", 1)[0]
     if scheme == "sqlite":
         from .sqlite_store import SqliteStore
 
-        return SqliteStore(url.split("://", 1)[1].removeprefix("/"))
-    if scheme in ("mongodb", "mongodb+srv"):
-        from .mongo_store import MongoStore
-
-        return MongoStore(url)
+        return SqliteStore(urls.sqlite_path(url))
     if scheme == "ferretdb":
         from .ferretdb_shim import FerretDbStore
 
         return FerretDbStore(url)
-    raise ValueError(f"STORE_URL scheme {scheme!r} is not sqlite, mongodb or ferretdb")
+    from .mongo_store import MongoStore
+
+    return MongoStore(url)
