@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar, dataclass_transform
 
-from . import bus, keys, store
+from . import bus, keys, logs, store
 from .urls import http_url, without_credentials
 from .urls import port as port  # the services' *_PORT variables
 
@@ -177,18 +177,6 @@ positive_int = _at_least(int, False, "must be a positive whole number")
 non_negative_int = _at_least(int, True, "must be 0 or a positive whole number")
 positive_float = _at_least(float, False, "must be a positive number")
 non_negative_float = _at_least(float, True, "must be zero or a positive number")
-MIN_SECRET_BYTES = 32
-
-
-def secret(raw: str) -> str:
-    """A secret that keys an HMAC or a cipher: refuse one too short to resist guessing."""
-    size = len(raw.encode())
-    if size < MIN_SECRET_BYTES:
-        raise ValueError(
-            f"is {size} bytes; a secret needs at least {MIN_SECRET_BYTES} bytes "
-            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-        )
-    return raw
 
 
 def one_of(*choices: str) -> Callable[[str], str]:
@@ -199,17 +187,6 @@ def one_of(*choices: str) -> Callable[[str], str]:
         return value
 
     return parse
-
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def log_level(raw: str) -> str:
-    value = raw.strip().upper()
-    value = "WARNING" if value == "WARN" else value  # Python's logging takes WARN too
-    if value not in LOG_LEVELS:
-        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
-    return value
 
 
 def url(name: str, default: str, help: str = "", parse: Callable[[str], str] = http_url) -> Var:
@@ -232,7 +209,7 @@ BUS_URL = url(
 # How `python -m <service> run|serve` starts gunicorn (each service's port is its own Var).
 BIND_HOST = Var("BIND_HOST", "127.0.0.1", help="address the HTTP API listens on; 0.0.0.0 in a container")
 WEB_CONCURRENCY = Var("WEB_CONCURRENCY", 2, positive_int, "gunicorn worker processes per service")
-LOG_LEVEL = Var("LOG_LEVEL", "INFO", log_level, "DEBUG, INFO, WARNING or ERROR")
+LOG_LEVEL = Var("LOG_LEVEL", "INFO", logs.parse_level, "DEBUG, INFO, WARNING or ERROR")
 OTEL_EXPORTER_OTLP_ENDPOINT = url("OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector; empty: no tracing")
 PROCESSED_RETENTION_DAYS = Var(
     "PROCESSED_RETENTION_DAYS", 30, positive_int, "days handled event ids are kept, to skip redeliveries"

@@ -15,6 +15,18 @@ from joserfc.jwk import OKPKey
 
 CURVE = "Ed25519"
 MAKE_ONE = "make one with: openssl genpkey -algorithm ed25519 -out key.pem"
+MIN_SECRET_BYTES = 32  # a secret that keys an HMAC or a cipher (the session cookie, blind indexes)
+
+
+def secret(raw: str) -> str:
+    """A secret that keys an HMAC or a cipher: refuse one too short to resist guessing."""
+    size = len(raw.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"is {size} bytes; a secret needs at least {MIN_SECRET_BYTES} bytes "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return raw
 
 
 def _pem(raw: str) -> str:

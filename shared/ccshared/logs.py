@@ -69,6 +69,18 @@ class BrokerAwayIsAWarning(logging.Filter):
         return True
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_level(raw: str) -> str:
+    """A log level as LOG_LEVEL names it, in any case; WARN is WARNING (Python's logging takes both)."""
+    value = raw.strip().upper()
+    value = "WARNING" if value == "WARN" else value
+    if value not in LEVELS:
+        raise ValueError(f"expected one of {', '.join(LEVELS)}")
+    return value
+
+
 def configure(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))

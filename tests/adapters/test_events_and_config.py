@@ -6,7 +6,7 @@ import importlib
 from datetime import UTC, datetime
 
 import pytest
-from ccshared import config, events
+from ccshared import config, events, keys
 from ccshared import contracts as c
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -204,7 +204,7 @@ class _Stored:
 class _Mail:
     host: str = config.setting("localhost")
     port: int = config.setting(25, config.positive_int)
-    password: str = config.setting(config.REQUIRED, config.secret, sensitive=True)
+    password: str = config.setting(config.REQUIRED, keys.secret, sensitive=True)
 
 
 @config.group("T_")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ccshared import config, contracts
+from ccshared import config, contracts, keys
 from ccshared.auth import (
     ALGORITHM,
     LEEWAY_SECONDS,
@@ -195,7 +195,7 @@ def test_hostile_services_hold_no_key_that_makes_staff_tokens(service, tmp_path:
 
 
 def test_hostile_secrets_shorter_than_32_bytes_are_refused_by_name():
-    short = config.Var("TEST_SECRET", config.REQUIRED, config.secret, sensitive=True)
+    short = config.Var("TEST_SECRET", config.REQUIRED, keys.secret, sensitive=True)
     with pytest.raises(config.ConfigError) as refused:
         config.load([short], {"TEST_SECRET": "x" * 31})
     assert "TEST_SECRET is invalid: is 31 bytes; a secret needs at least 32" in str(refused.value)

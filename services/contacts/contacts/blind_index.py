@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared.config import secret
+from ccshared.keys import secret
 
 NAME = "name"
 PHONE = "phone"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ccshared import config, contracts
+from ccshared import config, contracts, keys
 from ccshared.config import REQUIRED, Var, group, positive_int, setting
 from ccshared.ratelimit import Limit
 from joserfc.jwk import OKPKey
@@ -25,7 +25,7 @@ class Settings:
     )
     blind_index_key: str = setting(
         REQUIRED,
-        config.secret,
+        keys.secret,
         "secret (at least 32 bytes) keying the HMACs that let a subject access request find a "
         "person's contacts; kept apart from CONTACTS_ENCRYPTION_KEY",
         sensitive=True,

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from ccshared import config, contracts
+from ccshared import config, contracts, keys
 from ccshared.config import REQUIRED, Var, derived, group, positive_float, positive_int, setting
 from ccshared.mailboxes import COORDINATORS, PRINCIPAL, RoleMailboxes
 from ccshared.ratelimit import Limit
@@ -39,7 +39,7 @@ class Settings(AccountSettings):
     staff_token_private_key: OKPKey = setting(config.STAFF_TOKEN_PRIVATE_KEY)
     secret_key: str = setting(
         REQUIRED,
-        config.secret,
+        keys.secret,
         "signs the session cookie and keys the CSRF tokens; at least 32 bytes",
         sensitive=True,
     )
