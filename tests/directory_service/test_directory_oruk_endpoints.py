@@ -87,9 +87,15 @@ def test_taxonomy_id_and_organization_id_filter(client, ids):
         assert _service_ids(client, path, organization_id=organization_id) == set(ids.values())
 
 
-def test_minimal_is_id_and_last_modified_and_full_is_nested(client):
-    minimal = _get(client, "/oruk/services", minimal="true", per_page=100)["contents"]
-    assert len(minimal) == 24 and all(set(item) == {"id", "last_modified"} for item in minimal)
+def test_minimal_is_the_required_fields_and_last_modified_and_full_is_nested(client, ids):
+    """minimal's own words ("just id and modified_date") yield to the page schema /services names,
+    whose items need id, name and status: a minimal page must validate like any other."""
+    page = _get(client, "/oruk/services", minimal="true", per_page=100)
+    assert_valid(schema("service_list.json"), page)
+    minimal = page["contents"]
+    assert len(minimal) == 24
+    assert all(set(item) == {"id", "name", "status", "last_modified"} for item in minimal)
+    assert {item["id"] for item in minimal} == set(ids.values())
     full = _get(client, "/oruk/services", full="true", per_page=5)["contents"]
     for service in full:
         assert_valid(schema("service.json"), service)

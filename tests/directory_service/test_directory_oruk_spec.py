@@ -69,6 +69,15 @@ def test_list_first_middle_and_last_pages(client, path):
     assert beyond.json["empty"] is True and beyond.json["size"] == 0
 
 
+def test_the_minimal_services_list_validates_on_every_page_checked(client):
+    total_pages = _get(client, "/oruk/services", minimal="true", per_page=5).json["total_pages"]
+    for page in _pages_to_check(total_pages):
+        response = _get(client, "/oruk/services", minimal="true", page=page, per_page=5)
+        assert response.status_code == 200, response.json
+        assert_valid(schema_url("/services"), response.json)
+        _assert_page_rules(response.json, page)
+
+
 @pytest.mark.parametrize("path", LISTS)
 def test_an_empty_list_keeps_the_rules(client, path):
     response = _get(client, f"/oruk{path}", search="no such thing anywhere")

@@ -326,8 +326,14 @@ def service_full(centre: Centre, organization: Organization, now: datetime) -> d
 
 
 def service_minimal(centre: Centre) -> dict[str, Any]:
-    """An item of GET /services?minimal=true: the id and when it last changed."""
-    return {"id": centre["_id"], "last_modified": _instant(centre["updated_at"])}
+    """An item of GET /services?minimal=true: the id and when it last changed, with the name and
+    status the page schema (service_list.json) requires of every item, whatever `minimal` says."""
+    return {
+        "id": centre["_id"],
+        "name": centre["name"],
+        "status": STATUS[centre["status"]],
+        "last_modified": _instant(centre["updated_at"]),
+    }
 
 
 def service_at_location_id(centre: Centre) -> str:

@@ -81,7 +81,9 @@ class CentreArgs(ListArgs):
 
 
 class ServicesArgs(CentreArgs):
-    minimal = fields.Boolean(metadata={"description": "only each service's id and last_modified"})
+    minimal = fields.Boolean(
+        metadata={"description": "each service's id, name, status and last_modified only"}
+    )
 
     rules = (apidoc.AtMostOne(("minimal", "full"), "minimal", "Ask for minimal or full, not both."),)
 
