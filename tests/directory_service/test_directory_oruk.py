@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 import pytest
+from directory_testkit import NEW_CENTRE
 from openapi_spec_validator import validate
 from oruk_validator import assert_valid, errors, openapi, schema
 
@@ -139,6 +140,29 @@ def test_status_maps_to_the_hsds_vocabulary(client, staff, ids):
         client.get(f"/oruk/services/{ids['speke']}").json["alert"]
         == f"Closed on {date(2026, 11, 28)}: Staff training day."
     )
+
+
+def test_sample_centres_say_so_in_the_feed_and_real_ones_do_not(client, staff, ids):
+    """A federated reader must not import the invented SAMPLE centres as real: the spec has no
+    field for it (no note on a service), so each one's description opens with the warning."""
+    made = client.post("/api/v1/centres", json=NEW_CENTRE, headers=staff("admin"))
+    assert made.status_code == 201, made.get_json()
+    real_id = made.get_json()["id"]
+    listed = client.get("/oruk/services", query_string={"per_page": 100}).json["contents"]
+    located = client.get("/oruk/service_at_locations", query_string={"per_page": 100}).json["contents"]
+    by_id = {item["id"]: item for item in listed} | {item["service_id"]: item["service"] for item in located}
+    sample_ids = set(ids.values())
+    assert set(by_id) == sample_ids | {real_id}
+    for service_id in sample_ids:
+        assert by_id[service_id]["description"].startswith("SAMPLE DATA"), service_id
+    assert "SAMPLE" not in by_id[real_id]["description"]
+    anfield = client.get(f"/oruk/services/{ids['anfield']}").json
+    assert_valid(schema("service.json"), anfield)
+    assert anfield["description"] == (
+        "SAMPLE DATA, invented for demonstration: not one of Liverpool's children's centres. "
+        "Sure Start children's centre for families with children under five in Anfield."
+    )
+    assert "SAMPLE" not in client.get(f"/oruk/services/{real_id}").json["description"]
 
 
 def _ids(client, path="/oruk/services", **params) -> set[str]:

@@ -3,8 +3,9 @@
 Each centre is published as one service (the children's centre offer) at one
 physical location; what it offers becomes taxonomy-term attributes from the
 directory's own vocabulary, its weekly sessions become schedules, and its last
-verification date becomes `assured_date`. Every id is a UUID derived from the
-centre id, so the same record keeps the same ids across requests and restarts.
+verification date becomes `assured_date`; a SAMPLE centre says so in its
+`description`. Every id is a UUID derived from the centre id, so the same
+record keeps the same ids across requests and restarts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ccshared.contracts import (
 from ccshared.service_types import BY_ID, NAMESPACE, SERVICE_TYPES, TAXONOMY_NAME, ServiceType
 from ccshared.timeutil import LONDON, from_str, to_str
 
-from . import hours
+from . import hours, sample
 from .vocabulary import RRULE_DAYS, WEEKDAYS
 
 HSDS_VERSION = "3.0"
@@ -39,6 +40,7 @@ STATUS = {
 COUNTY = "Merseyside"
 COUNTRY = "GB"
 ALERT_DAYS = 14
+SAMPLE_NOTICE = "SAMPLE DATA, invented for demonstration: not one of Liverpool's children's centres."
 
 Centre = Mapping[str, Any]
 
@@ -164,6 +166,13 @@ def _alert(centre: Centre, now: datetime) -> str | None:
     )
 
 
+def _description(centre: Centre) -> str:
+    """The centre's description; a SAMPLE centre's opens with SAMPLE_NOTICE, since a service has
+    no field that says it is invented and a federated reader must not import it as real."""
+    described = centre.get("description") or f"Children's centre in {centre['ward']}, Liverpool."
+    return f"{SAMPLE_NOTICE} {described}" if sample.is_sample(centre["_id"]) else described
+
+
 def service_summary(centre: Centre, organization: Organization, now: datetime) -> dict[str, Any]:
     """The one-to-one fields of a service (an item of GET /services)."""
     return _without_none(
@@ -171,7 +180,7 @@ def service_summary(centre: Centre, organization: Organization, now: datetime) -
             "id": centre["_id"],
             "organization_id": organization.id,
             "name": centre["name"],
-            "description": centre.get("description") or f"Children's centre in {centre['ward']}, Liverpool.",
+            "description": _description(centre),
             "url": centre.get("website"),
             "email": centre.get("email"),
             "status": STATUS[centre["status"]],
