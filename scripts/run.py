@@ -4,12 +4,15 @@ Needs Python alone: SQLite for the event log and every service's store, and a
 file mail transport whose messages staff read in the front end. Secrets are
 generated on first run into var/secrets.env (git-ignored), never kept in the repo,
 and so are the token key pairs (var/*-token.pem, private, and *-token.pub.pem).
-Every variable the run sets for the services is kept in var/run.env, for the
-commands run by hand (`set -a; . var/run.env; set +a`).
+Every variable the run sets is kept in var/run.env, for the commands run by hand
+(`set -a; . var/run.env; set +a`); each service is given only those its config.py
+declares, from var/env/<service>.env (the Procfile loads it), so a private key
+reaches only the process that signs with it.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import shlex
@@ -19,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ccshared import private
+from ccshared import config, private
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,11 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 SECRETS = VAR / "secrets.env"
 RUN_ENV = VAR / "run.env"
+SERVICE_ENVS = VAR / "env"  # <Procfile entry>.env: the run's settings that service reads
 CREDENTIALS = VAR / "first-run-credentials.txt"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 # Where the demo agency is told of its referrals (a demo address: mail goes to var/mail).
 DEMO_AGENCY_EMAIL = "demo.health.visitors@example.org"
 PORTS = {"web": 8000, "directory": 8001, "contacts": 8002, "sla-monitor": 8003, "notifier": 8004}
+# The package each Procfile entry runs.
+PACKAGES = {
+    "web": "frontend",
+    "directory": "directory",
+    "contacts": "contacts",
+    "sla-monitor": "sla_monitor",
+    "notifier": "notifier",
+}
 DEMO_USERS = [
     ("admin", "admin", None),
     ("principal", "principal_officer", None),
@@ -100,20 +112,34 @@ def ensure_token_keys(var: Path = VAR) -> dict[str, str]:
     return settings
 
 
-def run(args: list[str], env: dict[str, str]) -> str:
+def read_by(package: str, settings: Mapping[str, str]) -> dict[str, str]:
+    """Those of the run's settings that the package's config.py declares: the staff tokens'
+    private key for the front end alone, the service tokens' for the notifier alone."""
+    declared = config.declared(importlib.import_module(f"{package}.config"))
+    return {name: value for name, value in settings.items() if name in declared}
+
+
+def without(environ: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment with none of the run's settings: a process gets those it reads apart."""
+    return {name: value for name, value in environ.items() if name not in settings}
+
+
+def run(args: list[str], settings: Mapping[str, str]) -> str:
+    """`python -m <package> ...`, given of the run's settings those the package reads."""
+    env = {**without(os.environ, settings), **read_by(args[0], settings)}
     result = subprocess.run([PYTHON, "-m", *args], env=env, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"`python -m {' '.join(args)}` failed:\n{result.stderr}")
     return result.stdout.strip()
 
 
-def first_run(env: dict[str, str]) -> None:
+def first_run(settings: Mapping[str, str]) -> None:
     """Create the demo users, a partner key and a partner user once; keep their one-time secrets."""
     lines = ["Sign in to the staff pages with one of these (generated on first run):"]
     for username, role, area in DEMO_USERS:
         command = ["frontend", "create-user", username, "--role", role] + (["--area", area] if area else [])
         lines.append(
-            f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, env).splitlines()[-1]}"
+            f"  {username:22} ({role}{', ' + area if area else ''}): {run(command, settings).splitlines()[-1]}"
         )
     issued = run(
         [
@@ -125,14 +151,14 @@ def first_run(env: dict[str, str]) -> None:
             "--notify-email",
             DEMO_AGENCY_EMAIL,
         ],
-        env,
+        settings,
     )
     key = next(line.split(":", 1)[1].strip() for line in issued.splitlines() if line.startswith("API key:"))
     lines.append(f"Partner agency API key (X-API-Key), Demo Health Visitors: {key}")
     agency = next(
         line.rsplit("(", 1)[1].rstrip(")") for line in issued.splitlines() if line.startswith("agency:")
     )
-    made = run(["frontend", "create-user", "partner-demo", "--role", "partner", "--agency", agency], env)
+    made = run(["frontend", "create-user", "partner-demo", "--role", "partner", "--agency", agency], settings)
     lines.append(f"Partner pages (/partners/), Demo Health Visitors: partner-demo: {made.splitlines()[-1]}")
     private.write_new(CREDENTIALS, ("\n".join(lines) + "\n").encode())
 
@@ -174,26 +200,39 @@ def run_settings(environ: Mapping[str, str], var: Path = VAR) -> dict[str, str]:
     return {**settings, **service_urls(listening_ports(combined), combined)}
 
 
+def _write_env(path: Path, header: list[str], settings: Mapping[str, str]) -> None:
+    """A file of NAME=value lines for `set -a; . FILE`, private like the secrets it holds."""
+    lines = [*header, *(f"{name}={shlex.quote(value)}" for name, value in settings.items())]
+    private.replace(path, ("\n".join(lines) + "\n").encode())
+
+
 def write_run_env(settings: Mapping[str, str], path: Path = RUN_ENV) -> None:
-    """The run's settings for commands run by hand, private like the secrets they hold."""
-    lines = [
+    """The run's settings for commands run by hand: all of them, as a command may need any."""
+    header = [
         "# Written by `make run`: the settings its services run with. In a shell, before a",
         "# command of README's 'Everyday commands': set -a; . var/run.env; set +a",
-        *(f"{name}={shlex.quote(value)}" for name, value in settings.items()),
     ]
-    private.replace(path, ("\n".join(lines) + "\n").encode())
+    _write_env(path, header, settings)
+
+
+def write_service_envs(settings: Mapping[str, str], folder: Path = SERVICE_ENVS) -> None:
+    """Each Procfile entry's <entry>.env, which its line loads: the settings its package reads."""
+    private.make_dir(folder)
+    for entry, package in PACKAGES.items():
+        header = [f"# Written by `make run`: what {entry} reads of var/run.env; the Procfile loads it."]
+        _write_env(folder / f"{entry}.env", header, read_by(package, settings))
 
 
 def main() -> int:
     prepare_var()
     settings = run_settings(os.environ)
     write_run_env(settings)
-    env = {**os.environ, **settings}
-    ports = listening_ports(env)
-    run(["directory", "load-sample"], env)
-    run(["contacts", "subject-access", "backfill"], env)  # contacts stored before blind indexes
+    write_service_envs(settings)
+    ports = listening_ports(os.environ)
+    run(["directory", "load-sample"], settings)
+    run(["contacts", "subject-access", "backfill"], settings)  # contacts stored before blind indexes
     if not CREDENTIALS.exists():
-        first_run(env)
+        first_run(settings)
     print(CREDENTIALS.read_text())
     print("Children's Centres system, embedded defaults (SQLite event log and stores, mail to var/mail):")
     print(f"  Find a centre and staff pages  http://localhost:{ports['web']}/")
@@ -203,7 +242,7 @@ def main() -> int:
         )
     print("Press Ctrl-C to stop everything.\n", flush=True)
     honcho = [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"]
-    return supervise(honcho, env)
+    return supervise(honcho, without(os.environ, settings))
 
 
 def supervise(command: list[str], env: dict[str, str]) -> int:

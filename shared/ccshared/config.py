@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from types import ModuleType
 from typing import Any, TypeVar, dataclass_transform
 
 from . import bus, keys, logs, store
@@ -139,6 +140,19 @@ def variables(cls: type) -> list[Var]:
     """Every variable a settings class reads, its sections' too, each once, in declaration order."""
     sources = [item.metadata[_FIELD] for item in fields(cls) if _FIELD in item.metadata]
     return list({var.name: var for source in sources for var in source.variables}.values())
+
+
+def declared(module: ModuleType) -> dict[str, Var]:
+    """Every variable a service's config module declares, by name: its own Vars (its port) and
+    every variable its settings classes read. What a process running the service is given."""
+    found: dict[str, Var] = {}
+    for value in vars(module).values():
+        for candidate in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(candidate, Var):
+                found[candidate.name] = candidate
+            elif isinstance(candidate, type) and is_dataclass(candidate):
+                found.update((var.name, var) for var in variables(candidate))
+    return found
 
 
 def _build(cls: type[S], values: Mapping[str, Any]) -> S:

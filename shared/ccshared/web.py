@@ -246,9 +246,13 @@ def _read_streamed_body() -> None:
 
 
 def _require_json_bodies() -> Response | None:
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-        if not request.is_json:
-            return error_response(415, "unsupported_media_type", "send the body as application/json")
+    """415 for a POST, PUT or PATCH body that is not JSON, sent with a Content-Length or
+    chunked: a chunked body has none, but _read_streamed_body has read it whole by now."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.is_json:
+        return None
+    sent = request.content_length if request.content_length is not None else request.get_data(cache=True)
+    if sent:
+        return error_response(415, "unsupported_media_type", "send the body as application/json")
     return None
 
 

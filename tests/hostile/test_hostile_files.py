@@ -1,10 +1,14 @@
 """The embedded run's files are its user's alone: var/ is 0700 and every store,
 mail and secret file in it 0600 from the moment it exists, whatever the umask of
-whoever starts it; secrets are never written through a file planted in their place."""
+whoever starts it; secrets are never written through a file planted in their place,
+and each service is given only the secrets and keys it reads."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -39,6 +43,13 @@ def run_script() -> ModuleType:
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
+
+
+def _in_shell(script: str, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`sh -c SCRIPT`, as a shell typing README's commands, or honcho a Procfile line, runs it."""
+    return subprocess.run(
+        ["sh", "-c", script, "sh", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _open_to_others(top: Path) -> dict[str, str]:
@@ -125,15 +136,8 @@ def test_the_run_command_keeps_its_settings_for_commands_run_by_hand(tmp_path, p
     run_script.write_run_env(settings, var / "run.env")
 
     plain_shell = {name: value for name, value in os.environ.items() if not name.endswith(("_KEY", "_URL"))}
-    sourced = subprocess.run(
-        ["sh", "-c", 'set -a; . var/run.env; set +a; exec "$@"', "sh", sys.executable, "-m", "directory"]
-        + ["load-sample"],
-        cwd=tmp_path,
-        env=plain_shell,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    load_sample = [sys.executable, "-m", "directory", "load-sample"]
+    sourced = _in_shell('set -a; . var/run.env; set +a; exec "$@"', tmp_path, plain_shell, *load_sample)
 
     assert sourced.returncode == 0, sourced.stderr
     assert _mode(var / "run.env") == 0o600
@@ -141,3 +145,47 @@ def test_the_run_command_keeps_its_settings_for_commands_run_by_hand(tmp_path, p
     assert f"STAFF_TOKEN_PUBLIC_KEY={var / 'staff-token.pub.pem'}" in written
     assert "CONTACTS_URL=http://127.0.0.1:9102" in written, "the port the run used"
     assert f"WEB_SECRET_KEY={settings['WEB_SECRET_KEY']}" in written
+    assert f"STAFF_TOKEN_PRIVATE_KEY={var / 'staff-token.pem'}" in written, "for `frontend api`"
+
+
+ENVIRONMENT_JSON = "import json, os; print(json.dumps(dict(os.environ)))"
+
+
+def test_the_run_command_gives_each_service_only_the_settings_it_reads(
+    tmp_path, permissive_umask, run_script
+):
+    """`make run` gave every service both private keys (and every secret): a directory or
+    SLA monitor process could sign staff tokens. Each Procfile line now starts its service
+    with the run's settings its config.py declares, and no other."""
+    var = tmp_path / "var"
+    run_script.prepare_var(var)
+    settings = run_script.run_settings({}, var)
+    run_script.write_service_envs(settings, var / "env")
+    plain_shell = run_script.without(os.environ, settings)
+
+    given = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        entry, command = (part.strip() for part in line.split(":", 1))
+        package = run_script.PACKAGES[entry]
+        service = f".venv/bin/python -m {package} run"
+        assert command.endswith(f"exec {service}"), line
+        printed = _in_shell(
+            command.replace(service, f"{shlex.quote(sys.executable)} -c '{ENVIRONMENT_JSON}'"),
+            tmp_path,
+            plain_shell,
+        )
+        assert printed.returncode == 0, printed.stderr
+        environment = json.loads(printed.stdout)
+        given[entry] = {name for name in environment if name in settings}
+        importlib.import_module(f"{package}.config").Settings.from_env(environment)  # all it requires
+        assert _mode(var / "env" / f"{entry}.env") == 0o600
+
+    assert set(given) == set(run_script.PACKAGES), "every service is in the Procfile"
+    holders = {name: {entry for entry, names in given.items() if name in names} for name in settings}
+    assert holders["STAFF_TOKEN_PRIVATE_KEY"] == {"web"}
+    assert holders["SERVICE_TOKEN_PRIVATE_KEY"] == {"notifier"}
+    assert holders["WEB_SECRET_KEY"] == {"web"}
+    assert holders["CONTACTS_ENCRYPTION_KEY"] == holders["CONTACTS_BLIND_INDEX_KEY"] == {"contacts"}
+    assert holders["STAFF_TOKEN_PUBLIC_KEY"] == {"directory", "contacts", "sla-monitor", "notifier"}
+    assert holders["NOTIFIER_URL"] == {"web"}
+    assert holders["CONTACTS_URL"] == {"web", "notifier"}

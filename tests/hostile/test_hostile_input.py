@@ -1,8 +1,8 @@
 """Hostile bodies, strings and query strings against every service.
 
 - every JSON-accepting route (read from url_map): oversized body 413 (also
-  one sent chunked, without a Content-Length), wrong content type 415, deeply
-  nested JSON a 4xx, never a 5xx;
+  one sent chunked, without a Content-Length), wrong content type 415 (also
+  chunked), deeply nested JSON a 4xx, never a 5xx;
 - a chunked body cut short at the size limit (what Caddy passes on when it
   gives up on a longer one) is refused, never taken for the whole body;
 - unicode edge cases and injection strings in every text field: stored and
@@ -130,6 +130,34 @@ def test_hostile_every_body_route_refuses_oversized_wrong_type_and_deep_bodies(
                 assert "error" in answer.get_json()
         answer = client.open(path, method=method, data=deep_array, headers=_headers(name, json_type))
         assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
+
+
+def test_hostile_every_body_route_refuses_a_chunked_body_that_is_not_json(
+    apps: dict[str, Flask], tmp_path: Path
+) -> None:
+    """A body sent chunked has no Content-Length; it is refused with 415 all the same, and an
+    empty one passes as one with Content-Length: 0 does. The front end's forms are not JSON."""
+    for name, method, path in _all_body_routes(apps):
+        client = apps[name].test_client()
+        for body, refused in ((b"name=x", True), (b"", False)):
+            sent = client.open(
+                path,
+                method=method,
+                input_stream=io.BytesIO(body),
+                headers=_headers(name, {"Content-Type": "text/plain", **STREAMED}),
+                environ_overrides=TERMINATED,
+            )
+            assert (sent.status_code == 415) is refused, (name, method, path, body, sent.status_code)
+            assert sent.get_json()["error"]["status"] == sent.status_code
+    web = stack(tmp_path).web.test_client()
+    form = web.post(
+        "/sign-in",
+        input_stream=io.BytesIO(b"username=test&password=x"),
+        content_type="application/x-www-form-urlencoded",
+        headers=STREAMED,
+        environ_overrides=TERMINATED,
+    )
+    assert form.status_code != 415
 
 
 def test_hostile_every_body_route_answers_a_huge_integer_with_a_4xx(apps: dict[str, Flask]) -> None:

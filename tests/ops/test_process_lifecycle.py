@@ -146,6 +146,9 @@ def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_pa
     script = tmp_path / "service.py"
     script.write_text(STOPS_CLEANLY)
     entries = [line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    (tmp_path / "var" / "env").mkdir(parents=True)
+    for name, _command in entries:
+        (tmp_path / "var" / "env" / f"{name}.env").write_text("")  # what `make run` writes for each
     procfile = tmp_path / "Procfile"
     procfile.write_text(
         "".join(
