@@ -26,7 +26,7 @@ from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
 from notifier.domain import FAILED, PENDING, RETRYING, SENT, SKIPPED
-from notifier.file_transport import Mailbox
+from notifier.file_transport import FileTransport, Mailbox
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired, wire
 from werkzeug.serving import make_server
 
@@ -388,3 +388,39 @@ def test_a_decline_not_yet_sent_when_the_referral_is_erased_goes_without_its_rea
     assert DECLINE["reason"] not in declined.as_string()
     statuses = statuses_of(notifier, c.REFERRAL_DECLINED)
     assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
+
+
+class ErasedMidSend(FileTransport):
+    """The file transport, with the erasure arriving after a decline was composed (its facts
+    read from contacts) and before it is written."""
+
+    on_decline = None
+
+    def deliver(self, message, recipient: str, key: str) -> str:
+        if self.on_decline and message["X-CC-Event-Type"] == c.REFERRAL_DECLINED:
+            self.on_decline, arrive = None, self.on_decline
+            arrive()
+        return super().deliver(message, recipient, key)
+
+
+def test_a_decline_being_sent_when_the_erasure_arrives_keeps_no_copy_of_its_reason(tmp_path, contacts):
+    referral = declined_referral(contacts)
+    transport = ErasedMidSend(tmp_path / "mail")
+    notifier = wire(tmp_path, transport=transport, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+
+    def erasure_arrives() -> None:
+        contacts.erase(referral["id"])
+        [erased] = erasures(contacts, referral["id"])
+        notifier.receive(erased)
+
+    transport.on_decline = erasure_arrives
+    notifier.deliver()
+
+    assert transport.on_decline is None, "the erasure came during a decline's send"
+    mailbox = Mailbox(tmp_path / "mail")
+    for message in (mailbox.get(m.id) for m in mailbox.list()):
+        assert DECLINE["reason"] not in f"{message.text} {message.html}"
+        assert "referrer@example.org" not in f"{message.to} {message.delivered_to}"
