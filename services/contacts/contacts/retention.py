@@ -3,9 +3,10 @@ long enough ago.
 
 The anonymous record (reference, channel, centre, area, times, statuses)
 stays for reports; the erasure is written to the audit log and announced
-(contact.personal_erased, ids only) so that the notifier erases its copies. Every other copy
-goes with it: the contact's Idempotency-Key record (with its body fingerprint),
-and, through the store's scrub, the bytes the old document left in the files.
+(contact.personal_erased, ids only) so that the notifier erases its copies.
+Every other copy goes with it: the contact's Idempotency-Key record (with its
+body fingerprint), and, through the store's scrub, the bytes the old document
+left in the files.
 """
 
 from __future__ import annotations

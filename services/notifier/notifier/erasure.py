@@ -8,8 +8,9 @@ the contact has its kept copy erased and says when (`erased_at`); its status
 and times stay for the delivery log and the SLA evidence.
 
 Idempotent: a notice already erased keeps its first `erased_at`, and a copy
-already erased is not written again, so a redelivered event does nothing more. A notice not yet sent asks contacts for its facts at send time
-and so goes without what was erased (delivery.py also drops them itself).
+already erased is not written again, so a redelivered event does nothing more.
+A notice not yet sent asks contacts for its facts at send time and so goes
+without what was erased (delivery.py also drops them itself).
 """
 
 from __future__ import annotations
