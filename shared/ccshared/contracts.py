@@ -32,6 +32,10 @@ CONTACT_RESUMED = "contact.resumed.v1"
 REFERRAL_OPENED = "referral.opened.v1"
 REFERRAL_ACCEPTED = "referral.accepted.v1"
 REFERRAL_DECLINED = "referral.declined.v1"
+# Contacts erased personal data of a contact (retention, or a subject's request): those who
+# keep copies of what they were told about it (the notifier's e-mails) erase theirs. Not a
+# lifecycle step, so not in CONTACT_EVENTS; its data names the contact and the parts erased.
+CONTACT_PERSONAL_ERASED = "contact.personal_erased.v1"
 
 SLA_STARTED = "sla.started.v1"
 SLA_AT_RISK = "sla.at_risk.v1"
@@ -167,6 +171,12 @@ ERASURE_REASONS = (
     "no_longer_needed",
     "unlawful_processing",
 )
+# What an erasure cleared (contact.personal_erased's parts): all of the contact's personal
+# data, or only one person's part of a referral (its referrer's, its consent recorder's).
+ERASED_ALL = "all"
+ERASED_REFERRER = "referrer"
+ERASED_CONSENT_RECORDER = "consent_recorded_by"
+ERASED_PARTS = (ERASED_ALL, ERASED_REFERRER, ERASED_CONSENT_RECORDER)
 
 # The states every outgoing-delivery queue shares (the notifier's e-mails,
 # contacts' webhooks); each adds its own end states.

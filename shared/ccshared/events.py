@@ -127,6 +127,16 @@ class SlaData(_ContactNamed):
     reminder = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
+class PersonalErasedData(_Data):
+    """Which contact's personal data contacts erased, when, and which parts: ids only."""
+
+    contact_id = fields.String(required=True)
+    erased_at = fields.AwareDateTime(required=True)
+    parts = fields.List(
+        fields.String(validate=validate.OneOf(c.ERASED_PARTS)), required=True, validate=validate.Length(min=1)
+    )
+
+
 class WebhookFailingData(_Data):
     """An agency's webhook receiver keeps failing: no URL, nothing about any family."""
 
@@ -153,6 +163,7 @@ REGISTRY: dict[str, type[Schema]] = {
         )
     },
     c.AGENCY_WEBHOOK_FAILING: WebhookFailingData,
+    c.CONTACT_PERSONAL_ERASED: PersonalErasedData,
 }
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ccshared import events
+from ccshared.outbox import OUTBOX
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 from contacts.config import Settings
 from contacts.idempotency import idempotent_requests
-from contacts.repository import AuditLog, ContactRepository
+from contacts.repository import CONTACTS, AuditLog, ContactRepository
 from contacts.retention import erase_expired
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -93,3 +94,10 @@ def erase(doc_store: Store, clock: Clock, settings: Settings, retention_days: in
         retention_days,
         doc_store.scrub,
     )
+
+
+def staged_erasures(doc_store, contact_id: str) -> list[events.Event]:
+    """The contact's personal_erased events waiting in its outbox for the relay."""
+    staged = doc_store.collection(CONTACTS).get(contact_id)[OUTBOX]
+    decoded = [events.decode(events.encode(envelope)) for envelope in staged]
+    return [event for event in decoded if event.type == "contact.personal_erased.v1"]

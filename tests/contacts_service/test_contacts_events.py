@@ -12,7 +12,7 @@ from ccshared import bus, events
 from ccshared.bus import Bus
 from contacts.read_model import CentreReadModel
 from contacts.worker import CENTRES, centres_task, relay_task
-from contacts_testkit import NOW, PERSONAL_VALUES, centre_event
+from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase, staged_erasures
 
 from tests.infra.waiting import wait_for
 
@@ -145,6 +145,30 @@ def test_events_reach_real_kafka_without_personal_data(
     raw = consume(event_bus, topic, 14)
     check_events(raw, ids)
     assert len(raw) == 14
+
+
+def test_retention_erasure_announces_the_erased_contact_by_id_only(
+    client, staff_headers, agency_headers, referral, doc_store, clock, settings
+):
+    """The notifier keeps copies of what it told the referrer (a decline's reason): the
+    erasure's event is how it hears to erase them."""
+    declined = client.post("/api/v1/referrals", json=referral, headers=agency_headers).json["id"]
+    decline = {"reason_code": "outside_area", "reason": "Test reason for Test Family Carer"}
+    south = staff_headers(area="south")
+    assert (
+        client.post(f"/api/v1/contacts/{declined}/referral/decline", json=decline, headers=south).status_code
+        == 200
+    )
+    assert staged_erasures(doc_store, declined) == []
+    clock.advance(days=366)
+
+    assert erase(doc_store, clock, settings) == 1
+
+    [erased] = staged_erasures(doc_store, declined)
+    assert erased.subject == declined
+    assert erased.data == {"contact_id": declined, "erased_at": clock.now(), "parts": ["all"]}
+    assert erase(doc_store, clock, settings) == 0
+    assert len(staged_erasures(doc_store, declined)) == 1, "erased once, announced once"
 
 
 def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:

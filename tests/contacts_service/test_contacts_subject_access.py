@@ -14,7 +14,7 @@ from contacts import blind_index as bi
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS
-from contacts_testkit import PERSONAL_VALUES, erase
+from contacts_testkit import PERSONAL_VALUES, erase, staged_erasures
 
 SEARCH = "/api/v1/subject-access/search"
 ERASE = "/api/v1/subject-access/erase"
@@ -298,6 +298,8 @@ def test_erasure_at_a_referrers_request_clears_their_part_only(client, staff_hea
     [erasure] = doc_store.collection(AUDIT).find({"action": "erase_personal_data"})
     assert erasure["details"]["parts"] == ["referrer"]
     assert erasure["details"]["case_reference"] == "SAR/2026/0043"
+    [announced] = staged_erasures(doc_store, people["referral"])
+    assert announced.data["parts"] == ["referrer"], "the notifier erases its copies to the referrer"
 
     by_name_body = {key: value for key, value in body.items() if key != "email"} | {"name": "Test Referrer"}
     by_name = client.post(ERASE, json=by_name_body, headers=admin)
@@ -350,6 +352,8 @@ def test_erasure_removes_personal_data_and_blind_index_and_is_audited(
         headers=admin,
     )
     assert again.json["already_erased"] == [people["referral"]]
+    [announced] = staged_erasures(doc_store, people["referral"])
+    assert announced.data["parts"] == ["all"] and announced.subject == people["referral"]
 
 
 # From the command line ---------------------------------------------------------

@@ -148,7 +148,7 @@ def wire(
         store=store,
         bus=bus,
         clock=clock,
-        intake=bootstrap.intake(settings, store, clock),
+        intake=bootstrap.intake(settings, store, clock, mail=transport),
         delivery=bootstrap.delivery(settings, store, bus.producer(), clock, transport),
         digest=bootstrap.digest(settings, store, clock),
         notifications=notifications,

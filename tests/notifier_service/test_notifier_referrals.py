@@ -25,8 +25,9 @@ from contacts.config import Settings as ContactsSettings
 from contacts.read_model import CentreReadModel
 from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
-from notifier.domain import FAILED, RETRYING, SENT, SKIPPED
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired
+from notifier.domain import FAILED, PENDING, RETRYING, SENT, SKIPPED
+from notifier.file_transport import FileTransport, Mailbox
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired, wire
 from werkzeug.serving import make_server
 
 from tests.infra import payloads, tokens
@@ -88,6 +89,13 @@ class Contacts:
         """A referral posted by a new agency whose notification address is `notify_email`."""
         issued = self.keys.create("Example Health Visitors", notify_email=notify_email)
         return self.client.post("/api/v1/referrals", json=referral, headers={"X-API-Key": issued.key}).json
+
+    def erase(self, contact_id: str) -> None:
+        """The family asked to be erased (a subject access erasure, as an admin makes it)."""
+        headers = tokens.staff_headers(StaffUser("test.admin", "admin", None), "contacts")
+        body = {"phone": "07700 900123", "contact_ids": [contact_id], "reason": "erasure_request"}
+        answer = self.client.post("/api/v1/subject-access/erase", json=body, headers=headers)
+        assert answer.status_code == 200 and answer.json["erased"] == [contact_id], answer.json
 
     def staged(self, contact_id: str) -> list[dict]:
         """The contact's events as its relay would publish them."""
@@ -287,3 +295,132 @@ def test_an_agency_whose_webhook_receiver_keeps_failing_is_told_once(tmp_path, s
     assert message["Subject"] == "Your webhook receiver is failing"
     assert "HTTP 503" in body(message) and "Failed attempts in a row: 5" in body(message)
     assert statuses_of(notifier, c.AGENCY_WEBHOOK_FAILING)["agency:nobody"] == SKIPPED
+
+
+DECLINE = {"reason_code": "outside_area", "reason": "Test reason: Test Family Carer has moved away"}
+
+
+def declined_referral(contacts: Contacts) -> dict:
+    referral = contacts.refer("hv-team@example.org")
+    contacts.staff("open", referral["id"])
+    contacts.staff("decline", referral["id"], DECLINE)
+    return referral
+
+
+def erasures(contacts: Contacts, contact_id: str) -> list[dict]:
+    return [e for e in contacts.staged(contact_id) if e["type"] == c.CONTACT_PERSONAL_ERASED]
+
+
+def partner_notices(notifier, contact_id: str) -> list[dict]:
+    docs = notifier.store.collection("notifications").find({"data.contact_id": contact_id})
+    return [doc for doc in docs if doc["recipient"].split(":")[0] in ("agency-of", "referrer-of")]
+
+
+def test_an_erased_referrals_kept_mail_loses_the_decline_reason_and_the_referrers_address(tmp_path, contacts):
+    referral = declined_referral(contacts)
+    notifier = wire(tmp_path, CONTACTS_URL=contacts.url)  # the file transport keeps each message
+    notifier.receive(centre_event(CENTRE))
+    notifier.receive(started_event(referral))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    notifier.deliver()
+    mailbox = Mailbox(notifier.settings.delivery.mail_dir)
+    kept = {m.id: mailbox.get(m.id) for m in mailbox.list()}
+    declined = [m for m in kept.values() if m.event_type == c.REFERRAL_DECLINED]
+    assert len(declined) == 2 and all(DECLINE["reason"] in m.text for m in declined)
+    assert any(m.to == "referrer@example.org" for m in kept.values())
+    sent = {doc["_id"]: doc for doc in partner_notices(notifier, referral["id"])}
+    assert len(sent) == 6 and {doc["status"] for doc in sent.values()} == {SENT}
+
+    contacts.erase(referral["id"])
+    notifier.clock.advance(days=3)
+    [erased] = erasures(contacts, referral["id"])
+    notifier.receive(erased)
+
+    after = {m.id: mailbox.get(m.id) for m in mailbox.list()}
+    assert after.keys() == kept.keys(), "each message stays listed, by the same id"
+    for message in after.values():
+        whole = f"{message.to} {message.delivered_to} {message.text} {message.html}"
+        assert DECLINE["reason"] not in whole and "referrer@example.org" not in whole
+    staff = {"coordinator.north@example.org", "centre@example.org"}
+    for key, message in after.items():
+        if kept[key].to in staff:
+            assert message == kept[key], "staff notices hold no personal data and stay"
+        else:
+            assert message.to == "undisclosed-recipients:;" and message.delivered_to is None
+            assert message.subject == kept[key].subject and message.date == kept[key].date
+            assert "erased on 9 July 2026, 10:00" in message.text
+    for doc in partner_notices(notifier, referral["id"]):
+        before = sent[doc["_id"]]
+        assert doc["erased_at"] == "2026-07-09T09:00:00.000000Z"
+        assert {k: doc[k] for k in ("status", "sent_at", "created_at", "kind", "recipient")} == {
+            k: before[k] for k in ("status", "sent_at", "created_at", "kind", "recipient")
+        }
+
+    files = {path.name: path.read_bytes() for path in (tmp_path / "mail").glob("*.eml")}
+    notifier.clock.advance(days=1)
+    notifier.receive(erased)  # redelivered: nothing more
+    assert {path.name: path.read_bytes() for path in (tmp_path / "mail").glob("*.eml")} == files
+    assert {doc["erased_at"] for doc in partner_notices(notifier, referral["id"])} == {
+        "2026-07-09T09:00:00.000000Z"
+    }
+
+
+def test_a_decline_not_yet_sent_when_the_referral_is_erased_goes_without_its_reason(
+    tmp_path, smtp_server, contacts
+):
+    referral = declined_referral(contacts)
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    assert {doc["status"] for doc in partner_notices(notifier, referral["id"])} == {PENDING}
+
+    contacts.erase(referral["id"])
+    [erased] = erasures(contacts, referral["id"])
+    notifier.receive(erased)
+    notifier.deliver()
+
+    mail = by_recipient(smtp_server)
+    assert list(mail) == ["hv-team@example.org"], "the referrer's address went with the erasure"
+    declined = next(m for m in mail["hv-team@example.org"] if "declined" in m["Subject"])
+    assert "Reason: Outside our area." in body(declined)
+    assert DECLINE["reason"] not in declined.as_string()
+    statuses = statuses_of(notifier, c.REFERRAL_DECLINED)
+    assert statuses[f"referrer-of:{referral['id']}"] == SKIPPED
+
+
+class ErasedMidSend(FileTransport):
+    """The file transport, with the erasure arriving after a decline was composed (its facts
+    read from contacts) and before it is written."""
+
+    on_decline = None
+
+    def deliver(self, message, recipient: str, key: str) -> str:
+        if self.on_decline and message["X-CC-Event-Type"] == c.REFERRAL_DECLINED:
+            self.on_decline, arrive = None, self.on_decline
+            arrive()
+        return super().deliver(message, recipient, key)
+
+
+def test_a_decline_being_sent_when_the_erasure_arrives_keeps_no_copy_of_its_reason(tmp_path, contacts):
+    referral = declined_referral(contacts)
+    transport = ErasedMidSend(tmp_path / "mail")
+    notifier = wire(tmp_path, transport=transport, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+
+    def erasure_arrives() -> None:
+        contacts.erase(referral["id"])
+        [erased] = erasures(contacts, referral["id"])
+        notifier.receive(erased)
+
+    transport.on_decline = erasure_arrives
+    notifier.deliver()
+
+    assert transport.on_decline is None, "the erasure came during a decline's send"
+    mailbox = Mailbox(tmp_path / "mail")
+    for message in (mailbox.get(m.id) for m in mailbox.list()):
+        assert DECLINE["reason"] not in f"{message.text} {message.html}"
+        assert "referrer@example.org" not in f"{message.to} {message.delivered_to}"

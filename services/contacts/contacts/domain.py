@@ -65,6 +65,7 @@ class Raised:
     type: str
     reason_code: str | None = None
     paused_at: datetime | None = None  # a pause's start, on its paused and resumed events
+    parts: tuple[str, ...] = ()  # what an erasure cleared (contracts.ERASED_PARTS), on personal_erased
 
 
 @dataclass
@@ -272,6 +273,14 @@ class Contact(Aggregate[Raised]):
         for pause in self.pauses:
             pause.note = None
         self.personal_erased_at = now
+        self.record(Raised(c.CONTACT_PERSONAL_ERASED, parts=(c.ERASED_ALL,)))
+
+    def erase_people(self, roles: list[str], kept: str, blind_index: list[str]) -> None:
+        """Clear one person's part of a referral (its referrer's, its consent recorder's):
+        `kept` is the rest of the personal data (encrypted), `blind_index` its digests."""
+        self.personal = kept
+        self.blind_index = blind_index
+        self.record(Raised(c.CONTACT_PERSONAL_ERASED, parts=tuple(roles)))
 
     def _referral(self, action: str) -> Referral:
         if self.referral is None:

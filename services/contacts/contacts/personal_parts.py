@@ -17,13 +17,15 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ccshared import contracts as c
+
 REQUESTER = "requester"
 FAMILY = "family"
-REFERRER = "referrer"
-CONSENT_RECORDED_BY = "consent_recorded_by"
+REFERRER = c.ERASED_REFERRER
+CONSENT_RECORDED_BY = c.ERASED_CONSENT_RECORDER
 # The people a contact is about: their part is all of it but the other people's.
 SUBJECTS = (REQUESTER, FAMILY)
-WHOLE = "all"
+WHOLE = c.ERASED_ALL
 
 
 def about_them(roles: Iterable[str]) -> bool:

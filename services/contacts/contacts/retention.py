@@ -2,9 +2,11 @@
 long enough ago.
 
 The anonymous record (reference, channel, centre, area, times, statuses)
-stays for reports; the erasure is written to the audit log. Every other copy
-goes with it: the contact's Idempotency-Key record (with its body fingerprint),
-and, through the store's scrub, the bytes the old document left in the files.
+stays for reports; the erasure is written to the audit log and announced
+(contact.personal_erased, ids only) so that the notifier erases its copies.
+Every other copy goes with it: the contact's Idempotency-Key record (with its
+body fingerprint), and, through the store's scrub, the bytes the old document
+left in the files.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ccshared.timeutil import Clock
 from . import vocabulary as v
 from .idempotency import IdempotentRequests
 from .repository import AuditLog, ContactRepository
+from .service import envelopes
 
 ACTOR = "retention"
 
@@ -45,7 +48,7 @@ def erase_expired(
         for contact in batch:
             contact.erase_personal_data(now)
             try:
-                contacts.save(contact, [])
+                contacts.save(contact, envelopes(contacts, contact, now))
             except VersionConflict:
                 skipped.add(contact.id)
                 continue

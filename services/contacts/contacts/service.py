@@ -25,7 +25,16 @@ from ccshared.timeutil import Clock, to_str
 from . import vocabulary as v
 from .blind_index import BlindIndex
 from .crypto import PersonalDataCipher
-from .domain import Centre, Contact, InvalidTransition, Referral, RuleBroken, new_reference, receive
+from .domain import (
+    Centre,
+    Contact,
+    InvalidTransition,
+    Raised,
+    Referral,
+    RuleBroken,
+    new_reference,
+    receive,
+)
 from .idempotency import IdempotentRequests, Request
 from .nearest import Choice, Place, nearest_suitable
 from .repository import (
@@ -465,14 +474,21 @@ class ContactService(ContactRecords):
     # Events -----------------------------------------------------------------
 
     def _envelopes(self, contact: Contact) -> list[dict]:
-        return [
-            self.contacts.aggregates.event(
-                event.type,
-                contact.id,
-                event_data(contact, event.reason_code, self.clock.now(), event.paused_at),
-            )
-            for event in contact.collect_events()
-        ]
+        return envelopes(self.contacts, contact, self.clock.now())
+
+
+def envelopes(contacts: ContactRepository, contact: Contact, now: datetime) -> list[dict]:
+    """The events the contact raised since it was read, as envelopes for its outbox."""
+    return [
+        contacts.aggregates.event(event.type, contact.id, _data(contact, event, now))
+        for event in contact.collect_events()
+    ]
+
+
+def _data(contact: Contact, event: Raised, now: datetime) -> dict:
+    if event.type == c.CONTACT_PERSONAL_ERASED:
+        return {"contact_id": contact.id, "erased_at": now, "parts": list(event.parts)}
+    return event_data(contact, event.reason_code, now, event.paused_at)
 
 
 def event_data(

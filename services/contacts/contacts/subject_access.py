@@ -32,7 +32,7 @@ from . import vocabulary as v
 from .blind_index import InvalidQuery, Query
 from .domain import Contact, Transition
 from .repository import SAVE_ATTEMPTS
-from .service import ContactRecords
+from .service import ContactRecords, envelopes
 
 # A person has a handful of contacts; more than this means the search is too broad to be about one.
 MAX_FOUND = 500
@@ -161,10 +161,9 @@ class SubjectAccess(ContactRecords):
             else:
                 erased = roles
                 kept = parts.without(personal, roles)
-                contact.personal = self.cipher.encrypt(kept)
-                contact.blind_index = self.index.of_personal(kept)
+                contact.erase_people(roles, self.cipher.encrypt(kept), self.index.of_personal(kept))
             try:
-                self.contacts.save(contact, [])
+                self.contacts.save(contact, envelopes(self.contacts, contact, now))
             except VersionConflict:
                 continue
             if erased == [parts.WHOLE]:

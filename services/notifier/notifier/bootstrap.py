@@ -17,6 +17,7 @@ from .config import Settings
 from .delivery import Delivery
 from .digest import DigestScheduler
 from .domain import RetryPolicy, Routing
+from .erasure import Erasures
 from .file_transport import FileTransport, Mailbox
 from .grouping import Grouper
 from .intake import Intake
@@ -56,10 +57,25 @@ def api_context(settings: Settings, store: Store, clock: Clock) -> AppContext:
     )
 
 
-def intake(settings: Settings, store: Store, clock: Clock, recorded: Hints | None = None) -> Intake:
-    """The event intake; it reports each notification it records to `recorded`, if given."""
+def intake(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    recorded: Hints | None = None,
+    mail: Transport | None = None,
+) -> Intake:
+    """The event intake; it reports each notification it records to `recorded`, if given.
+    It erases the copies `mail` (the delivery's transport) keeps of an erased contact's mail."""
     notifications, centres = repositories(store)
-    return Intake(notifications, centres, routing(settings), settings.digest.recipients, clock, recorded)
+    return Intake(
+        notifications,
+        centres,
+        routing(settings),
+        settings.digest.recipients,
+        clock,
+        Erasures(notifications, mail or transport(settings), clock),
+        recorded,
+    )
 
 
 def delivery(

@@ -57,7 +57,7 @@ from .domain import (
 )
 from .grouping import Grouper
 from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
-from .referrers import Referrers
+from .referrers import ReferralFacts, Referrers
 from .rendering import Renderer
 from .repository import NotificationRepository
 
@@ -228,7 +228,16 @@ class Delivery(Mailer):
         self._count(notification)
         if notification.status == FAILED:
             self._dead_letter(notification)
+        if notification.erased_at is None and partner_role(notification.recipient) is not None:
+            self._erased_while_sending(notification)
         return notification
+
+    def _erased_while_sending(self, sent: Notification) -> None:
+        """The contact was erased while this notice was on its way (its facts read before):
+        the copy just kept is erased now, as the erasure would have had it been written sooner."""
+        fresh = self.notifications.get(sent.id)
+        if fresh is not None and fresh.erased_at is not None:
+            self.transport.erase(sent.message_key, fresh.erased_at)
 
     def _attempt(self, claimed: Notification) -> None:
         """Send a claimed notification and settle it: delivered, skipped, or failed (to retry or not)."""
@@ -264,6 +273,8 @@ class Delivery(Mailer):
         if self.referrers is None:
             raise PermanentFailure("no contacts service configured to find the referrer's address")
         facts = self.referrers.agency(subject) if role == AGENCY else self.referrers.facts(subject)
+        if claimed.erased_at is not None and isinstance(facts, ReferralFacts):
+            facts = facts.erased()  # contacts says so too; a stale answer must not bring it back
         address = facts.address(role) if facts else None
         if facts is None or address is None:
             claimed.skipped(self.clock.now(), f"no address for {role.replace('-of', '')}")

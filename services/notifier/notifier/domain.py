@@ -159,6 +159,18 @@ def partner_recipients(contact_id: str) -> Addressing:
     return Addressing(to=(f"{AGENCY_OF}:{contact_id}", f"{REFERRER_OF}:{contact_id}"))
 
 
+def told_what_was_erased(notification: Notification, parts: Sequence[str]) -> bool:
+    """Whether a notice held what an erasure cleared: a partner's copy (it may hold a decline's
+    reason) when all was erased, a referrer's (its address) when the referrer's part was.
+
+    Staff notices carry ids, times and centres only (no personal data by design), and stay.
+    """
+    role = partner_role(notification.recipient)
+    if role is None or role[0] == AGENCY:
+        return False
+    return c.ERASED_ALL in parts or (c.ERASED_REFERRER in parts and role[0] == REFERRER_OF)
+
+
 def partner_role(recipient: str) -> tuple[str, str] | None:
     """(role, contact or agency id) of a partner recipient; None for an ordinary address."""
     role, _, subject = recipient.partition(":")
@@ -218,6 +230,9 @@ class Notification(Outgoing):
     # Who last asked to send it again after it failed, and when (None: never).
     resent_by: str | None = None
     resent_at: datetime | None = None
+    # When contacts erased the personal data of the contact it is about, and so the kept copy
+    # of what it said (None: not erased). Its status and times stand: the delivery log's evidence.
+    erased_at: datetime | None = None
 
     @property
     def message_id(self) -> str:
@@ -296,6 +311,10 @@ class Notification(Outgoing):
         """Nothing to send (the referrer gave no address, or it was erased; the contact was answered
         before its reminder went): an end, not a failure, with the reason in the delivery log."""
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
+
+    def erased(self, now: datetime) -> None:
+        """The contact's personal data was erased: recorded, and the status and times left as they were."""
+        self.erased_at = now
 
     def digested(self, digest_id: str, now: datetime) -> None:
         self._move(DIGESTED, now, digest_id=digest_id)

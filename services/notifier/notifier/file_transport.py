@@ -4,6 +4,11 @@ Files are named by the notification's key and written atomically (a temporary
 file, then a rename), so a resend replaces the file instead of adding a second
 copy, and a reader never sees half a message. The file's existence is the
 answer to "was it delivered?" after a crash.
+
+When contacts erases the personal data of the contact a message was about, the
+file is written again without its addresses and words: what stays is what the
+delivery log keeps (its Message-ID, date, subject, event and area) and a note
+of the erasure (`X-CC-Erased-At`).
 """
 
 from __future__ import annotations
@@ -13,17 +18,31 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
 from ccshared import private
 from ccshared.text import one_line
+from ccshared.timeutil import LONDON, to_str
 
 from .mail import WIRE_POLICY, TemporaryFailure
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 SUFFIX = ".eml"
+ERASED_AT = "X-CC-Erased-At"
+# What an erased message keeps: nothing that names a person or says what was written.
+KEPT_HEADERS = (
+    "Message-ID",
+    "Date",
+    "From",
+    "Subject",
+    "Auto-Submitted",
+    "X-CC-Event-Type",
+    "X-CC-Event-Id",
+    "X-CC-Area",
+)
 
 
 def valid_key(key: str) -> bool:
@@ -39,6 +58,21 @@ class FileTransport:
             raise ValueError(f"unsafe message key {key!r}")
         del message["Delivered-To"]
         message["Delivered-To"] = recipient
+        return f"250 written {self._write(key, message)}"
+
+    def erase(self, key: str, at: datetime) -> None:
+        """Write the message again without its addresses and words; nothing if there is none,
+        or it was erased already."""
+        path = self.directory / f"{key}{SUFFIX}"
+        if not valid_key(key) or not path.is_file():
+            return
+        with open(path, "rb") as handle:
+            kept = BytesHeaderParser(policy=email.policy.default).parse(handle)
+        if kept[ERASED_AT] is not None:
+            return
+        self._write(key, erased_copy(kept, at))
+
+    def _write(self, key: str, message: EmailMessage) -> str:
         target = self.directory / f"{key}{SUFFIX}"
         temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp"
         try:
@@ -48,7 +82,7 @@ class FileTransport:
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise TemporaryFailure(f"writing {target.name}: {exc}") from exc
-        return f"250 written {target.name}"
+        return target.name
 
     def delivered_reply(self, key: str) -> str | None:
         target = self.directory / f"{key}{SUFFIX}"
@@ -56,6 +90,25 @@ class FileTransport:
 
     def release(self) -> None:
         """Nothing is kept open between messages."""
+
+
+def erased_copy(kept, at: datetime) -> EmailMessage:
+    """What stays of a message once the contact it was about is erased: the headers that
+    name no one, and a note of when its addresses and words were erased."""
+    copy = EmailMessage()
+    for name in KEPT_HEADERS:
+        if kept[name] is not None:
+            copy[name] = one_line(str(kept[name]))
+    copy["To"] = "undisclosed-recipients:;"
+    copy[ERASED_AT] = to_str(at)
+    when = at.astimezone(LONDON).strftime("%-d %B %Y, %H:%M")
+    note = (
+        f"This e-mail's words and its recipient's address were erased on {when}, with the "
+        "personal data of the contact it was about. The delivery log keeps when it was sent."
+    )
+    copy.set_content(note, subtype="plain", charset="utf-8")
+    copy.add_alternative(f"<p>{note}</p>", subtype="html", charset="utf-8")
+    return copy
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from .domain import (
     new_notifications,
     partner_recipients,
 )
+from .erasure import Erasures
 from .repository import CentreDirectory, NotificationRepository
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Intake:
     routing: Routing
     digest_recipients: frozenset[str]
     clock: Clock
+    erasures: Erasures
     recorded: Hints | None = None
 
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
@@ -66,6 +68,7 @@ class Intake:
         handlers[c.AGENCY_WEBHOOK_FAILING] = self.webhook_failing
         handlers.update(dict.fromkeys((c.SLA_MET, c.SLA_RESPONDED_LATE), self.clock_stopped))
         handlers[c.CONTACT_WITHDRAWN] = self.withdrawn
+        handlers[c.CONTACT_PERSONAL_ERASED] = self.erasures.contact_erased
         return handlers
 
     def withdrawn(self, event: events.Event) -> None:

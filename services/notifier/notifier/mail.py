@@ -61,6 +61,10 @@ class Transport(Protocol):
     def release(self) -> None:
         """Let go of what is kept between messages (open connections); called when nothing is due."""
 
+    def erase(self, key: str, at: datetime) -> None:
+        """Erase the transport's own copy of message `key`, if it keeps one (the file transport):
+        its addresses and words give way to a note of the erasure at `at`."""
+
 
 @dataclass(eq=False, kw_only=True)
 class Mailer:

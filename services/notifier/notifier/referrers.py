@@ -9,6 +9,7 @@ is stored here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,6 +35,10 @@ class ReferralFacts:
 
     def address(self, role: str) -> str | None:
         return self.referrer_email if role == REFERRER_OF else self.agency_email
+
+    def erased(self) -> ReferralFacts:
+        """Without what a contact's erasure clears: the referrer's address, the decline's words."""
+        return dataclasses.replace(self, referrer_email=None, decline_reason=None)
 
     def agency_has_copy(self, role: str) -> bool:
         """The referrer's address is the agency's own: the agency's copy reaches that mailbox."""

@@ -15,7 +15,15 @@ from ccshared.timeutil import from_str, to_str
 from .domain import DUE_STATUSES, FAILED, HELD, QUEUED_STATUSES, SENDING, WAITING, Notification
 from .grouping import Window
 
-_INSTANTS = ("created_at", "updated_at", "next_attempt_at", "attempt_started_at", "sent_at", "resent_at")
+_INSTANTS = (
+    "created_at",
+    "updated_at",
+    "next_attempt_at",
+    "attempt_started_at",
+    "sent_at",
+    "resent_at",
+    "erased_at",
+)
 _TUPLES = ("to", "cc", "item_ids")
 
 
@@ -122,6 +130,10 @@ class NotificationRepository:
             }
         )
         return [from_doc(doc) for doc in docs]
+
+    def about(self, contact_id: str) -> list[Notification]:
+        """Every notice about the contact, whatever its status."""
+        return [from_doc(doc) for doc in self.collection.find({"data.contact_id": contact_id})]
 
     def held_recipients(self) -> set[str]:
         return {doc["recipient"] for doc in self.collection.find({"status": HELD})}

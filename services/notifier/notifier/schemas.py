@@ -43,6 +43,10 @@ class NotificationSchema(Schema):
         allow_none=True, metadata={"description": "who last sent it again after it failed"}
     )
     resent_at = fields.AwareDateTime(allow_none=True)
+    erased_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "when the kept copy was erased with the contact's personal data"},
+    )
     contact_id = fields.Function(lambda n: n.data.get("contact_id"))
     reference = fields.Function(lambda n: n.data.get("reference"))
     centre_id = fields.Function(lambda n: n.data.get("centre_id"))

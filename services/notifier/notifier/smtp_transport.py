@@ -23,6 +23,7 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 
 from .config import SmtpSettings
@@ -97,6 +98,9 @@ class SmtpTransport:
     def delivered_reply(self, key: str) -> str | None:
         """SMTP cannot be asked afterwards whether it took a message."""
         return None
+
+    def erase(self, key: str, at: datetime) -> None:
+        """Nothing of a sent message is kept here: it is the mail server's and its readers'."""
 
     def release(self) -> None:
         """Close the idle connections; the next message opens a new one."""
