@@ -192,6 +192,8 @@ def test_lifecycle_assign_respond_close(client, staff_headers, letter, clock):
         ("responded", "closed"),
     ]
     assert all(step["by"] == "test.staff" for step in history)
+    # Each assignment says to whom, so a reassignment reads apart from the first.
+    assert [step["assigned_to"] for step in history] == [None, "test.worker", "test.other", None, None]
     # The response was entered with an earlier date than it was recorded: both are kept.
     respond_step = history[3]
     assert respond_step["dated"].startswith("2026-11-21T12:00:00")

@@ -279,3 +279,15 @@ def test_a_stored_contact_reads_back_as_it_was_and_a_damaged_one_is_refused():
     broken_referral = doc | {"referral": {k: v for k, v in doc["referral"].items() if k != "agency_id"}}
     with pytest.raises(KeyError, match="agency_id"):
         contact_from_doc(broken_referral)
+
+
+def test_an_assignment_keeps_whom_it_went_to_and_a_step_stored_before_that_still_reads():
+    contact = a_referral()
+    contact.assign("test.worker", "test.staff", NOW + timedelta(hours=1))
+    doc = contact_doc(contact) | {VERSION: 1}
+
+    assert contact_from_doc(doc).history[-1].assigned_to == "test.worker"
+    older = doc | {
+        "history": [{k: v for k, v in step.items() if k != "assigned_to"} for step in doc["history"]]
+    }
+    assert [step.assigned_to for step in contact_from_doc(older).history] == [None, None]

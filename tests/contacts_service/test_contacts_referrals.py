@@ -511,6 +511,10 @@ def test_staff_decide_referrals_with_a_full_status_history(
             [(None, "new"), ("new", "responded"), ("responded", "accepted")],
         ),
         ([("referral/accept", {})], [(None, "new"), ("new", "accepted")]),  # the decision is the answer
+        (  # an assignment is the centre's own business: the agency reads no step of it
+            [("assign", {"assignee": "test.worker"}), ("respond", {"method": "telephone"})],
+            [(None, "new"), ("new", "responded")],
+        ),
     ],
 )
 def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
@@ -528,6 +532,7 @@ def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
     staff_view = client.get(f"/api/v1/contacts/{created['id']}", headers=staff).json
 
     assert [(step["from"], step["to"]) for step in seen["history"]] == expected
+    assert all(set(step) == {"at", "from", "to"} for step in seen["history"]), "no staff usernames"
     assert seen["referral_status"] == expected[-1][1]
     assert staff_view["referral_status"] == seen["referral_status"]  # staff read what the agency reads
     assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected

@@ -48,7 +48,7 @@ class RuleBroken(DomainError):
 
 @dataclass(frozen=True)
 class Transition:
-    """One step of a status history: who moved it, when, from what to what."""
+    """One step of a status history: who moved it, when, from what to what (and, assigning, to whom)."""
 
     by: str
     at: datetime  # when it was recorded
@@ -56,6 +56,7 @@ class Transition:
     to_status: str
     action: str
     dated: datetime | None = None  # the date entered for it, when earlier than recorded (a response)
+    assigned_to: str | None = None  # the assignee an assignment gave it (steps stored before: None)
 
 
 @dataclass(frozen=True)
@@ -167,9 +168,15 @@ class Contact(Aggregate[Raised]):
         return [replace(step, from_status=was) for step, was in zip(steps, before, strict=False)]
 
     def _move(
-        self, to_status: str, by: str, at: datetime, action: str, dated: datetime | None = None
+        self,
+        to_status: str,
+        by: str,
+        at: datetime,
+        action: str,
+        dated: datetime | None = None,
+        assigned_to: str | None = None,
     ) -> None:
-        self.history.append(Transition(by, at, self.status, to_status, action, dated))
+        self.history.append(Transition(by, at, self.status, to_status, action, dated, assigned_to))
         self.status = to_status
 
     def _require(self, action: str, allowed: tuple[str, ...]) -> None:
@@ -181,7 +188,7 @@ class Contact(Aggregate[Raised]):
         self._require("assign", v.OPEN_STATUSES)
         to_status = v.ASSIGNED if self.status in (v.RECEIVED, v.ASSIGNED) else self.status
         self.assignee = assignee
-        self._move(to_status, by, now, "assign")
+        self._move(to_status, by, now, "assign", assigned_to=assignee)
         self.record(Raised(c.CONTACT_ASSIGNED))
 
     def pause(self, by: str, now: datetime, reason_code: str, note: str | None = None) -> None:

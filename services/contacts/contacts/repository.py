@@ -59,12 +59,16 @@ def _transition_doc(step: Transition) -> dict:
         "to": step.to_status,
         "action": step.action,
         "dated": to_str(step.dated) if step.dated else None,
+        "assigned_to": step.assigned_to,
     }
 
 
 def _transition(doc: dict) -> Transition:
     dated = from_str(doc["dated"]) if doc.get("dated") else None
-    return Transition(doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated)
+    # Steps stored before assignments named their assignee have no "assigned_to".
+    return Transition(
+        doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated, doc.get("assigned_to")
+    )
 
 
 _PAUSE_INSTANTS = ("paused_at", "resumed_at")

@@ -317,6 +317,13 @@ class TransitionSchema(Schema):
         allow_none=True,
         metadata={"description": "the date entered for the step, when earlier than recorded (a response)"},
     )
+    assigned_to = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "an assignment's assignee (username); null on other steps and on "
+            "assignments recorded before it was kept"
+        },
+    )
 
 
 class AgencyNamedSchema(Schema):
