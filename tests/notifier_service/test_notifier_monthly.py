@@ -117,6 +117,18 @@ def sla_monitor(tmp_path) -> Iterator[SlaMonitor]:
     service.store.close()
 
 
+@pytest.fixture
+def quiet_sla_monitor(tmp_path) -> Iterator[SlaMonitor]:
+    """An SLA monitor that knows a centre and no contact yet: a fresh deployment's."""
+    service = SlaMonitor(f"sqlite:///{tmp_path}/sla-monitor.db")
+    service.handle(centre_event("centre-north-1"))
+    service.clock.at = FIRST_WORKING_DAY_0759
+    service.start()
+    yield service
+    service.stop()
+    service.store.close()
+
+
 def reports_for(tmp_path, smtp_server: SmtpServer, sla: SlaMonitor, **env: str) -> MonthlyReports:
     notifier = smtp_wired(tmp_path, smtp_server, SLA_MONITOR_URL=sla.url, **env)
     notifier.clock.at = FIRST_WORKING_DAY_0759
@@ -197,6 +209,34 @@ def test_last_months_report_goes_once_to_the_principal_and_each_coordinator_for_
         "Compliance report for June 2026: all areas",
         "Compliance report for July 2026: all areas",
     }
+
+
+def test_a_fresh_deployment_sends_no_report_for_the_month_before_it_ran(
+    tmp_path, smtp_server: SmtpServer, quiet_sla_monitor: SlaMonitor
+):
+    # First started at 07:59 on July's first working day, with nothing received in June.
+    reports = reports_for(tmp_path, smtp_server, quiet_sla_monitor)
+    assert reports.run_once() == 0
+    reports.clock.at = FIRST_WORKING_DAY_0800
+    reports.run_once()
+    assert smtp_server.received == [], "no all-zero report for June, before the system ran"
+    log = reports.reports.search()
+    assert {(n.recipient, n.status) for n in log} == {
+        (a, domain.SKIPPED) for a in (PRINCIPAL, NORTH, CENTRAL, SOUTH)
+    }
+    assert all("nothing received in June 2026" in (n.last_error or "") for n in log)
+
+    restarted = reports_for(tmp_path, smtp_server, quiet_sla_monitor)
+    restarted.clock.at = FIRST_WORKING_DAY_0800 + timedelta(days=2)
+    assert restarted.run_once() == 0
+    assert smtp_server.received == []
+
+    # July, the first month it ran in, is reported, with nothing received in it too.
+    restarted.clock.at = datetime(2026, 8, 3, 7, 0, tzinfo=UTC)  # Monday 3 August, 08:00 BST
+    assert restarted.run_once() == 4
+    [july] = by_recipient(smtp_server)[PRINCIPAL]
+    assert july["Subject"] == "Compliance report for July 2026: all areas"
+    assert "Total:        0" in july.get_body(("plain",)).get_content()
 
 
 def test_a_report_waits_out_an_sla_monitor_that_is_down_and_still_goes_once(

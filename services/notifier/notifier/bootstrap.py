@@ -22,7 +22,7 @@ from .file_transport import FileTransport, Mailbox
 from .grouping import Grouper
 from .intake import Intake
 from .mail import Transport
-from .monthly import COLLECTION, MonthlyReports, Reader
+from .monthly import COLLECTION, FIRST_START_COLLECTION, FirstStart, MonthlyReports, Reader
 from .referrers import Referrers
 from .rendering import Renderer
 from .repository import NotificationRepository, group_windows, repositories
@@ -148,5 +148,6 @@ def monthly_reports(
         clock=clock,
         calendar=settings.digest.calendar,
         at=m.at,
+        first_start=FirstStart(store.collection(FIRST_START_COLLECTION)),
         sending_timeout=timedelta(seconds=d.sending_timeout_seconds),
     )

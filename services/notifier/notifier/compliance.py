@@ -68,6 +68,10 @@ class ComplianceReports(ServiceApi):
         workbook = self._get(month, area, "xlsx").content
         return Report(totals=figures["totals"], centres=len(figures["groups"]), workbook=workbook)
 
+    def received(self, month: Month) -> int:
+        """How many contacts came in during the month, in every area."""
+        return self._get(month, None, "json").json()["totals"]["total"]
+
     def _get(self, month: Month, area: str | None, format: str) -> requests.Response:
         query = {"from": month.first.isoformat(), "to": month.last.isoformat(), "group_by": GROUP_BY}
         if area:

@@ -14,6 +14,14 @@ the send, settled with the server's reply, retried within the limit, and an
 interrupted send goes again with the same Message-ID. A notifier that was
 down on the first working day sends the month's report when it comes back,
 within the month.
+
+Only for a month the system ran in: the notifier records when it first ran
+(`FirstStart`), and a month over before then is reported only if some contact
+was received in it (in any area, so every reader gets the same months). A
+fresh deployment's first report is that of its first month, however late in
+it it started, not the month before, all zeros; a notifier deployed after the
+other services still reports the months they recorded. A report not sent so
+stays in the log, `skipped`.
 """
 
 from __future__ import annotations
@@ -21,15 +29,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from functools import partial
 
 from ccshared.calendar import WorkingCalendar
 from ccshared.retrying import every
-from ccshared.store import StoreUnavailable
-from ccshared.timeutil import LONDON
+from ccshared.store import Collection, StoreUnavailable, insert_new
+from ccshared.timeutil import LONDON, from_str, to_str
 from jinja2 import Environment
 
 from . import metrics
@@ -44,6 +52,7 @@ log = logging.getLogger(__name__)
 KIND = "monthly-report"
 EVENT_TYPE = "notifier.monthly_report"
 COLLECTION = "monthly_reports"
+FIRST_START_COLLECTION = "first_start"
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,25 @@ def month_due(now: datetime, at: time, calendar: WorkingCalendar, area: str | No
     return Month.before(local.date())
 
 
+class FirstStart:
+    """When the notifier first ran on this store: one document, written once by whichever
+    instance gets there first, and read back by all."""
+
+    KEY = "notifier"
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+
+    def recorded(self, now: datetime) -> datetime:
+        """The first start, `now` if this is it."""
+        insert_new(self.collection, {"_id": self.KEY, "at": to_str(now)})
+        return from_str(self.collection.get(self.KEY)["at"])
+
+
+def ended(month: Month) -> datetime:
+    return datetime.combine(month.last + timedelta(days=1), time(0), LONDON)
+
+
 @dataclass(eq=False, kw_only=True)
 class MonthlyReports(Mailer):
     reports: NotificationRepository
@@ -78,7 +106,9 @@ class MonthlyReports(Mailer):
     web_base_url: str
     calendar: WorkingCalendar
     at: time
+    first_start: FirstStart
     sending_timeout: timedelta = timedelta(minutes=5)
+    _started: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.web_base_url = self.web_base_url.rstrip("/")
@@ -86,6 +116,8 @@ class MonthlyReports(Mailer):
     def run_once(self) -> int:
         """Claim this month's reports once due, send what is due; return the sends tried."""
         now = self.clock.now()
+        if self._started is None:
+            self._started = self.first_start.recorded(now)
         for reader in self.readers:
             month = month_due(now, self.at, self.calendar, reader.area)
             if month is not None and self.reports.add(self._record(reader, month, now)):
@@ -113,8 +145,16 @@ class MonthlyReports(Mailer):
         return True
 
     def _attempt(self, claimed: Notification) -> None:
+        month = Month(date.fromisoformat(claimed.data["month"]))
         try:
-            reply = self.transport.deliver(self._message(claimed), claimed.recipient, claimed.message_key)
+            if self._before_the_system(month):
+                claimed.skipped(
+                    self.clock.now(), f"nothing received in {month.label}, before the first start"
+                )
+                return
+            reply = self.transport.deliver(
+                self._message(claimed, month), claimed.recipient, claimed.message_key
+            )
         except TemporaryFailure as exc:
             claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
         except PermanentFailure as exc:
@@ -140,13 +180,20 @@ class MonthlyReports(Mailer):
             extra={"notification": report.id, "reason": (report.last_error or "")[:300]},
         )
 
+    def _before_the_system(self, month: Month) -> bool:
+        """Whether `month` was over before the notifier first ran, and no contact came in it."""
+        return (
+            self._started is not None
+            and self._started >= ended(month)
+            and not self.compliance.received(month)
+        )
+
     def _recover_interrupted(self, now: datetime) -> None:
         for stuck in self.reports.sending_since(now - self.sending_timeout):
             reply = self.transport.delivered_reply(stuck.message_key)
             self._settle(stuck, partial(Notification.recovered, now=now, reply=reply, policy=self.policy))
 
-    def _message(self, claimed: Notification) -> EmailMessage:
-        month = Month(date.fromisoformat(claimed.data["month"]))
+    def _message(self, claimed: Notification, month: Month) -> EmailMessage:
         report = self.compliance.report(month, claimed.area)
         now = self.clock.now()
         message = compose(claimed, self._render(claimed.area, month, report, now), self.sender, now)
