@@ -12,6 +12,7 @@ from ccshared import contracts
 from ccshared.auth import StaffUser
 from sla_monitor import config
 from sla_monitor.app import create_app
+from sla_monitor.policy import DEFAULT_TARGETS, Policy, Targets
 from sla_testkit import as_event, centre_event, contact_event, received, responded
 
 from tests.infra import tokens
@@ -219,8 +220,16 @@ def test_compliance_counts_outcomes_by_area_without_personal_data(client, monito
     query = {"from": "2026-05-01", "to": "2026-06-30", "group_by": "area"}
     body = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
     assert body["groups"] == [
-        {"key": "north", "met": 0, "breached": 1, "open": 1, "total": 2, "percent_met": 0.0},
-        {"key": "south", "met": 1, "breached": 0, "open": 1, "total": 2, "percent_met": 100.0},
+        {"key": "north", "met": 0, "breached": 1, "open": 1, "total": 2, "percent_met": 0.0, "targets": [5]},
+        {
+            "key": "south",
+            "met": 1,
+            "breached": 0,
+            "open": 1,
+            "total": 2,
+            "percent_met": 100.0,
+            "targets": [5],
+        },
     ]
     assert body["totals"]["percent_met"] == 50.0
     assert "n-late" not in str(body) and "REF-" not in str(body)
@@ -288,10 +297,59 @@ def test_a_contact_withdrawn_after_its_breach_still_counts_as_breached(client, m
     public = client.get("/api/v1/reports/compliance", query_string=query).get_json()
     notifier = tokens.service_headers(contracts.SERVICE_SLA_MONITOR)  # the monthly report's
     monthly = client.get("/api/v1/reports/compliance", query_string=query, headers=notifier).get_json()
-    counted = {"key": "all", "met": 0, "breached": 5, "open": 0, "total": 5, "percent_met": 0.0}
+    counted = {
+        "key": "all",
+        "met": 0,
+        "breached": 5,
+        "open": 0,
+        "total": 5,
+        "percent_met": 0.0,
+        "targets": [5],
+    }
     assert staff["totals"] == monthly["totals"] == counted
     assert public["totals"] == counted and public["months"] == [{"month": "2026-06", **counted}]
     assert client.get("/api/v1/clocks/late-0", headers=STAFF).get_json()["state"] == contracts.CLOCK_WITHDRAWN
+
+
+def test_each_month_names_the_targets_its_contacts_were_judged_by_after_a_target_change(
+    client, make_monitor, clock
+) -> None:
+    """April's letters were judged by 5 working days; SLA_TARGET_LETTER then became 3, and May's
+    were judged by 3. April's breaches keep their 5: the report must not word April with today's 3."""
+    before = make_monitor()
+    april, may = datetime(2026, 4, 14, 9, tzinfo=UTC), datetime(2026, 5, 12, 9, tzinfo=UTC)
+    clock.at = april + timedelta(days=3, hours=1)
+    for n in range(5):
+        handle(before, received(f"apr-met-{n}", april))
+        handle(before, responded(f"apr-met-{n}", april, april + timedelta(days=3)))
+        handle(before, received(f"apr-late-{n}", april))
+    clock.at = datetime(2026, 4, 23, 9, tzinfo=UTC)  # past April's letters' 5th working day
+    assert before.scan() == 5
+    after = make_monitor(Policy(targets=Targets(channels={**DEFAULT_TARGETS, contracts.LETTER: 3})))
+    after.recompute()
+    clock.at = may + timedelta(days=1, hours=1)
+    for n in range(5):
+        handle(after, received(f"may-{n}", may))
+        handle(after, responded(f"may-{n}", may, may + timedelta(days=1)))
+    for n in range(2):  # too few to show: their target is not shown either
+        handle(after, received(f"may-tel-{n}", may, channel=contracts.TELEPHONE))
+        handle(after, responded(f"may-tel-{n}", may, may + timedelta(hours=2), channel=contracts.TELEPHONE))
+
+    query = {"from": "2026-04-01", "to": "2026-05-31", "group_by": "channel"}
+    public = client.get("/api/v1/reports/compliance", query_string=query).get_json()
+    assert [(row["month"], row["key"], row["met"], row["targets"]) for row in public["monthly"]] == [
+        ("2026-04", "letter", 5, [5]),
+        ("2026-05", "letter", 5, [3]),
+        ("2026-05", "telephone", FEWER, None),
+    ]
+    assert {row["key"]: row["targets"] for row in public["groups"]} == {"letter": [3, 5], "telephone": None}
+    by_month = {**query, "group_by": "month"}
+    staff = client.get("/api/v1/reports/compliance", query_string=by_month, headers=STAFF).get_json()
+    assert [(row["key"], row["targets"]) for row in staff["groups"]] == [
+        ("2026-04", [5]),
+        ("2026-05", [2, 3]),
+    ]
+    assert staff["totals"]["targets"] == [2, 3, 5]
 
 
 def test_the_notifiers_service_token_gets_every_figure_of_the_report_and_nothing_else(
@@ -317,7 +375,15 @@ def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> N
         "/api/v1/reports/compliance",
         query_string={"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"},
     ).get_json()
-    shown = {"key": "north", "met": 0, "breached": 0, "open": 6, "total": 6, "percent_met": None}
+    shown = {
+        "key": "north",
+        "met": 0,
+        "breached": 0,
+        "open": 6,
+        "total": 6,
+        "percent_met": None,
+        "targets": [],
+    }
     assert body["monthly"] == [{"month": "2026-06", **shown}]
     assert body["groups"] == [shown] and body["totals"] == shown | {"key": "all"}
 

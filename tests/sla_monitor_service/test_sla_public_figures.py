@@ -87,6 +87,7 @@ class Clock:
     state: str
     received_at: datetime = datetime(2026, 6, 10, 9, tzinfo=UTC)
     breach_emitted: bool = False
+    target_working_days: int = 5
 
 
 def _answer(clocks: list[Clock], group_by: str, area: str | None = None) -> tuple[dict, dict]:
@@ -106,6 +107,7 @@ clocks_of_a_month = st.lists(
         st.sampled_from(("c1", "c2")),
         st.sampled_from((*STATES.values(), WITHDRAWN)),  # withdrawn: counted as breached once breached
         breach_emitted=st.booleans(),
+        target_working_days=st.sampled_from((2, 3)),  # a target changed within the month
     ),
     min_size=1,
     max_size=40,
@@ -141,6 +143,9 @@ def test_no_answer_set_beside_another_leaves_a_hidden_figure_alone_in_a_sum(cloc
     for row in [whole, *by_area.values(), *by_channel.values()]:
         for name in (*STATES, "total"):
             assert not (isinstance(row[name], int) and 0 < row[name] < 5), (name, row)
+        # A target seen on one contact would tell that it exists: none beside a hidden count.
+        if row["met"] in HIDDEN_COUNTS or row["breached"] in HIDDEN_COUNTS:
+            assert row["targets"] is None, row
 
 
 def test_the_review_case_a_small_areas_figure_is_not_given_back_by_the_whole_months() -> None:

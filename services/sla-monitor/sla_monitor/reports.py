@@ -5,13 +5,15 @@ contact. `breached` counts contacts answered late, contacts past due still
 unanswered, and contacts withdrawn after their breach was raised (a breach once
 raised is never undone); `open` counts those still in time (paused ones too:
 waiting on the family or a partner, their clocks stand still). Other withdrawn
-contacts are left out.
+contacts are left out. `targets` names the working days the met and breached
+ones were judged by: each clock keeps the target it started with once answered
+or breached, so after a target change a month's figures keep their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ccshared.contracts import FEWER_THAN_5, WITHHELD
@@ -56,6 +58,7 @@ class Tally:
     met: int = 0
     breached: int = 0
     open: int = 0
+    targets: set[int] = field(default_factory=set)  # of the met and breached contacts
 
     @property
     def total(self) -> int:
@@ -67,8 +70,12 @@ class Tally:
         decided = self.met + self.breached
         return round(100 * self.met / decided, 1) if decided else None
 
-    def count(self, column: str) -> None:
+    def count(self, clock: ContactClock) -> None:
+        """Count a clock in its column (`column_of`); a decided one adds the target it was judged by."""
+        column = column_of(clock)
         setattr(self, column, getattr(self, column) + 1)
+        if column != "open" and clock.target_working_days is not None:
+            self.targets.add(clock.target_working_days)
 
     def as_dict(self) -> dict:
         return {
@@ -78,6 +85,7 @@ class Tally:
             "open": self.open,
             "total": self.total,
             "percent_met": self.percent_met,
+            "targets": sorted(self.targets),
         }
 
 
@@ -87,12 +95,11 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
     groups: dict[str, Tally] = {}
     overall = Tally("all")
     for clock in clocks:
-        column = column_of(clock)
-        if column is None:
+        if column_of(clock) is None:
             continue
         key = key_of(clock)
-        groups.setdefault(key, Tally(key)).count(column)
-        overall.count(column)
+        groups.setdefault(key, Tally(key)).count(clock)
+        overall.count(clock)
     return [groups[key] for key in sorted(groups)], overall
 
 
@@ -154,7 +161,7 @@ def _month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, Tally], l
             (("centre", area, clock.centre_id or ""), clock.centre_id or ""),
             (("area-channel", area, channel), channel),
         ):
-            tallies.setdefault(unit, Tally(key)).count(column_of(clock))
+            tallies.setdefault(unit, Tally(key)).count(clock)
     of_kind = {kind: [unit for unit in tallies if unit[0] == kind] for kind in ("area", "channel")}
     wholes: list[tuple[Unit, list[Unit]]] = [(("all",), of_kind["area"]), (("all",), of_kind["channel"])]
     for area_unit in of_kind["area"]:
@@ -170,7 +177,8 @@ def _month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, Tally], l
 def over_the_range(monthly: Iterable[dict]) -> list[dict]:
     """Months' published rows as one row per key, from those cells alone: each cell is the sum
     of the months' cells, or "withheld" where any month's is not shown (one month's cell is
-    itself). So an answer over a range tells nothing that its months' own figures do not."""
+    itself), and its targets those of all the months (none where any month's are not shown).
+    So an answer over a range tells nothing that its months' own figures do not."""
     keyed: dict[str, dict] = {}
     for row in monthly:
         into = keyed.get(row["key"])
@@ -180,6 +188,8 @@ def over_the_range(monthly: Iterable[dict]) -> list[dict]:
         for name in (*_CELLS, "total"):
             both = isinstance(into[name], int) and isinstance(row[name], int)
             into[name] = into[name] + row[name] if both else WITHHELD
+        both = into["targets"] is not None and row["targets"] is not None
+        into["targets"] = sorted({*into["targets"], *row["targets"]}) if both else None
     for row in keyed.values():
         known = isinstance(row["met"], int) and isinstance(row["breached"], int)
         row["percent_met"] = Tally("", row["met"], row["breached"]).percent_met if known else None
@@ -196,7 +206,8 @@ def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
 def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]]) -> dict[Any, dict]:
     """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
     hidden only so that those cannot be worked out say "withheld". A row's cells add up to its
-    total, and each whole's rows to the whole: no sum may have one hidden cell alone in it."""
+    total, and each whole's rows to the whole: no sum may have one hidden cell alone in it.
+    A row's targets are shown only beside its met and breached counts."""
     rows = {unit: dict(row) for unit, row in rows.items()}
     names = (*_CELLS, "total")
     hidden = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}
@@ -214,6 +225,7 @@ def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]])
         rows[u][name] = FEWER_THAN_5 if 0 < rows[u][name] < SMALLEST_SHOWN else WITHHELD
         if name in ("met", "breached"):
             rows[u]["percent_met"] = None
+            rows[u]["targets"] = None  # a target seen on one contact would tell that it exists
     return rows
 
 

@@ -142,6 +142,17 @@ class TallySchema(Schema):
     open = Count("unanswered and not yet past due")
     total = Count()
     percent_met = fields.Float(allow_none=True)
+    targets = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        metadata={
+            "description": "the targets, in working days, that the row's met and breached contacts were judged "
+            "by, smallest first, each once: a clock keeps the target it started with once answered or "
+            "breached, so after a target change (SLA_TARGET_*) a month's figures keep their own; empty "
+            "while none is decided. Null to anonymous callers where met or breached is not shown (a "
+            "target seen on one contact would tell that it exists), and over a range where any month's is"
+        },
+    )
 
 
 class ComplianceSchema(Schema):

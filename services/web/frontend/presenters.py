@@ -3,7 +3,7 @@ Flask, no HTTP; the time comes in as an argument."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -12,7 +12,7 @@ from ccshared import contracts as c
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, in_supported_range
 from ccshared.timeutil import LONDON
 
-from .formatting import CLOCK_MARKERS, WEEKDAY_LABELS, parse_instant
+from .formatting import CLOCK_MARKERS, WEEKDAY_LABELS, parse_instant, working_days
 
 UNANSWERED = c.CONTACT_UNANSWERED_STATUSES
 
@@ -192,6 +192,17 @@ def by_month(groups: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for group in groups:
         months.setdefault(group["month"], {"month": group["month"]})[group["key"]] = group
     return [months[key] for key in sorted(months, reverse=True)]
+
+
+def answered_within(targets: Sequence[int] | None) -> str:
+    """The time a month's answers were measured against, in words. Each letter or message keeps
+    the time it was given when it arrived, so a month in which that changed names each time."""
+    if not targets:  # not named where the counts are withheld
+        return "answered in time"
+    if len(targets) == 1:
+        return f"answered within {working_days(targets[0])}"
+    days = ", ".join(str(days) for days in targets[:-1]) + f" or {targets[-1]}"
+    return f"answered within {days} working days (not every one had the same time to answer)"
 
 
 def withheld_answered(group: Mapping[str, Any]) -> str:
