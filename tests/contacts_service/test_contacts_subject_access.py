@@ -166,8 +166,49 @@ def test_the_export_is_readable_and_says_who_the_person_is_in_each_contact(
     assert "other people's details" in export["about"]
     assert entry["centre"] == {"id": "centre-south", "name": "Test South Centre"}
     assert entry["referral"]["agency"]["name"] == "Example Health Visitors"
+    assert entry["urgency"] == "soon"
+    assert entry["created_by"] == entry["history"][0]["by"], "the referral's sender, as its first step names"
     assert [step["action"] for step in entry["history"]] == ["receive"]
     assert any(read["action"] == "subject_access_export" for read in entry["access_log"])
+
+
+def test_a_familys_export_says_who_logged_paused_and_answered_their_contact_and_when(
+    client, staff_headers, letter, clock
+):
+    logged = letter | {"received_at": "2026-11-20T09:00:00+00:00", "urgency": "urgent"}
+    created = client.post("/api/v1/contacts", json=logged, headers=staff_headers(username="test.logger"))
+    url = f"/api/v1/contacts/{created.json['id']}"
+    worker, other = staff_headers(username="test.worker"), staff_headers(username="test.other")
+    client.post(f"{url}/assign", json={"assignee": "test.worker"}, headers=worker)
+    clock.advance(hours=1)
+    pause = {"reason_code": "waiting_on_family", "note": "Test note: Test Parent is sending the form"}
+    assert client.post(f"{url}/pause", json=pause, headers=worker).status_code == 200
+    clock.advance(days=1)
+    assert client.post(f"{url}/resume", json={}, headers=other).status_code == 200
+    answer = {"method": "letter", "responded_at": "2026-11-23T15:00:00Z"}
+    assert client.post(f"{url}/respond", json=answer, headers=worker).status_code == 200
+
+    export = client.post(SEARCH, json={"name": "Test Parent"}, headers=staff_headers("admin", None)).json
+
+    [entry] = export["contacts"]
+    assert entry["urgency"] == "urgent"
+    assert (entry["created_at"], entry["created_by"]) == ("2026-11-23T10:00:00.000000Z", "test.logger")
+    assert entry["pauses"] == [
+        {
+            "paused_at": "2026-11-23T11:00:00.000000Z",
+            "paused_by": "test.worker",
+            "reason_code": "waiting_on_family",
+            "note": pause["note"],
+            "resumed_at": "2026-11-24T11:00:00.000000Z",
+            "resumed_by": "test.other",
+        }
+    ]
+    steps = {step["action"]: step for step in entry["history"]}
+    assert steps["assign"]["assigned_to"] == "test.worker"
+    assert steps["respond"]["at"] == "2026-11-24T11:00:00.000000Z", "when it was recorded"
+    assert steps["respond"]["dated"] == "2026-11-23T15:00:00.000000Z", "the date entered for the answer"
+    assert steps["pause"]["dated"] is None
+    assert "dated" in export["about"]
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,11 @@ MAX_FOUND = 500
 BATCH = 200
 ABOUT = (
     "Every contact and referral the Children's Centres contacts service holds about the person "
-    "searched for, with who has read each one. Times are UTC. Each contact's details hold only the "
-    "person's own part of it (found_as says who they are in it); other people's details in the record "
-    "(a referral's family, referrer or consent recorder) are left out, and left_out names those fields."
+    "searched for, with who has read each one. Times are UTC: a step's at is when it was recorded, "
+    "and its dated, when given, the earlier date entered for it (an answer given before it was "
+    "logged). Each contact's details hold only the person's own part of it (found_as says who they "
+    "are in it); other people's details in the record (a referral's family, referrer or consent "
+    "recorder) are left out, and left_out names those fields."
 )
 CASE_REFERENCE = re.compile(r"^(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
 CASE_REFERENCE_RULE = (
@@ -194,6 +196,9 @@ class SubjectAccess(ContactRecords):
             "centre": {"id": contact.centre_id, "name": centre_names.get(contact.centre_id)},
             "area": contact.area,
             "received_at": to_str(contact.received_at),
+            "created_at": to_str(contact.created_at),
+            "created_by": contact.created_by,
+            "urgency": contact.urgency,
             "status": contact.status,
             "assignee": contact.assignee,
             "responded_at": _when(contact.responded_at),
@@ -218,9 +223,11 @@ class SubjectAccess(ContactRecords):
             "pauses": [
                 {
                     "paused_at": to_str(pause.paused_at),
+                    "paused_by": pause.paused_by,
                     "reason_code": pause.reason_code,
                     "note": self._decrypt(pause.note) if about_them else None,
                     "resumed_at": _when(pause.resumed_at),
+                    "resumed_by": pause.resumed_by,
                 }
                 for pause in contact.pauses
             ],
@@ -246,10 +253,12 @@ def _history(steps: list[Transition]) -> list[dict[str, Any]]:
     return [
         {
             "at": to_str(step.at),
+            "dated": _when(step.dated),
             "by": step.by,
             "from": step.from_status,
             "to": step.to_status,
             "action": step.action,
+            "assigned_to": step.assigned_to,
         }
         for step in steps
     ]
