@@ -348,6 +348,7 @@ def test_an_erased_referrals_kept_mail_loses_the_decline_reason_and_the_referrer
             assert message == kept[key], "staff notices hold no personal data and stay"
         else:
             assert message.to == "undisclosed-recipients:;" and message.delivered_to is None
+            assert message.erased_at == "2026-07-09T09:00:00.000000Z"
             assert message.subject == kept[key].subject and message.date == kept[key].date
             assert "erased on 9 July 2026, 10:00" in message.text
     for doc in partner_notices(notifier, referral["id"]):

@@ -122,3 +122,32 @@ def test_every_kind_of_email_the_notifier_sends_has_a_label():
     from notifier.monthly import EVENT_TYPE as MONTHLY_REPORT
 
     assert set(NOTICE_TYPES) | {DIGEST_TYPE, GROUP_TYPE, MONTHLY_REPORT} <= set(EVENT_LABELS)
+
+
+ERASED_AT = "2026-07-09T09:00:00.000000Z"
+ERASED_NOTICE = {**ACCEPTED, "erased_at": ERASED_AT}
+ERASED_MESSAGE = {
+    "id": "m2",
+    "subject": "Referral accepted: R-2612-CCCCC",
+    "to": "undisclosed-recipients:;",
+    "delivered_to": None,
+    "date": "Thu, 03 Dec 2026 15:17:00 +0000",
+    "erased_at": ERASED_AT,
+}
+
+
+def test_an_email_whose_copy_was_erased_says_so_in_the_log_and_when_opened(client, services, sign_in):
+    services.on("GET", NOTIFIER, "/api/v1/notifications", (200, {"items": [RECEIPT, ERASED_NOTICE]}))
+    services.on("GET", NOTIFIER, "/api/v1/messages", (200, {"items": [MESSAGE, ERASED_MESSAGE]}))
+    note = "This e-mail's words and its recipient's address were erased on 9 July 2026, 10:00."
+    services.on("GET", NOTIFIER, "/api/v1/messages/m2", (200, {**ERASED_MESSAGE, "text": note, "html": note}))
+    sign_in("t.north", "coordinator", "north")
+
+    page = html.unescape(client.get("/staff/mail/").text)
+    opened = html.unescape(client.get("/staff/mail/messages/m2").text)
+
+    assert page.count("Copy erased on Thu 9 Jul 2026, 10:00am") == 2, "the log's row and the message's"
+    assert "undisclosed-recipients" not in page
+    assert "Copy erased on Thu 9 Jul 2026, 10:00am" in opened
+    assert "holds no addresses or words any more" in opened
+    assert "undisclosed-recipients" not in opened and "See the HTML version" not in opened

@@ -121,6 +121,7 @@ class StoredMessage:
     date: str
     area: str | None
     event_type: str | None
+    erased_at: str | None = None
     text: str | None = None
     html: str | None = None
 
@@ -174,6 +175,7 @@ def _summary(key: str, headers, text: str | None = None, html: str | None = None
         date=_header(headers, "Date") or "",
         area=_header(headers, "X-CC-Area") or None,
         event_type=_header(headers, "X-CC-Event-Type") or None,
+        erased_at=_header(headers, ERASED_AT) or None,
         text=text,
         html=html,
     )

@@ -65,6 +65,10 @@ class MessageSummary(Schema):
     date = fields.String()
     area = fields.String(allow_none=True)
     event_type = fields.String(allow_none=True)
+    erased_at = fields.String(
+        allow_none=True,
+        metadata={"description": "when its addresses and words were erased with the contact's personal data"},
+    )
 
 
 class MessageDetail(MessageSummary):
