@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from ccshared import contracts as c
 from notifier import domain
-from notifier_testkit import SmtpServer, sla_event, stale_event, wire
+from notifier_testkit import SmtpServer, contact_event, sla_event, stale_event, wire
 
 DIGEST_READER = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -154,7 +154,17 @@ def test_a_digest_reader_is_known_whatever_the_case_of_the_address(tmp_path, pri
     assert digest.status == domain.SENT and digest.item_ids == (held.id,)
 
 
-def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_path):
+def stopped(how: str) -> dict:
+    """The contact-0001 answered (the SLA monitor's word) or withdrawn (the contacts service's)."""
+    if how == "answered":
+        return sla_event(c.SLA_MET)
+    return contact_event(
+        c.CONTACT_WITHDRAWN, "contact-0001", datetime(2026, 6, 26, 14, 30, tzinfo=UTC), c.NORTH
+    )
+
+
+@pytest.mark.parametrize("how", ["answered", "withdrawn"])
+def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_path, how):
     """A digest once told its reader a contact was 'due today' that was answered that morning."""
     notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
     notifier.receive(sla_event(c.SLA_AT_RISK, assignee="test.worker"))  # pending, to the worker
@@ -163,14 +173,14 @@ def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_pat
     other = {"contact_id": "contact-0002", "reference": "LCC-TEST-0002"}
     notifier.receive(sla_event(c.SLA_AT_RISK, **other))
 
-    notifier.receive(sla_event(c.SLA_MET))
+    notifier.receive(stopped(how))
     notifier.deliver()
 
     log = [n for n in notifier.notifications.search() if n.kind == domain.EVENT]
     about_answered = {(n.event_type, n.recipient): n for n in log if n.data["contact_id"] == "contact-0001"}
     dropped = [n for n in about_answered.values() if n.event_type == c.SLA_AT_RISK]
     assert len(dropped) == 2 and {n.status for n in dropped} == {domain.SKIPPED}
-    assert all("no longer needed: the contact was answered" in n.last_error for n in dropped)
+    assert all(f"no longer needed: the contact was {how}" in n.last_error for n in dropped)
     # A breach is never undone: its notices stay.
     assert about_answered[(c.SLA_BREACHED, DIGEST_READER)].status == domain.HELD
     assert about_answered[(c.SLA_BREACHED, PRINCIPAL)].status == domain.SENT
