@@ -187,3 +187,42 @@ def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_pat
     [still_due] = [n for n in log if n.data["contact_id"] == "contact-0002"]
     assert still_due.status == domain.HELD
     assert not list((tmp_path / "mail").glob("*.eml"))[1:]  # the Principal Officer's breach copy only
+
+
+@pytest.mark.parametrize("how", ["answered", "withdrawn"])
+def test_a_digest_made_before_a_contact_was_answered_or_withdrawn_goes_without_its_reminder(tmp_path, how):
+    """A digest made at 08:00 told its reader a contact answered at 08:01 was 'due today'."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+
+    notifier.clock.advance(minutes=1)
+    notifier.receive(stopped(how))
+    notifier.deliver()
+
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Daily digest for Tuesday 7 July 2026: 1 notification"
+    text = message.get_body(("plain",)).get_content()
+    assert "LCC-TEST-0002" in text and "LCC-TEST-0001" not in text
+    [answered] = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0001"]
+    assert answered.status == domain.SKIPPED and answered.carried_by is None
+    assert answered.last_error == f"no longer needed: the contact was {how}"
+
+
+def test_a_digest_left_with_nothing_to_carry_is_not_sent(tmp_path):
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+
+    notifier.receive(sla_event(c.SLA_MET))
+    notifier.deliver()
+
+    assert not list((tmp_path / "mail").glob("*.eml"))
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    assert digest.status == domain.SKIPPED
+    assert digest.last_error.startswith("no longer needed")
+    assert notifier.digest.run_once() == 0
