@@ -197,6 +197,24 @@ def sla_event(
     return events.make(type_, contact_id, data, source="sla-monitor", time=at)
 
 
+def contact_event(type_: str, contact_id: str, received_at: datetime, area: str, **extra) -> dict:
+    """A contact's lifecycle step as the contacts service publishes it (a letter; ids and times only)."""
+    data = {
+        "contact_id": contact_id,
+        "reference": f"REF-{contact_id}",
+        "channel": c.LETTER,
+        "centre_id": "centre-north-1" if area == c.NORTH else "centre-south-1",
+        "area": area,
+        "received_at": received_at,
+        "status": type_.split(".")[1],
+        "assignee": None,
+        "responded_at": extra.get("responded_at"),
+        "occurred_at": extra.get("responded_at") or received_at,
+        "urgency": None,
+    }
+    return events.make(type_, contact_id, data, source="tests", time=data["occurred_at"])
+
+
 def centre_event(
     centre_id: str = "centre-north-1",
     name: str = "Test Park Children's Centre",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from ccshared import contracts as c
 from notifier import domain
-from notifier_testkit import SmtpServer, sla_event, stale_event, wire
+from notifier_testkit import SmtpServer, contact_event, sla_event, stale_event, wire
 
 DIGEST_READER = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -154,7 +154,17 @@ def test_a_digest_reader_is_known_whatever_the_case_of_the_address(tmp_path, pri
     assert digest.status == domain.SENT and digest.item_ids == (held.id,)
 
 
-def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_path):
+def stopped(how: str) -> dict:
+    """The contact-0001 answered (the SLA monitor's word) or withdrawn (the contacts service's)."""
+    if how == "answered":
+        return sla_event(c.SLA_MET)
+    return contact_event(
+        c.CONTACT_WITHDRAWN, "contact-0001", datetime(2026, 6, 26, 14, 30, tzinfo=UTC), c.NORTH
+    )
+
+
+@pytest.mark.parametrize("how", ["answered", "withdrawn"])
+def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_path, how):
     """A digest once told its reader a contact was 'due today' that was answered that morning."""
     notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
     notifier.receive(sla_event(c.SLA_AT_RISK, assignee="test.worker"))  # pending, to the worker
@@ -163,17 +173,56 @@ def test_reminders_of_a_contact_answered_or_withdrawn_since_are_not_sent(tmp_pat
     other = {"contact_id": "contact-0002", "reference": "LCC-TEST-0002"}
     notifier.receive(sla_event(c.SLA_AT_RISK, **other))
 
-    notifier.receive(sla_event(c.SLA_MET))
+    notifier.receive(stopped(how))
     notifier.deliver()
 
     log = [n for n in notifier.notifications.search() if n.kind == domain.EVENT]
     about_answered = {(n.event_type, n.recipient): n for n in log if n.data["contact_id"] == "contact-0001"}
     dropped = [n for n in about_answered.values() if n.event_type == c.SLA_AT_RISK]
     assert len(dropped) == 2 and {n.status for n in dropped} == {domain.SKIPPED}
-    assert all("no longer needed: the contact was answered" in n.last_error for n in dropped)
+    assert all(f"no longer needed: the contact was {how}" in n.last_error for n in dropped)
     # A breach is never undone: its notices stay.
     assert about_answered[(c.SLA_BREACHED, DIGEST_READER)].status == domain.HELD
     assert about_answered[(c.SLA_BREACHED, PRINCIPAL)].status == domain.SENT
     [still_due] = [n for n in log if n.data["contact_id"] == "contact-0002"]
     assert still_due.status == domain.HELD
     assert not list((tmp_path / "mail").glob("*.eml"))[1:]  # the Principal Officer's breach copy only
+
+
+@pytest.mark.parametrize("how", ["answered", "withdrawn"])
+def test_a_digest_made_before_a_contact_was_answered_or_withdrawn_goes_without_its_reminder(tmp_path, how):
+    """A digest made at 08:00 told its reader a contact answered at 08:01 was 'due today'."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+
+    notifier.clock.advance(minutes=1)
+    notifier.receive(stopped(how))
+    notifier.deliver()
+
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Daily digest for Tuesday 7 July 2026: 1 notification"
+    text = message.get_body(("plain",)).get_content()
+    assert "LCC-TEST-0002" in text and "LCC-TEST-0001" not in text
+    [answered] = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0001"]
+    assert answered.status == domain.SKIPPED and answered.carried_by is None
+    assert answered.last_error == f"no longer needed: the contact was {how}"
+
+
+def test_a_digest_left_with_nothing_to_carry_is_not_sent(tmp_path):
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+
+    notifier.receive(sla_event(c.SLA_MET))
+    notifier.deliver()
+
+    assert not list((tmp_path / "mail").glob("*.eml"))
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    assert digest.status == domain.SKIPPED
+    assert digest.last_error.startswith("no longer needed")
+    assert notifier.digest.run_once() == 0

@@ -22,7 +22,7 @@ from ccshared.calendar import WorkingCalendar, parse_area_closure_days
 from ccshared.timeutil import FixedClock
 from notifier import bootstrap, domain
 from notifier.monthly import EVENT_TYPE, KIND, MonthlyReports, month_due
-from notifier_testkit import SmtpServer, centre_event, smtp_wired
+from notifier_testkit import SmtpServer, centre_event, contact_event, smtp_wired
 from sla_monitor import config as sla_config
 from sla_monitor.app import create_app as create_sla_app
 from sla_monitor.policy import Policy
@@ -44,23 +44,6 @@ FIRST_WORKING_DAY_0800 = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
 JUNE = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 REFERENCES = ("REF-june-met", "REF-june-late", "REF-june-south", "REF-may-old")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def contact_event(type_: str, contact_id: str, received_at: datetime, area: str, **extra) -> dict:
-    data = {
-        "contact_id": contact_id,
-        "reference": f"REF-{contact_id}",
-        "channel": c.LETTER,
-        "centre_id": "centre-north-1" if area == c.NORTH else "centre-south-1",
-        "area": area,
-        "received_at": received_at,
-        "status": type_.split(".")[1],
-        "assignee": None,
-        "responded_at": extra.get("responded_at"),
-        "occurred_at": extra.get("responded_at") or received_at,
-        "urgency": None,
-    }
-    return events.make(type_, contact_id, data, source="tests", time=data["occurred_at"])
 
 
 class SlaMonitor:

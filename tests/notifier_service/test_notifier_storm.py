@@ -2,8 +2,9 @@
 
 Many notices for one recipient close together: the first goes at once, the
 rest wait and go as one e-mail per recipient per window, listing each
-contact's reference, centre and due date. Nothing is dropped: every notice is
-in the delivery log with the Message-ID of the mail that carried it.
+contact's reference, centre and due date. Nothing is dropped but reminders of
+contacts answered since: every notice is in the delivery log with the
+Message-ID of the mail that carried it.
 """
 
 from __future__ import annotations
@@ -139,6 +140,48 @@ def test_every_notice_is_in_the_log_with_the_message_that_carried_it(
     assert {n["digest_id"] for n in listed} <= {
         n.id for n in storm.notifications.search(event_type=domain.GROUP_TYPE)
     }
+
+
+@pytest.mark.parametrize(
+    ("answered", "carried"),
+    [((1,), ["LCC-STORM-0002", "LCC-STORM-0003"]), ((1, 2, 3), [])],
+)
+def test_a_group_mail_goes_without_reminders_of_contacts_answered_since_it_was_made(
+    storm: Notifier, smtp_server: SmtpServer, answered: tuple[int, ...], carried: list[str]
+) -> None:
+    """A group mail held up by the relay still told a coordinator that answered contacts were due today."""
+    for n in range(4):
+        storm.receive(breach(n, type_=c.SLA_AT_RISK))
+        storm.clock.advance(milliseconds=10)
+    storm.deliver()
+    smtp_server.refuse("451 4.3.0 Try again later")
+    storm.clock.advance(seconds=30)
+    storm.deliver()
+    [group] = storm.notifications.search(event_type=domain.GROUP_TYPE)
+    assert group.status == domain.RETRYING and len(group.item_ids) == 3
+
+    for n in answered:
+        storm.receive(sla_event(c.SLA_MET, contact_id=f"contact-{n:04d}", reference=f"LCC-STORM-{n:04d}"))
+    smtp_server.accept()
+    storm.clock.advance(seconds=60)
+    storm.deliver()
+
+    [first, *rest] = mails_to(smtp_server, COORDINATOR)
+    assert "LCC-STORM-0000" in first.message["Subject"]
+    assert sorted(carried_references(smtp_server, COORDINATOR) - Counter(["LCC-STORM-0000"])) == carried
+    if carried:
+        assert [mail.message["Subject"] for mail in rest] == ["2 contact notices: 2 due today"]
+    else:
+        assert rest == []
+    group = storm.notifications.get(group.id)
+    assert group.status == (domain.SENT if carried else domain.SKIPPED)
+    notices = {n.data["contact_id"]: n for n in storm.notifications.search(event_type=c.SLA_AT_RISK)}
+    for n in answered:
+        notice = notices[f"contact-{n:04d}"]
+        assert (notice.status, notice.last_error) == (
+            domain.SKIPPED,
+            "no longer needed: the contact was answered",
+        )
 
 
 def test_other_notices_are_not_held_back(storm: Notifier, smtp_server: SmtpServer) -> None:

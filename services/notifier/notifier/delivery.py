@@ -54,6 +54,7 @@ from .domain import (
     SENT,
     Notification,
     partner_role,
+    still_carried,
 )
 from .grouping import Grouper
 from .mail import Mailer, PermanentFailure, TemporaryFailure, compose
@@ -72,6 +73,8 @@ HINT_LINGER_SECONDS = 0.2
 # The queue gauge counts each status (on FerretDB a read of the whole log per status): once per
 # Prometheus scrape interval is enough for the dashboards and the alerts, which look over minutes.
 QUEUE_REPORT_SECONDS = 15.0
+# Why a digest or group mail is not sent: every notice it carried was dropped after it was made.
+EMPTIED = "no longer needed: the contacts of all its notices were answered or withdrawn"
 
 
 @dataclass(eq=False, kw_only=True)
@@ -246,7 +249,12 @@ class Delivery(Mailer):
             if partner is not None:
                 self._tell_partner(claimed, *partner)
                 return
-            items = self.notifications.many(list(claimed.item_ids)) if claimed.kind in CARRIERS else []
+            items: list[Notification] = []
+            if claimed.kind in CARRIERS:
+                items = still_carried(self.notifications.many(list(claimed.item_ids)))
+                if not items:
+                    claimed.skipped(self.clock.now(), EMPTIED)
+                    return
             started = self.clock.now()
             rendered = self.renderer.render(claimed, started, items)
             message = compose(claimed, rendered, self.sender, started)

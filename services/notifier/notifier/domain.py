@@ -11,6 +11,8 @@ before anything is sent (status pending) and moves on by explicit transitions:
     pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
     pending/retrying/waiting/held (a reminder of a contact answered or withdrawn since) --> skipped
+    digested/grouped (the same, its digest or group mail not gone yet) --> skipped, left out of it
+    a digest or group mail left with nothing to carry --> skipped
 
 A partner's notice is addressed to a role, not an address: "agency-of:<contact
 id>" (the agency's notification address) or "referrer-of:<contact id>" (the
@@ -61,9 +63,14 @@ NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED, c.CENTR
 # Staff notices about a contact's clock: in a storm, grouped per recipient (grouping.py).
 GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
 # Reminders that stop being true once the contact is answered or withdrawn: dropped while
-# still queued. A breach is never undone, so its notices stay.
+# still queued or carried by a digest or group mail not gone yet. A breach is never undone,
+# so its notices stay.
 MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED)
 QUEUED_STATUSES = (PENDING, RETRYING, WAITING, HELD)
+# A notice carried by a digest or group mail (its digest_id), and the statuses of such a mail
+# that has not gone and may yet (due, or failed and so perhaps sent again at staff's word).
+CARRIED_STATUSES = (DIGESTED, GROUPED)
+UNSENT_STATUSES = (*DUE_STATUSES, FAILED)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
 PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
 # Every event type a notification may be about.
@@ -309,7 +316,8 @@ class Notification(Outgoing):
 
     def skipped(self, now: datetime, reason: str) -> None:
         """Nothing to send (the referrer gave no address, or it was erased; the contact was answered
-        before its reminder went): an end, not a failure, with the reason in the delivery log."""
+        before its reminder went; a digest's or group mail's items all dropped so): an end, not a
+        failure, with the reason in the delivery log."""
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
     def erased(self, now: datetime) -> None:
@@ -372,6 +380,12 @@ def carrier(
         data=data,
         item_ids=tuple(item.id for item in items),
     )
+
+
+def still_carried(items: Sequence[Notification]) -> list[Notification]:
+    """What a digest or group mail carries when it goes: its items but those dropped since it was
+    made (a reminder of a contact answered or withdrawn since, skipped)."""
+    return [item for item in items if item.status != SKIPPED]
 
 
 def new_notifications(

@@ -11,10 +11,13 @@ Grouped: staff notices about a contact's clock (domain.GROUPED_TYPES) to an
 address. Partners' notices, new referrals and centre notices go alone, and a
 digest reader's notices are held for the digest already.
 
-Nothing is dropped: a notice waits (status waiting) until a group mail lists
-it (status grouped, `digest_id` = the group's notification id), and the group
-mail is a notification like any other, with retries and dead letters. The
-delivery log keeps each notice with the Message-ID that carried it.
+Nothing is dropped but reminders no longer needed: a notice waits (status
+waiting) until a group mail lists it (status grouped, `digest_id` = the group's
+notification id), and the group mail is a notification like any other, with
+retries and dead letters. The delivery log keeps each notice with the
+Message-ID that carried it. A reminder whose contact is answered or withdrawn
+before its group mail goes is skipped (intake.clock_stopped) and left out of it
+(domain.still_carried); a group mail left with none is skipped, not sent.
 
 One window document per recipient (`group_windows`) says when the recipient
 was last mailed and when the next group mail is due. A group mail's id is its

@@ -76,7 +76,8 @@ class Intake:
         self.clock_stopped(event)
 
     def clock_stopped(self, event: events.Event) -> None:
-        """Answered or withdrawn: its queued reminders (due today, still overdue) are no longer needed."""
+        """Answered or withdrawn: its reminders (due today, still overdue) not gone yet, queued or in
+        a digest or group mail still to go, are no longer needed."""
         why = "withdrawn" if event.type == c.CONTACT_WITHDRAWN else "answered"
         now = self.clock.now()
         for notice in self.notifications.queued_about(event.data["contact_id"], MOOT_ONCE_STOPPED):

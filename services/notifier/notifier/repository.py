@@ -12,7 +12,17 @@ from ccshared.aggregate import state_doc, state_values
 from ccshared.store import Collection, Document, Store, insert_new
 from ccshared.timeutil import from_str, to_str
 
-from .domain import DUE_STATUSES, FAILED, HELD, QUEUED_STATUSES, SENDING, WAITING, Notification
+from .domain import (
+    CARRIED_STATUSES,
+    DUE_STATUSES,
+    FAILED,
+    HELD,
+    QUEUED_STATUSES,
+    SENDING,
+    UNSENT_STATUSES,
+    WAITING,
+    Notification,
+)
 from .grouping import Window
 
 _INSTANTS = (
@@ -121,15 +131,19 @@ class NotificationRepository:
         return [from_doc(doc) for doc in docs]
 
     def queued_about(self, contact_id: str, event_types: tuple[str, ...]) -> list[Notification]:
-        """Notices of these types about the contact, not yet sent nor carried by a digest or group."""
+        """Notices of these types about the contact not gone yet: queued, or carried by a digest
+        or group mail that has not gone (it reads its items again when it goes)."""
         docs = self.collection.find(
             {
-                "status": {"$in": list(QUEUED_STATUSES)},
+                "status": {"$in": [*QUEUED_STATUSES, *CARRIED_STATUSES]},
                 "event_type": {"$in": list(event_types)},
                 "data.contact_id": contact_id,
             }
         )
-        return [from_doc(doc) for doc in docs]
+        notices = [from_doc(doc) for doc in docs]
+        carriers = sorted({n.digest_id for n in notices if n.status in CARRIED_STATUSES and n.digest_id})
+        unsent = {carrier.id for carrier in self.many(carriers) if carrier.status in UNSENT_STATUSES}
+        return [n for n in notices if n.status in QUEUED_STATUSES or n.digest_id in unsent]
 
     def about(self, contact_id: str) -> list[Notification]:
         """Every notice about the contact, whatever its status."""
