@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 from ccshared import events
 from ccshared.outbox import OUTBOX
-from ccshared.store import Store
+from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock
 from contacts.config import Settings
 from contacts.idempotency import idempotent_requests
 from contacts.repository import CONTACTS, AuditLog, ContactRepository
 from contacts.retention import erase_expired
+from contacts.scrubbing import OwedScrub
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -84,6 +85,26 @@ def centre_event(
     return events.decode(events.encode(envelope))
 
 
+class ScrubFailsOnce:
+    """The test store, whose first scrub fails as one does while a reader holds SQLite's WAL
+    (the checkpoint cannot complete): nothing scrubbed, StoreUnavailable raised."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.failed = 0
+        self.scrubbed = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def scrub(self) -> None:
+        if not self.failed:
+            self.failed += 1
+            raise StoreUnavailable("test store: a reader kept the WAL from being checkpointed")
+        self.store.scrub()
+        self.scrubbed += 1
+
+
 def erase(doc_store: Store, clock: Clock, settings: Settings, retention_days: int = 365) -> int:
     """Run retention erasure on the test store as the erase-expired command does."""
     return erase_expired(
@@ -92,7 +113,7 @@ def erase(doc_store: Store, clock: Clock, settings: Settings, retention_days: in
         idempotent_requests(settings, doc_store, clock),
         clock,
         retention_days,
-        doc_store.scrub,
+        OwedScrub(doc_store, clock),
     )
 
 

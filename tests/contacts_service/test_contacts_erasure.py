@@ -11,9 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from ccshared.store import StoreUnavailable
 from contacts.repository import CONTACTS, IDEMPOTENCY
 from contacts.worker import idempotency_purge_task
-from contacts_testkit import PERSONAL_VALUES, erase
+from contacts_testkit import PERSONAL_VALUES, ScrubFailsOnce, erase
 
 from tests.infra.waiting import wait_for
 
@@ -88,6 +89,27 @@ def test_erasure_leaves_no_copy_of_a_contact_in_the_store_files(
     for token in secrets[0], secrets[2]:
         pieces = {token[i : i + 24] for i in range(0, len(token) - 24, 12)}
         assert not [piece for piece in pieces if piece in after]
+
+
+def test_after_a_scrub_that_failed_the_next_run_leaves_no_copy_in_the_store_files(
+    request, store_url, client, staff_headers, letter, doc_store, clock, settings
+):
+    staff = staff_headers()
+    contact_id = client.post(CONTACTS_API, json=letter, headers=staff).json["id"]
+    assert client.post(f"{CONTACTS_API}/{contact_id}/withdraw", json={}, headers=staff).status_code == 200
+    token = doc_store.collection(CONTACTS).get(contact_id)["personal"].encode()
+    doc_store.scrub()
+    assert token in raw_bytes(store_files(request, store_url)), "the test looks in the right files"
+    clock.advance(days=400)
+    store = ScrubFailsOnce(doc_store)
+
+    with pytest.raises(StoreUnavailable):
+        erase(store, clock, settings)
+    assert erase(store, clock, settings) == 0
+
+    after = raw_bytes(store_files(request, store_url))
+    pieces = {token[i : i + 24] for i in range(0, len(token) - 24, 12)}
+    assert not [piece for piece in pieces if piece in after], "erased data is still in the store's files"
 
 
 def test_an_idempotency_key_lasts_24_hours_then_makes_a_new_contact(

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from ccshared import store as store_module
 from ccshared.config import ConfigError
+from ccshared.store import StoreUnavailable
 from ccshared.timeutil import FixedClock
 from contacts import worker
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS, IDEMPOTENCY, AgencyRepository
-from contacts_testkit import PERSONAL_VALUES, erase
+from contacts_testkit import PERSONAL_VALUES, ScrubFailsOnce, erase
 from cryptography.fernet import Fernet
 from prometheus_client import REGISTRY
 
@@ -158,6 +159,40 @@ def test_the_worker_erases_again_each_period_without_a_restart(
     clock.advance(days=200)
     wait_for(lambda: _erased(doc_store, second), 10, "the next period's erasure")
     assert _erasures_of(doc_store, first) == _erasures_of(doc_store, second) == 1
+
+
+def test_a_scrub_that_failed_after_an_erasure_is_done_by_the_next_run(
+    client, staff_headers, letter, doc_store, clock, settings
+):
+    """The run after finds nothing left to erase; it must still scrub the bytes the erased
+    contact left in the store's files."""
+    _ended_contact(client, staff_headers(), letter)
+    clock.advance(days=settings.retention_days + 1)
+    store = ScrubFailsOnce(doc_store)
+
+    with pytest.raises(StoreUnavailable):
+        erase(store, clock, settings)
+    assert erase(store, clock, settings) == 0
+    assert store.scrubbed == 1
+    assert erase(store, clock, settings) == 0
+    assert store.scrubbed == 1, "once done, the scrub is owed no more"
+
+
+def test_the_worker_retries_a_failed_scrub_until_it_is_done_and_says_so(
+    client, staff_headers, letter, doc_store, clock, settings, running, caplog
+):
+    expired = _ended_contact(client, staff_headers(), letter)
+    clock.advance(days=settings.retention_days + 1)
+    store = ScrubFailsOnce(doc_store)
+    caplog.set_level("INFO", logger="contacts.worker")
+
+    running(worker.retention_erasure_task(settings, store, clock))
+
+    wait_for(lambda: store.scrubbed == 1, 10, "the scrub the failed run owed, without waiting a day")
+    wait_for(lambda: _metric("cc_retention_scrub_owed") == 0, 10, "the owed scrub's metric cleared")
+    assert _erased(doc_store, expired) and store.failed == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert "retention erasure's scrub failed, retried until it succeeds" in messages
 
 
 ENV_BASE = {

@@ -14,7 +14,7 @@ from contacts import blind_index as bi
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS
-from contacts_testkit import PERSONAL_VALUES, erase, staged_erasures
+from contacts_testkit import PERSONAL_VALUES, ScrubFailsOnce, erase, staged_erasures
 
 SEARCH = "/api/v1/subject-access/search"
 ERASE = "/api/v1/subject-access/erase"
@@ -395,6 +395,23 @@ def test_erasure_removes_personal_data_and_blind_index_and_is_audited(
     assert again.json["already_erased"] == [people["referral"]]
     [announced] = staged_erasures(doc_store, people["referral"])
     assert announced.data["parts"] == ["all"] and announced.subject == people["referral"]
+
+
+def test_a_retried_erasure_does_the_scrub_that_failed(
+    client, staff_headers, people, doc_store, settings, clock
+):
+    """The store could not be scrubbed after the erasure (503); the retry finds the contact
+    already erased, and scrubs."""
+    store = ScrubFailsOnce(doc_store)
+    failing = create_app(settings, store=store, clock=clock).test_client()
+    admin = staff_headers("admin", None, username="test.admin")
+    body = {"phone": "07700 900123", "contact_ids": [people["referral"]], "reason": "erasure_request"}
+
+    assert failing.post(ERASE, json=body, headers=admin).status_code == 503
+    again = failing.post(ERASE, json=body, headers=admin)
+
+    assert again.status_code == 200 and again.json["already_erased"] == [people["referral"]]
+    assert store.scrubbed == 1
 
 
 # From the command line ---------------------------------------------------------

@@ -19,6 +19,7 @@ from .idempotency import IdempotentRequests, idempotent_requests
 from .read_model import CentreReadModel
 from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRepository
 from .retention import erase_expired
+from .scrubbing import OwedScrub
 from .service import ContactService
 from .subject_access import SubjectAccess
 from .webhook_delivery import HttpSender, WebhookDelivery
@@ -52,7 +53,7 @@ def contact_service(settings: Settings, store: Store, clock: Clock) -> ContactSe
 
 
 def subject_access(settings: Settings, store: Store, clock: Clock) -> SubjectAccess:
-    return SubjectAccess(**_contacts_parts(settings, store, clock), scrub=store.scrub)
+    return SubjectAccess(**_contacts_parts(settings, store, clock), scrub=OwedScrub(store, clock))
 
 
 def agency_keys(settings: Settings, store: Store, clock: Clock) -> AgencyKeys:
@@ -72,7 +73,7 @@ def retention(settings: Settings, store: Store, clock: Clock) -> Callable[[], in
         requests(settings, store, clock),
         clock,
         settings.retention_days,
-        store.scrub,
+        OwedScrub(store, clock),
     )
 
 

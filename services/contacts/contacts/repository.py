@@ -24,6 +24,7 @@ AGENCY_PROFILES = "agency_profiles"
 AUDIT = "audit"
 IDEMPOTENCY = "idempotency"
 PROCESSED = "processed_events"
+MAINTENANCE = "maintenance"  # what the service owes its store: a scrub (scrubbing.py)
 SAVE_ATTEMPTS = 5
 
 

@@ -6,13 +6,13 @@ stays for reports; the erasure is written to the audit log and announced
 (contact.personal_erased, ids only) so that the notifier erases its copies.
 Every other copy goes with it: the contact's Idempotency-Key record (with its
 body fingerprint), and, through the store's scrub, the bytes the old document
-left in the files.
+left in the files: a scrub owed until one succeeds (scrubbing.py), so a run
+whose scrub failed is followed by one that scrubs though nothing is left to erase.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 from ccshared.outbox import VersionConflict
@@ -21,6 +21,7 @@ from ccshared.timeutil import Clock
 from . import vocabulary as v
 from .idempotency import IdempotentRequests
 from .repository import AuditLog, ContactRepository
+from .scrubbing import OwedScrub
 from .service import envelopes
 
 ACTOR = "retention"
@@ -32,9 +33,10 @@ def erase_expired(
     requests: IdempotentRequests,
     clock: Clock,
     retention_days: int,
-    scrub: Callable[[], None],
+    scrub: OwedScrub,
 ) -> int:
-    """Erase what has passed its retention period; return how many contacts were erased."""
+    """Erase what has passed its retention period, then pay the scrub owed (by this run or an
+    earlier one); return how many contacts were erased. Raises ScrubOwed if the scrub fails."""
     now = clock.now()
     cutoff = now - timedelta(days=retention_days)
     erased = 0
@@ -43,8 +45,10 @@ def erase_expired(
         batch = [c for c in contacts.past_retention(cutoff) if c.id not in skipped]
         if not batch:
             if erased:
-                scrub()
+                scrub.owe()
+            scrub.pay()
             return erased
+        scrub.owe()
         for contact in batch:
             contact.erase_personal_data(now)
             try:

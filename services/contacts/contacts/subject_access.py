@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from . import vocabulary as v
 from .blind_index import InvalidQuery, Query
 from .domain import Contact, Transition
 from .repository import SAVE_ATTEMPTS
+from .scrubbing import OwedScrub
 from .service import ContactRecords, envelopes
 
 # A person has a handful of contacts; more than this means the search is too broad to be about one.
@@ -63,8 +64,9 @@ class Erasure:
 @dataclass(eq=False, kw_only=True)
 class SubjectAccess(ContactRecords):
     # Erasing a contact forgets its Idempotency-Key record too (`requests`), and `scrub` clears
-    # the bytes its old document left in the store's files.
-    scrub: Callable[[], None]
+    # the bytes its old document left in the store's files (owed until it succeeds: a retry of
+    # a request whose scrub failed finds the contacts already erased, and scrubs).
+    scrub: OwedScrub
 
     def search(self, who: str, asked: Query) -> dict[str, Any]:
         """The export: every contact about the person asked for (audited)."""
@@ -118,7 +120,8 @@ class SubjectAccess(ContactRecords):
             if erased:
                 result.parts[contact_id] = erased
         if result.erased:
-            self.scrub()
+            self.scrub.owe()
+        self.scrub.pay()
         return result
 
     def backfill(self, *, everything: bool = False) -> int:
@@ -164,6 +167,7 @@ class SubjectAccess(ContactRecords):
                 erased = roles
                 kept = parts.without(personal, roles)
                 contact.erase_people(roles, self.cipher.encrypt(kept), self.index.of_personal(kept))
+            self.scrub.owe()
             try:
                 self.contacts.save(contact, envelopes(self.contacts, contact, now))
             except VersionConflict:

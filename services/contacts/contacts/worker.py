@@ -29,6 +29,7 @@ from . import bootstrap
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .repository import PROCESSED, ContactRepository
+from .scrubbing import ScrubOwed
 from .webhook_repository import ReceiverRepository
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,11 @@ ERASED = Counter(
 ERASURE_LAST_RUN = Gauge(
     "cc_retention_last_run_timestamp_seconds",
     "When the worker's retention erasure last ran to the end (Unix time); a day or more ago: it is not running",
+    multiprocess_mode="mostrecent",
+)
+SCRUB_OWED = Gauge(
+    "cc_retention_scrub_owed",
+    "1 while the scrub after an erasure has failed (erased data may linger in the SQLite WAL); the retention erasure retries it until it succeeds, then 0",
     multiprocess_mode="mostrecent",
 )
 
@@ -165,13 +171,22 @@ def retention_erasure_task(
     """Erases the personal data of contacts ended, or answered and never closed, over
     CONTACTS_RETENTION_DAYS ago: at start, then daily. Every replica runs it; a contact two of
     them reach at once is erased by the one whose write lands first (the other's is a version
-    conflict, skipped), and audited once."""
+    conflict, skipped), and audited once. A run whose scrub fails is retried as an outage is,
+    and the retry scrubs though nothing is left to erase (scrubbing.py)."""
 
     def erase(stop: threading.Event) -> None:
         erase_expired = bootstrap.retention(settings, store, clock)
 
         def once() -> None:
-            erased = erase_expired()
+            try:
+                erased = erase_expired()
+            except ScrubOwed as exc:
+                SCRUB_OWED.set(1)
+                log.warning(
+                    "retention erasure's scrub failed, retried until it succeeds", extra={"error": str(exc)}
+                )
+                raise
+            SCRUB_OWED.set(0)
             ERASED.inc(erased)
             ERASURE_LAST_RUN.set(clock.now().timestamp())
             log.info(
