@@ -44,3 +44,9 @@ def test_openapi_document_names_the_routes_and_the_staff_token(client):
         "page",
         "per_page",
     } <= search
+
+
+def test_openapi_document_says_the_stale_list_marks_sample_centres(client):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    assert schemas["StaleCentre"]["properties"]["sample"] == schemas["Centre"]["properties"]["sample"]
+    assert "SAMPLE" in schemas["StaleCentre"]["properties"]["sample"]["description"]

@@ -117,3 +117,14 @@ def test_the_api_marks_every_sample_centre_even_once_staff_have_checked_it(clien
     assert made.status_code == 201, made.get_json()
     assert made.get_json()["sample"] is False
     assert client.get(f"/api/v1/centres/{made.get_json()['id']}").get_json()["sample"] is False
+
+
+def test_the_stale_list_marks_sample_centres_as_the_search_does(client, staff, clock):
+    made = client.post("/api/v1/centres", json=NEW_CENTRE, headers=staff("admin")).get_json()
+    clock.advance(days=200)
+
+    listed = client.get("/api/v1/centres/stale", headers=staff("admin")).get_json()["items"]
+
+    sample = {item["id"]: item["sample"] for item in listed}
+    assert sample.pop(made["id"]) is False, "a centre staff added is not sample data"
+    assert len(sample) == 24 and set(sample.values()) == {True}

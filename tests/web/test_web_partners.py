@@ -10,43 +10,9 @@ import re
 import pytest
 from ccshared.web import provided
 from frontend.views import Context
-from web_testkit import CONTACTS, csrf_of, error
+from web_testkit import CONTACTS, NEAREST, csrf_of, error, referral
 
 AGENCY = "example-health-visitors"
-NEAREST = {
-    "centre_id": "c-south",
-    "centre_name": "Garston Test Centre",
-    "area": "south",
-    "offers_all": True,
-    "routing": {
-        "chosen": "nearest",
-        "reason": "Garston Test Centre: offers every service asked for; nearest such centre, "
-        "in the postcode district L8.",
-        "services_missing": [],
-        "distance_km": None,
-    },
-}
-
-
-def _referral(referral_id: str, reference: str, status: str = "new", **extra) -> dict:
-    return {
-        "id": referral_id,
-        "reference": reference,
-        "centre_id": "c-south",
-        "received_at": "2026-03-17T09:00:00.000000Z",
-        "status": "received",
-        "referral_status": status,
-        "outcome": None,
-        "decline_reason_code": None,
-        "decline_reason": None,
-        "decided_at": None,
-        "urgency": "soon",
-        "support_needed": ["stay-and-play"],
-        "routing": NEAREST["routing"],
-        "history": [{"at": "2026-03-17T09:00:00.000000Z", "from": None, "to": "new"}],
-        "personal_erased_at": None,
-        **extra,
-    }
 
 
 def _form(**changes: str) -> dict:
@@ -86,12 +52,12 @@ def partner(client, services, sign_in):
 
     def send(call):
         key = call.headers["Idempotency-Key"]
-        sent.setdefault(key, _referral(f"r{len(sent) + 1}", f"R-2603-AAAA{len(sent) + 1}"))
+        sent.setdefault(key, referral(f"r{len(sent) + 1}", f"R-2603-AAAA{len(sent) + 1}"))
         return 201, sent[key]
 
     services.on("POST", CONTACTS, "/api/v1/referrals", send)
     services.on("GET", CONTACTS, "/api/v1/referrals/nearest-centre", (200, NEAREST))
-    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, _referral("r1", "R-2603-AAAA1")))
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, referral("r1", "R-2603-AAAA1")))
     sign_in("p.visitor", "partner", None, AGENCY)
     return client
 
@@ -113,7 +79,7 @@ def test_a_partner_user_lands_on_its_agencys_referrals_asked_for_as_that_agency(
         "GET",
         CONTACTS,
         "/api/v1/referrals",
-        (200, {"items": [_referral("r1", "R-2603-AAAA1")], "total": 1, "page": 1, "per_page": 20}),
+        (200, {"items": [referral("r1", "R-2603-AAAA1")], "total": 1, "page": 1, "per_page": 20}),
     )
     password = make_user("p.visitor", "partner", None, AGENCY)
     token = csrf_of(client.get("/sign-in").text)
@@ -154,7 +120,7 @@ def test_partner_pages_refuse_staff_and_send_strangers_to_sign_in(client, sign_i
 
 
 def test_the_list_shows_each_referrals_centre_status_decision_and_reason_by_status(partner, services):
-    declined = _referral(
+    declined = referral(
         "r2",
         "R-2603-BBBB2",
         "declined",
@@ -180,7 +146,7 @@ def test_the_list_shows_each_referrals_centre_status_decision_and_reason_by_stat
 
 
 def test_the_detail_shows_what_was_sent_the_decision_its_reason_and_the_history(partner, services):
-    declined = _referral(
+    declined = referral(
         "r1",
         "R-2603-AAAA1",
         "declined",
@@ -216,7 +182,7 @@ def test_the_detail_shows_what_was_sent_the_decision_its_reason_and_the_history(
 
 
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):
-    erased = _referral(
+    erased = referral(
         "r1",
         "R-2603-AAAA1",
         "declined",
@@ -240,7 +206,7 @@ def test_the_detail_says_what_a_named_centre_does_not_offer(partner, services):
         "services_missing": ["childcare"],
         "distance_km": None,
     }
-    found = _referral("r1", "R-2603-AAAA1", support_needed=["stay-and-play", "childcare"], routing=routing)
+    found = referral("r1", "R-2603-AAAA1", support_needed=["stay-and-play", "childcare"], routing=routing)
     services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, found))
 
     page = partner.get("/partners/referrals/r1").text
@@ -368,7 +334,7 @@ def test_a_referral_is_sent_once_per_form_and_the_page_moves_to_it(partner, serv
     assert "Referral sent. Its reference is R-2603-AAAA1." in shown
 
 
-def test_two_clicks_racing_send_the_same_key_so_contacts_makes_one_referral(partner, services, web_app):
+def test_two_clicks_racing_send_the_same_key_so_contacts_makes_onereferral(partner, services, web_app):
     token = csrf_of(partner.get("/partners/refer").text)
     other = web_app.test_client()
     other.set_cookie("cc_session", partner.get_cookie("cc_session").value)

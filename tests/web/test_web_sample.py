@@ -3,7 +3,7 @@ no one takes an invented centre for a real one."""
 
 from __future__ import annotations
 
-from web_testkit import DIRECTORY, centre
+from web_testkit import CONTACTS, DIRECTORY, centre, referral
 
 NOTICE = "Sample data for demonstration:</strong> not the council's list of children's centres"
 
@@ -49,3 +49,43 @@ def test_staff_pages_that_show_no_sample_centre_carry_no_mark(client, services, 
     assert "Everton Test Centre" in client.get("/staff/centres/").text
     assert NOTICE not in client.get("/staff/centres/").text
     assert NOTICE not in client.get("/staff/contacts/new").text
+
+
+def test_the_list_of_centres_to_check_marks_sample_centres(client, services, sign_in):
+    listed = [
+        {"id": "c-1", "name": "Anfield Test Centre", "area": "north", "sample": True},
+        {"id": "c-2", "name": "Everton Test Centre", "area": "north", "sample": False},
+    ]
+    services.on("GET", DIRECTORY, "/api/v1/centres/stale", (200, {"stale_days": 90, "items": listed}))
+    sign_in("t.north", "coordinator", "north")
+
+    assert client.get("/staff/centres/stale").text.count(NOTICE) == 1
+
+    services.on("GET", DIRECTORY, "/api/v1/centres/stale", (200, {"stale_days": 90, "items": listed[1:]}))
+    assert NOTICE not in client.get("/staff/centres/stale").text
+
+
+def _partner_directory(services, *, sample: bool) -> None:
+    listed = [centre("c-south", "Garston Test Centre", "south", sample=sample)]
+    services.on(
+        "GET", DIRECTORY, "/api/v1/centres", (200, {"items": listed, "total": 1, "page": 1, "pages": 1})
+    )
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, referral("r1", "R-2603-AAAA1")))
+
+
+def test_partner_pages_mark_a_sample_centre_where_they_offer_and_name_it(client, services, sign_in):
+    _partner_directory(services, sample=True)
+    sign_in("p.visitor", "partner", None, "example-health-visitors")
+
+    assert client.get("/partners/refer").text.count(NOTICE) == 1, "where the partner chooses the centre"
+    page = client.get("/partners/referrals/r1").text
+    assert "Garston Test Centre" in page and page.count(NOTICE) == 1
+
+
+def test_partner_pages_that_offer_and_name_no_sample_centre_carry_no_mark(client, services, sign_in):
+    _partner_directory(services, sample=False)
+    sign_in("p.visitor", "partner", None, "example-health-visitors")
+
+    assert NOTICE not in client.get("/partners/refer").text
+    page = client.get("/partners/referrals/r1").text
+    assert "Garston Test Centre" in page and NOTICE not in page

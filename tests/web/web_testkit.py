@@ -110,6 +110,43 @@ class FakeServices:
         return next(c for c in reversed(self.calls) if c.method == method and c.path.startswith(path_prefix))
 
 
+# What contacts answers for a "nearest suitable" check, and a referral it sent there.
+NEAREST = {
+    "centre_id": "c-south",
+    "centre_name": "Garston Test Centre",
+    "area": "south",
+    "offers_all": True,
+    "routing": {
+        "chosen": "nearest",
+        "reason": "Garston Test Centre: offers every service asked for; nearest such centre, "
+        "in the postcode district L8.",
+        "services_missing": [],
+        "distance_km": None,
+    },
+}
+
+
+def referral(referral_id: str, reference: str, status: str = "new", **extra: Any) -> dict:
+    return {
+        "id": referral_id,
+        "reference": reference,
+        "centre_id": "c-south",
+        "received_at": "2026-03-17T09:00:00.000000Z",
+        "status": "received",
+        "referral_status": status,
+        "outcome": None,
+        "decline_reason_code": None,
+        "decline_reason": None,
+        "decided_at": None,
+        "urgency": "soon",
+        "support_needed": ["stay-and-play"],
+        "routing": NEAREST["routing"],
+        "history": [{"at": "2026-03-17T09:00:00.000000Z", "from": None, "to": "new"}],
+        "personal_erased_at": None,
+        **extra,
+    }
+
+
 def error(status: int, message: str, fields: dict | None = None) -> tuple[int, dict]:
     body: dict[str, Any] = {"status": status, "code": "error", "message": message}
     if fields:

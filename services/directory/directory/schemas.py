@@ -31,6 +31,10 @@ _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PHONE_CHARS = re.compile(r"[\s\-()]")
 _PHONE = re.compile(r"^(?:0\d{9,10}|\+44\d{9,10})$")
 DATE_TIME = {"format": "date-time"}
+SAMPLE = {
+    "description": "one of the SAMPLE centres `make run` loads: invented for demonstration, "
+    "not the council's list of children's centres"
+}
 
 
 class Strict(apidoc.RuledSchema):
@@ -383,12 +387,7 @@ class CentreSchema(Schema):
     cost_options = fields.List(fields.Nested(CostOptionOut))
     free = fields.Boolean(metadata={"description": "no cost option with an amount above zero"})
     distance_km = fields.Float(allow_none=True)
-    sample = fields.Boolean(
-        metadata={
-            "description": "one of the SAMPLE centres `make run` loads: invented for demonstration, "
-            "not the council's list of children's centres"
-        }
-    )
+    sample = fields.Boolean(metadata=SAMPLE)
 
 
 class PartnerServiceSchema(Schema):
@@ -474,6 +473,7 @@ class StaleCentreSchema(Schema):
     verified_by = fields.String(allow_none=True)
     days_since_verified = fields.Integer(allow_none=True)
     version = fields.Integer()
+    sample = fields.Boolean(metadata=SAMPLE)
 
 
 class StaleListSchema(Schema):

@@ -53,6 +53,7 @@ def stale_centre(doc: Mapping[str, Any], *, now: datetime) -> dict:
         },
         "days_since_verified": (now - checked).days if checked else None,
         "version": version_of(doc),
+        "sample": sample.is_sample(doc["_id"]),
     }
 
 

@@ -50,9 +50,8 @@ def referrals() -> Any:
 @signed_in(c.ROLE_PARTNER)
 def referral(referral_id: str) -> Any:
     found = backends().referrals.get(referral_id)
-    names = centre_names()
     return render_template(
-        "partners/referral.html", referral=found, centre_name=names.get(found.get("centre_id"), "")
+        "partners/referral.html", referral=found, centre=_centre(found.get("centre_id")) or {}
     )
 
 
@@ -99,11 +98,7 @@ def _named_choice(form: ReferralForm) -> dict | None:
     """The centre named, shown as the nearest check shows one: with the services asked for that it
     does not offer (the contacts service routes it there all the same). None if the directory
     cannot say."""
-    try:
-        centres = backends().directory.all_centres()
-    except ServiceUnavailable:
-        return None
-    centre = next((centre for centre in centres if centre["id"] == form.values["centre_id"]), None)
+    centre = _centre(form.values["centre_id"])
     if centre is None:
         return None
     offered = {service["id"] for service in centre.get("services") or []}
@@ -113,6 +108,15 @@ def _named_choice(form: ReferralForm) -> dict | None:
         "centre_name": centre["name"],
         "routing": {"chosen": "named", "reason": reason, "services_missing": missing},
     }
+
+
+def _centre(centre_id: str | None) -> dict | None:
+    """The directory's centre of this id; None if it has none or cannot say."""
+    try:
+        centres = backends().directory.all_centres()
+    except ServiceUnavailable:
+        return None
+    return next((centre for centre in centres if centre["id"] == centre_id), None)
 
 
 def _check_refused(form: ReferralForm, error: ServiceError) -> dict[str, str]:
