@@ -36,6 +36,10 @@ REFERRAL_DECLINED = "referral.declined.v1"
 # keep copies of what they were told about it (the notifier's e-mails) erase theirs. Not a
 # lifecycle step, so not in CONTACT_EVENTS; its data names the contact and the parts erased.
 CONTACT_PERSONAL_ERASED = "contact.personal_erased.v1"
+# An unanswered contact followed its centre into another area (staff moved the centre in the
+# directory): its SLA clock's area follows. Not a lifecycle step, so not in CONTACT_EVENTS;
+# its data names the contact, its centre and the two areas.
+CONTACT_AREA_MOVED = "contact.area_moved.v1"
 
 SLA_STARTED = "sla.started.v1"
 SLA_AT_RISK = "sla.at_risk.v1"
@@ -295,6 +299,9 @@ ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
 # `partner:<username>@<agency id>` for one of its users on the partner pages.
 AGENCY_ACTOR = "agency"
 PARTNER_ACTOR = "partner"
+# Who a step names when no person took it: the system following another service's event
+# (a contact moved with its centre into another area).
+SYSTEM_ACTOR = "system"
 # Not staff: a partner agency's user of the partner pages (the token names the
 # agency), and one service calling another's internal API. Staff endpoints take
 # ROLES only, so neither passes them.

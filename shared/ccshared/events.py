@@ -137,6 +137,16 @@ class PersonalErasedData(_Data):
     )
 
 
+class AreaMovedData(_Data):
+    """Which contact followed its centre from one area to another, and when: ids and areas only."""
+
+    contact_id = fields.String(required=True)
+    centre_id = fields.String(required=True)
+    from_area = _area()
+    to_area = _area()
+    moved_at = fields.AwareDateTime(required=True)
+
+
 class WebhookFailingData(_Data):
     """An agency's webhook receiver keeps failing: no URL, nothing about any family."""
 
@@ -164,6 +174,7 @@ REGISTRY: dict[str, type[Schema]] = {
     },
     c.AGENCY_WEBHOOK_FAILING: WebhookFailingData,
     c.CONTACT_PERSONAL_ERASED: PersonalErasedData,
+    c.CONTACT_AREA_MOVED: AreaMovedData,
 }
 
 

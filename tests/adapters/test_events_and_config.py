@@ -38,6 +38,7 @@ def test_every_event_type_has_a_schema_and_no_personal_field():
         *c.SLA_EVENTS,
         *c.AGENCY_EVENTS,
         c.CONTACT_PERSONAL_ERASED,
+        c.CONTACT_AREA_MOVED,
     ):
         fields = set(events.REGISTRY[type_]().fields)
         assert not fields & PERSONAL, (type_, fields & PERSONAL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ccshared import events
+from ccshared.bus import Bus
 from ccshared.outbox import OUTBOX
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock
@@ -117,8 +118,35 @@ def erase(doc_store: Store, clock: Clock, settings: Settings, retention_days: in
     )
 
 
-def staged_erasures(doc_store, contact_id: str) -> list[events.Event]:
+def staged(doc_store: Store, contact_id: str, type_: str) -> list[events.Event]:
+    """The contact's events of one type waiting in its outbox for the relay."""
+    envelopes = doc_store.collection(CONTACTS).get(contact_id)[OUTBOX]
+    decoded = [events.decode(events.encode(envelope)) for envelope in envelopes]
+    return [event for event in decoded if event.type == type_]
+
+
+def staged_erasures(doc_store: Store, contact_id: str) -> list[events.Event]:
     """The contact's personal_erased events waiting in its outbox for the relay."""
-    staged = doc_store.collection(CONTACTS).get(contact_id)[OUTBOX]
-    decoded = [events.decode(events.encode(envelope)) for envelope in staged]
-    return [event for event in decoded if event.type == "contact.personal_erased.v1"]
+    return staged(doc_store, contact_id, "contact.personal_erased.v1")
+
+
+def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:
+    producer = event_bus.producer()
+    for row in rows:
+        envelope = events.make(
+            row[0],
+            row[1],
+            {
+                "centre_id": row[1],
+                "name": "Test Kafka Centre",
+                "area": row[2],
+                "ward": "Test Ward",
+                "postcode": "L2 0AA",
+                "status": row[3],
+                "version": row[4],
+            },
+            source="directory",
+            time=NOW,
+        )
+        producer.publish(topic, row[1], events.encode(envelope))
+    producer.close()

@@ -12,7 +12,7 @@ from ccshared import bus, events
 from ccshared.bus import Bus
 from contacts.read_model import CentreReadModel
 from contacts.worker import CENTRES, centres_task, relay_task
-from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase, staged_erasures
+from contacts_testkit import PERSONAL_VALUES, centre_event, erase, publish_centres, staged_erasures
 
 from tests.infra.waiting import wait_for
 
@@ -169,28 +169,6 @@ def test_retention_erasure_announces_the_erased_contact_by_id_only(
     assert erased.data == {"contact_id": declined, "erased_at": clock.now(), "parts": ["all"]}
     assert erase(doc_store, clock, settings) == 0
     assert len(staged_erasures(doc_store, declined)) == 1, "erased once, announced once"
-
-
-def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:
-    producer = event_bus.producer()
-    for row in rows:
-        envelope = events.make(
-            row[0],
-            row[1],
-            {
-                "centre_id": row[1],
-                "name": "Test Kafka Centre",
-                "area": row[2],
-                "ward": "Test Ward",
-                "postcode": "L2 0AA",
-                "status": row[3],
-                "version": row[4],
-            },
-            source="directory",
-            time=NOW,
-        )
-        producer.publish(topic, row[1], events.encode(envelope))
-    producer.close()
 
 
 def _centre_read_model_follows_the_directory(

@@ -122,6 +122,18 @@ def centre_event(
     return events.make(type_, centre_id, data, source=SOURCE, time=at)
 
 
+def area_moved(contact_id: str, at: datetime, to_area: str, from_area: str = contracts.NORTH) -> dict:
+    """The contacts service's word that a contact followed its centre into another area."""
+    data = {
+        "contact_id": contact_id,
+        "centre_id": "centre-test-1",
+        "from_area": from_area,
+        "to_area": to_area,
+        "moved_at": at,
+    }
+    return events.make(contracts.CONTACT_AREA_MOVED, contact_id, data, source=SOURCE, time=at)
+
+
 def as_event(envelope: dict) -> events.Event:
     """The envelope as a consumer sees it after the bus."""
     return events.decode(events.encode(envelope))

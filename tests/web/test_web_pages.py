@@ -987,6 +987,8 @@ def test_the_history_has_the_referrals_decisions_among_the_contacts_steps_in_tim
     history = [
         step("09:00", agency, None, "received", "receive"),
         step("10:30", "t.north", "received", "assigned", "assign"),
+        step("10:40", "system", "assigned", "assigned", "area_moved")
+        | {"from_area": "central", "to_area": "north"},
         step("10:45", "t.north", "assigned", "assigned", "assign") | {"assigned_to": "t.south"},
         step("11:00", "t.north", "assigned", "responded", "respond"),
     ]
@@ -1005,6 +1007,7 @@ def test_the_history_has_the_referrals_decisions_among_the_contacts_steps_in_tim
         "Logged by test.partner of test-agency (partner pages)",
         "Referral opened by t.north",
         "Assigned by t.north",  # a step stored before assignments named whom
+        "Moved with its centre from the central area to the north area by system",
         "Assigned to t.south by t.north",
         "Response recorded by t.north",
         "Referral accepted by t.north",

@@ -20,7 +20,7 @@ from .read_model import CentreReadModel
 from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRepository
 from .retention import erase_expired
 from .scrubbing import OwedScrub
-from .service import ContactService
+from .service import AreaMoves, ContactService
 from .subject_access import SubjectAccess
 from .webhook_delivery import HttpSender, WebhookDelivery
 from .webhook_repository import DeliveryRepository, ReceiverRepository
@@ -77,9 +77,10 @@ def retention(settings: Settings, store: Store, clock: Clock) -> Callable[[], in
     )
 
 
-def centre_read_model(store: Store) -> CentreReadModel:
-    """The centres contacts may be logged against, kept from the directory's events."""
-    return CentreReadModel(CentreRepository(store))
+def centre_read_model(store: Store, clock: Clock) -> CentreReadModel:
+    """The centres contacts may be logged against, kept from the directory's events; a centre's
+    unanswered contacts follow it into another area."""
+    return CentreReadModel(CentreRepository(store), AreaMoves(ContactRepository(store, clock), clock))
 
 
 def delivery_log(store: Store) -> DeliveryLog:

@@ -57,6 +57,8 @@ class Transition:
     action: str
     dated: datetime | None = None  # the date entered for it, when earlier than recorded (a response)
     assigned_to: str | None = None  # the assignee an assignment gave it (steps stored before: None)
+    from_area: str | None = None  # an area move's areas (other steps: None)
+    to_area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Raised:
     reason_code: str | None = None
     paused_at: datetime | None = None  # a pause's start, on its paused and resumed events
     parts: tuple[str, ...] = ()  # what an erasure cleared (contracts.ERASED_PARTS), on personal_erased
+    from_area: str | None = None  # the area an area move took it from, on area_moved
 
 
 @dataclass
@@ -245,6 +248,19 @@ class Contact(Aggregate[Raised]):
         self.ended_at = now
         self._move(v.WITHDRAWN, by, now, "withdraw")
         self.record(Raised(c.CONTACT_WITHDRAWN, reason_code))
+
+    def move_area(self, area: str, by: str, now: datetime) -> None:
+        """Follow its centre into another area, while still unanswered: the new area's staff
+        answer it and its clock's breaches go to them. An answered or ended contact keeps the
+        area it was handled in, so past figures stand; moving to the area it is in changes nothing."""
+        if area == self.area:
+            return
+        self._require("move area", v.UNANSWERED_STATUSES)
+        was, self.area = self.area, area
+        self.history.append(
+            Transition(by, now, self.status, self.status, "area_moved", from_area=was, to_area=area)
+        )
+        self.record(Raised(c.CONTACT_AREA_MOVED, from_area=was))
 
     def open_referral(self, by: str, now: datetime) -> None:
         """Tell the referrer it is being read; once the family is answered that is old news, so refused."""

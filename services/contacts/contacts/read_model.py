@@ -2,6 +2,8 @@
 
 Applied by version: an event older than (or as old as) what is held changes
 nothing, so redelivered or out-of-order events cannot undo a newer state.
+After each event the centre's unanswered contacts follow it into the area it
+is in (AreaMoves), so a redelivery finishes a move a crash interrupted.
 """
 
 from __future__ import annotations
@@ -13,19 +15,23 @@ from ccshared.consumer import Handler
 from ccshared.events import Event
 
 from .repository import CentreRepository, centre_of
+from .service import AreaMoves
 
 
 @dataclass(eq=False)
 class CentreReadModel:
     centres: CentreRepository
+    moves: AreaMoves | None = None  # None: the centres only (seeding them), no contact follows
 
     def apply(self, event: Event) -> None:
         data = event.data
-        current = self.centres.get(data["centre_id"])
-        if current is not None and current.version >= data["version"]:
-            return
-        status = c.CENTRE_CLOSED_STATUS if event.type == c.CENTRE_CLOSED else data["status"]
-        self.centres.put(centre_of(data["centre_id"], {**data, "status": status}))
+        centre = self.centres.get(data["centre_id"])
+        if centre is None or centre.version < data["version"]:
+            status = c.CENTRE_CLOSED_STATUS if event.type == c.CENTRE_CLOSED else data["status"]
+            centre = centre_of(data["centre_id"], {**data, "status": status})
+            self.centres.put(centre)
+        if self.moves is not None:
+            self.moves.follow(centre)
 
     def handlers(self) -> dict[str, Handler]:
         return {event_type: self.apply for event_type in c.CENTRE_EVENTS}

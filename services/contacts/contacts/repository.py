@@ -61,14 +61,24 @@ def _transition_doc(step: Transition) -> dict:
         "action": step.action,
         "dated": to_str(step.dated) if step.dated else None,
         "assigned_to": step.assigned_to,
+        "from_area": step.from_area,
+        "to_area": step.to_area,
     }
 
 
 def _transition(doc: dict) -> Transition:
     dated = from_str(doc["dated"]) if doc.get("dated") else None
-    # Steps stored before assignments named their assignee have no "assigned_to".
+    # Steps stored before assignments named their assignee (or areas moved) lack those fields.
     return Transition(
-        doc["by"], from_str(doc["at"]), doc["from"], doc["to"], doc["action"], dated, doc.get("assigned_to")
+        doc["by"],
+        from_str(doc["at"]),
+        doc["from"],
+        doc["to"],
+        doc["action"],
+        dated,
+        doc.get("assigned_to"),
+        doc.get("from_area"),
+        doc.get("to_area"),
     )
 
 
@@ -203,6 +213,16 @@ class ContactRepository:
             sort=[("received_at", 1)],
             limit=limit,
         )
+        return [contact_from_doc(doc) for doc in docs]
+
+    def left_behind(self, centre_id: str, area: str, limit: int = 200) -> list[Contact]:
+        """The centre's unanswered contacts still in another area than `area`, oldest first."""
+        filter = {
+            "centre_id": centre_id,
+            "status": {"$in": list(v.UNANSWERED_STATUSES)},
+            "area": {"$ne": area},
+        }
+        docs = self.collection.find(filter, sort=[("received_at", 1)], limit=limit)
         return [contact_from_doc(doc) for doc in docs]
 
     def holding(self, alternatives: Sequence[Sequence[str]], limit: int) -> list[Contact]:

@@ -324,6 +324,13 @@ class TransitionSchema(Schema):
             "assignments recorded before it was kept"
         },
     )
+    from_area = fields.String(
+        allow_none=True,
+        metadata={"description": "an area move's former area (its centre moved area); null on other steps"},
+    )
+    to_area = fields.String(
+        allow_none=True, metadata={"description": "an area move's new area; null on other steps"}
+    )
 
 
 class AgencyNamedSchema(Schema):

@@ -19,6 +19,7 @@ from ccshared import contracts as c
 from ccshared.auth import StaffUser
 from ccshared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from ccshared.geo import outward_code
+from ccshared.outbox import VersionConflict
 from ccshared.store import Filter
 from ccshared.timeutil import Clock, to_str
 
@@ -48,6 +49,7 @@ from .repository import (
 )
 
 REFERENCE_ATTEMPTS = 8
+MOVE_ATTEMPTS = 5
 NAMED = "named"
 NEAREST = "nearest"
 
@@ -477,6 +479,41 @@ class ContactService(ContactRecords):
         return envelopes(self.contacts, contact, self.clock.now())
 
 
+@dataclass(eq=False)
+class AreaMoves:
+    """Moves a centre's unanswered contacts into the area the centre is in now.
+
+    Staff move a centre to another area in the directory; its open cases go with it, so the
+    new area's staff see them and their breaches are routed there. Answered and ended
+    contacts keep the area they were handled in: past figures do not change. Following the
+    centre as it now stands makes a redelivered or repeated centre event move nothing twice.
+    """
+
+    contacts: ContactRepository
+    clock: Clock
+
+    def follow(self, centre: Centre) -> int:
+        """Move the contacts left behind in another area; return how many moved."""
+        moved = 0
+        while batch := self.contacts.left_behind(centre.id, centre.area):
+            moved += sum(self._move(contact, centre.area) for contact in batch)
+        return moved
+
+    def _move(self, contact: Contact | None, area: str) -> bool:
+        """Move one contact, reading it again if staff changed it meanwhile."""
+        for _ in range(MOVE_ATTEMPTS):
+            if contact is None or contact.area == area or contact.status not in v.UNANSWERED_STATUSES:
+                return False
+            now = self.clock.now()
+            contact.move_area(area, c.SYSTEM_ACTOR, now)
+            try:
+                self.contacts.save(contact, envelopes(self.contacts, contact, now))
+                return True
+            except VersionConflict:
+                contact = self.contacts.get(contact.id)
+        raise VersionConflict(contact.id, contact.version)
+
+
 def envelopes(contacts: ContactRepository, contact: Contact, now: datetime) -> list[dict]:
     """The events the contact raised since it was read, as envelopes for its outbox."""
     return [
@@ -488,6 +525,14 @@ def envelopes(contacts: ContactRepository, contact: Contact, now: datetime) -> l
 def _data(contact: Contact, event: Raised, now: datetime) -> dict:
     if event.type == c.CONTACT_PERSONAL_ERASED:
         return {"contact_id": contact.id, "erased_at": now, "parts": list(event.parts)}
+    if event.type == c.CONTACT_AREA_MOVED:
+        return {
+            "contact_id": contact.id,
+            "centre_id": contact.centre_id,
+            "from_area": event.from_area,
+            "to_area": contact.area,
+            "moved_at": now,
+        }
     return event_data(contact, event.reason_code, now, event.paused_at)
 
 

@@ -263,6 +263,8 @@ def _history(steps: list[Transition]) -> list[dict[str, Any]]:
             "to": step.to_status,
             "action": step.action,
             "assigned_to": step.assigned_to,
+            "from_area": step.from_area,
+            "to_area": step.to_area,
         }
         for step in steps
     ]

@@ -84,10 +84,11 @@ def centres_task(
     keep_processed: timedelta = KEEP,
     subscription: Subscription = CENTRES,
 ) -> Task:
-    """Keeps the read model of the centres contacts may be logged against."""
+    """Keeps the read model of the centres contacts may be logged against, and moves a
+    centre's unanswered contacts with it when it moves to another area."""
 
     def handlers() -> dict[str, Handler]:
-        return bootstrap.centre_read_model(store).handlers()
+        return bootstrap.centre_read_model(store, clock).handlers()
 
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 

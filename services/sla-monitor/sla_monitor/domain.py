@@ -51,6 +51,14 @@ Decisions the rules leave open, made here once:
   if dated before it). Each pause is known by when it began, so a repeated,
   early or late pause or resume event is applied once, in its place.
 
+- A contact that followed its centre into another area (contact.area_moved.v1, sent only
+  while it is unanswered) moves its clock there: breaches and reminders go to the new
+  area, and a clock still running on time (or paused) takes the new area's closure days,
+  like a new calendar. A move dated at or after the clock's response or withdrawal
+  changes nothing (the contact keeps the area it was handled in); moves apply by their
+  time, so a repeated or older one changes nothing, and one that arrives before the
+  receipt is kept over the receipt's area.
+
 A clock is an aggregate (ccshared.aggregate): each method changes it in place and
 records the events it raises, in the order raised; the service layer collects them
 after each change and the repository claims and stages them (repository.py).
@@ -147,6 +155,7 @@ class ContactClock(Aggregate[SlaEvent]):
     pauses: list[Pause] = field(default_factory=list)
     # Whole working days of every ended pause (those that moved the due date, and any after a breach).
     paused_working_days: int = 0
+    area_moved_at: datetime | None = None  # when it last followed its centre into another area
 
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
@@ -191,7 +200,8 @@ class ContactClock(Aggregate[SlaEvent]):
         self.reference = receipt.reference
         self.channel = receipt.channel
         self.centre_id = receipt.centre_id
-        self.area = receipt.area
+        if self.area_moved_at is None:  # else it moved after receipt: the move's area stands
+            self.area = receipt.area
         self.received_at = receipt.received_at
         self.urgency = receipt.urgency
         self.support_needed = receipt.support_needed
@@ -255,6 +265,18 @@ class ContactClock(Aggregate[SlaEvent]):
             return
         self.assignee = assignee
         self.assigned_at = at
+
+    def move_area(self, area: str, at: datetime) -> bool:
+        """Follow the contact into `area` (its centre moved) at `at`; True when its deadline
+        is to be derived again for the new area (a clock still running on time, or paused)."""
+        ended = self.responded_at or self.withdrawn_at
+        if (ended is not None and at >= ended) or (
+            self.area_moved_at is not None and at <= self.area_moved_at
+        ):
+            return False
+        self.area_moved_at = at
+        moved, self.area = area != self.area, area
+        return moved and self.state in ADJUSTABLE
 
     def remind(
         self, step: int, next_at: datetime | None, fingerprint: str, now: datetime, once_per: str

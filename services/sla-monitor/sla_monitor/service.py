@@ -66,6 +66,7 @@ class Monitor:
             contracts.CONTACT_RESUMED: self.on_resumed,
             contracts.REFERRAL_ACCEPTED: self.on_referral_decision,
             contracts.REFERRAL_DECLINED: self.on_referral_decision,
+            contracts.CONTACT_AREA_MOVED: self.on_area_moved,
         }
         return {**contact, **{name: self.on_centre for name in contracts.CENTRE_EVENTS}}
 
@@ -142,6 +143,20 @@ class Monitor:
         self._contact(
             data, lambda c: c.resume(data["paused_at"], data["occurred_at"], now, self.policy.calendar)
         )
+
+    def on_area_moved(self, event: Event) -> None:
+        """The contact followed its centre into another area: its clock, breaches and figures
+        go with it; a clock still running on time takes the new area's closure days."""
+        data = event.data
+        now = self.clock.now()
+        calendar = self.policy.calendar
+
+        def move(c: ContactClock) -> None:
+            if c.move_area(data["to_area"], data["moved_at"]):
+                deadline = self.policy.deadline(c.channel, c.received_at, c.urgency, c.area)
+                c.recompute(deadline, self.policy.fingerprint, now, calendar)
+
+        self._contact(data, move)
 
     def _contact(self, data: dict, step: Callable[[ContactClock], object]) -> None:
         contact_id = data["contact_id"]

@@ -41,6 +41,7 @@ HISTORY_LABELS = {
     "decline": "Referral declined",
     "pause": "Paused",
     "resume": "Resumed",
+    "area_moved": "Moved with its centre",
 }
 # What an e-mail was about (the notifier's event types; a test checks it labels every one).
 EVENT_LABELS = {
