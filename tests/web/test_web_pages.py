@@ -460,7 +460,7 @@ def test_an_urgency_the_contacts_service_refuses_shows_beside_the_select(client,
     )
 
     assert page.status_code == 422
-    assert '<a href="#urgency">Must be one of: routine, soon, urgent.</a>' in page.text
+    assert '<a href="#urgency">How urgent it is: choose one of the options given</a>' in page.text
     assert 'id="urgency-error"' in page.text
 
 
@@ -597,6 +597,31 @@ def test_a_choice_the_contacts_service_refuses_is_named_in_plain_words(client, s
 
     assert page.status_code == 422
     assert _summary(page.text) == ["Choose how they want a reply"]
+
+
+def test_marshmallows_words_for_a_logged_contact_read_plainly_naming_each_field(client, services, sign_in):
+    refusal = {
+        "requester": {
+            "name": ["Length must be between 1 and 200."],
+            "email": ["Not a valid email address."],
+        },
+        "received_at": ["must be between 1990-01-01 and 2100-12-31"],
+    }
+    services.on("POST", CONTACTS, "/api/v1/contacts", error(422, "invalid input: requester", refusal))
+    sign_in()
+    form = client.get("/staff/contacts/new").text
+    fields = {"channel": "letter", "centre_id": "c-north", "subject": "Asking", "name": "Test " * 41}
+    dated = {"received_date": "2026-03-18", "received_time": "09:00", "reply_by": "email", "email": "x@y"}
+
+    page = client.post("/staff/contacts/new", data={"csrf_token": csrf_of(form), **fields, **dated})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == [
+        "Their name: use 1 to 200 characters",
+        "E-mail address: enter an address like name@example.org",
+        "When it was received: enter a date from 1 January 1990 to 31 December 2100",
+    ]
+    assert "Longer than" not in page.text and "Not a valid" not in page.text
 
 
 def test_the_contacts_services_field_errors_show_beside_the_form_fields(client, services, sign_in):
@@ -1501,6 +1526,48 @@ def test_a_refused_pause_names_the_pause_forms_field(client, services, sign_in):
 
     assert response.status_code == 422
     assert 'id="pause_note-error"' in response.text
+
+
+def test_a_refused_pause_note_says_how_long_it_may_be(client, services, sign_in):
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
+    refusal = error(422, "invalid input: note", {"note": ["Length must be between 0 and 1000."]})
+    services.on("POST", CONTACTS, "/api/v1/contacts/k1/pause", refusal)
+    sign_in()
+    page = client.get("/staff/contacts/k1").text
+
+    response = client.post(
+        "/staff/contacts/k1/pause",
+        data={"csrf_token": csrf_of(page), "pause_reason": "waiting_on_family", "pause_note": "x" * 1001},
+    )
+
+    assert response.status_code == 422
+    assert _summary(response.text) == ["Note: use 1000 characters or fewer"]
+
+
+def test_marshmallows_words_for_a_centre_edit_read_plainly_naming_each_field(client, services, sign_in):
+    found = centre("c-north", "Everton Test Centre", "north")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", (200, found, {"ETag": '"3"'}))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+    refusal = {
+        "name": ["Longer than maximum length 120."],
+        "email": ["Not a valid email address."],
+        "website": ["Not a valid URL."],
+        "opening_times": {"monday": {"0": {"closes": ["Must be after opens."]}}},
+    }
+    services.on("PATCH", DIRECTORY, "/api/v1/centres/c-north", error(422, "invalid input", refusal))
+    sign_in("t.principal", "principal_officer", None)
+    form = client.get("/staff/centres/c-north").text
+    edits = {"etag": '"3"', "name": "Test " * 25, "email": "centre", "website": "centre"}
+
+    page = client.post("/staff/centres/c-north", data={"csrf_token": csrf_of(form), **edits})
+
+    assert page.status_code == 422
+    assert _summary(page.text) == [
+        "Name: use 120 characters or fewer",
+        "E-mail: enter an address like name@example.org",
+        "Website: enter a web address like https://www.example.org",
+        "Must be after opens.",
+    ]
 
 
 def test_a_paused_contact_shows_since_when_and_resumes(client, services, sign_in):

@@ -413,6 +413,29 @@ def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner,
     assert 'id="family_phone-error"' in page.text
 
 
+def test_marshmallows_words_for_a_referral_read_plainly_naming_each_field(partner, services):
+    refusal = {
+        "family": {"name": ["Length must be between 1 and 200."], "email": ["Not a valid email address."]},
+        "referrer": {"role": ["Length must be between 0 and 200."]},
+        "children": {"0": {"age_years": ["Not a valid integer."]}},
+        "consent": {"recorded_at": ["must be between 1990-01-01 and 2100-12-31"]},
+    }
+    services.on("POST", CONTACTS, "/api/v1/referrals", error(422, "invalid input", refusal))
+
+    page = _post(partner, _form(family_email="family@example", referrer_role="Test " * 41))
+
+    assert page.status_code == 422
+    for said in (
+        "Name of the parent or carer: use 1 to 200 characters",
+        "The family&#39;s e-mail address: enter an address like name@example.org",
+        "Your role: use 200 characters or fewer",
+        "Children&#39;s ages: enter a number",
+        "When consent was recorded: enter a date from 1 January 1990 to 31 December 2100",
+    ):
+        assert said in page.text
+    assert "Length must be" not in page.text and "Not a valid" not in page.text
+
+
 def test_a_key_first_used_for_other_details_is_explained(partner, services):
     services.on(
         "POST",

@@ -13,6 +13,7 @@ from typing import Any
 
 from ccshared.timeutil import to_str
 
+from .field_words import in_plain_words
 from .presenters import BadLocalTime, local_instant
 
 NEAREST = "nearest"
@@ -87,7 +88,6 @@ FIELD_FOR = {
 }
 _CHILD_PATH = re.compile(r"^children(?:\.(\d+))?")
 _AGE = re.compile(r"[0-9]{1,2}")
-_REQUIRED = ("Missing data for required field.", "Field may not be null.", "Shorter than minimum length 1.")
 
 
 def new_key() -> str:
@@ -271,6 +271,4 @@ def _wording(name: str, message: str) -> str:
     if name == "_":
         return message
     label = LABELS.get(name) or ("Children's ages" if name.startswith("child_") else name)
-    if message.strip() in _REQUIRED:
-        return f"{label}: enter this"
-    return f"{label}: {message}"
+    return in_plain_words(label, message)

@@ -10,6 +10,7 @@ from ccshared import contracts as c
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..clients import ServiceError
+from ..field_words import labelled
 from ..formatting import AREA_LABELS
 from . import backends
 from .auth import signed_in
@@ -30,6 +31,24 @@ TEXT_FIELDS = (
     "status",
 )
 OPTIONAL = ("phone", "email", "website")
+# The edit form's fields as a refusal names them (a day's opening times by the day).
+LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "address_line1": "Address line 1",
+    "address_line2": "Address line 2",
+    "town": "Town",
+    "postcode": "Postcode",
+    "ward": "Ward",
+    "area": "Area",
+    "phone": "Telephone",
+    "email": "E-mail",
+    "website": "Website",
+    "status": "Status",
+    "accessibility": "Accessibility",
+    "services": "Services",
+    **{day: day.capitalize() for day in WEEKDAYS},
+}
 EDITABLE_STATUSES = (c.CENTRE_OPEN, c.CENTRE_TEMPORARILY_CLOSED)
 EDIT_ROLES = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
@@ -176,6 +195,7 @@ def save(centre_id: str) -> Any:
         if error.status != 422:
             raise
         errors = {form_field(name): message for name, message in error.field_messages().items()}
+        errors = {name: labelled(LABELS, name, message) for name, message in errors.items()}
         return _edit_page(
             centre_id, {**form, "services": services}, etag, errors or {"_": error.message}, 422
         )

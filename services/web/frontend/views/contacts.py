@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from ..accounts import AccountError
 from ..clients import ServiceError, ServiceUnavailable
+from ..field_words import labelled
 from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
 from ..presenters import BadLocalTime, caseload, contact_page, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
@@ -36,6 +37,14 @@ ACTION_FIELDS = {
 ACTION_NEEDS = {
     "respond": {"method": "Choose how you responded"},
     "pause": {"pause_reason": "Choose who the contact is waiting on"},
+}
+# The action forms' fields as a refusal names them (the time responded has words of its own).
+ACTION_LABELS = {
+    "method": "How you responded",
+    "pause_reason": "Who it is waiting on",
+    "pause_note": "Note",
+    "reason": "Why it was declined",
+    "reason_code": "Reason",
 }
 ACTIONS = {
     "assign": "assign",
@@ -260,17 +269,38 @@ LOG_NEEDED = {
     "reply_by": "Choose how they want a reply",
 }
 LOG_CHOICES = ("channel", "centre_id", "reply_by")
+# The log form's fields as a refusal names them.
+LOG_LABELS = {
+    "channel": "What was received",
+    "centre_id": "Centre",
+    "urgency": "How urgent it is",
+    "received_date": "When it was received",
+    "subject": "What it is about",
+    "summary": "Details",
+    "name": "Their name",
+    "reply_by": "How they want a reply",
+    "phone": "Telephone number",
+    "email": "E-mail address",
+    "address": "Postal address",
+    "response_method": "How it was answered",
+    "responded_date": "When it was answered",
+}
 
 
 def _unfilled(values: dict[str, str], needed: dict[str, str]) -> dict[str, str]:
     return {name: message for name, message in needed.items() if not values.get(name)}
 
 
-def _refused_fields(error: ServiceError, names: dict[str, str], plain: dict[str, str]) -> dict[str, str]:
-    """The service's messages by the form's field names, in plain words where `plain` has them;
-    its summary line only when it named no field (never both: the summary would say it twice)."""
+def _refused_fields(
+    error: ServiceError, names: dict[str, str], plain: dict[str, str], labels: dict[str, str]
+) -> dict[str, str]:
+    """The service's messages by the form's field names, in plain words: `plain`'s where it has
+    them, else naming the field's label; its summary line only when it named no field (never
+    both: the summary would say it twice)."""
     messages = {names.get(name, name): message for name, message in error.field_messages().items()}
-    messages = {name: plain.get(name, message) for name, message in messages.items()}
+    messages = {
+        name: plain.get(name) or labelled(labels, name, message) for name, message in messages.items()
+    }
     return messages or {"_": error.message}
 
 
@@ -310,7 +340,7 @@ def log_contact() -> Any:
         if error.status != 422 and not error.fields:
             raise
         plain = {name: LOG_NEEDED[name] for name in LOG_CHOICES}
-        return _log_form(values, _refused_fields(error, FIELD_FOR, plain), error.status)
+        return _log_form(values, _refused_fields(error, FIELD_FOR, plain, LOG_LABELS), error.status)
     flash(f"Logged as {created.get('reference', 'a new contact')}.")
     return redirect(url_for("contacts.show", contact_id=created["id"]))
 
@@ -432,7 +462,9 @@ def _moved_on(action: str) -> str:
 
 
 def _refused_action(action: str, error: ServiceError) -> dict[str, str]:
-    messages = _refused_fields(error, ACTION_FIELDS.get(action, {}), ACTION_NEEDS.get(action, {}))
+    messages = _refused_fields(
+        error, ACTION_FIELDS.get(action, {}), ACTION_NEEDS.get(action, {}), ACTION_LABELS
+    )
     if "responded_date" in messages:
         messages["responded_date"] = f"The time you responded {messages['responded_date'].rstrip('.')}."
     return messages
