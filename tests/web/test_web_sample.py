@@ -70,7 +70,9 @@ def _partner_directory(services, *, sample: bool) -> None:
     services.on(
         "GET", DIRECTORY, "/api/v1/centres", (200, {"items": listed, "total": 1, "page": 1, "pages": 1})
     )
-    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, referral("r1", "R-2603-AAAA1")))
+    found = referral("r1", "R-2603-AAAA1")
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, found))
+    services.on("GET", CONTACTS, "/api/v1/referrals", (200, {"items": [found], "total": 1, "page": 1}))
 
 
 def test_partner_pages_mark_a_sample_centre_where_they_offer_and_name_it(client, services, sign_in):
@@ -78,6 +80,8 @@ def test_partner_pages_mark_a_sample_centre_where_they_offer_and_name_it(client,
     sign_in("p.visitor", "partner", None, "example-health-visitors")
 
     assert client.get("/partners/refer").text.count(NOTICE) == 1, "where the partner chooses the centre"
+    listed = client.get("/partners/").text
+    assert "Garston Test Centre" in listed and listed.count(NOTICE) == 1, "once above the list of referrals"
     page = client.get("/partners/referrals/r1").text
     assert "Garston Test Centre" in page and page.count(NOTICE) == 1
 
@@ -87,5 +91,7 @@ def test_partner_pages_that_offer_and_name_no_sample_centre_carry_no_mark(client
     sign_in("p.visitor", "partner", None, "example-health-visitors")
 
     assert NOTICE not in client.get("/partners/refer").text
+    listed = client.get("/partners/").text
+    assert "Garston Test Centre" in listed and NOTICE not in listed
     page = client.get("/partners/referrals/r1").text
     assert "Garston Test Centre" in page and NOTICE not in page

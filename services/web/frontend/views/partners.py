@@ -19,7 +19,6 @@ from ..presenters import local_now_fields
 from ..referral_form import AGE_UNITS, ReferralForm
 from . import backends, context
 from .auth import signed_in
-from .contacts import centre_names
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 PER_PAGE = 20
@@ -36,12 +35,17 @@ def referrals() -> Any:
     status = status if status in c.REFERRAL_STATUSES else ""
     page_number = max(1, request.args.get("page", 1, type=int) or 1)
     page = backends().referrals.page(status=status, page=page_number, per_page=PER_PAGE)
+    centres = _centres()
+    listed = [
+        centres[item["centre_id"]] for item in page.get("items", []) if item.get("centre_id") in centres
+    ]
     return render_template(
         "partners/referrals.html",
         page=page,
         status=status,
         statuses=c.REFERRAL_STATUSES,
-        names=centre_names(),
+        names={centre_id: centre["name"] for centre_id, centre in centres.items()},
+        listed_centres=listed,
         has_next=page_number * PER_PAGE < page.get("total", 0),
     )
 
@@ -112,11 +116,15 @@ def _named_choice(form: ReferralForm) -> dict | None:
 
 def _centre(centre_id: str | None) -> dict | None:
     """The directory's centre of this id; None if it has none or cannot say."""
+    return _centres().get(centre_id or "")
+
+
+def _centres() -> dict[str, dict]:
+    """The directory's centres by id; none if it cannot say."""
     try:
-        centres = backends().directory.all_centres()
+        return {centre["id"]: centre for centre in backends().directory.all_centres()}
     except ServiceUnavailable:
-        return None
-    return next((centre for centre in centres if centre["id"] == centre_id), None)
+        return {}
 
 
 def _check_refused(form: ReferralForm, error: ServiceError) -> dict[str, str]:
