@@ -293,6 +293,22 @@ def test_each_search_is_audited_without_the_values_searched_for(client, staff_he
             assert digest not in everything
 
 
+def test_a_referrals_history_in_the_export_is_the_one_its_agency_follows(client, staff_headers, people):
+    """Answered without a decision: the answer is the contact's step, and the agency sees it in
+    the referral's history; so must the family's and the referrer's exports."""
+    url, south = f"/api/v1/contacts/{people['referral']}", staff_headers(area="south")
+    assert client.post(f"{url}/respond", json={"method": "telephone"}, headers=south).status_code == 200
+    followed = client.get(url, headers=south).json["referral"]["history"]
+    admin = staff_headers("admin", None)
+
+    for found_by in ({"phone": "07700 900123"}, {"name": "Test Referrer"}):
+        [entry] = client.post(SEARCH, json=found_by, headers=admin).json["contacts"]
+
+        steps = [(step["action"], step["from"], step["to"]) for step in entry["referral"]["history"]]
+        assert steps == [(step["action"], step["from"], step["to"]) for step in followed]
+        assert steps[-1] == ("respond", "new", "responded"), found_by
+
+
 def test_a_referrers_export_holds_their_own_part_and_not_the_familys(client, staff_headers, people, referral):
     answer = client.post(SEARCH, json={"name": "Test Referrer"}, headers=staff_headers("admin", None))
 

@@ -23,6 +23,7 @@ def tally(key: str, met: int, breached: int, open_: int) -> dict:
         "open": open_,
         "total": met + breached + open_,
         "percent_met": round(100 * met / decided, 1) if decided else None,
+        "targets": [5] if decided else [],
     }
 
 
@@ -146,6 +147,18 @@ def test_no_answer_set_beside_another_leaves_a_hidden_figure_alone_in_a_sum(cloc
         # A target seen on one contact would tell that it exists: none beside a hidden count.
         if row["met"] in HIDDEN_COUNTS or row["breached"] in HIDDEN_COUNTS:
             assert row["targets"] is None, row
+    # A whole's target that none of its shown parts has would tell that a hidden part has it.
+    parts_of = [(whole, by_area.values()), (whole, by_channel.values())]
+    for area, ((centres, _), (channels, _)) in within_area.items():
+        parts_of += [(by_area[area], centres.values()), (by_area[area], channels.values())]
+    for channel, channel_row in by_channel.items():
+        parts_of.append(
+            (channel_row, [chs[channel] for (_, (chs, _)) in within_area.values() if channel in chs])
+        )
+    for whole_row, parts in parts_of:
+        if whole_row["targets"] is not None:
+            shown = {target for part in parts for target in part["targets"] or ()}
+            assert set(whole_row["targets"]) <= shown, (whole_row, list(parts))
 
 
 def test_the_review_case_a_small_areas_figure_is_not_given_back_by_the_whole_months() -> None:

@@ -236,6 +236,22 @@ def test_how_we_are_doing_words_each_month_with_the_targets_its_figures_were_jud
     assert not [call for call in services.calls if call.path == "/api/v1/due"], "no target of today's"
 
 
+def test_how_we_are_doing_names_no_time_for_figures_shown_without_their_targets(client, services):
+    """A channel's figures shown but its targets not (an area's letters hidden that month): the
+    page says "answered in time", naming no number of days."""
+    letters = {"month": "2026-02", "key": "letter", "met": 9, "breached": 1, "open": 0, "total": 10}
+    services.on(
+        "GET",
+        SLA,
+        "/api/v1/reports/compliance",
+        (200, {"monthly": [letters | {"percent_met": 90.0, "targets": None}]}),
+    )
+
+    page = client.get("/how-we-are-doing").text
+
+    assert "<strong>90%</strong> (9 of 10) answered in time" in _cells(page)
+
+
 def test_how_we_are_doing_without_figures_says_so_and_unavailable_says_try_later(client, services):
     services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": []}))
     empty = client.get("/how-we-are-doing")

@@ -222,7 +222,7 @@ class SubjectAccess(ContactRecords):
                 "decline_reason": self._decrypt(referral.decline_reason) if about_them else None,
                 "decided_at": _when(referral.decided_at),
                 "routing": referral.routing,
-                "history": _history(referral.history),
+                "history": _history(contact.referral_history),
             },
             "pauses": [
                 {

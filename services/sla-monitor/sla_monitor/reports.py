@@ -207,7 +207,8 @@ def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]])
     """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
     hidden only so that those cannot be worked out say "withheld". A row's cells add up to its
     total, and each whole's rows to the whole: no sum may have one hidden cell alone in it.
-    A row's targets are shown only beside its met and breached counts."""
+    A row's targets are shown only beside its met and breached counts, and a whole's only where
+    every one of its parts' is."""
     rows = {unit: dict(row) for unit, row in rows.items()}
     names = (*_CELLS, "total")
     hidden = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}
@@ -226,7 +227,24 @@ def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]])
         if name in ("met", "breached"):
             rows[u]["percent_met"] = None
             rows[u]["targets"] = None  # a target seen on one contact would tell that it exists
+    _withhold_wholes_targets(rows, wholes)
     return rows
+
+
+def _withhold_wholes_targets(rows: dict[Any, dict], wholes: Iterable[tuple[Any, list[Any]]]) -> None:
+    """A whole's targets are its parts' together: beside parts whose targets are not shown, one
+    that none of the shown parts has would tell that a hidden part's contacts were judged by it
+    (an urgent referral, say, or one received before a target changed). That they have decided
+    contacts at all the sums give already; their targets are what this keeps back. Where a whole
+    is itself a part of another, its own targets not shown are passed up in turn."""
+    wholes = list(wholes)
+    changed = True
+    while changed:
+        changed = False
+        for whole, parts in wholes:
+            if rows[whole]["targets"] is not None and any(rows[part]["targets"] is None for part in parts):
+                rows[whole]["targets"] = None
+                changed = True
 
 
 def _next_to_hide(rows: Mapping[Any, dict], cells: list[tuple[Any, str]], hidden: set) -> tuple[Any, str]:
