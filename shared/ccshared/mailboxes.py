@@ -15,7 +15,11 @@ from email.utils import formataddr, getaddresses
 from .config import Var
 from .contracts import AREAS
 
-_ADDRESS = re.compile(r"^[^@\s,=<>]+@[^@\s,=<>]+\.[^@\s,=<>]+$")
+_ADDRESS_TEXT = r"[^@\s,=<>]+@[^@\s,=<>]+\.[^@\s,=<>]+"
+_ADDRESS = re.compile(rf"^{_ADDRESS_TEXT}$")
+# The same rule within a text, with the angle brackets a mail server puts around an address.
+_ADDRESS_WITHIN = re.compile(rf"<{_ADDRESS_TEXT}>|{_ADDRESS_TEXT}")
+ERASED_ADDRESS = "<address erased>"
 
 
 def address(raw: str) -> str:
@@ -23,6 +27,12 @@ def address(raw: str) -> str:
     if not _ADDRESS.match(value):
         raise ValueError(f"{value!r} is not an e-mail address")
     return value
+
+
+def without_addresses(text: str | None) -> str | None:
+    """`text` (a mail server's reply, say) with each e-mail address in it, as address() knows
+    one, replaced by ERASED_ADDRESS; its codes and words stay."""
+    return _ADDRESS_WITHIN.sub(ERASED_ADDRESS, text) if text else text
 
 
 def sender_address(raw: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -32,6 +34,7 @@ from notifier.mail import Transport
 from notifier.repository import CentreDirectory, NotificationRepository, repositories
 
 from tests.infra import tokens
+from tests.infra.waiting import drain
 
 # Monday 6 July 2026, 10:00 in London (BST): a working day.
 MONDAY_MORNING = datetime(2026, 7, 6, 9, 0, tzinfo=UTC)
@@ -45,15 +48,21 @@ class Received:
 
 
 class SwitchableHandler:
-    """Accepts mail, or answers DATA with whatever reply a test sets (e.g. 451 or 550)."""
+    """Accepts mail, or answers DATA with whatever reply a test sets (e.g. 451 or 550), for all
+    recipients or for one (`data_replies`); `while_rcpt` runs once when a recipient is given."""
 
     def __init__(self) -> None:
         self.reply = "250 2.0.0 Ok: queued"
         self.rcpt_replies: dict[str, str] = {}
+        self.data_replies: dict[str, str] = {}
+        self.while_rcpt: dict[str, Callable[[], None]] = {}
         self.received: list[Received] = []
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: ANN001
+        happening = self.while_rcpt.pop(address, None)
+        if happening is not None:
+            happening()
         refusal = self.rcpt_replies.get(address)
         if refusal:
             return refusal
@@ -61,12 +70,13 @@ class SwitchableHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001 - aiosmtpd's hook
-        if not self.reply.startswith("250"):
-            return self.reply
+        reply = next((self.data_replies[r] for r in envelope.rcpt_tos if r in self.data_replies), self.reply)
+        if not reply.startswith("250"):
+            return reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return self.reply
+        return reply
 
 
 @dataclass
@@ -133,6 +143,15 @@ class Notifier:
 
     def dead_letters(self) -> Consumer:
         return self.bus.consumer(f"test-{id(self)}", [c.DEAD_LETTER_TOPIC])
+
+
+def dead_letters(notifier: Notifier, want: int, deadline_s: float = 10.0) -> list[dict]:
+    """The dead-letter records published, once `want` arrived (or the deadline passed)."""
+    consumer = notifier.dead_letters()
+    try:
+        return [json.loads(m.value) for m in drain(consumer, want, deadline_s)]
+    finally:
+        consumer.close()
 
 
 def wire(

@@ -7,9 +7,10 @@ real SMTP server, the stores are SQLite in tmp_path; the clock is a test clock.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -27,7 +28,7 @@ from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
 from notifier.domain import FAILED, PENDING, RETRYING, SENT, SKIPPED
 from notifier.file_transport import FileTransport, Mailbox
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, smtp_wired, wire
+from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, dead_letters, smtp_wired, wire
 from werkzeug.serving import make_server
 
 from tests.infra import payloads, tokens
@@ -134,6 +135,15 @@ def by_recipient(smtp_server: SmtpServer) -> dict[str, list]:
         for rcpt in received.rcpt_tos:
             mail.setdefault(rcpt, []).append(received.message)
     return mail
+
+
+def hears_of_it_all(notifier, contacts: Contacts, referral: dict) -> None:
+    """The notifier hears of the centre, the referral's clock and each of its changes, and sends."""
+    notifier.receive(centre_event(CENTRE))
+    notifier.receive(started_event(referral))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    notifier.deliver()
 
 
 def body(message) -> str:
@@ -243,12 +253,8 @@ def test_a_referrer_whose_address_is_the_agencys_gets_one_copy(tmp_path, smtp_se
     referral = contacts.refer("Referrer@Example.org")
     contacts.staff("open", referral["id"])
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
-    notifier.receive(centre_event(CENTRE))
 
-    notifier.receive(started_event(referral))
-    for envelope in contacts.staged(referral["id"]):
-        notifier.receive(envelope)
-    notifier.deliver()
+    hears_of_it_all(notifier, contacts, referral)
 
     to_partner = [r for r in smtp_server.received if "referrer@example.org" in map(str.lower, r.rcpt_tos)]
     assert len(to_partner) == 2  # the receipt and the opening, each once
@@ -311,6 +317,17 @@ def erasures(contacts: Contacts, contact_id: str) -> list[dict]:
     return [e for e in contacts.staged(contact_id) if e["type"] == c.CONTACT_PERSONAL_ERASED]
 
 
+def erasure_arriving(contacts: Contacts, notifier, contact_id: str) -> Callable[[], None]:
+    """Contacts erasing the contact and the notifier hearing of it, to happen mid-send."""
+
+    def arrives() -> None:
+        contacts.erase(contact_id)
+        [erased] = erasures(contacts, contact_id)
+        notifier.receive(erased)
+
+    return arrives
+
+
 def partner_notices(notifier, contact_id: str) -> list[dict]:
     docs = notifier.store.collection("notifications").find({"data.contact_id": contact_id})
     return [doc for doc in docs if doc["recipient"].split(":")[0] in ("agency-of", "referrer-of")]
@@ -319,11 +336,7 @@ def partner_notices(notifier, contact_id: str) -> list[dict]:
 def test_an_erased_referrals_kept_mail_loses_the_decline_reason_and_the_referrers_address(tmp_path, contacts):
     referral = declined_referral(contacts)
     notifier = wire(tmp_path, CONTACTS_URL=contacts.url)  # the file transport keeps each message
-    notifier.receive(centre_event(CENTRE))
-    notifier.receive(started_event(referral))
-    for envelope in contacts.staged(referral["id"]):
-        notifier.receive(envelope)
-    notifier.deliver()
+    hears_of_it_all(notifier, contacts, referral)
     mailbox = Mailbox(notifier.settings.delivery.mail_dir)
     kept = {m.id: mailbox.get(m.id) for m in mailbox.list()}
     declined = [m for m in kept.values() if m.event_type == c.REFERRAL_DECLINED]
@@ -412,12 +425,7 @@ def test_a_decline_being_sent_when_the_erasure_arrives_keeps_no_copy_of_its_reas
     for envelope in contacts.staged(referral["id"]):
         notifier.receive(envelope)
 
-    def erasure_arrives() -> None:
-        contacts.erase(referral["id"])
-        [erased] = erasures(contacts, referral["id"])
-        notifier.receive(erased)
-
-    transport.on_decline = erasure_arrives
+    transport.on_decline = erasure_arriving(contacts, notifier, referral["id"])
     notifier.deliver()
 
     assert transport.on_decline is None, "the erasure came during a decline's send"
@@ -425,3 +433,84 @@ def test_a_decline_being_sent_when_the_erasure_arrives_keeps_no_copy_of_its_reas
     for message in (mailbox.get(m.id) for m in mailbox.list()):
         assert DECLINE["reason"] not in f"{message.text} {message.html}"
         assert "referrer@example.org" not in f"{message.to} {message.delivered_to}"
+
+
+# What mail servers answer: the recipient's address repeated among the codes and diagnostics.
+REFUSED = "550 5.1.1 <referrer@example.org>: Recipient address rejected: Test mailbox unknown"
+QUEUED = "250 2.0.0 Ok: queued as TEST01 for referrer@example.org"
+QUEUED_AGENCY = "250 2.0.0 Ok: queued as TEST02 for <hv-team@example.org>"
+
+
+def notices(notifier) -> dict[str, dict]:
+    return {doc["_id"]: doc for doc in notifier.store.collection("notifications").find({})}
+
+
+def servers_texts(doc: dict) -> str:
+    return f"{doc.get('last_error')} {doc.get('server_reply')}"
+
+
+def test_an_erased_referrals_delivery_log_keeps_the_servers_codes_but_no_address(
+    tmp_path, smtp_server, contacts
+):
+    referral = declined_referral(contacts)
+    smtp_server.handler.rcpt_replies["referrer@example.org"] = REFUSED
+    smtp_server.handler.data_replies["hv-team@example.org"] = QUEUED_AGENCY
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    hears_of_it_all(notifier, contacts, referral)
+
+    before = notices(notifier)
+    referrer = {key for key, doc in before.items() if doc["recipient"].startswith("referrer-of:")}
+    assert len(referrer) == 3 and {before[key]["status"] for key in referrer} == {FAILED}
+    assert all(REFUSED in before[key]["last_error"] for key in referrer), "the log says why, until erased"
+    letters = dead_letters(notifier, 3)
+    assert {letter["notification_id"] for letter in letters} == referrer
+    for letter in letters:
+        assert letter["reason"].endswith(
+            "RCPT TO: 550 5.1.1 <address erased>: Recipient address rejected: Test mailbox unknown"
+        )
+        assert "referrer@example.org" not in json.dumps(letter), "no personal data in events"
+
+    erasure_arriving(contacts, notifier, referral["id"])()
+
+    after = notices(notifier)
+    partner = {doc["_id"] for doc in partner_notices(notifier, referral["id"])}
+    assert len(partner) == 6
+    for key, doc in after.items():
+        if key in referrer:
+            assert doc["last_error"] == (
+                "RCPT TO: 550 5.1.1 <address erased>: Recipient address rejected: Test mailbox unknown"
+            )
+        elif key in partner:
+            assert doc["server_reply"] == "250 2.0.0 Ok: queued as TEST02 for <address erased>"
+        else:
+            assert doc == before[key], "staff notices hold no personal data and stay"
+        if key in partner:
+            assert "@" not in servers_texts(doc) and doc["status"] == before[key]["status"]
+
+
+def test_a_reply_written_after_the_erasure_keeps_no_address(tmp_path, smtp_server, contacts):
+    referral = declined_referral(contacts)
+    # One at a time: the erasure comes during the first referrer's send, and before the rest.
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url, NOTIFIER_DELIVERY_THREADS="1")
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+
+    smtp_server.handler.data_replies["referrer@example.org"] = QUEUED
+    smtp_server.handler.data_replies["hv-team@example.org"] = QUEUED_AGENCY
+    smtp_server.handler.while_rcpt["referrer@example.org"] = erasure_arriving(
+        contacts, notifier, referral["id"]
+    )
+    notifier.deliver()
+
+    assert not smtp_server.handler.while_rcpt, "the erasure came while a referrer's notice was sent"
+    partner = partner_notices(notifier, referral["id"])
+    [under_way] = [
+        doc for doc in partner if doc["recipient"].startswith("referrer-of:") and doc["status"] == SENT
+    ]
+    assert under_way["server_reply"] == "250 2.0.0 Ok: queued as TEST01 for <address erased>"
+    assert under_way["erased_at"] is not None
+    agency = [doc for doc in partner if doc["recipient"].startswith("agency-of:") and doc["status"] == SENT]
+    assert len(agency) == 2
+    for doc in partner:
+        assert "@" not in servers_texts(doc), doc

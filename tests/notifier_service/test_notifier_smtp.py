@@ -13,10 +13,8 @@ from ccshared import contracts as c
 from ccshared import events
 from notifier import domain
 from notifier.repository import repositories
-from notifier_testkit import Notifier, SmtpServer, centre_event, sla_event, wire
+from notifier_testkit import Notifier, SmtpServer, centre_event, dead_letters, sla_event, wire
 from prometheus_client import REGISTRY
-
-from tests.infra.waiting import drain
 
 COORDINATOR = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -24,14 +22,6 @@ PRINCIPAL = "principal.officer@example.org"
 
 def metric(name: str, event_type: str) -> float:
     return REGISTRY.get_sample_value(name, {"event_type": event_type}) or 0.0
-
-
-def dead_letters(notifier: Notifier, want: int, deadline_s: float = 10.0) -> list[dict]:
-    consumer = notifier.dead_letters()
-    try:
-        return [json.loads(m.value) for m in drain(consumer, want, deadline_s)]
-    finally:
-        consumer.close()
 
 
 def statuses(notifier: Notifier) -> dict[str, str]:

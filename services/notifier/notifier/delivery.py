@@ -237,10 +237,15 @@ class Delivery(Mailer):
 
     def _erased_while_sending(self, sent: Notification) -> None:
         """The contact was erased while this notice was on its way (its facts read before):
-        the copy just kept is erased now, as the erasure would have had it been written sooner."""
+        the copy just kept is erased now, and the server's reply loses its addresses, as the
+        erasure would have had them been written sooner."""
         fresh = self.notifications.get(sent.id)
-        if fresh is not None and fresh.erased_at is not None:
-            self.transport.erase(sent.message_key, fresh.erased_at)
+        if fresh is None or fresh.erased_at is None:
+            return
+        self.transport.erase(sent.message_key, fresh.erased_at)
+        if not self.notifications.transition(fresh, lambda kept: kept.erased(fresh.erased_at)):
+            # Moved on since this read: its next settling writes its texts without addresses (_move).
+            log.warning("erased notice moved on while its reply was cleared", extra={"notification": sent.id})
 
     def _attempt(self, claimed: Notification) -> None:
         """Send a claimed notification and settle it: delivered, skipped, or failed (to retry or not)."""
@@ -341,7 +346,7 @@ class Delivery(Mailer):
             extra={
                 "notification": failed.id,
                 "type": failed.event_type,
-                "reason": (failed.last_error or "")[:300],
+                "reason": (failed.reportable_error or "")[:300],
             },
         )
         return True
@@ -356,7 +361,7 @@ class Delivery(Mailer):
 def dead_letter_record(failed: Notification, now: datetime) -> dict:
     value = failed.envelope or {"digest": failed.event_id, "items": list(failed.item_ids)}
     return {
-        "reason": f"notification to {failed.recipient} failed: {failed.last_error}",
+        "reason": f"notification to {failed.recipient} failed: {failed.reportable_error}",
         "consumer": CONSUMER_NAME,
         "notification_id": failed.id,
         "event_type": failed.event_type,

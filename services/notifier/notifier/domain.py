@@ -34,7 +34,7 @@ from typing import Any
 
 from ccshared import contracts as c
 from ccshared import referrals
-from ccshared.mailboxes import RoleMailboxes, mailbox
+from ccshared.mailboxes import RoleMailboxes, mailbox, without_addresses
 from ccshared.retrying import doubling
 from ccshared.sending import Outgoing
 
@@ -258,6 +258,12 @@ class Notification(Outgoing):
         return self.message_id if self.status == SENT else None
 
     @property
+    def reportable_error(self) -> str | None:
+        """Why it failed, as told outside the store (a dead letter, a log line): a partner's notice
+        without the addresses the server repeated, as no event holds personal data."""
+        return without_addresses(self.last_error) if partner_role(self.recipient) else self.last_error
+
+    @property
     def groupable(self) -> bool:
         """A staff notice about a contact's clock, to an address (not a partner's role)."""
         return (
@@ -321,8 +327,14 @@ class Notification(Outgoing):
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
     def erased(self, now: datetime) -> None:
-        """The contact's personal data was erased: recorded, and the status and times left as they were."""
-        self.erased_at = now
+        """The contact's personal data was erased: recorded (first time kept), the status and times
+        left as they were, and the server's texts kept without the addresses in them."""
+        self.erased_at = self.erased_at or now
+        self._forget_addresses()
+
+    def _forget_addresses(self) -> None:
+        self.last_error = without_addresses(self.last_error)
+        self.server_reply = without_addresses(self.server_reply)
 
     def digested(self, digest_id: str, now: datetime) -> None:
         self._move(DIGESTED, now, digest_id=digest_id)
@@ -336,11 +348,14 @@ class Notification(Outgoing):
         self._move(GROUPED, now, digest_id=group_id)
 
     def _move(self, status: str, now: datetime, **changed: Any) -> None:
-        """Into `status` at `now`, with the fields that change with it (named as the dataclass's)."""
+        """Into `status` at `now`, with the fields that change with it (named as the dataclass's);
+        once erased, what the server answers is kept without addresses."""
         self.status = status
         for name, value in changed.items():
             setattr(self, name, value)
         self.updated_at = now
+        if self.erased_at is not None:
+            self._forget_addresses()
 
 
 def own_mail(event_id: str, recipient: str, now: datetime, **fields: Any) -> Notification:

@@ -1,11 +1,13 @@
 """Erasing what the notifier kept of a contact whose personal data contacts erased.
 
-The delivery log itself holds ids, times and statuses only; what came from
-contacts' personal data (the referrer's work address, a decline's reason) is
-in the copies the transport keeps of the messages sent (the file transport's
-.eml files). On contact.personal_erased, each notice that told a partner about
-the contact has its kept copy erased and says when (`erased_at`); its status
-and times stay for the delivery log and the SLA evidence.
+The delivery log itself holds ids, times, statuses and what the mail server
+answered, which may repeat the recipient's address; what came from contacts'
+personal data (the referrer's work address, a decline's reason) is in the
+copies the transport keeps of the messages sent (the file transport's .eml
+files). On contact.personal_erased, each notice that told a partner about the
+contact has its kept copy erased and says when (`erased_at`), and its server's
+texts lose their addresses (Notification.erased); its status and times stay for
+the delivery log and the SLA evidence.
 
 Idempotent: a notice already erased keeps its first `erased_at`, and a copy
 already erased is not written again, so a redelivered event does nothing more.
