@@ -50,11 +50,24 @@ def test_an_answered_clock_keeps_the_area_it_was_handled_in(monitor, store) -> N
     assert [met["area"] for met in raised(store, contracts.SLA_MET)] == [contracts.NORTH]
 
 
-def test_moves_apply_by_their_time_once_whatever_order_they_arrive_in(monitor) -> None:
+def test_a_move_that_came_before_the_receipt_sets_the_area_and_its_closure_days(
+    make_monitor, store, clock
+) -> None:
+    north_closed = Closures(by_area={contracts.NORTH: frozenset({datetime(2026, 6, 3).date()})})
+    monitor = make_monitor(Policy(WorkingCalendar(north_closed)))
+
     handle(monitor, area_moved("early", MOVED, contracts.SOUTH))
     handle(monitor, received("early", RECEIVED))
-    assert monitor.clocks.get("early").area == contracts.SOUTH, "a move that came before the receipt"
 
+    early = monitor.clocks.get("early")
+    assert (early.area, early.due_at) == (contracts.SOUTH, DUE), "south is open on 3 June"
+    clock.advance(days=8)
+    monitor.scan()
+    [breach] = raised(store, contracts.SLA_BREACHED)
+    assert (breach["area"], breach["due_at"]) == (contracts.SOUTH, DUE.isoformat())
+
+
+def test_moves_apply_by_their_time_once_whatever_order_they_arrive_in(monitor) -> None:
     handle(monitor, received("k1", RECEIVED))
     handle(monitor, area_moved("k1", MOVED + timedelta(hours=2), contracts.CENTRAL, contracts.SOUTH))
     handle(monitor, area_moved("k1", MOVED, contracts.SOUTH))

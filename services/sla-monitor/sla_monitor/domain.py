@@ -200,8 +200,7 @@ class ContactClock(Aggregate[SlaEvent]):
         self.reference = receipt.reference
         self.channel = receipt.channel
         self.centre_id = receipt.centre_id
-        if self.area_moved_at is None:  # else it moved after receipt: the move's area stands
-            self.area = receipt.area
+        self.area = self.area_on_receipt(receipt)
         self.received_at = receipt.received_at
         self.urgency = receipt.urgency
         self.support_needed = receipt.support_needed
@@ -223,6 +222,10 @@ class ContactClock(Aggregate[SlaEvent]):
             return
         self._enter(OPEN, announce)
         self.advance(now)
+
+    def area_on_receipt(self, receipt: Receipt) -> str:
+        """The area the clock runs in from `receipt`: a move held before it stands over its area."""
+        return receipt.area if self.area_moved_at is None else self.area
 
     def advance(self, now: datetime) -> None:
         """Move an unanswered clock on to at risk or breached as time passes."""

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from ccshared import contracts
 from ccshared.aggregate import Aggregate
+from ccshared.calendar import Deadline
 from ccshared.consumer import Rejected
 from ccshared.events import Event
 from ccshared.timeutil import Clock
@@ -85,23 +86,25 @@ class Monitor:
             urgency=data.get("urgency"),
             support_needed=data.get("support_needed"),
         )
-        try:
-            deadline = self.policy.deadline(
-                receipt.channel, receipt.received_at, receipt.urgency, receipt.area
-            )
-        except ValueError as exc:  # a received date outside the calendar's range
-            raise Rejected(str(exc)) from exc
         fingerprint = self.policy.fingerprint
         now = self.clock.now()
         calendar = self.policy.calendar
 
         def receive(c: ContactClock) -> None:
+            deadline = self._receipt_deadline(receipt, c.area_on_receipt(receipt))
             if data.get("responded_at") is not None:
                 c.respond(data["responded_at"], calendar, BY_RESPONSE)
             c.receive(receipt, deadline, fingerprint, now, self.late_receipt_grace, calendar)
             c.assign(data.get("assignee"), data["occurred_at"])
 
         self._contact(data, receive)
+
+    def _receipt_deadline(self, receipt: Receipt, area: str) -> Deadline:
+        """The receipt's deadline in `area`, the one its clock runs in (a held move's)."""
+        try:
+            return self.policy.deadline(receipt.channel, receipt.received_at, receipt.urgency, area)
+        except ValueError as exc:  # a received date outside the calendar's range
+            raise Rejected(str(exc)) from exc
 
     def on_assigned(self, event: Event) -> None:
         data = event.data
