@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,7 +11,7 @@ from ccshared.contracts import FEWER_THAN_5, HIDDEN_COUNTS, WITHHELD
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sla_monitor.domain import BREACHED, MET, OPEN, WITHDRAWN
-from sla_monitor.reports import for_the_public, public_figures
+from sla_monitor.reports import compliance, for_the_public, public_figures
 
 CELLS = ("met", "breached", "open")
 
@@ -159,6 +161,45 @@ def test_no_answer_set_beside_another_leaves_a_hidden_figure_alone_in_a_sum(cloc
         if whole_row["targets"] is not None:
             shown = {target for part in parts for target in part["targets"] or ()}
             assert set(whole_row["targets"]) <= shown, (whole_row, list(parts))
+    # A target had by few of a row's contacts would tell that so few were judged by it.
+    rows_of = [(whole, lambda clock: True)]
+    rows_of += [(row, lambda clock, area=area: clock.area == area) for area, row in by_area.items()]
+    rows_of += [(row, lambda clock, ch=ch: clock.channel == ch) for ch, row in by_channel.items()]
+    for area, ((centres, _), (channels, _)) in within_area.items():
+        rows_of += [
+            (row, lambda clock, area=area, c=c: (clock.area, clock.centre_id) == (area, c))
+            for c, row in centres.items()
+        ]
+        rows_of += [
+            (row, lambda clock, area=area, ch=ch: (clock.area, clock.channel) == (area, ch))
+            for ch, row in channels.items()
+        ]
+    for row, of_row in rows_of:
+        had_by = _decided_per_target(clocks, of_row)
+        assert all(had_by[target] >= 5 for target in row["targets"] or ()), (row, had_by)
+
+
+def _decided_per_target(clocks: list[Clock], of_row: Callable[[Clock], bool]) -> Counter[int]:
+    """How many of a row's met and breached contacts were judged by each target."""
+    decided = [
+        clock
+        for clock in clocks
+        if of_row(clock)
+        and (clock.state in (MET, BREACHED) or (clock.state == WITHDRAWN and clock.breach_emitted))
+    ]
+    return Counter(clock.target_working_days for clock in decided)
+
+
+def test_a_target_had_by_fewer_than_5_of_a_rows_contacts_is_not_named_to_the_public() -> None:
+    """8 letters met, 7 of them judged by 5 days and one (urgent, say) by 3: the met count is
+    shown, but naming 3 among its targets would tell that one or a few were judged by it."""
+    clocks = [Clock("north", "letter", "c1", MET) for _ in range(7)]
+    clocks.append(Clock("north", "letter", "c1", MET, target_working_days=3))
+    letters, totals = _answer(clocks, "channel")
+    assert (letters["letter"]["met"], letters["letter"]["targets"]) == (8, None)
+    assert totals["targets"] is None
+    groups, _ = compliance(clocks, "channel")
+    assert groups[0].as_dict()["targets"] == [3, 5]  # staff see every target
 
 
 def test_the_review_case_a_small_areas_figure_is_not_given_back_by_the_whole_months() -> None:

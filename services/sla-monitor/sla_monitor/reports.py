@@ -7,11 +7,13 @@ raised is never undone); `open` counts those still in time (paused ones too:
 waiting on the family or a partner, their clocks stand still). Other withdrawn
 contacts are left out. `targets` names the working days the met and breached
 ones were judged by: each clock keeps the target it started with once answered
-or breached, so after a target change a month's figures keep their own.
+or breached, so after a target change a month's figures keep their own. Anonymous
+callers see a row's targets only where each was had by 5 or more of its contacts.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +60,7 @@ class Tally:
     met: int = 0
     breached: int = 0
     open: int = 0
-    targets: set[int] = field(default_factory=set)  # of the met and breached contacts
+    targets: Counter[int] = field(default_factory=Counter)  # the met and breached contacts per target
 
     @property
     def total(self) -> int:
@@ -75,7 +77,7 @@ class Tally:
         column = column_of(clock)
         setattr(self, column, getattr(self, column) + 1)
         if column != "open" and clock.target_working_days is not None:
-            self.targets.add(clock.target_working_days)
+            self.targets[clock.target_working_days] += 1
 
     def as_dict(self) -> dict:
         return {
@@ -87,6 +89,12 @@ class Tally:
             "percent_met": self.percent_met,
             "targets": sorted(self.targets),
         }
+
+    def as_public_dict(self) -> dict:
+        """`as_dict` with no targets (null) unless each was had by SMALLEST_SHOWN contacts or more:
+        a target had by fewer would tell that so few were judged by it (an urgent referral, say)."""
+        rare = any(count < SMALLEST_SHOWN for count in self.targets.values())
+        return self.as_dict() | ({"targets": None} if rare else {})
 
 
 def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tally], Tally]:
@@ -134,7 +142,7 @@ def public_figures(
         tallies, wholes = _month_figures(months[month])
         if whole not in tallies:  # none of the area's contacts that month
             continue
-        shown = _withhold({unit: tally.as_dict() for unit, tally in tallies.items()}, wholes)
+        shown = _withhold({unit: tally.as_public_dict() for unit, tally in tallies.items()}, wholes)
         if group_by == "month":
             units = [whole]
         else:
@@ -207,8 +215,8 @@ def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]])
     """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
     hidden only so that those cannot be worked out say "withheld". A row's cells add up to its
     total, and each whole's rows to the whole: no sum may have one hidden cell alone in it.
-    A row's targets are shown only beside its met and breached counts, and a whole's only where
-    every one of its parts' is."""
+    A row's targets are shown only beside its met and breached counts (and only where it has them
+    already: see `Tally.as_public_dict`), and a whole's only where every one of its parts' is."""
     rows = {unit: dict(row) for unit, row in rows.items()}
     names = (*_CELLS, "total")
     hidden = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}

@@ -149,8 +149,9 @@ class TallySchema(Schema):
             "description": "the targets, in working days, that the row's met and breached contacts were judged "
             "by, smallest first, each once: a clock keeps the target it started with once answered or "
             "breached, so after a target change (SLA_TARGET_*) a month's figures keep their own; empty "
-            "while none is decided. Null to anonymous callers where met or breached is not shown (a "
-            "target seen on one contact would tell that it exists), and over a range where any month's is"
+            "while none is decided. Null to anonymous callers where met or breached is not shown or any "
+            "target was had by fewer than 5 of those contacts (a target seen on one contact would tell "
+            "that it exists), and over a range where any month's is"
         },
     )
 
