@@ -184,6 +184,7 @@ def test_the_worker_retries_a_failed_scrub_until_it_is_done_and_says_so(
     expired = _ended_contact(client, staff_headers(), letter)
     clock.advance(days=settings.retention_days + 1)
     store = ScrubFailsOnce(doc_store)
+    erased_before = _metric("cc_retention_erased_contacts_total")
     caplog.set_level("INFO", logger="contacts.worker")
 
     running(worker.retention_erasure_task(settings, store, clock))
@@ -193,6 +194,10 @@ def test_the_worker_retries_a_failed_scrub_until_it_is_done_and_says_so(
     assert _erased(doc_store, expired) and store.failed == 1
     messages = [record.getMessage() for record in caplog.records]
     assert "retention erasure's scrub failed, retried until it succeeds" in messages
+    # The retry erases nothing: the erasure is counted and logged by the run whose scrub failed.
+    assert _metric("cc_retention_erased_contacts_total") - erased_before == 1
+    ran = [record.erased for record in caplog.records if record.getMessage() == "retention erasure ran"]
+    assert sum(ran) == 1, ran
 
 
 ENV_BASE = {

@@ -24,7 +24,10 @@ SCRUB = "scrub"
 
 
 class ScrubOwed(StoreUnavailable):
-    """The scrub after an erasure failed; it stays owed, and the next erasure or its retry pays it."""
+    """The scrub after an erasure failed; it stays owed, and the next erasure or its retry pays it.
+    `erased`: the contacts the failed run erased all the same (its retry finds none to erase)."""
+
+    erased = 0
 
 
 class OwedScrub:

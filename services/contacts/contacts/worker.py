@@ -178,22 +178,26 @@ def retention_erasure_task(
     def erase(stop: threading.Event) -> None:
         erase_expired = bootstrap.retention(settings, store, clock)
 
+        def ran(erased: int) -> None:
+            ERASED.inc(erased)
+            log.info(
+                "retention erasure ran",
+                extra={"erased": erased, "retention_days": settings.retention_days},
+            )
+
         def once() -> None:
             try:
                 erased = erase_expired()
             except ScrubOwed as exc:
                 SCRUB_OWED.set(1)
+                ran(exc.erased)  # erased all the same: the retry finds nothing left to count
                 log.warning(
                     "retention erasure's scrub failed, retried until it succeeds", extra={"error": str(exc)}
                 )
                 raise
             SCRUB_OWED.set(0)
-            ERASED.inc(erased)
+            ran(erased)
             ERASURE_LAST_RUN.set(clock.now().timestamp())
-            log.info(
-                "retention erasure ran",
-                extra={"erased": erased, "retention_days": settings.retention_days},
-            )
 
         every(stop, every_seconds, once, "retention erasure waits for the store")
 
