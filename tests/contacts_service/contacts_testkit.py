@@ -14,6 +14,7 @@ from contacts.idempotency import idempotent_requests
 from contacts.repository import CONTACTS, AuditLog, ContactRepository
 from contacts.retention import erase_expired
 from contacts.scrubbing import OwedScrub
+from prometheus_client import REGISTRY
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -84,6 +85,11 @@ def centre_event(
         time=NOW,
     )
     return events.decode(events.encode(envelope))
+
+
+def metric(name: str) -> float:
+    """A sample of the process's Prometheus registry (0 if not yet set)."""
+    return REGISTRY.get_sample_value(name) or 0.0
 
 
 class ScrubFailsOnce:

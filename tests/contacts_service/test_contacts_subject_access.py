@@ -10,14 +10,20 @@ import sys
 
 import pytest
 from ccshared import store as store_module
+from ccshared.store import StoreUnavailable
 from contacts import blind_index as bi
+from contacts import worker
 from contacts.app import create_app
 from contacts.config import Settings
 from contacts.repository import AUDIT, CONTACTS
-from contacts_testkit import PERSONAL_VALUES, ScrubFailsOnce, erase, staged_erasures
+from contacts.scrubbing import OwedScrub
+from contacts_testkit import PERSONAL_VALUES, ScrubFailsOnce, erase, metric, staged_erasures
+
+from tests.infra.waiting import wait_for
 
 SEARCH = "/api/v1/subject-access/search"
 ERASE = "/api/v1/subject-access/erase"
+OWED = "contacts-owed-scrub"
 # Every spelling of a value the tests search for, raw and normalised: none may reach the audit log.
 SEARCHED_VALUES = (
     "Test Parent",
@@ -428,6 +434,41 @@ def test_a_retried_erasure_does_the_scrub_that_failed(
 
     assert again.status_code == 200 and again.json["already_erased"] == [people["referral"]]
     assert store.scrubbed == 1
+
+
+class ScrubHeldOff(ScrubFailsOnce):
+    """Every scrub fails, as while a reader keeps holding SQLite's WAL, until `held` is cleared."""
+
+    held = True
+
+    def scrub(self) -> None:
+        if self.held:
+            self.failed += 1
+            raise StoreUnavailable("test store: a reader is still holding the WAL")
+        super().scrub()
+
+
+def test_the_worker_pays_a_scrub_an_erasure_on_request_owed_and_says_so_meanwhile(
+    staff_headers, people, doc_store, settings, clock, running
+):
+    """The caller got a 503 and may never retry: the worker scrubs soon after, not at its next
+    daily retention run, and cc_retention_scrub_owed is 1 until it has."""
+    failing = create_app(settings, store=ScrubFailsOnce(doc_store), clock=clock).test_client()
+    admin = staff_headers("admin", None, username="test.admin")
+    body = {"phone": "07700 900123", "contact_ids": [people["referral"]], "reason": "erasure_request"}
+    assert failing.post(ERASE, json=body, headers=admin).status_code == 503
+    store = ScrubHeldOff(doc_store)
+    [owed_scrub] = [
+        task for task in worker.tasks(settings, store=store, clock=clock) if task.__name__ == OWED
+    ]
+
+    running(owed_scrub)
+
+    wait_for(lambda: store.failed and metric("cc_retention_scrub_owed") == 1, 10, "the scrub owed, shown")
+    store.held = False
+    wait_for(lambda: store.scrubbed == 1, 10, "the scrub the erasure owed")
+    wait_for(lambda: metric("cc_retention_scrub_owed") == 0, 10, "the owed scrub's metric cleared")
+    assert not OwedScrub(doc_store, clock).owed()
 
 
 # From the command line ---------------------------------------------------------

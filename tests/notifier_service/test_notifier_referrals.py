@@ -28,7 +28,15 @@ from contacts.repository import AgencyRepository, CentreRepository
 from cryptography.fernet import Fernet
 from notifier.domain import FAILED, PENDING, RETRYING, SENT, SKIPPED
 from notifier.file_transport import FileTransport, Mailbox
-from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, dead_letters, smtp_wired, wire
+from notifier_testkit import (
+    MONDAY_MORNING,
+    Notifier,
+    SmtpServer,
+    centre_event,
+    dead_letters,
+    smtp_wired,
+    wire,
+)
 from werkzeug.serving import make_server
 
 from tests.infra import payloads, tokens
@@ -433,6 +441,86 @@ def test_a_decline_being_sent_when_the_erasure_arrives_keeps_no_copy_of_its_reas
     for message in (mailbox.get(m.id) for m in mailbox.list()):
         assert DECLINE["reason"] not in f"{message.text} {message.html}"
         assert "referrer@example.org" not in f"{message.to} {message.delivered_to}"
+
+
+class Killed(BaseException):
+    """The process dying: nothing of the send after it runs, the notice left "sending"."""
+
+
+class DiesAfterWriting(ErasedMidSend):
+    """The erasure arrives mid-send, the decline's copy is written, then the process dies."""
+
+    def deliver(self, message, recipient: str, key: str) -> str:
+        dies = self.on_decline is not None and message["X-CC-Event-Type"] == c.REFERRAL_DECLINED
+        reply = super().deliver(message, recipient, key)
+        if dies:
+            raise Killed
+        return reply
+
+
+class OutlastedMidSend(FileTransport):
+    """The erasure arrives mid-send of the referrer's decline, which then outlasts the sending
+    timeout: another worker settles the notice (no copy yet) before this one writes it."""
+
+    on_decline = None
+    settle_elsewhere = None
+
+    def deliver(self, message, recipient: str, key: str) -> str:
+        declined = message["X-CC-Event-Type"] == c.REFERRAL_DECLINED
+        if self.on_decline and declined and recipient == "referrer@example.org":
+            self.on_decline, arrive = None, self.on_decline
+            arrive()
+            self.settle_elsewhere()
+        return super().deliver(message, recipient, key)
+
+
+def decline_to_send(tmp_path, contacts: Contacts, transport) -> tuple[dict, Notifier]:
+    """A declined referral's notices recorded, one sent at a time, not yet sent; the erasure set
+    to arrive during the send `transport` waits for (its on_decline)."""
+    referral = declined_referral(contacts)
+    notifier = wire(tmp_path, transport=transport, CONTACTS_URL=contacts.url, NOTIFIER_DELIVERY_THREADS="1")
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    transport.on_decline = erasure_arriving(contacts, notifier, referral["id"])
+    return referral, notifier
+
+
+def assert_no_copy_keeps_what_was_erased(mail_dir) -> None:
+    mailbox = Mailbox(mail_dir)
+    for message in (mailbox.get(m.id) for m in mailbox.list()):
+        assert DECLINE["reason"] not in f"{message.text} {message.html}", message.id
+        assert "referrer@example.org" not in f"{message.to} {message.delivered_to}", message.id
+
+
+def test_a_decline_whose_send_died_after_the_erasure_keeps_no_copy_of_its_reason(tmp_path, contacts):
+    transport = DiesAfterWriting(tmp_path / "mail")
+    referral, notifier = decline_to_send(tmp_path, contacts, transport)
+    with pytest.raises(Killed):
+        notifier.deliver()
+    notifier.clock.advance(seconds=notifier.settings.delivery.sending_timeout_seconds + 1)
+    notifier.deliver()  # the next run recovers the interrupted send: its copy was written
+
+    assert transport.on_decline is None, "the erasure came during a decline's send"
+    partner = partner_notices(notifier, referral["id"])
+    assert {doc["status"] for doc in partner} <= {SENT, SKIPPED} and all(doc["erased_at"] for doc in partner)
+    assert_no_copy_keeps_what_was_erased(tmp_path / "mail")
+
+
+def test_a_decline_settled_elsewhere_after_the_erasure_keeps_no_copy_of_its_reason(tmp_path, contacts):
+    transport = OutlastedMidSend(tmp_path / "mail")
+    _, notifier = decline_to_send(tmp_path, contacts, transport)
+
+    def settle_elsewhere() -> None:
+        notifier.clock.advance(seconds=notifier.settings.delivery.sending_timeout_seconds + 1)
+        assert notifier.delivery.recover_interrupted() == 1
+
+    transport.settle_elsewhere = settle_elsewhere
+    notifier.deliver()
+    notifier.deliver()  # the notice the other worker settled as interrupted is due again
+
+    assert transport.on_decline is None, "the erasure came during a decline's send"
+    assert_no_copy_keeps_what_was_erased(tmp_path / "mail")
 
 
 # What mail servers answer: the recipient's address repeated among the codes and diagnostics.

@@ -21,7 +21,7 @@ from ccshared.timeutil import Clock
 from . import vocabulary as v
 from .idempotency import IdempotentRequests
 from .repository import AuditLog, ContactRepository
-from .scrubbing import OwedScrub
+from .scrubbing import OwedScrub, ScrubOwed
 from .service import envelopes
 
 ACTOR = "retention"
@@ -36,7 +36,8 @@ def erase_expired(
     scrub: OwedScrub,
 ) -> int:
     """Erase what has passed its retention period, then pay the scrub owed (by this run or an
-    earlier one); return how many contacts were erased. Raises ScrubOwed if the scrub fails."""
+    earlier one); return how many contacts were erased. Raises ScrubOwed, carrying that count,
+    if the scrub fails."""
     now = clock.now()
     cutoff = now - timedelta(days=retention_days)
     erased = 0
@@ -46,7 +47,11 @@ def erase_expired(
         if not batch:
             if erased:
                 scrub.owe()
-            scrub.pay()
+            try:
+                scrub.pay()
+            except ScrubOwed as exc:
+                exc.erased = erased
+                raise
             return erased
         scrub.owe()
         for contact in batch:

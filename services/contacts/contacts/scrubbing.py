@@ -7,8 +7,9 @@ from completing. A retry then finds nothing left to erase, so the debt cannot li
 in the caller: it is a mark in the store, written before an erasure is written
 (a crash between the two still leaves it) and again after (an erasure another
 process wrote while this one scrubbed is not forgotten), and cleared only after a
-scrub has succeeded. Whichever erasure runs next pays it: the worker's retention
-run or its retry, `erase-expired`, or an erasure on request.
+scrub has succeeded. The worker looks for it every minute and pays it
+(worker.owed_scrub_task), and so does whichever erasure runs next: the worker's
+retention run or its retry, `erase-expired`, or an erasure on request.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ SCRUB = "scrub"
 
 
 class ScrubOwed(StoreUnavailable):
-    """The scrub after an erasure failed; it stays owed, and the next erasure or its retry pays it."""
+    """The scrub after an erasure failed; it stays owed, and the next erasure or its retry pays it.
+    `erased`: the contacts the failed run erased all the same (its retry finds none to erase)."""
+
+    erased = 0
 
 
 class OwedScrub:

@@ -2,7 +2,7 @@
 agency events from the agencies' profiles), the consumer that builds the centre
 read model, the partner webhooks (the consumer that records deliveries and the
 loop that sends them), and the timers: the Idempotency-Key purge and the daily
-retention erasure."""
+retention erasure, and the check that pays a scrub an erasure owes."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from . import bootstrap
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .repository import PROCESSED, ContactRepository
-from .scrubbing import ScrubOwed
+from .scrubbing import OwedScrub, ScrubOwed
 from .webhook_repository import ReceiverRepository
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ CENTRES = Subscription("contacts-centre-read-model", c.CENTRES_TOPIC, "contacts-
 WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-webhooks")
 KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
 DAY_SECONDS = 24 * 3600
+# How often each worker looks for a scrub owed (one read of one mark): an erasure on request
+# whose scrub failed answered 503, and its caller may never retry.
+SCRUB_CHECK_SECONDS = 60.0
 
 ERASED = Counter(
     "cc_retention_erased_contacts_total",
@@ -60,7 +63,7 @@ ERASURE_LAST_RUN = Gauge(
 )
 SCRUB_OWED = Gauge(
     "cc_retention_scrub_owed",
-    "1 while the scrub after an erasure has failed (erased data may linger in the SQLite WAL); the retention erasure retries it until it succeeds, then 0",
+    "1 while the scrub after an erasure has failed (erased data may linger in the SQLite WAL); the worker retries it until it succeeds, then 0",
     multiprocess_mode="mostrecent",
 )
 
@@ -178,27 +181,52 @@ def retention_erasure_task(
     def erase(stop: threading.Event) -> None:
         erase_expired = bootstrap.retention(settings, store, clock)
 
-        def once() -> None:
-            try:
-                erased = erase_expired()
-            except ScrubOwed as exc:
-                SCRUB_OWED.set(1)
-                log.warning(
-                    "retention erasure's scrub failed, retried until it succeeds", extra={"error": str(exc)}
-                )
-                raise
-            SCRUB_OWED.set(0)
+        def ran(erased: int) -> None:
             ERASED.inc(erased)
-            ERASURE_LAST_RUN.set(clock.now().timestamp())
             log.info(
                 "retention erasure ran",
                 extra={"erased": erased, "retention_days": settings.retention_days},
             )
 
+        def once() -> None:
+            try:
+                erased = erase_expired()
+            except ScrubOwed as exc:
+                SCRUB_OWED.set(1)
+                ran(exc.erased)  # erased all the same: the retry finds nothing left to count
+                log.warning(
+                    "retention erasure's scrub failed, retried until it succeeds", extra={"error": str(exc)}
+                )
+                raise
+            SCRUB_OWED.set(0)
+            ran(erased)
+            ERASURE_LAST_RUN.set(clock.now().timestamp())
+
         every(stop, every_seconds, once, "retention erasure waits for the store")
 
     erase.__name__ = "contacts-retention-erasure"
     return erase
+
+
+def owed_scrub_task(store: Store, clock: Clock, every_seconds: float = SCRUB_CHECK_SECONDS) -> Task:
+    """Pays a scrub owed, whichever erasure owed it (on request, by retention or the command):
+    checked every minute, and a failed scrub tried again with the outage backoff; sets
+    cc_retention_scrub_owed from the mark in the store."""
+
+    def pay(stop: threading.Event) -> None:
+        scrub = OwedScrub(store, clock)
+
+        def once() -> None:
+            owed = scrub.owed()
+            SCRUB_OWED.set(int(owed))
+            if owed:
+                scrub.pay()  # ScrubOwed: tried again after the backoff, the gauge left at 1
+                SCRUB_OWED.set(int(scrub.owed()))
+
+        every(stop, every_seconds, once, "owed scrub not done, retried until it succeeds")
+
+    pay.__name__ = "contacts-owed-scrub"
+    return pay
 
 
 def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:
@@ -215,4 +243,5 @@ def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task
         webhook_delivery_task(store, clock, cipher, hints=recorded),
         idempotency_purge_task(settings, store, clock),
         retention_erasure_task(settings, store, clock),
+        owed_scrub_task(store, clock),
     ]

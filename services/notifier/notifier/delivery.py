@@ -227,18 +227,22 @@ class Delivery(Mailer):
             log.warning(
                 "send settled elsewhere after a slow attempt", extra={"notification": notification.id}
             )
+            self._erased_while_sending(notification)
             return notification
         self._count(notification)
         if notification.status == FAILED:
             self._dead_letter(notification)
-        if notification.erased_at is None and partner_role(notification.recipient) is not None:
-            self._erased_while_sending(notification)
+        self._erased_while_sending(notification)
         return notification
 
     def _erased_while_sending(self, sent: Notification) -> None:
-        """The contact was erased while this notice was on its way (its facts read before):
-        the copy just kept is erased now, and the server's reply loses its addresses, as the
-        erasure would have had them been written sooner."""
+        """The contact was erased while this notice was on its way (its facts read before): the
+        copy kept is erased now, and the server's reply loses its addresses, as the erasure
+        would have had them been written sooner. Run after every settling of a partner's notice
+        (sent, recovered after a crash, or settled elsewhere while this send was slow): the
+        erasure found no copy then, so only the settling can erase one written after it."""
+        if partner_role(sent.recipient) is None:
+            return
         fresh = self.notifications.get(sent.id)
         if fresh is None or fresh.erased_at is None:
             return
@@ -317,6 +321,7 @@ class Delivery(Mailer):
         log.warning("interrupted send recovered", extra={"notification": stuck.id, "outcome": stuck.status})
         if stuck.status == FAILED:
             self._dead_letter(stuck)
+        self._erased_while_sending(stuck)
         return True
 
     def report_queue(self) -> None:
