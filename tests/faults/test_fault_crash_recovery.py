@@ -87,8 +87,8 @@ def test_sigkilled_monitor_and_notifier_breach_once_and_mail_once(run: Run) -> N
     mails_wanted = 2 * CONTACTS
 
     def mails_so_far() -> int:
-        """Mails written, by file name alone (cheap enough to poll): not last month's compliance
-        report, which the notifier also sends once at its first start in a month (notifier.monthly
+        """Mails written, by file name alone (cheap enough to poll): not a monthly compliance
+        report, which the notifier may send at its first start in a month (notifier.monthly
         names those compliance-<month>-...); the exact count of breach mails is checked below."""
         return sum(not path.name.startswith("compliance-") for path in system.mail_dir.glob("*.eml"))
 
