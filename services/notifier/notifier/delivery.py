@@ -227,11 +227,10 @@ class Delivery(Mailer):
             log.warning(
                 "send settled elsewhere after a slow attempt", extra={"notification": notification.id}
             )
-            self._erased_while_sending(notification)
-            return notification
-        self._count(notification)
-        if notification.status == FAILED:
-            self._dead_letter(notification)
+        else:
+            self._count(notification)
+            if notification.status == FAILED:
+                self._dead_letter(notification)
         self._erased_while_sending(notification)
         return notification
 
