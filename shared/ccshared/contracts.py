@@ -181,6 +181,11 @@ ERASED_ALL = "all"
 ERASED_REFERRER = "referrer"
 ERASED_CONSENT_RECORDER = "consent_recorded_by"
 ERASED_PARTS = (ERASED_ALL, ERASED_REFERRER, ERASED_CONSENT_RECORDER)
+# The store's scrub after an erasure on request (the erase answer's `scrub`): done, or owed
+# when it failed; the erasure stands either way, and the contacts worker retries an owed scrub.
+ERASURE_SCRUB_DONE = "done"
+ERASURE_SCRUB_OWED = "owed"
+ERASURE_SCRUBS = (ERASURE_SCRUB_DONE, ERASURE_SCRUB_OWED)
 
 # The states every outgoing-delivery queue shares (the notifier's e-mails,
 # contacts' webhooks); each adds its own end states.

@@ -38,15 +38,23 @@ def admin(sign_in):
     return sign_in("t.admin", "admin", None)
 
 
+def _erase_answers(services, **answer) -> None:
+    """The stand-in contacts service erases contact-1: all of it and scrubbed, unless told."""
+    done = {
+        "erased": ["contact-1"],
+        "already_erased": [],
+        "not_found": [],
+        "not_matched": [],
+        "parts": {"contact-1": ["all"]},
+        "scrub": "done",
+    }
+    services.on("POST", CONTACTS, "/api/v1/subject-access/erase", (200, done | answer))
+
+
 @pytest.fixture
 def sar(services):
     services.on("POST", CONTACTS, "/api/v1/subject-access/search", (200, EXPORT))
-    services.on(
-        "POST",
-        CONTACTS,
-        "/api/v1/subject-access/erase",
-        (200, {"erased": ["contact-1"], "already_erased": [], "not_found": []}),
-    )
+    _erase_answers(services)
     return services
 
 
@@ -114,24 +122,27 @@ def test_erasing_needs_a_reason_and_a_confirmation(admin, sar):
         "reason": "erasure_request",
         "case_reference": "SAR/2026/0042",
     }
-    assert "Personal data erased from 1 contact." in admin.get(PAGE).text
+    page = admin.get(PAGE).text
+    assert "Personal data erased from 1 contact." in page and "pending" not in page
+
+
+def test_an_erasure_whose_clean_up_is_owed_says_it_is_done_and_the_clean_up_pending(admin, services):
+    """The contacts service erased the data but could not yet scrub its files: staff are told the
+    erasure is done, not shown an error that reads as a failed erasure."""
+    _erase_answers(services, scrub="owed")
+    form = {"name": "Test Parent", "contact_id": "contact-1", "reason": "erasure_request", "confirm": "yes"}
+
+    done = _post(admin, PAGE + "erase", form)
+
+    assert done.status_code == 302 and done.headers["Location"].endswith(PAGE)
+    page = admin.get(PAGE)
+    assert page.status_code == 200
+    assert "Personal data erased from 1 contact." in page.text
+    assert "The erasure is done. Clearing the old copies from the database files is pending" in page.text
 
 
 def test_erasing_at_a_referrers_request_says_only_their_details_went(admin, services):
-    services.on(
-        "POST",
-        CONTACTS,
-        "/api/v1/subject-access/erase",
-        (
-            200,
-            {
-                "erased": ["contact-1"],
-                "already_erased": [],
-                "not_found": [],
-                "parts": {"contact-1": ["referrer"]},
-            },
-        ),
-    )
+    _erase_answers(services, parts={"contact-1": ["referrer"]})
     form = {"name": "Test Referrer", "contact_id": "contact-1", "reason": "erasure_request", "confirm": "yes"}
 
     done = _post(admin, PAGE + "erase", form)

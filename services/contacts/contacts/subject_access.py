@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from . import vocabulary as v
 from .blind_index import InvalidQuery, Query
 from .domain import Contact, Transition
 from .repository import SAVE_ATTEMPTS
-from .scrubbing import OwedScrub
+from .scrubbing import OwedScrub, ScrubOwed
 from .service import ContactRecords, envelopes
 
 # A person has a handful of contacts; more than this means the search is too broad to be about one.
@@ -59,13 +59,14 @@ class Erasure:
     not_found: list[str]
     not_matched: list[str]  # the person asked about is not (or no longer) in these contacts
     parts: dict[str, list[str]]  # each contact erased: the parts cleared, or ["all"]
+    scrub: str = v.SCRUB_DONE  # or SCRUB_OWED: the store's scrub failed, and the worker retries it
 
 
 @dataclass(eq=False, kw_only=True)
 class SubjectAccess(ContactRecords):
     # Erasing a contact forgets its Idempotency-Key record too (`requests`), and `scrub` clears
-    # the bytes its old document left in the store's files (owed until it succeeds: a retry of
-    # a request whose scrub failed finds the contacts already erased, and scrubs).
+    # the bytes its old document left in the store's files (owed until it succeeds: the worker
+    # retries it, and a retry of the request finds the contacts already erased, and scrubs).
     scrub: OwedScrub
 
     def search(self, who: str, asked: Query) -> dict[str, Any]:
@@ -121,8 +122,17 @@ class SubjectAccess(ContactRecords):
                 result.parts[contact_id] = erased
         if result.erased:
             self.scrub.owe()
-        self.scrub.pay()
-        return result
+        return replace(result, scrub=self._pay_scrub())
+
+    def _pay_scrub(self) -> str:
+        """Pay the scrub owed, by this request or an earlier erasure. A scrub that fails leaves the
+        erasure written and the scrub owed (its mark kept for the worker): the answer says so, not
+        an error that would read as a failed erasure."""
+        try:
+            self.scrub.pay()
+        except ScrubOwed:
+            return v.SCRUB_OWED
+        return v.SCRUB_DONE
 
     def backfill(self, *, everything: bool = False) -> int:
         """Index contacts written before blind indexes (or all, after a key change); return how many."""

@@ -75,6 +75,13 @@ class ErasureSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": 'each contact erased: ["all"], or the parts cleared (referrer, ...)'},
     )
+    scrub = fields.String(
+        validate=validate.OneOf(v.SCRUBS),
+        metadata={
+            "description": "the store's scrub of the erased data's old copies: done, or owed when it "
+            "failed (the erasure stands; the worker retries the scrub until it succeeds)"
+        },
+    )
 
 
 def _service() -> SubjectAccess:
@@ -105,7 +112,9 @@ def search(form: dict) -> dict:
 @bp.response(200, ErasureSchema)
 def erase(form: dict) -> dict:
     """Erase the person's data from the contacts named, on their request (audited): the whole
-    contact's when it is about them, else only their part (as referrer or consent recorder)."""
+    contact's when it is about them, else only their part (as referrer or consent recorder).
+    A scrub of the store that fails after the erasure does not undo it: the answer is the same,
+    with `scrub` owed, and the worker retries the scrub."""
     done = _service().erase(
         g.staff.username, _asked(form), form["contact_ids"], form["reason"], form.get("case_reference")
     )

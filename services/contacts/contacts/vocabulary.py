@@ -46,3 +46,7 @@ AUDIT_DECLINE = "decline_referral"  # staff wrote a decline reason (personal dat
 
 # Why an admin erased a person's contacts on request (UK GDPR article 17 grounds).
 ERASURE_REASONS = c.ERASURE_REASONS
+# The store's scrub after an erasure on request: done, or owed (the worker retries it).
+SCRUB_DONE = c.ERASURE_SCRUB_DONE
+SCRUB_OWED = c.ERASURE_SCRUB_OWED
+SCRUBS = c.ERASURE_SCRUBS

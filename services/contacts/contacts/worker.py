@@ -49,7 +49,7 @@ WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-w
 KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
 DAY_SECONDS = 24 * 3600
 # How often each worker looks for a scrub owed (one read of one mark): an erasure on request
-# whose scrub failed answered 503, and its caller may never retry.
+# whose scrub failed answered with it owed, and its caller need never retry.
 SCRUB_CHECK_SECONDS = 60.0
 
 ERASED = Counter(

@@ -159,4 +159,9 @@ def _erased_message(done: dict) -> str:
         parts.append(f"{len(done['already_erased'])} had been erased already.")
     if done.get("not_found"):
         parts.append(f"{len(done['not_found'])} could not be found.")
+    if done.get("scrub") == c.ERASURE_SCRUB_OWED:
+        parts.append(
+            "The erasure is done. Clearing the old copies from the database files is pending: "
+            "it is retried automatically, and nothing more is needed."
+        )
     return " ".join(parts)
