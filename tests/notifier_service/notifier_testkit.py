@@ -23,7 +23,7 @@ from ccshared import contracts as c
 from ccshared import events
 from ccshared import store as stores
 from ccshared.bus import Bus, Consumer
-from ccshared.store import Store
+from ccshared.store import Collection, Store
 from ccshared.timeutil import FixedClock
 from notifier import bootstrap
 from notifier.config import Settings
@@ -135,14 +135,50 @@ class Notifier:
     centres: CentreDirectory
 
     def receive(self, envelope: dict) -> None:
-        event = events.decode(events.encode(envelope))
-        self.intake.handlers()[event.type](event)
+        handle(self.intake, envelope)
 
     def deliver(self) -> int:
         return self.delivery.run_once()
 
     def dead_letters(self) -> Consumer:
         return self.bus.consumer(f"test-{id(self)}", [c.DEAD_LETTER_TOPIC])
+
+
+def handle(intake: Intake, envelope: dict) -> None:
+    """The event as the consumer hands it over (encoded and decoded), to its handler."""
+    event = events.decode(events.encode(envelope))
+    intake.handlers()[event.type](event)
+
+
+@dataclass
+class _Interleaved:
+    collection: Collection
+    store: Interleaved
+
+    def update(self, filter: dict, set: dict) -> int:
+        before, self.store.before = self.store.before, None
+        if before is not None:
+            before()
+        return self.collection.update(filter, set)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the real collection's own
+        return getattr(self.collection, name)
+
+
+@dataclass
+class Interleaved:
+    """The real store, but `before` runs just before the first write to the delivery log through
+    it: what another worker (the delivery loop) does between a handler's reads and its write."""
+
+    store: Store
+    before: Callable[[], object] | None
+
+    def collection(self, name: str) -> Collection:
+        collection = self.store.collection(name)
+        return _Interleaved(collection, self) if name == "notifications" else collection  # type: ignore[return-value]
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the real store's own
+        return getattr(self.store, name)
 
 
 def dead_letters(notifier: Notifier, want: int, deadline_s: float = 10.0) -> list[dict]:
@@ -214,6 +250,23 @@ def sla_event(
         "late_seconds": late_seconds if type_ == c.SLA_BREACHED else None,
     }
     return events.make(type_, contact_id, data, source="sla-monitor", time=at)
+
+
+def area_moved_event(
+    contact_id: str = "contact-0001",
+    from_area: str = c.NORTH,
+    to_area: str = c.SOUTH,
+    at: datetime = MONDAY_MORNING,
+) -> dict:
+    """An open contact followed its centre into another area, as contacts publishes it (ids and areas)."""
+    data = {
+        "contact_id": contact_id,
+        "centre_id": "centre-north-1",
+        "from_area": from_area,
+        "to_area": to_area,
+        "moved_at": at,
+    }
+    return events.make(c.CONTACT_AREA_MOVED, contact_id, data, source="contacts", time=at)
 
 
 def contact_event(type_: str, contact_id: str, received_at: datetime, area: str, **extra) -> dict:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from ccshared import contracts as c
-from notifier import domain
-from notifier_testkit import SmtpServer, contact_event, sla_event, stale_event, wire
+from notifier import bootstrap, domain
+from notifier_testkit import Interleaved, SmtpServer, contact_event, handle, sla_event, stale_event, wire
 
 DIGEST_READER = "coordinator.north@example.org"
 PRINCIPAL = "principal.officer@example.org"
@@ -210,6 +210,31 @@ def test_a_digest_made_before_a_contact_was_answered_or_withdrawn_goes_without_i
     [answered] = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0001"]
     assert answered.status == domain.SKIPPED and answered.carried_by is None
     assert answered.last_error == f"no longer needed: the contact was {how}"
+
+
+@pytest.mark.parametrize("how", ["answered", "withdrawn"])
+def test_a_reminder_whose_digest_went_while_the_answer_was_handled_stays_carried(tmp_path, how):
+    """The digest was claimed and sent between the answer's reads and its write: it carried the
+    reminder, which the delivery log still called skipped, 'no longer needed'."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+    assert notifier.digest.run_once() == 1
+
+    notifier.clock.advance(minutes=1)
+    racing = bootstrap.intake(
+        notifier.settings, Interleaved(notifier.store, notifier.deliver), notifier.clock
+    )
+    handle(racing, stopped(how))
+
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert "LCC-TEST-0001" in message.get_body(("plain",)).get_content()
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    assert digest.status == domain.SENT
+    [reminder] = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0001"]
+    assert (reminder.status, reminder.last_error) == (domain.DIGESTED, None)
+    assert reminder.carried_by == digest.message_id
 
 
 def test_a_digest_left_with_nothing_to_carry_is_not_sent(tmp_path):

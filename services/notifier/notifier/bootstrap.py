@@ -12,6 +12,7 @@ from ccshared.store import Store
 from ccshared.timeutil import Clock
 
 from .api import AppContext
+from .area_moves import AreaMoves
 from .compliance import ComplianceReports
 from .config import Settings
 from .delivery import Delivery
@@ -74,6 +75,7 @@ def intake(
         settings.digest.recipients,
         clock,
         Erasures(notifications, mail or transport(settings), clock),
+        AreaMoves(notifications, routing(settings), settings.digest.recipients, clock),
         recorded,
     )
 

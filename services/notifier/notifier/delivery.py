@@ -259,7 +259,7 @@ class Delivery(Mailer):
                 return
             items: list[Notification] = []
             if claimed.kind in CARRIERS:
-                items = still_carried(self.notifications.many(list(claimed.item_ids)))
+                items = self._carried(claimed)
                 if not items:
                     claimed.skipped(self.clock.now(), EMPTIED)
                     return
@@ -283,6 +283,12 @@ class Delivery(Mailer):
             claimed.failed_temporarily(self.clock.now(), repr(exc), self.policy, self.rng)
             return
         claimed.delivered(self.clock.now(), reply)
+
+    def _carried(self, claimed: Notification) -> list[Notification]:
+        """A claimed digest's or group mail's items: read now, with what it left out until its
+        claim (Unsent: nothing more is left out once it is claimed)."""
+        mail = self.notifications.get(claimed.id) or claimed
+        return still_carried(mail, self.notifications.many(list(claimed.item_ids)))
 
     def _tell_partner(self, claimed: Notification, role: str, subject: str) -> None:
         """A partner's notice: its address and facts are asked of contacts now, and not kept."""

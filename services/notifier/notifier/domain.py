@@ -11,8 +11,10 @@ before anything is sent (status pending) and moves on by explicit transitions:
     pending/retrying --> waiting (for its recipient's group mail, in a storm) --> grouped
     (a partner's notice whose referrer left no address) --> skipped
     pending/retrying/waiting/held (a reminder of a contact answered or withdrawn since) --> skipped
-    digested/grouped (the same, its digest or group mail not gone yet) --> skipped, left out of it
+    digested/grouped (the same, its digest or group mail not claimed yet) --> skipped, left out of it
     a digest or group mail left with nothing to carry --> skipped
+    queued, or carried by a mail not claimed yet (its contact moved to another area)
+        --> readdressed: the new area's recipient, pending (or held for its digest)
 
 A partner's notice is addressed to a role, not an address: "agency-of:<contact
 id>" (the agency's notification address) or "referrer-of:<contact id>" (the
@@ -67,6 +69,9 @@ GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
 # so its notices stay.
 MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED)
 QUEUED_STATUSES = (PENDING, RETRYING, WAITING, HELD)
+# Staff notices about a contact addressed by the contact's area: readdressed while not gone
+# when the contact follows its centre into another area (contact.area_moved).
+AREA_ADDRESSED = (*GROUPED_TYPES, c.SLA_STARTED)
 # A notice carried by a digest or group mail (its digest_id), and the statuses of such a mail
 # that has not gone and may yet (due, or failed and so perhaps sent again at staff's word).
 CARRIED_STATUSES = (DIGESTED, GROUPED)
@@ -161,6 +166,12 @@ class Routing:
         raise ValueError(f"{event_type} is not an event the notifier tells anyone about")
 
 
+def digest_readers(event_type: str, readers: frozenset[str]) -> frozenset[str]:
+    """Who of `readers` (mailboxes) gets a staff notice of this type in their digest: a new
+    referral's notice goes at once, never held."""
+    return frozenset() if event_type == c.SLA_STARTED else readers
+
+
 def partner_recipients(contact_id: str) -> Addressing:
     """A referral's referrers: its agency and the professional who referred, each a copy."""
     return Addressing(to=(f"{AGENCY_OF}:{contact_id}", f"{REFERRER_OF}:{contact_id}"))
@@ -240,6 +251,9 @@ class Notification(Outgoing):
     # When contacts erased the personal data of the contact it is about, and so the kept copy
     # of what it said (None: not erased). Its status and times stand: the delivery log's evidence.
     erased_at: datetime | None = None
+    # A digest's or group mail's items dropped after it was made, while it was not claimed yet
+    # (NotificationRepository.leave_out writes them, one key each): it goes without them.
+    left_out: tuple[str, ...] = ()
 
     @property
     def message_id(self) -> str:
@@ -326,6 +340,28 @@ class Notification(Outgoing):
         failure, with the reason in the delivery log."""
         self._move(SKIPPED, now, last_error=reason, next_attempt_at=None)
 
+    def readdressed(
+        self, recipient: str, addressing: Addressing, area: str, held: bool, now: datetime
+    ) -> None:
+        """Its contact moved to `area` before it went: to `recipient`, addressed as a fresh notice
+        for that area would be (due at once, or held for the recipient's digest), in no carrier."""
+        self.recipient = recipient
+        self.moved_to(addressing, area)
+        self._move(
+            HELD if held else PENDING,
+            now,
+            attempts=0,
+            next_attempt_at=None if held else now,
+            last_error=None,
+            digest_id=None,
+        )
+
+    def moved_to(self, addressing: Addressing, area: str) -> None:
+        """Its contact moved to `area`; its recipient is one of that area's too: its To and Cc are."""
+        self.to, self.cc = addressing.to, addressing.cc
+        self.area = area
+        self.data = {**self.data, "area": area}
+
     def erased(self, now: datetime) -> None:
         """The contact's personal data was erased: recorded (first time kept), the status and times
         left as they were, and the server's texts kept without the addresses in them."""
@@ -397,10 +433,19 @@ def carrier(
     )
 
 
-def still_carried(items: Sequence[Notification]) -> list[Notification]:
-    """What a digest or group mail carries when it goes: its items but those dropped since it was
-    made (a reminder of a contact answered or withdrawn since, skipped)."""
-    return [item for item in items if item.status != SKIPPED]
+def still_carried(mail: Notification, items: Sequence[Notification]) -> list[Notification]:
+    """What a digest or group mail carries when it goes: its items but those it left out since it
+    was made (a reminder of a contact answered or withdrawn since, a notice readdressed) and those
+    skipped before it kept such a list."""
+    return [item for item in items if item.id not in mail.left_out and item.status != SKIPPED]
+
+
+def readdressing(old: Addressing, new: Addressing) -> dict[str, str | None]:
+    """Each old recipient's counterpart under `new`: itself if still a recipient, else the next
+    new recipient not already one (the new area's coordinator), else None (one has a copy)."""
+    kept = {mailbox(r) for r in new.recipients}
+    came = iter(r for r in new.recipients if mailbox(r) not in {mailbox(o) for o in old.recipients})
+    return {r: r if mailbox(r) in kept else next(came, None) for r in old.recipients}
 
 
 def new_notifications(

@@ -26,14 +26,9 @@ from ccshared.timeutil import Clock
 from .domain import Notification, told_what_was_erased
 from .mail import Transport
 from .repository import NotificationRepository
+from .unsent import ATTEMPTS, StillMoving
 
 log = logging.getLogger(__name__)
-# Compare-and-set tries per notice: delivery may move it (claim, settle) in between.
-ATTEMPTS = 5
-
-
-class StillMoving(Exception):
-    """A notice kept changing under the erasure: the event is tried again (the consumer retries)."""
 
 
 @dataclass(eq=False)

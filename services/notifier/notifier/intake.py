@@ -18,6 +18,7 @@ from ccshared.consumer import Rejected
 from ccshared.hints import Hints
 from ccshared.timeutil import Clock
 
+from .area_moves import AreaMoves
 from .domain import (
     AGENCY,
     EVENT,
@@ -27,11 +28,13 @@ from .domain import (
     Addressing,
     Routing,
     UnknownArea,
+    digest_readers,
     new_notifications,
     partner_recipients,
 )
 from .erasure import Erasures
 from .repository import CentreDirectory, NotificationRepository
+from .unsent import Unsent
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Intake:
     digest_recipients: frozenset[str]
     clock: Clock
     erasures: Erasures
+    area_moves: AreaMoves
     recorded: Hints | None = None
 
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
@@ -69,6 +73,7 @@ class Intake:
         handlers.update(dict.fromkeys((c.SLA_MET, c.SLA_RESPONDED_LATE), self.clock_stopped))
         handlers[c.CONTACT_WITHDRAWN] = self.withdrawn
         handlers[c.CONTACT_PERSONAL_ERASED] = self.erasures.contact_erased
+        handlers[c.CONTACT_AREA_MOVED] = self.area_moves.contact_moved
         return handlers
 
     def withdrawn(self, event: events.Event) -> None:
@@ -77,11 +82,12 @@ class Intake:
 
     def clock_stopped(self, event: events.Event) -> None:
         """Answered or withdrawn: its reminders (due today, still overdue) not gone yet, queued or in
-        a digest or group mail still to go, are no longer needed."""
+        a digest or group mail not claimed yet, are no longer needed (one that went stays)."""
         why = "withdrawn" if event.type == c.CONTACT_WITHDRAWN else "answered"
         now = self.clock.now()
+        unsent = Unsent(self.notifications)
         for notice in self.notifications.queued_about(event.data["contact_id"], MOOT_ONCE_STOPPED):
-            self.notifications.transition(
+            unsent.change(
                 notice, lambda queued: queued.skipped(now, f"no longer needed: the contact was {why}")
             )
 
@@ -101,7 +107,7 @@ class Intake:
             staff = self.routing.addressing(event.type, data)
         except UnknownArea as exc:
             raise Rejected(str(exc)) from exc
-        self._record(event, data, staff, digest_recipients=frozenset())
+        self._record(event, data, staff, digest_readers(event.type, self.digest_recipients))
         self._record(event, data, partner_recipients(data["contact_id"]), digest_recipients=frozenset())
 
     def referral_changed(self, event: events.Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -35,21 +36,29 @@ _INSTANTS = (
     "erased_at",
 )
 _TUPLES = ("to", "cc", "item_ids")
+# Written only by NotificationRepository.leave_out, one key per item, never by a transition.
+_LEFT_OUT = "left_out"
 
 
 def to_doc(notification: Notification) -> Document:
-    doc = state_doc(notification, _INSTANTS)
+    doc = state_doc(notification, _INSTANTS, skip=(_LEFT_OUT,))
     for name in _TUPLES:
         doc[name] = list(doc[name])
     return doc
 
 
 def from_doc(doc: Mapping[str, Any]) -> Notification:
-    values = state_values(Notification, doc, _INSTANTS)
+    values = state_values(Notification, doc, _INSTANTS, skip=(_LEFT_OUT,))
     for name in _TUPLES:
         values[name] = tuple(values[name] or ())
     values["attempts"] = values["attempts"] or 0
+    values[_LEFT_OUT] = tuple(sorted((doc.get(_LEFT_OUT) or {}).values()))
     return Notification(**values)
+
+
+def _item_key(item_id: str) -> str:
+    """A field name for an item id (which holds dots: addresses)."""
+    return hashlib.sha1(item_id.encode(), usedforsecurity=False).hexdigest()[:20]
 
 
 class NotificationRepository:
@@ -131,8 +140,8 @@ class NotificationRepository:
         return [from_doc(doc) for doc in docs]
 
     def queued_about(self, contact_id: str, event_types: tuple[str, ...]) -> list[Notification]:
-        """Notices of these types about the contact not gone yet: queued, or carried by a digest
-        or group mail that has not gone (it reads its items again when it goes)."""
+        """Notices of these types about the contact that may not have gone: queued, or carried
+        (whether their digest or group mail went is for unsent.Unsent to ask it)."""
         docs = self.collection.find(
             {
                 "status": {"$in": [*QUEUED_STATUSES, *CARRIED_STATUSES]},
@@ -140,10 +149,16 @@ class NotificationRepository:
                 "data.contact_id": contact_id,
             }
         )
-        notices = [from_doc(doc) for doc in docs]
-        carriers = sorted({n.digest_id for n in notices if n.status in CARRIED_STATUSES and n.digest_id})
-        unsent = {carrier.id for carrier in self.many(carriers) if carrier.status in UNSENT_STATUSES}
-        return [n for n in notices if n.status in QUEUED_STATUSES or n.digest_id in unsent]
+        return [from_doc(doc) for doc in docs]
+
+    def leave_out(self, mail: Notification, item_id: str) -> bool:
+        """The digest or group mail, still as read (not claimed since: the same status and
+        attempts), leaves out one of its items; True if stored. Each item has its own key, so
+        two left out at once both stay; its claim, a compare-and-set too, then sees them all."""
+        if mail.status not in UNSENT_STATUSES:
+            return False
+        guard = {"_id": mail.id, "status": mail.status, "attempts": mail.attempts}
+        return self.collection.update(guard, {f"{_LEFT_OUT}.{_item_key(item_id)}": item_id}) == 1
 
     def about(self, contact_id: str) -> list[Notification]:
         """Every notice about the contact, whatever its status."""
