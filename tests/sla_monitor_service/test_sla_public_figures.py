@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +47,8 @@ def test_no_small_count_is_shown_or_can_be_worked_out(table) -> None:
     for row, original in zip(rows, originals, strict=True):
         hidden = [name for name in (*CELLS, "total") if row[name] in HIDDEN_COUNTS]
         for name in (*CELLS, "total"):
-            if 0 < original[name] < 5:
-                assert row[name] == FEWER_THAN_5, (name, original)
+            if 0 < original[name] < 5:  # "withheld" where the labels alone would give it away
+                assert row[name] in HIDDEN_COUNTS, (name, original)
             elif name in hidden:  # hidden only to protect another: no false small number
                 assert row[name] == WITHHELD, (name, original)
             else:
@@ -213,3 +214,134 @@ def test_the_review_case_a_small_areas_figure_is_not_given_back_by_the_whole_mon
     assert _answer(clocks, "area")[0]["north"]["met"] == FEWER_THAN_5
     assert _answer(clocks, "month")[1]["met"] == WITHHELD
     assert _answer(clocks, "channel")[0]["letter"]["met"] == WITHHELD
+
+
+# What an outsider can work out from the labels' ranges too: "fewer than 5" is 1 to 4, and
+# "withheld" 0, or 5 and over (as it is, unless the labels alone would give a small count away:
+# then one says "withheld", and an outsider who takes it for 0 or 5 and over is misled). Tried by
+# brute force on small tables: every table that gives the answer.
+
+LARGEST_TRIED = (
+    8  # above any cell of the tables tried (5 at most): every table that fits has another within it
+)
+
+
+def _fits(value: int, shown: object, hole: bool = True) -> bool:
+    if shown == FEWER_THAN_5:
+        return 0 < value < 5
+    if shown == WITHHELD:
+        return value == 0 or value >= 5 or not hole
+    return value == shown
+
+
+def _sure_of(shown_rows: list[dict], truth: dict, cell: tuple[object, str]) -> bool:
+    """Whether an outsider can be sure of `cell`: every table of two groups' (met, breached,
+    open) that gives the answer has the true value there, whether they take "withheld" for 0 or 5
+    and over, or for any size. (Where a small count says "withheld", the first takes a table
+    that is not the true one: what it concludes is not known to be true, so it is not counted.)"""
+    return any(
+        _values(shown_rows, cell, hole) == {truth[cell]}
+        for hole in (True, False)
+        if all(
+            _fits(truth[key, name], row[name], hole)
+            for key, row in _keyed(shown_rows)
+            for name in (*CELLS, "total")
+        )
+    )
+
+
+def _values(shown_rows: list[dict], cell: tuple[object, str], hole: bool) -> set[int]:
+    """The values `cell` has in the tables that give the answer, column by column: each state is
+    the two groups' sums so far and the cell's value once known."""
+    (_, first_row), (_, second_row), (_, overall) = _keyed(shown_rows)
+    states: set[tuple[int, int, int | None]] = {(0, 0, None)}
+    for name in CELLS:
+        states = {
+            (
+                sum_one + one,
+                sum_two + two,
+                {(0, name): one, (1, name): two, ("all", name): one + two}.get(cell, known),
+            )
+            for sum_one, sum_two, known in states
+            for one, two in itertools.product(range(LARGEST_TRIED + 1), repeat=2)
+            if _fits(one, first_row[name], hole)
+            and _fits(two, second_row[name], hole)
+            and _fits(one + two, overall[name], hole)
+        }
+    return {
+        {(0, "total"): one, (1, "total"): two, ("all", "total"): one + two}.get(cell, known)
+        for one, two, known in states
+        if _fits(one, first_row["total"], hole)
+        and _fits(two, second_row["total"], hole)
+        and _fits(one + two, overall["total"], hole)
+    }
+
+
+def _keyed(shown_rows: list[dict]) -> list[tuple[object, dict]]:
+    *groups, overall = shown_rows
+    return [*enumerate(groups), ("all", overall)]
+
+
+small_tables = st.lists(st.tuples(*[st.integers(0, 5)] * 3), min_size=2, max_size=2)
+
+
+@given(small_tables)
+def test_no_hidden_count_can_be_worked_out_from_the_labels_ranges(table) -> None:
+    groups = [tally(f"g{n}", *cells) for n, cells in enumerate(table)]
+    shown, overall = for_the_public(groups, totals_of(groups))
+    truth = _figures(table)
+    for cell, value in truth.items():
+        if 0 < value < 5:  # no outsider can be sure of a small count
+            assert not _sure_of([*shown, overall], truth, cell), (cell, table, shown, overall)
+
+
+def test_four_parts_said_fewer_than_5_of_a_whole_said_so_are_not_all_given_away() -> None:
+    """Four channels of 1 breached each and the month's 4: were all five "fewer than 5", each
+    channel's could only be 1. One of them says "withheld" instead."""
+    groups = [tally(f"g{n}", 6, 1, 6) for n in range(4)]
+    shown, overall = for_the_public(groups, totals_of(groups))
+    breached = [row["breached"] for row in [*shown, overall]]
+    assert set(breached) == {FEWER_THAN_5, WITHHELD}, breached
+    assert all(value in HIDDEN_COUNTS for value in breached)
+
+
+def test_a_withheld_cell_is_not_taken_for_0_to_give_a_small_one_away() -> None:
+    """g0 met none, g1 met 1: the month's met, 1, "fewer than 5", is g0's "withheld" (0, or 5 and
+    over, so 0 here) and g1's; and g1's met and open, "fewer than 5" each, add up to 7 - 5."""
+    table = [(0, 0, 5), (1, 5, 1)]
+    groups = [tally(f"g{n}", *cells) for n, cells in enumerate(table)]
+    shown, overall = for_the_public(groups, totals_of(groups))
+    truth = _figures(table)
+    for cell in (("all", "met"), (1, "met"), (1, "open")):
+        assert not _sure_of([*shown, overall], truth, cell), (cell, shown, overall)
+
+
+def _figures(table: list[tuple[int, int, int]]) -> dict[tuple[object, str], int]:
+    """Every cell of a table of groups' (met, breached, open): theirs, their totals, the whole's."""
+    figures = {}
+    for n, cells in enumerate([*table, tuple(sum(column) for column in zip(*table, strict=True))]):
+        key = n if n < len(table) else "all"
+        figures.update({(key, name): value for name, value in zip(CELLS, cells, strict=True)})
+        figures[(key, "total")] = sum(cells)
+    return figures
+
+
+def test_a_centres_two_small_counts_are_not_given_away_by_its_shown_total_and_met() -> None:
+    """A centre's 9 met of 11, with 1 breached and 1 open: "fewer than 5" each, they add up to 2,
+    so each could only be 1, were the total and the met count both shown."""
+    clocks = [Clock("north", "letter", "c1", state) for state in [MET] * 9 + [BREACHED, OPEN]]
+    clocks += [Clock("north", "letter", "c2", state) for state in [MET] * 20 + [BREACHED] * 6 + [OPEN] * 7]
+    centres, _ = _answer(clocks, "centre", "north")
+    row = centres["c1"]
+    could_be = {
+        (met, breached, open_)
+        for met, breached, open_ in itertools.product(range(LARGEST_TRIED * 3), repeat=3)
+        if _row_fits((met, breached, open_), row)
+    }
+    assert {breached for _, breached, _ in could_be} != {1}, row
+    assert {open_ for _, _, open_ in could_be} != {1}, row
+
+
+def _row_fits(cells: tuple[int, int, int], row: dict) -> bool:
+    named = zip(CELLS, cells, strict=True)
+    return all(_fits(value, row[name]) for name, value in named) and _fits(sum(cells), row["total"])

@@ -13,15 +13,18 @@ callers see a row's targets only where each was had by 5 or more of its contacts
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccshared.contracts import FEWER_THAN_5, WITHHELD
+from ccshared.contracts import WITHHELD
 from ccshared.timeutil import LONDON
 
 from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, WITHDRAWN, ContactClock
+from .suppression import CELLS, SMALLEST_SHOWN, withhold
 
 
 def month_of(clock: ContactClock) -> str:
@@ -111,14 +114,6 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
     return [groups[key] for key in sorted(groups)], overall
 
 
-# Figures shown to anonymous callers: a count from 1 to 4 could point at a family,
-# so it says "fewer than 5", and any other cell from which it could be worked out
-# (a row's cells add up to its total; the groups' cells add up to the totals row)
-# says "withheld", whatever its size: it is not a small number.
-SMALLEST_SHOWN = 5
-_CELLS = ("met", "breached", "open")
-
-
 def public_figures(
     clocks: Iterable[ContactClock], group_by: str, area: str | None = None
 ) -> tuple[list[dict], list[dict]]:
@@ -142,7 +137,7 @@ def public_figures(
         tallies, wholes = _month_figures(months[month])
         if whole not in tallies:  # none of the area's contacts that month
             continue
-        shown = _withhold({unit: tally.as_public_dict() for unit, tally in tallies.items()}, wholes)
+        shown = _shown(tallies, wholes)
         if group_by == "month":
             units = [whole]
         else:
@@ -152,6 +147,25 @@ def public_figures(
         rows += [{"month": month, **row} for row in sorted(picked, key=lambda row: row["key"])]
         totals.append({"month": month, **shown[whole], "key": "all"})
     return rows, totals
+
+
+def _shown(tallies: dict[Unit, Tally], wholes: list[tuple[Unit, list[Unit]]]) -> dict[Unit, dict]:
+    """A month's figures as anonymous callers see them. Working out what to withhold is the slow
+    part of an answer, and a past month's figures no longer change: kept for the next answers."""
+    figures = tuple(
+        (unit, tally.key, tally.met, tally.breached, tally.open, tuple(sorted(tally.targets.items())))
+        for unit, tally in tallies.items()
+    )
+    return copy.deepcopy(_withheld(figures, tuple((whole, tuple(parts)) for whole, parts in wholes)))
+
+
+@functools.lru_cache(maxsize=512)
+def _withheld(figures: tuple, wholes: tuple) -> dict[Unit, dict]:
+    rows = {
+        unit: Tally(key, met, breached, open_, Counter(dict(targets))).as_public_dict()
+        for unit, key, met, breached, open_, targets in figures
+    }
+    return withhold(rows, [(whole, list(parts)) for whole, parts in wholes])
 
 
 Unit = tuple[str, ...]  # ("all",), ("area", a), ("channel", ch), ("centre", a, id), ("area-channel", a, ch)
@@ -193,7 +207,7 @@ def over_the_range(monthly: Iterable[dict]) -> list[dict]:
         if into is None:
             keyed[row["key"]] = {name: value for name, value in row.items() if name != "month"}
             continue
-        for name in (*_CELLS, "total"):
+        for name in (*CELLS, "total"):
             both = isinstance(into[name], int) and isinstance(row[name], int)
             into[name] = into[name] + row[name] if both else WITHHELD
         both = into["targets"] is not None and row["targets"] is not None
@@ -207,57 +221,5 @@ def over_the_range(monthly: Iterable[dict]) -> list[dict]:
 def for_the_public(groups: list[dict], totals: dict) -> tuple[list[dict], dict]:
     """One table as anonymous callers see it: its groups add up to its totals row."""
     rows: dict[Any, dict] = {n: row for n, row in enumerate(groups)} | {"all": totals}
-    shown = _withhold(rows, [("all", list(range(len(groups))))])
+    shown = withhold(rows, [("all", list(range(len(groups))))])
     return [shown[n] for n in range(len(groups))], shown["all"]
-
-
-def _withhold(rows: Mapping[Any, dict], wholes: Iterable[tuple[Any, list[Any]]]) -> dict[Any, dict]:
-    """The rows as anonymous callers see them: small counts say "fewer than 5", and the cells
-    hidden only so that those cannot be worked out say "withheld". A row's cells add up to its
-    total, and each whole's rows to the whole: no sum may have one hidden cell alone in it.
-    A row's targets are shown only beside its met and breached counts (and only where it has them
-    already: see `Tally.as_public_dict`), and a whole's only where every one of its parts' is."""
-    rows = {unit: dict(row) for unit, row in rows.items()}
-    names = (*_CELLS, "total")
-    hidden = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}
-    # Each sum, as the cells it ties together, the one to hide first listed first.
-    sums = [[(u, "total"), *((u, name) for name in _CELLS)] for u in rows]
-    sums += [[(whole, name), *((part, name) for part in parts)] for whole, parts in wholes for name in names]
-    changed = True
-    while changed:
-        changed = False
-        for cells in sums:
-            if sum(cell in hidden for cell in cells) == 1:  # one unknown in a sum: hide another
-                hidden.add(_next_to_hide(rows, cells, hidden))
-                changed = True
-    for u, name in hidden:
-        rows[u][name] = FEWER_THAN_5 if 0 < rows[u][name] < SMALLEST_SHOWN else WITHHELD
-        if name in ("met", "breached"):
-            rows[u]["percent_met"] = None
-            rows[u]["targets"] = None  # a target seen on one contact would tell that it exists
-    _withhold_wholes_targets(rows, wholes)
-    return rows
-
-
-def _withhold_wholes_targets(rows: dict[Any, dict], wholes: Iterable[tuple[Any, list[Any]]]) -> None:
-    """A whole's targets are its parts' together: beside parts whose targets are not shown, one
-    that none of the shown parts has would tell that a hidden part's contacts were judged by it
-    (an urgent referral, say, or one received before a target changed). That they have decided
-    contacts at all the sums give already; their targets are what this keeps back. Where a whole
-    is itself a part of another, its own targets not shown are passed up in turn."""
-    wholes = list(wholes)
-    changed = True
-    while changed:
-        changed = False
-        for whole, parts in wholes:
-            if rows[whole]["targets"] is not None and any(rows[part]["targets"] is None for part in parts):
-                rows[whole]["targets"] = None
-                changed = True
-
-
-def _next_to_hide(rows: Mapping[Any, dict], cells: list[tuple[Any, str]], hidden: set) -> tuple[Any, str]:
-    """The sum's total if shown, else its smallest shown cell (zeros complete a sum too)."""
-    shown = [cell for cell in cells if cell not in hidden]
-    if shown[0] == cells[0]:
-        return shown[0]
-    return min(shown, key=lambda cell: rows[cell[0]][cell[1]])

@@ -126,7 +126,8 @@ def Count(description: str = "") -> fields.Raw:  # noqa: N802 - reads as a field
     kinds = [{"type": "integer"}, {"type": "string", "enum": list(contracts.HIDDEN_COUNTS)}]
     hidden = (
         f'to anonymous callers, "{contracts.FEWER_THAN_5}" for a count from 1 to 4, and '
-        f'"{contracts.WITHHELD}" for a cell of any size hidden so that such a count cannot be worked out'
+        f'"{contracts.WITHHELD}" for a cell of any size hidden so that such a count cannot be worked out '
+        "(a small count too, where the labels' ranges alone would give it away)"
     )
     return fields.Raw(metadata={"oneOf": kinds, "description": f"{description or 'a count'}; {hidden}"})
 
