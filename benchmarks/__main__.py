@@ -12,10 +12,12 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import breach_latency, referrals, report, scale, sla_throughput
+from . import breach_latency, public_figures, referrals, report, scale, sla_throughput
 from .common import Context, Engines, Report, machine
 
-BENCHMARKS = {module.NAME: module for module in (referrals, sla_throughput, breach_latency, scale)}
+BENCHMARKS = {
+    module.NAME: module for module in (referrals, sla_throughput, breach_latency, scale, public_figures)
+}
 
 
 def parser() -> argparse.ArgumentParser:

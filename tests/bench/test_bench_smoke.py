@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import breach_latency, referrals, report, scale, sla_throughput
+from benchmarks import breach_latency, public_figures, referrals, report, scale, sla_throughput
 from benchmarks.common import REPO_ROOT, Context, Engines, Figure, Report, machine
 
 
@@ -35,6 +35,13 @@ def test_scale_runs_each_size_in_its_own_process(tmp_path: Path) -> None:
     result = scale.run(context(tmp_path), {"open clocks": [200, 400], "due at each size": 10})
     assert_complete(result, figures=10)
     assert result.figures[5].name.startswith("due scan, 10 due of 400")
+
+
+def test_public_figures_times_a_first_and_a_kept_answer(tmp_path: Path) -> None:
+    result = public_figures.run(
+        context(tmp_path), {"contacts in the year": 120, "areas": 2, "centres per area": 3}
+    )
+    assert_complete(result, figures=2)
 
 
 @pytest.mark.kafka

@@ -13,7 +13,6 @@ callers see a row's targets only where each was had by 5 or more of its contacts
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -156,7 +155,8 @@ def _shown(tallies: dict[Unit, Tally], wholes: list[tuple[Unit, list[Unit]]]) ->
         (unit, tally.key, tally.met, tally.breached, tally.open, tuple(sorted(tally.targets.items())))
         for unit, tally in tallies.items()
     )
-    return copy.deepcopy(_withheld(figures, tuple((whole, tuple(parts)) for whole, parts in wholes)))
+    kept = _withheld(figures, tuple((whole, tuple(parts)) for whole, parts in wholes))
+    return {unit: {**row, "targets": row["targets"] and list(row["targets"])} for unit, row in kept.items()}
 
 
 @functools.lru_cache(maxsize=512)
@@ -183,7 +183,8 @@ def _month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, Tally], l
             (("centre", area, clock.centre_id or ""), clock.centre_id or ""),
             (("area-channel", area, channel), channel),
         ):
-            tallies.setdefault(unit, Tally(key)).count(clock)
+            tally = tallies.get(unit) or tallies.setdefault(unit, Tally(key))  # no Tally made to be dropped
+            tally.count(clock)
     of_kind = {kind: [unit for unit in tallies if unit[0] == kind] for kind in ("area", "channel")}
     wholes: list[tuple[Unit, list[Unit]]] = [(("all",), of_kind["area"]), (("all",), of_kind["channel"])]
     for area_unit in of_kind["area"]:
