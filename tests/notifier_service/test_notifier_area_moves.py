@@ -3,8 +3,9 @@ notifier has not sent about it goes to the new area's recipients; what went stay
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from ccshared import contracts as c
 from notifier import bootstrap, domain
 from notifier.worker import TOPICS
@@ -119,3 +120,96 @@ def test_the_worker_consumes_area_moves_from_the_contacts_topic(tmp_path):
     assert c.CONTACTS_TOPIC in TOPICS
     assert c.CONTACT_AREA_MOVED in notifier.intake.handlers()
     assert c.CONTACT_AREA_MOVED not in domain.NOTICE_TYPES
+
+
+def mails_about(tmp_path, reference: str = "LCC-TEST-0001") -> list[str]:
+    """The To: of each e-mail written that names the contact."""
+    written = [path.read_text() for path in (tmp_path / "mail").glob("*.eml")]
+    return [
+        line for text in written if reference in text for line in text.splitlines() if line.startswith("To:")
+    ]
+
+
+@pytest.mark.parametrize("readers", [NORTH_COORDINATOR, f"{NORTH_COORDINATOR},{SOUTH_COORDINATOR}"])
+def test_a_move_between_a_digests_two_writes_sends_the_notice_once_to_the_new_area(tmp_path, readers):
+    """A digest is stored with its items, then marks them digested. A move handled in between
+    readdressed a still-held item, which the old coordinator's digest went on carrying (a second
+    e-mail, to the old area) or, where both read digests, took into its own."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=readers)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = TUESDAY_DIGEST
+    moving = Interleaved(notifier.store, lambda: notifier.receive(area_moved_event(at=TUESDAY_DIGEST)))
+    assert bootstrap.digest(notifier.settings, moving, notifier.clock).run_once() == 1
+    notifier.digest.run_once()  # the south coordinator's digest, where they read one
+    notifier.deliver()
+
+    assert mails_about(tmp_path) == [f"To: {SOUTH_COORDINATOR}"]
+
+
+def test_a_digest_made_before_a_crash_does_not_take_an_item_readdressed_since(tmp_path, monkeypatch):
+    """The digest stored, the process gone before it marked its items: the next run settles
+    them, and took the item readdressed in between into the old coordinator's digest."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=f"{NORTH_COORDINATOR},{SOUTH_COORDINATOR}")
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = TUESDAY_DIGEST
+    with monkeypatch.context() as crash:
+        crash.setattr(notifier.digest, "_settle_items", lambda digest, now: None)
+        assert notifier.digest.run_once() == 1
+    notifier.receive(area_moved_event(at=TUESDAY_DIGEST))
+    notifier.digest.run_once()
+    notifier.deliver()
+
+    assert mails_about(tmp_path) == [f"To: {SOUTH_COORDINATOR}"]
+    [moved] = log_of(notifier).values()
+    assert moved.recipient == SOUTH_COORDINATOR and moved.carried_by is not None
+
+
+def test_a_move_between_a_group_mails_two_writes_sends_the_notice_once_to_the_new_area(tmp_path):
+    notifier = wire(tmp_path, NOTIFIER_GROUP_INTERVAL_SECONDS="300", NOTIFIER_GROUP_WAIT_SECONDS="30")
+    start = notifier.clock.now()
+    for n in range(3):  # a storm: the first goes, the others wait for the group mail
+        notifier.receive(sla_event(contact_id=f"contact-{n:04d}", reference=f"LCC-TEST-{n:04d}"))
+        notifier.clock.advance(milliseconds=10)
+    notifier.clock.at = start
+    notifier.deliver()
+    assert mails_about(tmp_path) == []  # contact-0001's is not due yet
+
+    notifier.clock.at = start + timedelta(seconds=30)
+    grouper = notifier.delivery.grouper
+    settle = grouper._settle
+    moved = []
+
+    def moved_first(group, now):
+        if group.recipient == NORTH_COORDINATOR and not moved:
+            moved.append(notifier.receive(area_moved_event(at=notifier.clock.now())))
+        settle(group, now)
+
+    grouper._settle = moved_first
+    notifier.deliver()
+    notifier.clock.advance(seconds=1)
+    notifier.deliver()
+
+    coordinators = [to for to in mails_about(tmp_path) if "coordinator" in to]  # the Principal has a copy
+    assert moved and coordinators == [f"To: {SOUTH_COORDINATOR}"]
+
+
+def test_an_item_of_a_digest_cut_off_mid_send_is_not_left_out_since_it_may_have_gone(tmp_path):
+    """A digest whose send was interrupted (the process died mid-send) is tried again; the server
+    may have accepted the first: it carries what it carried, neither readdressed nor skipped."""
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=NORTH_COORDINATOR)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.clock.at = TUESDAY_DIGEST
+    assert notifier.digest.run_once() == 1
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    now = notifier.clock.now()
+    assert notifier.notifications.transition(digest, lambda mail: mail.claim(now))  # then the process died
+    notifier.clock.advance(seconds=notifier.settings.delivery.sending_timeout_seconds + 1)
+    assert notifier.delivery.recover_interrupted() == 1
+
+    notifier.receive(area_moved_event(at=notifier.clock.now()))
+    notifier.receive(sla_event(c.SLA_MET))
+
+    [notice] = log_of(notifier).values()
+    assert (notice.recipient, notice.status) == (NORTH_COORDINATOR, domain.DIGESTED)
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    assert (digest.status, digest.left_out, digest.maybe_delivered) == (domain.RETRYING, (), True)

@@ -188,6 +188,7 @@ def test_a_server_that_never_answers_times_out_and_is_retried(tmp_path):
     [n] = notifier.notifications.search()
     assert n.status == domain.RETRYING
     assert "timed out" in n.last_error
+    assert not n.maybe_delivered  # it had nothing of the message
 
 
 def test_permanent_refusal_fails_at_once_and_dead_letters_the_event(
@@ -315,3 +316,42 @@ def test_envelope_of_dead_letter_is_a_valid_event(smtp_notifier: Notifier, smtp_
     assert event.id == breach["id"]
     assert event.type == c.SLA_BREACHED
     assert repositories(smtp_notifier.store)[0].failed_not_dead_lettered() == []
+
+
+def test_a_send_cut_off_after_the_message_went_over_may_have_been_delivered(tmp_path):
+    """No reply to the message handed over (the connection dropped): the server may have it, so
+    the record says so (a digest or group mail then leaves none of its items out); a server
+    that never answered the greeting had nothing of it."""
+    with socket.socket() as cutting:
+        cutting.bind(("127.0.0.1", 0))
+        cutting.listen()
+        notifier = wire(
+            tmp_path,
+            NOTIFIER_TRANSPORT="smtp",
+            NOTIFIER_SMTP_HOST="127.0.0.1",
+            NOTIFIER_SMTP_PORT=str(cutting.getsockname()[1]),
+            NOTIFIER_SMTP_TIMEOUT="2",
+        )
+        notifier.receive(sla_event(c.SLA_AT_RISK))
+
+        def take_the_message_and_hang_up() -> None:
+            conn, _ = cutting.accept()
+            with conn, conn.makefile("rb") as lines:
+                conn.sendall(b"220 test ready\r\n")
+                for line in lines:
+                    if line.upper().startswith(b"EHLO"):
+                        conn.sendall(b"250 test\r\n")
+                    elif line.upper().startswith((b"MAIL", b"RCPT")):
+                        conn.sendall(b"250 ok\r\n")
+                    elif line.upper().startswith(b"DATA"):
+                        conn.sendall(b"354 go ahead\r\n")
+                    elif line == b".\r\n":
+                        return  # the whole message taken; no reply
+
+        server = threading.Thread(target=take_the_message_and_hang_up)
+        server.start()
+        notifier.deliver()
+        server.join(timeout=5)
+
+    [n] = notifier.notifications.search()
+    assert (n.status, n.maybe_delivered) == (domain.RETRYING, True)

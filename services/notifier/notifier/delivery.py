@@ -269,7 +269,7 @@ class Delivery(Mailer):
             reply = self.transport.deliver(message, claimed.recipient, claimed.message_key)
         except TemporaryFailure as exc:
             metrics.SEND_FAILURES.labels(exc.kind).inc()
-            claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng)
+            claimed.failed_temporarily(self.clock.now(), str(exc), self.policy, self.rng, exc.maybe_delivered)
             return
         except PermanentFailure as exc:
             metrics.SEND_FAILURES.labels(exc.kind).inc()

@@ -22,7 +22,7 @@ from ccshared.mailboxes import mailbox
 from ccshared.retrying import every
 from ccshared.timeutil import LONDON, Clock
 
-from .domain import DIGEST, DIGEST_TYPE, HELD, Notification, carrier, notification_id
+from .domain import DIGEST, DIGEST_TYPE, Notification, carrier, notification_id, settles_into
 from .repository import NotificationRepository
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class DigestScheduler:
 
     def _settle_items(self, digest: Notification, now: datetime) -> None:
         for item in self.notifications.many(list(digest.item_ids)):
-            if item.status == HELD:
+            if settles_into(digest, item):
                 self.notifications.transition(item, lambda held: held.digested(digest.id, now))
 
     def _release_former_readers(self, now: datetime) -> None:

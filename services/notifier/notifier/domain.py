@@ -254,6 +254,9 @@ class Notification(Outgoing):
     # A digest's or group mail's items dropped after it was made, while it was not claimed yet
     # (NotificationRepository.leave_out writes them, one key each): it goes without them.
     left_out: tuple[str, ...] = ()
+    # An attempt was cut off after the message was handed over (an interrupted send, no reply
+    # to DATA): a server may have it, so a digest or group mail leaves none of its items out.
+    maybe_delivered: bool = False
 
     @property
     def message_id(self) -> str:
@@ -262,6 +265,11 @@ class Notification(Outgoing):
     @property
     def message_key(self) -> str:
         return message_key(self.event_id, self.recipient)
+
+    @property
+    def surely_unsent(self) -> bool:
+        """Not gone, and no attempt was cut off after handing the message over."""
+        return self.status in UNSENT_STATUSES and not self.maybe_delivered
 
     @property
     def carried_by(self) -> str | None:
@@ -287,7 +295,15 @@ class Notification(Outgoing):
     def delivered(self, now: datetime, reply: str) -> None:
         self._move(SENT, now, sent_at=now, server_reply=reply, next_attempt_at=None, last_error=None)
 
-    def failed_temporarily(self, now: datetime, reason: str, policy: RetryPolicy, rng: random.Random) -> None:
+    def failed_temporarily(
+        self,
+        now: datetime,
+        reason: str,
+        policy: RetryPolicy,
+        rng: random.Random,
+        maybe_delivered: bool = False,
+    ) -> None:
+        self.maybe_delivered = self.maybe_delivered or maybe_delivered
         if self.attempts >= policy.max_attempts:
             self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
             return
@@ -299,6 +315,7 @@ class Notification(Outgoing):
     def interrupted(self, now: datetime, policy: RetryPolicy) -> None:
         """A send that never reported back (the process died): due again at once, within the limit."""
         reason = "interrupted during an attempt; sending again with the same Message-ID"
+        self.maybe_delivered = True
         if self.attempts >= policy.max_attempts:
             self.failed_permanently(now, f"gave up after {self.attempts} attempts: {reason}")
             return
@@ -436,8 +453,23 @@ def carrier(
 def still_carried(mail: Notification, items: Sequence[Notification]) -> list[Notification]:
     """What a digest or group mail carries when it goes: its items but those it left out since it
     was made (a reminder of a contact answered or withdrawn since, a notice readdressed) and those
-    skipped before it kept such a list."""
-    return [item for item in items if item.id not in mail.left_out and item.status != SKIPPED]
+    no longer its own: settled into another mail, skipped, or readdressed or released before this
+    one settled them (a move handled, or a crash, between its two writes)."""
+    return [item for item in items if item.id not in mail.left_out and carries(mail, item)]
+
+
+def carries(mail: Notification, item: Notification) -> bool:
+    """Whether the item is the mail's: settled into it, or still waiting to be (held for a
+    digest, waiting for a group mail) for the mail's own recipient."""
+    if item.status in CARRIED_STATUSES:
+        return item.digest_id == mail.id
+    return settles_into(mail, item)
+
+
+def settles_into(mail: Notification, item: Notification) -> bool:
+    """Whether the mail, made with the item, is yet to settle it (the mail's second write): held
+    or waiting still, and for the mail's recipient (one readdressed since is another's)."""
+    return item.status in (HELD, WAITING) and item.recipient == mail.recipient
 
 
 def readdressing(old: Addressing, new: Addressing) -> dict[str, str | None]:

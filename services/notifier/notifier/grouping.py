@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Never
 from ccshared.aggregate import Aggregate
 from ccshared.timeutil import Clock
 
-from .domain import GROUP, GROUP_TYPE, WAITING, Notification, carrier, notification_id
+from .domain import GROUP, GROUP_TYPE, Notification, carrier, notification_id, settles_into
 
 if TYPE_CHECKING:
     from .repository import GroupWindows, NotificationRepository
@@ -189,7 +189,7 @@ class Grouper:
 
     def _settle(self, group: Notification, now: datetime) -> None:
         for item in self.notifications.many(list(group.item_ids)):
-            if item.status == WAITING:
+            if settles_into(group, item):
                 self.notifications.transition(item, lambda waiting: waiting.grouped(group.id, now))
 
     def rescue(self, limit: int = 100) -> int:

@@ -34,9 +34,11 @@ class DeliveryFailure(Exception):
 
     default_kind = "failed"
 
-    def __init__(self, message: str, kind: str | None = None):
+    def __init__(self, message: str, kind: str | None = None, *, maybe_delivered: bool = False):
         super().__init__(message)
         self.kind = kind or self.default_kind
+        # Cut off after the message was handed over (no reply to DATA): the server may have it.
+        self.maybe_delivered = maybe_delivered
 
 
 class TemporaryFailure(DeliveryFailure):

@@ -20,7 +20,6 @@ from .domain import (
     HELD,
     QUEUED_STATUSES,
     SENDING,
-    UNSENT_STATUSES,
     WAITING,
     Notification,
 )
@@ -89,13 +88,20 @@ class NotificationRepository:
     def transition(self, notification: Notification, change: Callable[[Notification], None]) -> bool:
         """Apply `change` (its transitions) to `notification` and store what it changed; True if stored.
 
-        A compare-and-set: the write happens only if the stored record still has the status
-        and attempts `notification` had before `change` ran, taken here first so no caller
-        can compare against the changed object. On False another worker got there first and
-        `notification` holds a change that was not stored: drop it.
+        A compare-and-set: the write happens only if the stored record still has the status,
+        attempts and recipient `notification` had before `change` ran, taken here first so no
+        caller can compare against the changed object (a notice readdressed since, its status
+        unchanged, is another's: not to be settled into the old recipient's digest). On False
+        another worker got there first and `notification` holds a change that was not stored:
+        drop it.
         """
         before = to_doc(notification)
-        guard = {"_id": notification.id, "status": notification.status, "attempts": notification.attempts}
+        guard = {
+            "_id": notification.id,
+            "status": notification.status,
+            "attempts": notification.attempts,
+            "recipient": notification.recipient,
+        }
         change(notification)
         changed = {name: value for name, value in to_doc(notification).items() if value != before.get(name)}
         return self.collection.update(guard, changed or {"status": notification.status}) == 1
@@ -154,8 +160,9 @@ class NotificationRepository:
     def leave_out(self, mail: Notification, item_id: str) -> bool:
         """The digest or group mail, still as read (not claimed since: the same status and
         attempts), leaves out one of its items; True if stored. Each item has its own key, so
-        two left out at once both stay; its claim, a compare-and-set too, then sees them all."""
-        if mail.status not in UNSENT_STATUSES:
+        two left out at once both stay; its claim, a compare-and-set too, then sees them all.
+        Never one an attempt may have got through with the item (`surely_unsent`)."""
+        if not mail.surely_unsent:
             return False
         guard = {"_id": mail.id, "status": mail.status, "attempts": mail.attempts}
         return self.collection.update(guard, {f"{_LEFT_OUT}.{_item_key(item_id)}": item_id}) == 1

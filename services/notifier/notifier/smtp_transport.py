@@ -189,7 +189,12 @@ def _transaction(connection: _Connection, message: EmailMessage, recipient: str)
     code, text = smtp.rcpt(recipient)
     if code not in (250, 251):
         raise _Refusal("RCPT TO", code, text)
-    code, text = smtp.data(message.as_bytes(policy=WIRE_POLICY))
+    try:
+        code, text = smtp.data(message.as_bytes(policy=WIRE_POLICY))
+    except _LOST as exc:  # no reply to the message handed over: it may have been accepted
+        raise TemporaryFailure(
+            f"{type(exc).__name__}: {exc}", "smtp_unreachable", maybe_delivered=True
+        ) from exc
     if code != 250:
         raise _Refusal("DATA", code, text)
     return _reply(code, text)

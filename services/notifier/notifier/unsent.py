@@ -6,8 +6,9 @@ A notice carried by a digest or group mail (digested, grouped) goes when its
 mail goes, and the mail reads its items only once claimed: so the mail is asked
 first to leave the item out (NotificationRepository.leave_out, a compare-and-set
 on the mail that fails once it is claimed), and only then is the item changed.
-An item whose mail was claimed or sent first stays as it went, carried, with its
-mail's Message-ID: never logged skipped or readdressed though it went.
+An item whose mail was claimed or sent first (or cut off mid-send before: an
+interrupted send may have been accepted) stays as it went, carried, with its
+mail's Message-ID: never logged skipped or readdressed though it may have gone.
 
 An item its mail left out is changed even if the mail went since (a crash
 between the two writes, repaired when the event comes again).
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .domain import CARRIED_STATUSES, QUEUED_STATUSES, UNSENT_STATUSES, Notification
+from .domain import CARRIED_STATUSES, QUEUED_STATUSES, Notification
 from .repository import NotificationRepository
 
 # Compare-and-set tries per notice: delivery, the digest and grouping move notices too.
@@ -55,8 +56,8 @@ class Unsent:
         for _ in range(ATTEMPTS):
             if mail is None or item.id not in mail.item_ids or item.id in mail.left_out:
                 return True
-            if mail.status not in UNSENT_STATUSES:
-                return False  # claimed or sent: it carries the item
+            if not mail.surely_unsent:
+                return False  # claimed, sent, or cut off mid-send before: it may have gone with the item
             if self.notifications.leave_out(mail, item.id):
                 return True
             mail = self.notifications.get(mail.id)
