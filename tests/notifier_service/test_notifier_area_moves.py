@@ -213,3 +213,32 @@ def test_an_item_of_a_digest_cut_off_mid_send_is_not_left_out_since_it_may_have_
     assert (notice.recipient, notice.status) == (NORTH_COORDINATOR, domain.DIGESTED)
     [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
     assert (digest.status, digest.left_out, digest.maybe_delivered) == (domain.RETRYING, (), True)
+
+
+def test_a_notice_the_monitor_raised_before_hearing_of_the_move_goes_to_the_new_area(tmp_path):
+    """The SLA monitor hears of a move on its own; an at-risk or breach event it raised first
+    names the old area, and went to the old area's coordinator though nothing was queued yet."""
+    notifier = wire(tmp_path)
+    notifier.receive(area_moved_event())
+    notifier.receive(area_moved_event())  # redelivered: kept once
+    notifier.receive(sla_event(c.SLA_AT_RISK, area=c.NORTH))
+    notifier.receive(sla_event(c.SLA_BREACHED, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    notifier.deliver()
+
+    assert {recipient for _, recipient in log_of(notifier)} == {SOUTH_COORDINATOR}
+    [moved] = log_of(notifier).values()
+    assert moved.area == c.SOUTH
+    other = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0002"]
+    assert NORTH_COORDINATOR in {n.recipient for n in other}  # not moved: stays in its area
+
+
+def test_a_contact_moved_back_is_addressed_in_the_area_it_is_in_now(tmp_path):
+    notifier = wire(tmp_path)
+    notifier.receive(area_moved_event(at=datetime(2026, 7, 6, 9, tzinfo=UTC)))
+    notifier.receive(
+        area_moved_event(from_area=c.SOUTH, to_area=c.NORTH, at=datetime(2026, 7, 6, 10, tzinfo=UTC))
+    )
+    notifier.receive(sla_event(c.SLA_AT_RISK, area=c.SOUTH))  # raised between the two, heard after
+    notifier.deliver()
+
+    assert {recipient for _, recipient in log_of(notifier)} == {NORTH_COORDINATOR}

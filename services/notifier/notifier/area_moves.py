@@ -37,7 +37,7 @@ from .domain import (
     partner_role,
     readdressing,
 )
-from .repository import NotificationRepository
+from .repository import AreaMoveLog, NotificationRepository
 from .unsent import Unsent
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 @dataclass(eq=False)
 class AreaMoves:
     notifications: NotificationRepository
+    moves: AreaMoveLog
     routing: Routing
     digest_recipients: frozenset[str]
     clock: Clock
@@ -53,6 +54,7 @@ class AreaMoves:
     def contact_moved(self, event: events.Event) -> None:
         data = event.data
         from_area, to_area = data["from_area"], data["to_area"]
+        self.moves.record(event.id, data["contact_id"], from_area, to_area, data["moved_at"])
         moved = 0
         for notice in self.notifications.about(data["contact_id"]):
             if self._movable(notice, from_area):
@@ -60,6 +62,11 @@ class AreaMoves:
         log.info(
             "notices readdressed to the contact's new area", extra={"event_id": event.id, "moved": moved}
         )
+
+    def current_area(self, contact_id: str, area: str) -> str:
+        """The area a notice about the contact goes to: where it is now. The SLA monitor may
+        raise one (at risk, say) before it hears of a move, naming the old area."""
+        return self.moves.current_area(contact_id, area)
 
     @staticmethod
     def _movable(notice: Notification, from_area: str) -> bool:

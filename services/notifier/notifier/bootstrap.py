@@ -26,7 +26,7 @@ from .mail import Transport
 from .monthly import COLLECTION, FIRST_START_COLLECTION, FirstStart, MonthlyReports, Reader
 from .referrers import Referrers
 from .rendering import Renderer
-from .repository import NotificationRepository, group_windows, repositories
+from .repository import AreaMoveLog, NotificationRepository, group_windows, repositories
 from .smtp_transport import SmtpTransport
 
 # How often delivery asks the store for due notifications: often when that is how it
@@ -75,7 +75,13 @@ def intake(
         settings.digest.recipients,
         clock,
         Erasures(notifications, mail or transport(settings), clock),
-        AreaMoves(notifications, routing(settings), settings.digest.recipients, clock),
+        AreaMoves(
+            notifications,
+            AreaMoveLog(store.collection("area_moves")),
+            routing(settings),
+            settings.digest.recipients,
+            clock,
+        ),
         recorded,
     )
 

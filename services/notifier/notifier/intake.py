@@ -21,6 +21,7 @@ from ccshared.timeutil import Clock
 from .area_moves import AreaMoves
 from .domain import (
     AGENCY,
+    AREA_ADDRESSED,
     EVENT,
     MOOT_ONCE_STOPPED,
     NOTIFYING_EVENTS,
@@ -102,6 +103,7 @@ class Intake:
         data = events.REGISTRY[event.type]().dump(event.data)
         if data["channel"] != c.REFERRAL:
             return
+        data["area"] = self.area_moves.current_area(data["contact_id"], data["area"])
         data["centre_email"] = self.centres.email_of(data["centre_id"])
         try:
             staff = self.routing.addressing(event.type, data)
@@ -119,6 +121,8 @@ class Intake:
 
     def notify(self, event: events.Event) -> None:
         data = events.REGISTRY[event.type]().dump(event.data)
+        if event.type in AREA_ADDRESSED:
+            data["area"] = self.area_moves.current_area(data["contact_id"], data["area"])
         if event.type == c.CENTRE_STALE:
             self.centres.record(data["centre_id"], data["name"], data["area"])
         try:

@@ -299,6 +299,30 @@ def group_windows(store: Store) -> GroupWindows:
     return GroupWindows(store.collection("group_windows"))
 
 
+class AreaMoveLog:
+    """Where each open contact moved (contact.area_moved), one document per contact by `_id`:
+    so a notice the SLA monitor raised before it heard of a move still goes to the area the
+    contact is in. Moves are rare (a centre moved between areas), and each is kept once."""
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+
+    def record(self, event_id: str, contact_id: str, from_area: str, to_area: str, moved_at: datetime) -> None:
+        """Keep a move; a redelivered one once."""
+        move = {"from_area": from_area, "to_area": to_area, "moved_at": to_str(moved_at)}
+        key = _item_key(event_id)
+        if not insert_new(self.collection, {"_id": contact_id, "moves": {key: move}}):
+            self.collection.update({"_id": contact_id}, {f"moves.{key}": move})
+
+    def current_area(self, contact_id: str, area: str) -> str:
+        """The area a contact named in `area` is in now: each move from it, in order, followed."""
+        doc = self.collection.get(contact_id)
+        for move in sorted((doc or {}).get("moves", {}).values(), key=lambda move: move["moved_at"]):
+            if move["from_area"] == area:
+                area = move["to_area"]
+        return area
+
+
 def repositories(store: Store) -> tuple[NotificationRepository, CentreDirectory]:
     return (
         NotificationRepository(store.collection("notifications")),
