@@ -165,9 +165,12 @@ def _withheld(figures: tuple, wholes: tuple) -> dict[Unit, dict]:
         unit: Tally(key, met, breached, open_, Counter(dict(targets))).as_public_dict()
         for unit, key, met, breached, open_, targets in figures
     }
-    return withhold(rows, [(whole, list(parts)) for whole, parts in wholes])
+    return withhold(rows, [(whole, list(parts)) for whole, parts in wholes], lambda unit: _RELIED_ON[unit[0]])
 
 
+# Which rows the public relies on most, when a cell must be hidden to protect a small one: the
+# promise is per channel (letters, telephone messages), then the month's and each area's.
+_RELIED_ON = {"centre": 0, "area-channel": 1, "area": 2, "all": 3, "channel": 4}
 Unit = tuple[str, ...]  # ("all",), ("area", a), ("channel", ch), ("centre", a, id), ("area-channel", a, ch)
 
 
