@@ -233,6 +233,23 @@ def test_nearest_suitable_centre_offers_what_is_asked_for_nearest_by_coordinates
     assert again["routing"] == send.json["routing"]
 
 
+def test_coordinates_far_from_every_centre_are_refused_naming_lat_and_lon(client, agency_headers, referral):
+    """Latitude and longitude the wrong way round were routed to a centre 8,000 km away."""
+    nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
+    swapped = post(client, agency_headers, nearest | {"lat": -2.982, "lon": 53.408})
+    preview = client.get(
+        f"{REFERRALS}/nearest-centre",
+        query_string={"lat": 0, "lon": 0, "support_needed": "childcare"},
+        headers=agency_headers,
+    )
+
+    for refused in (swapped, preview):
+        assert refused.status_code == 422, refused.json
+        assert {"lat", "lon"} <= set(refused.json["error"]["fields"])
+        assert "right way round" in refused.json["error"]["fields"]["lat"][0]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0  # nothing written
+
+
 def test_a_service_no_open_centre_offers_is_accepted_and_routed_with_a_note(client, agency_headers, referral):
     nearest = {key: value for key, value in referral.items() if key != "centre_id"} | {"nearest": True}
     # No open centre offers confidential advice: the nearest one takes it and says why.

@@ -24,6 +24,8 @@ from ccshared.service_types import label
 
 from .domain import Centre
 
+# Liverpool is some 15 km across: a place further than this from every centre is not one of its families'.
+FARTHEST_KM = 30.0
 _AREA_AND_NUMBER = re.compile(r"([A-Z]+)(\d+)")  # of an outward code: L and 8 in L8, EC and 1 in EC1A
 # How a centre compares with the family's place, best first (the first item of a nearness).
 BY_DISTANCE, SAME_DISTRICT, FROM_DISTRICT_CENTRES, BY_DISTRICT_NUMBER = range(4)
@@ -78,6 +80,20 @@ def _nearness(place: Place, middle: tuple[float, float] | None, centre: Centre) 
         return FROM_DISTRICT_CENTRES, distance_km(*middle, centre.latitude, centre.longitude)  # type: ignore[arg-type]
     steps = _district_steps(place.district, centre_district)
     return None if steps is None else (BY_DISTRICT_NUMBER, float(steps))
+
+
+def farthest_from_every_centre(centres: Iterable[Centre], place: Place) -> float | None:
+    """How far a place given by coordinates is from the nearest located centre, in km, when
+    that is more than FARTHEST_KM: a place outside the city, or lat and lon given the wrong
+    way round (53.4, -2.98 is Liverpool; -2.98, 53.4 is the Indian Ocean). None otherwise."""
+    if not place.has_coordinates:
+        return None
+    kms = [
+        distance_km(place.lat, place.lon, centre.latitude, centre.longitude)  # type: ignore[arg-type]
+        for centre in centres
+        if _located(centre)
+    ]
+    return min(kms) if kms and min(kms) > FARTHEST_KM else None
 
 
 def nearest_suitable(centres: Iterable[Centre], place: Place, wanted: Sequence[str]) -> Choice | None:

@@ -37,7 +37,7 @@ from .domain import (
     receive,
 )
 from .idempotency import IdempotentRequests, Request
-from .nearest import Choice, Place, nearest_suitable
+from .nearest import Choice, Place, farthest_from_every_centre, nearest_suitable
 from .repository import (
     AgencyRepository,
     AuditLog,
@@ -291,7 +291,11 @@ class ContactService(ContactRecords):
         if place.district is None and not place.has_coordinates:
             message = "give a postcode district such as L8, or lat and lon"
             raise InvalidInput(message, fields={"postcode_district": [message]})
-        choice = nearest_suitable(self.centres.all(), place, form["support_needed"])
+        centres = self.centres.all()
+        if (far := farthest_from_every_centre(centres, place)) is not None:
+            message = f"{round(far):,} km from every centre; give a place in the city (are lat and lon the right way round?)"
+            raise InvalidInput(message, fields={"lat": [message], "lon": [message]})
+        choice = nearest_suitable(centres, place, form["support_needed"])
         if choice is None:
             where = place.district or "the location given"
             message = f"no open centre near {where} to compare with; name a centre_id instead"
