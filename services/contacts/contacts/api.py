@@ -85,11 +85,13 @@ def guarded(name: str, url_prefix: str, description: str, guard: Callable[[], No
 
 
 def _authenticate_agency() -> None:
-    """Who is calling, within the rate limit: per agency, or per address without valid credentials."""
+    """Who is calling, within the rate limit: the agency's software (its keys) and each of its
+    partner users apart, so that a burst from its software does not lock its people out of the
+    partner pages; per address without valid credentials."""
     services = _services()
     agency, refusal = _calling_agency(services)
     if services.partner_limiter is not None:
-        caller = f"agency:{agency.id}" if agency else f"address:{client_key(request.remote_addr)}"
+        caller = agency.actor if agency else f"address:{client_key(request.remote_addr)}"
         services.partner_limiter.check(caller, "partner API requests")
     if agency is None:
         raise refusal or Unauthorized("no credentials")

@@ -35,5 +35,9 @@ class Settings:
     )
     log_level: str = setting(config.LOG_LEVEL)
     trusted_proxy_hops: int = setting(config.TRUSTED_PROXY_HOPS)
-    partner_rate_limit: Limit = setting(Limit(120, 60), Limit.parse, "requests per agency, HITS/SECONDS")
+    partner_rate_limit: Limit = setting(
+        Limit(120, 60),
+        Limit.parse,
+        "partner API requests per agency key set, and per partner user, HITS/SECONDS",
+    )
     processed_retention_days: int = setting(config.PROCESSED_RETENTION_DAYS)
