@@ -1295,6 +1295,25 @@ def test_an_altered_version_in_the_centre_form_is_a_400_and_sends_nothing(client
     assert not [call for call in services.calls if call.method == "PATCH"]
 
 
+def test_who_last_checked_a_centre_shows_on_the_staff_page_only(client, services, sign_in):
+    """The directory tells who checked only to a staff token, so the public page reads without one."""
+
+    def read(call):
+        checked = {"verified_by": "test.checker"} if call.user else {}
+        return 200, centre("c-north", "Everton Test Centre", "north", **checked), {"ETag": '"3"'}
+
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", read)
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+
+    public = client.get("/centres/c-north").text
+    assert services.last("GET", "/api/v1/centres/c-north").user is None
+    assert "last checked on 1 March 2026" in public and "test.checker" not in public
+
+    sign_in()
+    staff_page = client.get("/staff/centres/c-north").text
+    assert "Information last checked 1 March 2026 by test.checker" in staff_page
+
+
 def test_centre_staff_may_verify_but_not_edit(client, services, sign_in):
     services.on(
         "GET", DIRECTORY, "/api/v1/centres/c-north", (200, centre("c-north", "Everton Test Centre", "north"))
