@@ -141,6 +141,25 @@ def test_a_centres_page_has_address_map_services_times_and_access(client, servic
     assert "last checked on 1 March 2026" in page
 
 
+def test_a_centre_overdue_for_checking_tells_families_to_phone_first(client, services):
+    overdue = centre("c-1", "Everton Test Centre", "north", stale=True)
+    fresh = centre("c-2", "Garston Test Centre", "south")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-1", (200, overdue))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-2", (200, fresh))
+    services.on(
+        "GET",
+        DIRECTORY,
+        "/api/v1/centres",
+        (200, {"items": [overdue, fresh], "total": 2, "page": 1, "pages": 1}),
+    )
+    notice = "This information is due to be checked:</strong> please phone the centre before you visit"
+
+    assert notice in client.get("/centres/c-1").text
+    assert notice not in client.get("/centres/c-2").text
+    cards = client.get("/?service=stay-and-play").text.split('class="centre-card"')[1:]
+    assert [notice in card for card in cards] == [True, False]
+
+
 def test_an_unknown_centre_is_a_friendly_404(client, services):
     services.on("GET", DIRECTORY, "/api/v1/centres/nope", error(404, "no centre with id nope"))
 
