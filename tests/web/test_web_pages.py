@@ -215,6 +215,15 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
     assert "No letters answered yet" in page
 
 
+def test_how_we_are_doing_says_closure_days_are_not_working_days(client, services):
+    """The clocks skip the team's closure days as well as bank holidays: the page says both."""
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": [], "months": []}))
+
+    page = client.get("/how-we-are-doing").text
+
+    assert "not counting bank holidays or the days our centres are closed" in page
+
+
 def _cells(page: str) -> list[str]:
     """The figures' cells as read, without their bars."""
     cells = re.findall(r"<td>(.*?)</td>", page, re.S)
