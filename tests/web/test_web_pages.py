@@ -98,13 +98,23 @@ def test_a_district_matched_exactly_says_so(client, services):
 
 
 @pytest.mark.parametrize(
-    ("field", "place", "message"),
+    ("field", "place", "message", "shown"),
     [
-        ("postcode", "L99+ZZZ", "Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
-        ("place", "x" * 101, "Longer than maximum length 100."),
+        (
+            "postcode",
+            "L99+ZZZ",
+            "Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
+            "Place or postcode: Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
+        ),
+        (
+            "place",
+            "x" * 101,
+            "Longer than maximum length 100.",
+            "Place or postcode: use 100 characters or fewer",
+        ),
     ],
 )
-def test_the_directorys_complaint_shows_beside_the_place_box(client, services, field, place, message):
+def test_the_directorys_complaint_shows_beside_the_place_box(client, services, field, place, message, shown):
     services.on(
         "GET", DIRECTORY, "/api/v1/centres", error(422, f"invalid input: {field}", {field: [message]})
     )
@@ -112,9 +122,60 @@ def test_the_directorys_complaint_shows_beside_the_place_box(client, services, f
     page = client.get(f"/?place={place}")
 
     assert page.status_code == 422
-    assert 'id="place-error"' in page.text
-    assert message in page.text
+    assert f'<p class="field-error" id="place-error">{shown}</p>' in page.text
     assert 'aria-invalid="true"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal", "field", "shown"),
+    [
+        (
+            "service=x",
+            {"service": ["Must be one of: childcare, early-education, stay-and-play."]},
+            "service",
+            "Service you are looking for: choose a service from the list",
+        ),
+        (
+            "lat=91&lon=0",
+            {"lat": ["Must be greater than or equal to -90 and less than or equal to 90."]},
+            "place",
+            "Place or postcode: we could not use your location; type a place or postcode instead",
+        ),
+        (
+            "language=" + "x" * 41,
+            {"language": ["Length must be between 1 and 40."]},
+            "language",
+            "Language you would like to speak: use 1 to 40 characters",
+        ),
+    ],
+)
+def test_the_find_form_names_the_field_and_says_what_to_do_not_the_apis_words(
+    client, services, query, refusal, field, shown
+):
+    """The directory's words name its parameters, its own codes and ranges: the form says its own."""
+    name = next(iter(refusal))
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, f"invalid input: {name}", refusal))
+
+    page = client.get(f"/?{query}")
+
+    assert page.status_code == 422
+    assert f'<p class="field-error" id="{field}-error">{shown}</p>' in page.text
+    assert f'<a href="#{field}">{shown}</a>' in page.text
+    for api_words in ("Must be", "early-education", "less than or equal"):
+        assert api_words not in page.text
+
+
+def test_a_complaint_about_a_parameter_the_form_never_sends_is_said_above_the_form(client, services):
+    refusal = {"per_page": ["Must be greater than or equal to 1 and less than or equal to 100."]}
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: per_page", refusal))
+
+    page = client.get("/?q=everton")
+
+    assert page.status_code == 422
+    assert 'id="q-error"' not in page.text
+    assert "Name of centre:" not in page.text
+    assert "We could not search with that link: please choose again below." in page.text
+    assert "Must be" not in page.text
 
 
 def test_a_directory_that_is_down_gets_a_clear_message_not_a_crash(client, services):
