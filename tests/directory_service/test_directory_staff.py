@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from ccshared.auth import StaffUser
 from ccshared.web import provided
 from directory import api
 from directory_testkit import NEW_CENTRE, NOW, etag, search, slugs_of
+
+from tests.infra import tokens
 
 
 def patch(client, centre_id, body, headers, version='"1"'):
@@ -310,6 +313,35 @@ def test_stale_list_is_per_area_and_verify_clears_it(any_store_client, staff, id
     assert verified.json["verified_by"] == "test.north"
     assert verified.json["stale"] is False
     assert stale_for(north_coordinator)[0] == {ids["croxteth"]}
+
+
+def test_who_checked_a_centre_is_told_to_staff_and_never_to_the_public(client, staff, ids):
+    """verified_by is a member of staff's sign-in name: the public reads (proxied to anyone) leave
+    it out and keep the date; the staff pages read with a staff token and still say who checked."""
+    client.post(
+        f"/api/v1/centres/{ids['county']}/verify", headers=staff("staff", "north", username="test.north")
+    )
+    public = client.get(f"/api/v1/centres/{ids['county']}").json
+    assert "verified_by" not in public
+    assert public["last_verified_at"] == "2026-11-23T10:30:00.000000Z"
+    assert not any("verified_by" in item for item in search(client)["items"])
+    partner = StaffUser("test.partner", "partner", None, agency="test-agency")
+    as_partner = client.get(
+        f"/api/v1/centres/{ids['county']}", headers=tokens.staff_headers(partner, "directory")
+    )
+    assert "verified_by" not in as_partner.json
+
+    as_staff = client.get(f"/api/v1/centres/{ids['county']}", headers=staff("staff", "south"))
+    assert as_staff.json["verified_by"] == "test.north"
+    listed = client.get(
+        "/api/v1/centres", query_string={"per_page": 100}, headers=staff("staff", "south")
+    ).json
+    assert {item["id"]: item["verified_by"] for item in listed["items"]}[ids["county"]] == "test.north"
+
+
+def test_a_public_read_with_a_bad_token_is_refused(client, ids):
+    response = client.get(f"/api/v1/centres/{ids['county']}", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
 
 
 def test_verify_with_a_stale_if_match_is_409(client, staff, ids):

@@ -98,13 +98,23 @@ def test_a_district_matched_exactly_says_so(client, services):
 
 
 @pytest.mark.parametrize(
-    ("field", "place", "message"),
+    ("field", "place", "message", "shown"),
     [
-        ("postcode", "L99+ZZZ", "Not a UK postcode or postcode district, e.g. L8 or L8 0AA."),
-        ("place", "x" * 101, "Longer than maximum length 100."),
+        (
+            "postcode",
+            "L99+ZZZ",
+            "Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
+            "Place or postcode: Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
+        ),
+        (
+            "place",
+            "x" * 101,
+            "Longer than maximum length 100.",
+            "Place or postcode: use 100 characters or fewer",
+        ),
     ],
 )
-def test_the_directorys_complaint_shows_beside_the_place_box(client, services, field, place, message):
+def test_the_directorys_complaint_shows_beside_the_place_box(client, services, field, place, message, shown):
     services.on(
         "GET", DIRECTORY, "/api/v1/centres", error(422, f"invalid input: {field}", {field: [message]})
     )
@@ -112,9 +122,60 @@ def test_the_directorys_complaint_shows_beside_the_place_box(client, services, f
     page = client.get(f"/?place={place}")
 
     assert page.status_code == 422
-    assert 'id="place-error"' in page.text
-    assert message in page.text
+    assert f'<p class="field-error" id="place-error">{shown}</p>' in page.text
     assert 'aria-invalid="true"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal", "field", "shown"),
+    [
+        (
+            "service=x",
+            {"service": ["Must be one of: childcare, early-education, stay-and-play."]},
+            "service",
+            "Service you are looking for: choose a service from the list",
+        ),
+        (
+            "lat=91&lon=0",
+            {"lat": ["Must be greater than or equal to -90 and less than or equal to 90."]},
+            "place",
+            "Place or postcode: we could not use your location; type a place or postcode instead",
+        ),
+        (
+            "language=" + "x" * 41,
+            {"language": ["Length must be between 1 and 40."]},
+            "language",
+            "Language you would like to speak: use 1 to 40 characters",
+        ),
+    ],
+)
+def test_the_find_form_names_the_field_and_says_what_to_do_not_the_apis_words(
+    client, services, query, refusal, field, shown
+):
+    """The directory's words name its parameters, its own codes and ranges: the form says its own."""
+    name = next(iter(refusal))
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, f"invalid input: {name}", refusal))
+
+    page = client.get(f"/?{query}")
+
+    assert page.status_code == 422
+    assert f'<p class="field-error" id="{field}-error">{shown}</p>' in page.text
+    assert f'<a href="#{field}">{shown}</a>' in page.text
+    for api_words in ("Must be", "early-education", "less than or equal"):
+        assert api_words not in page.text
+
+
+def test_a_complaint_about_a_parameter_the_form_never_sends_is_said_above_the_form(client, services):
+    refusal = {"per_page": ["Must be greater than or equal to 1 and less than or equal to 100."]}
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: per_page", refusal))
+
+    page = client.get("/?q=everton")
+
+    assert page.status_code == 422
+    assert 'id="q-error"' not in page.text
+    assert "Name of centre:" not in page.text
+    assert "We could not search with that link: please choose again below." in page.text
+    assert "Must be" not in page.text
 
 
 def test_a_directory_that_is_down_gets_a_clear_message_not_a_crash(client, services):
@@ -139,6 +200,25 @@ def test_a_centres_page_has_address_map_services_times_and_access(client, servic
     assert "Monday</th>" in page and "09:00 to 17:00" in page
     assert "Step-free entrance." in page
     assert "last checked on 1 March 2026" in page
+
+
+def test_a_centre_overdue_for_checking_tells_families_to_phone_first(client, services):
+    overdue = centre("c-1", "Everton Test Centre", "north", stale=True)
+    fresh = centre("c-2", "Garston Test Centre", "south")
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-1", (200, overdue))
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-2", (200, fresh))
+    services.on(
+        "GET",
+        DIRECTORY,
+        "/api/v1/centres",
+        (200, {"items": [overdue, fresh], "total": 2, "page": 1, "pages": 1}),
+    )
+    notice = "This information is due to be checked:</strong> please phone the centre before you visit"
+
+    assert notice in client.get("/centres/c-1").text
+    assert notice not in client.get("/centres/c-2").text
+    cards = client.get("/?service=stay-and-play").text.split('class="centre-card"')[1:]
+    assert [notice in card for card in cards] == [True, False]
 
 
 def test_an_unknown_centre_is_a_friendly_404(client, services):
@@ -194,6 +274,15 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
     assert "90%</strong> (9 of 10) answered within 5 working days" in page
     assert "75%</strong> (3 of 4) answered within 2 working days" in page
     assert "No letters answered yet" in page
+
+
+def test_how_we_are_doing_says_closure_days_are_not_working_days(client, services):
+    """The clocks skip the team's closure days as well as bank holidays: the page says both."""
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": [], "months": []}))
+
+    page = client.get("/how-we-are-doing").text
+
+    assert "not counting bank holidays or the days our centres are closed" in page
 
 
 def _cells(page: str) -> list[str]:
@@ -1293,6 +1382,25 @@ def test_an_altered_version_in_the_centre_form_is_a_400_and_sends_nothing(client
 
     assert page.status_code == 400 and "reload the page" in page.text
     assert not [call for call in services.calls if call.method == "PATCH"]
+
+
+def test_who_last_checked_a_centre_shows_on_the_staff_page_only(client, services, sign_in):
+    """The directory tells who checked only to a staff token, so the public page reads without one."""
+
+    def read(call):
+        checked = {"verified_by": "test.checker"} if call.user else {}
+        return 200, centre("c-north", "Everton Test Centre", "north", **checked), {"ETag": '"3"'}
+
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north", read)
+    services.on("GET", DIRECTORY, "/api/v1/centres/c-north/audit", (200, {"items": []}))
+
+    public = client.get("/centres/c-north").text
+    assert services.last("GET", "/api/v1/centres/c-north").user is None
+    assert "last checked on 1 March 2026" in public and "test.checker" not in public
+
+    sign_in()
+    staff_page = client.get("/staff/centres/c-north").text
+    assert "Information last checked 1 March 2026 by test.checker" in staff_page
 
 
 def test_centre_staff_may_verify_but_not_edit(client, services, sign_in):

@@ -38,12 +38,16 @@ def test_a_paid_centre_says_so_in_the_results(client, services):
 
 
 def test_the_directorys_complaint_about_age_shows_beside_the_age_box(client, services):
-    services.on(
-        "GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: age", {"age": ["Must be 0 to 25."]})
-    )
-    page = client.get("/?age=99")
+    """The directory takes ages to 25; the form offers 0 to 5, so it says what the form offers."""
+    refusal = {"age": ["Must be greater than or equal to 0 and less than or equal to 25."]}
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: age", refusal))
+    page = client.get("/?age=-1")
     assert page.status_code == 422
-    assert 'id="age-error"' in page.text and "Must be 0 to 25." in page.text
+    assert (
+        '<p class="field-error" id="age-error">Your child&#39;s age: choose an age from 0 to 5</p>'
+        in page.text
+    )
+    assert "25" not in page.text.split('id="age-error"')[1].split("</p>")[0]
 
 
 def test_a_centres_week_runs_monday_to_sunday_with_today_and_holidays(client, services):

@@ -1,6 +1,7 @@
 """The directory's own HTTP API: public search and reads, staff edits.
 
-Public reads need no sign-in. Staff routes need `Authorization: Bearer <staff
+Public reads need no sign-in; a read with a staff token also says who last
+checked each centre (`verified_by`), which the public never sees. Staff routes need `Authorization: Bearer <staff
 token>`; what each role may do is in `directory.policy`. Edits use optimistic
 concurrency: every centre's `version` is also its ETag, PATCH must send it back
 as If-Match (428 without it), and a stale one gets 409.
@@ -13,7 +14,8 @@ from typing import Any
 
 from ccshared import apidoc, geo
 from ccshared.apidoc import Blueprint
-from ccshared.auth import StaffUser, TokenVerifier, current_staff
+from ccshared.auth import StaffUser, TokenVerifier, bearer_token, current_staff
+from ccshared.contracts import ROLES
 from ccshared.errors import InvalidInput, PreconditionRequired
 from ccshared.service_types import SERVICE_TYPES
 from ccshared.timeutil import Clock
@@ -46,17 +48,23 @@ class Context:
     def staff(self) -> StaffUser:
         return current_staff(self.tokens)
 
-    def view(self, doc: dict, distance_km: float | None = None) -> dict:
+    def read_by_staff(self) -> bool:
+        """Whether this read carries a staff token: a bad one is 401, a partner's reads as public."""
+        token = bearer_token()
+        return token is not None and self.tokens.verify(token).role in ROLES
+
+    def view(self, doc: dict, distance_km: float | None = None, *, for_staff: bool = False) -> dict:
         return views.centre(
             doc,
             now=self.clock.now(),
             stale_days=self.stale_days,
             distance_km=distance_km,
             calendar=self.service.calendar,
+            for_staff=for_staff,
         )
 
     def answer(self, doc: dict, status: int = 200) -> tuple[dict, int, dict]:
-        return self.view(doc), status, {"ETag": f'"{version_of(doc)}"'}
+        return self.view(doc, for_staff=self.read_by_staff()), status, {"ETag": f'"{version_of(doc)}"'}
 
 
 def if_match(required: bool) -> int | None:
@@ -151,8 +159,9 @@ class Centres(MethodView):
         located = ctx.service.locate(query, postcode, full=full)
         page = ctx.service.search(located.query)
         partners = ctx.signposting.search(located.query)
+        for_staff = ctx.read_by_staff()
         return {
-            "items": [ctx.view(hit.centre, hit.distance_km) for hit in page.hits],
+            "items": [ctx.view(hit.centre, hit.distance_km, for_staff=for_staff) for hit in page.hits],
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,

@@ -373,7 +373,10 @@ class CentreSchema(Schema):
     accessibility = fields.String()
     status = fields.String(validate=validate.OneOf(CENTRE_STATUSES))
     last_verified_at = fields.String(allow_none=True, metadata=DATE_TIME)
-    verified_by = fields.String(allow_none=True)
+    verified_by = fields.String(
+        allow_none=True,
+        metadata={"description": "who last checked it: only in a read made with a staff token"},
+    )
     stale = fields.Boolean(metadata={"description": "not verified within DIRECTORY_STALE_DAYS"})
     updated_at = fields.String(metadata=DATE_TIME)
     version = fields.Integer(metadata={"description": "also the ETag; send it as If-Match when editing"})

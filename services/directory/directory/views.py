@@ -15,7 +15,9 @@ from .repository import version_of
 # What a family sees of a centre: what staff edit (exceptions and services shaped below), and
 # the fields the directory derives or keeps about each edit. Every editable field is public
 # information; one that is not (a staff-only note) must be left out here.
-PUBLIC = (*domain.EDITABLE, "postcode_district", "last_verified_at", "verified_by", "updated_at")
+PUBLIC = (*domain.EDITABLE, "postcode_district", "last_verified_at", "updated_at")
+# Who last checked a centre is a member of staff's sign-in name: staff see it, families do not.
+STAFF_ONLY = ("verified_by",)
 
 
 def centre(
@@ -25,9 +27,11 @@ def centre(
     stale_days: int,
     distance_km: float | None = None,
     calendar: WorkingCalendar | None = None,
+    for_staff: bool = False,
 ) -> dict:
     today = hours.local(now).date().isoformat()
-    view = {"id": doc["_id"], **{name: doc.get(name) for name in PUBLIC}}
+    shown = (*PUBLIC, *STAFF_ONLY) if for_staff else PUBLIC
+    view = {"id": doc["_id"], **{name: doc.get(name) for name in shown}}
     view.update(
         exceptions=[e for e in doc.get("exceptions") or [] if e["date"] >= today],
         services=[BY_ID[s] for s in doc.get("services") or [] if s in BY_ID],

@@ -12,6 +12,7 @@ from ccshared.timeutil import LONDON
 from flask import Blueprint, render_template, request
 
 from ..clients import ServiceError, ServiceUnavailable
+from ..field_words import in_plain_words
 from ..presenters import answered_within, by_month, opening_today, week_of, withheld_answered
 from . import backends, context
 
@@ -86,23 +87,48 @@ def located(results: dict | None, place: str) -> dict[str, Any]:
     }
 
 
+# The directory's search parameters, each as the field of the form it came from; each field's label.
+_FORM_FIELD = {
+    "q": "q",
+    "service": "service",
+    "postcode": "place",
+    "ward": "place",
+    "place": "place",
+    "lat": "place",
+    "lon": "place",
+    "age": "age",
+    "language": "language",
+}
+FORM_LABELS = {
+    "q": "Name of centre",
+    "service": "Service you are looking for",
+    "place": "Place or postcode",
+    "age": "Your child's age",
+    "language": "Language you would like to speak",
+}
+# What to do when the directory refuses a choice the page offers: its own range or list is not the
+# page's (ages to 25, internal service codes), and lat/lon come from "near me", not from typing.
+_NOT_LOCATED = "we could not use your location; type a place or postcode instead"
+_CHOICE_WORDS = {
+    "service": "choose a service from the list",
+    "age": f"choose an age from {AGES[0]} to {AGES[-1]}",
+    "lat": _NOT_LOCATED,
+    "lon": _NOT_LOCATED,
+}
+
+
 def _form_errors(error: ServiceError) -> dict[str, str]:
-    """The directory names its own parameters; show each message beside the field it came from."""
-    where = {
-        "postcode": "place",
-        "ward": "place",
-        "place": "place",
-        "q": "q",
-        "service": "service",
-        "lat": "place",
-        "lon": "place",
-        "age": "age",
-        "free": "free",
-        "language": "language",
-    }
+    """The directory names its own parameters; say each problem beside the field it came from,
+    named by that field's label, in words about the form rather than the API."""
     found = {}
     for name, message in error.field_messages().items():
-        found[where.get(name, "q")] = message
+        field = _FORM_FIELD.get(name)
+        if field is None:  # not one the form sends (a link edited by hand): nothing on the form to fix
+            found["_"] = "We could not search with that link: please choose again below."
+            continue
+        words = _CHOICE_WORDS.get(name)
+        label = FORM_LABELS[field]
+        found[field] = f"{label}: {words}" if words else in_plain_words(label, message)
     return found or {"q": error.message}
 
 
