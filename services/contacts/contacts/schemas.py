@@ -440,6 +440,13 @@ class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
     referral_status = fields.String()
     outcome = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
+    withdraw_reason_code = fields.String(
+        allow_none=True,
+        metadata={
+            "description": f"why it was withdrawn: a code ({', '.join(c.WITHDRAW_REASONS)}; older "
+            "withdrawals may carry others), never words; null if not withdrawn or withdrawn without one"
+        },
+    )
     history = fields.List(fields.Nested(AgencyTransitionSchema))
 
 
