@@ -655,6 +655,33 @@ def test_declining_is_audited_with_the_reason_code_and_never_the_words(
     assert "Test reason" not in json.dumps(entries, default=str)
 
 
+@pytest.mark.parametrize("reason", ["   ", "\n\t ", ""])
+def test_a_decline_reason_of_only_spaces_is_a_422_naming_reason_and_nothing_is_written(
+    client, agency_headers, referral, staff_headers, doc_store, reason
+):
+    created = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+    before = doc_store.collection(CONTACTS).get(created["id"])
+
+    refused = client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": reason},
+        headers=staff,
+    )
+
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["fields"]["reason"] == ["must not be blank"]
+    assert doc_store.collection(CONTACTS).get(created["id"]) == before
+    declined = client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": "  Test reason: outside our area \n"},
+        headers=staff,
+    )
+    assert declined.status_code == 200, declined.json
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    assert seen["decline_reason"] == "Test reason: outside our area"  # as the web form sends it
+
+
 def test_an_agency_reading_a_decline_reason_is_audited(
     client, agency_headers, referral, staff_headers, doc_store
 ):

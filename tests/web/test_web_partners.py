@@ -410,7 +410,7 @@ def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner,
             422,
             "invalid input",
             {
-                "family": {"phone": ["not a valid telephone number"]},
+                "family": {"phone": ["not a valid telephone number"], "name": ["must not be blank"]},
                 "children": {"1": {"age_months": ["children must be under five (0-59 months)"]}},
                 "referrer": {"name": ["Missing data for required field."]},
             },
@@ -426,6 +426,7 @@ def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner,
     )
     assert '<a href="#child_2_age">Children&#39;s ages: children must be under five' in page.text
     assert '<a href="#referrer_name">Your name: enter this</a>' in page.text
+    assert '<a href="#family_name">Name of the parent or carer: enter this</a>' in page.text  # only spaces
     assert 'id="family_phone-error"' in page.text
 
 
