@@ -19,6 +19,14 @@ DECLINE_REASONS = {
     "duplicate": "Duplicate referral",
     "other": "Other reason",
 }
+# Why a contact was withdrawn (contracts.WITHDRAW_REASONS): the partner pages and the referrer's e-mail.
+WITHDRAW_REASONS = {
+    "logged_in_error": "Logged in error",
+    "duplicate": "Duplicate referral",
+    "no_longer_needed": "No longer needed",
+    "family_withdrew": "The family withdrew",
+    "other": "Other reason",
+}
 
 
 def working_days(count: int) -> str:

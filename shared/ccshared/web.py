@@ -198,21 +198,27 @@ def _refuse_unreadable_json() -> Response | None:
 
     - an integer longer than Python reads (sys.get_int_max_str_digits, 4,300 digits):
       json.loads raises a plain ValueError, which webargs does not catch (a 500);
-    - escapes such as \\ud800 that decode to text no database or page can hold.
+    - escapes such as \\ud800 that decode to text no database or page can hold;
+    - bytes that are not UTF-8 (JSON's only encoding between systems, RFC 8259), such as a
+      compressed body sent without its Content-Encoding: a 400 that says so.
 
     Most bodies have neither hint and are not parsed here.
     """
     if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
         return None
     body = request.get_data(cache=True)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return error_response(400, "bad_request", "the JSON body is not UTF-8 text: send it as UTF-8")
     long_number = _LONG_NUMBER_HINT is not None and _LONG_NUMBER_HINT.search(body)
     if not long_number and not _SURROGATE_HINT.search(body):
         return None
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return None  # malformed or too deep: answered where the body is read
-    except ValueError:
+    except ValueError:  # text already: no other ValueError than the integer's
         message = f"the JSON body holds an integer of more than {_MAX_DIGITS} digits"
         return error_response(400, "bad_request", message)
     where = _lone_surrogate_at(data)
@@ -243,6 +249,23 @@ def _read_streamed_body() -> None:
     if len(body) > limit:
         raise RequestEntityTooLarge()
     environ["wsgi.input"] = io.BytesIO(bytes(body))
+
+
+def _refuse_encoded_bodies() -> Response | None:
+    """415 for a body sent with a Content-Encoding (gzip, deflate, br...): werkzeug hands the
+    bytes on as they came, so a compressed body would be read as a body that is not text."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    codings = [part.strip().lower() for part in request.headers.get("Content-Encoding", "").split(",")]
+    if all(coding in ("", "identity") for coding in codings):
+        return None
+    sent = request.content_length if request.content_length is not None else request.get_data(cache=True)
+    if not sent:
+        return None
+    message = "the Content-Encoding header is not accepted: send the JSON body uncompressed"
+    response = error_response(415, "unsupported_media_type", message)
+    response.headers["Accept-Encoding"] = "identity"  # RFC 7694: what is accepted instead
+    return response
 
 
 def _require_json_bodies() -> Response | None:
@@ -398,6 +421,7 @@ def create_app_base(
 
     trace_requests(app, service)
     app.before_request(_read_streamed_body)
+    app.before_request(_refuse_encoded_bodies)
     if json_only:
         app.before_request(_require_json_bodies)
     app.before_request(_refuse_unreadable_json)

@@ -142,6 +142,17 @@ def test_a_bad_pause_gets_a_422_naming_the_field_and_a_pause_cannot_be_backdated
     assert client.get(f"/api/v1/contacts/{contact_id}", headers=headers).json["pauses"] == []
 
 
+def test_a_note_of_only_spaces_is_no_note(client, staff_headers, letter) -> None:
+    headers = staff_headers()
+    contact_id = new_letter(client, headers, letter)
+    body = {"reason_code": "waiting_on_family", "note": " \n  "}
+
+    paused = client.post(f"/api/v1/contacts/{contact_id}/pause", json=body, headers=headers)
+
+    assert paused.status_code == 200, paused.json
+    assert client.get(f"/api/v1/contacts/{contact_id}", headers=headers).json["pauses"][0]["note"] is None
+
+
 def test_a_resume_cannot_be_backdated_either(client, staff_headers, letter) -> None:
     headers = staff_headers()
     contact_id = new_letter(client, headers, letter)

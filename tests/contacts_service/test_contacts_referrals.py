@@ -555,6 +555,25 @@ def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
     assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected
 
 
+def test_an_agency_reads_why_its_referral_was_withdrawn_as_a_code(
+    client, agency_headers, referral, staff_headers
+):
+    withdrawn, never = (post(client, agency_headers, referral).json for _ in range(2))
+    staff = staff_headers(area="south")
+    done = client.post(
+        f"/api/v1/contacts/{withdrawn['id']}/withdraw", json={"reason_code": "family_withdrew"}, headers=staff
+    )
+    assert done.status_code == 200, done.json
+
+    seen = client.get(f"{REFERRALS}/{withdrawn['id']}", headers=agency_headers).json
+    listed = client.get(REFERRALS, query_string={"status": "withdrawn"}, headers=agency_headers).json
+    other = client.get(f"{REFERRALS}/{never['id']}", headers=agency_headers).json
+
+    assert (seen["referral_status"], seen["withdraw_reason_code"]) == ("withdrawn", "family_withdrew")
+    assert [item["withdraw_reason_code"] for item in listed["items"]] == ["family_withdrew"]
+    assert other["withdraw_reason_code"] is None
+
+
 def test_an_accepted_referral_shows_its_outcome(client, agency_headers, referral, staff_headers):
     created = post(client, agency_headers, referral).json
     staff = staff_headers(area="south")
@@ -634,6 +653,33 @@ def test_declining_is_audited_with_the_reason_code_and_never_the_words(
         ("test.decider", "decline_referral", {"reason_code": "outside_area"})
     ]
     assert "Test reason" not in json.dumps(entries, default=str)
+
+
+@pytest.mark.parametrize("reason", ["   ", "\n\t ", ""])
+def test_a_decline_reason_of_only_spaces_is_a_422_naming_reason_and_nothing_is_written(
+    client, agency_headers, referral, staff_headers, doc_store, reason
+):
+    created = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+    before = doc_store.collection(CONTACTS).get(created["id"])
+
+    refused = client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": reason},
+        headers=staff,
+    )
+
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["fields"]["reason"] == ["must not be blank"]
+    assert doc_store.collection(CONTACTS).get(created["id"]) == before
+    declined = client.post(
+        f"/api/v1/contacts/{created['id']}/referral/decline",
+        json={"reason_code": "outside_area", "reason": "  Test reason: outside our area \n"},
+        headers=staff,
+    )
+    assert declined.status_code == 200, declined.json
+    seen = client.get(f"{REFERRALS}/{created['id']}", headers=agency_headers).json
+    assert seen["decline_reason"] == "Test reason: outside our area"  # as the web form sends it
 
 
 def test_an_agency_reading_a_decline_reason_is_audited(

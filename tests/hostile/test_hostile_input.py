@@ -3,6 +3,8 @@
 - every JSON-accepting route (read from url_map): oversized body 413 (also
   one sent chunked, without a Content-Length), wrong content type 415 (also
   chunked), deeply nested JSON a 4xx, never a 5xx;
+- a compressed body (Content-Encoding) is 415 naming the header, one that is not UTF-8
+  a 400 saying so;
 - a chunked body cut short at the size limit (what Caddy passes on when it
   gives up on a longer one) is refused, never taken for the whole body;
 - unicode edge cases and injection strings in every text field: stored and
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -173,6 +176,36 @@ def test_hostile_every_body_route_answers_a_huge_integer_with_a_4xx(apps: dict[s
             )
             assert 400 <= answer.status_code < 500, (name, path, answer.status_code)
             assert answer.get_json()["error"]["status"] == answer.status_code
+
+
+def test_hostile_every_body_route_names_a_compressed_or_non_utf8_body(apps: dict[str, Flask]) -> None:
+    """A gzip body, or one in another encoding, was answered as if it held a huge integer (its
+    bytes failed to decode, and that error was taken for the integer's): a Content-Encoding is
+    415 naming the header, bytes that are not UTF-8 a 400 saying so, whatever the bytes hold."""
+    json_type = {"Content-Type": "application/json"}
+    # \xed\xa0 looks like an encoded surrogate, the hint that the body is parsed up front.
+    compressed = gzip.compress(b'{"reason": "Test reason"}') + b"\xed\xa0\x80"
+    latin1 = '{"reason": "Test caf\u00e9 \u00ed\u00a0"}'.encode("latin-1")
+    for name, method, path in _all_body_routes(apps):
+        client = apps[name].test_client()
+        for coding in ("gzip", "br", "deflate, identity"):
+            sent = client.open(
+                path,
+                method=method,
+                data=compressed,
+                headers=_headers(name, {**json_type, "Content-Encoding": coding}),
+            )
+            assert sent.status_code == 415, (name, path, coding, sent.status_code)
+            assert "Content-Encoding" in sent.get_json()["error"]["message"]
+            assert "uncompressed" in sent.get_json()["error"]["message"]
+            assert sent.headers["Accept-Encoding"] == "identity"
+        for body in (compressed, latin1, '{"a": "Test"}'.encode("utf-16")):
+            sent = client.open(path, method=method, data=body, headers=_headers(name, json_type))
+            assert sent.status_code == 400, (name, path, body, sent.status_code)
+            message = sent.get_json()["error"]["message"]
+            assert "not UTF-8" in message and "digits" not in message, (name, path, message)
+        identity = _headers(name, {**json_type, "Content-Encoding": "identity"})
+        assert client.open(path, method=method, data=b"{}", headers=identity).status_code != 415
 
 
 def test_hostile_web_refuses_oversized_forms(tmp_path: Path) -> None:

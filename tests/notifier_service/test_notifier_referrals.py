@@ -89,8 +89,9 @@ class Contacts:
             self.server = None
 
     def staff(self, action: str, contact_id: str, body: dict | None = None) -> None:
+        """A staff action on the contact: `withdraw`, or on its referral `referral/open`..."""
         headers = tokens.staff_headers(StaffUser("test.coordinator", "coordinator", "north"), "contacts")
-        url = f"/api/v1/contacts/{contact_id}/referral/{action}"
+        url = f"/api/v1/contacts/{contact_id}/{action}"
         answer = self.client.post(url, json=body or {}, headers=headers)
         assert answer.status_code == 200, answer.json
 
@@ -194,20 +195,28 @@ def test_the_centre_and_the_referrer_hear_of_a_new_referral_at_once(tmp_path, sm
             assert value not in messages[0].as_string()
 
 
-def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_path, smtp_server, contacts):
-    referral = contacts.refer("hv-team@example.org")
-    contacts.staff("open", referral["id"])
-    contacts.staff(
-        "decline", referral["id"], {"reason_code": "outside_area", "reason": "Test reason: outside our area"}
-    )
+def told_twice(tmp_path, smtp_server, contacts: Contacts, referral: dict) -> dict[str, list]:
+    """The notifier hears of each of the referral's events twice (told once all the same) and
+    sends: the mail each address got."""
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
     notifier.receive(centre_event(CENTRE))
-
-    for envelope in contacts.staged(referral["id"]) * 2:  # every event twice: told once all the same
+    for envelope in contacts.staged(referral["id"]) * 2:
         notifier.receive(envelope)
     notifier.deliver()
+    return by_recipient(smtp_server)
 
-    mail = by_recipient(smtp_server)
+
+def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_path, smtp_server, contacts):
+    referral = contacts.refer("hv-team@example.org")
+    contacts.staff("referral/open", referral["id"])
+    contacts.staff(
+        "referral/decline",
+        referral["id"],
+        {"reason_code": "outside_area", "reason": "Test reason: outside our area"},
+    )
+
+    mail = told_twice(tmp_path, smtp_server, contacts, referral)
+
     assert sorted(mail) == ["hv-team@example.org", "referrer@example.org"]
     for messages in mail.values():
         subjects = sorted(message["Subject"].strip().split(":")[0] for message in messages)
@@ -223,6 +232,41 @@ def test_each_change_is_told_once_to_each_referrer_with_the_decline_reason(tmp_p
         assert "holds no details of the family" not in text
         assert "Of the family it holds only the decline reason the centre's staff wrote" in text
     assert "It holds no details of the family." in body(opened)
+
+
+def test_a_withdrawn_referral_is_told_to_each_referrer_with_the_reason_in_words(
+    tmp_path, smtp_server, contacts
+):
+    referral = contacts.refer("hv-team@example.org")
+    contacts.staff("withdraw", referral["id"], {"reason_code": "family_withdrew"})
+
+    mail = told_twice(tmp_path, smtp_server, contacts, referral)
+
+    assert sorted(mail) == ["hv-team@example.org", "referrer@example.org"]
+    for messages in mail.values():
+        assert [m["Subject"] for m in messages] == [
+            f"Your referral has been withdrawn: {referral['reference']} for Test Park Children's Centre"
+        ]
+    withdrawn = mail["hv-team@example.org"][0]
+    html = withdrawn.get_body(("html",)).get_content()
+    for text in (body(withdrawn), html):
+        assert "has been withdrawn" in text and "Reason: The family withdrew." in text
+        assert "family_withdrew" not in text and "It holds no details of the family." in text
+    for value in FAMILY_VALUES:
+        assert value not in withdrawn.as_string()
+
+
+def test_a_withdrawal_to_a_referrer_whose_address_is_the_agencys_goes_once(tmp_path, smtp_server, contacts):
+    referral = contacts.refer("Referrer@Example.org")
+    contacts.staff("withdraw", referral["id"], {"reason_code": "logged_in_error"})
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+
+    hears_of_it_all(notifier, contacts, referral)
+
+    statuses = statuses_of(notifier, c.CONTACT_WITHDRAWN)
+    assert statuses == {f"agency-of:{referral['id']}": SENT, f"referrer-of:{referral['id']}": SKIPPED}
+    withdrawn = [m for m in by_recipient(smtp_server)["Referrer@Example.org"] if "withdrawn" in m["Subject"]]
+    assert len(withdrawn) == 1 and "Reason: Logged in error." in body(withdrawn[0])
 
 
 def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_address(
@@ -259,7 +303,7 @@ def test_the_referrer_is_told_when_contacts_is_back_and_not_at_all_without_an_ad
 
 def test_a_referrer_whose_address_is_the_agencys_gets_one_copy(tmp_path, smtp_server, contacts):
     referral = contacts.refer("Referrer@Example.org")
-    contacts.staff("open", referral["id"])
+    contacts.staff("referral/open", referral["id"])
     notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
 
     hears_of_it_all(notifier, contacts, referral)
@@ -316,8 +360,8 @@ DECLINE = {"reason_code": "outside_area", "reason": "Test reason: Test Family Ca
 
 def declined_referral(contacts: Contacts) -> dict:
     referral = contacts.refer("hv-team@example.org")
-    contacts.staff("open", referral["id"])
-    contacts.staff("decline", referral["id"], DECLINE)
+    contacts.staff("referral/open", referral["id"])
+    contacts.staff("referral/decline", referral["id"], DECLINE)
     return referral
 
 

@@ -1632,6 +1632,23 @@ def test_pausing_a_contact_sends_who_it_waits_on_and_the_note(client, services, 
     }
 
 
+def test_withdrawing_a_referral_sends_the_reason_chosen_which_its_agency_is_told(client, services, sign_in):
+    referral = {"agency_id": "a1", "agency_name": "Test Health Visiting Team", "status": "new"}
+    contact = _contact("r1", "R-2603-AAAAA", channel="referral", referral=referral)
+    services.on("GET", CONTACTS, "/api/v1/contacts/r1", (200, contact))
+    services.on("POST", CONTACTS, "/api/v1/contacts/r1/withdraw", (200, contact | {"status": "withdrawn"}))
+    sign_in()
+    page = client.get("/staff/contacts/r1").text
+    assert "The family withdrew" in page and "The referring agency is told this reason" in page
+
+    for chosen, sent in (("family_withdrew", {"reason_code": "family_withdrew"}), ("", {})):
+        response = client.post(
+            "/staff/contacts/r1/withdraw", data={"csrf_token": csrf_of(page), "withdraw_reason": chosen}
+        )
+        assert response.status_code == 302
+        assert services.last("POST", "/api/v1/contacts/r1/withdraw").json == sent
+
+
 def test_a_refused_pause_names_the_pause_forms_field_in_plain_words(client, services, sign_in):
     services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
     services.on(

@@ -181,6 +181,22 @@ def test_the_detail_shows_what_was_sent_the_decision_its_reason_and_the_history(
     ]
 
 
+def test_a_withdrawn_referral_shows_why_in_words_in_the_list_and_the_detail(partner, services):
+    withdrawn = referral("r1", "R-2603-AAAA1", "withdrawn", withdraw_reason_code="family_withdrew")
+    page_of_one = {"items": [withdrawn], "total": 1, "page": 1, "per_page": 20}
+    services.on("GET", CONTACTS, "/api/v1/referrals", (200, page_of_one))
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, withdrawn | {"sent": None}))
+
+    listed = partner.get("/partners/").text
+    detail = partner.get("/partners/referrals/r1").text
+
+    row = re.search(r'<tr data-reference="R-2603-AAAA1">(.*?)</tr>', listed, re.S).group(1)
+    assert "Withdrawn" in row and "The family withdrew" in row
+    reason = re.search(r'data-testid="withdraw-reason">(.*?)</dd>', detail, re.S).group(1)
+    assert reason == "The family withdrew"
+    assert "family_withdrew" not in detail
+
+
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):
     erased = referral(
         "r1",
@@ -394,7 +410,7 @@ def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner,
             422,
             "invalid input",
             {
-                "family": {"phone": ["not a valid telephone number"]},
+                "family": {"phone": ["not a valid telephone number"], "name": ["must not be blank"]},
                 "children": {"1": {"age_months": ["children must be under five (0-59 months)"]}},
                 "referrer": {"name": ["Missing data for required field."]},
             },
@@ -410,6 +426,7 @@ def test_the_contacts_services_field_errors_show_beside_the_form_fields(partner,
     )
     assert '<a href="#child_2_age">Children&#39;s ages: children must be under five' in page.text
     assert '<a href="#referrer_name">Your name: enter this</a>' in page.text
+    assert '<a href="#family_name">Name of the parent or carer: enter this</a>' in page.text  # only spaces
     assert 'id="family_phone-error"' in page.text
 
 

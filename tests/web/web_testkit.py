@@ -138,6 +138,7 @@ def referral(referral_id: str, reference: str, status: str = "new", **extra: Any
         "decline_reason_code": None,
         "decline_reason": None,
         "decided_at": None,
+        "withdraw_reason_code": None,
         "urgency": "soon",
         "support_needed": ["stay-and-play"],
         "routing": NEAREST["routing"],

@@ -126,6 +126,9 @@ class Contact(Aggregate[Raised]):
     responded_at: datetime | None = None
     response_method: str | None = None
     ended_at: datetime | None = None
+    # Why it was withdrawn (contracts.WITHDRAW_REASONS, a code: never words), for its referrer
+    # too; None if not withdrawn, withdrawn without one, or withdrawn before it was kept.
+    withdraw_reason_code: str | None = None
     personal_erased_at: datetime | None = None
     # How soon it needs an answer (contracts.URGENCIES); picks the SLA target.
     # Staff may set one on any contact; a referral always has its referrer's.
@@ -246,6 +249,7 @@ class Contact(Aggregate[Raised]):
         self._require("withdraw", v.UNANSWERED_STATUSES)
         self._end_pause(by, now)
         self.ended_at = now
+        self.withdraw_reason_code = reason_code
         self._move(v.WITHDRAWN, by, now, "withdraw")
         self.record(Raised(c.CONTACT_WITHDRAWN, reason_code))
 

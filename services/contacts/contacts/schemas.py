@@ -27,10 +27,22 @@ class Strict(apidoc.RuledSchema):
         unknown = RAISE
 
 
-def text(max_length: int, required: bool = False) -> fields.String:
+# A required text must hold something other than spaces (the OpenAPI document states it too).
+NOT_BLANK = validate.Regexp(r"\S", error="must not be blank")
+
+
+class Text(fields.String):
+    """Free text as people write it, without the spaces around it (as the web forms send it):
+    a line of spaces is no text, so a required one is refused and an optional one is empty."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def text(max_length: int, required: bool = False, **kwargs: Any) -> fields.String:
     if required:
-        return fields.String(required=True, validate=validate.Length(1, max_length))
-    return fields.String(validate=validate.Length(0, max_length))
+        return Text(required=True, validate=[NOT_BLANK, validate.Length(max=max_length)], **kwargs)
+    return Text(validate=validate.Length(0, max_length), **kwargs)
 
 
 # Staff contacts ---------------------------------------------------------------
@@ -129,9 +141,12 @@ class PauseSchema(Strict):
         validate=validate.OneOf(c.PAUSE_REASONS),
         metadata={"description": "who the contact is waiting on"},
     )
-    note = fields.String(
-        validate=validate.Length(0, 1000),
-        metadata={"description": "what it waits for; kept encrypted, shown to staff only, never in events"},
+    note = text(
+        1000,
+        metadata={
+            "description": "what it waits for; kept encrypted, shown to staff only, never in events "
+            "(only spaces: no note)"
+        },
     )
 
 
@@ -440,6 +455,13 @@ class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
     referral_status = fields.String()
     outcome = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
+    withdraw_reason_code = fields.String(
+        allow_none=True,
+        metadata={
+            "description": f"why it was withdrawn: a code ({', '.join(c.WITHDRAW_REASONS)}; older "
+            "withdrawals may carry others), never words; null if not withdrawn or withdrawn without one"
+        },
+    )
     history = fields.List(fields.Nested(AgencyTransitionSchema))
 
 

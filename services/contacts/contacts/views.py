@@ -126,6 +126,7 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
         "decline_reason_code": referral.decline_reason_code,
         "decline_reason": decline_reason,
         "decided_at": referral.decided_at,
+        "withdraw_reason_code": contact.withdraw_reason_code,
         "urgency": referral.urgency,
         "support_needed": referral.support_needed,
         "routing": referral.routing,

@@ -77,7 +77,13 @@ AREA_ADDRESSED = (*GROUPED_TYPES, c.SLA_STARTED)
 CARRIED_STATUSES = (DIGESTED, GROUPED)
 UNSENT_STATUSES = (*DUE_STATUSES, FAILED)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
-PARTNER_CHANGES = (referrals.OPENED, referrals.ACCEPTED, referrals.DECLINED, referrals.RESPONDED)
+PARTNER_CHANGES = (
+    referrals.OPENED,
+    referrals.ACCEPTED,
+    referrals.DECLINED,
+    referrals.RESPONDED,
+    referrals.WITHDRAWN,
+)
 # Every event type a notification may be about.
 NOTICE_TYPES = (
     *NOTIFYING_EVENTS,
@@ -86,6 +92,7 @@ NOTICE_TYPES = (
     c.REFERRAL_ACCEPTED,
     c.REFERRAL_DECLINED,
     c.CONTACT_RESPONDED,
+    c.CONTACT_WITHDRAWN,
     c.AGENCY_WEBHOOK_FAILING,
 )
 AGENCY_OF = c.RECIPIENT_AGENCY_OF

@@ -40,6 +40,7 @@ PARTNER_NEWS = {
     referrals.ACCEPTED: "Your referral has been accepted",
     referrals.DECLINED: "Your referral has been declined",
     referrals.RESPONDED: "The centre has responded to your referral",
+    referrals.WITHDRAWN: "Your referral has been withdrawn",
 }
 URGENCY_LABELS = labels.URGENCIES
 
@@ -73,6 +74,14 @@ def duration(seconds: float) -> str:
     parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
     words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
     return " ".join(words) or "less than a minute"
+
+
+def withdraw_label(code: str | None) -> str | None:
+    """Why a referral was withdrawn, in words; None without a code (withdrawn before codes were
+    kept), 'Other reason' for a code this list does not know (events written before it)."""
+    if not code:
+        return None
+    return labels.WITHDRAW_REASONS.get(code, labels.WITHDRAW_REASONS["other"])
 
 
 class Renderer:
@@ -176,6 +185,10 @@ class Renderer:
             "due": london(data["due_at"]) if data.get("due_at") else None,
             "decline_reason": facts.decline_reason if news == referrals.DECLINED else None,
             "decline_label": labels.DECLINE_REASONS.get(facts.decline_reason_code or "other"),
+            # A code from the event, never words: staff write none for a withdrawal.
+            "withdraw_label": withdraw_label(data.get("reason_code"))
+            if news == referrals.WITHDRAWN
+            else None,
             # The change's own time; a receipt's is when the referral came in, not when this is sent.
             "when": london(data.get("occurred_at") or data.get("received_at") or now),
             "link": f"{self.web_base_url}/partners/referrals/{data['contact_id']}",

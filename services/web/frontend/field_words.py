@@ -2,7 +2,8 @@
 
 The contacts and directory services answer a 422 in marshmallow's words ("Longer than maximum
 length 200."), which name no field and mean little on a form. One rule per kind of validator
-those schemas use (Length, Email, URL, Range, OneOf, a number, a date and its range) turns
+those schemas use (Length, Email, URL, Range, OneOf, a number, a date and its range, contacts'
+blank text) turns
 them into what to do; a message of any other kind (a service's own words) follows the label
 as the service wrote it."""
 
@@ -32,7 +33,8 @@ _RULES: tuple[tuple[re.Pattern, Words], ...] = tuple(
     (re.compile(pattern), words)
     for pattern, words in (
         (
-            r"Missing data for required field\.|Field may not be null\.|Shorter than minimum length 1\.",
+            r"Missing data for required field\.|Field may not be null\.|Shorter than minimum length 1\."
+            r"|must not be blank$",
             lambda _: "enter this",
         ),
         (r"Longer than maximum length (?P<max>\d+)\.", lambda f: f"use {f['max']} characters or fewer"),

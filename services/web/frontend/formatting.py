@@ -56,6 +56,7 @@ EVENT_LABELS = {
     c.REFERRAL_ACCEPTED: "Referral accepted",
     c.REFERRAL_DECLINED: "Referral declined",
     c.CONTACT_RESPONDED: "Response recorded",
+    c.CONTACT_WITHDRAWN: "Referral withdrawn",
     c.AGENCY_WEBHOOK_FAILING: "Agency's webhook failing",
     "notifier.digest": "Daily digest",
     "notifier.group": "Grouped notices",
@@ -77,6 +78,7 @@ REFERRAL_STATUS_LABELS = {
     "withdrawn": "Withdrawn",
 }
 DECLINE_REASON_LABELS = labels.DECLINE_REASONS
+WITHDRAW_REASON_LABELS = labels.WITHDRAW_REASONS
 # Who a paused contact is waiting on (contracts.PAUSE_REASONS).
 PAUSE_REASON_LABELS = {
     "waiting_on_family": "Waiting on the family",
@@ -237,6 +239,7 @@ FILTERS = {
     "words": lambda key: label({}, key),
     "referral_status": lambda key: label(REFERRAL_STATUS_LABELS, key),
     "decline_reason": lambda key: label(DECLINE_REASON_LABELS, key),
+    "withdraw_reason": lambda key: label(WITHDRAW_REASON_LABELS, key),
     "pause_reason": lambda key: label(PAUSE_REASON_LABELS, key),
     "urgency": lambda key: label(URGENCY_LABELS, key),
     "service": service_types.label,

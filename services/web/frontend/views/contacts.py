@@ -13,7 +13,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from ..accounts import AccountError
 from ..clients import ServiceError, ServiceUnavailable
 from ..field_words import labelled
-from ..formatting import CHANNEL_LABELS, DECLINE_REASON_LABELS, PAUSE_REASON_LABELS, URGENCY_LABELS
+from ..formatting import (
+    CHANNEL_LABELS,
+    DECLINE_REASON_LABELS,
+    PAUSE_REASON_LABELS,
+    URGENCY_LABELS,
+    WITHDRAW_REASON_LABELS,
+)
 from ..presenters import BadLocalTime, caseload, contact_page, local_instant, local_now_fields
 from . import backends, context, file_format, passed_on
 from .auth import signed_in
@@ -32,6 +38,7 @@ RESPONSE_METHODS = {
 ACTION_FIELDS = {
     "pause": {"reason_code": "pause_reason", "note": "pause_note"},
     "respond": {"responded_at": "responded_date"},
+    "withdraw": {"reason_code": "withdraw_reason"},
 }
 # What each action needs chosen, as staff are told when it is not (or the service refuses it).
 ACTION_NEEDS = {
@@ -45,6 +52,7 @@ ACTION_LABELS = {
     "pause_note": "Note",
     "reason": "Why it was declined",
     "reason_code": "Reason",
+    "withdraw_reason": "Why it was withdrawn",
 }
 ACTIONS = {
     "assign": "assign",
@@ -390,6 +398,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,
             decline_reasons=DECLINE_REASON_LABELS,
+            withdraw_reasons=WITHDRAW_REASON_LABELS,
             pause_reasons=PAUSE_REASON_LABELS,
             reply_by=REPLY_BY,
             errors=errors,
@@ -419,6 +428,8 @@ def _action_body(action: str, form: dict[str, str]) -> dict[str, Any]:
     if action == "pause":
         body = {"reason_code": form.get("pause_reason", "")}
         return body | ({"note": form["pause_note"]} if form.get("pause_note") else {})
+    if action == "withdraw":
+        return {"reason_code": form["withdraw_reason"]} if form.get("withdraw_reason") else {}
     if action == "referral-decline":
         return {"reason": form.get("reason", ""), "reason_code": form.get("reason_code") or "other"}
     return {}
