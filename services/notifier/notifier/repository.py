@@ -307,7 +307,9 @@ class AreaMoveLog:
     def __init__(self, collection: Collection):
         self.collection = collection
 
-    def record(self, event_id: str, contact_id: str, from_area: str, to_area: str, moved_at: datetime) -> None:
+    def record(
+        self, event_id: str, contact_id: str, from_area: str, to_area: str, moved_at: datetime
+    ) -> None:
         """Keep a move; a redelivered one once."""
         move = {"from_area": from_area, "to_area": to_area, "moved_at": to_str(moved_at)}
         key = _item_key(event_id)
