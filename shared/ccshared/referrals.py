@@ -17,7 +17,9 @@ ACCEPTED = "accepted"
 DECLINED = "declined"
 RESPONDED = "responded"
 WITHDRAWN = "withdrawn"
-CHANGES = (RECEIVED, OPENED, ACCEPTED, DECLINED, RESPONDED, WITHDRAWN)
+# Staff paused the referral to wait on its partner: the agency is asked for something.
+WAITING_ON_PARTNER = c.WAITING_ON_PARTNER
+CHANGES = (RECEIVED, OPENED, ACCEPTED, DECLINED, RESPONDED, WITHDRAWN, WAITING_ON_PARTNER)
 
 _BY_TYPE = {
     c.CONTACT_RECEIVED: RECEIVED,
@@ -32,9 +34,12 @@ DECISION_METHOD = "referral_outcome"
 
 
 def change_of(event_type: str, data: Mapping[str, Any]) -> str | None:
-    """The change a referrer hears of for this contact event, or None (not a referral, or no news)."""
+    """The change a referrer hears of for this contact event, or None (not a referral, or no news:
+    a pause waiting on the family, a resume)."""
     if data.get("channel") != c.REFERRAL:
         return None
+    if event_type == c.CONTACT_PAUSED:
+        return WAITING_ON_PARTNER if data.get("reason_code") == c.WAITING_ON_PARTNER else None
     change = _BY_TYPE.get(event_type)
     if change == RESPONDED and data.get("response_method") == DECISION_METHOD:
         return None

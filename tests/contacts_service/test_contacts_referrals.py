@@ -532,6 +532,11 @@ def test_staff_decide_referrals_with_a_full_status_history(
             [("assign", {"assignee": "test.worker"}), ("respond", {"method": "telephone"})],
             [(None, "new"), ("new", "responded")],
         ),
+        ([("assign", {"assignee": "test.worker"})], [(None, "new")]),  # staff's "assigned"
+        (  # staff's "closed"
+            [("respond", {"method": "telephone"}), ("close", {"reason_code": "answered"})],
+            [(None, "new"), ("new", "responded")],
+        ),
     ],
 )
 def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
@@ -551,8 +556,44 @@ def test_an_agency_follows_every_status_its_referral_takes_in_the_history(
     assert [(step["from"], step["to"]) for step in seen["history"]] == expected
     assert all(set(step) == {"at", "from", "to"} for step in seen["history"]), "no staff usernames"
     assert seen["referral_status"] == expected[-1][1]
+    # Its status is one the agency follows (README), never the staff's own (assigned, closed).
+    listed = client.get(REFERRALS, headers=agency_headers).json["items"]
+    assert seen["status"] == listed[0]["status"] == expected[-1][1]
     assert staff_view["referral_status"] == seen["referral_status"]  # staff read what the agency reads
     assert [(step["from"], step["to"]) for step in staff_view["referral"]["history"]] == expected
+
+
+def test_an_agency_sees_a_referral_waiting_on_it_and_what_for_until_it_is_resumed(
+    client, agency_headers, referral, staff_headers, clock
+):
+    """Staff pause it waiting on the partner: the agency's list says since when, its audited
+    read the note staff wrote for it; waiting on the family is the centre's own business."""
+    on_partner, on_family = (post(client, agency_headers, referral).json for _ in range(2))
+    staff = staff_headers(area="south")
+    clock.advance(minutes=5)
+    for made, body in (
+        (on_partner, {"reason_code": "waiting_on_partner", "note": "Test note: the family's consent form"}),
+        (on_family, {"reason_code": "waiting_on_family", "note": "Test note about the family"}),
+    ):
+        done = client.post(f"/api/v1/contacts/{made['id']}/pause", json=body, headers=staff)
+        assert done.status_code == 200, done.json
+
+    listed = {item["id"]: item for item in client.get(REFERRALS, headers=agency_headers).json["items"]}
+    seen = client.get(f"{REFERRALS}/{on_partner['id']}", headers=agency_headers).json
+    other = client.get(f"{REFERRALS}/{on_family['id']}", headers=agency_headers).json
+
+    assert listed[on_partner["id"]]["waiting_on_partner_since"].startswith("2026-11-23T10:05:00")
+    assert "waiting_on_partner_note" not in listed[on_partner["id"]]  # lists hold no personal data
+    assert listed[on_family["id"]]["waiting_on_partner_since"] is None
+    assert seen["waiting_on_partner_note"] == "Test note: the family's consent form"
+    assert seen["status"] == "new"
+    assert (other["waiting_on_partner_since"], other["waiting_on_partner_note"]) == (None, None)
+
+    clock.advance(minutes=5)
+    resumed = client.post(f"/api/v1/contacts/{on_partner['id']}/resume", json={}, headers=staff)
+    assert resumed.status_code == 200, resumed.json
+    after = client.get(f"{REFERRALS}/{on_partner['id']}", headers=agency_headers).json
+    assert (after["waiting_on_partner_since"], after["waiting_on_partner_note"]) == (None, None)
 
 
 def test_an_agency_reads_why_its_referral_was_withdrawn_as_a_code(

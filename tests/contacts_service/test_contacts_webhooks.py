@@ -74,6 +74,7 @@ DATA_FIELDS = {
     "reference",
     "status",
     "decline_reason_code",
+    "withdraw_reason_code",
     "centre_id",
     "received_at",
     "occurred_at",
@@ -250,6 +251,27 @@ def test_every_change_reaches_the_receiver_once_signed_in_order_through_an_outag
     assert outcome["referral.accepted"]["status"] == "accepted"
     assert outcome["referral.responded"]["status"] == "responded"
     assert outcome["referral.received"]["status"] == "new"
+    assert outcome["referral.withdrawn"]["withdraw_reason_code"] == "no_longer_needed"
+    assert outcome["referral.declined"]["withdraw_reason_code"] is None
+
+
+def test_a_referral_paused_waiting_on_the_partner_is_news_to_it_and_waiting_on_the_family_is_not(webhooks):
+    """The agency hears it is being waited on (ids and codes only: never the staff's note)."""
+    on_partner = webhooks.referral(
+        ("pause", {"reason_code": "waiting_on_partner", "note": "Test note naming Test Family Carer"})
+    )
+    on_family = webhooks.referral(("pause", {"reason_code": "waiting_on_family"}), ("resume", {}))
+    webhooks.recorded(3)
+    webhooks.settle()
+
+    check_bodies(webhooks.receiver.received)
+    assert "Test note" not in "".join(r.body for r in webhooks.receiver.received)
+    assert arrival_order(webhooks.receiver.accepted()) == {
+        on_partner: ["referral.received", "referral.waiting_on_partner"],
+        on_family: ["referral.received"],
+    }
+    waiting = {r.payload["type"]: r.payload["data"] for r in webhooks.receiver.accepted()}
+    assert waiting["referral.waiting_on_partner"]["status"] == "new"
 
 
 def test_a_redelivered_event_adds_no_second_delivery(webhooks, doc_store, clock):

@@ -256,6 +256,39 @@ def test_a_withdrawn_referral_is_told_to_each_referrer_with_the_reason_in_words(
         assert value not in withdrawn.as_string()
 
 
+def test_a_referral_paused_waiting_on_the_partner_is_told_to_each_referrer_without_the_note(
+    tmp_path, smtp_server, contacts
+):
+    """Staff wait on the agency: it and its referrer are asked to get in touch, with a link, never
+    the note staff wrote (which may name the family); waiting on the family tells them nothing."""
+    referral = contacts.refer("hv-team@example.org")
+    contacts.staff("pause", referral["id"], {"reason_code": "waiting_on_partner", "note": "Test note"})
+    again = contacts.keys.create(None, existing_id="example-health-visitors")
+    quiet = contacts.client.post("/api/v1/referrals", json=REFERRAL, headers={"X-API-Key": again.key}).json
+    contacts.staff("pause", quiet["id"], {"reason_code": "waiting_on_family"})
+
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    for envelope in (contacts.staged(referral["id"]) + contacts.staged(quiet["id"])) * 2:
+        notifier.receive(envelope)
+    notifier.deliver()
+    mail = by_recipient(smtp_server)
+
+    assert sorted(mail) == ["hv-team@example.org", "referrer@example.org"]
+    for messages in mail.values():  # one each: the pause waiting on the family is no news
+        assert [m["Subject"] for m in messages] == [
+            f"The centre is waiting on you about your referral: {referral['reference']} "
+            "for Test Park Children's Centre"
+        ]
+    waiting = mail["referrer@example.org"][0]
+    html = waiting.get_body(("html",)).get_content()
+    for text in (body(waiting), html):
+        assert f"/partners/referrals/{referral['id']}" in text
+        assert "It holds no details of the family." in text
+    for value in FAMILY_VALUES:
+        assert value not in waiting.as_string()
+
+
 def test_a_withdrawal_to_a_referrer_whose_address_is_the_agencys_goes_once(tmp_path, smtp_server, contacts):
     referral = contacts.refer("Referrer@Example.org")
     contacts.staff("withdraw", referral["id"], {"reason_code": "logged_in_error"})

@@ -197,6 +197,23 @@ def test_a_withdrawn_referral_shows_why_in_words_in_the_list_and_the_detail(part
     assert "family_withdrew" not in detail
 
 
+def test_a_referral_waiting_on_the_agency_says_so_in_the_list_and_what_for_in_the_detail(partner, services):
+    waiting = referral("r1", "R-2603-AAAA1", "opened", waiting_on_partner_since="2026-03-18T10:00:00.000000Z")
+    page_of_one = {"items": [waiting], "total": 1, "page": 1, "per_page": 20}
+    services.on("GET", CONTACTS, "/api/v1/referrals", (200, page_of_one))
+    detail_body = waiting | {"sent": None, "waiting_on_partner_note": "Test note: the consent form"}
+    services.on("GET", CONTACTS, "/api/v1/referrals/r1", (200, detail_body))
+
+    listed = partner.get("/partners/").text
+    detail = partner.get("/partners/referrals/r1").text
+
+    row = re.search(r'<tr data-reference="R-2603-AAAA1">(.*?)</tr>', listed, re.S).group(1)
+    assert "Opened" in row and "waiting on you" in row
+    notice = re.search(r'data-testid="waiting-on-partner">(.*?)</div>', detail, re.S).group(1)
+    assert "waiting on your agency" in notice and "Wed 18 Mar 2026, 10:00am" in notice
+    assert "Test note: the consent form" in notice
+
+
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):
     erased = referral(
         "r1",

@@ -452,7 +452,23 @@ class AgencyTransitionSchema(Schema):
 class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
     """What a partner agency may see of its own referral: status and outcome."""
 
-    referral_status = fields.String()
+    status = fields.String(
+        metadata={
+            "enum": list(c.REFERRAL_STATUSES),
+            "description": "the referral status the agency follows (the same as `referral_status`): "
+            "new, opened, accepted, declined, responded (answered without a decision; also once "
+            "the centre has closed it) or withdrawn; never the centre's own contact status",
+        }
+    )
+    referral_status = fields.String(metadata={"enum": list(c.REFERRAL_STATUSES)})
+    waiting_on_partner_since = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "while the centre has paused the referral waiting on the agency, when that "
+            "began (its SLA clock stands still); null otherwise. The single read adds "
+            "`waiting_on_partner_note`, what staff wait for"
+        },
+    )
     outcome = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     withdraw_reason_code = fields.String(
@@ -466,6 +482,14 @@ class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
 
 
 class AgencyReferralDetailSchema(AgencyReferralSchema):
+    waiting_on_partner_note = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "what the centre waits on the agency for, as staff wrote it when pausing "
+            "(audited like the rest of this read); null when not waiting on the agency, when staff "
+            "wrote nothing, or once retention has erased it"
+        },
+    )
     sent = fields.Dict(
         allow_none=True,
         metadata={

@@ -437,8 +437,8 @@ class ContactService(ContactRecords):
     def agency_referral(self, agency: Agency, contact_id: str) -> Reading:
         """The agency's own referral, or 404 for anyone else's: existence is not disclosed.
 
-        The agency reads back what it sent and the decline reason written for it
-        (audited); once retention has erased them, neither is there to read.
+        The agency reads back what it sent, the decline reason written for it and what staff
+        noted they wait on it for (audited); once retention has erased them, none is there to read.
         """
         contact = self.contacts.get(contact_id)
         if contact is None or contact.referral is None or contact.referral.agency_id != agency.id:
@@ -446,7 +446,8 @@ class ContactService(ContactRecords):
         if contact.personal is None and contact.referral.decline_reason is None:
             return Reading(contact, None, None)
         self._audit(agency.actor, v.AUDIT_AGENCY_READ, contact)
-        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact))
+        notes = tuple(self._decrypt(pause.note) for pause in contact.pauses)
+        return Reading(contact, self._decrypt(contact.personal), self._decline_reason(contact), notes)
 
     # Internal reads ---------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ccshared import contracts as c
 
-from .domain import Contact, Referral, Transition
+from .domain import Contact, Pause, Referral, Transition
 from .nearest import Choice
 from .service import NEAREST, Reading, routing
 from .webhooks import Delivery
@@ -110,18 +110,27 @@ def contact_detail(reading: Reading) -> dict[str, Any]:
     return view
 
 
+def _waiting_on_partner(contact: Contact) -> Pause | None:
+    """The pause the referral is in while staff wait on its agency, if any."""
+    pause = contact.pause_now
+    return pause if pause is not None and pause.reason_code == c.WAITING_ON_PARTNER else None
+
+
 def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict[str, Any]:
-    """What an agency is shown of its referral: no assignee, no staff's own notes."""
+    """What an agency is shown of its referral: no assignee, no staff's own notes, and the
+    referral status it follows, never the contact's staff status (assigned, closed...)."""
     referral = contact.referral
     assert referral is not None
     decided = referral.status in (c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
+    waiting = _waiting_on_partner(contact)
     return {
         "id": contact.id,
         "reference": contact.reference,
         "centre_id": contact.centre_id,
         "received_at": contact.received_at,
-        "status": contact.status,
+        "status": contact.referral_status,
         "referral_status": contact.referral_status,
+        "waiting_on_partner_since": waiting.paused_at if waiting else None,
         "outcome": referral.status if decided else None,
         "decline_reason_code": referral.decline_reason_code,
         "decline_reason": decline_reason,
@@ -136,10 +145,13 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
 
 
 def agency_referral_detail(reading: Reading) -> dict[str, Any]:
-    """One referral for its agency, with what the agency itself sent (None once erased)."""
-    personal = reading.personal
+    """One referral for its agency, with what the agency itself sent (None once erased) and,
+    while staff wait on the agency, the note saying what for (written for the agency to read)."""
+    contact, personal = reading.contact, reading.personal
     sent = {name: personal[name] for name in _SENT_FIELDS if name in personal} if personal else None
-    return agency_referral(reading.contact, reading.decline_reason) | {"sent": sent}
+    # The pause it waits in is the last (Contact.pause_now); its note is the last decrypted.
+    note = reading.pause_notes[-1] if _waiting_on_partner(contact) and reading.pause_notes else None
+    return agency_referral(contact, reading.decline_reason) | {"sent": sent, "waiting_on_partner_note": note}
 
 
 def page(items: list[dict], total: int, page_number: int, per_page: int) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from ccshared import contracts as c
 from ccshared.aggregate import Aggregate
-from ccshared.referrals import DECLINED, change_of
+from ccshared.referrals import DECLINED, WITHDRAWN, change_of
 from ccshared.sending import Outgoing
 from ccshared.timeutil import to_str
 
@@ -206,7 +206,9 @@ class Delivery(Outgoing):
 
 
 def payload(change: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The webhook body: the change and the referral's ids, codes and times, nothing personal."""
+    """The webhook body: the change and the referral's ids, codes and times, nothing personal.
+
+    The event's reason code is a decline's or a withdrawal's, each in its own field."""
     return {
         "type": TYPE_PREFIX + change,
         "timestamp": to_str(data["occurred_at"]),
@@ -215,6 +217,7 @@ def payload(change: str, data: Mapping[str, Any]) -> dict[str, Any]:
             "reference": data["reference"],
             "status": data.get("referral_status"),
             "decline_reason_code": data.get("reason_code") if change == DECLINED else None,
+            "withdraw_reason_code": data.get("reason_code") if change == WITHDRAWN else None,
             "centre_id": data["centre_id"],
             "received_at": to_str(data["received_at"]),
             "occurred_at": to_str(data["occurred_at"]),

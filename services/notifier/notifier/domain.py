@@ -83,6 +83,7 @@ PARTNER_CHANGES = (
     referrals.DECLINED,
     referrals.RESPONDED,
     referrals.WITHDRAWN,
+    referrals.WAITING_ON_PARTNER,
 )
 # Every event type a notification may be about.
 NOTICE_TYPES = (
@@ -93,6 +94,7 @@ NOTICE_TYPES = (
     c.REFERRAL_DECLINED,
     c.CONTACT_RESPONDED,
     c.CONTACT_WITHDRAWN,
+    c.CONTACT_PAUSED,
     c.AGENCY_WEBHOOK_FAILING,
 )
 AGENCY_OF = c.RECIPIENT_AGENCY_OF

@@ -41,6 +41,7 @@ PARTNER_NEWS = {
     referrals.DECLINED: "Your referral has been declined",
     referrals.RESPONDED: "The centre has responded to your referral",
     referrals.WITHDRAWN: "Your referral has been withdrawn",
+    referrals.WAITING_ON_PARTNER: "The centre is waiting on you about your referral",
 }
 URGENCY_LABELS = labels.URGENCIES
 

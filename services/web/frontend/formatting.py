@@ -57,6 +57,7 @@ EVENT_LABELS = {
     c.REFERRAL_DECLINED: "Referral declined",
     c.CONTACT_RESPONDED: "Response recorded",
     c.CONTACT_WITHDRAWN: "Referral withdrawn",
+    c.CONTACT_PAUSED: "Referral waiting on the agency",
     c.AGENCY_WEBHOOK_FAILING: "Agency's webhook failing",
     "notifier.digest": "Daily digest",
     "notifier.group": "Grouped notices",
