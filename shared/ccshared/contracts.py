@@ -107,6 +107,13 @@ REFERRAL = "referral"
 CHANNELS = (LETTER, TELEPHONE, EMAIL, REFERRAL)
 STAFF_CHANNELS = (LETTER, TELEPHONE, EMAIL)  # what staff log; partners post referrals
 
+# The children's centres serve families with children under five (the statement of service): a
+# child's age is 0 to 4 in whole years, or 0 to 59 in months. A referral is for such a child,
+# and the public search offers those ages, whatever ages partners' own services take.
+UNDER_AGE_YEARS = 5
+CHILD_AGE_YEARS = range(UNDER_AGE_YEARS)
+CHILD_AGE_MONTHS = range(UNDER_AGE_YEARS * 12)
+
 # How staff answered a contact (a referral's decision answers it too: ccshared.referrals).
 IN_PERSON = "in_person"
 RESPONSE_METHODS = (LETTER, TELEPHONE, EMAIL, IN_PERSON)

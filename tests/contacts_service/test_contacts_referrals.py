@@ -6,6 +6,7 @@ import json
 from itertools import combinations
 
 import pytest
+from ccshared import contracts
 from ccshared.auth import StaffUser
 from ccshared.ratelimit import Limit
 from ccshared.store import connect
@@ -14,7 +15,7 @@ from ccshared.web import provided
 from contacts.api import Services
 from contacts.read_model import CentreReadModel
 from contacts.repository import AUDIT, CONTACTS
-from contacts.schemas import ReferralCreateSchema
+from contacts.schemas import ChildSchema, ReferralCreateSchema
 from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
@@ -168,6 +169,15 @@ def test_bad_referrals_get_a_4xx_naming_the_field(client, agency_headers, referr
     assert response.status_code == 422, response.json
     assert field in response.json["error"]["fields"]
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_a_referral_takes_the_ages_the_centres_serve_and_no_other():
+    """The public search offers the same ages (ccshared.contracts): the two cannot disagree."""
+    child = ChildSchema()
+    for unit, ages in (("age_years", contracts.CHILD_AGE_YEARS), ("age_months", contracts.CHILD_AGE_MONTHS)):
+        assert [age for age in ages if child.validate({unit: age})] == [], unit
+        assert unit in child.validate({unit: ages[-1] + 1}), unit
+        assert unit in child.validate({unit: ages[0] - 1}), unit
 
 
 @pytest.mark.parametrize("recorded_at", ["1980-01-01T09:30:00Z", "1989-12-31T23:59:59Z"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,6 +104,38 @@ class SmtpServer:
 
     def accept(self) -> None:
         self.handler.reply = "250 2.0.0 Ok: queued"
+
+
+class ScriptedPeer:
+    """A socket on loopback where an SMTP server would be, for the misbehaviour aiosmtpd will not
+    act: `script` answers the one connection it takes (in a thread, while the `with` lasts); with
+    no script nothing ever answers, not even the greeting."""
+
+    def __init__(self, script: Callable[[socket.socket], None] | None = None) -> None:
+        self._listening = socket.socket()
+        self._listening.bind(("127.0.0.1", 0))
+        self._listening.listen()
+        self._listening.settimeout(10)  # a script whose connection never comes still ends
+        self.port: int = self._listening.getsockname()[1]
+        self._answering = threading.Thread(target=self._answer, args=(script,)) if script else None
+
+    def __enter__(self) -> ScriptedPeer:
+        if self._answering is not None:
+            self._answering.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._answering is not None:
+            self._answering.join(timeout=5)
+        self._listening.close()
+
+    def _answer(self, script: Callable[[socket.socket], None]) -> None:
+        try:
+            conn, _ = self._listening.accept()
+        except TimeoutError:
+            return
+        with conn:
+            script(conn)
 
 
 def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -211,14 +244,20 @@ def wire(
     )
 
 
-def smtp_wired(tmp_path: Path, smtp_server: SmtpServer, **env: str) -> Notifier:
+def smtp_wired(
+    tmp_path: Path, smtp_server: SmtpServer | ScriptedPeer, clock: FixedClock | None = None, **env: str
+) -> Notifier:
+    """A notifier that sends to the server on loopback (a 5 s timeout unless `env` sets one)."""
     return wire(
         tmp_path,
-        NOTIFIER_TRANSPORT="smtp",
-        NOTIFIER_SMTP_HOST="127.0.0.1",
-        NOTIFIER_SMTP_PORT=str(smtp_server.port),
-        NOTIFIER_SMTP_TIMEOUT="5",
-        **env,
+        clock,
+        **{
+            "NOTIFIER_TRANSPORT": "smtp",
+            "NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "NOTIFIER_SMTP_PORT": str(smtp_server.port),
+            "NOTIFIER_SMTP_TIMEOUT": "5",
+            **env,
+        },
     )
 
 

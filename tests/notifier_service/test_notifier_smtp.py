@@ -13,7 +13,15 @@ from ccshared import contracts as c
 from ccshared import events
 from notifier import domain
 from notifier.repository import repositories
-from notifier_testkit import Notifier, SmtpServer, centre_event, dead_letters, sla_event, wire
+from notifier_testkit import (
+    Notifier,
+    ScriptedPeer,
+    SmtpServer,
+    centre_event,
+    dead_letters,
+    sla_event,
+    smtp_wired,
+)
 from prometheus_client import REGISTRY
 
 COORDINATOR = "coordinator.north@example.org"
@@ -26,6 +34,16 @@ def metric(name: str, event_type: str) -> float:
 
 def statuses(notifier: Notifier) -> dict[str, str]:
     return {n.recipient: n.status for n in notifier.notifications.search()}
+
+
+def at_risk_notice_sent_to(tmp_path, peer: ScriptedPeer, timeout: str = "2") -> domain.Notification:
+    """One notice's first delivery to a server that misbehaves as `peer` scripts; its record after."""
+    with peer:
+        notifier = smtp_wired(tmp_path, peer, NOTIFIER_SMTP_TIMEOUT=timeout)
+        notifier.receive(sla_event(c.SLA_AT_RISK))
+        notifier.deliver()
+    [n] = notifier.notifications.search()
+    return n
 
 
 def test_a_line_break_in_a_centre_name_does_not_stop_its_mail(smtp_notifier: Notifier, smtp_server):
@@ -101,13 +119,7 @@ def test_duplicate_events_and_competing_workers_send_one_mail_per_recipient(
     breach = sla_event()
     for _ in range(3):
         smtp_notifier.receive(breach)
-    rival = wire(
-        tmp_path,
-        smtp_notifier.clock,
-        NOTIFIER_TRANSPORT="smtp",
-        NOTIFIER_SMTP_HOST="127.0.0.1",
-        NOTIFIER_SMTP_PORT=str(smtp_server.port),
-    )
+    rival = smtp_wired(tmp_path, smtp_server, smtp_notifier.clock)
 
     workers = [threading.Thread(target=n.deliver) for n in (smtp_notifier, rival, smtp_notifier)]
     for worker in workers:
@@ -172,20 +184,8 @@ def test_temporary_refusals_and_outages_are_retried_with_backoff_until_accepted(
 
 
 def test_a_server_that_never_answers_times_out_and_is_retried(tmp_path):
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        notifier = wire(
-            tmp_path,
-            NOTIFIER_TRANSPORT="smtp",
-            NOTIFIER_SMTP_HOST="127.0.0.1",
-            NOTIFIER_SMTP_PORT=str(silent.getsockname()[1]),
-            NOTIFIER_SMTP_TIMEOUT="0.3",
-        )
-        notifier.receive(sla_event(c.SLA_AT_RISK))
-        notifier.deliver()
+    n = at_risk_notice_sent_to(tmp_path, ScriptedPeer(), timeout="0.3")
 
-    [n] = notifier.notifications.search()
     assert n.status == domain.RETRYING
     assert "timed out" in n.last_error
     assert not n.maybe_delivered  # it had nothing of the message
@@ -242,13 +242,7 @@ def test_a_send_interrupted_by_a_killed_process_is_resent_once_with_the_same_mes
     now = smtp_notifier.clock.now()
     assert smtp_notifier.notifications.transition(pending, lambda n: n.claim(now))  # then the process died
 
-    restarted = wire(
-        tmp_path,
-        smtp_notifier.clock,
-        NOTIFIER_TRANSPORT="smtp",
-        NOTIFIER_SMTP_HOST="127.0.0.1",
-        NOTIFIER_SMTP_PORT=str(smtp_server.port),
-    )
+    restarted = smtp_wired(tmp_path, smtp_server, smtp_notifier.clock)
     restarted.deliver()
     assert restarted.notifications.get(pending.id).status == domain.SENDING  # maybe still in flight
     restarted.clock.advance(seconds=restarted.settings.delivery.sending_timeout_seconds + 1)
@@ -278,29 +272,8 @@ def test_sent_records_keep_the_servers_reply_and_are_never_sent_again(
 
 @pytest.mark.parametrize("reply", ["421 4.7.0 Closing", "554 5.7.1 Rejected"])
 def test_greeting_refusals_are_classified_by_code(tmp_path, reply):
-    with socket.socket() as rude:
-        rude.bind(("127.0.0.1", 0))
-        rude.listen()
-        notifier = wire(
-            tmp_path,
-            NOTIFIER_TRANSPORT="smtp",
-            NOTIFIER_SMTP_HOST="127.0.0.1",
-            NOTIFIER_SMTP_PORT=str(rude.getsockname()[1]),
-            NOTIFIER_SMTP_TIMEOUT="2",
-        )
-        notifier.receive(sla_event(c.SLA_AT_RISK))
+    n = at_risk_notice_sent_to(tmp_path, ScriptedPeer(lambda conn: conn.sendall(f"{reply}\r\n".encode())))
 
-        def answer() -> None:
-            conn, _ = rude.accept()
-            with conn:
-                conn.sendall(f"{reply}\r\n".encode())
-
-        server = threading.Thread(target=answer)
-        server.start()
-        notifier.deliver()
-        server.join(timeout=5)
-
-    [n] = notifier.notifications.search()
     assert n.status == (domain.RETRYING if reply.startswith("4") else domain.FAILED)
     assert reply.split()[0] in n.last_error
 
@@ -322,36 +295,20 @@ def test_a_send_cut_off_after_the_message_went_over_may_have_been_delivered(tmp_
     """No reply to the message handed over (the connection dropped): the server may have it, so
     the record says so (a digest or group mail then leaves none of its items out); a server
     that never answered the greeting had nothing of it."""
-    with socket.socket() as cutting:
-        cutting.bind(("127.0.0.1", 0))
-        cutting.listen()
-        notifier = wire(
-            tmp_path,
-            NOTIFIER_TRANSPORT="smtp",
-            NOTIFIER_SMTP_HOST="127.0.0.1",
-            NOTIFIER_SMTP_PORT=str(cutting.getsockname()[1]),
-            NOTIFIER_SMTP_TIMEOUT="2",
-        )
-        notifier.receive(sla_event(c.SLA_AT_RISK))
 
-        def take_the_message_and_hang_up() -> None:
-            conn, _ = cutting.accept()
-            with conn, conn.makefile("rb") as lines:
-                conn.sendall(b"220 test ready\r\n")
-                for line in lines:
-                    if line.upper().startswith(b"EHLO"):
-                        conn.sendall(b"250 test\r\n")
-                    elif line.upper().startswith((b"MAIL", b"RCPT")):
-                        conn.sendall(b"250 ok\r\n")
-                    elif line.upper().startswith(b"DATA"):
-                        conn.sendall(b"354 go ahead\r\n")
-                    elif line == b".\r\n":
-                        return  # the whole message taken; no reply
+    def take_the_message_and_hang_up(conn: socket.socket) -> None:
+        with conn.makefile("rb") as lines:
+            conn.sendall(b"220 test ready\r\n")
+            for line in lines:
+                if line.upper().startswith(b"EHLO"):
+                    conn.sendall(b"250 test\r\n")
+                elif line.upper().startswith((b"MAIL", b"RCPT")):
+                    conn.sendall(b"250 ok\r\n")
+                elif line.upper().startswith(b"DATA"):
+                    conn.sendall(b"354 go ahead\r\n")
+                elif line == b".\r\n":
+                    return  # the whole message taken; no reply
 
-        server = threading.Thread(target=take_the_message_and_hang_up)
-        server.start()
-        notifier.deliver()
-        server.join(timeout=5)
+    n = at_risk_notice_sent_to(tmp_path, ScriptedPeer(take_the_message_and_hang_up))
 
-    [n] = notifier.notifications.search()
     assert (n.status, n.maybe_delivered) == (domain.RETRYING, True)

@@ -104,7 +104,13 @@ def test_a_district_matched_exactly_says_so(client, services):
             "postcode",
             "L99+ZZZ",
             "Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
-            "Place or postcode: Not a UK postcode or postcode district, e.g. L8 or L8 0AA.",
+            "Place or postcode: enter a postcode like L8 0AA, or its first part like L8",
+        ),
+        (
+            "postcode",
+            "L8%090AA",
+            "Must not contain control characters such as line breaks or tabs.",
+            "Place or postcode: take out any tabs or line breaks",
         ),
         (
             "place",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ccshared import contracts
 from web_testkit import DIRECTORY, centre, error
 
 WEEK = [
@@ -37,14 +38,32 @@ def test_a_paid_centre_says_so_in_the_results(client, services):
     assert "Some services cost money" in client.get("/?q=anfield").text
 
 
-def test_the_directorys_complaint_about_age_shows_beside_the_age_box(client, services):
-    """The directory takes ages to 25; the form offers 0 to 5, so it says what the form offers."""
-    refusal = {"age": ["Must be greater than or equal to 0 and less than or equal to 25."]}
-    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: age", refusal))
-    page = client.get("/?age=-1")
+def test_the_search_offers_the_ages_a_referral_takes_under_five(client, services):
+    """Centres serve children under five, and a referral is refused for a child of 5: the search
+    offers 0 to 4, and an age of 5 in a link edited by hand is not searched, as referrals refuse it."""
+    offered = re.findall(
+        r'<option value="(\d+)"', client.get("/").text.split('id="age"')[1].split("</select>")[0]
+    )
+    assert offered == [str(age) for age in contracts.CHILD_AGE_YEARS] == ["0", "1", "2", "3", "4"]
+
+    page = client.get("/?age=5")
+
     assert page.status_code == 422
     assert (
-        '<p class="field-error" id="age-error">Your child&#39;s age: choose an age from 0 to 5</p>'
+        '<p class="field-error" id="age-error">Your child&#39;s age: choose an age from 0 to 4</p>'
+        in page.text
+    )
+    assert not [call for call in services.calls if call.path == "/api/v1/centres"]
+
+
+def test_the_directorys_complaint_about_age_shows_beside_the_age_box(client, services):
+    """The directory takes ages to 25; the form offers 0 to 4, so it says what the form offers."""
+    refusal = {"age": ["Must be greater than or equal to 0 and less than or equal to 25."]}
+    services.on("GET", DIRECTORY, "/api/v1/centres", error(422, "invalid input: age", refusal))
+    page = client.get("/?age=3")
+    assert page.status_code == 422
+    assert (
+        '<p class="field-error" id="age-error">Your child&#39;s age: choose an age from 0 to 4</p>'
         in page.text
     )
     assert "25" not in page.text.split('id="age-error"')[1].split("</p>")[0]

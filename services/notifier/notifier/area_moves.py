@@ -63,11 +63,6 @@ class AreaMoves:
             "notices readdressed to the contact's new area", extra={"event_id": event.id, "moved": moved}
         )
 
-    def current_area(self, contact_id: str, area: str) -> str:
-        """The area a notice about the contact goes to: where it is now. The SLA monitor may
-        raise one (at risk, say) before it hears of a move, naming the old area."""
-        return self.moves.current_area(contact_id, area)
-
     @staticmethod
     def _movable(notice: Notification, from_area: str) -> bool:
         return (

@@ -68,6 +68,7 @@ def intake(
     """The event intake; it reports each notification it records to `recorded`, if given.
     It erases the copies `mail` (the delivery's transport) keeps of an erased contact's mail."""
     notifications, centres = repositories(store)
+    moves = AreaMoveLog(store.collection("area_moves"))
     return Intake(
         notifications,
         centres,
@@ -75,13 +76,8 @@ def intake(
         settings.digest.recipients,
         clock,
         Erasures(notifications, mail or transport(settings), clock),
-        AreaMoves(
-            notifications,
-            AreaMoveLog(store.collection("area_moves")),
-            routing(settings),
-            settings.digest.recipients,
-            clock,
-        ),
+        AreaMoves(notifications, moves, routing(settings), settings.digest.recipients, clock),
+        moves,
         recorded,
     )
 

@@ -34,7 +34,7 @@ from .domain import (
     partner_recipients,
 )
 from .erasure import Erasures
-from .repository import CentreDirectory, NotificationRepository
+from .repository import AreaMoveLog, CentreDirectory, NotificationRepository
 from .unsent import Unsent
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Intake:
     clock: Clock
     erasures: Erasures
     area_moves: AreaMoves
+    moves: AreaMoveLog  # an SLA event raised before the monitor heard of a move names the old area
     recorded: Hints | None = None
 
     def handlers(self) -> dict[str, Callable[[events.Event], None]]:
@@ -103,7 +104,7 @@ class Intake:
         data = events.REGISTRY[event.type]().dump(event.data)
         if data["channel"] != c.REFERRAL:
             return
-        data["area"] = self.area_moves.current_area(data["contact_id"], data["area"])
+        data["area"] = self.moves.current_area(data["contact_id"], data["area"])
         data["centre_email"] = self.centres.email_of(data["centre_id"])
         try:
             staff = self.routing.addressing(event.type, data)
@@ -122,7 +123,7 @@ class Intake:
     def notify(self, event: events.Event) -> None:
         data = events.REGISTRY[event.type]().dump(event.data)
         if event.type in AREA_ADDRESSED:
-            data["area"] = self.area_moves.current_area(data["contact_id"], data["area"])
+            data["area"] = self.moves.current_area(data["contact_id"], data["area"])
         if event.type == c.CENTRE_STALE:
             self.centres.record(data["centre_id"], data["name"], data["area"])
         try:

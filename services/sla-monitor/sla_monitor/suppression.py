@@ -15,6 +15,7 @@ is assumed of its range.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ Cell = tuple[Any, str]  # (row, column)
 _PASSES = 50  # ranges narrow a little each pass; far fewer passes settle the tables here
 _SEARCH_STEPS = 400  # tables tried per small count before it counts as worked out
 
+log = logging.getLogger(__name__)
+
+
+class FiguresDoNotFit(Exception):
+    """The true figures do not fit their own labels: a bug in this module, never in the data."""
+
 
 def withhold(
     rows: Mapping[Any, dict],
@@ -37,11 +44,30 @@ def withhold(
 ) -> dict[Any, dict]:
     """The rows as anonymous callers see them. A row's cells add up to its total, and each
     whole's rows to the whole; where a cell must be hidden to protect another, one of the row
-    the public relies on least goes first (`relied_on`, lowest first; then the smallest). A row's targets are shown only beside its met and breached counts
-    (and only where it has them already: see `Tally.as_public_dict`), and a whole's only where
-    every one of its parts' is."""
+    the public relies on least goes first (`relied_on`, lowest first; then the smallest). A row's
+    targets are shown only beside its met and breached counts (and only where it has them
+    already: see `Tally.as_public_dict`), and a whole's only where every one of its parts' is.
+    Should working that out fail (`FiguresDoNotFit`), nothing is proved safe: every cell is
+    withheld, and the error logged."""
     rows = {unit: dict(row) for unit, row in rows.items()}
     wholes = list(wholes)
+    try:
+        return _withheld_where_needed(rows, wholes, relied_on)
+    except FiguresDoNotFit as exc:
+        log.error(
+            "public figures withheld whole: what to withhold could not be worked out",
+            extra={"reason": str(exc), "rows": len(rows), "wholes": len(wholes)},
+        )
+        return {unit: _all_withheld(row) for unit, row in rows.items()}
+
+
+def _all_withheld(row: dict) -> dict:
+    return row | dict.fromkeys((*CELLS, "total"), WITHHELD) | {"percent_met": None, "targets": None}
+
+
+def _withheld_where_needed(
+    rows: dict[Any, dict], wholes: list[tuple[Any, list[Any]]], relied_on: Callable[[Any], int]
+) -> dict[Any, dict]:
     names = (*CELLS, "total")
     small = {(u, name) for u, row in rows.items() for name in names if 0 < row[name] < SMALLEST_SHOWN}
     # Each sum, as the cells it ties together, the one to hide first listed first.
@@ -98,7 +124,7 @@ def _worked_out(
             return unknown[0], cells
     ranges = _Ranges.known(rows, sums, hidden, fewer)
     if not ranges.narrow():
-        raise AssertionError("the true figures do not fit their own labels")  # a bug here, not data
+        raise FiguresDoNotFit("the true figures do not fit their own labels")
     if found := next((cell for cell in small if ranges.low[cell] >= ranges.high[cell]), None):
         return found, "ranges"
     if found := _solved(sums, hidden, small):

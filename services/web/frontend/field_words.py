@@ -3,9 +3,8 @@
 The contacts and directory services answer a 422 in marshmallow's words ("Longer than maximum
 length 200."), which name no field and mean little on a form. One rule per kind of validator
 those schemas use (Length, Email, URL, Range, OneOf, a number, a date and its range, contacts'
-blank text) turns
-them into what to do; a message of any other kind (a service's own words) follows the label
-as the service wrote it."""
+blank text, the search's postcode or district, control characters) turns them into what to do;
+a message of any other kind (a service's own words) follows the label as the service wrote it."""
 
 from __future__ import annotations
 
@@ -62,6 +61,18 @@ _RULES: tuple[tuple[re.Pattern, Words], ...] = tuple(
         ),
         (r"Not a valid (?:aware |naive )?(?:datetime|date|time)\.", lambda _: "enter a real date and time"),
         (r"(?i)must be one of\b.*", lambda _: "choose one of the options given"),
+        (
+            r"Not a UK postcode or postcode district\b.*",
+            lambda _: "enter a postcode like L8 0AA, or its first part like L8",
+        ),
+        (
+            r"Must not contain control characters such as line breaks or tabs\.",
+            lambda _: "take out any tabs or line breaks",
+        ),
+        (
+            r"Must not contain control characters other than line breaks\.",
+            lambda _: "take out any tabs",
+        ),
     )
 )
 

@@ -19,7 +19,7 @@ from . import backends, context
 bp = Blueprint("public", __name__)
 POSTCODE_LIKE = re.compile(r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?(\s*[0-9][A-Za-z]{2})?$")
 SEARCH_FIELDS = ("q", "service", "place", "age", "free", "language", "open_now", "lat", "lon")
-AGES = tuple(range(0, 6))
+AGES = tuple(c.CHILD_AGE_YEARS)
 STANDARDS = (
     "Up to date information on all children's centres will be available to the public.",
     "We will respond to all letters within 5 working days.",
@@ -59,10 +59,10 @@ def directory_query(form: dict[str, str]) -> dict[str, Any]:
 def find() -> Any:
     form = {name: request.args.get(name, "").strip() for name in SEARCH_FIELDS}
     searched = any(form.values())
-    page: dict[str, Any] = {"form": form, "searched": searched, "results": None, "errors": {}}
+    page: dict[str, Any] = {"form": form, "searched": searched, "results": None, "errors": _unserved(form)}
     try:
         page["services"] = backends().directory.services_list()
-        if searched:
+        if searched and not page["errors"]:
             page["results"] = backends().directory.search(**directory_query(form))
     except ServiceUnavailable:
         page["unavailable"] = True
@@ -115,6 +115,14 @@ _CHOICE_WORDS = {
     "lat": _NOT_LOCATED,
     "lon": _NOT_LOCATED,
 }
+
+
+def _unserved(form: dict[str, str]) -> dict[str, str]:
+    """An age the form does not offer (a link edited by hand) is not searched: the centres serve
+    children under five, as referrals do, though the directory takes ages to 25."""
+    if form["age"] and form["age"] not in {str(age) for age in AGES}:
+        return {"age": f"{FORM_LABELS['age']}: {_CHOICE_WORDS['age']}"}
+    return {}
 
 
 def _form_errors(error: ServiceError) -> dict[str, str]:
