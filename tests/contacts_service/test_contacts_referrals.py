@@ -606,6 +606,28 @@ def test_an_agency_sees_a_referral_waiting_on_it_and_what_for_until_it_is_resume
     assert (after["waiting_on_partner_since"], after["waiting_on_partner_note"]) == (None, None)
 
 
+def test_a_note_staff_wrote_before_agencies_could_read_pause_notes_stays_theirs(
+    client, agency_headers, referral, staff_headers, doc_store
+):
+    """A pause recorded before its agency was shown the note (the staff form now says it will be)
+    still tells the agency it waits on it, but never shows what staff wrote for themselves."""
+    made = post(client, agency_headers, referral).json
+    staff = staff_headers(area="south")
+    body = {"reason_code": "waiting_on_partner", "note": "Test note written for staff only"}
+    assert client.post(f"/api/v1/contacts/{made['id']}/pause", json=body, headers=staff).status_code == 200
+    stored = doc_store.collection(CONTACTS).get(made["id"])
+    stored["pauses"] = [{k: v for k, v in p.items() if k != "note_for_partner"} for p in stored["pauses"]]
+    assert doc_store.collection(CONTACTS).replace(stored)
+
+    seen = client.get(f"{REFERRALS}/{made['id']}", headers=agency_headers).json
+    staff_view = client.get(f"/api/v1/contacts/{made['id']}", headers=staff).json
+
+    assert seen["waiting_on_partner_since"] is not None
+    assert seen["waiting_on_partner_note"] is None
+    assert staff_view["pauses"][0]["note"] == "Test note written for staff only"
+    assert staff_view["pauses"][0]["note_for_partner"] is False
+
+
 def test_an_agency_reads_why_its_referral_was_withdrawn_as_a_code(
     client, agency_headers, referral, staff_headers
 ):

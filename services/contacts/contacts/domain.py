@@ -86,6 +86,9 @@ class Pause:
     note: str | None = None  # encrypted token: staff may name the family in it
     resumed_at: datetime | None = None
     resumed_by: str | None = None
+    # The note was written for the referral's agency to read (a pause waiting on the partner, since
+    # the staff form says so); notes written before then, or waiting on the family, stay staff's.
+    note_for_partner: bool = False
 
 
 @dataclass
@@ -204,7 +207,8 @@ class Contact(Aggregate[Raised]):
             raise InvalidTransition("pause", f"{self.status}, paused already")
         if reason_code not in c.PAUSE_REASONS:
             raise RuleBroken("reason_code", f"must be one of {', '.join(c.PAUSE_REASONS)}")
-        self.pauses.append(Pause(now, by, reason_code, note))
+        for_partner = self.referral is not None and reason_code == c.WAITING_ON_PARTNER
+        self.pauses.append(Pause(now, by, reason_code, note, note_for_partner=for_partner))
         self._move(self.status, by, now, "pause")
         self.record(Raised(c.CONTACT_PAUSED, reason_code, now))
 

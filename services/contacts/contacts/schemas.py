@@ -382,6 +382,9 @@ class PauseViewSchema(Schema):
     note = fields.String(allow_none=True)
     resumed_at = fields.DateTime(allow_none=True)
     resumed_by = fields.String(allow_none=True)
+    note_for_partner = fields.Boolean(
+        metadata={"description": "the referral's agency reads the note (a pause waiting on it)"}
+    )
 
 
 class ContactNamedSchema(Schema):

@@ -150,7 +150,9 @@ def agency_referral_detail(reading: Reading) -> dict[str, Any]:
     contact, personal = reading.contact, reading.personal
     sent = {name: personal[name] for name in _SENT_FIELDS if name in personal} if personal else None
     # The pause it waits in is the last (Contact.pause_now); its note is the last decrypted.
-    note = reading.pause_notes[-1] if _waiting_on_partner(contact) and reading.pause_notes else None
+    waiting = _waiting_on_partner(contact)
+    shown = waiting is not None and waiting.note_for_partner and reading.pause_notes
+    note = reading.pause_notes[-1] if shown else None
     return agency_referral(contact, reading.decline_reason) | {"sent": sent, "waiting_on_partner_note": note}
 
 
