@@ -170,6 +170,7 @@ def test_the_export_is_readable_and_says_who_the_person_is_in_each_contact(
     assert entry["details"]["consent"] == {"given": True, "recorded_at": "2026-11-22T09:30:00.000000Z"}
     assert entry["left_out"] == ["referrer", "consent.recorded_by"]
     assert "other people's details" in export["about"]
+    assert entry["free_text"] == ["details.notes"], "words the referrer wrote, to read before release"
     assert entry["centre"] == {"id": "centre-south", "name": "Test South Centre"}
     assert entry["referral"]["agency"]["name"] == "Example Health Visitors"
     assert entry["urgency"] == "soon"
@@ -215,6 +216,9 @@ def test_a_familys_export_says_who_logged_paused_and_answered_their_contact_and_
     assert steps["respond"]["dated"] == "2026-11-23T15:00:00.000000Z", "the date entered for the answer"
     assert steps["pause"]["dated"] is None
     assert "dated" in export["about"]
+    # The note names someone: the admin is told where the words staff wrote are, to read them first.
+    assert entry["free_text"] == ["details.subject", "details.summary", "pauses[0].note"]
+    assert "free_text" in export["about"]
 
 
 @pytest.mark.parametrize(

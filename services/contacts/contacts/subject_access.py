@@ -44,8 +44,12 @@ ABOUT = (
     "and its dated, when given, the earlier date entered for it (an answer given before it was "
     "logged). Each contact's details hold only the person's own part of it (found_as says who they "
     "are in it); other people's details in the record (a referral's family, referrer or consent "
-    "recorder) are left out, and left_out names those fields."
+    "recorder) are left out, and left_out names those fields. Words staff or a referrer wrote (a "
+    "subject, summary, notes, a pause's note, a decline reason) may name other people too: "
+    "free_text lists where each is, to read before the copy is given, taking out anyone else's details."
 )
+# The fields written in words, not chosen: what a person's copy may hold of someone else.
+FREE_TEXT = frozenset({"subject", "summary", "notes", "note", "decline_reason"})
 CASE_REFERENCE = re.compile(r"^(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
 CASE_REFERENCE_RULE = (
     "a case number: letters, digits, / and - only, with a digit, up to 40 (e.g. SAR/2026/0042)"
@@ -203,7 +207,7 @@ class SubjectAccess(ContactRecords):
         referral = contact.referral
         about_them = parts.about_them(matched)
         details, left_out = parts.own_part(personal or {}, matched)
-        return {
+        entry = {
             "id": contact.id,
             "reference": contact.reference,
             "channel": contact.channel,
@@ -251,6 +255,20 @@ class SubjectAccess(ContactRecords):
                 for entry in self.audit.for_contact(contact.id)
             ],
         }
+        return entry | {"free_text": _free_text(entry)}
+
+
+def _free_text(value: Any, path: str = "") -> list[str]:
+    """Where an export entry holds words someone wrote (`FREE_TEXT`), as dotted paths."""
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            found += [here] if key in FREE_TEXT and isinstance(item, str) and item else _free_text(item, here)
+        return found
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _free_text(item, f"{path}[{index}]")]
+    return []
 
 
 def _when(value: datetime | None) -> str | None:

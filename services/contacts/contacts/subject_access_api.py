@@ -56,7 +56,8 @@ class SubjectExportSchema(Schema):
         fields.Dict(),
         metadata={
             "description": "each contact: found_as (who the person is in it), details (their own "
-            "part only), left_out (other people's fields withheld), who logged it and its urgency, its "
+            "part only), left_out (other people's fields withheld), free_text (where words someone wrote "
+            "are, which may name others: read them before release), who logged it and its urgency, its "
             "referral, pauses (who paused and resumed it), history (each step's dated: an earlier date "
             "entered) and readers"
         },
