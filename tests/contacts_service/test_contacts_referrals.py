@@ -312,6 +312,46 @@ def test_the_nearest_centre_can_be_seen_before_referring(client, agency_headers)
     assert client.get(f"{REFERRALS}/nearest-centre", query_string=query).status_code == 401
 
 
+def test_support_needed_repeated_means_the_same_as_with_commas(client, agency_headers):
+    nearest = f"{REFERRALS}/nearest-centre"
+    commas = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare,send-support", headers=agency_headers
+    )
+    repeated = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare&support_needed=send-support",
+        headers=agency_headers,
+    )
+    one_unknown = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare&support_needed=fishing",
+        headers=agency_headers,
+    )
+
+    assert repeated.status_code == 200, repeated.json
+    assert repeated.json == commas.json and repeated.json["offers_all"] is True
+    assert one_unknown.status_code == 422 and "support_needed" in one_unknown.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        (REFERRALS, "status=new&status=accepted", "status"),
+        (REFERRALS, "page=1&page=2", "page"),
+        (
+            f"{REFERRALS}/nearest-centre",
+            "postcode_district=L8&postcode_district=L10&support_needed=childcare",
+            "postcode_district",
+        ),
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_refused_naming_it(
+    client, agency_headers, path, query, name
+):
+    answer = client.get(f"{path}?{query}", headers=agency_headers)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"] == {name: [f"given 2 times: give {name} once, with one value"]}
+
+
 def test_every_code_the_directory_publishes_is_a_service_a_referral_can_ask_for(
     client, agency_headers, referral, tmp_path
 ):

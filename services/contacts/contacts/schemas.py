@@ -248,7 +248,13 @@ class PlaceSchema(Strict):
 
 class NearestCentreQuerySchema(PlaceSchema):
     support_needed = DelimitedList(
-        ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS))
+        ServiceCode(),
+        required=True,
+        validate=validate.Length(1, len(st.SERVICE_IDS)),
+        metadata={
+            "description": "service codes separated by commas (childcare,send-support), or the "
+            "parameter repeated (support_needed=childcare&support_needed=send-support)"
+        },
     )
     # A query's parameters: OpenAPI 3.0 cannot state a rule across them, so only the check holds it.
     rules = (
