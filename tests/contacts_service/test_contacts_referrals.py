@@ -185,6 +185,48 @@ def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("part", "name", "value"),
+    [
+        ("family", "name", "Test\x00Family"),
+        ("family", "name", "Test\nFamily"),
+        ("family", "address", "1 Test Street\x00"),
+        ("family", "postcode", "L8\x000AA"),
+        ("referrer", "name", "Test\x1bReferrer"),
+        ("referrer", "role", "health\tvisitor"),
+        ("consent", "recorded_by", "Test\x7fReferrer"),
+        (None, "notes", "Test\x00note"),
+    ],
+)
+def test_control_characters_in_free_text_are_refused_naming_the_field_and_nothing_is_written(
+    client, agency_headers, referral, part, name, value
+):
+    (referral[part] if part else referral)[name] = value
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    wrong = answer.json["error"]["fields"]
+    assert name in (wrong[part] if part else wrong), wrong
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_line_breaks_are_kept_in_text_written_on_several_lines(
+    client, agency_headers, referral, staff_headers
+):
+    referral["family"]["address"] = "1 Test Street\r\nLiverpool"
+    referral["notes"] = "Test note\nsecond line"
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    personal = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json[
+        "personal"
+    ]
+    assert personal["family"]["address"] == "1 Test Street\r\nLiverpool"
+    assert personal["notes"] == "Test note\nsecond line"
+
+
 def test_a_phone_of_spaces_is_refused_as_not_a_number(client, agency_headers, referral):
     referral["referrer"] = {"name": "Test Referrer", "phone": "      "}
 

@@ -10,6 +10,7 @@ from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import validate_received_at
 from ccshared.referrals import CHANGES
+from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
@@ -39,10 +40,13 @@ class Text(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-def text(max_length: int, required: bool = False, **kwargs: Any) -> fields.String:
+def text(max_length: int, required: bool = False, multiline: bool = False, **kwargs: Any) -> fields.String:
+    """Free text without control characters (a NUL, or a line break in a name that ends up in an
+    e-mail header); `multiline` lets a textarea's line breaks in."""
+    checks = [NoControlCharacters(multiline)]
     if required:
-        return Text(required=True, validate=[NOT_BLANK, validate.Length(max=max_length)], **kwargs)
-    return Text(validate=validate.Length(0, max_length), **kwargs)
+        return Text(required=True, validate=[NOT_BLANK, validate.Length(max=max_length), *checks], **kwargs)
+    return Text(validate=[validate.Length(0, max_length), *checks], **kwargs)
 
 
 # Staff contacts ---------------------------------------------------------------
@@ -53,7 +57,7 @@ class RequesterSchema(Strict):
 
     name = text(200, required=True)
     reply_by = fields.String(required=True, validate=validate.OneOf(c.REPLY_BY))
-    address = text(500)
+    address = text(500, multiline=True)
     phone = fields.String(validate=PHONE)
     email = fields.Email()
 
@@ -79,7 +83,7 @@ class ContactCreateSchema(Strict):
         },
     )
     subject = text(200, required=True)
-    summary = text(5000)
+    summary = text(5000, multiline=True)
     requester = fields.Nested(RequesterSchema, required=True)
     response = fields.Nested(
         RespondSchema,
@@ -143,6 +147,7 @@ class PauseSchema(Strict):
     )
     note = text(
         1000,
+        multiline=True,
         metadata={
             "description": "what it waits for; kept encrypted, shown to staff only, never in events "
             "(only spaces: no note)"
@@ -155,7 +160,7 @@ class ResumeSchema(Strict):
 
 
 class DeclineSchema(Strict):
-    reason = text(1000, required=True)
+    reason = text(1000, required=True, multiline=True)
     reason_code = fields.String(load_default="other", validate=validate.OneOf(v.DECLINE_REASONS))
 
 
@@ -174,7 +179,7 @@ class ReferrerSchema(Strict):
 
 class FamilySchema(Strict):
     name = text(200, required=True)
-    address = text(500)
+    address = text(500, multiline=True)
     postcode = text(10)
     phone = fields.String(validate=PHONE)
     email = fields.Email()
@@ -277,7 +282,7 @@ class ReferralCreateSchema(PlaceSchema):
     support_needed = support_needed()
     urgency = fields.String(required=True, validate=validate.OneOf(c.URGENCIES))
     consent = fields.Nested(ConsentSchema, required=True)
-    notes = text(5000)
+    notes = text(5000, multiline=True)
     rules = (
         *PlaceSchema.rules,
         apidoc.ExactlyOne(
