@@ -227,13 +227,36 @@ def test_line_breaks_are_kept_in_text_written_on_several_lines(
     assert personal["notes"] == "Test note\nsecond line"
 
 
-def test_a_phone_of_spaces_is_refused_as_not_a_number(client, agency_headers, referral):
-    referral["referrer"] = {"name": "Test Referrer", "phone": "      "}
+PHONE_REFUSED = ["not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"]
+
+
+@pytest.mark.parametrize("phone", ["      ", "-----1", "(0) 12-34", "0151 496 00000 0", "+33 1 23 45 67 89"])
+@pytest.mark.parametrize("part", ["referrer", "family"])
+def test_a_phone_without_a_uk_numbers_digits_is_refused_naming_it(
+    client, agency_headers, referral, part, phone
+):
+    referral[part]["phone"] = phone
 
     answer = post(client, agency_headers, referral)
 
-    assert answer.status_code == 422
-    assert answer.json["error"]["fields"]["referrer"] == {"phone": ["not a valid telephone number"]}
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"][part] == {"phone": PHONE_REFUSED}
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "phone", ["0151 496 0000", "07700 900123", "+44 7700 900123", "+44 (0)151 496-0000", "(0151) 496 000"]
+)
+def test_a_uk_phone_written_as_people_write_it_is_taken_as_written(
+    client, agency_headers, referral, staff_headers, phone
+):
+    referral["family"]["phone"] = phone
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    read = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json
+    assert read["personal"]["family"]["phone"] == phone
 
 
 def test_nearest_suitable_centre_is_chosen_by_postcode_district(client, agency_headers, referral):

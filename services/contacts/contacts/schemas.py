@@ -9,6 +9,7 @@ from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import validate_received_at
+from ccshared.phone import UkPhone
 from ccshared.referrals import CHANGES
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -18,8 +19,6 @@ from . import vocabulary as v
 from . import webhooks as wh
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
-# Digits, spaces, brackets and dashes, a digit among them (a line of spaces is not a number).
-PHONE = validate.Regexp(r"^\+?(?=[^0-9]*[0-9])[0-9 ()-]{6,30}$", error="not a valid telephone number")
 REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
 
 
@@ -49,6 +48,19 @@ def text(max_length: int, required: bool = False, multiline: bool = False, **kwa
     return Text(validate=[validate.Length(0, max_length), *checks], **kwargs)
 
 
+def phone() -> fields.String:
+    return fields.String(
+        validate=UkPhone(
+            "not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"
+        ),
+        metadata={
+            "description": "a UK telephone number: 10 or 11 digits from its leading 0 (+44 reads as 0; "
+            "spaces, dashes and brackets as you like)",
+            "example": "0151 496 0000",
+        },
+    )
+
+
 # Staff contacts ---------------------------------------------------------------
 
 
@@ -58,7 +70,7 @@ class RequesterSchema(Strict):
     name = text(200, required=True)
     reply_by = fields.String(required=True, validate=validate.OneOf(c.REPLY_BY))
     address = text(500, multiline=True)
-    phone = fields.String(validate=PHONE)
+    phone = phone()
     email = fields.Email()
 
     rules = (apidoc.NeededFor("reply_by", tuple(REPLY_DETAIL.items()), "needed to reply by {value}"),)
@@ -170,7 +182,7 @@ class DeclineSchema(Strict):
 class ReferrerSchema(Strict):
     name = text(200, required=True)
     role = text(200)
-    phone = fields.String(validate=PHONE)
+    phone = phone()
     email = fields.Email()
 
     # The centre must be able to reach the professional who referred.
@@ -181,7 +193,7 @@ class FamilySchema(Strict):
     name = text(200, required=True)
     address = text(500, multiline=True)
     postcode = text(10)
-    phone = fields.String(validate=PHONE)
+    phone = phone()
     email = fields.Email()
 
     # The centre must be able to reach the family: by telephone, e-mail or post.
