@@ -227,6 +227,34 @@ def test_line_breaks_are_kept_in_text_written_on_several_lines(
     assert personal["notes"] == "Test note\nsecond line"
 
 
+@pytest.mark.parametrize("postcode", ["ZZZZ", "12345", "L8 0AA X", "8L 0AA", "L8-0AA"])
+def test_a_family_postcode_that_is_no_uk_postcode_is_refused_naming_it(
+    client, agency_headers, referral, postcode
+):
+    referral["family"]["postcode"] = postcode
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"]["family"] == {
+        "postcode": ["not a UK postcode or postcode district, e.g. L8 0AA or L8"]
+    }
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(("postcode", "kept"), [("l8  0aa", "L8 0AA"), ("L80AA", "L8 0AA"), ("l8", "L8")])
+def test_a_family_postcode_or_district_is_kept_as_the_directory_writes_it(
+    client, agency_headers, referral, staff_headers, postcode, kept
+):
+    referral["family"]["postcode"] = postcode
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    read = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json
+    assert read["personal"]["family"]["postcode"] == kept
+
+
 PHONE_REFUSED = ["not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"]
 
 

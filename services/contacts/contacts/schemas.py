@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccshared import apidoc, query, tables
+from ccshared import apidoc, geo, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
@@ -37,6 +37,20 @@ class Text(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class PostcodeOrDistrict(Text):
+    """A UK postcode ('L8 0AA') or, for a family that gives no more, its district ('L8'),
+    normalised as the directory writes them; empty is none given."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            return text
+        place = geo.normalise_postcode_or_district(text)
+        if place is None:
+            raise ValidationError("not a UK postcode or postcode district, e.g. L8 0AA or L8")
+        return place
 
 
 def text(max_length: int, required: bool = False, multiline: bool = False, **kwargs: Any) -> fields.String:
@@ -192,7 +206,10 @@ class ReferrerSchema(Strict):
 class FamilySchema(Strict):
     name = text(200, required=True)
     address = text(500, multiline=True)
-    postcode = text(10)
+    postcode = PostcodeOrDistrict(
+        validate=validate.Length(0, 10),
+        metadata={"description": "a UK postcode (L8 0AA) or its district (L8); kept as L8 0AA"},
+    )
     phone = phone()
     email = fields.Email()
 

@@ -48,7 +48,7 @@ def postcode_or_district(message: str) -> list[Callable[[str], Any]]:
 
     def check(value: str) -> None:
         fits = length.min <= len(value) <= length.max
-        if fits and not (geo.normalise_postcode(value) or geo.normalise_district(value)):
+        if fits and not geo.normalise_postcode_or_district(value):
             raise ValidationError(message)
 
     return [length, check]
