@@ -227,6 +227,45 @@ def test_line_breaks_are_kept_in_text_written_on_several_lines(
     assert personal["notes"] == "Test note\nsecond line"
 
 
+@pytest.mark.parametrize(
+    ("children", "recorded_at"),
+    [
+        ([{"age_years": 2}], "1999-06-01T09:30:00Z"),
+        ([{"age_years": 2}], "2023-11-22T09:30:00Z"),  # a child of 2 was born after 2023-11-23
+        ([{"age_months": 7}, {"age_months": 3}], "2026-03-22T09:30:00Z"),  # born after 2026-03-23
+    ],
+)
+def test_consent_recorded_before_the_oldest_child_was_born_is_refused_naming_it(
+    client, agency_headers, referral, children, recorded_at
+):
+    referral["children"] = children
+    referral["consent"]["recorded_at"] = recorded_at
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert list(answer.json["error"]["fields"]) == ["consent.recorded_at"]
+    assert "before the oldest child was born" in answer.json["error"]["fields"]["consent.recorded_at"][0]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("children", "recorded_at"),
+    [
+        ([{"age_years": 2}], "2023-11-24T09:30:00Z"),
+        ([{"age_years": 4}, {"age_months": 2}], "2021-11-24T09:30:00Z"),
+        ([{"age_months": 0}], "2026-10-24T09:30:00Z"),
+    ],
+)
+def test_consent_recorded_since_the_oldest_child_could_have_been_born_is_taken(
+    client, agency_headers, referral, children, recorded_at
+):
+    referral["children"] = children
+    referral["consent"]["recorded_at"] = recorded_at
+
+    assert post(client, agency_headers, referral).status_code == 201
+
+
 @pytest.mark.parametrize("postcode", ["ZZZZ", "12345", "L8 0AA X", "8L 0AA", "L8-0AA"])
 def test_a_family_postcode_that_is_no_uk_postcode_is_refused_naming_it(
     client, agency_headers, referral, postcode
