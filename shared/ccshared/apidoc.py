@@ -223,6 +223,37 @@ class NeededWith:
 
 
 @dataclass(frozen=True)
+class NotWith:
+    """When `flag` is given, none of `names` is (one would be ignored); the error, `message`,
+    names `flag` and each of `names` given."""
+
+    flag: str
+    names: tuple[str, ...]
+    message: str
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return (self.flag, *self.names)
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        given = [name for name in self.names if _given(data.get(name))]
+        if _given(data.get(self.flag)) and given:
+            raise ValidationError({name: [self.message] for name in (self.flag, *given)})
+
+    @property
+    def said(self) -> str:
+        return f"With {self.flag}, give none of {_listed(self.names)}."
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                {"not": _given_schema(self.flag)},
+                {"not": {"anyOf": [_given_schema(name) for name in self.names]}},
+            ]
+        }
+
+
+@dataclass(frozen=True)
 class NeededFor:
     """When `choice` takes one of the values in `needs`, the field it maps to is given; the error,
     `message` with {value}, names that field."""
@@ -258,7 +289,7 @@ class NeededFor:
         return {"anyOf": [*each_need, others]}
 
 
-Rule = AtLeastOne | ExactlyOne | AtMostOne | Together | NeededWith | NeededFor
+Rule = AtLeastOne | ExactlyOne | AtMostOne | Together | NeededWith | NotWith | NeededFor
 
 
 class RuledSchema(Schema):

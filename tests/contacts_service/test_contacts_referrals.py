@@ -599,6 +599,18 @@ def test_the_document_states_where_a_referral_may_go_and_the_api_holds_to_exactl
     assert refused["half"]["error"]["fields"] == {"lon": ["give lat and lon together"]}
 
 
+@pytest.mark.parametrize("place", [{"postcode_district": "L8"}, {"lat": 53.408, "lon": -2.982}])
+def test_a_named_centre_with_a_location_is_refused_naming_both_not_the_location_ignored(
+    client, agency_headers, referral, place
+):
+    answer = post(client, agency_headers, referral | place)
+
+    assert answer.status_code == 422, answer.json
+    said = ["give centre_id or a location (with nearest: true), not both"]
+    assert answer.json["error"]["fields"] == {name: said for name in ("centre_id", *place)}
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
 @pytest.mark.parametrize(
     "age", [{}, {"age_years": 0}, {"age_months": 0}, {"age_years": 3}, {"age_years": 1, "age_months": 14}]
 )

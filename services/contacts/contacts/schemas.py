@@ -320,6 +320,11 @@ class ReferralCreateSchema(PlaceSchema):
             "give centre_id, or nearest: true with postcode_district or lat and lon",
             both="give centre_id or nearest, not both",
         ),
+        apidoc.NotWith(
+            "centre_id",
+            ("postcode_district", "lat", "lon"),
+            "give centre_id or a location (with nearest: true), not both",
+        ),
         apidoc.NeededWith(
             "nearest",
             ("postcode_district", "lat"),
