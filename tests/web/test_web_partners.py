@@ -145,6 +145,48 @@ def test_the_list_shows_each_referrals_centre_status_decision_and_reason_by_stat
     assert calls[-1].params == {"page": 1, "per_page": 20}, "an unknown status or page is not passed on"
 
 
+def _pages_of(services, total: int) -> None:
+    """contacts answering the agency's list with `total` referrals in all (only page 1 holds any)."""
+
+    def answer(call):
+        items = [referral("r1", "R-2603-AAAA1")] if call.params["page"] == 1 else []
+        return 200, {"items": items, "total": total, "page": call.params["page"], "per_page": 20}
+
+    services.on("GET", CONTACTS, "/api/v1/referrals", answer)
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [
+        ("page=100001", "page=3"),
+        ("page=4&status=new", "status=new&page=3"),
+        ("page=x", "page=1"),
+        ("page=-2", "page=1"),
+    ],
+)
+def test_a_page_past_the_last_or_no_page_number_goes_to_the_nearest_page(partner, services, asked, shown):
+    _pages_of(services, total=45)
+
+    answer = partner.get(f"/partners/?{asked}")
+    last = partner.get(answer.headers.get("Location", ""))
+
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["Location"] == f"/partners/?{shown}"
+    assert last.status_code == 200 and "45 referrals" in last.text
+
+
+@pytest.mark.parametrize("asked", ["status=new&status=accepted", "page=1&page=2"])
+def test_a_single_valued_parameter_given_twice_is_a_plain_400_naming_it(partner, services, asked):
+    _pages_of(services, total=45)
+
+    answer = partner.get(f"/partners/?{asked}")
+
+    name = asked.split("=")[0]
+    assert answer.status_code == 400
+    assert f"The address gives {name} 2 times: give it once." in answer.text
+    assert not [call for call in services.calls if call.path == "/api/v1/referrals"]
+
+
 def test_the_detail_shows_what_was_sent_the_decision_its_reason_and_the_history(partner, services):
     declined = referral(
         "r1",

@@ -121,7 +121,7 @@ class ContactCreateSchema(Strict):
 
 
 class PageQuerySchema(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=query.MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
