@@ -986,6 +986,21 @@ def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refuse
     assert "example-unregistered-agency" in unknown.json["error"]["message"]
 
 
+def test_an_agency_reads_its_own_name_by_its_key_or_a_partner_users_token(
+    client, agency_keys, agency_headers, staff_headers
+):
+    agency_keys.create("Example Voluntary Group")
+
+    by_key = client.get(f"{REFERRALS}/agency", headers=agency_headers)
+    by_user = client.get(f"{REFERRALS}/agency", headers=partner_token("example-voluntary-group"))
+
+    assert by_key.status_code == 200, by_key.json
+    assert by_key.json["agency_name"] == "Example Health Visitors"
+    assert by_user.json == {"agency_id": "example-voluntary-group", "agency_name": "Example Voluntary Group"}
+    assert client.get(f"{REFERRALS}/agency", headers=staff_headers()).status_code == 403
+    assert client.get(f"{REFERRALS}/agency").status_code == 401
+
+
 def test_staff_tokens_do_not_reach_the_partner_api(client, agency_headers, referral):
     made = post(client, agency_headers, referral).json
     for role, area in (("staff", "south"), ("coordinator", "south"), ("principal_officer", None)):

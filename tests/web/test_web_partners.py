@@ -97,6 +97,31 @@ def test_a_partner_user_lands_on_its_agencys_referrals_asked_for_as_that_agency(
     assert "Refer a family" in nav and "Today" not in nav and "Admin" not in nav
 
 
+def test_the_header_names_the_partner_users_agency_asked_once_a_session(partner, services):
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/referrals/agency",
+        (200, {"agency_id": AGENCY, "agency_name": "Example Health Visitors"}),
+    )
+
+    first = partner.get("/partners/refer").text
+    second = partner.get("/partners/referrals/r1").text
+
+    for page in (first, second):
+        assert 'data-testid="agency">Example Health Visitors</span>' in page
+    asked = [call for call in services.calls if call.path == "/api/v1/referrals/agency"]
+    assert len(asked) == 1 and asked[0].user.agency == AGENCY
+
+
+def test_the_header_shows_the_agency_id_while_contacts_cannot_say_its_name(partner, services):
+    services.down.add(CONTACTS)
+
+    page = partner.get("/partners/refer").text
+
+    assert f'data-testid="agency">{AGENCY}</span>' in page
+
+
 @pytest.mark.parametrize(
     "path", ["/staff/today", "/staff/contacts", "/staff/contacts/new", "/staff/compliance", "/admin/"]
 )
