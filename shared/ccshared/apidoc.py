@@ -18,7 +18,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask_smorest import Api
 from marshmallow import Schema, ValidationError, fields, validates_schema
+from webargs.fields import DelimitedFieldMixin
 from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 
 STAFF_TOKEN = "staffToken"
 SERVICE_TOKEN = "serviceToken"
@@ -220,6 +223,37 @@ class NeededWith:
 
 
 @dataclass(frozen=True)
+class NotWith:
+    """When `flag` is given, none of `names` is (one would be ignored); the error, `message`,
+    names `flag` and each of `names` given."""
+
+    flag: str
+    names: tuple[str, ...]
+    message: str
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return (self.flag, *self.names)
+
+    def check(self, data: Mapping[str, Any]) -> None:
+        given = [name for name in self.names if _given(data.get(name))]
+        if _given(data.get(self.flag)) and given:
+            raise ValidationError({name: [self.message] for name in (self.flag, *given)})
+
+    @property
+    def said(self) -> str:
+        return f"With {self.flag}, give none of {_listed(self.names)}."
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                {"not": _given_schema(self.flag)},
+                {"not": {"anyOf": [_given_schema(name) for name in self.names]}},
+            ]
+        }
+
+
+@dataclass(frozen=True)
 class NeededFor:
     """When `choice` takes one of the values in `needs`, the field it maps to is given; the error,
     `message` with {value}, names that field."""
@@ -255,7 +289,7 @@ class NeededFor:
         return {"anyOf": [*each_need, others]}
 
 
-Rule = AtLeastOne | ExactlyOne | AtMostOne | Together | NeededWith | NeededFor
+Rule = AtLeastOne | ExactlyOne | AtMostOne | Together | NeededWith | NotWith | NeededFor
 
 
 class RuledSchema(Schema):
@@ -366,7 +400,10 @@ class _Parser(FlaskParser):
 
     def pre_load(self, location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
         """A body with a value of the wrong type is refused, with every other error the schema finds
-        (found as if the values had been taken): the caller fixes them all in one go."""
+        (found as if the values had been taken): the caller fixes them all in one go. A query
+        string's repeated parameters are read as `_repeats_read` says."""
+        if isinstance(location_data, MultiDictProxy) and location in ("query", "querystring"):
+            return _repeats_read(location_data, schema)
         wrong = json_type_errors(schema, location_data) if location == "json" else {}
         if wrong:
             try:
@@ -376,6 +413,26 @@ class _Parser(FlaskParser):
                 others = error.messages if isinstance(error.messages, dict) else {}
             raise ValidationError(_merged(others, wrong))
         return location_data
+
+
+def _repeats_read(args: MultiDictProxy, schema: Schema) -> MultiDictProxy:
+    """A repeated query parameter means what it says, never only its first value: a comma-separated
+    list's values are joined, as if sent with commas (`support_needed=a&support_needed=b` is
+    `support_needed=a,b`); any other parameter of the operation given twice is refused by name."""
+    by_key = {field.data_key or name: field for name, field in schema.fields.items()}
+    read: MultiDict = MultiDict()
+    repeated: dict[str, list[str]] = {}
+    for key, values in args.data.lists():
+        field = by_key.get(key)
+        if len(values) < 2 or field is None or key in args.multiple_keys:
+            read.setlist(key, values)
+        elif isinstance(field, DelimitedFieldMixin):
+            read[key] = field.delimiter.join(values)
+        else:
+            repeated[key] = [f"given {len(values)} times: give {key} once, with one value"]
+    if repeated:
+        raise ValidationError(repeated)
+    return MultiDictProxy(read, schema)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -24,6 +24,11 @@ def normalise_district(raw: str) -> str | None:
     return text if _DISTRICT.match(text) else None
 
 
+def normalise_postcode_or_district(raw: str) -> str | None:
+    """'l81aa' -> 'L8 1AA', 'l8' -> 'L8'; None when it is neither a UK postcode nor a district."""
+    return normalise_postcode(raw) or normalise_district(raw)
+
+
 def district_of(postcode: str) -> str:
     """The outward code ('L8') of a normalised postcode ('L8 1AA')."""
     return postcode.split(" ", 1)[0]

@@ -11,6 +11,9 @@ from marshmallow import Schema, fields, validate
 
 from . import contracts as c
 
+# The furthest page a paged list turns to: past it a list answers 422 (and its pages end long before).
+MAX_PAGE = 100_000
+
 
 class ContactFilters(Schema):
     """Filters on what every contact carries: its channel and its area."""

@@ -73,6 +73,12 @@ def test_received_at_defaults_to_now_and_may_not_be_in_the_future(client, staff_
         ({"received_at": "yesterday"}, "received_at"),
         ({"received_at": "2026-11-22T10:00:00"}, "received_at"),
         ({"requester": {"name": "Test Parent", "reply_by": "telephone"}}, "requester"),
+        ({"requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "-----1"}}, "requester"),
+        (
+            {"requester": {"name": "Test\x00Parent", "reply_by": "post", "address": "1 Test Street"}},
+            "requester",
+        ),
+        ({"subject": "Test\nsubject"}, "subject"),
         ({"urgency": "critical"}, "urgency"),
         ({"received_at": "1989-12-31T12:00:00+00:00"}, "received_at"),
         ({"received_at": "0001-01-01T00:00:00+05:00"}, "received_at"),

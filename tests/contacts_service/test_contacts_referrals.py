@@ -195,13 +195,145 @@ def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
-def test_a_phone_of_spaces_is_refused_as_not_a_number(client, agency_headers, referral):
-    referral["referrer"] = {"name": "Test Referrer", "phone": "      "}
+@pytest.mark.parametrize(
+    ("part", "name", "value"),
+    [
+        ("family", "name", "Test\x00Family"),
+        ("family", "name", "Test\nFamily"),
+        ("family", "address", "1 Test Street\x00"),
+        ("family", "postcode", "L8\x000AA"),
+        ("referrer", "name", "Test\x1bReferrer"),
+        ("referrer", "role", "health\tvisitor"),
+        ("consent", "recorded_by", "Test\x7fReferrer"),
+        (None, "notes", "Test\x00note"),
+    ],
+)
+def test_control_characters_in_free_text_are_refused_naming_the_field_and_nothing_is_written(
+    client, agency_headers, referral, part, name, value
+):
+    (referral[part] if part else referral)[name] = value
 
     answer = post(client, agency_headers, referral)
 
-    assert answer.status_code == 422
-    assert answer.json["error"]["fields"]["referrer"] == {"phone": ["not a valid telephone number"]}
+    assert answer.status_code == 422, answer.json
+    wrong = answer.json["error"]["fields"]
+    assert name in (wrong[part] if part else wrong), wrong
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_line_breaks_are_kept_in_text_written_on_several_lines(
+    client, agency_headers, referral, staff_headers
+):
+    referral["family"]["address"] = "1 Test Street\r\nLiverpool"
+    referral["notes"] = "Test note\nsecond line"
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    personal = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json[
+        "personal"
+    ]
+    assert personal["family"]["address"] == "1 Test Street\r\nLiverpool"
+    assert personal["notes"] == "Test note\nsecond line"
+
+
+@pytest.mark.parametrize(
+    ("children", "recorded_at"),
+    [
+        ([{"age_years": 2}], "1999-06-01T09:30:00Z"),
+        ([{"age_years": 2}], "2023-11-22T09:30:00Z"),  # a child of 2 was born after 2023-11-23
+        ([{"age_months": 7}, {"age_months": 3}], "2026-03-22T09:30:00Z"),  # born after 2026-03-23
+    ],
+)
+def test_consent_recorded_before_the_oldest_child_was_born_is_refused_naming_it(
+    client, agency_headers, referral, children, recorded_at
+):
+    referral["children"] = children
+    referral["consent"]["recorded_at"] = recorded_at
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert list(answer.json["error"]["fields"]) == ["consent.recorded_at"]
+    assert "before the oldest child was born" in answer.json["error"]["fields"]["consent.recorded_at"][0]
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("children", "recorded_at"),
+    [
+        ([{"age_years": 2}], "2023-11-24T09:30:00Z"),
+        ([{"age_years": 4}, {"age_months": 2}], "2021-11-24T09:30:00Z"),
+        ([{"age_months": 0}], "2026-10-24T09:30:00Z"),
+    ],
+)
+def test_consent_recorded_since_the_oldest_child_could_have_been_born_is_taken(
+    client, agency_headers, referral, children, recorded_at
+):
+    referral["children"] = children
+    referral["consent"]["recorded_at"] = recorded_at
+
+    assert post(client, agency_headers, referral).status_code == 201
+
+
+@pytest.mark.parametrize("postcode", ["ZZZZ", "12345", "L8 0AA X", "8L 0AA", "L8-0AA"])
+def test_a_family_postcode_that_is_no_uk_postcode_is_refused_naming_it(
+    client, agency_headers, referral, postcode
+):
+    referral["family"]["postcode"] = postcode
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"]["family"] == {
+        "postcode": ["not a UK postcode or postcode district, e.g. L8 0AA or L8"]
+    }
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(("postcode", "kept"), [("l8  0aa", "L8 0AA"), ("L80AA", "L8 0AA"), ("l8", "L8")])
+def test_a_family_postcode_or_district_is_kept_as_the_directory_writes_it(
+    client, agency_headers, referral, staff_headers, postcode, kept
+):
+    referral["family"]["postcode"] = postcode
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    read = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json
+    assert read["personal"]["family"]["postcode"] == kept
+
+
+PHONE_REFUSED = ["not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"]
+
+
+@pytest.mark.parametrize("phone", ["      ", "-----1", "(0) 12-34", "0151 496 00000 0", "+33 1 23 45 67 89"])
+@pytest.mark.parametrize("part", ["referrer", "family"])
+def test_a_phone_without_a_uk_numbers_digits_is_refused_naming_it(
+    client, agency_headers, referral, part, phone
+):
+    referral[part]["phone"] = phone
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"][part] == {"phone": PHONE_REFUSED}
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "phone", ["0151 496 0000", "07700 900123", "+44 7700 900123", "+44 (0)151 496-0000", "(0151) 496 000"]
+)
+def test_a_uk_phone_written_as_people_write_it_is_taken_as_written(
+    client, agency_headers, referral, staff_headers, phone
+):
+    referral["family"]["phone"] = phone
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 201, answer.json
+    read = client.get(f"/api/v1/contacts/{answer.json['id']}", headers=staff_headers(area="south")).json
+    assert read["personal"]["family"]["phone"] == phone
 
 
 def test_nearest_suitable_centre_is_chosen_by_postcode_district(client, agency_headers, referral):
@@ -322,6 +454,46 @@ def test_the_nearest_centre_can_be_seen_before_referring(client, agency_headers)
     assert client.get(f"{REFERRALS}/nearest-centre", query_string=query).status_code == 401
 
 
+def test_support_needed_repeated_means_the_same_as_with_commas(client, agency_headers):
+    nearest = f"{REFERRALS}/nearest-centre"
+    commas = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare,send-support", headers=agency_headers
+    )
+    repeated = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare&support_needed=send-support",
+        headers=agency_headers,
+    )
+    one_unknown = client.get(
+        f"{nearest}?postcode_district=L10&support_needed=childcare&support_needed=fishing",
+        headers=agency_headers,
+    )
+
+    assert repeated.status_code == 200, repeated.json
+    assert repeated.json == commas.json and repeated.json["offers_all"] is True
+    assert one_unknown.status_code == 422 and "support_needed" in one_unknown.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        (REFERRALS, "status=new&status=accepted", "status"),
+        (REFERRALS, "page=1&page=2", "page"),
+        (
+            f"{REFERRALS}/nearest-centre",
+            "postcode_district=L8&postcode_district=L10&support_needed=childcare",
+            "postcode_district",
+        ),
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_refused_naming_it(
+    client, agency_headers, path, query, name
+):
+    answer = client.get(f"{path}?{query}", headers=agency_headers)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"] == {name: [f"given 2 times: give {name} once, with one value"]}
+
+
 def test_every_code_the_directory_publishes_is_a_service_a_referral_can_ask_for(
     client, agency_headers, referral, tmp_path
 ):
@@ -435,6 +607,18 @@ def test_the_document_states_where_a_referral_may_go_and_the_api_holds_to_exactl
         "needed with nearest (or give lat and lon)"
     ]
     assert refused["half"]["error"]["fields"] == {"lon": ["give lat and lon together"]}
+
+
+@pytest.mark.parametrize("place", [{"postcode_district": "L8"}, {"lat": 53.408, "lon": -2.982}])
+def test_a_named_centre_with_a_location_is_refused_naming_both_not_the_location_ignored(
+    client, agency_headers, referral, place
+):
+    answer = post(client, agency_headers, referral | place)
+
+    assert answer.status_code == 422, answer.json
+    said = ["give centre_id or a location (with nearest: true), not both"]
+    assert answer.json["error"]["fields"] == {name: said for name in ("centre_id", *place)}
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
 @pytest.mark.parametrize(
@@ -873,6 +1057,21 @@ def test_the_agencys_name_comes_from_its_profile_and_an_unknown_agency_is_refuse
     assert staff["created_by"] == "partner:test.partner@example-voluntary-group"
     assert unknown.status_code == 403
     assert "example-unregistered-agency" in unknown.json["error"]["message"]
+
+
+def test_an_agency_reads_its_own_name_by_its_key_or_a_partner_users_token(
+    client, agency_keys, agency_headers, staff_headers
+):
+    agency_keys.create("Example Voluntary Group")
+
+    by_key = client.get(f"{REFERRALS}/agency", headers=agency_headers)
+    by_user = client.get(f"{REFERRALS}/agency", headers=partner_token("example-voluntary-group"))
+
+    assert by_key.status_code == 200, by_key.json
+    assert by_key.json["agency_name"] == "Example Health Visitors"
+    assert by_user.json == {"agency_id": "example-voluntary-group", "agency_name": "Example Voluntary Group"}
+    assert client.get(f"{REFERRALS}/agency", headers=staff_headers()).status_code == 403
+    assert client.get(f"{REFERRALS}/agency").status_code == 401
 
 
 def test_staff_tokens_do_not_reach_the_partner_api(client, agency_headers, referral):

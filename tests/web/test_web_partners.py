@@ -97,6 +97,31 @@ def test_a_partner_user_lands_on_its_agencys_referrals_asked_for_as_that_agency(
     assert "Refer a family" in nav and "Today" not in nav and "Admin" not in nav
 
 
+def test_the_header_names_the_partner_users_agency_asked_once_a_session(partner, services):
+    services.on(
+        "GET",
+        CONTACTS,
+        "/api/v1/referrals/agency",
+        (200, {"agency_id": AGENCY, "agency_name": "Example Health Visitors"}),
+    )
+
+    first = partner.get("/partners/refer").text
+    second = partner.get("/partners/referrals/r1").text
+
+    for page in (first, second):
+        assert 'data-testid="agency">Example Health Visitors</span>' in page
+    asked = [call for call in services.calls if call.path == "/api/v1/referrals/agency"]
+    assert len(asked) == 1 and asked[0].user.agency == AGENCY
+
+
+def test_the_header_shows_the_agency_id_while_contacts_cannot_say_its_name(partner, services):
+    services.down.add(CONTACTS)
+
+    page = partner.get("/partners/refer").text
+
+    assert f'data-testid="agency">{AGENCY}</span>' in page
+
+
 @pytest.mark.parametrize(
     "path", ["/staff/today", "/staff/contacts", "/staff/contacts/new", "/staff/compliance", "/admin/"]
 )
@@ -143,6 +168,48 @@ def test_the_list_shows_each_referrals_centre_status_decision_and_reason_by_stat
     calls = [c for c in services.calls if c.path == "/api/v1/referrals" and c.method == "GET"]
     assert calls[-2].params == {"status": "declined", "page": 1, "per_page": 20}
     assert calls[-1].params == {"page": 1, "per_page": 20}, "an unknown status or page is not passed on"
+
+
+def _pages_of(services, total: int) -> None:
+    """contacts answering the agency's list with `total` referrals in all (only page 1 holds any)."""
+
+    def answer(call):
+        items = [referral("r1", "R-2603-AAAA1")] if call.params["page"] == 1 else []
+        return 200, {"items": items, "total": total, "page": call.params["page"], "per_page": 20}
+
+    services.on("GET", CONTACTS, "/api/v1/referrals", answer)
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [
+        ("page=100001", "page=3"),
+        ("page=4&status=new", "status=new&page=3"),
+        ("page=x", "page=1"),
+        ("page=-2", "page=1"),
+    ],
+)
+def test_a_page_past_the_last_or_no_page_number_goes_to_the_nearest_page(partner, services, asked, shown):
+    _pages_of(services, total=45)
+
+    answer = partner.get(f"/partners/?{asked}")
+    last = partner.get(answer.headers.get("Location", ""))
+
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["Location"] == f"/partners/?{shown}"
+    assert last.status_code == 200 and "45 referrals" in last.text
+
+
+@pytest.mark.parametrize("asked", ["status=new&status=accepted", "page=1&page=2"])
+def test_a_single_valued_parameter_given_twice_is_a_plain_400_naming_it(partner, services, asked):
+    _pages_of(services, total=45)
+
+    answer = partner.get(f"/partners/?{asked}")
+
+    name = asked.split("=")[0]
+    assert answer.status_code == 400
+    assert f"The address gives {name} 2 times: give it once." in answer.text
+    assert not [call for call in services.calls if call.path == "/api/v1/referrals"]
 
 
 def test_the_detail_shows_what_was_sent_the_decision_its_reason_and_the_history(partner, services):

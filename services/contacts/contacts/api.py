@@ -322,6 +322,15 @@ def list_referrals(query: dict) -> dict:
     return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
 
 
+@partners.get("/agency")
+@partners.doc(**apidoc.PARTNER)
+@partners.response(200, s.AgencyNamedSchema)
+def calling_agency() -> dict:
+    """The calling agency: its id and the name its profile gives (the partner pages show the name)."""
+    agency = _agency()
+    return {"agency_id": agency.id, "agency_name": agency.name}
+
+
 @partners.get("/nearest-centre")
 @partners.doc(**apidoc.PARTNER)
 @partners.arguments(s.NearestCentreQuerySchema, location="query")

@@ -7,6 +7,7 @@ tokens, so nothing in this module can leak a name into a log or an event.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -381,6 +382,20 @@ def receive(
         except RuleBroken as exc:
             raise RuleBroken(f"response.{exc.field}", exc.message) from exc
     return contact
+
+
+def earliest_birth(children: Sequence[dict], now: datetime) -> datetime:
+    """The earliest the oldest child can have been born, from the ages given (a child of 2 years
+    was born less than 3 years ago; of 7 months, less than 8 months ago). A family's consent
+    recorded before it is not this family's consent."""
+    months = max(
+        (child["age_years"] + 1) * 12 if "age_years" in child else child["age_months"] + 1
+        for child in children
+    )
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    month += 1
+    day = min(now.day, calendar.monthrange(year, month)[1])
+    return now.replace(year=year, month=month, day=day)
 
 
 def new_reference(channel: str, received_at: datetime, choose: Callable[[str], str]) -> str:

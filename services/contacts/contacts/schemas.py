@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccshared import apidoc, query, tables
+from ccshared import apidoc, geo, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import validate_received_at
+from ccshared.phone import UkPhone
 from ccshared.referrals import CHANGES
+from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.fields import DelimitedList
 
@@ -17,8 +19,6 @@ from . import vocabulary as v
 from . import webhooks as wh
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
-# Digits, spaces, brackets and dashes, a digit among them (a line of spaces is not a number).
-PHONE = validate.Regexp(r"^\+?(?=[^0-9]*[0-9])[0-9 ()-]{6,30}$", error="not a valid telephone number")
 REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
 
 
@@ -39,10 +39,40 @@ class Text(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-def text(max_length: int, required: bool = False, **kwargs: Any) -> fields.String:
+class PostcodeOrDistrict(Text):
+    """A UK postcode ('L8 0AA') or, for a family that gives no more, its district ('L8'),
+    normalised as the directory writes them; empty is none given."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            return text
+        place = geo.normalise_postcode_or_district(text)
+        if place is None:
+            raise ValidationError("not a UK postcode or postcode district, e.g. L8 0AA or L8")
+        return place
+
+
+def text(max_length: int, required: bool = False, multiline: bool = False, **kwargs: Any) -> fields.String:
+    """Free text without control characters (a NUL, or a line break in a name that ends up in an
+    e-mail header); `multiline` lets a textarea's line breaks in."""
+    checks = [NoControlCharacters(multiline)]
     if required:
-        return Text(required=True, validate=[NOT_BLANK, validate.Length(max=max_length)], **kwargs)
-    return Text(validate=validate.Length(0, max_length), **kwargs)
+        return Text(required=True, validate=[NOT_BLANK, validate.Length(max=max_length), *checks], **kwargs)
+    return Text(validate=[validate.Length(0, max_length), *checks], **kwargs)
+
+
+def phone() -> fields.String:
+    return fields.String(
+        validate=UkPhone(
+            "not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"
+        ),
+        metadata={
+            "description": "a UK telephone number: 10 or 11 digits from its leading 0 (+44 reads as 0; "
+            "spaces, dashes and brackets as you like)",
+            "example": "0151 496 0000",
+        },
+    )
 
 
 # Staff contacts ---------------------------------------------------------------
@@ -53,8 +83,8 @@ class RequesterSchema(Strict):
 
     name = text(200, required=True)
     reply_by = fields.String(required=True, validate=validate.OneOf(c.REPLY_BY))
-    address = text(500)
-    phone = fields.String(validate=PHONE)
+    address = text(500, multiline=True)
+    phone = phone()
     email = fields.Email()
 
     rules = (apidoc.NeededFor("reply_by", tuple(REPLY_DETAIL.items()), "needed to reply by {value}"),)
@@ -79,7 +109,7 @@ class ContactCreateSchema(Strict):
         },
     )
     subject = text(200, required=True)
-    summary = text(5000)
+    summary = text(5000, multiline=True)
     requester = fields.Nested(RequesterSchema, required=True)
     response = fields.Nested(
         RespondSchema,
@@ -91,7 +121,7 @@ class ContactCreateSchema(Strict):
 
 
 class PageQuerySchema(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=query.MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -143,6 +173,7 @@ class PauseSchema(Strict):
     )
     note = text(
         1000,
+        multiline=True,
         metadata={
             "description": "what it waits for; kept encrypted, shown to staff only, never in events "
             "(only spaces: no note)"
@@ -155,7 +186,7 @@ class ResumeSchema(Strict):
 
 
 class DeclineSchema(Strict):
-    reason = text(1000, required=True)
+    reason = text(1000, required=True, multiline=True)
     reason_code = fields.String(load_default="other", validate=validate.OneOf(v.DECLINE_REASONS))
 
 
@@ -165,7 +196,7 @@ class DeclineSchema(Strict):
 class ReferrerSchema(Strict):
     name = text(200, required=True)
     role = text(200)
-    phone = fields.String(validate=PHONE)
+    phone = phone()
     email = fields.Email()
 
     # The centre must be able to reach the professional who referred.
@@ -174,9 +205,12 @@ class ReferrerSchema(Strict):
 
 class FamilySchema(Strict):
     name = text(200, required=True)
-    address = text(500)
-    postcode = text(10)
-    phone = fields.String(validate=PHONE)
+    address = text(500, multiline=True)
+    postcode = PostcodeOrDistrict(
+        validate=validate.Length(0, 10),
+        metadata={"description": "a UK postcode (L8 0AA) or its district (L8); kept as L8 0AA"},
+    )
+    phone = phone()
     email = fields.Email()
 
     # The centre must be able to reach the family: by telephone, e-mail or post.
@@ -248,7 +282,13 @@ class PlaceSchema(Strict):
 
 class NearestCentreQuerySchema(PlaceSchema):
     support_needed = DelimitedList(
-        ServiceCode(), required=True, validate=validate.Length(1, len(st.SERVICE_IDS))
+        ServiceCode(),
+        required=True,
+        validate=validate.Length(1, len(st.SERVICE_IDS)),
+        metadata={
+            "description": "service codes separated by commas (childcare,send-support), or the "
+            "parameter repeated (support_needed=childcare&support_needed=send-support)"
+        },
     )
     # A query's parameters: OpenAPI 3.0 cannot state a rule across them, so only the check holds it.
     rules = (
@@ -271,7 +311,7 @@ class ReferralCreateSchema(PlaceSchema):
     support_needed = support_needed()
     urgency = fields.String(required=True, validate=validate.OneOf(c.URGENCIES))
     consent = fields.Nested(ConsentSchema, required=True)
-    notes = text(5000)
+    notes = text(5000, multiline=True)
     rules = (
         *PlaceSchema.rules,
         apidoc.ExactlyOne(
@@ -279,6 +319,11 @@ class ReferralCreateSchema(PlaceSchema):
             "centre_id",
             "give centre_id, or nearest: true with postcode_district or lat and lon",
             both="give centre_id or nearest, not both",
+        ),
+        apidoc.NotWith(
+            "centre_id",
+            ("postcode_district", "lat", "lon"),
+            "give centre_id or a location (with nearest: true), not both",
         ),
         apidoc.NeededWith(
             "nearest",

@@ -20,6 +20,7 @@ from ccshared.contracts import (
     CENTRE_TEMPORARILY_CLOSED,
     FEED_RESULTS,
 )
+from ccshared.phone import UkPhone
 from ccshared.service_types import SERVICE_IDS
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -28,8 +29,6 @@ from . import hours
 from .vocabulary import WEEKDAYS
 
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-_PHONE_CHARS = re.compile(r"[\s\-()]")
-_PHONE = re.compile(r"^(?:0\d{9,10}|\+44\d{9,10})$")
 DATE_TIME = {"format": "date-time"}
 SAMPLE = {
     "description": "one of the SAMPLE centres `make run` loads: invented for demonstration, "
@@ -49,7 +48,7 @@ def postcode_or_district(message: str) -> list[Callable[[str], Any]]:
 
     def check(value: str) -> None:
         fits = length.min <= len(value) <= length.max
-        if fits and not (geo.normalise_postcode(value) or geo.normalise_district(value)):
+        if fits and not geo.normalise_postcode_or_district(value):
             raise ValidationError(message)
 
     return [length, check]
@@ -84,9 +83,7 @@ class Phone(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not _PHONE.match(_PHONE_CHARS.sub("", text)):
-            raise ValidationError("Not a valid UK phone number, e.g. 0151 496 0000.")
-        return text
+        return UkPhone("Not a valid UK phone number, e.g. 0151 496 0000.")(text)
 
 
 def _time() -> fields.String:

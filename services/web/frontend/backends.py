@@ -131,6 +131,10 @@ class Referrals(Backend):
     def get(self, referral_id: str) -> dict:
         return self.client.get(f"{API}/referrals/{quote(referral_id, safe='')}")
 
+    def agency_name(self) -> str:
+        """The signed-in partner user's agency's name, as its profile in contacts gives it."""
+        return self.client.get(f"{API}/referrals/agency")["agency_name"]
+
     def nearest_centre(self, postcode_district: str, support_needed: list[str]) -> dict:
         """The centre a "nearest suitable" referral would go to, and why."""
         params = {"postcode_district": postcode_district, "support_needed": ",".join(support_needed)}

@@ -8,7 +8,7 @@ from ccshared import tables
 from ccshared.ratelimit import RateLimiter
 from ccshared.timeutil import Clock
 from ccshared.web import context as provided_context
-from flask import Response, abort
+from flask import Response, abort, request
 
 from ..backends import Backends
 from ..clients import Reply
@@ -43,3 +43,11 @@ def file_format(chosen: str | None) -> str:
     if chosen not in tables.FORMATS:
         abort(404)
     return chosen
+
+
+def one_value(name: str, default: str = "") -> str:
+    """The address's one value of `name`; given twice, a 400 saying so, not its first value read."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        abort(400, description=f"The address gives {name} {len(values)} times: give it once.")
+    return values[0] if values else default

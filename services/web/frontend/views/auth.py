@@ -29,10 +29,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from ..accounts import ROLE_LABELS
+from ..clients import ServiceError, ServiceUnavailable
 from . import context
 
 bp = Blueprint("auth", __name__)
 SESSION_KEY = "sid"
+AGENCY_NAME_KEY = "agency_name"
 _MAX_TARGET = 2000
 
 
@@ -45,7 +47,26 @@ def _load_user() -> None:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"current_user": g.get("user"), "role_labels": ROLE_LABELS, "home_url": home_url}
+    return {
+        "current_user": g.get("user"),
+        "role_labels": ROLE_LABELS,
+        "home_url": home_url,
+        "agency_name": _agency_name,
+    }
+
+
+def _agency_name(user: StaffUser) -> str:
+    """A partner user's agency by the name its profile in contacts gives, asked once a session;
+    its id while contacts cannot say (asked again on the next page)."""
+    known = session.get(AGENCY_NAME_KEY)
+    if known and known[0] == user.agency:
+        return known[1]
+    try:
+        name = context().backends.referrals.agency_name()
+    except (ServiceError, ServiceUnavailable, KeyError):
+        return user.agency or ""
+    session[AGENCY_NAME_KEY] = (user.agency, name)
+    return name
 
 
 def home_url(user: StaffUser | None = None) -> str:

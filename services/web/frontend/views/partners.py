@@ -7,21 +7,24 @@ reach these pages; staff have their own.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from ccshared import contracts as c
-from ccshared import service_types
+from ccshared import query, service_types
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
 from ..formatting import URGENCY_LABELS
 from ..presenters import local_now_fields
 from ..referral_form import AGE_UNITS, ReferralForm
-from . import backends, context
+from . import backends, context, one_value
 from .auth import signed_in
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 PER_PAGE = 20
+_PAGE = re.compile(r"[1-9][0-9]{0,8}")  # a page number as the pager writes it
 # Referrals this browser session has sent, by idempotency key: a form sent again
 # (back button, a second click after the first answer) goes to its referral.
 SENT_KEY = "referrals_sent"
@@ -31,10 +34,14 @@ SENT_KEPT = 20
 @bp.get("/")
 @signed_in(c.ROLE_PARTNER)
 def referrals() -> Any:
-    status = request.args.get("status", "")
+    status = one_value("status")
     status = status if status in c.REFERRAL_STATUSES else ""
-    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    asked = _PAGE.fullmatch(one_value("page", "1"))
+    page_number = min(int(asked.group()), query.MAX_PAGE) if asked else 1
     page = backends().referrals.page(status=status, page=page_number, per_page=PER_PAGE)
+    last = max(1, math.ceil(page.get("total", 0) / PER_PAGE))
+    if not asked or int(asked.group()) > last:  # no page number, or one past the last: go to the nearest
+        return redirect(url_for("partners.referrals", status=status or None, page=min(page_number, last)))
     centres = _centres()
     listed = [
         centres[item["centre_id"]] for item in page.get("items", []) if item.get("centre_id") in centres
