@@ -2,7 +2,8 @@
 
 Every operation that needs a credential names it, so a partner's developer or a
 generated client knows before trying which one to send: the front end's staff
-token, a partner agency's API key, or a service's own token. An operation that
+token, a partner agency's API key, a partner user's token from the front end's
+partner pages, or a service's own token. An operation that
 names none is open to anyone (the documents declare no global requirement). The
 names here are the only spelling of those schemes.
 """
@@ -23,6 +24,7 @@ from webargs.flaskparser import FlaskParser
 STAFF_TOKEN = "staffToken"
 SERVICE_TOKEN = "serviceToken"
 PARTNER_KEY = "partnerApiKey"
+PARTNER_USER_TOKEN = "partnerUserToken"
 PARTNER_KEY_HEADER = "X-API-Key"
 
 SCHEMES = {
@@ -46,13 +48,22 @@ SCHEMES = {
         "name": PARTNER_KEY_HEADER,
         "description": "A partner agency's key, issued by `python -m contacts agency-key create`.",
     },
+    PARTNER_USER_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The token the front end signs (Ed25519) for a partner user signed in to its "
+        "partner pages, naming the user's agency, addressed to this service and refused 5 s after it "
+        "was made. Only the front end holds one: a partner agency's own software sends its "
+        "X-API-Key. A staff member's token is refused here (403).",
+    },
 }
 
 # Keyword arguments for a blueprint's `doc(...)`.
 STAFF_ONLY = {"security": [{STAFF_TOKEN: []}]}
 SERVICE_ONLY = {"security": [{SERVICE_TOKEN: []}]}
 # A partner agency by its key, or one of its users through the front end's partner pages.
-PARTNER = {"security": [{PARTNER_KEY: []}, {STAFF_TOKEN: []}]}
+PARTNER = {"security": [{PARTNER_KEY: []}, {PARTNER_USER_TOKEN: []}]}
 # Open to anyone; a staff or service token shows more (the compliance report's small counts).
 PUBLIC_MORE_WITH_TOKEN = {"security": [{}, {STAFF_TOKEN: []}, {SERVICE_TOKEN: []}]}
 

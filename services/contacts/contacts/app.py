@@ -29,7 +29,9 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
         title="Children's Centres contacts",
         trusted_proxy_hops=settings.trusted_proxy_hops,
     )
-    apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
+    apidoc.declare(
+        web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.PARTNER_USER_TOKEN, apidoc.SERVICE_TOKEN
+    )
     contacts = bootstrap.contact_service(settings, store_, clock)
     provide(
         app,
