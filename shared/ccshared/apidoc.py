@@ -68,6 +68,21 @@ PARTNER = {"security": [{PARTNER_KEY: []}, {PARTNER_USER_TOKEN: []}]}
 PUBLIC_MORE_WITH_TOKEN = {"security": [{}, {STAFF_TOKEN: []}, {SERVICE_TOKEN: []}]}
 
 
+def too_many_requests(description: str) -> dict[str, Any]:
+    """The 429 answer of an operation a rate limit guards (ccshared.ratelimit): the error envelope,
+    and Retry-After, the whole seconds until the limit's window ends."""
+    return {
+        "description": description,
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before calling again (at least 1): the rest of the window",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+
+
 def declare(api: Api, *names: str) -> None:
     """Add the schemes this service accepts to its document's components."""
     for name in names:
