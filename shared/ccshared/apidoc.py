@@ -89,6 +89,67 @@ def declare(api: Api, *names: str) -> None:
         api.spec.components.security_scheme(name, SCHEMES[name])
 
 
+# One document, and the part of it one kind of caller may call ----------------
+
+OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def part_for(document: Mapping[str, Any], scheme: str, title: str) -> dict[str, Any]:
+    """The operations of `document` that a caller with `scheme` may call, word for word, with the
+    components, tags and security schemes they use: the document of a host that serves only them
+    (the partner host), cut from the service's one document so the two cannot disagree."""
+    paths = {}
+    for path, item in document["paths"].items():
+        kept = {
+            method: operation
+            for method, operation in item.items()
+            if method in OPERATIONS and {scheme: []} in operation.get("security", [])
+        }
+        if kept:
+            paths[path] = {**{key: value for key, value in item.items() if key not in OPERATIONS}, **kept}
+    operations = [op for item in paths.values() for method, op in item.items() if method in OPERATIONS]
+    components = document.get("components", {})
+    used = used_components(paths, components)
+    named = sorted({name for op in operations for option in op.get("security", []) for name in option})
+    used["securitySchemes"] = {name: components["securitySchemes"][name] for name in named}
+    tags = {tag for op in operations for tag in op.get("tags", [])}
+    return {
+        "openapi": document["openapi"],
+        "info": {**document["info"], "title": title},
+        "tags": [tag for tag in document.get("tags", []) if tag["name"] in tags],
+        "paths": paths,
+        "components": used,
+    }
+
+
+def used_components(paths: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
+    """The components `paths` refer to, and those they refer to in turn."""
+    used: dict[str, dict[str, Any]] = {}
+    waiting = list(_refs(paths))
+    while waiting:
+        kind, name = waiting.pop()
+        if name in used.get(kind, {}):
+            continue
+        found = components[kind][name]
+        used.setdefault(kind, {})[name] = found
+        waiting.extend(_refs(found))
+    return used
+
+
+def _refs(node: Any) -> Iterable[tuple[str, str]]:
+    """(kind, name) of every `#/components/<kind>/<name>` reference inside `node`."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            kind, name = ref.removeprefix("#/components/").split("/", 1)
+            yield kind, name
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
 # Rules over several fields ----------------------------------------------------
 #
 # A rule such as "give a phone or an e-mail" is declared once on its schema, in

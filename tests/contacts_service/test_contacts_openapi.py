@@ -12,6 +12,7 @@ from ccshared.timeutil import to_str
 from ccshared.web import provided
 from contacts.api import Services
 from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
 
 REFERRALS = "/api/v1/referrals"
 CREATES = {"/api/v1/contacts": "staff", REFERRALS: "agency"}
@@ -143,3 +144,53 @@ def test_partner_operations_name_the_partner_schemes_and_a_staff_token_is_refuse
         if path.startswith(REFERRALS):
             assert operation["security"] == [{"partnerApiKey": []}, {"partnerUserToken": []}]
     assert client.get(REFERRALS, headers=staff_headers()).status_code == 403
+
+
+# The partner host's document -------------------------------------------------
+
+PARTNER_DOCUMENT = "/api/v1/referrals/openapi.json"
+
+
+def _refs(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+def test_the_partner_document_holds_the_operations_partners_can_call_and_no_other(client, document):
+    partner = client.get(PARTNER_DOCUMENT)
+
+    assert partner.status_code == 200, partner.json
+    partners = partner.json
+    validate(partners)
+    callable_by_key = {
+        key: operation
+        for key, operation in _operations(document).items()
+        if {"partnerApiKey": []} in operation.get("security", [])
+    }
+    assert _operations(partners) == callable_by_key, "the same operations, word for word"
+    assert set(partners["components"]["securitySchemes"]) == {"partnerApiKey", "partnerUserToken"}
+    used = {ref.removeprefix("#/components/") for ref in _refs(partners)}
+    kept = {f"{kind}/{name}" for kind, named in partners["components"].items() for name in named}
+    assert used <= kept and kept - used <= {
+        "securitySchemes/partnerApiKey",
+        "securitySchemes/partnerUserToken",
+    }
+    assert "ContactDetail" not in partners["components"]["schemas"]
+    assert {tag["name"] for tag in partners["tags"]} == {"referrals"}
+
+
+def test_what_the_partner_document_lists_an_agencys_key_reaches_and_nothing_else(
+    client, document, agency_headers
+):
+    listed = set(_operations(client.get(PARTNER_DOCUMENT).json))
+    for method, path in _operations(document):
+        url = path.replace("{contact_id}", "an-unknown-id").replace("{agency_id}", "an-unknown-id")
+        answer = client.open(
+            url, method=method, json={} if method == "POST" else None, headers=agency_headers
+        )
+        reached = answer.status_code not in (401, 403)
+        assert reached == ((method, path) in listed), (method, path, answer.status_code)

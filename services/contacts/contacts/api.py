@@ -16,7 +16,8 @@ from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unautho
 from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
 from ccshared.web import context
-from flask import Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
+from flask_smorest import Api
 from marshmallow import Schema
 
 from . import schemas as s
@@ -371,6 +372,22 @@ def nearest_centre(query: dict) -> dict:
 def get_referral(contact_id: str) -> dict:
     """One of the agency's own referrals, with its status history."""
     return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
+
+
+PARTNER_DOCUMENT = "/api/v1/referrals/openapi.json"
+
+
+def publish_partner_document(app: Flask, web_api: Api) -> None:
+    """The partner host's OpenAPI document, at PARTNER_DOCUMENT (under the path the host passes
+    here): the operations an agency's key reaches, cut from the service's one document, whose
+    /openapi.json stays on the internal network. Open to anyone, like that one."""
+
+    def document() -> Response:
+        whole = web_api.spec.to_dict()
+        title = f"{whole['info']['title']}: partner API"
+        return jsonify(apidoc.part_for(whole, apidoc.PARTNER_KEY, title))
+
+    app.add_url_rule(PARTNER_DOCUMENT, "partner_openapi", document, methods=["GET"])
 
 
 # Internal: other services -----------------------------------------------------

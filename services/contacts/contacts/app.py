@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
+    api.publish_partner_document(app, web_api)
     web_api.register_blueprint(api.internal)
     web_api.register_blueprint(api.webhook_deliveries)
     provide(app, bootstrap.subject_access(settings, store_, clock))
