@@ -2,7 +2,8 @@
 
 Every operation that needs a credential names it, so a partner's developer or a
 generated client knows before trying which one to send: the front end's staff
-token, a partner agency's API key, or a service's own token. An operation that
+token, a partner agency's API key, a partner user's token from the front end's
+partner pages, or a service's own token. An operation that
 names none is open to anyone (the documents declare no global requirement). The
 names here are the only spelling of those schemes.
 """
@@ -26,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 STAFF_TOKEN = "staffToken"
 SERVICE_TOKEN = "serviceToken"
 PARTNER_KEY = "partnerApiKey"
+PARTNER_USER_TOKEN = "partnerUserToken"
 PARTNER_KEY_HEADER = "X-API-Key"
 
 SCHEMES = {
@@ -49,21 +51,106 @@ SCHEMES = {
         "name": PARTNER_KEY_HEADER,
         "description": "A partner agency's key, issued by `python -m contacts agency-key create`.",
     },
+    PARTNER_USER_TOKEN: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The token the front end signs (Ed25519) for a partner user signed in to its "
+        "partner pages, naming the user's agency, addressed to this service and refused 5 s after it "
+        "was made. Only the front end holds one: a partner agency's own software sends its "
+        "X-API-Key. A staff member's token is refused here (403).",
+    },
 }
 
 # Keyword arguments for a blueprint's `doc(...)`.
 STAFF_ONLY = {"security": [{STAFF_TOKEN: []}]}
 SERVICE_ONLY = {"security": [{SERVICE_TOKEN: []}]}
 # A partner agency by its key, or one of its users through the front end's partner pages.
-PARTNER = {"security": [{PARTNER_KEY: []}, {STAFF_TOKEN: []}]}
+PARTNER = {"security": [{PARTNER_KEY: []}, {PARTNER_USER_TOKEN: []}]}
 # Open to anyone; a staff or service token shows more (the compliance report's small counts).
 PUBLIC_MORE_WITH_TOKEN = {"security": [{}, {STAFF_TOKEN: []}, {SERVICE_TOKEN: []}]}
+
+
+def too_many_requests(description: str) -> dict[str, Any]:
+    """The 429 answer of an operation a rate limit guards (ccshared.ratelimit): the error envelope,
+    and Retry-After, the whole seconds until the limit's window ends."""
+    return {
+        "description": description,
+        "headers": {
+            "Retry-After": {
+                "description": "seconds to wait before calling again (at least 1): the rest of the window",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
 
 
 def declare(api: Api, *names: str) -> None:
     """Add the schemes this service accepts to its document's components."""
     for name in names:
         api.spec.components.security_scheme(name, SCHEMES[name])
+
+
+# One document, and the part of it one kind of caller may call ----------------
+
+OPERATIONS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def part_for(document: Mapping[str, Any], scheme: str, title: str) -> dict[str, Any]:
+    """The operations of `document` that a caller with `scheme` may call, word for word, with the
+    components, tags and security schemes they use: the document of a host that serves only them
+    (the partner host), cut from the service's one document so the two cannot disagree."""
+    paths = {}
+    for path, item in document["paths"].items():
+        kept = {
+            method: operation
+            for method, operation in item.items()
+            if method in OPERATIONS and {scheme: []} in operation.get("security", [])
+        }
+        if kept:
+            paths[path] = {**{key: value for key, value in item.items() if key not in OPERATIONS}, **kept}
+    operations = [op for item in paths.values() for method, op in item.items() if method in OPERATIONS]
+    components = document.get("components", {})
+    used = used_components(paths, components)
+    named = sorted({name for op in operations for option in op.get("security", []) for name in option})
+    used["securitySchemes"] = {name: components["securitySchemes"][name] for name in named}
+    tags = {tag for op in operations for tag in op.get("tags", [])}
+    return {
+        "openapi": document["openapi"],
+        "info": {**document["info"], "title": title},
+        "tags": [tag for tag in document.get("tags", []) if tag["name"] in tags],
+        "paths": paths,
+        "components": used,
+    }
+
+
+def used_components(paths: Mapping[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
+    """The components `paths` refer to, and those they refer to in turn."""
+    used: dict[str, dict[str, Any]] = {}
+    waiting = list(_refs(paths))
+    while waiting:
+        kind, name = waiting.pop()
+        if name in used.get(kind, {}):
+            continue
+        found = components[kind][name]
+        used.setdefault(kind, {})[name] = found
+        waiting.extend(_refs(found))
+    return used
+
+
+def _refs(node: Any) -> Iterable[tuple[str, str]]:
+    """(kind, name) of every `#/components/<kind>/<name>` reference inside `node`."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            kind, name = ref.removeprefix("#/components/").split("/", 1)
+            yield kind, name
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
 
 
 # Rules over several fields ----------------------------------------------------

@@ -52,7 +52,6 @@ PUBLIC = {"web", "contacts", "directory"}
 # What the partner API host serves, and from which service.
 PARTNER_PATHS = {
     ("/api/v1/referrals", "Prefix", "contacts"),
-    ("/openapi.json", "Exact", "contacts"),
     ("/healthz", "Exact", "contacts"),
     ("/oruk", "Prefix", "directory"),
     ("/api/v1/centres", "Prefix", "directory"),
@@ -65,7 +64,8 @@ PARTNER_PATHS = {
 PARTNER_ROUTES = {
     "/api/v1/referrals": "contacts",
     "/api/v1/referrals/a-referral": "contacts",
-    "/openapi.json": "contacts",
+    "/api/v1/referrals/openapi.json": "contacts",
+    "/openapi.json": None,
     "/healthz": "contacts",
     "/oruk": "directory",
     "/oruk/services": "directory",

@@ -360,6 +360,16 @@ def test_partner_api_site_passes_the_partner_api_on(proxy: Proxy) -> None:
     assert status == 401 and b"X-API-Key" in body
 
 
+def test_partner_api_site_publishes_the_partner_document_and_not_the_whole_one(proxy: Proxy) -> None:
+    """Partners read the operations they can call; the staff and internal ones stay inside."""
+    status, _, body = proxy.request(PARTNER_API, "/api/v1/referrals/openapi.json")
+    assert status == 200, body[:500]
+    paths = set(json.loads(body)["paths"])
+    assert "/api/v1/referrals" in paths and all(path.startswith("/api/v1/referrals") for path in paths)
+    status, _, body = proxy.request(PARTNER_API, "/openapi.json")
+    assert status == 404 and b"not a partner API path" in body
+
+
 def test_partner_api_site_publishes_the_open_referral_feed(proxy: Proxy) -> None:
     """The ORUK validator and other directories read /oruk/ from outside, over TLS."""
     status, headers, body = proxy.request(PARTNER_API, "/oruk/services?per_page=1")
@@ -372,7 +382,7 @@ def test_partner_api_site_publishes_the_open_referral_feed(proxy: Proxy) -> None
 
 
 def test_the_feeds_openapi_url_answers_with_the_feeds_document_through_the_proxy(proxy: Proxy) -> None:
-    """Not the referrals API's /openapi.json, which the partner host also serves."""
+    """Not the partner API's document (/api/v1/referrals/openapi.json) on the same host."""
     status, _, body = proxy.request(PARTNER_API, "/oruk/")
     url = urlsplit(json.loads(body)["openapi_url"])
     assert url.hostname == PARTNER_API

@@ -86,6 +86,7 @@ contacts   referrals.create_referral          POST   401  201     201      201  
 contacts   referrals.list_referrals           GET    401  200     200      200   200   403      403    403   403 403
 contacts   referrals.get_referral             GET    401  200     404      200   404   403      403    403   403 403
 contacts   referrals.nearest_centre           GET    401  200     200      200   200   403      403    403   403 403
+contacts   partner_openapi                    GET    200  200     200      200   200   200      200    200   200 200
 contacts   internal.referral_notice           GET    401  401     401      403   403   403      403    403   403 403
 contacts   internal.agency_notice             GET    401  401     401      403   403   403      403    403   403 403
 contacts   webhook_deliveries.list_deliveries GET    401  401     401      403   403   200      200    200   200 200
@@ -479,6 +480,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "POST", "/api/v1/referrals", json={**REFERRAL, "centre_id": "centre-north"}
     ),
     ("contacts", "referrals.list_referrals", "GET"): lambda w: Call("GET", "/api/v1/referrals"),
+    ("contacts", "partner_openapi", "GET"): lambda w: Call("GET", "/api/v1/referrals/openapi.json"),
     ("contacts", "referrals.nearest_centre", "GET"): lambda w: Call(
         "GET", "/api/v1/referrals/nearest-centre?postcode_district=L4&support_needed=stay-and-play"
     ),
@@ -755,6 +757,9 @@ def test_hostile_openapi_says_what_lets_a_caller_in(world: World, service: str) 
         )
         if expected["anon"] in OK:
             continue
+        # Each scheme is listed exactly where a caller holding only it gets in: partners' routes
+        # name no staff token (staff are refused there), staff routes no partner credential.
         assert ("partnerApiKey" in names) == (expected["partner"] in OK), f"{where}: {options}"
-        token_works = any(expected[role] in OK for role in (*STAFF_ROLES, "ptok"))
-        assert ("staffToken" in names) == token_works, f"{where}: {options}"
+        assert ("partnerUserToken" in names) == (expected["ptok"] in OK), f"{where}: {options}"
+        staff_get_in = any(expected[role] in OK for role in STAFF_ROLES)
+        assert ("staffToken" in names) == staff_get_in, f"{where}: {options}"

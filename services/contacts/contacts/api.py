@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from ccshared import apidoc, tables
@@ -15,13 +16,24 @@ from ccshared.errors import ApiError, Forbidden, InvalidInput, NotFound, Unautho
 from ccshared.ratelimit import RateLimiter, client_key
 from ccshared.timeutil import Clock
 from ccshared.web import context
-from flask import Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
+from flask_smorest import Api
 from marshmallow import Schema
 
 from . import schemas as s
 from . import views
 from .agencies import AgencyKeys
-from .idempotency import HEADER, IdempotencyMismatch, IdempotentRequests, Request, checked_key, mismatch
+from .idempotency import (
+    HEADER,
+    KEY_PATTERN,
+    KEY_RULE,
+    LIFETIME,
+    IdempotencyMismatch,
+    IdempotentRequests,
+    Request,
+    checked_key,
+    mismatch,
+)
 from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
@@ -29,10 +41,30 @@ API_KEY_HEADER = apidoc.PARTNER_KEY_HEADER
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": HEADER,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
     "required": False,
-    "description": "a key of your own per request: a retry within 24 hours with the same key and body gets "
-    "the first answer, not a second record; the same key with another body is refused",
+    "description": f"A key of your own for this request ({KEY_RULE}; anything else is 422 naming "
+    f"{HEADER}), kept {LIFETIME // timedelta(hours=1)} hours from its first use, for the caller who sent "
+    "it: a member of staff, or an agency (its API keys and partner users alike). Within that time a "
+    "retry with the same key and the same body (the same JSON, whatever the order of its keys or the "
+    "spaces between them) makes nothing new: it answers 201 with the record the first request made, "
+    f"as it stands now. The same key with another body is 422 `invalid_input` naming {HEADER}, and "
+    "nothing is written: use a new key for a new request. After those hours, or once the record's "
+    "personal data has been erased, the key is forgotten, and a request with it makes a new record.",
+}
+
+# Every partner operation: who may call it, and the rate limit `_authenticate_agency` counts first.
+PARTNER = {
+    **apidoc.PARTNER,
+    "responses": {
+        "429": apidoc.too_many_requests(
+            "Over the partner API's rate limit, counted per caller in fixed windows: an agency's "
+            "software (all its API keys together), and each of its partner users apart; a call without "
+            "valid credentials counts against its address. The limit is the deployment's "
+            "CONTACTS_PARTNER_RATE_LIMIT (by default 120 calls a minute). A refused call is not counted "
+            "and does nothing; Retry-After says when the window ends."
+        )
+    },
 }
 
 # Made once: a schema with nested fields costs more to build than to load a body with,
@@ -301,7 +333,7 @@ partners = guarded(
 )
 
 
-@_creates(partners, REFERRAL_CREATE, s.AgencyReferralSchema, apidoc.PARTNER)
+@_creates(partners, REFERRAL_CREATE, s.AgencyReferralSchema, PARTNER)
 def create_referral(form: dict) -> Response:
     """Refer a family (consent recorded); `nearest: true` picks the nearest suitable centre."""
     agency = _agency()
@@ -311,7 +343,7 @@ def create_referral(form: dict) -> Response:
 
 
 @partners.get("")
-@partners.doc(**apidoc.PARTNER)
+@partners.doc(**PARTNER)
 @partners.arguments(s.AgencyReferralQuerySchema, location="query")
 @partners.response(200, s.AgencyReferralPageSchema)
 def list_referrals(query: dict) -> dict:
@@ -332,7 +364,7 @@ def calling_agency() -> dict:
 
 
 @partners.get("/nearest-centre")
-@partners.doc(**apidoc.PARTNER)
+@partners.doc(**PARTNER)
 @partners.arguments(s.NearestCentreQuerySchema, location="query")
 @partners.response(200, s.NearestCentreSchema)
 def nearest_centre(query: dict) -> dict:
@@ -344,11 +376,27 @@ def nearest_centre(query: dict) -> dict:
 
 
 @partners.get("/<contact_id>")
-@partners.doc(**apidoc.PARTNER)
+@partners.doc(**PARTNER)
 @partners.response(200, s.AgencyReferralDetailSchema)
 def get_referral(contact_id: str) -> dict:
     """One of the agency's own referrals, with its status history."""
     return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
+
+
+PARTNER_DOCUMENT = "/api/v1/referrals/openapi.json"
+
+
+def publish_partner_document(app: Flask, web_api: Api) -> None:
+    """The partner host's OpenAPI document, at PARTNER_DOCUMENT (under the path the host passes
+    here): the operations an agency's key reaches, cut from the service's one document, whose
+    /openapi.json stays on the internal network. Open to anyone, like that one."""
+
+    def document() -> Response:
+        whole = web_api.spec.to_dict()
+        title = f"{whole['info']['title']}: partner API"
+        return jsonify(apidoc.part_for(whole, apidoc.PARTNER_KEY, title))
+
+    app.add_url_rule(PARTNER_DOCUMENT, "partner_openapi", document, methods=["GET"])
 
 
 # Internal: other services -----------------------------------------------------

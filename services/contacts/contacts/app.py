@@ -29,7 +29,9 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
         title="Children's Centres contacts",
         trusted_proxy_hops=settings.trusted_proxy_hops,
     )
-    apidoc.declare(web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.SERVICE_TOKEN)
+    apidoc.declare(
+        web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.PARTNER_USER_TOKEN, apidoc.SERVICE_TOKEN
+    )
     contacts = bootstrap.contact_service(settings, store_, clock)
     provide(
         app,
@@ -45,6 +47,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     )
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
+    api.publish_partner_document(app, web_api)
     web_api.register_blueprint(api.internal)
     web_api.register_blueprint(api.webhook_deliveries)
     provide(app, bootstrap.subject_access(settings, store_, clock))

@@ -34,7 +34,9 @@ from .repository import IdempotencyRecords
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
 CLAIM_ATTEMPTS = 3
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+KEY_RULE = "1 to 200 printable ASCII characters without spaces"
+KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces (the OpenAPI document states it)
+_KEY = re.compile(KEY_PATTERN)
 
 
 class IdempotencyMismatch(Exception):
@@ -50,7 +52,7 @@ def checked_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     if not _KEY.match(raw):
-        message = "must be 1 to 200 printable ASCII characters without spaces"
+        message = f"must be {KEY_RULE}"
         raise InvalidInput(f"{HEADER} {message}", fields={HEADER: [message]})
     return raw
 

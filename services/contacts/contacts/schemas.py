@@ -8,7 +8,7 @@ from ccshared import apidoc, geo, query, tables
 from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
-from ccshared.calendar import validate_received_at
+from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
 from ccshared.phone import UkPhone
 from ccshared.referrals import CHANGES
 from ccshared.text import NoControlCharacters
@@ -232,9 +232,23 @@ class ChildSchema(Strict):
 
 
 class ConsentSchema(Strict):
-    given = fields.Boolean(required=True, validate=validate.Equal(True, error="the family must consent"))
-    recorded_by = text(200, required=True)
-    recorded_at = fields.AwareDateTime(required=True, validate=validate_received_at)
+    """The family's consent to the referral, as the referrer recorded it."""
+
+    given = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="the family must consent"),
+        metadata={"description": "must be true: a family is referred only with its consent"},
+    )
+    recorded_by = text(200, required=True, metadata={"description": "who recorded the consent"})
+    recorded_at = fields.AwareDateTime(
+        required=True,
+        validate=validate_received_at,
+        metadata={
+            "description": "when the consent was recorded: a date-time with its UTC offset (`Z` or "
+            f"`+01:00`), its UK date from {EARLIEST_DAY} to {LATEST_DAY}, and not in the future: "
+            "not later than the moment the referral arrives (422 naming `consent.recorded_at`)"
+        },
+    )
 
 
 class ServiceCode(fields.String):

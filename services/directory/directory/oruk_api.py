@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
 
-from ccshared.apidoc import Blueprint
+from ccshared.apidoc import Blueprint, used_components
 from ccshared.errors import NotFound
 from ccshared.service_types import BY_TERM_ID, SERVICE_TYPES
 from ccshared.timeutil import Clock
@@ -263,36 +263,8 @@ def feed_document(document: dict[str, Any], feed_url: str) -> dict[str, Any]:
         "servers": [{"url": feed_url}],
         "tags": [tag for tag in document.get("tags", []) if tag["name"] == blp.name],
         "paths": paths,
-        "components": _used_components(paths, document.get("components", {})),
+        "components": used_components(paths, document.get("components", {})),
     }
-
-
-def _used_components(paths: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    """The components `paths` refer to, and those they refer to in turn."""
-    used: dict[str, dict[str, Any]] = {}
-    waiting = list(_refs(paths))
-    while waiting:
-        kind, name = waiting.pop()
-        if name in used.get(kind, {}):
-            continue
-        found = components[kind][name]
-        used.setdefault(kind, {})[name] = found
-        waiting.extend(_refs(found))
-    return used
-
-
-def _refs(node: Any) -> Iterable[tuple[str, str]]:
-    """(kind, name) of every `#/components/<kind>/<name>` reference inside `node`."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/"):
-            kind, name = ref.removeprefix("#/components/").split("/", 1)
-            yield kind, name
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
 
 
 def publish(app: Flask, smorest: Api) -> None:
