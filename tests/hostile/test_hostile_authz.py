@@ -86,6 +86,7 @@ contacts   referrals.create_referral          POST   401  201     201      201  
 contacts   referrals.list_referrals           GET    401  200     200      200   200   403      403    403   403 403
 contacts   referrals.get_referral             GET    401  200     404      200   404   403      403    403   403 403
 contacts   referrals.nearest_centre           GET    401  200     200      200   200   403      403    403   403 403
+contacts   referrals.calling_agency           GET    401  200     200      200   200   403      403    403   403 403
 contacts   partner_openapi                    GET    200  200     200      200   200   200      200    200   200 200
 contacts   internal.referral_notice           GET    401  401     401      403   403   403      403    403   403 403
 contacts   internal.agency_notice             GET    401  401     401      403   403   403      403    403   403 403
@@ -485,6 +486,7 @@ REQUESTS: dict[tuple[str, str, str], Builder] = {
         "GET", "/api/v1/referrals/nearest-centre?postcode_district=L4&support_needed=stay-and-play"
     ),
     ("contacts", "referrals.get_referral", "GET"): lambda w: Call("GET", f"/api/v1/referrals/{w.referral()}"),
+    ("contacts", "referrals.calling_agency", "GET"): lambda w: Call("GET", "/api/v1/referrals/agency"),
     ("contacts", "internal.referral_notice", "GET"): lambda w: Call(
         "GET", f"/api/v1/internal/referrals/{w.referral()}"
     ),

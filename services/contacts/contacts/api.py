@@ -355,7 +355,7 @@ def list_referrals(query: dict) -> dict:
 
 
 @partners.get("/agency")
-@partners.doc(**apidoc.PARTNER)
+@partners.doc(**PARTNER)
 @partners.response(200, s.AgencyNamedSchema)
 def calling_agency() -> dict:
     """The calling agency: its id and the name its profile gives (the partner pages show the name)."""
