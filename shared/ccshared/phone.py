@@ -1,4 +1,4 @@
-"""UK telephone numbers as people write them: one rule for every service that takes one."""
+"""Telephone numbers as people write them: one rule for every service that takes one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from marshmallow import ValidationError, validate
 _SEPARATORS = re.compile(r"[\s\-()]")
 _NATIONAL = re.compile(r"^0[0-9]{9,10}$")
 _COUNTRY = ("+44", "0044")
+# A number abroad as the world writes it (E.164): + or 00, a country code other than the UK's,
+# and 8 to 15 digits in all.
+_ABROAD = re.compile(r"^(?:\+|00)(?!44)[1-9][0-9]{7,14}$")
 
 
 def uk_number(raw: str) -> str | None:
@@ -24,13 +27,23 @@ def uk_number(raw: str) -> str | None:
     return compact if _NATIONAL.match(compact) else None
 
 
-class UkPhone(validate.Validator):
-    """A field's check that its text is a UK telephone number (`uk_number`); kept as written."""
+def abroad(raw: str) -> bool:
+    """Whether the text is a number abroad with its country code ('+33 1 23 45 67 89')."""
+    return bool(_ABROAD.match(_SEPARATORS.sub("", raw)))
 
-    def __init__(self, error: str):
+
+class Phone(validate.Validator):
+    """A field's check that its text is a UK telephone number (`uk_number`), or, where people
+    are reached wherever their phone is from (a family newly arrived), one abroad with its
+    country code; kept as written."""
+
+    def __init__(self, error: str, *, abroad_too: bool = False):
         self.error = error
+        self.abroad_too = abroad_too
 
     def __call__(self, value: str) -> str:
-        if not isinstance(value, str) or uk_number(value) is None:
+        if not isinstance(value, str):
+            raise ValidationError(self.error)
+        if uk_number(value) is None and not (self.abroad_too and abroad(value)):
             raise ValidationError(self.error)
         return value

@@ -93,7 +93,13 @@ def test_every_partner_operation_documents_its_rate_limit_and_answers_429_with_r
     partner_operations = {
         key: operation for key, operation in _operations(document).items() if key[1].startswith(REFERRALS)
     }
-    assert len(partner_operations) == 4
+    assert set(partner_operations) == {
+        ("GET", REFERRALS),
+        ("POST", REFERRALS),
+        ("GET", f"{REFERRALS}/{{contact_id}}"),
+        ("GET", f"{REFERRALS}/nearest-centre"),
+        ("GET", f"{REFERRALS}/agency"),
+    }
     for (method, path), operation in partner_operations.items():
         stated = operation["responses"]["429"]
         assert stated["headers"]["Retry-After"]["schema"]["type"] == "integer"
@@ -120,6 +126,7 @@ def test_the_document_states_the_consent_date_rules_and_the_api_holds_to_them(
     consent = document["components"]["schemas"]["Consent"]["properties"]
     said = consent["recorded_at"]["description"]
     assert "future" in said and str(EARLIEST_DAY) in said and str(LATEST_DAY) in said and "offset" in said
+    assert "pregnancy with the oldest child" in said
     assert "true" in consent["given"]["description"]
 
     def refer(recorded_at: str):
@@ -128,7 +135,11 @@ def test_the_document_states_the_consent_date_rules_and_the_api_holds_to_them(
 
     now = clock.now()
     assert refer(to_str(now)).status_code == 201
-    assert refer(f"{EARLIEST_DAY}T00:00:00+00:00").status_code == 201
+    # The referral's oldest child is 2: consent is taken from that pregnancy on, 10 months before
+    # the earliest birth its age allows (born less than 3 years ago), and refused before.
+    assert refer("2023-01-24T00:00:00+00:00").status_code == 201
+    earlier = refer("2023-01-22T00:00:00+00:00")
+    assert earlier.status_code == 422 and "consent.recorded_at" in earlier.json["error"]["fields"]
     later = refer(to_str(now + timedelta(seconds=1)))
     assert later.status_code == 422 and "consent.recorded_at" in later.json["error"]["fields"]
     naive = refer("2026-11-22T09:30:00")

@@ -241,11 +241,12 @@ def test_line_breaks_are_kept_in_text_written_on_several_lines(
     ("children", "recorded_at"),
     [
         ([{"age_years": 2}], "1999-06-01T09:30:00Z"),
-        ([{"age_years": 2}], "2023-11-22T09:30:00Z"),  # a child of 2 was born after 2023-11-23
-        ([{"age_months": 7}, {"age_months": 3}], "2026-03-22T09:30:00Z"),  # born after 2026-03-23
+        # A child of 2 was born after 2023-11-23, so its pregnancy began after 2023-01-23.
+        ([{"age_years": 2}], "2023-01-22T09:30:00Z"),
+        ([{"age_months": 7}, {"age_months": 3}], "2025-05-22T09:30:00Z"),  # born after 2026-03-23
     ],
 )
-def test_consent_recorded_before_the_oldest_child_was_born_is_refused_naming_it(
+def test_consent_recorded_before_the_oldest_childs_pregnancy_is_refused_naming_it(
     client, agency_headers, referral, children, recorded_at
 ):
     referral["children"] = children
@@ -255,7 +256,7 @@ def test_consent_recorded_before_the_oldest_child_was_born_is_refused_naming_it(
 
     assert answer.status_code == 422, answer.json
     assert list(answer.json["error"]["fields"]) == ["consent.recorded_at"]
-    assert "before the oldest child was born" in answer.json["error"]["fields"]["consent.recorded_at"][0]
+    assert "before the pregnancy" in answer.json["error"]["fields"]["consent.recorded_at"][0]
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
@@ -265,9 +266,11 @@ def test_consent_recorded_before_the_oldest_child_was_born_is_refused_naming_it(
         ([{"age_years": 2}], "2023-11-24T09:30:00Z"),
         ([{"age_years": 4}, {"age_months": 2}], "2021-11-24T09:30:00Z"),
         ([{"age_months": 0}], "2026-10-24T09:30:00Z"),
+        ([{"age_months": 2}], "2026-03-01T09:30:00Z"),  # a midwife's referral, agreed in pregnancy
+        ([{"age_years": 2}], "2023-01-24T09:30:00Z"),
     ],
 )
-def test_consent_recorded_since_the_oldest_child_could_have_been_born_is_taken(
+def test_consent_recorded_since_the_oldest_childs_pregnancy_is_taken(
     client, agency_headers, referral, children, recorded_at
 ):
     referral["children"] = children
@@ -304,10 +307,16 @@ def test_a_family_postcode_or_district_is_kept_as_the_directory_writes_it(
     assert read["personal"]["family"]["postcode"] == kept
 
 
-PHONE_REFUSED = ["not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"]
+PHONE_REFUSED = [
+    "not a valid telephone number: a UK one of 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123, "
+    "or one abroad with its country code, e.g. +33 1 23 45 67 89"
+]
 
 
-@pytest.mark.parametrize("phone", ["      ", "-----1", "(0) 12-34", "0151 496 00000 0", "+33 1 23 45 67 89"])
+@pytest.mark.parametrize(
+    "phone",
+    ["      ", "-----1", "(0) 12-34", "0151 496 00000 0", "+33 1", "+0 123 456 789", "33 1 23 45 67 89"],
+)
 @pytest.mark.parametrize("part", ["referrer", "family"])
 def test_a_phone_without_a_uk_numbers_digits_is_refused_naming_it(
     client, agency_headers, referral, part, phone
@@ -322,7 +331,16 @@ def test_a_phone_without_a_uk_numbers_digits_is_refused_naming_it(
 
 
 @pytest.mark.parametrize(
-    "phone", ["0151 496 0000", "07700 900123", "+44 7700 900123", "+44 (0)151 496-0000", "(0151) 496 000"]
+    "phone",
+    [
+        "0151 496 0000",
+        "07700 900123",
+        "+44 7700 900123",
+        "+44 (0)151 496-0000",
+        "(0151) 496 000",
+        "+33 1 23 45 67 89",  # a number abroad, with its country code
+        "0048 601 234 567",
+    ],
 )
 def test_a_uk_phone_written_as_people_write_it_is_taken_as_written(
     client, agency_headers, referral, staff_headers, phone

@@ -384,11 +384,16 @@ def receive(
     return contact
 
 
-def earliest_birth(children: Sequence[dict], now: datetime) -> datetime:
-    """The earliest the oldest child can have been born, from the ages given (a child of 2 years
-    was born less than 3 years ago; of 7 months, less than 8 months ago). A family's consent
-    recorded before it is not this family's consent."""
-    months = max(
+# A referral may be agreed in pregnancy (a midwife's), so consent may come before the birth.
+PREGNANCY_MONTHS = 10
+
+
+def earliest_consent(children: Sequence[dict], now: datetime) -> datetime:
+    """The earliest a family's consent can have been recorded: a pregnancy before the earliest
+    the oldest child can have been born, from the ages given (a child of 2 years was born less
+    than 3 years ago; of 7 months, less than 8 months ago). Consent recorded before it is not
+    this family's."""
+    months = PREGNANCY_MONTHS + max(
         (child["age_years"] + 1) * 12 if "age_years" in child else child["age_months"] + 1
         for child in children
     )

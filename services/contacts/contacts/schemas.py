@@ -9,7 +9,7 @@ from ccshared import contracts as c
 from ccshared import service_types as st
 from ccshared.auth import AGENCY_ID
 from ccshared.calendar import EARLIEST_DAY, LATEST_DAY, validate_received_at
-from ccshared.phone import UkPhone
+from ccshared.phone import Phone
 from ccshared.referrals import CHANGES
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -64,12 +64,15 @@ def text(max_length: int, required: bool = False, multiline: bool = False, **kwa
 
 def phone() -> fields.String:
     return fields.String(
-        validate=UkPhone(
-            "not a valid UK telephone number: 10 or 11 digits, e.g. 0151 496 0000 or 07700 900123"
+        validate=Phone(
+            "not a valid telephone number: a UK one of 10 or 11 digits, e.g. 0151 496 0000 or "
+            "07700 900123, or one abroad with its country code, e.g. +33 1 23 45 67 89",
+            abroad_too=True,
         ),
         metadata={
             "description": "a UK telephone number: 10 or 11 digits from its leading 0 (+44 reads as 0; "
-            "spaces, dashes and brackets as you like)",
+            "spaces, dashes and brackets as you like); or a number abroad with + (or 00) and its "
+            "country code, 8 to 15 digits in all",
             "example": "0151 496 0000",
         },
     )
@@ -246,7 +249,9 @@ class ConsentSchema(Strict):
         metadata={
             "description": "when the consent was recorded: a date-time with its UTC offset (`Z` or "
             f"`+01:00`), its UK date from {EARLIEST_DAY} to {LATEST_DAY}, and not in the future: "
-            "not later than the moment the referral arrives (422 naming `consent.recorded_at`)"
+            "not later than the moment the referral arrives, nor before the pregnancy with the "
+            "oldest child by the ages given (10 months before its earliest birth): 422 naming "
+            "`consent.recorded_at`"
         },
     )
 

@@ -33,7 +33,7 @@ from .domain import (
     Raised,
     Referral,
     RuleBroken,
-    earliest_birth,
+    earliest_consent,
     new_reference,
     receive,
 )
@@ -192,12 +192,13 @@ class ContactService(ContactRecords):
         with business_rules():
             if consent["recorded_at"] > now:
                 raise RuleBroken("consent.recorded_at", "must not be in the future")
-            born = earliest_birth(form["children"], now)
-            if consent["recorded_at"] < born:
+            earliest = earliest_consent(form["children"], now)
+            if consent["recorded_at"] < earliest:
                 raise RuleBroken(
                     "consent.recorded_at",
-                    f"must not be before the oldest child was born (after {born.date().isoformat()}, "
-                    "from the ages given): give the date this family's consent was recorded",
+                    "must not be before the pregnancy with the oldest child (after "
+                    f"{earliest.date().isoformat()}, from the ages given): give the date this family's "
+                    "consent was recorded",
                 )
         details = {
             "referrer": form["referrer"],

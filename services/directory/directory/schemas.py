@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ccshared import apidoc, geo
+from ccshared import apidoc, geo, phone
 from ccshared.contracts import (
     AREAS,
     CENTRE_ACTIONS,
@@ -20,7 +20,6 @@ from ccshared.contracts import (
     CENTRE_TEMPORARILY_CLOSED,
     FEED_RESULTS,
 )
-from ccshared.phone import UkPhone
 from ccshared.service_types import SERVICE_IDS
 from ccshared.text import NoControlCharacters
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -83,7 +82,7 @@ class Phone(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        return UkPhone("Not a valid UK phone number, e.g. 0151 496 0000.")(text)
+        return phone.Phone("Not a valid UK phone number, e.g. 0151 496 0000.")(text)
 
 
 def _time() -> fields.String:
