@@ -1,6 +1,6 @@
 """The contacts service's background work: the outbox relay (contact events, and
-agency events from the agencies' profiles), the consumer that builds the centre
-read model, the partner webhooks (the consumer that records deliveries and the
+agency events from the agencies' profiles), the consumers that build the centre
+read model and the referrals' due dates (the SLA monitor's events), the partner webhooks (the consumer that records deliveries and the
 loop that sends them), and the timers: the Idempotency-Key purge and the daily
 retention erasure, and the check that pays a scrub an erasure owes."""
 
@@ -46,6 +46,7 @@ class Subscription:
 
 CENTRES = Subscription("contacts-centre-read-model", c.CENTRES_TOPIC, "contacts-centres")
 WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-webhooks")
+DUE_DATES = Subscription("contacts-due-dates", c.SLA_TOPIC, "contacts-due-dates")
 KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
 DAY_SECONDS = 24 * 3600
 # How often each worker looks for a scrub owed (one read of one mark): an erasure on request
@@ -92,6 +93,21 @@ def centres_task(
 
     def handlers() -> dict[str, Handler]:
         return bootstrap.centre_read_model(store, clock).handlers()
+
+    return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
+
+
+def due_dates_task(
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    keep_processed: timedelta = KEEP,
+    subscription: Subscription = DUE_DATES,
+) -> Task:
+    """Keeps each referral's due date from the SLA monitor's events, for its agency's reads."""
+
+    def handlers() -> dict[str, Handler]:
+        return bootstrap.due_date_read_model(store).handlers()
 
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
@@ -239,6 +255,7 @@ def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task
     return [
         relay_task(store, bus, clock),
         centres_task(store, bus, clock, keep_processed=keep_processed),
+        due_dates_task(store, bus, clock, keep_processed=keep_processed),
         webhooks_task(store, bus, clock, keep_processed=keep_processed, hints=recorded),
         webhook_delivery_task(store, clock, cipher, hints=recorded),
         idempotency_purge_task(settings, store, clock),
