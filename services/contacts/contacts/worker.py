@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Unpack
 
 from ccshared import contracts as c
@@ -97,19 +98,10 @@ def centres_task(
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
 
 
-def due_dates_task(
-    store: Store,
-    bus: Bus,
-    clock: Clock,
-    keep_processed: timedelta = KEEP,
-    subscription: Subscription = DUE_DATES,
-) -> Task:
+def due_dates_task(store: Store, bus: Bus, clock: Clock, keep_processed: timedelta = KEEP) -> Task:
     """Keeps each referral's due date from the SLA monitor's events, for its agency's reads."""
-
-    def handlers() -> dict[str, Handler]:
-        return bootstrap.due_date_read_model(store).handlers()
-
-    return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
+    read_model = partial(bootstrap.due_date_read_model, store)
+    return _consumer_task(DUE_DATES, store, bus, clock, keep_processed, lambda: read_model().handlers())
 
 
 def webhooks_task(
