@@ -49,6 +49,10 @@ SLA_RESPONDED_LATE = "sla.responded_late.v1"
 # A breached contact still unanswered N working days after its breach, and every N
 # working days after that (the escalation ladder's reminders; data.reminder counts them).
 SLA_STILL_BREACHED = "sla.still_breached.v1"
+# A started referral's due date moved while it runs (a pause ended, a new calendar or target, a
+# move into another area): ids, channel, area and the new due_at only (contacts shows partners
+# their respond-by date from sla.started and this).
+SLA_DUE_MOVED = "sla.due_moved.v1"
 
 # A partner agency's webhook receiver has kept failing (published on the contacts
 # topic, key = agency id), so that the agency can be told by e-mail.
@@ -73,6 +77,7 @@ CONTACT_EVENTS = (
 )
 SLA_EVENTS = (
     SLA_STARTED,
+    SLA_DUE_MOVED,
     SLA_AT_RISK,
     SLA_BREACHED,
     SLA_STILL_BREACHED,
@@ -80,6 +85,8 @@ SLA_EVENTS = (
     SLA_RESPONDED_LATE,
     CENTRE_STALE,
 )
+# What contacts reads of the sla topic: a referral's due date, for its agency (respond_by).
+DUE_DATE_EVENTS = (SLA_STARTED, SLA_DUE_MOVED)
 AGENCY_EVENTS = (AGENCY_WEBHOOK_FAILING,)
 
 # A contact's statuses: the contacts service moves them, the others read them.

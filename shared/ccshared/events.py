@@ -127,6 +127,12 @@ class SlaData(_ContactNamed):
     reminder = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
+class DueMovedData(_ContactNamed):
+    """A running referral's new due date: ids, channel, area and the instant only."""
+
+    due_at = fields.AwareDateTime(required=True)
+
+
 class PersonalErasedData(_Data):
     """Which contact's personal data contacts erased, when, and which parts: ids only."""
 
@@ -172,6 +178,7 @@ REGISTRY: dict[str, type[Schema]] = {
             c.SLA_RESPONDED_LATE,
         )
     },
+    c.SLA_DUE_MOVED: DueMovedData,
     c.AGENCY_WEBHOOK_FAILING: WebhookFailingData,
     c.CONTACT_PERSONAL_ERASED: PersonalErasedData,
     c.CONTACT_AREA_MOVED: AreaMovedData,

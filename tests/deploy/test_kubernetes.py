@@ -280,7 +280,8 @@ def subscriptions_in_the_code(rendered: Rendered, tmp_path: Path) -> dict[str, s
     )
     return {
         "contacts": {
-            (each.group, each.topic) for each in (contacts_worker.CENTRES, contacts_worker.WEBHOOKS)
+            (each.group, each.topic)
+            for each in (contacts_worker.CENTRES, contacts_worker.WEBHOOKS, contacts_worker.DUE_DATES)
         },
         "sla-monitor": sla_monitor_subscriptions(rendered, tmp_path),
         "notifier": {(notifier_group, topic) for topic in notifier_worker.TOPICS},

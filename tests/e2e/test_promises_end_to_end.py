@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from ccshared import bus, events
 from ccshared import contracts as c
+from ccshared.timeutil import LONDON
 
 from tests.infra.payloads import REFERRAL
 from tests.infra.waiting import drain_quiet, wait_for
@@ -183,6 +184,18 @@ def test_a_partners_referral_is_answered_and_the_referrer_told_at_each_step(syst
     assert delivered_to(received)[AGENCY] == 1 and delivered_to(received)[REFERRER] == 1
     centre_notice = next(m for m in received if m["Delivered-To"] == COORDINATOR_NORTH)
     assert centre_notice["Subject"].startswith("URGENT referral")
+    # The agency reads the date its receipt gave: the SLA monitor's, through contacts' read model.
+    receipt = next(m for m in received if m["Delivered-To"] == REFERRER).get_body(("plain",)).get_content()
+    respond_by = wait_for(
+        lambda: requests.get(
+            f"{system.url('contacts')}/api/v1/referrals/{made['id']}", headers={"X-API-Key": key}, timeout=10
+        ).json()["respond_by"],
+        DEADLINE,
+        "the agency's respond_by",
+        interval=0.5,
+    )
+    local = datetime.fromisoformat(respond_by).astimezone(LONDON)
+    assert f"We will respond by {local:%A} {local.day} {local:%B %Y, %H:%M}." in " ".join(receipt.split())
 
     accepted = requests.post(
         f"{system.url('contacts')}/api/v1/contacts/{made['id']}/referral/accept",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from notifier.mail import compose
 from notifier.rendering import RenderedMessage
 from notifier.repository import repositories
 from notifier.worker import tasks
-from notifier_testkit import Notifier, centre_event, environment, sla_event, stale_event
+from notifier_testkit import MONDAY_MORNING, Notifier, centre_event, environment, sla_event, stale_event
 
 from tests.infra import tokens
 from tests.infra.waiting import wait_for
@@ -112,6 +113,32 @@ def test_a_breach_in_the_embedded_run_is_one_eml_per_recipient_shown_to_staff(em
     assert client.get("/api/v1/messages", headers=headers(SOUTH)).get_json()["items"] == []
     hidden = client.get(f"/api/v1/messages/{breach_copies[0]['id']}", headers=headers(SOUTH))
     assert hidden.status_code == 404
+
+
+def test_a_due_date_moved_is_skipped_and_the_contacts_next_event_still_mailed(embedded: Settings):
+    """sla.due_moved is for contacts (a referral's respond-by date): the notifier records and sends
+    nothing for it, sends it to no dead letters, and is not held up by it."""
+    mail_dir = embedded.delivery.mail_dir
+    notifications, centres = repositories(stores.connect(embedded.store_url))
+    publish(embedded, c.CENTRES_TOPIC, centre_event())
+    wait_for(lambda: centres.get("centre-north-1") is not None, 90, "the centre known")
+    breach = sla_event()
+    moved = {name: breach["data"][name] for name in ("contact_id", "reference", "centre_id", "area")}
+    moved |= {"channel": c.REFERRAL, "due_at": datetime.fromisoformat(breach["data"]["due_at"])}
+    publish(
+        embedded,
+        c.SLA_TOPIC,
+        events.make(c.SLA_DUE_MOVED, "contact-0001", moved, source="sla-monitor", time=MONDAY_MORNING),
+    )
+    publish(embedded, c.SLA_TOPIC, breach)  # same contact: same key, after it
+    wait_for(lambda: len(emls(mail_dir)) == 2, 90, "the breach's two mails")
+
+    assert {n.event_type for n in notifications.search()} == {c.SLA_BREACHED}
+    dead = buses.connect(embedded.bus_url).consumer("test-dead-letters", [c.DEAD_LETTER_TOPIC])
+    try:
+        assert dead.poll(0.5) == []
+    finally:
+        dead.close()
 
 
 def test_messages_api_needs_a_staff_token_and_rejects_unsafe_ids(tmp_path):

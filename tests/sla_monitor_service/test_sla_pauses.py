@@ -311,3 +311,38 @@ def test_the_clocks_list_shows_paused_clocks_and_their_paused_days(monitor, stor
     )
     only_paused = client.get("/api/v1/clocks", headers=headers, query_string={"state": "paused"}).json
     assert [row["contact_id"] for row in only_paused["clocks"]] == ["c1"]
+
+
+def test_a_resume_that_moves_a_referrals_due_date_announces_the_new_date_once(monitor, store, clock) -> None:
+    referral = {"channel": contracts.REFERRAL, "urgency": contracts.ROUTINE}
+    handle(monitor, received("r1", RECEIVED, **referral))
+    clock.at = TUESDAY
+    handle(monitor, paused("r1", RECEIVED, TUESDAY, **referral))
+    clock.at = THURSDAY_AFTER
+    resume = resumed("r1", RECEIVED, TUESDAY, THURSDAY_AFTER, **referral)
+    handle(monitor, resume)
+    handle(monitor, resume)  # a redelivery
+
+    by_type = {envelope["type"]: envelope for envelope in staged(store)}
+    assert sorted(by_type) == [contracts.SLA_DUE_MOVED, contracts.SLA_STARTED]
+    started, moved = by_type[contracts.SLA_STARTED], by_type[contracts.SLA_DUE_MOVED]
+    assert datetime.fromisoformat(started["data"]["due_at"]) == DUE
+    moved_due = datetime.fromisoformat(moved["data"].pop("due_at"))
+    assert moved_due == datetime(2026, 6, 17, 22, 59, 59, tzinfo=UTC) == monitor.clocks.get("r1").due_at
+    assert moved["data"] == {
+        "contact_id": "r1",
+        "reference": "REF-r1",
+        "channel": contracts.REFERRAL,
+        "centre_id": "centre-test-1",
+        "area": contracts.NORTH,
+    }
+
+
+def test_a_resume_that_leaves_the_due_date_where_it_was_announces_nothing(monitor, store, clock) -> None:
+    referral = {"channel": contracts.REFERRAL, "urgency": contracts.ROUTINE}
+    handle(monitor, received("r1", RECEIVED, **referral))
+    handle(monitor, paused("r1", RECEIVED, TUESDAY, **referral))
+    clock.at = TUESDAY + timedelta(hours=2)
+    handle(monitor, resumed("r1", RECEIVED, TUESDAY, clock.at, **referral))
+
+    assert types(store) == [contracts.SLA_STARTED]

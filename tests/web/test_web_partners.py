@@ -281,6 +281,29 @@ def test_a_referral_waiting_on_the_agency_says_so_in_the_list_and_what_for_in_th
     assert "Test note: the consent form" in notice
 
 
+def test_a_referral_says_when_the_centre_aims_to_respond_until_it_is_answered(partner, services):
+    due = "2026-11-24T23:59:59+00:00"
+    waiting = referral("r1", "R-2611-AAAA1", "opened", respond_by=due)
+    answered = referral("r2", "R-2611-AAAA2", "accepted", respond_by=due, decided_at="2026-11-20T10:00:00Z")
+    not_yet = referral("r3", "R-2611-AAAA3", "new")
+    page = {"items": [waiting, answered, not_yet], "total": 3, "page": 1, "per_page": 20}
+    services.on("GET", CONTACTS, "/api/v1/referrals", (200, page))
+    for item in (waiting, answered, not_yet):
+        services.on("GET", CONTACTS, f"/api/v1/referrals/{item['id']}", (200, item | {"sent": None}))
+
+    listed = partner.get("/partners/").text
+
+    def row(reference: str) -> str:
+        return re.search(rf'<tr data-reference="{reference}">(.*?)</tr>', listed, re.S).group(1)
+
+    assert "the centre aims to respond by Tue 24 Nov 2026" in row("R-2611-AAAA1")
+    assert "respond by" not in row("R-2611-AAAA2") and "respond by" not in row("R-2611-AAAA3")
+    detail = partner.get("/partners/referrals/r1").text
+    assert "The centre aims to respond by Tue 24 Nov 2026." in detail
+    for other in ("r2", "r3"):
+        assert 'data-testid="respond-by"' not in partner.get(f"/partners/referrals/{other}").text
+
+
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):
     erased = referral(
         "r1",

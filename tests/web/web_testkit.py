@@ -141,6 +141,7 @@ def referral(referral_id: str, reference: str, status: str = "new", **extra: Any
         "decided_at": None,
         "withdraw_reason_code": None,
         "urgency": "soon",
+        "respond_by": None,
         "support_needed": ["stay-and-play"],
         "routing": NEAREST["routing"],
         "history": [{"at": "2026-03-17T09:00:00.000000Z", "from": None, "to": "new"}],

@@ -34,6 +34,7 @@ from .idempotency import (
     checked_key,
     mismatch,
 )
+from .repository import DueDateRepository
 from .service import Agency, ContactService
 from .webhook_service import DeliveryLog
 
@@ -85,6 +86,7 @@ class Services:
     tokens: TokenVerifier
     clock: Clock
     webhook_log: DeliveryLog
+    due_dates: DueDateRepository
     partner_limiter: RateLimiter | None = None
 
 
@@ -339,7 +341,8 @@ def create_referral(form: dict) -> Response:
     agency = _agency()
     with _idempotent(f"agency:{agency.id}") as create_request:
         contact, _created = _services().contacts.receive_referral(agency, form, create_request)
-    return _json(AGENCY_REFERRAL.dump(views.agency_referral(contact)), 201)
+    due = _services().due_dates.of([contact.id])
+    return _json(AGENCY_REFERRAL.dump(views.agency_referral(contact, respond_by=due.get(contact.id))), 201)
 
 
 @partners.get("")
@@ -351,7 +354,9 @@ def list_referrals(query: dict) -> dict:
     contacts, total = _services().contacts.agency_referrals(
         _agency(), query["page"], query["per_page"], query.get("status")
     )
-    return views.page([views.agency_referral(c) for c in contacts], total, query["page"], query["per_page"])
+    due = _services().due_dates.of([contact.id for contact in contacts])
+    items = [views.agency_referral(c, respond_by=due.get(c.id)) for c in contacts]
+    return views.page(items, total, query["page"], query["per_page"])
 
 
 @partners.get("/agency")
@@ -380,7 +385,9 @@ def nearest_centre(query: dict) -> dict:
 @partners.response(200, s.AgencyReferralDetailSchema)
 def get_referral(contact_id: str) -> dict:
     """One of the agency's own referrals, with its status history."""
-    return views.agency_referral_detail(_services().contacts.agency_referral(_agency(), contact_id))
+    services = _services()
+    reading = services.contacts.agency_referral(_agency(), contact_id)
+    return views.agency_referral_detail(reading, services.due_dates.of([contact_id]).get(contact_id))
 
 
 PARTNER_DOCUMENT = "/api/v1/referrals/openapi.json"

@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
             clock=clock,
             partner_limiter=bootstrap.partner_limiter(settings, store_, clock),
             webhook_log=bootstrap.delivery_log(store_),
+            due_dates=bootstrap.due_dates(store_),
         ),
     )
     web_api.register_blueprint(api.staff)

@@ -16,8 +16,8 @@ from .blind_index import BlindIndex
 from .config import Settings
 from .crypto import PersonalDataCipher
 from .idempotency import IdempotentRequests, idempotent_requests
-from .read_model import CentreReadModel
-from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRepository
+from .read_model import CentreReadModel, DueDateReadModel
+from .repository import AgencyRepository, AuditLog, CentreRepository, ContactRepository, DueDateRepository
 from .retention import erase_expired
 from .scrubbing import OwedScrub
 from .service import AreaMoves, ContactService
@@ -81,6 +81,16 @@ def centre_read_model(store: Store, clock: Clock) -> CentreReadModel:
     """The centres contacts may be logged against, kept from the directory's events; a centre's
     unanswered contacts follow it into another area."""
     return CentreReadModel(CentreRepository(store), AreaMoves(ContactRepository(store, clock), clock))
+
+
+def due_dates(store: Store) -> DueDateRepository:
+    """Each referral's due date as the SLA monitor last announced it (its agency's respond_by)."""
+    return DueDateRepository(store)
+
+
+def due_date_read_model(store: Store) -> DueDateReadModel:
+    """Keeps each referral's due date from the SLA monitor's events."""
+    return DueDateReadModel(due_dates(store))
 
 
 def delivery_log(store: Store) -> DeliveryLog:

@@ -1,4 +1,7 @@
-"""The centre read model, built from the directory's centre events.
+"""The read models contacts keeps from other services' events: the centres (the directory's
+centre events) and each referral's due date (the SLA monitor's, DueDateReadModel below).
+
+The centre read model:
 
 Applied by version: an event older than (or as old as) what is held changes
 nothing, so redelivered or out-of-order events cannot undo a newer state.
@@ -13,8 +16,9 @@ from dataclasses import dataclass
 from ccshared import contracts as c
 from ccshared.consumer import Handler
 from ccshared.events import Event
+from ccshared.timeutil import to_str
 
-from .repository import CentreRepository, centre_of
+from .repository import CentreRepository, DueDateRepository, centre_of
 from .service import AreaMoves
 
 
@@ -35,3 +39,21 @@ class CentreReadModel:
 
     def handlers(self) -> dict[str, Handler]:
         return {event_type: self.apply for event_type in c.CENTRE_EVENTS}
+
+
+@dataclass(eq=False)
+class DueDateReadModel:
+    """Each referral's due date as the SLA monitor works it out (sla.started, then sla.due_moved
+    at each move), for its agency's reads (`respond_by`); the rule stays in the SLA monitor.
+
+    Applied by the event's time (a move after the start on a tie, as the monitor raises them):
+    an older event, or a redelivered one, never replaces a newer date."""
+
+    due_dates: DueDateRepository
+
+    def apply(self, event: Event) -> None:
+        seen = f"{to_str(event.time)}|{c.DUE_DATE_EVENTS.index(event.type)}"
+        self.due_dates.put(event.data["contact_id"], event.data["due_at"], seen)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {event_type: self.apply for event_type in c.DUE_DATE_EVENTS}

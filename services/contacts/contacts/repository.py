@@ -19,6 +19,7 @@ from .domain import Centre, Contact, Pause, Referral, Transition
 
 CONTACTS = "contacts"
 CENTRES = "centres"
+DUE_DATES = "due_dates"
 AGENCIES = "agencies"
 AGENCY_PROFILES = "agency_profiles"
 AUDIT = "audit"
@@ -274,6 +275,30 @@ class CentreRepository:
 
     def all(self) -> list[Centre]:
         return [centre_of(doc["_id"], doc) for doc in self.collection.find({}, sort=[("name", 1)])]
+
+
+class DueDateRepository:
+    """The SLA monitor's due date of each referral, one document per contact id, kept apart from
+    the contact (no version conflict with staff's steps). `seen` orders the events applied."""
+
+    def __init__(self, store: Store):
+        self.collection = store.collection(DUE_DATES)
+
+    def put(self, contact_id: str, due_at: datetime, seen: str) -> bool:
+        """Hold `due_at` unless a date from an event as new as `seen`, or newer, is held; True if held."""
+        held = {"due_at": to_str(due_at), "seen": seen}
+        try:
+            self.collection.insert({"_id": contact_id, **held})
+            return True
+        except DuplicateKey:
+            return self.collection.update({"_id": contact_id, "seen": {"$lt": seen}}, held) > 0
+
+    def of(self, contact_ids: Sequence[str]) -> dict[str, datetime]:
+        """The due dates held for these contacts (those not heard of yet are left out)."""
+        if not contact_ids:
+            return {}
+        found = self.collection.find({"_id": {"$in": list(contact_ids)}})
+        return {doc["_id"]: from_str(doc["due_at"]) for doc in found}
 
 
 def centre_of(centre_id: str, doc: Mapping[str, Any]) -> Centre:

@@ -546,6 +546,16 @@ class AgencyReferralSchema(ContactStandingSchema, ReferralOutlineSchema):
         },
     )
     history = fields.List(fields.Nested(AgencyTransitionSchema))
+    respond_by = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "the date the centre aims to respond by: the SLA monitor's due date for "
+            "the referral (its working-day target from when it came in, moved on by any time the "
+            "centre waited on the family or your agency), the same as in the receipt e-mail. Null "
+            "until the SLA monitor has worked it out, moments after the referral arrives: read it "
+            "again. Kept once the referral is answered or withdrawn"
+        },
+    )
 
 
 class AgencyReferralDetailSchema(AgencyReferralSchema):

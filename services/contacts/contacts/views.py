@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from ccshared import contracts as c
@@ -116,9 +117,12 @@ def _waiting_on_partner(contact: Contact) -> Pause | None:
     return pause if pause is not None and pause.reason_code == c.WAITING_ON_PARTNER else None
 
 
-def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict[str, Any]:
+def agency_referral(
+    contact: Contact, decline_reason: str | None = None, respond_by: datetime | None = None
+) -> dict[str, Any]:
     """What an agency is shown of its referral: no assignee, no staff's own notes, and the
-    referral status it follows, never the contact's staff status (assigned, closed...)."""
+    referral status it follows, never the contact's staff status (assigned, closed...).
+    `respond_by` is its due date as the SLA monitor announced it (None until heard)."""
     referral = contact.referral
     assert referral is not None
     decided = referral.status in (c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
@@ -137,6 +141,7 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
         "decided_at": referral.decided_at,
         "withdraw_reason_code": contact.withdraw_reason_code,
         "urgency": referral.urgency,
+        "respond_by": respond_by,
         "support_needed": referral.support_needed,
         "routing": referral.routing,
         "history": _steps(contact.referral_history),
@@ -144,7 +149,7 @@ def agency_referral(contact: Contact, decline_reason: str | None = None) -> dict
     }
 
 
-def agency_referral_detail(reading: Reading) -> dict[str, Any]:
+def agency_referral_detail(reading: Reading, respond_by: datetime | None = None) -> dict[str, Any]:
     """One referral for its agency, with what the agency itself sent (None once erased) and,
     while staff wait on the agency, the note saying what for (written for the agency to read)."""
     contact, personal = reading.contact, reading.personal
@@ -153,7 +158,10 @@ def agency_referral_detail(reading: Reading) -> dict[str, Any]:
     waiting = _waiting_on_partner(contact)
     shown = waiting is not None and waiting.note_for_partner and reading.pause_notes
     note = reading.pause_notes[-1] if shown else None
-    return agency_referral(contact, reading.decline_reason) | {"sent": sent, "waiting_on_partner_note": note}
+    return agency_referral(contact, reading.decline_reason, respond_by) | {
+        "sent": sent,
+        "waiting_on_partner_note": note,
+    }
 
 
 def page(items: list[dict], total: int, page_number: int, per_page: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The contacts service's background work: the outbox relay (contact events, and
-agency events from the agencies' profiles), the consumer that builds the centre
-read model, the partner webhooks (the consumer that records deliveries and the
+agency events from the agencies' profiles), the consumers that build the centre
+read model and the referrals' due dates (the SLA monitor's events), the partner webhooks (the consumer that records deliveries and the
 loop that sends them), and the timers: the Idempotency-Key purge and the daily
 retention erasure, and the check that pays a scrub an erasure owes."""
 
@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Unpack
 
 from ccshared import contracts as c
@@ -46,6 +47,7 @@ class Subscription:
 
 CENTRES = Subscription("contacts-centre-read-model", c.CENTRES_TOPIC, "contacts-centres")
 WEBHOOKS = Subscription("contacts-webhook-intake", c.CONTACTS_TOPIC, "contacts-webhooks")
+DUE_DATES = Subscription("contacts-due-dates", c.SLA_TOPIC, "contacts-due-dates")
 KEEP = timedelta(days=30)  # how long a handled event's id is remembered, unless the settings say
 DAY_SECONDS = 24 * 3600
 # How often each worker looks for a scrub owed (one read of one mark): an erasure on request
@@ -94,6 +96,12 @@ def centres_task(
         return bootstrap.centre_read_model(store, clock).handlers()
 
     return _consumer_task(subscription, store, bus, clock, keep_processed, handlers)
+
+
+def due_dates_task(store: Store, bus: Bus, clock: Clock, keep_processed: timedelta = KEEP) -> Task:
+    """Keeps each referral's due date from the SLA monitor's events, for its agency's reads."""
+    read_model = partial(bootstrap.due_date_read_model, store)
+    return _consumer_task(DUE_DATES, store, bus, clock, keep_processed, lambda: read_model().handlers())
 
 
 def webhooks_task(
@@ -239,6 +247,7 @@ def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task
     return [
         relay_task(store, bus, clock),
         centres_task(store, bus, clock, keep_processed=keep_processed),
+        due_dates_task(store, bus, clock, keep_processed=keep_processed),
         webhooks_task(store, bus, clock, keep_processed=keep_processed, hints=recorded),
         webhook_delivery_task(store, clock, cipher, hints=recorded),
         idempotency_purge_task(settings, store, clock),

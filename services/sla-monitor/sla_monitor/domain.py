@@ -51,6 +51,11 @@ Decisions the rules leave open, made here once:
   if dated before it). Each pause is known by when it began, so a repeated,
   early or late pause or resume event is applied once, in its place.
 
+- A started referral whose due date moves while its clock runs (a pause ends, a new
+  calendar, closure or target, a move into another area) announces the new date
+  (`sla.due_moved.v1`: ids, channel, area and due_at), so its agency is shown the date
+  the centre now aims to respond by; each move once (`due_moves` counts them).
+
 - A contact that followed its centre into another area (contact.area_moved.v1, sent only
   while it is unanswered) moves its clock there: breaches and reminders go to the new
   area, and a clock still running on time (or paused) takes the new area's closure days,
@@ -89,6 +94,9 @@ MOVABLE = (OPEN, AT_RISK)
 # Clocks whose deadline a new calendar or target moves: those not breached or answered.
 ADJUSTABLE = (OPEN, AT_RISK, PAUSED)
 OUTCOMES = (MET, RESPONDED_LATE)
+
+# What sla.due_moved carries: ids, channel, area and the new due date, nothing else.
+DUE_MOVED_FIELDS = ("contact_id", "reference", "channel", "centre_id", "area", "due_at")
 
 BY_RESPONSE = "response"
 BY_REFERRAL_DECISION = "referral_decision"
@@ -156,6 +164,8 @@ class ContactClock(Aggregate[SlaEvent]):
     # Whole working days of every ended pause (those that moved the due date, and any after a breach).
     paused_working_days: int = 0
     area_moved_at: datetime | None = None  # when it last followed its centre into another area
+
+    due_moves: int = 0  # how many moves of a started referral's due date were announced
 
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
@@ -304,6 +314,13 @@ class ContactClock(Aggregate[SlaEvent]):
         self, deadline: Deadline, fingerprint: str, now: datetime, calendar: WorkingCalendar
     ) -> None:
         """Apply a changed calendar or target to a clock still running on time (or paused)."""
+        before = self.due_at
+        self._recompute(deadline, fingerprint, now, calendar)
+        self._announce_due_moved(before)
+
+    def _recompute(
+        self, deadline: Deadline, fingerprint: str, now: datetime, calendar: WorkingCalendar
+    ) -> None:
         if self.state not in ADJUSTABLE:
             self.calendar_fingerprint = fingerprint
             return
@@ -327,6 +344,11 @@ class ContactClock(Aggregate[SlaEvent]):
 
     def resume(self, paused_at: datetime, at: datetime, now: datetime, calendar: WorkingCalendar) -> None:
         """End the pause begun at `paused_at`; a paused clock runs on with its due date moved."""
+        before = self.due_at
+        self._resume(paused_at, at, now, calendar)
+        self._announce_due_moved(before)
+
+    def _resume(self, paused_at: datetime, at: datetime, now: datetime, calendar: WorkingCalendar) -> None:
         if at < paused_at or self.state in (*OUTCOMES, WITHDRAWN):
             return
         pause = next((pause for pause in self.pauses if pause.paused_at == paused_at), None)
@@ -341,6 +363,14 @@ class ContactClock(Aggregate[SlaEvent]):
             return
         self.state = OPEN
         self.advance(now)
+
+    def _announce_due_moved(self, before: datetime | None) -> None:
+        """A running referral's clock announced its start: a move of its due date is announced too."""
+        if self.channel != contracts.REFERRAL or self.state not in RUNNING or self.due_at == before:
+            return
+        self.due_moves += 1
+        data = {name: getattr(self, name) for name in DUE_MOVED_FIELDS}
+        self.record(SlaEvent(contracts.SLA_DUE_MOVED, data, once_per=str(self.due_moves)))
 
     def _breach(self, now: datetime) -> None:
         self.breach_emitted = True

@@ -141,6 +141,15 @@ def day(value: str | datetime | date | None) -> str:
     return f"{local.day} {local:%B %Y}"
 
 
+def short_date(value: str | datetime | None) -> str:
+    """'Tue 24 Nov 2026': the London day of an instant (a due date's day)."""
+    instant = parse_instant(value)
+    if instant is None:
+        return "–"
+    local = instant.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%b %Y}"
+
+
 def short_day(value: str) -> str:
     """'2026-12-25' -> '25 December'."""
     local = date.fromisoformat(value)
@@ -219,6 +228,7 @@ FILTERS = {
     "centre_choices": centre_choices,
     "when": when,
     "day": day,
+    "short_date": short_date,
     "month": month,
     "short_day": short_day,
     "iso": iso,
