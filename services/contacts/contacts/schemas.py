@@ -223,9 +223,15 @@ class FamilySchema(Strict):
 class ChildSchema(Strict):
     """A child under five: age in whole years (0-4) or in months (0-59)."""
 
-    age_years = fields.Integer(validate=validate.Range(0, 4, error="children must be under five"))
+    age_years = fields.Integer(
+        validate=validate.Range(
+            c.CHILD_AGE_YEARS[0], c.CHILD_AGE_YEARS[-1], error="children must be under five"
+        )
+    )
     age_months = fields.Integer(
-        validate=validate.Range(0, 59, error="children must be under five (0-59 months)")
+        validate=validate.Range(
+            c.CHILD_AGE_MONTHS[0], c.CHILD_AGE_MONTHS[-1], error="children must be under five (0-59 months)"
+        )
     )
     rules = (
         apidoc.ExactlyOne(
