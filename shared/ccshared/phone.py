@@ -6,6 +6,8 @@ import re
 
 from marshmallow import ValidationError, validate
 
+from .text import NoControlCharacters
+
 _SEPARATORS = re.compile(r"[\s\-()]")
 _NATIONAL = re.compile(r"^0[0-9]{9,10}$")
 _COUNTRY = ("+44", "0044")
@@ -32,6 +34,9 @@ def abroad(raw: str) -> bool:
     return bool(_ABROAD.match(_SEPARATORS.sub("", raw)))
 
 
+_ONE_LINE = NoControlCharacters()
+
+
 class Phone(validate.Validator):
     """A field's check that its text is a UK telephone number (`uk_number`), or, where people
     are reached wherever their phone is from (a family newly arrived), one abroad with its
@@ -44,6 +49,7 @@ class Phone(validate.Validator):
     def __call__(self, value: str) -> str:
         if not isinstance(value, str):
             raise ValidationError(self.error)
+        _ONE_LINE(value)  # a line break or tab is no separator: it is refused as in any text
         if uk_number(value) is None and not (self.abroad_too and abroad(value)):
             raise ValidationError(self.error)
         return value

@@ -206,6 +206,9 @@ def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
         ("referrer", "role", "health\tvisitor"),
         ("consent", "recorded_by", "Test\x7fReferrer"),
         (None, "notes", "Test\x00note"),
+        ("family", "phone", "0151 496\n0000"),
+        ("referrer", "phone", "0151\u2028496 0000"),
+        ("family", "phone", "0151\x0b4960000"),
     ],
 )
 def test_control_characters_in_free_text_are_refused_naming_the_field_and_nothing_is_written(

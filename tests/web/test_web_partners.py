@@ -296,12 +296,34 @@ def test_a_referral_says_when_the_centre_aims_to_respond_until_it_is_answered(pa
     def row(reference: str) -> str:
         return re.search(rf'<tr data-reference="{reference}">(.*?)</tr>', listed, re.S).group(1)
 
-    assert "the centre aims to respond by Tue 24 Nov 2026" in row("R-2611-AAAA1")
+    assert "The centre aims to respond by Tue 24 Nov 2026" in row("R-2611-AAAA1")
     assert "respond by" not in row("R-2611-AAAA2") and "respond by" not in row("R-2611-AAAA3")
     detail = partner.get("/partners/referrals/r1").text
     assert "The centre aims to respond by Tue 24 Nov 2026." in detail
     for other in ("r2", "r3"):
         assert 'data-testid="respond-by"' not in partner.get(f"/partners/referrals/{other}").text
+
+
+def test_a_respond_by_date_paused_on_the_agency_or_gone_by_is_not_shown_as_still_coming(partner, services):
+    """Paused on the agency, the date moves on when the pause ends; a date gone by is late (the
+    pages' clock is 18 Mar 2026)."""
+    paused = referral(
+        "r1",
+        "R-2603-AAAA1",
+        "opened",
+        respond_by="2026-03-20T23:59:59+00:00",
+        waiting_on_partner_since="2026-03-17T12:00:00Z",
+    )
+    late = referral("r2", "R-2603-AAAA2", "new", respond_by="2026-03-16T23:59:59+00:00")
+    for item in (paused, late):
+        services.on("GET", CONTACTS, f"/api/v1/referrals/{item['id']}", (200, item | {"sent": None}))
+
+    on_hold = partner.get("/partners/referrals/r1").text
+    gone_by = partner.get("/partners/referrals/r2").text
+
+    assert "aims to respond by Fri 20 Mar" not in on_hold
+    assert "moves on by the working days it waits on you" in on_hold
+    assert "The centre aimed to respond by Mon 16 Mar 2026: it is late." in gone_by
 
 
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):

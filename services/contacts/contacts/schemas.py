@@ -178,8 +178,9 @@ class PauseSchema(Strict):
         1000,
         multiline=True,
         metadata={
-            "description": "what it waits for; kept encrypted, shown to staff only, never in events "
-            "(only spaces: no note)"
+            "description": "what it waits for; kept encrypted, never in events (only spaces: no "
+            "note). Shown to staff; on a referral's `waiting_on_partner` pause, also to the referring "
+            "agency (its read's `waiting_on_partner_note`): write it for them"
         },
     )
 
@@ -221,7 +222,7 @@ class FamilySchema(Strict):
 
 
 class ChildSchema(Strict):
-    """A child under five: age in whole years (0-4) or in months (0-59)."""
+    """A child under five (`contracts.CHILD_AGE_YEARS`): age in whole years or in months."""
 
     age_years = fields.Integer(
         validate=validate.Range(

@@ -16,7 +16,7 @@ from ccshared import query, service_types
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from ..clients import ServiceError, ServiceUnavailable
-from ..formatting import URGENCY_LABELS
+from ..formatting import URGENCY_LABELS, parse_instant, short_date
 from ..presenters import local_now_fields
 from ..referral_form import AGE_UNITS, ReferralForm
 from . import backends, context, one_value
@@ -46,6 +46,8 @@ def referrals() -> Any:
     listed = [
         centres[item["centre_id"]] for item in page.get("items", []) if item.get("centre_id") in centres
     ]
+    for item in page.get("items", []):
+        item["respond_by_words"] = _respond_by_words(item)
     return render_template(
         "partners/referrals.html",
         page=page,
@@ -61,9 +63,27 @@ def referrals() -> Any:
 @signed_in(c.ROLE_PARTNER)
 def referral(referral_id: str) -> Any:
     found = backends().referrals.get(referral_id)
+    found["respond_by_words"] = _respond_by_words(found)
     return render_template(
         "partners/referral.html", referral=found, centre=_centre(found.get("centre_id")) or {}
     )
+
+
+def _respond_by_words(referral: dict) -> str | None:
+    """When the centre will respond, as true as the partner can be told it: only while the referral
+    waits for an answer; a pause on the agency moves the date on when it ends (by the working days
+    it lasted), and a date gone by is said to be."""
+    due = parse_instant(referral.get("respond_by"))
+    if due is None or referral.get("referral_status") not in (
+        c.REFERRAL_STATUS_NEW,
+        c.REFERRAL_STATUS_OPENED,
+    ):
+        return None
+    if referral.get("waiting_on_partner_since"):
+        return "The date the centre aims to respond by moves on by the working days it waits on you"
+    if due < context().clock.now():
+        return f"The centre aimed to respond by {short_date(due)}: it is late"
+    return f"The centre aims to respond by {short_date(due)}"
 
 
 @bp.get("/refer")
