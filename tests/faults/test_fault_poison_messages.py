@@ -28,7 +28,7 @@ DEADLINE = 90.0
 CONSUMERS = {
     c.CENTRES_TOPIC: ("contacts-centres", "sla-monitor", "notifier"),
     c.CONTACTS_TOPIC: ("contacts-webhooks", "sla-monitor", "notifier"),
-    c.SLA_TOPIC: ("notifier",),
+    c.SLA_TOPIC: ("contacts-due-dates", "notifier"),
 }
 POISON_KINDS = {
     "bad json": "not JSON",
