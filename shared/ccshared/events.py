@@ -128,9 +128,11 @@ class SlaData(_ContactNamed):
 
 
 class DueMovedData(_ContactNamed):
-    """A running referral's new due date: ids, channel, area and the instant only."""
+    """A running referral's new due date: ids, channel, area and the instant only; `move` counts
+    the clock's moves from 1, so a reader keeps the newest whatever order they arrive in."""
 
     due_at = fields.AwareDateTime(required=True)
+    move = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
 class PersonalErasedData(_Data):

@@ -124,7 +124,7 @@ def test_a_due_date_moved_is_skipped_and_the_contacts_next_event_still_mailed(em
     wait_for(lambda: centres.get("centre-north-1") is not None, 90, "the centre known")
     breach = sla_event()
     moved = {name: breach["data"][name] for name in ("contact_id", "reference", "centre_id", "area")}
-    moved |= {"channel": c.REFERRAL, "due_at": datetime.fromisoformat(breach["data"]["due_at"])}
+    moved |= {"channel": c.REFERRAL, "due_at": datetime.fromisoformat(breach["data"]["due_at"]), "move": 1}
     publish(
         embedded,
         c.SLA_TOPIC,

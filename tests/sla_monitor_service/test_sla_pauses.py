@@ -336,6 +336,7 @@ def test_a_resume_that_moves_a_referrals_due_date_announces_the_new_date_once(mo
         "channel": contracts.REFERRAL,
         "centre_id": "centre-test-1",
         "area": contracts.NORTH,
+        "move": 1,
     }
 
 

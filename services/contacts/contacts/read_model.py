@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from ccshared import contracts as c
 from ccshared.consumer import Handler
 from ccshared.events import Event
-from ccshared.timeutil import to_str
 
 from .repository import CentreRepository, DueDateRepository, centre_of
 from .service import AreaMoves
@@ -46,14 +45,15 @@ class DueDateReadModel:
     """Each referral's due date as the SLA monitor works it out (sla.started, then sla.due_moved
     at each move), for its agency's reads (`respond_by`); the rule stays in the SLA monitor.
 
-    Applied by the event's time (a move after the start on a tie, as the monitor raises them):
-    an older event, or a redelivered one, never replaces a newer date."""
+    Applied in the clock's own order, not by the events' times (SLA monitor replicas' clocks
+    differ): the start is move 0, each move carries its number. An older event, or a redelivered
+    one, never replaces a newer date."""
 
     due_dates: DueDateRepository
 
     def apply(self, event: Event) -> None:
-        seen = f"{to_str(event.time)}|{c.DUE_DATE_EVENTS.index(event.type)}"
-        self.due_dates.put(event.data["contact_id"], event.data["due_at"], seen)
+        move = event.data.get("move", 0) if event.type == c.SLA_DUE_MOVED else 0
+        self.due_dates.put(event.data["contact_id"], event.data["due_at"], f"{move:010d}")
 
     def handlers(self) -> dict[str, Handler]:
         return {event_type: self.apply for event_type in c.DUE_DATE_EVENTS}

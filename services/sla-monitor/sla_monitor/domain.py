@@ -95,7 +95,8 @@ MOVABLE = (OPEN, AT_RISK)
 ADJUSTABLE = (OPEN, AT_RISK, PAUSED)
 OUTCOMES = (MET, RESPONDED_LATE)
 
-# What sla.due_moved carries: ids, channel, area and the new due date, nothing else.
+# What sla.due_moved carries: ids, channel, area and the new due date, and `move`, which of the
+# clock's moves it is (1, 2...): replicas' clocks differ, the count does not. Nothing else.
 DUE_MOVED_FIELDS = ("contact_id", "reference", "channel", "centre_id", "area", "due_at")
 
 BY_RESPONSE = "response"
@@ -369,7 +370,7 @@ class ContactClock(Aggregate[SlaEvent]):
         if self.channel != contracts.REFERRAL or self.state not in RUNNING or self.due_at == before:
             return
         self.due_moves += 1
-        data = {name: getattr(self, name) for name in DUE_MOVED_FIELDS}
+        data = {name: getattr(self, name) for name in DUE_MOVED_FIELDS} | {"move": self.due_moves}
         self.record(SlaEvent(contracts.SLA_DUE_MOVED, data, once_per=str(self.due_moves)))
 
     def _breach(self, now: datetime) -> None:
