@@ -289,6 +289,31 @@ def test_a_referral_paused_waiting_on_the_partner_is_told_to_each_referrer_witho
         assert value not in waiting.as_string()
 
 
+@pytest.mark.parametrize("then", ["resume", "respond"])
+def test_a_waiting_on_you_not_yet_sent_when_the_centre_stops_waiting_is_not_sent(
+    tmp_path, smtp_server, contacts, then
+):
+    """The mail server was away while staff waited on the agency; they resumed (or answered)
+    before it was back: the agency is not told the centre waits on it."""
+    referral = contacts.refer("hv-team@example.org")
+    contacts.staff("pause", referral["id"], {"reason_code": "waiting_on_partner"})
+    notifier = smtp_wired(tmp_path, smtp_server, CONTACTS_URL=contacts.url)
+    notifier.receive(centre_event(CENTRE))
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    waiting = statuses_of(notifier, c.CONTACT_PAUSED)
+    assert set(waiting.values()) == {PENDING} and len(waiting) == 2
+
+    contacts.staff(then, referral["id"], {} if then == "resume" else {"method": "telephone"})
+    for envelope in contacts.staged(referral["id"]):
+        notifier.receive(envelope)
+    notifier.deliver()
+
+    assert set(statuses_of(notifier, c.CONTACT_PAUSED).values()) == {SKIPPED}
+    sent = [m["Subject"] for messages in by_recipient(smtp_server).values() for m in messages]
+    assert not [subject for subject in sent if "waiting on you" in subject], sent
+
+
 def test_a_withdrawal_to_a_referrer_whose_address_is_the_agencys_goes_once(tmp_path, smtp_server, contacts):
     referral = contacts.refer("Referrer@Example.org")
     contacts.staff("withdraw", referral["id"], {"reason_code": "logged_in_error"})

@@ -64,10 +64,10 @@ CARRIERS = (DIGEST, GROUP)
 NOTIFYING_EVENTS = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED, c.CENTRE_STALE)
 # Staff notices about a contact's clock: in a storm, grouped per recipient (grouping.py).
 GROUPED_TYPES = (c.SLA_AT_RISK, c.SLA_BREACHED, c.SLA_STILL_BREACHED)
-# Reminders that stop being true once the contact is answered or withdrawn: dropped while
-# still queued or carried by a digest or group mail not gone yet. A breach is never undone,
-# so its notices stay.
-MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED)
+# Notices that stop being true once the contact is answered or withdrawn (reminders, and a
+# "waiting on you" to its referrers): dropped while still queued or carried by a digest or
+# group mail not gone yet. A breach is never undone, so its notices stay.
+MOOT_ONCE_STOPPED = (c.SLA_AT_RISK, c.SLA_STILL_BREACHED, c.CONTACT_PAUSED)
 QUEUED_STATUSES = (PENDING, RETRYING, WAITING, HELD)
 # Staff notices about a contact addressed by the contact's area: readdressed while not gone
 # when the contact follows its centre into another area (contact.area_moved).

@@ -74,6 +74,7 @@ class Intake:
         handlers[c.AGENCY_WEBHOOK_FAILING] = self.webhook_failing
         handlers.update(dict.fromkeys((c.SLA_MET, c.SLA_RESPONDED_LATE), self.clock_stopped))
         handlers[c.CONTACT_WITHDRAWN] = self.withdrawn
+        handlers[c.CONTACT_RESUMED] = self.resumed
         handlers[c.CONTACT_PERSONAL_ERASED] = self.erasures.contact_erased
         handlers[c.CONTACT_AREA_MOVED] = self.area_moves.contact_moved
         return handlers
@@ -82,16 +83,21 @@ class Intake:
         self.referral_changed(event)
         self.clock_stopped(event)
 
+    def resumed(self, event: events.Event) -> None:
+        """The centre stopped waiting: a "waiting on you" e-mail not gone yet is no longer so."""
+        self._drop_queued(event.data["contact_id"], (c.CONTACT_PAUSED,), "the centre stopped waiting")
+
     def clock_stopped(self, event: events.Event) -> None:
         """Answered or withdrawn: its reminders (due today, still overdue) not gone yet, queued or in
         a digest or group mail not claimed yet, are no longer needed (one that went stays)."""
         why = "withdrawn" if event.type == c.CONTACT_WITHDRAWN else "answered"
+        self._drop_queued(event.data["contact_id"], MOOT_ONCE_STOPPED, f"the contact was {why}")
+
+    def _drop_queued(self, contact_id: str, event_types: tuple[str, ...], why: str) -> None:
         now = self.clock.now()
         unsent = Unsent(self.notifications)
-        for notice in self.notifications.queued_about(event.data["contact_id"], MOOT_ONCE_STOPPED):
-            unsent.change(
-                notice, lambda queued: queued.skipped(now, f"no longer needed: the contact was {why}")
-            )
+        for notice in self.notifications.queued_about(contact_id, event_types):
+            unsent.change(notice, lambda queued: queued.skipped(now, f"no longer needed: {why}"))
 
     def webhook_failing(self, event: events.Event) -> None:
         """An agency's webhook receiver keeps failing: its notification address is told, once."""
