@@ -9,7 +9,7 @@ from marshmallow import ValidationError, validate
 from .text import NoControlCharacters
 
 _SEPARATORS = re.compile(r"[\s\-()]")
-_NATIONAL = re.compile(r"^0[0-9]{9,10}$")
+_NATIONAL = re.compile(r"^0[1-9][0-9]{8,9}$")  # 00 begins a call abroad, never a UK number
 _COUNTRY = ("+44", "0044")
 # A number abroad as the world writes it (E.164): + or 00, a country code other than the UK's,
 # and 8 to 15 digits in all.

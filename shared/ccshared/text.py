@@ -11,10 +11,14 @@ import re
 
 from marshmallow import ValidationError, validate
 
-# C0 and C1 control characters, DEL, and Unicode's line and paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 control characters, DEL, Unicode's line and paragraph separators, and its
+# direction embeddings, overrides and isolates (U+202E shows "Test" as "tseT" on every page
+# and e-mail that prints the text; right-to-left names need none of them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # The same without the line breaks a form's textarea sends (\r\n or \n).
-_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(
+    r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 _WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 

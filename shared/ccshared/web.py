@@ -75,6 +75,17 @@ def _flatten(messages: Any) -> dict:
     return fields
 
 
+def field_paths(fields: Mapping[str, Any], within: str = "") -> list[str]:
+    """Each field a 422's `fields` names, as a dotted path to it: `fields` nests as the body does
+    ({"family": {"phone": [...]}} is family.phone; a list's items by index, children.0.age_years),
+    and a rule across fields names its dotted path itself (consent.recorded_at)."""
+    paths: list[str] = []
+    for name, value in fields.items():
+        path = f"{within}.{name}" if within else str(name)
+        paths += field_paths(value, path) if isinstance(value, Mapping) and value else [path]
+    return sorted(paths)
+
+
 def error_response(
     status: int, code: str, message: str, fields: dict | None = None, **extra: Any
 ) -> Response:
@@ -90,8 +101,7 @@ def _http_exception(error: HTTPException) -> Response:
     fields = _flatten(messages) if messages else None
     message = data.get("message") or error.description or HTTPStatus(status).phrase
     if fields:
-        named = ", ".join(sorted(fields))
-        message = f"invalid input: {named}"
+        message = f"invalid input: {', '.join(field_paths(fields))}"
         return error_response(422 if status in (400, 422) else status, "invalid_input", message, fields)
     response = error_response(status, _code(status), str(message))
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
@@ -106,7 +116,16 @@ class ErrorBodySchema(Schema):
     status = fields.Integer(required=True)
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields", metadata={"description": "messages by field name"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        metadata={
+            "description": "on a 422, the messages by field, nested as the body is "
+            '(`{"family": {"phone": ["..."]}}`, a list\'s items by index: `{"children": {"0": '
+            '{"age_years": ["..."]}}}`); a rule across fields is named by its dotted path '
+            '(`{"consent.recorded_at": ["..."]}`). `message` names every one as a dotted path '
+            "(`invalid input: children.0.age_years, family.phone`)"
+        },
+    )
 
 
 class ErrorEnvelopeSchema(Schema):
@@ -137,7 +156,9 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(error: ValidationError) -> Response:
         fields = error.messages if isinstance(error.messages, dict) else {"_": error.messages}
-        return error_response(422, "invalid_input", f"invalid input: {', '.join(sorted(fields))}", fields)
+        return error_response(
+            422, "invalid_input", f"invalid input: {', '.join(field_paths(fields))}", fields
+        )
 
     @app.errorhandler(VersionConflict)
     def _conflict(error: VersionConflict) -> Response:
@@ -169,7 +190,6 @@ def register_errors(app: Flask) -> None:
 
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _MAX_DIGITS = sys.get_int_max_str_digits()  # 0: no limit
-_LONG_NUMBER_HINT = re.compile(rb"[0-9]{%d}" % (_MAX_DIGITS + 1)) if _MAX_DIGITS else None
 
 
 def _lone_surrogate_at(data: Any) -> str | None:
@@ -193,6 +213,21 @@ def _lone_surrogate_at(data: Any) -> str | None:
     return None
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
 def _refuse_unreadable_json() -> Response | None:
     """Refuse here, in the envelope, JSON that parses into what nothing downstream can use:
 
@@ -200,9 +235,10 @@ def _refuse_unreadable_json() -> Response | None:
       json.loads raises a plain ValueError, which webargs does not catch (a 500);
     - escapes such as \\ud800 that decode to text no database or page can hold;
     - bytes that are not UTF-8 (JSON's only encoding between systems, RFC 8259), such as a
-      compressed body sent without its Content-Encoding: a 400 that says so.
-
-    Most bodies have neither hint and are not parsed here.
+      compressed body sent without its Content-Encoding: a 400 that says so;
+    - a key given twice in one object (`"urgency": "soon", "urgency": "urgent"`), which JSON
+      parsers read differently (Python keeps the last): a 422 naming it, as a repeated query
+      parameter is. So every JSON body is parsed here once too.
     """
     if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
         return None
@@ -211,16 +247,18 @@ def _refuse_unreadable_json() -> Response | None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return error_response(400, "bad_request", "the JSON body is not UTF-8 text: send it as UTF-8")
-    long_number = _LONG_NUMBER_HINT is not None and _LONG_NUMBER_HINT.search(body)
-    if not long_number and not _SURROGATE_HINT.search(body):
-        return None
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_repeated_keys)
     except (json.JSONDecodeError, RecursionError):
         return None  # malformed or too deep: answered where the body is read
+    except _RepeatedKey as exc:
+        problem = "given more than once in one object of the body: give it once"
+        return error_response(422, "invalid_input", f"invalid input: {exc.key}", {exc.key: [problem]})
     except ValueError:  # text already: no other ValueError than the integer's
         message = f"the JSON body holds an integer of more than {_MAX_DIGITS} digits"
         return error_response(400, "bad_request", message)
+    if not _SURROGATE_HINT.search(body):
+        return None
     where = _lone_surrogate_at(data)
     if where is None:
         return None

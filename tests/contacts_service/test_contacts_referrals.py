@@ -195,6 +195,34 @@ def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
+def test_a_key_given_twice_in_the_body_is_refused_naming_it_and_nothing_is_written(
+    client, agency_headers, referral
+):
+    """Python's parser keeps the last of a repeated key, others the first: neither is guessed."""
+    body = json.dumps(referral)[:-1] + ', "urgency": "urgent"}'
+    headers = agency_headers | {"Content-Type": "application/json"}
+
+    answer = client.post(REFERRALS, data=body, headers=headers)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["fields"] == {
+        "urgency": ["given more than once in one object of the body: give it once"]
+    }
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_a_refusal_names_each_wrong_field_by_its_path_in_the_message(client, agency_headers, referral):
+    """Software reading only `message` learns every field at fault, nested ones too."""
+    referral["family"]["phone"] = "-----1"
+    referral["children"] = [{"age_years": 9}]
+
+    answer = post(client, agency_headers, referral)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["message"] == "invalid input: children.0.age_years, family.phone"
+    assert set(answer.json["error"]["fields"]) == {"children", "family"}
+
+
 @pytest.mark.parametrize(
     ("part", "name", "value"),
     [
@@ -206,6 +234,8 @@ def test_consent_dated_before_the_projects_first_date_is_refused_naming_it(
         ("referrer", "role", "health\tvisitor"),
         ("consent", "recorded_by", "Test\x7fReferrer"),
         (None, "notes", "Test\x00note"),
+        ("family", "name", "Test \u202eylimaF"),  # shown reversed on every page that prints it
+        (None, "notes", "Test\u2066note"),
         ("family", "phone", "0151 496\n0000"),
         ("referrer", "phone", "0151\u2028496 0000"),
         ("family", "phone", "0151\x0b4960000"),
@@ -318,7 +348,16 @@ PHONE_REFUSED = [
 
 @pytest.mark.parametrize(
     "phone",
-    ["      ", "-----1", "(0) 12-34", "0151 496 00000 0", "+33 1", "+0 123 456 789", "33 1 23 45 67 89"],
+    [
+        "      ",
+        "-----1",
+        "(0) 12-34",
+        "0151 496 00000 0",
+        "+33 1",
+        "+0 123 456 789",
+        "33 1 23 45 67 89",
+        "00000000000",
+    ],
 )
 @pytest.mark.parametrize("part", ["referrer", "family"])
 def test_a_phone_without_a_uk_numbers_digits_is_refused_naming_it(

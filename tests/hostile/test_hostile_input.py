@@ -470,11 +470,13 @@ def _signed_in(built: Stack, role: str = "principal_officer", area: str | None =
 def test_hostile_web_escapes_stored_text(web_stack: Stack) -> None:
     script = HOSTILE_STRINGS["script"]
     contacts = web_stack.contacts.app.test_client()
-    body = letter(
-        subject=script,
-        requester={"name": script + HOSTILE_STRINGS["rtl_override"], "reply_by": "post", "address": script},
-    )
-    made = contacts.post("/api/v1/contacts", json=body, headers=bearer("staff", "north", to="contacts"))
+    staff = bearer("staff", "north", to="contacts")
+    reversed_name = {"name": HOSTILE_STRINGS["rtl_override"], "reply_by": "post", "address": script}
+    refused = contacts.post("/api/v1/contacts", json=letter(requester=reversed_name), headers=staff)
+    assert refused.status_code == 422, "a direction override would show the name reversed"
+    assert "name" in refused.get_json()["error"]["fields"]["requester"]
+    body = letter(subject=script, requester={"name": script, "reply_by": "post", "address": script})
+    made = contacts.post("/api/v1/contacts", json=body, headers=staff)
     assert made.status_code == 201
     client = _signed_in(web_stack)
     page = client.get(f"/staff/contacts/{made.get_json()['id']}")

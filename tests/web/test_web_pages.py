@@ -110,7 +110,7 @@ def test_a_district_matched_exactly_says_so(client, services):
             "postcode",
             "L8%090AA",
             "Must not contain control characters such as line breaks or tabs.",
-            "Place or postcode: take out any tabs or line breaks",
+            "Place or postcode: take out any tabs, line breaks or other invisible characters",
         ),
         (
             "place",

@@ -323,7 +323,7 @@ def test_a_respond_by_date_paused_on_the_agency_or_gone_by_is_not_shown_as_still
 
     assert "aims to respond by Fri 20 Mar" not in on_hold
     assert "moves on by the working days it waits on you" in on_hold
-    assert "The centre aimed to respond by Mon 16 Mar 2026: it is late." in gone_by
+    assert "The centre aimed to respond by Mon 16 Mar 2026 and has not responded yet." in gone_by
 
 
 def test_once_erased_the_detail_says_so_and_shows_no_details_or_reason(partner, services):

@@ -296,7 +296,7 @@ def resume(form: dict, contact_id: str) -> dict:
 
 @_step("close", s.CloseSchema)
 def close(form: dict, contact_id: str) -> dict:
-    """Close without an answer (the family could not be reached, say), with a reason."""
+    """Close an answered contact, with a reason; its personal data's retention period starts now"""
     return views.contact_summary(_services().contacts.close(_staff(), contact_id, form.get("reason_code")))
 
 

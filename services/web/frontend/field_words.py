@@ -67,11 +67,11 @@ _RULES: tuple[tuple[re.Pattern, Words], ...] = tuple(
         ),
         (
             r"Must not contain control characters such as line breaks or tabs\.",
-            lambda _: "take out any tabs or line breaks",
+            lambda _: "take out any tabs, line breaks or other invisible characters",
         ),
         (
             r"Must not contain control characters other than line breaks\.",
-            lambda _: "take out any tabs",
+            lambda _: "take out any tabs or other invisible characters",
         ),
     )
 )

@@ -72,7 +72,7 @@ def referral(referral_id: str) -> Any:
 def _respond_by_words(referral: dict) -> str | None:
     """When the centre will respond, as true as the partner can be told it: only while the referral
     waits for an answer; a pause on the agency moves the date on when it ends (by the working days
-    it lasted), and a date gone by is said to be."""
+    it lasted), and a date gone by is said to be (never "late": a pause on the family is not shown)."""
     due = parse_instant(referral.get("respond_by"))
     if due is None or referral.get("referral_status") not in (
         c.REFERRAL_STATUS_NEW,
@@ -81,8 +81,8 @@ def _respond_by_words(referral: dict) -> str | None:
         return None
     if referral.get("waiting_on_partner_since"):
         return "The date the centre aims to respond by moves on by the working days it waits on you"
-    if due < context().clock.now():
-        return f"The centre aimed to respond by {short_date(due)}: it is late"
+    if due < context().clock.now():  # late, or paused waiting on the family: true either way
+        return f"The centre aimed to respond by {short_date(due)} and has not responded yet"
     return f"The centre aims to respond by {short_date(due)}"
 
 
