@@ -49,7 +49,7 @@ def create(client, staff_headers, agency_headers, letter, referral):
     return post
 
 
-KEYS = ["k", "retry-7:2026/11/23", "!~", "a" * 200, "a" * 201, "", "a b", "tab\tkey", "café"]
+KEYS = ["k", "retry-7:2026/11/23", "!~", "a" * 200, "a" * 201, "", "a b", "tab\tkey", "café", "a,b"]
 
 
 @pytest.mark.parametrize("path", sorted(CREATES))

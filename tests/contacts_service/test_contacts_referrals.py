@@ -713,6 +713,16 @@ def test_agency_keys_are_required_and_revocable(client, agency_keys, referral):
     assert post(client, headers, referral).status_code == 401
 
 
+def test_two_api_keys_at_once_are_refused_saying_so_not_as_a_revoked_key(client, agency_keys, referral):
+    """The header sent twice arrives as its values joined by a comma: one key is asked for."""
+    first, second = agency_keys.create("Example Voluntary Group"), agency_keys.create("Example Sure Start")
+
+    answer = client.get(REFERRALS, headers={"X-API-Key": f"{first.key},{second.key}"})
+
+    assert answer.status_code == 401
+    assert answer.json["error"]["message"] == "send one API key in X-API-Key, not several"
+
+
 def test_an_agency_sees_only_its_own_referrals(
     client, agency_headers, other_agency_headers, referral, letter, staff_headers
 ):

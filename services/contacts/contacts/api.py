@@ -136,6 +136,8 @@ def _calling_agency(services: Services) -> tuple[Agency | None, ApiError | None]
     """The agency's own software sends its API key; the front end's partner pages send
     the signed-in partner user's token, which names the agency."""
     key = request.headers.get(API_KEY_HEADER, "").strip()
+    if "," in key:  # the header sent twice arrives as its values joined by a comma
+        return None, Unauthorized(f"send one API key in {API_KEY_HEADER}, not several")
     if key:
         agency = services.agencies.authenticate(key)
         return agency, None if agency else Unauthorized("API key is not valid or has been revoked")

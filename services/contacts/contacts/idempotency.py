@@ -34,8 +34,10 @@ from .repository import IdempotencyRecords
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
 CLAIM_ATTEMPTS = 3
-KEY_RULE = "1 to 200 printable ASCII characters without spaces"
-KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces (the OpenAPI document states it)
+KEY_RULE = "1 to 200 printable ASCII characters without spaces or commas (the header given twice)"
+# Printable ASCII but space and comma (the OpenAPI document states it): the header sent twice
+# reaches the service as its two values joined by a comma, which must not pass for one key.
+KEY_PATTERN = r"^[\x21-\x2b\x2d-\x7e]{1,200}$"
 _KEY = re.compile(KEY_PATTERN)
 
 
