@@ -340,6 +340,25 @@ def test_a_resume_that_moves_a_referrals_due_date_announces_the_new_date_once(mo
     }
 
 
+def test_a_new_target_for_a_running_referral_announces_its_new_date(make_monitor, store, clock) -> None:
+    """The agency's respond_by follows a changed target too, not only a resume."""
+    referral = {"channel": contracts.REFERRAL, "urgency": contracts.ROUTINE}
+    before = make_monitor()
+    handle(before, received("r1", RECEIVED, **referral))
+    longer = {**Targets().cells, (contracts.REFERRAL, contracts.ROUTINE): 7}
+
+    after = make_monitor(Policy(targets=Targets(cells=longer)))
+    assert after.recompute() == 1
+    after.recompute()  # a second start changes nothing, and announces nothing
+
+    by_type = {envelope["type"]: envelope for envelope in staged(store)}
+    moves = [envelope for envelope in staged(store) if envelope["type"] == contracts.SLA_DUE_MOVED]
+    assert len(moves) == 1 and moves[0]["data"]["move"] == 1
+    moved_to = datetime.fromisoformat(moves[0]["data"]["due_at"])
+    assert moved_to == after.clocks.get("r1").due_at
+    assert moved_to > datetime.fromisoformat(by_type[contracts.SLA_STARTED]["data"]["due_at"])
+
+
 def test_a_resume_that_leaves_the_due_date_where_it_was_announces_nothing(monitor, store, clock) -> None:
     referral = {"channel": contracts.REFERRAL, "urgency": contracts.ROUTINE}
     handle(monitor, received("r1", RECEIVED, **referral))
