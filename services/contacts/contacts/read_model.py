@@ -52,7 +52,7 @@ class DueDateReadModel:
     due_dates: DueDateRepository
 
     def apply(self, event: Event) -> None:
-        move = event.data.get("move", 0) if event.type == c.SLA_DUE_MOVED else 0
+        move = event.data.get("move", 0)  # sla.started carries none: it is move 0
         self.due_dates.put(event.data["contact_id"], event.data["due_at"], f"{move:010d}")
 
     def handlers(self) -> dict[str, Handler]:

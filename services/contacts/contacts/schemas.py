@@ -17,6 +17,7 @@ from webargs.fields import DelimitedList
 
 from . import vocabulary as v
 from . import webhooks as wh
+from .domain import PREGNANCY_MONTHS
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9._@-]{1,100}$", error="not a valid staff username")
 REPLY_DETAIL = {c.POST: "address", c.TELEPHONE: "phone", c.EMAIL: "email"}  # what each reply needs
@@ -257,7 +258,7 @@ class ConsentSchema(Strict):
             "description": "when the consent was recorded: a date-time with its UTC offset (`Z` or "
             f"`+01:00`), its UK date from {EARLIEST_DAY} to {LATEST_DAY}, and not in the future: "
             "not later than the moment the referral arrives, nor before the pregnancy with the "
-            "oldest child by the ages given (10 months before its earliest birth): 422 naming "
+            f"oldest child by the ages given ({PREGNANCY_MONTHS} months before its earliest birth): 422 naming "
             "`consent.recorded_at`"
         },
     )

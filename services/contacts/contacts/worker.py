@@ -1,8 +1,9 @@
 """The contacts service's background work: the outbox relay (contact events, and
 agency events from the agencies' profiles), the consumers that build the centre
-read model and the referrals' due dates (the SLA monitor's events), the partner webhooks (the consumer that records deliveries and the
-loop that sends them), and the timers: the Idempotency-Key purge and the daily
-retention erasure, and the check that pays a scrub an erasure owes."""
+read model and the referrals' due dates (the SLA monitor's events), the partner
+webhooks (the consumer that records deliveries and the loop that sends them), and the
+timers: the Idempotency-Key purge and the daily retention erasure, and the check that
+pays a scrub an erasure owes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Unpack
 
 from ccshared import contracts as c
@@ -100,8 +100,11 @@ def centres_task(
 
 def due_dates_task(store: Store, bus: Bus, clock: Clock, keep_processed: timedelta = KEEP) -> Task:
     """Keeps each referral's due date from the SLA monitor's events, for its agency's reads."""
-    read_model = partial(bootstrap.due_date_read_model, store)
-    return _consumer_task(DUE_DATES, store, bus, clock, keep_processed, lambda: read_model().handlers())
+
+    def handlers() -> dict[str, Handler]:
+        return bootstrap.due_date_read_model(store).handlers()
+
+    return _consumer_task(DUE_DATES, store, bus, clock, keep_processed, handlers)
 
 
 def webhooks_task(
