@@ -2,10 +2,15 @@
 
 {"error": {"status": 422, "code": "invalid_input",
            "message": "...", "fields": {"postcode": ["Not a valid UK postcode."]}}}
+
+`fields` always nests as the body does, whoever found the fault: {"family": {"phone": [...]}},
+a list's items by index ({"children": {"0": {"age_years": [...]}}}). A rule that names a field by
+its dotted path (consent.recorded_at) is nested the same way, so a client reads one shape.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -62,6 +67,34 @@ class Unavailable(ApiError, status=503, code="unavailable"):
 def envelope(status: int, code: str, message: str, fields: dict | None = None, **extra: Any) -> dict:
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if fields:
-        body["fields"] = fields
+        body["fields"] = nested(fields)
     body.update(extra)
     return {"error": body}
+
+
+def nested(fields: Mapping[Any, Any]) -> dict:
+    """`fields` with every dotted key ("consent.recorded_at") nested as the body is; indexes as ints,
+    as marshmallow gives a list's items, so a dotted and a schema's message for one item meet."""
+    out: dict = {}
+    for key, value in fields.items():
+        *parents, last = [int(part) if part.isdigit() else part for part in str(key).split(".")]
+        place = out
+        for part in parents:
+            if not isinstance(
+                place.get(part), dict
+            ):  # a message for the whole object stays, as marshmallow's
+                place[part] = {} if part not in place else {"_schema": place[part]}
+            place = place[part]
+        _merge(place, last, nested(value) if isinstance(value, Mapping) else value)
+    return out
+
+
+def _merge(place: dict, key: Any, value: Any) -> None:
+    here = place.get(key)
+    if isinstance(here, dict) and isinstance(value, dict):
+        for inner, item in value.items():
+            _merge(here, inner, item)
+    elif isinstance(here, list) and isinstance(value, list):
+        place[key] = here + value
+    else:
+        place[key] = value

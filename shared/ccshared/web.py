@@ -77,8 +77,7 @@ def _flatten(messages: Any) -> dict:
 
 def field_paths(fields: Mapping[str, Any], within: str = "") -> list[str]:
     """Each field a 422's `fields` names, as a dotted path to it: `fields` nests as the body does
-    ({"family": {"phone": [...]}} is family.phone; a list's items by index, children.0.age_years),
-    and a rule across fields names its dotted path itself (consent.recorded_at)."""
+    ({"family": {"phone": [...]}} is family.phone; a list's items by index, children.0.age_years)."""
     paths: list[str] = []
     for name, value in fields.items():
         path = f"{within}.{name}" if within else str(name)
@@ -121,8 +120,8 @@ class ErrorBodySchema(Schema):
         metadata={
             "description": "on a 422, the messages by field, nested as the body is "
             '(`{"family": {"phone": ["..."]}}`, a list\'s items by index: `{"children": {"0": '
-            '{"age_years": ["..."]}}}`); a rule across fields is named by its dotted path '
-            '(`{"consent.recorded_at": ["..."]}`). `message` names every one as a dotted path '
+            '{"age_years": ["..."]}}}`), whichever rule found the fault (a rule across fields too: '
+            '`{"consent": {"recorded_at": ["..."]}}`). `message` names every one as a dotted path '
             "(`invalid input: children.0.age_years, family.phone`)"
         },
     )
@@ -192,17 +191,41 @@ _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _MAX_DIGITS = sys.get_int_max_str_digits()  # 0: no limit
 
 
-def _lone_surrogate_at(data: Any) -> str | None:
-    """The dotted path of the first string that cannot be UTF-8 (a lone surrogate), if any."""
+def _lone_surrogate(value: Any) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class _Repeated:
+    """Where a key was given twice in one object: the value stands for both, found by its path."""
+
+
+def _marking_repeats(repeats: list[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A JSON object hook that puts a `_Repeated` where a key comes twice, and notes the key."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:
+                repeats.append(key)
+                value = _Repeated()
+            found[key] = value
+        return found
+
+    return hook
+
+
+def _first_path(data: Any, fault: Callable[[Any], bool]) -> str | None:
+    """The dotted path of the first value (a key counts as its object's) at fault, if any."""
     pending: list[tuple[Any, str]] = [(data, "")]
     while pending:
         value, path = pending.pop()
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return path or "_"
-        elif isinstance(value, dict):
+        if fault(value):
+            return path or "_"
+        if isinstance(value, dict):
             for key, item in value.items():
                 pending.append((key, path or "_"))
                 pending.append((item, f"{path}.{key}" if path else str(key)))
@@ -211,21 +234,6 @@ def _lone_surrogate_at(data: Any) -> str | None:
                 (item, f"{path}.{index}" if path else str(index)) for index, item in enumerate(value)
             )
     return None
-
-
-class _RepeatedKey(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
-
-
-def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _RepeatedKey(key)
-        found[key] = value
-    return found
 
 
 def _refuse_unreadable_json() -> Response | None:
@@ -248,21 +256,21 @@ def _refuse_unreadable_json() -> Response | None:
     except UnicodeDecodeError:
         return error_response(400, "bad_request", "the JSON body is not UTF-8 text: send it as UTF-8")
     try:
-        data = json.loads(text, object_pairs_hook=_no_repeated_keys)
+        repeats: list[str] = []
+        data = json.loads(text, object_pairs_hook=_marking_repeats(repeats))
     except (json.JSONDecodeError, RecursionError):
         return None  # malformed or too deep: answered where the body is read
-    except _RepeatedKey as exc:
-        problem = "given more than once in one object of the body: give it once"
-        return error_response(422, "invalid_input", f"invalid input: {exc.key}", {exc.key: [problem]})
     except ValueError:  # text already: no other ValueError than the integer's
         message = f"the JSON body holds an integer of more than {_MAX_DIGITS} digits"
         return error_response(400, "bad_request", message)
-    if not _SURROGATE_HINT.search(body):
-        return None
-    where = _lone_surrogate_at(data)
+    where, problem = None, "given more than once in one object of the body: give it once"
+    if repeats:
+        where = _first_path(data, lambda value: isinstance(value, _Repeated))
+    elif _SURROGATE_HINT.search(body):
+        where = _first_path(data, lambda value: isinstance(value, str) and _lone_surrogate(value))
+        problem = "Not valid Unicode text (a lone surrogate)."
     if where is None:
         return None
-    problem = "Not valid Unicode text (a lone surrogate)."
     return error_response(422, "invalid_input", f"invalid input: {where}", {where: [problem]})
 
 

@@ -9,6 +9,7 @@ from ccshared.bus import Bus
 from ccshared.outbox import OUTBOX
 from ccshared.store import Store, StoreUnavailable
 from ccshared.timeutil import Clock
+from ccshared.web import field_paths
 from contacts.config import Settings
 from contacts.idempotency import idempotent_requests
 from contacts.repository import CONTACTS, AuditLog, ContactRepository
@@ -156,3 +157,9 @@ def publish_centres(event_bus: Bus, topic: str, rows: list[tuple]) -> None:
         )
         producer.publish(topic, row[1], events.encode(envelope))
     producer.close()
+
+
+def names(error: dict, field: str) -> bool:
+    """Whether a 422's envelope names `field` (a dotted path), or a field within it, in `fields`."""
+    paths = field_paths(error["error"]["fields"])
+    return any(path == field or path.startswith(f"{field}.") for path in paths)

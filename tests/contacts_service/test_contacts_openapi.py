@@ -139,9 +139,9 @@ def test_the_document_states_the_consent_date_rules_and_the_api_holds_to_them(
     # the earliest birth its age allows (born less than 3 years ago), and refused before.
     assert refer("2023-01-24T00:00:00+00:00").status_code == 201
     earlier = refer("2023-01-22T00:00:00+00:00")
-    assert earlier.status_code == 422 and "consent.recorded_at" in earlier.json["error"]["fields"]
+    assert earlier.status_code == 422 and "recorded_at" in earlier.json["error"]["fields"]["consent"]
     later = refer(to_str(now + timedelta(seconds=1)))
-    assert later.status_code == 422 and "consent.recorded_at" in later.json["error"]["fields"]
+    assert later.status_code == 422 and "recorded_at" in later.json["error"]["fields"]["consent"]
     naive = refer("2026-11-22T09:30:00")
     assert naive.status_code == 422 and "consent" in naive.json["error"]["fields"]
 

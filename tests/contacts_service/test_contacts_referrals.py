@@ -16,7 +16,7 @@ from contacts.api import Services
 from contacts.read_model import CentreReadModel
 from contacts.repository import AUDIT, CONTACTS
 from contacts.schemas import ChildSchema, ReferralCreateSchema
-from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase
+from contacts_testkit import NOW, PERSONAL_VALUES, centre_event, erase, names
 from directory.app import create_app as create_directory_app
 from directory.config import Settings as DirectorySettings
 from openapi_schema_validator import OAS30Validator
@@ -167,7 +167,7 @@ def test_bad_referrals_get_a_4xx_naming_the_field(client, agency_headers, referr
     response = post(client, agency_headers, referral | change)
 
     assert response.status_code == 422, response.json
-    assert field in response.json["error"]["fields"]
+    assert names(response.json, field), response.json
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
@@ -207,6 +207,24 @@ def test_a_key_given_twice_in_the_body_is_refused_naming_it_and_nothing_is_writt
     assert answer.status_code == 422, answer.json
     assert answer.json["error"]["fields"] == {
         "urgency": ["given more than once in one object of the body: give it once"]
+    }
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
+def test_a_key_given_twice_deep_in_the_body_is_named_where_it_is_nested_as_the_body(
+    client, agency_headers, referral
+):
+    """`fields` has one shape whichever check found the fault: the body's own nesting."""
+    family = json.dumps(referral["family"])[:-1] + ', "phone": "0151 000 0000"}'
+    body = json.dumps({**referral, "family": "FAMILY"}).replace('"FAMILY"', family)
+    headers = agency_headers | {"Content-Type": "application/json"}
+
+    answer = client.post(REFERRALS, data=body, headers=headers)
+
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["message"] == "invalid input: family.phone"
+    assert answer.json["error"]["fields"] == {
+        "family": {"phone": ["given more than once in one object of the body: give it once"]}
     }
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
@@ -288,8 +306,9 @@ def test_consent_recorded_before_the_oldest_childs_pregnancy_is_refused_naming_i
     answer = post(client, agency_headers, referral)
 
     assert answer.status_code == 422, answer.json
-    assert list(answer.json["error"]["fields"]) == ["consent.recorded_at"]
-    assert "before the pregnancy" in answer.json["error"]["fields"]["consent.recorded_at"][0]
+    assert list(answer.json["error"]["fields"]) == ["consent"]  # nested as the body is, as every refusal
+    assert "before the pregnancy" in answer.json["error"]["fields"]["consent"]["recorded_at"][0]
+    assert answer.json["error"]["message"].startswith("consent.recorded_at: must not be before the pregnancy")
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 

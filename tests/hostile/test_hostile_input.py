@@ -369,7 +369,7 @@ def test_hostile_lone_surrogates_are_refused_naming_the_field(
     headers = {"X-API-Key": world.agency_key, "Content-Type": "application/json"}
     answer = world.app.test_client().post("/api/v1/referrals", data=body, headers=headers)
     assert answer.status_code == 422, answer.text[:300]
-    assert "family.name" in answer.get_json()["error"]["fields"]
+    assert "name" in answer.get_json()["error"]["fields"]["family"]
 
 
 # Operators in query strings -----------------------------------------------------

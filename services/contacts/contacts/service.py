@@ -96,7 +96,7 @@ def business_rules() -> Iterator[None]:
     except InvalidTransition as exc:
         raise Conflict(str(exc), current_status=exc.current_status) from exc
     except RuleBroken as exc:
-        raise InvalidInput(exc.message, fields={exc.field: [exc.message]}) from exc
+        raise InvalidInput(str(exc), fields={exc.field: [exc.message]}) from exc  # str names the field
 
 
 Intake = TypeVar("Intake", bound=Callable[..., tuple[Contact, bool]])
