@@ -237,6 +237,47 @@ def test_a_reminder_whose_digest_went_while_the_answer_was_handled_stays_carried
     assert reminder.carried_by == digest.message_id
 
 
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+@pytest.mark.parametrize("first", ["sent", "answered"])
+def test_a_reminder_answered_before_its_digest_marked_it_is_carried_or_skipped_never_both(
+    tmp_path, engine, first, request
+):
+    """The digest was sent between its storing and its marking of its items, and the contact
+    answered in that window: the delivery log called the reminder skipped, 'no longer needed',
+    though the digest carried it."""
+    store = {}
+    if engine == "mongo":
+        mongo, database = request.getfixturevalue("mongo"), request.getfixturevalue("fresh_mongo_db")
+        store = {"STORE_URL": mongo.store_url(database)}
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER, **store)
+    notifier.receive(sla_event(c.SLA_AT_RISK))
+    notifier.receive(sla_event(c.SLA_AT_RISK, contact_id="contact-0002", reference="LCC-TEST-0002"))
+    notifier.clock.at = datetime(2026, 7, 7, 7, 0, tzinfo=UTC)  # Tuesday 08:00 BST
+
+    def between_the_digests_two_writes() -> None:
+        steps = [notifier.deliver, lambda: notifier.receive(stopped("answered"))]
+        for step in steps if first == "sent" else steps[::-1]:
+            step()
+
+    scheduler = bootstrap.digest(
+        notifier.settings, Interleaved(notifier.store, between_the_digests_two_writes), notifier.clock
+    )
+    assert scheduler.run_once() == 1
+    notifier.deliver()
+
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    carried = "LCC-TEST-0001" in message.get_body(("plain",)).get_content()
+    [digest] = notifier.notifications.search(event_type=domain.DIGEST_TYPE)
+    [reminder] = [n for n in notifier.notifications.search() if n.data.get("contact_id") == "contact-0001"]
+    assert digest.status == domain.SENT
+    if first == "sent":
+        assert carried and (reminder.status, reminder.last_error) == (domain.DIGESTED, None)
+        assert reminder.carried_by == digest.message_id
+    else:
+        assert not carried and reminder.status == domain.SKIPPED and reminder.carried_by is None
+
+
 def test_a_digest_left_with_nothing_to_carry_is_not_sent(tmp_path):
     notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=DIGEST_READER)
     notifier.receive(sla_event(c.SLA_AT_RISK))

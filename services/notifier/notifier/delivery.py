@@ -286,8 +286,11 @@ class Delivery(Mailer):
 
     def _carried(self, claimed: Notification) -> list[Notification]:
         """A claimed digest's or group mail's items: read now, with what it left out until its
-        claim (Unsent: nothing more is left out once it is claimed)."""
+        claim (Unsent: nothing more is left out once it is claimed). Those its maker has not
+        marked yet (the mail's second write) are marked first: else one dropped after this read
+        and before that write would be logged skipped though this mail carried it."""
         mail = self.notifications.get(claimed.id) or claimed
+        self.notifications.settle_items(mail, self.clock.now())
         return still_carried(mail, self.notifications.many(list(claimed.item_ids)))
 
     def _tell_partner(self, claimed: Notification, role: str, subject: str) -> None:

@@ -7,7 +7,10 @@ calendar's (ccshared.calendar, the SLA monitor's too): no digest on a bank
 holiday or a closure day of every area, and a notice about an area closed that
 day waits for the area's next working day. Creating the digest and
 marking its items digested are two writes; the digest lists its items, so a
-crash between them is repaired on the next run instead of repeating items.
+crash between them is repaired on the next run instead of repeating items. The
+delivery, once it has claimed the digest, makes the second write itself if it
+has not been made: a notice skipped between the two is then either digested
+and carried, or skipped and left out, as its compare-and-set or the skip's won.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ccshared.mailboxes import mailbox
 from ccshared.retrying import every
 from ccshared.timeutil import LONDON, Clock
 
-from .domain import DIGEST, DIGEST_TYPE, Notification, carrier, notification_id, settles_into
+from .domain import DIGEST, DIGEST_TYPE, Notification, carrier, notification_id
 from .repository import NotificationRepository
 
 log = logging.getLogger(__name__)
@@ -87,9 +90,7 @@ class DigestScheduler:
         return created
 
     def _settle_items(self, digest: Notification, now: datetime) -> None:
-        for item in self.notifications.many(list(digest.item_ids)):
-            if settles_into(digest, item):
-                self.notifications.transition(item, lambda held: held.digested(digest.id, now))
+        self.notifications.settle_items(digest, now)
 
     def _release_former_readers(self, now: datetime) -> None:
         for recipient in self.notifications.held_recipients():

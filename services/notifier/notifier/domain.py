@@ -398,16 +398,13 @@ class Notification(Outgoing):
         self.last_error = without_addresses(self.last_error)
         self.server_reply = without_addresses(self.server_reply)
 
-    def digested(self, digest_id: str, now: datetime) -> None:
-        self._move(DIGESTED, now, digest_id=digest_id)
-
     def waiting(self, now: datetime) -> None:
         """Held back for its recipient's next group mail (a storm of notices)."""
         self._move(WAITING, now, next_attempt_at=None)
 
-    def grouped(self, group_id: str, now: datetime) -> None:
-        """Carried by the group mail `group_id` (its notification id)."""
-        self._move(GROUPED, now, digest_id=group_id)
+    def settled_into(self, mail: Notification, now: datetime) -> None:
+        """Carried by `mail`: digested into a digest, grouped into a group mail (its id in `digest_id`)."""
+        self._move(DIGESTED if mail.kind == DIGEST else GROUPED, now, digest_id=mail.id)
 
     def _move(self, status: str, now: datetime, **changed: Any) -> None:
         """Into `status` at `now`, with the fields that change with it (named as the dataclass's);

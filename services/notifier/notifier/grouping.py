@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Never
 from ccshared.aggregate import Aggregate
 from ccshared.timeutil import Clock
 
-from .domain import GROUP, GROUP_TYPE, Notification, carrier, notification_id, settles_into
+from .domain import GROUP, GROUP_TYPE, Notification, carrier, notification_id
 
 if TYPE_CHECKING:
     from .repository import GroupWindows, NotificationRepository
@@ -188,9 +188,7 @@ class Grouper:
         return made
 
     def _settle(self, group: Notification, now: datetime) -> None:
-        for item in self.notifications.many(list(group.item_ids)):
-            if settles_into(group, item):
-                self.notifications.transition(item, lambda waiting: waiting.grouped(group.id, now))
+        self.notifications.settle_items(group, now)
 
     def rescue(self, limit: int = 100) -> int:
         """Give a group mail to notices left waiting with none due; return how many windows were fixed."""

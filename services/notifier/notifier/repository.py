@@ -22,6 +22,7 @@ from .domain import (
     SENDING,
     WAITING,
     Notification,
+    settles_into,
 )
 from .grouping import Window
 
@@ -166,6 +167,14 @@ class NotificationRepository:
             return False
         guard = {"_id": mail.id, "status": mail.status, "attempts": mail.attempts}
         return self.collection.update(guard, {f"{_LEFT_OUT}.{_item_key(item_id)}": item_id}) == 1
+
+    def settle_items(self, mail: Notification, now: datetime) -> None:
+        """A digest's or group mail's second write: its items still held or waiting for it marked
+        as carried by it. Each is a compare-and-set on the item, so one skipped or readdressed
+        since the mail was made stays so, and one marked is dropped only if the mail leaves it out."""
+        for item in self.many(list(mail.item_ids)):
+            if settles_into(mail, item):
+                self.transition(item, lambda unsettled: unsettled.settled_into(mail, now))
 
     def about(self, contact_id: str) -> list[Notification]:
         """Every notice about the contact, whatever its status."""
