@@ -308,6 +308,14 @@ def area_moved_event(
     return events.make(c.CONTACT_AREA_MOVED, contact_id, data, source="contacts", time=at)
 
 
+def personal_erased_event(
+    contact_id: str = "contact-0001", parts: tuple[str, ...] = (c.ERASED_ALL,), at: datetime = MONDAY_MORNING
+) -> dict:
+    """Contacts erased the contact's personal data (all of it, or one person's part): ids only."""
+    data = {"contact_id": contact_id, "erased_at": at, "parts": list(parts)}
+    return events.make(c.CONTACT_PERSONAL_ERASED, contact_id, data, source="contacts", time=at)
+
+
 def contact_event(type_: str, contact_id: str, received_at: datetime, area: str, **extra) -> dict:
     """A contact's lifecycle step as the contacts service publishes it (a letter; ids and times only)."""
     data = {

@@ -9,7 +9,7 @@ import pytest
 from ccshared import contracts as c
 from notifier import bootstrap, domain
 from notifier.worker import TOPICS
-from notifier_testkit import Interleaved, area_moved_event, handle, sla_event, wire
+from notifier_testkit import Interleaved, area_moved_event, handle, personal_erased_event, sla_event, wire
 
 NORTH_COORDINATOR = "coordinator.north@example.org"
 SOUTH_COORDINATOR = "coordinator.south@example.org"
@@ -242,3 +242,22 @@ def test_a_contact_moved_back_is_addressed_in_the_area_it_is_in_now(tmp_path):
     notifier.deliver()
 
     assert {recipient for _, recipient in log_of(notifier)} == {NORTH_COORDINATOR}
+
+
+def test_a_contacts_moves_are_forgotten_once_all_its_personal_data_is_erased(tmp_path):
+    """Retention erases every contact a year after its end; its moves, needed only for the SLA
+    events in flight when it moved, went on being kept for ever."""
+    notifier = wire(tmp_path)
+    notifier.receive(area_moved_event())
+    notifier.receive(area_moved_event(contact_id="contact-0002"))
+    moves = notifier.store.collection("area_moves")
+
+    notifier.receive(
+        personal_erased_event(parts=(c.ERASED_REFERRER,))
+    )  # one person's part: the contact stays
+    assert moves.get("contact-0001") is not None
+
+    notifier.receive(personal_erased_event())
+    notifier.receive(personal_erased_event())  # redelivered
+    assert moves.get("contact-0001") is None
+    assert moves.get("contact-0002") is not None  # another contact's stay

@@ -15,7 +15,7 @@ from ccshared.runner import run_tasks
 from ccshared.timeutil import FixedClock
 from notifier import domain
 from notifier.config import Settings
-from notifier.repository import NotificationRepository
+from notifier.repository import AreaMoveLog, NotificationRepository
 from notifier.worker import tasks
 from notifier_testkit import MONDAY_MORNING, SmtpServer, centre_event, environment, sla_event
 
@@ -107,3 +107,21 @@ def test_claims_on_mongodb_let_exactly_one_worker_send_each_notification(mongo, 
     assert repository.transition(first, lambda n: n.delivered(clock.now(), "250 ok"))
     assert repository.get(first.id).status == domain.SENT
     assert [x.id for x in repository.search(status=domain.SENT, event_type=c.SLA_BREACHED)] == [first.id]
+
+
+@pytest.mark.mongo
+def test_area_moves_on_mongodb_are_kept_once_followed_and_forgotten(mongo, fresh_mongo_db):
+    moves = AreaMoveLog(stores.connect(f"{mongo.url}{fresh_mongo_db}").collection("area_moves"))
+    there, back = MONDAY_MORNING, MONDAY_MORNING + timedelta(hours=1)
+    moves.record("event-2", "contact-1", c.SOUTH, c.NORTH, back)
+    moves.record("event-1", "contact-1", c.NORTH, c.SOUTH, there)
+    moves.record("event-1", "contact-1", c.NORTH, c.SOUTH, there)  # redelivered
+    moves.record("event-3", "contact-2", c.NORTH, c.CENTRAL, there)
+
+    assert len(moves.collection.get("contact-1")["moves"]) == 2
+    assert moves.current_area("contact-1", c.NORTH) == c.NORTH  # there and back, in order
+    assert moves.current_area("contact-1", c.CENTRAL) == c.CENTRAL
+    assert (moves.forget("contact-1"), moves.forget("contact-1")) == (1, 0)
+    assert moves.current_area("contact-1", c.NORTH) == c.NORTH
+    assert moves.collection.get("contact-1") is None
+    assert moves.current_area("contact-2", c.NORTH) == c.CENTRAL

@@ -75,7 +75,7 @@ def intake(
         routing(settings),
         settings.digest.recipients,
         clock,
-        Erasures(notifications, mail or transport(settings), clock),
+        Erasures(notifications, moves, mail or transport(settings), clock),
         AreaMoves(notifications, moves, routing(settings), settings.digest.recipients, clock),
         moves,
         recorded,

@@ -13,6 +13,13 @@ Idempotent: a notice already erased keeps its first `erased_at`, and a copy
 already erased is not written again, so a redelivered event does nothing more.
 A notice not yet sent asks contacts for its facts at send time and so goes
 without what was erased (delivery.py also drops them itself).
+
+When all of the contact was erased, its area moves (repository.AreaMoveLog) go too: they
+hold ids and areas only, but nothing else would ever drop them, and by then they serve no
+one. A move readdresses only the SLA events the monitor raised before it heard of it, in
+flight for moments; retention erases a contact a year after its end, and a subject's
+request on a contact still open would have to come in those moments to send one of them
+to the old area.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ccshared import contracts as c
 from ccshared import events
 from ccshared.timeutil import Clock
 
 from .domain import Notification, told_what_was_erased
 from .mail import Transport
-from .repository import NotificationRepository
+from .repository import AreaMoveLog, NotificationRepository
 from .unsent import ATTEMPTS, StillMoving
 
 log = logging.getLogger(__name__)
@@ -34,17 +42,20 @@ log = logging.getLogger(__name__)
 @dataclass(eq=False)
 class Erasures:
     notifications: NotificationRepository
+    moves: AreaMoveLog
     transport: Transport
     clock: Clock
 
     def contact_erased(self, event: events.Event) -> None:
-        parts = event.data["parts"]
+        contact_id, parts = event.data["contact_id"], event.data["parts"]
         erased = 0
-        for notice in self.notifications.about(event.data["contact_id"]):
+        for notice in self.notifications.about(contact_id):
             if told_what_was_erased(notice, parts):
                 erased += self._erase(notice)
+        moves = self.moves.forget(contact_id) if c.ERASED_ALL in parts else 0
         log.info(
-            "copies erased with the contact's personal data", extra={"event_id": event.id, "erased": erased}
+            "copies erased with the contact's personal data",
+            extra={"event_id": event.id, "erased": erased, "moves_forgotten": moves},
         )
 
     def _erase(self, notice: Notification) -> int:

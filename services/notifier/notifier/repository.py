@@ -311,7 +311,8 @@ def group_windows(store: Store) -> GroupWindows:
 class AreaMoveLog:
     """Where each open contact moved (contact.area_moved), one document per contact by `_id`:
     so a notice the SLA monitor raised before it heard of a move still goes to the area the
-    contact is in. Moves are rare (a centre moved between areas), and each is kept once."""
+    contact is in. Moves are rare (a centre moved between areas), and each is kept once, until
+    the contact's erasure (erasure.py says why then)."""
 
     def __init__(self, collection: Collection):
         self.collection = collection
@@ -332,6 +333,10 @@ class AreaMoveLog:
             if move["from_area"] == area:
                 area = move["to_area"]
         return area
+
+    def forget(self, contact_id: str) -> int:
+        """Drop the contact's moves; how many contacts' (0 or 1: forgotten already)."""
+        return self.collection.delete({"_id": contact_id})
 
 
 def repositories(store: Store) -> tuple[NotificationRepository, CentreDirectory]:
