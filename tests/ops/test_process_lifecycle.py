@@ -248,3 +248,18 @@ def test_a_bad_contacts_setting_stops_it_before_anything_starts(tmp_path, change
     assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert not _metrics_dirs(tmp_path)
+
+
+@pytest.mark.parametrize("package", ["directory", "contacts", "sla_monitor", "notifier", "frontend"])
+def test_a_variable_the_service_and_the_runner_both_read_is_named_once(tmp_path, package):
+    env = {**os.environ, "TMPDIR": str(tmp_path), "LOG_LEVEL": "LOUD"}
+    result = subprocess.run(
+        [sys.executable, "-m", package, "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("LOG_LEVEL='LOUD' is invalid") == 1, result.stderr
