@@ -169,7 +169,8 @@ def main(
     except ConfigError as exc:
         problems += exc.problems
     if problems:  # every bad variable at once, the service's and the runner's own
-        print(ConfigError(problems), file=sys.stderr)
+        # A variable both read (LOG_LEVEL) would otherwise be named twice.
+        print(ConfigError(list(dict.fromkeys(problems))), file=sys.stderr)
         return 2
     logs.configure(service_name(port), process[LOG_LEVEL.name])  # gunicorn's app configures its own
     _prepare_metrics_dir(mode)

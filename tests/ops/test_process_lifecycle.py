@@ -214,3 +214,52 @@ def test_a_malformed_runner_or_store_setting_stops_the_service_naming_it(tmp_pat
     assert says in result.stderr
     assert "Traceback" not in result.stderr
     assert not _metrics_dirs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            {"CONTACTS_RETENTION_DAYS": "x"},
+            "CONTACTS_RETENTION_DAYS='x' is invalid: must be a positive whole number",
+        ),
+        ({"STAFF_TOKEN_PUBLIC_KEY": ""}, "STAFF_TOKEN_PUBLIC_KEY is required"),
+    ],
+)
+def test_a_bad_contacts_setting_stops_it_before_anything_starts(tmp_path, change, says):
+    """contacts checks its own settings with the runner's, as every service does: one message,
+    not a traceback from the worker after gunicorn has started."""
+    system = System(
+        tmp_path / "system",
+        f"sqlite:///{tmp_path}/events.db",
+        lambda name: f"sqlite:///{tmp_path}/{name}.db",
+        services=("contacts",),
+        extra_env={"TMPDIR": str(tmp_path)},
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "contacts", "run"],
+        cwd=system.workdir,
+        env={**system.env("contacts"), **change},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not _metrics_dirs(tmp_path)
+
+
+@pytest.mark.parametrize("package", ["directory", "contacts", "sla_monitor", "notifier", "frontend"])
+def test_a_variable_the_service_and_the_runner_both_read_is_named_once(tmp_path, package):
+    env = {**os.environ, "TMPDIR": str(tmp_path), "LOG_LEVEL": "LOUD"}
+    result = subprocess.run(
+        [sys.executable, "-m", package, "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("LOG_LEVEL='LOUD' is invalid") == 1, result.stderr

@@ -62,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in runner.MODES:
-        return runner.main(argv, package="contacts", port=PORT)
+        return runner.main(
+            argv, package="contacts", port=PORT, check_settings=lambda mode: Settings.from_env()
+        )
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()

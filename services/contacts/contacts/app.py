@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ccshared import apidoc, store
-from ccshared.auth import TokenVerifier
 from ccshared.bus import connect as connect_bus
 from ccshared.store import Store
 from ccshared.timeutil import Clock, SystemClock
@@ -32,20 +31,7 @@ def create_app(settings: Settings, *, store: Store | None = None, clock: Clock |
     apidoc.declare(
         web_api, apidoc.STAFF_TOKEN, apidoc.PARTNER_KEY, apidoc.PARTNER_USER_TOKEN, apidoc.SERVICE_TOKEN
     )
-    contacts = bootstrap.contact_service(settings, store_, clock)
-    provide(
-        app,
-        api.Services(
-            contacts=contacts,
-            agencies=bootstrap.agency_keys(settings, store_, clock),
-            idempotency=contacts.requests,
-            tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
-            clock=clock,
-            partner_limiter=bootstrap.partner_limiter(settings, store_, clock),
-            webhook_log=bootstrap.delivery_log(store_),
-            due_dates=bootstrap.due_dates(store_),
-        ),
-    )
+    provide(app, bootstrap.api_context(settings, store_, clock))
     web_api.register_blueprint(api.staff)
     web_api.register_blueprint(api.partners)
     api.publish_partner_document(app, web_api)

@@ -6,14 +6,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from ccshared.auth import TokenVerifier
 from ccshared.hints import Hints
 from ccshared.ratelimit import RateLimiter
 from ccshared.store import Store
 from ccshared.timeutil import Clock
 
 from .agencies import AgencyKeys
+from .api import Services
 from .blind_index import BlindIndex
-from .config import Settings
+from .config import SERVICE, Settings
 from .crypto import PersonalDataCipher
 from .idempotency import IdempotentRequests, idempotent_requests
 from .read_model import CentreReadModel, DueDateReadModel
@@ -114,4 +116,19 @@ def webhook_delivery(
         cipher=cipher,
         clock=clock,
         hints=recorded,
+    )
+
+
+def api_context(settings: Settings, store: Store, clock: Clock) -> Services:
+    """What the staff, partner, internal and webhook-log routes work with (api.Services)."""
+    contacts = contact_service(settings, store, clock)
+    return Services(
+        contacts=contacts,
+        agencies=agency_keys(settings, store, clock),
+        idempotency=contacts.requests,
+        tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
+        clock=clock,
+        partner_limiter=partner_limiter(settings, store, clock),
+        webhook_log=delivery_log(store),
+        due_dates=due_dates(store),
     )
