@@ -313,6 +313,10 @@ ROLE_COORDINATOR = "coordinator"
 ROLE_PRINCIPAL = "principal_officer"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_STAFF, ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
+# Staff who look after an area or the whole city, not one centre: they change centres' entries and
+# hide partners' services (the directory), and read the delivery log and send a failed e-mail again
+# (the notifier); each service still limits a coordinator to their own area.
+OVERSIGHT_ROLES = (ROLE_COORDINATOR, ROLE_PRINCIPAL, ROLE_ADMIN)
 # Who a partner agency's step names in the contacts service's audit trail and
 # histories: `agency:<agency id>` for its own software (an API key), and
 # `partner:<username>@<agency id>` for one of its users on the partner pages.

@@ -18,6 +18,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from tests.infra import tokens
+from tests.infra.payloads import TELEPHONE
 
 
 def create(client, headers, body, **extra_headers):
@@ -350,16 +351,7 @@ def test_list_filters_and_pages_in_order_of_receipt(client, staff_headers, lette
     days = ["2026-11-18", "2026-11-16", "2026-11-20", "2026-11-17"]
     for day in days:
         create(client, admin, letter | {"received_at": f"{day}T09:00:00Z"})
-    create(
-        client,
-        admin,
-        letter
-        | {
-            "channel": "telephone",
-            "centre_id": "centre-south",
-            "requester": {"name": "Test Caller", "reply_by": "telephone", "phone": "07700 900123"},
-        },
-    )
+    create(client, admin, TELEPHONE | {"centre_id": "centre-south"})
 
     first = client.get("/api/v1/contacts?channel=letter&per_page=3", headers=admin).json
     second = client.get("/api/v1/contacts?channel=letter&per_page=3&page=2", headers=admin).json

@@ -15,7 +15,7 @@ from ccshared import bus, events
 from ccshared import contracts as c
 from ccshared.timeutil import LONDON
 
-from tests.infra.payloads import REFERRAL
+from tests.infra.payloads import REFERRAL, TELEPHONE
 from tests.infra.waiting import drain_quiet, wait_for
 
 DEADLINE = 90.0
@@ -34,13 +34,7 @@ def first_centre_in(system, area: str) -> dict:
 
 def log_contact(system, centre_id: str, channel: str, received_at: datetime) -> dict:
     """POST a contact, waiting while the contacts service's centre read model catches up."""
-    body = {
-        "channel": channel,
-        "centre_id": centre_id,
-        "received_at": received_at.isoformat(),
-        "subject": "Test enquiry about stay and play",
-        "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
-    }
+    body = {**TELEPHONE, "channel": channel, "centre_id": centre_id, "received_at": received_at.isoformat()}
     headers = system.staff("contacts", "coordinator", "north", "coordinator-north")
     return post_until_created(f"{system.url('contacts')}/api/v1/contacts", body, headers)
 

@@ -17,7 +17,7 @@ import requests
 from ccshared import contracts as c
 from fault_testkit import UNLIMITED, Run, centre_created, decoded, keyed
 
-from tests.infra.payloads import REFERRAL
+from tests.infra.payloads import LETTER, REFERRAL
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -66,13 +66,7 @@ def referral_body(centre_id: str) -> dict:
 
 
 def contact_body(centre_id: str) -> dict:
-    return {
-        "channel": c.LETTER,
-        "centre_id": centre_id,
-        "received_at": datetime.now(UTC).isoformat(),
-        "subject": "Test enquiry about childcare",
-        "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, L1 0AA"},
-    }
+    return {**LETTER, "centre_id": centre_id, "received_at": datetime.now(UTC).isoformat()}
 
 
 def agency_key(system: System) -> str:

@@ -15,7 +15,7 @@ import requests
 from ccshared import contracts as c
 from fault_testkit import UNLIMITED, Run, centre_created, keyed
 
-from tests.infra.payloads import REFERRAL
+from tests.infra.payloads import REFERRAL, TELEPHONE
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -65,13 +65,7 @@ class Contacts:
 
 
 def contact(centre_id: str) -> dict:
-    return {
-        "channel": c.TELEPHONE,
-        "centre_id": centre_id,
-        "received_at": datetime.now(UTC).isoformat(),
-        "subject": "Test enquiry about stay and play",
-        "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
-    }
+    return {**TELEPHONE, "centre_id": centre_id, "received_at": datetime.now(UTC).isoformat()}
 
 
 def referral(centre_id: str) -> dict:

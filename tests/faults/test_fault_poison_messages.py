@@ -18,6 +18,7 @@ from ccshared import events
 from ccshared.bus import Message
 from fault_testkit import Run, centre_created, contact_received, dead_letters
 
+from tests.infra.payloads import LETTER
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -141,12 +142,7 @@ def mail_texts(mail_dir: Path) -> list[str]:
 
 
 def log_contact(system: System, centre_id: str) -> int:
-    body = {
-        "channel": c.LETTER,
-        "centre_id": centre_id,
-        "subject": "Test enquiry",
-        "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
-    }
+    body = {**LETTER, "centre_id": centre_id}
     headers = system.staff("contacts", "coordinator", c.NORTH, "coordinator-north")
     url = f"{system.url('contacts')}/api/v1/contacts"
     return requests.post(url, json=body, headers=headers, timeout=10).status_code

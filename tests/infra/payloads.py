@@ -1,4 +1,6 @@
-"""The sample letter and referral the tests post, one copy for every test directory.
+"""The sample letter, telephone message and referral the tests post, one copy for every test directory.
+
+A test that needs another centre, time or channel builds on these (`{**LETTER, "centre_id": ...}`).
 
 Obviously made up: "Test" names, Ofcom's drama phone range, example.org addresses.
 """
@@ -11,6 +13,14 @@ LETTER = {
     "subject": "Test subject about a nursery place",
     "summary": "Test summary text of the letter",
     "requester": {"name": "Test Parent", "reply_by": "post", "address": "1 Test Street, Liverpool L4 0AA"},
+}
+
+# A telephone message whose caller asked to be rung back: the phone number is personal data too.
+TELEPHONE = {
+    **LETTER,
+    "channel": "telephone",
+    "summary": "Test summary of the call",
+    "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
 }
 
 REFERRAL = {

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from ccshared import contracts as c
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.infra.common import free_port
+from tests.infra.payloads import LETTER
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -78,11 +78,9 @@ def log_overdue_letter(system: System) -> dict:
     centres = requests.get(f"{system.url('directory')}/api/v1/centres", params={"area": "north"}, timeout=10)
     centre = next(item for item in centres.json()["items"] if item["status"] == "open")
     body = {
-        "channel": c.LETTER,
+        **LETTER,
         "centre_id": centre["id"],
         "received_at": (datetime.now(UTC) - timedelta(days=14)).isoformat(),
-        "subject": "Test enquiry about stay and play",
-        "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
     }
     headers = system.staff("contacts", "coordinator", "north", "coordinator-north")
     response = requests.post(

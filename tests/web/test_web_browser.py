@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.infra import tokens
+from tests.infra import payloads, tokens
 from tests.infra.system import System
 from tests.infra.waiting import wait_for
 
@@ -331,12 +331,7 @@ def _north_contact(system: System) -> dict:
     ).json()["items"][0]
     response = requests.post(
         system.url("contacts") + "/api/v1/contacts",
-        json={
-            "channel": "telephone",
-            "centre_id": north["id"],
-            "subject": "Asking about childcare",
-            "requester": {"name": "Test Parent", "reply_by": "telephone", "phone": "07700 900123"},
-        },
+        json={**payloads.TELEPHONE, "centre_id": north["id"]},
         headers=headers,
         timeout=5,
     )
@@ -388,13 +383,9 @@ def test_a_coordinator_accepts_a_partner_agencys_referral(browser, system: Syste
     referral = requests.post(
         system.url("contacts") + "/api/v1/referrals",
         json={
+            **payloads.REFERRAL,
             "centre_id": north["id"],
-            "referrer": {"name": "Test Referrer", "email": "referrer@example.org"},
-            "family": {"name": "Test Family", "phone": "07700 900456"},
-            "children": [{"age_years": 2}],
-            "support_needed": ["speech_and_language"],
-            "urgency": "soon",
-            "consent": {"given": True, "recorded_by": "Test Referrer", "recorded_at": consent_at},
+            "consent": {**payloads.REFERRAL["consent"], "recorded_at": consent_at},
         },
         headers={"X-API-Key": api_key},
         timeout=5,

@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from test_web_browser import check_accessibility, click_and_wait, create_user, sign_in, text_of
 
+from tests.infra.payloads import TELEPHONE
 from tests.infra.system import System
 
 pytestmark = pytest.mark.browser
@@ -25,10 +26,9 @@ def _contact_from(system: System, name: str) -> dict:
     made = requests.post(
         system.url("contacts") + "/api/v1/contacts",
         json={
-            "channel": "telephone",
+            **TELEPHONE,
             "centre_id": north["id"],
-            "subject": "Test subject",
-            "requester": {"name": name, "reply_by": "telephone", "phone": "07700 900456"},
+            "requester": {**TELEPHONE["requester"], "name": name, "phone": "07700 900456"},
         },
         headers=dict(headers),
         timeout=5,

@@ -77,14 +77,7 @@ AREA_ADDRESSED = (*GROUPED_TYPES, c.SLA_STARTED)
 CARRIED_STATUSES = (DIGESTED, GROUPED)
 UNSENT_STATUSES = (*DUE_STATUSES, FAILED)
 # What a referrer is e-mailed about, beside the receipt (sla.started, with its due date).
-PARTNER_CHANGES = (
-    referrals.OPENED,
-    referrals.ACCEPTED,
-    referrals.DECLINED,
-    referrals.RESPONDED,
-    referrals.WITHDRAWN,
-    referrals.WAITING_ON_PARTNER,
-)
+PARTNER_CHANGES = tuple(change for change in referrals.CHANGES if change != referrals.RECEIVED)
 # Every event type a notification may be about.
 NOTICE_TYPES = (
     *NOTIFYING_EVENTS,

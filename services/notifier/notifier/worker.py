@@ -19,8 +19,9 @@ from .config import Settings
 
 log = logging.getLogger(__name__)
 
-# Contact events: a referral's changes, which its referrer is told of.
-TOPICS = (c.SLA_TOPIC, c.CENTRES_TOPIC, c.CONTACTS_TOPIC)
+# Every topic's events but the dead letters: the SLA's and the directory's notices, and a
+# referral's changes, which its referrer is told of.
+TOPICS = tuple(topic for topic in c.ALL_TOPICS if topic != c.DEAD_LETTER_TOPIC)
 
 
 def tasks(settings: Settings | None = None, **given: Unpack[Given]) -> list[Task]:

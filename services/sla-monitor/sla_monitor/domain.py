@@ -92,7 +92,7 @@ STATES = contracts.CLOCK_STATES
 RUNNING = contracts.CLOCK_RUNNING
 MOVABLE = (OPEN, AT_RISK)
 # Clocks whose deadline a new calendar or target moves: those not breached or answered.
-ADJUSTABLE = (OPEN, AT_RISK, PAUSED)
+ADJUSTABLE = tuple(state for state in RUNNING if state != BREACHED)
 OUTCOMES = (MET, RESPONDED_LATE)
 
 # What sla.due_moved carries: ids, channel, area and the new due date, and `move`, which of the

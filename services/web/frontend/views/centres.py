@@ -50,7 +50,6 @@ LABELS = {
     **{day: day.capitalize() for day in WEEKDAYS},
 }
 EDITABLE_STATUSES = (c.CENTRE_OPEN, c.CENTRE_TEMPORARILY_CLOSED)
-EDIT_ROLES = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
 
 @bp.get("/")
@@ -157,7 +156,7 @@ def _edit_page(centre_id: str, values: dict, etag: str, errors: dict[str, str], 
             services=backends().directory.services_list(),
             audit=backends().directory.audit(centre_id),
             areas=_area_choices(centre),
-            may_edit=g.user.role in EDIT_ROLES,
+            may_edit=g.user.role in c.OVERSIGHT_ROLES,
         ),
         status,
     )
@@ -177,7 +176,7 @@ ETAG = re.compile(r'(W/)?"?[\x21\x23-\x7e]{0,100}"?')
 
 
 @bp.post("/<centre_id>")
-@signed_in(*EDIT_ROLES)
+@signed_in(*c.OVERSIGHT_ROLES)
 def save(centre_id: str) -> Any:
     form = request.form.to_dict()
     etag = form.get("etag", "")

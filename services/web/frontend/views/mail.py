@@ -13,8 +13,6 @@ from .auth import signed_in
 
 bp = Blueprint("mail", __name__, url_prefix="/staff/mail")
 STATUSES = c.NOTIFICATION_STATUSES
-# Who reads the delivery log, and so may send a failed e-mail again (the notifier judges each).
-LOG_READERS = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
 
 @bp.get("/")
@@ -42,7 +40,7 @@ def log() -> Any:
 
 
 @bp.post("/notifications/<notification_id>/resend")
-@signed_in(*LOG_READERS)
+@signed_in(*c.OVERSIGHT_ROLES)  # who reads the delivery log (the notifier judges each e-mail)
 def resend(notification_id: str) -> Any:
     """Send a failed e-mail again, once its address or the mail relay is fixed."""
     try:

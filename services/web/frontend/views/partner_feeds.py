@@ -15,7 +15,6 @@ from . import backends
 from .auth import signed_in
 
 bp = Blueprint("partner_feeds", __name__, url_prefix="/staff/partner-feeds")
-HIDE_ROLES = (c.ROLE_COORDINATOR, c.ROLE_PRINCIPAL, c.ROLE_ADMIN)
 
 
 @bp.get("/")
@@ -26,7 +25,7 @@ def index() -> Any:
         "staff/partner_feeds.html",
         feeds=body.get("feeds", []),
         services=body.get("services", []),
-        may_hide=g.user.role in HIDE_ROLES,
+        may_hide=g.user.role in c.OVERSIGHT_ROLES,
     )
 
 
@@ -41,12 +40,12 @@ def _set_hidden(partner_id: str, hidden: bool) -> Any:
 
 
 @bp.post("/services/<path:partner_id>/hide")
-@signed_in(*HIDE_ROLES)
+@signed_in(*c.OVERSIGHT_ROLES)
 def hide(partner_id: str) -> Any:
     return _set_hidden(partner_id, True)
 
 
 @bp.post("/services/<path:partner_id>/show")
-@signed_in(*HIDE_ROLES)
+@signed_in(*c.OVERSIGHT_ROLES)
 def show(partner_id: str) -> Any:
     return _set_hidden(partner_id, False)
