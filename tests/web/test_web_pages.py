@@ -810,6 +810,36 @@ def test_an_answered_contact_says_whether_it_was_answered_in_time(client, servic
     assert services.last("GET", "/api/v1/clocks/k1").user.username == "t.north"  # as the signed-in user
 
 
+LATE = ", after it was breached (it was due by Tue 17 Mar 2026, 11:59pm)"
+
+
+@pytest.mark.parametrize(
+    ("monitor", "due_at", "said"),
+    [
+        ("open", "2026-03-17T23:59:59+00:00", LATE),
+        ("at_risk", "2026-03-17T23:59:59+00:00", LATE),
+        (None, "2026-03-17T23:59:59+00:00", LATE),  # logged already answered: the monitor has no clock yet
+        ("open", "2026-03-19T23:59:59+00:00", ""),  # in time, but only the monitor says met
+        (None, "2026-03-19T23:59:59+00:00", ""),
+    ],
+)
+def test_an_answer_after_the_due_date_is_late_before_the_monitor_records_the_breach(
+    client, services, sign_in, monitor, due_at, said
+):
+    """The response's own time decides met or late: an answer after the due date says so at once, in
+    the words the page uses once the monitor has stopped the clock (or before it has one at all)."""
+    answered = _contact("k1", "T-2603-AAAAA", "responded", responded_at="2026-03-18T09:05:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, answered))
+    services.on("GET", SLA, "/api/v1/due", (200, {"due_at": due_at, "target_working_days": 2}))
+    if monitor:
+        services.on("GET", SLA, "/api/v1/clocks/k1", (200, _clock("k1", monitor, due_at, -1)))
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert f"Answered Wed 18 Mar 2026, 9:05am{said}; the clock has stopped" in page
+
+
 @pytest.mark.parametrize(
     ("stopped", "said"),
     [
@@ -920,14 +950,40 @@ def test_erased_personal_details_say_when_and_no_reason_the_service_did_not_give
 
 
 def test_a_contact_the_sla_monitor_has_not_seen_shows_when_it_falls_due(client, services, sign_in):
-    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, _contact("k1", "T-2603-AAAAA")))
-    due = {"due_at": "2026-03-17T23:59:59+00:00", "target_working_days": 2}
+    logged = _contact("k1", "T-2603-AAAAA", received_at="2026-03-18T09:00:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, logged))
+    due = {"due_at": "2026-03-20T23:59:59+00:00", "target_working_days": 2}
     services.on("GET", SLA, "/api/v1/due", (200, due))
     sign_in()
 
     page = client.get("/staff/contacts/k1").text
 
-    assert "Due by Tue 17 Mar 2026, 11:59pm" in page and "the clock starts in a moment" in page
+    assert "Due by Fri 20 Mar 2026, 11:59pm" in page and "the clock starts in a moment" in page
+    assert "Overdue" not in page
+
+
+@pytest.mark.parametrize("monitor", ["has no clock yet", "has a clock, not yet breached"])
+def test_a_contact_logged_after_its_due_date_is_overdue_before_the_monitor_has_its_clock(
+    client, services, sign_in, monitor
+):
+    """A letter received a week before it is logged is already past due: the page says so at once,
+    in the words it uses a few seconds later, once the monitor has the clock."""
+    logged = _contact("k1", "L-2603-AAAAA", channel="letter", received_at="2026-03-10T10:00:00+00:00")
+    services.on("GET", CONTACTS, "/api/v1/contacts/k1", (200, logged))
+    services.on(
+        "GET", SLA, "/api/v1/due", (200, {"due_at": "2026-03-17T23:59:59+00:00", "target_working_days": 5})
+    )
+    if monitor == "has a clock, not yet breached":
+        services.on(
+            "GET", SLA, "/api/v1/clocks/k1", (200, _clock("k1", "open", "2026-03-17T23:59:59+00:00", -1))
+        )
+    sign_in()
+
+    page = client.get("/staff/contacts/k1").text
+
+    assert 'data-testid="clock-state">Overdue</span> (it was due by Tue 17 Mar 2026, 11:59pm' in page
+    assert "the breach is being recorded" in page
+    assert "the clock starts in a moment" not in page and "On time" not in page
 
 
 @pytest.fixture

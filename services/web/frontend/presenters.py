@@ -109,8 +109,11 @@ class ContactPage:
     """What the contact page says beyond the contact and its clock as the services give them."""
 
     history: list[Mapping[str, Any]]  # the contact's steps and its referral's decisions, in time order
-    breach_pending: bool  # see `breach_pending`
+    breach_pending: bool  # see `breach_pending`; before the monitor has a clock, by the due date alone
     kept_breached: bool  # answered before it was due, but recorded after the breach was raised
+    answered_late: bool  # answered after it was due, whether or not the monitor has said so yet
+    due_at: str | None  # the clock's due date, or the monitor's answer for the contact before it has one
+    working_days_remaining: int | None  # the clock's; None before the monitor has one
 
 
 # The steps of a referral's history that are its own decisions; the rest (sent, answered,
@@ -118,23 +121,44 @@ class ContactPage:
 REFERRAL_DECISIONS = (c.REFERRAL_STATUS_OPENED, c.REFERRAL_STATUS_ACCEPTED, c.REFERRAL_STATUS_DECLINED)
 
 
-def contact_page(contact: Mapping[str, Any], clock: Mapping[str, Any] | None, now: datetime) -> ContactPage:
+def contact_page(
+    contact: Mapping[str, Any],
+    clock: Mapping[str, Any] | None,
+    now: datetime,
+    due: Mapping[str, Any] | None = None,
+) -> ContactPage:
+    """`due` is the SLA monitor's due date for a contact it has no clock for yet: the page says
+    from it what the clock will say (overdue, answered late) instead of waiting a few seconds."""
     referral = contact.get("referral") or {}
     decisions = [step for step in referral.get("history") or [] if step.get("to") in REFERRAL_DECISIONS]
     # A decision first where it shares its instant with the answer it makes.
     history = sorted(
         [*decisions, *(contact.get("history") or [])], key=lambda step: parse_instant(step["at"])
     )
+    clock_state = (clock or {}).get("state")
     answered = parse_instant(contact.get("responded_at") or (clock or {}).get("responded_at"))
-    due = parse_instant((clock or {}).get("due_at"))
-    kept_breached = (
-        clock is not None
-        and clock.get("state") in (c.CLOCK_BREACHED, c.CLOCK_RESPONDED_LATE)
-        and answered is not None
-        and due is not None
-        and answered <= due
+    due_at = (clock or due or {}).get("due_at")
+    due_by = parse_instant(due_at)
+    monitor_late = clock_state in (c.CLOCK_BREACHED, c.CLOCK_RESPONDED_LATE)
+    kept_breached = monitor_late and answered is not None and due_by is not None and answered <= due_by
+    # The response's own time decides met or late, so an answer after the due date is late before
+    # the monitor records it (unless the monitor has already said otherwise).
+    answered_late = not kept_breached and (
+        monitor_late
+        or (clock_state != c.CLOCK_MET and answered is not None and due_by is not None and answered > due_by)
     )
-    return ContactPage(history, breach_pending(clock, now), kept_breached)
+    if clock:
+        pending = breach_pending(clock, now)
+    else:
+        pending = answered is None and due_by is not None and due_by < now
+    return ContactPage(
+        history,
+        pending,
+        kept_breached,
+        answered_late,
+        due_at,
+        (clock or {}).get("working_days_remaining"),
+    )
 
 
 class BadLocalTime(ValueError):

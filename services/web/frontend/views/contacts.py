@@ -376,12 +376,11 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
     clock = due = None
     try:
         clock = backends().sla.clock_of(contact)
-        if (
-            clock is None
-            and not contact.get("responded_at")
-            and contact.get("status") not in c.CONTACT_ENDED_STATUSES
+        if clock is None and (
+            contact.get("responded_at") or contact.get("status") not in c.CONTACT_ENDED_STATUSES
         ):
-            # Just logged: the monitor has not started its clock yet, but the due date is already known.
+            # Just logged: the monitor has not started its clock yet, but the due date is already
+            # known, and with it whether the contact is overdue or was answered late.
             due = backends().sla.due(contact)
     except (ServiceUnavailable, ServiceError):
         pass
@@ -393,7 +392,7 @@ def _show(contact_id: str, errors: dict[str, str], values: dict[str, str], statu
             contact=contact,
             clock=clock,
             due=due,
-            page=contact_page(contact, clock, context().clock.now()),
+            page=contact_page(contact, clock, context().clock.now(), due),
             centre_name=names.get(contact.get("centre_id"), contact.get("centre_id")),
             assignees=_assignees(contact.get("area")),
             methods=RESPONSE_METHODS,
