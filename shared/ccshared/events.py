@@ -146,13 +146,17 @@ class PersonalErasedData(_Data):
 
 
 class AreaMovedData(_Data):
-    """Which contact followed its centre from one area to another, and when: ids and areas only."""
+    """Which contact followed its centre from one area to another, and when: ids and areas only.
+    `move` counts the contact's area moves from 1, so a reader follows them in the order they
+    happened, whatever order they arrive in and whatever the clocks of contacts' replicas said;
+    an event made before it existed has none (None), and is taken to have arrived in order."""
 
     contact_id = fields.String(required=True)
     centre_id = fields.String(required=True)
     from_area = _area()
     to_area = _area()
     moved_at = fields.AwareDateTime(required=True)
+    move = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class WebhookFailingData(_Data):

@@ -72,6 +72,7 @@ def test_a_centre_moved_to_another_area_takes_its_unanswered_contacts(
             "from_area": "north",
             "to_area": "central",
             "moved_at": clock.now(),
+            "move": 1,
         }
     for state in ("responded", "closed", "withdrawn"):
         contact = client.get(f"/api/v1/contacts/{ids[state]}", headers=north).json
@@ -103,6 +104,25 @@ def test_a_redelivered_or_repeated_centre_event_moves_nothing_twice(
     history = client.get(f"/api/v1/contacts/{received}", headers=central).json["history"]
     assert [step["action"] for step in history].count("area_moved") == 1
     assert len(staged(doc_store, received, MOVED)) == 1
+
+
+def test_each_move_of_a_contact_is_numbered_so_readers_follow_them_in_order(
+    client, staff_headers, letter, doc_store, clock
+):
+    """Moves may reach a reader in another order than they happened, and replicas' clocks
+    differ: the contact counts its moves, and each event says which one it is."""
+    received = client.post("/api/v1/contacts", json=letter, headers=staff_headers()).json["id"]
+    read_model = bootstrap.centre_read_model(doc_store, clock)
+
+    read_model.apply(moved_north_to_central())
+    read_model.apply(
+        centre_event("centre-north", "Test North Centre", "south", "L4 0AA", "open", 3, "centre.updated.v1")
+    )
+
+    moves = [
+        (e.data["from_area"], e.data["to_area"], e.data["move"]) for e in staged(doc_store, received, MOVED)
+    ]
+    assert moves == [("north", "central", 1), ("central", "south", 2)]
 
 
 def test_a_move_cut_short_is_finished_when_the_centre_event_comes_again(

@@ -296,14 +296,17 @@ def area_moved_event(
     from_area: str = c.NORTH,
     to_area: str = c.SOUTH,
     at: datetime = MONDAY_MORNING,
+    move: int | None = None,
 ) -> dict:
-    """An open contact followed its centre into another area, as contacts publishes it (ids and areas)."""
+    """An open contact followed its centre into another area, as contacts publishes it (ids and
+    areas; `move` its count of moves, None as in events made before contacts counted them)."""
     data = {
         "contact_id": contact_id,
         "centre_id": "centre-north-1",
         "from_area": from_area,
         "to_area": to_area,
         "moved_at": at,
+        "move": move,
     }
     return events.make(c.CONTACT_AREA_MOVED, contact_id, data, source="contacts", time=at)
 

@@ -9,7 +9,15 @@ import pytest
 from ccshared import contracts as c
 from notifier import bootstrap, domain
 from notifier.worker import TOPICS
-from notifier_testkit import Interleaved, area_moved_event, handle, personal_erased_event, sla_event, wire
+from notifier_testkit import (
+    MONDAY_MORNING,
+    Interleaved,
+    area_moved_event,
+    handle,
+    personal_erased_event,
+    sla_event,
+    wire,
+)
 
 NORTH_COORDINATOR = "coordinator.north@example.org"
 SOUTH_COORDINATOR = "coordinator.south@example.org"
@@ -242,6 +250,38 @@ def test_a_contact_moved_back_is_addressed_in_the_area_it_is_in_now(tmp_path):
     notifier.deliver()
 
     assert {recipient for _, recipient in log_of(notifier)} == {NORTH_COORDINATOR}
+
+
+def test_moves_arriving_out_of_order_are_followed_in_the_order_they_happened(tmp_path):
+    """North to south, then south to central, heard the other way round and stamped by two
+    replicas of contacts whose clocks differ: followed by time or arrival, the contact's notices
+    stayed in the south, where it no longer is."""
+    central_coordinator = "coordinator.central@example.org"
+    notifier = wire(tmp_path, NOTIFIER_DIGEST_RECIPIENTS=central_coordinator)
+    notifier.receive(sla_event(c.SLA_AT_RISK))  # queued for the north coordinator
+    to_south = area_moved_event(at=MONDAY_MORNING, move=1)
+    to_central = area_moved_event(
+        from_area=c.SOUTH, to_area=c.CENTRAL, at=MONDAY_MORNING - timedelta(seconds=1), move=2
+    )
+
+    notifier.receive(to_central)
+    notifier.receive(to_south)
+    notifier.receive(to_south)  # redelivered: changes nothing
+    notifier.receive(sla_event(c.SLA_BREACHED, area=c.NORTH))  # raised before the monitor heard
+
+    log = log_of(notifier)
+    assert {recipient for _, recipient in log} == {central_coordinator, PRINCIPAL}
+    assert {n.area for n in log.values()} == {c.CENTRAL}
+    assert log[(c.SLA_AT_RISK, central_coordinator)].status == domain.HELD
+
+
+def test_moves_made_before_contacts_counted_them_are_followed_by_their_time(tmp_path):
+    notifier = wire(tmp_path)
+    notifier.receive(area_moved_event(from_area=c.SOUTH, to_area=c.CENTRAL, at=MONDAY_MORNING))
+    notifier.receive(area_moved_event(at=MONDAY_MORNING - timedelta(hours=1)))
+    notifier.receive(sla_event(c.SLA_AT_RISK, area=c.NORTH))
+
+    assert {recipient for _, recipient in log_of(notifier)} == {"coordinator.central@example.org"}
 
 
 def test_a_contacts_moves_are_forgotten_once_all_its_personal_data_is_erased(tmp_path):

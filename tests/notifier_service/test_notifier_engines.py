@@ -110,17 +110,21 @@ def test_claims_on_mongodb_let_exactly_one_worker_send_each_notification(mongo, 
 
 
 @pytest.mark.mongo
-def test_area_moves_on_mongodb_are_kept_once_followed_and_forgotten(mongo, fresh_mongo_db):
+def test_area_moves_on_mongodb_are_kept_once_followed_in_order_and_forgotten(mongo, fresh_mongo_db):
     moves = AreaMoveLog(stores.connect(f"{mongo.url}{fresh_mongo_db}").collection("area_moves"))
     there, back = MONDAY_MORNING, MONDAY_MORNING + timedelta(hours=1)
     moves.record("event-2", "contact-1", c.SOUTH, c.NORTH, back)
     moves.record("event-1", "contact-1", c.NORTH, c.SOUTH, there)
     moves.record("event-1", "contact-1", c.NORTH, c.SOUTH, there)  # redelivered
     moves.record("event-3", "contact-2", c.NORTH, c.CENTRAL, there)
+    moves.record("event-5", "contact-3", c.SOUTH, c.CENTRAL, there, 2)  # a replica's clock behind
+    moves.record("event-4", "contact-3", c.NORTH, c.SOUTH, back, 1)
+    moves.record("event-4", "contact-3", c.NORTH, c.SOUTH, back, 1)  # redelivered
 
     assert len(moves.collection.get("contact-1")["moves"]) == 2
     assert moves.current_area("contact-1", c.NORTH) == c.NORTH  # there and back, in order
     assert moves.current_area("contact-1", c.CENTRAL) == c.CENTRAL
+    assert moves.current_area("contact-3", c.NORTH) == c.CENTRAL  # in the order they happened
     assert (moves.forget("contact-1"), moves.forget("contact-1")) == (1, 0)
     assert moves.current_area("contact-1", c.NORTH) == c.NORTH
     assert moves.collection.get("contact-1") is None

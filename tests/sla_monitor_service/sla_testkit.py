@@ -122,14 +122,18 @@ def centre_event(
     return events.make(type_, centre_id, data, source=SOURCE, time=at)
 
 
-def area_moved(contact_id: str, at: datetime, to_area: str, from_area: str = contracts.NORTH) -> dict:
-    """The contacts service's word that a contact followed its centre into another area."""
+def area_moved(
+    contact_id: str, at: datetime, to_area: str, from_area: str = contracts.NORTH, move: int | None = None
+) -> dict:
+    """The contacts service's word that a contact followed its centre into another area (`move`:
+    which of its moves, None as in events made before contacts counted them)."""
     data = {
         "contact_id": contact_id,
         "centre_id": "centre-test-1",
         "from_area": from_area,
         "to_area": to_area,
         "moved_at": at,
+        "move": move,
     }
     return events.make(contracts.CONTACT_AREA_MOVED, contact_id, data, source=SOURCE, time=at)
 

@@ -80,6 +80,21 @@ def test_moves_apply_by_their_time_once_whatever_order_they_arrive_in(monitor) -
     assert monitor.clocks.get("answered").area == contracts.CENTRAL, "moved before it was answered"
 
 
+def test_counted_moves_apply_in_the_order_they_happened_whatever_their_time(monitor) -> None:
+    """Two replicas of contacts stamped the moves with clocks that differ: the second move
+    reads as older than the first, which kept the clock in the area the contact had left."""
+    handle(monitor, received("k1", RECEIVED))
+    handle(monitor, area_moved("k1", MOVED - timedelta(seconds=1), contracts.CENTRAL, contracts.SOUTH, 2))
+    handle(monitor, area_moved("k1", MOVED, contracts.SOUTH, move=1))
+    assert monitor.clocks.get("k1").area == contracts.CENTRAL
+
+    handle(monitor, received("k2", RECEIVED))
+    handle(monitor, area_moved("k2", MOVED, contracts.SOUTH, move=1))
+    handle(monitor, area_moved("k2", MOVED - timedelta(seconds=1), contracts.CENTRAL, contracts.SOUTH, 2))
+    handle(monitor, area_moved("k2", MOVED, contracts.SOUTH, move=1))  # redelivered
+    assert monitor.clocks.get("k2").area == contracts.CENTRAL
+
+
 def test_a_running_clock_takes_its_new_areas_closure_days(make_monitor, store, clock) -> None:
     north_closed = Closures(by_area={contracts.NORTH: frozenset({datetime(2026, 6, 3).date()})})
     monitor = make_monitor(Policy(WorkingCalendar(north_closed)))

@@ -71,6 +71,7 @@ class Raised:
     paused_at: datetime | None = None  # a pause's start, on its paused and resumed events
     parts: tuple[str, ...] = ()  # what an erasure cleared (contracts.ERASED_PARTS), on personal_erased
     from_area: str | None = None  # the area an area move took it from, on area_moved
+    move: int | None = None  # which of its area moves, counted from 1, on area_moved
 
 
 @dataclass
@@ -269,7 +270,8 @@ class Contact(Aggregate[Raised]):
         self.history.append(
             Transition(by, now, self.status, self.status, "area_moved", from_area=was, to_area=area)
         )
-        self.record(Raised(c.CONTACT_AREA_MOVED, from_area=was))
+        moves = sum(step.action == "area_moved" for step in self.history)
+        self.record(Raised(c.CONTACT_AREA_MOVED, from_area=was, move=moves))
 
     def open_referral(self, by: str, now: datetime) -> None:
         """Tell the referrer it is being read; once the family is answered that is old news, so refused."""

@@ -546,6 +546,7 @@ def _data(contact: Contact, event: Raised, now: datetime) -> dict:
             "from_area": event.from_area,
             "to_area": contact.area,
             "moved_at": now,
+            "move": event.move,
         }
     return event_data(contact, event.reason_code, now, event.paused_at)
 

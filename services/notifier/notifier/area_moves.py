@@ -10,6 +10,11 @@ were), due at once or held for its new recipient's digest. One carried by a
 digest or group mail not claimed yet leaves it first (unsent.py). What went, or
 is going, stays as it went; partners' notices are not addressed by area.
 
+Moves are followed in the order they happened (the event's `move`, the contact's
+count of them), not the order they arrive: a move from A to B that comes after the
+one from B to C takes A's notices to C, where the contact is, and one undone by a
+later move back to its old area takes nothing anywhere.
+
 The event sends nothing itself: it changes notices that were to go anyway.
 Idempotent: only notices still in the old area move, so a redelivered event,
 or one about a contact with nothing queued, changes nothing.
@@ -53,12 +58,12 @@ class AreaMoves:
 
     def contact_moved(self, event: events.Event) -> None:
         data = event.data
-        from_area, to_area = data["from_area"], data["to_area"]
-        self.moves.record(event.id, data["contact_id"], from_area, to_area, data["moved_at"])
-        moved = 0
-        for notice in self.notifications.about(data["contact_id"]):
-            if self._movable(notice, from_area):
-                moved += self._move(notice, to_area)
+        from_area, contact_id = data["from_area"], data["contact_id"]
+        self.moves.record(event.id, contact_id, from_area, data["to_area"], data["moved_at"], data["move"])
+        to_area = self.moves.current_area(contact_id, from_area)
+        # A later move took it back: its notices are where it is.
+        notices = [] if to_area == from_area else self.notifications.about(contact_id)
+        moved = sum(self._move(notice, to_area) for notice in notices if self._movable(notice, from_area))
         log.info(
             "notices readdressed to the contact's new area", extra={"event_id": event.id, "moved": moved}
         )

@@ -318,18 +318,28 @@ class AreaMoveLog:
         self.collection = collection
 
     def record(
-        self, event_id: str, contact_id: str, from_area: str, to_area: str, moved_at: datetime
+        self,
+        event_id: str,
+        contact_id: str,
+        from_area: str,
+        to_area: str,
+        moved_at: datetime,
+        number: int | None = None,
     ) -> None:
-        """Keep a move; a redelivered one once."""
-        move = {"from_area": from_area, "to_area": to_area, "moved_at": to_str(moved_at)}
+        """Keep a move, the contact's `number`th (None: an event made before contacts counted
+        them); a redelivered one once."""
+        move = {"from_area": from_area, "to_area": to_area, "moved_at": to_str(moved_at), "number": number}
         key = _item_key(event_id)
         if not insert_new(self.collection, {"_id": contact_id, "moves": {key: move}}):
             self.collection.update({"_id": contact_id}, {f"moves.{key}": move})
 
     def current_area(self, contact_id: str, area: str) -> str:
-        """The area a contact named in `area` is in now: each move from it, in order, followed."""
+        """The area a contact named in `area` is in now: each move from it followed in the order
+        the moves happened, by the contact's count of them, not in the order they arrived; moves
+        kept without one (made before contacts counted them) came before any counted, by time."""
         doc = self.collection.get(contact_id)
-        for move in sorted((doc or {}).get("moves", {}).values(), key=lambda move: move["moved_at"]):
+        moves = (doc or {}).get("moves", {}).values()
+        for move in sorted(moves, key=lambda move: (move.get("number") or 0, move["moved_at"])):
             if move["from_area"] == area:
                 area = move["to_area"]
         return area

@@ -60,9 +60,11 @@ Decisions the rules leave open, made here once:
   while it is unanswered) moves its clock there: breaches and reminders go to the new
   area, and a clock still running on time (or paused) takes the new area's closure days,
   like a new calendar. A move dated at or after the clock's response or withdrawal
-  changes nothing (the contact keeps the area it was handled in); moves apply by their
-  time, so a repeated or older one changes nothing, and one that arrives before the
-  receipt is kept over the receipt's area.
+  changes nothing (the contact keeps the area it was handled in); moves apply in the
+  order they happened (the contact's count of them, `move`; by their time for those
+  made before contacts counted them, which came before any counted), so a repeated or
+  older one changes nothing, and one that arrives before the receipt is kept over the
+  receipt's area.
 
 A clock is an aggregate (ccshared.aggregate): each method changes it in place and
 records the events it raises, in the order raised; the service layer collects them
@@ -165,6 +167,7 @@ class ContactClock(Aggregate[SlaEvent]):
     # Whole working days of every ended pause (those that moved the due date, and any after a breach).
     paused_working_days: int = 0
     area_moved_at: datetime | None = None  # when it last followed its centre into another area
+    area_move: int = 0  # which of the contact's moves that was (0: one made before contacts counted them)
 
     due_moves: int = 0  # how many moves of a started referral's due date were announced
 
@@ -280,15 +283,17 @@ class ContactClock(Aggregate[SlaEvent]):
         self.assignee = assignee
         self.assigned_at = at
 
-    def move_area(self, area: str, at: datetime) -> bool:
-        """Follow the contact into `area` (its centre moved) at `at`; True when its deadline
-        is to be derived again for the new area (a clock still running on time, or paused)."""
+    def move_area(self, area: str, at: datetime, number: int | None = None) -> bool:
+        """Follow the contact into `area` (its centre moved) at `at`, its `number`th move; True
+        when its deadline is to be derived again for the new area (a clock still running on
+        time, or paused). The newest move is known by the contact's count, not by `at`: two
+        replicas of contacts may stamp moves with clocks that differ."""
         ended = self.responded_at or self.withdrawn_at
         if (ended is not None and at >= ended) or (
-            self.area_moved_at is not None and at <= self.area_moved_at
+            self.area_moved_at is not None and (number or 0, at) <= (self.area_move, self.area_moved_at)
         ):
             return False
-        self.area_moved_at = at
+        self.area_moved_at, self.area_move = at, number or 0
         moved, self.area = area != self.area, area
         return moved and self.state in ADJUSTABLE
 

@@ -155,7 +155,7 @@ class Monitor:
         calendar = self.policy.calendar
 
         def move(c: ContactClock) -> None:
-            if c.move_area(data["to_area"], data["moved_at"]):
+            if c.move_area(data["to_area"], data["moved_at"], data["move"]):
                 deadline = self.policy.deadline(c.channel, c.received_at, c.urgency, c.area)
                 c.recompute(deadline, self.policy.fingerprint, now, calendar)
 
