@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from ccshared import contracts
 from ccshared.auth import StaffUser
-from sla_monitor import config, reports, suppression
+from sla_monitor import bootstrap, config, reports, suppression
 from sla_monitor.app import create_app
 from sla_monitor.policy import DEFAULT_TARGETS, Policy, Targets
 from sla_testkit import (
@@ -622,3 +622,16 @@ def test_a_month_held_back_by_a_paused_contact_is_published_with_it_open_once_th
 
 def test_racing_first_publications_store_one_snapshot(store_url) -> None:
     check_racing_publications_store_one_snapshot(store_url)
+
+
+def test_the_workers_pass_publishes_the_last_months_once_they_settle(client, store, monitor, clock) -> None:
+    for n in range(5):
+        answered_in_may(monitor, f"may-{n}")
+    publisher = bootstrap.publisher(monitor.clocks, store, clock)
+    clock.at = datetime(2026, 5, 20, 9, tzinfo=UTC)
+    assert publisher.publish_due() == ["2026-03", "2026-04"], "the two months before May, which has not ended"
+    clock.at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert publisher.publish_due() == ["2026-04", "2026-05"]
+
+    answered_in_may(monitor, "may-late")
+    assert public_report(client, "2026-05-01", "2026-05-31")["totals"]["met"] == 5
