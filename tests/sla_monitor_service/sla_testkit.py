@@ -17,6 +17,7 @@ from ccshared.runner import run_tasks
 from ccshared.store import Store
 from ccshared.timeutil import FixedClock, SystemClock
 from sla_monitor import config
+from sla_monitor.repository import PUBLISHED_MONTHS, PublishedMonths
 from sla_monitor.worker import tasks
 
 from tests.infra.waiting import wait_for
@@ -345,3 +346,31 @@ def reminders_seen(log: SlaLog) -> dict[tuple[str, int], set[str]]:
         if envelope["type"] == contracts.SLA_STILL_BREACHED:
             found.setdefault((envelope["subject"], envelope["data"]["reminder"]), set()).add(envelope["id"])
     return found
+
+
+def check_racing_publications_store_one_snapshot(store_url: str, racers: int = 4) -> None:
+    """Replicas publishing one month at once, each with figures of its own (one saw a contact
+    more than another): every one answers with the same figures, the one document stored."""
+    stores = [ccstore.connect(store_url) for _ in range(racers)]
+    months = [PublishedMonths(opened.collection(PUBLISHED_MONTHS)) for opened in stores]
+    at = datetime(2026, 7, 1, 9, tzinfo=UTC)
+    start = threading.Barrier(racers)
+    answers: list[dict] = []
+
+    def publish(n: int) -> None:
+        start.wait()
+        figures = {("all",): {"key": "all", "met": 5 + n, "breached": 0, "open": 0, "total": 5 + n}}
+        answers.append(months[n].publish("2026-06", figures, at))
+
+    threads = [threading.Thread(target=publish, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    try:
+        assert len(answers) == racers and all(answer == answers[0] for answer in answers), answers
+        assert months[0].of(["2026-06"]) == {"2026-06": answers[0]}
+        assert stores[0].collection(PUBLISHED_MONTHS).count() == 1
+    finally:
+        for opened in stores:
+            opened.close()

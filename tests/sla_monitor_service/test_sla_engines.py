@@ -33,6 +33,7 @@ from sla_testkit import (
     SlaLog,
     as_event,
     check_pause_and_resume,
+    check_racing_publications_store_one_snapshot,
     check_reminders_once,
     check_targets_by_urgency_and_area,
     publish,
@@ -284,3 +285,8 @@ def test_two_instances_and_a_restart_raise_each_reminder_once_on_kafka_and_ferre
     engine_env, contacts, sla_log, monitors
 ) -> None:
     check_reminders_once(monitors, engine_env, contacts, sla_log)
+
+
+def test_racing_first_publications_on_ferretdb_store_one_snapshot(mongo, fresh_mongo_db) -> None:
+    """Replicas publishing one month at once agree on one snapshot: the insert of the month's id."""
+    check_racing_publications_store_one_snapshot(mongo.store_url(fresh_mongo_db))

@@ -10,14 +10,24 @@ import openpyxl
 import pytest
 from ccshared import contracts
 from ccshared.auth import StaffUser
-from sla_monitor import config, reports, suppression
+from sla_monitor import bootstrap, config, reports, suppression
 from sla_monitor.app import create_app
 from sla_monitor.policy import DEFAULT_TARGETS, Policy, Targets
-from sla_testkit import as_event, centre_event, contact_event, received, responded
+from sla_testkit import (
+    as_event,
+    centre_event,
+    check_racing_publications_store_one_snapshot,
+    contact_event,
+    paused,
+    received,
+    responded,
+)
 
 from tests.infra import tokens
 
 RECEIVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+# By then June 2026 is published, however many of its contacts are still open: July has ended.
+JUNE_PUBLISHED = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 FEWER = contracts.FEWER_THAN_5
 WITHHELD = contracts.WITHHELD
 
@@ -261,6 +271,7 @@ def test_compliance_by_centre_month_and_area_filter(client, monitor, clock) -> N
 
 def test_anonymous_callers_get_whole_months_and_no_count_below_5(client, monitor, clock) -> None:
     seed(monitor, clock)
+    clock.at = JUNE_PUBLISHED
     query = {"from": "2026-06-01", "to": "2026-06-02", "group_by": "area"}
     body = client.get("/api/v1/reports/compliance", query_string=query).get_json()
     assert (body["from"], body["to"], body["by_month_only"]) == ("2026-06-01", "2026-06-30", True)
@@ -292,6 +303,7 @@ def test_public_figures_whose_withholding_cannot_be_worked_out_are_all_withheld_
     client, monitor, clock, figures_that_do_not_fit, caplog
 ) -> None:
     seed(monitor, clock)
+    clock.at = JUNE_PUBLISHED
     caplog.set_level("ERROR", logger="sla_monitor.suppression")
     query = {"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"}
 
@@ -322,6 +334,7 @@ def test_a_contact_withdrawn_after_its_breach_still_counts_as_breached(client, m
     assert monitor.scan() == 5
     for n in range(5):
         handle(monitor, withdrawn(f"late-{n}", clock.at))
+    clock.at = datetime(2026, 7, 1, 9, tzinfo=UTC)  # June has ended, and each of its contacts is decided
 
     query = {"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"}
     staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
@@ -365,6 +378,7 @@ def test_each_month_names_the_targets_its_contacts_were_judged_by_after_a_target
     for n in range(2):  # too few to show: their target is not shown either
         handle(after, received(f"may-tel-{n}", may, channel=contracts.TELEPHONE))
         handle(after, responded(f"may-tel-{n}", may, may + timedelta(hours=2), channel=contracts.TELEPHONE))
+    clock.at = datetime(2026, 6, 1, 9, tzinfo=UTC)  # May has ended, and each of its contacts is decided
 
     query = {"from": "2026-04-01", "to": "2026-05-31", "group_by": "channel"}
     public = client.get("/api/v1/reports/compliance", query_string=query).get_json()
@@ -402,6 +416,7 @@ def test_the_notifiers_service_token_gets_every_figure_of_the_report_and_nothing
 def test_anonymous_callers_see_counts_of_5_and_more(client, monitor, clock) -> None:
     for n in range(6):
         handle(monitor, received(f"c{n}", RECEIVED, area="north", centre_id="ctr-n"))
+    clock.at = JUNE_PUBLISHED
     body = client.get(
         "/api/v1/reports/compliance",
         query_string={"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"},
@@ -525,3 +540,98 @@ def test_compliance_answers_for_the_first_and_last_months_the_calendar_knows(cli
 def test_openapi_lists_the_endpoints(client) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
     assert {"/api/v1/due", "/api/v1/clocks", "/api/v1/reports/compliance"} <= set(paths)
+
+
+def public_report(client, start: str, end: str, group_by: str = "channel") -> dict:
+    query = {"from": start, "to": end, "group_by": group_by}
+    return client.get("/api/v1/reports/compliance", query_string=query).get_json()
+
+
+def answered_in_may(monitor, contact_id: str, channel: str = contracts.LETTER) -> None:
+    may = datetime(2026, 5, 12, 9, tzinfo=UTC)
+    handle(monitor, received(contact_id, may, channel=channel))
+    handle(monitor, responded(contact_id, may, may + timedelta(hours=3), channel=channel))
+
+
+def test_a_published_month_keeps_its_figures_when_a_contact_is_logged_late_with_an_old_date(
+    client, monitor, clock
+) -> None:
+    """Live figures asked before and after one more letter would differ by one, giving a small
+    count back by subtraction. Once published, a month's public figures never change; staff's do."""
+    for n in range(5):
+        answered_in_may(monitor, f"may-{n}")
+    clock.at = datetime(2026, 6, 2, 9, tzinfo=UTC)  # May has ended, and each of its contacts is decided
+    published = public_report(client, "2026-04-01", "2026-05-31")
+    assert [(row["month"], row["key"], row["met"]) for row in published["monthly"]] == [
+        ("2026-05", "letter", 5)
+    ]
+    assert published["not_yet_published"] == []
+
+    answered_in_may(monitor, "may-late")  # a letter logged late, with May's date of receipt
+    answered_in_may(monitor, "may-tel", channel=contracts.TELEPHONE)
+    handle(monitor, received("april-late", datetime(2026, 4, 20, 9, tzinfo=UTC)))  # in a month with none
+    clock.at = datetime(2026, 6, 20, 9, tzinfo=UTC)
+
+    assert public_report(client, "2026-04-01", "2026-05-31") == published
+    assert public_report(client, "2026-05-01", "2026-05-31", "area")["totals"]["met"] == 5
+    staff = client.get(
+        "/api/v1/reports/compliance", query_string={"from": "2026-04-01", "to": "2026-05-31"}, headers=STAFF
+    ).get_json()
+    assert [(row["key"], row["met"], row["open"]) for row in staff["groups"]] == [
+        ("letter", 6, 1),
+        ("telephone", 1, 0),
+    ]
+    assert staff["not_yet_published"] is None
+
+
+def test_a_month_is_published_once_it_has_ended_and_settled_and_not_before(client, monitor, clock) -> None:
+    for n in range(5):
+        answered_in_may(monitor, f"may-{n}")
+    may = datetime(2026, 5, 29, 9, tzinfo=UTC)
+    handle(monitor, received("may-open", may))
+    clock.at = datetime(2026, 5, 29, 12, tzinfo=UTC)
+    waiting = public_report(client, "2026-05-01", "2026-05-31")
+    assert (waiting["monthly"], waiting["months"], waiting["not_yet_published"]) == ([], [], ["2026-05"])
+    assert waiting["groups"] == [] and waiting["totals"]["total"] == 0
+
+    clock.at = datetime(2026, 6, 2, 9, tzinfo=UTC)  # May has ended, but a letter of it is still open
+    assert public_report(client, "2026-05-01", "2026-06-30")["not_yet_published"] == ["2026-05", "2026-06"]
+
+    handle(monitor, responded("may-open", may, clock.at))
+    settled = public_report(client, "2026-05-01", "2026-06-30")
+    assert settled["not_yet_published"] == ["2026-06"], "June has not ended"
+    assert [(row["month"], row["met"], row["open"]) for row in settled["months"]] == [("2026-05", 6, 0)]
+
+
+def test_a_month_held_back_by_a_paused_contact_is_published_with_it_open_once_the_next_month_ends(
+    client, monitor, clock
+) -> None:
+    for n in range(5):
+        answered_in_may(monitor, f"may-{n}")
+    may = datetime(2026, 5, 29, 9, tzinfo=UTC)
+    handle(monitor, received("may-paused", may))
+    handle(monitor, paused("may-paused", may, may + timedelta(hours=1)))
+
+    clock.at = datetime(2026, 6, 30, 22, 59, tzinfo=UTC)  # the last minute of June in London
+    assert public_report(client, "2026-05-01", "2026-05-31")["not_yet_published"] == ["2026-05"]
+    clock.at = datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+    published = public_report(client, "2026-05-01", "2026-05-31")
+    assert published["not_yet_published"] == []
+    assert [(row["met"], row["open"]) for row in published["months"]] == [(5, FEWER)]
+
+
+def test_racing_first_publications_store_one_snapshot(store_url) -> None:
+    check_racing_publications_store_one_snapshot(store_url)
+
+
+def test_the_workers_pass_publishes_the_last_months_once_they_settle(client, store, monitor, clock) -> None:
+    for n in range(5):
+        answered_in_may(monitor, f"may-{n}")
+    publisher = bootstrap.publisher(monitor.clocks, store, clock)
+    clock.at = datetime(2026, 5, 20, 9, tzinfo=UTC)
+    assert publisher.publish_due() == ["2026-03", "2026-04"], "the two months before May, which has not ended"
+    clock.at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert publisher.publish_due() == ["2026-04", "2026-05"]
+
+    answered_in_may(monitor, "may-late")
+    assert public_report(client, "2026-05-01", "2026-05-31")["totals"]["met"] == 5

@@ -282,6 +282,22 @@ def test_how_we_are_doing_shows_each_months_letters_and_telephone_messages(clien
     assert "No letters answered yet" in page
 
 
+def test_how_we_are_doing_says_when_a_months_figures_appear_and_which_are_not_published_yet(client, services):
+    """Figures are published once a month has settled, and then never change: the page says so,
+    and names the months of its period the SLA monitor has not published yet."""
+    waiting = {"monthly": [], "months": [], "not_yet_published": ["2026-02", "2026-03"]}
+    services.on("GET", SLA, "/api/v1/reports/compliance", (200, waiting))
+
+    page = client.get("/how-we-are-doing").text
+
+    said = " ".join(re.search(r'<p data-testid="publication">(.*?)</p>', page, re.S).group(1).split())
+    assert said == (
+        "A month's figures appear once every letter and message in it has been answered or has passed its "
+        "deadline (or, at the latest, once the month after it has ended), and then they do not change. "
+        "Figures for February 2026 and March 2026 are not published yet."
+    )
+
+
 def test_how_we_are_doing_says_closure_days_are_not_working_days(client, services):
     """The clocks skip the team's closure days as well as bank holidays: the page says both."""
     services.on("GET", SLA, "/api/v1/reports/compliance", (200, {"monthly": [], "months": []}))

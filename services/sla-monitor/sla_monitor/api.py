@@ -17,7 +17,8 @@ from flask import Response
 
 from .domain import AT_RISK, AWAITING_RECEIPT, BREACHED, OPEN, PAUSED, WITHDRAWN, ContactClock
 from .policy import Policy
-from .reports import COUNTED, Tally, compliance, over_the_range, public_figures
+from .publication import Publisher, months_between
+from .reports import COUNTED, Tally, compliance, over_the_range, public_rows
 from .repository import CentreRepository, ClockRepository
 from .schemas import (
     ClockSchema,
@@ -37,6 +38,7 @@ class Context:
     policy: Policy
     clock: Clock
     tokens: TokenVerifier
+    publisher: Publisher
 
 
 def local_iso(instant: datetime) -> str:
@@ -123,7 +125,14 @@ def compliance_report(query: dict) -> dict | Response:
     Public. Anonymous callers get whole months (the dates widen to the months
     they fall in), each month's figures on their own in `monthly` (a row per
     month and group, each naming its `month`) and `months` (each month's
-    totals), the same whatever range they are asked in. A count from 1 to 4
+    totals), the same whatever range they are asked in. They get published
+    months only: a month is published once it has ended (Europe/London) and
+    every contact counted in it has been answered or has passed its deadline,
+    or at the latest once the month after it has ended (contacts still open
+    then count as open), and its published figures never change after (a
+    contact logged later with an earlier date of receipt, an erasure or a
+    withdrawal changes staff's figures only). The range's months not yet
+    published are left out, and named in `not_yet_published`. A count from 1 to 4
     says "fewer than 5"; a cell from which one could be worked out says
     "withheld" (it may be any size). `groups` and `totals` add up those
     published cells over the range (a cell is "withheld" where any month's is
@@ -142,9 +151,10 @@ def compliance_report(query: dict) -> dict | Response:
         "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
         **COUNTED,
     }
-    monthly, months = None, None
+    monthly, months, waiting = None, None, None
     if public:  # withheld cells are decided over every area's figures; the area picks the rows
-        monthly, months = public_figures(ctx.clocks.find(filter), query["group_by"], query.get("area"))
+        figures, waiting = ctx.publisher.figures(months_between(start, end))
+        monthly, months = public_rows(figures, query["group_by"], query.get("area"))
         if query["group_by"] == "centre":
             _name_centres(ctx, monthly)
         rows = over_the_range(monthly)
@@ -172,6 +182,7 @@ def compliance_report(query: dict) -> dict | Response:
         "totals": overall,
         "monthly": monthly,
         "months": months,
+        "not_yet_published": waiting,
     }
 
 

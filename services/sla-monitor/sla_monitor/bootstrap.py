@@ -13,7 +13,8 @@ from .api import Context
 from .config import SERVICE, CalendarSettings, Settings, WorkerSettings
 from .escalation import Ladder
 from .policy import Policy
-from .repository import repositories
+from .publication import Publisher
+from .repository import PUBLISHED_MONTHS, ClockRepository, PublishedMonths, repositories
 from .service import Monitor
 
 
@@ -41,6 +42,11 @@ def monitor(settings: WorkerSettings, store: Store, clock: Clock, staged: Hints 
     )
 
 
+def publisher(clocks: ClockRepository, store: Store, clock: Clock) -> Publisher:
+    """The public figures, each month's as first published."""
+    return Publisher(clocks, PublishedMonths(store.collection(PUBLISHED_MONTHS)), clock)
+
+
 def api_context(settings: Settings, store: Store, clock: Clock) -> Context:
     """What the HTTP routes work with (api.Context)."""
     clocks, centres = repositories(store, clock)
@@ -50,4 +56,5 @@ def api_context(settings: Settings, store: Store, clock: Clock) -> Context:
         policy=policy(settings.worker.calendar),
         clock=clock,
         tokens=TokenVerifier(SERVICE, settings.staff_token_public_key, settings.service_token_public_key),
+        publisher=publisher(clocks, store, clock),
     )

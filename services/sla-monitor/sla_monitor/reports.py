@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from ccshared.contracts import WITHHELD
 from ccshared.timeutil import LONDON
 
 from .domain import AT_RISK, BREACHED, MET, OPEN, PAUSED, RESPONDED_LATE, WITHDRAWN, ContactClock
-from .suppression import CELLS, SMALLEST_SHOWN, withhold
+from .suppression import CELLS, SMALLEST_SHOWN, withhold, withhold_proved
 
 
 def month_of(clock: ContactClock) -> str:
@@ -45,6 +45,7 @@ _COLUMN = {
     RESPONDED_LATE: "breached",
     MET: "met",
 }
+STILL_OPEN = tuple(state for state, column in _COLUMN.items() if column == "open")
 # The clocks the figures count, as a store filter: those `column_of` puts in a column.
 COUNTED = {"$or": [{"state": {"$in": list(_COLUMN)}}, {"state": WITHDRAWN, "breach_emitted": True}]}
 
@@ -116,9 +117,25 @@ def compliance(clocks: Iterable[ContactClock], group_by: str) -> tuple[list[Tall
 def public_figures(
     clocks: Iterable[ContactClock], group_by: str, area: str | None = None
 ) -> tuple[list[dict], list[dict]]:
-    """The figures anonymous callers see: each month of receipt on its own, its groups and its
-    totals (key "all"), each row naming its month, small counts withheld. `clocks` are every
-    area's: `area` picks the rows, not what is withheld.
+    """The figures anonymous callers see of these clocks, worked out now (`month_figures` of
+    each month of receipt, `public_rows` of those)."""
+    figures = {month: month_figures(of_month)[0] for month, of_month in by_month(clocks).items()}
+    return public_rows(figures, group_by, area)
+
+
+def by_month(clocks: Iterable[ContactClock]) -> dict[str, list[ContactClock]]:
+    """The counted clocks by local month of receipt."""
+    months: dict[str, list[ContactClock]] = {}
+    for clock in clocks:
+        if column_of(clock) is not None:
+            months.setdefault(month_of(clock), []).append(clock)
+    return months
+
+
+def month_figures(clocks: Iterable[ContactClock]) -> tuple[dict[Unit, dict], bool]:
+    """One month's figures as anonymous callers see them: every figure any anonymous answer can
+    give of it, by unit, small counts withheld; and False where what to withhold could not be
+    worked out (every cell then says "withheld").
 
     A month's cells depend on that month's contacts alone, so they are the same in every
     answer that covers the month. And what is withheld is decided once for the month, over
@@ -126,17 +143,22 @@ def public_figures(
     channels, the whole), so no figure can be worked out by setting one answer beside
     another: a grouping or an area filter beside another, or a range beside another.
     """
-    months: dict[str, list[ContactClock]] = {}
-    for clock in clocks:
-        if column_of(clock) is not None:
-            months.setdefault(month_of(clock), []).append(clock)
+    tallies, wholes = _month_figures(clocks)
+    return _shown(tallies, wholes) if tallies else ({}, True)
+
+
+def public_rows(
+    figures: Mapping[str, Mapping[Unit, dict]], group_by: str, area: str | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Months' figures (`month_figures`) as an anonymous answer gives them: each month on its
+    own, its groups and its totals (key "all"), each row naming its month. `area` picks the rows,
+    not what is withheld."""
     rows, totals = [], []
     whole = ("area", area) if area else ("all",)
-    for month in sorted(months):
-        tallies, wholes = _month_figures(months[month])
-        if whole not in tallies:  # none of the area's contacts that month
+    for month in sorted(figures):
+        shown = figures[month]
+        if whole not in shown:  # none of the area's contacts that month
             continue
-        shown = _shown(tallies, wholes)
         if group_by == "month":
             units = [whole]
         else:
@@ -148,24 +170,28 @@ def public_figures(
     return rows, totals
 
 
-def _shown(tallies: dict[Unit, Tally], wholes: list[tuple[Unit, list[Unit]]]) -> dict[Unit, dict]:
+def _shown(
+    tallies: dict[Unit, Tally], wholes: list[tuple[Unit, list[Unit]]]
+) -> tuple[dict[Unit, dict], bool]:
     """A month's figures as anonymous callers see them. Working out what to withhold is the slow
-    part of an answer, and a past month's figures no longer change: kept for the next answers."""
+    part of an answer, and the same figures give the same answer: kept for the next answers."""
     figures = tuple(
         (unit, tally.key, tally.met, tally.breached, tally.open, tuple(sorted(tally.targets.items())))
         for unit, tally in tallies.items()
     )
-    kept = _withheld(figures, tuple((whole, tuple(parts)) for whole, parts in wholes))
-    return {unit: {**row, "targets": row["targets"] and list(row["targets"])} for unit, row in kept.items()}
+    kept, proved = _withheld(figures, tuple((whole, tuple(parts)) for whole, parts in wholes))
+    shown = {unit: {**row, "targets": row["targets"] and list(row["targets"])} for unit, row in kept.items()}
+    return shown, proved
 
 
 @functools.lru_cache(maxsize=512)
-def _withheld(figures: tuple, wholes: tuple) -> dict[Unit, dict]:
+def _withheld(figures: tuple, wholes: tuple) -> tuple[dict[Unit, dict], bool]:
     rows = {
         unit: Tally(key, met, breached, open_, Counter(dict(targets))).as_public_dict()
         for unit, key, met, breached, open_, targets in figures
     }
-    return withhold(rows, [(whole, list(parts)) for whole, parts in wholes], lambda unit: _RELIED_ON[unit[0]])
+    parts_of = [(whole, list(parts)) for whole, parts in wholes]
+    return withhold_proved(rows, parts_of, lambda unit: _RELIED_ON[unit[0]])
 
 
 # Which rows the public relies on most, when a cell must be hidden to protect a small one: the

@@ -28,7 +28,7 @@ from ccshared import contracts, tracing
 from ccshared.aggregate import Aggregate, state_doc, state_fields, state_values
 from ccshared.hints import Hints
 from ccshared.outbox import OUTBOX, PENDING, VERSION, AggregateStore, VersionConflict
-from ccshared.store import Collection, Document, DuplicateKey, Store
+from ccshared.store import Collection, Document, DuplicateKey, Store, insert_new
 from ccshared.timeutil import Clock, from_str, to_str
 
 from . import metrics
@@ -114,6 +114,9 @@ class Repository(Generic[T]):
     def find(self, filter: dict[str, Any], sort=(), limit: int = 0, skip: int = 0) -> Iterator[T]:
         for doc in self.collection.find(filter, sort=sort, limit=limit, skip=skip):
             yield self.from_doc(doc)
+
+    def count(self, filter: dict[str, Any]) -> int:
+        return self.collection.count(filter)
 
     def change(
         self, item_id: str, change: Change, make: Callable[[], T] | None = None, attempts: int = 20
@@ -278,3 +281,37 @@ def repositories(
         ClockRepository(store.collection(CLOCKS), claims, clock),
         CentreRepository(store.collection(CENTRES), claims, clock),
     )
+
+
+PUBLISHED_MONTHS = "published_months"
+
+
+class PublishedMonths:
+    """Each month's public figures as first published: counts by unit, no contact in them.
+
+    A month is published by an insert of a document whose id is the month, so replicas racing
+    to publish it agree on one snapshot: the first insert stands, and the others read it back.
+    """
+
+    def __init__(self, collection: Collection):
+        self.collection = collection
+
+    def of(self, months: list[str]) -> dict[str, dict[tuple[str, ...], dict]]:
+        """The published figures of those of the months that are published, by month."""
+        docs = self.collection.find({"_id": {"$in": months}}) if months else []
+        return {doc["_id"]: _figures(doc) for doc in docs}
+
+    def publish(
+        self, month: str, figures: dict[tuple[str, ...], dict], at: datetime
+    ) -> dict[tuple[str, ...], dict]:
+        """Store the month's figures unless it is published already; the figures that stand."""
+        units = [{"unit": list(unit), "figures": row} for unit, row in figures.items()]
+        doc = {"_id": month, "published_at": to_str(at), "units": units}
+        if insert_new(self.collection, doc):
+            log.info("month published", extra={"month": month, "units": len(units)})
+            return figures
+        return _figures(self.collection.get(month) or doc)
+
+
+def _figures(doc: Document) -> dict[tuple[str, ...], dict]:
+    return {tuple(unit["unit"]): unit["figures"] for unit in doc["units"]}

@@ -186,3 +186,13 @@ class ComplianceSchema(Schema):
         allow_none=True,
         metadata={"description": "each month's totals, for anonymous callers; null for staff"},
     )
+    not_yet_published = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={
+            "description": "for anonymous callers, the range's months (YYYY-MM) whose figures are not "
+            "published yet, and so are left out: a month is published once it has ended and each of its "
+            "contacts has been answered or passed its deadline, or at the latest once the month after it "
+            "has ended; null for staff"
+        },
+    )

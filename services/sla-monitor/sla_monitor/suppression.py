@@ -49,16 +49,26 @@ def withhold(
     already: see `Tally.as_public_dict`), and a whole's only where every one of its parts' is.
     Should working that out fail (`FiguresDoNotFit`), nothing is proved safe: every cell is
     withheld, and the error logged."""
+    return withhold_proved(rows, wholes, relied_on)[0]
+
+
+def withhold_proved(
+    rows: Mapping[Any, dict],
+    wholes: Iterable[tuple[Any, list[Any]]],
+    relied_on: Callable[[Any], int] = lambda row: 0,
+) -> tuple[dict[Any, dict], bool]:
+    """`withhold`'s rows, and False where they are every cell withheld because what to withhold
+    could not be worked out: such figures are safe to answer, but not worth publishing for good."""
     rows = {unit: dict(row) for unit, row in rows.items()}
     wholes = list(wholes)
     try:
-        return _withheld_where_needed(rows, wholes, relied_on)
+        return _withheld_where_needed(rows, wholes, relied_on), True
     except FiguresDoNotFit as exc:
         log.error(
             "public figures withheld whole: what to withhold could not be worked out",
             extra={"reason": str(exc), "rows": len(rows), "wholes": len(wholes)},
         )
-        return {unit: _all_withheld(row) for unit, row in rows.items()}
+        return {unit: _all_withheld(row) for unit, row in rows.items()}, False
 
 
 def _all_withheld(row: dict) -> dict:

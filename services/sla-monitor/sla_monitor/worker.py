@@ -35,6 +35,7 @@ SETTLE_SECONDS = 3.0
 # Events staged here reach the relay as hints; the sweep only finds what a crash left.
 RELAY_SWEEP_SECONDS = 5.0
 REPORT_SECONDS = 15.0  # how often the clock gauges are counted from the store
+PUBLISH_SECONDS = 600.0  # how often the last months are looked at, to publish them once settled
 
 
 class WatchedConsumer:
@@ -128,7 +129,11 @@ def tasks(settings: config.WorkerSettings | None = None, **given: Unpack[Given])
     def report(stop: threading.Event) -> None:
         _every(stop, REPORT_SECONDS, lambda: metrics.report(clocks.collection, clock.now()) or 0)
 
-    return [consume, scan, freshness, relay, report]
+    def publish(stop: threading.Event) -> None:
+        publisher = bootstrap.publisher(clocks, store, clock)
+        every(stop, PUBLISH_SECONDS, publisher.publish_due, "periodic task waiting")
+
+    return [consume, scan, freshness, relay, report, publish]
 
 
 def _until_due(stop: threading.Event, changed: threading.Event, longest: float, monitor: Monitor) -> None:

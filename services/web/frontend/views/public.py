@@ -152,22 +152,23 @@ def last_twelve_months(today: date) -> tuple[str, str]:
     return start.isoformat(), today.isoformat()
 
 
-def monthly_by_channel(start: date, end: date) -> list[dict[str, Any]]:
-    """Each month with contacts, newest first, with its compliance per channel. Asked
-    anonymously, the SLA monitor gives each month's figures on their own."""
+def monthly_by_channel(start: date, end: date) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each published month with contacts, newest first, with its compliance per channel; and
+    the months not published yet. Asked anonymously, the SLA monitor gives each month's figures
+    on their own, once the month has settled, and the same ever after."""
     report = backends().sla.compliance(
         **{"from": start.isoformat(), "to": end.isoformat(), "group_by": "channel"}
     )
-    return by_month(report["monthly"])
+    return by_month(report["monthly"]), report.get("not_yet_published") or []
 
 
 @bp.get("/how-we-are-doing")
 def how_we_are_doing() -> Any:
     now = context().clock.now()
     start, end = last_twelve_months(now.astimezone(LONDON).date())
-    rows, unavailable = [], False
+    rows, waiting, unavailable = [], [], False
     try:
-        rows = monthly_by_channel(date.fromisoformat(start), date.fromisoformat(end))
+        rows, waiting = monthly_by_channel(date.fromisoformat(start), date.fromisoformat(end))
     except ServiceUnavailable:
         unavailable = True
     return render_template(
@@ -177,6 +178,7 @@ def how_we_are_doing() -> Any:
         standards=STANDARDS,
         channels=PUBLISHED_CHANNELS,
         rows=rows,
+        waiting=waiting,
         unavailable=unavailable,
         period=(start, end),
     )
