@@ -32,6 +32,7 @@ from tests.infra import tokens
 from tests.infra.payloads import LETTER, REFERRAL
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+PUBLISHED_MONTH_DAY = datetime(2026, 9, 14, 10, 0, tzinfo=UTC)  # a Monday of a month public by NOW
 
 DIRECTORY = "http://directory.test"
 CONTACTS = "http://contacts.test"
@@ -176,22 +177,25 @@ def sla_app(store_url: str, tmp: Path) -> Flask:
     clock = FixedClock(NOW)
     clocks, centres = repositories(store, clock)
     monitor = Monitor(clocks, centres, bootstrap.policy(settings.worker.calendar), clock)
-    contact_id = str(uuid.uuid4())
-    data = {
-        "contact_id": contact_id,
-        "reference": "LET-TEST-0001",
-        "channel": "letter",
-        "centre_id": "centre-north",
-        "area": "north",
-        "received_at": NOW,
-        "status": "received",
-        "assignee": None,
-        "responded_at": None,
-        "occurred_at": NOW,
-    }
-    envelope = events.make("contact.received.v1", contact_id, data, source="tests", time=NOW)
-    event = events.decode(events.encode(envelope))
-    monitor.handlers()[event.type](event)
+    # One letter now, and one still open from September: the public sees September's figures
+    # (published by now, the month after it having ended), not November's.
+    for reference, received_at in (("LET-TEST-0001", NOW), ("LET-TEST-0002", PUBLISHED_MONTH_DAY)):
+        contact_id = str(uuid.uuid4())
+        data = {
+            "contact_id": contact_id,
+            "reference": reference,
+            "channel": "letter",
+            "centre_id": "centre-north",
+            "area": "north",
+            "received_at": received_at,
+            "status": "received",
+            "assignee": None,
+            "responded_at": None,
+            "occurred_at": received_at,
+        }
+        envelope = events.make("contact.received.v1", contact_id, data, source="tests", time=received_at)
+        event = events.decode(events.encode(envelope))
+        monitor.handlers()[event.type](event)
     return create_app(settings, store=store, clock=clock)
 
 
