@@ -73,11 +73,12 @@ def envelope(status: int, code: str, message: str, fields: dict | None = None, *
 
 
 def nested(fields: Mapping[Any, Any]) -> dict:
-    """`fields` with every dotted key ("consent.recorded_at") nested as the body is; indexes as ints,
-    as marshmallow gives a list's items, so a dotted and a schema's message for one item meet."""
+    """`fields` with every dotted key ("consent.recorded_at") nested as the body is, every key a
+    string (a list's index too, as JSON writes it), so a dotted rule and a schema's message for
+    one item meet."""
     out: dict = {}
     for key, value in fields.items():
-        *parents, last = [int(part) if part.isdigit() else part for part in str(key).split(".")]
+        *parents, last = str(key).split(".")
         place = out
         for part in parents:
             if not isinstance(
@@ -89,11 +90,16 @@ def nested(fields: Mapping[Any, Any]) -> dict:
     return out
 
 
-def _merge(place: dict, key: Any, value: Any) -> None:
+def _merge(place: dict, key: str, value: Any) -> None:
     here = place.get(key)
     if isinstance(here, dict) and isinstance(value, dict):
         for inner, item in value.items():
             _merge(here, inner, item)
+    elif isinstance(here, dict):  # a message for the whole object, beside its fields' own
+        _merge(here, "_schema", value)
+    elif isinstance(value, dict) and here is not None:
+        place[key] = {"_schema": here}
+        _merge(place, key, value)
     elif isinstance(here, list) and isinstance(value, list):
         place[key] = here + value
     else:

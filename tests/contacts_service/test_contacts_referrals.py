@@ -229,6 +229,23 @@ def test_a_key_given_twice_deep_in_the_body_is_named_where_it_is_nested_as_the_b
     assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
 
 
+@pytest.mark.parametrize(
+    "extra",
+    ['"\u00b2": 1, "\u00b2": 2', '"0": 1, "x": 2', '"family.phone": 1'],
+    ids=["a superscript digit twice", "a number beside a name", "a dotted name"],
+)
+def test_odd_keys_are_refused_naming_them_never_a_500(client, agency_headers, referral, extra):
+    """Keys are the client's: each comes back in `fields` as a string key, whatever it is."""
+    body = json.dumps(referral)[:-1] + ", " + extra + "}"
+    headers = agency_headers | {"Content-Type": "application/json"}
+
+    answer = client.post(REFERRALS, data=body, headers=headers)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json["error"]["fields"] and answer.json["error"]["message"].startswith("invalid input: ")
+    assert client.get(REFERRALS, headers=agency_headers).json["total"] == 0
+
+
 def test_a_refusal_names_each_wrong_field_by_its_path_in_the_message(client, agency_headers, referral):
     """Software reading only `message` learns every field at fault, nested ones too."""
     referral["family"]["phone"] = "-----1"

@@ -334,7 +334,7 @@ def test_a_contact_withdrawn_after_its_breach_still_counts_as_breached(client, m
     assert monitor.scan() == 5
     for n in range(5):
         handle(monitor, withdrawn(f"late-{n}", clock.at))
-    clock.at = datetime(2026, 7, 1, 9, tzinfo=UTC)  # June has ended, and each of its contacts is decided
+    clock.at = datetime(2026, 7, 4, 9, tzinfo=UTC)  # June has ended (and its grace), each contact decided
 
     query = {"from": "2026-06-01", "to": "2026-06-30", "group_by": "area"}
     staff = client.get("/api/v1/reports/compliance", query_string=query, headers=STAFF).get_json()
@@ -378,7 +378,7 @@ def test_each_month_names_the_targets_its_contacts_were_judged_by_after_a_target
     for n in range(2):  # too few to show: their target is not shown either
         handle(after, received(f"may-tel-{n}", may, channel=contracts.TELEPHONE))
         handle(after, responded(f"may-tel-{n}", may, may + timedelta(hours=2), channel=contracts.TELEPHONE))
-    clock.at = datetime(2026, 6, 1, 9, tzinfo=UTC)  # May has ended, and each of its contacts is decided
+    clock.at = datetime(2026, 6, 4, 9, tzinfo=UTC)  # May has ended (and its grace), each contact decided
 
     query = {"from": "2026-04-01", "to": "2026-05-31", "group_by": "channel"}
     public = client.get("/api/v1/reports/compliance", query_string=query).get_json()
@@ -560,7 +560,7 @@ def test_a_published_month_keeps_its_figures_when_a_contact_is_logged_late_with_
     count back by subtraction. Once published, a month's public figures never change; staff's do."""
     for n in range(5):
         answered_in_may(monitor, f"may-{n}")
-    clock.at = datetime(2026, 6, 2, 9, tzinfo=UTC)  # May has ended, and each of its contacts is decided
+    clock.at = datetime(2026, 6, 4, 9, tzinfo=UTC)  # May has ended (and its grace), each contact decided
     published = public_report(client, "2026-04-01", "2026-05-31")
     assert [(row["month"], row["key"], row["met"]) for row in published["monthly"]] == [
         ("2026-05", "letter", 5)
@@ -594,7 +594,7 @@ def test_a_month_is_published_once_it_has_ended_and_settled_and_not_before(clien
     assert (waiting["monthly"], waiting["months"], waiting["not_yet_published"]) == ([], [], ["2026-05"])
     assert waiting["groups"] == [] and waiting["totals"]["total"] == 0
 
-    clock.at = datetime(2026, 6, 2, 9, tzinfo=UTC)  # May has ended, but a letter of it is still open
+    clock.at = datetime(2026, 6, 4, 9, tzinfo=UTC)  # May has ended, but a letter of it is still open
     assert public_report(client, "2026-05-01", "2026-06-30")["not_yet_published"] == ["2026-05", "2026-06"]
 
     handle(monitor, responded("may-open", may, clock.at))
@@ -631,6 +631,8 @@ def test_the_workers_pass_publishes_the_last_months_once_they_settle(client, sto
     clock.at = datetime(2026, 5, 20, 9, tzinfo=UTC)
     assert publisher.publish_due() == ["2026-03", "2026-04"], "the two months before May, which has not ended"
     clock.at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert publisher.publish_due() == ["2026-04"], "May has ended, but its contacts may still be on their way"
+    clock.at = datetime(2026, 6, 4, 9, tzinfo=UTC)
     assert publisher.publish_due() == ["2026-04", "2026-05"]
 
     answered_in_may(monitor, "may-late")

@@ -11,12 +11,17 @@ figures staff see, never the public's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from ccshared.timeutil import LONDON, Clock, to_str
 
 from .reports import COUNTED, STILL_OPEN, Unit, month_figures
 from .repository import ClockRepository, PublishedMonths
+
+# A month's contacts reach the monitor moments after they are logged, but an outage of the
+# broker or the monitor over the month's end could hold some back: a month is looked at only
+# this long after it ends, so none is published, for good, without contacts still on their way.
+LATE_EVENTS_GRACE = timedelta(days=3)
 
 
 def publishable(month: str, now: datetime, settled: bool) -> bool:
@@ -26,7 +31,7 @@ def publishable(month: str, now: datetime, settled: bool) -> bool:
     letter), so a contact received on a month's last day is met or breached early in the next
     month unless its clock is paused, waiting on a family or a partner; a pause must not hold a
     month back for ever, so the contacts still open by then are published in the `open` column."""
-    ended = now >= start_of(following(month))
+    ended = now >= start_of(following(month)) + LATE_EVENTS_GRACE
     return ended and (settled or now >= start_of(following(following(month))))
 
 

@@ -130,6 +130,7 @@ def tasks(settings: config.WorkerSettings | None = None, **given: Unpack[Given])
         _every(stop, REPORT_SECONDS, lambda: metrics.report(clocks.collection, clock.now()) or 0)
 
     def publish(stop: threading.Event) -> None:
+        sleep(stop, caught_up, settings.startup_wait_seconds)  # a month settles on all its contacts
         publisher = bootstrap.publisher(clocks, store, clock)
         every(stop, PUBLISH_SECONDS, publisher.publish_due, "periodic task waiting")
 
