@@ -292,7 +292,8 @@ def test_how_we_are_doing_says_when_a_months_figures_appear_and_which_are_not_pu
 
     said = " ".join(re.search(r'<p data-testid="publication">(.*?)</p>', page, re.S).group(1).split())
     assert said == (
-        "A month's figures appear once every letter and message in it has been answered or has passed its "
+        "A month's figures appear a few days after it ends, once every letter and message in it has been "
+        "answered or has passed its "
         "deadline (or, at the latest, once the month after it has ended), and then they do not change. "
         "Figures for February 2026 and March 2026 are not published yet."
     )

@@ -126,7 +126,8 @@ def compliance_report(query: dict) -> dict | Response:
     they fall in), each month's figures on their own in `monthly` (a row per
     month and group, each naming its `month`) and `months` (each month's
     totals), the same whatever range they are asked in. They get published
-    months only: a month is published once it has ended (Europe/London) and
+    months only: a month is published three days after it has ended
+    (Europe/London; contacts still on their way reach it by then) and
     every contact counted in it has been answered or has passed its deadline,
     or at the latest once the month after it has ended (contacts still open
     then count as open), and its published figures never change after (a
