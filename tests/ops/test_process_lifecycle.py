@@ -33,13 +33,7 @@ def _metrics_dirs(tmp: Path) -> list[Path]:
 def test_a_stopped_service_removes_its_metrics_folder(tmp_path, mode):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    system = System(
-        tmp_path / "system",
-        f"sqlite:///{tmp_path}/events.db",
-        lambda name: f"sqlite:///{tmp_path}/{name}.db",
-        services=("directory",),
-        extra_env={"TMPDIR": str(tmp)},
-    )
+    system = _on_sqlite(tmp_path, "directory", tmp)
     log = system.log_path("directory").open("a")
     process = subprocess.Popen(
         [sys.executable, "-m", "directory", mode],
@@ -201,19 +195,32 @@ def test_honcho_reports_each_service_of_the_procfile_stopped_with_success(tmp_pa
 )
 def test_a_malformed_runner_or_store_setting_stops_the_service_naming_it(tmp_path, variable, value, says):
     """The runner's own variables go through the same loader as every setting: no traceback."""
-    env = {**os.environ, "TMPDIR": str(tmp_path), variable: value}
+    stderr = _refused(
+        ["directory", "serve"], tmp_path, {**os.environ, "TMPDIR": str(tmp_path), variable: value}
+    )
+    assert says in stderr
+    assert not _metrics_dirs(tmp_path)
+
+
+def _on_sqlite(tmp_path: Path, service: str, tmp: Path) -> System:
+    """One service's process set up on SQLite files under tmp_path, its TMPDIR `tmp`."""
+    return System(
+        tmp_path / "system",
+        f"sqlite:///{tmp_path}/events.db",
+        lambda name: f"sqlite:///{tmp_path}/{name}.db",
+        services=(service,),
+        extra_env={"TMPDIR": str(tmp)},
+    )
+
+
+def _refused(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """`python -m ARGS` refused to start: exit 2 and no traceback; what it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "directory", "serve"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2, result.stderr
-    assert says in result.stderr
     assert "Traceback" not in result.stderr
-    assert not _metrics_dirs(tmp_path)
+    return result.stderr
 
 
 @pytest.mark.parametrize(
@@ -229,37 +236,15 @@ def test_a_malformed_runner_or_store_setting_stops_the_service_naming_it(tmp_pat
 def test_a_bad_contacts_setting_stops_it_before_anything_starts(tmp_path, change, says):
     """contacts checks its own settings with the runner's, as every service does: one message,
     not a traceback from the worker after gunicorn has started."""
-    system = System(
-        tmp_path / "system",
-        f"sqlite:///{tmp_path}/events.db",
-        lambda name: f"sqlite:///{tmp_path}/{name}.db",
-        services=("contacts",),
-        extra_env={"TMPDIR": str(tmp_path)},
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "contacts", "run"],
-        cwd=system.workdir,
-        env={**system.env("contacts"), **change},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    system = _on_sqlite(tmp_path, "contacts", tmp_path)
+    stderr = _refused(["contacts", "run"], system.workdir, {**system.env("contacts"), **change})
+    assert stderr.count("\n") == 1 and says in stderr, stderr
     assert not _metrics_dirs(tmp_path)
 
 
 @pytest.mark.parametrize("package", ["directory", "contacts", "sla_monitor", "notifier", "frontend"])
 def test_a_variable_the_service_and_the_runner_both_read_is_named_once(tmp_path, package):
-    env = {**os.environ, "TMPDIR": str(tmp_path), "LOG_LEVEL": "LOUD"}
-    result = subprocess.run(
-        [sys.executable, "-m", package, "serve"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    stderr = _refused(
+        [package, "serve"], tmp_path, {**os.environ, "TMPDIR": str(tmp_path), "LOG_LEVEL": "LOUD"}
     )
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("LOG_LEVEL='LOUD' is invalid") == 1, result.stderr
+    assert stderr.count("LOG_LEVEL='LOUD' is invalid") == 1, stderr
