@@ -10,6 +10,7 @@ figures staff see, never the public's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,15 +25,17 @@ from .repository import ClockRepository, PublishedMonths
 LATE_EVENTS_GRACE = timedelta(days=3)
 
 
-def publishable(month: str, now: datetime, settled: bool) -> bool:
+def publishable(month: str, now: datetime, settled: Callable[[], bool]) -> bool:
     """Whether a month's public figures may be published (the one rule): once the month has ended
-    (Europe/London) and settled, every contact counted in it met or breached; or, at the latest,
+    (Europe/London, `LATE_EVENTS_GRACE` ago) and settled, every contact counted in it met or breached; or, at the latest,
     once the month after it has ended too. The longest target is a few working days (5 for a
     letter), so a contact received on a month's last day is met or breached early in the next
     month unless its clock is paused, waiting on a family or a partner; a pause must not hold a
-    month back for ever, so the contacts still open by then are published in the `open` column."""
-    ended = now >= start_of(following(month)) + LATE_EVENTS_GRACE
-    return ended and (settled or now >= start_of(following(following(month))))
+    month back for ever, so the contacts still open by then are published in the `open` column.
+    `settled` is asked only when it decides (a store query)."""
+    if now < start_of(following(month)) + LATE_EVENTS_GRACE:
+        return False
+    return now >= start_of(following(following(month))) or settled()
 
 
 def months_between(first: date, last: date) -> list[str]:
@@ -94,12 +97,10 @@ class Publisher:
 
     def _publish(self, month: str, now: datetime) -> dict[Unit, dict] | None:
         """The month's figures as published now, or None if it is not publishable yet."""
-        if now < start_of(following(month)):
-            return None
         start, end = to_str(start_of(month)), to_str(start_of(following(month)))
         received = {"received_at": {"$gte": start, "$lt": end}}
-        settled = not self.clocks.count({**received, "state": {"$in": list(STILL_OPEN)}})
-        if not publishable(month, now, settled):
+        still_open = {**received, "state": {"$in": list(STILL_OPEN)}}
+        if not publishable(month, now, lambda: not self.clocks.count(still_open)):
             return None
         figures, proved = month_figures(self.clocks.find({**received, **COUNTED}))
         if not proved:  # every cell "withheld": safe to answer, but left for a fixed build to publish
