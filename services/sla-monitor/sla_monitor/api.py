@@ -148,10 +148,6 @@ def compliance_report(query: dict) -> dict | Response:
     start, end = query["from_"], query["to"]
     if public:
         start, end = start.replace(day=1), _last_day_of_month(end)
-    filter: dict = {
-        "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
-        **COUNTED,
-    }
     monthly, months, waiting = None, None, None
     if public:  # withheld cells are decided over every area's figures; the area picks the rows
         figures, waiting = ctx.publisher.figures(months_between(start, end))
@@ -161,6 +157,10 @@ def compliance_report(query: dict) -> dict | Response:
         rows = over_the_range(monthly)
         overall = (over_the_range(months) or [Tally("all").as_dict()])[0]
     else:
+        filter: dict = {
+            "received_at": {"$gte": _start_of(start), "$lt": _start_of(end + timedelta(days=1))},
+            **COUNTED,
+        }
         if query.get("area"):
             filter["area"] = query["area"]
         groups, totals = compliance(ctx.clocks.find(filter), query["group_by"])
