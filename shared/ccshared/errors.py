@@ -81,10 +81,7 @@ def nested(fields: Mapping[Any, Any]) -> dict:
         *parents, last = str(key).split(".")
         place = out
         for part in parents:
-            if not isinstance(
-                place.get(part), dict
-            ):  # a message for the whole object stays, as marshmallow's
-                place[part] = {} if part not in place else {"_schema": place[part]}
+            _merge(place, part, {})  # an object there, keeping any message for it whole
             place = place[part]
         _merge(place, last, nested(value) if isinstance(value, Mapping) else value)
     return out
@@ -97,7 +94,7 @@ def _merge(place: dict, key: str, value: Any) -> None:
             _merge(here, inner, item)
     elif isinstance(here, dict):  # a message for the whole object, beside its fields' own
         _merge(here, "_schema", value)
-    elif isinstance(value, dict) and here is not None:
+    elif isinstance(value, dict) and here is not None:  # under marshmallow's name for the whole
         place[key] = {"_schema": here}
         _merge(place, key, value)
     elif isinstance(here, list) and isinstance(value, list):

@@ -191,7 +191,8 @@ _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _MAX_DIGITS = sys.get_int_max_str_digits()  # 0: no limit
 
 
-def _lone_surrogate(value: Any) -> bool:
+def _lone_surrogate(value: str) -> bool:
+    """Whether the text holds a lone surrogate (an escape such as \\ud800), which UTF-8 cannot."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
